@@ -1,0 +1,62 @@
+# Host (Linux) targets: tools, unit tests, hosted runtime. Sanitizers are chosen per build tree
+# (see CMakePresets.json), never for the freestanding image.
+set(MYRIAD_HOST_SAN_FLAGS "")
+if(MYRIAD_SANITIZE)
+  set(MYRIAD_HOST_SAN_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+elseif(MYRIAD_TSAN)
+  set(MYRIAD_HOST_SAN_FLAGS -fsanitize=thread -fno-omit-frame-pointer)
+endif()
+
+# myriad_host_target(<target>): warnings + sanitizer flags for a host library or executable.
+function(myriad_host_target target)
+  myriad_warnings(${target})
+  if(MYRIAD_HOST_SAN_FLAGS)
+    target_compile_options(${target} PRIVATE ${MYRIAD_HOST_SAN_FLAGS})
+    target_link_options(${target} PRIVATE ${MYRIAD_HOST_SAN_FLAGS})
+  endif()
+endfunction()
+
+find_package(GTest)
+find_package(PkgConfig)
+
+# myriad_unit_test(<name> SOURCES ... LIBS ... [LABELS ...]): a GoogleTest executable registered
+# with CTest under label `unit` (plus any extra labels).
+function(myriad_unit_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(NOT MYRIAD_TESTS OR NOT GTest_FOUND)
+    return()
+  endif()
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  myriad_host_target(${name})
+  add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
+  set(labels unit ${T_LABELS})
+  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT 300
+                       WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+endfunction()
+
+# myriad_fuzz_target(<name> SOURCES ... LIBS ... [CORPUS dir] [RUNS n]): a libFuzzer target,
+# built only with MYRIAD_FUZZ (clang), run briefly by CTest under label `fuzz`.
+function(myriad_fuzz_target name)
+  cmake_parse_arguments(F "" "CORPUS;RUNS" "SOURCES;LIBS" ${ARGN})
+  if(NOT MYRIAD_FUZZ)
+    return()
+  endif()
+  if(NOT F_RUNS)
+    set(F_RUNS 200000)
+  endif()
+  add_executable(${name} ${F_SOURCES})
+  target_link_libraries(${name} PRIVATE ${F_LIBS})
+  myriad_warnings(${name})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  set(args -runs=${F_RUNS} -max_total_time=60 -max_len=8192)
+  set(corpus_dir ${CMAKE_BINARY_DIR}/fuzz-corpus/${name})
+  file(MAKE_DIRECTORY ${corpus_dir})
+  if(F_CORPUS)
+    add_test(NAME ${name} COMMAND ${name} ${args} ${corpus_dir} ${F_CORPUS})
+  else()
+    add_test(NAME ${name} COMMAND ${name} ${args} ${corpus_dir})
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 180)
+endfunction()

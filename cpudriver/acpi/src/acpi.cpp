@@ -1,0 +1,1 @@
+// ACPI parser: see include/myr/acpi

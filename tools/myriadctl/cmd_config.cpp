@@ -1,0 +1,6 @@
+#include "commands.hpp"
+
+namespace myr::tool {
+// Placeholder during bring-up; replaced by the real subcommand.
+void register_config(CLI::App&, Context&) {}
+} // namespace myr::tool
