@@ -23,7 +23,7 @@ template <typename T>
 }
 
 // sub(bytes, off, len): the sub-span, or truncated when it does not fit.
-[[nodiscard]] constexpr Result<Bytes> sub(Bytes bytes, std::size_t offset, std::size_t length) {
+[[nodiscard]] inline Result<Bytes> sub(Bytes bytes, std::size_t offset, std::size_t length) {
     if (offset > bytes.size() || bytes.size() - offset < length) return Status::truncated;
     return bytes.subspan(offset, length);
 }

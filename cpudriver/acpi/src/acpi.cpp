@@ -1,1 +1,0 @@
-// ACPI parser: see include/myr/acpi
