@@ -1,0 +1,135 @@
+/* Kernel entry points in 64-bit mode: core start, interrupt and exception stubs. */
+#include "arch/layout.h"
+
+    .text
+    .code64
+
+/* switch_to_core(cr3, boot_block): the boot core leaves the loaded image for its own copy. The
+ * code bytes at the same virtual addresses are identical in the copy, so execution continues
+ * seamlessly; the stack is the copy's fresh boot_stack. Never returns. */
+    .global switch_to_core
+switch_to_core:
+    mov %rdi, %cr3
+    mov %rsi, %rdi
+    movabs $boot_stack_top, %rsp
+    xor %rbp, %rbp
+    movabs $core_main, %rax
+    call *%rax
+1:  cli
+    hlt
+    jmp 1b
+
+/* ap_entry64: reached from the trampoline with rdi = boot block, rsp = own boot stack. */
+    .global ap_entry64
+ap_entry64:
+    xor %rbp, %rbp
+    movabs $core_main, %rax
+    call *%rax
+1:  cli
+    hlt
+    jmp 1b
+
+/* Interrupt stubs: push a uniform frame (vector, error code, then general registers) and call
+ * interrupt_dispatch(InterruptFrame*). Vectors with a CPU-pushed error code: SDM Vol. 3A §6.15. */
+.macro ISR_NOERR n
+    .align 16
+isr_\n:
+    pushq $0
+    pushq $\n
+    jmp isr_common
+.endm
+.macro ISR_ERR n
+    .align 16
+isr_\n:
+    pushq $\n
+    jmp isr_common
+.endm
+
+isr_common:
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, %rdi
+    mov %rsp, %rbx
+    and $-16, %rsp
+    call interrupt_dispatch
+    mov %rbx, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+    add $16, %rsp
+    iretq
+
+ISR_NOERR 0
+ISR_NOERR 1
+ISR_NOERR 2
+ISR_NOERR 3
+ISR_NOERR 4
+ISR_NOERR 5
+ISR_NOERR 6
+ISR_NOERR 7
+ISR_ERR   8
+ISR_NOERR 9
+ISR_ERR   10
+ISR_ERR   11
+ISR_ERR   12
+ISR_ERR   13
+ISR_ERR   14
+ISR_NOERR 15
+ISR_NOERR 16
+ISR_ERR   17
+ISR_NOERR 18
+ISR_NOERR 19
+ISR_NOERR 20
+ISR_ERR   21
+ISR_NOERR 22
+ISR_NOERR 23
+ISR_NOERR 24
+ISR_NOERR 25
+ISR_NOERR 26
+ISR_NOERR 27
+ISR_NOERR 28
+ISR_ERR   29
+ISR_ERR   30
+ISR_NOERR 31
+ISR_NOERR 48
+ISR_NOERR 49
+ISR_NOERR 255
+
+/* Table of stub addresses for idt setup: vectors 0-31, then 48 (timer), 49 (wake-up), 255. */
+    .section .rodata
+    .align 8
+    .global isr_stub_table
+isr_stub_table:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .quad isr_\n
+    .endr
+    .quad isr_48
+    .quad isr_49
+    .quad isr_255
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,10 @@
+/* Virtual memory layout of every core (shared by C++ and assembly, so plain #defines).
+ *   0x0000000000000000 - 0x00007fffffffffff  user space (later); identity-mapped low GiB at boot only
+ *   0xffff800000000000 -                     direct map of physical memory (this core's tables)
+ *   0xffffffff80000000 -                     this core's own copy of the CPU-driver image */
+#pragma once
+#define KERNEL_VBASE      0xFFFFFFFF80000000
+#define DIRECT_MAP_BASE   0xFFFF800000000000
+#define KERNEL_STACK_SIZE 16384
+#define AP_TRAMPOLINE     0x8000   /* real-mode start page (SIPI vector 0x08) */
+#define AP_TABLE          0x9000   /* per-APIC-id start table, 256 x 16 bytes */

@@ -1,0 +1,165 @@
+// Per-core descriptor tables and interrupt entry. Every object here is a global of the image and
+// therefore private to the core running this copy. SDM Vol. 3A ch. 3 (segments), ch. 6
+// (interrupts), §8.7 (TSS in 64-bit mode).
+#include <arch/cpu.hpp>
+#include <arch/layout.h>
+#include <arch/platform.hpp>
+#include <myr/kernel/percore.hpp>
+
+#include <cstddef>
+
+extern "C" const std::uint64_t isr_stub_table[35];
+extern "C" const char trampoline_start[], trampoline_end[];
+extern "C" char __image_start[];
+
+namespace myr::arch {
+namespace {
+
+struct [[gnu::packed]] Tss {
+    std::uint32_t reserved0;
+    std::uint64_t rsp[3];
+    std::uint64_t reserved1;
+    std::uint64_t ist[7];
+    std::uint64_t reserved2;
+    std::uint16_t reserved3;
+    std::uint16_t iomap_base;
+};
+static_assert(sizeof(Tss) == 104);
+
+struct [[gnu::packed]] IdtEntry {
+    std::uint16_t offset_low;
+    std::uint16_t selector;
+    std::uint8_t ist;
+    std::uint8_t type_attr;
+    std::uint16_t offset_mid;
+    std::uint32_t offset_high;
+    std::uint32_t zero;
+};
+static_assert(sizeof(IdtEntry) == 16);
+
+struct [[gnu::packed]] DescriptorPointer {
+    std::uint16_t limit;
+    std::uint64_t base;
+};
+
+constexpr std::uint16_t sel_kernel_code = 0x08;
+constexpr std::uint16_t sel_kernel_data = 0x10;
+constexpr std::uint16_t sel_tss = 0x28;
+
+alignas(16) std::uint64_t gdt[7];
+alignas(16) Tss tss;
+alignas(16) IdtEntry idt[256];
+alignas(16) std::uint8_t double_fault_stack[4096];
+alignas(16) std::uint8_t nmi_stack[4096];
+
+void set_gate(std::uint8_t vector, std::uint64_t handler, std::uint8_t ist) {
+    IdtEntry& e = idt[vector];
+    e.offset_low = static_cast<std::uint16_t>(handler);
+    e.selector = sel_kernel_code;
+    e.ist = ist;
+    e.type_attr = 0x8e;  // present, DPL 0, 64-bit interrupt gate
+    e.offset_mid = static_cast<std::uint16_t>(handler >> 16);
+    e.offset_high = static_cast<std::uint32_t>(handler >> 32);
+    e.zero = 0;
+}
+
+} // namespace
+
+void load_gdt_tss() {
+    gdt[0] = 0;
+    gdt[1] = 0x00AF9A000000FFFFull;  // kernel code, 64-bit
+    gdt[2] = 0x00CF92000000FFFFull;  // kernel data
+    gdt[3] = 0x00CFF2000000FFFFull;  // user data (DPL 3), for sysret later
+    gdt[4] = 0x00AFFA000000FFFFull;  // user code, 64-bit (DPL 3)
+    tss = {};
+    tss.ist[0] = reinterpret_cast<std::uint64_t>(double_fault_stack + sizeof double_fault_stack);
+    tss.ist[1] = reinterpret_cast<std::uint64_t>(nmi_stack + sizeof nmi_stack);
+    tss.iomap_base = sizeof(Tss);
+    const auto base = reinterpret_cast<std::uint64_t>(&tss);
+    const std::uint64_t limit = sizeof(Tss) - 1;
+    gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+             (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    gdt[6] = base >> 32;
+    const DescriptorPointer p{sizeof gdt - 1, reinterpret_cast<std::uint64_t>(gdt)};
+    asm volatile("lgdt %0" ::"m"(p));
+    asm volatile(
+        "pushq %[cs]\n"
+        "leaq 1f(%%rip), %%rax\n"
+        "pushq %%rax\n"
+        "lretq\n"
+        "1:\n"
+        "mov %[ds], %%ds\n"
+        "mov %[ds], %%es\n"
+        "mov %[ds], %%ss\n"
+        :
+        : [cs] "i"(sel_kernel_code), [ds] "r"(static_cast<std::uint32_t>(sel_kernel_data))
+        : "rax", "memory");
+    asm volatile("ltr %0" ::"r"(sel_tss));
+}
+
+void load_idt() {
+    for (std::uint8_t v = 0; v < 32; ++v)
+        set_gate(v, isr_stub_table[v], v == 8 ? 1 : (v == 2 ? 2 : 0));
+    set_gate(vector_timer, isr_stub_table[32], 0);
+    set_gate(vector_wakeup, isr_stub_table[33], 0);
+    set_gate(vector_spurious, isr_stub_table[34], 0);
+    const DescriptorPointer p{sizeof idt - 1, reinterpret_cast<std::uint64_t>(idt)};
+    asm volatile("lidt %0" ::"m"(p));
+}
+
+std::uint32_t initial_apic_id() { return cpuid(1).ebx >> 24; }
+
+// Package = APIC id >> (bits of the SMT and core levels). CPUID leaf 0xB reports the shift per
+// level (SDM Vol. 2A, CPUID EAX=0BH); QEMU fills it in for every CPU model. Without the leaf, the
+// legacy count in CPUID.1:EBX[23:16] rounded up to a power of two gives the package width.
+std::uint32_t socket_of_this_cpu() {
+    const std::uint32_t apic = initial_apic_id();
+    if (cpuid(0).eax >= 0xb) {
+        std::uint32_t shift = 0;
+        for (std::uint32_t sub = 0; sub < 8; ++sub) {
+            const CpuidRegs r = cpuid(0xb, sub);
+            const std::uint32_t type = (r.ecx >> 8) & 0xff;
+            if (type == 0) break;
+            shift = r.eax & 0x1f;
+        }
+        if (shift) return apic >> shift;
+    }
+    std::uint32_t logical = (cpuid(1).ebx >> 16) & 0xff;
+    std::uint32_t shift = 0;
+    while ((1u << shift) < logical) ++shift;
+    return apic >> shift;
+}
+
+void install_trampoline() {
+    auto* dst = phys_to_virt<char>(AP_TRAMPOLINE);
+    const auto n = static_cast<std::size_t>(trampoline_end - trampoline_start);
+    for (std::size_t i = 0; i < n; ++i) dst[i] = trampoline_start[i];
+    auto* table = phys_to_virt<std::uint64_t>(AP_TABLE);
+    for (std::size_t i = 0; i < 512; ++i) table[i] = 0;
+}
+
+void set_ap_start(std::uint32_t apic_id, std::uint32_t cr3, std::uint64_t boot_block_virt) {
+    auto* entry = phys_to_virt<std::uint64_t>(AP_TABLE + 16ull * (apic_id & 0xff));
+    entry[0] = cr3;
+    entry[1] = boot_block_virt;
+}
+
+std::uint64_t kernel_virt_to_phys_original(const void* p) {
+    return reinterpret_cast<std::uint64_t>(p) - KERNEL_VBASE;
+}
+
+} // namespace myr::arch
+
+struct InterruptFrame {
+    std::uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    std::uint64_t vector, error, rip, cs, rflags, rsp, ss;
+};
+
+extern "C" void interrupt_dispatch(InterruptFrame* f) {
+    using namespace myr;
+    if (f->vector < 32) kernel::on_exception(f->vector, f->error, f->rip, arch::read_cr2());
+    if (f->vector == arch::vector_spurious) return;  // no EOI for spurious (SDM §11.9)
+    if (f->vector == arch::vector_timer) kernel::on_timer_tick();
+    else if (f->vector == arch::vector_wakeup) kernel::on_wakeup_ipi();
+    arch::lapic_eoi();
+}

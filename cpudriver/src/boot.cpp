@@ -1,0 +1,198 @@
+// The boot core's plan (DESIGN.md §2 steps 1-2): read the boot information and ACPI, place one
+// copy of the CPU-driver image per core in memory of that core's NUMA node, build each core's
+// page tables, fill the boot blocks, and then leave the loaded image for its own copy.
+#include "acpi_discovery.hpp"
+#include "frames.hpp"
+
+#include <arch/cpu.hpp>
+#include <arch/layout.h>
+#include <arch/platform.hpp>
+#include <myr/kernel/console.hpp>
+#include <myr/kernel/multiboot.hpp>
+#include <myr/kernel/percore.hpp>
+#include <myr/kernel/phys_memory.hpp>
+
+extern "C" char __image_start[], __rodata_start[], __data_end[], __bss_start[], __image_end[];
+
+namespace myr::kernel {
+namespace {
+
+constexpr std::uint64_t pool_size = 512 * 1024;   // per core: page tables now, more later
+constexpr std::uint64_t four_gib = 4ull << 30;
+constexpr std::uint64_t two_mib = 2ull << 20;
+
+// Boot-core-only scratch state, in the loaded image's bss. It is read by other cores only through
+// the topology_phys pointer (the topology, read-only after this point).
+BootInfo boot_info;
+PhysMemory usable;   // RAM per node as the firmware reports it
+PhysMemory free_mem; // what is still unallocated
+
+std::uint64_t image_size() { return static_cast<std::uint64_t>(__image_end - __image_start); }
+
+void print_node_lines(const acpi::Topology& topo) {
+    for (std::uint32_t n = 0; n < usable.num_nodes(); ++n) {
+        char mem[200];
+        FixedBuffer m(mem, sizeof mem);
+        const auto ranges = usable.ranges(n);
+        if (ranges.empty()) m.put("none");
+        for (std::size_t i = 0; i < ranges.size(); ++i)
+            format_to(m, "{}{:#x}-{:#x}", i ? "," : "", ranges[i].base, ranges[i].end);
+        char cpus[200];
+        FixedBuffer c(cpus, sizeof cpus);
+        std::int64_t run_start = -1, prev = -2;
+        auto flush = [&](std::int64_t end) {
+            if (run_start < 0) return;
+            format_to(c, "{}{}", c.size() ? "," : "", run_start);
+            if (end > run_start) format_to(c, "-{}", end);
+        };
+        for (std::uint32_t i = 0; i < topo.num_cpus; ++i) {
+            if (topo.num_nodes && topo.cpus[i].node != n) continue;
+            if (i != prev + 1) {
+                flush(prev);
+                run_start = i;
+            }
+            prev = i;
+        }
+        flush(prev);
+        if (!c.size()) c.put("none");
+        emit("node id={} mem={} cpus={}", n, mem, cpus);
+    }
+}
+
+// Builds core `i`'s page tables: its image copy at the kernel's virtual addresses, the direct
+// map, and the low identity map the AP trampoline needs until the core runs high.
+Result<std::uint64_t> build_tables(PoolFrames& frames, std::uint64_t kernel_phys, std::uint64_t ram_top) {
+    auto pt = MYR_TRY(PageTables::create(frames));
+    const auto vstart = reinterpret_cast<std::uint64_t>(__image_start);
+    const auto rodata = reinterpret_cast<std::uint64_t>(__rodata_start);
+    const auto bss = reinterpret_cast<std::uint64_t>(__bss_start);
+    const auto vend = reinterpret_cast<std::uint64_t>(__image_end);
+    const auto data = reinterpret_cast<std::uint64_t>(__data_end);
+    (void)data;
+    MYR_TRY(pt.map(vstart, kernel_phys, rodata - vstart, 0, 4096));  // text: read + execute
+    MYR_TRY(pt.map(rodata, kernel_phys + (rodata - vstart), bss - rodata, pte::no_execute, 4096));
+    MYR_TRY(pt.map(bss, kernel_phys + (bss - vstart), vend - bss, pte::writable | pte::no_execute, 4096));
+    for (std::uint64_t p = 0; p < ram_top; p += two_mib) {
+        // The top 32 MiB below 4 GiB hold the APIC/IOAPIC MMIO windows: uncached (SDM §11.4.1).
+        const bool mmio = p >= 0xfe000000ull && p < four_gib;
+        const std::uint64_t flags = pte::writable | pte::no_execute | (mmio ? pte::cache_disable | pte::write_through : 0);
+        MYR_TRY(pt.map(DIRECT_MAP_BASE + p, p, two_mib, flags, two_mib));
+    }
+    MYR_TRY(pt.map(0, 0, two_mib, pte::writable, two_mib));  // trampoline; dropped once running high
+    return pt.root();
+}
+
+std::uint64_t ram_top() {
+    std::uint64_t top = four_gib;
+    for (std::uint32_t i = 0; i < boot_info.num_memory; ++i) {
+        const auto& e = boot_info.memory[i];
+        if (e.type == static_cast<std::uint32_t>(MemoryType::available) && e.base + e.length > top)
+            top = e.base + e.length;
+    }
+    return (top + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+}
+
+} // namespace
+
+extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_phys) {
+    const std::uint64_t boot_tsc = arch::rdtsc();
+    console_init();
+    log("Myriad CPU driver starting on the boot core");
+
+    const Bytes low_memory(arch::phys_to_virt<const std::uint8_t>(0), four_gib);
+    if (const Status s = parse_multiboot(low_memory, magic, info_phys, boot_info); s != Status::ok)
+        panic("multiboot information unusable: {}", to_string(s));
+    this_core.options = parse_options(boot_info.cmdline);
+    if (this_core.options.unknown[0]) log("ignoring unknown kernel option '{}'", this_core.options.unknown);
+
+    acpi::Topology& topo = this_core.topology;
+    if (const Status s = discover_topology(topo, this_core.options.dump_acpi); s != Status::ok)
+        panic("ACPI topology unusable: {}", to_string(s));
+    if (topo.num_cpus == 0) panic("ACPI lists no enabled CPU");
+
+    if (const Status s = usable.build(boot_info, topo); s != Status::ok)
+        panic("memory map unusable: {}", to_string(s));
+    print_node_lines(topo);
+
+    free_mem = usable;
+    const Status reserved[] = {
+        free_mem.reserve({0, 0x100000}),  // real-mode area: trampoline, BIOS data
+        free_mem.reserve({arch::kernel_virt_to_phys_original(__image_start),
+                          arch::kernel_virt_to_phys_original(__image_end)}),
+    };
+    for (const Status s : reserved)
+        if (s != Status::ok) panic("cannot reserve boot memory: {}", to_string(s));
+    for (std::uint32_t m = 0; m < boot_info.num_modules; ++m)
+        if (free_mem.reserve({boot_info.modules[m].start, boot_info.modules[m].end}) != Status::ok)
+            panic("cannot reserve module {}", m);
+
+    arch::disable_legacy_pic();
+    arch::lapic_init(topo.lapic_address);
+    const std::uint32_t my_apic = arch::lapic_id();
+    std::uint32_t boot_core = topo.num_cpus;
+    for (std::uint32_t i = 0; i < topo.num_cpus; ++i)
+        if (topo.cpus[i].apic_id == my_apic) boot_core = i;
+    if (boot_core == topo.num_cpus) panic("boot CPU (APIC id {}) is not in the MADT", my_apic);
+    const arch::Calibration cal = arch::calibrate_timers();
+    log("timers: {} TSC ticks/ms, {} LAPIC ticks/ms", cal.tsc_per_ms, cal.lapic_per_ms);
+
+    auto mem_node_of = [&](std::uint32_t cpu) -> std::uint32_t {
+        if (!topo.has_srat || topo.num_nodes == 0) return 0;
+        return topo.nodes[topo.cpus[cpu].node].nearest_mem_node;
+    };
+
+    // The boot blocks and the console lock: the one region every core writes (once).
+    const std::uint64_t blocks_size = sizeof(BootBlock) * topo.num_cpus + sizeof(ConsoleLock);
+    const auto blocks_phys = free_mem.allocate(mem_node_of(boot_core), blocks_size, 4096, four_gib);
+    if (!blocks_phys.ok()) panic("no memory for boot blocks");
+    auto* blocks = arch::phys_to_virt<BootBlock>(*blocks_phys);
+    const std::uint64_t lock_phys = *blocks_phys + sizeof(BootBlock) * topo.num_cpus;
+    *arch::phys_to_virt<ConsoleLock>(lock_phys) = {};
+
+    const std::uint64_t top = ram_top();
+    const std::uint64_t copy_bytes = static_cast<std::uint64_t>(__data_end - __image_start);
+    arch::install_trampoline();
+    for (std::uint32_t i = 0; i < topo.num_cpus; ++i) {
+        const std::uint32_t mem_node = mem_node_of(i);
+        const auto kernel_phys = free_mem.allocate(mem_node, image_size(), 64 * 1024);
+        // The pool holds the PML4, which the 32-bit trampoline loads: keep it below 4 GiB.
+        const auto pool_phys = free_mem.allocate(mem_node, pool_size, 4096, four_gib);
+        if (!kernel_phys.ok() || !pool_phys.ok())
+            panic("node {} has no memory left for core {}'s CPU driver", mem_node, i);
+        auto* dst = arch::phys_to_virt<char>(*kernel_phys);
+        for (std::uint64_t b = 0; b < copy_bytes; ++b) dst[b] = __image_start[b];
+        for (std::uint64_t b = copy_bytes; b < image_size(); ++b) dst[b] = 0;
+
+        PoolFrames frames(*pool_phys, *pool_phys + pool_size);
+        const auto root = build_tables(frames, *kernel_phys, top);
+        if (!root.ok()) panic("page tables for core {}: {}", i, to_string(root.status()));
+
+        BootBlock& bb = blocks[i];
+        bb = {};
+        bb.magic = boot_block_magic;
+        bb.core = i;
+        bb.apic_id = topo.cpus[i].apic_id;
+        bb.node = topo.num_nodes ? topo.cpus[i].node : 0;
+        bb.mem_node = mem_node;
+        bb.num_cores = topo.num_cpus;
+        bb.boot_core = boot_core;
+        bb.kernel_phys = *kernel_phys;
+        bb.kernel_size = image_size();
+        bb.pml4_phys = *root;
+        bb.pool_phys = frames.used_end();
+        bb.pool_size = *pool_phys + pool_size - frames.used_end();
+        bb.topology_phys = arch::kernel_virt_to_phys_original(&topo);
+        bb.boot_blocks_phys = *blocks_phys;
+        bb.console_lock_phys = lock_phys;
+        bb.tsc_per_ms = cal.tsc_per_ms;
+        bb.lapic_ticks_per_ms = cal.lapic_per_ms;
+        bb.boot_tsc = boot_tsc;
+        for (std::size_t c = 0; c + 1 < cmdline_max && boot_info.cmdline[c]; ++c) bb.cmdline[c] = boot_info.cmdline[c];
+        if (i != boot_core)
+            arch::set_ap_start(bb.apic_id, static_cast<std::uint32_t>(*root), reinterpret_cast<std::uint64_t>(&bb));
+    }
+    log("placed {} CPU-driver copies of {} KiB each; leaving the loaded image", topo.num_cpus, image_size() / 1024);
+    switch_to_core(blocks[boot_core].pml4_phys, &blocks[boot_core]);
+}
+
+} // namespace myr::kernel

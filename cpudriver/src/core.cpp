@@ -1,0 +1,237 @@
+// Every core, the boot core included, runs core_main in its own copy of the CPU driver
+// (DESIGN.md §2 step 3): it initialises only its own state, audits that its kernel lives in its
+// own node's memory, and reports. The boot core then starts the others and runs the self-check.
+#include "frames.hpp"
+
+#include <arch/cpu.hpp>
+#include <arch/platform.hpp>
+#include <myr/exit_codes.hpp>
+#include <myr/kernel/console.hpp>
+#include <myr/kernel/percore.hpp>
+
+#include <atomic>
+
+extern "C" char __image_start[], __image_end[];
+
+namespace myr::kernel {
+
+constinit PerCore this_core{};
+
+namespace {
+
+constexpr std::uint32_t ticks_before_up = 2;  // proves this core's timer interrupts arrive
+
+void set_state(BootBlock& bb, CoreState s) {
+    std::atomic_thread_fence(std::memory_order_release);
+    bb.state = s;
+}
+CoreState get_state(const BootBlock& bb) {
+    const CoreState s = bb.state;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return s;
+}
+
+const char* exception_name(std::uint64_t v) {
+    constexpr const char* names[] = {
+        "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
+        "device not available", "double fault", "coprocessor overrun", "invalid TSS",
+        "segment not present", "stack fault", "general protection", "page fault", "reserved",
+        "x87 error", "alignment check", "machine check", "SIMD error", "virtualization",
+        "control protection"};
+    return v < sizeof names / sizeof names[0] ? names[v] : "reserved";
+}
+
+// Walks this core's own page tables over the kernel image: which physical pages back it, are
+// they one contiguous copy, and do they lie in the memory of this core's memory node.
+Audit audit_kernel_pages() {
+    Audit a{};
+    DirectMapFrames frames;
+    PageTables pt(frames, arch::read_cr3() & pte::addr_mask);
+    const auto vstart = reinterpret_cast<std::uint64_t>(__image_start);
+    const auto vend = reinterpret_cast<std::uint64_t>(__image_end);
+    a.contiguous = 1;
+    a.node_local = 1;
+    a.phys_start = ~0ull;
+    const acpi::Topology& topo = this_core.topology;
+    for (std::uint64_t v = vstart; v < vend; v += 4096) {
+        const auto t = pt.translate(v);
+        if (!t.ok()) {
+            a.contiguous = 0;
+            a.node_local = 0;
+            continue;
+        }
+        if (a.pages == 0) a.phys_start = t->phys;
+        else if (t->phys != a.phys_start + (v - vstart)) a.contiguous = 0;
+        if (t->phys + 4096 > a.phys_end) a.phys_end = t->phys + 4096;
+        ++a.pages;
+        if (topo.has_srat && topo.num_ranges) {
+            bool inside = false;
+            for (std::uint32_t r = 0; r < topo.num_ranges; ++r) {
+                const acpi::MemRange& m = topo.ranges[r];
+                if (m.node == this_core.boot->mem_node && t->phys >= m.base && t->phys + 4096 <= m.base + m.length)
+                    inside = true;
+            }
+            if (!inside) a.node_local = 0;
+        }
+    }
+    return a;
+}
+
+void wait_ticks(std::uint64_t n) {
+    const std::uint64_t until = this_core.ticks + n;
+    while (this_core.ticks < until) arch::sti_hlt();
+}
+
+[[noreturn]] void run_boot_core();
+
+} // namespace
+
+void on_timer_tick() { this_core.ticks = this_core.ticks + 1; }
+void on_wakeup_ipi() { this_core.wakeups = this_core.wakeups + 1; }
+
+[[noreturn]] void on_exception(std::uint64_t vector, std::uint64_t error, std::uint64_t rip, std::uint64_t cr2) {
+    emit("exception core={} vector={} error={:#x} rip={:#x} cr2={:#x}", this_core.core, vector, error, rip, cr2);
+    log("{} (vector {}) at {:#x}: this core stops; the others go on", exception_name(vector), vector, rip);
+    if (this_core.boot) {
+        set_state(*this_core.boot, CoreState::failed);
+        if (!this_core.is_boot_core) arch::lapic_send_ipi(this_core.boot_apic, arch::vector_wakeup);
+    }
+    // The boot core ends the run; with it gone nothing else could.
+    if (this_core.is_boot_core || !this_core.boot) arch::debug_exit(static_cast<std::uint8_t>(GuestExit::panic));
+    arch::halt_forever();
+}
+
+extern "C" [[noreturn]] void core_main(BootBlock* bb) {
+    this_core.boot = bb;
+    this_core.core = bb->core;
+    this_core.node = bb->node;
+    this_core.apic_id = bb->apic_id;
+    this_core.is_boot_core = bb->core == bb->boot_core;
+    set_state(*bb, CoreState::entered);
+    console_attach(arch::phys_to_virt<ConsoleLock>(bb->console_lock_phys), bb->core, bb->node);
+    this_core.topology = *arch::phys_to_virt<const acpi::Topology>(bb->topology_phys);
+    this_core.options = parse_options(bb->cmdline);
+    if (this_core.is_boot_core) this_core.all_boots = arch::phys_to_virt<BootBlock>(bb->boot_blocks_phys);
+    this_core.boot_apic = arch::phys_to_virt<BootBlock>(bb->boot_blocks_phys)[bb->boot_core].apic_id;
+
+    arch::load_gdt_tss();
+    arch::load_idt();
+    arch::lapic_init(this_core.topology.lapic_address);
+    if (arch::lapic_id() != bb->apic_id) {
+        log("LAPIC id {} does not match the MADT's {}", arch::lapic_id(), bb->apic_id);
+        set_state(*bb, CoreState::failed);
+        arch::halt_forever();
+    }
+    // Running high now: drop the identity map of the low memory the trampoline needed.
+    DirectMapFrames frames;
+    PageTables(frames, arch::read_cr3() & pte::addr_mask).clear_top_level(0);
+    arch::write_cr3(arch::read_cr3());
+
+    bb->socket = arch::socket_of_this_cpu();
+    bb->audit = audit_kernel_pages();
+    arch::lapic_timer_periodic(bb->lapic_ticks_per_ms, this_core.options.timer_hz);
+    wait_ticks(ticks_before_up);
+
+    emit("core-up core={} apic={} socket={} node={} kernel={:#x}", bb->core, bb->apic_id, bb->socket, bb->node, bb->kernel_phys);
+    emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={}", bb->core, bb->audit.phys_start, bb->audit.phys_end,
+         bb->audit.pages, bb->audit.node_local && bb->audit.contiguous ? "yes" : "no");
+    set_state(*bb, CoreState::up);
+
+    if (this_core.is_boot_core) run_boot_core();
+    arch::lapic_send_ipi(this_core.boot_apic, arch::vector_wakeup);
+
+    if (this_core.options.selftest_fault == static_cast<std::int32_t>(bb->core)) {
+        log("self-test: touching an unmapped address");
+        *reinterpret_cast<volatile std::uint64_t*>(0x10) = 1;  // low half is unmapped now
+    }
+    for (;;) arch::sti_hlt();
+}
+
+namespace {
+
+[[noreturn]] void finish(bool ok, const char* why) {
+    if (!ok) log("self-check failed: {}", why);
+    arch::debug_exit(static_cast<std::uint8_t>(ok ? GuestExit::success : GuestExit::check_failed));
+}
+
+[[noreturn]] void run_boot_core() {
+    BootBlock* blocks = this_core.all_boots;
+    const BootBlock& me = *this_core.boot;
+    const std::uint32_t n = me.num_cores;
+    const std::uint64_t tsc_ms = me.tsc_per_ms;
+
+    // INIT to every AP, 10 ms, then SIPI twice (SDM Vol. 3A §9.4.4.1). All start at once: each
+    // finds its own page tables in the trampoline table by APIC id.
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (i != me.core) arch::lapic_send_init(blocks[i].apic_id);
+    arch::delay_us(tsc_ms, 10000);
+    for (int round = 0; round < 2; ++round) {
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (i != me.core && get_state(blocks[i]) == CoreState::not_started)
+                arch::lapic_send_sipi(blocks[i].apic_id, 0x08);
+        arch::delay_us(tsc_ms, 200);
+    }
+
+    // Wait for every core to be up (or to have failed), woken by their IPIs and by our timer.
+    const std::uint64_t deadline = arch::rdtsc() + tsc_ms * (5000 + 200ull * n);
+    std::uint32_t up = 0, failed = 0;
+    for (;;) {
+        up = failed = 0;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const CoreState s = get_state(blocks[i]);
+            up += s == CoreState::up;
+            failed += s == CoreState::failed;
+        }
+        if (up + failed == n || arch::rdtsc() > deadline) break;
+        arch::sti_hlt();
+    }
+    // A core asked to fault as a self-test reports up first and faults after: wait for it.
+    const std::int32_t fault = this_core.options.selftest_fault;
+    if (fault >= 0 && static_cast<std::uint32_t>(fault) < n && static_cast<std::uint32_t>(fault) != me.core) {
+        while (get_state(blocks[fault]) != CoreState::failed && arch::rdtsc() < deadline) arch::sti_hlt();
+        if (get_state(blocks[fault]) == CoreState::failed) { --up; ++failed; }
+    }
+
+    // Share-nothing audit across cores: kernel copies must not overlap and must be node-local.
+    // `reached`: cores that got as far as core-up (a self-test fault comes after it).
+    std::uint32_t overlaps = 0, nonlocal = 0, reached = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const Audit& a = blocks[i].audit;
+        if (get_state(blocks[i]) == CoreState::not_started || a.pages == 0) continue;
+        ++reached;
+        if (!a.node_local || !a.contiguous) ++nonlocal;
+        for (std::uint32_t j = i + 1; j < n; ++j) {
+            const Audit& b = blocks[j].audit;
+            if (get_state(blocks[j]) == CoreState::not_started || b.pages == 0) continue;
+            if (a.phys_start < b.phys_end && b.phys_start < a.phys_end) ++overlaps;
+        }
+    }
+
+    log("core  apic  socket  node  mem-node  cpu-driver copy");
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const BootBlock& b = blocks[i];
+        log("{:4}  {:4}  {:6}  {:4}  {:8}  {:#x}-{:#x}", i, b.apic_id, b.socket, b.node, b.mem_node,
+            b.audit.phys_start, b.audit.phys_end);
+    }
+    const acpi::Topology& topo = this_core.topology;
+    log("distances ({} nodes{}):", topo.num_nodes, topo.has_slit ? "" : ", defaults: no SLIT");
+    for (std::uint32_t a = 0; a < topo.num_nodes; ++a) {
+        char row[256];
+        FixedBuffer r(row, sizeof row);
+        for (std::uint32_t b = 0; b < topo.num_nodes; ++b) format_to(r, "{:4}", topo.distance[a][b]);
+        log("  node {:2}:{}", a, row);
+    }
+    emit("audit-summary cores={} overlaps={} nonlocal={}", reached, overlaps, nonlocal);
+    const std::uint64_t ms = (arch::rdtsc() - me.boot_tsc) / (tsc_ms ? tsc_ms : 1);
+    emit("boot-complete cores={} nodes={} ms={}", reached, topo.num_nodes ? topo.num_nodes : 1, ms);
+
+    if (fault >= 0) {
+        finish(failed == 1 && up + 1 == n && reached == n && overlaps == 0 && nonlocal == 0,
+               "fault self-test: unexpected core states");
+    }
+    if (up != n) finish(false, "not every core came up");
+    finish(overlaps == 0 && nonlocal == 0, "share-nothing audit failed");
+}
+
+} // namespace
+} // namespace myr::kernel

@@ -1,0 +1,69 @@
+#include <myr/kernel/page_tables.hpp>
+
+namespace myr::kernel {
+namespace {
+
+constexpr unsigned index_of(std::uint64_t virt, unsigned level) {  // level 3 = PML4 .. 0 = PT
+    return static_cast<unsigned>((virt >> (12 + 9 * level)) & 0x1ff);
+}
+constexpr bool canonical(std::uint64_t virt) {
+    const std::uint64_t top = virt >> 47;
+    return top == 0 || top == 0x1ffff;
+}
+
+} // namespace
+
+Result<PageTables> PageTables::create(FrameSource& frames) {
+    const std::uint64_t root = MYR_TRY(frames.alloc_zeroed_frame());
+    return PageTables(frames, root);
+}
+
+Result<std::uint64_t*> PageTables::next_level(std::uint64_t* table, unsigned index) {
+    std::uint64_t& e = table[index];
+    if (!(e & pte::present)) {
+        const std::uint64_t frame = MYR_TRY(m_frames.alloc_zeroed_frame());
+        // Intermediate entries are permissive; the leaf decides (SDM Vol. 3A §4.6).
+        e = frame | pte::present | pte::writable;
+    } else if (e & pte::large) {
+        return Status::exists;
+    }
+    return m_frames.table(e & pte::addr_mask);
+}
+
+Status PageTables::map(std::uint64_t virt, std::uint64_t phys, std::uint64_t size,
+                       std::uint64_t flags, std::uint64_t page_bytes) {
+    if (page_bytes != (4ull << 10) && page_bytes != (2ull << 20)) return Status::invalid_argument;
+    if ((virt | phys | size) & (page_bytes - 1)) return Status::invalid_argument;
+    if (!canonical(virt) || !canonical(virt + size - 1) || virt + size < virt) return Status::out_of_range;
+    if (phys & ~pte::addr_mask) return Status::out_of_range;
+    const unsigned leaf_level = page_bytes == 4096 ? 0 : 1;
+    for (std::uint64_t off = 0; off < size; off += page_bytes) {
+        const std::uint64_t v = virt + off;
+        std::uint64_t* table = m_frames.table(m_root);
+        for (unsigned level = 3; level > leaf_level; --level) table = MYR_TRY(next_level(table, index_of(v, level)));
+        std::uint64_t& e = table[index_of(v, leaf_level)];
+        if (e & pte::present) return Status::exists;
+        e = (phys + off) | flags | pte::present | (leaf_level == 1 ? pte::large : 0);
+    }
+    return Status::ok;
+}
+
+void PageTables::clear_top_level(std::uint64_t virt) { m_frames.table(m_root)[index_of(virt, 3)] = 0; }
+
+Result<Translation> PageTables::translate(std::uint64_t virt) const {
+    if (!canonical(virt)) return Status::out_of_range;
+    std::uint64_t* table = m_frames.table(m_root);
+    for (unsigned level = 3;; --level) {
+        const std::uint64_t e = table[index_of(virt, level)];
+        if (!(e & pte::present)) return Status::not_found;
+        const std::uint64_t span = 1ull << (12 + 9 * level);
+        if (level == 0 || ((level == 1 || level == 2) && (e & pte::large))) {
+            const std::uint64_t base = e & pte::addr_mask & ~(span - 1);
+            return Translation{base + (virt & (span - 1)), e & ~pte::addr_mask, span};
+        }
+        if (level == 3 && (e & pte::large)) return Status::malformed;
+        table = m_frames.table(e & pte::addr_mask);
+    }
+}
+
+} // namespace myr::kernel
