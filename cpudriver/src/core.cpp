@@ -187,9 +187,13 @@ namespace {
     }
     // A core asked to fault as a self-test reports up first and faults after: wait for it.
     const std::int32_t fault = this_core.options.selftest_fault;
-    if (fault >= 0 && static_cast<std::uint32_t>(fault) < n && static_cast<std::uint32_t>(fault) != me.core) {
+    if (fault >= 0 && static_cast<std::uint32_t>(fault) < n && static_cast<std::uint32_t>(fault) != me.core)
         while (get_state(blocks[fault]) != CoreState::failed && arch::rdtsc() < deadline) arch::sti_hlt();
-        if (get_state(blocks[fault]) == CoreState::failed) { --up; ++failed; }
+    up = failed = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const CoreState s = get_state(blocks[i]);
+        up += s == CoreState::up;
+        failed += s == CoreState::failed;
     }
 
     // Share-nothing audit across cores: kernel copies must not overlap and must be node-local.

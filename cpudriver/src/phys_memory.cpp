@@ -75,7 +75,9 @@ Status PhysMemory::reserve(PhysRange r) {
 Result<std::uint64_t> PhysMemory::allocate(std::uint32_t node, std::uint64_t size,
                                            std::uint64_t align, std::uint64_t limit) {
     if (node >= m_num_nodes || size == 0 || align == 0 || (align & (align - 1))) return Status::invalid_argument;
-    size = align_up(size, page_size);
+    // Rounding the size up to the alignment keeps back-to-back allocations gap-free, so the
+    // free list does not fragment into slivers (it has fixed capacity).
+    size = align_up(size, align > page_size ? align : page_size);
     const NodeRanges& n = m_nodes[node];
     for (std::uint32_t i = 0; i < n.count; ++i) {
         const PhysRange r = n.ranges[i];

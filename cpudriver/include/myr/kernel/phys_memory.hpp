@@ -17,7 +17,7 @@ struct PhysRange {
     [[nodiscard]] std::uint64_t size() const { return end - base; }
 };
 
-inline constexpr std::uint32_t max_ranges_per_node = 16;
+inline constexpr std::uint32_t max_ranges_per_node = 32;
 inline constexpr std::uint64_t page_size = 4096;
 
 class PhysMemory {
