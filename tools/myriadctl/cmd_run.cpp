@@ -1,6 +1,190 @@
+// `myriadctl run CONFIG --kernel K ...`: boot a config in QEMU, stream the serial log, return the
+// guest's exit status (RunExit). `myriadctl check-log CONFIG --log LOG`: check a captured log.
 #include "commands.hpp"
 
+#include <myr/config/accel.hpp>
+#include <myr/config/boot_log.hpp>
+#include <myr/config/load.hpp>
+#include <myr/config/qemu_args.hpp>
+#include <myr/config/runner.hpp>
+#include <myr/exit_codes.hpp>
+
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+
 namespace myr::tool {
-// Placeholder during bring-up; replaced by the real subcommand.
-void register_run(CLI::App&, Context&) {}
+namespace {
+
+struct RunOptions {
+    std::string file;
+    std::string kernel;
+    std::string accel;         // empty: the config's
+    std::string tcg_threads;   // empty: the config's
+    bool gdb = false;
+    std::optional<unsigned> timeout;
+    std::string log;
+    bool check = false;
+    bool quiet = false;
+    std::vector<std::string> append;
+};
+
+struct CheckLogOptions {
+    std::string file;
+    std::string log;
+};
+
+constexpr int bad_config = static_cast<int>(RunExit::bad_config);
+
+std::optional<config::Config> load_or_report(const std::string& file) {
+    auto loaded = config::load_config_file(file);
+    if (!loaded.ok()) {
+        for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
+        return std::nullopt;
+    }
+    for (const std::string& w : loaded.config->warnings) fmt::print(stderr, "{}: warning: {}\n", file, w);
+    return std::move(loaded.config);
+}
+
+// --append "a b" and --append a --append b both give words.
+std::vector<std::string> split_words(const std::vector<std::string>& items) {
+    std::vector<std::string> words;
+    for (const std::string& item : items) {
+        std::istringstream in(item);
+        for (std::string w; in >> w;) words.push_back(w);
+    }
+    return words;
+}
+
+void print_problems(const std::vector<std::string>& problems, const std::string& what) {
+    fmt::print(stderr, "check-log: {} problem(s) in {}\n", problems.size(), what);
+    for (const std::string& p : problems) fmt::print(stderr, "  - {}\n", p);
+}
+
+int run(const RunOptions& o) {
+    const auto cfg = load_or_report(o.file);
+    if (!cfg) return bad_config;
+    const config::Config& c = *cfg;
+
+    config::Accel accel = c.accel;
+    if (o.accel == "tcg") accel = config::Accel::tcg;
+    else if (o.accel == "kvm") accel = config::Accel::kvm;
+    else if (o.accel == "auto") accel = config::Accel::automatic;
+    config::TcgThreads threads = c.tcg_threads;
+    if (o.tcg_threads == "single") threads = config::TcgThreads::single;
+    else if (o.tcg_threads == "multi") threads = config::TcgThreads::multi;
+    else if (o.tcg_threads == "auto") threads = config::TcgThreads::automatic;
+
+    const config::HostFacts host = config::probe_host();
+    config::QemuOptions q;
+    q.kernel = o.kernel;
+    q.accel = config::resolve_accel(accel, host.kvm_usable, host.cpuinfo);
+    q.tcg_multi = config::resolve_tcg_threads(threads, c.cpu_count(), host.host_cores) == config::TcgThreads::multi;
+    q.gdb = o.gdb;
+    q.extra_append = split_words(o.append);
+    const std::vector<std::string> argv = config::qemu_args(c, q);
+
+    if (!o.quiet) fmt::print(stderr, "myriadctl: {}\n", config::shell_join(argv));
+    if (o.gdb)
+        fmt::print(stderr, "myriadctl: QEMU waits for gdb (no timeout); attach with:\n  gdb {} -ex 'target remote :1234'\n",
+                   o.kernel);
+
+    std::ofstream log_file;
+    if (!o.log.empty()) {
+        log_file.open(o.log, std::ios::binary | std::ios::trunc);
+        if (!log_file) {
+            fmt::print(stderr, "myriadctl: cannot write log file {}\n", o.log);
+            return static_cast<int>(RunExit::qemu_failed);
+        }
+    }
+    std::string captured;
+    config::RunRequest req;
+    req.argv = argv;
+    req.timeout_s = o.gdb ? 0 : o.timeout.value_or(c.timeout_s);
+    req.on_serial = [&](std::string_view s) {
+        captured.append(s);
+        if (log_file) log_file.write(s.data(), static_cast<std::streamsize>(s.size())).flush();
+        if (!o.quiet) {
+            std::fwrite(s.data(), 1, s.size(), stdout);
+            std::fflush(stdout);
+        }
+    };
+    req.on_stderr = [](std::string_view s) { std::fwrite(s.data(), 1, s.size(), stderr); };
+
+    const config::QemuOutcome outcome = config::run_qemu(req);
+    const RunExit status = config::map_qemu_outcome(outcome);
+    int rc = static_cast<int>(status);
+    if (status == RunExit::timeout)
+        fmt::print(stderr, "myriadctl: timeout after {} s: QEMU killed\n", req.timeout_s);
+    else if (!outcome.started)
+        fmt::print(stderr, "myriadctl: cannot start {}\n", argv[0]);
+    if (status != RunExit::success)
+        fmt::print(stderr, "myriadctl: exit {}: {} (QEMU {} {})\n", rc, config::describe(status),
+                   outcome.exited ? "exit status" : "signal", outcome.exited ? outcome.exit_code : outcome.signal);
+
+    if (o.check && outcome.started) {
+        config::BootLogOptions bo;
+        bo.extra_kernel_words = q.extra_append;
+        const auto problems = config::check_boot_log(c, captured, bo);
+        if (!problems.empty()) {
+            print_problems(problems, "the serial log");
+            if (rc == 0) rc = static_cast<int>(RunExit::check_failed);
+        } else if (!o.quiet) {
+            fmt::print(stderr, "check-log: ok\n");
+        }
+    }
+    return rc;
+}
+
+int check_log(const CheckLogOptions& o) {
+    const auto cfg = load_or_report(o.file);
+    if (!cfg) return bad_config;
+    std::ifstream in(o.log, std::ios::binary);
+    if (!in) {
+        fmt::print(stderr, "check-log: cannot read {}\n", o.log);
+        return static_cast<int>(RunExit::check_failed);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    const auto problems = config::check_boot_log(*cfg, text.str());
+    if (!problems.empty()) {
+        print_problems(problems, o.log);
+        return static_cast<int>(RunExit::check_failed);
+    }
+    fmt::print("ok {}\n", o.log);
+    return 0;
+}
+
+} // namespace
+
+void register_run(CLI::App& app, Context& ctx) {
+    auto ro = std::make_shared<RunOptions>();
+    CLI::App* r = app.add_subcommand("run", "Boot a config in QEMU; exit status: 0 ok, 1 check failed, 2 panic, "
+                                            "3 timeout, 4 no status, 5 bad config, 6 QEMU failed");
+    r->add_option("config", ro->file, "config file (TOML)")->required();
+    r->add_option("--kernel", ro->kernel, "kernel image (multiboot ELF) for -kernel")->required();
+    r->add_option("--accel", ro->accel, "auto | tcg | kvm (default: the config's run.accel)")
+        ->check(CLI::IsMember({"auto", "tcg", "kvm"}));
+    r->add_option("--tcg-threads", ro->tcg_threads, "auto | single | multi (default: the config's run.tcg_threads)")
+        ->check(CLI::IsMember({"auto", "single", "multi"}));
+    r->add_flag("--gdb", ro->gdb, "start halted with a gdb stub on :1234 (disables the timeout)");
+    r->add_option("--timeout", ro->timeout, "seconds before QEMU is killed (default: run.timeout)")
+        ->check(CLI::Range(1u, 86400u));
+    r->add_option("--log", ro->log, "also write the serial log to this file");
+    r->add_flag("--check", ro->check, "check the serial log against the config afterwards (see check-log)");
+    r->add_flag("--quiet", ro->quiet, "do not echo the serial log");
+    r->add_option("--append", ro->append, "extra kernel command-line words (repeatable)");
+    r->callback([ro, &ctx] { ctx.exit_code = run(*ro); });
+
+    auto co = std::make_shared<CheckLogOptions>();
+    CLI::App* cl = app.add_subcommand("check-log", "Check a captured serial log against its config (exit 1 on problems)");
+    cl->add_option("config", co->file, "config file (TOML)")->required();
+    cl->add_option("--log", co->log, "captured serial log")->required();
+    cl->callback([co, &ctx] { ctx.exit_code = check_log(*co); });
+}
+
 } // namespace myr::tool

@@ -1,1 +1,0 @@
-// config loader: see tools/config

@@ -1,0 +1,68 @@
+#pragma once
+// A loaded, validated machine config (configs/*.toml): a plain value. Every field is already
+// checked and defaulted, so code that receives a Config never re-validates; nodes and distances
+// are always present in their effective form (derived when the file left them out).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace myr::config {
+
+inline constexpr std::uint64_t mib = 1024ull * 1024ull;
+inline constexpr unsigned max_cpus = 255;         // xAPIC ids stop at 254; beyond needs x2APIC
+inline constexpr unsigned supported_cpus = 64;    // above this the config loads with a warning
+inline constexpr unsigned max_nodes = 64;         // myr::acpi::max_nodes
+inline constexpr std::uint64_t min_memory = 64 * mib;
+inline constexpr std::uint64_t max_memory = 64 * 1024 * mib;
+inline constexpr std::uint64_t min_node_memory = 32 * mib;
+inline constexpr unsigned local_distance = 10;    // ACPI SLIT: 10 means "local"
+inline constexpr unsigned default_remote_distance = 20;
+inline constexpr unsigned max_distance = 254;     // 255 means "unreachable" in a SLIT; QEMU refuses it
+
+enum class Accel { automatic, tcg, kvm };
+enum class TcgThreads { automatic, single, multi };
+
+struct Node {
+    std::vector<unsigned> cpus;       // logical CPU indices, ascending (QEMU cpu-index order)
+    std::uint64_t memory_bytes = 0;   // 0: memory-less node
+};
+
+struct Config {
+    std::string source;               // file path (or a label) used in messages
+    std::string name;
+    std::string description;
+
+    unsigned sockets = 1;
+    unsigned cores = 1;               // per socket
+    unsigned threads = 1;             // per core
+    std::uint64_t memory_bytes = 0;   // total guest RAM == sum of node memories
+
+    std::vector<Node> nodes;          // effective: one per socket, split evenly, when the file has none
+    bool nodes_explicit = false;      // the file had [[node]] tables
+    std::vector<std::vector<unsigned>> distances;  // effective node x node matrix
+    bool distances_explicit = false;
+
+    unsigned timer_hz = 100;
+    std::vector<std::string> kernel_options;       // extra kernel command-line words
+
+    unsigned timeout_s = 120;
+    Accel accel = Accel::automatic;
+    TcgThreads tcg_threads = TcgThreads::automatic;
+
+    std::vector<std::string> warnings;             // accepted, but worth telling the user
+
+    [[nodiscard]] unsigned cpu_count() const { return sockets * cores * threads; }
+    [[nodiscard]] unsigned cpus_per_socket() const { return cores * threads; }
+    [[nodiscard]] unsigned socket_of(unsigned cpu) const { return cpu / cpus_per_socket(); }
+    [[nodiscard]] unsigned node_of(unsigned cpu) const;            // node index holding `cpu`
+    [[nodiscard]] unsigned distance(unsigned from, unsigned to) const { return distances[from][to]; }
+    // The node whose memory serves `node`: itself when it has memory, otherwise the nearest node
+    // with memory by the distance matrix (ties: lowest index). The CPU driver places a memory-less
+    // node's kernel copies there, so the log checker expects them there.
+    [[nodiscard]] unsigned memory_home(unsigned node) const;
+};
+
+[[nodiscard]] const char* to_string(Accel a);
+[[nodiscard]] const char* to_string(TcgThreads t);
+
+} // namespace myr::config

@@ -1,0 +1,82 @@
+#include <myr/config/qemu_args.hpp>
+#include <myr/config/units.hpp>
+#include <myr/exit_codes.hpp>
+
+#include <cstdio>
+
+namespace myr::config {
+namespace {
+
+std::string hex(unsigned v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%x", v);
+    return buf;
+}
+
+} // namespace
+
+std::string kernel_command_line(const Config& c, const std::vector<std::string>& extra) {
+    std::string s = "timer_hz=" + std::to_string(c.timer_hz) + " config=" + c.name;
+    for (const std::string& w : c.kernel_options) s += " " + w;
+    for (const std::string& w : extra) s += " " + w;
+    return s;
+}
+
+std::vector<std::string> qemu_args(const Config& c, const QemuOptions& o) {
+    std::vector<std::string> a{o.qemu, "-machine", "q35"};
+    // `-cpu host` aborts on this project's software KVM (MSR 0x10a); max without
+    // arch-capabilities works under both accelerators (notes/platform.md).
+    const bool kvm = o.accel == Accel::kvm;
+    a.insert(a.end(), {"-cpu", kvm ? "max,-arch-capabilities" : "max"});
+    a.insert(a.end(), {"-m", std::to_string(c.memory_bytes / mib) + "M"});
+    a.insert(a.end(), {"-smp", std::to_string(c.cpu_count()) + ",sockets=" + std::to_string(c.sockets) +
+                                   ",cores=" + std::to_string(c.cores) + ",threads=" + std::to_string(c.threads)});
+    for (std::size_t n = 0; n < c.nodes.size(); ++n) {
+        const Node& node = c.nodes[n];
+        const std::string id = std::to_string(n);
+        std::string spec = "node,nodeid=" + id;
+        // A non-contiguous set needs one cpus= clause per range (QEMU's list syntax).
+        for (auto [lo, hi] : cpu_ranges(node.cpus))
+            spec += ",cpus=" + std::to_string(lo) + (hi != lo ? "-" + std::to_string(hi) : "");
+        if (node.memory_bytes != 0) {
+            a.insert(a.end(), {"-object", "memory-backend-ram,id=m" + id + ",size=" +
+                                              std::to_string(node.memory_bytes / mib) + "M"});
+            spec += ",memdev=m" + id;
+        }
+        a.insert(a.end(), {"-numa", spec});
+    }
+    // Every pair, defaults included: QEMU builds a SLIT only when some distance is given, and
+    // the kernel should always see one.
+    if (c.nodes.size() > 1)
+        for (std::size_t i = 0; i < c.nodes.size(); ++i)
+            for (std::size_t j = 0; j < c.nodes.size(); ++j)
+                a.insert(a.end(), {"-numa", "dist,src=" + std::to_string(i) + ",dst=" + std::to_string(j) +
+                                                ",val=" + std::to_string(c.distances[i][j])});
+    a.insert(a.end(), {"-kernel", o.kernel, "-append", kernel_command_line(c, o.extra_append)});
+    if (!o.initrd.empty()) a.insert(a.end(), {"-initrd", o.initrd});
+    a.insert(a.end(), {"-serial", o.serial, "-display", "none", "-monitor", "none", "-no-reboot"});
+    a.insert(a.end(), {"-device", "isa-debug-exit,iobase=" + hex(debug_exit_port) + ",iosize=0x04"});
+    if (kvm) a.insert(a.end(), {"-accel", "kvm"});
+    else a.insert(a.end(), {"-accel", std::string("tcg,thread=") + (o.tcg_multi ? "multi" : "single")});
+    if (o.gdb) a.insert(a.end(), {"-s", "-S"});
+    return a;
+}
+
+std::string shell_join(const std::vector<std::string>& argv) {
+    std::string out;
+    for (const std::string& w : argv) {
+        if (!out.empty()) out += ' ';
+        const bool plain = !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                             "0123456789-_=.,/:+@%") == std::string::npos;
+        if (plain) {
+            out += w;
+            continue;
+        }
+        out += '\'';
+        for (char ch : w) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+        out += '\'';
+    }
+    return out;
+}
+
+} // namespace myr::config
