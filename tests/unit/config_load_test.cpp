@@ -1,0 +1,257 @@
+// Loading configs: every shipped file validates; every class of mistake is refused before QEMU
+// with a message that names the key.
+#include <myr/config/load.hpp>
+#include <myr/config/units.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace myr::config {
+namespace {
+
+const std::string base = R"(
+name = "t"
+[machine]
+sockets = 2
+cores = 2
+memory = "256M"
+)";
+
+LoadResult load(const std::string& text) { return load_config_string(text, "x.toml"); }
+
+// The config is refused and some error names `key` and contains `what`.
+void expect_refused(const std::string& text, const std::string& key, const std::string& what = "") {
+    const LoadResult r = load(text);
+    ASSERT_FALSE(r.ok()) << "accepted:\n" << text;
+    std::string all;
+    for (const auto& e : r.errors) {
+        all += e + "\n";
+        if (e.find("x.toml: " + key + ":") != std::string::npos && e.find(what) != std::string::npos) return;
+    }
+    ADD_FAILURE() << "no error naming '" << key << "' with '" << what << "'; got:\n" << all << "for:\n" << text;
+}
+
+TEST(ConfigLoad, EveryShippedConfigLoads) {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("configs")) {
+        if (entry.path().extension() != ".toml") continue;
+        ++count;
+        const LoadResult r = load_config_file(entry.path());
+        ASSERT_TRUE(r.ok()) << entry.path() << ": " << (r.errors.empty() ? "" : r.errors[0]);
+        EXPECT_EQ(r.config->name, entry.path().stem().string());
+        EXPECT_TRUE(r.config->warnings.empty()) << entry.path();
+    }
+    EXPECT_GE(count, 8);
+}
+
+TEST(ConfigLoad, DefaultIsTwoSocketsOfFour) {
+    const LoadResult r = load_config_file("configs/default.toml");
+    ASSERT_TRUE(r.ok());
+    const Config& c = *r.config;
+    EXPECT_EQ(c.sockets, 2u);
+    EXPECT_EQ(c.cores, 4u);
+    EXPECT_EQ(c.cpu_count(), 8u);
+    EXPECT_EQ(c.nodes.size(), 2u);
+}
+
+TEST(ConfigLoad, MinimalConfigGetsDefaults) {
+    const LoadResult r = load(base);
+    ASSERT_TRUE(r.ok()) << r.errors[0];
+    const Config& c = *r.config;
+    EXPECT_EQ(c.cpu_count(), 4u);
+    ASSERT_EQ(c.nodes.size(), 2u);  // one per socket
+    EXPECT_FALSE(c.nodes_explicit);
+    EXPECT_EQ(c.nodes[0].cpus, (std::vector<unsigned>{0, 1}));
+    EXPECT_EQ(c.nodes[1].cpus, (std::vector<unsigned>{2, 3}));
+    EXPECT_EQ(c.nodes[1].memory_bytes, 128 * mib);
+    EXPECT_EQ(c.distance(0, 1), 20u);
+    EXPECT_EQ(c.distance(1, 1), 10u);
+    EXPECT_EQ(c.timer_hz, 100u);
+    EXPECT_EQ(c.timeout_s, 120u);
+    EXPECT_EQ(c.accel, Accel::automatic);
+    EXPECT_EQ(c.tcg_threads, TcgThreads::automatic);
+    EXPECT_EQ(c.socket_of(3), 1u);
+    EXPECT_EQ(c.node_of(3), 1u);
+}
+
+TEST(ConfigLoad, SmtCpuOrderIsSocketMajor) {
+    const LoadResult r = load_config_file("configs/smt.toml");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.config->cpu_count(), 8u);
+    EXPECT_EQ(r.config->socket_of(3), 0u);
+    EXPECT_EQ(r.config->socket_of(4), 1u);
+}
+
+TEST(ConfigLoad, UnevenMemorylessNodeUsesNearestMemory) {
+    const LoadResult r = load_config_file("configs/uneven.toml");
+    ASSERT_TRUE(r.ok());
+    const Config& c = *r.config;
+    ASSERT_EQ(c.nodes.size(), 3u);
+    EXPECT_EQ(c.nodes[2].memory_bytes, 0u);
+    EXPECT_EQ(c.memory_home(2), 1u);
+    EXPECT_EQ(c.memory_home(0), 0u);
+    EXPECT_EQ(c.node_of(7), 2u);
+}
+
+TEST(ConfigLoad, MemorylessTieGoesToLowestIndex) {
+    const LoadResult r = load(base + R"(
+[[node]]
+cpus = "0-1"
+memory = "128M"
+[[node]]
+cpus = "2"
+memory = "128M"
+[[node]]
+cpus = "3"
+memory = 0
+)");
+    ASSERT_TRUE(r.ok()) << r.errors[0];
+    EXPECT_EQ(r.config->memory_home(2), 0u);
+}
+
+TEST(ConfigLoad, SizesAndCpuListForms) {
+    EXPECT_EQ(parse_memory_size("1G").value(), 1024 * mib);
+    EXPECT_EQ(parse_memory_size("512m").value(), 512 * mib);
+    EXPECT_EQ(parse_memory_size("65536K").value(), 64 * mib);
+    EXPECT_EQ(parse_memory_size("0").value(), 0u);
+    EXPECT_EQ(parse_memory_size("300").value(), 300 * mib);
+    EXPECT_FALSE(parse_memory_size("1.5G").ok());
+    EXPECT_FALSE(parse_memory_size("G").ok());
+    EXPECT_FALSE(parse_memory_size("-1M").ok());
+    EXPECT_FALSE(parse_memory_size("99999999999999999999G").ok());
+    EXPECT_EQ(format_memory_size(1536 * mib), "1536M");
+    EXPECT_EQ(parse_cpu_list("0-2,5").value(), (std::vector<unsigned>{0, 1, 2, 5}));
+    EXPECT_EQ(format_cpu_list({0, 1, 2, 5, 7, 8}), "0-2,5,7-8");
+    EXPECT_FALSE(parse_cpu_list("3-1").ok());
+    EXPECT_FALSE(parse_cpu_list("0,,1").ok());
+    EXPECT_FALSE(parse_cpu_list("0-").ok());
+    EXPECT_FALSE(parse_cpu_list("1,1").ok());
+    EXPECT_FALSE(parse_cpu_list("a").ok());
+}
+
+TEST(ConfigLoad, IntegerMemoryIsMiB) {
+    const LoadResult r = load(R"(
+name = "t"
+[machine]
+memory = 128
+)");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.config->memory_bytes, 128 * mib);
+}
+
+TEST(ConfigRefuse, Syntax) {
+    const LoadResult r = load("name = \"t\"\n[machine\n");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.errors[0].find("x.toml:2:"), std::string::npos) << r.errors[0];
+}
+
+TEST(ConfigRefuse, UnknownKeysAnywhere) {
+    expect_refused("timout = 3\n" + base, "timout", "unknown key");
+    expect_refused(base + "timout = 3\n", "machine.timout", "unknown key");
+    expect_refused(base + "[run]\ntimout = 3\n", "run.timout", "did you mean 'run.timeout'");
+    expect_refused("name = \"t\"\n[machine]\ncore = 2\nmemory = \"128M\"\n", "machine.core", "did you mean");
+    expect_refused(base + "[kernel]\ntimer = 100\n", "kernel.timer", "unknown key");
+    expect_refused(base + "[distances]\nmatrx = []\n", "distances.matrx", "unknown key");
+    expect_refused(base + "[[node]]\ncpus = \"0-3\"\nmem = \"256M\"\n", "node[0].mem", "unknown key");
+    expect_refused(base + "[extra]\n", "extra", "unknown key");
+}
+
+TEST(ConfigRefuse, WrongTypes) {
+    expect_refused("name = 3\n[machine]\nmemory = \"128M\"\n", "name", "must be a string");
+    expect_refused("name = \"t\"\n[machine]\ncores = \"4\"\nmemory = \"128M\"\n", "machine.cores", "integer");
+    expect_refused("name = \"t\"\nmachine = 3\n", "machine", "must be a table");
+    expect_refused("name = \"t\"\n[machine]\nmemory = 1.5\n", "machine.memory", "size");
+    expect_refused(base + "[kernel]\noptions = \"a\"\n", "kernel.options", "array of strings");
+    expect_refused(base + "[kernel]\noptions = [1]\n", "kernel.options[0]", "must be a string");
+    expect_refused(base + "[run]\naccel = true\n", "run.accel", "must be a string");
+    expect_refused("node = 1\n" + base, "node", "array of tables");
+    expect_refused(base + "[[node]]\ncpus = 3\n", "node[0].cpus", "CPU list");
+    expect_refused(base + "[distances]\nmatrix = [[10, \"x\"], [20, 10]]\n", "distances.matrix[0][1]", "integer");
+    expect_refused(base + "[distances]\nmatrix = 5\n", "distances.matrix", "array");
+}
+
+TEST(ConfigRefuse, Required) {
+    expect_refused("[machine]\nmemory = \"128M\"\n", "name", "required");
+    expect_refused("name = \"t\"\n", "machine.memory", "required");
+    expect_refused("name = \"has space\"\n[machine]\nmemory = \"128M\"\n", "name", "characters");
+}
+
+TEST(ConfigRefuse, Counts) {
+    expect_refused("name = \"t\"\n[machine]\ncores = 0\nmemory = \"128M\"\n", "machine.cores", "must be >= 1 (got 0)");
+    expect_refused("name = \"t\"\n[machine]\nsockets = -1\nmemory = \"128M\"\n", "machine.sockets", ">= 1");
+    expect_refused("name = \"t\"\n[machine]\nthreads = 3\nmemory = \"128M\"\n", "machine.threads", "1 or 2");
+    expect_refused("name = \"t\"\n[machine]\nsockets = 16\ncores = 16\nthreads = 2\nmemory = \"16G\"\n", "machine",
+                   "at most 255");
+}
+
+TEST(ConfigWarn, BeyondSixtyFourCpus) {
+    const LoadResult r = load("name = \"t\"\n[machine]\nsockets = 2\ncores = 40\nmemory = \"1G\"\n");
+    ASSERT_TRUE(r.ok()) << r.errors[0];
+    ASSERT_EQ(r.config->warnings.size(), 1u);
+    EXPECT_NE(r.config->warnings[0].find("80 CPUs"), std::string::npos);
+}
+
+TEST(ConfigRefuse, NodeCpus) {
+    expect_refused(base + "[[node]]\ncpus = \"0-2\"\n[[node]]\ncpus = \"2-3\"\n", "node[1].cpus", "already in node[0]");
+    expect_refused(base + "[[node]]\ncpus = \"0-1\"\n[[node]]\ncpus = \"2\"\n", "node", "CPUs 3 are in no node");
+    expect_refused(base + "[[node]]\ncpus = \"0-3\"\n[[node]]\ncpus = \"4\"\n", "node[1].cpus", "out of range");
+    expect_refused(base + "[[node]]\ncpus = \"1-0\"\n", "node[0].cpus", "reversed");
+    expect_refused(base + "[[node]]\ncpus = \"0-3\"\nmemory = \"128M\"\n[[node]]\nmemory = \"0\"\n", "node[1]",
+                   "neither CPUs nor memory");
+}
+
+TEST(ConfigRefuse, Memory) {
+    expect_refused("name = \"t\"\n[machine]\nmemory = \"32M\"\n", "machine.memory", "between 64M and 64G");
+    expect_refused("name = \"t\"\n[machine]\nmemory = \"65G\"\n", "machine.memory", "between 64M and 64G");
+    expect_refused("name = \"t\"\n[machine]\nmemory = \"100000K\"\n", "machine.memory", "whole number of MiB");
+    expect_refused("name = \"t\"\n[machine]\nmemory = \"lots\"\n", "machine.memory", "not a size");
+    // 3 sockets cannot split 256M into whole MiB
+    expect_refused("name = \"t\"\n[machine]\nsockets = 3\nmemory = \"256M\"\n", "machine.memory", "split evenly");
+    expect_refused(base + "[[node]]\ncpus = \"0-1\"\nmemory = \"128M\"\n[[node]]\ncpus = \"2-3\"\nmemory = \"64M\"\n",
+                   "machine.memory", "sum of the node memories");
+    expect_refused(base + "[[node]]\ncpus = \"0-1\"\nmemory = \"240M\"\n[[node]]\ncpus = \"2-3\"\nmemory = \"16M\"\n",
+                   "node[1].memory", "at least 32M");
+    expect_refused(base + "[[node]]\ncpus = \"0-1\"\nmemory = \"128M\"\n[[node]]\ncpus = \"2-3\"\n", "node",
+                   "every node or for none");
+    expect_refused(base + "[[node]]\ncpus = \"0-1\"\nmemory = \"0\"\n[[node]]\ncpus = \"2-3\"\nmemory = \"256M\"\n",
+                   "node[0].memory", "node 0 must have memory");
+    expect_refused(base + "[[node]]\ncpus = \"0-1\"\nmemory = \"130000K\"\n[[node]]\ncpus = \"2-3\"\nmemory = \"132144K\"\n",
+                   "node[0].memory", "whole number of MiB");
+}
+
+TEST(ConfigRefuse, Distances) {
+    expect_refused(base + "[distances]\nmatrix = [[10, 20]]\n", "distances.matrix", "2 rows (got 1)");
+    expect_refused(base + "[distances]\nmatrix = [[10, 20], [20]]\n", "distances.matrix[1]", "2 entries");
+    expect_refused(base + "[distances]\nmatrix = [[11, 20], [20, 10]]\n", "distances.matrix[0][0]", "must be 10");
+    expect_refused(base + "[distances]\nmatrix = [[10, 255], [20, 10]]\n", "distances.matrix[0][1]", "10 and 254");
+    expect_refused(base + "[distances]\nmatrix = [[10, 9], [20, 10]]\n", "distances.matrix[0][1]", "10 and 254");
+    // Asymmetric is allowed.
+    EXPECT_TRUE(load(base + "[distances]\nmatrix = [[10, 20], [30, 10]]\n").ok());
+}
+
+TEST(ConfigRefuse, KernelAndRun) {
+    expect_refused(base + "[kernel]\ntimer_hz = 5\n", "kernel.timer_hz", ">= 10 (got 5)");
+    expect_refused(base + "[kernel]\ntimer_hz = 20000\n", "kernel.timer_hz", "<= 10000");
+    expect_refused(base + "[kernel]\noptions = [\"a b\"]\n", "kernel.options[0]", "one word");
+    expect_refused(base + "[kernel]\noptions = [\"\"]\n", "kernel.options[0]", "empty");
+    expect_refused(base + "[kernel]\noptions = [\"timer_hz=5\"]\n", "kernel.options[0]", "set by the tool");
+    expect_refused(base + "[run]\ntimeout = 0\n", "run.timeout", ">= 1");
+    expect_refused(base + "[run]\naccel = \"hvf\"\n", "run.accel", "\"auto\", \"tcg\" or \"kvm\"");
+    expect_refused(base + "[run]\ntcg_threads = \"many\"\n", "run.tcg_threads", "single");
+}
+
+TEST(ConfigRefuse, ReportsEveryProblem) {
+    const LoadResult r = load("name = \"t\"\n[machine]\ncores = 0\nthreads = 5\nmemory = \"128M\"\n[run]\naccel = \"x\"\n");
+    ASSERT_FALSE(r.ok());
+    EXPECT_GE(r.errors.size(), 3u);
+}
+
+TEST(ConfigLoad, MissingFile) {
+    const LoadResult r = load_config_file("configs/does-not-exist.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.errors[0].find("cannot open"), std::string::npos);
+}
+
+} // namespace
+} // namespace myr::config
