@@ -13,7 +13,7 @@ for cfg in "$ROOT"/configs/*.toml; do
     log=$(mktemp)
     "$ctl" run "$cfg" --kernel "$kernel" --accel tcg --quiet --append acpi.dump=1 --log "$log" >/dev/null || true
     for sig in APIC SRAT SLIT; do
-        grep "^acpi-table $sig " "$log" | sort -k3 -n | awk '{print $4}' | tr -d '\n' | xxd -r -p > "$dir/$sig"
+        { grep "^acpi-table $sig " "$log" || true; } | sort -k3 -n | awk '{print $4}' | tr -d '\n' | xxd -r -p > "$dir/$sig"
         [ -s "$dir/$sig" ] || rm -f "$dir/$sig"
     done
     rm -f "$log"
