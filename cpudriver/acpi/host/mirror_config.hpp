@@ -29,7 +29,7 @@ struct MirrorPlan {
 // Sockets/cores/threads: nodes with equal CPU counts become one socket each; otherwise one
 // socket with explicit per-node CPU lists. threads = 2 when the APIC ids pair up as HT siblings
 // (2k, 2k+1 on the same node) and the firmware listed all first threads before any second
-// thread, as ACPI 6.5 §5.2.12.12 recommends; a heuristic, since the tables do not say.
+// thread, as ACPI 6.5 §5.2.12 recommends; a heuristic, since the tables do not say.
 // Memory keeps the nodes' proportions within mirror_max_total_mib, rounded down to MiB.
 // Errors: unsupported when too many memory nodes to give each the minimum.
 [[nodiscard]] Result<MirrorPlan> plan_mirror(const Topology& topo);
