@@ -3,6 +3,9 @@
 set(MYRIAD_HOST_SAN_FLAGS "")
 if(MYRIAD_SANITIZE)
   set(MYRIAD_HOST_SAN_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+elseif(MYRIAD_FUZZ)
+  # Coverage instrumentation for every host library, so fuzz targets see into the code they test.
+  set(MYRIAD_HOST_SAN_FLAGS -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
 elseif(MYRIAD_TSAN)
   set(MYRIAD_HOST_SAN_FLAGS -fsanitize=thread -fno-omit-frame-pointer)
 endif()

@@ -43,7 +43,7 @@ struct Warning {
 struct Cpu {
     std::uint32_t apic_id;    // local APIC id (x2APIC id when x2apic)
     std::uint32_t acpi_uid;   // ACPI processor UID (MADT)
-    std::uint32_t proximity;  // SRAT proximity domain (0 when no SRAT entry)
+    std::uint32_t proximity;  // SRAT proximity domain (0 without SRAT; node 0's when the SRAT omits it)
     std::uint16_t node;       // dense node index (into Topology::nodes)
     bool x2apic;              // came from a MADT type 9 entry
 };
