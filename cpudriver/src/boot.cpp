@@ -27,6 +27,32 @@ BootInfo boot_info;
 PhysMemory usable;   // RAM per node as the firmware reports it
 PhysMemory free_mem; // what is still unallocated
 
+// Frames for extending the boot page tables, taken from the boot core's node below 4 GiB (which
+// the boot tables already map).
+class BootFrames final : public FrameSource {
+public:
+    explicit BootFrames(std::uint32_t node) : m_node(node) {}
+    Result<std::uint64_t> alloc_zeroed_frame() override {
+        const std::uint64_t f = MYR_TRY(free_mem.allocate(m_node, 4096, 4096, four_gib));
+        auto* p = arch::phys_to_virt<std::uint64_t>(f);
+        for (unsigned i = 0; i < 512; ++i) p[i] = 0;
+        return f;
+    }
+    std::uint64_t* table(std::uint64_t phys) override { return arch::phys_to_virt<std::uint64_t>(phys); }
+
+private:
+    std::uint32_t m_node;
+};
+
+// Allocates one frame below 4 GiB, from `node` if it has such memory, else from any node. Used
+// for the copy of a core's top-level table that the 32-bit trampoline loads.
+Result<std::uint64_t> low_frame(std::uint32_t node) {
+    if (auto f = free_mem.allocate(node, 4096, 4096, four_gib); f.ok()) return *f;
+    for (std::uint32_t n = 0; n < free_mem.num_nodes(); ++n)
+        if (auto f = free_mem.allocate(n, 4096, 4096, four_gib); f.ok()) return *f;
+    return Status::no_memory;
+}
+
 std::uint64_t image_size() { return static_cast<std::uint64_t>(__image_end - __image_start); }
 
 void print_node_lines(const acpi::Topology& topo) {
@@ -149,14 +175,22 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     const std::uint64_t lock_phys = *blocks_phys + sizeof(BootBlock) * topo.num_cpus;
     *arch::phys_to_virt<ConsoleLock>(lock_phys) = {};
 
+    // The boot tables map the first 4 GiB; copies may go above. Extend the direct map.
     const std::uint64_t top = ram_top();
+    if (top > four_gib) {
+        BootFrames frames(mem_node_of(boot_core));
+        PageTables boot_tables(frames, arch::read_cr3() & pte::addr_mask);
+        if (const Status s = boot_tables.map(DIRECT_MAP_BASE + four_gib, four_gib, top - four_gib,
+                                             pte::writable | pte::no_execute, two_mib); s != Status::ok)
+            panic("cannot map memory above 4 GiB: {}", to_string(s));
+        arch::write_cr3(arch::read_cr3());
+    }
     const std::uint64_t copy_bytes = static_cast<std::uint64_t>(__data_end - __image_start);
     arch::install_trampoline();
     for (std::uint32_t i = 0; i < topo.num_cpus; ++i) {
         const std::uint32_t mem_node = mem_node_of(i);
         const auto kernel_phys = free_mem.allocate(mem_node, image_size(), 64 * 1024);
-        // The pool holds the PML4, which the 32-bit trampoline loads: keep it below 4 GiB.
-        const auto pool_phys = free_mem.allocate(mem_node, pool_size, 4096, four_gib);
+        const auto pool_phys = free_mem.allocate(mem_node, pool_size, 4096);
         if (!kernel_phys.ok() || !pool_phys.ok())
             panic("node {} has no memory left for core {}'s CPU driver", mem_node, i);
         auto* dst = arch::phys_to_virt<char>(*kernel_phys);
@@ -188,8 +222,20 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.lapic_ticks_per_ms = cal.lapic_per_ms;
         bb.boot_tsc = boot_tsc;
         for (std::size_t c = 0; c + 1 < cmdline_max && boot_info.cmdline[c]; ++c) bb.cmdline[c] = boot_info.cmdline[c];
-        if (i != boot_core)
-            arch::set_ap_start(bb.apic_id, static_cast<std::uint32_t>(*root), reinterpret_cast<std::uint64_t>(&bb));
+        if (i != boot_core) {
+            // The trampoline loads CR3 in 32-bit mode: give it a copy of the top-level table
+            // below 4 GiB when the real one is above; the core switches to the real one first.
+            std::uint64_t start_cr3 = *root;
+            if (*root >= four_gib) {
+                const auto low = low_frame(mem_node);
+                if (!low.ok()) panic("no memory below 4 GiB for core {}'s start tables", i);
+                auto* dst_table = arch::phys_to_virt<std::uint64_t>(*low);
+                const auto* src_table = arch::phys_to_virt<const std::uint64_t>(*root);
+                for (unsigned e = 0; e < 512; ++e) dst_table[e] = src_table[e];
+                start_cr3 = *low;
+            }
+            arch::set_ap_start(bb.apic_id, static_cast<std::uint32_t>(start_cr3), reinterpret_cast<std::uint64_t>(&bb));
+        }
     }
     log("placed {} CPU-driver copies of {} KiB each; leaving the loaded image", topo.num_cpus, image_size() / 1024);
     switch_to_core(blocks[boot_core].pml4_phys, &blocks[boot_core]);

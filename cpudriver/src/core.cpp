@@ -102,6 +102,9 @@ void on_wakeup_ipi() { this_core.wakeups = this_core.wakeups + 1; }
 }
 
 extern "C" [[noreturn]] void core_main(BootBlock* bb) {
+    // An AP may have started on a below-4-GiB copy of its top-level table; move to the real one
+    // (same entries, so nothing mapped changes under our feet).
+    if ((arch::read_cr3() & pte::addr_mask) != bb->pml4_phys) arch::write_cr3(bb->pml4_phys);
     this_core.boot = bb;
     this_core.core = bb->core;
     this_core.node = bb->node;

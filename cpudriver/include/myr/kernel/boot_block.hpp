@@ -48,7 +48,7 @@ struct alignas(64) BootBlock {
     std::uint32_t boot_core;
     std::uint64_t kernel_phys;   // physical base of its CPU-driver copy
     std::uint64_t kernel_size;
-    std::uint64_t pml4_phys;     // its page tables (below 4 GiB: loaded by 32-bit trampoline code)
+    std::uint64_t pml4_phys;     // its page tables, node-local (the trampoline may start on a low copy)
     std::uint64_t pool_phys;     // node-local memory it owns from now on
     std::uint64_t pool_size;
     std::uint64_t topology_phys; // the parsed topology, read-only after boot: each core copies it
