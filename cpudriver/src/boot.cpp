@@ -213,6 +213,7 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.kernel_phys = *kernel_phys;
         bb.kernel_size = image_size();
         bb.pml4_phys = *root;
+        bb.tables_phys = *pool_phys;
         bb.pool_phys = frames.used_end();
         bb.pool_size = *pool_phys + pool_size - frames.used_end();
         bb.topology_phys = arch::kernel_virt_to_phys_original(&topo);

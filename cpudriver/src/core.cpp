@@ -77,6 +77,30 @@ Audit audit_kernel_pages() {
     return a;
 }
 
+// Visits every page-table frame reachable from this core's CR3 (large pages are leaves) and
+// counts those outside its own table frames [lo, hi), which boot.cpp allocated node-locally.
+void audit_table_frames(std::uint64_t lo, std::uint64_t hi, Audit& a) {
+    std::uint32_t outside = 0, count = 0;
+    auto visit = [&](std::uint64_t phys) {
+        ++count;
+        if (phys < lo || phys >= hi) ++outside;
+        return arch::phys_to_virt<const std::uint64_t>(phys);
+    };
+    const std::uint64_t* l4 = visit(arch::read_cr3() & pte::addr_mask);
+    for (unsigned i = 0; i < 512; ++i) {
+        if (!(l4[i] & pte::present)) continue;
+        const std::uint64_t* l3 = visit(l4[i] & pte::addr_mask);
+        for (unsigned j = 0; j < 512; ++j) {
+            if (!(l3[j] & pte::present) || (l3[j] & pte::large)) continue;
+            const std::uint64_t* l2 = visit(l3[j] & pte::addr_mask);
+            for (unsigned k = 0; k < 512; ++k)
+                if ((l2[k] & pte::present) && !(l2[k] & pte::large)) visit(l2[k] & pte::addr_mask);
+        }
+    }
+    a.table_frames = count;
+    a.tables_own = outside == 0;
+}
+
 void wait_ticks(std::uint64_t n) {
     const std::uint64_t until = this_core.ticks + n;
     while (this_core.ticks < until) arch::sti_hlt();
@@ -132,12 +156,16 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
 
     bb->socket = arch::socket_of_this_cpu();
     bb->audit = audit_kernel_pages();
+    audit_table_frames(bb->tables_phys, bb->pool_phys, bb->audit);
     arch::lapic_timer_periodic(bb->lapic_ticks_per_ms, this_core.options.timer_hz);
     wait_ticks(ticks_before_up);
 
     emit("core-up core={} apic={} socket={} node={} kernel={:#x}", bb->core, bb->apic_id, bb->socket, bb->node, bb->kernel_phys);
-    emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={}", bb->core, bb->audit.phys_start, bb->audit.phys_end,
-         bb->audit.pages, bb->audit.node_local && bb->audit.contiguous ? "yes" : "no");
+    const Audit& au = bb->audit;
+    log("audit: {} kernel pages, {} page-table frames, all own and node-local: {}", au.pages, au.table_frames,
+        au.node_local && au.contiguous && au.tables_own);
+    emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={}", bb->core, au.phys_start, au.phys_end,
+         au.pages, au.node_local && au.contiguous && au.tables_own ? "yes" : "no");
     set_state(*bb, CoreState::up);
 
     if (this_core.is_boot_core) run_boot_core();
@@ -206,7 +234,7 @@ namespace {
         const Audit& a = blocks[i].audit;
         if (get_state(blocks[i]) == CoreState::not_started || a.pages == 0) continue;
         ++reached;
-        if (!a.node_local || !a.contiguous) ++nonlocal;
+        if (!a.node_local || !a.contiguous || !a.tables_own) ++nonlocal;
         for (std::uint32_t j = i + 1; j < n; ++j) {
             const Audit& b = blocks[j].audit;
             if (get_state(blocks[j]) == CoreState::not_started || b.pages == 0) continue;

@@ -27,7 +27,8 @@ struct Audit {
     std::uint32_t pages;        // 4 KiB pages mapped over [__image_start, __image_end)
     std::uint32_t contiguous;   // 1 when those pages are phys_start.. in order
     std::uint32_t node_local;   // 1 when every page lies in the memory of the core's memory node
-    std::uint32_t pad;
+    std::uint32_t table_frames; // page-table frames reachable from its CR3
+    std::uint32_t tables_own;   // 1 when all of them are its own node-local frames
 };
 
 // Lock for whole log lines on the shared serial port: the documented exception to "no shared
@@ -49,6 +50,7 @@ struct alignas(64) BootBlock {
     std::uint64_t kernel_phys;   // physical base of its CPU-driver copy
     std::uint64_t kernel_size;
     std::uint64_t pml4_phys;     // its page tables, node-local (the trampoline may start on a low copy)
+    std::uint64_t tables_phys;   // [tables_phys, pool_phys): its page-table frames
     std::uint64_t pool_phys;     // node-local memory it owns from now on
     std::uint64_t pool_size;
     std::uint64_t topology_phys; // the parsed topology, read-only after boot: each core copies it
