@@ -21,3 +21,30 @@ function(myriad_freestanding target)
     $<$<COMPILE_LANGUAGE:ASM>:-fno-pic>)
   target_compile_definitions(${target} PRIVATE MYRIAD_FREESTANDING=1)
 endfunction()
+
+# User programs: freestanding like the kernel, but the small code model in the low half, with
+# SSE left alone (user state is the program's own; the kernel saves only general registers, so
+# user code is built with -mgeneral-regs-only too until the kernel saves FPU state).
+set(MYRIAD_USER_CXX_FLAGS
+  -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables -fno-unwind-tables
+  -fno-stack-protector -fno-pic -fno-pie -fno-threadsafe-statics -fno-use-cxa-atexit
+  -mgeneral-regs-only -mno-red-zone -fno-omit-frame-pointer -nostdlib -O2 -g)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND MYRIAD_USER_CXX_FLAGS --param=min-pagesize=0)
+endif()
+
+# myriad_user_program(<name> SOURCES ...): a static ELF64 user program linked with the runtime.
+# The result is build/user/<name> (what the kernel loads as a boot module named <name>).
+function(myriad_user_program name)
+  cmake_parse_arguments(P "" "" "SOURCES" ${ARGN})
+  add_executable(${name} ${P_SOURCES})
+  myriad_warnings(${name})
+  target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${MYRIAD_USER_CXX_FLAGS}>)
+  target_compile_definitions(${name} PRIVATE MYRIAD_FREESTANDING=1)
+  target_link_libraries(${name} PRIVATE myr_user)
+  target_link_options(${name} PRIVATE -nostdlib -static -no-pie -Wl,--build-id=none
+    -Wl,-z,max-page-size=0x1000 -Wl,--no-warn-rwx-segments -Wl,-T,${CMAKE_SOURCE_DIR}/lib/user/user.ld)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/user
+                        LINK_DEPENDS ${CMAKE_SOURCE_DIR}/lib/user/user.ld)
+  set_property(GLOBAL APPEND PROPERTY MYRIAD_USER_PROGRAMS ${name})
+endfunction()

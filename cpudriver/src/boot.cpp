@@ -10,6 +10,7 @@
 #include <myr/kernel/console.hpp>
 #include <myr/kernel/multiboot.hpp>
 #include <myr/kernel/percore.hpp>
+#include <myr/kernel/frame_allocator.hpp>
 #include <myr/kernel/phys_memory.hpp>
 
 extern "C" char __image_start[], __rodata_start[], __data_end[], __bss_start[], __image_end[];
@@ -186,6 +187,21 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         arch::write_cr3(arch::read_cr3());
     }
     const std::uint64_t copy_bytes = static_cast<std::uint64_t>(__data_end - __image_start);
+    // RAM for each core's user domains: half of what its memory node has left after the copies,
+    // shared among the cores that live on that node, at most max_pool_frames pages.
+    std::uint32_t cores_on[acpi::max_nodes] = {};
+    for (std::uint32_t i = 0; i < topo.num_cpus; ++i) ++cores_on[mem_node_of(i)];
+    std::uint64_t user_pool[acpi::max_nodes] = {};
+    for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd) {
+        if (!cores_on[nd]) continue;
+        const std::uint64_t per_core_kernel = image_size() + pool_size + 64 * 1024;
+        const std::uint64_t left = free_mem.free_bytes(nd);
+        const std::uint64_t after = left > per_core_kernel * cores_on[nd] ? left - per_core_kernel * cores_on[nd] : 0;
+        std::uint64_t share = after / 2 / cores_on[nd];
+        if (share > std::uint64_t{max_pool_frames} * 4096) share = std::uint64_t{max_pool_frames} * 4096;
+        user_pool[nd] = share & ~0xffffull;
+    }
+
     arch::install_trampoline();
     for (std::uint32_t i = 0; i < topo.num_cpus; ++i) {
         const std::uint32_t mem_node = mem_node_of(i);
@@ -193,6 +209,9 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         const auto pool_phys = free_mem.allocate(mem_node, pool_size, 4096);
         if (!kernel_phys.ok() || !pool_phys.ok())
             panic("node {} has no memory left for core {}'s CPU driver", mem_node, i);
+        // Domains are optional: a core whose node is short of memory runs none (pool size 0).
+        const auto upool = user_pool[mem_node] ? free_mem.allocate(mem_node, user_pool[mem_node], 64 * 1024)
+                                               : Result<std::uint64_t>(Status::no_memory);
         auto* dst = arch::phys_to_virt<char>(*kernel_phys);
         for (std::uint64_t b = 0; b < copy_bytes; ++b) dst[b] = __image_start[b];
         for (std::uint64_t b = copy_bytes; b < image_size(); ++b) dst[b] = 0;
@@ -216,6 +235,10 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.tables_phys = *pool_phys;
         bb.pool_phys = frames.used_end();
         bb.pool_size = *pool_phys + pool_size - frames.used_end();
+        bb.user_pool_phys = upool.ok() ? *upool : 0;
+        bb.user_pool_size = upool.ok() ? user_pool[mem_node] : 0;
+        bb.modules_phys = arch::kernel_virt_to_phys_original(boot_info.modules);
+        bb.num_modules = boot_info.num_modules;
         bb.topology_phys = arch::kernel_virt_to_phys_original(&topo);
         bb.boot_blocks_phys = *blocks_phys;
         bb.console_lock_phys = lock_phys;

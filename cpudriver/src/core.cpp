@@ -1,6 +1,7 @@
 // Every core, the boot core included, runs core_main in its own copy of the CPU driver
 // (DESIGN.md §2 step 3): it initialises only its own state, audits that its kernel lives in its
 // own node's memory, and reports. The boot core then starts the others and runs the self-check.
+#include "domain.hpp"
 #include "frames.hpp"
 
 #include <arch/cpu.hpp>
@@ -12,6 +13,7 @@
 #include <atomic>
 
 extern "C" char __image_start[], __image_end[];
+extern "C" char boot_stack_top[];
 
 namespace myr::kernel {
 
@@ -107,11 +109,10 @@ void wait_ticks(std::uint64_t n) {
 }
 
 [[noreturn]] void run_boot_core();
+void check_run_complete();
 
 } // namespace
 
-void on_timer_tick() { this_core.ticks = this_core.ticks + 1; }
-void on_wakeup_ipi() { this_core.wakeups = this_core.wakeups + 1; }
 
 [[noreturn]] void on_exception(std::uint64_t vector, std::uint64_t error, std::uint64_t rip, std::uint64_t cr2) {
     emit("exception core={} vector={} error={:#x} rip={:#x} cr2={:#x}", this_core.core, vector, error, rip, cr2);
@@ -157,6 +158,8 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     bb->socket = arch::socket_of_this_cpu();
     bb->audit = audit_kernel_pages();
     audit_table_frames(bb->tables_phys, bb->pool_phys, bb->audit);
+    arch::enable_syscalls();
+    domains_init(bb->user_pool_phys, bb->user_pool_size, bb->pml4_phys);
     arch::lapic_timer_periodic(bb->lapic_ticks_per_ms, this_core.options.timer_hz);
     wait_ticks(ticks_before_up);
 
@@ -175,7 +178,26 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
         log("self-test: touching an unmapped address");
         *reinterpret_cast<volatile std::uint64_t*>(0x10) = 1;  // low half is unmapped now
     }
-    for (;;) arch::sti_hlt();
+    if (this_core.options.num_spawn) start_spawn_plan();
+    schedule();
+}
+
+extern "C" [[noreturn]] void idle_loop() {
+    for (;;) {
+        arch::cli();
+        if (this_core.is_boot_core && this_core.options.num_spawn) check_run_complete();
+        arch::sti_hlt();
+        arch::cli();
+        // Work arrives only through interrupts; a handler that made a domain runnable switched
+        // to it already, so there is nothing else to look for here yet.
+    }
+}
+
+[[noreturn]] void idle() {
+    // Restart on a fresh stack: whatever kernel context called us is finished.
+    const std::uint64_t top = reinterpret_cast<std::uint64_t>(boot_stack_top) - 1024;
+    asm volatile("mov %0, %%rsp\n\tcall idle_loop" ::"r"(top) : "memory");
+    __builtin_unreachable();
 }
 
 namespace {
@@ -265,7 +287,27 @@ namespace {
                "fault self-test: unexpected core states");
     }
     if (up != n) finish(false, "not every core came up");
-    finish(overlaps == 0 && nonlocal == 0, "share-nothing audit failed");
+    if (overlaps != 0 || nonlocal != 0) finish(false, "share-nothing audit failed");
+    if (!this_core.options.num_spawn) finish(true, "");
+    start_spawn_plan();
+    schedule();
+}
+
+// Boot core, when idle: the run ends once every core has no domain left.
+void check_run_complete() {
+    const BootBlock& me = *this_core.boot;
+    std::uint32_t started = 0, exited = 0, failed = 0, faulted = 0;
+    for (std::uint32_t i = 0; i < me.num_cores; ++i) {
+        const BootBlock& b = this_core.all_boots[i];
+        if (!b.domains_done) return;
+        std::atomic_thread_fence(std::memory_order_acquire);
+        started += b.domains_started;
+        exited += b.domains_exited;
+        failed += b.domains_failed;
+        faulted += b.domains_faulted;
+    }
+    emit("run-complete cores={} domains={} exited={} failed={} faulted={}", me.num_cores, started, exited, failed, faulted);
+    finish(failed == 0, "a domain exited with a non-zero code");
 }
 
 } // namespace

@@ -40,7 +40,58 @@ void copy_word(const char* s, char* dst, unsigned cap) {
     dst[i] = '\0';
 }
 
+// NAME@CORES[*K] into a SpawnSpec; false when malformed.
+bool parse_spawn(const char* v, SpawnSpec& out) {
+    unsigned i = 0;
+    while (*v && *v != '@' && *v != ' ') {
+        if (i + 1 >= sizeof out.name) return false;
+        out.name[i++] = *v++;
+    }
+    out.name[i] = '\0';
+    if (i == 0 || *v != '@') return false;
+    ++v;
+    i = 0;
+    while (*v && *v != '*' && *v != ' ') {
+        if (i + 1 >= sizeof out.cores) return false;
+        out.cores[i++] = *v++;
+    }
+    out.cores[i] = '\0';
+    if (i == 0) return false;
+    out.generations = 1;
+    if (*v == '*') {
+        std::int64_t k = 0;
+        if (!parse_int(v + 1, 1, 100000, k)) return false;
+        out.generations = static_cast<std::uint32_t>(k);
+    }
+    if (out.cores[0] == 'a') return out.cores[1] == 'l' && out.cores[2] == 'l' && out.cores[3] == '\0';
+    for (const char* c = out.cores; *c; ++c)
+        if (!((*c >= '0' && *c <= '9') || *c == ',' || *c == '-')) return false;
+    return true;
+}
+
 } // namespace
+
+bool core_in_list(const char* cores, std::uint32_t core) {
+    if (cores[0] == 'a' && cores[1] == 'l' && cores[2] == 'l' && (cores[3] == '\0' || cores[3] == ' '))
+        return true;
+    const char* p = cores;
+    while (*p && *p != ' ') {
+        std::uint32_t lo = 0, hi = 0;
+        if (*p < '0' || *p > '9') return false;
+        while (*p >= '0' && *p <= '9') lo = lo * 10 + static_cast<std::uint32_t>(*p++ - '0');
+        hi = lo;
+        if (*p == '-') {
+            ++p;
+            if (*p < '0' || *p > '9') return false;
+            hi = 0;
+            while (*p >= '0' && *p <= '9') hi = hi * 10 + static_cast<std::uint32_t>(*p++ - '0');
+        }
+        if (core >= lo && core <= hi) return true;
+        if (*p == ',') ++p;
+        else if (*p && *p != ' ') return false;
+    }
+    return false;
+}
 
 Options parse_options(const char* cmdline) {
     Options o{};
@@ -64,6 +115,9 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "acpi.dump=", &v)) {
             ok = parse_int(v, 0, 1, n);
             if (ok) o.dump_acpi = n == 1;
+        } else if (starts_with(p, "spawn=", &v)) {
+            ok = o.num_spawn < max_spawn && parse_spawn(v, o.spawn[o.num_spawn]);
+            if (ok) ++o.num_spawn;
         } else if (starts_with(p, "config=", &v)) {
             copy_word(v, o.config, sizeof o.config);
         } else if (p == first && !has_char(p, '=')) {

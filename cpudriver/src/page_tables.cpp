@@ -18,14 +18,17 @@ Result<PageTables> PageTables::create(FrameSource& frames) {
     return PageTables(frames, root);
 }
 
-Result<std::uint64_t*> PageTables::next_level(std::uint64_t* table, unsigned index) {
+Result<std::uint64_t*> PageTables::next_level(std::uint64_t* table, unsigned index, std::uint64_t user) {
     std::uint64_t& e = table[index];
     if (!(e & pte::present)) {
         const std::uint64_t frame = MYR_TRY(m_frames.alloc_zeroed_frame());
-        // Intermediate entries are permissive; the leaf decides (SDM Vol. 3A §4.6).
-        e = frame | pte::present | pte::writable;
+        // Intermediate entries are permissive; the leaf decides (SDM Vol. 3A §4.6). The user bit
+        // must be set at every level for a user page to be reachable from ring 3.
+        e = frame | pte::present | pte::writable | user;
     } else if (e & pte::large) {
         return Status::exists;
+    } else {
+        e |= user;
     }
     return m_frames.table(e & pte::addr_mask);
 }
@@ -40,7 +43,7 @@ Status PageTables::map(std::uint64_t virt, std::uint64_t phys, std::uint64_t siz
     for (std::uint64_t off = 0; off < size; off += page_bytes) {
         const std::uint64_t v = virt + off;
         std::uint64_t* table = m_frames.table(m_root);
-        for (unsigned level = 3; level > leaf_level; --level) table = MYR_TRY(next_level(table, index_of(v, level)));
+        for (unsigned level = 3; level > leaf_level; --level) table = MYR_TRY(next_level(table, index_of(v, level), flags & pte::user));
         std::uint64_t& e = table[index_of(v, leaf_level)];
         if (e & pte::present) return Status::exists;
         e = (phys + off) | flags | pte::present | (leaf_level == 1 ? pte::large : 0);
@@ -49,6 +52,39 @@ Status PageTables::map(std::uint64_t virt, std::uint64_t phys, std::uint64_t siz
 }
 
 void PageTables::clear_top_level(std::uint64_t virt) { m_frames.table(m_root)[index_of(virt, 3)] = 0; }
+
+Result<std::uint64_t> PageTables::unmap(std::uint64_t virt) {
+    if (!canonical(virt) || (virt & 0xfff)) return Status::invalid_argument;
+    std::uint64_t* table = m_frames.table(m_root);
+    for (unsigned level = 3; level > 0; --level) {
+        const std::uint64_t e = table[index_of(virt, level)];
+        if (!(e & pte::present)) return Status::not_found;
+        if (e & pte::large) return Status::unsupported;
+        table = m_frames.table(e & pte::addr_mask);
+    }
+    std::uint64_t& leaf = table[index_of(virt, 0)];
+    if (!(leaf & pte::present)) return Status::not_found;
+    const std::uint64_t phys = leaf & pte::addr_mask;
+    leaf = 0;
+    return phys;
+}
+
+void PageTables::for_each_table_frame(void (*fn)(void* ctx, std::uint64_t phys), void* ctx, unsigned first,
+                                      unsigned last) {
+    std::uint64_t* l4 = m_frames.table(m_root);
+    for (unsigned i = first; i <= last && i < 512; ++i) {
+        if (!(l4[i] & pte::present)) continue;
+        std::uint64_t* l3 = m_frames.table(l4[i] & pte::addr_mask);
+        for (unsigned j = 0; j < 512; ++j) {
+            if (!(l3[j] & pte::present) || (l3[j] & pte::large)) continue;
+            std::uint64_t* l2 = m_frames.table(l3[j] & pte::addr_mask);
+            for (unsigned k = 0; k < 512; ++k)
+                if ((l2[k] & pte::present) && !(l2[k] & pte::large)) fn(ctx, l2[k] & pte::addr_mask);
+            fn(ctx, l3[j] & pte::addr_mask);
+        }
+        fn(ctx, l4[i] & pte::addr_mask);
+    }
+}
 
 Result<Translation> PageTables::translate(std::uint64_t virt) const {
     if (!canonical(virt)) return Status::out_of_range;

@@ -31,6 +31,7 @@ struct RunOptions {
     bool check = false;
     bool quiet = false;
     std::vector<std::string> append;
+    std::vector<std::string> modules;  // user programs passed as multiboot modules
 };
 
 struct CheckLogOptions {
@@ -82,6 +83,14 @@ int run(const RunOptions& o) {
     const config::HostFacts host = config::probe_host();
     config::QemuOptions q;
     q.kernel = o.kernel;
+    for (const std::string& m : o.modules) {
+        // QEMU's -initrd separates modules with commas (a literal comma would be ",,").
+        if (m.find(',') != std::string::npos) {
+            std::fprintf(stderr, "myriadctl: module path '%s' contains a comma\n", m.c_str());
+            return static_cast<int>(RunExit::bad_config);
+        }
+        q.initrd += (q.initrd.empty() ? "" : ",") + m;
+    }
     q.accel = config::resolve_accel(accel, host.kvm_usable, host.cpuinfo);
     q.tcg_multi = config::resolve_tcg_threads(threads, c.cpu_count(), host.host_cores) == config::TcgThreads::multi;
     q.gdb = o.gdb;
@@ -178,6 +187,7 @@ void register_run(CLI::App& app, Context& ctx) {
     r->add_flag("--check", ro->check, "check the serial log against the config afterwards (see check-log)");
     r->add_flag("--quiet", ro->quiet, "do not echo the serial log");
     r->add_option("--append", ro->append, "extra kernel command-line words (repeatable)");
+    r->add_option("--module", ro->modules, "user program to load as a boot module (repeatable)");
     r->callback([ro, &ctx] { ctx.exit_code = run(*ro); });
 
     auto co = std::make_shared<CheckLogOptions>();

@@ -45,6 +45,23 @@ isr_\n:
     jmp isr_common
 .endm
 
+/* syscall: the CPU put the user rip in rcx and rflags in r11 and did not switch stacks (SDM
+ * Vol. 2B SYSCALL). Interrupts are masked by SFMASK. The kernel stack is the same virtual address
+ * on every core (its own copy's boot_stack), and the scratch slot is a global of this core's copy,
+ * so no swapgs is needed: the multikernel makes every kernel global per-core. */
+    .global syscall_entry
+syscall_entry:
+    mov %rsp, syscall_user_rsp(%rip)
+    movabs $boot_stack_top, %rsp
+    pushq $0x1b                 /* ss */
+    pushq syscall_user_rsp(%rip)
+    push %r11                   /* rflags */
+    pushq $0x23                 /* cs */
+    push %rcx                   /* rip */
+    pushq $0                    /* error */
+    pushq $0x100                /* vector: syscall marker */
+    jmp isr_common
+
 isr_common:
     push %rax
     push %rbx
@@ -66,6 +83,7 @@ isr_common:
     and $-16, %rsp
     call interrupt_dispatch
     mov %rbx, %rsp
+isr_return:
     pop %r15
     pop %r14
     pop %r13
@@ -83,6 +101,20 @@ isr_common:
     pop %rax
     add $16, %rsp
     iretq
+
+/* resume_frame(frame): copy the frame to the top of the kernel stack, then return through it.
+ * Called from any kernel context; the contexts below are abandoned (the kernel keeps no state on
+ * its stack between entries). The source is a domain's save area, never the stack region below
+ * the destination, so the forward copy is safe (or it is the same frame: a copy onto itself). */
+    .global resume_frame
+resume_frame:
+    mov %rdi, %rsi
+    movabs $boot_stack_top - 176, %rdi
+    mov %rdi, %rsp
+    mov $22, %rcx
+    cld
+    rep movsq
+    jmp isr_return
 
 ISR_NOERR 0
 ISR_NOERR 1
@@ -119,6 +151,10 @@ ISR_NOERR 31
 ISR_NOERR 48
 ISR_NOERR 49
 ISR_NOERR 255
+
+    .section .bss
+    .align 8
+syscall_user_rsp: .skip 8
 
 /* Table of stub addresses for idt setup: vectors 0-31, then 48 (timer), 49 (wake-up), 255. */
     .section .rodata

@@ -4,6 +4,7 @@
 #include <arch/cpu.hpp>
 #include <arch/layout.h>
 #include <arch/platform.hpp>
+#include <arch/trap_frame.hpp>
 #include <myr/kernel/percore.hpp>
 
 #include <cstddef>
@@ -11,6 +12,8 @@
 extern "C" const std::uint64_t isr_stub_table[35];
 extern "C" const char trampoline_start[], trampoline_end[];
 extern "C" char __image_start[];
+extern "C" char boot_stack_top[];
+extern "C" void syscall_entry();
 
 namespace myr::arch {
 namespace {
@@ -74,7 +77,8 @@ void load_gdt_tss() {
     tss = {};
     tss.ist[0] = reinterpret_cast<std::uint64_t>(double_fault_stack + sizeof double_fault_stack);
     tss.ist[1] = reinterpret_cast<std::uint64_t>(nmi_stack + sizeof nmi_stack);
-    tss.iomap_base = sizeof(Tss);
+    tss.rsp[0] = reinterpret_cast<std::uint64_t>(boot_stack_top);  // entries from ring 3
+    tss.iomap_base = sizeof(Tss);  // no I/O bitmap: every port is privileged
     const auto base = reinterpret_cast<std::uint64_t>(&tss);
     const std::uint64_t limit = sizeof(Tss) - 1;
     gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
@@ -105,6 +109,17 @@ void load_idt() {
     set_gate(vector_spurious, isr_stub_table[34], 0);
     const DescriptorPointer p{sizeof idt - 1, reinterpret_cast<std::uint64_t>(idt)};
     asm volatile("lidt %0" ::"m"(p));
+}
+
+// SYSCALL/SYSRET set-up (SDM Vol. 3A §5.8.8): STAR selects the kernel (0x08) and user (0x10 + 16 =
+// 0x20 code, 0x10 + 8 = 0x18 data) segments; SFMASK clears IF, TF, DF and AC on entry.
+void enable_syscalls() {
+    constexpr std::uint32_t msr_efer = 0xc0000080, msr_star = 0xc0000081, msr_lstar = 0xc0000082,
+                            msr_sfmask = 0xc0000084;
+    wrmsr(msr_efer, rdmsr(msr_efer) | 1u);  // SCE
+    wrmsr(msr_star, (0x10ull << 48) | (0x08ull << 32));
+    wrmsr(msr_lstar, reinterpret_cast<std::uint64_t>(&syscall_entry));
+    wrmsr(msr_sfmask, 0x40700);
 }
 
 std::uint32_t initial_apic_id() { return cpuid(1).ebx >> 24; }
@@ -150,16 +165,19 @@ std::uint64_t kernel_virt_to_phys_original(const void* p) {
 
 } // namespace myr::arch
 
-struct InterruptFrame {
-    std::uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
-    std::uint64_t vector, error, rip, cs, rflags, rsp, ss;
-};
-
-extern "C" void interrupt_dispatch(InterruptFrame* f) {
+extern "C" void interrupt_dispatch(myr::arch::TrapFrame* f) {
     using namespace myr;
-    if (f->vector < 32) kernel::on_exception(f->vector, f->error, f->rip, arch::read_cr2());
-    if (f->vector == arch::vector_spurious) return;  // no EOI for spurious (SDM §11.9)
-    if (f->vector == arch::vector_timer) kernel::on_timer_tick();
-    else if (f->vector == arch::vector_wakeup) kernel::on_wakeup_ipi();
-    arch::lapic_eoi();
+    const std::uint64_t v = f->vector;
+    if (v < 32) {
+        if (arch::from_user(*f)) kernel::on_user_exception(*f, arch::read_cr2());
+        kernel::on_exception(v, f->error, f->rip, arch::read_cr2());
+    }
+    if (v == arch::vector_syscall) {
+        kernel::on_syscall(*f);
+        return;
+    }
+    if (v == arch::vector_spurious) return;  // no EOI for spurious (SDM §11.9)
+    arch::lapic_eoi();  // before the handlers: they may switch to another domain and not return
+    if (v == arch::vector_timer) kernel::on_timer_tick(*f);
+    else if (v == arch::vector_wakeup) kernel::on_wakeup_ipi(*f);
 }

@@ -53,6 +53,11 @@ struct alignas(64) BootBlock {
     std::uint64_t tables_phys;   // [tables_phys, pool_phys): its page-table frames
     std::uint64_t pool_phys;     // node-local memory it owns from now on
     std::uint64_t pool_size;
+    std::uint64_t user_pool_phys; // node-local RAM for this core's user domains
+    std::uint64_t user_pool_size;
+    std::uint64_t modules_phys;  // the boot modules (an array of Module), read-only after boot
+    std::uint32_t num_modules;
+    std::uint32_t pad0;
     std::uint64_t topology_phys; // the parsed topology, read-only after boot: each core copies it
     std::uint64_t boot_blocks_phys; // the array of all boot blocks (the boot core reads them)
     std::uint64_t console_lock_phys;
@@ -64,6 +69,12 @@ struct alignas(64) BootBlock {
     alignas(64) volatile CoreState state;
     std::uint32_t socket;        // from its own CPUID
     Audit audit;
+    // Written by the core when all its domains are gone (boot core sums them up).
+    volatile std::uint32_t domains_done;
+    std::uint32_t domains_started;
+    std::uint32_t domains_exited;    // exited with code 0
+    std::uint32_t domains_failed;    // exited with a non-zero code
+    std::uint32_t domains_faulted;   // killed by a CPU exception
 };
 
 static_assert(sizeof(BootBlock) % 64 == 0);

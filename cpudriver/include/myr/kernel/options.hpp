@@ -5,6 +5,19 @@
 
 namespace myr::kernel {
 
+inline constexpr std::uint32_t max_spawn = 8;
+
+// `spawn=NAME@CORES[*K]`: run boot module NAME on each core in CORES ("all" or a list like
+// "0-3,5"), K generations one after another (a new one when the previous exits; default 1).
+struct SpawnSpec {
+    char name[24];
+    char cores[32];
+    std::uint32_t generations;
+};
+
+// True when `core` is in CORES ("all" or a compact list); false for a malformed list.
+bool core_in_list(const char* cores, std::uint32_t core);
+
 struct Options {
     // No default member initialisers: a kernel global must be all-zero (bss, see linker.ld);
     // parse_options() sets every field, defaults included.
@@ -13,6 +26,8 @@ struct Options {
     bool dump_acpi;                // print the raw ACPI tables as hex (fixture capture)
     char config[48];               // name of the config that booted us (for the log)
     char unknown[64];              // first unknown word, if any
+    std::uint32_t num_spawn;
+    SpawnSpec spawn[max_spawn];
 };
 
 Options parse_options(const char* cmdline);

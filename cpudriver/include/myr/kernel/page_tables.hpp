@@ -51,10 +51,15 @@ public:
                std::uint64_t page_bytes);
     // Removes the top-level entry covering virt (used to drop the boot identity map).
     void clear_top_level(std::uint64_t virt);
+    // Removes one 4 KiB mapping; returns the physical page it mapped.
+    Result<std::uint64_t> unmap(std::uint64_t virt);
+    // Calls fn for every page-table frame below the top-level entries [first, last] (not the
+    // root itself): how an address space's tables are freed.
+    void for_each_table_frame(void (*fn)(void* ctx, std::uint64_t phys), void* ctx, unsigned first, unsigned last);
     [[nodiscard]] Result<Translation> translate(std::uint64_t virt) const;
 
 private:
-    Result<std::uint64_t*> next_level(std::uint64_t* table, unsigned index);
+    Result<std::uint64_t*> next_level(std::uint64_t* table, unsigned index, std::uint64_t user);
 
     FrameSource& m_frames;
     std::uint64_t m_root;

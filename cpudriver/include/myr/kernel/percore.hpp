@@ -27,9 +27,16 @@ struct PerCore {
 
 extern PerCore this_core;
 
-// Called from interrupt context by the arch layer.
-void on_timer_tick();
-void on_wakeup_ipi();
+}  // namespace myr::kernel
+namespace myr::arch { struct TrapFrame; }
+namespace myr::kernel {
+
+// Called from interrupt context by the arch layer. They may not return (switch to a domain).
+void on_timer_tick(arch::TrapFrame& frame);
+void on_wakeup_ipi(arch::TrapFrame& frame);
+void on_syscall(arch::TrapFrame& frame);
+// A CPU exception raised by a user domain: kill it alone, report, run the others.
+[[noreturn]] void on_user_exception(arch::TrapFrame& frame, std::uint64_t cr2);
 // A CPU exception in this core's kernel: report it and stop this core only.
 [[noreturn]] void on_exception(std::uint64_t vector, std::uint64_t error, std::uint64_t rip,
                                std::uint64_t cr2);

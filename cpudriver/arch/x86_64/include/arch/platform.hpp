@@ -18,6 +18,7 @@ std::uint64_t kernel_virt_to_phys_original(const void* p);  // the loaded image 
 // Per-core CPU state.
 void load_gdt_tss();          // GDT, TSS (with a double-fault stack), segment registers
 void load_idt();              // exception and interrupt vectors
+void enable_syscalls();       // SYSCALL/SYSRET MSRs
 std::uint32_t socket_of_this_cpu();  // from CPUID topology leaves
 std::uint32_t initial_apic_id();
 

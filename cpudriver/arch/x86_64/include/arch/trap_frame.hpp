@@ -1,0 +1,28 @@
+#pragma once
+// The register frame every kernel entry builds on the kernel stack (entry.S): general
+// registers, then vector and error code, then what the CPU pushes for an interrupt (SDM Vol. 3A
+// §6.14.1). The syscall path builds the same frame by hand, so one exit path (iretq) serves all.
+#include <cstddef>
+#include <cstdint>
+
+namespace myr::arch {
+
+struct TrapFrame {
+    std::uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    std::uint64_t vector, error;
+    std::uint64_t rip, cs, rflags, rsp, ss;
+};
+static_assert(sizeof(TrapFrame) == 22 * 8);
+static_assert(offsetof(TrapFrame, vector) == 15 * 8, "entry.S pushes 15 registers first");
+
+inline constexpr std::uint64_t vector_syscall = 0x100;  // marker in TrapFrame::vector
+inline constexpr std::uint64_t user_cs = 0x23;          // GDT index 4, RPL 3
+inline constexpr std::uint64_t user_ss = 0x1b;          // GDT index 3, RPL 3
+inline constexpr std::uint64_t rflags_if = 1u << 9;
+
+inline bool from_user(const TrapFrame& f) { return (f.cs & 3) == 3; }
+
+} // namespace myr::arch
+
+// Leaves the kernel through the frame (copied to the top of the kernel stack): never returns.
+extern "C" [[noreturn]] void resume_frame(const myr::arch::TrapFrame* frame);

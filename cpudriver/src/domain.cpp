@@ -1,0 +1,286 @@
+// Domains, their address spaces and the per-core round-robin scheduler.
+#include "domain.hpp"
+
+#include "frames.hpp"
+
+#include <arch/cpu.hpp>
+#include <atomic>
+#include <arch/platform.hpp>
+#include <myr/exit_codes.hpp>
+#include <myr/kernel/console.hpp>
+#include <myr/kernel/elf.hpp>
+#include <myr/kernel/page_tables.hpp>
+#include <myr/kernel/percore.hpp>
+
+namespace myr::kernel {
+namespace {
+
+Domain table[max_domains];
+Domain* running;                 // null while idle
+FrameAllocator frames;
+std::uint64_t core_pml4;         // the core's own tables: used while idle
+std::uint32_t next_serial;
+std::uint32_t generations_left[max_spawn];
+
+// Page-table frames for a domain come from the pool with the domain as owner, so they are freed
+// with everything else it holds.
+class DomainFrames final : public FrameSource {
+public:
+    explicit DomainFrames(std::uint16_t owner) : m_owner(owner) {}
+    Result<std::uint64_t> alloc_zeroed_frame() override {
+        const std::uint64_t f = MYR_TRY(frames.allocate(m_owner));
+        auto* p = arch::phys_to_virt<std::uint64_t>(f);
+        for (unsigned i = 0; i < 512; ++i) p[i] = 0;
+        return f;
+    }
+    std::uint64_t* table(std::uint64_t phys) override { return arch::phys_to_virt<std::uint64_t>(phys); }
+
+private:
+    std::uint16_t m_owner;
+};
+
+void copy_bytes(void* dst, const void* src, std::uint64_t n) {
+    auto* d = static_cast<std::uint8_t*>(dst);
+    const auto* s = static_cast<const std::uint8_t*>(src);
+    for (std::uint64_t i = 0; i < n; ++i) d[i] = s[i];
+}
+
+Status load_image(Domain& d, const ElfImage& img) {
+    DomainFrames df(d.owner);
+    const std::uint64_t root = MYR_TRY(df.alloc_zeroed_frame());
+    // The kernel half: the same top-level entries as this core's own tables (its copy only).
+    const auto* kernel_l4 = arch::phys_to_virt<const std::uint64_t>(core_pml4);
+    auto* l4 = arch::phys_to_virt<std::uint64_t>(root);
+    for (unsigned i = 256; i < 512; ++i) l4[i] = kernel_l4[i];
+    d.pml4 = root;
+    PageTables pt(df, root);
+    for (std::uint32_t s = 0; s < img.num_segments; ++s) {
+        const ElfSegment& seg = img.segments[s];
+        const std::uint64_t flags = pte::user | (seg.writable ? pte::writable : 0) | (seg.executable ? 0 : pte::no_execute);
+        for (std::uint64_t off = 0; off < seg.memsz; off += 4096) {
+            const std::uint64_t page = MYR_TRY(df.alloc_zeroed_frame());
+            const std::uint64_t va = seg.vaddr + off;
+            // Copy the part of the file image that falls in this page.
+            const std::uint64_t fstart = seg.file_vaddr, fend = seg.file_vaddr + seg.file.size();
+            const std::uint64_t lo = va > fstart ? va : fstart;
+            const std::uint64_t hi = va + 4096 < fend ? va + 4096 : fend;
+            if (lo < hi)
+                copy_bytes(arch::phys_to_virt<std::uint8_t>(page) + (lo - va), seg.file.data() + (lo - fstart), hi - lo);
+            MYR_TRY(pt.map(va, page, 4096, flags, 4096));
+        }
+    }
+    for (std::uint64_t i = 0; i < user_stack_pages; ++i) {
+        const std::uint64_t page = MYR_TRY(df.alloc_zeroed_frame());
+        MYR_TRY(pt.map(user_stack_top - (i + 1) * 4096, page, 4096, pte::user | pte::writable | pte::no_execute, 4096));
+    }
+    return Status::ok;
+}
+
+const Module* modules(std::uint32_t& count) {
+    count = this_core.boot->num_modules;
+    return arch::phys_to_virt<const Module>(this_core.boot->modules_phys);
+}
+
+// The module's name: the file name of the first word of its multiboot string.
+void module_name(const Module& m, char* out, std::size_t cap) {
+    const char* start = m.name;
+    for (const char* p = m.name; *p && *p != ' '; ++p)
+        if (*p == '/') start = p + 1;
+    std::size_t i = 0;
+    while (start[i] && start[i] != ' ' && i + 1 < cap) {
+        out[i] = start[i];
+        ++i;
+    }
+    out[i] = '\0';
+}
+
+bool same(const char* a, const char* b) {
+    while (*a && *a == *b) ++a, ++b;
+    return *a == *b;
+}
+
+bool any_alive() {
+    for (const Domain& d : table)
+        if (d.state == DomainState::runnable || d.state == DomainState::blocked) return true;
+    return false;
+}
+
+// After a domain ends: start its spawn spec's next generation, or report this core done.
+void after_exit(std::uint32_t spawn_index) {
+    if (spawn_index < max_spawn && generations_left[spawn_index] > 0) {
+        const SpawnSpec& sp = this_core.options.spawn[spawn_index];
+        std::uint32_t n = 0;
+        const Module* mods = modules(n);
+        for (std::uint32_t m = 0; m < n; ++m) {
+            char name[24];
+            module_name(mods[m], name, sizeof name);
+            if (!same(name, sp.name)) continue;
+            --generations_left[spawn_index];
+            if (!spawn_module(m, spawn_index, this_core.core).ok()) generations_left[spawn_index] = 0;
+            return;
+        }
+    }
+    if (!any_alive() && !this_core.boot->domains_done) {
+        std::atomic_thread_fence(std::memory_order_release);
+        this_core.boot->domains_done = 1;
+        log("all domains of this core are gone ({} frames free of {})", frames.free_count(), frames.total());
+        if (!this_core.is_boot_core) arch::lapic_send_ipi(this_core.boot_apic, arch::vector_wakeup);
+    }
+}
+
+[[noreturn]] void switch_to(Domain& d) {
+    running = &d;
+    if ((arch::read_cr3() & pte::addr_mask) != d.pml4) arch::write_cr3(d.pml4);
+    resume_frame(&d.regs);
+}
+
+} // namespace
+
+void domains_init(std::uint64_t pool_phys, std::uint64_t pool_size, std::uint64_t kernel_pml4) {
+    frames.init(pool_phys, static_cast<std::uint32_t>(pool_size / 4096));
+    core_pml4 = kernel_pml4;
+    for (std::uint32_t i = 0; i < max_domains; ++i) {
+        table[i].state = DomainState::free;
+        table[i].owner = static_cast<std::uint16_t>(i + 1);
+    }
+}
+
+Domain* current_domain() { return running; }
+FrameAllocator& user_frames() { return frames; }
+
+Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, std::uint64_t arg) {
+    std::uint32_t n = 0;
+    const Module* mods = modules(n);
+    if (module >= n) return Status::not_found;
+    Domain* d = nullptr;
+    for (Domain& slot : table)
+        if (slot.state == DomainState::free) { d = &slot; break; }
+    if (!d) return Status::overflow;
+    const Module& m = mods[module];
+    ElfImage img{};
+    const Bytes file(arch::phys_to_virt<const std::uint8_t>(m.start), m.end - m.start);
+    char name[24];
+    module_name(m, name, sizeof name);
+    if (const Status s = parse_elf(file, img); s != Status::ok) {
+        log("cannot start '{}': not a valid program ({})", name, to_string(s));
+        return s;
+    }
+    if (const Status s = load_image(*d, img); s != Status::ok) {
+        frames.free_all(d->owner);
+        log("cannot start '{}': {}", name, to_string(s));
+        return s;
+    }
+    for (std::size_t i = 0; i < sizeof d->name; ++i) d->name[i] = name[i];
+    d->serial = ++next_serial;
+    d->module = module;
+    d->spawn_index = spawn_index;
+    d->regs = {};
+    d->regs.rip = img.entry;
+    d->regs.rsp = user_stack_top;
+    d->regs.cs = arch::user_cs;
+    d->regs.ss = arch::user_ss;
+    d->regs.rflags = arch::rflags_if | 0x2;
+    d->regs.rdi = arg;
+    d->state = DomainState::runnable;
+    ++this_core.boot->domains_started;
+    emit("domain-start core={} domain={} name={}", this_core.core, d->serial, d->name);
+    return d;
+}
+
+void start_spawn_plan() {
+    const Options& o = this_core.options;
+    std::uint32_t n = 0;
+    const Module* mods = modules(n);
+    bool any = false;
+    for (std::uint32_t s = 0; s < o.num_spawn; ++s) {
+        if (!core_in_list(o.spawn[s].cores, this_core.core)) continue;
+        bool found = false;
+        for (std::uint32_t m = 0; m < n && !found; ++m) {
+            char name[24];
+            module_name(mods[m], name, sizeof name);
+            if (!same(name, o.spawn[s].name)) continue;
+            found = true;
+            generations_left[s] = o.spawn[s].generations - 1;
+            any = spawn_module(m, s, this_core.core).ok() || any;
+        }
+        if (!found) log("spawn: no boot module named '{}'", o.spawn[s].name);
+    }
+    if (!any) after_exit(max_spawn);
+}
+
+std::uint32_t destroy_domain(Domain& d) {
+    if ((arch::read_cr3() & pte::addr_mask) == d.pml4) arch::write_cr3(core_pml4);
+    const std::uint32_t freed = frames.free_all(d.owner);
+    d.state = DomainState::free;
+    d.pml4 = 0;
+    if (running == &d) running = nullptr;
+    return freed;
+}
+
+[[noreturn]] void schedule() {
+    // Round robin from the one after the current (or the start).
+    const std::uint32_t start = running ? static_cast<std::uint32_t>(running - table) + 1 : 0;
+    for (std::uint32_t n = 0; n < max_domains; ++n) {
+        Domain& d = table[(start + n) % max_domains];
+        if (d.state == DomainState::runnable) switch_to(d);
+    }
+    running = nullptr;
+    if ((arch::read_cr3() & pte::addr_mask) != core_pml4) arch::write_cr3(core_pml4);
+    idle();
+}
+
+Status copy_from_user(Domain& d, std::uint64_t uaddr, void* dst, std::uint64_t len) {
+    if (uaddr >= user_space_end || len > user_space_end - uaddr) return Status::invalid_argument;
+    DirectMapFrames dm;
+    PageTables pt(dm, d.pml4);
+    auto* out = static_cast<std::uint8_t*>(dst);
+    while (len) {
+        const auto t = pt.translate(uaddr);
+        if (!t.ok() || !(t->flags & pte::user)) return Status::invalid_argument;
+        const std::uint64_t in_page = 4096 - (uaddr & 0xfff);
+        const std::uint64_t n = len < in_page ? len : in_page;
+        copy_bytes(out, arch::phys_to_virt<const std::uint8_t>(t->phys), n);
+        out += n;
+        uaddr += n;
+        len -= n;
+    }
+    return Status::ok;
+}
+
+void on_timer_tick(arch::TrapFrame& frame) {
+    this_core.ticks = this_core.ticks + 1;
+    if (!arch::from_user(frame) || !running) return;
+    // Preempt: the interrupted domain goes to the back of the round robin.
+    running->regs = frame;
+    schedule();
+}
+
+void on_wakeup_ipi(arch::TrapFrame&) { this_core.wakeups = this_core.wakeups + 1; }
+
+[[noreturn]] void on_user_exception(arch::TrapFrame& frame, std::uint64_t cr2) {
+    Domain* d = running;
+    if (!d) on_exception(frame.vector, frame.error, frame.rip, cr2);
+    emit("domain-fault core={} domain={} name={} vector={} error={:#x} rip={:#x} cr2={:#x}", this_core.core,
+         d->serial, d->name, frame.vector, frame.error, frame.rip, cr2);
+    const std::uint32_t spawn_index = d->spawn_index;
+    const std::uint32_t freed = destroy_domain(*d);
+    log("killed domain {} ({}): {} frames returned; the other domains go on", d->serial, d->name, freed);
+    ++this_core.boot->domains_faulted;
+    after_exit(spawn_index);
+    schedule();
+}
+
+void exit_current(std::uint64_t code) {
+    Domain* d = running;
+    const std::uint32_t spawn_index = d->spawn_index;
+    const std::uint32_t serial = d->serial;
+    char name[24];
+    for (std::size_t i = 0; i < sizeof name; ++i) name[i] = d->name[i];
+    const std::uint32_t freed = destroy_domain(*d);
+    emit("domain-exit core={} domain={} name={} code={} frames={}", this_core.core, serial, name, code, freed);
+    if (code == 0) ++this_core.boot->domains_exited;
+    else ++this_core.boot->domains_failed;
+    after_exit(spawn_index);
+}
+
+} // namespace myr::kernel

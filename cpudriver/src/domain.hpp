@@ -1,0 +1,50 @@
+#pragma once
+// User domains of this core: an address space (own page tables; the kernel half points to this
+// core's CPU-driver copy) and one dispatcher that runs only here (DESIGN.md §3: no migration).
+// All state is this core's: the table is a global of its own image copy.
+#include <arch/trap_frame.hpp>
+#include <myr/kernel/frame_allocator.hpp>
+#include <myr/kernel/multiboot.hpp>
+#include <myr/kernel/options.hpp>
+#include <myr/result.hpp>
+
+#include <cstdint>
+
+namespace myr::kernel {
+
+inline constexpr std::uint32_t max_domains = 32;
+inline constexpr std::uint64_t user_stack_top = 0x0000'7ffe'0000'0000;
+inline constexpr std::uint64_t user_stack_pages = 8;
+
+enum class DomainState : std::uint8_t { free, runnable, blocked, dead };
+
+struct Domain {
+    DomainState state;
+    std::uint16_t owner;          // frame owner id: slot index + 1
+    std::uint32_t serial;         // number printed in the log (unique on this core)
+    std::uint32_t spawn_index;    // which spawn spec made it
+    std::uint32_t module;         // boot module it runs
+    std::uint64_t pml4;
+    char name[24];
+    arch::TrapFrame regs;         // user registers while not running
+};
+
+// The core's domain table, frame pool and scheduler.
+void domains_init(std::uint64_t pool_phys, std::uint64_t pool_size, std::uint64_t kernel_pml4);
+Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, std::uint64_t arg);
+void start_spawn_plan();              // spawns what the `spawn=` options give this core
+Domain* current_domain();
+FrameAllocator& user_frames();
+
+// Leave the kernel: run the next runnable domain, or idle. Never returns.
+[[noreturn]] void schedule();
+[[noreturn]] void idle();             // no domain to run: halt until an interrupt brings work
+void exit_current(std::uint64_t code);
+// Ends `d` (exit or kill); frees every frame it owned; reports the count.
+std::uint32_t destroy_domain(Domain& d);
+
+// Copies `len` bytes from the current domain's address space; invalid_argument when any page is
+// not mapped user-readable or the range leaves user space.
+Status copy_from_user(Domain& d, std::uint64_t uaddr, void* dst, std::uint64_t len);
+
+} // namespace myr::kernel

@@ -1,0 +1,55 @@
+// System-call dispatch (ABI: lib/include/myr/abi/syscall.hpp). Every argument is checked here
+// before use; a bad argument returns a Status and changes nothing.
+#include "domain.hpp"
+
+#include <arch/platform.hpp>
+#include <myr/abi/syscall.hpp>
+#include <myr/kernel/console.hpp>
+#include <myr/kernel/percore.hpp>
+
+namespace myr::kernel {
+namespace {
+
+constexpr std::uint64_t print_max = 1024;
+
+Status sys_debug_print(Domain& d, std::uint64_t ptr, std::uint64_t len) {
+    if (len > print_max) return Status::invalid_argument;
+    char text[print_max + 1];
+    MYR_TRY(copy_from_user(d, ptr, text, len));
+    // A program's text is data, not terminal control: keep the log one line per call.
+    for (std::uint64_t i = 0; i < len; ++i)
+        if (static_cast<unsigned char>(text[i]) < 0x20 || static_cast<unsigned char>(text[i]) >= 0x7f) text[i] = '?';
+    text[len] = '\0';
+    log("{}: {}", d.name, text);
+    return Status::ok;
+}
+
+} // namespace
+
+void on_syscall(arch::TrapFrame& frame) {
+    Domain* d = current_domain();
+    if (!d) panic("system call with no current domain");
+    d->regs = frame;
+    arch::TrapFrame& r = d->regs;
+    Status st = Status::ok;
+    std::uint64_t value = 0;
+    switch (static_cast<abi::Sys>(r.rax)) {
+    case abi::Sys::debug_print: st = sys_debug_print(*d, r.rdi, r.rsi); break;
+    case abi::Sys::yield:
+        r.rax = static_cast<std::uint64_t>(Status::ok);
+        r.rdx = 0;
+        schedule();
+    case abi::Sys::exit:
+        exit_current(r.rdi);
+        schedule();
+    case abi::Sys::domain_info: value = (std::uint64_t{this_core.core} << 32) | d->serial; break;
+    default:
+        st = r.rax < static_cast<std::uint64_t>(abi::Sys::count) ? Status::unsupported : Status::invalid_argument;
+        break;
+    }
+    r.rax = static_cast<std::uint64_t>(static_cast<std::uint32_t>(st));
+    r.rdx = value;
+    resume_frame(&r);
+}
+
+} // namespace myr::kernel

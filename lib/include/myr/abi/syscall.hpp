@@ -1,0 +1,44 @@
+#pragma once
+// The system-call ABI between user programs and the CPU driver: defined once, here.
+//
+// Entry: `syscall` with rax = Sys number; arguments in rdi, rsi, rdx, r10, r8, r9 (rcx and r11
+// are clobbered by the instruction itself). Return: rax = myr::Status, rdx = a value where the
+// call has one. IPC calls carry a message of `ipc_words` words in rsi, rdx, r10, r8 (register-only
+// fast path) and return the received words in the same registers, with the badge in rdi.
+#include <myr/status.hpp>
+
+#include <cstdint>
+
+namespace myr::abi {
+
+enum class Sys : std::uint64_t {
+    debug_print = 0,   // (const char* text, u64 len) -> ok | invalid_argument (bad pointer/len)
+    yield = 1,         // () -> ok
+    exit = 2,          // (u64 code) -> does not return
+    domain_info = 3,   // () -> rdx = core << 32 | domain id
+    cap_identify = 4,  // (cptr) -> rdx = type << 32 | rights
+    cap_copy = 5,      // (src cptr, dest slot, rights mask) -> ok
+    cap_mint = 6,      // (src cptr, dest slot, rights mask, badge) -> ok
+    cap_delete = 7,    // (cptr) -> ok
+    cap_revoke = 8,    // (cptr) -> ok: deletes every capability derived from it
+    retype = 9,        // (untyped cptr, type, size_bits, dest slot, count) -> ok
+    map = 10,          // (frame cptr, vaddr, flags) -> ok; maps into the caller's own space
+    unmap = 11,        // (frame cptr) -> ok
+    ipc_send = 12,     // (endpoint cptr, w0, w1, w2, w3, cap cptr or no_cap) -> ok
+    ipc_recv = 13,     // (endpoint cptr) -> words in rsi,rdx,r10,r8, badge in rdi
+    ipc_call = 14,     // send then wait for the reply on the same endpoint
+    ipc_reply_recv = 15, // (endpoint cptr, w0..w3) reply to the last caller, then receive
+    notify_wait = 16,  // (notification cptr) -> rdx = bits
+    notify_signal = 17,// (notification cptr, bits)
+    send_ipi = 18,     // (ipi cptr) -> ok
+    count
+};
+
+inline constexpr unsigned ipc_words = 4;
+inline constexpr std::uint64_t no_cap = ~0ull;
+
+// Flags for Sys::map.
+inline constexpr std::uint64_t map_write = 1;
+inline constexpr std::uint64_t map_exec = 2;
+
+} // namespace myr::abi

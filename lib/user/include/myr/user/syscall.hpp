@@ -1,0 +1,69 @@
+#pragma once
+// System-call stubs for user programs (ABI: myr/abi/syscall.hpp).
+#include <myr/abi/syscall.hpp>
+#include <myr/format.hpp>
+
+#include <cstdint>
+
+namespace myr::user {
+
+struct SysResult {
+    Status status;
+    std::uint64_t value;
+};
+
+inline SysResult syscall6(abi::Sys n, std::uint64_t a0 = 0, std::uint64_t a1 = 0, std::uint64_t a2 = 0,
+                          std::uint64_t a3 = 0, std::uint64_t a4 = 0, std::uint64_t a5 = 0) {
+    std::uint64_t rax = static_cast<std::uint64_t>(n);
+    register std::uint64_t r10 asm("r10") = a3;
+    register std::uint64_t r8 asm("r8") = a4;
+    register std::uint64_t r9 asm("r9") = a5;
+    std::uint64_t rdx = a2;
+    asm volatile("syscall"
+                 : "+a"(rax), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9), "+D"(a0), "+S"(a1)
+                 :
+                 : "rcx", "r11", "memory");
+    return {static_cast<Status>(static_cast<std::int32_t>(rax)), rdx};
+}
+
+// IPC with the register-only message.
+struct Message {
+    std::uint64_t badge;
+    std::uint64_t w[abi::ipc_words];
+};
+inline Status ipc(abi::Sys n, std::uint64_t cptr, Message& m, std::uint64_t cap = abi::no_cap) {
+    std::uint64_t rax = static_cast<std::uint64_t>(n);
+    std::uint64_t rdi = cptr, rsi = m.w[0], rdx = m.w[1];
+    register std::uint64_t r10 asm("r10") = m.w[2];
+    register std::uint64_t r8 asm("r8") = m.w[3];
+    register std::uint64_t r9 asm("r9") = cap;
+    asm volatile("syscall"
+                 : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9)
+                 :
+                 : "rcx", "r11", "memory");
+    m.badge = rdi;
+    m.w[0] = rsi;
+    m.w[1] = rdx;
+    m.w[2] = r10;
+    m.w[3] = r8;
+    return static_cast<Status>(static_cast<std::int32_t>(rax));
+}
+
+inline Status debug_print(const char* s, std::uint64_t len) {
+    return syscall6(abi::Sys::debug_print, reinterpret_cast<std::uint64_t>(s), len).status;
+}
+inline void yield() { (void)syscall6(abi::Sys::yield); }
+[[noreturn]] inline void exit(std::uint64_t code) {
+    (void)syscall6(abi::Sys::exit, code);
+    __builtin_unreachable();
+}
+
+template <typename... Args>
+void print(const char* fmt, const Args&... args) {
+    char buf[256];
+    FixedBuffer out(buf, sizeof buf);
+    format_to(out, fmt, args...);
+    (void)debug_print(out.c_str(), out.size());
+}
+
+} // namespace myr::user

@@ -1,0 +1,35 @@
+// One program per way a user program can misbehave. Each is killed alone by its CPU driver with
+// a report; the tests check that the other domains on the same core keep running and finish.
+// Which fault: chosen at build time by MYRIAD_FAULT (see CMakeLists.txt).
+#include <myr/user/syscall.hpp>
+
+using namespace myr;
+
+namespace {
+[[gnu::noinline, maybe_unused]] std::uint64_t divide(std::uint64_t a, std::uint64_t b) { return a / b; }
+[[maybe_unused]] volatile std::uint64_t zero = 0;
+} // namespace
+
+extern "C" int main(std::uint64_t) {
+    user::print("about to fault: " MYRIAD_FAULT_NAME);
+#if MYRIAD_FAULT == 1   // touch kernel memory (its own core's CPU-driver copy)
+    *reinterpret_cast<volatile std::uint64_t*>(0xffffffff80100000ull) = 1;
+#elif MYRIAD_FAULT == 2 // read the kernel's direct map of physical memory
+    (void)*reinterpret_cast<volatile std::uint64_t*>(0xffff800000100000ull);
+#elif MYRIAD_FAULT == 3 // an unmapped user address (and where another domain's data would be)
+    *reinterpret_cast<volatile std::uint64_t*>(0x10000000ull) = 1;
+#elif MYRIAD_FAULT == 4 // a privileged instruction
+    asm volatile("hlt");
+#elif MYRIAD_FAULT == 5 // divide by zero
+    (void)divide(1, zero);
+#elif MYRIAD_FAULT == 6 // jump to garbage: a non-executable page (the stack)
+    volatile std::uint8_t code[16] = {0xff, 0xff};
+    reinterpret_cast<void (*)()>(const_cast<std::uint8_t*>(code))();
+#elif MYRIAD_FAULT == 7 // write to its own read-only text
+    *reinterpret_cast<volatile std::uint8_t*>(&main) = 0xc3;
+#elif MYRIAD_FAULT == 8 // port I/O (no I/O permission in ring 3)
+    asm volatile("outb %%al, $0x80" ::"a"(0));
+#endif
+    user::print("test-fail: survived " MYRIAD_FAULT_NAME);
+    return 1;
+}
