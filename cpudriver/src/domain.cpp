@@ -261,7 +261,7 @@ void on_wakeup_ipi(arch::TrapFrame&) { this_core.wakeups = this_core.wakeups + 1
     Domain* d = running;
     if (!d) on_exception(frame.vector, frame.error, frame.rip, cr2);
     emit("domain-fault core={} domain={} name={} vector={} error={:#x} rip={:#x} cr2={:#x}", this_core.core,
-         d->serial, d->name, frame.vector, frame.error, frame.rip, cr2);
+         d->serial, d->name, frame.vector, frame.error, frame.rip, frame.vector == 14 ? cr2 : 0);
     const std::uint32_t spawn_index = d->spawn_index;
     const std::uint32_t freed = destroy_domain(*d);
     log("killed domain {} ({}): {} frames returned; the other domains go on", d->serial, d->name, freed);

@@ -8,18 +8,20 @@ constexpr std::uint32_t flag_cmdline = 1u << 2;
 constexpr std::uint32_t flag_mods = 1u << 3;
 constexpr std::uint32_t flag_mmap = 1u << 6;
 
-// Copies a NUL-terminated string at phys into dst (truncating); missing terminator within the
-// view is an error.
+// Copies a NUL-terminated string at phys into dst; a missing terminator within the view is
+// `truncated`, a string longer than dst is `overflow` (a silently cut command line would drop
+// options).
 Status copy_string(Bytes phys, std::uint64_t addr, char* dst, std::size_t cap) {
     if (addr >= phys.size()) return Status::out_of_range;
     std::size_t i = 0;
     for (std::size_t p = static_cast<std::size_t>(addr); p < phys.size(); ++p) {
         const char c = static_cast<char>(phys[p]);
         if (c == '\0') {
-            dst[i < cap ? i : cap - 1] = '\0';
+            dst[i] = '\0';
             return Status::ok;
         }
-        if (i + 1 < cap) dst[i++] = c;
+        if (i + 1 >= cap) return Status::overflow;
+        dst[i++] = c;
         dst[i] = '\0';
     }
     return Status::truncated;

@@ -6,7 +6,6 @@
 using namespace myr;
 
 namespace {
-[[gnu::noinline, maybe_unused]] std::uint64_t divide(std::uint64_t a, std::uint64_t b) { return a / b; }
 [[maybe_unused]] volatile std::uint64_t zero = 0;
 } // namespace
 
@@ -21,7 +20,10 @@ extern "C" int main(std::uint64_t) {
 #elif MYRIAD_FAULT == 4 // a privileged instruction
     asm volatile("hlt");
 #elif MYRIAD_FAULT == 5 // divide by zero
-    (void)divide(1, zero);
+    // The div instruction itself: the compiler may rewrite a C++ division by a variable.
+    std::uint64_t q = 1, r = 0;
+    asm volatile("divq %2" : "+a"(q), "+d"(r) : "r"(zero));
+    user::print("1 / 0 = {}", q);
 #elif MYRIAD_FAULT == 6 // jump to garbage: a non-executable page (the stack)
     volatile std::uint8_t code[16] = {0xff, 0xff};
     reinterpret_cast<void (*)()>(const_cast<std::uint8_t*>(code))();

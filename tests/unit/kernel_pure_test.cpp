@@ -75,9 +75,14 @@ TEST(Multiboot, RejectsBadInput) {
     m.put32(info_at + 0, 1u << 2);  // no memory map
     EXPECT_EQ(parse_multiboot(m.view(), multiboot_boot_magic, info_at, info), Status::not_found);
     m = qemu_like_info();
-    std::memset(&m.bytes[0x1f000], 'x', m.bytes.size() - 0x1f000);  // unterminated command line
-    m.put32(info_at + 16, 0x1f000);
+    std::memset(&m.bytes[0x1ff00], 'x', m.bytes.size() - 0x1ff00);  // unterminated command line
+    m.put32(info_at + 16, 0x1ff00);
     EXPECT_EQ(parse_multiboot(m.view(), multiboot_boot_magic, info_at, info), Status::truncated);
+    m = qemu_like_info();
+    std::memset(&m.bytes[0x1f000], 'x', 2000);  // terminated, but longer than BootInfo holds
+    m.bytes[0x1f000 + 2000] = 0;
+    m.put32(info_at + 16, 0x1f000);
+    EXPECT_EQ(parse_multiboot(m.view(), multiboot_boot_magic, info_at, info), Status::overflow);
 }
 
 namespace {

@@ -10,7 +10,7 @@
 namespace myr::kernel {
 
 inline constexpr std::uint64_t boot_block_magic = 0x4d59524941440001ull;  // "MYRIAD" v1
-inline constexpr std::size_t cmdline_max = 256;
+inline constexpr std::size_t cmdline_max = 1024;
 
 enum class CoreState : std::uint32_t {
     not_started = 0,

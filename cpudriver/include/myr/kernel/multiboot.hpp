@@ -10,15 +10,15 @@ namespace myr::kernel {
 
 inline constexpr std::uint32_t multiboot_boot_magic = 0x2BADB002;  // in EAX at entry
 inline constexpr std::uint32_t max_memory_map = 64;
-inline constexpr std::uint32_t max_modules = 16;
+inline constexpr std::uint32_t max_modules = 32;
 
 enum class MemoryType : std::uint32_t { available = 1, reserved = 2, acpi_reclaimable = 3, acpi_nvs = 4, bad = 5 };
 
 struct MemoryMapEntry { std::uint64_t base; std::uint64_t length; std::uint32_t type; };
-struct Module { std::uint64_t start; std::uint64_t end; char name[64]; };
+struct Module { std::uint64_t start; std::uint64_t end; char name[256]; };
 
 struct BootInfo {
-    char cmdline[256];
+    char cmdline[1024];
     std::uint32_t num_memory;
     MemoryMapEntry memory[max_memory_map];
     std::uint32_t num_modules;

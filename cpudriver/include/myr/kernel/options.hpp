@@ -5,7 +5,7 @@
 
 namespace myr::kernel {
 
-inline constexpr std::uint32_t max_spawn = 8;
+inline constexpr std::uint32_t max_spawn = 16;
 
 // `spawn=NAME@CORES[*K]`: run boot module NAME on each core in CORES ("all" or a list like
 // "0-3,5"), K generations one after another (a new one when the previous exits; default 1).
