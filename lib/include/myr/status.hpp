@@ -22,6 +22,7 @@ enum class [[nodiscard]] Status : std::int32_t {
     permission_denied = 13,// caller lacks the right
     overflow = 14,         // a fixed-capacity container is full / arithmetic overflow
     internal = 15,         // an invariant of ours was violated (a bug)
+    wrong_type = 16,       // a capability (or object) of another type than the operation needs
 };
 
 constexpr const char* to_string(Status s) {
@@ -42,6 +43,7 @@ constexpr const char* to_string(Status s) {
     case Status::permission_denied: return "permission denied";
     case Status::overflow: return "overflow";
     case Status::internal: return "internal error";
+    case Status::wrong_type: return "wrong type";
     }
     return "unknown status";
 }

@@ -1,0 +1,142 @@
+#pragma once
+// CapTable: one core's capability slots and their derivation tree, over caller memory.
+//
+// Capabilities are core-local in a multikernel: each CPU driver owns one CapTable and never
+// touches another core's (cross-core bookkeeping is the monitors' job). The table is a fixed
+// array of 64-byte slots that is also a range of physical memory: a CNode object *is* a run of
+// these slots, carved from an untyped that covers table memory, as seL4 stores CNodes in the
+// RAM they were retyped from. No allocation, no recursion: every operation is bounded by the
+// table size. Every failing call leaves the table byte-for-byte unchanged.
+#include <myr/caps/cap.hpp>
+#include <myr/result.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace myr::caps {
+
+using SlotIdx = std::uint32_t;
+inline constexpr SlotIdx no_slot = 0xffff'ffffu;
+
+// One slot: the capability, its derivation-tree links (indices into the same table), and two
+// words the layer above owns (e.g. where a frame is mapped). Links are none in a null slot.
+struct Slot {
+    Cap cap;
+    SlotIdx parent = no_slot;
+    SlotIdx first_child = no_slot;
+    SlotIdx next_sibling = no_slot;
+    SlotIdx prev_sibling = no_slot;
+    std::uint64_t ext[2] = {0, 0};  // zero on creation and copy; travels with move
+};
+static_assert(sizeof(Slot) == (std::size_t{1} << slot_bits));
+static_assert(alignof(Slot) == 8);
+
+// Where retype, remove and revoke report an object whose last capability disappeared, so the
+// caller can finalise it (dequeue an endpoint, stop a domain, unmap a frame). Memory itself comes
+// back through the untyped's watermark, not through this report.
+struct FreedSink {
+    void (*fn)(void* ctx, const Cap& object) = nullptr;
+    void* ctx = nullptr;
+    void operator()(const Cap& object) const {
+        if (fn != nullptr) fn(ctx, object);
+    }
+};
+
+class CapTable {
+public:
+    CapTable() = default;
+    CapTable(const CapTable&) = delete;
+    CapTable& operator=(const CapTable&) = delete;
+
+    // Take `slots` (which live at physical address `phys_base`) and empty them.
+    // invalid_argument: no slots, more than 2^31, phys_base not 64-byte aligned, or the range
+    // wraps / passes the physical limit.
+    [[nodiscard]] Status init(std::span<Slot> slots, std::uint64_t phys_base);
+
+    [[nodiscard]] std::uint32_t size() const { return m_count; }
+    [[nodiscard]] std::uint64_t phys_base() const { return m_phys; }
+    [[nodiscard]] std::uint64_t phys_end() const { return m_phys + (std::uint64_t{m_count} << slot_bits); }
+    [[nodiscard]] const Slot& slot(SlotIdx i) const { return m_slots[i]; }
+    [[nodiscard]] const Cap& cap(SlotIdx i) const { return m_slots[i].cap; }
+    [[nodiscard]] std::span<const Slot> slots() const { return {m_slots, m_count}; }
+    // The layer above's words of an occupied slot.
+    [[nodiscard]] std::uint64_t* ext(SlotIdx i) { return m_slots[i].ext; }
+
+    // Boot only: place a root capability (no parent) built with make_*(). Validates its shape and
+    // that its memory overlaps no live object. out_of_range, exists, invalid_argument.
+    [[nodiscard]] Status install(SlotIdx dest, const Cap& cap);
+
+    // CSpace lookup: walk from the cnode in `root`, consuming `depth` bits of `cptr` from the top,
+    // each cnode consuming its radix bits, until exactly `depth` bits are used. Returns the slot
+    // reached (which may be empty). invalid_argument: depth 0 or > 64, cptr wider than depth, depth
+    // ends inside a cnode's index; not_found: an intermediate slot is empty; wrong_type: the root
+    // or an intermediate slot is not a cnode; out_of_range: root outside the table.
+    [[nodiscard]] Result<SlotIdx> lookup(SlotIdx root, std::uint64_t cptr, unsigned depth) const;
+    // lookup + check(cap, type, need).
+    [[nodiscard]] Result<SlotIdx> lookup_cap(SlotIdx root, std::uint64_t cptr, unsigned depth, CapType type,
+                                             Rights need) const;
+    // First slot of `count` consecutive slots at `offset` in the cnode at `cnode` (which needs the
+    // write right): how a syscall names retype destinations. invalid_argument for count 0.
+    [[nodiscard]] Result<SlotIdx> cnode_range(SlotIdx cnode, std::uint64_t offset, std::uint32_t count) const;
+
+    // Carve `count` objects of `spec` from the untyped in `untyped` into empty slots
+    // [dest, dest+count), each aligned to its size, from the watermark up (from 0 when the untyped
+    // has no children). New caps get all_rights(type) and become children of the untyped.
+    // Errors: out_of_range (a slot index), not_found (empty source), wrong_type (not untyped),
+    // permission_denied (no retype right), invalid_argument (spec, count, table-memory rule,
+    // destination inside a new cnode), exists (destination occupied), no_memory (does not fit),
+    // busy (a new cnode would cover an untyped with children). A new cnode's slots are emptied
+    // first: caps left there by a dead cnode are removed and reported to `freed`.
+    [[nodiscard]] Status retype(SlotIdx untyped, ObjectSpec spec, std::uint32_t count, SlotIdx dest,
+                                FreedSink freed = {});
+
+    // Derive into empty `dest` a child of `src` with the same rights (copy) or rights & mask and
+    // an optional badge (mint; endpoint/notification only, never on an already badged cap).
+    // Untyped caps are never copied (one watermark per region). out_of_range, not_found, exists,
+    // invalid_argument.
+    [[nodiscard]] Status copy(SlotIdx src, SlotIdx dest);
+    [[nodiscard]] Status mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badge);
+
+    // Move the cap (and its ext words) from `src` to empty `dest`, keeping its place in the tree.
+    [[nodiscard]] Status move(SlotIdx src, SlotIdx dest);
+
+    // Delete one capability. Its children (copies) move up to its parent. If it was the last
+    // capability to its object, the object is reported to `freed`. An untyped with children is
+    // refused with busy: revoke it first. Removing a cnode's last cap does not touch the caps in
+    // its slots (see docs/capabilities.md: they are cleared when that memory is retyped again).
+    [[nodiscard]] Status remove(SlotIdx slot, FreedSink freed = {});
+
+    // Delete every descendant of `slot` (leaves first), reporting freed objects. After revoking
+    // an untyped its watermark is 0 again. At most `budget` deletions: would_block when
+    // descendants remain (progress is kept; call again).
+    [[nodiscard]] Status revoke(SlotIdx slot, FreedSink freed = {}, std::uint32_t budget = 0xffff'ffffu);
+
+    [[nodiscard]] bool has_children(SlotIdx i) const { return m_slots[i].first_child != no_slot; }
+    // Index of the slots a cnode cap's object occupies (its slot 0).
+    [[nodiscard]] SlotIdx cnode_first_slot(const Cap& cnode) const {
+        return static_cast<SlotIdx>((cnode.base - m_phys) >> slot_bits);
+    }
+
+private:
+    [[nodiscard]] bool valid(SlotIdx i) const { return i < m_count; }
+    [[nodiscard]] bool live(SlotIdx i) const { return i < m_count && !m_slots[i].cap.is_null(); }
+    [[nodiscard]] bool in_table(std::uint64_t base, std::uint64_t end) const {
+        return base >= m_phys && end <= phys_end();
+    }
+    [[nodiscard]] bool touches_table(std::uint64_t base, std::uint64_t end) const {
+        return base < phys_end() && end > m_phys;
+    }
+    [[nodiscard]] bool is_last_reference(SlotIdx i) const;
+    void link_child(SlotIdx parent, SlotIdx child);
+    void unlink(SlotIdx i);
+    void clear_slot(SlotIdx i);
+    // Remove a cap whose removal is allowed (not an untyped with children).
+    void remove_unchecked(SlotIdx i, FreedSink freed);
+
+    Slot* m_slots = nullptr;
+    std::uint32_t m_count = 0;
+    std::uint64_t m_phys = 0;
+};
+
+} // namespace myr::caps
