@@ -52,6 +52,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create() {
     const int pus = hwloc_get_nbobjs_by_type(rt->m_topology, HWLOC_OBJ_PU);
     for (int i = 0; i < pus; ++i) {
         hwloc_obj_t pu = hwloc_get_obj_by_type(rt->m_topology, HWLOC_OBJ_PU, static_cast<unsigned>(i));
+        if (pu == nullptr) continue;
         const int node = pu->nodeset != nullptr ? hwloc_bitmap_first(pu->nodeset) : -1;
         rt->m_cores.push_back(Core{static_cast<std::uint32_t>(i), pu->os_index,
                                    node < 0 ? 0u : static_cast<std::uint32_t>(node)});

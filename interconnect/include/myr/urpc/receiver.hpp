@@ -62,9 +62,9 @@ public:
     [[nodiscard]] bool arm() {
         return_credits();  // a sleeping receiver must not hold back a sender
         std::atomic<std::uint32_t>& armed = m_control->doorbell.armed;
-        armed.store(1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with Sender::ring_doorbell
-        if (pending()) {
+        armed.store(1, std::memory_order_seq_cst);  // pairs with Sender::ring_doorbell
+        const std::uint64_t word = m_slots[m_pos & m_mask].header.load(std::memory_order_seq_cst);
+        if (header_seq(word) == static_cast<std::uint32_t>(m_pos + 1)) {
             armed.store(0, std::memory_order_relaxed);
             return false;
         }

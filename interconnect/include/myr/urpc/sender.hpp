@@ -50,9 +50,15 @@ public:
         // rewrite this slot only after acquiring a credit that covers the receiver's reads.
         for (std::size_t w = 0; w < payload_words; ++w) slot.payload[w] = words[w];
         const Header h{static_cast<std::uint32_t>(m_pos + 1), type, length, flags, frag};
+        if (m_doorbell) [[unlikely]] {
+            // seq_cst store, then seq_cst load of the doorbell: see ring_doorbell().
+            slot.header.store(encode(h), std::memory_order_seq_cst);
+            ++m_pos;
+            ring_doorbell();
+            return Status::ok;
+        }
         slot.header.store(encode(h), std::memory_order_release);
         ++m_pos;
-        if (m_doorbell) [[unlikely]] ring_doorbell();
         return Status::ok;
     }
 
@@ -76,11 +82,13 @@ private:
     }
 
     void ring_doorbell() {
-        // Dekker with Receiver::arm(): we store header then load armed, it stores armed then
-        // loads header; the two seq_cst fences ensure at least one side sees the other.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        // Dekker with Receiver::arm(): we store the header then load `armed`, it stores `armed`
+        // then loads the header, all four seq_cst, so in their single total order at least one
+        // side sees the other's store: never both "no message" and "not armed". (seq_cst
+        // operations rather than fences: same code on x86 -- one xchg -- and ThreadSanitizer
+        // understands them.) Poll-only channels pay none of this.
         std::atomic<std::uint32_t>& armed = m_control->doorbell.armed;
-        if (armed.load(std::memory_order_relaxed) != 0 &&
+        if (armed.load(std::memory_order_seq_cst) != 0 &&
             armed.exchange(0, std::memory_order_acq_rel) != 0)
             m_hook.wake(armed, m_hook.context);
     }
