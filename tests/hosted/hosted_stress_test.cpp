@@ -110,7 +110,7 @@ TEST(HostedStress, AllPairsLinesArriveOnceInOrder) {
                     ++sent[p];
                 }
                 for (int burst = 0; burst < 64; ++burst) {
-                    urpc::Message msg;
+                    urpc::Message msg{};
                     const Status s = rx[p].try_recv(msg);
                     if (s == Status::would_block) break;
                     if (s != Status::ok || msg.words[1] != p) {
@@ -129,7 +129,7 @@ TEST(HostedStress, AllPairsLinesArriveOnceInOrder) {
         }
         for (std::size_t p = 0; p < m.n; ++p) {
             if (p == me) continue;
-            urpc::Message msg;
+            urpc::Message msg{};
             if (rx[p].try_recv(msg) != Status::would_block) tally.extra.fetch_add(1);
         }
         tally.out_of_order.fetch_add(bad_order);
@@ -236,7 +236,7 @@ TEST(HostedStress, PollThenBlockLosesNoWakeups) {
         } else {
             urpc::Receiver rx = *urpc::Receiver::attach(mem->bytes());
             for (std::uint64_t i = 0; i < count; ++i) {
-                urpc::Message msg;
+                urpc::Message msg{};
                 const Status s = urpc::recv_poll_then_block(rx, msg, 2'000, now_ns, futex_block, &stats);
                 if (s != Status::ok || !test::payload_ok(msg.words, 0, i)) errors.fetch_add(1);
             }
@@ -268,7 +268,7 @@ TEST(HostedStress, AlwaysBlockPingPong) {
         urpc::Binding b = *urpc::Binding::attach(out, in, futex_wake_hook());
         std::uint64_t w[urpc::payload_words] = {};
         for (std::uint64_t i = 0; i < rounds; ++i) {
-            urpc::Message msg;
+            urpc::Message msg{};
             if (me == 0) {
                 w[0] = i;
                 if (b.tx.try_send(1, w) != Status::ok) errors.fetch_add(1);

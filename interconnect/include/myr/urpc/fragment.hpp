@@ -109,7 +109,7 @@ private:
 
 // try_recv_message: pull one line and feed it. ok means a whole message is in `r`.
 [[nodiscard]] inline Status try_recv_message(Receiver& rx, Reassembler& r) {
-    Message m;
+    Message m{};  // zeroed: g++ -O3 cannot see that try_recv fills it whenever it returns ok
     if (Status s = rx.try_recv(m); s != Status::ok) return s;
     return r.feed(m);
 }
