@@ -1,0 +1,128 @@
+#pragma once
+// The memory layout of one channel (single producer, single consumer), defined once. The caller
+// owns the memory (kernel, monitor, hosted runtime each place it on the node they choose) and
+// hands it in as bytes; format_channel() lays it out and both ends attach to it.
+//
+//   line 0        Descriptor  written once by format_channel, read-only afterwards
+//   line 1        CreditLine  written by the receiver only (consumed position)
+//   line 2        padding     keeps the credit and doorbell lines out of one 128-byte pair
+//                             (adjacent-line prefetchers move lines in pairs)
+//   line 3        Doorbell    armed by the receiver before it blocks, cleared by the waker
+//   line 4..4+N   Slot[N]     the ring; each slot is written by the sender, read by the receiver
+#include <myr/result.hpp>
+#include <myr/urpc/message.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <span>
+
+namespace myr::urpc {
+
+inline constexpr std::uint32_t channel_magic = 0x43505255u;  // "URPC" little-endian
+inline constexpr std::uint32_t channel_version = 1;
+inline constexpr std::uint32_t min_slots = 2;
+inline constexpr std::uint32_t max_slots = 1u << 20;
+
+// How a receiver learns of a message: it polls, or (doorbell) it may also block, and the sender
+// then checks the doorbell after every send. The doorbell costs the sender a full fence per
+// message, so it is a per-channel choice, not a default.
+enum class Wake : std::uint8_t { poll = 0, doorbell = 1 };
+
+struct ChannelConfig {
+    std::uint32_t slots = 64;   // power of two, min_slots..max_slots
+    Wake wake = Wake::poll;
+};
+
+struct alignas(line_bytes) Descriptor {
+    std::uint32_t magic;
+    std::uint32_t version;
+    std::uint32_t slots;
+    std::uint8_t wake;
+};
+
+struct alignas(line_bytes) CreditLine {
+    std::atomic<std::uint64_t> consumed;  // receiver position; release-stored, acquire-loaded
+};
+
+struct alignas(line_bytes) PadLine {
+    std::uint64_t unused[8];
+};
+
+struct alignas(line_bytes) DoorbellLine {
+    std::atomic<std::uint32_t> armed;     // 32-bit so a futex can wait on it directly
+};
+
+struct ChannelControl {
+    Descriptor descriptor;
+    CreditLine credit;
+    PadLine pad;
+    DoorbellLine doorbell;
+};
+
+static_assert(sizeof(Descriptor) == line_bytes && sizeof(CreditLine) == line_bytes);
+static_assert(sizeof(PadLine) == line_bytes && sizeof(DoorbellLine) == line_bytes);
+static_assert(offsetof(ChannelControl, descriptor) == 0 * line_bytes);
+static_assert(offsetof(ChannelControl, credit) == 1 * line_bytes);
+static_assert(offsetof(ChannelControl, doorbell) == 3 * line_bytes);
+static_assert(sizeof(ChannelControl) == 4 * line_bytes, "slots start at line 4");
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+
+[[nodiscard]] constexpr bool valid_slot_count(std::uint32_t slots) {
+    return slots >= min_slots && slots <= max_slots && (slots & (slots - 1)) == 0;
+}
+
+// Bytes a channel of `slots` slots needs (64-byte aligned).
+[[nodiscard]] constexpr std::size_t channel_bytes(std::uint32_t slots) {
+    return sizeof(ChannelControl) + std::size_t{slots} * sizeof(Slot);
+}
+
+// The typed view of formatted channel memory, shared by Sender and Receiver.
+struct ChannelView {
+    ChannelControl* control;
+    Slot* slots;
+    std::uint32_t slot_count;
+    Wake wake;
+};
+
+namespace detail {
+[[nodiscard]] inline Status check_region(std::span<std::byte> memory) {
+    if (memory.data() == nullptr) return Status::invalid_argument;
+    if (reinterpret_cast<std::uintptr_t>(memory.data()) % line_bytes != 0) return Status::invalid_argument;
+    if (memory.size() < channel_bytes(min_slots)) return Status::truncated;
+    return Status::ok;
+}
+} // namespace detail
+
+// format_channel: lay out a fresh channel in `memory`. Must happen before either end attaches and
+// be published to them by whatever hands out the memory (thread start, a message, boot block).
+[[nodiscard]] inline Status format_channel(std::span<std::byte> memory, ChannelConfig config) {
+    if (Status s = detail::check_region(memory); s != Status::ok) return s;
+    if (!valid_slot_count(config.slots)) return Status::invalid_argument;
+    if (config.wake != Wake::poll && config.wake != Wake::doorbell) return Status::invalid_argument;
+    if (memory.size() < channel_bytes(config.slots)) return Status::truncated;
+    auto* control = new (memory.data()) ChannelControl{};
+    control->descriptor = Descriptor{channel_magic, channel_version, config.slots,
+                                     static_cast<std::uint8_t>(config.wake)};
+    control->credit.consumed.store(0, std::memory_order_relaxed);
+    control->doorbell.armed.store(0, std::memory_order_relaxed);
+    std::byte* base = memory.data() + sizeof(ChannelControl);
+    for (std::uint32_t i = 0; i < config.slots; ++i) new (base + std::size_t{i} * sizeof(Slot)) Slot{};
+    return Status::ok;
+}
+
+// view_channel: validate a formatted region (a wrong or stale region is refused, not trusted).
+[[nodiscard]] inline Result<ChannelView> view_channel(std::span<std::byte> memory) {
+    if (Status s = detail::check_region(memory); s != Status::ok) return s;
+    auto* control = std::launder(reinterpret_cast<ChannelControl*>(memory.data()));
+    const Descriptor d = control->descriptor;
+    if (d.magic != channel_magic || d.version != channel_version) return Status::malformed;
+    if (!valid_slot_count(d.slots) || d.wake > static_cast<std::uint8_t>(Wake::doorbell))
+        return Status::malformed;
+    if (memory.size() < channel_bytes(d.slots)) return Status::truncated;
+    auto* slots = std::launder(reinterpret_cast<Slot*>(memory.data() + sizeof(ChannelControl)));
+    return ChannelView{control, slots, d.slots, static_cast<Wake>(d.wake)};
+}
+
+} // namespace myr::urpc
