@@ -24,6 +24,26 @@ Result<std::uint64_t> FrameAllocator::allocate(std::uint16_t owner) {
     return Status::internal;  // m_free said there was one
 }
 
+Result<std::uint64_t> FrameAllocator::allocate_run(std::uint16_t owner, std::uint32_t count,
+                                                  std::uint32_t align_frames) {
+    if (owner == frame_free || count == 0 || align_frames == 0) return Status::invalid_argument;
+    if (count > m_free) return Status::no_memory;
+    const std::uint64_t base_frame = m_base / 4096;
+    for (std::uint32_t i = 0; i + count <= m_count; ++i) {
+        if ((base_frame + i) % align_frames) continue;
+        std::uint32_t n = 0;
+        while (n < count && m_owner[i + n] == frame_free) ++n;
+        if (n < count) {
+            i += n;  // the run breaks at i + n: continue after it
+            continue;
+        }
+        for (std::uint32_t k = 0; k < count; ++k) m_owner[i + k] = owner;
+        m_free -= count;
+        return m_base + std::uint64_t{i} * 4096;
+    }
+    return Status::no_memory;
+}
+
 Status FrameAllocator::free(std::uint64_t phys, std::uint16_t owner) {
     if (!contains(phys) || (phys & 0xfff)) return Status::out_of_range;
     const auto i = static_cast<std::uint32_t>((phys - m_base) / 4096);

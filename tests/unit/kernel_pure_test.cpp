@@ -1,6 +1,7 @@
 // Host tests of the CPU driver's pure logic: multiboot parsing, the per-node physical memory
 // plan, page-table building and walking, kernel options, and the log formatter.
 #include <myr/format.hpp>
+#include <myr/kernel/frame_allocator.hpp>
 #include <myr/kernel/multiboot.hpp>
 #include <myr/kernel/options.hpp>
 #include <myr/kernel/page_tables.hpp>
@@ -248,4 +249,31 @@ TEST(Format, FormatsIntegersStringsAndTruncates) {
     FixedBuffer p(pad, sizeof pad);
     format_to(p, "[{:4}|{:02x}]", 7, 10);
     EXPECT_STREQ(pad, "[   7|0a]");
+}
+
+TEST(FrameAllocator, OwnsFreesAndAllocatesRuns) {
+    static FrameAllocator fa;  // large: keep it off the stack
+    fa.init(0x1000000, 64);
+    EXPECT_EQ(fa.allocate(frame_free).status(), Status::invalid_argument);
+    std::vector<std::uint64_t> a;
+    for (int i = 0; i < 10; ++i) a.push_back(*fa.allocate(3));
+    EXPECT_EQ(fa.free_count(), 54u);
+    EXPECT_EQ(fa.free(a[0], 4), Status::permission_denied);  // not the owner
+    EXPECT_EQ(fa.free(a[0] + 8, 3), Status::out_of_range);   // not a frame address
+    EXPECT_EQ(fa.free(0x2000000, 3), Status::out_of_range);
+    ASSERT_EQ(fa.free(a[4], 3), Status::ok);
+    // A run of 8 aligned to 8 frames skips the hole at a[4] and the used prefix.
+    const auto run = fa.allocate_run(7, 8, 8);
+    ASSERT_TRUE(run.ok());
+    EXPECT_EQ((*run / 4096) % 8, 0u);
+    EXPECT_GE(*run, a[9] + 4096);
+    EXPECT_EQ(fa.owner_of(*run + 7 * 4096), 7u);
+    EXPECT_EQ(fa.allocate_run(7, 100).status(), Status::no_memory);
+    EXPECT_EQ(fa.free_all(3), 9u);
+    EXPECT_EQ(fa.free_all(7), 8u);
+    EXPECT_EQ(fa.free_count(), 64u);
+    const auto whole = fa.allocate_run(9, 64);
+    ASSERT_TRUE(whole.ok());
+    EXPECT_EQ(*whole, 0x1000000u);
+    EXPECT_EQ(fa.allocate(9).status(), Status::no_memory);
 }

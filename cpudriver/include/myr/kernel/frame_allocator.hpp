@@ -17,6 +17,8 @@ public:
     void init(std::uint64_t base, std::uint32_t count);
 
     Result<std::uint64_t> allocate(std::uint16_t owner);
+    // `count` physically contiguous frames, the first aligned to `align_frames` frames.
+    Result<std::uint64_t> allocate_run(std::uint16_t owner, std::uint32_t count, std::uint32_t align_frames = 1);
     Status free(std::uint64_t phys, std::uint16_t owner);
     std::uint32_t free_all(std::uint16_t owner);  // returns how many frames came back
     [[nodiscard]] std::uint16_t owner_of(std::uint64_t phys) const;
