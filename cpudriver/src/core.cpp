@@ -1,6 +1,7 @@
 // Every core, the boot core included, runs core_main in its own copy of the CPU driver
 // (DESIGN.md §2 step 3): it initialises only its own state, audits that its kernel lives in its
 // own node's memory, and reports. The boot core then starts the others and runs the self-check.
+#include "cspace.hpp"
 #include "domain.hpp"
 #include "frames.hpp"
 
@@ -160,6 +161,8 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     audit_table_frames(bb->tables_phys, bb->pool_phys, bb->audit);
     arch::enable_syscalls();
     domains_init(bb->user_pool_phys, bb->user_pool_size, bb->pml4_phys);
+    if (const Status s = cspace_init(); s != Status::ok && bb->user_pool_size)
+        log("no capability table on this core: {} (user domains cannot start)", to_string(s));
     arch::lapic_timer_periodic(bb->lapic_ticks_per_ms, this_core.options.timer_hz);
     wait_ticks(ticks_before_up);
 

@@ -1,7 +1,9 @@
 // Domains, their address spaces and the per-core round-robin scheduler.
 #include "domain.hpp"
 
+#include "cspace.hpp"
 #include "frames.hpp"
+#include "ipc.hpp"
 
 #include <arch/cpu.hpp>
 #include <atomic>
@@ -99,9 +101,11 @@ bool same(const char* a, const char* b) {
     return *a == *b;
 }
 
+// A core is busy while a domain can still run or waits for a peer; servers idling in receive
+// on an endpoint only their own core can reach do not keep it alive.
 bool any_alive() {
     for (const Domain& d : table)
-        if (d.state == DomainState::runnable || d.state == DomainState::blocked) return true;
+        if (ipc_keeps_core_busy(d)) return true;
     return false;
 }
 
@@ -123,18 +127,20 @@ void after_exit(std::uint32_t spawn_index) {
     if (!any_alive() && !this_core.boot->domains_done) {
         std::atomic_thread_fence(std::memory_order_release);
         this_core.boot->domains_done = 1;
-        log("all domains of this core are gone ({} frames free of {})", frames.free_count(), frames.total());
+        const std::uint32_t kernel = frames.owned_count(0xffff);
+        log("all domains of this core are gone ({} frames held by domains, {} free, {} kernel)",
+            frames.total() - frames.free_count() - kernel, frames.free_count(), kernel);
         if (!this_core.is_boot_core) arch::lapic_send_ipi(this_core.boot_apic, arch::vector_wakeup);
     }
 }
 
-[[noreturn]] void switch_to(Domain& d) {
+} // namespace
+
+[[noreturn]] void switch_to_domain(Domain& d) {
     running = &d;
     if ((arch::read_cr3() & pte::addr_mask) != d.pml4) arch::write_cr3(d.pml4);
     resume_frame(&d.regs);
 }
-
-} // namespace
 
 void domains_init(std::uint64_t pool_phys, std::uint64_t pool_size, std::uint64_t kernel_pml4) {
     frames.init(pool_phys, static_cast<std::uint32_t>(pool_size / 4096));
@@ -145,7 +151,13 @@ void domains_init(std::uint64_t pool_phys, std::uint64_t pool_size, std::uint64_
     }
 }
 
+Status map_user_page(Domain& d, std::uint64_t vaddr, std::uint64_t phys, std::uint64_t flags) {
+    DomainFrames df(d.owner);
+    return PageTables(df, d.pml4).map(vaddr, phys, 4096, flags, 4096);
+}
+
 Domain* current_domain() { return running; }
+Domain* domain_table() { return table; }
 FrameAllocator& user_frames() { return frames; }
 
 Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, std::uint64_t arg) {
@@ -172,6 +184,13 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     }
     for (std::size_t i = 0; i < sizeof d->name; ++i) d->name[i] = name[i];
     d->serial = ++next_serial;
+    if (const Status s = cspace_create(*d); s != Status::ok) {
+        frames.free_all(d->owner);
+        log("cannot start '{}': no capability space ({})", name, to_string(s));
+        return s;
+    }
+    d->wait = IpcWait::none;
+    d->reply_to = nullptr;
     d->module = module;
     d->spawn_index = spawn_index;
     d->regs = {};
@@ -209,6 +228,8 @@ void start_spawn_plan() {
 }
 
 std::uint32_t destroy_domain(Domain& d) {
+    ipc_forget(d);
+    cspace_destroy(d);
     if ((arch::read_cr3() & pte::addr_mask) == d.pml4) arch::write_cr3(core_pml4);
     const std::uint32_t freed = frames.free_all(d.owner);
     d.state = DomainState::free;
@@ -222,7 +243,7 @@ std::uint32_t destroy_domain(Domain& d) {
     const std::uint32_t start = running ? static_cast<std::uint32_t>(running - table) + 1 : 0;
     for (std::uint32_t n = 0; n < max_domains; ++n) {
         Domain& d = table[(start + n) % max_domains];
-        if (d.state == DomainState::runnable) switch_to(d);
+        if (d.state == DomainState::runnable) switch_to_domain(d);
     }
     running = nullptr;
     if ((arch::read_cr3() & pte::addr_mask) != core_pml4) arch::write_cr3(core_pml4);

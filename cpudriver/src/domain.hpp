@@ -18,6 +18,9 @@ inline constexpr std::uint64_t user_stack_pages = 8;
 
 enum class DomainState : std::uint8_t { free, runnable, blocked, dead };
 
+// Why a blocked domain waits (local IPC, ipc.cpp).
+enum class IpcWait : std::uint8_t { none, send, call, recv, reply };
+
 struct Domain {
     DomainState state;
     std::uint16_t owner;          // frame owner id: slot index + 1
@@ -27,6 +30,17 @@ struct Domain {
     std::uint64_t pml4;
     char name[24];
     arch::TrapFrame regs;         // user registers while not running
+    // Capability space: a cnode of this core's CapTable (cspace.cpp).
+    std::uint32_t cnode_slot;     // kernel slot holding the cnode cap
+    std::uint32_t cnode_first;    // table index of the cnode's slot 0
+    // Local IPC state (ipc.cpp). The message itself travels in regs (rsi, rdx, r10, r8).
+    IpcWait wait;
+    std::uint64_t wait_ep;        // endpoint object (physical base) it is blocked on
+    std::uint64_t wait_seq;       // FIFO order among blocked senders
+    std::uint64_t send_badge;     // badge of the endpoint cap it sends with
+    std::uint32_t send_cap_slot;  // table index of a capability to transfer, or no_slot
+    std::uint32_t recv_slot;      // table index where it accepts a capability, or no_slot
+    Domain* reply_to;             // the caller waiting for this domain's reply
 };
 
 // The core's domain table, frame pool and scheduler.
@@ -42,6 +56,10 @@ FrameAllocator& user_frames();
 void exit_current(std::uint64_t code);
 // Ends `d` (exit or kill); frees every frame it owned; reports the count.
 std::uint32_t destroy_domain(Domain& d);
+Domain* domain_table();
+// Maps one 4 KiB page into d's address space; its page tables come from d's frames.
+Status map_user_page(Domain& d, std::uint64_t vaddr, std::uint64_t phys, std::uint64_t flags);               // max_domains entries
+[[noreturn]] void switch_to_domain(Domain& d);
 
 // Copies `len` bytes from the current domain's address space; invalid_argument when any page is
 // not mapped user-readable or the range leaves user space.

@@ -65,6 +65,12 @@ std::uint32_t FrameAllocator::free_all(std::uint16_t owner) {
     return n;
 }
 
+std::uint32_t FrameAllocator::owned_count(std::uint16_t owner) const {
+    std::uint32_t n = 0;
+    for (std::uint32_t i = 0; i < m_count; ++i) n += m_owner[i] == owner;
+    return n;
+}
+
 std::uint16_t FrameAllocator::owner_of(std::uint64_t phys) const {
     if (!contains(phys)) return frame_free;
     return m_owner[(phys - m_base) / 4096];

@@ -1,6 +1,8 @@
 // System-call dispatch (ABI: lib/include/myr/abi/syscall.hpp). Every argument is checked here
 // before use; a bad argument returns a Status and changes nothing.
+#include "cspace.hpp"
 #include "domain.hpp"
+#include "ipc.hpp"
 
 #include <arch/platform.hpp>
 #include <myr/abi/syscall.hpp>
@@ -43,6 +45,23 @@ void on_syscall(arch::TrapFrame& frame) {
         exit_current(r.rdi);
         schedule();
     case abi::Sys::domain_info: value = (std::uint64_t{this_core.core} << 32) | d->serial; break;
+    case abi::Sys::cap_identify: {
+        const auto v = sys_cap_identify(*d, r.rdi);
+        st = v.status();
+        if (v.ok()) value = *v;
+        break;
+    }
+    case abi::Sys::cap_copy: st = sys_cap_copy(*d, r.rdi, r.rsi, r.rdx); break;
+    case abi::Sys::cap_mint: st = sys_cap_mint(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case abi::Sys::cap_delete: st = sys_cap_delete(*d, r.rdi); break;
+    case abi::Sys::cap_revoke: st = sys_cap_revoke(*d, r.rdi); break;
+    case abi::Sys::retype: st = sys_retype(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8); break;
+    case abi::Sys::map: st = sys_map(*d, r.rdi, r.rsi, r.rdx); break;
+    case abi::Sys::unmap: st = sys_unmap(*d, r.rdi); break;
+    case abi::Sys::ipc_send:
+    case abi::Sys::ipc_recv:
+    case abi::Sys::ipc_call:
+    case abi::Sys::ipc_reply_recv: sys_ipc(*d, static_cast<abi::Sys>(r.rax));
     default:
         st = r.rax < static_cast<std::uint64_t>(abi::Sys::count) ? Status::unsupported : Status::invalid_argument;
         break;

@@ -23,6 +23,7 @@ enum class [[nodiscard]] Status : std::int32_t {
     overflow = 14,         // a fixed-capacity container is full / arithmetic overflow
     internal = 15,         // an invariant of ours was violated (a bug)
     wrong_type = 16,       // a capability (or object) of another type than the operation needs
+    connection_lost = 17,  // the peer of an IPC went away (died, or its endpoint was deleted)
 };
 
 constexpr const char* to_string(Status s) {
@@ -44,6 +45,7 @@ constexpr const char* to_string(Status s) {
     case Status::overflow: return "overflow";
     case Status::internal: return "internal error";
     case Status::wrong_type: return "wrong type";
+    case Status::connection_lost: return "connection lost";
     }
     return "unknown status";
 }

@@ -23,6 +23,7 @@ public:
     std::uint32_t free_all(std::uint16_t owner);  // returns how many frames came back
     [[nodiscard]] std::uint16_t owner_of(std::uint64_t phys) const;
     [[nodiscard]] std::uint32_t free_count() const { return m_free; }
+    [[nodiscard]] std::uint32_t owned_count(std::uint16_t owner) const;
     [[nodiscard]] std::uint32_t total() const { return m_count; }
     [[nodiscard]] bool contains(std::uint64_t phys) const {
         return phys >= m_base && phys < m_base + std::uint64_t{m_count} * 4096;

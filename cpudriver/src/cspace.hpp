@@ -1,0 +1,39 @@
+#pragma once
+// Capabilities on this core: its CapTable (cpudriver/caps), the kernel's root capabilities, each
+// domain's capability space (one cnode of 64 slots), and the capability system calls.
+#include "domain.hpp"
+
+#include <myr/caps/table.hpp>
+
+namespace myr::kernel {
+
+inline constexpr unsigned cnode_radix = 6;  // 64 slots per domain; a cptr is a slot index
+// Slots every domain starts with (documented in lib/include/myr/abi/syscall.hpp).
+namespace cslot {
+inline constexpr std::uint32_t self_cnode = 1;  // its own cnode (copy)
+inline constexpr std::uint32_t ram = 3;         // untyped RAM it may retype (128 KiB)
+inline constexpr std::uint32_t endpoint = 4;    // the core's shared endpoint, badged with its serial
+inline constexpr std::uint32_t first_free = 8;
+} // namespace cslot
+
+Status cspace_init();          // once per core, after domains_init
+Status cspace_create(Domain& d);
+void cspace_destroy(Domain& d);
+caps::CapTable& cap_table();
+
+// The table index of `cptr` in d's cspace (the slot may be empty), or an error.
+Result<caps::SlotIdx> cspace_slot(Domain& d, std::uint64_t cptr);
+Result<caps::SlotIdx> cspace_cap(Domain& d, std::uint64_t cptr, caps::CapType type, caps::Rights need);
+
+// System calls (arguments exactly as the ABI passes them).
+Result<std::uint64_t> sys_cap_identify(Domain& d, std::uint64_t cptr);
+Status sys_cap_copy(Domain& d, std::uint64_t src, std::uint64_t dest, std::uint64_t rights);
+Status sys_cap_mint(Domain& d, std::uint64_t src, std::uint64_t dest, std::uint64_t rights, std::uint64_t badge);
+Status sys_cap_delete(Domain& d, std::uint64_t cptr);
+Status sys_cap_revoke(Domain& d, std::uint64_t cptr);
+Status sys_retype(Domain& d, std::uint64_t untyped, std::uint64_t type, std::uint64_t size_bits,
+                  std::uint64_t dest, std::uint64_t count);
+Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags);
+Status sys_unmap(Domain& d, std::uint64_t frame);
+
+} // namespace myr::kernel
