@@ -67,3 +67,60 @@ void print(const char* fmt, const Args&... args) {
 }
 
 } // namespace myr::user
+
+namespace myr::user {
+
+// Capability slots every domain starts with (cpudriver/src/cspace.hpp).
+namespace cap {
+inline constexpr std::uint64_t self_cnode = 1;
+inline constexpr std::uint64_t ram = 3;
+inline constexpr std::uint64_t endpoint = 4;
+inline constexpr std::uint64_t first_free = 8;
+inline constexpr std::uint64_t slots = 64;
+} // namespace cap
+
+// Capability types and rights (cpudriver/caps/include/myr/caps/cap.hpp; values are the ABI).
+namespace captype {
+inline constexpr std::uint64_t untyped = 1, frame = 2, endpoint = 5, notification = 6;
+}
+namespace rights {
+inline constexpr std::uint64_t read = 1, write = 2, execute = 4, grant = 8, send = 16, receive = 32, retype = 64,
+                               map = 128;
+}
+
+inline SysResult cap_identify(std::uint64_t cptr) { return syscall6(abi::Sys::cap_identify, cptr); }
+inline Status cap_copy(std::uint64_t src, std::uint64_t dest, std::uint64_t r) {
+    return syscall6(abi::Sys::cap_copy, src, dest, r).status;
+}
+inline Status cap_mint(std::uint64_t src, std::uint64_t dest, std::uint64_t r, std::uint64_t badge) {
+    return syscall6(abi::Sys::cap_mint, src, dest, r, badge).status;
+}
+inline Status cap_delete(std::uint64_t cptr) { return syscall6(abi::Sys::cap_delete, cptr).status; }
+inline Status cap_revoke(std::uint64_t cptr) { return syscall6(abi::Sys::cap_revoke, cptr).status; }
+inline Status retype(std::uint64_t untyped, std::uint64_t type, std::uint64_t bits, std::uint64_t dest,
+                     std::uint64_t count) {
+    return syscall6(abi::Sys::retype, untyped, type, bits, dest, count).status;
+}
+inline Status map(std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags) {
+    return syscall6(abi::Sys::map, frame, vaddr, flags).status;
+}
+inline Status unmap(std::uint64_t frame) { return syscall6(abi::Sys::unmap, frame).status; }
+
+// A tiny deterministic generator for test programs (xorshift64*).
+struct Rng {
+    std::uint64_t s;
+    std::uint64_t next() {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        return s * 0x2545f4914f6cdd1dull;
+    }
+};
+
+inline std::uint64_t rdtsc() {
+    std::uint32_t lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (static_cast<std::uint64_t>(hi) << 32) | lo;
+}
+
+} // namespace myr::user
