@@ -1,0 +1,147 @@
+// Every system call with bad arguments: each must return the documented error and change
+// nothing (the capability space is compared slot by slot before and after). Then a correct
+// retype/map/write/unmap sequence proves the calls still work.
+#include <myr/user/syscall.hpp>
+
+using namespace myr;
+using namespace myr::user;
+
+namespace {
+
+int checks = 0, failures = 0;
+
+void expect(const char* what, Status got, Status want) {
+    ++checks;
+    if (got == want) return;
+    ++failures;
+    print("test-fail: {}: got '{}', want '{}'", what, to_string(got), to_string(want));
+}
+
+struct Snapshot {
+    std::uint64_t v[cap::slots];
+};
+
+void snapshot(Snapshot& s) {
+    for (std::uint64_t i = 1; i < cap::slots; ++i) {
+        const auto r = cap_identify(i);
+        s.v[i] = r.status == Status::ok ? r.value : 0xee00 + static_cast<std::uint64_t>(r.status);
+    }
+}
+
+constexpr std::uint64_t kernel_addr = 0xffffffff80100000ull;
+constexpr std::uint64_t direct_map = 0xffff800000100000ull;
+constexpr std::uint64_t unmapped = 0x10000000ull;
+
+} // namespace
+
+extern "C" int main(std::uint64_t) {
+    Snapshot before{}, after{};
+    snapshot(before);
+
+    // Unknown calls.
+    expect("syscall 999", syscall6(static_cast<abi::Sys>(999)).status, Status::invalid_argument);
+    expect("syscall count", syscall6(abi::Sys::count).status, Status::invalid_argument);
+    expect("syscall ~0", syscall6(static_cast<abi::Sys>(~0ull)).status, Status::invalid_argument);
+    expect("notify_wait (not implemented)", syscall6(abi::Sys::notify_wait, cap::endpoint).status, Status::unsupported);
+
+    // debug_print: pointers into the kernel, unmapped memory, huge and wrapping lengths.
+    expect("print kernel ptr", debug_print(reinterpret_cast<const char*>(kernel_addr), 8), Status::invalid_argument);
+    expect("print direct map", debug_print(reinterpret_cast<const char*>(direct_map), 8), Status::invalid_argument);
+    expect("print unmapped", debug_print(reinterpret_cast<const char*>(unmapped), 8), Status::invalid_argument);
+    expect("print null", debug_print(nullptr, 5), Status::invalid_argument);
+    expect("print huge", debug_print("x", 1ull << 40), Status::invalid_argument);
+    expect("print wraps", debug_print(reinterpret_cast<const char*>(0x7ffffffff000ull), 0x10000), Status::invalid_argument);
+    expect("print past user space", debug_print(reinterpret_cast<const char*>(0x7fffffffffffull), 2), Status::invalid_argument);
+
+    // Capability lookups.
+    expect("identify cptr 0", cap_identify(0).status, Status::invalid_argument);
+    expect("identify cptr 64", cap_identify(64).status, Status::invalid_argument);
+    expect("identify cptr ~0", cap_identify(~0ull).status, Status::invalid_argument);
+    expect("identify empty", cap_identify(20).status, Status::not_found);
+
+    // copy / mint.
+    expect("copy empty src", cap_copy(20, 21, ~0ull & 0xffff), Status::not_found);
+    expect("copy to occupied", cap_copy(cap::endpoint, cap::ram, 0xffff), Status::exists);
+    expect("copy to 64", cap_copy(cap::endpoint, 64, 0xffff), Status::invalid_argument);
+    expect("copy untyped", cap_copy(cap::ram, 20, 0xffff), Status::invalid_argument);
+    expect("copy rights > 16 bits", cap_copy(cap::endpoint, 20, 1ull << 20), Status::invalid_argument);
+    expect("mint a badged endpoint", cap_mint(cap::endpoint, 20, 0xffff, 99), Status::invalid_argument);
+    expect("mint a cnode", cap_mint(cap::self_cnode, 20, 0xffff, 1), Status::invalid_argument);
+
+    // delete / revoke.
+    expect("delete own cnode", cap_delete(cap::self_cnode), Status::permission_denied);
+    expect("delete own RAM", cap_delete(cap::ram), Status::permission_denied);
+    expect("delete empty", cap_delete(20), Status::not_found);
+    expect("revoke empty", cap_revoke(20), Status::not_found);
+    expect("delete cptr 0", cap_delete(0), Status::invalid_argument);
+
+    // retype.
+    expect("retype from endpoint", retype(cap::endpoint, captype::frame, 12, 20, 1), Status::wrong_type);
+    expect("retype from empty", retype(20, captype::frame, 12, 21, 1), Status::not_found);
+    expect("retype type 99", retype(cap::ram, 99, 12, 20, 1), Status::invalid_argument);
+    expect("retype a cnode", retype(cap::ram, 4, 6, 20, 1), Status::invalid_argument);
+    expect("retype a domain", retype(cap::ram, 7, 0, 20, 1), Status::invalid_argument);
+    expect("retype size 200", retype(cap::ram, captype::frame, 200, 20, 1), Status::invalid_argument);
+    expect("retype frame 13 bits", retype(cap::ram, captype::frame, 13, 20, 1), Status::invalid_argument);
+    expect("retype count 0", retype(cap::ram, captype::frame, 12, 20, 0), Status::invalid_argument);
+    expect("retype dest 0", retype(cap::ram, captype::frame, 12, 0, 1), Status::out_of_range);
+    expect("retype past cnode", retype(cap::ram, captype::frame, 12, 60, 10), Status::out_of_range);
+    expect("retype too large", retype(cap::ram, captype::frame, 30, 20, 1), Status::no_memory);
+    expect("retype onto occupied", retype(cap::ram, captype::frame, 12, cap::endpoint, 1), Status::exists);
+
+    // map / unmap.
+    expect("map an endpoint", map(cap::endpoint, unmapped, 0), Status::wrong_type);
+    expect("map empty", map(20, unmapped, 0), Status::not_found);
+    expect("unmap an endpoint", unmap(cap::endpoint), Status::wrong_type);
+
+    // IPC with bad capabilities.
+    Message m{};
+    expect("send on cptr 0", ipc(abi::Sys::ipc_send, 0, m), Status::invalid_argument);
+    expect("send on RAM", ipc(abi::Sys::ipc_send, cap::ram, m), Status::wrong_type);
+    expect("send on empty", ipc(abi::Sys::ipc_send, 20, m), Status::not_found);
+    expect("call offering an empty cap", ipc(abi::Sys::ipc_call, cap::endpoint, m, 20), Status::not_found);
+    expect("call offering cptr 99", ipc(abi::Sys::ipc_call, cap::endpoint, m, 99), Status::invalid_argument);
+    expect("recv on empty", ipc(abi::Sys::ipc_recv, 20, m), Status::not_found);
+
+    snapshot(after);
+    for (std::uint64_t i = 1; i < cap::slots; ++i) {
+        ++checks;
+        if (before.v[i] != after.v[i]) {
+            ++failures;
+            print("test-fail: slot {} changed: {:#x} -> {:#x}", i, before.v[i], after.v[i]);
+        }
+    }
+
+    // Bad mappings of a real frame, then a good one.
+    expect("retype frame", retype(cap::ram, captype::frame, 12, 20, 1), Status::ok);
+    expect("map misaligned", map(20, unmapped + 8, abi::map_write), Status::invalid_argument);
+    expect("map at 0", map(20, 0, abi::map_write), Status::out_of_range);
+    expect("map into the kernel", map(20, kernel_addr, abi::map_write), Status::out_of_range);
+    expect("map non-canonical", map(20, 0x0000800000000000ull, abi::map_write), Status::out_of_range);
+    expect("map bad flags", map(20, unmapped, 0x100), Status::invalid_argument);
+    expect("map over own text", map(20, 0x400000, abi::map_write), Status::exists);
+    expect("unmap unmapped", unmap(20), Status::not_found);
+    expect("map", map(20, unmapped, abi::map_write), Status::ok);
+    expect("map twice", map(20, unmapped + 0x1000, abi::map_write), Status::exists);
+    auto* p = reinterpret_cast<volatile std::uint64_t*>(unmapped);
+    ++checks;
+    if (*p != 0) { ++failures; print("test-fail: a new frame is not zeroed"); }
+    *p = 0x1234;
+    ++checks;
+    if (*p != 0x1234) { ++failures; print("test-fail: mapped frame does not hold a write"); }
+    expect("print from mapped frame", debug_print(reinterpret_cast<const char*>(unmapped), 0), Status::ok);
+    expect("unmap", unmap(20), Status::ok);
+    expect("map again", map(20, unmapped, 0), Status::ok);
+    ++checks;
+    if (*p != 0x1234) { ++failures; print("test-fail: frame lost its contents across unmap/map"); }
+    expect("revoke RAM (deletes the frame, unmapping it)", cap_revoke(cap::ram), Status::ok);
+    expect("frame gone", cap_identify(20).status, Status::not_found);
+    expect("print from unmapped page", debug_print(reinterpret_cast<const char*>(unmapped), 8), Status::invalid_argument);
+
+    if (failures) {
+        print("test-fail: badargs {} of {} checks failed", failures, checks);
+        return 1;
+    }
+    print("test-pass: badargs {} checks", checks);
+    return 0;
+}
