@@ -32,6 +32,7 @@ struct RunOptions {
     bool quiet = false;
     std::vector<std::string> append;
     std::vector<std::string> modules;  // user programs passed as multiboot modules
+    std::vector<std::string> qemu_args;  // raw extra QEMU arguments
 };
 
 struct CheckLogOptions {
@@ -83,6 +84,7 @@ int run(const RunOptions& o) {
     const config::HostFacts host = config::probe_host();
     config::QemuOptions q;
     q.kernel = o.kernel;
+    q.extra_qemu = o.qemu_args;
     for (const std::string& m : o.modules) {
         // QEMU's -initrd separates modules with commas (a literal comma would be ",,").
         if (m.find(',') != std::string::npos) {
@@ -188,6 +190,8 @@ void register_run(CLI::App& app, Context& ctx) {
     r->add_flag("--quiet", ro->quiet, "do not echo the serial log");
     r->add_option("--append", ro->append, "extra kernel command-line words (repeatable)");
     r->add_option("--module", ro->modules, "user program to load as a boot module (repeatable)");
+    r->add_option("--qemu-arg", ro->qemu_args, "raw QEMU argument appended last (repeatable), e.g. --qemu-arg=-icount --qemu-arg=shift=0")
+        ->allow_extra_args(false);
     r->callback([ro, &ctx] { ctx.exit_code = run(*ro); });
 
     auto co = std::make_shared<CheckLogOptions>();

@@ -59,6 +59,7 @@ std::vector<std::string> qemu_args(const Config& c, const QemuOptions& o) {
     if (kvm) a.insert(a.end(), {"-accel", "kvm"});
     else a.insert(a.end(), {"-accel", std::string("tcg,thread=") + (o.tcg_multi ? "multi" : "single")});
     if (o.gdb) a.insert(a.end(), {"-s", "-S"});
+    a.insert(a.end(), o.extra_qemu.begin(), o.extra_qemu.end());
     return a;
 }
 

@@ -17,6 +17,7 @@ struct QemuOptions {
     bool gdb = false;                        // -s -S: gdb stub on :1234, CPUs halted at start
     std::string serial = "stdio";            // QEMU -serial argument
     std::vector<std::string> extra_append;   // more kernel command-line words (myriadctl --append)
+    std::vector<std::string> extra_qemu;     // raw QEMU arguments appended last (myriadctl --qemu-arg)
 };
 
 // "timer_hz=N config=NAME <kernel.options...> <extra...>"
