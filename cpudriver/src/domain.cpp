@@ -139,7 +139,7 @@ void after_exit(std::uint32_t spawn_index) {
 [[noreturn]] void switch_to_domain(Domain& d) {
     running = &d;
     if ((arch::read_cr3() & pte::addr_mask) != d.pml4) arch::write_cr3(d.pml4);
-    resume_frame(&d.regs);
+    arch::resume_user(d.regs, d.in_syscall);
 }
 
 void domains_init(std::uint64_t pool_phys, std::uint64_t pool_size, std::uint64_t kernel_pml4) {
@@ -200,6 +200,7 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     d->regs.ss = arch::user_ss;
     d->regs.rflags = arch::rflags_if | 0x2;
     d->regs.rdi = arg;
+    d->in_syscall = false;
     d->state = DomainState::runnable;
     ++this_core.boot->domains_started;
     emit("domain-start core={} domain={} name={}", this_core.core, d->serial, d->name);
@@ -273,6 +274,7 @@ void on_timer_tick(arch::TrapFrame& frame) {
     if (!arch::from_user(frame) || !running) return;
     // Preempt: the interrupted domain goes to the back of the round robin.
     running->regs = frame;
+    running->in_syscall = false;
     schedule();
 }
 

@@ -30,6 +30,7 @@ struct Domain {
     std::uint64_t pml4;
     char name[24];
     arch::TrapFrame regs;         // user registers while not running
+    bool in_syscall;              // its last kernel entry was `syscall`: it may return by sysret
     // Capability space: a cnode of this core's CapTable (cspace.cpp).
     std::uint32_t cnode_slot;     // kernel slot holding the cnode cap
     std::uint32_t cnode_first;    // table index of the cnode's slot 0

@@ -17,7 +17,7 @@ void set_status(Domain& d, Status s) { d.regs.rax = static_cast<std::uint64_t>(s
 
 [[noreturn]] void return_status(Domain& d, Status s) {
     set_status(d, s);
-    resume_frame(&d.regs);
+    arch::resume_user(d.regs, true);
 }
 
 void block(Domain& d, IpcWait why, std::uint64_t ep) {
@@ -96,7 +96,7 @@ void receive(Domain& d, std::uint64_t ep) {
     } else {
         wake(*s, Status::ok);
     }
-    resume_frame(&d.regs);
+    arch::resume_user(d.regs, true);
 }
 
 } // namespace

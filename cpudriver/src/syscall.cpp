@@ -32,6 +32,7 @@ void on_syscall(arch::TrapFrame& frame) {
     Domain* d = current_domain();
     if (!d) panic("system call with no current domain");
     d->regs = frame;
+    d->in_syscall = true;
     arch::TrapFrame& r = d->regs;
     Status st = Status::ok;
     std::uint64_t value = 0;
@@ -68,7 +69,7 @@ void on_syscall(arch::TrapFrame& frame) {
     }
     r.rax = static_cast<std::uint64_t>(static_cast<std::uint32_t>(st));
     r.rdx = value;
-    resume_frame(&r);
+    arch::resume_user(r, true);
 }
 
 } // namespace myr::kernel

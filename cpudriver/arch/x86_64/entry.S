@@ -116,6 +116,36 @@ resume_frame:
     rep movsq
     jmp isr_return
 
+/* resume_sysret(frame): return to ring 3 with sysretq, for a domain whose last kernel entry was
+ * a system call (rcx and r11 are not live across syscall, so sysret may use them: SDM Vol. 2B
+ * SYSRET). The frame is a domain's save area; it is popped like a stack. Interrupts stay masked
+ * (SFMASK cleared IF) until sysret loads rflags; an NMI in the window after the stack switch
+ * runs on its own IST stack. rip is a user address (callers check it is canonical). */
+    .global resume_sysret
+resume_sysret:
+    mov %rdi, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+    add $16, %rsp               /* vector, error */
+    pop %rcx                    /* rip */
+    add $8, %rsp                /* cs */
+    pop %r11                    /* rflags */
+    pop %rsp                    /* user rsp */
+    sysretq
+
 ISR_NOERR 0
 ISR_NOERR 1
 ISR_NOERR 2

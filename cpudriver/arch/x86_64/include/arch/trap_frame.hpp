@@ -26,3 +26,13 @@ inline bool from_user(const TrapFrame& f) { return (f.cs & 3) == 3; }
 
 // Leaves the kernel through the frame (copied to the top of the kernel stack): never returns.
 extern "C" [[noreturn]] void resume_frame(const myr::arch::TrapFrame* frame);
+// The same through sysretq, for a user frame whose last entry was `syscall` (rcx/r11 are dead).
+extern "C" [[noreturn]] void resume_sysret(const myr::arch::TrapFrame* frame);
+
+namespace myr::arch {
+// rip must be canonical for sysret (a non-canonical rcx faults in ring 0 on Intel CPUs).
+[[noreturn]] inline void resume_user(const TrapFrame& f, bool after_syscall) {
+    if (after_syscall && f.rip < 0x0000'7fff'ffff'f000ull) resume_sysret(&f);
+    resume_frame(&f);
+}
+} // namespace myr::arch
