@@ -7,7 +7,9 @@
 #include <arch/cpu.hpp>
 #include <arch/layout.h>
 #include <arch/platform.hpp>
+#include <myr/abi/syscall.hpp>
 #include <myr/kernel/console.hpp>
+#include <myr/urpc/channel_layout.hpp>
 #include <myr/kernel/multiboot.hpp>
 #include <myr/kernel/percore.hpp>
 #include <myr/kernel/frame_allocator.hpp>
@@ -209,6 +211,12 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         const auto pool_phys = free_mem.allocate(mem_node, pool_size, 4096);
         if (!kernel_phys.ok() || !pool_phys.ok())
             panic("node {} has no memory left for core {}'s CPU driver", mem_node, i);
+        // The monitor inbox: one channel per possible sender, on this core's own node.
+        const std::uint64_t chan = urpc::channel_bytes(abi::monitor_channel_slots);
+        const std::uint64_t inbox_size = (chan * topo.num_cpus + 4095) & ~std::uint64_t{4095};
+        const auto inbox = free_mem.allocate(mem_node, inbox_size, 4096);
+        if (!inbox.ok()) panic("node {} has no memory for core {}'s monitor inbox", mem_node, i);
+        for (std::uint64_t b = 0; b < inbox_size / 8; ++b) arch::phys_to_virt<std::uint64_t>(*inbox)[b] = 0;
         // Domains are optional: a core whose node is short of memory runs none (pool size 0).
         const auto upool = user_pool[mem_node] ? free_mem.allocate(mem_node, user_pool[mem_node], 64 * 1024)
                                                : Result<std::uint64_t>(Status::no_memory);
@@ -237,6 +245,9 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.pool_size = *pool_phys + pool_size - frames.used_end();
         bb.user_pool_phys = upool.ok() ? *upool : 0;
         bb.user_pool_size = upool.ok() ? user_pool[mem_node] : 0;
+        bb.inbox_phys = *inbox;
+        bb.inbox_size = inbox_size;
+        bb.channel_bytes = chan;
         bb.modules_phys = arch::kernel_virt_to_phys_original(boot_info.modules);
         bb.num_modules = boot_info.num_modules;
         bb.topology_phys = arch::kernel_virt_to_phys_original(&topo);

@@ -181,14 +181,14 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
         log("self-test: touching an unmapped address");
         *reinterpret_cast<volatile std::uint64_t*>(0x10) = 1;  // low half is unmapped now
     }
-    if (this_core.options.num_spawn) start_spawn_plan();
+    if (this_core.options.num_spawn || this_core.options.monitor[0]) start_spawn_plan();
     schedule();
 }
 
 extern "C" [[noreturn]] void idle_loop() {
     for (;;) {
         arch::cli();
-        if (this_core.is_boot_core && this_core.options.num_spawn) check_run_complete();
+        if (this_core.is_boot_core && (this_core.options.num_spawn || this_core.options.monitor[0])) check_run_complete();
         arch::sti_hlt();
         arch::cli();
         // Work arrives only through interrupts; a handler that made a domain runnable switched
@@ -291,7 +291,7 @@ namespace {
     }
     if (up != n) finish(false, "not every core came up");
     if (overlaps != 0 || nonlocal != 0) finish(false, "share-nothing audit failed");
-    if (!this_core.options.num_spawn) finish(true, "");
+    if (!this_core.options.num_spawn && !this_core.options.monitor[0]) finish(true, "");
     start_spawn_plan();
     schedule();
 }

@@ -8,6 +8,7 @@
 #include <arch/cpu.hpp>
 #include <atomic>
 #include <arch/platform.hpp>
+#include <myr/abi/syscall.hpp>
 #include <myr/exit_codes.hpp>
 #include <myr/kernel/console.hpp>
 #include <myr/kernel/elf.hpp>
@@ -207,11 +208,43 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     return d;
 }
 
+// Monitor privileges: a kernel cap and an IPI cap in its cspace, the mesh of every core's inbox
+// mapped into its address space, and the mesh geometry in its argument registers.
+Status make_monitor(Domain& d) {
+    const BootBlock& me = *this_core.boot;
+    const BootBlock* all = arch::phys_to_virt<const BootBlock>(me.boot_blocks_phys);
+    caps::CapTable& t = cap_table();
+    MYR_TRY(t.install(d.cnode_first + 5, caps::make_kernel(this_core.core)));
+    MYR_TRY(t.install(d.cnode_first + 6, caps::make_ipi(0, me.num_cores, arch::vector_wakeup)));
+    const std::uint64_t stride = me.inbox_size;
+    for (std::uint32_t c = 0; c < me.num_cores; ++c)
+        for (std::uint64_t off = 0; off < all[c].inbox_size; off += 4096)
+            MYR_TRY(map_user_page(d, abi::monitor_mesh_base + c * stride + off, all[c].inbox_phys + off,
+                                  pte::user | pte::writable | pte::no_execute));
+    d.regs.rsi = me.num_cores;
+    d.regs.rdx = abi::monitor_mesh_base;
+    d.regs.rcx = stride;
+    d.regs.r8 = me.channel_bytes;
+    d.regs.r9 = me.node;
+    return Status::ok;
+}
+
 void start_spawn_plan() {
     const Options& o = this_core.options;
     std::uint32_t n = 0;
     const Module* mods = modules(n);
     bool any = false;
+    if (o.monitor[0]) {
+        const auto d = spawn_by_name(o.monitor, this_core.core);
+        if (!d.ok()) {
+            log("monitor '{}' did not start: {}", o.monitor, to_string(d.status()));
+        } else if (const Status s = make_monitor(**d); s != Status::ok) {
+            log("monitor '{}' could not get its privileges: {}", o.monitor, to_string(s));
+            destroy_domain(**d);
+        } else {
+            any = true;
+        }
+    }
     for (std::uint32_t s = 0; s < o.num_spawn; ++s) {
         if (!core_in_list(o.spawn[s].cores, this_core.core)) continue;
         bool found = false;
@@ -226,6 +259,26 @@ void start_spawn_plan() {
         if (!found) log("spawn: no boot module named '{}'", o.spawn[s].name);
     }
     if (!any) after_exit(max_spawn);
+}
+
+Result<Domain*> spawn_by_name(const char* name, std::uint64_t arg) {
+    std::uint32_t n = 0;
+    const Module* mods = modules(n);
+    for (std::uint32_t m = 0; m < n; ++m) {
+        char mod_name[24];
+        module_name(mods[m], mod_name, sizeof mod_name);
+        if (same(mod_name, name)) return spawn_module(m, max_spawn, arg);
+    }
+    return Status::not_found;
+}
+
+void wake_event_waiters() {
+    for (Domain& d : table) {
+        if (d.state != DomainState::blocked || d.wait != IpcWait::event) continue;
+        d.wait = IpcWait::none;
+        d.state = DomainState::runnable;
+        d.regs.rax = static_cast<std::uint64_t>(Status::ok);
+    }
 }
 
 std::uint32_t destroy_domain(Domain& d) {
@@ -271,14 +324,28 @@ Status copy_from_user(Domain& d, std::uint64_t uaddr, void* dst, std::uint64_t l
 
 void on_timer_tick(arch::TrapFrame& frame) {
     this_core.ticks = this_core.ticks + 1;
-    if (!arch::from_user(frame) || !running) return;
+    wake_event_waiters();
+    if (!arch::from_user(frame) || !running) {
+        if (!running && !arch::from_user(frame)) {
+            // Idle: run whatever the tick woke (the idle context is abandoned).
+            for (Domain& d : table)
+                if (d.state == DomainState::runnable) schedule();
+        }
+        return;
+    }
     // Preempt: the interrupted domain goes to the back of the round robin.
     running->regs = frame;
     running->in_syscall = false;
     schedule();
 }
 
-void on_wakeup_ipi(arch::TrapFrame&) { this_core.wakeups = this_core.wakeups + 1; }
+void on_wakeup_ipi(arch::TrapFrame& frame) {
+    this_core.wakeups = this_core.wakeups + 1;
+    wake_event_waiters();
+    if (!running && !arch::from_user(frame))
+        for (Domain& d : table)
+            if (d.state == DomainState::runnable) schedule();
+}
 
 [[noreturn]] void on_user_exception(arch::TrapFrame& frame, std::uint64_t cr2) {
     Domain* d = running;

@@ -19,7 +19,7 @@ inline constexpr std::uint64_t user_stack_pages = 8;
 enum class DomainState : std::uint8_t { free, runnable, blocked, dead };
 
 // Why a blocked domain waits (local IPC, ipc.cpp).
-enum class IpcWait : std::uint8_t { none, send, call, recv, reply };
+enum class IpcWait : std::uint8_t { none, send, call, recv, reply, event };
 
 struct Domain {
     DomainState state;
@@ -47,7 +47,10 @@ struct Domain {
 // The core's domain table, frame pool and scheduler.
 void domains_init(std::uint64_t pool_phys, std::uint64_t pool_size, std::uint64_t kernel_pml4);
 Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, std::uint64_t arg);
-void start_spawn_plan();              // spawns what the `spawn=` options give this core
+void start_spawn_plan();              // starts the monitor (`monitor=`), then the `spawn=` programs
+// Starts boot module `name` on this core (a monitor's spawn request); rdx-style result.
+Result<Domain*> spawn_by_name(const char* name, std::uint64_t arg);
+void wake_event_waiters();            // an IPI or a timer tick: wake domains in wait_event
 Domain* current_domain();
 FrameAllocator& user_frames();
 

@@ -118,6 +118,9 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "spawn=", &v)) {
             ok = o.num_spawn < max_spawn && parse_spawn(v, o.spawn[o.num_spawn]);
             if (ok) ++o.num_spawn;
+        } else if (starts_with(p, "monitor=", &v)) {
+            copy_word(v, o.monitor, sizeof o.monitor);
+            ok = o.monitor[0] != '\0';
         } else if (starts_with(p, "config=", &v)) {
             copy_word(v, o.config, sizeof o.config);
         } else if (p == first && !has_char(p, '=')) {

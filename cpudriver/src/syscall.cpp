@@ -6,6 +6,7 @@
 
 #include <arch/platform.hpp>
 #include <myr/abi/syscall.hpp>
+#include <myr/exit_codes.hpp>
 #include <myr/kernel/console.hpp>
 #include <myr/kernel/percore.hpp>
 
@@ -14,15 +15,37 @@ namespace {
 
 constexpr std::uint64_t print_max = 1024;
 
-Status sys_debug_print(Domain& d, std::uint64_t ptr, std::uint64_t len) {
-    if (len > print_max) return Status::invalid_argument;
+// flags bit 0: a machine-readable line (no prefix, column 0), for holders of a kernel cap only.
+Status sys_debug_print(Domain& d, std::uint64_t ptr, std::uint64_t len, std::uint64_t flags) {
+    if (len > print_max || flags > 1) return Status::invalid_argument;
+    if (flags) MYR_TRY(cspace_cap(d, 5, caps::CapType::kernel, caps::Rights::none));
     char text[print_max + 1];
     MYR_TRY(copy_from_user(d, ptr, text, len));
     // A program's text is data, not terminal control: keep the log one line per call.
     for (std::uint64_t i = 0; i < len; ++i)
         if (static_cast<unsigned char>(text[i]) < 0x20 || static_cast<unsigned char>(text[i]) >= 0x7f) text[i] = '?';
     text[len] = '\0';
-    log("{}: {}", d.name, text);
+    if (flags) emit("{}", text);
+    else log("{}: {}", d.name, text);
+    return Status::ok;
+}
+
+Result<std::uint64_t> sys_spawn(Domain& d, std::uint64_t kcap, std::uint64_t name_ptr, std::uint64_t len,
+                                std::uint64_t arg) {
+    MYR_TRY(cspace_cap(d, kcap, caps::CapType::kernel, caps::Rights::none));
+    char name[24];
+    if (len == 0 || len >= sizeof name) return Status::invalid_argument;
+    MYR_TRY(copy_from_user(d, name_ptr, name, len));
+    name[len] = '\0';
+    Domain* child = MYR_TRY(spawn_by_name(name, arg));
+    return child->serial;
+}
+
+Status sys_send_ipi(Domain& d, std::uint64_t ipi_cap, std::uint64_t core) {
+    const caps::SlotIdx i = MYR_TRY(cspace_cap(d, ipi_cap, caps::CapType::ipi, caps::Rights::none));
+    const caps::Cap& c = cap_table().cap(i);
+    if (core < c.base || core - c.base >= c.size || core >= this_core.topology.num_cpus) return Status::out_of_range;
+    arch::lapic_send_ipi(this_core.topology.cpus[core].apic_id, static_cast<std::uint8_t>(c.aux));
     return Status::ok;
 }
 
@@ -37,7 +60,7 @@ void on_syscall(arch::TrapFrame& frame) {
     Status st = Status::ok;
     std::uint64_t value = 0;
     switch (static_cast<abi::Sys>(r.rax)) {
-    case abi::Sys::debug_print: st = sys_debug_print(*d, r.rdi, r.rsi); break;
+    case abi::Sys::debug_print: st = sys_debug_print(*d, r.rdi, r.rsi, r.rdx); break;
     case abi::Sys::yield:
         r.rax = static_cast<std::uint64_t>(Status::ok);
         r.rdx = 0;
@@ -59,6 +82,26 @@ void on_syscall(arch::TrapFrame& frame) {
     case abi::Sys::retype: st = sys_retype(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8); break;
     case abi::Sys::map: st = sys_map(*d, r.rdi, r.rsi, r.rdx); break;
     case abi::Sys::unmap: st = sys_unmap(*d, r.rdi); break;
+    case abi::Sys::spawn: {
+        const auto v = sys_spawn(*d, r.rdi, r.rsi, r.rdx, r.r10);
+        st = v.status();
+        if (v.ok()) value = *v;
+        break;
+    }
+    case abi::Sys::send_ipi: st = sys_send_ipi(*d, r.rdi, r.rsi); break;
+    case abi::Sys::shutdown: {
+        const auto k = cspace_cap(*d, r.rdi, caps::CapType::kernel, caps::Rights::none);
+        if (!k.ok()) {
+            st = k.status();
+            break;
+        }
+        emit("shutdown core={} domain={} code={}", this_core.core, d->serial, r.rsi);
+        arch::debug_exit(static_cast<std::uint8_t>(r.rsi == 0 ? GuestExit::success : GuestExit::check_failed));
+    }
+    case abi::Sys::wait_event:
+        d->wait = IpcWait::event;
+        d->state = DomainState::blocked;
+        schedule();
     case abi::Sys::ipc_send:
     case abi::Sys::ipc_recv:
     case abi::Sys::ipc_call:

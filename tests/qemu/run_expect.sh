@@ -15,7 +15,7 @@ fail=0
 if [ $rc -ne 0 ]; then echo "run exited with status $rc (log: $log)"; fail=1; fi
 for e in "$@"; do
     if [[ "$e" == *">="* ]]; then re="${e%>=*}"; want="${e##*>=}"; op=ge; else re="${e%=*}"; want="${e##*=}"; op=eq; fi
-    got=$(grep -cE "$re" "$log")
+    got=$(tr -d '\r' < "$log" | grep -cE "$re")
     if { [ $op = eq ] && [ "$got" -ne "$want" ]; } || { [ $op = ge ] && [ "$got" -lt "$want" ]; }; then
         echo "expected $([ $op = ge ] && echo 'at least ')$want line(s) matching /$re/, found $got"; fail=1
     fi

@@ -55,6 +55,9 @@ struct alignas(64) BootBlock {
     std::uint64_t pool_size;
     std::uint64_t user_pool_phys; // node-local RAM for this core's user domains
     std::uint64_t user_pool_size;
+    std::uint64_t inbox_phys;    // this core's monitor inbox: one URPC channel per sending core,
+    std::uint64_t inbox_size;    //   in its own node's memory (receiver-local)
+    std::uint64_t channel_bytes;
     std::uint64_t modules_phys;  // the boot modules (an array of Module), read-only after boot
     std::uint32_t num_modules;
     std::uint32_t pad0;

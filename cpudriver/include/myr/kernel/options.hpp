@@ -26,6 +26,7 @@ struct Options {
     bool dump_acpi;                // print the raw ACPI tables as hex (fixture capture)
     char config[48];               // name of the config that booted us (for the log)
     char unknown[64];              // first unknown word, if any
+    char monitor[24];              // `monitor=NAME`: boot module to run as every core's monitor
     std::uint32_t num_spawn;
     SpawnSpec spawn[max_spawn];
 };

@@ -12,7 +12,8 @@
 namespace myr::abi {
 
 enum class Sys : std::uint64_t {
-    debug_print = 0,   // (const char* text, u64 len) -> ok | invalid_argument (bad pointer/len)
+    debug_print = 0,   // (const char* text, u64 len, flags) -> ok | invalid_argument (bad pointer/len);
+                       // flags 1: a machine-readable log line (needs a kernel cap in slot 5)
     yield = 1,         // () -> ok
     exit = 2,          // (u64 code) -> does not return
     domain_info = 3,   // () -> rdx = core << 32 | domain id
@@ -30,12 +31,23 @@ enum class Sys : std::uint64_t {
     ipc_reply_recv = 15, // (endpoint cptr, w0..w3) reply to the last caller, then receive
     notify_wait = 16,  // (notification cptr) -> rdx = bits
     notify_signal = 17,// (notification cptr, bits)
-    send_ipi = 18,     // (ipi cptr) -> ok
+    send_ipi = 18,     // (ipi cptr, core) -> ok: wakes that core's waiting domains
+    spawn = 19,        // (kernel cptr, name ptr, name len, arg) -> rdx = domain: start a boot module here
+    shutdown = 20,     // (kernel cptr, code) -> ends the whole run: code 0 success, else failure
+    wait_event = 21,   // () -> ok: sleep until an IPI reaches this core or the next timer tick
     count
 };
 
 inline constexpr unsigned ipc_words = 4;
 inline constexpr std::uint64_t no_cap = ~0ull;
+
+// A monitor starts with (besides the slots every domain has) a kernel capability in slot 5 and
+// an IPI capability for every core in slot 6, and finds its arguments in registers:
+// rdi = its core, rsi = number of cores, rdx = base of the mapped monitor mesh, rcx = bytes per
+// core's inbox, r8 = bytes per channel, r9 = its NUMA node. The inbox of core c starts at
+// rdx + c * rcx and holds one channel per sending core s at offset s * r8.
+inline constexpr std::uint64_t monitor_mesh_base = 0x0000'0001'0000'0000;  // 4 GiB
+inline constexpr std::uint32_t monitor_channel_slots = 16;
 
 // Flags for Sys::map.
 inline constexpr std::uint64_t map_write = 1;

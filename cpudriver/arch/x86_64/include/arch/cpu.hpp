@@ -44,9 +44,11 @@ inline void pause() { asm volatile("pause" ::: "memory"); }
 inline void hlt() { asm volatile("hlt" ::: "memory"); }
 inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void sti() { asm volatile("sti" ::: "memory"); }
-// sti; hlt: interrupts are enabled only after the next instruction, so no wake-up is lost
-// between checking a condition and halting (SDM Vol. 2B, STI).
-inline void sti_hlt() { asm volatile("sti; hlt" ::: "memory"); }
+// sti; hlt; cli: interrupts are enabled only after the next instruction, so no wake-up is lost
+// between checking a condition and halting (SDM Vol. 2B, STI); and they are masked again at
+// once, so kernel code always runs with interrupts off (the kernel is not preemptible: handlers
+// may switch to a domain and must never find kernel state half-updated, or a lock held).
+inline void sti_hlt() { asm volatile("sti; hlt; cli" ::: "memory"); }
 [[noreturn]] inline void halt_forever() {
     for (;;) asm volatile("cli; hlt" ::: "memory");
 }

@@ -58,6 +58,15 @@ inline void yield() { (void)syscall6(abi::Sys::yield); }
     __builtin_unreachable();
 }
 
+// A machine-readable line at column 0 of the log (monitors only: needs the kernel cap).
+template <typename... Args>
+void emit(const char* fmt, const Args&... args) {
+    char buf[256];
+    FixedBuffer out(buf, sizeof buf);
+    format_to(out, fmt, args...);
+    (void)syscall6(abi::Sys::debug_print, reinterpret_cast<std::uint64_t>(out.c_str()), out.size(), 1);
+}
+
 template <typename... Args>
 void print(const char* fmt, const Args&... args) {
     char buf[256];

@@ -1,0 +1,23 @@
+#pragma once
+// Messages between monitors: one URPC line each (interconnect/include/myr/urpc/message.hpp),
+// the type byte says which, the payload words carry the fields below. Defined once, here.
+#include <cstdint>
+
+namespace myr::monitor {
+
+enum Type : std::uint8_t {
+    hello = 1,        // [core, node]                  every monitor -> monitor 0 at start
+    members = 2,      // [count, node of core 0]       monitor 0 -> all: the membership is agreed
+    ping_all = 3,     // []                            monitor 0 -> all: ping every other monitor
+    ping = 4,         // [seq]
+    pong = 5,         // [seq]
+    ping_done = 6,    // [answered, failed]            -> monitor 0
+    spawn_req = 7,    // [tag, name bytes (<= 40) in words 1..5]: start a program on the receiver's core
+    spawn_reply = 8,  // [tag, status, domain]
+    status_req = 9,   // []
+    status_reply = 10,// [core, domains started, sent, received, malformed]
+    shutdown_now = 11,// [code]
+    last_type = shutdown_now,
+};
+
+} // namespace myr::monitor
