@@ -32,6 +32,8 @@ urpc::Receiver rx[max_cores];
 urpc::Sender tx[max_cores];
 bool tx_ready[max_cores];
 std::uint64_t sent, received, malformed;
+std::uint64_t sent_by_type[16];
+std::uint64_t type_totals[16];  // monitor 0: summed over every monitor's status reply
 
 // Monitor 0's view of the run.
 std::uint32_t hellos;
@@ -41,10 +43,15 @@ std::uint32_t spawn_replies, spawn_failures, spawn_unknown_ok;
 std::uint32_t status_replies;
 // Every monitor's ping round.
 std::uint32_t pongs_expected, pongs_got;
+bool bench_rtt;  // monitor 0: measure the round trip (argument bit; ./myriad bench monitors)
 
 
 void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0, std::uint64_t w2 = 0,
-          std::uint64_t w3 = 0, std::uint64_t w4 = 0, std::uint64_t w5 = 0) {
+          std::uint64_t w3 = 0, std::uint64_t w4 = 0, std::uint64_t w5 = 0, std::uint64_t w6 = 0);
+void bench_echo(std::uint64_t from, std::uint64_t rounds, std::uint64_t line_offset);
+
+void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0, std::uint64_t w1, std::uint64_t w2,
+          std::uint64_t w3, std::uint64_t w4, std::uint64_t w5, std::uint64_t w6) {
     // The receiver formats its inbox when it starts; until then attach fails: wait for it.
     for (unsigned tries = 0; !tx_ready[to]; ++tries) {
         auto s = urpc::Sender::attach(mesh.channel(to, mesh.core));
@@ -59,7 +66,8 @@ void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0 = 0, std::uint64
             (void)syscall6(abi::Sys::wait_event);
         }
     }
-    const std::uint64_t words[urpc::payload_words] = {w0, w1, w2, w3, w4, w5, 0};
+    const std::uint64_t words[urpc::payload_words] = {w0, w1, w2, w3, w4, w5, w6};
+    if (type < 16) ++sent_by_type[type];
     while (tx[to].try_send(type, words) == Status::would_block) {
         (void)syscall6(abi::Sys::send_ipi, ipi_cap, to);  // make sure the receiver drains
         (void)syscall6(abi::Sys::wait_event);
@@ -124,12 +132,20 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         if (m.words[0] == 1 && m.words[1] != 0) ++spawn_failures;        // tag 1: a real program
         if (m.words[0] == 2 && m.words[1] == static_cast<std::uint64_t>(Status::not_found)) ++spawn_unknown_ok;
         break;
-    case status_req: send(from, status_reply, mesh.core, 0, sent, received, malformed); break;
+    case status_req: {
+        std::uint64_t packed[2] = {};
+        for (unsigned t = 1; t <= 8; ++t) packed[(t - 1) / 4] |= (sent_by_type[t] & 0xffff) << (16 * ((t - 1) % 4));
+        send(from, status_reply, mesh.core, 0, sent, received, malformed, packed[0], packed[1]);
+        break;
+    }
     case status_reply:
         ++status_replies;
+        for (unsigned t = 1; t <= 8; ++t) type_totals[t] += (m.words[5 + (t - 1) / 4] >> (16 * ((t - 1) % 4))) & 0xffff;
         emit("monitor-status core={} sent={} received={} malformed={}", m.words[0], m.words[2], m.words[3], m.words[4]);
         break;
     case shutdown_now: break;
+    case bench_start: bench_echo(from, m.words[0], m.words[1]); break;
+    case bench_ping: break;  // only inside a bench round
     default:
         ++malformed;
         print("monitor: malformed message type {} from core {}: ignored", m.header.type, from);
@@ -168,6 +184,70 @@ void pack_name(const char* name, std::uint64_t (&w)[5]) {
     for (unsigned i = 0; i < 40 && name[i]; ++i) w[i / 8] |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * (i % 8));
 }
 
+// The measuring side of a bench round lives in run_plan; this is the echoing side: poll without
+// sleeping (so the round trip is the channel's, not the wake-up's), echo every bench_ping, then
+// play the raw cache-line ping-pong on the line the requester named.
+void bench_echo(std::uint64_t from, std::uint64_t rounds, std::uint64_t line_offset) {
+    urpc::Message m{};
+    for (std::uint64_t i = 0; i < rounds;) {
+        if (rx[from].try_recv(m) != Status::ok) continue;
+        if (m.header.type != bench_ping) continue;
+        const std::uint64_t words[urpc::payload_words] = {m.words[0]};
+        while (tx[from].try_send(bench_ping, words) == Status::would_block) {}
+        ++i;
+    }
+    auto* line = reinterpret_cast<volatile std::uint64_t*>(mesh.base + line_offset);
+    for (std::uint64_t i = 1; i <= rounds; ++i) {
+        while (__atomic_load_n(&line[0], __ATOMIC_ACQUIRE) != i) {}
+        __atomic_store_n(&line[8], i, __ATOMIC_RELEASE);  // the next cache line
+    }
+}
+
+std::uint64_t median_of(std::uint64_t* v, unsigned n) {
+    for (unsigned i = 1; i < n; ++i)
+        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; --j) {
+            const std::uint64_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[n / 2];
+}
+
+// Monitor 0 and monitor 1: user-to-user round trip over the URPC mesh, against a raw cache-line
+// ping-pong between the same two cores in the same boot (the software overhead ratio).
+void bench_round_trip() {
+    constexpr std::uint64_t rounds = 2000;
+    constexpr unsigned batches = 20;
+    // An unused line: core 1's inbox slot for itself (never formatted), in core 1's memory.
+    const std::uint64_t line_offset = 1 * mesh.stride + 1 * mesh.chan;
+    send(1, bench_start, rounds, line_offset);
+    std::uint64_t urpc_t[batches], raw_t[batches];
+    urpc::Message m{};
+    for (unsigned b = 0; b < batches; ++b) {
+        const std::uint64_t t0 = rdtsc();
+        for (std::uint64_t i = 0; i < rounds / batches; ++i) {
+            const std::uint64_t words[urpc::payload_words] = {i};
+            while (tx[1].try_send(bench_ping, words) == Status::would_block) {}
+            while (rx[1].try_recv(m) != Status::ok) {}
+        }
+        urpc_t[b] = (rdtsc() - t0) / (rounds / batches);
+    }
+    auto* line = reinterpret_cast<volatile std::uint64_t*>(mesh.base + line_offset);
+    std::uint64_t seq = 0;
+    for (unsigned b = 0; b < batches; ++b) {
+        const std::uint64_t t0 = rdtsc();
+        for (std::uint64_t i = 0; i < rounds / batches; ++i) {
+            ++seq;
+            __atomic_store_n(&line[0], seq, __ATOMIC_RELEASE);
+            while (__atomic_load_n(&line[8], __ATOMIC_ACQUIRE) != seq) {}
+        }
+        raw_t[b] = (rdtsc() - t0) / (rounds / batches);
+    }
+    const std::uint64_t u = median_of(urpc_t, batches), r = median_of(raw_t, batches);
+    emit("bench-monitors rtt urpc_ticks={} cacheline_ticks={} ratio={}.{:02}", u, r, u / (r ? r : 1),
+         u * 100 / (r ? r : 1) % 100);
+}
+
 // The boot core's monitor: the default run plan (the self-check).
 [[noreturn]] void run_plan(const char* program) {
     const std::uint32_t others = static_cast<std::uint32_t>(mesh.cores - 1);
@@ -200,6 +280,15 @@ void pack_name(const char* name, std::uint64_t (&w)[5]) {
     for (std::uint64_t c = 1; c < mesh.cores; ++c) send(c, status_req);
     run_until([&] { return status_replies == others; });
 
+    // Messages every phase cost, counted by every monitor (status replies) plus our own.
+    for (unsigned t = 1; t <= 8; ++t) type_totals[t] += sent_by_type[t];
+    emit("bench-monitors cores={} phase=membership messages={} hops=2", mesh.cores, type_totals[hello] + type_totals[members]);
+    emit("bench-monitors cores={} phase=ping-all messages={} hops=4", mesh.cores,
+         type_totals[ping_all] + type_totals[ping] + type_totals[pong] + type_totals[ping_done]);
+    emit("bench-monitors cores={} phase=remote-spawn messages={} hops=2", mesh.cores,
+         type_totals[spawn_req] + type_totals[spawn_reply]);
+    if (mesh.cores > 1 && bench_rtt) bench_round_trip();
+
     const bool ok = pings_failed_total == 0 && spawn_failures == 0 && spawn_unknown_ok == others;
     print("monitor: self-check {}", ok ? "passed" : "FAILED");
     (void)syscall6(abi::Sys::shutdown, kernel_cap, ok ? 0 : 1);
@@ -210,6 +299,8 @@ void pack_name(const char* name, std::uint64_t (&w)[5]) {
 
 extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base, std::uint64_t stride,
                     std::uint64_t chan, std::uint64_t node) {
+    bench_rtt = (node >> 32) & 1;
+    node &= 0xffffffff;
     mesh = {core, cores, base, stride, chan, node};
     if (cores > max_cores || cores == 0) {
         print("monitor: {} cores is more than this monitor handles", cores);

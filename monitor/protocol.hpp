@@ -15,9 +15,11 @@ enum Type : std::uint8_t {
     spawn_req = 7,    // [tag, name bytes (<= 40) in words 1..5]: start a program on the receiver's core
     spawn_reply = 8,  // [tag, status, domain]
     status_req = 9,   // []
-    status_reply = 10,// [core, domains started, sent, received, malformed]
+    status_reply = 10,// [core, 0, sent, received, malformed, sent per type 1-4 and 5-8 as 16-bit fields]
     shutdown_now = 11,// [code]
-    last_type = shutdown_now,
+    bench_start = 12, // [round trips, raw line offset]: poll without sleeping and echo bench_ping
+    bench_ping = 13,  // [seq]
+    last_type = bench_ping,
 };
 
 } // namespace myr::monitor

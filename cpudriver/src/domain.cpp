@@ -225,7 +225,7 @@ Status make_monitor(Domain& d) {
     d.regs.rdx = abi::monitor_mesh_base;
     d.regs.rcx = stride;
     d.regs.r8 = me.channel_bytes;
-    d.regs.r9 = me.node;
+    d.regs.r9 = me.node | (std::uint64_t{this_core.options.monitor_flags} << 32);
     return Status::ok;
 }
 

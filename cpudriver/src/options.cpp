@@ -118,6 +118,9 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "spawn=", &v)) {
             ok = o.num_spawn < max_spawn && parse_spawn(v, o.spawn[o.num_spawn]);
             if (ok) ++o.num_spawn;
+        } else if (starts_with(p, "monitor.flags=", &v)) {
+            ok = parse_int(v, 0, 0xffff, n);
+            if (ok) o.monitor_flags = static_cast<std::uint32_t>(n);
         } else if (starts_with(p, "monitor=", &v)) {
             copy_word(v, o.monitor, sizeof o.monitor);
             ok = o.monitor[0] != '\0';

@@ -27,6 +27,7 @@ struct Options {
     char config[48];               // name of the config that booted us (for the log)
     char unknown[64];              // first unknown word, if any
     char monitor[24];              // `monitor=NAME`: boot module to run as every core's monitor
+    std::uint32_t monitor_flags;   // `monitor.flags=N`: passed to monitors (bit 0: measure round trips)
     std::uint32_t num_spawn;
     SpawnSpec spawn[max_spawn];
 };

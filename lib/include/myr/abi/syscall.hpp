@@ -44,7 +44,7 @@ inline constexpr std::uint64_t no_cap = ~0ull;
 // A monitor starts with (besides the slots every domain has) a kernel capability in slot 5 and
 // an IPI capability for every core in slot 6, and finds its arguments in registers:
 // rdi = its core, rsi = number of cores, rdx = base of the mapped monitor mesh, rcx = bytes per
-// core's inbox, r8 = bytes per channel, r9 = its NUMA node. The inbox of core c starts at
+// core's inbox, r8 = bytes per channel, r9 = its NUMA node | monitor flags << 32 (kernel option monitor.flags). The inbox of core c starts at
 // rdx + c * rcx and holds one channel per sending core s at offset s * r8.
 inline constexpr std::uint64_t monitor_mesh_base = 0x0000'0001'0000'0000;  // 4 GiB
 inline constexpr std::uint32_t monitor_channel_slots = 16;
