@@ -126,11 +126,12 @@ void after_exit(std::uint32_t spawn_index) {
         }
     }
     if (!any_alive() && !this_core.boot->domains_done) {
-        std::atomic_thread_fence(std::memory_order_release);
-        this_core.boot->domains_done = 1;
+        // Log first: once the flag is up the boot core may end the run at any moment.
         const std::uint32_t kernel = frames.owned_count(0xffff);
         log("all domains of this core are gone ({} frames held by domains, {} free, {} kernel)",
             frames.total() - frames.free_count() - kernel, frames.free_count(), kernel);
+        std::atomic_thread_fence(std::memory_order_release);
+        this_core.boot->domains_done = 1;
         if (!this_core.is_boot_core) arch::lapic_send_ipi(this_core.boot_apic, arch::vector_wakeup);
     }
 }
