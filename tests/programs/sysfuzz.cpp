@@ -31,10 +31,12 @@ extern "C" int main(std::uint64_t core) {
     Rng rng{0x9e3779b97f4a7c15ull ^ (core + 1) * 0x100000001b3ull};
     for (std::uint64_t i = 0; i < 64; ++i) canary[i] = i * 31 + core;
     for (std::uint64_t i = 0; i < calls; ++i) {
-        auto n = static_cast<std::uint64_t>(rng.next() % 21);
+        auto n = static_cast<std::uint64_t>(rng.next() % (static_cast<std::uint64_t>(abi::Sys::count) + 2));
         std::uint64_t a[6];
         for (auto& x : a) x = pick_arg(rng);
-        if (n == static_cast<std::uint64_t>(abi::Sys::exit)) n = static_cast<std::uint64_t>(abi::Sys::yield);
+        // exit would end the fuzzer and wait_event sleeps a timer tick: both become yield.
+        if (n == static_cast<std::uint64_t>(abi::Sys::exit) || n == static_cast<std::uint64_t>(abi::Sys::wait_event))
+            n = static_cast<std::uint64_t>(abi::Sys::yield);
         if (n == static_cast<std::uint64_t>(abi::Sys::debug_print)) a[1] = 2000;  // always too long: no log flood
         if (n >= static_cast<std::uint64_t>(abi::Sys::ipc_send) && n <= static_cast<std::uint64_t>(abi::Sys::ipc_reply_recv))
             a[0] = (rng.next() % 2) ? cap::ram : 64 + rng.next() % 100;  // never a live endpoint
