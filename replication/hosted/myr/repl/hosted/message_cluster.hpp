@@ -136,7 +136,7 @@ private:
                     any = true;
                 }
             }
-            urpc::Message m;
+            urpc::Message m{};  // zeroed: g++ -O3 sees a path reading it unset (false positive)
             for (std::size_t s = 0; s < in.size(); ++s) {
                 if (!in[s]) continue;
                 for (int k = 0; k < 16 && in[s]->try_recv(m) == Status::ok; ++k) {
