@@ -1,0 +1,46 @@
+// Group construction: validate the config, then one multicast tree per possible root.
+// Freestanding: fixed arrays, no heap.
+#include <myr/repl/group.hpp>
+
+namespace myr::repl {
+
+Status Group::build(const GroupConfig& config) {
+    if (!uses_messages(config.protocol)) return Status::unsupported;
+    if (config.cores == 0 || config.cores > max_cores) return Status::invalid_argument;
+    if (config.sequencer >= config.cores || config.owner >= config.cores)
+        return Status::invalid_argument;
+    if (config.nodes == 0 || config.nodes > urpc::multicast_max_nodes)
+        return Status::invalid_argument;
+    if (!config.core_node.empty() && config.core_node.size() < config.cores)
+        return Status::invalid_argument;
+    static constexpr std::uint8_t local_distance[1] = {10};
+    std::span<const std::uint8_t> distance = config.distance;
+    if (distance.empty()) {
+        if (config.nodes != 1) return Status::invalid_argument;
+        distance = local_distance;
+    }
+    for (std::uint32_t c = 0; c < config.cores; ++c) {
+        m_core_node[c] = config.core_node.empty() ? 0 : config.core_node[c];
+        if (m_core_node[c] >= config.nodes) return Status::invalid_argument;
+    }
+    m_config = config;
+    m_config.core_node = std::span<const std::uint16_t>(m_core_node, config.cores);
+    m_config.distance = {};  // not kept: the caller's memory may go away
+    for (std::uint32_t root = 0; root < config.cores; ++root) {
+        if (config.fanout == Fanout::unicast) {
+            MYR_TRY(urpc::build_sequential_unicast(config.cores, root, m_trees[root]));
+        } else {
+            const urpc::MulticastInput in{distance, config.nodes, m_config.core_node, root};
+            MYR_TRY(urpc::build_multicast_tree(in, m_trees[root]));
+        }
+    }
+    return Status::ok;
+}
+
+bool Group::is_child(std::uint32_t root, std::uint32_t core, std::uint32_t child) const {
+    for (std::uint16_t c : m_trees[root].children(core))
+        if (c == child) return true;
+    return false;
+}
+
+} // namespace myr::repl
