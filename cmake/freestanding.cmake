@@ -48,3 +48,21 @@ function(myriad_user_program name)
                         LINK_DEPENDS ${CMAKE_SOURCE_DIR}/lib/user/user.ld)
   set_property(GLOBAL APPEND PROPERTY MYRIAD_USER_PROGRAMS ${name})
 endfunction()
+
+# myriad_pure_library(<name> SOURCES ...): pure logic (no asm, no MMIO, no allocation) built twice
+# from the same sources: `<name>`, a host static library (tools, tests, fuzzers; sanitizers per
+# build tree), and with MYRIAD_KERNEL `<name>_kernel`, an object library with the freestanding
+# flags that the CPU driver links with $<TARGET_OBJECTS:<name>_kernel>. Headers in ./include.
+function(myriad_pure_library name)
+  cmake_parse_arguments(L "" "" "SOURCES" ${ARGN})
+  add_library(${name} STATIC ${L_SOURCES})
+  target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_link_libraries(${name} PUBLIC myr_lib)
+  myriad_host_target(${name})
+  if(MYRIAD_KERNEL)
+    add_library(${name}_kernel OBJECT ${L_SOURCES})
+    target_include_directories(${name}_kernel PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    target_link_libraries(${name}_kernel PUBLIC myr_lib)
+    myriad_freestanding(${name}_kernel)
+  endif()
+endfunction()
