@@ -38,7 +38,7 @@ std::uint32_t index_of(const Domain& d) { return static_cast<std::uint32_t>(&d -
 
 // Objects whose last capability went away: endpoints wake whoever waited on them.
 void on_freed(void*, const Cap& object) {
-    if (object.type == CapType::endpoint) ipc_endpoint_gone(object.base);
+    if (object.type == CapType::endpoint || object.type == CapType::notification) ipc_endpoint_gone(object.base);
 }
 constexpr caps::FreedSink freed_sink{on_freed, nullptr};
 

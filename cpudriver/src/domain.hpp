@@ -19,7 +19,7 @@ inline constexpr std::uint64_t user_stack_pages = 8;
 enum class DomainState : std::uint8_t { free, runnable, blocked, dead };
 
 // Why a blocked domain waits (local IPC, ipc.cpp).
-enum class IpcWait : std::uint8_t { none, send, call, recv, reply, event };
+enum class IpcWait : std::uint8_t { none, send, call, recv, reply, event, notify };
 
 struct Domain {
     DomainState state;

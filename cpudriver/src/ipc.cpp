@@ -155,6 +155,34 @@ void sys_ipc(Domain& d, abi::Sys op) {
     }
 }
 
+void sys_notify_wait(Domain& d, std::uint64_t cptr) {
+    const auto slot = cspace_cap(d, cptr, CapType::notification, Rights::receive);
+    if (!slot.ok()) return_status(d, slot.status());
+    const std::uint64_t object = cap_table().cap(*slot).base;
+    auto* word = arch::phys_to_virt<std::uint64_t>(object);
+    if (*word) {
+        d.regs.rdx = *word;
+        *word = 0;
+        return_status(d, Status::ok);
+    }
+    block(d, IpcWait::notify, object);
+    schedule();
+}
+
+Status sys_notify_signal(Domain& d, std::uint64_t cptr, std::uint64_t bits) {
+    const caps::SlotIdx slot = MYR_TRY(cspace_cap(d, cptr, CapType::notification, Rights::send));
+    const caps::Cap& c = cap_table().cap(slot);
+    auto* word = arch::phys_to_virt<std::uint64_t>(c.base);
+    *word |= bits ? bits : c.badge();
+    if (!*word) return Status::ok;
+    if (Domain* w = find_waiter(c.base, IpcWait::notify, IpcWait::notify)) {
+        w->regs.rdx = *word;
+        *word = 0;
+        wake(*w, Status::ok);
+    }
+    return Status::ok;
+}
+
 void ipc_forget(Domain& d) {
     Domain* t = domain_table();
     for (std::uint32_t i = 0; i < max_domains; ++i)

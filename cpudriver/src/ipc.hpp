@@ -12,8 +12,13 @@ namespace myr::kernel {
 // in d.regs). Never returns: resumes d or switches to another domain.
 [[noreturn]] void sys_ipc(Domain& d, abi::Sys op);
 
+// Notifications: a word of signal bits in the object's memory. signal ORs bits (or the cap's
+// badge when bits is 0) and wakes a waiter; wait returns the bits and clears them, or blocks.
+[[noreturn]] void sys_notify_wait(Domain& d, std::uint64_t cptr);
+Status sys_notify_signal(Domain& d, std::uint64_t cptr, std::uint64_t bits);
+
 void ipc_forget(Domain& d);                // d is being destroyed
-void ipc_endpoint_gone(std::uint64_t ep);  // the endpoint object's last capability went away
+void ipc_endpoint_gone(std::uint64_t ep);  // an endpoint's or notification's last capability went away
 bool ipc_keeps_core_busy(const Domain& d); // false for a server idling in receive
 
 } // namespace myr::kernel

@@ -89,6 +89,8 @@ void on_syscall(arch::TrapFrame& frame) {
         break;
     }
     case abi::Sys::send_ipi: st = sys_send_ipi(*d, r.rdi, r.rsi); break;
+    case abi::Sys::notify_signal: st = sys_notify_signal(*d, r.rdi, r.rsi); break;
+    case abi::Sys::notify_wait: sys_notify_wait(*d, r.rdi);
     case abi::Sys::shutdown: {
         const auto k = cspace_cap(*d, r.rdi, caps::CapType::kernel, caps::Rights::none);
         if (!k.ok()) {

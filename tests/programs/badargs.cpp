@@ -42,7 +42,9 @@ extern "C" int main(std::uint64_t) {
     expect("syscall 999", syscall6(static_cast<abi::Sys>(999)).status, Status::invalid_argument);
     expect("syscall count", syscall6(abi::Sys::count).status, Status::invalid_argument);
     expect("syscall ~0", syscall6(static_cast<abi::Sys>(~0ull)).status, Status::invalid_argument);
-    expect("notify_wait (not implemented)", syscall6(abi::Sys::notify_wait, cap::endpoint).status, Status::unsupported);
+    expect("notify_wait on an endpoint", syscall6(abi::Sys::notify_wait, cap::endpoint).status, Status::wrong_type);
+    expect("notify_signal on RAM", syscall6(abi::Sys::notify_signal, cap::ram, 1).status, Status::wrong_type);
+    expect("notify_wait on empty", syscall6(abi::Sys::notify_wait, 20).status, Status::not_found);
 
     // debug_print: pointers into the kernel, unmapped memory, huge and wrapping lengths.
     expect("print kernel ptr", debug_print(reinterpret_cast<const char*>(kernel_addr), 8), Status::invalid_argument);
@@ -134,6 +136,24 @@ extern "C" int main(std::uint64_t) {
     expect("map again", map(20, unmapped, 0), Status::ok);
     ++checks;
     if (*p != 0x1234) { ++failures; print("test-fail: frame lost its contents across unmap/map"); }
+    // Notifications: signals accumulate until a wait collects (and clears) them.
+    expect("retype notification", retype(cap::ram, captype::notification, 0, 21, 1), Status::ok);
+    expect("signal 1", syscall6(abi::Sys::notify_signal, 21, 1).status, Status::ok);
+    expect("signal 4", syscall6(abi::Sys::notify_signal, 21, 4).status, Status::ok);
+    {
+        const SysResult w = syscall6(abi::Sys::notify_wait, 21);
+        expect("wait collects", w.status, Status::ok);
+        ++checks;
+        if (w.value != 5) { ++failures; print("test-fail: notification bits {} instead of 5", w.value); }
+    }
+    expect("mint a badged notification", cap_mint(21, 22, rights::send, 0x40), Status::ok);
+    expect("signal with the badge", syscall6(abi::Sys::notify_signal, 22, 0).status, Status::ok);
+    {
+        const SysResult w = syscall6(abi::Sys::notify_wait, 21);
+        ++checks;
+        if (w.status != Status::ok || w.value != 0x40) { ++failures; print("test-fail: badge signal gave {}", w.value); }
+    }
+    expect("wait needs the receive right", syscall6(abi::Sys::notify_wait, 22).status, Status::permission_denied);
     expect("revoke RAM (deletes the frame, unmapping it)", cap_revoke(cap::ram), Status::ok);
     expect("frame gone", cap_identify(20).status, Status::not_found);
     expect("print from unmapped page", debug_print(reinterpret_cast<const char*>(unmapped), 8), Status::invalid_argument);

@@ -38,8 +38,9 @@ extern "C" int main(std::uint64_t core) {
         if (n == static_cast<std::uint64_t>(abi::Sys::exit) || n == static_cast<std::uint64_t>(abi::Sys::wait_event))
             n = static_cast<std::uint64_t>(abi::Sys::yield);
         if (n == static_cast<std::uint64_t>(abi::Sys::debug_print)) a[1] = 2000;  // always too long: no log flood
-        if (n >= static_cast<std::uint64_t>(abi::Sys::ipc_send) && n <= static_cast<std::uint64_t>(abi::Sys::ipc_reply_recv))
-            a[0] = (rng.next() % 2) ? cap::ram : 64 + rng.next() % 100;  // never a live endpoint
+        if ((n >= static_cast<std::uint64_t>(abi::Sys::ipc_send) && n <= static_cast<std::uint64_t>(abi::Sys::ipc_reply_recv)) ||
+            n == static_cast<std::uint64_t>(abi::Sys::notify_wait))
+            a[0] = (rng.next() % 2) ? cap::ram : 64 + rng.next() % 100;  // never a live endpoint or notification
         if ((n == static_cast<std::uint64_t>(abi::Sys::cap_copy) || n == static_cast<std::uint64_t>(abi::Sys::cap_mint)) &&
             rng.next() % 2)
             a[0] = cap::endpoint;

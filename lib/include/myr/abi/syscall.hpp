@@ -29,8 +29,8 @@ enum class Sys : std::uint64_t {
     ipc_recv = 13,     // (endpoint cptr) -> words in rsi,rdx,r10,r8, badge in rdi
     ipc_call = 14,     // send then wait for the reply on the same endpoint
     ipc_reply_recv = 15, // (endpoint cptr, w0..w3) reply to the last caller, then receive
-    notify_wait = 16,  // (notification cptr) -> rdx = bits
-    notify_signal = 17,// (notification cptr, bits)
+    notify_wait = 16,  // (notification cptr) -> rdx = bits (cleared); blocks while none are set
+    notify_signal = 17,// (notification cptr, bits) -> ok: ORs bits (the cap's badge when 0), wakes a waiter
     send_ipi = 18,     // (ipi cptr, core) -> ok: wakes that core's waiting domains
     spawn = 19,        // (kernel cptr, name ptr, name len, arg) -> rdx = domain: start a boot module here
     shutdown = 20,     // (kernel cptr, code) -> ends the whole run: code 0 success, else failure
