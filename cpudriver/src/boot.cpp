@@ -96,8 +96,6 @@ Result<std::uint64_t> build_tables(PoolFrames& frames, std::uint64_t kernel_phys
     const auto rodata = reinterpret_cast<std::uint64_t>(__rodata_start);
     const auto bss = reinterpret_cast<std::uint64_t>(__bss_start);
     const auto vend = reinterpret_cast<std::uint64_t>(__image_end);
-    const auto data = reinterpret_cast<std::uint64_t>(__data_end);
-    (void)data;
     MYR_TRY(pt.map(vstart, kernel_phys, rodata - vstart, 0, 4096));  // text: read + execute
     MYR_TRY(pt.map(rodata, kernel_phys + (rodata - vstart), bss - rodata, pte::no_execute, 4096));
     MYR_TRY(pt.map(bss, kernel_phys + (bss - vstart), vend - bss, pte::writable | pte::no_execute, 4096));

@@ -83,25 +83,20 @@ Audit audit_kernel_pages() {
 // Visits every page-table frame reachable from this core's CR3 (large pages are leaves) and
 // counts those outside its own table frames [lo, hi), which boot.cpp allocated node-locally.
 void audit_table_frames(std::uint64_t lo, std::uint64_t hi, Audit& a) {
-    std::uint32_t outside = 0, count = 0;
-    auto visit = [&](std::uint64_t phys) {
-        ++count;
-        if (phys < lo || phys >= hi) ++outside;
-        return arch::phys_to_virt<const std::uint64_t>(phys);
-    };
-    const std::uint64_t* l4 = visit(arch::read_cr3() & pte::addr_mask);
-    for (unsigned i = 0; i < 512; ++i) {
-        if (!(l4[i] & pte::present)) continue;
-        const std::uint64_t* l3 = visit(l4[i] & pte::addr_mask);
-        for (unsigned j = 0; j < 512; ++j) {
-            if (!(l3[j] & pte::present) || (l3[j] & pte::large)) continue;
-            const std::uint64_t* l2 = visit(l3[j] & pte::addr_mask);
-            for (unsigned k = 0; k < 512; ++k)
-                if ((l2[k] & pte::present) && !(l2[k] & pte::large)) visit(l2[k] & pte::addr_mask);
+    struct Count {
+        std::uint64_t lo, hi;
+        std::uint32_t count, outside;
+        void see(std::uint64_t phys) {
+            ++count;
+            if (phys < lo || phys >= hi) ++outside;
         }
-    }
-    a.table_frames = count;
-    a.tables_own = outside == 0;
+    } c{lo, hi, 0, 0};
+    DirectMapFrames frames;
+    PageTables pt(frames, arch::read_cr3() & pte::addr_mask);
+    c.see(pt.root());
+    pt.for_each_table_frame([](void* ctx, std::uint64_t phys) { static_cast<Count*>(ctx)->see(phys); }, &c, 0, 511);
+    a.table_frames = c.count;
+    a.tables_own = c.outside == 0;
 }
 
 void wait_ticks(std::uint64_t n) {
