@@ -133,6 +133,17 @@ extern "C" int main(std::uint64_t) {
     if (*p != 0x1234) { ++failures; print("test-fail: mapped frame does not hold a write"); }
     expect("print from mapped frame", debug_print(reinterpret_cast<const char*>(unmapped), 0), Status::ok);
     expect("unmap", unmap(20), Status::ok);
+    // A read-only copy of the frame: it maps read-only and refuses a writable mapping.
+    expect("read-only copy", cap_copy(20, 23, rights::read), Status::ok);
+    ++checks;
+    if (cap_identify(23).value != ((captype::frame << 32) | rights::read)) { ++failures; print("test-fail: copy kept its rights"); }
+    expect("map read-only copy writable", map(23, unmapped + 0x2000, abi::map_write), Status::permission_denied);
+    expect("map read-only copy", map(23, unmapped + 0x2000, 0), Status::ok);
+    ++checks;
+    if (*reinterpret_cast<volatile std::uint64_t*>(unmapped + 0x2000) != 0x1234) { ++failures; print("test-fail: read-only view differs"); }
+    expect("delete the copy (unmaps it)", cap_delete(23), Status::ok);
+    expect("print from the deleted copy's page", debug_print(reinterpret_cast<const char*>(unmapped + 0x2000), 8),
+           Status::invalid_argument);
     expect("map again", map(20, unmapped, 0), Status::ok);
     ++checks;
     if (*p != 0x1234) { ++failures; print("test-fail: frame lost its contents across unmap/map"); }
