@@ -248,39 +248,70 @@ void bench_round_trip() {
          u * 100 / (r ? r : 1) % 100);
 }
 
-// The boot core's monitor: the default run plan (the self-check).
-[[noreturn]] void run_plan(const char* program) {
-    const std::uint32_t others = static_cast<std::uint32_t>(mesh.cores - 1);
-    run_until([&] { return hellos == others; });
-    node_of[0] = static_cast<std::uint32_t>(mesh.node);
-    broadcast(members, mesh.cores, mesh.node);
-    emit("monitor-up core={} node={} peers={}", mesh.core, mesh.node, others);
+// ---- The run plan (boot core's monitor) -------------------------------------------------------
+// Steps come from the kernel option `plan=` (a config sets it in [kernel] options), separated by
+// commas: ping-all | spawn:NAME[@CORE] | probe | status | shutdown. Without it the
+// plan is the self-check: ping-all,spawn:hello,probe,shutdown.
 
-    // All-pairs ping: every monitor pings every other one.
+bool plan_ok = true;
+
+void step_ping_all() {
+    const std::uint32_t before = pings_reported;
+    const std::uint32_t failed_before = pings_failed_total;
     broadcast(ping_all);
     urpc::Message self{};
     self.header.type = ping_all;
-    handle(mesh.core, self);  // our own round (pongs to core 0 arrive in the same loop)
-    run_until([&] { return pings_reported == mesh.cores; });
-    emit("ping-all pairs={} failed={}", mesh.cores * others, pings_failed_total);
+    handle(mesh.core, self);  // our own round (the pongs arrive in the same loop)
+    run_until([&] { return pings_reported == before + mesh.cores; });
+    const std::uint32_t failed = pings_failed_total - failed_before;
+    emit("ping-all pairs={} failed={}", mesh.cores * (mesh.cores - 1), failed);
+    plan_ok = plan_ok && failed == 0;
+}
 
-    // Remote spawn of a program on every core, then an unknown program (must fail cleanly).
+// Starts NAME on one core, or on every other core when core == ~0.
+void step_spawn(const char* name, std::uint64_t core) {
     std::uint64_t w[5] = {};
-    pack_name(program, w);
-    for (std::uint64_t c = 1; c < mesh.cores; ++c) send(c, spawn_req, 1, w[0], w[1], w[2], w[3], w[4]);
+    pack_name(name, w);
+    const std::uint32_t replies0 = spawn_replies, failures0 = spawn_failures;
+    std::uint32_t asked = 0;
+    for (std::uint64_t c = 0; c < mesh.cores; ++c) {
+        if (c == mesh.core || (core != ~0ull && c != core)) continue;
+        send(c, spawn_req, 1, w[0], w[1], w[2], w[3], w[4]);
+        ++asked;
+    }
+    run_until([&] { return spawn_replies == replies0 + asked; });
+    const std::uint32_t failed = spawn_failures - failures0;
+    emit("remote-spawn program={} cores={} failed={}", name, asked, failed);
+    plan_ok = plan_ok && failed == 0 && (asked > 0 || core == ~0ull);
+}
+
+void step_status() {
+    const std::uint32_t before = status_replies;
+    for (std::uint64_t c = 0; c < mesh.cores; ++c)
+        if (c != mesh.core) send(c, status_req);
+    run_until([&] { return status_replies == before + mesh.cores - 1; });
+}
+
+// Error paths: an unknown program on every other core must be refused, and a malformed message
+// must be logged and survived (the status round after it shows every monitor still answering).
+void step_probe() {
     std::uint64_t bogus[5] = {};
     pack_name("no-such-program", bogus);
-    for (std::uint64_t c = 1; c < mesh.cores; ++c) send(c, spawn_req, 2, bogus[0], bogus[1], bogus[2], bogus[3], bogus[4]);
-    run_until([&] { return spawn_replies == 2 * others; });
-    emit("remote-spawn program={} cores={} failed={} unknown-refused={}", program, others, spawn_failures, spawn_unknown_ok);
+    const std::uint32_t replies0 = spawn_replies, refused0 = spawn_unknown_ok;
+    for (std::uint64_t c = 0; c < mesh.cores; ++c)
+        if (c != mesh.core) send(c, spawn_req, 2, bogus[0], bogus[1], bogus[2], bogus[3], bogus[4]);
+    run_until([&] { return spawn_replies == replies0 + mesh.cores - 1; });
+    for (std::uint64_t c = 0; c < mesh.cores; ++c)
+        if (c != mesh.core) send(c, 0x7e, 0xbad);
+    step_status();
+    const std::uint32_t refused = spawn_unknown_ok - refused0;
+    emit("probe unknown-refused={} of {}", refused, mesh.cores - 1);
+    plan_ok = plan_ok && refused == mesh.cores - 1;
+}
 
-    // A malformed message: an unknown type to every other monitor; they must log it and go on,
-    // which the status round after it shows.
-    for (std::uint64_t c = 1; c < mesh.cores; ++c) send(c, 0x7e, 0xbad);
-    for (std::uint64_t c = 1; c < mesh.cores; ++c) send(c, status_req);
-    run_until([&] { return status_replies == others; });
-
+[[noreturn]] void step_shutdown() {
     // Messages every phase cost, counted by every monitor (status replies) plus our own.
+    step_status();
     for (unsigned t = 1; t <= 8; ++t) type_totals[t] += sent_by_type[t];
     emit("bench-monitors cores={} phase=membership messages={} hops=2", mesh.cores, type_totals[hello] + type_totals[members]);
     emit("bench-monitors cores={} phase=ping-all messages={} hops=4", mesh.cores,
@@ -288,11 +319,73 @@ void bench_round_trip() {
     emit("bench-monitors cores={} phase=remote-spawn messages={} hops=2", mesh.cores,
          type_totals[spawn_req] + type_totals[spawn_reply]);
     if (mesh.cores > 1 && bench_rtt) bench_round_trip();
-
-    const bool ok = pings_failed_total == 0 && spawn_failures == 0 && spawn_unknown_ok == others;
-    print("monitor: self-check {}", ok ? "passed" : "FAILED");
-    (void)syscall6(abi::Sys::shutdown, kernel_cap, ok ? 0 : 1);
+    print("monitor: plan {}", plan_ok ? "passed" : "FAILED");
+    (void)syscall6(abi::Sys::shutdown, kernel_cap, plan_ok ? 0 : 1);
     for (;;) (void)syscall6(abi::Sys::wait_event);
+}
+
+bool starts_with(const char* s, const char* prefix) {
+    while (*prefix)
+        if (*s++ != *prefix++) return false;
+    return true;
+}
+
+std::uint64_t parse_number(const char* s, bool& ok) {
+    std::uint64_t v = 0;
+    ok = *s >= '0' && *s <= '9';
+    while (*s >= '0' && *s <= '9') v = v * 10 + static_cast<std::uint64_t>(*s++ - '0');
+    ok = ok && *s == '\0';
+    return v;
+}
+
+[[noreturn]] void run_plan() {
+    const std::uint32_t others = static_cast<std::uint32_t>(mesh.cores - 1);
+    run_until([&] { return hellos == others; });
+    node_of[0] = static_cast<std::uint32_t>(mesh.node);
+    broadcast(members, mesh.cores, mesh.node);
+    emit("monitor-up core={} node={} peers={}", mesh.core, mesh.node, others);
+
+    char plan[256] = "ping-all,spawn:hello,probe,shutdown";
+    const char key[] = "plan";
+    const SysResult r = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(key), 4,
+                                 reinterpret_cast<std::uint64_t>(plan), sizeof plan - 1);
+    if (r.status == Status::ok) plan[r.value] = '\0';
+    emit("plan {}", plan);
+    char* p = plan;
+    while (*p) {
+        char* step = p;
+        while (*p && *p != ',') ++p;
+        if (*p) *p++ = '\0';
+        bool ok = true;
+        if (starts_with(step, "ping-all") && step[8] == '\0') {
+            step_ping_all();
+        } else if (starts_with(step, "spawn:")) {
+            char* name = step + 6;
+            std::uint64_t core = ~0ull;
+            for (char* a = name; *a; ++a)
+                if (*a == '@') {
+                    *a = '\0';
+                    core = parse_number(a + 1, ok);
+                    ok = ok && core < mesh.cores && core != mesh.core;
+                    break;
+                }
+            if (ok) step_spawn(name, core);
+        } else if (starts_with(step, "probe") && step[5] == '\0') {
+            step_probe();
+        } else if (starts_with(step, "status") && step[6] == '\0') {
+            step_status();
+        } else if (starts_with(step, "shutdown") && step[8] == '\0') {
+            step_shutdown();
+        } else {
+            ok = false;
+        }
+        if (!ok) {
+            print("monitor: bad plan step '{}'", step);
+            plan_ok = false;
+            step_shutdown();
+        }
+    }
+    step_shutdown();  // a plan without an explicit shutdown still ends the run
 }
 
 } // namespace
@@ -315,7 +408,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
         }
         rx[s] = *urpc::Receiver::attach(mesh.channel(core, s));
     }
-    if (core == 0) run_plan("hello");
+    if (core == 0) run_plan();
     send(0, hello, core, node);
     for (;;)
         if (!poll()) (void)syscall6(abi::Sys::wait_event);

@@ -323,6 +323,28 @@ Status copy_from_user(Domain& d, std::uint64_t uaddr, void* dst, std::uint64_t l
     return Status::ok;
 }
 
+Status copy_to_user(Domain& d, std::uint64_t uaddr, const void* src, std::uint64_t len) {
+    if (uaddr >= user_space_end || len > user_space_end - uaddr) return Status::invalid_argument;
+    DirectMapFrames dm;
+    PageTables pt(dm, d.pml4);
+    // Check every page first, so a bad buffer changes nothing.
+    for (std::uint64_t a = uaddr & ~std::uint64_t{0xfff}; a < uaddr + len; a += 4096) {
+        const auto t = pt.translate(a);
+        if (!t.ok() || !(t->flags & pte::user) || !(t->flags & pte::writable)) return Status::invalid_argument;
+    }
+    const auto* in = static_cast<const std::uint8_t*>(src);
+    while (len) {
+        const auto t = pt.translate(uaddr);
+        const std::uint64_t in_page = 4096 - (uaddr & 0xfff);
+        const std::uint64_t n = len < in_page ? len : in_page;
+        copy_bytes(arch::phys_to_virt<std::uint8_t>(t->phys), in, n);
+        in += n;
+        uaddr += n;
+        len -= n;
+    }
+    return Status::ok;
+}
+
 void on_timer_tick(arch::TrapFrame& frame) {
     this_core.ticks = this_core.ticks + 1;
     wake_event_waiters();

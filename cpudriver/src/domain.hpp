@@ -68,5 +68,7 @@ Status map_user_page(Domain& d, std::uint64_t vaddr, std::uint64_t phys, std::ui
 // Copies `len` bytes from the current domain's address space; invalid_argument when any page is
 // not mapped user-readable or the range leaves user space.
 Status copy_from_user(Domain& d, std::uint64_t uaddr, void* dst, std::uint64_t len);
+// Copies into d's address space; invalid_argument unless every page is mapped user-writable.
+Status copy_to_user(Domain& d, std::uint64_t uaddr, const void* src, std::uint64_t len);
 
 } // namespace myr::kernel

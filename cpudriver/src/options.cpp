@@ -124,6 +124,8 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "monitor=", &v)) {
             copy_word(v, o.monitor, sizeof o.monitor);
             ok = o.monitor[0] != '\0';
+        } else if (starts_with(p, "plan=", &v)) {
+            // For the monitors (kernel_option system call); the kernel only carries it.
         } else if (starts_with(p, "config=", &v)) {
             copy_word(v, o.config, sizeof o.config);
         } else if (p == first && !has_char(p, '=')) {

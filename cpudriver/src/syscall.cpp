@@ -41,6 +41,31 @@ Result<std::uint64_t> sys_spawn(Domain& d, std::uint64_t kcap, std::uint64_t nam
     return child->serial;
 }
 
+// The value of kernel option `key=` from this core's command line (its own copy in the boot block).
+Result<std::uint64_t> sys_kernel_option(Domain& d, std::uint64_t kcap, std::uint64_t key_ptr, std::uint64_t key_len,
+                                        std::uint64_t buf, std::uint64_t buf_len) {
+    MYR_TRY(cspace_cap(d, kcap, caps::CapType::kernel, caps::Rights::none));
+    char key[32];
+    if (key_len == 0 || key_len >= sizeof key || buf_len > cmdline_max) return Status::invalid_argument;
+    MYR_TRY(copy_from_user(d, key_ptr, key, key_len));
+    const char* p = this_core.boot->cmdline;
+    while (*p) {
+        while (*p == ' ') ++p;
+        std::uint64_t i = 0;
+        while (i < key_len && p[i] == key[i]) ++i;
+        if (i == key_len && p[i] == '=') {
+            const char* v = p + i + 1;
+            std::uint64_t n = 0;
+            while (v[n] && v[n] != ' ') ++n;
+            if (n > buf_len) return Status::overflow;
+            MYR_TRY(copy_to_user(d, buf, v, n));
+            return n;
+        }
+        while (*p && *p != ' ') ++p;
+    }
+    return Status::not_found;
+}
+
 Status sys_send_ipi(Domain& d, std::uint64_t ipi_cap, std::uint64_t core) {
     const caps::SlotIdx i = MYR_TRY(cspace_cap(d, ipi_cap, caps::CapType::ipi, caps::Rights::none));
     const caps::Cap& c = cap_table().cap(i);
@@ -89,6 +114,12 @@ void on_syscall(arch::TrapFrame& frame) {
         break;
     }
     case abi::Sys::send_ipi: st = sys_send_ipi(*d, r.rdi, r.rsi); break;
+    case abi::Sys::kernel_option: {
+        const auto v = sys_kernel_option(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8);
+        st = v.status();
+        if (v.ok()) value = *v;
+        break;
+    }
     case abi::Sys::notify_signal: st = sys_notify_signal(*d, r.rdi, r.rsi); break;
     case abi::Sys::notify_wait: sys_notify_wait(*d, r.rdi);
     case abi::Sys::shutdown: {

@@ -35,6 +35,8 @@ enum class Sys : std::uint64_t {
     spawn = 19,        // (kernel cptr, name ptr, name len, arg) -> rdx = domain: start a boot module here
     shutdown = 20,     // (kernel cptr, code) -> ends the whole run: code 0 success, else failure
     wait_event = 21,   // () -> ok: sleep until an IPI reaches this core or the next timer tick
+    kernel_option = 22,// (kernel cptr, key ptr, key len, buf ptr, buf len) -> rdx = value length:
+                       // copies the value of kernel option `key=` (e.g. the run plan) into buf
     count
 };
 
