@@ -18,6 +18,9 @@ namespace {
 
 constexpr std::uint64_t kernel_cap = 5;
 constexpr std::uint64_t ipi_cap = 6;
+constexpr std::uint64_t service_ep = 7;   // receiving copy of this core's monitor endpoint
+constexpr std::uint64_t chan_pool = 8;    // untyped RAM for binding rings (this core's node)
+constexpr std::uint64_t first_slot = 9;   // slots 9..63: rings in transit to domains
 constexpr std::uint32_t max_cores = 256;
 
 struct Mesh {
@@ -44,6 +47,48 @@ std::uint32_t status_replies;
 // Every monitor's ping round.
 std::uint32_t pongs_expected, pongs_got;
 bool bench_rtt;  // monitor 0: measure the round trip (argument bit; ./myriad bench monitors)
+std::uint32_t census_replies;
+std::uint64_t census_live, census_exited, census_failed, census_faulted;
+
+// ---- Binding (docs/monitors.md): service names and the rings of bindings in set-up -------------
+// Every export is broadcast, so each monitor resolves names locally (a replicated registry kept
+// by one-phase broadcast: names are only added, so the updates commute).
+struct Service {
+    std::uint64_t name[2];
+    std::uint32_t core, domain;
+    bool used;
+};
+constexpr unsigned max_services = 32;
+Service services[max_services];
+
+// One end of a binding at this monitor, from the client's bind (or the bind request reaching
+// the server's core) until its domain took both rings.
+struct BindEnd {
+    bool used, ready, server, accepted;
+    Status error;            // client side: what the server's monitor answered, if not ok
+    std::uint32_t domain;    // the local domain (its badge)
+    std::uint32_t peer_core, peer_domain;
+    std::uint64_t rx_slot, tx_slot;  // our slots holding its rings until taken (0: taken)
+};
+constexpr unsigned max_binds = 24;
+BindEnd binds[max_binds];
+std::uint64_t bindings_made;
+std::uint64_t slot_used;  // bit per cnode slot
+
+Result<std::uint64_t> alloc_slot() {
+    for (std::uint64_t s = first_slot; s < 64; ++s)
+        if (!(slot_used >> s & 1)) {
+            slot_used |= std::uint64_t{1} << s;
+            return s;
+        }
+    return Status::overflow;
+}
+void free_slot(std::uint64_t s) {
+    if (s) {
+        (void)syscall6(abi::Sys::cap_delete, s);
+        slot_used &= ~(std::uint64_t{1} << s);
+    }
+}
 
 
 void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0, std::uint64_t w2 = 0,
@@ -81,6 +126,226 @@ void broadcast(std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0) {
         if (c != mesh.core) send(c, type, w0, w1);
 }
 
+// ---- Binding ---------------------------------------------------------------------------------
+
+void wake_local_domains() { (void)syscall6(abi::Sys::send_ipi, ipi_cap, mesh.core); }
+
+Service* find_service(std::uint64_t n0, std::uint64_t n1) {
+    for (Service& s : services)
+        if (s.used && s.name[0] == n0 && s.name[1] == n1) return &s;
+    return nullptr;
+}
+
+Status add_service(std::uint64_t n0, std::uint64_t n1, std::uint32_t core, std::uint32_t domain) {
+    if (n0 == 0) return Status::invalid_argument;
+    if (find_service(n0, n1)) return Status::exists;
+    for (Service& s : services)
+        if (!s.used) {
+            s = {{n0, n1}, core, domain, true};
+            return Status::ok;
+        }
+    return Status::overflow;
+}
+
+BindEnd* new_bind() {
+    for (BindEnd& e : binds)
+        if (!e.used) {
+            e = {};
+            e.used = true;
+            e.error = Status::ok;
+            return &e;
+        }
+    return nullptr;
+}
+
+void release_bind(BindEnd& e) {
+    free_slot(e.rx_slot);
+    free_slot(e.tx_slot);
+    e = {};
+}
+
+// A fresh ring from this core's pool (so in this node's memory): its slot and physical address.
+Status new_ring(std::uint64_t& slot, std::uint64_t& phys) {
+    const auto s = alloc_slot();
+    if (!s.ok()) return s.status();
+    slot = *s;
+    const Status st = syscall6(abi::Sys::retype, chan_pool, 10 /* channel_memory */, abi::bind_ring_bits, slot, 1).status;
+    if (st != Status::ok) {
+        slot_used &= ~(std::uint64_t{1} << slot);
+        slot = 0;
+        return st;
+    }
+    phys = syscall6(abi::Sys::cap_phys, kernel_cap, slot).value;
+    return Status::ok;
+}
+
+// The peer's ring: a copy of our own cap when the peer is on this core, else a capability the
+// kernel creates for the address the peer's monitor sent (it checks it is channel-pool memory).
+Status peer_ring(std::uint64_t phys, std::uint64_t local_slot, std::uint64_t& slot) {
+    const auto s = alloc_slot();
+    if (!s.ok()) return s.status();
+    slot = *s;
+    const Status st = local_slot ? syscall6(abi::Sys::cap_copy, local_slot, slot, 0xffff).status
+                                 : syscall6(abi::Sys::cap_create_remote, kernel_cap, phys, abi::bind_ring_bits, slot).status;
+    if (st != Status::ok) {
+        slot_used &= ~(std::uint64_t{1} << slot);
+        slot = 0;
+    }
+    return st;
+}
+
+void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, std::uint64_t server_phys,
+                     std::uint64_t server_domain, std::uint64_t local_slot);
+
+// The server's side of a bind: a request from core `from` (maybe this one) for a name we export.
+void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t client_domain, std::uint64_t client_phys,
+                       std::uint64_t n0, std::uint64_t n1, std::uint64_t local_slot) {
+    Status st = Status::ok;
+    const Service* svc = find_service(n0, n1);
+    BindEnd* f = nullptr;
+    std::uint64_t phys = 0, server_domain = 0, server_slot = 0;
+    if (!svc || svc->core != mesh.core) st = Status::not_found;
+    else if (!(f = new_bind())) st = Status::overflow;
+    if (st == Status::ok) {
+        f->server = true;
+        f->domain = svc->domain;
+        f->peer_core = static_cast<std::uint32_t>(from);
+        f->peer_domain = static_cast<std::uint32_t>(client_domain);
+        st = new_ring(f->rx_slot, phys);
+        if (st == Status::ok) st = peer_ring(client_phys, local_slot, f->tx_slot);
+        if (st == Status::ok) {
+            f->ready = true;
+            server_domain = svc->domain;
+            server_slot = f->rx_slot;
+            ++bindings_made;
+            wake_local_domains();  // a server may be polling accept
+        } else {
+            release_bind(*f);
+        }
+    }
+    if (from == mesh.core) bind_reply_here(from, ticket, st, phys, server_domain, server_slot);
+    else send(from, bind_reply, ticket, static_cast<std::uint64_t>(static_cast<std::uint32_t>(st)), phys, server_domain);
+}
+
+// The client's side: the server's monitor answered.
+void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, std::uint64_t server_phys,
+                     std::uint64_t server_domain, std::uint64_t local_slot) {
+    if (ticket >= max_binds || !binds[ticket].used || binds[ticket].server || binds[ticket].ready ||
+        binds[ticket].error != Status::ok) {
+        ++malformed;
+        print("monitor: bind reply for unknown ticket {} from core {}: ignored", ticket, from);
+        return;
+    }
+    BindEnd& e = binds[ticket];
+    if (status == Status::ok) status = peer_ring(server_phys, local_slot, e.tx_slot);
+    if (status == Status::ok) {
+        e.peer_core = static_cast<std::uint32_t>(from);
+        e.peer_domain = static_cast<std::uint32_t>(server_domain);
+        e.ready = true;
+        if (from != mesh.core) ++bindings_made;
+    } else {
+        e.error = status;
+    }
+    wake_local_domains();  // the client polls bind_poll
+}
+
+// Answers a domain's call: w0 = status, w1..w3 = values; a ring cap moves with it where given.
+// Returns whether the cap moved.
+bool reply(Status st, std::uint64_t w1 = 0, std::uint64_t w2 = 0, std::uint64_t w3 = 0,
+           std::uint64_t cap = abi::no_cap) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(static_cast<std::uint32_t>(st));
+    m.w[1] = w1;
+    m.w[2] = w2;
+    m.w[3] = w3;
+    return ipc(abi::Sys::ipc_reply, 0, m, cap) == Status::ok && m.cap_arrived == 1;
+}
+
+BindEnd* owned_bind(std::uint64_t id, std::uint64_t domain) {
+    if (id >= max_binds || !binds[id].used || binds[id].domain != domain) return nullptr;
+    return &binds[id];
+}
+
+// One call from a domain of this core (its badge is its domain id).
+void serve_call(const Message& m) {
+    const std::uint64_t who = m.badge;
+    switch (static_cast<abi::MonitorOp>(m.w[0])) {
+    case abi::MonitorOp::export_name: {
+        const Status st = add_service(m.w[1], m.w[2], static_cast<std::uint32_t>(mesh.core), static_cast<std::uint32_t>(who));
+        reply(st);
+        if (st == Status::ok)
+            for (std::uint64_t c = 0; c < mesh.cores; ++c)
+                if (c != mesh.core) send(c, export_note, mesh.core, who, m.w[1], m.w[2]);
+        return;
+    }
+    case abi::MonitorOp::bind: {
+        const Service* svc = find_service(m.w[1], m.w[2]);
+        if (!svc) return (void)reply(Status::not_found);
+        BindEnd* e = new_bind();
+        if (!e) return (void)reply(Status::overflow);
+        e->domain = static_cast<std::uint32_t>(who);
+        std::uint64_t phys = 0;
+        if (const Status st = new_ring(e->rx_slot, phys); st != Status::ok) {
+            release_bind(*e);
+            return (void)reply(st);
+        }
+        const std::uint64_t ticket = static_cast<std::uint64_t>(e - binds);
+        reply(Status::ok, ticket);
+        if (svc->core == mesh.core) bind_request_here(mesh.core, ticket, who, phys, m.w[1], m.w[2], e->rx_slot);
+        else send(svc->core, bind_req, ticket, who, phys, m.w[1], m.w[2]);
+        return;
+    }
+    case abi::MonitorOp::bind_poll: {
+        BindEnd* e = owned_bind(m.w[1], who);
+        if (!e || e->server) return (void)reply(Status::not_found);
+        if (e->error != Status::ok) {
+            const Status st = e->error;
+            release_bind(*e);
+            return (void)reply(st);
+        }
+        if (!e->ready) return (void)reply(Status::would_block);
+        reply(Status::ok, m.w[1], e->peer_core, e->peer_domain);
+        return;
+    }
+    case abi::MonitorOp::accept:
+        for (BindEnd& e : binds)
+            if (e.used && e.server && e.ready && !e.accepted && e.domain == who) {
+                e.accepted = true;
+                reply(Status::ok, static_cast<std::uint64_t>(&e - binds), e.peer_core, e.peer_domain);
+                return;
+            }
+        reply(Status::would_block);
+        return;
+    case abi::MonitorOp::take_ring: {
+        BindEnd* e = owned_bind(m.w[1], who);
+        if (!e || !e->ready || (e->server && !e->accepted) || m.w[2] > 1) return (void)reply(Status::not_found);
+        std::uint64_t& slot = m.w[2] ? e->tx_slot : e->rx_slot;
+        if (!slot) return (void)reply(Status::not_found);
+        if (reply(Status::ok, 0, 0, 0, slot)) {  // moved: the slot is empty now
+            slot_used &= ~(std::uint64_t{1} << slot);
+            slot = 0;
+            if (!e->rx_slot && !e->tx_slot) *e = {};
+        }
+        return;
+    }
+    }
+    reply(Status::invalid_argument);
+}
+
+// Takes the calls waiting on our endpoint (never blocks: URPC traffic must keep flowing).
+bool serve_local() {
+    bool any = false;
+    for (unsigned n = 0; n < 16; ++n) {
+        Message m{};
+        m.w[0] = abi::no_cap;
+        m.w[1] = abi::recv_poll;
+        if (ipc(abi::Sys::ipc_recv, service_ep, m) != Status::ok) break;
+        any = true;
+        serve_call(m);
+    }
+    return any;
+}
+
 // A finished ping round: monitor 0 counts its own directly.
 void report_pings() {
     if (mesh.core != 0) {
@@ -91,12 +356,17 @@ void report_pings() {
     pings_failed_total += pongs_expected - pongs_got;
 }
 
+// Starts a program on this core; its argument (rdi) is `arg`, or this core's number when ~0.
+SysResult spawn_local(const char* name, std::uint64_t len, std::uint64_t arg) {
+    return syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len, arg == ~0ull ? mesh.core : arg);
+}
+
 void spawn_here(std::uint64_t from, const urpc::Message& m) {
     char name[41] = {};
     for (unsigned i = 0; i < 40; ++i) name[i] = static_cast<char>(m.words[1 + i / 8] >> (8 * (i % 8)));
     std::uint64_t len = 0;
     while (len < 40 && name[len]) ++len;
-    const SysResult r = syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len, mesh.core);
+    const SysResult r = spawn_local(name, len, m.words[6]);
     send(from, spawn_reply, m.words[0], static_cast<std::uint64_t>(r.status), r.value);
 }
 
@@ -135,13 +405,39 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case status_req: {
         std::uint64_t packed[2] = {};
         for (unsigned t = 1; t <= 8; ++t) packed[(t - 1) / 4] |= (sent_by_type[t] & 0xffff) << (16 * ((t - 1) % 4));
-        send(from, status_reply, mesh.core, 0, sent, received, malformed, packed[0], packed[1]);
+        const std::uint64_t domains = syscall6(abi::Sys::core_status, kernel_cap).value & 0xffff;
+        send(from, status_reply, mesh.core, domains | bindings_made << 32, sent, received, malformed, packed[0], packed[1]);
         break;
     }
     case status_reply:
         ++status_replies;
         for (unsigned t = 1; t <= 8; ++t) type_totals[t] += (m.words[5 + (t - 1) / 4] >> (16 * ((t - 1) % 4))) & 0xffff;
-        emit("monitor-status core={} sent={} received={} malformed={}", m.words[0], m.words[2], m.words[3], m.words[4]);
+        emit("monitor-status core={} domains={} bindings={} sent={} received={} malformed={}", m.words[0],
+             m.words[1] & 0xffffffff, m.words[1] >> 32, m.words[2], m.words[3], m.words[4]);
+        break;
+    case export_note:
+        if (m.words[0] != from || add_service(m.words[2], m.words[3], static_cast<std::uint32_t>(from),
+                                              static_cast<std::uint32_t>(m.words[1])) != Status::ok) {
+            ++malformed;
+            print("monitor: export from core {} refused (bad sender, duplicate or table full)", from);
+        }
+        break;
+    case bind_req: bind_request_here(from, m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], 0); break;
+    case bind_reply:
+        bind_reply_here(from, m.words[0], static_cast<Status>(static_cast<std::int32_t>(m.words[1])), m.words[2],
+                        m.words[3], 0);
+        break;
+    case census_req: {
+        const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
+        send(from, census_reply, mesh.core, v & 0xffff, v >> 16 & 0xffff, v >> 32 & 0xffff, v >> 48);
+        break;
+    }
+    case census_reply:
+        ++census_replies;
+        census_live += m.words[1];
+        census_exited += m.words[2];
+        census_failed += m.words[3];
+        census_faulted += m.words[4];
         break;
     case shutdown_now: break;
     case bench_start: bench_echo(from, m.words[0], m.words[1]); break;
@@ -176,8 +472,10 @@ bool poll() {
 
 template <typename Done>
 void run_until(Done done) {
-    while (!done())
-        if (!poll()) (void)syscall6(abi::Sys::wait_event);
+    while (!done()) {
+        const bool local = serve_local();
+        if (!poll() && !local) (void)syscall6(abi::Sys::wait_event);
+    }
 }
 
 void pack_name(const char* name, std::uint64_t (&w)[5]) {
@@ -268,19 +566,27 @@ void step_ping_all() {
     plan_ok = plan_ok && failed == 0;
 }
 
-// Starts NAME on one core, or on every other core when core == ~0.
-void step_spawn(const char* name, std::uint64_t core) {
+// Starts NAME on one core (this one included), or on every other core when core == ~0; the
+// program's argument is `arg`, or its core's number when arg == ~0.
+void step_spawn(const char* name, std::uint64_t core, std::uint64_t arg) {
     std::uint64_t w[5] = {};
     pack_name(name, w);
     const std::uint32_t replies0 = spawn_replies, failures0 = spawn_failures;
-    std::uint32_t asked = 0;
-    for (std::uint64_t c = 0; c < mesh.cores; ++c) {
-        if (c == mesh.core || (core != ~0ull && c != core)) continue;
-        send(c, spawn_req, 1, w[0], w[1], w[2], w[3], w[4]);
+    std::uint32_t asked = 0, local_failed = 0;
+    if (core == mesh.core) {
+        std::uint64_t len = 0;
+        while (name[len]) ++len;
+        const SysResult r = spawn_local(name, len, arg);
+        local_failed = r.status != Status::ok;
         ++asked;
     }
-    run_until([&] { return spawn_replies == replies0 + asked; });
-    const std::uint32_t failed = spawn_failures - failures0;
+    for (std::uint64_t c = 0; c < mesh.cores; ++c) {
+        if (c == mesh.core || (core != ~0ull && c != core)) continue;
+        send(c, spawn_req, 1, w[0], w[1], w[2], w[3], w[4], arg);
+        ++asked;
+    }
+    run_until([&] { return spawn_replies == replies0 + asked - (core == mesh.core); });
+    const std::uint32_t failed = spawn_failures - failures0 + local_failed;
     emit("remote-spawn program={} cores={} failed={}", name, asked, failed);
     plan_ok = plan_ok && failed == 0 && (asked > 0 || core == ~0ull);
 }
@@ -299,7 +605,7 @@ void step_probe() {
     pack_name("no-such-program", bogus);
     const std::uint32_t replies0 = spawn_replies, refused0 = spawn_unknown_ok;
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
-        if (c != mesh.core) send(c, spawn_req, 2, bogus[0], bogus[1], bogus[2], bogus[3], bogus[4]);
+        if (c != mesh.core) send(c, spawn_req, 2, bogus[0], bogus[1], bogus[2], bogus[3], bogus[4], ~0ull);
     run_until([&] { return spawn_replies == replies0 + mesh.cores - 1; });
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
         if (c != mesh.core) send(c, 0x7e, 0xbad);
@@ -307,6 +613,30 @@ void step_probe() {
     const std::uint32_t refused = spawn_unknown_ok - refused0;
     emit("probe unknown-refused={} of {}", refused, mesh.cores - 1);
     plan_ok = plan_ok && refused == mesh.cores - 1;
+}
+
+// Waits until every core's domains (monitors aside) have ended, then reports how they ended;
+// a domain that failed or faulted fails the plan. Gives up after about `limit` wake-ups.
+void step_wait() {
+    constexpr unsigned limit = 20000;
+    unsigned rounds = 0;
+    for (;; ++rounds) {
+        census_replies = 0;
+        census_live = census_exited = census_failed = census_faulted = 0;
+        for (std::uint64_t c = 0; c < mesh.cores; ++c)
+            if (c != mesh.core) send(c, census_req);
+        const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
+        run_until([&] { return census_replies == mesh.cores - 1; });
+        census_live += v & 0xffff;
+        census_exited += v >> 16 & 0xffff;
+        census_failed += v >> 32 & 0xffff;
+        census_faulted += v >> 48;
+        if (census_live == 0 || rounds == limit) break;
+        for (unsigned i = 0; i < 4; ++i) (void)syscall6(abi::Sys::wait_event);
+        serve_local();
+    }
+    emit("wait live={} exited={} failed={} faulted={}", census_live, census_exited, census_failed, census_faulted);
+    plan_ok = plan_ok && census_live == 0 && census_failed == 0 && census_faulted == 0;
 }
 
 [[noreturn]] void step_shutdown() {
@@ -319,7 +649,7 @@ void step_probe() {
     emit("bench-monitors cores={} phase=remote-spawn messages={} hops=2", mesh.cores,
          type_totals[spawn_req] + type_totals[spawn_reply]);
     if (mesh.cores > 1 && bench_rtt) bench_round_trip();
-    print("monitor: plan {}", plan_ok ? "passed" : "FAILED");
+    print("plan {}", plan_ok ? "passed" : "FAILED");
     (void)syscall6(abi::Sys::shutdown, kernel_cap, plan_ok ? 0 : 1);
     for (;;) (void)syscall6(abi::Sys::wait_event);
 }
@@ -360,16 +690,30 @@ std::uint64_t parse_number(const char* s, bool& ok) {
         if (starts_with(step, "ping-all") && step[8] == '\0') {
             step_ping_all();
         } else if (starts_with(step, "spawn:")) {
+            // spawn:NAME[@CORE][=ARG]
             char* name = step + 6;
-            std::uint64_t core = ~0ull;
+            std::uint64_t core = ~0ull, arg = ~0ull;
+            for (char* a = name; *a; ++a)
+                if (*a == '=') {
+                    *a = '\0';
+                    arg = parse_number(a + 1, ok);
+                    break;
+                }
             for (char* a = name; *a; ++a)
                 if (*a == '@') {
                     *a = '\0';
-                    core = parse_number(a + 1, ok);
-                    ok = ok && core < mesh.cores && core != mesh.core;
+                    bool core_ok = false;
+                    core = parse_number(a + 1, core_ok);
+                    ok = ok && core_ok && core < mesh.cores;
                     break;
                 }
-            if (ok) step_spawn(name, core);
+            ok = ok && *name;
+            if (ok) step_spawn(name, core, arg);
+        } else if (starts_with(step, "wait") && step[4] == '\0') {
+            step_wait();
+        } else if (starts_with(step, "bench") && step[5] == '\0') {
+            ok = mesh.cores > 1;
+            if (ok) bench_round_trip();
         } else if (starts_with(step, "probe") && step[5] == '\0') {
             step_probe();
         } else if (starts_with(step, "status") && step[6] == '\0') {
@@ -410,6 +754,6 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     }
     if (core == 0) run_plan();
     send(0, hello, core, node);
-    for (;;)
-        if (!poll()) (void)syscall6(abi::Sys::wait_event);
+    run_until([] { return false; });
+    __builtin_unreachable();
 }

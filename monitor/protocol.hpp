@@ -12,14 +12,19 @@ enum Type : std::uint8_t {
     ping = 4,         // [seq]
     pong = 5,         // [seq]
     ping_done = 6,    // [answered, failed]            -> monitor 0
-    spawn_req = 7,    // [tag, name bytes (<= 40) in words 1..5]: start a program on the receiver's core
+    spawn_req = 7,    // [tag, name bytes (<= 40) in words 1..5, argument or ~0 = the core]: start a program there
     spawn_reply = 8,  // [tag, status, domain]
     status_req = 9,   // []
-    status_reply = 10,// [core, 0, sent, received, malformed, sent per type 1-4 and 5-8 as 16-bit fields]
+    status_reply = 10,// [core, domains | bindings << 32, sent, received, malformed, sent per type 1-4 and 5-8 as 16-bit fields]
     shutdown_now = 11,// [code]
     bench_start = 12, // [round trips, raw line offset]: poll without sleeping and echo bench_ping
     bench_ping = 13,  // [seq]
-    last_type = bench_ping,
+    export_note = 14, // [core, domain, name0, name1]  exporter's monitor -> all: a service name
+    bind_req = 15,    // [ticket, client domain, client ring phys, name0, name1] -> the exporter's monitor
+    bind_reply = 16,  // [ticket, status, server ring phys, server domain]
+    census_req = 17,  // []                            monitor 0 -> all (plan step `wait`)
+    census_reply = 18,// [core, live domains besides the monitor, exited ok, exited failing, faulted]
+    last_type = census_reply,
 };
 
 } // namespace myr::monitor

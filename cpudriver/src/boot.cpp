@@ -21,6 +21,7 @@ namespace myr::kernel {
 namespace {
 
 constexpr std::uint64_t pool_size = 512 * 1024;   // per core: page tables now, more later
+constexpr std::uint64_t chan_pool_size = 128 * 1024; // per core: 32 rings of 4 KiB for bindings
 constexpr std::uint64_t four_gib = 4ull << 30;
 constexpr std::uint64_t two_mib = 2ull << 20;
 
@@ -194,7 +195,7 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     std::uint64_t user_pool[acpi::max_nodes] = {};
     for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd) {
         if (!cores_on[nd]) continue;
-        const std::uint64_t per_core_kernel = image_size() + pool_size + 64 * 1024;
+        const std::uint64_t per_core_kernel = image_size() + pool_size + chan_pool_size + 64 * 1024;
         const std::uint64_t left = free_mem.free_bytes(nd);
         const std::uint64_t after = left > per_core_kernel * cores_on[nd] ? left - per_core_kernel * cores_on[nd] : 0;
         std::uint64_t share = after / 2 / cores_on[nd];
@@ -215,6 +216,9 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         const auto inbox = free_mem.allocate(mem_node, inbox_size, 4096);
         if (!inbox.ok()) panic("node {} has no memory for core {}'s monitor inbox", mem_node, i);
         for (std::uint64_t b = 0; b < inbox_size / 8; ++b) arch::phys_to_virt<std::uint64_t>(*inbox)[b] = 0;
+        // Ring memory for bindings between domains (the monitor retypes it; retype zeroes).
+        const auto chan_pool = free_mem.allocate(mem_node, chan_pool_size, chan_pool_size);
+        if (!chan_pool.ok()) panic("node {} has no memory for core {}'s channel pool", mem_node, i);
         // Domains are optional: a core whose node is short of memory runs none (pool size 0).
         const auto upool = user_pool[mem_node] ? free_mem.allocate(mem_node, user_pool[mem_node], 64 * 1024)
                                                : Result<std::uint64_t>(Status::no_memory);
@@ -246,6 +250,8 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.inbox_phys = *inbox;
         bb.inbox_size = inbox_size;
         bb.channel_bytes = chan;
+        bb.chan_pool_phys = *chan_pool;
+        bb.chan_pool_size = chan_pool_size;
         bb.modules_phys = arch::kernel_virt_to_phys_original(boot_info.modules);
         bb.num_modules = boot_info.num_modules;
         bb.topology_phys = arch::kernel_virt_to_phys_original(&topo);

@@ -25,6 +25,7 @@ constexpr std::uint32_t kernel_slots = 256;
 constexpr SlotIdx k_table_untyped = 1;   // covers the table beyond the kernel slots: cnodes
 constexpr SlotIdx k_ram_untyped = 2;     // per-domain RAM, then the core endpoint
 constexpr SlotIdx k_endpoint = 3;        // the core's shared endpoint (unbadged)
+constexpr SlotIdx k_monitor_ep = 4;      // the monitor's endpoint: domains call their monitor on it
 constexpr SlotIdx k_cnode_untyped = 64;  // + domain index: a cnode's worth of table memory
 constexpr SlotIdx k_domain_ram = 128;    // + domain index: its RAM untyped while not lent out
 constexpr SlotIdx k_cnode = 192;         // + domain index: the domain's cnode cap
@@ -107,6 +108,7 @@ Status cspace_init() {
     MYR_TRY(table.retype(k_table_untyped, cnode_untyped, max_domains, k_cnode_untyped));
     MYR_TRY(table.retype(k_ram_untyped, {CapType::untyped, domain_ram_bits}, max_domains, k_domain_ram));
     MYR_TRY(table.retype(k_ram_untyped, {CapType::endpoint, 0}, 1, k_endpoint));
+    MYR_TRY(table.retype(k_ram_untyped, {CapType::endpoint, 0}, 1, k_monitor_ep));
     ready = true;
     return Status::ok;
 }
@@ -120,6 +122,14 @@ Status cspace_create(Domain& d) {
     MYR_TRY(table.copy(k_cnode + i, d.cnode_first + cslot::self_cnode));
     MYR_TRY(table.move(k_domain_ram + i, d.cnode_first + cslot::ram));
     MYR_TRY(table.mint(k_endpoint, d.cnode_first + cslot::endpoint, caps::all_rights(CapType::endpoint), d.serial));
+    MYR_TRY(table.mint(k_monitor_ep, d.cnode_first + cslot::monitor, Rights::send | Rights::grant, d.serial));
+    return Status::ok;
+}
+
+Status cspace_grant_monitor(Domain& d, std::uint64_t pool_phys, std::uint64_t pool_size) {
+    MYR_TRY(table.remove(d.cnode_first + cslot::monitor, freed_sink));
+    MYR_TRY(table.copy(k_monitor_ep, d.cnode_first + cslot::monitor));
+    if (pool_size) MYR_TRY(table.install(d.cnode_first + cslot::chan_pool, caps::make_untyped(pool_phys, pool_size)));
     return Status::ok;
 }
 
@@ -198,7 +208,7 @@ Status sys_retype(Domain& d, std::uint64_t untyped, std::uint64_t type, std::uin
     const auto t = static_cast<CapType>(type);
     // What a user domain may make from RAM: more RAM regions, frames, IPC objects.
     if (type > 0xff || !(t == CapType::untyped || t == CapType::frame || t == CapType::endpoint ||
-                         t == CapType::notification))
+                         t == CapType::notification || t == CapType::channel_memory))
         return Status::invalid_argument;
     if (size_bits > 63 || count == 0 || count > (1u << cnode_radix)) return Status::invalid_argument;
     if (dest == 0 || dest >= (1u << cnode_radix) || dest + count > (1u << cnode_radix)) return Status::out_of_range;
@@ -213,7 +223,12 @@ Status sys_retype(Domain& d, std::uint64_t untyped, std::uint64_t type, std::uin
 }
 
 Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags) {
-    const SlotIdx f = MYR_TRY(cspace_cap(d, frame, CapType::frame, Rights::read));
+    // Frames and channel memory (rings shared with a domain on another core) map the same way.
+    SlotIdx f = caps::no_slot;
+    if (const auto cm = cspace_cap(d, frame, CapType::channel_memory, Rights::read | Rights::map); cm.ok())
+        f = *cm;
+    else
+        f = MYR_TRY(cspace_cap(d, frame, CapType::frame, Rights::read));
     const Cap& c = table.cap(f);
     if (flags & ~(abi::map_write | abi::map_exec)) return Status::invalid_argument;
     if ((flags & abi::map_write) && !caps::has(c.rights, Rights::write)) return Status::permission_denied;
@@ -232,10 +247,41 @@ Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_
 }
 
 Status sys_unmap(Domain& d, std::uint64_t frame) {
-    const SlotIdx f = MYR_TRY(cspace_cap(d, frame, CapType::frame, Rights::none));
+    const auto cm = cspace_cap(d, frame, CapType::channel_memory, Rights::none);
+    const SlotIdx f = cm.ok() ? *cm : MYR_TRY(cspace_cap(d, frame, CapType::frame, Rights::none));
     if (!(table.ext(f)[0] & 1)) return Status::not_found;
     unmap_slot(f);
     return Status::ok;
+}
+
+// A capability for ring memory another core's monitor allocated (DESIGN.md §4: monitors move
+// capabilities between cores by value). Only a monitor may ask, and only for memory inside some
+// core's channel pool, so no capability to kernel memory or another domain's RAM can be forged.
+Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
+                             std::uint64_t dest) {
+    MYR_TRY(cspace_cap(d, kcap, CapType::kernel, Rights::none));
+    const SlotIdx t = MYR_TRY(cspace_slot(d, dest));
+    if (size_bits < 12 || size_bits > 20) return Status::invalid_argument;
+    const std::uint64_t size = std::uint64_t{1} << size_bits;
+    if (phys & (size - 1)) return Status::invalid_argument;
+    const BootBlock& me = *this_core.boot;
+    const BootBlock* all = arch::phys_to_virt<const BootBlock>(me.boot_blocks_phys);
+    bool inside = false;
+    for (std::uint32_t c = 0; c < me.num_cores && !inside; ++c)
+        inside = phys >= all[c].chan_pool_phys && phys - all[c].chan_pool_phys < all[c].chan_pool_size &&
+                 size <= all[c].chan_pool_size - (phys - all[c].chan_pool_phys);
+    if (!inside) return Status::out_of_range;
+    return table.install(t, caps::make_channel_memory(phys, static_cast<unsigned>(size_bits)));
+}
+
+Result<std::uint64_t> sys_cap_phys(Domain& d, std::uint64_t kcap, std::uint64_t cptr) {
+    MYR_TRY(cspace_cap(d, kcap, CapType::kernel, Rights::none));
+    const SlotIdx i = MYR_TRY(cspace_slot(d, cptr));
+    const Cap& c = table.cap(i);
+    if (c.is_null()) return Status::not_found;
+    if (c.type != CapType::frame && c.type != CapType::channel_memory && c.type != CapType::untyped)
+        return Status::wrong_type;
+    return c.base;
 }
 
 } // namespace myr::kernel

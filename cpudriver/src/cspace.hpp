@@ -13,6 +13,9 @@ namespace cslot {
 inline constexpr std::uint32_t self_cnode = 1;  // its own cnode (copy)
 inline constexpr std::uint32_t ram = 3;         // untyped RAM it may retype (128 KiB)
 inline constexpr std::uint32_t endpoint = 4;    // the core's shared endpoint, badged with its serial
+inline constexpr std::uint32_t monitor = 7;     // its monitor's endpoint: send + grant, badged with its serial
+                                                // (the monitor's own copy may receive, unbadged)
+inline constexpr std::uint32_t chan_pool = 8;   // monitors only: untyped RAM for binding rings
 inline constexpr std::uint32_t first_free = 8;
 } // namespace cslot
 
@@ -35,5 +38,11 @@ Status sys_retype(Domain& d, std::uint64_t untyped, std::uint64_t type, std::uin
                   std::uint64_t dest, std::uint64_t count);
 Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags);
 Status sys_unmap(Domain& d, std::uint64_t frame);
+Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
+                             std::uint64_t dest);
+// Monitor privileges in d's cspace: the receiving copy of the monitor endpoint in cslot::monitor
+// and the core's channel pool as untyped RAM in cslot::chan_pool.
+Result<std::uint64_t> sys_cap_phys(Domain& d, std::uint64_t kcap, std::uint64_t cptr);
+Status cspace_grant_monitor(Domain& d, std::uint64_t pool_phys, std::uint64_t pool_size);
 
 } // namespace myr::kernel

@@ -59,20 +59,33 @@ void deliver(Domain& s, Domain& r) {
     set_status(r, Status::ok);
 }
 
-// Sender side of send and call: checks the endpoint cap and the offered capability.
-Result<std::uint64_t> prepare_send(Domain& d) {
+// Sender side of send and call: checks the endpoint cap, the offered capability and (call only)
+// the slot where a capability in the reply may land (r9 layout: abi::ipc_cap).
+Result<std::uint64_t> prepare_send(Domain& d, bool call) {
     const caps::SlotIdx e = MYR_TRY(cspace_cap(d, d.regs.rdi, CapType::endpoint, Rights::send));
     const caps::Cap& ep = cap_table().cap(e);
     d.send_badge = ep.badge();
     d.send_cap_slot = caps::no_slot;
+    d.recv_slot = caps::no_slot;
     if (d.regs.r9 != abi::no_cap) {
-        if (!caps::has(ep.rights, Rights::grant)) return Status::permission_denied;
-        const caps::SlotIdx c = MYR_TRY(cspace_slot(d, d.regs.r9));
-        if (cap_table().cap(c).is_null()) return Status::not_found;
-        d.send_cap_slot = c;
+        const std::uint64_t send = d.regs.r9 & 0xffff'ffff, reply = d.regs.r9 >> 32;
+        if (reply != 0) {
+            if (!call) return Status::invalid_argument;
+            d.recv_slot = MYR_TRY(cspace_slot(d, reply));
+        }
+        if (send != abi::ipc_no_send) {
+            if (!caps::has(ep.rights, Rights::grant)) return Status::permission_denied;
+            const caps::SlotIdx c = MYR_TRY(cspace_slot(d, send));
+            if (cap_table().cap(c).is_null()) return Status::not_found;
+            d.send_cap_slot = c;
+        }
     }
     return ep.base;
 }
+
+// Wakes the domains sleeping in wait_event (a monitor polling its endpoint between URPC polls):
+// a sender now waits for them.
+void note_waiting_sender() { wake_event_waiters(); }
 
 // Receiver side: checks the endpoint cap and where a capability may land.
 Result<std::uint64_t> prepare_recv(Domain& d, std::uint64_t recv_cptr) {
@@ -82,10 +95,12 @@ Result<std::uint64_t> prepare_recv(Domain& d, std::uint64_t recv_cptr) {
     return cap_table().cap(e).base;
 }
 
-// Receive on ep for d: take the longest-waiting sender, or block. Returns only to block.
-void receive(Domain& d, std::uint64_t ep) {
+// Receive on ep for d: take the longest-waiting sender, or block (or, polling, answer
+// would_block). Returns only to block.
+void receive(Domain& d, std::uint64_t ep, bool poll = false) {
     Domain* s = find_waiter(ep, IpcWait::send, IpcWait::call);
     if (!s) {
+        if (poll) return_status(d, Status::would_block);
         block(d, IpcWait::recv, ep);
         return;
     }
@@ -105,12 +120,13 @@ void sys_ipc(Domain& d, abi::Sys op) {
     switch (op) {
     case abi::Sys::ipc_send:
     case abi::Sys::ipc_call: {
-        const auto ep = prepare_send(d);
-        if (!ep.ok()) return_status(d, ep.status());
         const bool call = op == abi::Sys::ipc_call;
+        const auto ep = prepare_send(d, call);
+        if (!ep.ok()) return_status(d, ep.status());
         Domain* r = find_waiter(*ep, IpcWait::recv, IpcWait::recv);
         if (!r) {
             block(d, call ? IpcWait::call : IpcWait::send, *ep);
+            note_waiting_sender();
             schedule();
         }
         deliver(d, *r);
@@ -127,8 +143,33 @@ void sys_ipc(Domain& d, abi::Sys op) {
     case abi::Sys::ipc_recv: {
         const auto ep = prepare_recv(d, d.regs.rsi);
         if (!ep.ok()) return_status(d, ep.status());
-        receive(d, *ep);
+        if (d.regs.rdx & ~abi::recv_poll) return_status(d, Status::invalid_argument);
+        receive(d, *ep, d.regs.rdx & abi::recv_poll);
         schedule();
+    }
+    case abi::Sys::ipc_reply: {
+        Domain* caller = d.reply_to;
+        if (!caller || caller->state != DomainState::blocked || caller->wait != IpcWait::reply)
+            return_status(d, Status::not_found);
+        caps::SlotIdx give = caps::no_slot;
+        if (d.regs.r9 != abi::no_cap) {
+            const auto c = cspace_slot(d, d.regs.r9);
+            if (!c.ok()) return_status(d, c.status());
+            if (cap_table().cap(*c).is_null()) return_status(d, Status::not_found);
+            give = *c;
+        }
+        d.reply_to = nullptr;
+        caller->regs.rsi = d.regs.rsi;
+        caller->regs.rdx = d.regs.rdx;
+        caller->regs.r10 = d.regs.r10;
+        caller->regs.r8 = d.regs.r8;
+        caller->regs.rdi = 0;
+        caller->regs.r9 = 0;
+        if (give != caps::no_slot && caller->recv_slot != caps::no_slot && cap_table().cap(caller->recv_slot).is_null())
+            caller->regs.r9 = cap_table().move(give, caller->recv_slot) == Status::ok ? 1 : 0;
+        wake(*caller, Status::ok);
+        d.regs.r9 = caller->regs.r9;  // the replier learns whether the cap went
+        return_status(d, Status::ok);
     }
     case abi::Sys::ipc_reply_recv: {
         Domain* caller = d.reply_to;

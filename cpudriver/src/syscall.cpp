@@ -66,6 +66,18 @@ Result<std::uint64_t> sys_kernel_option(Domain& d, std::uint64_t kcap, std::uint
     return Status::not_found;
 }
 
+// How this core's domains are doing (a monitor's `wait` plan step).
+Result<std::uint64_t> sys_core_status(Domain& d, std::uint64_t kcap) {
+    MYR_TRY(cspace_cap(d, kcap, caps::CapType::kernel, caps::Rights::none));
+    std::uint64_t live = 0;
+    const Domain* t = domain_table();
+    for (std::uint32_t i = 0; i < max_domains; ++i)
+        if (t[i].state != DomainState::free && &t[i] != &d) ++live;
+    const BootBlock& b = *this_core.boot;
+    const auto f = [](std::uint64_t v) { return v > 0xffff ? std::uint64_t{0xffff} : v; };
+    return f(live) | f(b.domains_exited) << 16 | f(b.domains_failed) << 32 | f(b.domains_faulted) << 48;
+}
+
 Status sys_send_ipi(Domain& d, std::uint64_t ipi_cap, std::uint64_t core) {
     const caps::SlotIdx i = MYR_TRY(cspace_cap(d, ipi_cap, caps::CapType::ipi, caps::Rights::none));
     const caps::Cap& c = cap_table().cap(i);
@@ -138,7 +150,21 @@ void on_syscall(arch::TrapFrame& frame) {
     case abi::Sys::ipc_send:
     case abi::Sys::ipc_recv:
     case abi::Sys::ipc_call:
-    case abi::Sys::ipc_reply_recv: sys_ipc(*d, static_cast<abi::Sys>(r.rax));
+    case abi::Sys::ipc_reply_recv:
+    case abi::Sys::ipc_reply: sys_ipc(*d, static_cast<abi::Sys>(r.rax));
+    case abi::Sys::cap_create_remote: st = sys_cap_create_remote(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case abi::Sys::cap_phys: {
+        const auto v = sys_cap_phys(*d, r.rdi, r.rsi);
+        st = v.status();
+        if (v.ok()) value = *v;
+        break;
+    }
+    case abi::Sys::core_status: {
+        const auto v = sys_core_status(*d, r.rdi);
+        st = v.status();
+        if (v.ok()) value = *v;
+        break;
+    }
     default:
         st = r.rax < static_cast<std::uint64_t>(abi::Sys::count) ? Status::unsupported : Status::invalid_argument;
         break;

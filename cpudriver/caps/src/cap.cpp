@@ -124,6 +124,9 @@ Cap make_untyped(std::uint64_t base, std::uint64_t size) { return make(CapType::
 Cap make_frame(std::uint64_t base, unsigned size_bits) {
     return make(CapType::frame, base, size_bits < 64 ? std::uint64_t{1} << size_bits : 0, 0);
 }
+Cap make_channel_memory(std::uint64_t base, unsigned size_bits) {
+    return make(CapType::channel_memory, base, size_bits < 64 ? std::uint64_t{1} << size_bits : 0, 0);
+}
 Cap make_cnode(std::uint64_t base, unsigned radix) {
     const unsigned bits = radix + slot_bits;
     return make(CapType::cnode, base, bits < 64 ? std::uint64_t{1} << bits : 0, radix);

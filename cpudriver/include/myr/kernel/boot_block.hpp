@@ -58,6 +58,8 @@ struct alignas(64) BootBlock {
     std::uint64_t inbox_phys;    // this core's monitor inbox: one URPC channel per sending core,
     std::uint64_t inbox_size;    //   in its own node's memory (receiver-local)
     std::uint64_t channel_bytes;
+    std::uint64_t chan_pool_phys; // URPC ring memory its monitor hands out to bound domains
+    std::uint64_t chan_pool_size; //   (receiver-local: a domain's receive rings come from here)
     std::uint64_t modules_phys;  // the boot modules (an array of Module), read-only after boot
     std::uint32_t num_modules;
     std::uint32_t pad0;

@@ -25,9 +25,12 @@ enum class Sys : std::uint64_t {
     retype = 9,        // (untyped cptr, type, size_bits, dest slot, count) -> ok
     map = 10,          // (frame cptr, vaddr, flags) -> ok; maps into the caller's own space
     unmap = 11,        // (frame cptr) -> ok
-    ipc_send = 12,     // (endpoint cptr, w0, w1, w2, w3, cap cptr or no_cap) -> ok
-    ipc_recv = 13,     // (endpoint cptr) -> words in rsi,rdx,r10,r8, badge in rdi
-    ipc_call = 14,     // send then wait for the reply on the same endpoint
+    ipc_send = 12,     // (endpoint cptr, w0, w1, w2, w3, cap) -> ok; cap: see ipc_cap() below
+    ipc_recv = 13,     // (endpoint cptr, slot for a received cap or no_cap, flags: recv_poll) -> words in
+                       // rsi,rdx,r10,r8, badge in rdi, r9 = 1 when a cap arrived; recv_poll: would_block
+                       // instead of blocking when no sender waits
+    ipc_call = 14,     // send then wait for the reply on the same endpoint; a cap in the reply lands in
+                       // the slot named by ipc_cap()'s second field
     ipc_reply_recv = 15, // (endpoint cptr, w0..w3) reply to the last caller, then receive
     notify_wait = 16,  // (notification cptr) -> rdx = bits (cleared); blocks while none are set
     notify_signal = 17,// (notification cptr, bits) -> ok: ORs bits (the cap's badge when 0), wakes a waiter
@@ -37,14 +40,35 @@ enum class Sys : std::uint64_t {
     wait_event = 21,   // () -> ok: sleep until an IPI reaches this core or the next timer tick
     kernel_option = 22,// (kernel cptr, key ptr, key len, buf ptr, buf len) -> rdx = value length:
                        // copies the value of kernel option `key=` (e.g. the run plan) into buf
+    cap_create_remote = 23, // (kernel cptr, phys, size_bits 12..20, dest slot) -> ok: a channel_memory
+                       // cap for ring memory inside some core's channel pool (monitors moving caps
+                       // between cores); out_of_range for any other memory
+    ipc_reply = 24,    // (w0, w1, w2, w3 in rsi,rdx,r10,r8, cap cptr or no_cap in r9) -> ok: answers the
+                       // last caller without receiving again; the cap *moves* to the caller when it
+                       // named an empty reply slot (caller sees r9 = 1), else stays; not_found: no caller
+    core_status = 25,  // (kernel cptr) -> rdx = live domains besides the caller | exited ok << 16 |
+                       // exited failing << 32 | faulted << 48 (16 bits each, this core since boot)
+    cap_phys = 26,     // (kernel cptr, cptr) -> rdx = physical base of a frame / channel_memory / untyped
+                       // cap (monitors name rings to another core's monitor by address)
     count
 };
 
 inline constexpr unsigned ipc_words = 4;
 inline constexpr std::uint64_t no_cap = ~0ull;
+inline constexpr std::uint64_t recv_poll = 1;  // ipc_recv flag
+// The cap argument (r9) of ipc_send / ipc_call: no_cap, or the cptr of a capability to send in
+// bits 0-31 (0xffffffff: none) and, for ipc_call only, the slot where a capability in the reply
+// may land in bits 32-63 (0: none).
+constexpr std::uint64_t ipc_cap(std::uint64_t send, std::uint64_t reply_slot) {
+    return (send & 0xffff'ffffull) | (reply_slot << 32);
+}
+inline constexpr std::uint64_t ipc_no_send = 0xffff'ffffull;
 
-// A monitor starts with (besides the slots every domain has) a kernel capability in slot 5 and
-// an IPI capability for every core in slot 6, and finds its arguments in registers:
+// Every domain holds, in slot 7, a send+grant capability to its monitor's endpoint badged with its
+// domain id (the monitor service: monitor_op below). A monitor starts with (besides the slots every
+// domain has) a kernel capability in slot 5, an IPI capability for every core in slot 6, the
+// receiving copy of its endpoint in slot 7, its core's channel pool (untyped RAM for binding
+// rings) in slot 8, and finds its arguments in registers:
 // rdi = its core, rsi = number of cores, rdx = base of the mapped monitor mesh, rcx = bytes per
 // core's inbox, r8 = bytes per channel, r9 = its NUMA node | monitor flags << 32 (kernel option monitor.flags). The inbox of core c starts at
 // rdx + c * rcx and holds one channel per sending core s at offset s * r8.
@@ -54,5 +78,17 @@ inline constexpr std::uint32_t monitor_channel_slots = 16;
 // Flags for Sys::map.
 inline constexpr std::uint64_t map_write = 1;
 inline constexpr std::uint64_t map_exec = 2;
+
+// The monitor service (ipc_call on slot 7; w0 = operation; the answer's w0 = a Status, values in w1..w3).
+// Names are up to 16 bytes packed little-endian into two words.
+enum class MonitorOp : std::uint64_t {
+    export_name = 1,  // (op, name0, name1) -> ok: clients on any core may now bind to this domain
+    bind = 2,         // (op, name0, name1) -> w1 = ticket; not_found when no core exports the name
+    bind_poll = 3,    // (op, ticket) -> would_block, or w1 = binding id, w2 = peer core, w3 = peer domain
+    accept = 4,       // (op) -> would_block, or w1 = binding id, w2 = peer core, w3 = peer domain
+    take_ring = 5,    // (op, binding, which: 0 the ring it receives on, 1 the ring it sends on) ->
+                      // the ring's channel_memory cap moves into the call's reply slot
+};
+inline constexpr std::uint64_t bind_ring_bits = 12;  // each direction of a binding: one 4 KiB ring
 
 } // namespace myr::abi

@@ -108,6 +108,7 @@ inline constexpr std::uint32_t max_retype_count = 1u << 16;
 Cap make_untyped(std::uint64_t base, std::uint64_t size);
 Cap make_frame(std::uint64_t base, unsigned size_bits);
 Cap make_cnode(std::uint64_t base, unsigned radix);
+Cap make_channel_memory(std::uint64_t base, unsigned size_bits);
 Cap make_kernel(std::uint32_t core);
 Cap make_io_ports(std::uint16_t first, std::uint32_t count);
 Cap make_ipi(std::uint32_t first_core, std::uint32_t cores, std::uint8_t vector);

@@ -30,6 +30,7 @@ inline SysResult syscall6(abi::Sys n, std::uint64_t a0 = 0, std::uint64_t a1 = 0
 struct Message {
     std::uint64_t badge;
     std::uint64_t w[abi::ipc_words];
+    std::uint64_t cap_arrived;  // r9 on return: 1 when a capability came with the message / reply
 };
 inline Status ipc(abi::Sys n, std::uint64_t cptr, Message& m, std::uint64_t cap = abi::no_cap) {
     std::uint64_t rax = static_cast<std::uint64_t>(n);
@@ -46,6 +47,7 @@ inline Status ipc(abi::Sys n, std::uint64_t cptr, Message& m, std::uint64_t cap 
     m.w[1] = rdx;
     m.w[2] = r10;
     m.w[3] = r8;
+    m.cap_arrived = r9;
     return static_cast<Status>(static_cast<std::int32_t>(rax));
 }
 
@@ -84,13 +86,14 @@ namespace cap {
 inline constexpr std::uint64_t self_cnode = 1;
 inline constexpr std::uint64_t ram = 3;
 inline constexpr std::uint64_t endpoint = 4;
+inline constexpr std::uint64_t monitor = 7;  // send + grant to this core's monitor (myr/user/bind.hpp)
 inline constexpr std::uint64_t first_free = 8;
 inline constexpr std::uint64_t slots = 64;
 } // namespace cap
 
 // Capability types and rights (cpudriver/caps/include/myr/caps/cap.hpp; values are the ABI).
 namespace captype {
-inline constexpr std::uint64_t untyped = 1, frame = 2, endpoint = 5, notification = 6;
+inline constexpr std::uint64_t untyped = 1, frame = 2, endpoint = 5, notification = 6, channel_memory = 10;
 }
 namespace rights {
 inline constexpr std::uint64_t read = 1, write = 2, execute = 4, grant = 8, send = 16, receive = 32, retype = 64,
@@ -114,6 +117,8 @@ inline Status map(std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags)
     return syscall6(abi::Sys::map, frame, vaddr, flags).status;
 }
 inline Status unmap(std::uint64_t frame) { return syscall6(abi::Sys::unmap, frame).status; }
+// Sleep until an IPI reaches this core or the next timer tick.
+inline void wait_event() { (void)syscall6(abi::Sys::wait_event); }
 
 // A tiny deterministic generator for test programs (xorshift64*).
 struct Rng {

@@ -1,0 +1,132 @@
+#pragma once
+// Binding: a URPC channel between two domains on different cores, set up by their monitors
+// (docs/monitors.md, "Binding"). A server exports a name; a client on any core binds to it; each
+// side then holds two 4 KiB rings as channel_memory capabilities — the one it receives on lives
+// in its own node's memory (receiver-local, as DESIGN.md §4 wants), the one it sends on in the
+// peer's — maps both and talks with the interconnect library, no kernel on the data path.
+//
+// Set-up calls go to this core's monitor over local IPC (cap::monitor); the monitor answers at
+// once, so waiting (for a peer core's monitor, for a client) is a poll that sleeps in wait_event
+// between tries: the monitor wakes the core when an answer arrives.
+#include <myr/urpc/receiver.hpp>
+#include <myr/urpc/sender.hpp>
+#include <myr/user/syscall.hpp>
+
+namespace myr::user {
+
+struct Binding {
+    std::uint64_t id;           // the binding's number at this core's monitor
+    std::uint64_t peer_core;
+    std::uint64_t peer_domain;  // the peer's domain id on its core
+};
+
+inline constexpr std::uint64_t bind_ring_bytes = std::uint64_t{1} << abi::bind_ring_bits;
+inline constexpr std::uint32_t bind_ring_slots = 32;  // 32 lines + control: 2.3 KiB of the 4 KiB ring
+inline constexpr std::uint64_t bind_spare_offset = 3072;  // bytes past the ring free for experiments
+
+// A name of up to 16 bytes as two words (the monitor's wire format).
+inline void pack_name16(const char* name, std::uint64_t& w0, std::uint64_t& w1) {
+    w0 = w1 = 0;
+    for (unsigned i = 0; i < 16 && name[i]; ++i)
+        (i < 8 ? w0 : w1) |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * (i % 8));
+}
+
+// One call to this core's monitor: its answer's status comes in w0 (values in w1..w3).
+inline Status monitor_call(Message& m, std::uint64_t reply_slot = 0) {
+    const Status s = ipc(abi::Sys::ipc_call, cap::monitor, m, reply_slot ? abi::ipc_cap(abi::ipc_no_send, reply_slot) : abi::no_cap);
+    if (s != Status::ok) return s;
+    return static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
+}
+
+// Clients on any core may bind to `name` (up to 16 bytes) from now on.
+inline Status export_name(const char* name) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::export_name);
+    pack_name16(name, m.w[1], m.w[2]);
+    return monitor_call(m);
+}
+
+// Polls op until it stops answering would_block (or `tries` wake-ups pass: timeout).
+inline Status poll_binding(Message request, Binding& out, std::uint64_t tries) {
+    for (std::uint64_t t = 0; t < tries; ++t) {
+        Message m = request;
+        const Status s = monitor_call(m);
+        if (s == Status::ok) {
+            out = {m.w[1], m.w[2], m.w[3]};
+            return s;
+        }
+        if (s != Status::would_block) return s;
+        wait_event();
+    }
+    return Status::timeout;
+}
+
+// Binds to the domain that exported `name`; not_found until some core's export reached ours.
+inline Status bind(const char* name, Binding& out, std::uint64_t tries = 100000) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind);
+    pack_name16(name, m.w[1], m.w[2]);
+    const Status s = monitor_call(m);
+    if (s != Status::ok) return s;
+    Message poll{};
+    poll.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_poll);
+    poll.w[1] = m.w[1];
+    return poll_binding(poll, out, tries);
+}
+
+// The next client bound to this domain's exported name.
+inline Status accept(Binding& out, std::uint64_t tries = 100000) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::accept);
+    return poll_binding(m, out, tries);
+}
+
+// One look without waiting: would_block when no client is waiting.
+inline Status try_accept(Binding& out) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::accept);
+    const Status s = monitor_call(m);
+    if (s == Status::ok) out = {m.w[1], m.w[2], m.w[3]};
+    return s;
+}
+
+// The two ends of a binding, mapped: rx on the ring in our memory, tx on the peer's.
+struct Channel {
+    urpc::Sender tx;
+    urpc::Receiver rx;
+    std::byte* rx_ring;
+    std::byte* tx_ring;
+};
+
+// Takes the binding's two ring capabilities into slots rx_slot and tx_slot, maps them at vaddr
+// (two pages), formats the receive ring and attaches to the peer's once the peer formatted it.
+inline Status open_channel(const Binding& b, std::uint64_t rx_slot, std::uint64_t tx_slot, std::uint64_t vaddr,
+                           Channel& out, std::uint64_t tries = 100000) {
+    const std::uint64_t slots[2] = {rx_slot, tx_slot};
+    for (std::uint64_t which = 0; which < 2; ++which) {
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::take_ring);
+        m.w[1] = b.id;
+        m.w[2] = which;
+        if (const Status s = monitor_call(m, slots[which]); s != Status::ok) return s;
+        if (m.cap_arrived != 1) return Status::not_found;
+        if (const Status s = map(slots[which], vaddr + which * bind_ring_bytes, abi::map_write); s != Status::ok) return s;
+    }
+    out.rx_ring = reinterpret_cast<std::byte*>(vaddr);
+    out.tx_ring = reinterpret_cast<std::byte*>(vaddr + bind_ring_bytes);
+    const std::span<std::byte> rx_mem(out.rx_ring, urpc::channel_bytes(bind_ring_slots));
+    const std::span<std::byte> tx_mem(out.tx_ring, urpc::channel_bytes(bind_ring_slots));
+    if (const Status s = urpc::format_channel(rx_mem, {bind_ring_slots, urpc::Wake::poll}); s != Status::ok) return s;
+    out.rx = *urpc::Receiver::attach(rx_mem);
+    for (std::uint64_t t = 0;; ++t) {
+        auto s = urpc::Sender::attach(tx_mem);
+        if (s.ok()) {
+            out.tx = *s;
+            return Status::ok;
+        }
+        if (t == tries) return Status::timeout;
+        wait_event();
+    }
+}
+
+} // namespace myr::user
