@@ -165,18 +165,35 @@ void release_bind(BindEnd& e) {
 }
 
 // A fresh ring from this core's pool (so in this node's memory): its slot and physical address.
-Status new_ring(std::uint64_t& slot, std::uint64_t& phys) {
+// With `original`, the retyped cap stays with us there and `slot` gets a copy: a binding between
+// two domains of this core gives both of them copies, so neither's exit (which revokes what
+// derives from its caps) takes the ring away from the other.
+Status new_ring(std::uint64_t& slot, std::uint64_t& phys, std::uint64_t* original = nullptr) {
     const auto s = alloc_slot();
     if (!s.ok()) return s.status();
     slot = *s;
-    const Status st = syscall6(abi::Sys::retype, chan_pool, 10 /* channel_memory */, abi::bind_ring_bits, slot, 1).status;
+    Status st = syscall6(abi::Sys::retype, chan_pool, 10 /* channel_memory */, abi::bind_ring_bits, slot, 1).status;
+    if (st == Status::ok && original) {
+        *original = slot;
+        const auto c = alloc_slot();
+        st = c.ok() ? syscall6(abi::Sys::cap_copy, *original, *c, 0xffff).status : c.status();
+        slot = c.ok() ? *c : 0;
+    }
     if (st != Status::ok) {
-        slot_used &= ~(std::uint64_t{1} << slot);
+        free_slot(slot);
         slot = 0;
         return st;
     }
     phys = syscall6(abi::Sys::cap_phys, kernel_cap, slot).value;
     return Status::ok;
+}
+
+// Ring memory is never reused: one ring retyped at start and kept forever stops the pool's
+// watermark from resetting when every other ring is gone, because a peer core may still hold a
+// capability to a dead binding's ring (revoking across cores is not built yet).
+void pin_pool() {
+    std::uint64_t slot = 0, phys = 0;
+    if (new_ring(slot, phys) != Status::ok) print("monitor: no channel pool: bindings to this core will fail");
 }
 
 // The peer's ring: a copy of our own cap when the peer is on this core, else a capability the
@@ -203,7 +220,7 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
     Status st = Status::ok;
     const Service* svc = find_service(n0, n1);
     BindEnd* f = nullptr;
-    std::uint64_t phys = 0, server_domain = 0, server_slot = 0;
+    std::uint64_t phys = 0, server_domain = 0, original = 0;
     if (!svc || svc->core != mesh.core) st = Status::not_found;
     else if (!(f = new_bind())) st = Status::overflow;
     if (st == Status::ok) {
@@ -211,19 +228,18 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
         f->domain = svc->domain;
         f->peer_core = static_cast<std::uint32_t>(from);
         f->peer_domain = static_cast<std::uint32_t>(client_domain);
-        st = new_ring(f->rx_slot, phys);
+        st = new_ring(f->rx_slot, phys, local_slot ? &original : nullptr);
         if (st == Status::ok) st = peer_ring(client_phys, local_slot, f->tx_slot);
         if (st == Status::ok) {
             f->ready = true;
             server_domain = svc->domain;
-            server_slot = f->rx_slot;
             ++bindings_made;
             wake_local_domains();  // a server may be polling accept
         } else {
             release_bind(*f);
         }
     }
-    if (from == mesh.core) bind_reply_here(from, ticket, st, phys, server_domain, server_slot);
+    if (from == mesh.core) bind_reply_here(from, ticket, st, phys, server_domain, original);
     else send(from, bind_reply, ticket, static_cast<std::uint64_t>(static_cast<std::uint32_t>(st)), phys, server_domain);
 }
 
@@ -284,14 +300,15 @@ void serve_call(const Message& m) {
         BindEnd* e = new_bind();
         if (!e) return (void)reply(Status::overflow);
         e->domain = static_cast<std::uint32_t>(who);
-        std::uint64_t phys = 0;
-        if (const Status st = new_ring(e->rx_slot, phys); st != Status::ok) {
+        std::uint64_t phys = 0, original = 0;
+        const bool local = svc->core == mesh.core;
+        if (const Status st = new_ring(e->rx_slot, phys, local ? &original : nullptr); st != Status::ok) {
             release_bind(*e);
             return (void)reply(st);
         }
         const std::uint64_t ticket = static_cast<std::uint64_t>(e - binds);
         reply(Status::ok, ticket);
-        if (svc->core == mesh.core) bind_request_here(mesh.core, ticket, who, phys, m.w[1], m.w[2], e->rx_slot);
+        if (local) bind_request_here(mesh.core, ticket, who, phys, m.w[1], m.w[2], original);
         else send(svc->core, bind_req, ticket, who, phys, m.w[1], m.w[2]);
         return;
     }
@@ -752,6 +769,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
         }
         rx[s] = *urpc::Receiver::attach(mesh.channel(core, s));
     }
+    pin_pool();
     if (core == 0) run_plan();
     send(0, hello, core, node);
     run_until([] { return false; });

@@ -21,7 +21,7 @@ namespace myr::kernel {
 namespace {
 
 constexpr std::uint64_t pool_size = 512 * 1024;   // per core: page tables now, more later
-constexpr std::uint64_t chan_pool_size = 128 * 1024; // per core: 32 rings of 4 KiB for bindings
+constexpr std::uint64_t chan_pool_size = 512 * 1024; // per core: 128 rings of 4 KiB for bindings
 constexpr std::uint64_t four_gib = 4ull << 30;
 constexpr std::uint64_t two_mib = 2ull << 20;
 

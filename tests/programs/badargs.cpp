@@ -104,6 +104,26 @@ extern "C" int main(std::uint64_t) {
     expect("call offering an empty cap", ipc(abi::Sys::ipc_call, cap::endpoint, m, 20), Status::not_found);
     expect("call offering cptr 99", ipc(abi::Sys::ipc_call, cap::endpoint, m, 99), Status::invalid_argument);
     expect("recv on empty", ipc(abi::Sys::ipc_recv, 20, m), Status::not_found);
+    // Binding support: replies, polling receives, monitor-only calls, the monitor endpoint.
+    expect("reply with no caller", syscall6(abi::Sys::ipc_reply, 0, 1, 2, 3, 4, abi::no_cap).status, Status::not_found);
+    expect("recv with unknown flags", syscall6(abi::Sys::ipc_recv, cap::endpoint, abi::no_cap, 2).status,
+           Status::invalid_argument);
+    expect("polling recv, nobody sends", syscall6(abi::Sys::ipc_recv, cap::endpoint, abi::no_cap, abi::recv_poll).status,
+           Status::would_block);
+    expect("send naming a reply slot", ipc(abi::Sys::ipc_send, cap::endpoint, m, abi::ipc_cap(abi::ipc_no_send, 20)),
+           Status::invalid_argument);
+    expect("call with reply slot 99", ipc(abi::Sys::ipc_call, cap::endpoint, m, abi::ipc_cap(abi::ipc_no_send, 99)),
+           Status::invalid_argument);
+    expect("recv on the monitor endpoint", syscall6(abi::Sys::ipc_recv, cap::monitor, abi::no_cap, abi::recv_poll).status,
+           Status::permission_denied);
+    expect("remote cap without kernel cap", syscall6(abi::Sys::cap_create_remote, cap::ram, 0x100000, 12, 20).status,
+           Status::wrong_type);
+    expect("remote cap with the endpoint", syscall6(abi::Sys::cap_create_remote, cap::monitor, 0x100000, 12, 20).status,
+           Status::wrong_type);
+    expect("cap_phys without kernel cap", syscall6(abi::Sys::cap_phys, cap::endpoint, cap::ram).status, Status::wrong_type);
+    expect("core_status without kernel cap", syscall6(abi::Sys::core_status, cap::ram).status, Status::wrong_type);
+    expect("core_status on empty", syscall6(abi::Sys::core_status, 20).status, Status::not_found);
+    expect("retype channel memory too big", retype(cap::ram, captype::channel_memory, 30, 20, 1), Status::no_memory);
 
     snapshot(after);
     for (std::uint64_t i = 1; i < cap::slots; ++i) {
@@ -123,6 +143,12 @@ extern "C" int main(std::uint64_t) {
     expect("map bad flags", map(20, unmapped, 0x100), Status::invalid_argument);
     expect("map over own text", map(20, 0x400000, abi::map_write), Status::exists);
     expect("unmap unmapped", unmap(20), Status::not_found);
+    // Channel memory (what bindings hand out) maps like a frame.
+    expect("retype channel memory", retype(cap::ram, captype::channel_memory, 12, 24, 1), Status::ok);
+    expect("map channel memory", map(24, unmapped + 0x10000, abi::map_write), Status::ok);
+    *reinterpret_cast<volatile std::uint64_t*>(unmapped + 0x10000) = 7;
+    expect("unmap channel memory", unmap(24), Status::ok);
+    expect("delete channel memory", cap_delete(24), Status::ok);
     expect("map", map(20, unmapped, abi::map_write), Status::ok);
     expect("map twice", map(20, unmapped + 0x1000, abi::map_write), Status::exists);
     auto* p = reinterpret_cast<volatile std::uint64_t*>(unmapped);

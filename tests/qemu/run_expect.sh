@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Boots a config with user programs and checks the serial log.
-#   run_expect.sh LOG -- MYRIADCTL run ARGS... -- REGEX=COUNT...
-# The run must exit 0 (myriadctl --check included in ARGS checks the boot itself); then each
+#   run_expect.sh LOG [--rc N] -- MYRIADCTL run ARGS... -- REGEX=COUNT...
+# The run must exit 0, or N where given (myriadctl --check included in ARGS checks the boot
+# itself; a failed run plan exits 1); then each
 # extended regex must match exactly COUNT lines of the log ("REGEX>=COUNT" for at least).
 set -uo pipefail
 log="$1"; shift
+want_rc=0
+[ "$1" = "--rc" ] && { want_rc="$2"; shift 2; }
 [ "$1" = "--" ] && shift
 cmd=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do cmd+=("$1"); shift; done
@@ -12,7 +15,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do cmd+=("$1"); shift; done
 "${cmd[@]}" --log "$log" --quiet
 rc=$?
 fail=0
-if [ $rc -ne 0 ]; then echo "run exited with status $rc (log: $log)"; fail=1; fi
+if [ $rc -ne "$want_rc" ]; then echo "run exited with status $rc, not $want_rc (log: $log)"; fail=1; fi
 for e in "$@"; do
     if [[ "$e" == *">="* ]]; then re="${e%>=*}"; want="${e##*>=}"; op=ge; else re="${e%=*}"; want="${e##*=}"; op=eq; fi
     got=$(tr -d '\r' < "$log" | grep -cE "$re")

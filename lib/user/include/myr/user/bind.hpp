@@ -98,6 +98,21 @@ struct Channel {
     std::byte* tx_ring;
 };
 
+// Attaches the sending end once the peer has formatted its receive ring (timeout after `tries`
+// wake-ups; 0: one look).
+inline Status connect_channel(Channel& c, std::uint64_t tries = 100000) {
+    const std::span<std::byte> tx_mem(c.tx_ring, urpc::channel_bytes(bind_ring_slots));
+    for (std::uint64_t t = 0;; ++t) {
+        auto s = urpc::Sender::attach(tx_mem);
+        if (s.ok()) {
+            c.tx = *s;
+            return Status::ok;
+        }
+        if (t == tries) return Status::timeout;
+        wait_event();
+    }
+}
+
 // Takes the binding's two ring capabilities into slots rx_slot and tx_slot, maps them at vaddr
 // (two pages), formats the receive ring and attaches to the peer's once the peer formatted it.
 inline Status open_channel(const Binding& b, std::uint64_t rx_slot, std::uint64_t tx_slot, std::uint64_t vaddr,
@@ -110,23 +125,17 @@ inline Status open_channel(const Binding& b, std::uint64_t rx_slot, std::uint64_
         m.w[2] = which;
         if (const Status s = monitor_call(m, slots[which]); s != Status::ok) return s;
         if (m.cap_arrived != 1) return Status::not_found;
-        if (const Status s = map(slots[which], vaddr + which * bind_ring_bytes, abi::map_write); s != Status::ok) return s;
+        if (const Status s = map(slots[which], vaddr + which * bind_ring_bytes, abi::map_write); s != Status::ok) {
+            print("open_channel: map ring {} (slot {}) at {:#x}: {}", which, slots[which], vaddr + which * bind_ring_bytes, to_string(s));
+            return s;
+        }
     }
     out.rx_ring = reinterpret_cast<std::byte*>(vaddr);
     out.tx_ring = reinterpret_cast<std::byte*>(vaddr + bind_ring_bytes);
     const std::span<std::byte> rx_mem(out.rx_ring, urpc::channel_bytes(bind_ring_slots));
-    const std::span<std::byte> tx_mem(out.tx_ring, urpc::channel_bytes(bind_ring_slots));
     if (const Status s = urpc::format_channel(rx_mem, {bind_ring_slots, urpc::Wake::poll}); s != Status::ok) return s;
     out.rx = *urpc::Receiver::attach(rx_mem);
-    for (std::uint64_t t = 0;; ++t) {
-        auto s = urpc::Sender::attach(tx_mem);
-        if (s.ok()) {
-            out.tx = *s;
-            return Status::ok;
-        }
-        if (t == tries) return Status::timeout;
-        wait_event();
-    }
+    return connect_channel(out, tries);
 }
 
 } // namespace myr::user

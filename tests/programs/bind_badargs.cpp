@@ -1,0 +1,80 @@
+// The monitor's binding service with bad requests (`bindbad`): each must get the documented
+// error and leave the service working; then the program binds to its own export (a binding on
+// one core, both ends in one domain) and passes a line each way.
+#include <myr/user/bind.hpp>
+
+using namespace myr;
+using namespace myr::user;
+
+namespace {
+
+int checks = 0, failures = 0;
+
+void expect(const char* what, Status got, Status want) {
+    ++checks;
+    if (got == want) return;
+    ++failures;
+    print("test-fail: {}: got '{}', want '{}'", what, to_string(got), to_string(want));
+}
+
+Status op(abi::MonitorOp o, std::uint64_t a = 0, std::uint64_t b = 0, std::uint64_t reply_slot = 0) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(o);
+    m.w[1] = a;
+    m.w[2] = b;
+    return monitor_call(m, reply_slot);
+}
+
+} // namespace
+
+extern "C" int main(std::uint64_t) {
+    expect("unknown operation", op(static_cast<abi::MonitorOp>(99)), Status::invalid_argument);
+    expect("export an empty name", export_name(""), Status::invalid_argument);
+    expect("bind to a name nobody exports", op(abi::MonitorOp::bind, 0x6863757374736f6eull), Status::not_found);
+    expect("poll a ticket never issued", op(abi::MonitorOp::bind_poll, 99), Status::not_found);
+    expect("poll ticket 0 (not ours)", op(abi::MonitorOp::bind_poll, 0), Status::not_found);
+    expect("accept with no client", op(abi::MonitorOp::accept), Status::would_block);
+    expect("take a ring of no binding", op(abi::MonitorOp::take_ring, 99, 0, 20), Status::not_found);
+    expect("export selfie", export_name("selfie"), Status::ok);
+    expect("export selfie twice", export_name("selfie"), Status::exists);
+
+    Binding client{}, server{};
+    expect("bind to our own export", bind("selfie", client), Status::ok);
+    expect("accept it", accept(server), Status::ok);
+    expect("take ring 2 (no such)", op(abi::MonitorOp::take_ring, server.id, 2, 20), Status::not_found);
+    {
+        // Taken without naming a reply slot: the ring stays with the monitor.
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::take_ring);
+        m.w[1] = client.id;
+        m.w[2] = 0;
+        expect("take without a slot answers", monitor_call(m), Status::ok);
+        ++checks;
+        if (m.cap_arrived != 0) { ++failures; print("test-fail: a cap arrived with no slot named"); }
+    }
+    Channel a{}, b{};
+    // One domain holds both ends: the client end cannot attach before the server end formatted
+    // its receive ring, so open both, then connect the client end.
+    expect("open the client end (peer not ready)", open_channel(client, 20, 21, 0x2000'0000, a, 0), Status::timeout);
+    expect("open the server end", open_channel(server, 22, 23, 0x2001'0000, b, 10), Status::ok);
+    expect("connect the client end", connect_channel(a, 10), Status::ok);
+    if (failures) {
+        print("test-fail: bindbad: no channel, stopping after {} checks", checks);
+        return 1;
+    }
+    expect("take a ring twice", op(abi::MonitorOp::take_ring, client.id, 0, 30), Status::not_found);
+    const std::uint64_t words[urpc::payload_words] = {0x1234};
+    expect("client -> server", a.tx.try_send(1, words), Status::ok);
+    urpc::Message m{};
+    expect("server receives", b.rx.try_recv(m), Status::ok);
+    ++checks;
+    if (m.words[0] != 0x1234) { ++failures; print("test-fail: server got {:#x}", m.words[0]); }
+    expect("server -> client", b.tx.try_send(2, words), Status::ok);
+    expect("client receives", a.rx.try_recv(m), Status::ok);
+    if (failures) {
+        print("test-fail: bindbad {} of {} checks failed", failures, checks);
+        return 1;
+    }
+    print("test-pass: bindbad {} checks", checks);
+    return 0;
+}
