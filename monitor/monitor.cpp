@@ -6,6 +6,7 @@
 // probe, then shutdown.
 #include "protocol.hpp"
 
+#include <myr/urpc/multicast.hpp>
 #include <myr/urpc/receiver.hpp>
 #include <myr/urpc/sender.hpp>
 #include <myr/user/syscall.hpp>
@@ -48,6 +49,7 @@ std::uint32_t status_replies;
 std::uint32_t pongs_expected, pongs_got;
 bool bench_rtt;  // monitor 0: measure the round trip (argument bit; ./myriad bench monitors)
 std::uint32_t census_replies;
+std::uint64_t bcast_acks, bcast_hops_max, bcast_forwarded;
 std::uint64_t census_live, census_exited, census_failed, census_faulted;
 
 // ---- Binding (docs/monitors.md): service names and the rings of bindings in set-up -------------
@@ -104,7 +106,7 @@ void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0, std::uint64_t w
             tx[to] = *s;
             tx_ready[to] = true;
         } else if (tries > 3000) {
-            print("monitor: core {} never formatted its inbox", to);
+            print("core {} never formatted its inbox", to);
             return;
         } else {
             // Sleep, do not spin: a spinning vCPU starves the others under single-threaded TCG.
@@ -121,9 +123,42 @@ void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0, std::uint64_t w
     (void)syscall6(abi::Sys::send_ipi, ipi_cap, to);
 }
 
-void broadcast(std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0) {
+// ---- Broadcast: through the topology-aware multicast tree (interconnect/multicast.hpp) or, for
+// comparison (kernel option monitor.broadcast=unicast), one send per core from the origin.
+// A tree message carries its origin in word 6 (tree_mark | origin); every monitor forwards it to
+// its children in the origin's tree before handling it, and handlers see the origin as sender.
+abi::TopologyInfo topo;
+bool tree_broadcast = true;
+urpc::MulticastTree tree;          // the tree of the last origin asked for
+std::uint64_t tree_origin = ~0ull;
+
+const urpc::MulticastTree* tree_of(std::uint64_t origin) {
+    if (origin != tree_origin) {
+        const urpc::MulticastInput in{{topo.distance, std::size_t{topo.nodes} * topo.nodes}, topo.nodes,
+                                      {topo.core_node, topo.cores}, static_cast<std::uint32_t>(origin)};
+        if (build_multicast_tree(in, tree) != Status::ok) return nullptr;
+        tree_origin = origin;
+    }
+    return &tree;
+}
+
+void forward(std::uint64_t origin, std::uint8_t type, const std::uint64_t* w) {
+    const urpc::MulticastTree* t = tree_of(origin);
+    if (!t) return;
+    for (const std::uint16_t child : t->children(static_cast<std::uint32_t>(mesh.core)))
+        send(child, type, w[0], w[1], w[2], w[3], w[4], w[5], tree_mark | origin);
+}
+
+// Words 0..5 are the message's; word 6 is the broadcast's.
+void broadcast(std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0, std::uint64_t w2 = 0,
+               std::uint64_t w3 = 0) {
+    const std::uint64_t w[6] = {w0, w1, w2, w3, 0, 0};
+    if (tree_broadcast && tree_of(mesh.core)) {
+        forward(mesh.core, type, w);
+        return;
+    }
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
-        if (c != mesh.core) send(c, type, w0, w1);
+        if (c != mesh.core) send(c, type, w0, w1, w2, w3);
 }
 
 // ---- Binding ---------------------------------------------------------------------------------
@@ -193,7 +228,7 @@ Status new_ring(std::uint64_t& slot, std::uint64_t& phys, std::uint64_t* origina
 // capability to a dead binding's ring (revoking across cores is not built yet).
 void pin_pool() {
     std::uint64_t slot = 0, phys = 0;
-    if (new_ring(slot, phys) != Status::ok) print("monitor: no channel pool: bindings to this core will fail");
+    if (new_ring(slot, phys) != Status::ok) print("no channel pool: bindings to this core will fail");
 }
 
 // The peer's ring: a copy of our own cap when the peer is on this core, else a capability the
@@ -249,7 +284,7 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
     if (ticket >= max_binds || !binds[ticket].used || binds[ticket].server || binds[ticket].ready ||
         binds[ticket].error != Status::ok) {
         ++malformed;
-        print("monitor: bind reply for unknown ticket {} from core {}: ignored", ticket, from);
+        print("bind reply for unknown ticket {} from core {}: ignored", ticket, from);
         return;
     }
     BindEnd& e = binds[ticket];
@@ -289,9 +324,7 @@ void serve_call(const Message& m) {
     case abi::MonitorOp::export_name: {
         const Status st = add_service(m.w[1], m.w[2], static_cast<std::uint32_t>(mesh.core), static_cast<std::uint32_t>(who));
         reply(st);
-        if (st == Status::ok)
-            for (std::uint64_t c = 0; c < mesh.cores; ++c)
-                if (c != mesh.core) send(c, export_note, mesh.core, who, m.w[1], m.w[2]);
+        if (st == Status::ok) broadcast(export_note, mesh.core, who, m.w[1], m.w[2]);
         return;
     }
     case abi::MonitorOp::bind: {
@@ -436,7 +469,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         if (m.words[0] != from || add_service(m.words[2], m.words[3], static_cast<std::uint32_t>(from),
                                               static_cast<std::uint32_t>(m.words[1])) != Status::ok) {
             ++malformed;
-            print("monitor: export from core {} refused (bad sender, duplicate or table full)", from);
+            print("export from core {} refused (bad sender, duplicate or table full)", from);
         }
         break;
     case bind_req: bind_request_here(from, m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], 0); break;
@@ -449,6 +482,18 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         send(from, census_reply, mesh.core, v & 0xffff, v >> 16 & 0xffff, v >> 32 & 0xffff, v >> 48);
         break;
     }
+    case bcast_probe: {
+        const urpc::MulticastTree* t = m.words[1] ? tree_of(from) : nullptr;
+        const std::uint64_t hops = t ? t->hops(static_cast<std::uint32_t>(mesh.core)) : 1;
+        const std::uint64_t forwarded = t ? t->children(static_cast<std::uint32_t>(mesh.core)).size() : 0;
+        send(from, bcast_ack, m.words[0], hops, forwarded);
+        break;
+    }
+    case bcast_ack:
+        ++bcast_acks;
+        bcast_hops_max = m.words[1] > bcast_hops_max ? m.words[1] : bcast_hops_max;
+        bcast_forwarded += m.words[2];
+        break;
     case census_reply:
         ++census_replies;
         census_live += m.words[1];
@@ -461,7 +506,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bench_ping: break;  // only inside a bench round
     default:
         ++malformed;
-        print("monitor: malformed message type {} from core {}: ignored", m.header.type, from);
+        print("malformed message type {} from core {}: ignored", m.header.type, from);
         break;
     }
 }
@@ -478,10 +523,23 @@ bool poll() {
             any = true;
             if (st == Status::malformed) {
                 ++malformed;
-                print("monitor: undecodable line from core {}: ignored", s);
+                print("undecodable line from core {}: ignored", s);
                 continue;
             }
-            handle(s, m);
+            std::uint64_t from = s;
+            if (is_broadcast(m.header.type) && (m.words[6] & tree_mark)) {
+                // A tree broadcast: only from our parent in the origin's tree; pass it on first.
+                const std::uint64_t origin = m.words[6] & 0xffff;
+                const urpc::MulticastTree* t = origin < mesh.cores ? tree_of(origin) : nullptr;
+                if (!t || t->parent(static_cast<std::uint32_t>(mesh.core)) != s) {
+                    ++malformed;
+                    print("broadcast line from core {} that is not our parent for origin {}: ignored", s, origin);
+                    continue;
+                }
+                forward(origin, m.header.type, m.words);
+                from = origin;
+            }
+            handle(from, m);
         }
     }
     return any;
@@ -610,8 +668,7 @@ void step_spawn(const char* name, std::uint64_t core, std::uint64_t arg) {
 
 void step_status() {
     const std::uint32_t before = status_replies;
-    for (std::uint64_t c = 0; c < mesh.cores; ++c)
-        if (c != mesh.core) send(c, status_req);
+    broadcast(status_req);
     run_until([&] { return status_replies == before + mesh.cores - 1; });
 }
 
@@ -632,6 +689,39 @@ void step_probe() {
     plan_ok = plan_ok && refused == mesh.cores - 1;
 }
 
+// One-to-all broadcast, sequential unicast against the topology-aware tree, in one boot: lines
+// sent (the origin's plus every forward), critical-path hops, the origin's own sends, lines that
+// cross nodes, and TSC ticks from the first send to the last acknowledgement (meaningful on real
+// cores only; under TCG count the lines and hops).
+void step_broadcast() {
+    const bool mode_before = tree_broadcast;
+    constexpr unsigned rounds = 16;
+    for (int tree_mode = 0; tree_mode < 2; ++tree_mode) {
+        tree_broadcast = tree_mode;
+        const urpc::MulticastTree* t = tree_mode ? tree_of(mesh.core) : nullptr;
+        if (tree_mode && !t) break;
+        std::uint64_t origin_sends = 0, cross = 0;
+        if (t) {
+            origin_sends = t->children(static_cast<std::uint32_t>(mesh.core)).size();
+            cross = t->cross_node_messages({topo.core_node, topo.cores});
+        } else {
+            origin_sends = mesh.cores - 1;
+            for (std::uint64_t c = 0; c < mesh.cores; ++c) cross += topo.core_node[c] != topo.core_node[mesh.core];
+        }
+        bcast_acks = bcast_hops_max = bcast_forwarded = 0;
+        const std::uint64_t t0 = rdtsc();
+        for (unsigned r = 0; r < rounds; ++r) {
+            broadcast(bcast_probe, r, static_cast<std::uint64_t>(tree_mode));
+            run_until([&] { return bcast_acks == (r + 1) * (mesh.cores - 1); });
+        }
+        const std::uint64_t ticks = (rdtsc() - t0) / rounds;
+        emit("bench-monitors cores={} phase=broadcast-{} messages={} hops={} origin-sends={} cross-node={} ticks={}",
+             mesh.cores, tree_mode ? "tree" : "unicast", origin_sends + bcast_forwarded / rounds, bcast_hops_max,
+             origin_sends, cross, ticks);
+    }
+    tree_broadcast = mode_before;
+}
+
 // Waits until every core's domains (monitors aside) have ended, then reports how they ended;
 // a domain that failed or faulted fails the plan. Gives up after about `limit` wake-ups.
 void step_wait() {
@@ -640,8 +730,7 @@ void step_wait() {
     for (;; ++rounds) {
         census_replies = 0;
         census_live = census_exited = census_failed = census_faulted = 0;
-        for (std::uint64_t c = 0; c < mesh.cores; ++c)
-            if (c != mesh.core) send(c, census_req);
+        broadcast(census_req);
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
         run_until([&] { return census_replies == mesh.cores - 1; });
         census_live += v & 0xffff;
@@ -698,6 +787,7 @@ std::uint64_t parse_number(const char* s, bool& ok) {
                                  reinterpret_cast<std::uint64_t>(plan), sizeof plan - 1);
     if (r.status == Status::ok) plan[r.value] = '\0';
     emit("plan {}", plan);
+    emit("monitor-broadcast mode={}", tree_broadcast ? "tree" : "unicast");
     char* p = plan;
     while (*p) {
         char* step = p;
@@ -726,6 +816,8 @@ std::uint64_t parse_number(const char* s, bool& ok) {
                 }
             ok = ok && *name;
             if (ok) step_spawn(name, core, arg);
+        } else if (starts_with(step, "broadcast") && step[9] == '\0') {
+            step_broadcast();
         } else if (starts_with(step, "wait") && step[4] == '\0') {
             step_wait();
         } else if (starts_with(step, "bench") && step[5] == '\0') {
@@ -741,7 +833,7 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             ok = false;
         }
         if (!ok) {
-            print("monitor: bad plan step '{}'", step);
+            print("bad plan step '{}'", step);
             plan_ok = false;
             step_shutdown();
         }
@@ -757,19 +849,29 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     node &= 0xffffffff;
     mesh = {core, cores, base, stride, chan, node};
     if (cores > max_cores || cores == 0) {
-        print("monitor: {} cores is more than this monitor handles", cores);
+        print("{} cores is more than this monitor handles", cores);
         return 1;
     }
     // Format our inbox: one channel per sender (receiver-local memory, placed by the CPU driver).
     for (std::uint64_t s = 0; s < cores; ++s) {
         if (s == core) continue;
         if (urpc::format_channel(mesh.channel(core, s), {abi::monitor_channel_slots, urpc::Wake::poll}) != Status::ok) {
-            print("monitor: cannot format channel from core {}", s);
+            print("cannot format channel from core {}", s);
             return 1;
         }
         rx[s] = *urpc::Receiver::attach(mesh.channel(core, s));
     }
     pin_pool();
+    if (syscall6(abi::Sys::topology, reinterpret_cast<std::uint64_t>(&topo), sizeof topo).status != Status::ok ||
+        topo.cores != cores) {
+        print("no usable topology: broadcasts go one by one");
+        tree_broadcast = false;
+    }
+    char mode[16] = {};
+    const char key[] = "monitor.broadcast";
+    const SysResult r = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(key), sizeof key - 1,
+                                 reinterpret_cast<std::uint64_t>(mode), sizeof mode - 1);
+    if (r.status == Status::ok && starts_with(mode, "unicast") && mode[7] == '\0') tree_broadcast = false;
     if (core == 0) run_plan();
     send(0, hello, core, node);
     run_until([] { return false; });

@@ -24,7 +24,17 @@ enum Type : std::uint8_t {
     bind_reply = 16,  // [ticket, status, server ring phys, server domain]
     census_req = 17,  // []                            monitor 0 -> all (plan step `wait`)
     census_reply = 18,// [core, live domains besides the monitor, exited ok, exited failing, faulted]
-    last_type = census_reply,
+    bcast_probe = 19, // [seq, tree?]                  a measured broadcast (plan step `broadcast`)
+    bcast_ack = 20,   // [seq, hops from the origin, lines this monitor forwarded]
+    last_type = bcast_ack,
 };
+// Word 6 of a broadcast line: tree_mark | origin core (monitor.cpp forwards it down the origin's
+// multicast tree); other messages leave word 6 zero.
+inline constexpr std::uint64_t tree_mark = std::uint64_t{1} << 63;
+constexpr bool is_broadcast(std::uint8_t type) {
+    return type == members || type == ping_all || type == status_req || type == census_req || type == export_note ||
+           type == bcast_probe;
+}
+
 
 } // namespace myr::monitor

@@ -66,6 +66,23 @@ Result<std::uint64_t> sys_kernel_option(Domain& d, std::uint64_t kcap, std::uint
     return Status::not_found;
 }
 
+// The topology in a fixed layout (abi::TopologyInfo), built in this core's bss (4.6 KB: too big
+// for the kernel stack; system calls on one core never nest) and copied out.
+Status sys_topology(Domain& d, std::uint64_t buf, std::uint64_t len) {
+    if (len != sizeof(abi::TopologyInfo)) return Status::invalid_argument;
+    const acpi::Topology& t = this_core.topology;
+    if (t.num_cpus > abi::topo_max_cores || t.num_nodes > abi::topo_max_nodes) return Status::overflow;
+    static abi::TopologyInfo info;
+    info = {};
+    info.cores = t.num_cpus;
+    info.nodes = t.num_nodes ? t.num_nodes : 1;
+    for (std::uint32_t c = 0; c < t.num_cpus; ++c) info.core_node[c] = t.num_nodes ? t.cpus[c].node : 0;
+    for (std::uint32_t a = 0; a < info.nodes; ++a)
+        for (std::uint32_t b = 0; b < info.nodes; ++b)
+            info.distance[a * info.nodes + b] = t.num_nodes ? t.distance[a][b] : 10;
+    return copy_to_user(d, buf, &info, sizeof info);
+}
+
 // How this core's domains are doing (a monitor's `wait` plan step).
 Result<std::uint64_t> sys_core_status(Domain& d, std::uint64_t kcap) {
     MYR_TRY(cspace_cap(d, kcap, caps::CapType::kernel, caps::Rights::none));
@@ -159,6 +176,7 @@ void on_syscall(arch::TrapFrame& frame) {
         if (v.ok()) value = *v;
         break;
     }
+    case abi::Sys::topology: st = sys_topology(*d, r.rdi, r.rsi); break;
     case abi::Sys::core_status: {
         const auto v = sys_core_status(*d, r.rdi);
         st = v.status();

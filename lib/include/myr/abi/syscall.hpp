@@ -50,6 +50,8 @@ enum class Sys : std::uint64_t {
                        // exited failing << 32 | faulted << 48 (16 bits each, this core since boot)
     cap_phys = 26,     // (kernel cptr, cptr) -> rdx = physical base of a frame / channel_memory / untyped
                        // cap (monitors name rings to another core's monitor by address)
+    topology = 27,     // (TopologyInfo* buf, size) -> ok: the machine as this core's CPU driver parsed it
+                       // (cores, nodes, node of each core, SLIT distances); any domain may ask
     count
 };
 
@@ -74,6 +76,14 @@ inline constexpr std::uint64_t ipc_no_send = 0xffff'ffffull;
 // rdx + c * rcx and holds one channel per sending core s at offset s * r8.
 inline constexpr std::uint64_t monitor_mesh_base = 0x0000'0001'0000'0000;  // 4 GiB
 inline constexpr std::uint32_t monitor_channel_slots = 16;
+
+// Filled by Sys::topology. Distances are row-major nodes x nodes (ACPI SLIT units, 10 = local).
+inline constexpr std::uint32_t topo_max_cores = 256, topo_max_nodes = 64;
+struct TopologyInfo {
+    std::uint32_t cores, nodes;
+    std::uint16_t core_node[topo_max_cores];
+    std::uint8_t distance[topo_max_nodes * topo_max_nodes];
+};
 
 // Flags for Sys::map.
 inline constexpr std::uint64_t map_write = 1;
