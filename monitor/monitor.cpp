@@ -749,9 +749,13 @@ void step_wait() {
     // Messages every phase cost, counted by every monitor (status replies) plus our own.
     step_status();
     for (unsigned t = 1; t <= 8; ++t) type_totals[t] += sent_by_type[t];
-    emit("bench-monitors cores={} phase=membership messages={} hops=2", mesh.cores, type_totals[hello] + type_totals[members]);
-    emit("bench-monitors cores={} phase=ping-all messages={} hops=4", mesh.cores,
-         type_totals[ping_all] + type_totals[ping] + type_totals[pong] + type_totals[ping_done]);
+    // Critical path: a broadcast costs the tree's depth (1 for unicast), then hello/ping/pong/done 1 each.
+    const urpc::MulticastTree* t = tree_broadcast ? tree_of(mesh.core) : nullptr;
+    const std::uint64_t depth = t && t->depth() > 0 ? t->depth() : 1;
+    emit("bench-monitors cores={} phase=membership messages={} hops={}", mesh.cores, type_totals[hello] + type_totals[members],
+         1 + depth);
+    emit("bench-monitors cores={} phase=ping-all messages={} hops={}", mesh.cores,
+         type_totals[ping_all] + type_totals[ping] + type_totals[pong] + type_totals[ping_done], depth + 3);
     emit("bench-monitors cores={} phase=remote-spawn messages={} hops=2", mesh.cores,
          type_totals[spawn_req] + type_totals[spawn_reply]);
     if (mesh.cores > 1 && bench_rtt) bench_round_trip();
