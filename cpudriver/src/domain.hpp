@@ -2,6 +2,7 @@
 // User domains of this core: an address space (own page tables; the kernel half points to this
 // core's CPU-driver copy) and one dispatcher that runs only here (DESIGN.md §3: no migration).
 // All state is this core's: the table is a global of its own image copy.
+#include <arch/fpu.hpp>
 #include <arch/trap_frame.hpp>
 #include <myr/kernel/frame_allocator.hpp>
 #include <myr/kernel/multiboot.hpp>
@@ -30,6 +31,7 @@ struct Domain {
     std::uint64_t pml4;
     char name[24];
     arch::TrapFrame regs;         // user registers while not running
+    arch::FpuState fpu;           // x87/SSE registers while another domain owns them (16-aligned)
     bool in_syscall;              // its last kernel entry was `syscall`: it may return by sysret
     // Capability space: a cnode of this core's CapTable (cspace.cpp).
     std::uint32_t cnode_slot;     // kernel slot holding the cnode cap
