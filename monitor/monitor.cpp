@@ -96,7 +96,7 @@ void spawn_here(std::uint64_t from, const urpc::Message& m) {
     for (unsigned i = 0; i < 40; ++i) name[i] = static_cast<char>(m.words[1 + i / 8] >> (8 * (i % 8)));
     std::uint64_t len = 0;
     while (len < 40 && name[len]) ++len;
-    const SysResult r = syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len, mesh.core);
+    const SysResult r = syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len, mesh.core, abi::no_cap);
     send(from, spawn_reply, m.words[0], static_cast<std::uint64_t>(r.status), r.value);
 }
 

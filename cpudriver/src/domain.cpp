@@ -202,6 +202,8 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     }
     d->wait = IpcWait::none;
     d->reply_to = nullptr;
+    d->ended = abi::DomainStatus::runnable;
+    d->end_code = 0;
     d->module = module;
     d->spawn_index = spawn_index;
     d->regs = {};
@@ -387,6 +389,8 @@ void on_wakeup_ipi(arch::TrapFrame& frame) {
     emit("domain-fault core={} domain={} name={} vector={} error={:#x} rip={:#x} cr2={:#x}", this_core.core,
          d->serial, d->name, frame.vector, frame.error, frame.rip, frame.vector == 14 ? cr2 : 0);
     const std::uint32_t spawn_index = d->spawn_index;
+    d->ended = abi::DomainStatus::faulted;
+    d->end_code = static_cast<std::uint32_t>(frame.vector);
     const std::uint32_t freed = destroy_domain(*d);
     log("killed domain {} ({}): {} frames returned; the other domains go on", d->serial, d->name, freed);
     ++this_core.boot->domains_faulted;
@@ -400,11 +404,31 @@ void exit_current(std::uint64_t code) {
     const std::uint32_t serial = d->serial;
     char name[24];
     for (std::size_t i = 0; i < sizeof name; ++i) name[i] = d->name[i];
+    d->ended = abi::DomainStatus::exited;
+    d->end_code = static_cast<std::uint32_t>(code);
     const std::uint32_t freed = destroy_domain(*d);
     emit("domain-exit core={} domain={} name={} code={} frames={}", this_core.core, serial, name, code, freed);
     if (code == 0) ++this_core.boot->domains_exited;
     else ++this_core.boot->domains_failed;
     after_exit(spawn_index);
+}
+
+void kill_domain(Domain& d, const Domain& by) {
+    const std::uint32_t spawn_index = d.spawn_index;
+    const std::uint32_t by_serial = by.serial;  // `by` may be `d`: read it before d is freed
+    d.ended = abi::DomainStatus::killed;
+    d.end_code = by_serial;
+    const std::uint32_t freed = destroy_domain(d);
+    emit("domain-killed core={} domain={} name={} by={} frames={}", this_core.core, d.serial, d.name, by_serial, freed);
+    // Counted with the faults: the run ends as it would had the domain faulted.
+    ++this_core.boot->domains_faulted;
+    after_exit(spawn_index);
+}
+
+Domain* domain_by_serial(std::uint32_t serial) {
+    for (Domain& d : table)
+        if (d.serial == serial && serial != 0) return &d;
+    return nullptr;
 }
 
 } // namespace myr::kernel

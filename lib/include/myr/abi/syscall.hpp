@@ -32,16 +32,34 @@ enum class Sys : std::uint64_t {
     notify_wait = 16,  // (notification cptr) -> rdx = bits (cleared); blocks while none are set
     notify_signal = 17,// (notification cptr, bits) -> ok: ORs bits (the cap's badge when 0), wakes a waiter
     send_ipi = 18,     // (ipi cptr, core) -> ok: wakes that core's waiting domains
-    spawn = 19,        // (kernel cptr, name ptr, name len, arg) -> rdx = domain: start a boot module here
+    spawn = 19,        // (kernel cptr, name ptr, name len, arg, dest slot or no_cap) -> rdx = domain: start a
+                       // boot module here; with a dest slot (empty), a domain cap to the new domain lands there
     shutdown = 20,     // (kernel cptr, code) -> ends the whole run: code 0 success, else failure
     wait_event = 21,   // () -> ok: sleep until an IPI reaches this core or the next timer tick
     kernel_option = 22,// (kernel cptr, key ptr, key len, buf ptr, buf len) -> rdx = value length:
                        // copies the value of kernel option `key=` (e.g. the run plan) into buf
+    domain_kill = 23,  // (domain cptr, needs write) -> ok: ends that domain like a fault (domain-killed line);
+                       // connection_lost when it has already ended
+    domain_status = 24,// (domain cptr, needs read) -> rdx = DomainStatus | code << 32 (see below)
     count
 };
 
 inline constexpr unsigned ipc_words = 4;
 inline constexpr std::uint64_t no_cap = ~0ull;
+
+// Sys::domain_status: the low 32 bits of rdx. A domain that ended is still answered for (with
+// its code in rdx bits 32-63) until its kernel slot starts another domain; then every capability
+// to it is deleted (later calls: not_found). connection_lost: the domain is gone and unknown.
+enum class DomainStatus : std::uint32_t {
+    runnable = 0,  // running or ready to run
+    blocked = 1,   // waiting (IPC, notification, event)
+    exited = 2,    // code = its exit code (low 32 bits)
+    faulted = 3,   // code = the exception vector that killed it
+    killed = 4,    // code = the domain number of the killer (domain_kill)
+};
+
+// Every domain starts with a domain capability to itself (read, write) in this slot.
+inline constexpr std::uint64_t self_domain_slot = 2;
 
 // A monitor starts with (besides the slots every domain has) a kernel capability in slot 5 and
 // an IPI capability for every core in slot 6, and finds its arguments in registers:
