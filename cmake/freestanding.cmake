@@ -23,12 +23,14 @@ function(myriad_freestanding target)
 endfunction()
 
 # User programs: freestanding like the kernel, but the small code model in the low half, with
-# SSE left alone (user state is the program's own; the kernel saves only general registers, so
-# user code is built with -mgeneral-regs-only too until the kernel saves FPU state).
+# x87/SSE (the CPU driver keeps each domain's FXSAVE state and switches it with the domain) and
+# the System V red zone: no kernel entry from ring 3 writes below the user rsp (interrupts and
+# exceptions switch to TSS.rsp0 or an IST stack before pushing, `syscall` entry loads the kernel
+# stack before its first push) and the kernel delivers nothing on user stacks (no upcalls).
 set(MYRIAD_USER_CXX_FLAGS
   -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables -fno-unwind-tables
   -fno-stack-protector -fno-pic -fno-pie -fno-threadsafe-statics -fno-use-cxa-atexit
-  -mgeneral-regs-only -mno-red-zone -fno-omit-frame-pointer -nostdlib -O2 -g)
+  -fno-omit-frame-pointer -nostdlib -O2 -g)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   list(APPEND MYRIAD_USER_CXX_FLAGS --param=min-pagesize=0)
 endif()

@@ -408,7 +408,8 @@ void report_pings() {
 
 // Starts a program on this core; its argument (rdi) is `arg`, or this core's number when ~0.
 SysResult spawn_local(const char* name, std::uint64_t len, std::uint64_t arg) {
-    return syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len, arg == ~0ull ? mesh.core : arg);
+    return syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len, arg == ~0ull ? mesh.core : arg,
+                    abi::no_cap);
 }
 
 void spawn_here(std::uint64_t from, const urpc::Message& m) {

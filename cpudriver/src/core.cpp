@@ -6,6 +6,7 @@
 #include "frames.hpp"
 
 #include <arch/cpu.hpp>
+#include <arch/fpu.hpp>
 #include <arch/platform.hpp>
 #include <myr/exit_codes.hpp>
 #include <myr/kernel/console.hpp>
@@ -155,6 +156,7 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     bb->audit = audit_kernel_pages();
     audit_table_frames(bb->tables_phys, bb->pool_phys, bb->audit);
     arch::enable_syscalls();
+    if (!arch::enable_fpu()) panic("this CPU has no FXSAVE or SSE2: user FPU state cannot be kept");
     domains_init(bb->user_pool_phys, bb->user_pool_size, bb->pml4_phys);
     if (const Status s = cspace_init(); s != Status::ok && bb->user_pool_size)
         log("no capability table on this core: {} (user domains cannot start)", to_string(s));

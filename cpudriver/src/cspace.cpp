@@ -29,6 +29,12 @@ constexpr SlotIdx k_monitor_ep = 4;      // the monitor's endpoint: domains call
 constexpr SlotIdx k_cnode_untyped = 64;  // + domain index: a cnode's worth of table memory
 constexpr SlotIdx k_domain_ram = 128;    // + domain index: its RAM untyped while not lent out
 constexpr SlotIdx k_cnode = 192;         // + domain index: the domain's cnode cap
+// + domain index: the root domain cap (base = serial) of the domain the slot holds or last held.
+// Every domain cap derives from it; it stays after its domain ends, so copies elsewhere keep
+// answering with how it ended, and is revoked (deleting every copy) when the slot starts the
+// next domain.
+constexpr SlotIdx k_domain = 224;
+static_assert(k_domain + max_domains <= kernel_slots);
 constexpr unsigned domain_ram_bits = 17; // 128 KiB
 constexpr std::uint16_t kernel_owner = 0xffff;
 
@@ -116,10 +122,16 @@ Status cspace_init() {
 Status cspace_create(Domain& d) {
     if (!ready) return Status::unsupported;
     const std::uint32_t i = index_of(d);
+    if (!table.cap(k_domain + i).is_null()) {
+        MYR_TRY(table.revoke(k_domain + i, freed_sink));  // capabilities to the slot's last domain
+        MYR_TRY(table.remove(k_domain + i, freed_sink));
+    }
+    MYR_TRY(table.install(k_domain + i, caps::make_domain(d.serial)));
     MYR_TRY(table.retype(k_cnode_untyped + i, {CapType::cnode, cnode_radix}, 1, k_cnode + i, freed_sink));
     d.cnode_slot = k_cnode + i;
     d.cnode_first = table.cnode_first_slot(table.cap(k_cnode + i));
     MYR_TRY(table.copy(k_cnode + i, d.cnode_first + cslot::self_cnode));
+    MYR_TRY(table.copy(k_domain + i, d.cnode_first + cslot::self_domain));
     MYR_TRY(table.move(k_domain_ram + i, d.cnode_first + cslot::ram));
     MYR_TRY(table.mint(k_endpoint, d.cnode_first + cslot::endpoint, caps::all_rights(CapType::endpoint), d.serial));
     MYR_TRY(table.mint(k_monitor_ep, d.cnode_first + cslot::monitor, Rights::send | Rights::grant, d.serial));
@@ -139,8 +151,12 @@ void cspace_destroy(Domain& d) {
     for (std::uint32_t s = 0; s < (1u << cnode_radix); ++s) {
         const SlotIdx idx = d.cnode_first + s;
         if (table.cap(idx).is_null()) continue;
-        unmap_subtree(idx, true);
-        if (table.revoke(idx, freed_sink) != Status::ok) panic("revoking slot {} of domain {} failed", s, d.serial);
+        // A domain cap is a name, not a resource: copies made from this one (handed to other
+        // domains) move up to its parent instead of dying with this cspace.
+        const bool keep_copies = table.cap(idx).type == CapType::domain;
+        if (!keep_copies) unmap_subtree(idx, true);
+        if (!keep_copies && table.revoke(idx, freed_sink) != Status::ok)
+            panic("revoking slot {} of domain {} failed", s, d.serial);
         const bool is_lent_ram = table.cap(idx).type == CapType::untyped && table.slot(idx).parent == k_ram_untyped;
         if (is_lent_ram) {
             if (table.move(idx, k_domain_ram + i) != Status::ok) panic("returning RAM of domain {} failed", d.serial);
@@ -150,6 +166,10 @@ void cspace_destroy(Domain& d) {
     }
     if (table.revoke(k_cnode_untyped + i, freed_sink) != Status::ok) panic("freeing the cnode of domain {} failed", d.serial);
     d.cnode_slot = 0;
+}
+
+Status cspace_give_domain_cap(const Domain& child, SlotIdx dest) {
+    return table.copy(k_domain + index_of(child), dest);
 }
 
 Result<SlotIdx> cspace_slot(Domain& d, std::uint64_t cptr) {

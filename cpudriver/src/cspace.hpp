@@ -11,6 +11,7 @@ inline constexpr unsigned cnode_radix = 6;  // 64 slots per domain; a cptr is a 
 // Slots every domain starts with (documented in lib/include/myr/abi/syscall.hpp).
 namespace cslot {
 inline constexpr std::uint32_t self_cnode = 1;  // its own cnode (copy)
+inline constexpr std::uint32_t self_domain = 2; // a domain cap to itself (abi::self_domain_slot)
 inline constexpr std::uint32_t ram = 3;         // untyped RAM it may retype (128 KiB)
 inline constexpr std::uint32_t endpoint = 4;    // the core's shared endpoint, badged with its serial
 inline constexpr std::uint32_t monitor = 7;     // its monitor's endpoint: send + grant, badged with its serial
@@ -23,6 +24,8 @@ Status cspace_init();          // once per core, after domains_init
 Status cspace_create(Domain& d);
 void cspace_destroy(Domain& d);
 caps::CapTable& cap_table();
+// Copies the kernel's domain cap of `child` into table slot `dest` (an empty slot).
+Status cspace_give_domain_cap(const Domain& child, caps::SlotIdx dest);
 
 // The table index of `cptr` in d's cspace (the slot may be empty), or an error.
 Result<caps::SlotIdx> cspace_slot(Domain& d, std::uint64_t cptr);

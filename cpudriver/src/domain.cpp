@@ -20,6 +20,10 @@ namespace {
 
 Domain table[max_domains];
 Domain* running;                 // null while idle
+// Whose x87/SSE state is in the registers: the domain that last ran in user mode here (it may
+// have gone idle since, or entered the kernel). The kernel never touches these registers, so
+// they are saved only when a different domain is about to run (eager switching: no #NM).
+Domain* fpu_owner;
 FrameAllocator frames;
 std::uint64_t core_pml4;         // the core's own tables: used while idle
 std::uint32_t next_serial;
@@ -140,6 +144,11 @@ void after_exit(std::uint32_t spawn_index) {
 
 [[noreturn]] void switch_to_domain(Domain& d) {
     running = &d;
+    if (fpu_owner != &d) {
+        if (fpu_owner) arch::fpu_save(fpu_owner->fpu);
+        arch::fpu_restore(d.fpu);
+        fpu_owner = &d;
+    }
     if ((arch::read_cr3() & pte::addr_mask) != d.pml4) arch::write_cr3(d.pml4);
     arch::resume_user(d.regs, d.in_syscall);
 }
@@ -193,6 +202,8 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     }
     d->wait = IpcWait::none;
     d->reply_to = nullptr;
+    d->ended = abi::DomainStatus::runnable;
+    d->end_code = 0;
     d->module = module;
     d->spawn_index = spawn_index;
     d->regs = {};
@@ -203,6 +214,7 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     d->regs.rflags = arch::rflags_if | 0x2;
     d->regs.rdi = arg;
     d->in_syscall = false;
+    arch::fpu_reset(d->fpu);  // FNINIT state: nothing of an earlier domain in this slot survives
     d->state = DomainState::runnable;
     ++this_core.boot->domains_started;
     emit("domain-start core={} domain={} name={}", this_core.core, d->serial, d->name);
@@ -291,6 +303,7 @@ std::uint32_t destroy_domain(Domain& d) {
     d.state = DomainState::free;
     d.pml4 = 0;
     if (running == &d) running = nullptr;
+    if (fpu_owner == &d) fpu_owner = nullptr;  // its registers are dead: never saved anywhere
     return freed;
 }
 
@@ -377,6 +390,8 @@ void on_wakeup_ipi(arch::TrapFrame& frame) {
     emit("domain-fault core={} domain={} name={} vector={} error={:#x} rip={:#x} cr2={:#x}", this_core.core,
          d->serial, d->name, frame.vector, frame.error, frame.rip, frame.vector == 14 ? cr2 : 0);
     const std::uint32_t spawn_index = d->spawn_index;
+    d->ended = abi::DomainStatus::faulted;
+    d->end_code = static_cast<std::uint32_t>(frame.vector);
     const std::uint32_t freed = destroy_domain(*d);
     log("killed domain {} ({}): {} frames returned; the other domains go on", d->serial, d->name, freed);
     ++this_core.boot->domains_faulted;
@@ -390,11 +405,31 @@ void exit_current(std::uint64_t code) {
     const std::uint32_t serial = d->serial;
     char name[24];
     for (std::size_t i = 0; i < sizeof name; ++i) name[i] = d->name[i];
+    d->ended = abi::DomainStatus::exited;
+    d->end_code = static_cast<std::uint32_t>(code);
     const std::uint32_t freed = destroy_domain(*d);
     emit("domain-exit core={} domain={} name={} code={} frames={}", this_core.core, serial, name, code, freed);
     if (code == 0) ++this_core.boot->domains_exited;
     else ++this_core.boot->domains_failed;
     after_exit(spawn_index);
+}
+
+void kill_domain(Domain& d, const Domain& by) {
+    const std::uint32_t spawn_index = d.spawn_index;
+    const std::uint32_t by_serial = by.serial;  // `by` may be `d`: read it before d is freed
+    d.ended = abi::DomainStatus::killed;
+    d.end_code = by_serial;
+    const std::uint32_t freed = destroy_domain(d);
+    emit("domain-killed core={} domain={} name={} by={} frames={}", this_core.core, d.serial, d.name, by_serial, freed);
+    // Counted with the faults: the run ends as it would had the domain faulted.
+    ++this_core.boot->domains_faulted;
+    after_exit(spawn_index);
+}
+
+Domain* domain_by_serial(std::uint32_t serial) {
+    for (Domain& d : table)
+        if (d.serial == serial && serial != 0) return &d;
+    return nullptr;
 }
 
 } // namespace myr::kernel

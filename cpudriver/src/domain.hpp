@@ -2,7 +2,9 @@
 // User domains of this core: an address space (own page tables; the kernel half points to this
 // core's CPU-driver copy) and one dispatcher that runs only here (DESIGN.md §3: no migration).
 // All state is this core's: the table is a global of its own image copy.
+#include <arch/fpu.hpp>
 #include <arch/trap_frame.hpp>
+#include <myr/abi/syscall.hpp>
 #include <myr/kernel/frame_allocator.hpp>
 #include <myr/kernel/multiboot.hpp>
 #include <myr/kernel/options.hpp>
@@ -24,12 +26,13 @@ enum class IpcWait : std::uint8_t { none, send, call, recv, reply, event, notify
 struct Domain {
     DomainState state;
     std::uint16_t owner;          // frame owner id: slot index + 1
-    std::uint32_t serial;         // number printed in the log (unique on this core)
+    std::uint32_t serial;         // number printed in the log (unique on this core; kept after it ends)
     std::uint32_t spawn_index;    // which spawn spec made it
     std::uint32_t module;         // boot module it runs
     std::uint64_t pml4;
     char name[24];
     arch::TrapFrame regs;         // user registers while not running
+    arch::FpuState fpu;           // x87/SSE registers while another domain owns them (16-aligned)
     bool in_syscall;              // its last kernel entry was `syscall`: it may return by sysret
     // Capability space: a cnode of this core's CapTable (cspace.cpp).
     std::uint32_t cnode_slot;     // kernel slot holding the cnode cap
@@ -42,6 +45,9 @@ struct Domain {
     std::uint32_t send_cap_slot;  // table index of a capability to transfer, or no_slot
     std::uint32_t recv_slot;      // table index where it accepts a capability, or no_slot
     Domain* reply_to;             // the caller waiting for this domain's reply
+    // How it ended (kept in the free slot until the slot starts another domain: domain_status).
+    abi::DomainStatus ended;      // runnable while it has not ended
+    std::uint32_t end_code;       // exit code, fault vector or killer's serial
 };
 
 // The core's domain table, frame pool and scheduler.
@@ -58,6 +64,12 @@ FrameAllocator& user_frames();
 [[noreturn]] void schedule();
 [[noreturn]] void idle();             // no domain to run: halt until an interrupt brings work
 void exit_current(std::uint64_t code);
+// Ends `d` on the request of `by` (domain_kill): a domain-killed line, its frames back to the pool.
+// When d is `by` itself, the caller must schedule() afterwards.
+void kill_domain(Domain& d, const Domain& by);
+// The table slot that holds, or last held, the domain with this serial; null when the slot has
+// started another domain since.
+Domain* domain_by_serial(std::uint32_t serial);
 // Ends `d` (exit or kill); frees every frame it owned; reports the count.
 std::uint32_t destroy_domain(Domain& d);
 Domain* domain_table();

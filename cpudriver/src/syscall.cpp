@@ -30,15 +30,48 @@ Status sys_debug_print(Domain& d, std::uint64_t ptr, std::uint64_t len, std::uin
     return Status::ok;
 }
 
+// dest: a slot for a domain cap to the child, or no_cap (0, the null cptr, also means none).
 Result<std::uint64_t> sys_spawn(Domain& d, std::uint64_t kcap, std::uint64_t name_ptr, std::uint64_t len,
-                                std::uint64_t arg) {
+                                std::uint64_t arg, std::uint64_t dest) {
     MYR_TRY(cspace_cap(d, kcap, caps::CapType::kernel, caps::Rights::none));
+    caps::SlotIdx dest_slot = caps::no_slot;
+    if (dest != abi::no_cap && dest != 0) {
+        dest_slot = MYR_TRY(cspace_slot(d, dest));
+        if (!cap_table().cap(dest_slot).is_null()) return Status::exists;
+    }
     char name[24];
     if (len == 0 || len >= sizeof name) return Status::invalid_argument;
     MYR_TRY(copy_from_user(d, name_ptr, name, len));
     name[len] = '\0';
     Domain* child = MYR_TRY(spawn_by_name(name, arg));
+    // Cannot fail: the child's root cap was just installed and dest was checked empty above.
+    if (dest_slot != caps::no_slot && cspace_give_domain_cap(*child, dest_slot) != Status::ok)
+        panic("spawn: domain cap for {} could not be placed", child->serial);
     return child->serial;
+}
+
+// The domain a domain cap names; connection_lost when its slot has started another domain.
+Result<Domain*> cap_domain(Domain& d, std::uint64_t cptr, caps::Rights need) {
+    const caps::SlotIdx i = MYR_TRY(cspace_cap(d, cptr, caps::CapType::domain, need));
+    Domain* t = domain_by_serial(static_cast<std::uint32_t>(cap_table().cap(i).base));
+    if (!t) return Status::connection_lost;
+    return t;
+}
+
+Result<std::uint64_t> sys_domain_status(Domain& d, std::uint64_t cptr) {
+    const Domain* t = MYR_TRY(cap_domain(d, cptr, caps::Rights::read));
+    if (t->state == DomainState::runnable) return static_cast<std::uint64_t>(abi::DomainStatus::runnable);
+    if (t->state == DomainState::blocked) return static_cast<std::uint64_t>(abi::DomainStatus::blocked);
+    return static_cast<std::uint64_t>(t->ended) | (std::uint64_t{t->end_code} << 32);
+}
+
+// Returns only when the target is another domain.
+Status sys_domain_kill(Domain& d, std::uint64_t cptr) {
+    Domain* t = MYR_TRY(cap_domain(d, cptr, caps::Rights::write));
+    if (t->state != DomainState::runnable && t->state != DomainState::blocked) return Status::connection_lost;
+    kill_domain(*t, d);
+    if (t == &d) schedule();
+    return Status::ok;
 }
 
 // The value of kernel option `key=` from this core's command line (its own copy in the boot block).
@@ -137,7 +170,7 @@ void on_syscall(arch::TrapFrame& frame) {
     case abi::Sys::map: st = sys_map(*d, r.rdi, r.rsi, r.rdx); break;
     case abi::Sys::unmap: st = sys_unmap(*d, r.rdi); break;
     case abi::Sys::spawn: {
-        const auto v = sys_spawn(*d, r.rdi, r.rsi, r.rdx, r.r10);
+        const auto v = sys_spawn(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8);
         st = v.status();
         if (v.ok()) value = *v;
         break;
@@ -149,6 +182,13 @@ void on_syscall(arch::TrapFrame& frame) {
         if (v.ok()) value = *v;
         break;
     }
+    case abi::Sys::domain_status: {
+        const auto v = sys_domain_status(*d, r.rdi);
+        st = v.status();
+        if (v.ok()) value = *v;
+        break;
+    }
+    case abi::Sys::domain_kill: st = sys_domain_kill(*d, r.rdi); break;
     case abi::Sys::notify_signal: st = sys_notify_signal(*d, r.rdi, r.rsi); break;
     case abi::Sys::notify_wait: sys_notify_wait(*d, r.rdi);
     case abi::Sys::shutdown: {

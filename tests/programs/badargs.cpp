@@ -125,6 +125,37 @@ extern "C" int main(std::uint64_t) {
     expect("core_status on empty", syscall6(abi::Sys::core_status, 20).status, Status::not_found);
     expect("retype channel memory too big", retype(cap::ram, captype::channel_memory, 30, 20, 1), Status::no_memory);
 
+    // Domain capabilities: every domain has one to itself in slot 2 (read, write).
+    ++checks;
+    if (cap_identify(cap::self_domain).value != ((captype::domain << 32) | rights::read | rights::write)) {
+        ++failures;
+        print("test-fail: slot 2 is not a read/write domain cap: {:#x}", cap_identify(cap::self_domain).value);
+    }
+    {
+        const SysResult st = domain_status(cap::self_domain);
+        expect("status of itself", st.status, Status::ok);
+        ++checks;
+        if (st.value != static_cast<std::uint64_t>(abi::DomainStatus::runnable)) {
+            ++failures;
+            print("test-fail: own status {:#x}, not runnable", st.value);
+        }
+    }
+    expect("status cptr 0", domain_status(0).status, Status::invalid_argument);
+    expect("status cptr 64", domain_status(64).status, Status::invalid_argument);
+    expect("status cptr ~0", domain_status(~0ull).status, Status::invalid_argument);
+    expect("status of empty", domain_status(20).status, Status::not_found);
+    expect("status of an endpoint", domain_status(cap::endpoint).status, Status::wrong_type);
+    expect("status of RAM", domain_status(cap::ram).status, Status::wrong_type);
+    expect("kill cptr 0", domain_kill(0), Status::invalid_argument);
+    expect("kill cptr 64", domain_kill(64), Status::invalid_argument);
+    expect("kill empty", domain_kill(20), Status::not_found);
+    expect("kill an endpoint", domain_kill(cap::endpoint), Status::wrong_type);
+    expect("kill a cnode", domain_kill(cap::self_cnode), Status::wrong_type);
+    // spawn needs a kernel cap before anything else: a dest slot changes nothing without one.
+    expect("spawn without kernel cap, with dest", syscall6(abi::Sys::spawn, 5, 0, 5, 0, 20).status, Status::not_found);
+    expect("spawn with a domain cap as kernel cap", syscall6(abi::Sys::spawn, cap::self_domain, 0, 5, 0, 20).status,
+           Status::wrong_type);
+
     snapshot(after);
     for (std::uint64_t i = 1; i < cap::slots; ++i) {
         ++checks;
@@ -191,6 +222,15 @@ extern "C" int main(std::uint64_t) {
         if (w.status != Status::ok || w.value != 0x40) { ++failures; print("test-fail: badge signal gave {}", w.value); }
     }
     expect("wait needs the receive right", syscall6(abi::Sys::notify_wait, 22).status, Status::permission_denied);
+    // Rights on domain caps: status needs read, kill needs write.
+    expect("read-only domain cap", cap_copy(cap::self_domain, 24, rights::read), Status::ok);
+    expect("write-only domain cap", cap_copy(cap::self_domain, 25, rights::write), Status::ok);
+    expect("kill with a read-only cap", domain_kill(24), Status::permission_denied);
+    expect("status with a read-only cap", domain_status(24).status, Status::ok);
+    expect("status with a write-only cap", domain_status(25).status, Status::permission_denied);
+    expect("mint a domain cap with a badge", cap_mint(cap::self_domain, 26, rights::read, 5), Status::invalid_argument);
+    expect("delete read-only domain cap", cap_delete(24), Status::ok);
+    expect("delete write-only domain cap", cap_delete(25), Status::ok);
     expect("revoke RAM (deletes the frame, unmapping it)", cap_revoke(cap::ram), Status::ok);
     expect("frame gone", cap_identify(20).status, Status::not_found);
     expect("print from unmapped page", debug_print(reinterpret_cast<const char*>(unmapped), 8), Status::invalid_argument);

@@ -9,7 +9,7 @@ using namespace myr::user;
 namespace {
 
 constexpr std::uint64_t calls = 1000000;
-std::uint64_t counts[32];
+std::uint64_t counts[64];
 std::uint64_t canary[64];
 
 std::uint64_t pick_arg(Rng& r) {
@@ -41,6 +41,9 @@ extern "C" int main(std::uint64_t core) {
         if ((n >= static_cast<std::uint64_t>(abi::Sys::ipc_send) && n <= static_cast<std::uint64_t>(abi::Sys::ipc_reply_recv)) ||
             n == static_cast<std::uint64_t>(abi::Sys::notify_wait))
             a[0] = (rng.next() % 2) ? cap::ram : 64 + rng.next() % 100;  // never a live endpoint or notification
+        // Its only domain caps name itself (slot 2 and copies): a kill would end the fuzzer.
+        if (n == static_cast<std::uint64_t>(abi::Sys::domain_kill))
+            a[0] = (rng.next() % 2) ? cap::endpoint : 64 + rng.next() % 100;
         if ((n == static_cast<std::uint64_t>(abi::Sys::cap_copy) || n == static_cast<std::uint64_t>(abi::Sys::cap_mint)) &&
             rng.next() % 2)
             a[0] = cap::endpoint;

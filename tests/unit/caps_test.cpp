@@ -117,6 +117,30 @@ TEST_F(Caps, InstallValidates) {
     EXPECT_EQ(t.install(7, make_frame(0x2000'0000, 21)), Status::ok);  // e.g. a boot module
 }
 
+// Domain caps name a domain by its serial: not memory, never retyped; copies keep the name and
+// survive the removal of the cap they were copied from (they move up to its parent).
+TEST_F(Caps, DomainCapsAreNamesNotMemory) {
+    EXPECT_EQ(t.install(7, make_domain(ram)), Status::ok);  // a serial equal to a RAM address: no overlap
+    refused(Status::exists, [&] { return t.install(8, make_domain(static_cast<std::uint32_t>(ram))); });
+    Cap bad = make_domain(9);
+    bad.size = 0x1000;
+    refused(Status::invalid_argument, [&] { return t.install(8, bad); });
+    bad = make_domain(9);
+    bad.aux = 1;
+    refused(Status::invalid_argument, [&] { return t.install(8, bad); });
+    refused(Status::invalid_argument, [&] { return t.retype(2, {CapType::domain, 0}, 1, 10); });
+    ASSERT_EQ(t.install(8, make_domain(9)), Status::ok);
+    ASSERT_EQ(t.copy(8, 10), Status::ok);
+    ASSERT_EQ(t.mint(10, 11, Rights::read, 0), Status::ok);
+    EXPECT_EQ(check(t.cap(11), CapType::domain, Rights::write), Status::permission_denied);
+    EXPECT_EQ(check(t.cap(11), CapType::domain, Rights::read), Status::ok);
+    ASSERT_EQ(t.remove(10, sink()), Status::ok);  // the read-only copy moves up to the root
+    EXPECT_EQ(t.slot(11).parent, 8u);
+    EXPECT_TRUE(freed.empty());
+    ASSERT_EQ(t.revoke(8, sink()), Status::ok);
+    EXPECT_TRUE(t.cap(11).is_null());
+}
+
 struct TypeCase {
     CapType type;
     std::uint8_t param;
@@ -128,7 +152,7 @@ TEST_F(Caps, RetypeEveryMemoryType) {
     const TypeCase cases[] = {
         {CapType::endpoint, 0, 64, 0},          {CapType::frame, 12, 0x1000, 0},
         {CapType::notification, 0, 64, 0},      {CapType::frame, 21, 0x20'0000, 0},
-        {CapType::domain, 0, 0x1000, 0},        {CapType::channel_memory, 14, 0x4000, 0},
+        {CapType::channel_memory, 12, 0x1000, 0}, {CapType::channel_memory, 14, 0x4000, 0},
         {CapType::page_table, 1, 0x1000, 1},    {CapType::page_table, 4, 0x1000, 4},
         {CapType::untyped, 16, 0x1'0000, 0},    {CapType::endpoint, 0, 64, 0},
     };

@@ -49,8 +49,8 @@ bool is_memory(CapType type) {
     case CapType::cnode:
     case CapType::endpoint:
     case CapType::notification:
-    case CapType::domain:
     case CapType::channel_memory: return true;
+    case CapType::domain:
     case CapType::null:
     case CapType::ipi:
     case CapType::irq:
@@ -89,9 +89,7 @@ Result<unsigned> object_size_bits(ObjectSpec spec) {
     case CapType::notification:
         if (p != 0) return Status::invalid_argument;
         return notification_bits;
-    case CapType::domain:
-        if (p != 0) return Status::invalid_argument;
-        return domain_bits;
+    case CapType::domain:  // made by the kernel when it starts a domain, never by retype
     case CapType::null:
     case CapType::ipi:
     case CapType::irq:
@@ -137,5 +135,6 @@ Cap make_ipi(std::uint32_t first_core, std::uint32_t cores, std::uint8_t vector)
     return make(CapType::ipi, first_core, cores, vector);
 }
 Cap make_irq(std::uint8_t vector) { return make(CapType::irq, 0, 1, vector); }
+Cap make_domain(std::uint32_t serial) { return make(CapType::domain, serial, 1, 0); }
 
 } // namespace myr::caps

@@ -41,8 +41,7 @@ Status validate_root(const Cap& c) {
     case CapType::page_table:
     case CapType::cnode:
     case CapType::endpoint:
-    case CapType::notification:
-    case CapType::domain: {
+    case CapType::notification: {
         if (!is_pow2(c.size)) return Status::invalid_argument;
         ObjectSpec spec{c.type, 0};
         if (c.type == CapType::frame || c.type == CapType::channel_memory) {
@@ -62,6 +61,7 @@ Status validate_root(const Cap& c) {
         return Status::ok;
     }
     case CapType::kernel:
+    case CapType::domain:  // base = core index / domain serial
         if (c.size != 1 || c.aux != 0 || c.base > 0xffff'ffffu) return Status::invalid_argument;
         return Status::ok;
     case CapType::io_port:

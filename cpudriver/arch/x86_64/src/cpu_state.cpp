@@ -2,6 +2,7 @@
 // therefore private to the core running this copy. SDM Vol. 3A ch. 3 (segments), ch. 6
 // (interrupts), §8.7 (TSS in 64-bit mode).
 #include <arch/cpu.hpp>
+#include <arch/fpu.hpp>
 #include <arch/layout.h>
 #include <arch/platform.hpp>
 #include <arch/trap_frame.hpp>
@@ -120,6 +121,24 @@ void enable_syscalls() {
     wrmsr(msr_star, (0x10ull << 48) | (0x08ull << 32));
     wrmsr(msr_lstar, reinterpret_cast<std::uint64_t>(&syscall_entry));
     wrmsr(msr_sfmask, 0x40700);
+}
+
+// x87 and SSE for user domains (SDM Vol. 3A §2.5 control registers, §13.1.3 SSE set-up).
+// CR0: EM off (no emulation: x87/SSE instructions execute), MP on (WAIT honours TS), NE on
+// (unmasked x87 exceptions raise #MF, vector 16, not the legacy FERR# interrupt), TS off (state
+// is switched eagerly, so #NM never happens). CR4: OSFXSR (FXSAVE/FXRSTOR cover the XMM
+// registers; SSE instructions enabled), OSXMMEXCPT (unmasked SIMD exceptions raise #XM, vector
+// 19, instead of #UD). Both faults from ring 3 kill only the faulting domain (domain.cpp).
+bool enable_fpu() {
+    constexpr std::uint64_t cr0_mp = 1u << 1, cr0_em = 1u << 2, cr0_ts = 1u << 3, cr0_ne = 1u << 5;
+    constexpr std::uint64_t cr4_osfxsr = 1u << 9, cr4_osxmmexcpt = 1u << 10;
+    constexpr std::uint32_t cpuid1_edx_fxsr = 1u << 24, cpuid1_edx_sse2 = 1u << 26;
+    const CpuidRegs r = cpuid(1);
+    // Every x86-64 CPU has both (AMD64 baseline); checked so a strange emulator fails loudly.
+    if ((r.edx & cpuid1_edx_fxsr) == 0 || (r.edx & cpuid1_edx_sse2) == 0) return false;
+    write_cr0((read_cr0() & ~(cr0_em | cr0_ts)) | cr0_mp | cr0_ne);
+    write_cr4(read_cr4() | cr4_osfxsr | cr4_osxmmexcpt);
+    return true;
 }
 
 std::uint32_t initial_apic_id() { return cpuid(1).ebx >> 24; }

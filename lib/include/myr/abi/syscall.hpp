@@ -35,7 +35,8 @@ enum class Sys : std::uint64_t {
     notify_wait = 16,  // (notification cptr) -> rdx = bits (cleared); blocks while none are set
     notify_signal = 17,// (notification cptr, bits) -> ok: ORs bits (the cap's badge when 0), wakes a waiter
     send_ipi = 18,     // (ipi cptr, core) -> ok: wakes that core's waiting domains
-    spawn = 19,        // (kernel cptr, name ptr, name len, arg) -> rdx = domain: start a boot module here
+    spawn = 19,        // (kernel cptr, name ptr, name len, arg, dest slot or no_cap) -> rdx = domain: start a
+                       // boot module here; with a dest slot (empty), a domain cap to the new domain lands there
     shutdown = 20,     // (kernel cptr, code) -> ends the whole run: code 0 success, else failure
     wait_event = 21,   // () -> ok: sleep until an IPI reaches this core or the next timer tick
     kernel_option = 22,// (kernel cptr, key ptr, key len, buf ptr, buf len) -> rdx = value length:
@@ -52,6 +53,9 @@ enum class Sys : std::uint64_t {
                        // cap (monitors name rings to another core's monitor by address)
     topology = 27,     // (TopologyInfo* buf, size) -> ok: the machine as this core's CPU driver parsed it
                        // (cores, nodes, node of each core, SLIT distances); any domain may ask
+    domain_kill = 28,  // (domain cptr, needs write) -> ok: ends that domain like a fault (domain-killed line);
+                       // connection_lost when it has already ended
+    domain_status = 29,// (domain cptr, needs read) -> rdx = DomainStatus | code << 32 (see below)
     count
 };
 
@@ -65,6 +69,20 @@ constexpr std::uint64_t ipc_cap(std::uint64_t send, std::uint64_t reply_slot) {
     return (send & 0xffff'ffffull) | (reply_slot << 32);
 }
 inline constexpr std::uint64_t ipc_no_send = 0xffff'ffffull;
+
+// Sys::domain_status: the low 32 bits of rdx. A domain that ended is still answered for (with
+// its code in rdx bits 32-63) until its kernel slot starts another domain; then every capability
+// to it is deleted (later calls: not_found). connection_lost: the domain is gone and unknown.
+enum class DomainStatus : std::uint32_t {
+    runnable = 0,  // running or ready to run
+    blocked = 1,   // waiting (IPC, notification, event)
+    exited = 2,    // code = its exit code (low 32 bits)
+    faulted = 3,   // code = the exception vector that killed it
+    killed = 4,    // code = the domain number of the killer (domain_kill)
+};
+
+// Every domain starts with a domain capability to itself (read, write) in this slot.
+inline constexpr std::uint64_t self_domain_slot = 2;
 
 // Every domain holds, in slot 7, a send+grant capability to its monitor's endpoint badged with its
 // domain id (the monitor service: monitor_op below). A monitor starts with (besides the slots every

@@ -17,7 +17,7 @@ enum class CapType : std::uint8_t {
     cnode = 4,          // 2^aux slots of this core's CapTable (its memory *is* those slots)
     endpoint = 5,       // local synchronous IPC; `word` = badge (0 = unbadged)
     notification = 6,   // local asynchronous signal word; `word` = badge
-    domain = 7,         // dispatcher / thread control block
+    domain = 7,         // a domain of this core, named by its serial: base = serial, size 1 (not memory)
     ipi = 8,            // may send IPI vector `aux` to cores [base, base+size)
     irq = 9,            // may receive / handle interrupt vector `aux` on this core
     channel_memory = 10,// RAM for URPC channels; typed apart from frames so monitors can hand it out
@@ -96,7 +96,6 @@ inline constexpr unsigned cnode_min_radix = 1;
 inline constexpr unsigned cnode_max_radix = 20;
 inline constexpr unsigned endpoint_bits = 6;
 inline constexpr unsigned notification_bits = 6;
-inline constexpr unsigned domain_bits = 12;
 inline constexpr std::uint64_t phys_limit = std::uint64_t{1} << 52;
 inline constexpr std::uint32_t max_retype_count = 1u << 16;
 
@@ -113,5 +112,8 @@ Cap make_kernel(std::uint32_t core);
 Cap make_io_ports(std::uint16_t first, std::uint32_t count);
 Cap make_ipi(std::uint32_t first_core, std::uint32_t cores, std::uint8_t vector);
 Cap make_irq(std::uint8_t vector);
+// A domain's name: its serial, unique on its core for the core's lifetime (never reused), so a
+// capability can outlive the domain and still never name another one.
+Cap make_domain(std::uint32_t serial);
 
 } // namespace myr::caps

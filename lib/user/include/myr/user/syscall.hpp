@@ -84,6 +84,7 @@ namespace myr::user {
 // Capability slots every domain starts with (cpudriver/src/cspace.hpp).
 namespace cap {
 inline constexpr std::uint64_t self_cnode = 1;
+inline constexpr std::uint64_t self_domain = abi::self_domain_slot;  // domain cap to itself (read, write)
 inline constexpr std::uint64_t ram = 3;
 inline constexpr std::uint64_t endpoint = 4;
 inline constexpr std::uint64_t monitor = 7;  // send + grant to this core's monitor (myr/user/bind.hpp)
@@ -93,7 +94,7 @@ inline constexpr std::uint64_t slots = 64;
 
 // Capability types and rights (cpudriver/caps/include/myr/caps/cap.hpp; values are the ABI).
 namespace captype {
-inline constexpr std::uint64_t untyped = 1, frame = 2, endpoint = 5, notification = 6, channel_memory = 10;
+inline constexpr std::uint64_t untyped = 1, frame = 2, endpoint = 5, notification = 6, domain = 7, channel_memory = 10;
 }
 namespace rights {
 inline constexpr std::uint64_t read = 1, write = 2, execute = 4, grant = 8, send = 16, receive = 32, retype = 64,
@@ -119,6 +120,9 @@ inline Status map(std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags)
 inline Status unmap(std::uint64_t frame) { return syscall6(abi::Sys::unmap, frame).status; }
 // Sleep until an IPI reaches this core or the next timer tick.
 inline void wait_event() { (void)syscall6(abi::Sys::wait_event); }
+// value: abi::DomainStatus in the low 32 bits, the exit code / vector / killer in the high 32.
+inline SysResult domain_status(std::uint64_t domain) { return syscall6(abi::Sys::domain_status, domain); }
+inline Status domain_kill(std::uint64_t domain) { return syscall6(abi::Sys::domain_kill, domain).status; }
 
 // A tiny deterministic generator for test programs (xorshift64*).
 struct Rng {
