@@ -39,6 +39,7 @@ endif()
 # The result is build/user/<name> (what the kernel loads as a boot module named <name>).
 function(myriad_user_program name)
   cmake_parse_arguments(P "" "" "SOURCES" ${ARGN})
+  set_property(GLOBAL APPEND PROPERTY MYRIAD_USER_PROGRAMS ${name})
   add_executable(${name} ${P_SOURCES})
   myriad_warnings(${name})
   target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${MYRIAD_USER_CXX_FLAGS}>)

@@ -255,3 +255,51 @@ TEST(ConfigLoad, MissingFile) {
 
 } // namespace
 } // namespace myr::config
+
+namespace myr::config {
+namespace {
+
+TEST(ConfigSystem, ProgramsSpawnAndPlanBecomeModulesAndKernelWords) {
+    const LoadResult r = load(base + R"([system]
+monitor = "monitor"
+programs = ["bindsrv", "bindcli", "hello"]
+spawn = ["hello@0-1*2"]
+plan = "spawn:bindsrv@0=3,spawn:bindcli,wait,broadcast,status,shutdown"
+)");
+    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
+    const System& s = r.config->system;
+    EXPECT_TRUE(s.present);
+    EXPECT_EQ(s.modules(), (std::vector<std::string>{"monitor", "bindsrv", "bindcli", "hello"}));
+    EXPECT_EQ(s.kernel_words(), (std::vector<std::string>{"monitor=monitor", "spawn=hello@0-1*2",
+                                                          "plan=spawn:bindsrv@0=3,spawn:bindcli,wait,broadcast,status,shutdown"}));
+}
+
+TEST(ConfigSystem, AbsentMeansNothingRuns) {
+    const LoadResult r = load(base);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r.config->system.present);
+    EXPECT_TRUE(r.config->system.modules().empty());
+    EXPECT_TRUE(r.config->system.kernel_words().empty());
+}
+
+TEST(ConfigSystem, Refused) {
+    const std::string sys = base + "[system]\nmonitor = \"monitor\"\n";
+    expect_refused(sys + "programs = [\"a b\"]\n", "system.programs[0]", "program name");
+    expect_refused(sys + "programs = [\"hello\", \"hello\"]\n", "system.programs[1]", "twice");
+    expect_refused(sys + "programs = [\"x23456789012345678901234\"]\n", "system.programs[0]", "1-23");
+    expect_refused(sys + "programs = [1]\n", "system.programs[0]", "must be a string");
+    expect_refused(sys + "spawn = [\"hello@0\"]\n", "system.spawn[0]", "not in system.programs");
+    expect_refused(sys + "programs = [\"hello\"]\nspawn = [\"hello@4\"]\n", "system.spawn[0]", "below 4");
+    expect_refused(sys + "programs = [\"hello\"]\nspawn = [\"hello\"]\n", "system.spawn[0]", "NAME@CORES");
+    expect_refused(sys + "programs = [\"hello\"]\nspawn = [\"hello@all*0\"]\n", "system.spawn[0]", "K 1..1000");
+    expect_refused(sys + "plan = \"ping-all,pnig\"\n", "system.plan step 2", "not a plan step");
+    expect_refused(sys + "plan = \"spawn:hello\"\n", "system.plan step 1", "not in system.programs");
+    expect_refused(sys + "programs = [\"hello\"]\nplan = \"spawn:hello@9\"\n", "system.plan step 1", "not below 4");
+    expect_refused(sys + "programs = [\"hello\"]\nplan = \"spawn:hello=x\"\n", "system.plan step 1", "must be a number");
+    expect_refused(sys + "plan = \"ping-all shutdown\"\n", "system.plan", "without spaces");
+    expect_refused(base + "[system]\nplan = \"ping-all\"\n", "system.plan", "needs system.monitor");
+    expect_refused(sys + "colour = \"blue\"\n", "system.colour", "");
+}
+
+} // namespace
+} // namespace myr::config

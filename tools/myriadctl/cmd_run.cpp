@@ -11,7 +11,9 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -33,6 +35,9 @@ struct RunOptions {
     std::vector<std::string> append;
     std::vector<std::string> modules;  // user programs passed as multiboot modules
     std::vector<std::string> qemu_args;  // raw extra QEMU arguments
+    std::string programs;      // where [system] programs are (default: <kernel dir>/../user)
+    bool no_system = false;    // ignore the config's [system] (bare CPU drivers)
+    bool default_system = false;  // a config without [system] runs the monitor and hello
 };
 
 struct CheckLogOptions {
@@ -85,7 +90,29 @@ int run(const RunOptions& o) {
     config::QemuOptions q;
     q.kernel = o.kernel;
     q.extra_qemu = o.qemu_args;
-    for (const std::string& m : o.modules) {
+    // [system]: its programs become boot modules (ahead of any --module) and its monitor, spawn
+    // and plan become kernel words (ahead of any --append, so --append can still override).
+    config::System sys = o.no_system ? config::System{} : c.system;
+    if (!sys.present && o.default_system && !o.no_system) {
+        sys.monitor = "monitor";
+        sys.programs = {"hello"};
+    }
+    std::vector<std::string> modules;
+    const std::filesystem::path dir =
+        !o.programs.empty() ? std::filesystem::path(o.programs)
+                            : std::filesystem::path(o.kernel).parent_path().parent_path() / "user";
+    for (const std::string& name : sys.modules()) {
+        const std::filesystem::path p = dir / name;
+        if (!std::filesystem::is_regular_file(p)) {
+            fmt::print(stderr, "myriadctl: {}: system names program '{}' but {} does not exist (build it, or --programs DIR)\n",
+                       o.file, name, p.string());
+            return bad_config;
+        }
+        modules.push_back(p.string());
+    }
+    for (const std::string& m : o.modules)
+        if (std::find(modules.begin(), modules.end(), m) == modules.end()) modules.push_back(m);
+    for (const std::string& m : modules) {
         // QEMU's -initrd separates modules with commas (a literal comma would be ",,").
         if (m.find(',') != std::string::npos) {
             std::fprintf(stderr, "myriadctl: module path '%s' contains a comma\n", m.c_str());
@@ -96,7 +123,8 @@ int run(const RunOptions& o) {
     q.accel = config::resolve_accel(accel, host.kvm_usable, host.cpuinfo);
     q.tcg_multi = config::resolve_tcg_threads(threads, c.cpu_count(), host.host_cores) == config::TcgThreads::multi;
     q.gdb = o.gdb;
-    q.extra_append = split_words(o.append);
+    q.extra_append = sys.kernel_words();
+    for (const std::string& w : split_words(o.append)) q.extra_append.push_back(w);
     const std::vector<std::string> argv = config::qemu_args(c, q);
 
     if (!o.quiet) fmt::print(stderr, "myriadctl: {}\n", config::shell_join(argv));
@@ -190,6 +218,9 @@ void register_run(CLI::App& app, Context& ctx) {
     r->add_flag("--quiet", ro->quiet, "do not echo the serial log");
     r->add_option("--append", ro->append, "extra kernel command-line words (repeatable)");
     r->add_option("--module", ro->modules, "user program to load as a boot module (repeatable)");
+    r->add_option("--programs", ro->programs, "directory of the user programs [system] names (default: the kernel's ../user)");
+    r->add_flag("--no-system", ro->no_system, "ignore the config's [system]: no monitor, no programs (bare CPU drivers)");
+    r->add_flag("--default-system", ro->default_system, "a config without [system] runs the monitor and hello");
     r->add_option("--qemu-arg", ro->qemu_args, "raw QEMU argument appended last (repeatable), e.g. --qemu-arg=-icount --qemu-arg=shift=0")
         ->allow_extra_args(false);
     r->callback([ro, &ctx] { ctx.exit_code = run(*ro); });

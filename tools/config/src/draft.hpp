@@ -36,7 +36,14 @@ struct Draft {
     std::int64_t timeout = 120;
     std::string accel = "auto";
     std::string tcg_threads = "auto";
+    bool has_system = false;
+    std::string monitor;
+    std::vector<std::string> programs, spawn;
+    std::optional<std::string> plan;
 };
+
+// system.cpp: checks [system] against the machine (program names, spawn specs, plan steps).
+void build_system(const Draft& d, Config& c, std::vector<Issue>& issues);
 
 // validate.cpp: checks a draft and builds the Config (issues empty) or reports every problem.
 [[nodiscard]] Config build_config(const Draft& draft, std::vector<Issue>& issues);

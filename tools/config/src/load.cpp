@@ -208,6 +208,22 @@ void read_matrix(const toml::node& n, Draft& d, std::vector<Issue>& issues) {
     d.matrix = m;
 }
 
+void read_strings(const toml::node& n, const std::string& key, std::vector<std::string>& out, std::vector<Issue>& issues) {
+    const toml::array* arr = n.as_array();
+    if (!arr) {
+        issues.push_back({key, std::string("must be an array of strings (got ") + type_name(n.type()) + ")"});
+        return;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+        const toml::node* e = arr->get(i);
+        if (!e->is_string()) {
+            issues.push_back({key + "[" + std::to_string(i) + "]", std::string("must be a string (got ") + type_name(e->type()) + ")"});
+            continue;
+        }
+        out.push_back(e->as_string()->get());
+    }
+}
+
 void read_options(const toml::node& n, Draft& d, std::vector<Issue>& issues) {
     const toml::array* arr = n.as_array();
     if (!arr) {
@@ -228,7 +244,7 @@ void read_options(const toml::node& n, Draft& d, std::vector<Issue>& issues) {
 Draft read_draft(const toml::table& root, std::vector<Issue>& issues) {
     Draft d;
     TableReader top(root, "", issues);
-    top.allow({"name", "description", "machine", "node", "distances", "kernel", "run"});
+    top.allow({"name", "description", "machine", "node", "distances", "kernel", "run", "system"});
     top.report_unknown();
     if (const toml::node* n = root.get("name")) {
         if (n->is_string()) d.name = n->as_string()->get();
@@ -266,6 +282,20 @@ Draft read_draft(const toml::table& root, std::vector<Issue>& issues) {
         r.read_int("timeout", d.timeout);
         r.read_string("accel", d.accel);
         r.read_string("tcg_threads", d.tcg_threads);
+    }
+    if (const toml::table* t = sub_table(root, "system", issues)) {
+        d.has_system = true;
+        TableReader r(*t, "system", issues);
+        r.allow({"monitor", "programs", "spawn", "plan"});
+        r.report_unknown();
+        r.read_string("monitor", d.monitor);
+        if (const toml::node* n = t->get("plan")) {
+            std::string plan;
+            r.read_string("plan", plan);
+            if (n->is_string()) d.plan = plan;
+        }
+        if (const toml::node* n = t->get("programs")) read_strings(*n, "system.programs", d.programs, issues);
+        if (const toml::node* n = t->get("spawn")) read_strings(*n, "system.spawn", d.spawn, issues);
     }
     return d;
 }

@@ -212,6 +212,7 @@ Config build_config(const Draft& d, std::vector<Issue>& issues) {
     c.timer_hz = in_range(d.timer_hz, 10, 10000, "kernel.timer_hz", issues);
     check_options(d.options, issues);
     c.kernel_options = d.options;
+    build_system(d, c, issues);
 
     c.timeout_s = in_range(d.timeout, 1, 86400, "run.timeout", issues);
     if (d.accel == "auto") c.accel = Accel::automatic;

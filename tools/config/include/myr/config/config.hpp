@@ -27,6 +27,21 @@ struct Node {
     std::uint64_t memory_bytes = 0;   // 0: memory-less node
 };
 
+// What runs on the machine ([system]): programs are boot modules (build/user/NAME); the monitor
+// starts first on every core; spawn specs start programs from the kernel (`spawn=`); the plan is
+// what the boot core's monitor does (`plan=`, docs/monitors.md).
+struct System {
+    std::string monitor;                  // "" = no monitor (bare CPU drivers)
+    std::vector<std::string> programs;    // besides the monitor
+    std::vector<std::string> spawn;       // NAME@CORES[*K]
+    std::string plan;                     // "" = the monitor's default self-check
+    bool present = false;                 // the file had a [system] table
+    // The kernel command-line words these add: monitor=, spawn=..., plan=.
+    [[nodiscard]] std::vector<std::string> kernel_words() const;
+    // Every boot module: the monitor first, then the programs.
+    [[nodiscard]] std::vector<std::string> modules() const;
+};
+
 struct Config {
     std::string source;               // file path (or a label) used in messages
     std::string name;
@@ -44,6 +59,7 @@ struct Config {
 
     unsigned timer_hz = 100;
     std::vector<std::string> kernel_options;       // extra kernel command-line words
+    System system;
 
     unsigned timeout_s = 120;
     Accel accel = Accel::automatic;
