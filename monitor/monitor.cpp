@@ -36,8 +36,8 @@ urpc::Receiver rx[max_cores];
 urpc::Sender tx[max_cores];
 bool tx_ready[max_cores];
 std::uint64_t sent, received, malformed;
-std::uint64_t sent_by_type[16];
-std::uint64_t type_totals[16];  // monitor 0: summed over every monitor's status reply
+std::uint64_t sent_by_type[32];
+std::uint64_t type_totals[32];  // monitor 0: summed over every monitor's status reply
 
 // Monitor 0's view of the run.
 std::uint32_t hellos;
@@ -97,37 +97,120 @@ void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0 = 0, std::uint64
           std::uint64_t w3 = 0, std::uint64_t w4 = 0, std::uint64_t w5 = 0, std::uint64_t w6 = 0);
 void bench_echo(std::uint64_t from, std::uint64_t rounds, std::uint64_t line_offset);
 
+// ---- The channel graph -------------------------------------------------------------------------
+// mesh (default): every monitor sends to every other directly, N(N-1) channels in use.
+// nodes (kernel option monitor.graph=nodes): a monitor talks directly only to the cores of its
+// own node and, if it leads its node (lowest core), to the other nodes' leaders; anything else
+// goes through the leaders as an envelope line (route: [origin, destination]) followed by the
+// message line itself, unchanged. Channels in use: sum of k(k-1) per node plus L(L-1).
+abi::TopologyInfo topo;
+bool graph_nodes;
+std::uint64_t lines_sent, lines_forwarded;
+std::uint64_t total_lines, total_forwarded;  // monitor 0: summed from status replies
+
+std::uint64_t leader_of(std::uint64_t core) {
+    for (std::uint64_t c = 0; c < topo.cores; ++c)
+        if (topo.core_node[c] == topo.core_node[core]) return c;
+    return core;
+}
+
+bool neighbour(std::uint64_t other) {
+    if (!graph_nodes) return true;
+    return topo.core_node[other] == topo.core_node[mesh.core] ||
+           (leader_of(mesh.core) == mesh.core && leader_of(other) == other);
+}
+
+std::uint64_t next_hop(std::uint64_t to) {
+    if (neighbour(to)) return to;
+    const std::uint64_t mine = leader_of(mesh.core);
+    return mine == mesh.core ? leader_of(to) : mine;
+}
+
+// Lines go out through one FIFO outbox: a full ring never blocks a monitor (two monitors each
+// waiting for the other to drain would deadlock, and relays make that likely); lines to one
+// channel keep their order, so an envelope stays right before its message.
+struct Pending {
+    std::uint16_t to;
+    std::uint8_t type;
+    std::uint64_t words[urpc::payload_words];
+};
+constexpr unsigned outbox_cap = 8192;
+Pending outbox[outbox_cap];
+unsigned outbox_len;
+std::uint64_t outbox_peak;
+
+bool attached(std::uint64_t to) {
+    // The receiver formats its inbox when it starts; until then attach fails and lines wait.
+    if (!tx_ready[to]) {
+        auto s = urpc::Sender::attach(mesh.channel(to, mesh.core));
+        if (!s.ok()) return false;
+        tx[to] = *s;
+        tx_ready[to] = true;
+    }
+    return true;
+}
+
+// Sends what the rings take, in order per channel; returns whether any line went.
+bool flush() {
+    if (outbox_len == 0) return false;
+    bool stuck[max_cores] = {}, woke[max_cores] = {};
+    unsigned kept = 0;
+    bool progress = false;
+    for (unsigned i = 0; i < outbox_len; ++i) {
+        Pending& p = outbox[i];
+        if (!stuck[p.to] && attached(p.to) && tx[p.to].try_send(p.type, p.words) == Status::ok) {
+            ++lines_sent;
+            progress = true;
+            if (!woke[p.to]) {
+                woke[p.to] = true;
+                (void)syscall6(abi::Sys::send_ipi, ipi_cap, p.to);
+            }
+            continue;
+        }
+        if (!stuck[p.to]) (void)syscall6(abi::Sys::send_ipi, ipi_cap, p.to);  // make sure it drains
+        stuck[p.to] = true;
+        if (kept != i) outbox[kept] = p;
+        ++kept;
+    }
+    outbox_len = kept;
+    return progress;
+}
+
+void send_line(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]) {
+    while (outbox_len == outbox_cap) {
+        // Sleep, do not spin: a spinning vCPU starves the others under single-threaded TCG.
+        if (!flush()) (void)syscall6(abi::Sys::wait_event);
+    }
+    Pending& p = outbox[outbox_len++];
+    p.to = static_cast<std::uint16_t>(to);
+    p.type = type;
+    for (unsigned i = 0; i < urpc::payload_words; ++i) p.words[i] = words[i];
+    if (outbox_len > outbox_peak) outbox_peak = outbox_len;
+    flush();
+}
+
+// A message towards `to` along the graph from `origin` (us, or the core we forward for).
+void route(std::uint64_t origin, std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]) {
+    const std::uint64_t hop = next_hop(to);
+    if (hop != to || origin != mesh.core) {  // the last hop of a relay still names the origin
+        const std::uint64_t envelope[urpc::payload_words] = {origin, to};
+        send_line(hop, route_env, envelope);
+    }
+    send_line(hop, type, words);
+}
+
 void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0, std::uint64_t w1, std::uint64_t w2,
           std::uint64_t w3, std::uint64_t w4, std::uint64_t w5, std::uint64_t w6) {
-    // The receiver formats its inbox when it starts; until then attach fails: wait for it.
-    for (unsigned tries = 0; !tx_ready[to]; ++tries) {
-        auto s = urpc::Sender::attach(mesh.channel(to, mesh.core));
-        if (s.ok()) {
-            tx[to] = *s;
-            tx_ready[to] = true;
-        } else if (tries > 3000) {
-            print("core {} never formatted its inbox", to);
-            return;
-        } else {
-            // Sleep, do not spin: a spinning vCPU starves the others under single-threaded TCG.
-            (void)syscall6(abi::Sys::wait_event);
-        }
-    }
     const std::uint64_t words[urpc::payload_words] = {w0, w1, w2, w3, w4, w5, w6};
-    if (type < 16) ++sent_by_type[type];
-    while (tx[to].try_send(type, words) == Status::would_block) {
-        (void)syscall6(abi::Sys::send_ipi, ipi_cap, to);  // make sure the receiver drains
-        (void)syscall6(abi::Sys::wait_event);
-    }
+    if (type < 32) ++sent_by_type[type];
     ++sent;
-    (void)syscall6(abi::Sys::send_ipi, ipi_cap, to);
+    route(mesh.core, to, type, words);
 }
 
 // ---- Broadcast: through the topology-aware multicast tree (interconnect/multicast.hpp) or, for
 // comparison (kernel option monitor.broadcast=unicast), one send per core from the origin.
 // A tree message carries its origin in word 6 (tree_mark | origin); every monitor forwards it to
 // its children in the origin's tree before handling it, and handlers see the origin as sender.
-abi::TopologyInfo topo;
 bool tree_broadcast = true;
 urpc::MulticastTree tree;          // the tree of the last origin asked for
 std::uint64_t tree_origin = ~0ull;
@@ -457,14 +540,18 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         std::uint64_t packed[2] = {};
         for (unsigned t = 1; t <= 8; ++t) packed[(t - 1) / 4] |= (sent_by_type[t] & 0xffff) << (16 * ((t - 1) % 4));
         const std::uint64_t domains = syscall6(abi::Sys::core_status, kernel_cap).value & 0xffff;
-        send(from, status_reply, mesh.core, domains | bindings_made << 32, sent, received, malformed, packed[0], packed[1]);
+        send(from, status_reply, mesh.core, domains | bindings_made << 32, sent | lines_sent << 32, received,
+             malformed | lines_forwarded << 32, packed[0], packed[1]);
         break;
     }
     case status_reply:
         ++status_replies;
         for (unsigned t = 1; t <= 8; ++t) type_totals[t] += (m.words[5 + (t - 1) / 4] >> (16 * ((t - 1) % 4))) & 0xffff;
-        emit("monitor-status core={} domains={} bindings={} sent={} received={} malformed={}", m.words[0],
-             m.words[1] & 0xffffffff, m.words[1] >> 32, m.words[2], m.words[3], m.words[4]);
+        total_lines += m.words[2] >> 32;
+        total_forwarded += m.words[4] >> 32;
+        emit("monitor-status core={} domains={} bindings={} sent={} lines={} forwarded={} received={} malformed={}",
+             m.words[0], m.words[1] & 0xffffffff, m.words[1] >> 32, m.words[2] & 0xffffffff, m.words[2] >> 32,
+             m.words[4] >> 32, m.words[3], m.words[4] & 0xffffffff);
         break;
     case export_note:
         if (m.words[0] != from || add_service(m.words[2], m.words[3], static_cast<std::uint32_t>(from),
@@ -512,11 +599,35 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     }
 }
 
-// Drains every inbox channel once; returns whether anything arrived.
+// One message for us from `from` (after routing): tree broadcasts are passed on first.
+void deliver(std::uint64_t from, const urpc::Message& m) {
+    if (is_broadcast(m.header.type) && (m.words[6] & tree_mark)) {
+        // Only from our parent in the origin's tree.
+        const std::uint64_t origin = m.words[6] & 0xffff;
+        const urpc::MulticastTree* t = origin < mesh.cores ? tree_of(origin) : nullptr;
+        if (!t || t->parent(static_cast<std::uint32_t>(mesh.core)) != from) {
+            ++malformed;
+            print("broadcast line from core {} that is not our parent for origin {}: ignored", from, origin);
+            return;
+        }
+        forward(origin, m.header.type, m.words);
+        from = origin;
+    }
+    handle(from, m);
+}
+
+// An envelope read from a channel whose message line has not been read yet.
+struct Envelope {
+    bool pending;
+    std::uint64_t origin, to;
+};
+Envelope envelope_from[max_cores];
+
+// Drains every inbox channel of the graph once; returns whether anything arrived.
 bool poll() {
     bool any = false;
     for (std::uint64_t s = 0; s < mesh.cores; ++s) {
-        if (s == mesh.core) continue;
+        if (s == mesh.core || !neighbour(s)) continue;
         urpc::Message m{};
         for (;;) {
             const Status st = rx[s].try_recv(m);
@@ -527,20 +638,32 @@ bool poll() {
                 print("undecodable line from core {}: ignored", s);
                 continue;
             }
-            std::uint64_t from = s;
-            if (is_broadcast(m.header.type) && (m.words[6] & tree_mark)) {
-                // A tree broadcast: only from our parent in the origin's tree; pass it on first.
-                const std::uint64_t origin = m.words[6] & 0xffff;
-                const urpc::MulticastTree* t = origin < mesh.cores ? tree_of(origin) : nullptr;
-                if (!t || t->parent(static_cast<std::uint32_t>(mesh.core)) != s) {
-                    ++malformed;
-                    print("broadcast line from core {} that is not our parent for origin {}: ignored", s, origin);
+            if (!envelope_from[s].pending) {
+                if (m.header.type != route_env) {
+                    deliver(s, m);
                     continue;
                 }
-                forward(origin, m.header.type, m.words);
-                from = origin;
+                // An envelope: the next line on this channel is the message (it may not be there
+                // yet: the sender's outbox can hold it back, so do not wait for it here).
+                envelope_from[s] = {true, m.words[0], m.words[1]};
+                continue;
             }
-            handle(from, m);
+            const std::uint64_t origin = envelope_from[s].origin, to = envelope_from[s].to;
+            envelope_from[s].pending = false;
+            const urpc::Message& inner = m;
+            if (origin >= mesh.cores || to >= mesh.cores || inner.header.type == route_env) {
+                ++malformed;
+                print("bad routed message from core {} (origin {}, to {}): ignored", s, origin, to);
+                continue;
+            }
+            if (to == mesh.core) {
+                deliver(origin, inner);
+            } else {
+                ++lines_forwarded;
+                std::uint64_t words[urpc::payload_words];
+                for (unsigned i = 0; i < urpc::payload_words; ++i) words[i] = inner.words[i];
+                route(origin, to, inner.header.type, words);
+            }
         }
     }
     return any;
@@ -550,7 +673,8 @@ template <typename Done>
 void run_until(Done done) {
     while (!done()) {
         const bool local = serve_local();
-        if (!poll() && !local) (void)syscall6(abi::Sys::wait_event);
+        const bool sent_some = flush();
+        if (!poll() && !local && !sent_some) (void)syscall6(abi::Sys::wait_event);
     }
 }
 
@@ -669,6 +793,7 @@ void step_spawn(const char* name, std::uint64_t core, std::uint64_t arg) {
 
 void step_status() {
     const std::uint32_t before = status_replies;
+    total_lines = total_forwarded = 0;  // replies carry running totals: the last round's sum counts
     broadcast(status_req);
     run_until([&] { return status_replies == before + mesh.cores - 1; });
 }
@@ -759,6 +884,17 @@ void step_wait() {
          type_totals[ping_all] + type_totals[ping] + type_totals[pong] + type_totals[ping_done], depth + 3);
     emit("bench-monitors cores={} phase=remote-spawn messages={} hops=2", mesh.cores,
          type_totals[spawn_req] + type_totals[spawn_reply]);
+    // Lines every monitor put on channels over the whole run (a routed message costs an envelope
+    // and the message at each hop) and the channels the graph uses.
+    std::uint64_t channels = 0;
+    for (std::uint64_t a = 0; a < mesh.cores; ++a)
+        for (std::uint64_t b = 0; b < mesh.cores; ++b) {
+            if (a == b) continue;
+            const bool same = topo.core_node[a] == topo.core_node[b];
+            channels += !graph_nodes || same || (leader_of(a) == a && leader_of(b) == b);
+        }
+    emit("bench-monitors cores={} phase=run graph={} lines={} forwarded={} channels={}", mesh.cores,
+         graph_nodes ? "nodes" : "mesh", total_lines + lines_sent, total_forwarded + lines_forwarded, channels);
     if (mesh.cores > 1 && bench_rtt) bench_round_trip();
     print("plan {}", plan_ok ? "passed" : "FAILED");
     (void)syscall6(abi::Sys::shutdown, kernel_cap, plan_ok ? 0 : 1);
@@ -877,6 +1013,11 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     const SysResult r = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(key), sizeof key - 1,
                                  reinterpret_cast<std::uint64_t>(mode), sizeof mode - 1);
     if (r.status == Status::ok && starts_with(mode, "unicast") && mode[7] == '\0') tree_broadcast = false;
+    char graph[16] = {};
+    const char gkey[] = "monitor.graph";
+    const SysResult g = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(gkey), sizeof gkey - 1,
+                                 reinterpret_cast<std::uint64_t>(graph), sizeof graph - 1);
+    graph_nodes = g.status == Status::ok && starts_with(graph, "nodes") && graph[5] == '\0' && topo.cores == cores;
     if (core == 0) run_plan();
     send(0, hello, core, node);
     run_until([] { return false; });

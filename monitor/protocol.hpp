@@ -26,7 +26,9 @@ enum Type : std::uint8_t {
     census_reply = 18,// [core, live domains besides the monitor, exited ok, exited failing, faulted]
     bcast_probe = 19, // [seq, tree?]                  a measured broadcast (plan step `broadcast`)
     bcast_ack = 20,   // [seq, hops from the origin, lines this monitor forwarded]
-    last_type = bcast_ack,
+    route_env = 21,   // [origin, destination]: the next line on this channel is a message for
+                      // `destination` from `origin`, relayed along the node graph (monitor.graph=nodes)
+    last_type = route_env,
 };
 // Word 6 of a broadcast line: tree_mark | origin core (monitor.cpp forwards it down the origin's
 // multicast tree); other messages leave word 6 zero.

@@ -124,7 +124,8 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "monitor=", &v)) {
             copy_word(v, o.monitor, sizeof o.monitor);
             ok = o.monitor[0] != '\0';
-        } else if (starts_with(p, "plan=", &v)) {
+        } else if (starts_with(p, "plan=", &v) || starts_with(p, "monitor.broadcast=", &v) ||
+                   starts_with(p, "monitor.graph=", &v)) {
             // For the monitors (kernel_option system call); the kernel only carries it.
         } else if (starts_with(p, "config=", &v)) {
             copy_word(v, o.config, sizeof o.config);
