@@ -5,6 +5,7 @@
 // self-check plan: membership, all-pairs ping, remote spawn on every core, a malformed-message
 // probe, then shutdown.
 #include "protocol.hpp"
+#include "replication.hpp"
 
 #include <myr/urpc/receiver.hpp>
 #include <myr/urpc/sender.hpp>
@@ -147,6 +148,10 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bench_start: bench_echo(from, m.words[0], m.words[1]); break;
     case bench_ping: break;  // only inside a bench round
     default:
+        if (repl::handles(m.header.type)) {  // replication (monitor/replication.cpp)
+            repl::on_message(from, m);
+            break;
+        }
         ++malformed;
         print("monitor: malformed message type {} from core {}: ignored", m.header.type, from);
         break;
@@ -171,7 +176,33 @@ bool poll() {
             handle(s, m);
         }
     }
+    if (repl::pump()) any = true;  // replication outboxes and client (monitor/replication.cpp)
     return any;
+}
+
+// Replication's hooks into this monitor (monitor/replication.hpp): a send that never waits, this
+// loop's poll, and kernel options.
+bool try_send_line(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]) {
+    if (!tx_ready[to]) {
+        auto s = urpc::Sender::attach(mesh.channel(to, mesh.core));
+        if (!s.ok()) return false;
+        tx[to] = *s;
+        tx_ready[to] = true;
+    }
+    if (tx[to].try_send(type, words) != Status::ok) return false;
+    ++sent;
+    (void)syscall6(abi::Sys::send_ipi, ipi_cap, to);
+    return true;
+}
+
+bool kernel_option(const char* key, char* buf, std::uint64_t size) {
+    std::uint64_t len = 0;
+    while (key[len]) ++len;
+    const SysResult r = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(key), len,
+                                 reinterpret_cast<std::uint64_t>(buf), size - 1);
+    if (r.status != Status::ok) return false;
+    buf[r.value] = '\0';
+    return true;
 }
 
 template <typename Done>
@@ -345,7 +376,7 @@ std::uint64_t parse_number(const char* s, bool& ok) {
     broadcast(members, mesh.cores, mesh.node);
     emit("monitor-up core={} node={} peers={}", mesh.core, mesh.node, others);
 
-    char plan[256] = "ping-all,spawn:hello,probe,shutdown";
+    char plan[1024] = "ping-all,spawn:hello,probe,shutdown";  // long enough for many replicate steps
     const char key[] = "plan";
     const SysResult r = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(key), 4,
                                  reinterpret_cast<std::uint64_t>(plan), sizeof plan - 1);
@@ -372,6 +403,8 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             if (ok) step_spawn(name, core);
         } else if (starts_with(step, "probe") && step[5] == '\0') {
             step_probe();
+        } else if (starts_with(step, "replicate:")) {
+            if (!repl::run_step(step + 10, node_of)) plan_ok = false;  // a refused step fails the plan, the plan goes on
         } else if (starts_with(step, "status") && step[6] == '\0') {
             step_status();
         } else if (starts_with(step, "shutdown") && step[8] == '\0') {
@@ -408,6 +441,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
         }
         rx[s] = *urpc::Receiver::attach(mesh.channel(core, s));
     }
+    repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_line, poll, kernel_option});
     if (core == 0) run_plan();
     send(0, hello, core, node);
     for (;;)
