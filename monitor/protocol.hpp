@@ -32,8 +32,10 @@ enum ReplType : std::uint8_t {
     repl_done = 34,     // [core, ops completed, updates completed, retries]               -> monitor 0
     repl_collect = 35,  // [updates completed in all]: report once your replica applied them all
     repl_report = 36,   // [core, digest, applied, sent, rejected, send failures, ignored]  -> monitor 0
+    repl_ready = 37,    // [core]: replica built                                             -> monitor 0
+    repl_go = 38,       // []: every replica is built, clients may start                     monitor 0 -> all
     repl_first = repl_nodes,
-    repl_last = repl_report,
+    repl_last = repl_go,
 };
 
 } // namespace myr::monitor

@@ -31,23 +31,40 @@ constexpr std::uint32_t max_cores = r::max_cores;  // 64: one multicast tree per
 Host host;
 
 // ---- Outbox: one FIFO per destination, drained by pump() ----------------------------------------
-// Bounded by the protocols: a replica has at most 32 client ops and 64 transactions in flight,
-// each owing a destination a few lines. An overflow is counted (a send failure) and fails the run.
-constexpr std::uint32_t outbox_slots = 128;
+// Lines wait here when the destination's ring is full. One pool shared by every destination (a
+// linked FIFO per destination), so a hot destination can use most of it; clients stop submitting
+// while this core's backlog is above client_backlog_limit, which bounds what any run queues. An
+// overflow is counted (a send failure), printed, and fails the run.
+constexpr std::uint32_t pool_lines = 4096;
+constexpr std::uint32_t client_backlog_limit = 64;
+constexpr std::uint32_t none = ~0u;
 struct Line {
+    std::uint32_t next;
     std::uint8_t type;
     std::uint64_t w[urpc::payload_words];
 };
-Line outbox[max_cores][outbox_slots];
-std::uint32_t out_head[max_cores], out_tail[max_cores];
+Line pool[pool_lines];
+std::uint32_t free_head = none, pool_used_ever;  // lines never used yet are taken in order
+std::uint32_t out_first[max_cores], out_last[max_cores];
+std::uint32_t backlog;
+bool outbox_ready;
 std::uint64_t outbox_overflows, outbox_queued, outbox_peak;
+
+void outbox_init() {
+    for (std::uint32_t i = 0; i < max_cores; ++i) out_first[i] = out_last[i] = none;
+    outbox_ready = true;
+}
 
 bool flush(std::uint32_t to) {
     bool any = false;
-    while (out_head[to] != out_tail[to]) {
-        const Line& l = outbox[to][out_head[to] % outbox_slots];
-        if (!host.try_send(to, l.type, l.w)) break;
-        ++out_head[to];
+    while (out_first[to] != none) {
+        const std::uint32_t i = out_first[to];
+        if (!host.try_send(to, pool[i].type, pool[i].w)) break;
+        out_first[to] = pool[i].next;
+        if (out_first[to] == none) out_last[to] = none;
+        pool[i].next = free_head;
+        free_head = i;
+        --backlog;
         any = true;
     }
     return any;
@@ -56,18 +73,23 @@ bool flush(std::uint32_t to) {
 // Never blocks: sends at once when nothing is queued for `to` and its ring has room, else queues.
 bool queue(std::uint32_t to, std::uint8_t type, const std::uint64_t (&w)[urpc::payload_words]) {
     if (to >= max_cores || to >= host.cores || to == host.core) return false;
-    if (out_head[to] == out_tail[to] && host.try_send(to, type, w)) return true;
-    const std::uint32_t depth = out_tail[to] - out_head[to];
-    if (depth >= outbox_slots) {
-        ++outbox_overflows;
+    if (!outbox_ready) outbox_init();
+    if (out_first[to] == none && host.try_send(to, type, w)) return true;
+    std::uint32_t i = free_head;
+    if (i != none) free_head = pool[i].next;
+    else if (pool_used_ever < pool_lines) i = pool_used_ever++;
+    if (i == none) {
+        if (outbox_overflows++ == 0) print("monitor: replication outbox full ({} lines): a line to core {} is lost", pool_lines, to);
         return false;
     }
-    Line& l = outbox[to][out_tail[to] % outbox_slots];
-    l.type = type;
-    for (unsigned i = 0; i < urpc::payload_words; ++i) l.w[i] = w[i];
-    ++out_tail[to];
+    pool[i].next = none;
+    pool[i].type = type;
+    for (unsigned k = 0; k < urpc::payload_words; ++k) pool[i].w[k] = w[k];
+    if (out_last[to] == none) out_first[to] = i;
+    else pool[out_last[to]].next = i;
+    out_last[to] = i;
     ++outbox_queued;
-    if (depth + 1 > outbox_peak) outbox_peak = depth + 1;
+    if (++backlog > outbox_peak) outbox_peak = backlog;
     return true;
 }
 
@@ -132,7 +154,7 @@ template <typename O> struct object_of<r::Replica<O>> { using type = O; };
 // This core's client.
 struct Client {
     std::uint64_t done, updates, retries, consecutive_busy, backoff_until, rng, token, bad_ops;
-    bool inflight, have_op, done_sent, report_pending;
+    bool go, inflight, have_op, done_sent, report_pending;
     std::uint64_t report_after;  // report once the replica applied this many updates
     std::uint64_t op[r::op_words];
 };
@@ -209,7 +231,8 @@ bool drive(r::Replica<O>& rep) {
             backoff();  // busy: a 2pc conflict aborted it, or a read met a locked key: retry it
         }
     }
-    if (!client.inflight && client.done < spec.ops && rdtsc() >= client.backoff_until) {
+    if (client.go && !client.inflight && client.done < spec.ops && backlog < client_backlog_limit &&
+        rdtsc() >= client.backoff_until) {
         if (!client.have_op) {
             const Op op = make_op(static_cast<O*>(nullptr), next_random());
             for (auto& w : client.op) w = 0;
@@ -288,7 +311,7 @@ bool start_local() {
 
 // ---- Monitor 0's view of a run -----------------------------------------------------------------
 struct Totals {
-    std::uint32_t done_msgs, reports;
+    std::uint32_t ready, done_msgs, reports;
     std::uint64_t ops, updates, retries, bad_ops;
     std::uint64_t digest0, applied_min, applied_max, sent, rejected, send_failures, ignored;
     bool disagree;
@@ -296,6 +319,10 @@ struct Totals {
 Totals totals;
 
 void record(std::uint64_t from, const urpc::Message& m) {
+    if (m.header.type == repl_ready) {
+        ++totals.ready;
+        return;
+    }
     if (m.header.type == repl_done) {
         ++totals.done_msgs;
         totals.ops += m.words[1];
@@ -454,7 +481,7 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
     const std::uint8_t type = m.header.type;
     if (type >= r::kind_first && type <= r::kind_last) {
         const std::uint16_t id = r::packet_object(m);
-        if (active && id != spec.id && (id & 0xf) == (spec.id & 0xf) && (id >> 4) < (spec.id >> 4)) {
+        if (active && (id >> 4) < (spec.id >> 4)) {
             ++stale_lines;  // a late line of an earlier run (an abort nobody waits for): harmless
             return;
         }
@@ -505,18 +532,26 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
         }
         for (std::uint32_t i = 0; i < spec.nodes; ++i)
             for (std::uint32_t j = 0; j < spec.nodes; ++j) distance[i * spec.nodes + j] = i == j ? 10 : 20;
-        if (!start_local()) {
+        const bool built = start_local();
+        const std::uint64_t ready[urpc::payload_words] = {host.core};
+        control(0, repl_ready, ready);
+        if (!built) {
             // Tell monitor 0 at once: no operations were done here, so the run fails.
             const std::uint64_t w[urpc::payload_words] = {host.core, 0, 0, 0, spec.ops};
             control(0, repl_done, w);
         }
         return;
     }
+    case repl_go:
+        if (from != 0 || !active) break;
+        client.go = true;
+        return;
     case repl_collect:
         if (from != 0 || !active) break;
         client.report_pending = true;
         client.report_after = m.words[0];
         return;
+    case repl_ready:
     case repl_done:
     case repl_report:
         if (host.core != 0 || from == 0) break;
@@ -532,7 +567,7 @@ bool pump() {
     bool any = false;
     const std::uint32_t n = host.cores < max_cores ? host.cores : max_cores;
     for (std::uint32_t to = 0; to < n; ++to)
-        if (out_head[to] != out_tail[to] && flush(to)) any = true;
+        if (outbox_ready && out_first[to] != none && flush(to)) any = true;
     if (active) with_replica([&](auto& rep) { any = drive(rep) || any; });
     return any;
 }
@@ -614,6 +649,13 @@ bool run_step(char* text, const std::uint32_t* node_of) {
                                                       spec.cores, spec.nodes};
     for (std::uint32_t c = 1; c < spec.cores; ++c) control(c, repl_start, start);
     if (!start_local()) return false;
+    // Clients start only once every replica exists: a replication line must never reach a core
+    // that has not built this run's replica yet (channels from different cores are not ordered).
+    while (totals.ready < spec.cores - 1)
+        if (!host.poll()) wait_until_quiet();
+    const std::uint64_t go[urpc::payload_words] = {};
+    for (std::uint32_t c = 1; c < spec.cores; ++c) control(c, repl_go, go);
+    client.go = true;
     const std::uint64_t t0 = rdtsc();
     while (totals.done_msgs < spec.cores)
         if (!host.poll()) wait_until_quiet();
@@ -655,10 +697,11 @@ bool run_step(char* text, const std::uint32_t* node_of) {
     const bool ok = agree && totals.rejected == injected && totals.send_failures == 0 && totals.bad_ops == 0 &&
                     totals.ops == spec.ops * spec.cores;
     emit("replicate object={} protocol={} cores={} ops={} updates={} messages={} msgs-per-op={}.{} "
-         "msgs-per-update={}.{} hops={}.{:02} reach={}.{:02} retries={} agree={} rejected={} injected={}",
+         "msgs-per-update={}.{} hops={}.{:02} reach={}.{:02} retries={} agree={} rejected={} injected={} fanout={}",
          object_names[spec.object], pname, spec.cores, totals.ops, totals.updates, totals.sent, per_op10 / 10,
          per_op10 % 10, per_update10 / 10, per_update10 % 10, c100 / 100, c100 % 100, a100 / 100, a100 % 100,
-         totals.retries, agree ? "yes" : "no", totals.rejected, injected);
+         totals.retries, agree ? "yes" : "no", totals.rejected, injected,
+         spec.fanout == r::Fanout::tree ? "tree" : "unicast");
     print("monitor: replicate {} {}: digest {:#x}, applied {}..{} of {}, send failures {}, ignored {}, outbox peak {}, "
           "{} ticks for the operations{}",
           object_names[spec.object], pname, totals.digest0, totals.applied_min, totals.applied_max, totals.updates,
