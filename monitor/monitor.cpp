@@ -5,6 +5,7 @@
 // self-check plan: membership, all-pairs ping, remote spawn on every core, a malformed-message
 // probe, then shutdown.
 #include "protocol.hpp"
+#include "replication.hpp"
 
 #include <myr/urpc/multicast.hpp>
 #include <myr/urpc/receiver.hpp>
@@ -593,6 +594,10 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bench_start: bench_echo(from, m.words[0], m.words[1]); break;
     case bench_ping: break;  // only inside a bench round
     default:
+        if (repl::handles(m.header.type)) {  // replication (monitor/replication.cpp)
+            repl::on_message(from, m);
+            break;
+        }
         ++malformed;
         print("malformed message type {} from core {}: ignored", m.header.type, from);
         break;
@@ -623,9 +628,10 @@ struct Envelope {
 };
 Envelope envelope_from[max_cores];
 
-// Drains every inbox channel of the graph once; returns whether anything arrived.
+// Sends what the outbox holds, drains every inbox channel of the graph once; returns whether
+// anything moved.
 bool poll() {
-    bool any = false;
+    bool any = flush();
     for (std::uint64_t s = 0; s < mesh.cores; ++s) {
         if (s == mesh.core || !neighbour(s)) continue;
         urpc::Message m{};
@@ -666,7 +672,29 @@ bool poll() {
             }
         }
     }
+    if (repl::pump()) any = true;  // replication outboxes and client (monitor/replication.cpp)
     return any;
+}
+
+// Replication's hooks into this monitor (monitor/replication.hpp): a send that never waits, this
+// loop's poll, and kernel options.
+// Through the same ordered outbox and channel graph as every monitor message (so relays work
+// under monitor.graph=nodes); refused only while the outbox is nearly full.
+bool try_send_line(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]) {
+    if (to >= mesh.cores || outbox_len + 2 > outbox_cap) return false;
+    ++sent;
+    route(mesh.core, to, type, words);
+    return true;
+}
+
+bool kernel_option(const char* key, char* buf, std::uint64_t size) {
+    std::uint64_t len = 0;
+    while (key[len]) ++len;
+    const SysResult r = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(key), len,
+                                 reinterpret_cast<std::uint64_t>(buf), size - 1);
+    if (r.status != Status::ok) return false;
+    buf[r.value] = '\0';
+    return true;
 }
 
 template <typename Done>
@@ -922,7 +950,7 @@ std::uint64_t parse_number(const char* s, bool& ok) {
     broadcast(members, mesh.cores, mesh.node);
     emit("monitor-up core={} node={} peers={}", mesh.core, mesh.node, others);
 
-    char plan[256] = "ping-all,spawn:hello,probe,shutdown";
+    char plan[1024] = "ping-all,spawn:hello,probe,shutdown";  // long enough for many replicate steps
     const char key[] = "plan";
     const SysResult r = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(key), 4,
                                  reinterpret_cast<std::uint64_t>(plan), sizeof plan - 1);
@@ -966,6 +994,8 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             if (ok) bench_round_trip();
         } else if (starts_with(step, "probe") && step[5] == '\0') {
             step_probe();
+        } else if (starts_with(step, "replicate:")) {
+            if (!repl::run_step(step + 10, node_of)) plan_ok = false;  // a refused step fails the plan, the plan goes on
         } else if (starts_with(step, "status") && step[6] == '\0') {
             step_status();
         } else if (starts_with(step, "shutdown") && step[8] == '\0') {
@@ -1018,6 +1048,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     const SysResult g = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(gkey), sizeof gkey - 1,
                                  reinterpret_cast<std::uint64_t>(graph), sizeof graph - 1);
     graph_nodes = g.status == Status::ok && starts_with(graph, "nodes") && graph[5] == '\0' && topo.cores == cores;
+    repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_line, poll, kernel_option});
     if (core == 0) run_plan();
     send(0, hello, core, node);
     run_until([] { return false; });

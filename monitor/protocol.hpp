@@ -39,4 +39,20 @@ constexpr bool is_broadcast(std::uint8_t type) {
 }
 
 
+// Replication (monitor/replication.cpp, docs/replication.md): a separate block from 32, so new
+// types above can be appended without touching it. The replication lines themselves are the
+// framework's types 0x40..0x4a (replication/include/myr/repl/wire.hpp).
+enum ReplType : std::uint8_t {
+    repl_nodes = 32,    // [first core, NUMA node of cores first.. as bytes in words 1..6]  monitor 0 -> all
+    repl_start = 33,    // [object | protocol << 8 | fanout << 16 | coordinator << 24 | reads << 32 | workload << 40,
+                        //  ops per core, seed, sequencer, owner, cores, nodes]             monitor 0 -> all
+    repl_done = 34,     // [core, ops completed, updates completed, retries]               -> monitor 0
+    repl_collect = 35,  // [updates completed in all]: report once your replica applied them all
+    repl_report = 36,   // [core, digest, applied, sent, rejected, send failures, ignored]  -> monitor 0
+    repl_ready = 37,    // [core]: replica built                                             -> monitor 0
+    repl_go = 38,       // []: every replica is built, clients may start                     monitor 0 -> all
+    repl_first = repl_nodes,
+    repl_last = repl_go,
+};
+
 } // namespace myr::monitor

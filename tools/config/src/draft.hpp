@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace myr::config::detail {
@@ -22,6 +23,12 @@ struct DraftNode {
     std::optional<std::uint64_t> memory;
 };
 
+// [replication] as written: every key with its value (strings and integers kept apart).
+struct DraftReplication {
+    std::vector<std::pair<std::string, std::string>> strings;
+    std::vector<std::pair<std::string, std::int64_t>> integers;
+};
+
 struct Draft {
     std::optional<std::string> name;
     std::string description;
@@ -33,6 +40,7 @@ struct Draft {
     std::optional<std::vector<std::vector<std::int64_t>>> matrix;
     std::int64_t timer_hz = 100;
     std::vector<std::string> options;
+    std::optional<DraftReplication> replication;
     std::int64_t timeout = 120;
     std::string accel = "auto";
     std::string tcg_threads = "auto";
@@ -47,5 +55,7 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues);
 
 // validate.cpp: checks a draft and builds the Config (issues empty) or reports every problem.
 [[nodiscard]] Config build_config(const Draft& draft, std::vector<Issue>& issues);
+// replication.cpp: checks [replication] against the machine (c.cpu_count()) and fills c.replication.
+void build_replication(const DraftReplication& draft, Config& c, std::vector<Issue>& issues);
 
 } // namespace myr::config::detail

@@ -244,7 +244,7 @@ void read_options(const toml::node& n, Draft& d, std::vector<Issue>& issues) {
 Draft read_draft(const toml::table& root, std::vector<Issue>& issues) {
     Draft d;
     TableReader top(root, "", issues);
-    top.allow({"name", "description", "machine", "node", "distances", "kernel", "run", "system"});
+    top.allow({"name", "description", "machine", "node", "distances", "kernel", "run", "system", "replication"});
     top.report_unknown();
     if (const toml::node* n = root.get("name")) {
         if (n->is_string()) d.name = n->as_string()->get();
@@ -274,6 +274,23 @@ Draft read_draft(const toml::table& root, std::vector<Issue>& issues) {
         k.report_unknown();
         k.read_int("timer_hz", d.timer_hz);
         if (const toml::node* n = t->get("options")) read_options(*n, d, issues);
+    }
+    if (const toml::table* t = sub_table(root, "replication", issues)) {
+        TableReader r(*t, "replication", issues);
+        // Per object (replication_objects): OBJ, OBJ_sequencer, OBJ_owner, OBJ_coordinator, OBJ_reads.
+        r.allow({"fanout", "registry", "registry_sequencer", "registry_owner", "registry_coordinator",
+                 "registry_reads", "memory", "memory_sequencer", "memory_owner", "memory_coordinator",
+                 "memory_reads", "counter", "counter_sequencer", "counter_owner", "counter_coordinator",
+                 "counter_reads", "kv", "kv_sequencer", "kv_owner", "kv_coordinator", "kv_reads"});
+        r.report_unknown();
+        detail::DraftReplication dr;
+        for (const auto& [k, v] : *t) {
+            const std::string key(k.str());
+            if (v.is_string()) dr.strings.emplace_back(key, v.as_string()->get());
+            else if (v.is_integer()) dr.integers.emplace_back(key, v.as_integer()->get());
+            else r.wrong_type(key, v, "a string or an integer");
+        }
+        d.replication = dr;
     }
     if (const toml::table* t = sub_table(root, "run", issues)) {
         TableReader r(*t, "run", issues);

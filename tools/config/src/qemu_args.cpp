@@ -18,6 +18,7 @@ std::string hex(unsigned v) {
 std::string kernel_command_line(const Config& c, const std::vector<std::string>& extra) {
     std::string s = "timer_hz=" + std::to_string(c.timer_hz) + " config=" + c.name;
     for (const std::string& w : c.kernel_options) s += " " + w;
+    if (const std::string r = replication_kernel_option(c.replication); !r.empty()) s += " " + r;
     for (const std::string& w : extra) s += " " + w;
     return s;
 }

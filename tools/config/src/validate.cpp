@@ -154,6 +154,8 @@ void check_options(const std::vector<std::string>& options, std::vector<Issue>& 
             issues.push_back({key, "must be one word without spaces, quotes or backslashes (got '" + o + "')"});
         else if (o.rfind("timer_hz=", 0) == 0 || o.rfind("config=", 0) == 0)
             issues.push_back({key, "'" + o.substr(0, o.find('=')) + "' is set by the tool; use kernel.timer_hz or name"});
+        else if (o.rfind("repl=", 0) == 0)
+            issues.push_back({key, "'repl' is set by the tool; use the [replication] table"});
     }
 }
 
@@ -213,6 +215,7 @@ Config build_config(const Draft& d, std::vector<Issue>& issues) {
     check_options(d.options, issues);
     c.kernel_options = d.options;
     build_system(d, c, issues);
+    if (d.replication) build_replication(*d.replication, c, issues);
 
     c.timeout_s = in_range(d.timeout, 1, 86400, "run.timeout", issues);
     if (d.accel == "auto") c.accel = Accel::automatic;

@@ -20,6 +20,24 @@ inline constexpr unsigned default_remote_distance = 20;
 inline constexpr unsigned max_distance = 254;     // 255 means "unreachable" in a SLIT; QEMU refuses it
 
 enum class Accel { automatic, tcg, kvm };
+
+// [replication]: the protocol per replicated object (docs/replication.md), passed to the monitors
+// as the kernel option `repl=` (replication_kernel_option). Objects: registry, memory, counter, kv.
+struct ReplicationObject {
+    std::string object;          // registry | memory | counter | kv
+    std::string protocol;        // broadcast | 2pc | sequencer (nr, shared: refused, see validate)
+    int sequencer = -1;          // sequencer: the ordering core (-1: default core 0)
+    std::string coordinator;     // 2pc: "origin" (default) or "owner"
+    int owner = -1;              // 2pc with coordinator "owner": the coordinating core
+    std::string reads;           // sequencer: "local" (default) or "linearizable"
+};
+struct Replication {
+    std::vector<ReplicationObject> objects;  // in the fixed order registry, memory, counter, kv
+    std::string fanout;                      // "tree" (default) or "unicast"
+    [[nodiscard]] bool empty() const { return objects.empty() && fanout.empty(); }
+};
+inline constexpr const char* replication_objects[] = {"registry", "memory", "counter", "kv"};
+inline constexpr unsigned replication_max_cpus = 64;  // myr::repl::max_cores
 enum class TcgThreads { automatic, single, multi };
 
 struct Node {
@@ -60,6 +78,7 @@ struct Config {
     unsigned timer_hz = 100;
     std::vector<std::string> kernel_options;       // extra kernel command-line words
     System system;
+    Replication replication;                       // [replication]; empty when the file has none
 
     unsigned timeout_s = 120;
     Accel accel = Accel::automatic;
@@ -77,6 +96,10 @@ struct Config {
     // node's kernel copies there, so the log checker expects them there.
     [[nodiscard]] unsigned memory_home(unsigned node) const;
 };
+
+// `repl=registry:2pc,kv:sequencer:seq=0:reads=lin,fanout:unicast` for the monitors, or "" when the
+// config has no [replication] table.
+[[nodiscard]] std::string replication_kernel_option(const Replication& r);
 
 [[nodiscard]] const char* to_string(Accel a);
 [[nodiscard]] const char* to_string(TcgThreads t);

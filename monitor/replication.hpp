@@ -1,0 +1,46 @@
+#pragma once
+// Replicated OS state driven by the monitors (DESIGN.md §5, docs/replication.md "In the guest").
+// Each monitor holds one replica of the object under test (myr::repl::Replica over the monitor
+// mesh) and one client that issues seeded random operations against it. monitor.cpp lends this
+// file a narrow hook: messages of the types below are dispatched here from handle(), pump() runs
+// from poll(), and plan step `replicate:...` (run by core 0's monitor) calls run_step().
+//
+// Everything this file sends goes through a per-destination outbox and a non-blocking send, so a
+// full ring never blocks a handler (two monitors with full rings to each other cannot deadlock);
+// the outbox drains on every pump().
+#include <myr/urpc/message.hpp>
+
+#include <cstdint>
+
+namespace myr::monitor::repl {
+
+// What monitor.cpp lends to the replication code.
+struct Host {
+    std::uint32_t core;
+    std::uint32_t cores;
+    // Non-blocking: false when the destination's ring is full (or its inbox not yet formatted).
+    // On success it also wakes the destination.
+    bool (*try_send)(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]);
+    // One round of the monitor's message loop (drains every inbox, calls pump()); true when
+    // anything happened.
+    bool (*poll)();
+    // The kernel option `key=` into buf (nul-terminated); false when absent.
+    bool (*option)(const char* key, char* buf, std::uint64_t size);
+};
+
+void init(const Host& host);
+
+// Monitor message types handled here: the control block in protocol.hpp (repl_first..repl_last)
+// and the framework's replication lines (myr::repl::kind_first..kind_last, 0x40..0x4a).
+[[nodiscard]] bool handles(std::uint8_t type);
+void on_message(std::uint64_t from, const urpc::Message& m);
+
+// Flushes the outboxes and drives this core's client and pending report. True on progress.
+bool pump();
+
+// Core 0: plan step `replicate:OBJECT[:PROTOCOL][:OPS][:add]` (the text after `replicate:`),
+// `node_of`: each core's NUMA node (learnt from the hello messages). Prints the result line;
+// false when the step is malformed, refused, or the replicas disagree.
+[[nodiscard]] bool run_step(char* spec, const std::uint32_t* node_of);
+
+} // namespace myr::monitor::repl

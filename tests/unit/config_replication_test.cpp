@@ -1,0 +1,113 @@
+// [replication] in a machine config: protocol per object, checked against the objects, the
+// protocols the guest runs and the machine, and handed to the monitors as the `repl=` option.
+#include <myr/config/load.hpp>
+#include <myr/config/qemu_args.hpp>
+
+#include <gtest/gtest.h>
+
+namespace myr::config {
+namespace {
+
+const std::string base = R"(
+name = "t"
+[machine]
+sockets = 2
+cores = 2
+memory = "256M"
+)";
+
+LoadResult load(const std::string& replication) {
+    return load_config_string(base + "[replication]\n" + replication, "x.toml");
+}
+
+void expect_refused(const std::string& replication, const std::string& key, const std::string& what) {
+    const LoadResult r = load(replication);
+    ASSERT_FALSE(r.ok()) << "accepted:\n" << replication;
+    std::string all;
+    for (const auto& e : r.errors) {
+        all += e + "\n";
+        if (e.find("x.toml: " + key + ":") != std::string::npos && e.find(what) != std::string::npos) return;
+    }
+    ADD_FAILURE() << "no error naming '" << key << "' with '" << what << "'; got:\n" << all;
+}
+
+TEST(ConfigReplication, NoTableNoOption) {
+    const LoadResult r = load_config_string(base, "x.toml");
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r.config->replication.empty());
+    EXPECT_EQ(kernel_command_line(*r.config).find("repl="), std::string::npos);
+}
+
+TEST(ConfigReplication, ProtocolPerObjectBecomesKernelOption) {
+    const LoadResult r = load("registry = \"2pc\"\nmemory = \"sequencer\"\ncounter = \"broadcast\"\nkv = \"2PC\"\n");
+    ASSERT_TRUE(r.ok()) << r.errors[0];
+    ASSERT_EQ(r.config->replication.objects.size(), 4u);
+    EXPECT_EQ(replication_kernel_option(r.config->replication),
+              "repl=registry:2pc,memory:sequencer,counter:broadcast,kv:2pc");
+    EXPECT_NE(kernel_command_line(*r.config).find(" repl=registry:2pc,memory:sequencer,counter:broadcast,kv:2pc"),
+              std::string::npos);
+}
+
+TEST(ConfigReplication, ProtocolSettings) {
+    const LoadResult r = load("registry = \"2pc\"\nregistry_coordinator = \"owner\"\nregistry_owner = 3\n"
+                              "kv = \"sequencer\"\nkv_sequencer = 2\nkv_reads = \"linearizable\"\nfanout = \"unicast\"\n");
+    ASSERT_TRUE(r.ok()) << r.errors[0];
+    EXPECT_EQ(replication_kernel_option(r.config->replication),
+              "repl=registry:2pc:coord=owner:owner=3,kv:sequencer:seq=2:reads=lin,fanout:unicast");
+}
+
+TEST(ConfigReplication, UnknownProtocolOrObject) {
+    expect_refused("kv = \"paxos\"\n", "replication.kv", "unknown protocol \"paxos\"");
+    expect_refused("kvs = \"2pc\"\n", "replication.kvs", "did you mean 'replication.kv");
+    expect_refused("kv = 2\n", "replication.kv", "must be a string");
+    expect_refused("fanout = \"star\"\n", "replication.fanout", "\"tree\" or \"unicast\"");
+}
+
+TEST(ConfigReplication, SharedMemoryProtocolsRefusedInTheGuest) {
+    expect_refused("kv = \"nr\"\n", "replication.kv", "shared between the monitors");
+    expect_refused("counter = \"shared\"\n", "replication.counter", "shared between the monitors");
+}
+
+TEST(ConfigReplication, BroadcastOnlyForCommutingObjects) {
+    expect_refused("registry = \"broadcast\"\n", "replication.registry", "do not commute");
+    expect_refused("memory = \"broadcast\"\n", "replication.memory", "do not commute");
+    EXPECT_TRUE(load("kv = \"broadcast\"\ncounter = \"broadcast\"\n").ok());
+}
+
+TEST(ConfigReplication, SettingsMustMatchTheProtocolAndMachine) {
+    expect_refused("kv = \"2pc\"\nkv_sequencer = 0\n", "replication.kv_sequencer", "applies to protocol sequencer only");
+    expect_refused("kv_sequencer = 0\n", "replication.kv_sequencer", "replication.kv (its protocol) is not");
+    expect_refused("kv = \"sequencer\"\nkv_sequencer = 4\n", "replication.kv_sequencer", "0..3 (got 4)");
+    expect_refused("kv = \"sequencer\"\nkv_sequencer = -1\n", "replication.kv_sequencer", "(got -1)");
+    expect_refused("kv = \"sequencer\"\nkv_sequencer = \"0\"\n", "replication.kv_sequencer", "must be an integer");
+    expect_refused("kv = \"sequencer\"\nkv_reads = \"fast\"\n", "replication.kv_reads", "\"local\" or \"linearizable\"");
+    expect_refused("kv = \"sequencer\"\nkv_coordinator = \"owner\"\n", "replication.kv_coordinator", "2pc only");
+    expect_refused("registry = \"2pc\"\nregistry_owner = 1\n", "replication.registry_owner", "_coordinator = \"owner\"");
+    expect_refused("registry = \"2pc\"\nregistry_coordinator = \"boss\"\n", "replication.registry_coordinator",
+                   "\"origin\" or \"owner\"");
+}
+
+TEST(ConfigReplication, ToolSetsTheOption) {
+    const LoadResult r = load_config_string(base + "[kernel]\noptions = [\"repl=kv:2pc\"]\n", "x.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.errors[0].find("[replication] table"), std::string::npos) << r.errors[0];
+}
+
+TEST(ConfigReplication, AtMost64Cores) {
+    const LoadResult r = load_config_string(R"(
+name = "big"
+[machine]
+sockets = 2
+cores = 40
+memory = "256M"
+[replication]
+kv = "2pc"
+)", "x.toml");
+    ASSERT_FALSE(r.ok());
+    bool found = false;
+    for (const auto& e : r.errors) found = found || e.find("at most 64 cores") != std::string::npos;
+    EXPECT_TRUE(found);
+}
+
+} // namespace
+} // namespace myr::config

@@ -1,0 +1,149 @@
+// [replication]: which agreement protocol each replicated object uses in the guest (docs/
+// replication.md), checked here and handed to the monitors as one kernel option, `repl=`.
+//
+//   [replication]
+//   registry = "2pc"                 # broadcast | 2pc | sequencer   (per object)
+//   registry_coordinator = "owner"   # 2pc: origin (default) | owner
+//   registry_owner = 0               # 2pc with coordinator owner: the coordinating core
+//   kv = "sequencer"
+//   kv_sequencer = 0                 # sequencer: the ordering core
+//   kv_reads = "linearizable"        # sequencer: local (default) | linearizable
+//   fanout = "tree"                  # tree (default) | unicast
+#include "draft.hpp"
+
+#include <myr/repl/protocol.hpp>
+
+#include <algorithm>
+
+namespace myr::config {
+namespace detail {
+namespace {
+
+bool commutes(const std::string& object) { return object == "counter" || object == "kv"; }
+
+} // namespace
+
+void build_replication(const DraftReplication& d, Config& c, std::vector<Issue>& issues) {
+    const auto key = [](const std::string& k) { return "replication." + k; };
+    const auto string_of = [&](const std::string& k) -> const std::string* {
+        for (const auto& [name, value] : d.strings)
+            if (name == k) return &value;
+        for (const auto& [name, value] : d.integers)
+            if (name == k) issues.push_back({key(k), "must be a string (got an integer)"});
+        return nullptr;
+    };
+    const auto int_of = [&](const std::string& k, int& out) -> bool {
+        for (const auto& [name, value] : d.strings)
+            if (name == k) issues.push_back({key(k), "must be an integer core number (got a string)"});
+        for (const auto& [name, value] : d.integers) {
+            if (name != k) continue;
+            if (value < 0 || value >= static_cast<std::int64_t>(c.cpu_count())) {
+                issues.push_back({key(k), "must be a core of this machine, 0.." + std::to_string(c.cpu_count() - 1) +
+                                              " (got " + std::to_string(value) + ")"});
+                return false;
+            }
+            out = static_cast<int>(value);
+            return true;
+        }
+        return false;
+    };
+
+    Replication r;
+    if (const std::string* f = string_of("fanout")) {
+        if (*f != "tree" && *f != "unicast")
+            issues.push_back({key("fanout"), "must be \"tree\" or \"unicast\" (got \"" + *f + "\")"});
+        else r.fanout = *f;
+    }
+    for (const char* name : replication_objects) {
+        const std::string o = name;
+        ReplicationObject obj;
+        obj.object = o;
+        const std::string* proto = string_of(o);
+        const std::size_t before = issues.size();
+        if (proto != nullptr) {
+            const auto p = repl::parse_protocol(*proto);
+            if (!p.ok()) {
+                issues.push_back({key(o), "unknown protocol \"" + *proto +
+                                              "\" (broadcast, 2pc, sequencer; nr and shared are host-only)"});
+            } else if (!repl::uses_messages(*p)) {
+                issues.push_back({key(o), "protocol \"" + *proto +
+                                              "\" needs memory shared between the monitors, which the guest does not "
+                                              "have (they share only the URPC mesh): use broadcast, 2pc or sequencer"});
+            } else if (*p == repl::Protocol::broadcast && !commutes(o)) {
+                issues.push_back({key(o), "updates of " + o +
+                                              " do not commute, so broadcast would let replicas diverge: use 2pc or "
+                                              "sequencer"});
+            } else {
+                obj.protocol = std::string(repl::to_string(*p));
+            }
+        }
+        // Settings that belong to one protocol: refused with any other (a typo must not be ignored).
+        const auto needs = [&](const std::string& k, const char* protocol) {
+            if (proto == nullptr)
+                issues.push_back({key(k), "is set but replication." + o + " (its protocol) is not"});
+            else if (!obj.protocol.empty() && obj.protocol != protocol)
+                issues.push_back({key(k), std::string("applies to protocol ") + protocol + " only (" + o + " uses " +
+                                              obj.protocol + ")"});
+        };
+        const auto present = [&](const std::string& k) {
+            return std::any_of(d.strings.begin(), d.strings.end(), [&](const auto& e) { return e.first == k; }) ||
+                   std::any_of(d.integers.begin(), d.integers.end(), [&](const auto& e) { return e.first == k; });
+        };
+        if (present(o + "_sequencer")) {
+            needs(o + "_sequencer", "sequencer");
+            int_of(o + "_sequencer", obj.sequencer);
+        }
+        if (present(o + "_reads")) {
+            needs(o + "_reads", "sequencer");
+            if (const std::string* v = string_of(o + "_reads")) {
+                if (*v != "local" && *v != "linearizable")
+                    issues.push_back({key(o + "_reads"), "must be \"local\" or \"linearizable\" (got \"" + *v + "\")"});
+                else obj.reads = *v;
+            }
+        }
+        if (present(o + "_coordinator")) {
+            needs(o + "_coordinator", "2pc");
+            if (const std::string* v = string_of(o + "_coordinator")) {
+                if (*v != "origin" && *v != "owner")
+                    issues.push_back({key(o + "_coordinator"), "must be \"origin\" or \"owner\" (got \"" + *v + "\")"});
+                else obj.coordinator = *v;
+            }
+        }
+        if (present(o + "_owner")) {
+            needs(o + "_owner", "2pc");
+            int_of(o + "_owner", obj.owner);
+            if (obj.coordinator != "owner")
+                issues.push_back({key(o + "_owner"), "needs replication." + o + "_coordinator = \"owner\""});
+        }
+        if (proto != nullptr && issues.size() == before) r.objects.push_back(obj);
+    }
+    if (!r.empty() && c.cpu_count() > replication_max_cpus)
+        issues.push_back({"replication", "the monitors replicate on at most " + std::to_string(replication_max_cpus) +
+                                             " cores (this machine has " + std::to_string(c.cpu_count()) + ")"});
+    c.replication = r;
+}
+
+} // namespace detail
+
+std::string replication_kernel_option(const Replication& r) {
+    if (r.empty()) return "";
+    std::string s = "repl=";
+    bool first = true;
+    const auto item = [&](const std::string& text) {
+        if (!first) s += ",";
+        s += text;
+        first = false;
+    };
+    for (const ReplicationObject& o : r.objects) {
+        std::string t = o.object + ":" + o.protocol;
+        if (o.sequencer >= 0) t += ":seq=" + std::to_string(o.sequencer);
+        if (!o.reads.empty()) t += std::string(":reads=") + (o.reads == "linearizable" ? "lin" : "local");
+        if (!o.coordinator.empty()) t += ":coord=" + o.coordinator;
+        if (o.owner >= 0) t += ":owner=" + std::to_string(o.owner);
+        item(t);
+    }
+    if (!r.fanout.empty()) item("fanout:" + r.fanout);
+    return s;
+}
+
+} // namespace myr::config
