@@ -147,6 +147,9 @@ Status cspace_init() {
     MYR_TRY(table.retype(k_ram_untyped, {CapType::untyped, domain_ram_bits}, max_domains, k_domain_ram));
     MYR_TRY(table.retype(k_ram_untyped, {CapType::endpoint, 0}, 1, k_endpoint));
     MYR_TRY(table.retype(k_ram_untyped, {CapType::endpoint, 0}, 1, k_monitor_ep));
+    // Endpoints keep their wait queues in their own memory (ipc.cpp): empty means zeroed.
+    zero_phys(table.cap(k_endpoint).base, table.cap(k_endpoint).size);
+    zero_phys(table.cap(k_monitor_ep).base, table.cap(k_monitor_ep).size);
     ready = true;
     return Status::ok;
 }

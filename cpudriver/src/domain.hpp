@@ -40,7 +40,7 @@ struct Domain {
     // Local IPC state (ipc.cpp). The message itself travels in regs (rsi, rdx, r10, r8).
     IpcWait wait;
     std::uint64_t wait_ep;        // endpoint object (physical base) it is blocked on
-    std::uint64_t wait_seq;       // FIFO order among blocked senders
+    std::uint32_t ipc_next;       // next in the object's wait queue: domain-table index + 1, 0 = last
     std::uint64_t send_badge;     // badge of the endpoint cap it sends with
     std::uint32_t send_cap_slot;  // table index of a capability to transfer, or no_slot
     std::uint32_t recv_slot;      // table index where it accepts a capability, or no_slot
