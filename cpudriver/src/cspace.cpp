@@ -54,21 +54,53 @@ void zero_phys(std::uint64_t base, std::uint64_t size) {
     for (std::uint64_t i = 0; i < size / 8; ++i) p[i] = 0;
 }
 
-// Unmaps every mapped frame in the subtree rooted at `root` (which is about to be deleted), so
-// no domain keeps access to memory whose capability is gone. Iterative walk over the tree links.
+// Mapping records (frames, channel memory) and installation records (page tables) live in the
+// cap's ext words: ext[0] = vaddr | 1 while mapped or installed, ext[1] = domain-table index |
+// serial << 32 of the domain whose address space holds it. The serial makes a record left over
+// from an ended domain (a cap moved elsewhere before it died) name nobody.
+std::uint64_t record_of(const Domain& d) { return index_of(d) | (std::uint64_t{d.serial} << 32); }
+
+Domain* record_owner(const std::uint64_t* ext) {
+    Domain& o = domain_table()[(ext[1] & 0xffff'ffffu) % max_domains];
+    if (o.state == DomainState::free || !o.pml4 || o.serial != (ext[1] >> 32)) return nullptr;
+    return &o;
+}
+
+// Changed entries of the loaded address space: reloading CR3 drops its TLB entries and cached
+// paging structures (user pages are never global). Another domain's tables are loaded fresh
+// when it next runs (switch_to_domain writes CR3).
+void flush_if_loaded(const Domain& o) {
+    if ((arch::read_cr3() & pte::addr_mask) == o.pml4) arch::write_cr3(arch::read_cr3());
+}
+
+// Ends the mapping or installation `i` records. The entry is cleared only when the walk from the
+// owner's root still reaches it and it still points to this object: a path cut further up (a
+// table above was uninstalled) is not reachable by the MMU either, and a stale record never
+// clears someone else's entry. A page table is zeroed as it leaves its tree (seL4 clears a page
+// table on unmap the same way), so an uninstalled table never holds entries: installing it again
+// cannot bring back a mapping whose frame has gone. Tables below it are cut off with it; their
+// caps keep their (stale) records until unmap_table or delete.
 void unmap_slot(SlotIdx i) {
     std::uint64_t* ext = table.ext(i);
     if (!(ext[0] & 1)) return;
+    const Cap& c = table.cap(i);
     const std::uint64_t vaddr = ext[0] & ~std::uint64_t{0xfff};
-    Domain& owner = domain_table()[ext[1]];
-    if (owner.state != DomainState::free && owner.pml4) {
+    if (Domain* owner = record_owner(ext)) {
+        const unsigned level = c.type == CapType::page_table ? c.aux : 0;  // the entry pointing at it
         DirectMapFrames dm;
-        (void)PageTables(dm, owner.pml4).unmap(vaddr);
-        if (current_domain() == &owner) arch::write_cr3(arch::read_cr3());
+        const auto e = PageTables(dm, owner->pml4).entry(vaddr, level);
+        if (e.ok() && (**e & pte::present) && (**e & pte::addr_mask) == c.base) {
+            **e = 0;
+            flush_if_loaded(*owner);
+        }
     }
+    if (c.type == CapType::page_table) zero_phys(c.base, c.size);
     ext[0] = ext[1] = 0;
 }
 
+// Unmaps every mapped frame and uninstalls every page table in the subtree rooted at `root`
+// (which is about to be deleted), so no domain keeps access to memory whose capability is gone.
+// Iterative walk over the tree links.
 void unmap_subtree(SlotIdx root, bool include_root) {
     if (include_root) unmap_slot(root);
     SlotIdx i = table.slot(root).first_child;
@@ -115,6 +147,9 @@ Status cspace_init() {
     MYR_TRY(table.retype(k_ram_untyped, {CapType::untyped, domain_ram_bits}, max_domains, k_domain_ram));
     MYR_TRY(table.retype(k_ram_untyped, {CapType::endpoint, 0}, 1, k_endpoint));
     MYR_TRY(table.retype(k_ram_untyped, {CapType::endpoint, 0}, 1, k_monitor_ep));
+    // Endpoints keep their wait queues in their own memory (ipc.cpp): empty means zeroed.
+    zero_phys(table.cap(k_endpoint).base, table.cap(k_endpoint).size);
+    zero_phys(table.cap(k_monitor_ep).base, table.cap(k_monitor_ep).size);
     ready = true;
     return Status::ok;
 }
@@ -226,15 +261,17 @@ Status sys_retype(Domain& d, std::uint64_t untyped, std::uint64_t type, std::uin
                   std::uint64_t count) {
     const SlotIdx u = MYR_TRY(cspace_cap(d, untyped, CapType::untyped, Rights::retype));
     const auto t = static_cast<CapType>(type);
-    // What a user domain may make from RAM: more RAM regions, frames, IPC objects.
+    // What a user domain may make from RAM: more RAM regions, frames, IPC objects, page tables
+    // (size_bits is then the level: 1 PT, 2 PD, 3 PDPT; a root (4) only the kernel makes).
     if (type > 0xff || !(t == CapType::untyped || t == CapType::frame || t == CapType::endpoint ||
-                         t == CapType::notification || t == CapType::channel_memory))
+                         t == CapType::notification || t == CapType::channel_memory || t == CapType::page_table))
         return Status::invalid_argument;
+    if (t == CapType::page_table && (size_bits < 1 || size_bits > 3)) return Status::invalid_argument;
     if (size_bits > 63 || count == 0 || count > (1u << cnode_radix)) return Status::invalid_argument;
     if (dest == 0 || dest >= (1u << cnode_radix) || dest + count > (1u << cnode_radix)) return Status::out_of_range;
     const SlotIdx first = d.cnode_first + static_cast<std::uint32_t>(dest);
     MYR_TRY(table.retype(u, {t, static_cast<std::uint8_t>(size_bits)}, static_cast<std::uint32_t>(count), first, freed_sink));
-    // New frames and IPC objects start zeroed: the memory may have held another object.
+    // New frames, page tables and IPC objects start zeroed: the memory may have held another object.
     for (std::uint32_t k = 0; k < count; ++k) {
         const Cap& c = table.cap(first + k);
         if (c.type != CapType::untyped) zero_phys(c.base, c.size);
@@ -242,7 +279,7 @@ Status sys_retype(Domain& d, std::uint64_t untyped, std::uint64_t type, std::uin
     return Status::ok;
 }
 
-Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags) {
+Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags, std::uint64_t& missing_level) {
     // Frames and channel memory (rings shared with a domain on another core) map the same way.
     SlotIdx f = caps::no_slot;
     if (const auto cm = cspace_cap(d, frame, CapType::channel_memory, Rights::read | Rights::map); cm.ok())
@@ -258,11 +295,19 @@ Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_
     if (vaddr < user_space_start || vaddr >= user_space_end) return Status::out_of_range;
     std::uint64_t* ext = table.ext(f);
     if (ext[0] & 1) return Status::exists;  // one mapping per capability
-    const std::uint64_t pte_flags =
-        pte::user | ((flags & abi::map_write) ? pte::writable : 0) | ((flags & abi::map_exec) ? 0 : pte::no_execute);
-    MYR_TRY(map_user_page(d, vaddr, c.base, pte_flags));
+    // The tables on the way must exist: the kernel allocates none after spawn (map_table).
+    DirectMapFrames dm;
+    unsigned missing = 0;
+    const auto e = PageTables(dm, d.pml4).entry(vaddr, 0, &missing);
+    if (!e.ok()) {
+        if (e.status() == Status::not_found) missing_level = missing;
+        return e.status();
+    }
+    if (**e & pte::present) return Status::exists;
+    **e = c.base | pte::present | pte::user | ((flags & abi::map_write) ? pte::writable : 0) |
+          ((flags & abi::map_exec) ? 0 : pte::no_execute);
     ext[0] = vaddr | 1;
-    ext[1] = index_of(d);
+    ext[1] = record_of(d);
     return Status::ok;
 }
 
@@ -271,6 +316,38 @@ Status sys_unmap(Domain& d, std::uint64_t frame) {
     const SlotIdx f = cm.ok() ? *cm : MYR_TRY(cspace_cap(d, frame, CapType::frame, Rights::none));
     if (!(table.ext(f)[0] & 1)) return Status::not_found;
     unmap_slot(f);
+    return Status::ok;
+}
+
+Status sys_map_table(Domain& d, std::uint64_t pt, std::uint64_t vaddr, std::uint64_t level, std::uint64_t& missing_level) {
+    const SlotIdx t = MYR_TRY(cspace_cap(d, pt, CapType::page_table, Rights::map));
+    const Cap& c = table.cap(t);
+    // 1 = PT (covers 2 MiB), 2 = PD (1 GiB), 3 = PDPT (512 GiB); the root (4) is the kernel's.
+    if (level < 1 || level > 3 || level != c.aux) return Status::invalid_argument;
+    const std::uint64_t span = std::uint64_t{1} << (12 + 9 * level);
+    if (vaddr & (span - 1)) return Status::invalid_argument;
+    if (vaddr >= user_space_end) return Status::out_of_range;  // the kernel half, non-canonical
+    std::uint64_t* ext = table.ext(t);
+    if (ext[0] & 1) return Status::exists;  // one installation per table
+    DirectMapFrames dm;
+    unsigned missing = 0;
+    const auto e = PageTables(dm, d.pml4).entry(vaddr, static_cast<unsigned>(level), &missing);
+    if (!e.ok()) {
+        if (e.status() == Status::not_found) missing_level = missing;
+        return e.status();
+    }
+    if (**e & pte::present) return Status::exists;
+    // Intermediate entries are permissive (the leaf decides), as the kernel's own are.
+    **e = c.base | pte::present | pte::writable | pte::user;
+    ext[0] = vaddr | 1;
+    ext[1] = record_of(d);
+    return Status::ok;
+}
+
+Status sys_unmap_table(Domain& d, std::uint64_t pt) {
+    const SlotIdx t = MYR_TRY(cspace_cap(d, pt, CapType::page_table, Rights::none));
+    if (!(table.ext(t)[0] & 1)) return Status::not_found;
+    unmap_slot(t);
     return Status::ok;
 }
 

@@ -39,8 +39,11 @@ Status sys_cap_delete(Domain& d, std::uint64_t cptr);
 Status sys_cap_revoke(Domain& d, std::uint64_t cptr);
 Status sys_retype(Domain& d, std::uint64_t untyped, std::uint64_t type, std::uint64_t size_bits,
                   std::uint64_t dest, std::uint64_t count);
-Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags);
+// missing_level: set with not_found when a page table on the way is missing (3 PDPT, 2 PD, 1 PT).
+Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags, std::uint64_t& missing_level);
 Status sys_unmap(Domain& d, std::uint64_t frame);
+Status sys_map_table(Domain& d, std::uint64_t pt, std::uint64_t vaddr, std::uint64_t level, std::uint64_t& missing_level);
+Status sys_unmap_table(Domain& d, std::uint64_t pt);
 Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
                              std::uint64_t dest);
 // Monitor privileges in d's cspace: the receiving copy of the monitor endpoint in cslot::monitor

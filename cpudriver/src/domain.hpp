@@ -40,7 +40,7 @@ struct Domain {
     // Local IPC state (ipc.cpp). The message itself travels in regs (rsi, rdx, r10, r8).
     IpcWait wait;
     std::uint64_t wait_ep;        // endpoint object (physical base) it is blocked on
-    std::uint64_t wait_seq;       // FIFO order among blocked senders
+    std::uint32_t ipc_next;       // next in the object's wait queue: domain-table index + 1, 0 = last
     std::uint64_t send_badge;     // badge of the endpoint cap it sends with
     std::uint32_t send_cap_slot;  // table index of a capability to transfer, or no_slot
     std::uint32_t recv_slot;      // table index where it accepts a capability, or no_slot
@@ -73,8 +73,9 @@ Domain* domain_by_serial(std::uint32_t serial);
 // Ends `d` (exit or kill); frees every frame it owned; reports the count.
 std::uint32_t destroy_domain(Domain& d);
 Domain* domain_table();
-// Maps one 4 KiB page into d's address space; its page tables come from d's frames.
-Status map_user_page(Domain& d, std::uint64_t vaddr, std::uint64_t phys, std::uint64_t flags);               // max_domains entries
+// Maps one 4 KiB page into d's address space while it is set up (spawn: the monitor mesh); missing
+// page tables come from d's frames. After spawn the kernel allocates no tables (sys_map_table).
+Status map_user_page(Domain& d, std::uint64_t vaddr, std::uint64_t phys, std::uint64_t flags);
 [[noreturn]] void switch_to_domain(Domain& d);
 
 // Copies `len` bytes from the current domain's address space; invalid_argument when any page is

@@ -11,8 +11,6 @@ namespace {
 using caps::CapType;
 using caps::Rights;
 
-std::uint64_t next_seq;  // FIFO stamp for blocked senders (this core's)
-
 void set_status(Domain& d, Status s) { d.regs.rax = static_cast<std::uint64_t>(static_cast<std::uint32_t>(s)); }
 
 [[noreturn]] void return_status(Domain& d, Status s) {
@@ -20,29 +18,81 @@ void set_status(Domain& d, Status s) { d.regs.rax = static_cast<std::uint64_t>(s
     arch::resume_user(d.regs, true);
 }
 
+// Wait queues live in the waited-on object's own memory: an endpoint or notification is 64 bytes
+// of RAM retyped by its owner, reachable only by the kernel (through the cap's base), zeroed at
+// retype, so a new object starts with empty queues. Word 0 is a notification's signal bits
+// (unused in an endpoint); the queues follow. Links are domain-table index + 1 (0 = none) in
+// Domain::ipc_next, FIFO from head to tail. A domain waits on one object at a time.
+struct WaitQueue {
+    std::uint32_t head;
+    std::uint32_t tail;
+};
+struct ObjectQueues {
+    std::uint64_t signal_bits;  // notification only
+    WaitQueue receivers;        // endpoint: IpcWait::recv; notification: IpcWait::notify
+    WaitQueue senders;          // endpoint: IpcWait::send and IpcWait::call
+};
+static_assert(sizeof(ObjectQueues) <= (std::size_t{1} << caps::endpoint_bits));
+static_assert(sizeof(ObjectQueues) <= (std::size_t{1} << caps::notification_bits));
+
+ObjectQueues& queues_of(std::uint64_t object) { return *arch::phys_to_virt<ObjectQueues>(object); }
+
+WaitQueue& queue_for(std::uint64_t object, IpcWait why) {
+    ObjectQueues& q = queues_of(object);
+    return why == IpcWait::send || why == IpcWait::call ? q.senders : q.receivers;
+}
+
+std::uint32_t link_of(const Domain& d) { return static_cast<std::uint32_t>(&d - domain_table()) + 1; }
+Domain& domain_of(std::uint32_t link) { return domain_table()[link - 1]; }
+
+void enqueue(WaitQueue& q, Domain& d) {
+    const std::uint32_t me = link_of(d);
+    d.ipc_next = 0;
+    if (q.tail) domain_of(q.tail).ipc_next = me;
+    else q.head = me;
+    q.tail = me;
+}
+
+// The longest waiter, taken off the queue; null when nobody waits.
+Domain* dequeue(WaitQueue& q) {
+    if (!q.head) return nullptr;
+    Domain& d = domain_of(q.head);
+    q.head = d.ipc_next;
+    if (!q.head) q.tail = 0;
+    d.ipc_next = 0;
+    return &d;
+}
+
+// Takes d out of q wherever it is (a domain ending while it waits). At most max_domains steps.
+void unlink(WaitQueue& q, Domain& d) {
+    const std::uint32_t me = link_of(d);
+    std::uint32_t prev = 0;
+    for (std::uint32_t cur = q.head; cur; prev = cur, cur = domain_of(cur).ipc_next) {
+        if (cur != me) continue;
+        if (prev) domain_of(prev).ipc_next = d.ipc_next;
+        else q.head = d.ipc_next;
+        if (q.tail == me) q.tail = prev;
+        d.ipc_next = 0;
+        return;
+    }
+}
+
+bool queued(IpcWait why) {
+    return why == IpcWait::recv || why == IpcWait::send || why == IpcWait::call || why == IpcWait::notify;
+}
+
+// Blocks d on `ep` (an endpoint or notification object), at the back of its queue.
 void block(Domain& d, IpcWait why, std::uint64_t ep) {
     d.wait = why;
     d.wait_ep = ep;
-    d.wait_seq = ++next_seq;
     d.state = DomainState::blocked;
+    if (queued(why)) enqueue(queue_for(ep, why), d);
 }
 
 void wake(Domain& d, Status s) {
     d.wait = IpcWait::none;
     d.state = DomainState::runnable;
     set_status(d, s);
-}
-
-// The longest-waiting domain blocked on `ep` in one of the given ways.
-Domain* find_waiter(std::uint64_t ep, IpcWait a, IpcWait b) {
-    Domain* best = nullptr;
-    Domain* t = domain_table();
-    for (std::uint32_t i = 0; i < max_domains; ++i) {
-        Domain& x = t[i];
-        if (x.state != DomainState::blocked || x.wait_ep != ep || (x.wait != a && x.wait != b)) continue;
-        if (!best || x.wait_seq < best->wait_seq) best = &x;
-    }
-    return best;
 }
 
 // Copies the message (and a capability, where offered and accepted) from sender s to receiver r.
@@ -98,7 +148,7 @@ Result<std::uint64_t> prepare_recv(Domain& d, std::uint64_t recv_cptr) {
 // Receive on ep for d: take the longest-waiting sender, or block (or, polling, answer
 // would_block). Returns only to block.
 void receive(Domain& d, std::uint64_t ep, bool poll = false) {
-    Domain* s = find_waiter(ep, IpcWait::send, IpcWait::call);
+    Domain* s = dequeue(queues_of(ep).senders);
     if (!s) {
         if (poll) return_status(d, Status::would_block);
         block(d, IpcWait::recv, ep);
@@ -123,7 +173,7 @@ void sys_ipc(Domain& d, abi::Sys op) {
         const bool call = op == abi::Sys::ipc_call;
         const auto ep = prepare_send(d, call);
         if (!ep.ok()) return_status(d, ep.status());
-        Domain* r = find_waiter(*ep, IpcWait::recv, IpcWait::recv);
+        Domain* r = dequeue(queues_of(*ep).receivers);
         if (!r) {
             block(d, call ? IpcWait::call : IpcWait::send, *ep);
             note_waiting_sender();
@@ -216,7 +266,7 @@ Status sys_notify_signal(Domain& d, std::uint64_t cptr, std::uint64_t bits) {
     auto* word = arch::phys_to_virt<std::uint64_t>(c.base);
     *word |= bits ? bits : c.badge();
     if (!*word) return Status::ok;
-    if (Domain* w = find_waiter(c.base, IpcWait::notify, IpcWait::notify)) {
+    if (Domain* w = dequeue(queues_of(c.base).receivers)) {
         w->regs.rdx = *word;
         *word = 0;
         wake(*w, Status::ok);
@@ -225,6 +275,8 @@ Status sys_notify_signal(Domain& d, std::uint64_t cptr, std::uint64_t bits) {
 }
 
 void ipc_forget(Domain& d) {
+    // Still waiting in an object's queue: that object is live (its end would have woken d).
+    if (d.state == DomainState::blocked && queued(d.wait)) unlink(queue_for(d.wait_ep, d.wait), d);
     Domain* t = domain_table();
     for (std::uint32_t i = 0; i < max_domains; ++i)
         if (t[i].reply_to == &d) t[i].reply_to = nullptr;
@@ -235,12 +287,10 @@ void ipc_forget(Domain& d) {
 }
 
 void ipc_endpoint_gone(std::uint64_t ep) {
-    Domain* t = domain_table();
-    for (std::uint32_t i = 0; i < max_domains; ++i) {
-        Domain& x = t[i];
-        if (x.state == DomainState::blocked && x.wait_ep == ep && x.wait != IpcWait::reply)
-            wake(x, Status::connection_lost);
-    }
+    // Everyone in its queues; a caller waiting for a reply waits on the replier, not on this.
+    ObjectQueues& q = queues_of(ep);
+    while (Domain* x = dequeue(q.receivers)) wake(*x, Status::connection_lost);
+    while (Domain* x = dequeue(q.senders)) wake(*x, Status::connection_lost);
 }
 
 bool ipc_keeps_core_busy(const Domain& d) {

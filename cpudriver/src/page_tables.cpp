@@ -86,6 +86,21 @@ void PageTables::for_each_table_frame(void (*fn)(void* ctx, std::uint64_t phys),
     }
 }
 
+Result<std::uint64_t*> PageTables::entry(std::uint64_t virt, unsigned level, unsigned* missing) const {
+    if (!canonical(virt) || level > 3) return Status::out_of_range;
+    std::uint64_t* table = m_frames.table(m_root);
+    for (unsigned l = 3; l > level; --l) {
+        const std::uint64_t e = table[index_of(virt, l)];
+        if (!(e & pte::present)) {
+            if (missing) *missing = l;
+            return Status::not_found;
+        }
+        if (e & pte::large) return Status::unsupported;
+        table = m_frames.table(e & pte::addr_mask);
+    }
+    return &table[index_of(virt, level)];
+}
+
 Result<Translation> PageTables::translate(std::uint64_t virt) const {
     if (!canonical(virt)) return Status::out_of_range;
     std::uint64_t* table = m_frames.table(m_root);

@@ -167,8 +167,20 @@ void on_syscall(arch::TrapFrame& frame) {
     case abi::Sys::cap_delete: st = sys_cap_delete(*d, r.rdi); break;
     case abi::Sys::cap_revoke: st = sys_cap_revoke(*d, r.rdi); break;
     case abi::Sys::retype: st = sys_retype(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8); break;
-    case abi::Sys::map: st = sys_map(*d, r.rdi, r.rsi, r.rdx); break;
+    case abi::Sys::map: {
+        std::uint64_t missing = 0;  // a local: taking `value`'s address would cost every call
+        st = sys_map(*d, r.rdi, r.rsi, r.rdx, missing);
+        value = missing;
+        break;
+    }
     case abi::Sys::unmap: st = sys_unmap(*d, r.rdi); break;
+    case abi::Sys::map_table: {
+        std::uint64_t missing = 0;
+        st = sys_map_table(*d, r.rdi, r.rsi, r.rdx, missing);
+        value = missing;
+        break;
+    }
+    case abi::Sys::unmap_table: st = sys_unmap_table(*d, r.rdi); break;
     case abi::Sys::spawn: {
         const auto v = sys_spawn(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8);
         st = v.status();

@@ -2,6 +2,7 @@
 // nothing (the capability space is compared slot by slot before and after). Then a correct
 // retype/map/write/unmap sequence proves the calls still work.
 #include <myr/user/syscall.hpp>
+#include <myr/user/vspace.hpp>
 
 using namespace myr;
 using namespace myr::user;
@@ -165,8 +166,77 @@ extern "C" int main(std::uint64_t) {
         }
     }
 
-    // Bad mappings of a real frame, then a good one.
+    // Page-table capabilities: bad arguments first (nothing may change: the capability space and
+    // the address space are compared afterwards), then tables made and installed.
     expect("retype frame", retype(cap::ram, captype::frame, 12, 20, 1), Status::ok);
+    expect("retype page table level 0", retype(cap::ram, captype::page_table, 0, 30, 1), Status::invalid_argument);
+    expect("retype page table level 4 (a root)", retype(cap::ram, captype::page_table, 4, 30, 1), Status::invalid_argument);
+    expect("retype page table level 12", retype(cap::ram, captype::page_table, 12, 30, 1), Status::invalid_argument);
+    expect("retype PT", retype(cap::ram, captype::page_table, 1, 30, 1), Status::ok);
+    ++checks;
+    if (cap_identify(30).value != ((captype::page_table << 32) | rights::read | rights::write | rights::map)) {
+        ++failures;
+        print("test-fail: slot 30 is not a page table: {:#x}", cap_identify(30).value);
+    }
+    {
+        const SysResult r = syscall6(abi::Sys::map, 20, unmapped, abi::map_write);
+        expect("map without a page table", r.status, Status::not_found);
+        ++checks;
+        if (r.value != 1) { ++failures; print("test-fail: map without a PT names level {}, not 1", r.value); }
+        const SysResult e = syscall6(abi::Sys::map, 21, unmapped, abi::map_write);
+        ++checks;
+        if (e.status != Status::not_found || e.value != 0) { ++failures; print("test-fail: map of an empty slot names a level"); }
+    }
+    Snapshot pt_before{}, pt_after{};
+    snapshot(pt_before);
+    expect("map_table a frame", map_table(20, unmapped, 1).status, Status::wrong_type);
+    expect("map_table an endpoint", map_table(cap::endpoint, unmapped, 1).status, Status::wrong_type);
+    expect("map_table empty", map_table(21, unmapped, 1).status, Status::not_found);
+    expect("map_table cptr 0", map_table(0, unmapped, 1).status, Status::invalid_argument);
+    expect("map_table cptr 64", map_table(64, unmapped, 1).status, Status::invalid_argument);
+    expect("map_table wrong level 2", map_table(30, unmapped, 2).status, Status::invalid_argument);
+    expect("map_table level 0", map_table(30, unmapped, 0).status, Status::invalid_argument);
+    expect("map_table level 4", map_table(30, unmapped, 4).status, Status::invalid_argument);
+    expect("map_table level ~0", map_table(30, unmapped, ~0ull).status, Status::invalid_argument);
+    expect("map_table misaligned (4 KiB)", map_table(30, unmapped + 0x1000, 1).status, Status::invalid_argument);
+    expect("map_table misaligned (1 MiB)", map_table(30, unmapped + 0x100000, 1).status, Status::invalid_argument);
+    expect("map_table into the kernel", map_table(30, 0xffffffff80000000ull, 1).status, Status::out_of_range);
+    expect("map_table into the direct map", map_table(30, 0xffff800000000000ull, 1).status, Status::out_of_range);
+    expect("map_table non-canonical", map_table(30, 0x0000800000000000ull, 1).status, Status::out_of_range);
+    expect("map_table at the end of user space", map_table(30, 0x00007fff00000000ull, 1).status, Status::out_of_range);
+    expect("map_table over the program's own PT", map_table(30, 0x400000, 1).status, Status::exists);
+    {
+        const SysResult r = map_table(30, 0x0000008000000000ull, 1);  // 512 GiB: no PDPT there
+        expect("map_table below a missing level", r.status, Status::not_found);
+        ++checks;
+        if (r.value != 3) { ++failures; print("test-fail: missing level reported {}, not 3 (PDPT)", r.value); }
+    }
+    expect("unmap_table not installed", unmap_table(30), Status::not_found);
+    expect("unmap_table a frame", unmap_table(20), Status::wrong_type);
+    expect("unmap_table empty", unmap_table(21), Status::not_found);
+    expect("unmap a page table", unmap(30), Status::wrong_type);
+    expect("copy a page table", cap_copy(30, 31, 0xffff), Status::invalid_argument);
+    expect("mint a page table", cap_mint(30, 31, rights::map, 0), Status::invalid_argument);
+    snapshot(pt_after);
+    for (std::uint64_t i = 1; i < cap::slots; ++i) {
+        ++checks;
+        if (pt_before.v[i] != pt_after.v[i]) {
+            ++failures;
+            print("test-fail: slot {} changed by a refused page-table call: {:#x} -> {:#x}", i, pt_before.v[i], pt_after.v[i]);
+        }
+    }
+    {
+        const SysResult r = syscall6(abi::Sys::map, 20, unmapped, abi::map_write);
+        ++checks;
+        if (r.status != Status::not_found || r.value != 1) { ++failures; print("test-fail: a refused map_table installed a table"); }
+    }
+    expect("map_table", map_table(30, unmapped, 1).status, Status::ok);
+    expect("map_table the same cap twice", map_table(30, unmapped, 1).status, Status::exists);
+    expect("map_table the same cap elsewhere", map_table(30, unmapped + 0x200000, 1).status, Status::exists);
+    expect("retype a second PT", retype(cap::ram, captype::page_table, 1, 31, 1), Status::ok);
+    expect("map_table over an installed table", map_table(31, unmapped, 1).status, Status::exists);
+
+    // Bad mappings of a real frame, then a good one.
     expect("map misaligned", map(20, unmapped + 8, abi::map_write), Status::invalid_argument);
     expect("map at 0", map(20, 0, abi::map_write), Status::out_of_range);
     expect("map into the kernel", map(20, kernel_addr, abi::map_write), Status::out_of_range);
@@ -231,8 +301,84 @@ extern "C" int main(std::uint64_t) {
     expect("mint a domain cap with a badge", cap_mint(cap::self_domain, 26, rights::read, 5), Status::invalid_argument);
     expect("delete read-only domain cap", cap_delete(24), Status::ok);
     expect("delete write-only domain cap", cap_delete(25), Status::ok);
+
+    // Deleting a page table's capability takes the table out of the address space: the frame
+    // mapped through it is no longer reachable (the kernel's own walk says so here; the
+    // fault_table_deleted programs show the MMU agrees). Its mapping record stays until unmap.
+    expect("unmap before the table tests", unmap(20), Status::ok);
+    expect("map through the PT", map(20, unmapped, abi::map_write), Status::ok);
+    expect("print through the PT", debug_print(reinterpret_cast<const char*>(unmapped), 1), Status::ok);
+    expect("delete the PT (the frame goes with it)", cap_delete(30), Status::ok);
+    expect("print after the PT is gone", debug_print(reinterpret_cast<const char*>(unmapped), 8), Status::invalid_argument);
+    expect("the frame is still recorded as mapped", map(20, unmapped, 0), Status::exists);
+    expect("unmap clears the stale record", unmap(20), Status::ok);
+    {
+        const SysResult r = syscall6(abi::Sys::map, 20, unmapped, 0);
+        expect("map after the PT is gone", r.status, Status::not_found);
+        ++checks;
+        if (r.value != 1) { ++failures; print("test-fail: missing level {} after delete, not 1", r.value); }
+    }
+    // The second PT takes its place; unmapping a table takes everything below it out and zeroes
+    // it, so installing it again does not bring the old mapping back.
+    expect("install the second PT", map_table(31, unmapped, 1).status, Status::ok);
+    expect("map through the second PT", map(20, unmapped, abi::map_write), Status::ok);
+    ++checks;
+    if (*p != 0x1234) { ++failures; print("test-fail: frame lost its contents across a table change"); }
+    expect("unmap_table with a frame below", unmap_table(31), Status::ok);
+    expect("print after unmap_table", debug_print(reinterpret_cast<const char*>(unmapped), 8), Status::invalid_argument);
+    expect("unmap_table twice", unmap_table(31), Status::not_found);
+    expect("install it again", map_table(31, unmapped, 1).status, Status::ok);
+    expect("print: no mapping came back", debug_print(reinterpret_cast<const char*>(unmapped), 8), Status::invalid_argument);
+    expect("unmap the stale record", unmap(20), Status::ok);
+    expect("map again", map(20, unmapped, abi::map_write), Status::ok);
+    ++checks;
+    if (*p != 0x1234) { ++failures; print("test-fail: frame lost its contents across unmap_table"); }
+
+    // Three levels made by the helper at 1 TiB (no PDPT there), then the PDPT deleted: the PD
+    // and PT below it are cut off with it and stay recorded until unmap_table.
+    {
+        constexpr std::uint64_t far = 0x0000010000000000ull;
+        expect("retype a frame for 1 TiB", retype(cap::ram, captype::frame, 12, 32, 1), Status::ok);
+        TableSlots none{40, 40};
+        expect("map_with_tables without slots", map_with_tables(32, far, abi::map_write, cap::ram, none), Status::overflow);
+        TableSlots ts{40, 44};
+        expect("map_with_tables at 1 TiB", map_with_tables(32, far, abi::map_write, cap::ram, ts), Status::ok);
+        ++checks;
+        if (ts.next != 43) { ++failures; print("test-fail: map_with_tables made {} tables, not 3", ts.next - 40); }
+        const std::uint64_t levels[3] = {3, 2, 1};
+        for (std::uint64_t k = 0; k < 3; ++k) {
+            ++checks;
+            if (cap_identify(40 + k).value >> 32 != captype::page_table) { ++failures; print("test-fail: slot {} holds no table", 40 + k); }
+            expect("each helper table is installed", map_table(40 + k, far, levels[k]).status, Status::exists);
+        }
+        *reinterpret_cast<volatile std::uint64_t*>(far) = 99;
+        expect("print at 1 TiB", debug_print(reinterpret_cast<const char*>(far), 1), Status::ok);
+        expect("delete the PDPT", cap_delete(40), Status::ok);
+        expect("print at 1 TiB after the PDPT is gone", debug_print(reinterpret_cast<const char*>(far), 8),
+               Status::invalid_argument);
+        expect("the PD below is still recorded", map_table(41, far, 2).status, Status::exists);
+        expect("unmap_table the cut-off PD", unmap_table(41), Status::ok);
+        expect("unmap_table the cut-off PT", unmap_table(42), Status::ok);
+        {
+            const SysResult r = map_table(41, far, 2);
+            expect("map_table the PD with its PDPT gone", r.status, Status::not_found);
+            ++checks;
+            if (r.value != 3) { ++failures; print("test-fail: missing level {} with the PDPT gone, not 3", r.value); }
+        }
+        expect("retype a new PDPT", retype(cap::ram, captype::page_table, 3, 40, 1), Status::ok);
+        expect("install the new PDPT", map_table(40, far, 3).status, Status::ok);
+        expect("install the old PD again", map_table(41, far, 2).status, Status::ok);
+        expect("install the old PT again", map_table(42, far, 1).status, Status::ok);
+        expect("print at 1 TiB: the zeroed PT maps nothing", debug_print(reinterpret_cast<const char*>(far), 8),
+               Status::invalid_argument);
+        expect("unmap the stale frame record", unmap(32), Status::ok);
+        expect("map at 1 TiB again", map(32, far, 0), Status::ok);
+        ++checks;
+        if (*reinterpret_cast<volatile std::uint64_t*>(far) != 99) { ++failures; print("test-fail: 1 TiB frame lost its contents"); }
+    }
     expect("revoke RAM (deletes the frame, unmapping it)", cap_revoke(cap::ram), Status::ok);
     expect("frame gone", cap_identify(20).status, Status::not_found);
+    expect("tables gone", cap_identify(31).status, Status::not_found);
     expect("print from unmapped page", debug_print(reinterpret_cast<const char*>(unmapped), 8), Status::invalid_argument);
 
     if (failures) {

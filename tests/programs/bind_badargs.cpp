@@ -53,10 +53,11 @@ extern "C" int main(std::uint64_t) {
         if (m.cap_arrived != 0) { ++failures; print("test-fail: a cap arrived with no slot named"); }
     }
     Channel a{}, b{};
+    TableSlots tables{40, 44};  // page tables over the rings
     // One domain holds both ends: the client end cannot attach before the server end formatted
     // its receive ring, so open both, then connect the client end.
-    expect("open the client end (peer not ready)", open_channel(client, 20, 21, 0x2000'0000, a, 0), Status::timeout);
-    expect("open the server end", open_channel(server, 22, 23, 0x2001'0000, b, 10), Status::ok);
+    expect("open the client end (peer not ready)", open_channel(client, 20, 21, 0x2000'0000, tables, a, 0), Status::timeout);
+    expect("open the server end", open_channel(server, 22, 23, 0x2001'0000, tables, b, 10), Status::ok);
     expect("connect the client end", connect_channel(a, 10), Status::ok);
     if (failures) {
         print("test-fail: bindbad: no channel, stopping after {} checks", checks);

@@ -10,6 +10,7 @@ using namespace myr::user;
 namespace {
 
 constexpr std::uint64_t ring_base = 0x2000'0000;
+TableSlots tables{12, 16};  // the page table over the rings
 
 void send_line(Channel& c, std::uint8_t type, std::uint64_t w0, std::uint64_t w1 = 0) {
     const std::uint64_t words[urpc::payload_words] = {w0, w1};
@@ -82,7 +83,7 @@ extern "C" int main(std::uint64_t) {
         return 1;
     }
     Channel c{};
-    if (const Status o = open_channel(b, 10, 11, ring_base, c); o != Status::ok) {
+    if (const Status o = open_channel(b, 10, 11, ring_base, tables, c); o != Status::ok) {
         print("test-fail: core {}: open channel: {}", core, to_string(o));
         return 1;
     }

@@ -14,6 +14,7 @@ namespace {
 constexpr std::uint64_t max_open = 24;
 constexpr std::uint64_t ring_base = 0x2000'0000;
 Channel channels[max_open];
+TableSlots tables{58, 64};  // after the ring slots 10..57: the page table over the rings
 
 void send_line(Channel& c, std::uint8_t type, std::uint64_t w0, std::uint64_t w1 = 0, std::uint64_t w2 = 0) {
     const std::uint64_t words[urpc::payload_words] = {w0, w1, w2};
@@ -63,7 +64,7 @@ extern "C" int main(std::uint64_t clients) {
             const Status s = try_accept(b);
             if (s == Status::ok) {
                 const std::uint64_t i = free_entry;
-                const Status o = open_channel(b, 10 + 2 * i, 11 + 2 * i, ring_base + i * 2 * bind_ring_bytes, channels[i]);
+                const Status o = open_channel(b, 10 + 2 * i, 11 + 2 * i, ring_base + i * 2 * bind_ring_bytes, tables, channels[i]);
                 if (o != Status::ok) {
                     print("test-fail: opening the channel of binding {} from core {}: {}", b.id, b.peer_core, to_string(o));
                     return 1;

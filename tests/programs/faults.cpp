@@ -2,6 +2,7 @@
 // a report; the tests check that the other domains on the same core keep running and finish.
 // Which fault: chosen at build time by MYRIAD_FAULT (see CMakeLists.txt).
 #include <myr/user/syscall.hpp>
+#include <myr/user/vspace.hpp>
 
 using namespace myr;
 
@@ -49,6 +50,30 @@ extern "C" int main(std::uint64_t) {
     asm volatile("fldcw %0" ::"m"(cw));
     const double zero_d = static_cast<double>(zero);
     asm volatile("fld1\n fdivl %0\n fwait\n fstp %%st(0)" ::"m"(zero_d) : "memory", "st");
+#elif MYRIAD_FAULT == 11 || MYRIAD_FAULT == 12
+    // A page mapped through page tables the program made (map_with_tables), written and read
+    // back; then the capability of a table on the way is deleted (11: the PT at 256 MiB; 12: the
+    // PDPT at 512 GiB, two levels above the page) and the page touched again: the MMU must no
+    // longer reach it.
+    const std::uint64_t va = MYRIAD_FAULT == 11 ? 0x10000000ull : 0x0000008000000000ull;
+    const std::uint64_t tables = MYRIAD_FAULT == 11 ? 1 : 3;
+    user::TableSlots ts{40, 44};
+    if (user::retype(user::cap::ram, user::captype::frame, 12, 20, 1) != Status::ok ||
+        user::map_with_tables(20, va, abi::map_write, user::cap::ram, ts) != Status::ok || ts.next != 40 + tables) {
+        user::print("test-fail: " MYRIAD_FAULT_NAME ": could not map through new tables");
+        return 1;
+    }
+    auto* page = reinterpret_cast<volatile std::uint64_t*>(va);
+    *page = 0x5a5a;
+    if (*page != 0x5a5a) {
+        user::print("test-fail: " MYRIAD_FAULT_NAME ": the page does not hold a write");
+        return 1;
+    }
+    if (user::cap_delete(40) != Status::ok) {
+        user::print("test-fail: " MYRIAD_FAULT_NAME ": cannot delete the table");
+        return 1;
+    }
+    *page = 1;
 #endif
     user::print("test-fail: survived " MYRIAD_FAULT_NAME);
     return 1;

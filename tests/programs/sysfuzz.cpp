@@ -11,6 +11,7 @@ namespace {
 constexpr std::uint64_t calls = 1000000;
 std::uint64_t counts[64];
 std::uint64_t canary[64];
+std::uint64_t maps_ok, tables_ok;
 
 std::uint64_t pick_arg(Rng& r) {
     switch (r.next() % 8) {
@@ -51,14 +52,17 @@ extern "C" int main(std::uint64_t core) {
         // copied, deleted and revoked, so later random calls meet a populated capability space.
         if (rng.next() % 3 == 0) {
             const std::uint64_t slot = cap::first_free + rng.next() % (cap::slots - cap::first_free);
-            switch (rng.next() % 6) {
+            switch (rng.next() % 8) {
             case 0: {
-                constexpr std::uint64_t types[] = {captype::untyped, captype::frame, captype::endpoint, captype::notification};
-                const std::uint64_t t = types[rng.next() % 4];
+                constexpr std::uint64_t types[] = {captype::untyped, captype::frame, captype::endpoint, captype::notification,
+                                                   captype::page_table};
+                const std::uint64_t t = types[rng.next() % 5];
                 n = static_cast<std::uint64_t>(abi::Sys::retype);
                 a[0] = rng.next() % 4 ? cap::ram : slot;
                 a[1] = t;
-                a[2] = t == captype::frame ? 12 : (t == captype::untyped ? 12 + rng.next() % 6 : 0);
+                a[2] = t == captype::frame ? 12
+                       : t == captype::untyped ? 12 + rng.next() % 6
+                       : t == captype::page_table ? 1 + rng.next() % 3 : 0;
                 a[3] = slot;
                 a[4] = 1 + rng.next() % 3;
                 break;
@@ -67,11 +71,29 @@ extern "C" int main(std::uint64_t core) {
             case 2: n = static_cast<std::uint64_t>(abi::Sys::unmap); a[0] = slot; break;
             case 3: n = static_cast<std::uint64_t>(abi::Sys::cap_delete); a[0] = slot; break;
             case 4: n = static_cast<std::uint64_t>(abi::Sys::cap_revoke); a[0] = rng.next() % 8 ? slot : cap::ram; break;
+            case 6: {
+                // Install a table where frames get mapped (a PT at 256 MiB) or somewhere nearby at
+                // another level; sometimes take one out again, with whatever is mapped through it.
+                n = static_cast<std::uint64_t>(abi::Sys::map_table);
+                const std::uint64_t level = 1 + rng.next() % 3;
+                a[0] = slot;
+                a[1] = rng.next() % 2 ? 0x10000000ull : (rng.next() % 4) << (12 + 9 * level);
+                a[2] = rng.next() % 8 ? level : rng.next() % 5;
+                break;
+            }
+            case 7: n = static_cast<std::uint64_t>(abi::Sys::unmap_table); a[0] = slot; break;
             default: n = static_cast<std::uint64_t>(abi::Sys::cap_copy); a[0] = slot; a[1] = cap::first_free + rng.next() % 56; a[2] = 0xffff; break;
             }
         }
         const SysResult r = syscall6(static_cast<abi::Sys>(n), a[0], a[1], a[2], a[3], a[4], a[5]);
         ++counts[static_cast<std::uint32_t>(r.status) & 31];
+        if (r.status == Status::ok && n == static_cast<std::uint64_t>(abi::Sys::map)) ++maps_ok;
+        if (r.status == Status::ok && n == static_cast<std::uint64_t>(abi::Sys::map_table)) ++tables_ok;
+    }
+    // The state-changing calls must have reached the page-table paths, or this fuzzed nothing there.
+    if (maps_ok == 0 || tables_ok == 0) {
+        print("test-fail: sysfuzz never mapped a frame ({}) or installed a table ({})", maps_ok, tables_ok);
+        return 1;
     }
     for (std::uint64_t i = 0; i < 64; ++i) {
         if (canary[i] != i * 31 + core) {
@@ -84,8 +106,9 @@ extern "C" int main(std::uint64_t core) {
         print("test-fail: sysfuzz lost its own cnode");
         return 1;
     }
-    print("test-pass: sysfuzz {} calls: ok {} invalid {} out_of_range {} not_found {} wrong_type {} exists {} other {}",
+    print("test-pass: sysfuzz {} calls: ok {} invalid {} out_of_range {} not_found {} wrong_type {} exists {} other {}"
+          " (maps {}, tables installed {})",
           calls, counts[0], counts[1], counts[2], counts[4], counts[16], counts[9],
-          calls - counts[0] - counts[1] - counts[2] - counts[4] - counts[16] - counts[9]);
+          calls - counts[0] - counts[1] - counts[2] - counts[4] - counts[16] - counts[9], maps_ok, tables_ok);
     return 0;
 }

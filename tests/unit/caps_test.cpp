@@ -279,6 +279,29 @@ TEST_F(Caps, CopyRefusals) {
     refused(Status::invalid_argument, [&] { return t.mint(10, 20, Rights::read, 7); });  // badge on a frame
 }
 
+// A page-table cap is the one record of where its table is installed (the kernel keeps that in
+// its ext words), so it is never copied or minted; it can be moved and deleted like any cap.
+TEST_F(Caps, PageTablesAreNeverCopied) {
+    for (std::uint8_t level = 1; level <= 4; ++level) {
+        const SlotIdx s = 10 + level;
+        ASSERT_EQ(t.retype(2, {CapType::page_table, level}, 1, s), Status::ok);
+        EXPECT_EQ(t.cap(s).aux, level);
+        EXPECT_EQ(t.cap(s).size, 0x1000u);
+        EXPECT_EQ(t.cap(s).rights, Rights::read | Rights::write | Rights::map);
+        refused(Status::invalid_argument, [&] { return t.copy(s, 20); });
+        refused(Status::invalid_argument, [&] { return t.mint(s, 20, Rights::read, 0); });
+        refused(Status::invalid_argument, [&] { return t.mint(s, 20, Rights::map, 0); });
+    }
+    refused(Status::invalid_argument, [&] { return t.retype(2, {CapType::page_table, 0}, 1, 20); });
+    refused(Status::invalid_argument, [&] { return t.retype(2, {CapType::page_table, 5}, 1, 20); });
+    t.ext(11)[0] = 0x20'0001;
+    ASSERT_EQ(t.move(11, 30), Status::ok);
+    EXPECT_EQ(t.ext(30)[0], 0x20'0001u) << "the installation record travels with a move";
+    ASSERT_EQ(t.remove(30, sink()), Status::ok);
+    ASSERT_EQ(freed.size(), 1u);
+    EXPECT_EQ(freed[0].type, CapType::page_table);
+}
+
 TEST_F(Caps, MintBadgesEndpointsOnce) {
     ASSERT_EQ(t.retype(2, {CapType::endpoint, 0}, 1, 10), Status::ok);
     ASSERT_EQ(t.mint(10, 11, Rights::send, 42), Status::ok);

@@ -216,6 +216,36 @@ TEST(PageTables, RefusesOverlapsMisalignmentAndReportsExhaustion) {
     EXPECT_EQ(pt->translate(0x1000).status(), Status::not_found);
 }
 
+// The non-allocating walk the kernel uses for page-table capabilities: the entry at a level,
+// or the level of the first missing table.
+TEST(PageTables, EntryWalksExistingTablesOnly) {
+    FakeFrames frames;
+    auto pt = PageTables::create(frames);
+    ASSERT_TRUE(pt.ok());
+    const std::uint64_t v = 0x10000000;
+    unsigned missing = 0;
+    EXPECT_EQ(pt->entry(v, 0, &missing).status(), Status::not_found);
+    EXPECT_EQ(missing, 3u) << "no PDPT";
+    const auto top = pt->entry(v, 3, &missing);
+    ASSERT_TRUE(top.ok()) << "the PML4 entry always exists";
+    EXPECT_EQ(**top, 0u);
+    ASSERT_EQ(pt->map(0x400000, 0x800000, 4096, pte::user, 4096), Status::ok);  // PDPT, PD, PT for 0..2 MiB
+    const std::size_t tables = frames.count();
+    EXPECT_EQ(pt->entry(v, 0, &missing).status(), Status::not_found);
+    EXPECT_EQ(missing, 1u) << "PDPT and PD exist, the PT for 256 MiB does not";
+    const auto pd_entry = pt->entry(v, 1, &missing);
+    ASSERT_TRUE(pd_entry.ok());
+    EXPECT_EQ(**pd_entry, 0u);
+    const auto leaf = pt->entry(0x400000, 0, &missing);
+    ASSERT_TRUE(leaf.ok());
+    EXPECT_EQ(**leaf & pte::addr_mask, 0x800000u);
+    EXPECT_EQ(frames.count(), tables) << "the walk allocates nothing";
+    EXPECT_EQ(pt->entry(0x0000800000000000ull, 0).status(), Status::out_of_range);
+    EXPECT_EQ(pt->entry(v, 4).status(), Status::out_of_range);
+    ASSERT_EQ(pt->map(0x40000000, 0x40000000, 2 << 20, 0, 2 << 20), Status::ok);
+    EXPECT_EQ(pt->entry(0x40000000, 0).status(), Status::unsupported) << "a large page is a leaf";
+}
+
 TEST(Options, ParsesKnownWordsAndReportsUnknown) {
     Options o = parse_options("build/cpudriver/myriad-kernel timer_hz=250 selftest.fault=3 config=4s4c");
     EXPECT_EQ(o.timer_hz, 250u);

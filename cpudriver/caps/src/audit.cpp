@@ -78,6 +78,7 @@ AuditResult audit_shapes(const CapTable& t) {
             if (c.base < p.base || c.end() > p.base + p.word) return fail(i, "object outside parent's used range");
         } else {
             if (!same_object(p, c)) return fail(i, "child of a non-untyped is not a copy");
+            if (c.type == CapType::page_table) return fail(i, "a page table has a copy");
             if (!has(p.rights, c.rights)) return fail(i, "copy gained rights");
             if (p.word != 0 && c.word != p.word) return fail(i, "copy changed its badge");
         }

@@ -226,7 +226,9 @@ Status CapTable::mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badg
     const Cap& s = m_slots[src].cap;
     if (s.is_null()) return Status::not_found;
     if (live(dest)) return Status::exists;
-    if (s.type == CapType::untyped) return Status::invalid_argument;
+    // Untyped: one watermark per region. Page tables: one cap per table, so its ext words are the
+    // one record of where the table is installed (docs/capabilities.md).
+    if (s.type == CapType::untyped || s.type == CapType::page_table) return Status::invalid_argument;
     if (badge != 0 && ((s.type != CapType::endpoint && s.type != CapType::notification) || s.word != 0))
         return Status::invalid_argument;
     Slot& d = m_slots[dest];

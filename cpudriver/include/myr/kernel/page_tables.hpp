@@ -57,6 +57,12 @@ public:
     // root itself): how an address space's tables are freed.
     void for_each_table_frame(void (*fn)(void* ctx, std::uint64_t phys), void* ctx, unsigned first, unsigned last);
     [[nodiscard]] Result<Translation> translate(std::uint64_t virt) const;
+    // The entry at `level` (0 = PT entry .. 3 = PML4 entry) on virt's path, through tables that
+    // exist already: nothing is allocated. not_found when a table above it is missing, with
+    // *missing set to that table's level in capability terms (3 = PDPT, 2 = PD, 1 = PT: the level
+    // of the entry that would point to it); unsupported when a large page is on the way;
+    // out_of_range for a non-canonical address or level > 3. The entry itself may be empty.
+    [[nodiscard]] Result<std::uint64_t*> entry(std::uint64_t virt, unsigned level, unsigned* missing = nullptr) const;
 
 private:
     Result<std::uint64_t*> next_level(std::uint64_t* table, unsigned index, std::uint64_t user);

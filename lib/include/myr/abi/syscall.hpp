@@ -22,8 +22,10 @@ enum class Sys : std::uint64_t {
     cap_mint = 6,      // (src cptr, dest slot, rights mask, badge) -> ok
     cap_delete = 7,    // (cptr) -> ok
     cap_revoke = 8,    // (cptr) -> ok: deletes every capability derived from it
-    retype = 9,        // (untyped cptr, type, size_bits, dest slot, count) -> ok
-    map = 10,          // (frame cptr, vaddr, flags) -> ok; maps into the caller's own space
+    retype = 9,        // (untyped cptr, type, size_bits, dest slot, count) -> ok; page_table: size_bits = level 1..3
+    map = 10,          // (frame cptr, vaddr, flags) -> ok; maps into the caller's own space through page
+                       // tables that exist: not_found with rdx = 1 (PT), 2 (PD) or 3 (PDPT) names the
+                       // first missing one (make it with retype + map_table); rdx = 0 for an empty slot
     unmap = 11,        // (frame cptr) -> ok
     ipc_send = 12,     // (endpoint cptr, w0, w1, w2, w3, cap) -> ok; cap: see ipc_cap() below
     ipc_recv = 13,     // (endpoint cptr, slot for a received cap or no_cap, flags: recv_poll) -> words in
@@ -56,6 +58,11 @@ enum class Sys : std::uint64_t {
     domain_kill = 28,  // (domain cptr, needs write) -> ok: ends that domain like a fault (domain-killed line);
                        // connection_lost when it has already ended
     domain_status = 29,// (domain cptr, needs read) -> rdx = DomainStatus | code << 32 (see below)
+    map_table = 30,    // (page_table cptr, vaddr, level 1..3) -> ok: installs the table in the caller's own
+                       // space for vaddr (aligned to what it covers: 2 MiB, 1 GiB, 512 GiB); the level
+                       // above must exist (not_found, rdx = the missing level), the entry be empty (exists)
+    unmap_table = 31,  // (page_table cptr) -> ok: takes the table out of its tree and zeroes it (what was
+                       // mapped through it is gone); not_found when it is not installed
     count
 };
 

@@ -93,8 +93,8 @@ public:
 
     // Derive into empty `dest` a child of `src` with the same rights (copy) or rights & mask and
     // an optional badge (mint; endpoint/notification only, never on an already badged cap).
-    // Untyped caps are never copied (one watermark per region). out_of_range, not_found, exists,
-    // invalid_argument.
+    // Untyped caps (one watermark per region) and page-table caps (one installation record per
+    // table) are never copied. out_of_range, not_found, exists, invalid_argument.
     [[nodiscard]] Status copy(SlotIdx src, SlotIdx dest);
     [[nodiscard]] Status mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badge);
 

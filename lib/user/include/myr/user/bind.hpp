@@ -11,6 +11,7 @@
 #include <myr/urpc/receiver.hpp>
 #include <myr/urpc/sender.hpp>
 #include <myr/user/syscall.hpp>
+#include <myr/user/vspace.hpp>
 
 namespace myr::user {
 
@@ -114,9 +115,11 @@ inline Status connect_channel(Channel& c, std::uint64_t tries = 100000) {
 }
 
 // Takes the binding's two ring capabilities into slots rx_slot and tx_slot, maps them at vaddr
-// (two pages), formats the receive ring and attaches to the peer's once the peer formatted it.
+// (two pages; a page table that is missing there is made from cap::ram into the next of `tables`,
+// see map_with_tables), formats the receive ring and attaches to the peer's once the peer
+// formatted it.
 inline Status open_channel(const Binding& b, std::uint64_t rx_slot, std::uint64_t tx_slot, std::uint64_t vaddr,
-                           Channel& out, std::uint64_t tries = 100000) {
+                           TableSlots& tables, Channel& out, std::uint64_t tries = 100000) {
     const std::uint64_t slots[2] = {rx_slot, tx_slot};
     for (std::uint64_t which = 0; which < 2; ++which) {
         Message m{};
@@ -125,7 +128,8 @@ inline Status open_channel(const Binding& b, std::uint64_t rx_slot, std::uint64_
         m.w[2] = which;
         if (const Status s = monitor_call(m, slots[which]); s != Status::ok) return s;
         if (m.cap_arrived != 1) return Status::not_found;
-        if (const Status s = map(slots[which], vaddr + which * bind_ring_bytes, abi::map_write); s != Status::ok) {
+        if (const Status s = map_with_tables(slots[which], vaddr + which * bind_ring_bytes, abi::map_write, cap::ram, tables);
+            s != Status::ok) {
             print("open_channel: map ring {} (slot {}) at {:#x}: {}", which, slots[which], vaddr + which * bind_ring_bytes, to_string(s));
             return s;
         }

@@ -94,7 +94,8 @@ inline constexpr std::uint64_t slots = 64;
 
 // Capability types and rights (cpudriver/caps/include/myr/caps/cap.hpp; values are the ABI).
 namespace captype {
-inline constexpr std::uint64_t untyped = 1, frame = 2, endpoint = 5, notification = 6, domain = 7, channel_memory = 10;
+inline constexpr std::uint64_t untyped = 1, frame = 2, page_table = 3, endpoint = 5, notification = 6, domain = 7,
+                               channel_memory = 10;
 }
 namespace rights {
 inline constexpr std::uint64_t read = 1, write = 2, execute = 4, grant = 8, send = 16, receive = 32, retype = 64,
@@ -118,6 +119,12 @@ inline Status map(std::uint64_t frame, std::uint64_t vaddr, std::uint64_t flags)
     return syscall6(abi::Sys::map, frame, vaddr, flags).status;
 }
 inline Status unmap(std::uint64_t frame) { return syscall6(abi::Sys::unmap, frame).status; }
+// Installs a page table (retyped with size_bits = level: 1 PT, 2 PD, 3 PDPT) at the level for
+// vaddr in the caller's own address space. map_with_tables (myr/user/vspace.hpp) does it for you.
+inline SysResult map_table(std::uint64_t pt, std::uint64_t vaddr, std::uint64_t level) {
+    return syscall6(abi::Sys::map_table, pt, vaddr, level);
+}
+inline Status unmap_table(std::uint64_t pt) { return syscall6(abi::Sys::unmap_table, pt).status; }
 // Sleep until an IPI reaches this core or the next timer tick.
 inline void wait_event() { (void)syscall6(abi::Sys::wait_event); }
 // value: abi::DomainStatus in the low 32 bits, the exit code / vector / killer in the high 32.
