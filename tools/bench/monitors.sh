@@ -25,11 +25,25 @@ echo "cores,phase,messages,critical_path_hops,origin_sends,cross_node_lines" > "
 printf '%6s %-18s %10s %6s %12s %10s\n' cores phase messages hops origin-sends cross-node
 for shape in "4 1 4" "16 4 4" "64 8 8"; do
     read -r n s c <<< "$shape"
-    boot "m$n" "$s" "$c" --append plan=broadcast,ping-all,spawn:hello,shutdown | grep phase= |
+    boot "m$n" "$s" "$c" --append plan=broadcast,ping-all,spawn:hello,shutdown | grep phase= | grep -v phase=run |
         sed 's/bench-monitors //; s/ ticks=[0-9]*//; s/[a-z-]*=//g' |
     while read -r cores phase msgs hops origin cross; do
         printf '%6s %-18s %10s %6s %12s %10s\n' "$cores" "$phase" "$msgs" "$hops" "${origin:--}" "${cross:--}"
         echo "$cores,$phase,$msgs,$hops,${origin:-},${cross:-}" >> "$out/monitors.csv"
+    done
+done
+# The channel graph: full mesh against the node graph (relays through node leaders), same plan.
+echo "cores,graph,lines,relayed_lines,channels" > "$out/monitors_graph.csv"
+printf '%6s %-6s %10s %10s %9s\n' cores graph lines relayed channels
+for shape in "16 4 4" "64 8 8"; do
+    read -r n s c <<< "$shape"
+    for g in mesh nodes; do
+        boot "g$n$g" "$s" "$c" --append plan=ping-all,spawn:hello,shutdown --append monitor.graph=$g |
+            grep 'phase=run' | sed 's/bench-monitors //; s/[a-z-]*=//g' |
+        while read -r cores _ graph lines fwd chans; do
+            printf '%6s %-6s %10s %10s %9s\n' "$cores" "$graph" "$lines" "$fwd" "$chans"
+            echo "$cores,$graph,$lines,$fwd,$chans" >> "$out/monitors_graph.csv"
+        done
     done
 done
 # One boot, both round trips: the bound pair runs first (wait), then the monitors' own bench.
@@ -39,4 +53,4 @@ echo "$rtt"
 echo "kind,urpc_ticks,cacheline_ticks,ratio" > "$out/monitors_rtt.csv"
 echo "$rtt" | sed 's/bench-monitors rtt /monitor-monitor,/; s/bench-bind rtt /domain-domain-bound,/; s/[a-z_]*=//g; s/ /,/g' \
     >> "$out/monitors_rtt.csv"
-echo "wrote $out/monitors.csv and $out/monitors_rtt.csv"
+echo "wrote $out/monitors.csv, $out/monitors_graph.csv and $out/monitors_rtt.csv"
