@@ -27,7 +27,7 @@ namespace detail {
 namespace {
 
 constexpr std::size_t max_program_name = 23;  // the CPU driver's module names: 24 bytes with the NUL
-constexpr std::size_t max_plan = 255;         // the monitor reads the plan into 256 bytes
+constexpr std::size_t max_plan = 900;         // the monitor reads up to 1023 bytes; the command line holds 1024 in all
 
 bool valid_program(const std::string& n) {
     return !n.empty() && n.size() <= max_program_name &&
@@ -96,7 +96,7 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
         const std::string& p = *d.plan;
         if (s.monitor.empty()) issues.push_back({"system.plan", "needs system.monitor: the boot core's monitor runs the plan"});
         if (p.empty() || p.size() > max_plan || p.find_first_of(" \t\r\n\"'\\") != std::string::npos) {
-            issues.push_back({"system.plan", "must be 1-255 characters without spaces or quotes (got '" + p + "')"});
+            issues.push_back({"system.plan", "must be 1-900 characters without spaces or quotes (got '" + p + "')"});
             return;
         }
         std::size_t i = 0, n = 0;
