@@ -10,6 +10,7 @@
 #include <myr/urpc/multicast.hpp>
 #include <myr/urpc/receiver.hpp>
 #include <myr/urpc/sender.hpp>
+#include <myr/user/measure.hpp>
 #include <myr/user/syscall.hpp>
 
 using namespace myr;
@@ -729,15 +730,6 @@ void bench_echo(std::uint64_t from, std::uint64_t rounds, std::uint64_t line_off
     }
 }
 
-std::uint64_t median_of(std::uint64_t* v, unsigned n) {
-    for (unsigned i = 1; i < n; ++i)
-        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; --j) {
-            const std::uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return v[n / 2];
-}
 
 // Monitor 0 and monitor 1: user-to-user round trip over the URPC mesh, against a raw cache-line
 // ping-pong between the same two cores in the same boot (the software overhead ratio).
@@ -769,7 +761,7 @@ void bench_round_trip() {
         }
         raw_t[b] = (rdtsc() - t0) / (rounds / batches);
     }
-    const std::uint64_t u = median_of(urpc_t, batches), r = median_of(raw_t, batches);
+    const std::uint64_t u = median(urpc_t, batches), r = median(raw_t, batches);
     emit("bench-monitors rtt urpc_ticks={} cacheline_ticks={} ratio={}.{:02}", u, r, u / (r ? r : 1),
          u * 100 / (r ? r : 1) % 100);
 }

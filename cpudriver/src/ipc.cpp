@@ -164,6 +164,16 @@ void receive(Domain& d, std::uint64_t ep, bool poll = false) {
     arch::resume_user(d.regs, true);
 }
 
+// The reply's four words from replier d into its waiting caller (no badge, no capability yet).
+void copy_reply(const Domain& d, Domain& caller) {
+    caller.regs.rsi = d.regs.rsi;
+    caller.regs.rdx = d.regs.rdx;
+    caller.regs.r10 = d.regs.r10;
+    caller.regs.r8 = d.regs.r8;
+    caller.regs.rdi = 0;
+    caller.regs.r9 = 0;
+}
+
 } // namespace
 
 void sys_ipc(Domain& d, abi::Sys op) {
@@ -209,12 +219,7 @@ void sys_ipc(Domain& d, abi::Sys op) {
             give = *c;
         }
         d.reply_to = nullptr;
-        caller->regs.rsi = d.regs.rsi;
-        caller->regs.rdx = d.regs.rdx;
-        caller->regs.r10 = d.regs.r10;
-        caller->regs.r8 = d.regs.r8;
-        caller->regs.rdi = 0;
-        caller->regs.r9 = 0;
+        copy_reply(d, *caller);
         if (give != caps::no_slot && caller->recv_slot != caps::no_slot && cap_table().cap(caller->recv_slot).is_null())
             caller->regs.r9 = cap_table().move(give, caller->recv_slot) == Status::ok ? 1 : 0;
         wake(*caller, Status::ok);
@@ -225,12 +230,7 @@ void sys_ipc(Domain& d, abi::Sys op) {
         Domain* caller = d.reply_to;
         d.reply_to = nullptr;
         if (caller && caller->state == DomainState::blocked && caller->wait == IpcWait::reply) {
-            caller->regs.rsi = d.regs.rsi;
-            caller->regs.rdx = d.regs.rdx;
-            caller->regs.r10 = d.regs.r10;
-            caller->regs.r8 = d.regs.r8;
-            caller->regs.rdi = 0;
-            caller->regs.r9 = 0;
+            copy_reply(d, *caller);
             wake(*caller, Status::ok);
         } else {
             caller = nullptr;

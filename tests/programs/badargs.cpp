@@ -1,22 +1,16 @@
 // Every system call with bad arguments: each must return the documented error and change
 // nothing (the capability space is compared slot by slot before and after). Then a correct
 // retype/map/write/unmap sequence proves the calls still work.
+#include "expect.hpp"
+
 #include <myr/user/syscall.hpp>
 #include <myr/user/vspace.hpp>
 
 using namespace myr;
 using namespace myr::user;
+using namespace myr::test;
 
 namespace {
-
-int checks = 0, failures = 0;
-
-void expect(const char* what, Status got, Status want) {
-    ++checks;
-    if (got == want) return;
-    ++failures;
-    print("test-fail: {}: got '{}', want '{}'", what, to_string(got), to_string(want));
-}
 
 struct Snapshot {
     std::uint64_t v[cap::slots];

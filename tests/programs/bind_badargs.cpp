@@ -1,21 +1,15 @@
 // The monitor's binding service with bad requests (`bindbad`): each must get the documented
 // error and leave the service working; then the program binds to its own export (a binding on
 // one core, both ends in one domain) and passes a line each way.
+#include "expect.hpp"
+
 #include <myr/user/bind.hpp>
 
 using namespace myr;
 using namespace myr::user;
+using namespace myr::test;
 
 namespace {
-
-int checks = 0, failures = 0;
-
-void expect(const char* what, Status got, Status want) {
-    ++checks;
-    if (got == want) return;
-    ++failures;
-    print("test-fail: {}: got '{}', want '{}'", what, to_string(got), to_string(want));
-}
 
 Status op(abi::MonitorOp o, std::uint64_t a = 0, std::uint64_t b = 0, std::uint64_t reply_slot = 0) {
     Message m{};

@@ -3,6 +3,7 @@
 // goodbye and exits 0. bindbench instead measures the user-to-user round trip over the bound
 // channel against a raw cache-line ping-pong between the same two domains in the same boot.
 #include <myr/user/bind.hpp>
+#include <myr/user/measure.hpp>
 
 using namespace myr;
 using namespace myr::user;
@@ -25,15 +26,6 @@ void send_line(Channel& c, std::uint8_t type, std::uint64_t w0, std::uint64_t w1
     }
 }
 
-std::uint64_t median(std::uint64_t* v, unsigned n) {
-    for (unsigned i = 1; i < n; ++i)
-        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; --j) {
-            const std::uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return v[n / 2];
-}
 
 [[maybe_unused]] void bench(Channel& c) {
     constexpr std::uint64_t rounds = 2000;
@@ -61,7 +53,7 @@ std::uint64_t median(std::uint64_t* v, unsigned n) {
         }
         raw_t[b] = (rdtsc() - t0) / (rounds / batches);
     }
-    const std::uint64_t u = median(urpc_t, batches), r = median(raw_t, batches) ? median(raw_t, batches) : 1;
+    const std::uint64_t u = median(urpc_t, batches), raw = median(raw_t, batches), r = raw ? raw : 1;
     print("bench-bind rtt urpc_ticks={} cacheline_ticks={} ratio={}.{:02}", u, r, u / r, u * 100 / r % 100);
 }
 

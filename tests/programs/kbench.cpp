@@ -4,6 +4,7 @@
 // beforehand). Each figure is the
 // median over batches of the per-operation TSC ticks. Under TCG only ratios mean something;
 // with `-icount shift=0` the guest TSC advances with executed instructions instead.
+#include <myr/user/measure.hpp>
 #include <myr/user/syscall.hpp>
 #include <myr/user/vspace.hpp>
 
@@ -15,15 +16,6 @@ namespace {
 constexpr unsigned batches = 31;
 constexpr unsigned per_batch = 200;
 
-std::uint64_t median(std::uint64_t* v, unsigned n) {
-    for (unsigned i = 1; i < n; ++i)
-        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; --j) {
-            const std::uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return v[n / 2];
-}
 
 template <typename F>
 std::uint64_t measure(F op) {
