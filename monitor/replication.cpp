@@ -13,7 +13,7 @@
 #include <myr/repl/objects/kv_map.hpp>
 #include <myr/repl/objects/memory_ownership.hpp>
 #include <myr/repl/objects/registry.hpp>
-#include <myr/repl/replica.hpp>
+#include <myr/repl/endpoint.hpp>
 #include <myr/user/syscall.hpp>
 
 #include <new>
@@ -117,6 +117,7 @@ struct Spec {
     std::uint16_t sequencer, owner;
     std::uint32_t cores, nodes;
     std::uint16_t id;    // object id on the wire: object | run number << 4 (stale lines are told apart)
+    r::Replicas replicas;  // per core, or per NUMA node (the node's lowest core; the others forward)
 };
 
 Spec spec;
@@ -127,16 +128,19 @@ alignas(r::Group) unsigned char group_mem[sizeof(r::Group)];
 r::Group* group;
 alignas(MeshTransport) unsigned char transport_mem[sizeof(MeshTransport)];
 MeshTransport* transport;
+r::Placement placement;  // where the replicas are; the group is built over its replica cores
 
 constexpr std::size_t max4(std::size_t a, std::size_t b, std::size_t c, std::size_t d) {
     const std::size_t ab = a > b ? a : b, cd = c > d ? c : d;
     return ab > cd ? ab : cd;
 }
-alignas(64) unsigned char replica_mem[max4(sizeof(r::Replica<r::Registry>), sizeof(r::Replica<r::MemoryOwnership>),
-                                           sizeof(r::Replica<r::Counter>), sizeof(r::Replica<r::KvMap>))];
+// This core's endpoint: a replica, or (replicas per node, not the node's replica core) a client
+// proxy forwarding to its node's replica core.
+alignas(64) unsigned char replica_mem[max4(sizeof(r::Endpoint<r::Registry>), sizeof(r::Endpoint<r::MemoryOwnership>),
+                                           sizeof(r::Endpoint<r::Counter>), sizeof(r::Endpoint<r::KvMap>))];
 template <typename O>
-r::Replica<O>& replica() {
-    return *std::launder(reinterpret_cast<r::Replica<O>*>(replica_mem));
+r::Endpoint<O>& replica() {
+    return *std::launder(reinterpret_cast<r::Endpoint<O>*>(replica_mem));
 }
 template <typename F>
 void with_replica(F&& f) {
@@ -149,7 +153,7 @@ void with_replica(F&& f) {
     }
 }
 template <typename T> struct object_of;
-template <typename O> struct object_of<r::Replica<O>> { using type = O; };
+template <typename O> struct object_of<r::Endpoint<O>> { using type = O; };
 
 // This core's client.
 struct Client {
@@ -213,7 +217,7 @@ void backoff() {
 }
 
 template <typename O>
-bool drive(r::Replica<O>& rep) {
+bool drive(r::Endpoint<O>& rep) {
     using Op = typename O::Op;
     bool any = false;
     r::Completion<O> c;
@@ -260,11 +264,15 @@ bool drive(r::Replica<O>& rep) {
         control(0, repl_done, w);
         any = true;
     }
-    if (client.report_pending && rep.stats().applied >= client.report_after && rep.idle()) {
+    // A replica reports once it applied every completed update; a forwarding client (no copy of
+    // the object) once nothing of its own is in flight.
+    const bool holds = rep.is_replica();
+    if (client.report_pending && (!holds || rep.applied() >= client.report_after) && rep.idle()) {
         client.report_pending = false;
-        const r::ReplicaStats& s = rep.stats();
-        const std::uint64_t w[urpc::payload_words] = {host.core, rep.object().digest(), s.applied, s.sent,
-                                                      s.rejected, s.send_failures + outbox_overflows, s.ignored};
+        const std::uint64_t w[urpc::payload_words] = {host.core, holds ? rep.replica().object().digest() : 0,
+                                                      rep.applied(), rep.sent(), rep.rejected(),
+                                                      rep.send_failures() + outbox_overflows,
+                                                      holds ? rep.replica().stats().ignored : 0};
         control(0, repl_report, w);
         any = true;
     }
@@ -288,7 +296,8 @@ bool start_local() {
     cfg.fanout = spec.fanout;
     if (group == nullptr) group = new (group_mem) r::Group();
     if (transport == nullptr) transport = new (transport_mem) MeshTransport();
-    const Status st = group->build(cfg);
+    Status st = placement.build(spec.cores, cfg.core_node, spec.nodes, spec.replicas);
+    if (st == Status::ok) st = group->build(placement.group_config(cfg));
     client = Client{};
     client.rng = spec.seed ^ r::mix64(host.core + 1);
     refusals_printed = 0;
@@ -299,10 +308,10 @@ bool start_local() {
     }
     const std::uint16_t self = static_cast<std::uint16_t>(host.core);
     switch (spec.object) {
-    case obj_registry: new (replica_mem) r::Replica<r::Registry>(*group, self, *transport); break;
-    case obj_memory: new (replica_mem) r::Replica<r::MemoryOwnership>(*group, self, *transport); break;
-    case obj_counter: new (replica_mem) r::Replica<r::Counter>(*group, self, *transport); break;
-    case obj_kv: new (replica_mem) r::Replica<r::KvMap>(*group, self, *transport); break;
+    case obj_registry: new (replica_mem) r::Endpoint<r::Registry>(*group, placement, self, *transport); break;
+    case obj_memory: new (replica_mem) r::Endpoint<r::MemoryOwnership>(*group, placement, self, *transport); break;
+    case obj_counter: new (replica_mem) r::Endpoint<r::Counter>(*group, placement, self, *transport); break;
+    case obj_kv: new (replica_mem) r::Endpoint<r::KvMap>(*group, placement, self, *transport); break;
     default: return false;
     }
     active = true;
@@ -311,7 +320,7 @@ bool start_local() {
 
 // ---- Monitor 0's view of a run -----------------------------------------------------------------
 struct Totals {
-    std::uint32_t ready, done_msgs, reports;
+    std::uint32_t ready, done_msgs, reports, replica_reports;
     std::uint64_t ops, updates, retries, bad_ops;
     std::uint64_t digest0, applied_min, applied_max, sent, rejected, send_failures, ignored;
     bool disagree;
@@ -331,21 +340,25 @@ void record(std::uint64_t from, const urpc::Message& m) {
         totals.bad_ops += m.words[4];
         return;
     }
-    // repl_report
-    if (totals.reports == 0) {
-        totals.digest0 = m.words[1];
-        totals.applied_min = totals.applied_max = m.words[2];
-    } else {
-        if (m.words[1] != totals.digest0) totals.disagree = true;
-        if (m.words[2] < totals.applied_min) totals.applied_min = m.words[2];
-        if (m.words[2] > totals.applied_max) totals.applied_max = m.words[2];
-    }
+    // repl_report: digests and applied counts of the replicas only (forwarding clients hold none)
     ++totals.reports;
+    if (placement.is_replica(static_cast<std::uint32_t>(from))) {
+        if (totals.replica_reports == 0) {
+            totals.digest0 = m.words[1];
+            totals.applied_min = totals.applied_max = m.words[2];
+        } else {
+            if (m.words[1] != totals.digest0) totals.disagree = true;
+            if (m.words[2] < totals.applied_min) totals.applied_min = m.words[2];
+            if (m.words[2] > totals.applied_max) totals.applied_max = m.words[2];
+        }
+        ++totals.replica_reports;
+    } else if (m.words[1] != 0 || m.words[2] != 0) {
+        totals.disagree = true;  // a client core claims a copy of the object: something is wrong
+    }
     totals.sent += m.words[3];
     totals.rejected += m.words[4];
     totals.send_failures += m.words[5];
     totals.ignored += m.words[6];
-    (void)from;
 }
 
 void control(std::uint32_t to, std::uint8_t type, const std::uint64_t (&w)[urpc::payload_words]) {
@@ -405,6 +418,14 @@ bool settings_from_option(std::uint8_t object, bool& have_protocol) {
     have_protocol = false;
     if (!host.option("repl", opt, sizeof opt)) return true;
     bool ok = true;
+    // `replicas:core|node` for every object, unless the object's own item says `replicas=`.
+    bool object_replicas = false;
+    const auto replicas_by_name = [](const char* s, r::Replicas& out) {
+        if (equal(s, "node")) out = r::Replicas::per_node;
+        else if (equal(s, "core")) out = r::Replicas::per_core;
+        else return false;
+        return true;
+    };
     char* p = opt;
     while (*p && ok) {
         char* item = p;
@@ -414,6 +435,12 @@ bool settings_from_option(std::uint8_t object, bool& have_protocol) {
             if (equal(rest, "unicast")) spec.fanout = r::Fanout::unicast;
             else if (equal(rest, "tree")) spec.fanout = r::Fanout::tree;
             else ok = false;
+            continue;
+        }
+        if (equal(item, "replicas")) {
+            r::Replicas m{};
+            ok = replicas_by_name(rest, m);
+            if (ok && !object_replicas) spec.replicas = m;
             continue;
         }
         if (object_by_name(item) == 0) ok = false;
@@ -432,6 +459,7 @@ bool settings_from_option(std::uint8_t object, bool& have_protocol) {
             else if (equal(f, "coord") && equal(value, "origin")) spec.coordinator = r::Coordinator::origin;
             else if (equal(f, "reads") && equal(value, "lin")) spec.reads = r::ReadMode::linearizable;
             else if (equal(f, "reads") && equal(value, "local")) spec.reads = r::ReadMode::local;
+            else if (equal(f, "replicas") && replicas_by_name(value, spec.replicas)) object_replicas = true;
             else ok = false;
         }
     }
@@ -442,20 +470,26 @@ bool settings_from_option(std::uint8_t object, bool& have_protocol) {
 // Critical-path hops per update, from the multicast trees the group built (the trees every
 // message travels): to the origin's completion, and until every replica has applied it.
 // Averaged over origin cores, in hundredths.
+// Replicas per node: the trees are over replica ranks; a client core adds one hop to its node's
+// replica (counted in both) and one back (counted to completion).
 void hops(std::uint64_t& complete100, std::uint64_t& reach100) {
     std::uint64_t c = 0, a = 0;
-    for (std::uint32_t o = 0; o < spec.cores; ++o) {
+    for (std::uint32_t core = 0; core < spec.cores; ++core) {
+        const std::uint32_t o = placement.rank_of(placement.replica_of(core));
+        const std::uint32_t fwd = placement.is_replica(core) ? 0 : 1;
+        c += 2 * fwd;
+        a += fwd;
         switch (spec.protocol) {
         case r::Protocol::broadcast: a += group->tree(o).depth(); break;
         case r::Protocol::two_pc: {
-            const std::uint32_t root = spec.coordinator == r::Coordinator::owner ? spec.owner : o;
+            const std::uint32_t root = spec.coordinator == r::Coordinator::owner ? group->config().owner : o;
             const std::uint32_t d = group->tree(root).depth(), extra = root == o ? 0 : 1;
             c += 2 * d + 2 * extra;  // (request,) prepare down, votes up (, reply)
             a += 3 * d + extra;      // ... and the commit down
             break;
         }
         case r::Protocol::sequencer: {
-            const std::uint32_t s = spec.sequencer, extra = s == o ? 0 : 1;
+            const std::uint32_t s = group->config().sequencer, extra = s == o ? 0 : 1;
             c += extra + group->tree(s).hops(o);
             a += extra + group->tree(s).depth();
             break;
@@ -474,12 +508,12 @@ std::uint64_t run_number;
 void init(const Host& h) { host = h; }
 
 bool handles(std::uint8_t type) {
-    return (type >= repl_first && type <= repl_last) || (type >= r::kind_first && type <= r::kind_last);
+    return (type >= repl_first && type <= repl_last) || (type >= r::kind_first && type <= r::forward_last);
 }
 
 void on_message(std::uint64_t from, const urpc::Message& m) {
     const std::uint8_t type = m.header.type;
-    if (type >= r::kind_first && type <= r::kind_last) {
+    if (type >= r::kind_first && type <= r::forward_last) {  // replication and forwarding lines
         const std::uint16_t id = r::packet_object(m);
         if (active && (id >> 4) < (spec.id >> 4)) {
             ++stale_lines;  // a late line of an earlier run (an abort nobody waits for): harmless
@@ -523,6 +557,7 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
         spec.seed = m.words[2];
         spec.sequencer = static_cast<std::uint16_t>(m.words[3]);
         spec.owner = static_cast<std::uint16_t>(m.words[4]);
+        spec.replicas = static_cast<r::Replicas>((m.words[4] >> 16) & 0xff);
         spec.cores = static_cast<std::uint32_t>(m.words[5]);
         spec.nodes = static_cast<std::uint32_t>(m.words[6]);
         if (spec.cores != host.cores || spec.nodes == 0 || spec.nodes > max_cores || spec.object < 1 ||
@@ -597,8 +632,11 @@ bool run_step(char* text, const std::uint32_t* node_of) {
         std::uint64_t v = 0;
         if (number(field, v) && v > 0 && v <= 1000000) spec.ops = v;
         else if (equal(field, "add")) spec.workload = commuting;
+        else if (equal(field, "node")) spec.replicas = r::Replicas::per_node;
+        else if (equal(field, "core")) spec.replicas = r::Replicas::per_core;
         else if (!protocol_by_name(field, spec.protocol)) {
-            print("monitor: replicate: bad field '{}' (PROTOCOL: broadcast, 2pc, sequencer; OPS: 1..1000000; add)", field);
+            print("monitor: replicate: bad field '{}' (PROTOCOL: broadcast, 2pc, sequencer; OPS: 1..1000000; add; "
+                  "node or core: replicas per NUMA node or per core)", field);
             return false;
         }
     }
@@ -645,8 +683,9 @@ bool run_step(char* text, const std::uint32_t* node_of) {
                                 std::uint64_t{static_cast<std::uint8_t>(spec.coordinator)} << 24 |
                                 std::uint64_t{static_cast<std::uint8_t>(spec.reads)} << 32 |
                                 std::uint64_t{spec.workload} << 40 | std::uint64_t{spec.id} << 48;
-    const std::uint64_t start[urpc::payload_words] = {flags, spec.ops, spec.seed, spec.sequencer, spec.owner,
-                                                      spec.cores, spec.nodes};
+    const std::uint64_t start[urpc::payload_words] = {
+        flags, spec.ops, spec.seed, spec.sequencer,
+        spec.owner | std::uint64_t{static_cast<std::uint8_t>(spec.replicas)} << 16, spec.cores, spec.nodes};
     for (std::uint32_t c = 1; c < spec.cores; ++c) control(c, repl_start, start);
     if (!start_local()) return false;
     // Clients start only once every replica exists: a replication line must never reach a core
@@ -679,6 +718,14 @@ bool run_step(char* text, const std::uint32_t* node_of) {
             control(c, static_cast<std::uint8_t>(p.kind), w);
             ++injected;
         }
+        if (spec.replicas == r::Replicas::per_node) {
+            // And a forwarding reply nobody asked for: a client of node 0 must not find the id, any
+            // other core must refuse it as not coming from its replica (or as a reply to a replica).
+            std::uint64_t w[urpc::payload_words] = {std::uint64_t{spec.id} | std::uint64_t{c} << 16,
+                                                    (std::uint64_t{1} << 40) | 0xbad, 0};
+            control(c, r::forward_last, w);
+            ++injected;
+        }
     }
     // Collect once every replica has applied every completed update and is idle.
     const std::uint64_t collect[urpc::payload_words] = {totals.updates};
@@ -692,19 +739,23 @@ bool run_step(char* text, const std::uint32_t* node_of) {
     hops(c100, a100);
     const std::uint64_t ops = totals.ops ? totals.ops : 1, updates = totals.updates ? totals.updates : 1;
     const std::uint64_t per_op10 = totals.sent * 10 / ops, per_update10 = totals.sent * 10 / updates;
-    const bool applied_all = totals.applied_min == totals.updates && totals.applied_max == totals.updates;
+    const bool applied_all = totals.applied_min == totals.updates && totals.applied_max == totals.updates &&
+                             totals.replica_reports == placement.replicas();
     const bool agree = !totals.disagree && applied_all;
     const bool ok = agree && totals.rejected == injected && totals.send_failures == 0 && totals.bad_ops == 0 &&
                     totals.ops == spec.ops * spec.cores;
     emit("replicate object={} protocol={} cores={} ops={} updates={} messages={} msgs-per-op={}.{} "
-         "msgs-per-update={}.{} hops={}.{:02} reach={}.{:02} retries={} agree={} rejected={} injected={} fanout={}",
+         "msgs-per-update={}.{} hops={}.{:02} reach={}.{:02} replicas={} retries={} agree={} rejected={} injected={} "
+         "fanout={}",
          object_names[spec.object], pname, spec.cores, totals.ops, totals.updates, totals.sent, per_op10 / 10,
          per_op10 % 10, per_update10 / 10, per_update10 % 10, c100 / 100, c100 % 100, a100 / 100, a100 % 100,
-         totals.retries, agree ? "yes" : "no", totals.rejected, injected,
+         spec.replicas == r::Replicas::per_node ? "node" : "core", totals.retries, agree ? "yes" : "no", totals.rejected,
+         injected,
          spec.fanout == r::Fanout::tree ? "tree" : "unicast");
-    print("monitor: replicate {} {}: digest {:#x}, applied {}..{} of {}, send failures {}, ignored {}, outbox peak {}, "
-          "{} ticks for the operations{}",
-          object_names[spec.object], pname, totals.digest0, totals.applied_min, totals.applied_max, totals.updates,
+    print("monitor: replicate {} {}: {} replicas, digest {:#x}, applied {}..{} of {}, send failures {}, ignored {}, "
+          "outbox peak {}, {} ticks for the operations{}",
+          object_names[spec.object], pname, placement.replicas(), totals.digest0, totals.applied_min,
+          totals.applied_max, totals.updates,
           totals.send_failures, totals.ignored, outbox_peak, ticks, ok ? "" : " -- FAILED");
     return ok;
 }

@@ -31,14 +31,15 @@ struct Host {
 void init(const Host& host);
 
 // Monitor message types handled here: the control block in protocol.hpp (repl_first..repl_last)
-// and the framework's replication lines (myr::repl::kind_first..kind_last, 0x40..0x4a).
+// and the framework's replication lines (myr::repl::kind_first..kind_last, 0x40..0x4a) and
+// forwarding lines of replicas per node (myr::repl::forward_first..forward_last, 0x4b..0x4c).
 [[nodiscard]] bool handles(std::uint8_t type);
 void on_message(std::uint64_t from, const urpc::Message& m);
 
 // Flushes the outboxes and drives this core's client and pending report. True on progress.
 bool pump();
 
-// Core 0: plan step `replicate:OBJECT[:PROTOCOL][:OPS][:add]` (the text after `replicate:`),
+// Core 0: plan step `replicate:OBJECT[:PROTOCOL][:OPS][:add][:node|:core]` (the text after `replicate:`),
 // `node_of`: each core's NUMA node (learnt from the hello messages). Prints the result line;
 // false when the step is malformed, refused, or the replicas disagree.
 [[nodiscard]] bool run_step(char* spec, const std::uint32_t* node_of);

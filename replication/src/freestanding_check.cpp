@@ -1,6 +1,7 @@
 // Compiled only into the freestanding object library: instantiates every protocol path with
 // every shipped object under the kernel flags, so a heap allocation, an exception, an SSE
 // instruction or a libc call in the replication headers breaks the build (check_symbols.cmake).
+#include <myr/repl/endpoint.hpp>
 #include <myr/repl/node_replication.hpp>
 #include <myr/repl/objects/counter.hpp>
 #include <myr/repl/objects/kv_map.hpp>
@@ -28,6 +29,28 @@ Status registry(Replica<Registry>& r, const urpc::Message& m) {
 }
 Status memory(Replica<MemoryOwnership>& r, const urpc::Message& m) {
     return drive(r, m, MemoryOwnership::claim(4096, 1));
+}
+
+// Per-node placement: forwarding client / replica endpoint paths.
+template <typename Obj>
+Status drive_endpoint(Endpoint<Obj>& e, const urpc::Message& line, const typename Obj::Op& op) {
+    MYR_TRY(e.submit(op, 1));
+    MYR_TRY(e.on_message(1, line));
+    Completion<Obj> c;
+    while (e.take_completion(c)) {
+    }
+    return Status::ok;
+}
+Status endpoint_kv(Endpoint<KvMap>& e, const urpc::Message& m) { return drive_endpoint(e, m, KvMap::put(1, 2)); }
+Status endpoint_counter(Endpoint<Counter>& e, const urpc::Message& m) { return drive_endpoint(e, m, Counter::add(1)); }
+Status endpoint_registry(Endpoint<Registry>& e, const urpc::Message& m) {
+    return drive_endpoint(e, m, Registry::add("fs", 1, 2));
+}
+Status endpoint_memory(Endpoint<MemoryOwnership>& e, const urpc::Message& m) {
+    return drive_endpoint(e, m, MemoryOwnership::claim(4096, 1));
+}
+Status placement(Placement& p, std::span<const std::uint16_t> nodes) {
+    return p.build(4, nodes, 2, Replicas::per_node);
 }
 
 KvMap::Result nr(NodeReplicated<KvMap, 64, 2, 4>& o, NrHandle h) { return o.execute(KvMap::add(1, 1), h); }

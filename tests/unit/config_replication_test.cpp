@@ -111,3 +111,38 @@ kv = "2pc"
 
 } // namespace
 } // namespace myr::config
+
+namespace myr::config {
+namespace {
+
+// Replicas per NUMA node: table-wide and per object, passed through repl=.
+TEST(ConfigReplication, ReplicasPerNode) {
+    const LoadResult r = load("replicas = \"node\"\nkv = \"2pc\"\ncounter = \"broadcast\"\ncounter_replicas = \"core\"\n");
+    ASSERT_TRUE(r.ok()) << r.errors[0];
+    EXPECT_EQ(r.config->replication.replicas, "node");
+    EXPECT_EQ(replication_kernel_option(r.config->replication),
+              "repl=counter:broadcast:replicas=core,kv:2pc,replicas:node");
+    const LoadResult only = load("replicas = \"core\"\n");
+    ASSERT_TRUE(only.ok()) << only.errors[0];
+    EXPECT_EQ(replication_kernel_option(only.config->replication), "repl=replicas:core");
+    // Base machine: 2 sockets x 2 cores, nodes {0,1} {2,3}: core 2 is node 1's replica.
+    const LoadResult seq = load("kv = \"sequencer\"\nkv_replicas = \"node\"\nkv_sequencer = 2\n");
+    ASSERT_TRUE(seq.ok()) << seq.errors[0];
+    EXPECT_EQ(replication_kernel_option(seq.config->replication), "repl=kv:sequencer:seq=2:replicas=node");
+}
+
+TEST(ConfigReplication, ReplicasRefused) {
+    expect_refused("replicas = \"socket\"\n", "replication.replicas", "must be \"core\"");
+    expect_refused("replicas = 1\n", "replication.replicas", "must be a string");
+    expect_refused("kv = \"2pc\"\nkv_replicas = \"numa\"\n", "replication.kv_replicas", "(got \"numa\")");
+    expect_refused("kv_replicas = \"node\"\n", "replication.kv_replicas", "is set but replication.kv");
+    expect_refused("replicas = \"node\"\nkv = \"sequencer\"\nkv_sequencer = 3\n", "replication.kv_sequencer",
+                   "core 3 is on node 1, whose replica is core 2");
+    expect_refused("registry = \"2pc\"\nregistry_replicas = \"node\"\nregistry_coordinator = \"owner\"\n"
+                   "registry_owner = 1\n",
+                   "replication.registry_owner", "only the lowest core of each node holds a replica");
+    expect_refused("replicas = \"node\"\nkv_replica = \"node\"\n", "replication.kv_replica", "unknown key");
+}
+
+} // namespace
+} // namespace myr::config

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <span>
 #include <string>
 
 using namespace myr;
@@ -88,6 +89,55 @@ void run_seeds(const GroupConfig& gc, std::uint64_t count, std::uint32_t ops, bo
                 std::string(to_string(gc.protocol)).c_str(), static_cast<unsigned long long>(count),
                 ops, static_cast<unsigned long long>(retries),
                 static_cast<unsigned long long>(injected), static_cast<unsigned long long>(rejected));
+}
+
+// Replicas per NUMA node: the group is the placement's replica cores; every other core's clients
+// forward. Same checks as run_seeds, plus: every replica applied every completed update and
+// every endpoint is idle at the end (every operation completed, none half-done anywhere).
+template <typename Obj>
+void run_placed(const Machine& m, GroupConfig machine, std::span<const std::uint16_t> chosen, std::uint64_t count,
+                std::uint32_t ops, bool check_lin, const typename Simulation<Obj>::OpSource& source,
+                std::uint32_t clients = 1) {
+    Placement pl;
+    const std::uint32_t nodes = machine.nodes;
+    ASSERT_EQ(pl.build(machine.cores, m.core_node, nodes, Replicas::per_node, chosen), Status::ok);
+    Group group;
+    ASSERT_EQ(group.build(pl.group_config(machine)), Status::ok);
+    ASSERT_EQ(group.cores(), nodes);
+    std::uint64_t retries = 0, injected = 0, rejected = 0, messages = 0, forwarded = 0;
+    for (std::uint64_t seed = 1; seed <= count; ++seed) {
+        Simulation<Obj> sim(group, pl);
+        typename Simulation<Obj>::Options opt;
+        opt.seed = seed;
+        opt.ops = ops;
+        opt.clients_per_core = clients;
+        opt.inject_per_mille = 20;
+        ASSERT_TRUE(sim.run(opt, source)) << "livelock guard, seed " << seed;
+        ASSERT_TRUE(sim.converged()) << "replicas differ, seed " << seed;
+        ASSERT_FALSE(sim.m_injected_accepted) << "malformed line accepted, seed " << seed;
+        ASSERT_FALSE(sim.m_genuine_rejected) << "genuine line refused, seed " << seed;
+        ASSERT_EQ(sim.history().size(), ops);
+        std::uint64_t updates = 0;
+        for (const auto& e : sim.history()) updates += Obj::is_read(e.op) ? 0u : 1u;
+        ASSERT_TRUE(sim.settled(updates)) << "an update missing on a replica or an op in flight, seed " << seed;
+        if (check_lin) {
+            ASSERT_TRUE(linearizable(sim.history())) << "not linearizable, seed " << seed;
+        }
+        for (std::uint32_t c = 0; c < sim.cores(); ++c) forwarded += sim.endpoint(c).forward_stats().served;
+        retries += sim.stats().retries;
+        injected += sim.stats().injected;
+        rejected += sim.stats().rejected;
+        messages += sim.stats().messages;
+    }
+    EXPECT_GT(forwarded, count);  // clients on non-replica cores really went through forwarding
+    EXPECT_GE(rejected, injected / 2);
+    EXPECT_LE(rejected, injected);
+    std::printf("  per-node %s: %llu seeds x %u ops, %llu forwarded, %llu retries, %llu injected, %llu rejected, "
+                "%llu lines\n",
+                std::string(to_string(machine.protocol)).c_str(), static_cast<unsigned long long>(count), ops,
+                static_cast<unsigned long long>(forwarded), static_cast<unsigned long long>(retries),
+                static_cast<unsigned long long>(injected), static_cast<unsigned long long>(rejected),
+                static_cast<unsigned long long>(messages));
 }
 
 } // namespace
@@ -210,4 +260,213 @@ TEST(ReplSim, OnlyTheTrueSenderIsHeard) {
     EXPECT_EQ(r.on_message(0, line), Status::ok);
     EXPECT_EQ(r.object().value(), 3);
     EXPECT_EQ(r.stats().rejected, 1u);
+}
+
+// ---- Replicas per NUMA node (placement.hpp, endpoint.hpp) -------------------------------------
+
+TEST(ReplPlacement, LowestCoreOrChosenPerNode) {
+    Machine m(3, 3);
+    Placement pl;
+    ASSERT_EQ(pl.build(9, m.core_node, 3, Replicas::per_node), Status::ok);
+    EXPECT_EQ(pl.replicas(), 3u);
+    EXPECT_EQ(pl.core_of(0), 0);
+    EXPECT_EQ(pl.core_of(1), 3);
+    EXPECT_EQ(pl.core_of(2), 6);
+    EXPECT_EQ(pl.replica_of(5), 3);
+    EXPECT_EQ(pl.rank_of(5), no_rank);
+    EXPECT_FALSE(pl.is_replica(8));
+    GroupConfig gc = m.config(Protocol::sequencer);
+    gc.sequencer = 7;  // a client core: its node's replica orders
+    gc.owner = 3;
+    const GroupConfig g = pl.group_config(gc);
+    EXPECT_EQ(g.cores, 3u);
+    EXPECT_EQ(g.sequencer, 2);
+    EXPECT_EQ(g.owner, 1);
+    EXPECT_EQ(g.core_node[2], 2);
+
+    const std::uint16_t chosen[3] = {no_rank, 5, 7};
+    ASSERT_EQ(pl.build(9, m.core_node, 3, Replicas::per_node, chosen), Status::ok);
+    EXPECT_EQ(pl.core_of(1), 5);
+    EXPECT_EQ(pl.replica_of(3), 5);
+    EXPECT_EQ(pl.replica_of(8), 7);
+    const std::uint16_t wrong_node[3] = {4, no_rank, no_rank};  // core 4 is on node 1
+    EXPECT_EQ(pl.build(9, m.core_node, 3, Replicas::per_node, wrong_node), Status::invalid_argument);
+
+    ASSERT_EQ(pl.build(9, m.core_node, 3, Replicas::per_core), Status::ok);
+    EXPECT_EQ(pl.replicas(), 9u);
+    EXPECT_EQ(pl.rank_of(4), 4);
+}
+
+TEST(ReplSim, PerNodeSequencerLinearizableKv) {
+    Machine m(3, 3);
+    GroupConfig gc = m.config(Protocol::sequencer);
+    gc.sequencer = 4;  // node 1's replica (core 3) orders
+    gc.reads = ReadMode::linearizable;
+    run_placed<KvMap>(m, gc, {}, seeds(150), 40, true, [](auto& rng, std::uint16_t) { return kv_op(rng, false); }, 2);
+}
+
+TEST(ReplSim, PerNodeTwoPcOriginLinearizableKv) {
+    Machine m(2, 3);
+    run_placed<KvMap>(m, m.config(Protocol::two_pc), {}, seeds(150), 40, true,
+                      [](auto& rng, std::uint16_t) { return kv_op(rng, false); }, 2);
+}
+
+TEST(ReplSim, PerNodeTwoPcOwnerChosenReplicasCounter) {
+    Machine m(2, 3);
+    GroupConfig gc = m.config(Protocol::two_pc);
+    gc.coordinator = Coordinator::owner;
+    gc.owner = 5;
+    const std::uint16_t chosen[2] = {2, no_rank};  // node 0's replica on core 2, node 1's on core 3
+    run_placed<Counter>(m, gc, chosen, seeds(150), 40, true, [](auto& rng, std::uint16_t) {
+        return rng() % 2 ? Counter::get() : Counter::add(static_cast<std::int64_t>(rng() % 7));
+    });
+}
+
+TEST(ReplSim, PerNodeBroadcastConvergesCommutingKv) {
+    Machine m(4, 2);
+    run_placed<KvMap>(m, m.config(Protocol::broadcast), {}, seeds(150), 60, false,
+                      [](auto& rng, std::uint16_t) { return kv_op(rng, true); }, 2);
+}
+
+TEST(ReplSim, PerNodeRegistryUnderSequencer) {
+    Machine m(2, 2);
+    GroupConfig gc = m.config(Protocol::sequencer);
+    gc.reads = ReadMode::linearizable;
+    run_placed<Registry>(m, gc, {}, seeds(80), 30, true, [](auto& rng, std::uint16_t core) {
+        static constexpr const char* names[] = {"fs", "net", "kv"};
+        const char* n = names[rng() % 3];
+        switch (rng() % 3) {
+        case 0: return Registry::lookup(n);
+        case 1: return Registry::add(n, core, static_cast<std::uint32_t>(rng() % 9));
+        default: return Registry::remove(n, core);
+        }
+    });
+}
+
+TEST(ReplSim, PerNodeLocalSequencerReadsAreStillNotLinearizable) {
+    // The checker has teeth on per-node runs too: forwarded local reads can be stale.
+    Machine m(2, 2);
+    Placement pl;
+    ASSERT_EQ(pl.build(4, m.core_node, 2, Replicas::per_node), Status::ok);
+    Group group;
+    ASSERT_EQ(group.build(pl.group_config(m.config(Protocol::sequencer))), Status::ok);
+    bool found = false;
+    for (std::uint64_t seed = 1; seed <= 300 && !found; ++seed) {
+        Simulation<Counter> sim(group, pl);
+        Simulation<Counter>::Options opt;
+        opt.seed = seed;
+        opt.ops = 20;
+        opt.clients_per_core = 2;
+        ASSERT_TRUE(sim.run(opt, [](auto& rng, std::uint16_t) {
+            return rng() % 2 ? Counter::get() : Counter::add(1);
+        }));
+        found = !linearizable(sim.history());
+    }
+    EXPECT_TRUE(found);
+}
+
+TEST(ReplSim, PerNodeMessageCosts) {
+    // One update alone, 4 nodes x 4 cores: per core every replica gets each line; per node only
+    // the 4 replica cores do, plus the client's request and reply when the origin is not one.
+    Machine m(4, 4);
+    Placement per_node, per_core;
+    ASSERT_EQ(per_node.build(16, m.core_node, 4, Replicas::per_node), Status::ok);
+    ASSERT_EQ(per_core.build(16, m.core_node, 4, Replicas::per_core), Status::ok);
+    struct Case { Protocol p; std::uint64_t core_msgs, node_msgs_replica, node_msgs_client; };
+    for (const Case& k : {Case{Protocol::broadcast, 15, 3, 5}, Case{Protocol::two_pc, 45, 9, 11},
+                          Case{Protocol::sequencer, 15, 3, 5}}) {
+        GroupConfig gc = m.config(k.p);
+        gc.sequencer = 0;
+        Group gn, gcore;
+        ASSERT_EQ(gn.build(per_node.group_config(gc)), Status::ok);
+        ASSERT_EQ(gcore.build(per_core.group_config(gc)), Status::ok);
+        {
+            Simulation<Counter> sim(gcore, per_core);
+            EXPECT_EQ(sim.measure_one(0, Counter::add(1)).messages, k.core_msgs) << to_string(k.p);
+        }
+        {
+            Simulation<Counter> sim(gn, per_node);
+            EXPECT_EQ(sim.measure_one(0, Counter::add(1)).messages, k.node_msgs_replica) << to_string(k.p);
+        }
+        {
+            Simulation<Counter> sim(gn, per_node);
+            const auto cost = sim.measure_one(5, Counter::add(1));  // core 5: a client of core 4
+            EXPECT_EQ(cost.messages, k.node_msgs_client + (k.p == Protocol::sequencer ? 1 : 0)) << to_string(k.p);
+            EXPECT_NE(cost.completion_hops, ~0u);
+            EXPECT_TRUE(sim.converged());
+            EXPECT_EQ(sim.replica(12).object().value(), 1);
+        }
+    }
+}
+
+TEST(ReplEndpoint, MalformedForwardingRefusedAndCounted) {
+    // 2 nodes x 2 cores, per node: replicas on 0 and 2; core 1 forwards to 0, core 3 to 2.
+    Machine m(2, 2);
+    Placement pl;
+    ASSERT_EQ(pl.build(4, m.core_node, 2, Replicas::per_node), Status::ok);
+    Group group;
+    ASSERT_EQ(group.build(pl.group_config(m.config(Protocol::broadcast))), Status::ok);
+    struct Capture final : Transport {
+        std::vector<std::pair<std::uint16_t, urpc::Message>> out;
+        Status send(std::uint16_t dst, std::uint8_t type, const std::uint64_t (&w)[urpc::payload_words]) override {
+            urpc::Message msg{};
+            msg.header = {0, type, urpc::payload_bytes, urpc::frag_single, 0};
+            for (std::size_t i = 0; i < urpc::payload_words; ++i) msg.words[i] = w[i];
+            out.emplace_back(dst, msg);
+            return Status::ok;
+        }
+    } t0, t1;
+    Endpoint<Counter> replica0(group, pl, 0, t0);
+    Endpoint<Counter> client1(group, pl, 1, t1);
+    ASSERT_TRUE(replica0.is_replica());
+    ASSERT_FALSE(client1.is_replica());
+    ASSERT_EQ(client1.submit(Counter::add(7), 42), Status::ok);
+    ASSERT_EQ(t1.out.size(), 1u);
+    ASSERT_EQ(t1.out[0].first, 0);
+    const urpc::Message request = t1.out[0].second;
+
+    auto mutate = [&](auto f) {
+        urpc::Message x = request;
+        f(x);
+        return x;
+    };
+    // A request from a core of another node (3 is served by 2), claiming to be core 1 or itself.
+    EXPECT_EQ(replica0.on_message(3, request), Status::malformed);
+    EXPECT_EQ(replica0.on_message(3, mutate([](urpc::Message& x) { x.words[0] = 1 | 3 << 16; })), Status::malformed);
+    EXPECT_EQ(replica0.on_message(1, mutate([](urpc::Message& x) { x.words[0] ^= 1; })), Status::malformed);  // object
+    EXPECT_EQ(replica0.on_message(1, mutate([](urpc::Message& x) { x.words[3] = 0; })), Status::invalid_argument);
+    EXPECT_EQ(replica0.on_message(1, mutate([](urpc::Message& x) { x.words[2] = 1; })), Status::malformed);
+    EXPECT_EQ(replica0.on_message(1, mutate([](urpc::Message& x) { x.words[1] = 0; })), Status::malformed);
+    EXPECT_EQ(replica0.on_message(1, mutate([](urpc::Message& x) { x.header.length = 8; })), Status::malformed);
+    EXPECT_EQ(replica0.on_message(1, mutate([](urpc::Message& x) {
+                  x.header.type = static_cast<std::uint8_t>(Forward::reply);
+              })), Status::malformed);  // a reply to a replica
+    EXPECT_EQ(replica0.rejected(), 8u);
+    EXPECT_EQ(replica0.replica().object().value(), 0);  // nothing applied
+
+    // The genuine request: applied, broadcast to replica 2, answered to core 1.
+    EXPECT_EQ(replica0.on_message(1, request), Status::ok);
+    EXPECT_EQ(replica0.replica().object().value(), 7);
+    ASSERT_EQ(t0.out.size(), 2u);
+    EXPECT_EQ(t0.out[0].first, 2);  // rank 1 = core 2
+    ASSERT_EQ(t0.out[1].first, 1);
+    const urpc::Message reply = t0.out[1].second;
+
+    // Replies: from the wrong core, unknown id, bad status; a replication line to a client.
+    EXPECT_EQ(client1.on_message(2, reply), Status::malformed);
+    EXPECT_EQ(client1.on_message(0, mutate([&](urpc::Message& x) { x = reply; x.words[1] += 1; })), Status::not_found);
+    EXPECT_EQ(client1.on_message(0, mutate([&](urpc::Message& x) { x = reply; x.words[2] = 77; })), Status::malformed);
+    EXPECT_EQ(client1.on_message(0, t0.out[0].second), Status::malformed);
+    Completion<Counter> c;
+    EXPECT_FALSE(client1.take_completion(c));
+    EXPECT_EQ(client1.rejected(), 4u);
+    EXPECT_EQ(client1.on_message(0, reply), Status::ok);
+    ASSERT_TRUE(client1.take_completion(c));
+    EXPECT_EQ(c.token, 42u);
+    EXPECT_EQ(c.status, Status::ok);
+    EXPECT_EQ(c.result.value, 7);
+    EXPECT_EQ(client1.on_message(0, reply), Status::not_found);  // a duplicate: refused
+    EXPECT_TRUE(client1.idle());
+    EXPECT_TRUE(replica0.idle());
+    EXPECT_EQ(client1.submit(Counter::add(1), forwarded_token), Status::invalid_argument);
 }

@@ -9,6 +9,9 @@
 //   kv_sequencer = 0                 # sequencer: the ordering core
 //   kv_reads = "linearizable"        # sequencer: local (default) | linearizable
 //   fanout = "tree"                  # tree (default) | unicast
+//   replicas = "node"                # core (default): a replica on every core | node: one per NUMA
+//                                    # node (its lowest core), the node's other cores forward to it
+//   kv_replicas = "core"             # per object, overrides `replicas`
 #include "draft.hpp"
 
 #include <myr/repl/protocol.hpp>
@@ -54,6 +57,15 @@ void build_replication(const DraftReplication& d, Config& c, std::vector<Issue>&
             issues.push_back({key("fanout"), "must be \"tree\" or \"unicast\" (got \"" + *f + "\")"});
         else r.fanout = *f;
     }
+    const auto replicas_of = [&](const std::string& k, std::string& out) {
+        if (const std::string* v = string_of(k)) {
+            if (*v != "core" && *v != "node")
+                issues.push_back({key(k), "must be \"core\" (a replica on every core) or \"node\" (one per NUMA "
+                                          "node, on its lowest core) (got \"" + *v + "\")"});
+            else out = *v;
+        }
+    };
+    replicas_of("replicas", r.replicas);
     for (const char* name : replication_objects) {
         const std::string o = name;
         ReplicationObject obj;
@@ -115,6 +127,25 @@ void build_replication(const DraftReplication& d, Config& c, std::vector<Issue>&
             if (obj.coordinator != "owner")
                 issues.push_back({key(o + "_owner"), "needs replication." + o + "_coordinator = \"owner\""});
         }
+        if (present(o + "_replicas")) {
+            if (proto == nullptr) issues.push_back({key(o + "_replicas"), "is set but replication." + o + " (its protocol) is not"});
+            replicas_of(o + "_replicas", obj.replicas);
+        }
+        // Per node, only the lowest core of each node holds a replica: the sequencer and the 2pc
+        // owner must be one of those (the monitors would otherwise use the node's replica silently).
+        const std::string& mode = obj.replicas.empty() ? r.replicas : obj.replicas;
+        const auto on_replica = [&](const std::string& k, int core) {
+            if (mode != "node" || core < 0 || c.nodes.empty()) return;
+            const unsigned node = c.node_of(static_cast<unsigned>(core));
+            if (node >= c.nodes.size() || c.nodes[node].cpus.empty()) return;
+            const unsigned lowest = c.nodes[node].cpus.front();
+            if (static_cast<unsigned>(core) != lowest)
+                issues.push_back({key(k), "with replicas = \"node\" only the lowest core of each node holds a replica; "
+                                          "core " + std::to_string(core) + " is on node " + std::to_string(node) +
+                                          ", whose replica is core " + std::to_string(lowest)});
+        };
+        on_replica(o + "_sequencer", obj.sequencer);
+        on_replica(o + "_owner", obj.owner);
         if (proto != nullptr && issues.size() == before) r.objects.push_back(obj);
     }
     if (!r.empty() && c.cpu_count() > replication_max_cpus)
@@ -140,9 +171,11 @@ std::string replication_kernel_option(const Replication& r) {
         if (!o.reads.empty()) t += std::string(":reads=") + (o.reads == "linearizable" ? "lin" : "local");
         if (!o.coordinator.empty()) t += ":coord=" + o.coordinator;
         if (o.owner >= 0) t += ":owner=" + std::to_string(o.owner);
+        if (!o.replicas.empty()) t += ":replicas=" + o.replicas;
         item(t);
     }
     if (!r.fanout.empty()) item("fanout:" + r.fanout);
+    if (!r.replicas.empty()) item("replicas:" + r.replicas);
     return s;
 }
 

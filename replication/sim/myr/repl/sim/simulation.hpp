@@ -4,7 +4,10 @@
 // scheduler picks, step by step, which channel delivers next and which client submits, so a seed
 // replays one interleaving exactly. It records the history for the linearizability checker, can
 // inject malformed lines, and counts messages, hops and critical-path sends per operation.
-#include <myr/repl/replica.hpp>
+// With a Placement of replicas per NUMA node, only the node's replica core holds a replica; the
+// other cores' clients forward through their Endpoint (endpoint.hpp), and forwarding lines travel
+// the same FIFO channels (and count as messages).
+#include <myr/repl/endpoint.hpp>
 
 #include <cstdint>
 #include <deque>
@@ -48,21 +51,19 @@ public:
         std::uint64_t max_steps = 2'000'000; // livelock guard
     };
 
+    // One replica per core: every core of the group.
     explicit Simulation(const Group& group) : m_group(group) {
-        const std::uint32_t n = group.cores();
-        m_channels.resize(std::size_t{n} * n);
-        m_clock.assign(n, 0);
-        for (std::uint32_t c = 0; c < n; ++c) {
-            m_transports.push_back(std::make_unique<SimTransport>(*this, static_cast<std::uint16_t>(c)));
-            m_replicas.push_back(
-                std::make_unique<Replica<Obj>>(group, static_cast<std::uint16_t>(c), *m_transports.back()));
-        }
+        if (m_identity.build(group.cores(), {}, 1, Replicas::per_core) != Status::ok) return;
+        m_placement = &m_identity;
+        init();
     }
+    // Replicas where `placement` puts them; `group` built from placement.group_config(...).
+    Simulation(const Group& group, const Placement& placement) : m_group(group), m_placement(&placement) { init(); }
 
     // Runs until `ops` operations completed and every channel drained. false: livelock guard hit.
     bool run(const Options& opt, const OpSource& source) {
         std::mt19937_64 rng(opt.seed);
-        const std::uint32_t n = m_group.cores();
+        const std::uint32_t n = cores();
         struct Client {
             bool busy = false;
             std::uint64_t wake = 0;  // backoff after a conflict: not before this step
@@ -75,7 +76,7 @@ public:
         std::uint64_t step = 0;
         auto collect = [&](std::uint16_t core) {
             Completion<Obj> c;
-            while (m_replicas[core]->take_completion(c)) {
+            while (m_endpoints[core]->take_completion(c)) {
                 Client& cl = clients[c.token];
                 if (c.status == Status::busy) {
                     // The op had no effect anywhere: retry it later as a fresh invocation.
@@ -118,7 +119,7 @@ public:
                 }
                 cl.invoke = step;
                 m_depth = 0;
-                if (m_replicas[core]->submit(cl.op, ci) != Status::ok) return false;
+                if (m_endpoints[core]->submit(cl.op, ci) != Status::ok) return false;
                 collect(core);
             } else {
                 const std::uint32_t ch = full[rng() % full.size()];
@@ -129,16 +130,28 @@ public:
                 collect(dst);
             }
         }
-        for (auto& r : m_replicas) m_stats.rejected += r->stats().rejected;
+        for (auto& e : m_endpoints) m_stats.rejected += e->rejected();
         return true;
     }
 
     [[nodiscard]] const std::vector<Event<Obj>>& history() const { return m_history; }
-    [[nodiscard]] const Replica<Obj>& replica(std::uint32_t c) const { return *m_replicas[c]; }
+    [[nodiscard]] const Replica<Obj>& replica(std::uint32_t c) const { return m_endpoints[c]->replica(); }
+    [[nodiscard]] const Endpoint<Obj>& endpoint(std::uint32_t c) const { return *m_endpoints[c]; }
     [[nodiscard]] const SimStats& stats() const { return m_stats; }
+    [[nodiscard]] std::uint32_t cores() const { return m_placement->cores(); }
+    // Every replica holds the same state (clients hold none).
     [[nodiscard]] bool converged() const {
-        for (const auto& r : m_replicas)
-            if (r->object().digest() != m_replicas[0]->object().digest()) return false;
+        const std::uint64_t d = replica(m_placement->core_of(0)).object().digest();
+        for (std::uint32_t r = 0; r < m_placement->replicas(); ++r)
+            if (replica(m_placement->core_of(r)).object().digest() != d) return false;
+        return true;
+    }
+    // Every replica applied `updates` updates, and nothing is in flight anywhere.
+    [[nodiscard]] bool settled(std::uint64_t updates) const {
+        for (std::uint32_t c = 0; c < cores(); ++c) {
+            if (!m_endpoints[c]->idle()) return false;
+            if (m_placement->is_replica(c) && m_endpoints[c]->applied() != updates) return false;
+        }
         return true;
     }
 
@@ -162,13 +175,13 @@ public:
         Cost cost{};
         auto collect = [&](std::uint16_t c) {
             Completion<Obj> comp;
-            while (m_replicas[c]->take_completion(comp)) {
+            while (m_endpoints[c]->take_completion(comp)) {
                 finished = true;
                 cost.completion_hops = m_depth;
                 cost.completion_sends = m_clock[c];
             }
         };
-        (void)m_replicas[core]->submit(op, 0);
+        (void)m_endpoints[core]->submit(op, 0);
         collect(core);
         // Deliver in time order so the cost model's clocks mean what they say.
         while (pending_lines() != 0) {
@@ -181,8 +194,8 @@ public:
                 }
             Line line = m_channels[best].front();
             m_channels[best].pop_front();
-            const auto dst = static_cast<std::uint16_t>(best % m_group.cores());
-            deliver(static_cast<std::uint16_t>(best / m_group.cores()), dst, line);
+            const auto dst = static_cast<std::uint16_t>(best % cores());
+            deliver(static_cast<std::uint16_t>(best / cores()), dst, line);
             collect(dst);
         }
         cost.messages = m_stats.messages - before;
@@ -206,9 +219,20 @@ private:
         std::uint16_t m_self;
     };
 
+    void init() {
+        const std::uint32_t n = cores();
+        m_channels.resize(std::size_t{n} * n);
+        m_clock.assign(n, 0);
+        for (std::uint32_t c = 0; c < n; ++c) {
+            m_transports.push_back(std::make_unique<SimTransport>(*this, static_cast<std::uint16_t>(c)));
+            m_endpoints.push_back(std::make_unique<Endpoint<Obj>>(m_group, *m_placement, static_cast<std::uint16_t>(c),
+                                                                  *m_transports.back()));
+        }
+    }
+
     Status push(std::uint16_t src, std::uint16_t dst, std::uint8_t type,
                 const std::uint64_t (&words)[urpc::payload_words]) {
-        if (dst >= m_group.cores() || dst == src) return Status::invalid_argument;
+        if (dst >= cores() || dst == src) return Status::invalid_argument;
         Line l{};
         l.type = type;
         for (std::size_t i = 0; i < urpc::payload_words; ++i) l.words[i] = words[i];
@@ -216,7 +240,7 @@ private:
         l.time = ++m_clock[src];
         m_max_depth = std::max(m_max_depth, l.depth);
         m_max_time = std::max(m_max_time, l.time);
-        m_channels[std::size_t{src} * m_group.cores() + dst].push_back(l);
+        m_channels[std::size_t{src} * cores() + dst].push_back(l);
         ++m_stats.messages;
         return Status::ok;
     }
@@ -227,7 +251,7 @@ private:
         for (std::size_t i = 0; i < urpc::payload_words; ++i) m.words[i] = line.words[i];
         m_depth = line.depth;
         m_clock[dst] = std::max(m_clock[dst], line.time);
-        const Status s = m_replicas[dst]->on_message(src, m);
+        const Status s = m_endpoints[dst]->on_message(src, m);
         if (line.injected) {
             // The one injected line legitimately accepted: an abort of a transaction the
             // replica never joined (a no-op, counted as ignored).
@@ -240,26 +264,45 @@ private:
 
     // Malformed or unexpected lines a broken or hostile peer might send: wrong types, wrong
     // object, impossible cores, random ids, and real-looking kinds from the wrong sender.
+    // Cores are machine cores; the fields inside replication lines are group ranks (r of them).
+    // Forwarding lines (0x4b, 0x4c) are injected too: plausible ones name a random request id.
     void inject(std::mt19937_64& rng) {
-        const std::uint32_t n = m_group.cores();
+        const std::uint32_t n = cores();
+        const std::uint32_t r = m_group.cores();
         if (n < 2) return;
         const auto src = static_cast<std::uint16_t>(rng() % n);
         auto dst = static_cast<std::uint16_t>(rng() % n);
         if (dst == src) dst = static_cast<std::uint16_t>((dst + 1) % n);
         Line l{};
         l.injected = true;
-        l.type = static_cast<std::uint8_t>(rng() % 3 == 0 ? rng() : kind_first + rng() % (kind_last - kind_first + 1));
+        l.type = static_cast<std::uint8_t>(rng() % 3 == 0 ? rng() : kind_first + rng() % (forward_last - kind_first + 1));
         for (auto& w : l.words) w = rng();
-        const std::uint64_t mode = rng() % 3;
-        if (mode != 0) {
+        const std::uint64_t mode = rng() % 4;
+        if (mode == 3) {
+            // A plausible forwarding line: right object, real cores, a request id nobody issued
+            // (2^40 space) and an invalid op (kind byte 0); true sender or not.
+            const std::uint64_t o = m_group.config().object;
+            const bool request = rng() % 2 == 0;
+            const std::uint64_t client = request ? (rng() % 2 ? src : rng() % n) : (rng() % 2 ? dst : rng() % n);
+            const std::uint64_t replica = m_placement->replica_of(static_cast<std::uint32_t>(client));
+            l.words[0] = o | (client << 16) | (replica << 32);
+            l.words[1] = (std::uint64_t{1} << 40) + (rng() >> 24);
+            l.words[2] = request ? 0 : rng() % 2;
+            for (std::size_t i = 3; i < urpc::payload_words; ++i) l.words[i] = 0;
+            l.type = request ? forward_first : forward_last;
+        } else if (mode != 0) {
             // Plausible: right object, cores in range, a protocol kind, an invalid op (kind byte
             // 0 is invalid for every shipped object), a random id whose origin bits do not match.
             // mode 1 claims the true sender (reaches the protocol checks), mode 2 another core.
             const std::uint64_t o = m_group.config().object;
-            const std::uint64_t origin = rng() % n;
-            const std::uint64_t from = mode == 1 ? src : (src + 1 + rng() % (n - 1)) % n;
-            l.words[0] = o | (origin << 16) | ((rng() % n) << 32) | (from << 48);
-            l.words[1] = make_id(static_cast<std::uint16_t>((origin + 1) % n), rng());
+            const std::uint64_t origin = rng() % r;
+            const std::uint16_t src_rank = m_placement->rank_of(src);
+            // mode 1 claims the true sender (when it is a replica), mode 2 another rank.
+            const std::uint64_t from = src_rank == no_rank || r < 2 ? rng() % r
+                                       : mode == 1                  ? src_rank
+                                                                    : (src_rank + 1 + rng() % (r - 1)) % r;
+            l.words[0] = o | (origin << 16) | ((rng() % r) << 32) | (from << 48);
+            l.words[1] = make_id(static_cast<std::uint16_t>((origin + 1) % r), rng());
             for (std::size_t i = 3; i < urpc::payload_words; ++i) l.words[i] = 0;
             l.type = static_cast<std::uint8_t>(kind_first + rng() % (kind_last - kind_first + 1));
         }
@@ -280,8 +323,10 @@ public:
 
 private:
     const Group& m_group;
+    Placement m_identity;
+    const Placement* m_placement = nullptr;
     std::vector<std::unique_ptr<SimTransport>> m_transports;
-    std::vector<std::unique_ptr<Replica<Obj>>> m_replicas;
+    std::vector<std::unique_ptr<Endpoint<Obj>>> m_endpoints;
     std::vector<std::deque<Line>> m_channels;
     std::vector<std::uint64_t> m_clock;
     std::vector<Event<Obj>> m_history;

@@ -30,11 +30,13 @@ struct ReplicationObject {
     std::string coordinator;     // 2pc: "origin" (default) or "owner"
     int owner = -1;              // 2pc with coordinator "owner": the coordinating core
     std::string reads;           // sequencer: "local" (default) or "linearizable"
+    std::string replicas;        // "core" or "node" ("": the table's `replicas`, else per core)
 };
 struct Replication {
     std::vector<ReplicationObject> objects;  // in the fixed order registry, memory, counter, kv
     std::string fanout;                      // "tree" (default) or "unicast"
-    [[nodiscard]] bool empty() const { return objects.empty() && fanout.empty(); }
+    std::string replicas;                    // "core" (default: one replica per core) or "node"
+    [[nodiscard]] bool empty() const { return objects.empty() && fanout.empty() && replicas.empty(); }
 };
 inline constexpr const char* replication_objects[] = {"registry", "memory", "counter", "kv"};
 inline constexpr unsigned replication_max_cpus = 64;  // myr::repl::max_cores
