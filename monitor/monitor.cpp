@@ -1025,8 +1025,9 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
         rx[s] = *urpc::Receiver::attach(mesh.channel(core, s));
     }
     pin_pool();
-    if (syscall6(abi::Sys::topology, reinterpret_cast<std::uint64_t>(&topo), sizeof topo).status != Status::ok ||
-        topo.cores != cores) {
+    const bool topo_ok = syscall6(abi::Sys::topology, reinterpret_cast<std::uint64_t>(&topo), sizeof topo).status == Status::ok &&
+                         topo.cores == cores;
+    if (!topo_ok) {
         print("no usable topology: broadcasts go one by one");
         tree_broadcast = false;
     }
@@ -1039,8 +1040,9 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     const char gkey[] = "monitor.graph";
     const SysResult g = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(gkey), sizeof gkey - 1,
                                  reinterpret_cast<std::uint64_t>(graph), sizeof graph - 1);
-    graph_nodes = g.status == Status::ok && starts_with(graph, "nodes") && graph[5] == '\0' && topo.cores == cores;
-    repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_line, poll, kernel_option});
+    graph_nodes = g.status == Status::ok && starts_with(graph, "nodes") && graph[5] == '\0' && topo_ok;
+    repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_line, poll, kernel_option,
+                topo_ok ? &topo : nullptr});
     if (core == 0) run_plan();
     send(0, hello, core, node);
     run_until([] { return false; });

@@ -124,6 +124,14 @@ Spec spec;
 bool active;
 std::uint16_t core_node[max_cores];
 std::uint8_t distance[max_cores * max_cores];
+
+void fill_distances(std::uint32_t nodes) {
+    const abi::TopologyInfo* t = host.topology;
+    const bool slit = t && t->nodes == nodes;
+    for (std::uint32_t i = 0; i < nodes; ++i)
+        for (std::uint32_t j = 0; j < nodes; ++j)
+            distance[i * nodes + j] = slit ? t->distance[i * nodes + j] : (i == j ? 10 : 20);
+}
 alignas(r::Group) unsigned char group_mem[sizeof(r::Group)];
 r::Group* group;
 alignas(MeshTransport) unsigned char transport_mem[sizeof(MeshTransport)];
@@ -565,8 +573,7 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
             active = false;
             break;
         }
-        for (std::uint32_t i = 0; i < spec.nodes; ++i)
-            for (std::uint32_t j = 0; j < spec.nodes; ++j) distance[i * spec.nodes + j] = i == j ? 10 : 20;
+        fill_distances(spec.nodes);
         const bool built = start_local();
         const std::uint64_t ready[urpc::payload_words] = {host.core};
         control(0, repl_ready, ready);
@@ -654,8 +661,8 @@ bool run_step(char* text, const std::uint32_t* node_of) {
         }
         spec.workload = commuting;
     }
-    // Topology: the nodes monitor 0 learnt from the hellos; distances 10 local, 20 remote (the
-    // monitors are not told the SLIT; the tree builder only needs near/far here).
+    // Topology: the nodes monitor 0 learnt from the hellos; distances from the SLIT the CPU
+    // driver parsed (every monitor reads the same table), or 10 local / 20 remote without it.
     spec.nodes = 1;
     for (std::uint32_t c = 0; c < spec.cores; ++c) {
         core_node[c] = static_cast<std::uint16_t>(node_of[c]);
@@ -665,8 +672,7 @@ bool run_step(char* text, const std::uint32_t* node_of) {
         print("monitor: replicate: node numbers up to {}; at most {} supported", spec.nodes - 1, r::max_cores);
         return false;
     }
-    for (std::uint32_t i = 0; i < spec.nodes; ++i)
-        for (std::uint32_t j = 0; j < spec.nodes; ++j) distance[i * spec.nodes + j] = i == j ? 10 : 20;
+    fill_distances(spec.nodes);
     ++run_number;
     spec.id = static_cast<std::uint16_t>(spec.object | (run_number % 4096) << 4);
     spec.seed = r::mix64(0x5eed0000 + run_number);

@@ -8,6 +8,7 @@
 // Everything this file sends goes through a per-destination outbox and a non-blocking send, so a
 // full ring never blocks a handler (two monitors with full rings to each other cannot deadlock);
 // the outbox drains on every pump().
+#include <myr/abi/syscall.hpp>
 #include <myr/urpc/message.hpp>
 
 #include <cstdint>
@@ -26,6 +27,9 @@ struct Host {
     bool (*poll)();
     // The kernel option `key=` into buf (nul-terminated); false when absent.
     bool (*option)(const char* key, char* buf, std::uint64_t size);
+    // The machine as the CPU driver parsed it (Sys::topology): the replication trees use its
+    // SLIT distances. Null: 10 local, 20 remote.
+    const abi::TopologyInfo* topology;
 };
 
 void init(const Host& host);
