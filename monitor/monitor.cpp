@@ -451,6 +451,21 @@ void serve_call(const Message& m) {
             }
         reply(Status::would_block);
         return;
+    case abi::MonitorOp::doorbell: {
+        // Our IPI cap minted down to the peer's core (badge = core + 1), moved to the caller.
+        BindEnd* e = owned_bind(m.w[1], who);
+        if (!e || !e->ready || (e->server && !e->accepted)) return (void)reply(Status::not_found);
+        const auto slot = alloc_slot();
+        if (!slot.ok()) return (void)reply(slot.status());
+        const Status st = syscall6(abi::Sys::cap_mint, ipi_cap, *slot, 0xffff, e->peer_core + 1).status;
+        if (st != Status::ok) {
+            slot_used &= ~(std::uint64_t{1} << *slot);
+            return (void)reply(st);
+        }
+        if (reply(Status::ok, e->peer_core, 0, 0, *slot)) slot_used &= ~(std::uint64_t{1} << *slot);
+        else free_slot(*slot);
+        return;
+    }
     case abi::MonitorOp::take_ring: {
         BindEnd* e = owned_bind(m.w[1], who);
         if (!e || !e->ready || (e->server && !e->accepted) || m.w[2] > 1) return (void)reply(Status::not_found);

@@ -132,6 +132,7 @@ Status sys_send_ipi(Domain& d, std::uint64_t ipi_cap, std::uint64_t core) {
     const caps::SlotIdx i = MYR_TRY(cspace_cap(d, ipi_cap, caps::CapType::ipi, caps::Rights::none));
     const caps::Cap& c = cap_table().cap(i);
     if (core < c.base || core - c.base >= c.size || core >= this_core.topology.num_cpus) return Status::out_of_range;
+    if (c.badge() != 0 && core != c.badge() - 1) return Status::permission_denied;  // a doorbell rings one core
     arch::lapic_send_ipi(this_core.topology.cpus[core].apic_id, static_cast<std::uint8_t>(c.aux));
     return Status::ok;
 }

@@ -50,6 +50,13 @@ extern "C" int main(std::uint64_t) {
     TableSlots tables{40, 44};  // page tables over the rings
     // One domain holds both ends: the client end cannot attach before the server end formatted
     // its receive ring, so open both, then connect the client end.
+    // A doorbell rings the peer's core only (here: our own core, the binding is to ourselves).
+    expect("doorbell of no binding", op(abi::MonitorOp::doorbell, 99, 0, 30), Status::not_found);
+    expect("doorbell", take_doorbell(client, 30, a), Status::ok);
+    const std::uint64_t here = syscall6(abi::Sys::domain_info).value >> 32;
+    expect("ring the peer's core", syscall6(abi::Sys::send_ipi, 30, here).status, Status::ok);
+    expect("ring another core", syscall6(abi::Sys::send_ipi, 30, here == 0 ? 1 : 0).status, Status::permission_denied);
+    expect("mint a doorbell again", cap_mint(30, 31, 0xffff, 1), Status::invalid_argument);
     expect("open the client end (peer not ready)", open_channel(client, 20, 21, 0x2000'0000, tables, a, 0), Status::timeout);
     expect("open the server end", open_channel(server, 22, 23, 0x2001'0000, tables, b, 10), Status::ok);
     expect("connect the client end", connect_channel(a, 10), Status::ok);

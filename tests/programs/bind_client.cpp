@@ -32,6 +32,7 @@ void send_line(Channel& c, std::uint8_t type, std::uint64_t w0, std::uint64_t w1
     constexpr unsigned batches = 20;
     std::uint64_t urpc_t[batches], raw_t[batches];
     send_line(c, 4, rounds);
+    ring(c);
     urpc::Message m{};
     for (unsigned b = 0; b < batches; ++b) {
         const std::uint64_t t0 = rdtsc();
@@ -75,6 +76,10 @@ extern "C" int main(std::uint64_t) {
         return 1;
     }
     Channel c{};
+    if (const Status d = take_doorbell(b, 17, c); d != Status::ok) {
+        print("test-fail: core {}: doorbell: {}", core, to_string(d));
+        return 1;
+    }
     if (const Status o = open_channel(b, 10, 11, ring_base, tables, c); o != Status::ok) {
         print("test-fail: core {}: open channel: {}", core, to_string(o));
         return 1;
@@ -87,6 +92,7 @@ extern "C" int main(std::uint64_t) {
     for (std::uint64_t i = 0; i < echoes; ++i) {
         const std::uint64_t v = rng.next() >> 8;
         send_line(c, 1, i, v);
+        ring(c);  // the server may be asleep in wait_event
         urpc::Message m{};
         if (const Status r = recv_line(c, m); r != Status::ok) {
             print("test-fail: core {}: receive: {}", core, to_string(r));
@@ -102,5 +108,6 @@ extern "C" int main(std::uint64_t) {
           b.id, echoes);
 #endif
     send_line(c, 3, 0);
+    ring(c);
     return 0;
 }

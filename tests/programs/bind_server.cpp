@@ -11,10 +11,10 @@ using namespace myr::user;
 
 namespace {
 
-constexpr std::uint64_t max_open = 24;
+constexpr std::uint64_t max_open = 16;
 constexpr std::uint64_t ring_base = 0x2000'0000;
 Channel channels[max_open];
-TableSlots tables{58, 64};  // after the ring slots 10..57: the page table over the rings
+TableSlots tables{58, 64};  // after the ring slots 10..41 and doorbells 42..57: the page table over the rings
 
 void send_line(Channel& c, std::uint8_t type, std::uint64_t w0, std::uint64_t w1 = 0, std::uint64_t w2 = 0) {
     const std::uint64_t words[urpc::payload_words] = {w0, w1, w2};
@@ -48,7 +48,7 @@ extern "C" int main(std::uint64_t clients) {
         print("test-fail: export echo: {}", to_string(s));
         return 1;
     }
-    // At most max_open clients at once (two ring slots each in our 64-slot cspace): a client
+    // At most max_open clients at once (two ring slots and a doorbell each in our 64-slot cspace): a client
     // that said goodbye gives its slots, address range and rings back for the next.
     std::uint64_t accepted = 0, done = 0, messages = 0, idle = 0, peak = 0;
     bool open[max_open] = {};
@@ -64,7 +64,10 @@ extern "C" int main(std::uint64_t clients) {
             const Status s = try_accept(b);
             if (s == Status::ok) {
                 const std::uint64_t i = free_entry;
-                const Status o = open_channel(b, 10 + 2 * i, 11 + 2 * i, ring_base + i * 2 * bind_ring_bytes, tables, channels[i]);
+                channels[i] = Channel{};
+                Status o = take_doorbell(b, 42 + i, channels[i]);
+                if (o == Status::ok)
+                    o = open_channel(b, 10 + 2 * i, 11 + 2 * i, ring_base + i * 2 * bind_ring_bytes, tables, channels[i]);
                 if (o != Status::ok) {
                     print("test-fail: opening the channel of binding {} from core {}: {}", b.id, b.peer_core, to_string(o));
                     return 1;
@@ -91,11 +94,13 @@ extern "C" int main(std::uint64_t clients) {
             ++messages;
             if (m.header.type == 1) {
                 send_line(channels[i], 2, m.words[0], 3 * m.words[1] + 1, core);
+                ring(channels[i]);  // the client may be asleep in wait_event
             } else if (m.header.type == 3) {
                 // Goodbye: deleting the ring caps unmaps them.
                 open[i] = false;
                 ++done;
-                if (cap_delete(10 + 2 * i) != Status::ok || cap_delete(11 + 2 * i) != Status::ok) {
+                if (cap_delete(10 + 2 * i) != Status::ok || cap_delete(11 + 2 * i) != Status::ok ||
+                    cap_delete(42 + i) != Status::ok) {
                     print("test-fail: deleting the rings of client {}", i);
                     return 1;
                 }

@@ -279,6 +279,18 @@ TEST_F(Caps, CopyRefusals) {
     refused(Status::invalid_argument, [&] { return t.mint(10, 20, Rights::read, 7); });  // badge on a frame
 }
 
+// An IPI cap minted with a badge (core + 1) is a doorbell: the same object, narrowed to one core
+// of its range by the kernel (sys_send_ipi checks the badge).
+TEST_F(Caps, IpiBadgeNamesOneCoreOfTheRange) {
+    ASSERT_EQ(t.mint(5, 20, Rights::send, 3 + 1), Status::ok);
+    EXPECT_EQ(t.cap(20).badge(), 4u);
+    EXPECT_EQ(t.cap(20).base, 0u) << "the object is unchanged: the badge narrows it";
+    refused(Status::out_of_range, [&] { return t.mint(5, 21, Rights::send, 8 + 1); });  // range is cores 0..7
+    refused(Status::invalid_argument, [&] { return t.mint(20, 21, Rights::send, 2); });  // a badge is not rebadged
+    ASSERT_EQ(t.copy(20, 22), Status::ok);
+    EXPECT_EQ(t.cap(22).badge(), 4u) << "copies keep the badge";
+}
+
 // A page-table cap is the one record of where its table is installed (the kernel keeps that in
 // its ext words), so it is never copied or minted; it can be moved and deleted like any cap.
 TEST_F(Caps, PageTablesAreNeverCopied) {

@@ -229,8 +229,13 @@ Status CapTable::mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badg
     // Untyped: one watermark per region. Page tables: one cap per table, so its ext words are the
     // one record of where the table is installed (docs/capabilities.md).
     if (s.type == CapType::untyped || s.type == CapType::page_table) return Status::invalid_argument;
-    if (badge != 0 && ((s.type != CapType::endpoint && s.type != CapType::notification) || s.word != 0))
+    // Badges: endpoints and notifications carry one to the receiver; an IPI cap's badge (core + 1)
+    // narrows it to ringing that one core of its range (a doorbell).
+    if (badge != 0 && ((s.type != CapType::endpoint && s.type != CapType::notification && s.type != CapType::ipi) ||
+                       s.word != 0))
         return Status::invalid_argument;
+    if (badge != 0 && s.type == CapType::ipi && (badge - 1 < s.base || badge - 1 - s.base >= s.size))
+        return Status::out_of_range;
     Slot& d = m_slots[dest];
     d = Slot{};
     d.cap = s;

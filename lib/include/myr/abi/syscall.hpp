@@ -123,6 +123,8 @@ enum class MonitorOp : std::uint64_t {
     accept = 4,       // (op) -> would_block, or w1 = binding id, w2 = peer core, w3 = peer domain
     take_ring = 5,    // (op, binding, which: 0 the ring it receives on, 1 the ring it sends on) ->
                       // the ring's channel_memory cap moves into the call's reply slot
+    doorbell = 6,     // (op, binding) -> an IPI cap badged for the peer's core only moves into the
+                      // reply slot (wake a peer sleeping in wait_event); ask before taking the rings
 };
 inline constexpr std::uint64_t bind_ring_bits = 12;  // each direction of a binding: one 4 KiB ring
 

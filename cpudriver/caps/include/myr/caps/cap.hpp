@@ -18,7 +18,7 @@ enum class CapType : std::uint8_t {
     endpoint = 5,       // local synchronous IPC; `word` = badge (0 = unbadged)
     notification = 6,   // local asynchronous signal word; `word` = badge
     domain = 7,         // a domain of this core, named by its serial: base = serial, size 1 (not memory)
-    ipi = 8,            // may send IPI vector `aux` to cores [base, base+size)
+    ipi = 8,            // may send IPI vector `aux` to cores [base, base+size); `word` = badge: core + 1 (only that one)
     irq = 9,            // may receive / handle interrupt vector `aux` on this core
     channel_memory = 10,// RAM for URPC channels; typed apart from frames so monitors can hand it out
     kernel = 11,        // "this core's kernel" (monitor only); base = core index

@@ -97,7 +97,28 @@ struct Channel {
     urpc::Receiver rx;
     std::byte* rx_ring;
     std::byte* tx_ring;
+    std::uint64_t doorbell = 0;  // slot of an IPI cap that rings only the peer's core (0: none)
+    std::uint64_t peer_core = 0;
 };
+
+// A doorbell for the binding: an IPI capability that wakes only the peer's core (a peer sleeping
+// in wait_event then runs at once instead of at its next timer tick). Take it before
+// open_channel: the monitor forgets the binding once both rings are taken.
+inline Status take_doorbell(const Binding& b, std::uint64_t slot, Channel& c) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::doorbell);
+    m.w[1] = b.id;
+    if (const Status s = monitor_call(m, slot); s != Status::ok) return s;
+    if (m.cap_arrived != 1) return Status::not_found;
+    c.doorbell = slot;
+    c.peer_core = b.peer_core;
+    return Status::ok;
+}
+
+// Wakes the peer's core (no-op without a doorbell).
+inline void ring(const Channel& c) {
+    if (c.doorbell) (void)syscall6(abi::Sys::send_ipi, c.doorbell, c.peer_core);
+}
 
 // Attaches the sending end once the peer has formatted its receive ring (timeout after `tries`
 // wake-ups; 0: one look).
