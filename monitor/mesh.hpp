@@ -1,0 +1,65 @@
+#pragma once
+// The monitors' message layer: the URPC mesh of inboxes, the ordered outbox every line leaves
+// through, the channel graph (full mesh, or relays through node leaders) and broadcasts down the
+// topology-aware multicast tree. Message meaning lives in monitor.cpp (handle), binding in
+// binding.cpp, replication in replication.cpp. Wire format of the lines: protocol.hpp.
+#include <myr/abi/syscall.hpp>
+#include <myr/urpc/multicast.hpp>
+#include <myr/urpc/receiver.hpp>
+#include <myr/urpc/sender.hpp>
+
+#include <cstdint>
+#include <span>
+
+namespace myr::monitor {
+
+inline constexpr std::uint64_t kernel_cap = 5;  // cnode slots a monitor starts with (abi/syscall.hpp)
+inline constexpr std::uint64_t ipi_cap = 6;
+inline constexpr std::uint32_t max_cores = 256;
+
+struct Mesh {
+    std::uint64_t core, cores, base, stride, chan, node;
+    std::span<std::byte> channel(std::uint64_t receiver, std::uint64_t sender) const {
+        return {reinterpret_cast<std::byte*>(base + receiver * stride + sender * chan), chan};
+    }
+};
+
+extern Mesh mesh;
+extern abi::TopologyInfo topo;
+extern bool tree_broadcast;  // broadcasts down the multicast tree (else one line per core)
+extern bool graph_nodes;     // monitor.graph=nodes: relay through node leaders
+extern urpc::Receiver rx[max_cores];
+extern urpc::Sender tx[max_cores];  // attached once the receiver formatted its inbox (bench rounds use them directly)
+// Counters: messages sent (by type), received, malformed; lines put on rings, lines relayed.
+extern std::uint64_t sent, received, malformed, lines_sent, lines_forwarded;
+extern std::uint64_t sent_by_type[32];
+
+// Formats this core's inbox (one channel per sender) and settles the topology and the graph.
+// Returns false when the inbox cannot be formatted.
+[[nodiscard]] bool mesh_init(const Mesh& m, bool topo_ok, bool unicast_broadcast, bool node_graph);
+
+// A message to `to` (words 0..6), through the outbox and the graph; never blocks on a full ring.
+void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0, std::uint64_t w2 = 0,
+          std::uint64_t w3 = 0, std::uint64_t w4 = 0, std::uint64_t w5 = 0, std::uint64_t w6 = 0);
+// The same for a line whose words are ready; false (nothing sent) while the outbox is nearly full.
+[[nodiscard]] bool try_send_words(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]);
+// To every other monitor (words 0..3; word 6 carries the tree mark and origin).
+void broadcast(std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0, std::uint64_t w2 = 0, std::uint64_t w3 = 0);
+// The multicast tree rooted at `origin` (null without a topology).
+const urpc::MulticastTree* tree_of(std::uint64_t origin);
+
+// Sends what the outbox holds; true when any line went.
+bool flush();
+// Until the outbox is empty (before a bench round that uses tx/rx directly).
+void drain_outbox();
+// flush(), then drains every inbox channel of the graph once, relaying and forwarding as needed
+// and handing each message for us to handle(); true when anything moved.
+bool poll_mesh();
+// Channels of the graph in use (ordered pairs).
+[[nodiscard]] std::uint64_t graph_channels();
+
+// monitor.cpp: one message for this monitor, after routing and tree forwarding; `from` is its
+// origin.
+void handle(std::uint64_t from, const urpc::Message& m);
+
+} // namespace myr::monitor
