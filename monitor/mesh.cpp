@@ -213,6 +213,8 @@ bool flush() {
     return progress;
 }
 
+std::uint32_t queued() { return outbox_len; }
+
 void drain_outbox() {
     while (outbox_len)
         if (!flush()) (void)syscall6(abi::Sys::wait_event);

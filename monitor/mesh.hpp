@@ -48,6 +48,8 @@ void broadcast(std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0, st
 // The multicast tree rooted at `origin` (null without a topology).
 const urpc::MulticastTree* tree_of(std::uint64_t origin);
 
+// Lines waiting in the outbox.
+[[nodiscard]] std::uint32_t queued();
 // Sends what the outbox holds; true when any line went.
 bool flush();
 // Until the outbox is empty (before a bench round that uses tx/rx directly).

@@ -500,7 +500,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     const bool nodes = kernel_option("monitor.graph", graph, sizeof graph) && same(graph, "nodes");
     if (!mesh_init({core, cores, base, stride, chan, node}, topo_ok, unicast, nodes)) return 1;
     binding::pin_pool();
-    repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_words, poll, kernel_option,
+    repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_words, poll, queued, kernel_option,
                 topo_ok ? &topo : nullptr});
     if (core == 0) run_plan();
     send(0, hello, core, node);

@@ -30,66 +30,22 @@ constexpr std::uint32_t max_cores = r::max_cores;  // 64: one multicast tree per
 
 Host host;
 
-// ---- Outbox: one FIFO per destination, drained by pump() ----------------------------------------
-// Lines wait here when the destination's ring is full. One pool shared by every destination (a
-// linked FIFO per destination), so a hot destination can use most of it; clients stop submitting
-// while this core's backlog is above client_backlog_limit, which bounds what any run queues. An
-// overflow is counted (a send failure), printed, and fails the run.
-constexpr std::uint32_t pool_lines = 4096;
+// ---- Sending -----------------------------------------------------------------------------------
+// Lines go through the monitor's own ordered outbox (mesh.cpp), which never blocks and drains on
+// every poll. The client adds no work while that outbox holds more than client_backlog_limit
+// lines, which bounds what a run queues; a line the outbox cannot take (nearly full) is counted
+// as an overflow, printed, and fails the run.
 constexpr std::uint32_t client_backlog_limit = 64;
-constexpr std::uint32_t none = ~0u;
-struct Line {
-    std::uint32_t next;
-    std::uint8_t type;
-    std::uint64_t w[urpc::payload_words];
-};
-Line pool[pool_lines];
-std::uint32_t free_head = none, pool_used_ever;  // lines never used yet are taken in order
-std::uint32_t out_first[max_cores], out_last[max_cores];
-std::uint32_t backlog;
-bool outbox_ready;
-std::uint64_t outbox_overflows, outbox_queued, outbox_peak;
+std::uint64_t outbox_overflows, outbox_peak;
 
-void outbox_init() {
-    for (std::uint32_t i = 0; i < max_cores; ++i) out_first[i] = out_last[i] = none;
-    outbox_ready = true;
-}
-
-bool flush(std::uint32_t to) {
-    bool any = false;
-    while (out_first[to] != none) {
-        const std::uint32_t i = out_first[to];
-        if (!host.try_send(to, pool[i].type, pool[i].w)) break;
-        out_first[to] = pool[i].next;
-        if (out_first[to] == none) out_last[to] = none;
-        pool[i].next = free_head;
-        free_head = i;
-        --backlog;
-        any = true;
-    }
-    return any;
-}
-
-// Never blocks: sends at once when nothing is queued for `to` and its ring has room, else queues.
 bool queue(std::uint32_t to, std::uint8_t type, const std::uint64_t (&w)[urpc::payload_words]) {
     if (to >= max_cores || to >= host.cores || to == host.core) return false;
-    if (!outbox_ready) outbox_init();
-    if (out_first[to] == none && host.try_send(to, type, w)) return true;
-    std::uint32_t i = free_head;
-    if (i != none) free_head = pool[i].next;
-    else if (pool_used_ever < pool_lines) i = pool_used_ever++;
-    if (i == none) {
-        if (outbox_overflows++ == 0) print("monitor: replication outbox full ({} lines): a line to core {} is lost", pool_lines, to);
+    if (!host.try_send(to, type, w)) {
+        if (outbox_overflows++ == 0) print("replication outbox full: a line to core {} is lost", to);
         return false;
     }
-    pool[i].next = none;
-    pool[i].type = type;
-    for (unsigned k = 0; k < urpc::payload_words; ++k) pool[i].w[k] = w[k];
-    if (out_last[to] == none) out_first[to] = i;
-    else pool[out_last[to]].next = i;
-    out_last[to] = i;
-    ++outbox_queued;
-    if (++backlog > outbox_peak) outbox_peak = backlog;
+    const std::uint64_t queued = host.queued();
+    if (queued > outbox_peak) outbox_peak = queued;
     return true;
 }
 
@@ -243,7 +199,7 @@ bool drive(r::Endpoint<O>& rep) {
             backoff();  // busy: a 2pc conflict aborted it, or a read met a locked key: retry it
         }
     }
-    if (client.go && !client.inflight && client.done < spec.ops && backlog < client_backlog_limit &&
+    if (client.go && !client.inflight && client.done < spec.ops && host.queued() < client_backlog_limit &&
         rdtsc() >= client.backoff_until) {
         if (!client.have_op) {
             const Op op = make_op(static_cast<O*>(nullptr), next_random());
@@ -311,7 +267,7 @@ bool start_local() {
     refusals_printed = 0;
     outbox_overflows = 0;
     if (st != Status::ok) {
-        print("monitor: replicate: core {} cannot build the group ({})", host.core, static_cast<std::int64_t>(st));
+        print("replicate: core {} cannot build the group ({})", host.core, static_cast<std::int64_t>(st));
         return false;
     }
     const std::uint16_t self = static_cast<std::uint16_t>(host.core);
@@ -471,7 +427,7 @@ bool settings_from_option(std::uint8_t object, bool& have_protocol) {
             else ok = false;
         }
     }
-    if (!ok) print("monitor: replicate: bad kernel option repl= (item for '{}'); see docs/replication.md", object_names[object]);
+    if (!ok) print("replicate: bad kernel option repl= (item for '{}'); see docs/replication.md", object_names[object]);
     return ok;
 }
 
@@ -529,14 +485,14 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
         }
         if (!active) {
             ++stray_lines;
-            print("monitor: replication line type {} from core {} with no replica here: refused", type, from);
+            print("replication line type {} from core {} with no replica here: refused", type, from);
             return;
         }
         with_replica([&](auto& rep) {
             const Status s = rep.on_message(static_cast<std::uint16_t>(from), m);
             if (s != Status::ok && refusals_printed < 4) {
                 ++refusals_printed;
-                print("monitor: replication line type {} from core {} refused ({}), counted", type, from,
+                print("replication line type {} from core {} refused ({}), counted", type, from,
                       static_cast<std::int64_t>(s));
             }
         });
@@ -602,14 +558,11 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
     default: break;
     }
     ++bad_control;
-    print("monitor: replication control message type {} from core {} unexpected: ignored", type, from);
+    print("replication control message type {} from core {} unexpected: ignored", type, from);
 }
 
 bool pump() {
     bool any = false;
-    const std::uint32_t n = host.cores < max_cores ? host.cores : max_cores;
-    for (std::uint32_t to = 0; to < n; ++to)
-        if (outbox_ready && out_first[to] != none && flush(to)) any = true;
     if (active) with_replica([&](auto& rep) { any = drive(rep) || any; });
     return any;
 }
@@ -622,11 +575,11 @@ bool run_step(char* text, const std::uint32_t* node_of) {
     char* rest = cut(text, ':');
     spec.object = object_by_name(text);
     if (spec.object == 0) {
-        print("monitor: replicate: unknown object '{}' (registry, memory, counter, kv)", text);
+        print("replicate: unknown object '{}' (registry, memory, counter, kv)", text);
         return false;
     }
     if (host.cores > max_cores) {
-        print("monitor: replicate: {} cores; replication handles at most {}", host.cores, max_cores);
+        print("replicate: {} cores; replication handles at most {}", host.cores, max_cores);
         return false;
     }
     // Defaults, then the config's settings (kernel option repl=), then the step's own fields.
@@ -642,20 +595,20 @@ bool run_step(char* text, const std::uint32_t* node_of) {
         else if (equal(field, "node")) spec.replicas = r::Replicas::per_node;
         else if (equal(field, "core")) spec.replicas = r::Replicas::per_core;
         else if (!protocol_by_name(field, spec.protocol)) {
-            print("monitor: replicate: bad field '{}' (PROTOCOL: broadcast, 2pc, sequencer; OPS: 1..1000000; add; "
+            print("replicate: bad field '{}' (PROTOCOL: broadcast, 2pc, sequencer; OPS: 1..1000000; add; "
                   "node or core: replicas per NUMA node or per core)", field);
             return false;
         }
     }
     const char* pname = r::to_string(spec.protocol).data();
     if (!r::uses_messages(spec.protocol)) {
-        print("monitor: replicate: protocol {} needs memory shared between the monitors; they share only the URPC "
+        print("replicate: protocol {} needs memory shared between the monitors; they share only the URPC "
               "mesh, so the guest runs broadcast, 2pc and sequencer only", pname);
         return false;
     }
     if (spec.protocol == r::Protocol::broadcast) {
         if (spec.object == obj_registry || spec.object == obj_memory) {
-            print("monitor: replicate: {} updates do not commute; broadcast would let replicas diverge (use 2pc or "
+            print("replicate: {} updates do not commute; broadcast would let replicas diverge (use 2pc or "
                   "sequencer)", object_names[spec.object]);
             return false;
         }
@@ -669,7 +622,7 @@ bool run_step(char* text, const std::uint32_t* node_of) {
         if (node_of[c] + 1 > spec.nodes) spec.nodes = node_of[c] + 1;
     }
     if (spec.nodes > r::max_cores) {
-        print("monitor: replicate: node numbers up to {}; at most {} supported", spec.nodes - 1, r::max_cores);
+        print("replicate: node numbers up to {}; at most {} supported", spec.nodes - 1, r::max_cores);
         return false;
     }
     fill_distances(spec.nodes);
@@ -758,7 +711,7 @@ bool run_step(char* text, const std::uint32_t* node_of) {
          spec.replicas == r::Replicas::per_node ? "node" : "core", totals.retries, agree ? "yes" : "no", totals.rejected,
          injected,
          spec.fanout == r::Fanout::tree ? "tree" : "unicast");
-    print("monitor: replicate {} {}: {} replicas, digest {:#x}, applied {}..{} of {}, send failures {}, ignored {}, "
+    print("replicate {} {}: {} replicas, digest {:#x}, applied {}..{} of {}, send failures {}, ignored {}, "
           "outbox peak {}, {} ticks for the operations{}",
           object_names[spec.object], pname, placement.replicas(), totals.digest0, totals.applied_min,
           totals.applied_max, totals.updates,

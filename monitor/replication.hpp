@@ -5,9 +5,9 @@
 // file a narrow hook: messages of the types below are dispatched here from handle(), pump() runs
 // from poll(), and plan step `replicate:...` (run by core 0's monitor) calls run_step().
 //
-// Everything this file sends goes through a per-destination outbox and a non-blocking send, so a
-// full ring never blocks a handler (two monitors with full rings to each other cannot deadlock);
-// the outbox drains on every pump().
+// Everything this file sends goes through the monitor's ordered outbox (mesh.cpp) with a
+// non-blocking send, so a full ring never blocks a handler (two monitors with full rings to each
+// other cannot deadlock); the outbox drains on every poll.
 #include <myr/abi/syscall.hpp>
 #include <myr/urpc/message.hpp>
 
@@ -19,12 +19,14 @@ namespace myr::monitor::repl {
 struct Host {
     std::uint32_t core;
     std::uint32_t cores;
-    // Non-blocking: false when the destination's ring is full (or its inbox not yet formatted).
-    // On success it also wakes the destination.
+    // Non-blocking: the line joins the monitor's ordered outbox (false only when that is nearly
+    // full); it goes out as the destination's ring takes it.
     bool (*try_send)(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]);
     // One round of the monitor's message loop (drains every inbox, calls pump()); true when
     // anything happened.
     bool (*poll)();
+    // Lines waiting in the monitor's outbox.
+    std::uint32_t (*queued)();
     // The kernel option `key=` into buf (nul-terminated); false when absent.
     bool (*option)(const char* key, char* buf, std::uint64_t size);
     // The machine as the CPU driver parsed it (Sys::topology): the replication trees use its
@@ -40,7 +42,7 @@ void init(const Host& host);
 [[nodiscard]] bool handles(std::uint8_t type);
 void on_message(std::uint64_t from, const urpc::Message& m);
 
-// Flushes the outboxes and drives this core's client and pending report. True on progress.
+// Drives this core's client and pending report. True on progress.
 bool pump();
 
 // Core 0: plan step `replicate:OBJECT[:PROTOCOL][:OPS][:add][:node|:core]` (the text after `replicate:`),
