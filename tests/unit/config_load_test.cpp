@@ -1,5 +1,7 @@
 // Loading configs: every shipped file validates; every class of mistake is refused before QEMU
 // with a message that names the key.
+#include "config_test_support.hpp"
+
 #include <myr/config/load.hpp>
 #include <myr/config/units.hpp>
 
@@ -10,27 +12,9 @@
 namespace myr::config {
 namespace {
 
-const std::string base = R"(
-name = "t"
-[machine]
-sockets = 2
-cores = 2
-memory = "256M"
-)";
-
-LoadResult load(const std::string& text) { return load_config_string(text, "x.toml"); }
-
-// The config is refused and some error names `key` and contains `what`.
-void expect_refused(const std::string& text, const std::string& key, const std::string& what = "") {
-    const LoadResult r = load(text);
-    ASSERT_FALSE(r.ok()) << "accepted:\n" << text;
-    std::string all;
-    for (const auto& e : r.errors) {
-        all += e + "\n";
-        if (e.find("x.toml: " + key + ":") != std::string::npos && e.find(what) != std::string::npos) return;
-    }
-    ADD_FAILURE() << "no error naming '" << key << "' with '" << what << "'; got:\n" << all << "for:\n" << text;
-}
+using testing::base;
+using testing::expect_refused;
+using testing::load;
 
 TEST(ConfigLoad, EveryShippedConfigLoads) {
     int count = 0;

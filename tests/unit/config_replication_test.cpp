@@ -1,5 +1,7 @@
 // [replication] in a machine config: protocol per object, checked against the objects, the
 // protocols the guest runs and the machine, and handed to the monitors as the `repl=` option.
+#include "config_test_support.hpp"
+
 #include <myr/config/load.hpp>
 #include <myr/config/qemu_args.hpp>
 
@@ -8,27 +10,12 @@
 namespace myr::config {
 namespace {
 
-const std::string base = R"(
-name = "t"
-[machine]
-sockets = 2
-cores = 2
-memory = "256M"
-)";
+using testing::base;
 
-LoadResult load(const std::string& replication) {
-    return load_config_string(base + "[replication]\n" + replication, "x.toml");
-}
+LoadResult load(const std::string& replication) { return testing::load(base + "[replication]\n" + replication); }
 
 void expect_refused(const std::string& replication, const std::string& key, const std::string& what) {
-    const LoadResult r = load(replication);
-    ASSERT_FALSE(r.ok()) << "accepted:\n" << replication;
-    std::string all;
-    for (const auto& e : r.errors) {
-        all += e + "\n";
-        if (e.find("x.toml: " + key + ":") != std::string::npos && e.find(what) != std::string::npos) return;
-    }
-    ADD_FAILURE() << "no error naming '" << key << "' with '" << what << "'; got:\n" << all;
+    testing::expect_refused(base + "[replication]\n" + replication, key, what);
 }
 
 TEST(ConfigReplication, NoTableNoOption) {
