@@ -211,10 +211,7 @@ void bench_echo(std::uint64_t from, std::uint64_t rounds, std::uint64_t line_off
         ++i;
     }
     auto* line = reinterpret_cast<volatile std::uint64_t*>(mesh.base + line_offset);
-    for (std::uint64_t i = 1; i <= rounds; ++i) {
-        while (__atomic_load_n(&line[0], __ATOMIC_ACQUIRE) != i) {}
-        __atomic_store_n(&line[8], i, __ATOMIC_RELEASE);  // the next cache line
-    }
+    line_echo(&line[0], &line[8], rounds);  // line[8]: the next cache line
 }
 
 
@@ -227,29 +224,14 @@ void bench_round_trip() {
     const std::uint64_t line_offset = 1 * mesh.stride + 1 * mesh.chan;
     send(1, bench_start, rounds, line_offset);
     drain_outbox();  // bench_start first; the round then uses the channel directly
-    std::uint64_t urpc_t[batches], raw_t[batches];
     urpc::Message m{};
-    for (unsigned b = 0; b < batches; ++b) {
-        const std::uint64_t t0 = rdtsc();
-        for (std::uint64_t i = 0; i < rounds / batches; ++i) {
-            const std::uint64_t words[urpc::payload_words] = {i};
-            while (tx[1].try_send(bench_ping, words) == Status::would_block) {}
-            while (rx[1].try_recv(m) != Status::ok) {}
-        }
-        urpc_t[b] = (rdtsc() - t0) / (rounds / batches);
-    }
+    const std::uint64_t u = median_ticks(batches, rounds / batches, [&](std::uint64_t i) {
+        const std::uint64_t words[urpc::payload_words] = {i};
+        while (tx[1].try_send(bench_ping, words) == Status::would_block) {}
+        while (rx[1].try_recv(m) != Status::ok) {}
+    });
     auto* line = reinterpret_cast<volatile std::uint64_t*>(mesh.base + line_offset);
-    std::uint64_t seq = 0;
-    for (unsigned b = 0; b < batches; ++b) {
-        const std::uint64_t t0 = rdtsc();
-        for (std::uint64_t i = 0; i < rounds / batches; ++i) {
-            ++seq;
-            __atomic_store_n(&line[0], seq, __ATOMIC_RELEASE);
-            while (__atomic_load_n(&line[8], __ATOMIC_ACQUIRE) != seq) {}
-        }
-        raw_t[b] = (rdtsc() - t0) / (rounds / batches);
-    }
-    const std::uint64_t u = median(urpc_t, batches), r = median(raw_t, batches);
+    const std::uint64_t r = median_ticks(batches, rounds / batches, [&](std::uint64_t i) { line_ping(&line[0], &line[8], i + 1); });
     emit("bench-monitors rtt urpc_ticks={} cacheline_ticks={} ratio={}.{:02}", u, r, u / (r ? r : 1),
          u * 100 / (r ? r : 1) % 100);
 }

@@ -30,31 +30,17 @@ void send_line(Channel& c, std::uint8_t type, std::uint64_t w0, std::uint64_t w1
 [[maybe_unused]] void bench(Channel& c) {
     constexpr std::uint64_t rounds = 2000;
     constexpr unsigned batches = 20;
-    std::uint64_t urpc_t[batches], raw_t[batches];
     send_line(c, 4, rounds);
     ring(c);
     urpc::Message m{};
-    for (unsigned b = 0; b < batches; ++b) {
-        const std::uint64_t t0 = rdtsc();
-        for (std::uint64_t i = 0; i < rounds / batches; ++i) {
-            send_line(c, 5, i);
-            while (c.rx.try_recv(m) != Status::ok) {}
-        }
-        urpc_t[b] = (rdtsc() - t0) / (rounds / batches);
-    }
+    const std::uint64_t u = median_ticks(batches, rounds / batches, [&](std::uint64_t i) {
+        send_line(c, 5, i);
+        while (c.rx.try_recv(m) != Status::ok) {}
+    });
     auto* out = reinterpret_cast<volatile std::uint64_t*>(c.tx_ring + bind_spare_offset);
     auto* in = reinterpret_cast<volatile std::uint64_t*>(c.rx_ring + bind_spare_offset);
-    std::uint64_t seq = 0;
-    for (unsigned b = 0; b < batches; ++b) {
-        const std::uint64_t t0 = rdtsc();
-        for (std::uint64_t i = 0; i < rounds / batches; ++i) {
-            ++seq;
-            __atomic_store_n(out, seq, __ATOMIC_RELEASE);
-            while (__atomic_load_n(in, __ATOMIC_ACQUIRE) != seq) {}
-        }
-        raw_t[b] = (rdtsc() - t0) / (rounds / batches);
-    }
-    const std::uint64_t u = median(urpc_t, batches), raw = median(raw_t, batches), r = raw ? raw : 1;
+    const std::uint64_t raw = median_ticks(batches, rounds / batches, [&](std::uint64_t i) { line_ping(out, in, i + 1); });
+    const std::uint64_t r = raw ? raw : 1;
     print("bench-bind rtt urpc_ticks={} cacheline_ticks={} ratio={}.{:02}", u, r, u / r, u * 100 / r % 100);
 }
 

@@ -5,6 +5,7 @@
 // then play a raw cache-line ping-pong in the rings' spare lines. Exits 0 once every client said
 // it is done.
 #include <myr/user/bind.hpp>
+#include <myr/user/measure.hpp>
 
 using namespace myr;
 using namespace myr::user;
@@ -28,12 +29,8 @@ void bench_echo(Channel& c, std::uint64_t rounds) {
         send_line(c, 5, m.words[0]);
         ++i;
     }
-    auto* in = reinterpret_cast<volatile std::uint64_t*>(c.rx_ring + bind_spare_offset);
-    auto* out = reinterpret_cast<volatile std::uint64_t*>(c.tx_ring + bind_spare_offset);
-    for (std::uint64_t i = 1; i <= rounds; ++i) {
-        while (__atomic_load_n(in, __ATOMIC_ACQUIRE) != i) {}
-        __atomic_store_n(out, i, __ATOMIC_RELEASE);
-    }
+    line_echo(reinterpret_cast<volatile std::uint64_t*>(c.rx_ring + bind_spare_offset),
+              reinterpret_cast<volatile std::uint64_t*>(c.tx_ring + bind_spare_offset), rounds);
 }
 
 } // namespace
