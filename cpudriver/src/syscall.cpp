@@ -137,6 +137,12 @@ Status sys_send_ipi(Domain& d, std::uint64_t ipi_cap, std::uint64_t core) {
     return Status::ok;
 }
 
+// A call that answers a value: its status, and the value in rdx when it succeeded.
+void take(Status& st, std::uint64_t& value, const Result<std::uint64_t>& r) {
+    st = r.status();
+    if (r.ok()) value = *r;
+}
+
 } // namespace
 
 void on_syscall(arch::TrapFrame& frame) {
@@ -157,12 +163,7 @@ void on_syscall(arch::TrapFrame& frame) {
         exit_current(r.rdi);
         schedule();
     case abi::Sys::domain_info: value = (std::uint64_t{this_core.core} << 32) | d->serial; break;
-    case abi::Sys::cap_identify: {
-        const auto v = sys_cap_identify(*d, r.rdi);
-        st = v.status();
-        if (v.ok()) value = *v;
-        break;
-    }
+    case abi::Sys::cap_identify: take(st, value, sys_cap_identify(*d, r.rdi)); break;
     case abi::Sys::cap_copy: st = sys_cap_copy(*d, r.rdi, r.rsi, r.rdx); break;
     case abi::Sys::cap_mint: st = sys_cap_mint(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
     case abi::Sys::cap_delete: st = sys_cap_delete(*d, r.rdi); break;
@@ -182,25 +183,10 @@ void on_syscall(arch::TrapFrame& frame) {
         break;
     }
     case abi::Sys::unmap_table: st = sys_unmap_table(*d, r.rdi); break;
-    case abi::Sys::spawn: {
-        const auto v = sys_spawn(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8);
-        st = v.status();
-        if (v.ok()) value = *v;
-        break;
-    }
+    case abi::Sys::spawn: take(st, value, sys_spawn(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8)); break;
     case abi::Sys::send_ipi: st = sys_send_ipi(*d, r.rdi, r.rsi); break;
-    case abi::Sys::kernel_option: {
-        const auto v = sys_kernel_option(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8);
-        st = v.status();
-        if (v.ok()) value = *v;
-        break;
-    }
-    case abi::Sys::domain_status: {
-        const auto v = sys_domain_status(*d, r.rdi);
-        st = v.status();
-        if (v.ok()) value = *v;
-        break;
-    }
+    case abi::Sys::kernel_option: take(st, value, sys_kernel_option(*d, r.rdi, r.rsi, r.rdx, r.r10, r.r8)); break;
+    case abi::Sys::domain_status: take(st, value, sys_domain_status(*d, r.rdi)); break;
     case abi::Sys::domain_kill: st = sys_domain_kill(*d, r.rdi); break;
     case abi::Sys::notify_signal: st = sys_notify_signal(*d, r.rdi, r.rsi); break;
     case abi::Sys::notify_wait: sys_notify_wait(*d, r.rdi);
@@ -223,19 +209,9 @@ void on_syscall(arch::TrapFrame& frame) {
     case abi::Sys::ipc_reply_recv:
     case abi::Sys::ipc_reply: sys_ipc(*d, static_cast<abi::Sys>(r.rax));
     case abi::Sys::cap_create_remote: st = sys_cap_create_remote(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
-    case abi::Sys::cap_phys: {
-        const auto v = sys_cap_phys(*d, r.rdi, r.rsi);
-        st = v.status();
-        if (v.ok()) value = *v;
-        break;
-    }
+    case abi::Sys::cap_phys: take(st, value, sys_cap_phys(*d, r.rdi, r.rsi)); break;
     case abi::Sys::topology: st = sys_topology(*d, r.rdi, r.rsi); break;
-    case abi::Sys::core_status: {
-        const auto v = sys_core_status(*d, r.rdi);
-        st = v.status();
-        if (v.ok()) value = *v;
-        break;
-    }
+    case abi::Sys::core_status: take(st, value, sys_core_status(*d, r.rdi)); break;
     default:
         st = r.rax < static_cast<std::uint64_t>(abi::Sys::count) ? Status::unsupported : Status::invalid_argument;
         break;
