@@ -3,6 +3,7 @@
 #include "config_test_support.hpp"
 
 #include <myr/config/load.hpp>
+#include <myr/config/qemu_args.hpp>
 #include <myr/config/units.hpp>
 
 #include <gtest/gtest.h>
@@ -256,6 +257,10 @@ plan = "spawn:bindsrv@0=3,spawn:bindcli,wait,broadcast,status,shutdown"
     EXPECT_EQ(s.modules(), (std::vector<std::string>{"monitor", "bindsrv", "bindcli", "hello"}));
     EXPECT_EQ(s.kernel_words(), (std::vector<std::string>{"monitor=monitor", "spawn=hello@0-1*2",
                                                           "plan=spawn:bindsrv@0=3,spawn:bindcli,wait,broadcast,status,shutdown"}));
+    EXPECT_EQ(kernel_command_line(*r.config, {"plan=x"}),
+              "timer_hz=100 config=t monitor=monitor spawn=hello@0-1*2 "
+              "plan=spawn:bindsrv@0=3,spawn:bindcli,wait,broadcast,status,shutdown plan=x")
+        << "[system] words come after the config's options and before the run's --append words";
 }
 
 TEST(ConfigSystem, AbsentMeansNothingRuns) {

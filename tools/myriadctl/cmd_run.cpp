@@ -90,10 +90,13 @@ int run(const RunOptions& o) {
     config::QemuOptions q;
     q.kernel = o.kernel;
     q.extra_qemu = o.qemu_args;
-    // [system]: its programs become boot modules (ahead of any --module) and its monitor, spawn
-    // and plan become kernel words (ahead of any --append, so --append can still override).
-    config::System sys = o.no_system ? config::System{} : c.system;
-    if (!sys.present && o.default_system && !o.no_system) {
+    // [system]: its programs become boot modules (ahead of any --module); its monitor, spawn and
+    // plan words are on the kernel command line (config::kernel_command_line, ahead of --append,
+    // so --append can still override). This run's [system]: the config's, none, or the default.
+    config::Config run_cfg = c;
+    config::System& sys = run_cfg.system;
+    if (o.no_system) sys = config::System{};
+    else if (!sys.present && o.default_system) {
         sys.monitor = "monitor";
         sys.programs = {"hello"};
     }
@@ -123,9 +126,8 @@ int run(const RunOptions& o) {
     q.accel = config::resolve_accel(accel, host.kvm_usable, host.cpuinfo);
     q.tcg_multi = config::resolve_tcg_threads(threads, c.cpu_count(), host.host_cores) == config::TcgThreads::multi;
     q.gdb = o.gdb;
-    q.extra_append = sys.kernel_words();
-    for (const std::string& w : split_words(o.append)) q.extra_append.push_back(w);
-    const std::vector<std::string> argv = config::qemu_args(c, q);
+    q.extra_append = split_words(o.append);
+    const std::vector<std::string> argv = config::qemu_args(run_cfg, q);
 
     if (!o.quiet) fmt::print(stderr, "myriadctl: {}\n", config::shell_join(argv));
     if (o.gdb)
@@ -168,7 +170,7 @@ int run(const RunOptions& o) {
     if (o.check && outcome.started) {
         config::BootLogOptions bo;
         bo.extra_kernel_words = q.extra_append;
-        const auto problems = config::check_boot_log(c, captured, bo);
+        const auto problems = config::check_boot_log(run_cfg, captured, bo);
         if (!problems.empty()) {
             print_problems(problems, "the serial log");
             if (rc == 0) rc = static_cast<int>(RunExit::check_failed);

@@ -19,6 +19,7 @@ std::string kernel_command_line(const Config& c, const std::vector<std::string>&
     std::string s = "timer_hz=" + std::to_string(c.timer_hz) + " config=" + c.name;
     for (const std::string& w : c.kernel_options) s += " " + w;
     if (const std::string r = replication_kernel_option(c.replication); !r.empty()) s += " " + r;
+    for (const std::string& w : c.system.kernel_words()) s += " " + w;
     for (const std::string& w : extra) s += " " + w;
     return s;
 }

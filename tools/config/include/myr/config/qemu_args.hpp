@@ -20,7 +20,7 @@ struct QemuOptions {
     std::vector<std::string> extra_qemu;     // raw QEMU arguments appended last (myriadctl --qemu-arg)
 };
 
-// "timer_hz=N config=NAME <kernel.options...> <extra...>"
+// "timer_hz=N config=NAME <kernel.options...> <repl=...> <[system] words...> <extra...>"
 [[nodiscard]] std::string kernel_command_line(const Config& c, const std::vector<std::string>& extra = {});
 
 // argv, starting with the QEMU binary.
