@@ -217,24 +217,32 @@ TEST(ReplSim, CheckerCatchesAStaleRead) {
     EXPECT_TRUE(linearizable(h));
 }
 
+// Negative control: runs seeds 1..seeds of a counter (half reads, half adds) on the simulation
+// make() builds, and says whether some history is not linearizable. A run that fails is a test
+// failure (and ends the search).
+template <typename Make>
+bool finds_stale_counter_read(Make make, std::uint64_t seeds, unsigned clients_per_core) {
+    for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+        auto sim = make();
+        typename decltype(sim)::Options opt;
+        opt.seed = seed;
+        opt.ops = 20;
+        opt.clients_per_core = clients_per_core;
+        const bool ran = sim.run(opt, [](auto& rng, std::uint16_t) { return rng() % 2 ? Counter::get() : Counter::add(1); });
+        EXPECT_TRUE(ran) << "seed " << seed;
+        if (!ran) return false;
+        if (!linearizable(sim.history())) return true;
+    }
+    return false;
+}
+
 TEST(ReplSim, LocalSequencerReadsAreNotLinearizable) {
     // Shows the checker has teeth on real protocol runs: local reads can be stale.
     Machine m(1, 4);
     GroupConfig gc = m.config(Protocol::sequencer);
     Group group;
     ASSERT_EQ(group.build(gc), Status::ok);
-    bool found = false;
-    for (std::uint64_t seed = 1; seed <= 200 && !found; ++seed) {
-        Simulation<Counter> sim(group);
-        Simulation<Counter>::Options opt;
-        opt.seed = seed;
-        opt.ops = 20;
-        ASSERT_TRUE(sim.run(opt, [](auto& rng, std::uint16_t) {
-            return rng() % 2 ? Counter::get() : Counter::add(1);
-        }));
-        found = !linearizable(sim.history());
-    }
-    EXPECT_TRUE(found);
+    EXPECT_TRUE(finds_stale_counter_read([&] { return Simulation<Counter>(group); }, 200, 1));
 }
 
 TEST(ReplSim, OnlyTheTrueSenderIsHeard) {
@@ -350,19 +358,7 @@ TEST(ReplSim, PerNodeLocalSequencerReadsAreStillNotLinearizable) {
     ASSERT_EQ(pl.build(4, m.core_node, 2, Replicas::per_node), Status::ok);
     Group group;
     ASSERT_EQ(group.build(pl.group_config(m.config(Protocol::sequencer))), Status::ok);
-    bool found = false;
-    for (std::uint64_t seed = 1; seed <= 300 && !found; ++seed) {
-        Simulation<Counter> sim(group, pl);
-        Simulation<Counter>::Options opt;
-        opt.seed = seed;
-        opt.ops = 20;
-        opt.clients_per_core = 2;
-        ASSERT_TRUE(sim.run(opt, [](auto& rng, std::uint16_t) {
-            return rng() % 2 ? Counter::get() : Counter::add(1);
-        }));
-        found = !linearizable(sim.history());
-    }
-    EXPECT_TRUE(found);
+    EXPECT_TRUE(finds_stale_counter_read([&] { return Simulation<Counter>(group, pl); }, 300, 2));
 }
 
 TEST(ReplSim, PerNodeMessageCosts) {
