@@ -6,6 +6,7 @@
 #include <arch/layout.h>
 #include <arch/platform.hpp>
 #include <arch/trap_frame.hpp>
+#include <myr/kernel/console.hpp>
 #include <myr/kernel/percore.hpp>
 
 #include <cstddef>
@@ -184,16 +185,30 @@ std::uint64_t kernel_virt_to_phys_original(const void* p) {
 
 } // namespace myr::arch
 
+namespace {
+// What every entry stub must have cleared before any C++ runs (entry.S). Not reachable while the
+// stubs are right: a user program that sets these flags (tests/programs/entry_state.cpp) makes
+// this line appear on a kernel whose stubs do not clear them, so the qemu tests can see it.
+[[gnu::cold]] void entry_flags_left_set(std::uint64_t vector, std::uint64_t rflags) {
+    myr::kernel::emit("entry-rflags core={} vector={} rflags={:#x}: left set by the entry stub",
+                      myr::kernel::this_core.core, vector, rflags);
+    asm volatile("cld" ::: "memory");
+}
+} // namespace
+
 extern "C" void interrupt_dispatch(myr::arch::TrapFrame* f) {
     using namespace myr;
     const std::uint64_t v = f->vector;
-    if (v < 32) {
-        if (arch::from_user(*f)) kernel::on_user_exception(*f, arch::read_cr2());
-        kernel::on_exception(v, f->error, f->rip, arch::read_cr2());
-    }
     if (v == arch::vector_syscall) {
         kernel::on_syscall(*f);
         return;
+    }
+    // The syscall path's flags come from SFMASK (hardware); the others' from isr_common.
+    if (const std::uint64_t fl = arch::read_rflags(); fl & arch::rflags_kernel_clear) [[unlikely]]
+        entry_flags_left_set(v, fl);
+    if (v < 32) {
+        if (arch::from_user(*f)) kernel::on_user_exception(*f, arch::read_cr2());
+        kernel::on_exception(v, f->error, f->rip, arch::read_cr2());
     }
     if (v == arch::vector_spurious) return;  // no EOI for spurious (SDM §11.9)
     arch::lapic_eoi();  // before the handlers: they may switch to another domain and not return

@@ -44,6 +44,12 @@ inline void write_cr0(std::uint64_t v) { asm volatile("mov %0, %%cr0" ::"r"(v) :
 inline std::uint64_t read_cr4() { std::uint64_t v; asm volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 inline void write_cr4(std::uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
 
+inline std::uint64_t read_rflags() {
+    std::uint64_t v;
+    asm volatile("pushfq\n\tpopq %0" : "=r"(v));
+    return v;
+}
+
 inline void pause() { asm volatile("pause" ::: "memory"); }
 inline void hlt() { asm volatile("hlt" ::: "memory"); }
 inline void cli() { asm volatile("cli" ::: "memory"); }

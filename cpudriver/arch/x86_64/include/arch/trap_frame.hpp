@@ -19,6 +19,12 @@ inline constexpr std::uint64_t vector_syscall = 0x100;  // marker in TrapFrame::
 inline constexpr std::uint64_t user_cs = 0x23;          // GDT index 4, RPL 3
 inline constexpr std::uint64_t user_ss = 0x1b;          // GDT index 3, RPL 3
 inline constexpr std::uint64_t rflags_if = 1u << 9;
+// RFLAGS bits the kernel needs clear whatever ring 3 left (SDM Vol. 1 §3.4.3): TF (single-step),
+// DF (string instructions count down: the compiler's memcpy/memset and struct copies), NT (iretq
+// with NT set raises #GP), AC (with SMAP on, AC set lets ring 0 touch user pages).
+inline constexpr std::uint64_t rflags_tf = 1u << 8, rflags_df = 1u << 10, rflags_nt = 1u << 14,
+                               rflags_ac = 1u << 18;
+inline constexpr std::uint64_t rflags_kernel_clear = rflags_tf | rflags_df | rflags_nt | rflags_ac;
 
 inline bool from_user(const TrapFrame& f) { return (f.cs & 3) == 3; }
 
