@@ -157,6 +157,7 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     audit_table_frames(bb->tables_phys, bb->pool_phys, bb->audit);
     arch::enable_syscalls();
     if (!arch::enable_fpu()) panic("this CPU has no FXSAVE or SSE2: user FPU state cannot be kept");
+    const arch::SupervisorProtection prot = arch::enable_smep_smap();
     domains_init(bb->user_pool_phys, bb->user_pool_size, bb->pml4_phys);
     if (const Status s = cspace_init(); s != Status::ok && bb->user_pool_size)
         log("no capability table on this core: {} (user domains cannot start)", to_string(s));
@@ -169,6 +170,8 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
         au.node_local && au.contiguous && au.tables_own);
     emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={}", bb->core, au.phys_start, au.phys_end,
          au.pages, au.node_local && au.contiguous && au.tables_own ? "yes" : "no");
+    log("supervisor protection: SMEP {}, SMAP {}", prot.smep ? "on" : "off (not in this CPU)",
+        prot.smap ? "on" : "off (not in this CPU)");
     set_state(*bb, CoreState::up);
 
     if (this_core.is_boot_core) run_boot_core();

@@ -20,9 +20,10 @@ namespace {
 
 Domain table[max_domains];
 Domain* running;                 // null while idle
-// Whose x87/SSE state is in the registers: the domain that last ran in user mode here (it may
-// have gone idle since, or entered the kernel). The kernel never touches these registers, so
-// they are saved only when a different domain is about to run (eager switching: no #NM).
+// Whose x87/SSE state and data segment selectors are in the registers: the domain that last ran
+// in user mode here (it may have gone idle since, or entered the kernel). The kernel never
+// touches these registers, so they are saved only when a different domain is about to run (eager
+// switching: no #NM).
 Domain* fpu_owner;
 FrameAllocator frames;
 std::uint64_t core_pml4;         // the core's own tables: used while idle
@@ -145,8 +146,12 @@ void after_exit(std::uint32_t spawn_index) {
 [[noreturn]] void switch_to_domain(Domain& d) {
     running = &d;
     if (fpu_owner != &d) {
-        if (fpu_owner) arch::fpu_save(fpu_owner->fpu);
+        if (fpu_owner) {
+            arch::fpu_save(fpu_owner->fpu);
+            fpu_owner->segs = arch::save_user_segments();
+        }
         arch::fpu_restore(d.fpu);
+        arch::load_user_segments(d.segs);
         fpu_owner = &d;
     }
     if ((arch::read_cr3() & pte::addr_mask) != d.pml4) arch::write_cr3(d.pml4);
@@ -215,6 +220,7 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     d->regs.rdi = arg;
     d->in_syscall = false;
     arch::fpu_reset(d->fpu);  // FNINIT state: nothing of an earlier domain in this slot survives
+    d->segs = {};             // null selectors: nothing of an earlier domain either
     d->state = DomainState::runnable;
     ++this_core.boot->domains_started;
     emit("domain-start core={} domain={} name={}", this_core.core, d->serial, d->name);

@@ -33,6 +33,7 @@ struct Domain {
     char name[24];
     arch::TrapFrame regs;         // user registers while not running
     arch::FpuState fpu;           // x87/SSE registers while another domain owns them (16-aligned)
+    arch::UserSegments segs;      // ds/es/fs/gs selectors, kept like fpu
     bool in_syscall;              // its last kernel entry was `syscall`: it may return by sysret
     // Capability space: a cnode of this core's CapTable (cspace.cpp).
     std::uint32_t cnode_slot;     // kernel slot holding the cnode cap

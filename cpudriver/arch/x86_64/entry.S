@@ -1,4 +1,5 @@
 /* Kernel entry points in 64-bit mode: core start, interrupt and exception stubs. */
+#include "arch/entry.h"
 #include "arch/layout.h"
 
     .text
@@ -46,23 +47,38 @@ isr_\n:
 .endm
 
 /* syscall: the CPU put the user rip in rcx and rflags in r11 and did not switch stacks (SDM
- * Vol. 2B SYSCALL). Interrupts are masked by SFMASK. The kernel stack is the same virtual address
- * on every core (its own copy's boot_stack), and the scratch slot is a global of this core's copy,
- * so no swapgs is needed: the multikernel makes every kernel global per-core. */
+ * Vol. 2B SYSCALL). SFMASK (RFLAGS_SYSCALL_MASK) cleared every flag but bit 1: IF, so nothing
+ * interrupts before the stack switch; DF and AC, so entry_common needs no cld or clac; NT, TF.
+ * The kernel stack is the same virtual address on every core (its own copy's boot_stack), and
+ * the scratch slot is a global of this core's copy, so no swapgs is needed: the multikernel makes
+ * every kernel global per-core. The kernel never uses fs or gs (no TLS, no stack protector), so
+ * the user's segment selectors and bases may stay loaded (domain.cpp switches them per domain). */
     .global syscall_entry
 syscall_entry:
     mov %rsp, syscall_user_rsp(%rip)
     movabs $boot_stack_top, %rsp
-    pushq $0x1b                 /* ss */
+    pushq $USER_SS              /* ss */
     pushq syscall_user_rsp(%rip)
     push %r11                   /* rflags */
-    pushq $0x23                 /* cs */
+    pushq $USER_CS              /* cs */
     push %rcx                   /* rip */
     pushq $0                    /* error */
     pushq $0x100                /* vector: syscall marker */
-    jmp isr_common
+    jmp entry_common
 
+/* Interrupts, exceptions and IPIs, all through interrupt gates: the CPU cleared IF, TF, NT and
+ * RF (SDM Vol. 3A §6.12.1.3) and, from ring 3, switched to the TSS's rsp0 (or an IST stack).
+ * DF and AC are whatever the interrupted code left: a user program can set both (std, popf).
+ * DF set makes every rep movs/stos the compiler emits for struct copies and memset run backwards
+ * over the memory below its destination; AC set turns SMAP off for the whole entry. Both are
+ * cleared before anything else. clac only where SMAP is on (cpu_smap_on, set once per core by
+ * enable_smep_smap): it is #UD on a CPU without SMAP, and there AC means nothing in ring 0. */
 isr_common:
+    cld
+    testb $1, cpu_smap_on(%rip)
+    jz entry_common
+    clac
+entry_common:
     push %rax
     push %rbx
     push %rcx
@@ -102,25 +118,35 @@ isr_return:
     add $16, %rsp
     iretq
 
-/* resume_frame(frame): copy the frame to the top of the kernel stack, then return through it.
- * Called from any kernel context; the contexts below are abandoned (the kernel keeps no state on
- * its stack between entries). The source is a domain's save area, never the stack region below
- * the destination, so the forward copy is safe (or it is the same frame: a copy onto itself). */
+/* resume_frame(frame): copy a domain's frame to the top of the kernel stack, then return to ring 3
+ * through it. Called from any kernel context; the contexts below are abandoned (the kernel keeps
+ * no state on its stack between entries). The source is a domain's save area, never the stack
+ * region below the destination, so the forward copy is safe (or it is the same frame: a copy onto
+ * itself). Whatever the save area holds, the exit is to ring 3 with the user selectors and only
+ * flags ring 3 could set itself, plus IF (RFLAGS_USER_MASK): never IOPL, never a kernel cs. The
+ * kernel's own RFLAGS here has NT clear (entries clear it), so iretq does not attempt a task
+ * return. */
     .global resume_frame
 resume_frame:
     mov %rdi, %rsi
-    movabs $boot_stack_top - 176, %rdi
+    movabs $boot_stack_top - FRAME_SIZE, %rdi
     mov %rdi, %rsp
-    mov $22, %rcx
+    mov $(FRAME_SIZE >> 3), %rcx
     cld
     rep movsq
+    andq $RFLAGS_USER_MASK, FRAME_RFLAGS(%rsp)
+    orq $RFLAGS_USER_SET, FRAME_RFLAGS(%rsp)
+    movq $USER_CS, FRAME_CS(%rsp)
+    movq $USER_SS, FRAME_SS(%rsp)
     jmp isr_return
 
 /* resume_sysret(frame): return to ring 3 with sysretq, for a domain whose last kernel entry was
  * a system call (rcx and r11 are not live across syscall, so sysret may use them: SDM Vol. 2B
  * SYSRET). The frame is a domain's save area; it is popped like a stack. Interrupts stay masked
  * (SFMASK cleared IF) until sysret loads rflags; an NMI in the window after the stack switch
- * runs on its own IST stack. rip is a user address (callers check it is canonical). */
+ * runs on its own IST stack. rip is a user address (callers check it is canonical); rflags is
+ * masked as in resume_frame (sysret itself would load IOPL from r11). If TF is set, the
+ * single-step trap comes after the first user instruction, in ring 3. */
     .global resume_sysret
 resume_sysret:
     mov %rdi, %rsp
@@ -143,6 +169,8 @@ resume_sysret:
     pop %rcx                    /* rip */
     add $8, %rsp                /* cs */
     pop %r11                    /* rflags */
+    and $RFLAGS_USER_MASK, %r11
+    or $RFLAGS_USER_SET, %r11
     pop %rsp                    /* user rsp */
     sysretq
 
@@ -185,6 +213,9 @@ ISR_NOERR 255
     .section .bss
     .align 8
 syscall_user_rsp: .skip 8
+/* 1 when this core turned SMAP on (cpu_state.cpp): isr_common then clears AC with clac. */
+    .global cpu_smap_on
+cpu_smap_on: .skip 1
 
 /* Table of stub addresses for idt setup: vectors 0-31, then 48 (timer), 49 (wake-up), 255. */
     .section .rodata

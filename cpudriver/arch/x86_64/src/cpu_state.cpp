@@ -7,6 +7,7 @@
 #include <arch/platform.hpp>
 #include <arch/trap_frame.hpp>
 #include <myr/kernel/console.hpp>
+#include <myr/kernel/elf.hpp>
 #include <myr/kernel/percore.hpp>
 
 #include <cstddef>
@@ -16,6 +17,7 @@ extern "C" const char trampoline_start[], trampoline_end[];
 extern "C" char __image_start[];
 extern "C" char boot_stack_top[];
 extern "C" void syscall_entry();
+extern "C" std::uint8_t cpu_smap_on;  // entry.S
 
 namespace myr::arch {
 namespace {
@@ -114,14 +116,17 @@ void load_idt() {
 }
 
 // SYSCALL/SYSRET set-up (SDM Vol. 3A §5.8.8): STAR selects the kernel (0x08) and user (0x10 + 16 =
-// 0x20 code, 0x10 + 8 = 0x18 data) segments; SFMASK clears IF, TF, DF and AC on entry.
+// 0x20 code, 0x10 + 8 = 0x18 data) segments; SFMASK clears every flag but bit 1 on entry
+// (RFLAGS_SYSCALL_MASK, arch/entry.h). NT in particular: a domain may set it with popf, and a
+// system call that ends by switching to another domain leaves through iretq, which raises #GP in
+// ring 0 when NT is set.
 void enable_syscalls() {
     constexpr std::uint32_t msr_efer = 0xc0000080, msr_star = 0xc0000081, msr_lstar = 0xc0000082,
                             msr_sfmask = 0xc0000084;
     wrmsr(msr_efer, rdmsr(msr_efer) | 1u);  // SCE
     wrmsr(msr_star, (0x10ull << 48) | (0x08ull << 32));
     wrmsr(msr_lstar, reinterpret_cast<std::uint64_t>(&syscall_entry));
-    wrmsr(msr_sfmask, 0x40700);
+    wrmsr(msr_sfmask, RFLAGS_SYSCALL_MASK);
 }
 
 // x87 and SSE for user domains (SDM Vol. 3A §2.5 control registers, §13.1.3 SSE set-up).
@@ -140,6 +145,28 @@ bool enable_fpu() {
     write_cr0((read_cr0() & ~(cr0_em | cr0_ts)) | cr0_mp | cr0_ne);
     write_cr4(read_cr4() | cr4_osfxsr | cr4_osxmmexcpt);
     return true;
+}
+
+// SMEP (CR4 bit 20: ring 0 never executes a user page) and SMAP (CR4 bit 21: ring 0 never reads
+// or writes a user page while RFLAGS.AC is clear), where CPUID leaf 7 (EBX bits 7 and 20) has them
+// (SDM Vol. 3A §4.6). The kernel never touches a user virtual address: copy_from_user and
+// copy_to_user (domain.cpp) walk the domain's page tables and copy through the direct map, which
+// is a supervisor mapping. So there is no stac anywhere, and with SMAP on any kernel access to a
+// user page is a kernel bug that faults at once. Entry stubs clear AC (clac) only where SMAP is on
+// (cpu_smap_on): clac is #UD without it.
+SupervisorProtection enable_smep_smap() {
+    constexpr std::uint64_t cr4_smep = 1u << 20, cr4_smap = 1u << 21;
+    constexpr std::uint32_t cpuid7_ebx_smep = 1u << 7, cpuid7_ebx_smap = 1u << 20;
+    SupervisorProtection p{};
+    if (cpuid(0).eax < 7) return p;
+    const CpuidRegs r = cpuid(7, 0);
+    p.smep = (r.ebx & cpuid7_ebx_smep) != 0;
+    p.smap = (r.ebx & cpuid7_ebx_smap) != 0;
+    // AC is clear here (the kernel never sets it), so turning SMAP on changes nothing the kernel
+    // does now; cpu_smap_on is set first so the next entry already clears a user's AC.
+    if (p.smap) cpu_smap_on = 1;
+    write_cr4(read_cr4() | (p.smep ? cr4_smep : 0) | (p.smap ? cr4_smap : 0));
+    return p;
 }
 
 std::uint32_t initial_apic_id() { return cpuid(1).ebx >> 24; }
@@ -195,6 +222,11 @@ namespace {
     asm volatile("cld" ::: "memory");
 }
 } // namespace
+
+// Every user rip the kernel returns to was a user instruction's (or the instruction after a
+// syscall), so it lies at most at user_space_end: nothing can be mapped above it (map and
+// map_table refuse). That keeps it canonical and below the limit resume_user needs for sysret.
+static_assert(myr::kernel::user_space_end <= 0x0000'7fff'ffff'f000ull);
 
 extern "C" void interrupt_dispatch(myr::arch::TrapFrame* f) {
     using namespace myr;

@@ -19,6 +19,9 @@ std::uint64_t kernel_virt_to_phys_original(const void* p);  // the loaded image 
 void load_gdt_tss();          // GDT, TSS (with a double-fault stack), segment registers
 void load_idt();              // exception and interrupt vectors
 void enable_syscalls();       // SYSCALL/SYSRET MSRs
+// SMEP and SMAP where the CPU has them (CPUID leaf 7); says which are on.
+struct SupervisorProtection { bool smep, smap; };
+SupervisorProtection enable_smep_smap();
 std::uint32_t socket_of_this_cpu();  // from CPUID topology leaves
 std::uint32_t initial_apic_id();
 

@@ -2,6 +2,10 @@
 // The register frame every kernel entry builds on the kernel stack (entry.S): general
 // registers, then vector and error code, then what the CPU pushes for an interrupt (SDM Vol. 3A
 // §6.14.1). The syscall path builds the same frame by hand, so one exit path (iretq) serves all.
+// What every entry guarantees before C++ runs, and what every exit to ring 3 enforces:
+// docs/user-space.md, "Kernel entry".
+#include <arch/entry.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -14,10 +18,13 @@ struct TrapFrame {
 };
 static_assert(sizeof(TrapFrame) == 22 * 8);
 static_assert(offsetof(TrapFrame, vector) == 15 * 8, "entry.S pushes 15 registers first");
+static_assert(sizeof(TrapFrame) == FRAME_SIZE && offsetof(TrapFrame, rip) == FRAME_RIP &&
+              offsetof(TrapFrame, cs) == FRAME_CS && offsetof(TrapFrame, rflags) == FRAME_RFLAGS &&
+              offsetof(TrapFrame, rsp) == FRAME_RSP && offsetof(TrapFrame, ss) == FRAME_SS);
 
 inline constexpr std::uint64_t vector_syscall = 0x100;  // marker in TrapFrame::vector
-inline constexpr std::uint64_t user_cs = 0x23;          // GDT index 4, RPL 3
-inline constexpr std::uint64_t user_ss = 0x1b;          // GDT index 3, RPL 3
+inline constexpr std::uint64_t user_cs = USER_CS;       // GDT index 4, RPL 3
+inline constexpr std::uint64_t user_ss = USER_SS;       // GDT index 3, RPL 3
 inline constexpr std::uint64_t rflags_if = 1u << 9;
 // RFLAGS bits the kernel needs clear whatever ring 3 left (SDM Vol. 1 §3.4.3): TF (single-step),
 // DF (string instructions count down: the compiler's memcpy/memset and struct copies), NT (iretq
@@ -25,8 +32,32 @@ inline constexpr std::uint64_t rflags_if = 1u << 9;
 inline constexpr std::uint64_t rflags_tf = 1u << 8, rflags_df = 1u << 10, rflags_nt = 1u << 14,
                                rflags_ac = 1u << 18;
 inline constexpr std::uint64_t rflags_kernel_clear = rflags_tf | rflags_df | rflags_nt | rflags_ac;
+static_assert((RFLAGS_SYSCALL_MASK & rflags_kernel_clear) == rflags_kernel_clear);
+static_assert((RFLAGS_USER_MASK & ((3u << 12) | (1u << 17) | rflags_if)) == 0, "never IOPL, VM or IF from the frame");
 
 inline bool from_user(const TrapFrame& f) { return (f.cs & 3) == 3; }
+
+// A domain's data segment selectors. Ring 3 may load any it is allowed to (the user data
+// selector, or a null one with any RPL); no entry or exit changes them and the kernel never uses
+// them (64-bit mode ignores ds and es bases; the kernel has no TLS and no stack protector, so it
+// never uses fs or gs), so they stay in the registers and are switched with the x87/SSE state,
+// only when a different domain runs (domain.cpp). The bases stay 0: every descriptor has base 0,
+// CR4.FSGSBASE is clear and the kernel never writes the FS/GS base MSRs.
+struct UserSegments {
+    std::uint16_t ds, es, fs, gs;
+};
+inline UserSegments save_user_segments() {
+    UserSegments s;
+    asm volatile("mov %%ds, %0\n\tmov %%es, %1\n\tmov %%fs, %2\n\tmov %%gs, %3"
+                 : "=r"(s.ds), "=r"(s.es), "=r"(s.fs), "=r"(s.gs));
+    return s;
+}
+// Loading in ring 0 what ring 3 had loaded cannot fault: a null selector, or the user data
+// descriptor, whose DPL 3 ring 0 may load.
+inline void load_user_segments(const UserSegments& s) {
+    asm volatile("mov %0, %%ds\n\tmov %1, %%es\n\tmov %2, %%fs\n\tmov %3, %%gs"
+                 ::"r"(s.ds), "r"(s.es), "r"(s.fs), "r"(s.gs) : "memory");
+}
 
 } // namespace myr::arch
 
