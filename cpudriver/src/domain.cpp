@@ -146,12 +146,15 @@ void after_exit(std::uint32_t spawn_index) {
 [[noreturn]] void switch_to_domain(Domain& d) {
     running = &d;
     if (fpu_owner != &d) {
+        // Selectors: loading one is a descriptor load, so only when they differ (nearly every
+        // domain keeps the null selectors it starts with).
+        const arch::UserSegments live = arch::save_user_segments();
         if (fpu_owner) {
             arch::fpu_save(fpu_owner->fpu);
-            fpu_owner->segs = arch::save_user_segments();
+            fpu_owner->segs = live;
         }
         arch::fpu_restore(d.fpu);
-        arch::load_user_segments(d.segs);
+        if (!(live == d.segs)) arch::load_user_segments(d.segs);
         fpu_owner = &d;
     }
     if ((arch::read_cr3() & pte::addr_mask) != d.pml4) arch::write_cr3(d.pml4);

@@ -45,6 +45,7 @@ inline bool from_user(const TrapFrame& f) { return (f.cs & 3) == 3; }
 // CR4.FSGSBASE is clear and the kernel never writes the FS/GS base MSRs.
 struct UserSegments {
     std::uint16_t ds, es, fs, gs;
+    bool operator==(const UserSegments&) const = default;
 };
 inline UserSegments save_user_segments() {
     UserSegments s;
