@@ -1,12 +1,13 @@
 // Hostile CPU state at kernel entry: each variant (MYRIAD_ENTRY, see CMakeLists.txt) leaves ring 3
 // with state a well-behaved program never has, and lets the kernel find it on every entry path:
 // timer ticks and wake-up IPIs while it spins, system calls, and a fault. The kernel must
-// establish its own assumptions whatever it finds (docs/user-space.md, "Kernel entry"), keep this
-// domain's state as the domain left it, and never let it reach another domain or the kernel.
+// establish its own assumptions whatever it finds (docs/user-space.md, "Kernel entry and exit"),
+// keep this domain's state as the domain left it, and never let it reach another domain or the
+// kernel.
 //
 //   df      std, then spin through ticks and yields: the kernel's struct copies (rep movs) must
-//           not run backwards (on the unfixed kernel they wrote below the saved frame, into the
-//           domain table, and the core's monitor and scheduler broke)
+//           not run backwards (on the unfixed kernel the tick's frame copy wrote below the
+//           domain's save area, over the domain table: the next remote spawn to the core failed)
 //   df_ud   std, then #UD: the fault path (report, free the domain) with DF set
 //   ac      AC set (what SMAP reads as "user access allowed"), then spin through ticks and yields
 //   nt      NT set, then yield to a sibling that was preempted: an iretq with NT set in the

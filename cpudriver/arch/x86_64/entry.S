@@ -94,6 +94,7 @@ entry_common:
     push %r13
     push %r14
     push %r15
+    xor %ebp, %ebp              /* the frame-pointer chain ends here, not at a user address */
     mov %rsp, %rdi
     mov %rsp, %rbx
     and $-16, %rsp

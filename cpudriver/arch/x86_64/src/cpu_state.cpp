@@ -235,8 +235,10 @@ extern "C" void interrupt_dispatch(myr::arch::TrapFrame* f) {
         kernel::on_syscall(*f);
         return;
     }
-    // The syscall path's flags come from SFMASK (hardware); the others' from isr_common.
-    if (const std::uint64_t fl = arch::read_rflags(); fl & arch::rflags_kernel_clear) [[unlikely]]
+    // The syscall path's flags come from SFMASK (hardware); the others' from isr_common, which
+    // clears AC only where SMAP is on (without SMAP, AC means nothing in ring 0).
+    const std::uint64_t must_be_clear = arch::rflags_kernel_clear & ~(cpu_smap_on ? 0 : arch::rflags_ac);
+    if (const std::uint64_t fl = arch::read_rflags(); fl & must_be_clear) [[unlikely]]
         entry_flags_left_set(v, fl);
     if (v < 32) {
         if (arch::from_user(*f)) kernel::on_user_exception(*f, arch::read_cr2());

@@ -3,7 +3,7 @@
 // registers, then vector and error code, then what the CPU pushes for an interrupt (SDM Vol. 3A
 // §6.14.1). The syscall path builds the same frame by hand, so one exit path (iretq) serves all.
 // What every entry guarantees before C++ runs, and what every exit to ring 3 enforces:
-// docs/user-space.md, "Kernel entry".
+// docs/user-space.md, "Kernel entry and exit".
 #include <arch/entry.h>
 
 #include <cstddef>
