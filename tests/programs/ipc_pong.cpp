@@ -1,4 +1,5 @@
-// IPC server: answers every call on the core's shared endpoint with (w0 + 1, w1 * 2, badge,
+// IPC server: answers every call on the core endpoint (its core's server: serve=ipc_pong, the only
+// domain that may receive there) with (w0 + 1, w1 * 2, badge,
 // received-cap type). Exits when a caller sends w0 = quit.
 #include <myr/user/syscall.hpp>
 
