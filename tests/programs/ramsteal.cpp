@@ -1,11 +1,12 @@
 // Attack (issue 10, item 2): two cooperating domains on one core try to move capabilities the
-// kernel placed and relies on out of their slots. The lender (the core's server) answers three
-// calls of the taker: the first reply offers its lent RAM (slot 3), the second its own cnode
-// (slot 1); both must be refused with permission_denied and stay where they are. The third
+// kernel placed and relies on out of their slots. The lender (the core's server, serve=ramlend)
+// answers the taker's calls: the first reply offers its lent RAM (slot 3), the second its own
+// cnode (slot 1); both must be refused with permission_denied and stay where they are. The third
 // offers a frame it made, which must move (so the refusals are not a reply path that moves
 // nothing); a last call lets the lender end only after the taker has looked (the frame is carved
-// from the lender's RAM and goes when the lender ends). Before the fix the RAM moved, and when the taker exited the kernel tried to return
-// two lent RAM caps into one kernel slot and panicked. Role chosen by MYRIAD_RAMSTEAL_ROLE.
+// from the lender's RAM and goes when the lender ends). Before the fix the RAM moved, and when
+// the taker exited the kernel tried to return two lent RAM caps into one kernel slot and
+// panicked. Role chosen by MYRIAD_RAMSTEAL_ROLE.
 #include <myr/user/syscall.hpp>
 
 using namespace myr;
