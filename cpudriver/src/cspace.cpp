@@ -118,6 +118,8 @@ void unmap_subtree(SlotIdx root, bool include_root) {
 
 Status delete_slot(SlotIdx i) {
     if (table.cap(i).is_null()) return Status::not_found;
+    // Refused before anything changes (remove would refuse it too, after the revoke).
+    if (table.cap(i).pinned()) return Status::permission_denied;
     unmap_subtree(i, true);
     MYR_TRY(table.revoke(i, freed_sink));
     return table.remove(i, freed_sink);
@@ -154,6 +156,21 @@ Status cspace_init() {
     return Status::ok;
 }
 
+namespace {
+
+// Is d's program named by a serve= kernel option (it receives on the core endpoint)?
+bool serves_core(const Domain& d) {
+    const Options& o = this_core.options;
+    for (std::uint32_t k = 0; k < o.num_serve; ++k) {
+        std::uint32_t j = 0;
+        while (j < sizeof d.name && d.name[j] && d.name[j] == o.serve[k][j]) ++j;
+        if (j < sizeof d.name && d.name[j] == '\0' && o.serve[k][j] == '\0') return true;
+    }
+    return false;
+}
+
+} // namespace
+
 Status cspace_create(Domain& d) {
     if (!ready) return Status::unsupported;
     const std::uint32_t i = index_of(d);
@@ -168,7 +185,14 @@ Status cspace_create(Domain& d) {
     MYR_TRY(table.copy(k_cnode + i, d.cnode_first + cslot::self_cnode));
     MYR_TRY(table.copy(k_domain + i, d.cnode_first + cslot::self_domain));
     MYR_TRY(table.move(k_domain_ram + i, d.cnode_first + cslot::ram));
-    MYR_TRY(table.mint(k_endpoint, d.cnode_first + cslot::endpoint, caps::all_rights(CapType::endpoint), d.serial));
+    // The lent RAM goes back to k_domain_ram + i when the domain ends (cspace_destroy): it must
+    // be in this cnode then, and only once. Its own cnode stays too (deleting it is refused).
+    MYR_TRY(table.set_pinned(d.cnode_first + cslot::ram, true));
+    MYR_TRY(table.set_pinned(d.cnode_first + cslot::self_cnode, true));
+    // Send (and grant) to the core's server; receiving there is the server's alone, or any
+    // domain could take calls meant for it.
+    const Rights ep_rights = serves_core(d) ? caps::all_rights(CapType::endpoint) : Rights::send | Rights::grant;
+    MYR_TRY(table.mint(k_endpoint, d.cnode_first + cslot::endpoint, ep_rights, d.serial));
     MYR_TRY(table.mint(k_monitor_ep, d.cnode_first + cslot::monitor, Rights::send | Rights::grant, d.serial));
     return Status::ok;
 }
@@ -177,22 +201,35 @@ Status cspace_grant_monitor(Domain& d, std::uint64_t pool_phys, std::uint64_t po
     MYR_TRY(table.remove(d.cnode_first + cslot::monitor, freed_sink));
     MYR_TRY(table.copy(k_monitor_ep, d.cnode_first + cslot::monitor));
     if (pool_size) MYR_TRY(table.install(d.cnode_first + cslot::chan_pool, caps::make_untyped(pool_phys, pool_size)));
+    // A monitor's privileges stay with it: a reply of its that named one of these by mistake
+    // would hand a domain every call to the monitor, the kernel cap or the ring memory of every
+    // binding. Copies (a doorbell minted from the IPI cap) are ordinary caps.
+    constexpr std::uint32_t privileges[] = {cslot::kernel, cslot::ipi, cslot::monitor, cslot::chan_pool};
+    for (const std::uint32_t s : privileges)
+        if (!table.cap(d.cnode_first + s).is_null()) MYR_TRY(table.set_pinned(d.cnode_first + s, true));
     return Status::ok;
 }
 
+// None of the panics below is reachable from user space (issue 10): revoke fails only for an
+// empty or out-of-range slot; after a revoke nothing has children, so remove fails only for a
+// pinned cap, and every pin is released first; the lent RAM is pinned to slot 3 of this cnode
+// from cspace_create on (no system call moves or deletes a pinned cap), so it comes back once,
+// into the kernel slot it left, which only this code refills.
 void cspace_destroy(Domain& d) {
     if (!ready || !d.cnode_slot) return;
     const std::uint32_t i = index_of(d);
     for (std::uint32_t s = 0; s < (1u << cnode_radix); ++s) {
         const SlotIdx idx = d.cnode_first + s;
         if (table.cap(idx).is_null()) continue;
+        (void)table.set_pinned(idx, false);
         // A domain cap is a name, not a resource: copies made from this one (handed to other
         // domains) move up to its parent instead of dying with this cspace.
         const bool keep_copies = table.cap(idx).type == CapType::domain;
         if (!keep_copies) unmap_subtree(idx, true);
         if (!keep_copies && table.revoke(idx, freed_sink) != Status::ok)
             panic("revoking slot {} of domain {} failed", s, d.serial);
-        const bool is_lent_ram = table.cap(idx).type == CapType::untyped && table.slot(idx).parent == k_ram_untyped;
+        const bool is_lent_ram = s == cslot::ram && table.cap(idx).type == CapType::untyped &&
+                                 table.slot(idx).parent == k_ram_untyped;
         if (is_lent_ram) {
             if (table.move(idx, k_domain_ram + i) != Status::ok) panic("returning RAM of domain {} failed", d.serial);
         } else if (table.remove(idx, freed_sink) != Status::ok) {
@@ -242,11 +279,10 @@ Status sys_cap_mint(Domain& d, std::uint64_t src, std::uint64_t dest, std::uint6
     return table.mint(s, t, static_cast<Rights>(rights), badge);
 }
 
+// The caps the kernel placed and relies on (its RAM, its own cnode; a monitor's privileges) are
+// pinned: permission_denied.
 Status sys_cap_delete(Domain& d, std::uint64_t cptr) {
     const SlotIdx i = MYR_TRY(cspace_slot(d, cptr));
-    if (cptr == cslot::self_cnode) return Status::permission_denied;  // it would cut its own cspace
-    const Cap& c = table.cap(i);
-    if (c.type == CapType::untyped && table.slot(i).parent == k_ram_untyped) return Status::permission_denied;
     return delete_slot(i);
 }
 

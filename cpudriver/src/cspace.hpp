@@ -13,7 +13,10 @@ namespace cslot {
 inline constexpr std::uint32_t self_cnode = 1;  // its own cnode (copy)
 inline constexpr std::uint32_t self_domain = 2; // a domain cap to itself (abi::self_domain_slot)
 inline constexpr std::uint32_t ram = 3;         // untyped RAM it may retype (128 KiB)
-inline constexpr std::uint32_t endpoint = 4;    // the core's shared endpoint, badged with its serial
+inline constexpr std::uint32_t endpoint = 4;    // the core endpoint: send + grant, badged with its serial;
+                                                // receive too for the core's server (serve= option)
+inline constexpr std::uint32_t kernel = 5;      // monitors only: the kernel cap
+inline constexpr std::uint32_t ipi = 6;         // monitors only: IPI to every core
 inline constexpr std::uint32_t monitor = 7;     // its monitor's endpoint: send + grant, badged with its serial
                                                 // (the monitor's own copy may receive, unbadged)
 inline constexpr std::uint32_t chan_pool = 8;   // monitors only: untyped RAM for binding rings

@@ -323,8 +323,13 @@ std::uint32_t destroy_domain(Domain& d) {
         Domain& d = table[(start + n) % max_domains];
         if (d.state == DomainState::runnable) switch_to_domain(d);
     }
+    // The domain that was running may have just blocked in receive as the last busy one (a
+    // server whose last client ended while the server was still runnable): the core is done
+    // now, not at some later exit that never comes.
+    const bool blocked_last = running != nullptr;
     running = nullptr;
     if ((arch::read_cr3() & pte::addr_mask) != core_pml4) arch::write_cr3(core_pml4);
+    if (blocked_last && !this_core.boot->domains_done) after_exit(max_spawn);
     idle();
 }
 

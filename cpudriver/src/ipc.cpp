@@ -121,6 +121,9 @@ Result<std::uint64_t> prepare_send(Domain& d, bool call) {
         const std::uint64_t send = d.regs.r9 & 0xffff'ffff, reply = d.regs.r9 >> 32;
         if (reply != 0) {
             if (!call) return Status::invalid_argument;
+            // A capability travels over a call only where the caller's cap has grant, in either
+            // direction: a client given a send-only cap neither gives nor takes capabilities.
+            if (!caps::has(ep.rights, Rights::grant)) return Status::permission_denied;
             d.recv_slot = MYR_TRY(cspace_slot(d, reply));
         }
         if (send != abi::ipc_no_send) {
@@ -216,6 +219,9 @@ void sys_ipc(Domain& d, abi::Sys op) {
             const auto c = cspace_slot(d, d.regs.r9);
             if (!c.ok()) return_status(d, c.status());
             if (cap_table().cap(*c).is_null()) return_status(d, Status::not_found);
+            // A cap the kernel pinned (lent RAM, own cnode, a monitor's privileges) never
+            // moves; refused before the reply goes, so the replier can answer again without it.
+            if (cap_table().cap(*c).pinned()) return_status(d, Status::permission_denied);
             give = *c;
         }
         d.reply_to = nullptr;

@@ -1,7 +1,8 @@
 #pragma once
 // Local synchronous IPC between domains of this core (endpoints). Register-only messages of
-// abi::ipc_words words; a capability can travel with a message when the sender's endpoint cap
-// has the grant right. The fast path switches straight from sender to receiver.
+// abi::ipc_words words; a capability can travel with a message, or back with the reply to a
+// call, when the sender's (caller's) endpoint cap has the grant right; a reply never moves a
+// pinned cap. The fast path switches straight from sender to receiver.
 #include "domain.hpp"
 
 #include <myr/abi/syscall.hpp>

@@ -118,6 +118,9 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "spawn=", &v)) {
             ok = o.num_spawn < max_spawn && parse_spawn(v, o.spawn[o.num_spawn]);
             if (ok) ++o.num_spawn;
+        } else if (starts_with(p, "serve=", &v)) {
+            ok = o.num_serve < max_serve && *v && *v != ' ';
+            if (ok) copy_word(v, o.serve[o.num_serve++], sizeof o.serve[0]);
         } else if (starts_with(p, "monitor.flags=", &v)) {
             ok = parse_int(v, 0, 0xffff, n);
             if (ok) o.monitor_flags = static_cast<std::uint32_t>(n);

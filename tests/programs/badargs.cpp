@@ -101,10 +101,11 @@ extern "C" int main(std::uint64_t) {
     expect("recv on empty", ipc(abi::Sys::ipc_recv, 20, m), Status::not_found);
     // Binding support: replies, polling receives, monitor-only calls, the monitor endpoint.
     expect("reply with no caller", syscall6(abi::Sys::ipc_reply, 0, 1, 2, 3, 4, abi::no_cap).status, Status::not_found);
-    expect("recv with unknown flags", syscall6(abi::Sys::ipc_recv, cap::endpoint, abi::no_cap, 2).status,
-           Status::invalid_argument);
-    expect("polling recv, nobody sends", syscall6(abi::Sys::ipc_recv, cap::endpoint, abi::no_cap, abi::recv_poll).status,
-           Status::would_block);
+    // Only the core's server (serve= option) receives on the core endpoint; badargs is a client.
+    expect("recv on the core endpoint", syscall6(abi::Sys::ipc_recv, cap::endpoint, abi::no_cap, abi::recv_poll).status,
+           Status::permission_denied);
+    expect("reply_recv on the core endpoint", ipc(abi::Sys::ipc_reply_recv, cap::endpoint, m, abi::no_cap),
+           Status::permission_denied);
     expect("send naming a reply slot", ipc(abi::Sys::ipc_send, cap::endpoint, m, abi::ipc_cap(abi::ipc_no_send, 20)),
            Status::invalid_argument);
     expect("call with reply slot 99", ipc(abi::Sys::ipc_call, cap::endpoint, m, abi::ipc_cap(abi::ipc_no_send, 99)),
@@ -159,6 +160,27 @@ extern "C" int main(std::uint64_t) {
             print("test-fail: slot {} changed: {:#x} -> {:#x}", i, before.v[i], after.v[i]);
         }
     }
+
+    // Issue 10: the core endpoint is send + grant only (receiving is its server's), and caps
+    // travel over a call only where the caller's cap has grant.
+    ++checks;
+    if (cap_identify(cap::endpoint).value != ((captype::endpoint << 32) | rights::send | rights::grant)) {
+        ++failures;
+        print("test-fail: slot 4 is not a send+grant endpoint: {:#x}", cap_identify(cap::endpoint).value);
+    }
+    expect("retype an endpoint of its own", retype(cap::ram, captype::endpoint, 0, 40, 1), Status::ok);
+    expect("recv with unknown flags", syscall6(abi::Sys::ipc_recv, 40, abi::no_cap, 2).status, Status::invalid_argument);
+    expect("polling recv, nobody sends", syscall6(abi::Sys::ipc_recv, 40, abi::no_cap, abi::recv_poll).status,
+           Status::would_block);
+    expect("mint a send-only copy", cap_mint(40, 41, rights::send, 5), Status::ok);
+    expect("recv through a send-only copy", syscall6(abi::Sys::ipc_recv, 41, abi::no_cap, abi::recv_poll).status,
+           Status::permission_denied);
+    expect("call offering a cap without grant", ipc(abi::Sys::ipc_call, 41, m, abi::ipc_cap(cap::self_domain, 0)),
+           Status::permission_denied);
+    expect("call naming a reply slot without grant", ipc(abi::Sys::ipc_call, 41, m, abi::ipc_cap(abi::ipc_no_send, 42)),
+           Status::permission_denied);
+    expect("delete the send-only copy", cap_delete(41), Status::ok);
+    expect("delete its endpoint", cap_delete(40), Status::ok);
 
     // Page-table capabilities: bad arguments first (nothing may change: the capability space and
     // the address space are compared afterwards), then tables made and installed.

@@ -1,8 +1,8 @@
-// Domain capabilities without a monitor. Every domain holds a cap to itself (slot 2); two
-// subjects on one core send theirs to a controller over the core's shared endpoint (a cap
-// travels with the message). The controller watches one exit and one fault (vector 6) through
-// them, kills the third, and checks what the caps of ended domains answer. Role chosen at build
-// time by MYRIAD_DOMCAPS_ROLE.
+// Domain capabilities without a monitor. Every domain holds a cap to itself (slot 2); three
+// subjects on one core send theirs to a controller over the core endpoint (a cap travels with
+// the message; the controller is the core's server: serve=domcaps). The controller watches one
+// exit and one fault (vector 6) through them, kills the third, and checks what the caps of ended
+// domains answer. Role chosen at build time by MYRIAD_DOMCAPS_ROLE.
 #include <myr/user/syscall.hpp>
 
 using namespace myr;

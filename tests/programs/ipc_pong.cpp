@@ -1,5 +1,6 @@
-// IPC server: answers every call on the core's shared endpoint with (w0 + 1, w1 * 2, badge,
-// received-cap type). Exits when a caller sends w0 = quit.
+// IPC server: answers every call on the core endpoint with (w0 + 1, w1 * 2, badge, received-cap
+// type). It must be its core's server (kernel option serve=ipc_pong): no other domain may receive
+// there. Exits when a caller sends w0 = quit.
 #include <myr/user/syscall.hpp>
 
 using namespace myr;

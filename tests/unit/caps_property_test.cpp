@@ -33,7 +33,7 @@ TEST(CapsProperty, RandomSequencesKeepInvariants) {
     // The generator must reach both outcomes often, or the test proves little.
     EXPECT_GT(ok, 10000u);
     EXPECT_GT(failed, 10000u);
-    for (const char* name : {"retype", "copy", "mint", "move", "remove", "revoke"}) EXPECT_GT(by_op[name], 500u) << name;
+    for (const char* name : {"retype", "copy", "mint", "move", "remove", "revoke", "pin"}) EXPECT_GT(by_op[name], 500u) << name;
 }
 
 // Biased towards a deep tree: retype from the RAM untyped into free slots, copy chains, then

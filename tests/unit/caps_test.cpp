@@ -417,6 +417,48 @@ TEST_F(Caps, MoveKeepsTreeAndExtWords) {
     EXPECT_EQ(t.slot(21).ext[0], 0u) << "copies do not inherit the mapping words";
 }
 
+// What the kernel relies on (issue 10): a domain's lent RAM and the other caps the kernel placed
+// stay in their slots. Before pinning, a reply moved a domain's RAM to another domain and the
+// kernel later returned two RAM caps into one slot.
+TEST_F(Caps, PinnedCapsStayInTheirSlot) {
+    // A RAM region the kernel lends (a child of its own untyped), with an object carved from it.
+    ASSERT_EQ(t.retype(2, {CapType::untyped, 16}, 1, 10), Status::ok);
+    ASSERT_EQ(t.retype(10, {CapType::frame, 12}, 1, 11), Status::ok);
+    refused(Status::not_found, [&] { return t.set_pinned(12, true); });
+    refused(Status::out_of_range, [&] { return t.set_pinned(256, true); });
+    ASSERT_EQ(t.set_pinned(10, true), Status::ok);
+    EXPECT_TRUE(t.cap(10).pinned());
+    refused(Status::permission_denied, [&] { return t.move(10, 20); });
+    refused(Status::permission_denied, [&] { return t.remove(10, sink()); });
+    // What it carved is not pinned: it moves and goes.
+    ASSERT_EQ(t.move(11, 21), Status::ok);
+    // Revoking it still works (its descendants are the domain's), and it stays.
+    ASSERT_EQ(t.revoke(10, sink()), Status::ok);
+    EXPECT_TRUE(t.cap(21).is_null());
+    EXPECT_TRUE(t.cap(10).pinned());
+    // A copy of a pinned cap (here a pinned endpoint) is an ordinary cap; the original stays pinned.
+    ASSERT_EQ(t.retype(2, {CapType::endpoint, 0}, 1, 30), Status::ok);
+    ASSERT_EQ(t.set_pinned(30, true), Status::ok);
+    ASSERT_EQ(t.copy(30, 31), Status::ok);
+    ASSERT_EQ(t.mint(30, 32, Rights::send, 7), Status::ok);
+    EXPECT_FALSE(t.cap(31).pinned());
+    EXPECT_FALSE(t.cap(32).pinned());
+    ASSERT_EQ(t.move(31, 33), Status::ok);
+    ASSERT_EQ(t.remove(33, sink()), Status::ok);
+    // The kernel releases it to take it back (a domain's end): then it moves again.
+    ASSERT_EQ(t.set_pinned(10, false), Status::ok);
+    ASSERT_EQ(t.move(10, 40), Status::ok);
+    EXPECT_FALSE(t.cap(40).pinned());
+    // Roots may be installed pinned; unknown flag bits are refused.
+    Cap k = make_io_ports(0x60, 4);
+    k.flags = cap_pinned;
+    ASSERT_EQ(t.install(50, k), Status::ok);
+    refused(Status::permission_denied, [&] { return t.remove(50, sink()); });
+    Cap bad = make_io_ports(0x70, 2);
+    bad.flags = 0x80;
+    refused(Status::invalid_argument, [&] { return t.install(51, bad); });
+}
+
 TEST_F(Caps, LookupOneAndTwoLevels) {
     // One level: the root cnode has radix 6; slot 2 is cptr 2 at depth 6.
     EXPECT_EQ(*t.lookup(0, 2, 6), 2u);

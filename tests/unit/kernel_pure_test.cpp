@@ -265,6 +265,19 @@ TEST(Options, ParsesKnownWordsAndReportsUnknown) {
     EXPECT_EQ(o.timer_hz, 100u);
 }
 
+TEST(Options, ServeNamesTheCoreServers) {
+    Options o = parse_options("/k serve=ipc_pong serve=epserver");
+    ASSERT_EQ(o.num_serve, 2u);
+    EXPECT_STREQ(o.serve[0], "ipc_pong");
+    EXPECT_STREQ(o.serve[1], "epserver");
+    EXPECT_STREQ(o.unknown, "");
+    o = parse_options("/k serve= serve=a serve=b serve=c serve=d serve=e");
+    EXPECT_EQ(o.num_serve, 4u) << "an empty name is refused, and at most max_serve names are kept";
+    EXPECT_STREQ(o.unknown, "serve=");
+    o = parse_options("/k serve=a_name_longer_than_twenty_three");
+    EXPECT_STREQ(o.serve[0], "a_name_longer_than_twen") << "truncated like a module name";
+}
+
 TEST(Format, FormatsIntegersStringsAndTruncates) {
     char buf[64];
     FixedBuffer out(buf, sizeof buf);

@@ -14,7 +14,7 @@ tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 run() {
     "$ctl" run "$ROOT/configs/1s1c.toml" --kernel "$kernel" --accel tcg --quiet --log "$tmp/$1.log" \
         --module "$ROOT/build/user/ipc_pong" --module "$ROOT/build/user/kbench" \
-        --append spawn=ipc_pong@0 --append spawn=kbench@0 "${@:2}" >/dev/null
+        --append spawn=ipc_pong@0 --append spawn=kbench@0 --append serve=ipc_pong "${@:2}" >/dev/null
     grep -o 'bench-kernel op=[a-z0-9_]* ticks=[0-9]*' "$tmp/$1.log" | sed 's/bench-kernel op=//; s/ ticks=/ /' > "$tmp/$1.txt"
 }
 run tcg

@@ -57,6 +57,7 @@ AuditResult audit_shapes(const CapTable& t) {
         if (c.is_null()) continue;
         if (static_cast<unsigned>(c.type) >= cap_type_count) return fail(i, "unknown type");
         if (!has(all_rights(c.type), c.rights)) return fail(i, "rights outside the type's set");
+        if ((c.flags & ~cap_known_flags) != 0) return fail(i, "unknown flags");
         if (is_memory(c.type)) {
             if (c.size == 0 || c.base >= phys_limit || c.size > phys_limit - c.base) return fail(i, "bad memory range");
             const bool table_mem = c.base >= t.phys_base() && c.end() <= t.phys_end();

@@ -27,7 +27,7 @@ bool overlaps(const Cap& a, std::uint64_t base, std::uint64_t end) { return a.ba
 // Shape of a root capability handed to install(). Memory objects must have the exact size and
 // alignment retype would give them.
 Status validate_root(const Cap& c) {
-    if (c.reserved != 0) return Status::invalid_argument;
+    if ((c.flags & ~cap_known_flags) != 0) return Status::invalid_argument;
     if (!has(all_rights(c.type), c.rights)) return Status::invalid_argument;
     if (c.word != 0) return Status::invalid_argument;  // no watermark, no badge on a root
     switch (c.type) {
@@ -239,6 +239,7 @@ Status CapTable::mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badg
     Slot& d = m_slots[dest];
     d = Slot{};
     d.cap = s;
+    d.cap.flags = 0;  // a copy of a pinned cap is an ordinary one: the original stays put
     d.cap.rights = s.rights & mask;
     if (badge != 0) d.cap.word = badge;
     link_child(src, dest);
@@ -249,6 +250,7 @@ Status CapTable::move(SlotIdx src, SlotIdx dest) {
     if (!valid(src) || !valid(dest)) return Status::out_of_range;
     if (!live(src)) return Status::not_found;
     if (live(dest)) return Status::exists;
+    if (m_slots[src].cap.pinned()) return Status::permission_denied;
     Slot& s = m_slots[src];
     m_slots[dest] = s;
     if (s.prev_sibling != no_slot)
@@ -265,8 +267,17 @@ Status CapTable::remove(SlotIdx i, FreedSink freed) {
     if (!valid(i)) return Status::out_of_range;
     const Slot& s = m_slots[i];
     if (s.cap.is_null()) return Status::not_found;
+    if (s.cap.pinned()) return Status::permission_denied;
     if (s.first_child != no_slot && (s.cap.type == CapType::untyped || s.parent == no_slot)) return Status::busy;
     remove_unchecked(i, freed);
+    return Status::ok;
+}
+
+Status CapTable::set_pinned(SlotIdx i, bool pinned) {
+    if (!valid(i)) return Status::out_of_range;
+    if (!live(i)) return Status::not_found;
+    Cap& c = m_slots[i].cap;
+    c.flags = static_cast<std::uint8_t>(pinned ? (c.flags | cap_pinned) : (c.flags & ~cap_pinned));
     return Status::ok;
 }
 

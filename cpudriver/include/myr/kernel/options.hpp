@@ -6,6 +6,7 @@
 namespace myr::kernel {
 
 inline constexpr std::uint32_t max_spawn = 16;
+inline constexpr std::uint32_t max_serve = 4;
 
 // `spawn=NAME@CORES[*K]`: run boot module NAME on each core in CORES ("all" or a list like
 // "0-3,5"), K generations one after another (a new one when the previous exits; default 1).
@@ -30,6 +31,10 @@ struct Options {
     std::uint32_t monitor_flags;   // `monitor.flags=N`: passed to monitors (bit 0: measure round trips)
     std::uint32_t num_spawn;
     SpawnSpec spawn[max_spawn];
+    // `serve=NAME` (repeatable): domains running boot module NAME are their core's server: their
+    // copy of the core endpoint (slot 4) may receive; every other domain's may only send.
+    std::uint32_t num_serve;
+    char serve[max_serve][24];
 };
 
 Options parse_options(const char* cmdline);

@@ -20,7 +20,7 @@ enum class Sys : std::uint64_t {
     cap_identify = 4,  // (cptr) -> rdx = type << 32 | rights
     cap_copy = 5,      // (src cptr, dest slot, rights mask) -> ok
     cap_mint = 6,      // (src cptr, dest slot, rights mask, badge) -> ok
-    cap_delete = 7,    // (cptr) -> ok
+    cap_delete = 7,    // (cptr) -> ok; permission_denied for a cap the kernel pinned (slots below)
     cap_revoke = 8,    // (cptr) -> ok: deletes every capability derived from it
     retype = 9,        // (untyped cptr, type, size_bits, dest slot, count) -> ok; page_table: size_bits = level 1..3
     map = 10,          // (frame cptr, vaddr, flags) -> ok; maps into the caller's own space through page
@@ -48,7 +48,8 @@ enum class Sys : std::uint64_t {
                        // between cores); out_of_range for any other memory
     ipc_reply = 24,    // (w0, w1, w2, w3 in rsi,rdx,r10,r8, cap cptr or no_cap in r9) -> ok: answers the
                        // last caller without receiving again; the cap *moves* to the caller when it
-                       // named an empty reply slot (caller sees r9 = 1), else stays; not_found: no caller
+                       // named an empty reply slot (caller sees r9 = 1), else stays; not_found: no caller;
+                       // permission_denied: the cap is pinned (nothing is sent, the caller still waits)
     core_status = 25,  // (kernel cptr) -> rdx = live domains besides the caller | exited ok << 16 |
                        // exited failing << 32 | faulted << 48 (16 bits each, this core since boot)
     cap_phys = 26,     // (kernel cptr, cptr) -> rdx = physical base of a frame / channel_memory / untyped
@@ -71,7 +72,8 @@ inline constexpr std::uint64_t no_cap = ~0ull;
 inline constexpr std::uint64_t recv_poll = 1;  // ipc_recv flag
 // The cap argument (r9) of ipc_send / ipc_call: no_cap, or the cptr of a capability to send in
 // bits 0-31 (0xffffffff: none) and, for ipc_call only, the slot where a capability in the reply
-// may land in bits 32-63 (0: none).
+// may land in bits 32-63 (0: none). Either needs the grant right on the endpoint cap used
+// (permission_denied): capabilities cross a call, both ways, only over a cap with grant.
 constexpr std::uint64_t ipc_cap(std::uint64_t send, std::uint64_t reply_slot) {
     return (send & 0xffff'ffffull) | (reply_slot << 32);
 }
@@ -90,6 +92,17 @@ enum class DomainStatus : std::uint32_t {
 
 // Every domain starts with a domain capability to itself (read, write) in this slot.
 inline constexpr std::uint64_t self_domain_slot = 2;
+
+// Every domain holds, in slot 4, a send+grant capability to its core's endpoint badged with its
+// domain id. Only the core's server may receive there: the domains running a program that the
+// kernel option `serve=NAME` names get all rights (send, receive, grant) instead; any other
+// domain's receive is permission_denied, so no domain can take calls meant for the server.
+inline constexpr std::uint64_t core_endpoint_slot = 4;
+
+// Slots whose capabilities the kernel placed and relies on: they are pinned (never moved by
+// ipc_reply, never deleted: permission_denied). Every domain: 1 (its own cnode) and 3 (the RAM
+// lent to it, which goes back to the kernel when it ends). A monitor also: 5, 6, 7 (its
+// receiving copy of its endpoint) and 8. Copies of a pinned cap are ordinary caps.
 
 // Every domain holds, in slot 7, a send+grant capability to its monitor's endpoint badged with its
 // domain id (the monitor service: monitor_op below). A monitor starts with (besides the slots every

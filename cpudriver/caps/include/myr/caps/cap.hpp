@@ -52,16 +52,27 @@ constexpr bool has(Rights have, Rights need) { return (have & need) == need; }
 // The rights a freshly created capability of `type` carries (all that mean something for it).
 Rights all_rights(CapType type);
 
+// Flags of a capability (Cap::flags), kept by move, never by copy or mint.
+//   pinned: the kernel placed this capability and relies on it staying where it is (a domain's
+//   lent RAM, which goes back to the kernel slot it came from when the domain ends; its own
+//   cnode; a monitor's kernel, IPI and channel-pool caps). move and remove refuse a pinned
+//   capability with permission_denied, so no system call (delete, or a reply that moves a cap)
+//   can take it out of its slot; copies and mints of it are ordinary, unpinned caps. Only the
+//   kernel pins and unpins (CapTable::set_pinned).
+inline constexpr std::uint8_t cap_pinned = 1;
+inline constexpr std::uint8_t cap_known_flags = cap_pinned;
+
 struct Cap {
     std::uint64_t base = 0;  // physical address, first port, first core (see CapType)
     std::uint64_t size = 0;  // bytes, ports, cores
     std::uint64_t word = 0;  // untyped: watermark (bytes used from base); endpoint/notification: badge
     std::uint32_t aux = 0;   // page_table: level; cnode: radix; ipi/irq: vector
     CapType type = CapType::null;
-    std::uint8_t reserved = 0;
+    std::uint8_t flags = 0;  // cap_pinned
     Rights rights = Rights::none;
 
     [[nodiscard]] bool is_null() const { return type == CapType::null; }
+    [[nodiscard]] bool pinned() const { return (flags & cap_pinned) != 0; }
     [[nodiscard]] std::uint64_t end() const { return base + size; }
     [[nodiscard]] std::uint64_t badge() const { return word; }
     [[nodiscard]] std::uint64_t watermark() const { return word; }

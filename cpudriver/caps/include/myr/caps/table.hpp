@@ -98,17 +98,24 @@ public:
     [[nodiscard]] Status copy(SlotIdx src, SlotIdx dest);
     [[nodiscard]] Status mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badge);
 
-    // Move the cap (and its ext words) from `src` to empty `dest`, keeping its place in the tree.
+    // Move the cap (and its ext words and flags) from `src` to empty `dest`, keeping its place in
+    // the tree. permission_denied for a pinned cap.
     [[nodiscard]] Status move(SlotIdx src, SlotIdx dest);
 
     // Delete one capability. Its children (copies) move up to its parent. If it was the last
     // capability to its object, the object is reported to `freed`. An untyped with children is
-    // refused with busy: revoke it first. Removing a cnode's last cap does not touch the caps in
-    // its slots (see docs/capabilities.md: they are cleared when that memory is retyped again).
+    // refused with busy: revoke it first; a pinned cap with permission_denied. Removing a cnode's
+    // last cap does not touch the caps in its slots (see docs/capabilities.md: they are cleared
+    // when that memory is retyped again).
     [[nodiscard]] Status remove(SlotIdx slot, FreedSink freed = {});
 
+    // Kernel only: pin the cap in `slot` to it, or release it (cap_pinned in cap.hpp).
+    // out_of_range, not_found.
+    [[nodiscard]] Status set_pinned(SlotIdx slot, bool pinned);
+
     // Delete every descendant of `slot` (leaves first), reporting freed objects. After revoking
-    // an untyped its watermark is 0 again. At most `budget` deletions: would_block when
+    // an untyped its watermark is 0 again. Pinning does not protect a descendant: the kernel pins
+    // only caps whose ancestors are its own (a revoke of them is the kernel's decision). At most `budget` deletions: would_block when
     // descendants remain (progress is kept; call again).
     [[nodiscard]] Status revoke(SlotIdx slot, FreedSink freed = {}, std::uint32_t budget = 0xffff'ffffu);
 

@@ -86,7 +86,7 @@ namespace cap {
 inline constexpr std::uint64_t self_cnode = 1;
 inline constexpr std::uint64_t self_domain = abi::self_domain_slot;  // domain cap to itself (read, write)
 inline constexpr std::uint64_t ram = 3;
-inline constexpr std::uint64_t endpoint = 4;
+inline constexpr std::uint64_t endpoint = abi::core_endpoint_slot;  // send + grant; receive only for serve= programs
 inline constexpr std::uint64_t monitor = 7;  // send + grant to this core's monitor (myr/user/bind.hpp)
 inline constexpr std::uint64_t first_free = 8;
 inline constexpr std::uint64_t slots = 64;

@@ -97,6 +97,7 @@ public:
             name = "copy";
             st = m_t.copy(a, c);
             if (st == Status::ok && m_t.cap(c).rights != m_t.cap(a).rights) return failed("copy changed rights");
+            if (st == Status::ok && m_t.cap(c).pinned()) return failed("a copy is pinned");
             break;
         case 3: {
             name = "mint";
@@ -104,18 +105,28 @@ public:
             const std::uint64_t badge = (b[4] & 1) != 0 ? b[5] : 0;
             st = m_t.mint(a, c, mask, badge);
             if (st == Status::ok && !has(m_t.cap(a).rights, m_t.cap(c).rights)) return failed("mint gained rights");
+            if (st == Status::ok && m_t.cap(c).pinned()) return failed("a mint is pinned");
             break;
         }
         case 4:
+            if ((b[3] & 0xc0) == 0xc0) {
+                // Pin or release (the kernel's operation), so moves and removes meet pinned caps.
+                name = "pin";
+                st = m_t.set_pinned(a, (b[4] & 1) != 0);
+                if (st == Status::ok && m_t.cap(a).pinned() != ((b[4] & 1) != 0)) return failed("pin did not pin");
+                break;
+            }
             name = "move";
             st = m_t.move(a, c);
             if (st == Status::ok && (std::memcmp(&m_t.cap(c), &before[a].cap, sizeof(Cap)) != 0 || !m_t.cap(a).is_null()))
                 return failed("move did not move");
+            if (st == Status::ok && before[a].cap.pinned()) return failed("moved a pinned cap");
             break;
         case 5:
             name = "remove";
             expect_gone.insert(a);
             st = m_t.remove(a, sink);
+            if (st == Status::ok && before[a].cap.pinned()) return failed("removed a pinned cap");
             break;
         case 6: {
             name = "revoke";
