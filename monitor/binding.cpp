@@ -30,6 +30,9 @@ Service services[max_services];
 // the server's core) until its domain took both rings.
 struct BindEnd {
     bool used, ready, server, accepted;
+    bool orphan;             // client side: its domain ended while the request was out; the
+                             // reply only frees what is left
+    bool exposed;            // client side: another core may hold a cap to our ring (it said ok)
     Status error;            // client side: what the server's monitor answered, if not ok
     std::uint32_t domain;    // the local domain (its badge)
     std::uint32_t peer_core, peer_domain;
@@ -40,13 +43,58 @@ BindEnd binds[max_binds];
 std::uint64_t bindings_made;
 std::uint64_t slot_used;  // bit per cnode slot
 
+// ---- Quotas (docs/monitors.md, "Limits") ---------------------------------------------------------
+// Everything a monitor holds for a domain is bounded per domain, so one domain binding (or
+// exporting) in a loop is refused with a clear answer and leaves the tables, the cnode slots and
+// the channel pool to the others: `busy` while it has too much in set-up (it may retry once it
+// took its rings), `no_memory` once its share of ring memory is spent (for the rest of its life:
+// ring memory is not reused across cores).
+constexpr std::uint32_t setup_per_domain = 2;  // client bindings in set-up (rings not all taken)
+constexpr std::uint32_t rings_per_domain = 8;  // rings of this core's pool for one client domain, ever
+constexpr std::uint32_t pending_per_client = 2;// bind requests of one remote client not yet accepted
+constexpr std::uint32_t names_per_domain = 4;
+
+// A domain of this core that used the service, or that this monitor started (then `cap` holds a
+// domain capability to it: domain_status tells when it ended, and everything it held is freed).
+struct DomainRec {
+    bool used, remote;       // remote: it asked another core's monitor for a binding
+    std::uint32_t domain, rings, names;
+    std::uint64_t cap;       // our slot with a domain cap to it, 0: untracked (not started by us)
+};
+constexpr unsigned max_domains = 40;
+DomainRec domains[max_domains];
+
+// Rings of this core's pool charged to a client domain (any core): the server's side of a bind
+// is charged to the client that asked for it, not to the server.
+struct Charge {
+    bool used;
+    std::uint32_t core, domain, rings;
+};
+constexpr unsigned max_charges = 128;
+Charge charges[max_charges];
+
+// Rings a binding between two domains of this core keeps here (both domains hold copies; see
+// new_ring): deleted once both domains ended, so the slots come back.
+struct Kept {
+    std::uint64_t slot;
+    std::uint32_t a, b;
+};
+constexpr unsigned max_kept = 8;
+Kept kept[max_kept];
+
+// Rings no other core ever got a capability to (a bind the server's monitor refused): the next
+// bind takes one of these before retyping a fresh one, and the domain's budget gets it back, so
+// retrying a refused bind costs neither pool memory nor budget.
+constexpr unsigned max_spare = 4;
+std::uint64_t spare[max_spare];
+
 Result<std::uint64_t> alloc_slot() {
     for (std::uint64_t s = first_slot; s < 64; ++s)
         if (!(slot_used >> s & 1)) {
             slot_used |= std::uint64_t{1} << s;
             return s;
         }
-    return Status::overflow;
+    return Status::busy;  // every slot holds something in transit: retry once some was taken
 }
 void free_slot(std::uint64_t s) {
     if (s) {
@@ -54,8 +102,57 @@ void free_slot(std::uint64_t s) {
         slot_used &= ~(std::uint64_t{1} << s);
     }
 }
+unsigned free_slots() {
+    unsigned n = 0;
+    for (std::uint64_t s = first_slot; s < 64; ++s) n += !(slot_used >> s & 1);
+    return n;
+}
 
 void wake_local_domains() { (void)syscall6(abi::Sys::send_ipi, ipi_cap, mesh.core); }
+
+DomainRec* find_domain(std::uint64_t d) {
+    for (DomainRec& r : domains)
+        if (r.used && r.domain == d) return &r;
+    return nullptr;
+}
+// The record of a calling domain; one the monitor did not start is kept untracked (no cap: its
+// end goes unnoticed, see docs/monitors.md). Null when the table is full.
+DomainRec* domain_rec(std::uint64_t d) {
+    if (DomainRec* r = find_domain(d)) return r;
+    for (DomainRec& r : domains)
+        if (!r.used) {
+            r = {};
+            r.used = true;
+            r.domain = static_cast<std::uint32_t>(d);
+            return &r;
+        }
+    return nullptr;
+}
+
+Charge* charge_of(std::uint64_t core, std::uint64_t domain, bool create) {
+    Charge* free = nullptr;
+    for (Charge& c : charges) {
+        if (c.used && c.core == core && c.domain == domain) return &c;
+        if (!c.used && !free) free = &c;
+    }
+    if (!create || !free) return nullptr;
+    *free = {true, static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(domain), 0};
+    return free;
+}
+
+unsigned kept_free() {
+    unsigned n = 0;
+    for (const Kept& k : kept) n += k.slot == 0;
+    return n;
+}
+void keep(std::uint64_t slot, std::uint64_t a, std::uint64_t b) {
+    for (Kept& k : kept)
+        if (k.slot == 0) {
+            k = {slot, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b)};
+            return;
+        }
+    free_slot(slot);  // cannot happen: callers check kept_free() first
+}
 
 Service* find_service(std::uint64_t n0, std::uint64_t n1) {
     for (Service& s : services)
@@ -91,20 +188,58 @@ void release_bind(BindEnd& e) {
     e = {};
 }
 
+// A ring that never left this monitor (no copy handed out, no other core told its address).
+void recycle(std::uint64_t& slot) {
+    if (!slot) return;
+    for (std::uint64_t& k : spare)
+        if (!k) {
+            k = slot;
+            slot = 0;
+            return;
+        }
+    free_slot(slot);
+    slot = 0;
+}
+
+// Client bindings of `domain` in set-up here (rings not all taken).
+unsigned in_setup(std::uint64_t domain) {
+    unsigned n = 0;
+    for (const BindEnd& e : binds) n += e.used && !e.server && !e.orphan && e.domain == domain;
+    return n;
+}
+// Bind requests of client (core, domain) at this server core not yet accepted.
+unsigned pending_of(std::uint64_t core, std::uint64_t domain) {
+    unsigned n = 0;
+    for (const BindEnd& e : binds) n += e.used && e.server && !e.accepted && e.peer_core == core && e.peer_domain == domain;
+    return n;
+}
+
 // A fresh ring from this core's pool (so in this node's memory): its slot and physical address.
 // With `original`, the retyped cap stays with us there and `slot` gets a copy: a binding between
 // two domains of this core gives both of them copies, so neither's exit (which revokes what
-// derives from its caps) takes the ring away from the other.
+// derives from its caps) takes the ring away from the other. An empty pool answers no_memory.
 Status new_ring(std::uint64_t& slot, std::uint64_t& phys, std::uint64_t* original = nullptr) {
-    const auto s = alloc_slot();
-    if (!s.ok()) return s.status();
-    slot = *s;
-    Status st = syscall6(abi::Sys::retype, chan_pool, 10 /* channel_memory */, abi::bind_ring_bits, slot, 1).status;
+    Status st = Status::ok;
+    slot = 0;
+    for (std::uint64_t& k : spare)
+        if (k) {
+            slot = k;
+            k = 0;
+            break;
+        }
+    if (!slot) {
+        const auto s = alloc_slot();
+        if (!s.ok()) return s.status();
+        slot = *s;
+        st = syscall6(abi::Sys::retype, chan_pool, 10 /* channel_memory */, abi::bind_ring_bits, slot, 1).status;
+        if (st != Status::ok && st != Status::busy) st = Status::no_memory;
+    }
     if (st == Status::ok && original) {
         *original = slot;
         const auto c = alloc_slot();
         st = c.ok() ? syscall6(abi::Sys::cap_copy, *original, *c, 0xffff).status : c.status();
         slot = c.ok() ? *c : 0;
+        if (st != Status::ok) free_slot(*original);
     }
     if (st != Status::ok) {
         free_slot(slot);
@@ -135,30 +270,46 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
                      std::uint64_t server_domain, std::uint64_t local_slot);
 
 // The server's side of a bind: a request from core `from` (maybe this one) for a name we export.
+// Charged to the client (from, client_domain): at most pending_per_client requests not yet
+// accepted and rings_per_domain rings of this core's pool, so a client binding in a loop cannot
+// fill this monitor's table or empty its pool for everybody.
 void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t client_domain, std::uint64_t client_phys,
                        std::uint64_t n0, std::uint64_t n1, std::uint64_t local_slot) {
     Status st = Status::ok;
     const Service* svc = find_service(n0, n1);
     BindEnd* f = nullptr;
+    Charge* charge = nullptr;
     std::uint64_t phys = 0, server_domain = 0, original = 0;
     if (!svc || svc->core != mesh.core) st = Status::not_found;
-    else if (!(f = new_bind())) st = Status::overflow;
+    else if (pending_of(from, client_domain) >= pending_per_client) st = Status::busy;
+    else if (!(charge = charge_of(from, client_domain, true))) st = Status::busy;
+    else if (charge->rings >= rings_per_domain) st = Status::no_memory;
+    else if (!(f = new_bind())) st = Status::busy;
     if (st == Status::ok) {
         f->server = true;
         f->domain = svc->domain;
         f->peer_core = static_cast<std::uint32_t>(from);
         f->peer_domain = static_cast<std::uint32_t>(client_domain);
         st = new_ring(f->rx_slot, phys, local_slot ? &original : nullptr);
-        if (st == Status::ok) st = peer_ring(client_phys, local_slot, f->tx_slot);
+        if (st == Status::ok) {
+            ++charge->rings;
+            if (local_slot) keep(original, svc->domain, client_domain);
+            st = peer_ring(client_phys, local_slot, f->tx_slot);
+        }
         if (st == Status::ok) {
             f->ready = true;
             server_domain = svc->domain;
             ++bindings_made;
             wake_local_domains();  // a server may be polling accept
         } else {
+            if (!local_slot && f->rx_slot) {  // our ring went nowhere: keep it, refund the client
+                recycle(f->rx_slot);
+                --charge->rings;
+            }
             release_bind(*f);
         }
     }
+    if (charge && charge->rings == 0 && st != Status::ok) charge->used = false;
     if (from == mesh.core) bind_reply_here(from, ticket, st, phys, server_domain, original);
     else send(from, bind_reply, ticket, static_cast<std::uint64_t>(static_cast<std::uint32_t>(st)), phys, server_domain);
 }
@@ -173,6 +324,11 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
         return;
     }
     BindEnd& e = binds[ticket];
+    if (e.orphan) {  // its domain ended meanwhile: nobody will take the rings (freed already)
+        release_bind(e);
+        return;
+    }
+    e.exposed = status == Status::ok || from == mesh.core;
     if (status == Status::ok) status = peer_ring(server_phys, local_slot, e.tx_slot);
     if (status == Status::ok) {
         e.peer_core = static_cast<std::uint32_t>(from);
@@ -205,25 +361,37 @@ BindEnd* owned_bind(std::uint64_t id, std::uint64_t domain) {
 // One call from a domain of this core (its badge is its domain id).
 void serve_call(const Message& m) {
     const std::uint64_t who = m.badge;
+    DomainRec* rec = domain_rec(who);
+    if (!rec) return (void)reply(Status::busy);  // the table is full of domains not yet ended
     switch (static_cast<abi::MonitorOp>(m.w[0])) {
     case abi::MonitorOp::export_name: {
+        if (rec->names >= names_per_domain) return (void)reply(Status::no_memory);
         const Status st = add_service(m.w[1], m.w[2], static_cast<std::uint32_t>(mesh.core), static_cast<std::uint32_t>(who));
         reply(st);
-        if (st == Status::ok) broadcast(export_note, mesh.core, who, m.w[1], m.w[2]);
+        if (st == Status::ok) {
+            ++rec->names;
+            broadcast(export_note, mesh.core, who, m.w[1], m.w[2]);
+        }
         return;
     }
     case abi::MonitorOp::bind: {
         const Service* svc = find_service(m.w[1], m.w[2]);
         if (!svc) return (void)reply(Status::not_found);
+        const bool local = svc->core == mesh.core;
+        if (in_setup(who) >= setup_per_domain) return (void)reply(Status::busy);
+        if (rec->rings >= rings_per_domain) return (void)reply(Status::no_memory);
+        if (local && kept_free() < 2) return (void)reply(Status::busy);
         BindEnd* e = new_bind();
-        if (!e) return (void)reply(Status::overflow);
+        if (!e) return (void)reply(Status::busy);
         e->domain = static_cast<std::uint32_t>(who);
         std::uint64_t phys = 0, original = 0;
-        const bool local = svc->core == mesh.core;
         if (const Status st = new_ring(e->rx_slot, phys, local ? &original : nullptr); st != Status::ok) {
             release_bind(*e);
             return (void)reply(st);
         }
+        ++rec->rings;
+        if (local) keep(original, who, svc->domain);
+        else rec->remote = true;
         const std::uint64_t ticket = static_cast<std::uint64_t>(e - binds);
         reply(Status::ok, ticket);
         if (local) bind_request_here(mesh.core, ticket, who, phys, m.w[1], m.w[2], original);
@@ -234,7 +402,13 @@ void serve_call(const Message& m) {
         BindEnd* e = owned_bind(m.w[1], who);
         if (!e || e->server) return (void)reply(Status::not_found);
         if (e->error != Status::ok) {
+            // Refused at the server's core: it made no capability to our ring, so the ring and
+            // the budget come back (a client retrying a busy server spends nothing).
             const Status st = e->error;
+            if (!e->exposed) {
+                recycle(e->rx_slot);
+                if (rec->rings) --rec->rings;
+            }
             release_bind(*e);
             return (void)reply(st);
         }
@@ -282,6 +456,52 @@ void serve_call(const Message& m) {
     reply(Status::invalid_argument);
 }
 
+// Everything this monitor holds for a domain of its core that ended: its bindings in set-up
+// (rings in transit; a request still out is marked so its reply frees what is left), rings kept
+// for bindings on this core once both ends are gone, its names (every monitor drops them:
+// export_gone), and, when it asked other cores for bindings, what they hold for it (domain_gone).
+void forget(DomainRec& r) {
+    const std::uint32_t d = r.domain;
+    unsigned ends = 0, names = 0, rings = 0;
+    for (BindEnd& e : binds) {
+        if (!e.used || e.domain != d) continue;
+        ++ends;
+        if (!e.server && !e.ready && e.error == Status::ok) {
+            free_slot(e.rx_slot);
+            free_slot(e.tx_slot);
+            e.rx_slot = e.tx_slot = 0;
+            e.orphan = true;
+            e.domain = 0;
+        } else {
+            release_bind(e);
+        }
+    }
+    for (Kept& k : kept) {
+        if (!k.slot) continue;
+        if (k.a == d) k.a = 0;
+        if (k.b == d) k.b = 0;
+        if (k.a == 0 && k.b == 0) {
+            free_slot(k.slot);
+            k = {};
+            ++rings;
+        }
+    }
+    for (Service& s : services)
+        if (s.used && s.core == mesh.core && s.domain == d) {
+            ++names;
+            broadcast(export_gone, mesh.core, d, s.name[0], s.name[1]);
+            s.used = false;
+        }
+    for (Charge& c : charges)
+        if (c.used && c.core == mesh.core && c.domain == d) c.used = false;
+    if (r.remote) broadcast(domain_gone, mesh.core, d);
+    free_slot(r.cap);
+    r = {};
+    if (ends || names || rings) print("domain {} ended: freed {} binding ends, {} names, {} kept rings", d, ends, names, rings);
+}
+
+std::uint64_t last_core_status = ~0ull;
+
 } // namespace
 
 // Ring memory is never reused: one ring retyped at start and kept forever stops the pool's
@@ -292,8 +512,40 @@ void pin_pool() {
     if (new_ring(slot, phys) != Status::ok) print("no channel pool: bindings to this core will fail");
 }
 
+std::uint64_t spawn_slot() {
+    // Domain caps share the cnode with rings in transit: keep most of it for those.
+    if (free_slots() <= 24) return abi::no_cap;
+    const auto s = alloc_slot();
+    return s.ok() ? *s : abi::no_cap;
+}
+
+void started(std::uint64_t domain, std::uint64_t slot, bool ok) {
+    if (slot == abi::no_cap) return;
+    DomainRec* r = ok ? domain_rec(domain) : nullptr;
+    if (!r || r->cap) {
+        free_slot(slot);
+        return;
+    }
+    r->cap = slot;
+}
+
+// Domains that ended since the last look: core_status changes whenever a domain of this core
+// starts or ends, and only then is each tracked domain asked (domain_status on our cap).
+void reap() {
+    const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
+    if (v == last_core_status) return;
+    last_core_status = v;
+    for (DomainRec& r : domains) {
+        if (!r.used || !r.cap) continue;
+        const SysResult st = syscall6(abi::Sys::domain_status, r.cap);
+        if (st.status != Status::ok || (st.value & 0xffffffff) >= static_cast<std::uint64_t>(abi::DomainStatus::exited))
+            forget(r);
+    }
+}
+
 // Takes the calls waiting on our endpoint (never blocks: URPC traffic must keep flowing).
 bool serve_local() {
+    reap();
     bool any = false;
     for (unsigned n = 0; n < 16; ++n) {
         Message m{};
@@ -312,6 +564,29 @@ void on_export(std::uint64_t from, const urpc::Message& m) {
         ++malformed;
         print("export from core {} refused (bad sender, duplicate or table full)", from);
     }
+}
+
+void on_export_gone(std::uint64_t from, const urpc::Message& m) {
+    Service* s = m.words[0] == from ? find_service(m.words[2], m.words[3]) : nullptr;
+    if (!s || s->core != from || s->domain != m.words[1]) {
+        ++malformed;
+        print("export_gone from core {} for a name it does not hold: ignored", from);
+        return;
+    }
+    s->used = false;
+}
+
+// A client domain of core `from` ended: its requests not yet accepted here go, and its charges.
+void on_domain_gone(std::uint64_t from, const urpc::Message& m) {
+    if (m.words[0] != from) {
+        ++malformed;
+        print("domain_gone from core {} naming core {}: ignored", from, m.words[0]);
+        return;
+    }
+    for (BindEnd& e : binds)
+        if (e.used && e.server && !e.accepted && e.peer_core == from && e.peer_domain == m.words[1]) release_bind(e);
+    for (Charge& c : charges)
+        if (c.used && c.core == from && c.domain == m.words[1]) c.used = false;
 }
 
 void on_bind_request(std::uint64_t from, const urpc::Message& m) {

@@ -11,10 +11,19 @@ namespace myr::monitor::binding {
 // Keeps one ring of the channel pool forever, so ring memory is never reused (no cross-core
 // revoke yet).
 void pin_pool();
+// A slot for a domain cap to a program this monitor starts (spawn's dest), or no_cap when the
+// cnode is too full to track it; then started() with the spawn's outcome: the monitor keeps the
+// cap and frees what the domain held once domain_status says it ended.
+[[nodiscard]] std::uint64_t spawn_slot();
+void started(std::uint64_t domain, std::uint64_t slot, bool ok);
+// Looks for domains of this core that ended (core_status changed) and frees what they held.
+void reap();
 // Serves the calls waiting on this core's monitor endpoint (never blocks); true when any came.
 bool serve_local();
-// Monitor messages: export_note, bind_req, bind_reply.
+// Monitor messages: export_note, export_gone, domain_gone, bind_req, bind_reply.
 void on_export(std::uint64_t from, const urpc::Message& m);
+void on_export_gone(std::uint64_t from, const urpc::Message& m);
+void on_domain_gone(std::uint64_t from, const urpc::Message& m);
 void on_bind_request(std::uint64_t from, const urpc::Message& m);
 void on_bind_reply(std::uint64_t from, const urpc::Message& m);
 // Bindings this core's monitor set up (status).

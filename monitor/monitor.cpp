@@ -53,9 +53,14 @@ void report_pings() {
 }
 
 // Starts a program on this core; its argument (rdi) is `arg`, or this core's number when ~0.
+// The monitor keeps a domain cap to what it starts (binding.cpp frees what a domain held there
+// once it ended).
 SysResult spawn_local(const char* name, std::uint64_t len, std::uint64_t arg) {
-    return syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len, arg == ~0ull ? mesh.core : arg,
-                    abi::no_cap);
+    const std::uint64_t slot = binding::spawn_slot();
+    const SysResult r = syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len,
+                                 arg == ~0ull ? mesh.core : arg, slot);
+    binding::started(r.value, slot, r.status == Status::ok);
+    return r;
 }
 
 void spawn_here(std::uint64_t from, const urpc::Message& m) {
@@ -121,6 +126,8 @@ void handle(std::uint64_t from, const urpc::Message& m) {
              m.words[4] >> 32, m.words[3], m.words[4] & 0xffffffff);
         break;
     case export_note: binding::on_export(from, m); break;
+    case export_gone: binding::on_export_gone(from, m); break;
+    case domain_gone: binding::on_domain_gone(from, m); break;
     case bind_req: binding::on_bind_request(from, m); break;
     case bind_reply: binding::on_bind_reply(from, m); break;
     case census_req: {

@@ -28,14 +28,16 @@ enum Type : std::uint8_t {
     bcast_ack = 20,   // [seq, hops from the origin, lines this monitor forwarded]
     route_env = 21,   // [origin, destination]: the next line on this channel is a message for
                       // `destination` from `origin`, relayed along the node graph (monitor.graph=nodes)
-    last_type = route_env,
+    export_gone = 22, // [core, domain, name0, name1]  exporter's monitor -> all: its domain ended
+    domain_gone = 23, // [core, domain]                -> all: a domain that bound to other cores ended
+    last_type = domain_gone,
 };
 // Word 6 of a broadcast line: tree_mark | origin core (monitor.cpp forwards it down the origin's
 // multicast tree); other messages leave word 6 zero.
 inline constexpr std::uint64_t tree_mark = std::uint64_t{1} << 63;
 constexpr bool is_broadcast(std::uint8_t type) {
     return type == members || type == ping_all || type == status_req || type == census_req || type == export_note ||
-           type == bcast_probe;
+           type == bcast_probe || type == export_gone || type == domain_gone;
 }
 
 

@@ -36,7 +36,7 @@ struct ChannelConfig {
 };
 
 struct alignas(line_bytes) Descriptor {
-    std::uint32_t magic;
+    std::uint32_t magic;     // published last by format_channel (release), read first (acquire)
     std::uint32_t version;
     std::uint32_t slots;
     std::uint8_t wake;
@@ -68,6 +68,7 @@ static_assert(offsetof(ChannelControl, credit) == 1 * line_bytes);
 static_assert(offsetof(ChannelControl, doorbell) == 3 * line_bytes);
 static_assert(sizeof(ChannelControl) == 4 * line_bytes, "slots start at line 4");
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free);
 
 [[nodiscard]] constexpr bool valid_slot_count(std::uint32_t slots) {
     return slots >= min_slots && slots <= max_slots && (slots & (slots - 1)) == 0;
@@ -95,20 +96,35 @@ namespace detail {
 }
 } // namespace detail
 
-// format_channel: lay out a fresh channel in `memory`. Must happen before either end attaches and
-// be published to them by whatever hands out the memory (thread start, a message, boot block).
+// format_channel: lay out a fresh channel in `memory`. The peer may already be polling it (a
+// bound domain's peer, a monitor waiting for another's inbox: they attach as soon as the magic
+// reads right), so the magic is published last, with release, after every other line is laid
+// out; attach reads it first, with acquire (view_channel), and nothing else before it. Written
+// the other way round, a peer could attach between the magic and the slots, send, and have its
+// first line wiped by the slot initialisation that followed. Formatting a channel a peer is
+// attached to is not supported (the magic is retracted first only so that a half-formatted
+// region is never taken for an old channel).
 [[nodiscard]] inline Status format_channel(std::span<std::byte> memory, ChannelConfig config) {
     if (Status s = detail::check_region(memory); s != Status::ok) return s;
     if (!valid_slot_count(config.slots)) return Status::invalid_argument;
     if (config.wake != Wake::poll && config.wake != Wake::doorbell) return Status::invalid_argument;
     if (memory.size() < channel_bytes(config.slots)) return Status::truncated;
-    auto* control = new (memory.data()) ChannelControl{};
-    control->descriptor = Descriptor{channel_magic, channel_version, config.slots,
-                                     static_cast<std::uint8_t>(config.wake)};
+    auto* control = std::launder(reinterpret_cast<ChannelControl*>(memory.data()));
+    std::atomic_ref<std::uint32_t> magic(control->descriptor.magic);
+    magic.store(0, std::memory_order_relaxed);
+    // Every line but the magic word: plain stores, ordered before the release below. (No
+    // placement-new of the whole control block: it would store the magic word non-atomically.)
+    control->descriptor.version = channel_version;
+    control->descriptor.slots = config.slots;
+    control->descriptor.wake = static_cast<std::uint8_t>(config.wake);
+    new (&control->credit) CreditLine{};
+    new (&control->pad) PadLine{};
+    new (&control->doorbell) DoorbellLine{};
     control->credit.consumed.store(0, std::memory_order_relaxed);
     control->doorbell.armed.store(0, std::memory_order_relaxed);
     std::byte* base = memory.data() + sizeof(ChannelControl);
     for (std::uint32_t i = 0; i < config.slots; ++i) new (base + std::size_t{i} * sizeof(Slot)) Slot{};
+    magic.store(channel_magic, std::memory_order_release);
     return Status::ok;
 }
 
@@ -116,8 +132,12 @@ namespace detail {
 [[nodiscard]] inline Result<ChannelView> view_channel(std::span<std::byte> memory) {
     if (Status s = detail::check_region(memory); s != Status::ok) return s;
     auto* control = std::launder(reinterpret_cast<ChannelControl*>(memory.data()));
-    const Descriptor d = control->descriptor;
-    if (d.magic != channel_magic || d.version != channel_version) return Status::malformed;
+    // The magic first, with acquire (pairs with format_channel's release): only then are the
+    // other descriptor fields, the credit line and the slots initialised and safe to read.
+    if (std::atomic_ref<std::uint32_t>(control->descriptor.magic).load(std::memory_order_acquire) != channel_magic)
+        return Status::malformed;
+    const Descriptor& d = control->descriptor;
+    if (d.version != channel_version) return Status::malformed;
     if (!valid_slot_count(d.slots) || d.wake > static_cast<std::uint8_t>(Wake::doorbell))
         return Status::malformed;
     if (memory.size() < channel_bytes(d.slots)) return Status::truncated;
