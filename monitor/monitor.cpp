@@ -415,6 +415,11 @@ std::uint64_t parse_number(const char* s, bool& ok) {
     char plan[1024] = "ping-all,spawn:hello,probe,shutdown";  // long enough for many replicate steps
     (void)kernel_option("plan", plan, sizeof plan);  // else the self-check above
     emit("plan {}", plan);
+    // The replication settings this run uses (the last repl= word, as for plan=): the log says
+    // what ran, not what the config said.
+    char repl_settings[512] = "(none: each object's default protocol)";
+    (void)kernel_option("repl", repl_settings, sizeof repl_settings);
+    emit("repl {}", repl_settings);
     emit("monitor-broadcast mode={}", tree_broadcast ? "tree" : "unicast");
     char* p = plan;
     while (*p) {

@@ -9,11 +9,8 @@
 
 #include "protocol.hpp"
 
-#include <myr/repl/objects/counter.hpp>
-#include <myr/repl/objects/kv_map.hpp>
-#include <myr/repl/objects/memory_ownership.hpp>
-#include <myr/repl/objects/registry.hpp>
 #include <myr/repl/endpoint.hpp>
+#include <myr/repl/objects/catalog.hpp>
 #include <myr/user/syscall.hpp>
 
 #include <new>
@@ -57,12 +54,16 @@ public:
 };
 
 // ---- The run -----------------------------------------------------------------------------------
-enum Object : std::uint8_t { obj_registry = 1, obj_memory = 2, obj_counter = 3, obj_kv = 4 };
-enum Workload : std::uint8_t { mixed = 0, commuting = 1 };  // commuting: counter/kv add + reads only
-constexpr const char* object_names[] = {"?", "registry", "memory", "counter", "kv"};
+// The objects a run can replicate: the catalogue (myr/repl/objects/catalog.hpp). spec.object is
+// the catalogue's wire id (1-based list position); everything below dispatches through it.
+using Objects = r::Objects;
+enum Workload : std::uint8_t { mixed = 0, commuting = 1 };  // commuting: reads + commuting updates only
+const char* object_name(std::uint8_t id) {
+    return id >= 1 && id <= Objects::size ? Objects::names[id - 1].data() : "?";
+}
 
 struct Spec {
-    std::uint8_t object;
+    std::uint8_t object;  // catalogue id, 1..Objects::size
     r::Protocol protocol;
     r::Fanout fanout;
     r::Coordinator coordinator;
@@ -72,7 +73,7 @@ struct Spec {
     std::uint64_t seed;
     std::uint16_t sequencer, owner;
     std::uint32_t cores, nodes;
-    std::uint16_t id;    // object id on the wire: object | run number << 4 (stale lines are told apart)
+    std::uint16_t id;    // object id on the wire: object | run number << object_id_bits (stale lines told apart)
     r::Replicas replicas;  // per core, or per NUMA node (the node's lowest core; the others forward)
 };
 
@@ -94,27 +95,26 @@ alignas(MeshTransport) unsigned char transport_mem[sizeof(MeshTransport)];
 MeshTransport* transport;
 r::Placement placement;  // where the replicas are; the group is built over its replica cores
 
-constexpr std::size_t max4(std::size_t a, std::size_t b, std::size_t c, std::size_t d) {
-    const std::size_t ab = a > b ? a : b, cd = c > d ? c : d;
-    return ab > cd ? ab : cd;
-}
 // This core's endpoint: a replica, or (replicas per node, not the node's replica core) a client
-// proxy forwarding to its node's replica core.
-alignas(64) unsigned char replica_mem[max4(sizeof(r::Endpoint<r::Registry>), sizeof(r::Endpoint<r::MemoryOwnership>),
-                                           sizeof(r::Endpoint<r::Counter>), sizeof(r::Endpoint<r::KvMap>))];
+// proxy forwarding to its node's replica core. One buffer for whichever object the run uses,
+// sized for the largest in the catalogue; the budget keeps an object's state from silently
+// growing the monitor (every core's monitor holds this buffer in its bss).
+template <typename O>
+struct endpoint_size {
+    static constexpr std::size_t value = sizeof(r::Endpoint<O>);
+};
+constexpr std::size_t replica_budget = 160 * 1024;
+static_assert(Objects::max_size<endpoint_size>() <= replica_budget,
+              "a catalogued object's Endpoint (replica + tables) is larger than the monitor's replica_budget: "
+              "shrink its state or raise the budget knowingly");
+alignas(64) unsigned char replica_mem[Objects::max_size<endpoint_size>()];
 template <typename O>
 r::Endpoint<O>& replica() {
     return *std::launder(reinterpret_cast<r::Endpoint<O>*>(replica_mem));
 }
 template <typename F>
 void with_replica(F&& f) {
-    switch (spec.object) {
-    case obj_registry: f(replica<r::Registry>()); break;
-    case obj_memory: f(replica<r::MemoryOwnership>()); break;
-    case obj_counter: f(replica<r::Counter>()); break;
-    case obj_kv: f(replica<r::KvMap>()); break;
-    default: break;
-    }
+    (void)Objects::visit(spec.object, [&](auto tag) { f(replica<typename decltype(tag)::type>()); });
 }
 template <typename T> struct object_of;
 template <typename O> struct object_of<r::Endpoint<O>> { using type = O; };
@@ -135,39 +135,11 @@ std::uint64_t next_random() {
     return r::mix64(client.rng);
 }
 
-// Seeded random operations on a small key space, so clients conflict.
-constexpr std::uint64_t keys = 16;
-
-r::Counter::Op make_op(r::Counter*, std::uint64_t x) {
-    return x % 10 < 3 ? r::Counter::get() : r::Counter::add(static_cast<std::int64_t>(1 + (x >> 8) % 10));
-}
-r::KvMap::Op make_op(r::KvMap*, std::uint64_t x) {
-    const std::uint64_t key = 1 + (x >> 8) % keys, value = (x >> 16) % 1000;
-    const std::uint64_t k = x % 20;
-    if (spec.workload == commuting) return k < 6 ? r::KvMap::get(key) : r::KvMap::add(key, value);
-    if (k < 5) return r::KvMap::get(key);
-    if (k < 10) return r::KvMap::put(key, value);
-    if (k < 16) return r::KvMap::add(key, value);
-    return r::KvMap::erase(key);
-}
-r::Registry::Op make_op(r::Registry*, std::uint64_t x) {
-    const char chars[4] = {'s', 'v', 'c', static_cast<char>('a' + (x >> 8) % keys)};
-    const std::string_view name(chars, 4);  // explicit length: no strlen
-    const std::uint16_t me = static_cast<std::uint16_t>(host.core);
-    const std::uint64_t k = x % 10;
-    if (k < 3) return r::Registry::lookup(name);
-    if (k < 7) return r::Registry::add(name, me, static_cast<std::uint32_t>(x >> 32));
-    return r::Registry::remove(name, me);
-}
-r::MemoryOwnership::Op make_op(r::MemoryOwnership*, std::uint64_t x) {
-    const std::uint64_t base = (1 + (x >> 8) % keys) * r::MemoryOwnership::page;
-    const std::uint16_t me = static_cast<std::uint16_t>(host.core);
-    const std::uint16_t other = static_cast<std::uint16_t>((x >> 24) % spec.cores);
-    const std::uint64_t k = x % 20;
-    if (k < 5) return r::MemoryOwnership::owner(base);
-    if (k < 11) return r::MemoryOwnership::claim(base, me);
-    if (k < 16) return r::MemoryOwnership::transfer(base, me, other);
-    return r::MemoryOwnership::release(base, me);
+// Seeded random operations: the object's own generator (its `sample`, small key spaces so
+// clients conflict); commuting-only under broadcast and with the step's `add`.
+template <typename O>
+typename O::Op make_op(std::uint64_t x) {
+    return O::sample(x, r::SampleContext{static_cast<std::uint16_t>(host.core), spec.cores, spec.workload == commuting});
 }
 
 // A control message to a monitor, or to ourselves (handled at once: only counters change).
@@ -202,7 +174,7 @@ bool drive(r::Endpoint<O>& rep) {
     if (client.go && !client.inflight && client.done < spec.ops && host.queued() < client_backlog_limit &&
         rdtsc() >= client.backoff_until) {
         if (!client.have_op) {
-            const Op op = make_op(static_cast<O*>(nullptr), next_random());
+            const Op op = make_op<O>(next_random());
             for (auto& w : client.op) w = 0;
             __builtin_memcpy(client.op, &op, sizeof op);
             client.have_op = true;
@@ -271,13 +243,10 @@ bool start_local() {
         return false;
     }
     const std::uint16_t self = static_cast<std::uint16_t>(host.core);
-    switch (spec.object) {
-    case obj_registry: new (replica_mem) r::Endpoint<r::Registry>(*group, placement, self, *transport); break;
-    case obj_memory: new (replica_mem) r::Endpoint<r::MemoryOwnership>(*group, placement, self, *transport); break;
-    case obj_counter: new (replica_mem) r::Endpoint<r::Counter>(*group, placement, self, *transport); break;
-    case obj_kv: new (replica_mem) r::Endpoint<r::KvMap>(*group, placement, self, *transport); break;
-    default: return false;
-    }
+    if (!Objects::visit(spec.object, [&](auto tag) {
+            new (replica_mem) r::Endpoint<typename decltype(tag)::type>(*group, placement, self, *transport);
+        }))
+        return false;
     active = true;
     return true;
 }
@@ -356,9 +325,24 @@ char* cut(char* s, char sep) {
     return s;
 }
 std::uint8_t object_by_name(const char* s) {
-    for (std::uint8_t i = 1; i <= obj_kv; ++i)
-        if (equal(s, object_names[i])) return i;
+    for (std::uint8_t i = 1; i <= Objects::size; ++i)
+        if (equal(s, Objects::names[i - 1].data())) return i;
     return 0;
+}
+// "registry, memory, counter, kv, ..." (the catalogue's names) for messages.
+const char* object_list() {
+    static char text[160];
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < Objects::size; ++k) {
+        const std::string_view name = Objects::names[k];
+        for (std::size_t i = 0; i < name.size() && n + 3 < sizeof text; ++i) text[n++] = name[i];
+        if (k + 1 < Objects::size && n + 3 < sizeof text) {
+            text[n++] = ',';
+            text[n++] = ' ';
+        }
+    }
+    text[n] = '\0';
+    return text;
 }
 bool protocol_by_name(const char* s, r::Protocol& p) {
     // By hand: string_view comparisons would call memcmp/strlen, which user programs lack.
@@ -427,7 +411,7 @@ bool settings_from_option(std::uint8_t object, bool& have_protocol) {
             else ok = false;
         }
     }
-    if (!ok) print("replicate: bad kernel option repl= (item for '{}'); see docs/replication.md", object_names[object]);
+    if (!ok) print("replicate: bad kernel option repl= (item for '{}'); see docs/replication.md", object_name(object));
     return ok;
 }
 
@@ -479,7 +463,7 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
     const std::uint8_t type = m.header.type;
     if (type >= r::kind_first && type <= r::forward_last) {  // replication and forwarding lines
         const std::uint16_t id = r::packet_object(m);
-        if (active && (id >> 4) < (spec.id >> 4)) {
+        if (active && (id >> r::object_id_bits) < (spec.id >> r::object_id_bits)) {
             ++stale_lines;  // a late line of an earlier run (an abort nobody waits for): harmless
             return;
         }
@@ -525,7 +509,7 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
         spec.cores = static_cast<std::uint32_t>(m.words[5]);
         spec.nodes = static_cast<std::uint32_t>(m.words[6]);
         if (spec.cores != host.cores || spec.nodes == 0 || spec.nodes > max_cores || spec.object < 1 ||
-            spec.object > obj_kv) {
+            spec.object > Objects::size) {
             active = false;
             break;
         }
@@ -575,7 +559,7 @@ bool run_step(char* text, const std::uint32_t* node_of) {
     char* rest = cut(text, ':');
     spec.object = object_by_name(text);
     if (spec.object == 0) {
-        print("replicate: unknown object '{}' (registry, memory, counter, kv)", text);
+        print("replicate: unknown object '{}' ({})", text, object_list());
         return false;
     }
     if (host.cores > max_cores) {
@@ -583,7 +567,12 @@ bool run_step(char* text, const std::uint32_t* node_of) {
         return false;
     }
     // Defaults, then the config's settings (kernel option repl=), then the step's own fields.
-    spec.protocol = spec.object == obj_counter || spec.object == obj_kv ? r::Protocol::sequencer : r::Protocol::two_pc;
+    bool commutes = false;
+    (void)Objects::visit(spec.object, [&](auto tag) {
+        using O = typename decltype(tag)::type;
+        spec.protocol = O::default_protocol;
+        commutes = O::commutes;
+    });
     bool configured = false;
     if (!settings_from_option(spec.object, configured)) return false;
     while (*rest) {
@@ -607,9 +596,9 @@ bool run_step(char* text, const std::uint32_t* node_of) {
         return false;
     }
     if (spec.protocol == r::Protocol::broadcast) {
-        if (spec.object == obj_registry || spec.object == obj_memory) {
+        if (!commutes) {
             print("replicate: {} updates do not commute; broadcast would let replicas diverge (use 2pc or "
-                  "sequencer)", object_names[spec.object]);
+                  "sequencer)", object_name(spec.object));
             return false;
         }
         spec.workload = commuting;
@@ -627,7 +616,7 @@ bool run_step(char* text, const std::uint32_t* node_of) {
     }
     fill_distances(spec.nodes);
     ++run_number;
-    spec.id = static_cast<std::uint16_t>(spec.object | (run_number % 4096) << 4);
+    spec.id = static_cast<std::uint16_t>(spec.object | (run_number % 4096) << r::object_id_bits);
     spec.seed = r::mix64(0x5eed0000 + run_number);
 
     totals = Totals{};
@@ -668,7 +657,7 @@ bool run_step(char* text, const std::uint32_t* node_of) {
             p.kind = spec.protocol == r::Protocol::sequencer ? r::Kind::seq_entry
                      : spec.protocol == r::Protocol::two_pc  ? r::Kind::tpc_prepare
                                                              : r::Kind::bcast;
-            p.object = k == 0 ? static_cast<std::uint16_t>(spec.id + (1u << 4)) : spec.id;
+            p.object = k == 0 ? static_cast<std::uint16_t>(spec.id + (1u << r::object_id_bits)) : spec.id;
             p.from = k == 1 ? static_cast<std::uint16_t>(c % (spec.cores - 1) + 1) : 0;
             p.origin = k == 2 ? static_cast<std::uint16_t>(spec.cores + 5) : 0;
             p.id = r::make_id(0, 0xbad);
@@ -706,14 +695,14 @@ bool run_step(char* text, const std::uint32_t* node_of) {
     emit("replicate object={} protocol={} cores={} ops={} updates={} messages={} msgs-per-op={}.{} "
          "msgs-per-update={}.{} hops={}.{:02} reach={}.{:02} replicas={} retries={} agree={} rejected={} injected={} "
          "fanout={}",
-         object_names[spec.object], pname, spec.cores, totals.ops, totals.updates, totals.sent, per_op10 / 10,
+         object_name(spec.object), pname, spec.cores, totals.ops, totals.updates, totals.sent, per_op10 / 10,
          per_op10 % 10, per_update10 / 10, per_update10 % 10, c100 / 100, c100 % 100, a100 / 100, a100 % 100,
          spec.replicas == r::Replicas::per_node ? "node" : "core", totals.retries, agree ? "yes" : "no", totals.rejected,
          injected,
          spec.fanout == r::Fanout::tree ? "tree" : "unicast");
     print("replicate {} {}: {} replicas, digest {:#x}, applied {}..{} of {}, send failures {}, ignored {}, "
           "outbox peak {}, {} ticks for the operations{}",
-          object_names[spec.object], pname, placement.replicas(), totals.digest0, totals.applied_min,
+          object_name(spec.object), pname, placement.replicas(), totals.digest0, totals.applied_min,
           totals.applied_max, totals.updates,
           totals.send_failures, totals.ignored, outbox_peak, ticks, ok ? "" : " -- FAILED");
     return ok;

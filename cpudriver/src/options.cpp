@@ -143,4 +143,23 @@ Options parse_options(const char* cmdline) {
     return o;
 }
 
+OptionValue find_option(const char* cmdline, const char* key, std::uint64_t key_len) {
+    OptionValue found{nullptr, 0, false};
+    if (key_len == 0) return found;
+    const char* p = cmdline;
+    while (p && *p) {
+        while (*p == ' ') ++p;
+        std::uint64_t i = 0;
+        while (i < key_len && p[i] == key[i]) ++i;
+        if (i == key_len && p[i] == '=') {
+            const char* v = p + i + 1;
+            std::uint64_t n = 0;
+            while (v[n] && v[n] != ' ') ++n;
+            found = {v, n, true};  // keep looking: a later word wins
+        }
+        while (*p && *p != ' ') ++p;
+    }
+    return found;
+}
+
 } // namespace myr::kernel

@@ -8,6 +8,7 @@
 #include <myr/abi/syscall.hpp>
 #include <myr/exit_codes.hpp>
 #include <myr/kernel/console.hpp>
+#include <myr/kernel/options.hpp>
 #include <myr/kernel/percore.hpp>
 
 namespace myr::kernel {
@@ -74,27 +75,19 @@ Status sys_domain_kill(Domain& d, std::uint64_t cptr) {
     return Status::ok;
 }
 
-// The value of kernel option `key=` from this core's command line (its own copy in the boot block).
+// The value of kernel option `key=` from this core's command line (its own copy in the boot block);
+// the last such word, so an appended word overrides the config's (find_option, options.cpp).
 Result<std::uint64_t> sys_kernel_option(Domain& d, std::uint64_t kcap, std::uint64_t key_ptr, std::uint64_t key_len,
                                         std::uint64_t buf, std::uint64_t buf_len) {
     MYR_TRY(cspace_cap(d, kcap, caps::CapType::kernel, caps::Rights::none));
     char key[32];
     if (key_len == 0 || key_len >= sizeof key || buf_len > cmdline_max) return Status::invalid_argument;
     MYR_TRY(copy_from_user(d, key_ptr, key, key_len));
-    const char* p = this_core.boot->cmdline;
-    while (*p) {
-        while (*p == ' ') ++p;
-        std::uint64_t i = 0;
-        while (i < key_len && p[i] == key[i]) ++i;
-        if (i == key_len && p[i] == '=') {
-            const char* v = p + i + 1;
-            std::uint64_t n = 0;
-            while (v[n] && v[n] != ' ') ++n;
-            if (n > buf_len) return Status::overflow;
-            MYR_TRY(copy_to_user(d, buf, v, n));
-            return n;
-        }
-        while (*p && *p != ' ') ++p;
+    const OptionValue v = find_option(this_core.boot->cmdline, key, key_len);
+    if (v.found) {
+        if (v.len > buf_len) return Status::overflow;
+        MYR_TRY(copy_to_user(d, buf, v.value, v.len));
+        return v.len;
     }
     return Status::not_found;
 }

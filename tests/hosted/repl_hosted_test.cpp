@@ -3,6 +3,8 @@
 // protocols) the timed history passes the linearizability checker. Run under TSan too.
 #include <myr/hosted/clock.hpp>
 #include <myr/repl/hosted/message_cluster.hpp>
+#include <myr/repl/hosted/object_check.hpp>
+#include <myr/repl/objects/catalog.hpp>
 #include <myr/repl/node_replication.hpp>
 #include <myr/repl/objects/counter.hpp>
 #include <myr/repl/objects/kv_map.hpp>
@@ -86,6 +88,28 @@ void message_protocol(Protocol p, std::uint32_t cores, Coordinator coord = Coord
 }
 
 } // namespace
+
+// Every catalogued object (objects/catalog.hpp), with its own workload, under every message
+// protocol it may use, on 4 unpinned threads: repl::hosted::check_object checks convergence,
+// no refused line, idle replicas and (2pc, sequencer with linearizable reads) linearizability.
+// A new object added to the catalogue is covered here without a new test.
+TEST(ReplHosted, EveryCataloguedObject) {
+    Objects::for_each([&](auto tag) {
+        using O = typename decltype(tag)::type;
+        for (Protocol p : {Protocol::two_pc, Protocol::sequencer, Protocol::broadcast}) {
+            if (p == Protocol::broadcast && !O::commutes) continue;
+            const GroupConfig gc = config(p, 4);
+            const std::uint64_t ops = p == Protocol::two_pc ? 40 : 100;
+            const auto r = repl::hosted::check_object<O>(gc, ops, repl::hosted::sample_ops<O>(4, p == Protocol::broadcast),
+                                                         p != Protocol::broadcast);
+            EXPECT_TRUE(r.ok()) << O::name << " under " << to_string(p) << ": " << r.problem;
+            std::printf("  %s %s: %llu ops, %llu updates, %llu lines, %llu retries\n", std::string(O::name).c_str(),
+                        std::string(to_string(p)).c_str(), static_cast<unsigned long long>(r.ops),
+                        static_cast<unsigned long long>(r.updates), static_cast<unsigned long long>(r.sent),
+                        static_cast<unsigned long long>(r.retries));
+        }
+    });
+}
 
 TEST(ReplHosted, BroadcastPinned) { message_protocol(Protocol::broadcast, 2); }
 TEST(ReplHosted, BroadcastFourCores) { message_protocol(Protocol::broadcast, 4); }

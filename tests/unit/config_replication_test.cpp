@@ -61,6 +61,33 @@ TEST(ConfigReplication, BroadcastOnlyForCommutingObjects) {
     EXPECT_TRUE(load("kv = \"broadcast\"\ncounter = \"broadcast\"\n").ok());
 }
 
+// The object list and `commutes` come from the catalogue (myr/repl/objects/catalog.hpp), not a
+// hand list here: the example object `max` is known with all its keys, and may broadcast.
+TEST(ConfigReplication, ObjectsComeFromTheCatalogue) {
+    EXPECT_EQ(replication_objects(), (std::vector<std::string>{"registry", "memory", "counter", "kv", "max"}));
+    const LoadResult r = load("max = \"broadcast\"\nmax_replicas = \"core\"\n");
+    ASSERT_TRUE(r.ok()) << r.errors[0];
+    EXPECT_EQ(replication_kernel_option(r.config->replication), "repl=max:broadcast:replicas=core");
+    EXPECT_TRUE(load("max = \"sequencer\"\nmax_sequencer = 1\n").ok());
+}
+
+// replicate: plan steps are checked before boot with the monitors' rules, in [system] and in a
+// plan= word of kernel.options; the error names the step.
+TEST(ConfigReplication, ReplicatePlanStepsCheckedBeforeBoot) {
+    const std::string sys = "[system]\nmonitor = \"monitor\"\nplan = ";
+    testing::expect_refused(base + sys + "\"replicate:nosuch:2pc,shutdown\"\n", "system.plan step 1", "unknown object 'nosuch'");
+    testing::expect_refused(base + sys + "\"ping-all,replicate:kv:paxos\"\n", "system.plan step 2", "bad field 'paxos'");
+    testing::expect_refused(base + sys + "\"replicate:kv:nr\"\n", "system.plan step 1", "shared between the monitors");
+    testing::expect_refused(base + sys + "\"replicate:registry:broadcast\"\n", "system.plan step 1", "do not commute");
+    testing::expect_refused(base + sys + "\"replicate:kv:0\"\n", "system.plan step 1", "1..1000000");
+    // The protocol from [replication] counts: registry under broadcast is refused there already,
+    // memory's default (2pc) is fine, and a config protocol applies to a step without one.
+    EXPECT_TRUE(testing::load(base + sys + "\"replicate:memory:20:add:node,replicate:max:broadcast:30,shutdown\"\n").ok());
+    testing::expect_refused(base + "[kernel]\noptions = [\"plan=ping-all,replicate:kvv:2pc\"]\n",
+                            "kernel.options[0] plan step 2", "unknown object 'kvv'");
+    EXPECT_TRUE(testing::load(base + "[kernel]\noptions = [\"plan=replicate:max:2pc:5,shutdown\"]\n").ok());
+}
+
 TEST(ConfigReplication, SettingsMustMatchTheProtocolAndMachine) {
     expect_refused("kv = \"2pc\"\nkv_sequencer = 0\n", "replication.kv_sequencer", "applies to protocol sequencer only");
     expect_refused("kv_sequencer = 0\n", "replication.kv_sequencer", "replication.kv (its protocol) is not");

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 using namespace myr;
@@ -276,6 +277,26 @@ TEST(Options, ServeNamesTheCoreServers) {
     EXPECT_STREQ(o.unknown, "serve=");
     o = parse_options("/k serve=a_name_longer_than_twenty_three");
     EXPECT_STREQ(o.serve[0], "a_name_longer_than_twen") << "truncated like a module name";
+}
+
+// The monitors' options (plan=, repl=, ...) come from find_option (the kernel_option system
+// call): myriadctl writes the config's words first and `--append` words last, and docs/configs.md
+// promises that `--append plan=...` overrides the config's plan, so the last word must win.
+TEST(Options, FindOptionTakesTheLastWordAndMatchesWholeKeys) {
+    const auto value = [](const char* cmdline, const char* key) {
+        const OptionValue v = find_option(cmdline, key, std::char_traits<char>::length(key));
+        return v.found ? std::string(v.value, v.len) : std::string("<none>");
+    };
+    const char* line = "/k timer_hz=100 config=x plan=ping-all,shutdown repl=kv:2pc plan=replicate:kv:2pc:1 planx=9";
+    EXPECT_EQ(value(line, "plan"), "replicate:kv:2pc:1") << "an appended plan= overrides the config's";
+    EXPECT_EQ(value(line, "repl"), "kv:2pc");
+    EXPECT_EQ(value(line, "planx"), "9");
+    EXPECT_EQ(value(line, "pla"), "<none>") << "a prefix of a key is not the key";
+    EXPECT_EQ(value(line, "x"), "<none>") << "a value is not a key";
+    EXPECT_EQ(value("plan= plan=a", "plan"), "a");
+    EXPECT_EQ(value("plan=a plan=", "plan"), "") << "an empty later value still overrides";
+    EXPECT_EQ(value("", "plan"), "<none>");
+    EXPECT_FALSE(find_option("plan=a", "plan", 0).found);
 }
 
 TEST(Format, FormatsIntegersStringsAndTruncates) {

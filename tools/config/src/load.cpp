@@ -277,13 +277,16 @@ Draft read_draft(const toml::table& root, std::vector<Issue>& issues) {
     }
     if (const toml::table* t = sub_table(root, "replication", issues)) {
         TableReader r(*t, "replication", issues);
-        // Per object (replication_objects): OBJ, OBJ_sequencer, OBJ_owner, OBJ_coordinator, OBJ_reads,
-        // OBJ_replicas.
-        r.allow({"fanout", "replicas", "registry", "registry_sequencer", "registry_owner", "registry_coordinator",
-                 "registry_reads", "registry_replicas", "memory", "memory_sequencer", "memory_owner",
-                 "memory_coordinator", "memory_reads", "memory_replicas", "counter", "counter_sequencer",
-                 "counter_owner", "counter_coordinator", "counter_reads", "counter_replicas", "kv", "kv_sequencer",
-                 "kv_owner", "kv_coordinator", "kv_reads", "kv_replicas"});
+        // Per catalogued object (replication_objects()): OBJ, OBJ_sequencer, OBJ_owner, OBJ_coordinator,
+        // OBJ_reads, OBJ_replicas.
+        static const std::vector<std::string> keys = [] {
+            std::vector<std::string> k = {"fanout", "replicas"};
+            for (const std::string& o : replication_objects())
+                for (const char* suffix : {"", "_sequencer", "_owner", "_coordinator", "_reads", "_replicas"})
+                    k.push_back(o + suffix);
+            return k;
+        }();
+        for (const std::string& k : keys) r.allow({k});
         r.report_unknown();
         detail::DraftReplication dr;
         for (const auto& [k, v] : *t) {

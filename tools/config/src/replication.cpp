@@ -14,15 +14,45 @@
 //   kv_replicas = "core"             # per object, overrides `replicas`
 #include "draft.hpp"
 
+#include <myr/repl/objects/catalog.hpp>
 #include <myr/repl/protocol.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace myr::config {
+
+const std::vector<std::string>& replication_objects() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> n;
+        for (std::string_view s : repl::Objects::names) n.emplace_back(s);
+        return n;
+    }();
+    return names;
+}
+
 namespace detail {
 namespace {
 
-bool commutes(const std::string& object) { return object == "counter" || object == "kv"; }
+// From the class (its `commutes`): may the object run under broadcast?
+bool commutes(const std::string& object) {
+    bool c = false;
+    (void)repl::Objects::visit(repl::Objects::id_of(object), [&](auto tag) { c = decltype(tag)::type::commutes; });
+    return c;
+}
+
+repl::Protocol default_protocol(const std::string& object) {
+    repl::Protocol p = repl::Protocol::two_pc;
+    (void)repl::Objects::visit(repl::Objects::id_of(object),
+                               [&](auto tag) { p = decltype(tag)::type::default_protocol; });
+    return p;
+}
+
+std::string object_names() {
+    std::string s;
+    for (const std::string& n : replication_objects()) s += (s.empty() ? "" : ", ") + n;
+    return s;
+}
 
 } // namespace
 
@@ -66,7 +96,7 @@ void build_replication(const DraftReplication& d, Config& c, std::vector<Issue>&
         }
     };
     replicas_of("replicas", r.replicas);
-    for (const char* name : replication_objects) {
+    for (const std::string& name : replication_objects()) {
         const std::string o = name;
         ReplicationObject obj;
         obj.object = o;
@@ -155,6 +185,51 @@ void build_replication(const DraftReplication& d, Config& c, std::vector<Issue>&
 }
 
 } // namespace detail
+
+// Mirrors the monitor's run_step (monitor/replication.cpp): same fields, same refusals, so a bad
+// step is a config error before boot instead of a failed plan after it.
+std::string check_replicate_step(const std::string& spec, const Config& c) {
+    std::vector<std::string> fields;
+    for (std::size_t i = 0;;) {
+        const std::size_t colon = spec.find(':', i);
+        fields.push_back(spec.substr(i, colon == std::string::npos ? std::string::npos : colon - i));
+        if (colon == std::string::npos) break;
+        i = colon + 1;
+    }
+    const std::string& object = fields[0];
+    if (repl::Objects::id_of(object) == 0)
+        return "unknown object '" + object + "' (" + detail::object_names() + ")";
+    if (c.cpu_count() > replication_max_cpus)
+        return "the monitors replicate on at most " + std::to_string(replication_max_cpus) + " cores (this machine has " +
+               std::to_string(c.cpu_count()) + ")";
+    std::optional<repl::Protocol> protocol;
+    for (std::size_t i = 1; i < fields.size(); ++i) {
+        const std::string& f = fields[i];
+        if (!f.empty() && f.size() <= 7 && std::all_of(f.begin(), f.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+            const unsigned long ops = std::stoul(f);
+            if (ops == 0 || ops > 1000000) return "OPS '" + f + "' must be 1..1000000";
+            continue;
+        }
+        if (f == "add" || f == "node" || f == "core") continue;
+        bool known = false;
+        for (repl::Protocol p : repl::all_protocols)
+            if (repl::to_string(p) == f) protocol = p, known = true;
+        if (!known)
+            return "bad field '" + f + "' in 'replicate:" + spec +
+                   "' (PROTOCOL: broadcast, 2pc, sequencer; OPS: 1..1000000; add; node or core)";
+    }
+    if (!protocol) {
+        protocol = detail::default_protocol(object);
+        for (const ReplicationObject& o : c.replication.objects)
+            if (o.object == object && repl::parse_protocol(o.protocol).ok()) protocol = *repl::parse_protocol(o.protocol);
+    }
+    if (!repl::uses_messages(*protocol))
+        return "protocol " + std::string(repl::to_string(*protocol)) +
+               " needs memory shared between the monitors; they share only the URPC mesh (broadcast, 2pc, sequencer)";
+    if (*protocol == repl::Protocol::broadcast && !detail::commutes(object))
+        return object + " updates do not commute; broadcast would let replicas diverge (use 2pc or sequencer)";
+    return "";
+}
 
 std::string replication_kernel_option(const Replication& r) {
     if (r.empty()) return "";

@@ -117,7 +117,8 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                 if (step.find('=') != std::string::npos && !all_digits(arg))
                     issues.push_back({key, "argument '" + arg + "' must be a number"});
             } else if (step.rfind("replicate:", 0) == 0) {
-                // Checked by the monitor's replication code (docs/replication.md).
+                // The monitors check it too (a plan from --append reaches them unchecked).
+                if (const std::string e = check_replicate_step(step.substr(10), c); !e.empty()) issues.push_back({key, e});
             } else {
                 issues.push_back({key, "'" + step + "' is not a plan step (ping-all, probe, status, wait, bench, broadcast, "
                                        "spawn:NAME[@CORE][=ARG], replicate:..., shutdown)"});

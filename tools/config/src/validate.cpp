@@ -214,8 +214,24 @@ Config build_config(const Draft& d, std::vector<Issue>& issues) {
     c.timer_hz = in_range(d.timer_hz, 10, 10000, "kernel.timer_hz", issues);
     check_options(d.options, issues);
     c.kernel_options = d.options;
-    build_system(d, c, issues);
+    // [replication] first: replicate: plan steps are checked against it.
     if (d.replication) build_replication(*d.replication, c, issues);
+    build_system(d, c, issues);
+    // A plan in kernel.options (not [system]): its replicate: steps are checked here too.
+    for (std::size_t i = 0; i < d.options.size(); ++i) {
+        const std::string& o = d.options[i];
+        if (o.rfind("plan=", 0) != 0) continue;
+        std::size_t at = 5, n = 0;
+        while (at <= o.size()) {
+            const std::size_t comma = std::min(o.find(',', at), o.size());
+            const std::string step = o.substr(at, comma - at);
+            ++n;
+            if (step.rfind("replicate:", 0) == 0)
+                if (const std::string e = check_replicate_step(step.substr(10), c); !e.empty())
+                    issues.push_back({"kernel.options[" + std::to_string(i) + "] plan step " + std::to_string(n), e});
+            at = comma + 1;
+        }
+    }
 
     c.timeout_s = in_range(d.timeout, 1, 86400, "run.timeout", issues);
     if (d.accel == "auto") c.accel = Accel::automatic;

@@ -39,4 +39,14 @@ struct Options {
 
 Options parse_options(const char* cmdline);
 
+// The value of option `key` (key_len bytes, no '=') on `cmdline`: the LAST word `key=VALUE`, so a
+// later word overrides an earlier one (myriadctl puts the config's words first and `--append`
+// words last, docs/configs.md). `value` points into cmdline, `len` bytes up to the next space.
+struct OptionValue {
+    const char* value;
+    std::uint64_t len;
+    bool found;
+};
+OptionValue find_option(const char* cmdline, const char* key, std::uint64_t key_len);
+
 } // namespace myr::kernel

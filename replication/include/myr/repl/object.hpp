@@ -16,11 +16,13 @@
 //
 // Snapshots (joins, restarts) are the object's bytes behind a small header (snapshot.hpp): every
 // shipped object is fixed-capacity and trivially copyable, so no serializer can drift from it.
+#include <myr/repl/protocol.hpp>
 #include <myr/status.hpp>
 
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 namespace myr::repl {
@@ -46,6 +48,30 @@ concept ReplicatedObject =
         { ct.valid_state() } -> std::same_as<bool>;
         { r == r } -> std::same_as<bool>;
     };
+
+// What a workload generator knows about its client (Catalogued::sample).
+struct SampleContext {
+    std::uint16_t core;   // the client's core
+    std::uint32_t cores;  // cores in the run
+    bool commuting;       // only reads and updates that commute with each other (broadcast, `:add`)
+};
+
+// An object the tools know by name (objects/catalog.hpp lists them): a ReplicatedObject that also
+// states, as static members,
+//   static constexpr std::string_view name = "kv";   // config key, plan step, --object NAME
+//   static constexpr bool commutes = true;           // the updates sample(.., commuting=true) makes
+//                                                    // commute with each other: broadcast allowed
+//   static constexpr Protocol default_protocol = ...; // the guest's protocol without a config entry
+//   static Op sample(std::uint64_t random, const SampleContext&);  // one seeded random client op
+// `sample` should make both reads and updates (the benchmarks pick their read/update mix from it)
+// and, with commuting=true, only updates that commute when commutes is true.
+template <typename T>
+concept Catalogued = ReplicatedObject<T> && requires(std::uint64_t x, const SampleContext& ctx) {
+    { T::name } -> std::convertible_to<std::string_view>;
+    { T::commutes } -> std::convertible_to<bool>;
+    { T::default_protocol } -> std::convertible_to<Protocol>;
+    { T::sample(x, ctx) } -> std::same_as<typename T::Op>;
+};
 
 // Bytes of a trivially copyable value into payload words and back. Fixed-size builtin copies:
 // inline moves, no libc call under the kernel flags.

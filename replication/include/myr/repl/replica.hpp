@@ -31,6 +31,7 @@ namespace myr::repl {
 
 inline constexpr std::uint32_t max_pending = 32;  // client operations in flight on one replica
 inline constexpr std::uint32_t max_txns = 64;     // 2pc transactions one replica takes part in
+inline constexpr std::uint32_t max_parked = 16;   // 2pc prepares waiting here for a key (wait-die)
 inline constexpr std::int32_t no_slot = -1;
 
 template <ReplicatedObject Obj>
@@ -50,6 +51,7 @@ struct ReplicaStats {
     std::uint64_t orphans = 0;        // log entries naming us as origin of no pending op
     std::uint64_t commits = 0;        // 2pc decisions taken here
     std::uint64_t aborts = 0;
+    std::uint64_t parked = 0;         // 2pc prepares that waited for a lower-priority holder
 };
 
 template <ReplicatedObject Obj>
@@ -78,7 +80,7 @@ public:
     [[nodiscard]] const ReplicaStats& stats() const { return m_stats; }
     [[nodiscard]] std::uint16_t self() const { return m_self; }
     // Nothing in flight here: no pending client op, no open transaction.
-    [[nodiscard]] bool idle() const { return m_pending_used == 0 && m_txns_used == 0; }
+    [[nodiscard]] bool idle() const { return m_pending_used == 0 && m_txns_used == 0 && m_parked_used == 0; }
 
     // Joins and restarts: state (and log position) from a peer's snapshot. Only while idle.
     [[nodiscard]] Result<std::size_t> snapshot(std::span<std::byte> out) const {
@@ -177,7 +179,10 @@ private:
     void two_pc_coordinate(std::int32_t slot);
     void two_pc_decide(Txn& t);
     void two_pc_finish(std::int32_t slot, Status status, const Res& result);
+    void two_pc_prepare(const Packet& p, const Op& op);
+    void two_pc_release(std::uint64_t key);
     bool locked(std::uint64_t key) const;
+    const Txn* holder(std::uint64_t key) const;
     Txn* find_txn(std::uint64_t id, std::uint16_t root);
     Txn* alloc_txn();
     void free_txn(Txn& t) {
@@ -198,6 +203,12 @@ private:
     std::uint64_t m_done_tail = 0;
     Txn m_txns[max_txns] = {};
     std::uint32_t m_txns_used = 0;
+    struct Parked {  // a prepare waiting for its key (two_phase.hpp, wait-die)
+        bool used;
+        Packet p;
+    };
+    Parked m_parked[max_parked] = {};
+    std::uint32_t m_parked_used = 0;
     ReplicaStats m_stats{};
 };
 

@@ -5,9 +5,19 @@
 // and forwards; votes are aggregated on the way back up (acknowledgements follow the topology:
 // a parent sends one vote for its whole subtree). Commit or abort travels down again.
 //
-// A replica that cannot lock (key held by another transaction, or its table full) votes no at
-// once and does not forward the prepare: its subtree never joins, and ignores the abort. A
-// conflict therefore aborts; the client sees `busy` and retries (with its own backoff).
+// A replica that finds the key held by another transaction applies wait-die: a prepare that
+// outranks the holder (`outranks`: the higher per-origin sequence number, then the lower origin
+// core) waits here (parked, max_parked of them) until the key is free; one that does not (or
+// finds the parking full, or the transaction table full) votes no at once and does not forward
+// the prepare: its subtree never joins, and ignores the abort; the client sees `busy` and retries
+// (with its own backoff). When the key frees, the highest parked prepare takes it and the other
+// prepares parked for it vote no (they no longer outrank the holder).
+// Why: with plain no-wait, two coordinators of one key each lock part of the machine and both
+// abort; at 64 cores every conflict round aborted everyone (an abort storm that never finished).
+// Here the highest-priority contender of a round never aborts, so every round commits at least
+// one transaction. No deadlock: a prepare waits only for a holder of strictly lower priority (a
+// total order on ids), so waits cannot form a cycle. Starvation is not ruled out by a proof: an
+// origin that keeps losing retries, each retry a higher sequence number, and so gains priority.
 // Reads answer from the local copy, or `busy` while the key is locked (see replica.hpp for why
 // that is linearizable). Included by replica.hpp.
 
@@ -18,6 +28,21 @@ bool Replica<Obj>::locked(std::uint64_t key) const {
     for (const Txn& t : m_txns)
         if (t.used && t.key == key) return true;
     return false;
+}
+
+template <ReplicatedObject Obj>
+const typename Replica<Obj>::Txn* Replica<Obj>::holder(std::uint64_t key) const {
+    for (const Txn& t : m_txns)
+        if (t.used && t.key == key) return &t;
+    return nullptr;
+}
+
+// Wait-die priority between two transaction ids (origin << 40 | per-origin sequence): a total
+// order, so waits (only ever from higher to lower) cannot form a cycle.
+[[nodiscard]] constexpr bool outranks(std::uint64_t a, std::uint64_t b) {
+    const std::uint64_t seq_mask = (std::uint64_t{1} << 40) - 1;
+    if ((a & seq_mask) != (b & seq_mask)) return (a & seq_mask) > (b & seq_mask);
+    return id_origin(a) < id_origin(b);
 }
 
 template <ReplicatedObject Obj>
@@ -92,9 +117,62 @@ void Replica<Obj>::two_pc_decide(Txn& t) {
     } else {
         ++m_stats.aborts;
     }
+    const std::uint64_t key = t.key;
     free_txn(t);
     forward(p);
     two_pc_finish(slot, p.kind == Kind::tpc_commit ? Status::ok : Status::busy, res);
+    two_pc_release(key);
+}
+
+// A participant's prepare (p from its tree parent, op checked): lock and forward, vote yes as a
+// leaf, park (wait-die), or vote no.
+template <ReplicatedObject Obj>
+void Replica<Obj>::two_pc_prepare(const Packet& p, const Op& op) {
+    const std::uint64_t key = Obj::conflict_key(op);
+    if (const Txn* h = holder(key)) {
+        if (outranks(p.id, h->id) && m_parked_used < max_parked) {
+            for (Parked& w : m_parked) {
+                if (w.used) continue;
+                w = Parked{true, p};
+                ++m_parked_used;
+                ++m_stats.parked;
+                return;
+            }
+        }
+        send(p.from, packet(Kind::tpc_vote, p.origin, p.root, p.id, 0));
+        return;
+    }
+    Txn* t = alloc_txn();
+    if (t == nullptr) {
+        send(p.from, packet(Kind::tpc_vote, p.origin, p.root, p.id, 0));
+        return;
+    }
+    const auto kids = m_group->children(p.root, m_self);
+    *t = Txn{true, p.root, p.origin, static_cast<std::uint16_t>(kids.size()), true, no_slot, p.id, key, op};
+    if (t->waiting == 0)
+        send(p.from, packet(Kind::tpc_vote, p.origin, p.root, p.id, 1));
+    else
+        forward(p);
+}
+
+// `key` was just unlocked here: the highest parked prepare for it takes it, the others die.
+template <ReplicatedObject Obj>
+void Replica<Obj>::two_pc_release(std::uint64_t key) {
+    Parked* best = nullptr;
+    for (Parked& w : m_parked)
+        if (w.used && Obj::conflict_key(from_words<Op>(w.p.body)) == key && (best == nullptr || outranks(w.p.id, best->p.id)))
+            best = &w;
+    if (best == nullptr) return;
+    const Packet next = best->p;
+    best->used = false;
+    --m_parked_used;
+    for (Parked& w : m_parked) {
+        if (!w.used || Obj::conflict_key(from_words<Op>(w.p.body)) != key) continue;
+        w.used = false;
+        --m_parked_used;
+        send(w.p.from, packet(Kind::tpc_vote, w.p.origin, w.p.root, w.p.id, 0));
+    }
+    two_pc_prepare(next, from_words<Op>(next.body));
 }
 
 template <ReplicatedObject Obj>
@@ -119,18 +197,9 @@ Status Replica<Obj>::two_pc_on(const Packet& p) {
         const Op op = from_words<Op>(p.body);
         if (!Obj::valid(op) || Obj::is_read(op)) return reject(Status::malformed);
         if (find_txn(p.id, p.root) != nullptr) return reject(Status::exists);
-        const std::uint64_t key = Obj::conflict_key(op);
-        Txn* t = locked(key) ? nullptr : alloc_txn();
-        if (t == nullptr) {
-            send(p.from, packet(Kind::tpc_vote, p.origin, p.root, p.id, 0));
-            return Status::ok;
-        }
-        const auto kids = m_group->children(p.root, m_self);
-        *t = Txn{true, p.root, p.origin, static_cast<std::uint16_t>(kids.size()), true, no_slot, p.id, key, op};
-        if (t->waiting == 0)
-            send(p.from, packet(Kind::tpc_vote, p.origin, p.root, p.id, 1));
-        else
-            forward(p);
+        for (const Parked& w : m_parked)
+            if (w.used && w.p.id == p.id && w.p.root == p.root) return reject(Status::exists);
+        two_pc_prepare(p, op);
         return Status::ok;
     }
     case Kind::tpc_vote: {
@@ -160,8 +229,10 @@ Status Replica<Obj>::two_pc_on(const Packet& p) {
         }
         if (t->waiting != 0) return reject(Status::invalid_argument);  // decided before our vote
         if (p.kind == Kind::tpc_commit) (void)apply(t->op);
+        const std::uint64_t key = t->key;
         free_txn(*t);
         forward(p);
+        two_pc_release(key);
         return Status::ok;
     }
     case Kind::owner_request: {

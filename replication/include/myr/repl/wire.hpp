@@ -3,7 +3,9 @@
 // (message.hpp): the URPC type byte says which kind, the seven payload words are
 //
 //   word 0   object (16) | origin (16) | root (16) | from (16)
-//            object: which replicated object (a monitor hosts many and dispatches on it)
+//            object: which replicated object (a monitor hosts many and dispatches on it); the
+//                    monitors use the low object_id_bits for the catalogue's object id (1..15,
+//                    objects/catalog.hpp) and the bits above for a run number (stale lines)
 //            origin: the core whose client submitted the operation
 //            root:   the core whose multicast tree this message travels (coordinator, sequencer)
 //            from:   the immediate sender, checked against the tree before anything is applied
@@ -13,6 +15,7 @@
 #include <myr/repl/object.hpp>
 #include <myr/urpc/message.hpp>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace myr::repl {
@@ -44,6 +47,10 @@ struct Packet {
     std::uint64_t aux;
     std::uint64_t body[op_words];
 };
+
+// Object ids in the low 4 bits of `object`: at most 15 catalogued objects (0 is none).
+inline constexpr unsigned object_id_bits = 4;
+inline constexpr std::size_t max_object_ids = (std::size_t{1} << object_id_bits) - 1;
 
 inline constexpr std::uint8_t packet_length = urpc::payload_bytes;  // always the full line
 

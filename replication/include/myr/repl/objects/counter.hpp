@@ -9,6 +9,9 @@ namespace myr::repl {
 
 class Counter {
 public:
+    static constexpr std::string_view name = "counter";
+    static constexpr bool commutes = true;  // add commutes
+    static constexpr Protocol default_protocol = Protocol::sequencer;
     enum class Kind : std::uint8_t { get = 1, add = 2 };
     struct Op {
         Kind kind;
@@ -21,6 +24,11 @@ public:
 
     static constexpr Op get() { return {Kind::get, 0}; }
     static constexpr Op add(std::int64_t d) { return {Kind::add, d}; }
+
+    // 30% reads, adds of 1..10 (always commuting).
+    static constexpr Op sample(std::uint64_t x, const SampleContext&) {
+        return x % 10 < 3 ? get() : add(static_cast<std::int64_t>(1 + (x >> 8) % 10));
+    }
 
     static constexpr bool is_read(const Op& op) { return op.kind == Kind::get; }
     static constexpr bool valid(const Op& op) { return op.kind == Kind::get || op.kind == Kind::add; }

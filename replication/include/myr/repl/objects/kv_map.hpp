@@ -11,6 +11,10 @@ namespace myr::repl {
 
 class KvMap {
 public:
+    static constexpr std::string_view name = "kv";
+    static constexpr bool commutes = true;  // get + add (the commuting workload) commute
+    static constexpr Protocol default_protocol = Protocol::sequencer;
+    static constexpr std::uint64_t sample_keys = 16;  // a small key space, so clients conflict
     enum class Kind : std::uint8_t { get = 1, put = 2, add = 3, erase = 4 };
     struct Op {
         Kind kind;
@@ -27,6 +31,17 @@ public:
     static constexpr Op put(std::uint64_t k, std::uint64_t v) { return {Kind::put, k, v}; }
     static constexpr Op add(std::uint64_t k, std::uint64_t d) { return {Kind::add, k, d}; }
     static constexpr Op erase(std::uint64_t k) { return {Kind::erase, k, 0}; }
+
+    // Commuting: 30% get, 70% add. Otherwise 25% get, 25% put, 30% add, 20% erase.
+    static constexpr Op sample(std::uint64_t x, const SampleContext& ctx) {
+        const std::uint64_t key = 1 + (x >> 8) % sample_keys, value = (x >> 16) % 1000;
+        const std::uint64_t k = x % 20;
+        if (ctx.commuting) return k < 6 ? get(key) : add(key, value);
+        if (k < 5) return get(key);
+        if (k < 10) return put(key, value);
+        if (k < 16) return add(key, value);
+        return erase(key);
+    }
 
     static constexpr bool is_read(const Op& op) { return op.kind == Kind::get; }
     static constexpr bool valid(const Op& op) {

@@ -10,6 +10,9 @@ namespace myr::repl {
 
 class MemoryOwnership {
 public:
+    static constexpr std::string_view name = "memory";
+    static constexpr bool commutes = false;  // a transfer names the owner it expects
+    static constexpr Protocol default_protocol = Protocol::two_pc;
     static constexpr std::uint64_t page = 4096;
     enum class Kind : std::uint8_t { owner = 1, claim = 2, transfer = 3, release = 4 };
     struct Op {
@@ -30,6 +33,17 @@ public:
         return {Kind::transfer, f, t, b};
     }
     static constexpr Op release(std::uint64_t b, std::uint16_t f) { return {Kind::release, f, 0, b}; }
+
+    // 16 pages: 25% owner, 30% claim, 25% transfer to a random core, 20% release.
+    static constexpr Op sample(std::uint64_t x, const SampleContext& ctx) {
+        const std::uint64_t b = (1 + (x >> 8) % 16) * page;
+        const std::uint16_t other = static_cast<std::uint16_t>((x >> 24) % (ctx.cores ? ctx.cores : 1));
+        const std::uint64_t k = x % 20;
+        if (k < 5) return owner(b);
+        if (k < 11) return claim(b, ctx.core);
+        if (k < 16) return transfer(b, ctx.core, other);
+        return release(b, ctx.core);
+    }
 
     static constexpr bool is_read(const Op& op) { return op.kind == Kind::owner; }
     static constexpr bool valid(const Op& op) {

@@ -11,6 +11,9 @@ namespace myr::repl {
 
 class Registry {
 public:
+    static constexpr std::string_view name = "registry";
+    static constexpr bool commutes = false;  // add/remove of one name race: agreement only
+    static constexpr Protocol default_protocol = Protocol::two_pc;
     static constexpr std::size_t name_bytes = 16;
     enum class Kind : std::uint8_t { lookup = 1, add = 2, remove = 3 };
     struct Name {
@@ -45,6 +48,16 @@ public:
     }
     static constexpr Op remove(std::string_view s, std::uint16_t core) {
         return {Kind::remove, core, 0, make_name(s)};
+    }
+
+    // 16 names "svca".."svcp": 30% lookup, 40% add (this core), 30% remove (this core).
+    static constexpr Op sample(std::uint64_t x, const SampleContext& ctx) {
+        const char chars[4] = {'s', 'v', 'c', static_cast<char>('a' + (x >> 8) % 16)};
+        const std::string_view n(chars, 4);  // explicit length: no strlen
+        const std::uint64_t k = x % 10;
+        if (k < 3) return lookup(n);
+        if (k < 7) return add(n, ctx.core, static_cast<std::uint32_t>(x >> 32));
+        return remove(n, ctx.core);
     }
 
     static constexpr bool is_read(const Op& op) { return op.kind == Kind::lookup; }

@@ -9,6 +9,7 @@
 // the same FIFO channels (and count as messages).
 #include <myr/repl/endpoint.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -35,6 +36,10 @@ struct SimStats {
     std::uint64_t rejected = 0;
     std::uint64_t retries = 0;    // busy completions (2pc conflicts) retried by the client
     std::uint64_t completed = 0;
+    // Liveness: the worst operation's busy retries, and its steps from its first submit to its
+    // completion (what a client waited); tests bound both.
+    std::uint64_t max_op_retries = 0;
+    std::uint64_t max_op_steps = 0;
 };
 
 template <ReplicatedObject Obj>
@@ -69,6 +74,8 @@ public:
             std::uint64_t wake = 0;  // backoff after a conflict: not before this step
             Op op{};
             std::uint64_t invoke = 0;
+            std::uint64_t first = 0;    // step of the op's first submit
+            std::uint64_t retries = 0;  // its busy completions so far
         };
         std::vector<Client> clients(std::size_t{n} * opt.clients_per_core);
         std::uint32_t issued = 0;
@@ -81,6 +88,7 @@ public:
                 if (c.status == Status::busy) {
                     // The op had no effect anywhere: retry it later as a fresh invocation.
                     ++m_stats.retries;
+                    ++cl.retries;
                     cl.wake = step + 1 + rng() % (4 * n);
                     cl.invoke = 0;
                     continue;
@@ -89,6 +97,8 @@ public:
                 m_last_depth = m_depth;
                 m_last_time = m_clock[core];
                 cl.busy = false;
+                m_stats.max_op_retries = std::max(m_stats.max_op_retries, cl.retries);
+                m_stats.max_op_steps = std::max(m_stats.max_op_steps, step - cl.first);
                 ++done;
                 ++m_stats.completed;
             }
@@ -115,6 +125,8 @@ public:
                 if (!cl.busy) {
                     cl.op = source(rng, core);
                     cl.busy = true;
+                    cl.first = step;
+                    cl.retries = 0;
                     ++issued;
                 }
                 cl.invoke = step;

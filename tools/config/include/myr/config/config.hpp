@@ -22,9 +22,10 @@ inline constexpr unsigned max_distance = 254;     // 255 means "unreachable" in 
 enum class Accel { automatic, tcg, kvm };
 
 // [replication]: the protocol per replicated object (docs/replication.md), passed to the monitors
-// as the kernel option `repl=` (replication_kernel_option). Objects: registry, memory, counter, kv.
+// as the kernel option `repl=` (replication_kernel_option). Objects: replication_objects().
+struct Config;
 struct ReplicationObject {
-    std::string object;          // registry | memory | counter | kv
+    std::string object;          // a name from replication_objects()
     std::string protocol;        // broadcast | 2pc | sequencer (nr, shared: refused, see validate)
     int sequencer = -1;          // sequencer: the ordering core (-1: default core 0)
     std::string coordinator;     // 2pc: "origin" (default) or "owner"
@@ -33,12 +34,17 @@ struct ReplicationObject {
     std::string replicas;        // "core" or "node" ("": the table's `replicas`, else per core)
 };
 struct Replication {
-    std::vector<ReplicationObject> objects;  // in the fixed order registry, memory, counter, kv
+    std::vector<ReplicationObject> objects;  // in the catalogue's order (replication_objects())
     std::string fanout;                      // "tree" (default) or "unicast"
     std::string replicas;                    // "core" (default: one replica per core) or "node"
     [[nodiscard]] bool empty() const { return objects.empty() && fanout.empty() && replicas.empty(); }
 };
-inline constexpr const char* replication_objects[] = {"registry", "memory", "counter", "kv"};
+// The objects the monitors replicate, by name: the framework's catalogue
+// (replication/include/myr/repl/objects/catalog.hpp), in its order.
+[[nodiscard]] const std::vector<std::string>& replication_objects();
+// What is wrong with one plan step `replicate:SPEC` (SPEC: the text after "replicate:") on this
+// machine with its [replication] table, as the monitors would refuse it; "" when it is fine.
+[[nodiscard]] std::string check_replicate_step(const std::string& spec, const Config& c);
 inline constexpr unsigned replication_max_cpus = 64;  // myr::repl::max_cores
 enum class TcgThreads { automatic, single, multi };
 
