@@ -11,6 +11,7 @@
 #include <myr/exit_codes.hpp>
 #include <myr/kernel/console.hpp>
 #include <myr/kernel/percore.hpp>
+#include <myr/kernel/share_nothing.hpp>
 
 #include <atomic>
 
@@ -100,6 +101,33 @@ void audit_table_frames(std::uint64_t lo, std::uint64_t hi, Audit& a) {
     a.tables_own = c.outside == 0;
 }
 
+// The frames that belong to another core's kernel (docs/share-nothing.md): for every other core,
+// its CPU-driver copy (text, data, bss: its stacks, its per-core state), its page-table frames
+// and kernel pool, and its user pool (capability table, endpoints, its domains' page tables and
+// frames). Read from the boot blocks, which the boot core filled before starting any core.
+PhysRange foreign_ranges[3 * acpi::max_cpus];
+
+std::size_t foreign_kernel_ranges(const BootBlock& me) {
+    const BootBlock* all = arch::phys_to_virt<const BootBlock>(me.boot_blocks_phys);
+    std::size_t n = 0;
+    for (std::uint32_t c = 0; c < me.num_cores; ++c) {
+        if (c == me.core) continue;
+        const BootBlock& b = all[c];
+        foreign_ranges[n++] = {b.kernel_phys, b.kernel_phys + b.kernel_size};
+        foreign_ranges[n++] = {b.tables_phys, b.pool_phys + b.pool_size};
+        foreign_ranges[n++] = {b.user_pool_phys, b.user_pool_phys + b.user_pool_size};
+    }
+    return normalise_ranges({foreign_ranges, n});
+}
+
+// Walks this core's own page tables (the kernel half every domain shares, and anything else
+// reachable from CR3) for writable mappings of another core's kernel frames.
+void audit_foreign_writable(const BootBlock& me, Audit& a) {
+    const std::size_t n = foreign_kernel_ranges(me);
+    DirectMapFrames frames;
+    a.foreign_writable = count_writable_frames(frames, arch::read_cr3() & pte::addr_mask, {foreign_ranges, n});
+}
+
 void wait_ticks(std::uint64_t n) {
     const std::uint64_t until = this_core.ticks + n;
     while (this_core.ticks < until) arch::sti_hlt();
@@ -155,6 +183,7 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     bb->socket = arch::socket_of_this_cpu();
     bb->audit = audit_kernel_pages();
     audit_table_frames(bb->tables_phys, bb->pool_phys, bb->audit);
+    audit_foreign_writable(*bb, bb->audit);
     arch::enable_syscalls();
     if (!arch::enable_fpu()) panic("this CPU has no FXSAVE or SSE2: user FPU state cannot be kept");
     domains_init(bb->user_pool_phys, bb->user_pool_size, bb->pml4_phys);
@@ -165,10 +194,11 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
 
     emit("core-up core={} apic={} socket={} node={} kernel={:#x}", bb->core, bb->apic_id, bb->socket, bb->node, bb->kernel_phys);
     const Audit& au = bb->audit;
-    log("audit: {} kernel pages, {} page-table frames, all own and node-local: {}", au.pages, au.table_frames,
-        au.node_local && au.contiguous && au.tables_own);
-    emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={}", bb->core, au.phys_start, au.phys_end,
-         au.pages, au.node_local && au.contiguous && au.tables_own ? "yes" : "no");
+    log("audit: {} kernel pages, {} page-table frames, all own and node-local: {}; other cores' kernel frames "
+        "it could write: {}", au.pages, au.table_frames, au.node_local && au.contiguous && au.tables_own,
+        au.foreign_writable);
+    emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={} foreign-writable={}", bb->core, au.phys_start,
+         au.phys_end, au.pages, au.node_local && au.contiguous && au.tables_own ? "yes" : "no", au.foreign_writable);
     set_state(*bb, CoreState::up);
 
     if (this_core.is_boot_core) run_boot_core();
@@ -252,11 +282,13 @@ namespace {
     // Share-nothing audit across cores: kernel copies must not overlap and must be node-local.
     // `reached`: cores that got as far as core-up (a self-test fault comes after it).
     std::uint32_t overlaps = 0, nonlocal = 0, reached = 0;
+    std::uint64_t foreign = 0;
     for (std::uint32_t i = 0; i < n; ++i) {
         const Audit& a = blocks[i].audit;
         if (get_state(blocks[i]) == CoreState::not_started || a.pages == 0) continue;
         ++reached;
         if (!a.node_local || !a.contiguous || !a.tables_own) ++nonlocal;
+        foreign += a.foreign_writable;
         for (std::uint32_t j = i + 1; j < n; ++j) {
             const Audit& b = blocks[j].audit;
             if (get_state(blocks[j]) == CoreState::not_started || b.pages == 0) continue;
@@ -278,16 +310,16 @@ namespace {
         for (std::uint32_t b = 0; b < topo.num_nodes; ++b) format_to(r, "{:4}", topo.distance[a][b]);
         log("  node {:2}:{}", a, row);
     }
-    emit("audit-summary cores={} overlaps={} nonlocal={}", reached, overlaps, nonlocal);
+    emit("audit-summary cores={} overlaps={} nonlocal={} foreign-writable={}", reached, overlaps, nonlocal, foreign);
     const std::uint64_t ms = (arch::rdtsc() - me.boot_tsc) / (tsc_ms ? tsc_ms : 1);
     emit("boot-complete cores={} nodes={} ms={}", reached, topo.num_nodes ? topo.num_nodes : 1, ms);
 
     if (fault >= 0) {
-        finish(failed == 1 && up + 1 == n && reached == n && overlaps == 0 && nonlocal == 0,
+        finish(failed == 1 && up + 1 == n && reached == n && overlaps == 0 && nonlocal == 0 && foreign == 0,
                "fault self-test: unexpected core states");
     }
     if (up != n) finish(false, "not every core came up");
-    if (overlaps != 0 || nonlocal != 0) finish(false, "share-nothing audit failed");
+    if (overlaps != 0 || nonlocal != 0 || foreign != 0) finish(false, "share-nothing audit failed");
     if (!this_core.options.num_spawn && !this_core.options.monitor[0]) finish(true, "");
     start_spawn_plan();
     schedule();

@@ -29,6 +29,9 @@ struct Audit {
     std::uint32_t node_local;   // 1 when every page lies in the memory of the core's memory node
     std::uint32_t table_frames; // page-table frames reachable from its CR3
     std::uint32_t tables_own;   // 1 when all of them are its own node-local frames
+    // 4 KiB frames of other cores' kernels that its page tables map writable (must be 0):
+    // see foreign_kernel_ranges() in core.cpp for which frames those are.
+    std::uint64_t foreign_writable;
 };
 
 // Lock for whole log lines on the shared serial port: the documented exception to "no shared
