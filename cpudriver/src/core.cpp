@@ -4,6 +4,7 @@
 #include "cspace.hpp"
 #include "domain.hpp"
 #include "frames.hpp"
+#include "report.hpp"
 
 #include <arch/cpu.hpp>
 #include <arch/fpu.hpp>
@@ -73,7 +74,7 @@ Audit audit_kernel_pages() {
             bool inside = false;
             for (std::uint32_t r = 0; r < topo.num_ranges; ++r) {
                 const acpi::MemRange& m = topo.ranges[r];
-                if (m.node == this_core.boot->mem_node && t->phys >= m.base && t->phys + 4096 <= m.base + m.length)
+                if (m.node == this_core.info.mem_node && t->phys >= m.base && t->phys + 4096 <= m.base + m.length)
                     inside = true;
             }
             if (!inside) a.node_local = 0;
@@ -128,6 +129,23 @@ void audit_foreign_writable(const BootBlock& me, Audit& a) {
     a.foreign_writable = count_writable_frames(frames, arch::read_cr3() & pte::addr_mask, {foreign_ranges, n});
 }
 
+// Copies what this core needs at run time out of the hand-over (its boot block, every core's
+// channel memory, the loaded image's topology and module table) into its own memory, so nothing
+// reads another core's memory or the loaded image after boot (docs/share-nothing.md).
+void take_hand_over(const BootBlock& bb) {
+    this_core.info = bb;
+    this_core.topology = *arch::phys_to_virt<const acpi::Topology>(bb.topology_phys);
+    this_core.options = parse_options(bb.cmdline);
+    const BootBlock* all = arch::phys_to_virt<const BootBlock>(bb.boot_blocks_phys);
+    for (std::uint32_t c = 0; c < bb.num_cores && c < acpi::max_cpus; ++c)
+        this_core.peers[c] = {all[c].inbox_phys, all[c].chan_pool_phys, all[c].chan_pool_size};
+    this_core.boot_apic = all[bb.boot_core].apic_id;
+    if (this_core.is_boot_core) this_core.all_boots = arch::phys_to_virt<BootBlock>(bb.boot_blocks_phys);
+    const Module* mods = arch::phys_to_virt<const Module>(bb.modules_phys);
+    this_core.num_modules = bb.num_modules < max_modules ? bb.num_modules : max_modules;
+    for (std::uint32_t m = 0; m < this_core.num_modules; ++m) this_core.modules[m] = mods[m];
+}
+
 void wait_ticks(std::uint64_t n) {
     const std::uint64_t until = this_core.ticks + n;
     while (this_core.ticks < until) arch::sti_hlt();
@@ -162,10 +180,7 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     this_core.is_boot_core = bb->core == bb->boot_core;
     set_state(*bb, CoreState::entered);
     console_attach(arch::phys_to_virt<ConsoleLock>(bb->console_lock_phys), bb->core, bb->node);
-    this_core.topology = *arch::phys_to_virt<const acpi::Topology>(bb->topology_phys);
-    this_core.options = parse_options(bb->cmdline);
-    if (this_core.is_boot_core) this_core.all_boots = arch::phys_to_virt<BootBlock>(bb->boot_blocks_phys);
-    this_core.boot_apic = arch::phys_to_virt<BootBlock>(bb->boot_blocks_phys)[bb->boot_core].apic_id;
+    take_hand_over(*bb);
 
     arch::load_gdt_tss();
     arch::load_idt();
@@ -184,6 +199,7 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     bb->audit = audit_kernel_pages();
     audit_table_frames(bb->tables_phys, bb->pool_phys, bb->audit);
     audit_foreign_writable(*bb, bb->audit);
+    if (const Status s = reports_attach(*bb); s != Status::ok) panic("kernel report channel unusable: {}", to_string(s));
     arch::enable_syscalls();
     if (!arch::enable_fpu()) panic("this CPU has no FXSAVE or SSE2: user FPU state cannot be kept");
     domains_init(bb->user_pool_phys, bb->user_pool_size, bb->pml4_phys);
@@ -239,7 +255,7 @@ namespace {
 
 [[noreturn]] void run_boot_core() {
     BootBlock* blocks = this_core.all_boots;
-    const BootBlock& me = *this_core.boot;
+    const BootBlock& me = this_core.info;
     const std::uint32_t n = me.num_cores;
     const std::uint64_t tsc_ms = me.tsc_per_ms;
 
@@ -313,6 +329,7 @@ namespace {
     emit("audit-summary cores={} overlaps={} nonlocal={} foreign-writable={}", reached, overlaps, nonlocal, foreign);
     const std::uint64_t ms = (arch::rdtsc() - me.boot_tsc) / (tsc_ms ? tsc_ms : 1);
     emit("boot-complete cores={} nodes={} ms={}", reached, topo.num_nodes ? topo.num_nodes : 1, ms);
+    this_core.all_boots = nullptr;  // the hand-over is over: from here on, reports come by message
 
     if (fault >= 0) {
         finish(failed == 1 && up + 1 == n && reached == n && overlaps == 0 && nonlocal == 0 && foreign == 0,
@@ -325,21 +342,15 @@ namespace {
     schedule();
 }
 
-// Boot core, when idle: the run ends once every core has no domain left.
+// Boot core, when idle: the run ends once every core has no domain left (its own, and every
+// other core's report on its channel).
 void check_run_complete() {
-    const BootBlock& me = *this_core.boot;
-    std::uint32_t started = 0, exited = 0, failed = 0, faulted = 0;
-    for (std::uint32_t i = 0; i < me.num_cores; ++i) {
-        const BootBlock& b = this_core.all_boots[i];
-        if (!b.domains_done) return;
-        std::atomic_thread_fence(std::memory_order_acquire);
-        started += b.domains_started;
-        exited += b.domains_exited;
-        failed += b.domains_failed;
-        faulted += b.domains_faulted;
-    }
-    emit("run-complete cores={} domains={} exited={} failed={} faulted={}", me.num_cores, started, exited, failed, faulted);
-    finish(failed == 0, "a domain exited with a non-zero code");
+    if (!domains_all_gone()) return;
+    DomainCounts t = domain_counts();
+    if (!reports_all_done(t)) return;
+    emit("run-complete cores={} domains={} exited={} failed={} faulted={}", this_core.info.num_cores, t.started,
+         t.exited, t.failed, t.faulted);
+    finish(t.failed == 0, "a domain exited with a non-zero code");
 }
 
 } // namespace

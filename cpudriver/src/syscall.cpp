@@ -74,14 +74,14 @@ Status sys_domain_kill(Domain& d, std::uint64_t cptr) {
     return Status::ok;
 }
 
-// The value of kernel option `key=` from this core's command line (its own copy in the boot block).
+// The value of kernel option `key=` from this core's command line (its own copy, taken at boot).
 Result<std::uint64_t> sys_kernel_option(Domain& d, std::uint64_t kcap, std::uint64_t key_ptr, std::uint64_t key_len,
                                         std::uint64_t buf, std::uint64_t buf_len) {
     MYR_TRY(cspace_cap(d, kcap, caps::CapType::kernel, caps::Rights::none));
     char key[32];
     if (key_len == 0 || key_len >= sizeof key || buf_len > cmdline_max) return Status::invalid_argument;
     MYR_TRY(copy_from_user(d, key_ptr, key, key_len));
-    const char* p = this_core.boot->cmdline;
+    const char* p = this_core.info.cmdline;
     while (*p) {
         while (*p == ' ') ++p;
         std::uint64_t i = 0;
@@ -123,9 +123,9 @@ Result<std::uint64_t> sys_core_status(Domain& d, std::uint64_t kcap) {
     const Domain* t = domain_table();
     for (std::uint32_t i = 0; i < max_domains; ++i)
         if (t[i].state != DomainState::free && &t[i] != &d) ++live;
-    const BootBlock& b = *this_core.boot;
+    const DomainCounts& b = domain_counts();
     const auto f = [](std::uint64_t v) { return v > 0xffff ? std::uint64_t{0xffff} : v; };
-    return f(live) | f(b.domains_exited) << 16 | f(b.domains_failed) << 32 | f(b.domains_faulted) << 48;
+    return f(live) | f(b.exited) << 16 | f(b.failed) << 32 | f(b.faulted) << 48;
 }
 
 Status sys_send_ipi(Domain& d, std::uint64_t ipi_cap, std::uint64_t core) {
