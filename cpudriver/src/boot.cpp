@@ -14,6 +14,8 @@
 #include <myr/kernel/percore.hpp>
 #include <myr/kernel/frame_allocator.hpp>
 #include <myr/kernel/phys_memory.hpp>
+#include <myr/kernel/share_nothing.hpp>
+#include <myr/urpc/channel_layout.hpp>
 
 extern "C" char __image_start[], __rodata_start[], __data_end[], __bss_start[], __image_end[];
 
@@ -59,6 +61,18 @@ Result<std::uint64_t> low_frame(std::uint32_t node) {
 
 std::uint64_t image_size() { return static_cast<std::uint64_t>(__image_end - __image_start); }
 
+// A pristine copy of the image at dst: text + rodata (`copy_bytes`), then a zeroed bss. In 8-byte
+// words (linker.ld page-aligns both parts): the boot core does this once per core, and the
+// compiler's memcpy/memset (support.cpp) go byte by byte. The attribute keeps GCC from turning
+// the loops back into those calls.
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+void copy_image(std::uint64_t* dst, std::uint64_t copy_bytes) {
+    const auto* src = reinterpret_cast<const std::uint64_t*>(__image_start);
+    const std::uint64_t words = copy_bytes / 8, total = image_size() / 8;
+    for (std::uint64_t w = 0; w < words; ++w) dst[w] = src[w];
+    for (std::uint64_t w = words; w < total; ++w) dst[w] = 0;
+}
+
 void print_node_lines(const acpi::Topology& topo) {
     for (std::uint32_t n = 0; n < usable.num_nodes(); ++n) {
         char mem[200];
@@ -90,8 +104,10 @@ void print_node_lines(const acpi::Topology& topo) {
 }
 
 // Builds core `i`'s page tables: its image copy at the kernel's virtual addresses, the direct
-// map, and the low identity map the AP trampoline needs until the core runs high.
-Result<std::uint64_t> build_tables(PoolFrames& frames, std::uint64_t kernel_phys, std::uint64_t ram_top) {
+// map without `others` (every other core's kernel region, normalised), and the low identity map
+// the AP trampoline needs until the core runs high.
+Result<std::uint64_t> build_tables(PoolFrames& frames, std::uint64_t kernel_phys, std::uint64_t ram_top,
+                                   std::span<const PhysRange> others) {
     auto pt = MYR_TRY(PageTables::create(frames));
     const auto vstart = reinterpret_cast<std::uint64_t>(__image_start);
     const auto rodata = reinterpret_cast<std::uint64_t>(__rodata_start);
@@ -100,14 +116,83 @@ Result<std::uint64_t> build_tables(PoolFrames& frames, std::uint64_t kernel_phys
     MYR_TRY(pt.map(vstart, kernel_phys, rodata - vstart, 0, 4096));  // text: read + execute
     MYR_TRY(pt.map(rodata, kernel_phys + (rodata - vstart), bss - rodata, pte::no_execute, 4096));
     MYR_TRY(pt.map(bss, kernel_phys + (bss - vstart), vend - bss, pte::writable | pte::no_execute, 4096));
-    for (std::uint64_t p = 0; p < ram_top; p += two_mib) {
-        // The top 32 MiB below 4 GiB hold the APIC/IOAPIC MMIO windows: uncached (SDM §11.4.1).
-        const bool mmio = p >= 0xfe000000ull && p < four_gib;
-        const std::uint64_t flags = pte::writable | pte::no_execute | (mmio ? pte::cache_disable | pte::write_through : 0);
-        MYR_TRY(pt.map(DIRECT_MAP_BASE + p, p, two_mib, flags, two_mib));
-    }
+    // The top 32 MiB below 4 GiB hold the APIC/IOAPIC MMIO windows: uncached (SDM §11.4.1).
+    MYR_TRY(map_direct(pt, DIRECT_MAP_BASE, ram_top, others, {0xfe000000ull, four_gib}));
     MYR_TRY(pt.map(0, 0, two_mib, pte::writable, two_mib));  // trampoline; dropped once running high
     return pt.root();
+}
+
+// Each core's kernel region (docs/share-nothing.md): one 2 MiB-aligned allocation in its memory
+// node holding its CPU-driver copy, its page-table frames and kernel pool, and its user pool
+// (capability table, endpoints, its domains' memory). Whole 2 MiB pages of nothing else, so every
+// other core's direct map leaves the region out exactly, without splitting a large page.
+struct KernelRegion {
+    PhysRange region;
+    std::uint64_t kernel_phys;
+    std::uint64_t pool_phys;      // page tables, then the kernel pool: pool_size bytes
+    std::uint64_t user_pool_phys;
+    std::uint64_t user_pool_size; // 0: no domains on this core (its node is short of memory)
+};
+KernelRegion regions[acpi::max_cpus];
+PhysRange sorted_regions[acpi::max_cpus];  // every core's region, normalised: num_sorted of them
+std::size_t num_sorted;
+PhysRange others_of_core[acpi::max_cpus + 1];  // scratch: the regions of all cores but one
+
+Result<KernelRegion> place_region(std::uint32_t mem_node, std::uint64_t user_share) {
+    KernelRegion r{};
+    const std::uint64_t pool_off = (image_size() + 4095) & ~std::uint64_t{4095};
+    const std::uint64_t user_off = (pool_off + pool_size + 0xffff) & ~std::uint64_t{0xffff};
+    const std::uint64_t want = user_share ? user_off + user_share : pool_off + pool_size;
+    const auto base = free_mem.allocate(mem_node, want, two_mib);  // the size rounds up to 2 MiB
+    if (!base.ok()) return base.status();
+    const std::uint64_t size = (want + two_mib - 1) & ~(two_mib - 1);
+    r.region = {*base, *base + size};
+    r.kernel_phys = *base;
+    r.pool_phys = *base + pool_off;
+    if (user_share) {
+        // The rounding slack goes to the domains (up to what a core's frame allocator can track).
+        std::uint64_t upool = size - user_off;
+        if (upool > std::uint64_t{max_pool_frames} * 4096) upool = std::uint64_t{max_pool_frames} * 4096;
+        r.user_pool_phys = *base + user_off;
+        r.user_pool_size = upool;
+    }
+    return r;
+}
+
+// Places every core's kernel region before any page table is built: each core's direct map
+// must know all the others. A core whose node cannot also fit its user pool runs no domains.
+template <typename MemNodeOf>
+void place_kernel_regions(std::uint32_t num_cpus, MemNodeOf mem_node_of, const std::uint64_t* user_pool) {
+    for (std::uint32_t i = 0; i < num_cpus; ++i) {
+        const std::uint32_t mem_node = mem_node_of(i);
+        auto r = place_region(mem_node, user_pool[mem_node]);
+        if (r.ok()) {
+            regions[i] = *r;
+        } else if (auto k = place_region(mem_node, 0); k.ok()) {
+            regions[i] = *k;
+        } else {
+            panic("node {} has no memory left for core {}'s CPU driver", mem_node, i);
+        }
+        sorted_regions[i] = regions[i].region;
+    }
+    num_sorted = normalise_ranges({sorted_regions, num_cpus});
+}
+
+// The regions of every core but `core`, normalised: sorted_regions less core's own region
+// (regions are disjoint; normalise_ranges merged touching ones, so cut the own one out).
+std::span<const PhysRange> regions_of_others(std::uint32_t core) {
+    const PhysRange own = regions[core].region;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < num_sorted; ++i) {
+        const PhysRange r = sorted_regions[i];
+        if (own.base >= r.base && own.end <= r.end) {
+            if (r.base < own.base) others_of_core[n++] = {r.base, own.base};
+            if (own.end < r.end) others_of_core[n++] = {own.end, r.end};
+        } else {
+            others_of_core[n++] = r;
+        }
+    }
+    return {others_of_core, n};
 }
 
 std::uint64_t ram_top() {
@@ -118,6 +203,22 @@ std::uint64_t ram_top() {
             top = e.base + e.length;
     }
     return (top + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+}
+
+// The kernel report channels (docs/share-nothing.md): one URPC channel per core into the boot
+// core's node, where the boot core receives what it needs to know at run time (a core's domains
+// are all gone, with their counts). Channel memory: the sender writes its slots, the receiver
+// the credit line; nothing else in it is written by two cores.
+std::uint64_t make_report_channels(std::uint32_t node, std::uint32_t num_cpus) {
+    const std::uint64_t bytes = urpc::channel_bytes(report_slots);
+    const auto phys = free_mem.allocate(node, bytes * num_cpus, 4096);
+    if (!phys.ok()) panic("no memory for the kernel report channels");
+    for (std::uint32_t c = 0; c < num_cpus; ++c) {
+        auto* mem = arch::phys_to_virt<std::byte>(*phys + c * bytes);
+        if (urpc::format_channel({mem, bytes}, {report_slots, urpc::Wake::poll}) != Status::ok)
+            panic("cannot format report channel {}", c);
+    }
+    return *phys;
 }
 
 } // namespace
@@ -195,7 +296,8 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     std::uint64_t user_pool[acpi::max_nodes] = {};
     for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd) {
         if (!cores_on[nd]) continue;
-        const std::uint64_t per_core_kernel = image_size() + pool_size + chan_pool_size + 64 * 1024;
+        // + 2 MiB: a kernel region is rounded up to whole 2 MiB pages (place_region).
+        const std::uint64_t per_core_kernel = image_size() + pool_size + chan_pool_size + 64 * 1024 + two_mib;
         const std::uint64_t left = free_mem.free_bytes(nd);
         const std::uint64_t after = left > per_core_kernel * cores_on[nd] ? left - per_core_kernel * cores_on[nd] : 0;
         std::uint64_t share = after / 2 / cores_on[nd];
@@ -203,13 +305,13 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         user_pool[nd] = share & ~0xffffull;
     }
 
+    place_kernel_regions(topo.num_cpus, mem_node_of, user_pool);
+    const std::uint64_t reports = make_report_channels(mem_node_of(boot_core), topo.num_cpus);
+
     arch::install_trampoline();
     for (std::uint32_t i = 0; i < topo.num_cpus; ++i) {
         const std::uint32_t mem_node = mem_node_of(i);
-        const auto kernel_phys = free_mem.allocate(mem_node, image_size(), 64 * 1024);
-        const auto pool_phys = free_mem.allocate(mem_node, pool_size, 4096);
-        if (!kernel_phys.ok() || !pool_phys.ok())
-            panic("node {} has no memory left for core {}'s CPU driver", mem_node, i);
+        const KernelRegion& kr = regions[i];
         // The monitor inbox: one channel per possible sender, on this core's own node.
         const std::uint64_t chan = urpc::channel_bytes(abi::monitor_channel_slots);
         const std::uint64_t inbox_size = (chan * topo.num_cpus + 4095) & ~std::uint64_t{4095};
@@ -219,15 +321,10 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         // Ring memory for bindings between domains (the monitor retypes it; retype zeroes).
         const auto chan_pool = free_mem.allocate(mem_node, chan_pool_size, chan_pool_size);
         if (!chan_pool.ok()) panic("node {} has no memory for core {}'s channel pool", mem_node, i);
-        // Domains are optional: a core whose node is short of memory runs none (pool size 0).
-        const auto upool = user_pool[mem_node] ? free_mem.allocate(mem_node, user_pool[mem_node], 64 * 1024)
-                                               : Result<std::uint64_t>(Status::no_memory);
-        auto* dst = arch::phys_to_virt<char>(*kernel_phys);
-        for (std::uint64_t b = 0; b < copy_bytes; ++b) dst[b] = __image_start[b];
-        for (std::uint64_t b = copy_bytes; b < image_size(); ++b) dst[b] = 0;
+        copy_image(arch::phys_to_virt<std::uint64_t>(kr.kernel_phys), copy_bytes);
 
-        PoolFrames frames(*pool_phys, *pool_phys + pool_size);
-        const auto root = build_tables(frames, *kernel_phys, top);
+        PoolFrames frames(kr.pool_phys, kr.pool_phys + pool_size);
+        const auto root = build_tables(frames, kr.kernel_phys, top, regions_of_others(i));
         if (!root.ok()) panic("page tables for core {}: {}", i, to_string(root.status()));
 
         BootBlock& bb = blocks[i];
@@ -239,14 +336,18 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.mem_node = mem_node;
         bb.num_cores = topo.num_cpus;
         bb.boot_core = boot_core;
-        bb.kernel_phys = *kernel_phys;
+        bb.kernel_phys = kr.kernel_phys;
         bb.kernel_size = image_size();
         bb.pml4_phys = *root;
-        bb.tables_phys = *pool_phys;
+        bb.tables_phys = kr.pool_phys;
         bb.pool_phys = frames.used_end();
-        bb.pool_size = *pool_phys + pool_size - frames.used_end();
-        bb.user_pool_phys = upool.ok() ? *upool : 0;
-        bb.user_pool_size = upool.ok() ? user_pool[mem_node] : 0;
+        bb.pool_size = kr.pool_phys + pool_size - frames.used_end();
+        bb.user_pool_phys = kr.user_pool_phys;
+        bb.user_pool_size = kr.user_pool_size;
+        bb.region_phys = kr.region.base;
+        bb.region_size = kr.region.size();
+        bb.report_phys = reports;
+        bb.report_bytes = urpc::channel_bytes(report_slots);
         bb.inbox_phys = *inbox;
         bb.inbox_size = inbox_size;
         bb.channel_bytes = chan;

@@ -4,6 +4,7 @@
 #include "cspace.hpp"
 #include "domain.hpp"
 #include "frames.hpp"
+#include "report.hpp"
 
 #include <arch/cpu.hpp>
 #include <arch/fpu.hpp>
@@ -11,6 +12,7 @@
 #include <myr/exit_codes.hpp>
 #include <myr/kernel/console.hpp>
 #include <myr/kernel/percore.hpp>
+#include <myr/kernel/share_nothing.hpp>
 
 #include <atomic>
 
@@ -72,7 +74,7 @@ Audit audit_kernel_pages() {
             bool inside = false;
             for (std::uint32_t r = 0; r < topo.num_ranges; ++r) {
                 const acpi::MemRange& m = topo.ranges[r];
-                if (m.node == this_core.boot->mem_node && t->phys >= m.base && t->phys + 4096 <= m.base + m.length)
+                if (m.node == this_core.info.mem_node && t->phys >= m.base && t->phys + 4096 <= m.base + m.length)
                     inside = true;
             }
             if (!inside) a.node_local = 0;
@@ -98,6 +100,50 @@ void audit_table_frames(std::uint64_t lo, std::uint64_t hi, Audit& a) {
     pt.for_each_table_frame([](void* ctx, std::uint64_t phys) { static_cast<Count*>(ctx)->see(phys); }, &c, 0, 511);
     a.table_frames = c.count;
     a.tables_own = c.outside == 0;
+}
+
+// The frames that belong to another core's kernel (docs/share-nothing.md): for every other core,
+// its CPU-driver copy (text, data, bss: its stacks, its per-core state), its page-table frames
+// and kernel pool, and its user pool (capability table, endpoints, its domains' page tables and
+// frames). Read from the boot blocks, which the boot core filled before starting any core.
+PhysRange foreign_ranges[3 * acpi::max_cpus];
+
+std::size_t foreign_kernel_ranges(const BootBlock& me) {
+    const BootBlock* all = arch::phys_to_virt<const BootBlock>(me.boot_blocks_phys);
+    std::size_t n = 0;
+    for (std::uint32_t c = 0; c < me.num_cores; ++c) {
+        if (c == me.core) continue;
+        const BootBlock& b = all[c];
+        foreign_ranges[n++] = {b.kernel_phys, b.kernel_phys + b.kernel_size};
+        foreign_ranges[n++] = {b.tables_phys, b.pool_phys + b.pool_size};
+        foreign_ranges[n++] = {b.user_pool_phys, b.user_pool_phys + b.user_pool_size};
+    }
+    return normalise_ranges({foreign_ranges, n});
+}
+
+// Walks this core's own page tables (the kernel half every domain shares, and anything else
+// reachable from CR3) for writable mappings of another core's kernel frames.
+void audit_foreign_writable(const BootBlock& me, Audit& a) {
+    const std::size_t n = foreign_kernel_ranges(me);
+    DirectMapFrames frames;
+    a.foreign_writable = count_writable_frames(frames, arch::read_cr3() & pte::addr_mask, {foreign_ranges, n});
+}
+
+// Copies what this core needs at run time out of the hand-over (its boot block, every core's
+// channel memory, the loaded image's topology and module table) into its own memory, so nothing
+// reads another core's memory or the loaded image after boot (docs/share-nothing.md).
+void take_hand_over(const BootBlock& bb) {
+    this_core.info = bb;
+    this_core.topology = *arch::phys_to_virt<const acpi::Topology>(bb.topology_phys);
+    this_core.options = parse_options(bb.cmdline);
+    const BootBlock* all = arch::phys_to_virt<const BootBlock>(bb.boot_blocks_phys);
+    for (std::uint32_t c = 0; c < bb.num_cores && c < acpi::max_cpus; ++c)
+        this_core.peers[c] = {all[c].inbox_phys, all[c].chan_pool_phys, all[c].chan_pool_size};
+    this_core.boot_apic = all[bb.boot_core].apic_id;
+    if (this_core.is_boot_core) this_core.all_boots = arch::phys_to_virt<BootBlock>(bb.boot_blocks_phys);
+    const Module* mods = arch::phys_to_virt<const Module>(bb.modules_phys);
+    this_core.num_modules = bb.num_modules < max_modules ? bb.num_modules : max_modules;
+    for (std::uint32_t m = 0; m < this_core.num_modules; ++m) this_core.modules[m] = mods[m];
 }
 
 void wait_ticks(std::uint64_t n) {
@@ -134,10 +180,7 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     this_core.is_boot_core = bb->core == bb->boot_core;
     set_state(*bb, CoreState::entered);
     console_attach(arch::phys_to_virt<ConsoleLock>(bb->console_lock_phys), bb->core, bb->node);
-    this_core.topology = *arch::phys_to_virt<const acpi::Topology>(bb->topology_phys);
-    this_core.options = parse_options(bb->cmdline);
-    if (this_core.is_boot_core) this_core.all_boots = arch::phys_to_virt<BootBlock>(bb->boot_blocks_phys);
-    this_core.boot_apic = arch::phys_to_virt<BootBlock>(bb->boot_blocks_phys)[bb->boot_core].apic_id;
+    take_hand_over(*bb);
 
     arch::load_gdt_tss();
     arch::load_idt();
@@ -155,6 +198,8 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     bb->socket = arch::socket_of_this_cpu();
     bb->audit = audit_kernel_pages();
     audit_table_frames(bb->tables_phys, bb->pool_phys, bb->audit);
+    audit_foreign_writable(*bb, bb->audit);
+    if (const Status s = reports_attach(*bb); s != Status::ok) panic("kernel report channel unusable: {}", to_string(s));
     arch::enable_syscalls();
     if (!arch::enable_fpu()) panic("this CPU has no FXSAVE or SSE2: user FPU state cannot be kept");
     const arch::SupervisorProtection prot = arch::enable_smep_smap();
@@ -166,10 +211,11 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
 
     emit("core-up core={} apic={} socket={} node={} kernel={:#x}", bb->core, bb->apic_id, bb->socket, bb->node, bb->kernel_phys);
     const Audit& au = bb->audit;
-    log("audit: {} kernel pages, {} page-table frames, all own and node-local: {}", au.pages, au.table_frames,
-        au.node_local && au.contiguous && au.tables_own);
-    emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={}", bb->core, au.phys_start, au.phys_end,
-         au.pages, au.node_local && au.contiguous && au.tables_own ? "yes" : "no");
+    log("audit: {} kernel pages, {} page-table frames, all own and node-local: {}; other cores' kernel frames "
+        "it could write: {}", au.pages, au.table_frames, au.node_local && au.contiguous && au.tables_own,
+        au.foreign_writable);
+    emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={} foreign-writable={}", bb->core, au.phys_start,
+         au.phys_end, au.pages, au.node_local && au.contiguous && au.tables_own ? "yes" : "no", au.foreign_writable);
     log("supervisor protection: SMEP {}, SMAP {}", prot.smep ? "on" : "off (not in this CPU)",
         prot.smap ? "on" : "off (not in this CPU)");
     set_state(*bb, CoreState::up);
@@ -212,7 +258,7 @@ namespace {
 
 [[noreturn]] void run_boot_core() {
     BootBlock* blocks = this_core.all_boots;
-    const BootBlock& me = *this_core.boot;
+    const BootBlock& me = this_core.info;
     const std::uint32_t n = me.num_cores;
     const std::uint64_t tsc_ms = me.tsc_per_ms;
 
@@ -255,11 +301,13 @@ namespace {
     // Share-nothing audit across cores: kernel copies must not overlap and must be node-local.
     // `reached`: cores that got as far as core-up (a self-test fault comes after it).
     std::uint32_t overlaps = 0, nonlocal = 0, reached = 0;
+    std::uint64_t foreign = 0;
     for (std::uint32_t i = 0; i < n; ++i) {
         const Audit& a = blocks[i].audit;
         if (get_state(blocks[i]) == CoreState::not_started || a.pages == 0) continue;
         ++reached;
         if (!a.node_local || !a.contiguous || !a.tables_own) ++nonlocal;
+        foreign += a.foreign_writable;
         for (std::uint32_t j = i + 1; j < n; ++j) {
             const Audit& b = blocks[j].audit;
             if (get_state(blocks[j]) == CoreState::not_started || b.pages == 0) continue;
@@ -281,36 +329,31 @@ namespace {
         for (std::uint32_t b = 0; b < topo.num_nodes; ++b) format_to(r, "{:4}", topo.distance[a][b]);
         log("  node {:2}:{}", a, row);
     }
-    emit("audit-summary cores={} overlaps={} nonlocal={}", reached, overlaps, nonlocal);
+    emit("audit-summary cores={} overlaps={} nonlocal={} foreign-writable={}", reached, overlaps, nonlocal, foreign);
     const std::uint64_t ms = (arch::rdtsc() - me.boot_tsc) / (tsc_ms ? tsc_ms : 1);
     emit("boot-complete cores={} nodes={} ms={}", reached, topo.num_nodes ? topo.num_nodes : 1, ms);
+    this_core.all_boots = nullptr;  // the hand-over is over: from here on, reports come by message
 
     if (fault >= 0) {
-        finish(failed == 1 && up + 1 == n && reached == n && overlaps == 0 && nonlocal == 0,
+        finish(failed == 1 && up + 1 == n && reached == n && overlaps == 0 && nonlocal == 0 && foreign == 0,
                "fault self-test: unexpected core states");
     }
     if (up != n) finish(false, "not every core came up");
-    if (overlaps != 0 || nonlocal != 0) finish(false, "share-nothing audit failed");
+    if (overlaps != 0 || nonlocal != 0 || foreign != 0) finish(false, "share-nothing audit failed");
     if (!this_core.options.num_spawn && !this_core.options.monitor[0]) finish(true, "");
     start_spawn_plan();
     schedule();
 }
 
-// Boot core, when idle: the run ends once every core has no domain left.
+// Boot core, when idle: the run ends once every core has no domain left (its own, and every
+// other core's report on its channel).
 void check_run_complete() {
-    const BootBlock& me = *this_core.boot;
-    std::uint32_t started = 0, exited = 0, failed = 0, faulted = 0;
-    for (std::uint32_t i = 0; i < me.num_cores; ++i) {
-        const BootBlock& b = this_core.all_boots[i];
-        if (!b.domains_done) return;
-        std::atomic_thread_fence(std::memory_order_acquire);
-        started += b.domains_started;
-        exited += b.domains_exited;
-        failed += b.domains_failed;
-        faulted += b.domains_faulted;
-    }
-    emit("run-complete cores={} domains={} exited={} failed={} faulted={}", me.num_cores, started, exited, failed, faulted);
-    finish(failed == 0, "a domain exited with a non-zero code");
+    if (!domains_all_gone()) return;
+    DomainCounts t = domain_counts();
+    if (!reports_all_done(t)) return;
+    emit("run-complete cores={} domains={} exited={} failed={} faulted={}", this_core.info.num_cores, t.started,
+         t.exited, t.failed, t.faulted);
+    finish(t.failed == 0, "a domain exited with a non-zero code");
 }
 
 } // namespace

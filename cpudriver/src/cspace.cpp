@@ -397,12 +397,12 @@ Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, 
     if (size_bits < 12 || size_bits > 20) return Status::invalid_argument;
     const std::uint64_t size = std::uint64_t{1} << size_bits;
     if (phys & (size - 1)) return Status::invalid_argument;
-    const BootBlock& me = *this_core.boot;
-    const BootBlock* all = arch::phys_to_virt<const BootBlock>(me.boot_blocks_phys);
     bool inside = false;
-    for (std::uint32_t c = 0; c < me.num_cores && !inside; ++c)
-        inside = phys >= all[c].chan_pool_phys && phys - all[c].chan_pool_phys < all[c].chan_pool_size &&
-                 size <= all[c].chan_pool_size - (phys - all[c].chan_pool_phys);
+    for (std::uint32_t c = 0; c < this_core.info.num_cores && !inside; ++c) {
+        const PeerMemory& p = this_core.peers[c];  // copied at boot: no boot block read at run time
+        inside = phys >= p.chan_pool_phys && phys - p.chan_pool_phys < p.chan_pool_size &&
+                 size <= p.chan_pool_size - (phys - p.chan_pool_phys);
+    }
     if (!inside) return Status::out_of_range;
     return table.install(t, caps::make_channel_memory(phys, static_cast<unsigned>(size_bits)));
 }

@@ -4,9 +4,9 @@
 #include "cspace.hpp"
 #include "frames.hpp"
 #include "ipc.hpp"
+#include "report.hpp"
 
 #include <arch/cpu.hpp>
-#include <atomic>
 #include <arch/platform.hpp>
 #include <myr/abi/syscall.hpp>
 #include <myr/exit_codes.hpp>
@@ -29,6 +29,8 @@ FrameAllocator frames;
 std::uint64_t core_pml4;         // the core's own tables: used while idle
 std::uint32_t next_serial;
 std::uint32_t generations_left[max_spawn];
+DomainCounts counts;             // this core's alone; the boot core learns them by message
+bool all_gone;                   // reported: every domain of this core has ended
 
 // Page-table frames for a domain come from the pool with the domain as owner, so they are freed
 // with everything else it holds.
@@ -85,8 +87,8 @@ Status load_image(Domain& d, const ElfImage& img) {
 }
 
 const Module* modules(std::uint32_t& count) {
-    count = this_core.boot->num_modules;
-    return arch::phys_to_virt<const Module>(this_core.boot->modules_phys);
+    count = this_core.num_modules;
+    return this_core.modules;
 }
 
 // The module's name: the file name of the first word of its multiboot string.
@@ -130,14 +132,13 @@ void after_exit(std::uint32_t spawn_index) {
             return;
         }
     }
-    if (!any_alive() && !this_core.boot->domains_done) {
-        // Log first: once the flag is up the boot core may end the run at any moment.
+    if (!any_alive() && !all_gone) {
+        // Log first: once the report is out the boot core may end the run at any moment.
         const std::uint32_t kernel = frames.owned_count(0xffff);
         log("all domains of this core are gone ({} frames held by domains, {} free, {} kernel)",
             frames.total() - frames.free_count() - kernel, frames.free_count(), kernel);
-        std::atomic_thread_fence(std::memory_order_release);
-        this_core.boot->domains_done = 1;
-        if (!this_core.is_boot_core) arch::lapic_send_ipi(this_core.boot_apic, arch::vector_wakeup);
+        all_gone = true;
+        if (!this_core.is_boot_core) report_domains_done(counts);
     }
 }
 
@@ -225,7 +226,7 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     arch::fpu_reset(d->fpu);  // FNINIT state: nothing of an earlier domain in this slot survives
     d->segs = {};             // null selectors: nothing of an earlier domain either
     d->state = DomainState::runnable;
-    ++this_core.boot->domains_started;
+    ++counts.started;
     emit("domain-start core={} domain={} name={}", this_core.core, d->serial, d->name);
     return d;
 }
@@ -233,16 +234,15 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
 // Monitor privileges: a kernel cap and an IPI cap in its cspace, the mesh of every core's inbox
 // mapped into its address space, and the mesh geometry in its argument registers.
 Status make_monitor(Domain& d) {
-    const BootBlock& me = *this_core.boot;
-    const BootBlock* all = arch::phys_to_virt<const BootBlock>(me.boot_blocks_phys);
+    const BootBlock& me = this_core.info;
     caps::CapTable& t = cap_table();
     MYR_TRY(t.install(d.cnode_first + 5, caps::make_kernel(this_core.core)));
     MYR_TRY(t.install(d.cnode_first + 6, caps::make_ipi(0, me.num_cores, arch::vector_wakeup)));
     MYR_TRY(cspace_grant_monitor(d, me.chan_pool_phys, me.chan_pool_size));
     const std::uint64_t stride = me.inbox_size;
     for (std::uint32_t c = 0; c < me.num_cores; ++c)
-        for (std::uint64_t off = 0; off < all[c].inbox_size; off += 4096)
-            MYR_TRY(map_user_page(d, abi::monitor_mesh_base + c * stride + off, all[c].inbox_phys + off,
+        for (std::uint64_t off = 0; off < stride; off += 4096)
+            MYR_TRY(map_user_page(d, abi::monitor_mesh_base + c * stride + off, this_core.peers[c].inbox_phys + off,
                                   pte::user | pte::writable | pte::no_execute));
     d.regs.rsi = me.num_cores;
     d.regs.rdx = abi::monitor_mesh_base;
@@ -329,7 +329,7 @@ std::uint32_t destroy_domain(Domain& d) {
     const bool blocked_last = running != nullptr;
     running = nullptr;
     if ((arch::read_cr3() & pte::addr_mask) != core_pml4) arch::write_cr3(core_pml4);
-    if (blocked_last && !this_core.boot->domains_done) after_exit(max_spawn);
+    if (blocked_last && !all_gone) after_exit(max_spawn);
     idle();
 }
 
@@ -408,7 +408,7 @@ void on_wakeup_ipi(arch::TrapFrame& frame) {
     d->end_code = static_cast<std::uint32_t>(frame.vector);
     const std::uint32_t freed = destroy_domain(*d);
     log("killed domain {} ({}): {} frames returned; the other domains go on", d->serial, d->name, freed);
-    ++this_core.boot->domains_faulted;
+    ++counts.faulted;
     after_exit(spawn_index);
     schedule();
 }
@@ -423,8 +423,8 @@ void exit_current(std::uint64_t code) {
     d->end_code = static_cast<std::uint32_t>(code);
     const std::uint32_t freed = destroy_domain(*d);
     emit("domain-exit core={} domain={} name={} code={} frames={}", this_core.core, serial, name, code, freed);
-    if (code == 0) ++this_core.boot->domains_exited;
-    else ++this_core.boot->domains_failed;
+    if (code == 0) ++counts.exited;
+    else ++counts.failed;
     after_exit(spawn_index);
 }
 
@@ -436,9 +436,12 @@ void kill_domain(Domain& d, const Domain& by) {
     const std::uint32_t freed = destroy_domain(d);
     emit("domain-killed core={} domain={} name={} by={} frames={}", this_core.core, d.serial, d.name, by_serial, freed);
     // Counted with the faults: the run ends as it would had the domain faulted.
-    ++this_core.boot->domains_faulted;
+    ++counts.faulted;
     after_exit(spawn_index);
 }
+
+const DomainCounts& domain_counts() { return counts; }
+bool domains_all_gone() { return all_gone; }
 
 Domain* domain_by_serial(std::uint32_t serial) {
     for (Domain& d : table)

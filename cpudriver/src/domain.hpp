@@ -10,6 +10,8 @@
 #include <myr/kernel/options.hpp>
 #include <myr/result.hpp>
 
+#include "report.hpp"
+
 #include <cstdint>
 
 namespace myr::kernel {
@@ -74,6 +76,9 @@ Domain* domain_by_serial(std::uint32_t serial);
 // Ends `d` (exit or kill); frees every frame it owned; reports the count.
 std::uint32_t destroy_domain(Domain& d);
 Domain* domain_table();
+// How this core's domains ended so far; and whether all of them have (reported once).
+const DomainCounts& domain_counts();
+bool domains_all_gone();
 // Maps one 4 KiB page into d's address space while it is set up (spawn: the monitor mesh); missing
 // page tables come from d's frames. After spawn the kernel allocates no tables (sys_map_table).
 Status map_user_page(Domain& d, std::uint64_t vaddr, std::uint64_t phys, std::uint64_t flags);

@@ -75,7 +75,7 @@ Status sys_domain_kill(Domain& d, std::uint64_t cptr) {
     return Status::ok;
 }
 
-// The value of kernel option `key=` from this core's command line (its own copy in the boot block);
+// The value of kernel option `key=` from this core's command line (its own copy, taken at boot);
 // the last such word, so an appended word overrides the config's (find_option, options.cpp).
 Result<std::uint64_t> sys_kernel_option(Domain& d, std::uint64_t kcap, std::uint64_t key_ptr, std::uint64_t key_len,
                                         std::uint64_t buf, std::uint64_t buf_len) {
@@ -83,7 +83,7 @@ Result<std::uint64_t> sys_kernel_option(Domain& d, std::uint64_t kcap, std::uint
     char key[32];
     if (key_len == 0 || key_len >= sizeof key || buf_len > cmdline_max) return Status::invalid_argument;
     MYR_TRY(copy_from_user(d, key_ptr, key, key_len));
-    const OptionValue v = find_option(this_core.boot->cmdline, key, key_len);
+    const OptionValue v = find_option(this_core.info.cmdline, key, key_len);
     if (v.found) {
         if (v.len > buf_len) return Status::overflow;
         MYR_TRY(copy_to_user(d, buf, v.value, v.len));
@@ -116,9 +116,9 @@ Result<std::uint64_t> sys_core_status(Domain& d, std::uint64_t kcap) {
     const Domain* t = domain_table();
     for (std::uint32_t i = 0; i < max_domains; ++i)
         if (t[i].state != DomainState::free && &t[i] != &d) ++live;
-    const BootBlock& b = *this_core.boot;
+    const DomainCounts& b = domain_counts();
     const auto f = [](std::uint64_t v) { return v > 0xffff ? std::uint64_t{0xffff} : v; };
-    return f(live) | f(b.domains_exited) << 16 | f(b.domains_failed) << 32 | f(b.domains_faulted) << 48;
+    return f(live) | f(b.exited) << 16 | f(b.failed) << 32 | f(b.faulted) << 48;
 }
 
 Status sys_send_ipi(Domain& d, std::uint64_t ipi_cap, std::uint64_t core) {

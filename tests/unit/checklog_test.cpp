@@ -55,8 +55,8 @@ std::string good_log(const Config& c, const std::function<std::string(unsigned)>
     }
     for (unsigned i = 0; i < c.cpu_count(); ++i)
         s += "audit core=" + std::to_string(i) + " kernel=" + hex(kernel_of(c, i)) + "-" + hex(kernel_of(c, i) + mib) +
-             " pages=256 node-local=yes\n";
-    s += "audit-summary cores=" + std::to_string(c.cpu_count()) + " overlaps=0 nonlocal=0\n";
+             " pages=256 node-local=yes foreign-writable=0\n";
+    s += "audit-summary cores=" + std::to_string(c.cpu_count()) + " overlaps=0 nonlocal=0 foreign-writable=0\n";
     s += "boot-complete cores=" + std::to_string(c.cpu_count()) + " nodes=" + std::to_string(c.nodes.size()) + " ms=42\n";
     return s;
 }
@@ -164,6 +164,13 @@ TEST(CheckLog, AuditProblems) {
     expect_problem(c, replace(log, "overlaps=0 nonlocal=0", "overlaps=0 nonlocal=1"), "1 kernel copies outside");
     expect_problem(c, remove_line(log, "audit-summary"), "no 'audit-summary' line");
     expect_problem(c, replace(log, "audit-summary cores=8", "audit-summary cores=7"), "counts 7 cores");
+    // Share nothing, enforced: a core that can write another core's kernel frames, or does not say.
+    expect_problem(c, replace(log, a1 + " pages=256 node-local=yes foreign-writable=0", a1 + " pages=256 node-local=yes foreign-writable=512"),
+                   "core 1 audit: 512 frames of other cores' kernels are writable");
+    expect_problem(c, replace(log, a1 + " pages=256 node-local=yes foreign-writable=0", a1 + " pages=256 node-local=yes"),
+                   "foreign-writable= missing");
+    expect_problem(c, replace(log, "nonlocal=0 foreign-writable=0", "nonlocal=0 foreign-writable=3"), "reports 3 writable frames");
+    expect_problem(c, replace(log, "nonlocal=0 foreign-writable=0", "nonlocal=0"), "foreign-writable= missing");
 }
 
 TEST(CheckLog, CompletionPanicException) {

@@ -239,6 +239,10 @@ private:
             problem(l, "core " + std::to_string(*i) + " audit: its kernel copy " + show(r) +
                            " lies outside the memory of node " + std::to_string(home));
         m_copies.push_back({*i, r});
+        // Share nothing, enforced: no writable mapping of another core's kernel frames.
+        if (const auto fw = number(l, "foreign-writable"); fw && *fw != 0)
+            problem(l, "core " + std::to_string(*i) + " audit: " + std::to_string(*fw) +
+                           " frames of other cores' kernels are writable in its page tables");
     }
 
     // The faulting core of a selftest may stop before it is counted.
@@ -258,6 +262,8 @@ private:
             problem(l, "audit-summary reports " + std::to_string(*overlaps) + " overlapping kernel copies");
         if (nonlocal && *nonlocal != 0)
             problem(l, "audit-summary reports " + std::to_string(*nonlocal) + " kernel copies outside their node");
+        if (const auto fw = number(l, "foreign-writable"); fw && *fw != 0)
+            problem(l, "audit-summary reports " + std::to_string(*fw) + " writable frames of other cores' kernels");
     }
 
     void on_complete(const Line& l) {

@@ -1,7 +1,9 @@
 #pragma once
-// The one-shot hand-over from the boot core to every core it starts (DESIGN.md §2 step 2), and
-// the only kernel memory two cores write: the boot core fills a block before starting the core;
-// the core writes back its state and audit result once. Wire format: defined once, here.
+// The one-shot hand-over from the boot core to every core it starts (DESIGN.md §2 step 2): the
+// boot core fills a block before starting the core; the core copies what it needs into its own
+// memory and writes back its state and audit result once (and its state once more if it dies of
+// an exception). Nothing reads or writes a block after boot (docs/share-nothing.md). Wire
+// format: defined once, here.
 #include <myr/acpi/topology.hpp>
 
 #include <cstddef>
@@ -11,6 +13,11 @@ namespace myr::kernel {
 
 inline constexpr std::uint64_t boot_block_magic = 0x4d59524941440001ull;  // "MYRIAD" v1
 inline constexpr std::size_t cmdline_max = 1024;
+// Slots of each kernel report channel (one per core, into the boot core's node): a core sends
+// one report per run, so the minimum ring is plenty.
+inline constexpr std::uint32_t report_slots = 2;
+// Report types on those channels (payload words: started, exited, failed, faulted).
+inline constexpr std::uint8_t report_type_domains_done = 1;
 
 enum class CoreState : std::uint32_t {
     not_started = 0,
@@ -29,6 +36,9 @@ struct Audit {
     std::uint32_t node_local;   // 1 when every page lies in the memory of the core's memory node
     std::uint32_t table_frames; // page-table frames reachable from its CR3
     std::uint32_t tables_own;   // 1 when all of them are its own node-local frames
+    // 4 KiB frames of other cores' kernels that its page tables map writable (must be 0):
+    // see foreign_kernel_ranges() in core.cpp for which frames those are.
+    std::uint64_t foreign_writable;
 };
 
 // Lock for whole log lines on the shared serial port: the documented exception to "no shared
@@ -60,11 +70,16 @@ struct alignas(64) BootBlock {
     std::uint64_t channel_bytes;
     std::uint64_t chan_pool_phys; // URPC ring memory its monitor hands out to bound domains
     std::uint64_t chan_pool_size; //   (receiver-local: a domain's receive rings come from here)
-    std::uint64_t modules_phys;  // the boot modules (an array of Module), read-only after boot
+    std::uint64_t region_phys;   // its kernel region: the 2 MiB-aligned allocation holding its copy,
+    std::uint64_t region_size;   //   page tables, kernel pool and user pool (other direct maps omit it)
+    std::uint64_t report_phys;   // the kernel report channels, core c's at report_phys + c * report_bytes
+    std::uint64_t report_bytes;
+    std::uint64_t modules_phys;  // the boot modules (an array of Module): each core copies it at boot
     std::uint32_t num_modules;
     std::uint32_t pad0;
     std::uint64_t topology_phys; // the parsed topology, read-only after boot: each core copies it
-    std::uint64_t boot_blocks_phys; // the array of all boot blocks (the boot core reads them)
+    std::uint64_t boot_blocks_phys; // all boot blocks: each core copies their channel addresses at
+                                    //   boot, the boot core reads states and audits until boot-complete
     std::uint64_t console_lock_phys;
     std::uint64_t tsc_per_ms;    // calibrated once by the boot core against the PIT
     std::uint64_t lapic_ticks_per_ms;
@@ -74,12 +89,6 @@ struct alignas(64) BootBlock {
     alignas(64) volatile CoreState state;
     std::uint32_t socket;        // from its own CPUID
     Audit audit;
-    // Written by the core when all its domains are gone (boot core sums them up).
-    volatile std::uint32_t domains_done;
-    std::uint32_t domains_started;
-    std::uint32_t domains_exited;    // exited with code 0
-    std::uint32_t domains_failed;    // exited with a non-zero code
-    std::uint32_t domains_faulted;   // killed by a CPU exception
 };
 
 static_assert(sizeof(BootBlock) % 64 == 0);

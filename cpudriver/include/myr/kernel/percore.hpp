@@ -4,11 +4,20 @@
 // same virtual address (DESIGN.md §3). Nothing here is ever written by another core.
 #include <myr/acpi/topology.hpp>
 #include <myr/kernel/boot_block.hpp>
+#include <myr/kernel/multiboot.hpp>
 #include <myr/kernel/options.hpp>
 
 #include <cstdint>
 
 namespace myr::kernel {
+
+// Another core's memory that this core may need after boot: channel memory only (its monitor
+// inbox, which the monitors map; its channel pool, whose rings cap_create_remote may name).
+struct PeerMemory {
+    std::uint64_t inbox_phys;
+    std::uint64_t chan_pool_phys;
+    std::uint64_t chan_pool_size;
+};
 
 // All members zero-initialised (it lives in bss: linker.ld forbids .data).
 struct PerCore {
@@ -17,8 +26,16 @@ struct PerCore {
     std::uint32_t apic_id;
     bool is_boot_core;
     std::uint32_t boot_apic;    // where to send wake-ups for the boot core
-    BootBlock* boot;      // this core's boot block (direct map)
-    BootBlock* all_boots; // boot core only: every block
+    // This core's boot block (direct map): the one-shot hand-over. Written back once at boot
+    // (state, audit) and once more if the core dies of an exception; read from it only at boot.
+    BootBlock* boot;
+    BootBlock* all_boots; // boot core only, while it starts the others: every block
+    // Copies taken from the hand-over in core_main, before the core reports up: what it needs
+    // at run time lives in its own memory (docs/share-nothing.md).
+    BootBlock info;                       // its boot block as the boot core filled it
+    std::uint32_t num_modules;
+    Module modules[max_modules];          // the boot modules' table (the files stay where loaded)
+    PeerMemory peers[acpi::max_cpus];     // every core's channel memory
     Options options;
     volatile std::uint64_t ticks;
     volatile std::uint64_t wakeups;
