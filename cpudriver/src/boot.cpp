@@ -12,6 +12,7 @@
 #include <myr/urpc/channel_layout.hpp>
 #include <myr/kernel/multiboot.hpp>
 #include <myr/kernel/percore.hpp>
+#include <myr/kernel/boot_plan.hpp>
 #include <myr/kernel/frame_allocator.hpp>
 #include <myr/kernel/phys_memory.hpp>
 
@@ -20,7 +21,6 @@ extern "C" char __image_start[], __rodata_start[], __data_end[], __bss_start[], 
 namespace myr::kernel {
 namespace {
 
-constexpr std::uint64_t pool_size = 512 * 1024;   // per core: page tables now, more later
 constexpr std::uint64_t chan_pool_size = 512 * 1024; // per core: 128 rings of 4 KiB for bindings
 constexpr std::uint64_t four_gib = 4ull << 30;
 constexpr std::uint64_t two_mib = 2ull << 20;
@@ -110,6 +110,27 @@ Result<std::uint64_t> build_tables(PoolFrames& frames, std::uint64_t kernel_phys
     return pt.root();
 }
 
+// What each core takes from its node before user pools, from the memory map (boot_plan.hpp).
+CoreMemoryPlan core_memory_plan(std::uint64_t top, std::uint32_t num_cpus) {
+    return plan_core_memory({.ram_top = top,
+                             .image_virt = reinterpret_cast<std::uint64_t>(__image_start),
+                             .image_bytes = image_size(),
+                             .direct_map_virt = DIRECT_MAP_BASE,
+                             .num_cpus = num_cpus,
+                             .channel_bytes = urpc::channel_bytes(abi::monitor_channel_slots),
+                             .chan_pool_bytes = chan_pool_size});
+}
+
+// The APIC ids the boot core can start: any with x2APIC, up to 254 in xAPIC mode (255 is the
+// broadcast id there).
+void check_apic_ids(const acpi::Topology& topo) {
+    log("local APIC: {} mode", arch::lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
+    if (arch::lapic_x2apic_mode()) return;
+    for (std::uint32_t i = 0; i < topo.num_cpus; ++i)
+        if (topo.cpus[i].apic_id > 254)
+            panic("CPU {} has APIC id {}, which only x2APIC can reach, and this CPU has no x2APIC", i, topo.cpus[i].apic_id);
+}
+
 std::uint64_t ram_top() {
     std::uint64_t top = four_gib;
     for (std::uint32_t i = 0; i < boot_info.num_memory; ++i) {
@@ -161,6 +182,7 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     for (std::uint32_t i = 0; i < topo.num_cpus; ++i)
         if (topo.cpus[i].apic_id == my_apic) boot_core = i;
     if (boot_core == topo.num_cpus) panic("boot CPU (APIC id {}) is not in the MADT", my_apic);
+    check_apic_ids(topo);
     const arch::Calibration cal = arch::calibrate_timers();
     log("timers: {} TSC ticks/ms, {} LAPIC ticks/ms", cal.tsc_per_ms, cal.lapic_per_ms);
 
@@ -192,36 +214,30 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     // shared among the cores that live on that node, at most max_pool_frames pages.
     std::uint32_t cores_on[acpi::max_nodes] = {};
     for (std::uint32_t i = 0; i < topo.num_cpus; ++i) ++cores_on[mem_node_of(i)];
+    const CoreMemoryPlan plan = core_memory_plan(top, topo.num_cpus);
+    const std::uint64_t pool_size = plan.table_pool;
+    log("per core: {} page-table frames of a {} KiB pool (RAM top {:#x})", plan.table_frames, pool_size / 1024, top);
     std::uint64_t user_pool[acpi::max_nodes] = {};
-    for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd) {
-        if (!cores_on[nd]) continue;
-        const std::uint64_t per_core_kernel = image_size() + pool_size + chan_pool_size + 64 * 1024;
-        const std::uint64_t left = free_mem.free_bytes(nd);
-        const std::uint64_t after = left > per_core_kernel * cores_on[nd] ? left - per_core_kernel * cores_on[nd] : 0;
-        std::uint64_t share = after / 2 / cores_on[nd];
-        if (share > std::uint64_t{max_pool_frames} * 4096) share = std::uint64_t{max_pool_frames} * 4096;
-        user_pool[nd] = share & ~0xffffull;
-    }
+    for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd)
+        user_pool[nd] = user_pool_share(free_mem.free_bytes(nd), cores_on[nd], plan.kernel_total,
+                                        std::uint64_t{max_pool_frames} * 4096);
 
     arch::install_trampoline();
     for (std::uint32_t i = 0; i < topo.num_cpus; ++i) {
         const std::uint32_t mem_node = mem_node_of(i);
-        const auto kernel_phys = free_mem.allocate(mem_node, image_size(), 64 * 1024);
-        const auto pool_phys = free_mem.allocate(mem_node, pool_size, 4096);
-        if (!kernel_phys.ok() || !pool_phys.ok())
-            panic("node {} has no memory left for core {}'s CPU driver", mem_node, i);
-        // The monitor inbox: one channel per possible sender, on this core's own node.
+        // The core's image copy, page-table pool, monitor inbox (one channel per possible sender),
+        // ring memory for bindings (the monitor retypes it; retype zeroes) and user pool: one
+        // block of its node (boot_plan.hpp). Domains are optional: a core whose node is short of
+        // memory runs none (user pool size 0).
+        const auto placed = place_core_memory(free_mem, mem_node, plan, image_size(), chan_pool_size, user_pool[mem_node]);
+        if (!placed.ok()) panic("node {} has no memory left for core {}'s CPU driver: {}", mem_node, i, to_string(placed.status()));
+        const Result<std::uint64_t> kernel_phys(placed->image), pool_phys(placed->tables), inbox(placed->inbox),
+            chan_pool(placed->chan_pool);
+        const Result<std::uint64_t> upool = placed->user_pool_bytes ? Result<std::uint64_t>(placed->user_pool)
+                                                                    : Result<std::uint64_t>(Status::no_memory);
         const std::uint64_t chan = urpc::channel_bytes(abi::monitor_channel_slots);
-        const std::uint64_t inbox_size = (chan * topo.num_cpus + 4095) & ~std::uint64_t{4095};
-        const auto inbox = free_mem.allocate(mem_node, inbox_size, 4096);
-        if (!inbox.ok()) panic("node {} has no memory for core {}'s monitor inbox", mem_node, i);
+        const std::uint64_t inbox_size = plan.inbox;
         for (std::uint64_t b = 0; b < inbox_size / 8; ++b) arch::phys_to_virt<std::uint64_t>(*inbox)[b] = 0;
-        // Ring memory for bindings between domains (the monitor retypes it; retype zeroes).
-        const auto chan_pool = free_mem.allocate(mem_node, chan_pool_size, chan_pool_size);
-        if (!chan_pool.ok()) panic("node {} has no memory for core {}'s channel pool", mem_node, i);
-        // Domains are optional: a core whose node is short of memory runs none (pool size 0).
-        const auto upool = user_pool[mem_node] ? free_mem.allocate(mem_node, user_pool[mem_node], 64 * 1024)
-                                               : Result<std::uint64_t>(Status::no_memory);
         auto* dst = arch::phys_to_virt<char>(*kernel_phys);
         for (std::uint64_t b = 0; b < copy_bytes; ++b) dst[b] = __image_start[b];
         for (std::uint64_t b = copy_bytes; b < image_size(); ++b) dst[b] = 0;
@@ -273,7 +289,8 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
                 for (unsigned e = 0; e < 512; ++e) dst_table[e] = src_table[e];
                 start_cr3 = *low;
             }
-            arch::set_ap_start(bb.apic_id, static_cast<std::uint32_t>(start_cr3), reinterpret_cast<std::uint64_t>(&bb));
+            if (!arch::set_ap_start(bb.apic_id, static_cast<std::uint32_t>(start_cr3), reinterpret_cast<std::uint64_t>(&bb)))
+                panic("the AP start table has no room for core {} (APIC id {})", i, bb.apic_id);
         }
     }
     log("placed {} CPU-driver copies of {} KiB each; leaving the loaded image", topo.num_cpus, image_size() / 1024);
