@@ -27,8 +27,12 @@ std::uint32_t node_of[max_cores];
 std::uint32_t pings_reported, pings_failed_total;
 std::uint32_t spawn_replies, spawn_failures, spawn_unknown_ok;
 std::uint32_t status_replies;
-// Every monitor's ping round.
+// Every monitor's ping round: which round, pongs expected and seen, reported yet. A monitor
+// whose pongs do not all arrive reports what it has when monitor 0 asks (ping_tally).
+std::uint64_t ping_round;
 std::uint32_t pongs_expected, pongs_got;
+bool pings_done_sent;
+bool mute_pings;  // kernel option monitor.mute_pings=CORE: this monitor answers no ping (tests the loss count)
 bool bench_rtt;  // monitor 0: measure the round trip (argument bit; ./myriad bench monitors)
 std::uint32_t census_replies;
 std::uint64_t bcast_acks, bcast_hops_max, bcast_forwarded;
@@ -44,8 +48,10 @@ bool same(const char* a, const char* b) {
 
 // A finished ping round: monitor 0 counts its own directly.
 void report_pings() {
+    if (pings_done_sent) return;
+    pings_done_sent = true;
     if (mesh.core != 0) {
-        send(0, ping_done, pongs_got, pongs_expected - pongs_got);
+        send(0, ping_done, ping_round, pongs_got, pongs_expected - pongs_got);
         return;
     }
     ++pings_reported;
@@ -87,20 +93,29 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         emit("monitor-up core={} node={} peers={}", mesh.core, mesh.node, m.words[0] - 1);
         break;
     case ping_all:
+        ping_round = m.words[0];
         pongs_expected = static_cast<std::uint32_t>(mesh.cores - 1);
         pongs_got = 0;
+        pings_done_sent = false;
         for (std::uint64_t c = 0; c < mesh.cores; ++c)
-            if (c != mesh.core) send(c, ping, mesh.core);
+            if (c != mesh.core) send(c, ping, mesh.core, ping_round);
         if (pongs_expected == 0) report_pings();
         break;
-    case ping: send(from, pong, m.words[0]); break;
+    case ping:
+        if (!mute_pings) send(from, pong, m.words[0], m.words[1]);
+        break;
     case pong:
-        if (m.words[0] == mesh.core) ++pongs_got;
-        if (pongs_got == pongs_expected) report_pings();
+        // A late pong of an earlier round counts for nothing.
+        if (m.words[0] == mesh.core && m.words[1] == ping_round && !pings_done_sent && ++pongs_got == pongs_expected)
+            report_pings();
+        break;
+    case ping_tally:
+        if (m.words[0] == ping_round) report_pings();
         break;
     case ping_done:
+        if (m.words[0] != ping_round) break;  // a report that came after its round was closed
         ++pings_reported;
-        pings_failed_total += static_cast<std::uint32_t>(m.words[1]);
+        pings_failed_total += static_cast<std::uint32_t>(m.words[2]);
         break;
     case spawn_req: spawn_here(from, m); break;
     case spawn_reply:
@@ -250,15 +265,41 @@ void bench_round_trip() {
 
 bool plan_ok = true;
 
+// Every pair pings; a pong that has not arrived by the deadline (kernel option monitor.ping_ms,
+// default 30 s) counts as failed: at the deadline each monitor is asked for the pongs it has, and
+// a monitor that does not answer even that within another deadline counts all its pairs as failed.
 void step_ping_all() {
     const std::uint32_t before = pings_reported;
     const std::uint32_t failed_before = pings_failed_total;
-    broadcast(ping_all);
+    const std::uint64_t round = ping_round + 1;
+    char ms_text[12] = {};
+    bool ms_ok = kernel_option("monitor.ping_ms", ms_text, sizeof ms_text);
+    std::uint64_t ms = 0;
+    for (const char* c = ms_text; ms_ok && *c; ++c) {
+        ms_ok = *c >= '0' && *c <= '9' && ms < 100'000'000;
+        ms = ms * 10 + static_cast<std::uint64_t>(*c - '0');
+    }
+    if (!ms_ok || ms == 0) ms = 30'000;
+    const std::uint64_t window = ms * (topo.tsc_per_ms ? topo.tsc_per_ms : 3'000'000);
+    broadcast(ping_all, round);
     urpc::Message self{};
     self.header.type = ping_all;
+    self.words[0] = round;
     handle(mesh.core, self);  // our own round (the pongs arrive in the same loop)
-    run_until([&] { return pings_reported == before + mesh.cores; });
-    const std::uint32_t failed = pings_failed_total - failed_before;
+    const std::uint64_t t0 = rdtsc();
+    auto all_in = [&] { return pings_reported == before + mesh.cores; };
+    run_until([&] { return all_in() || rdtsc() - t0 > window; });
+    if (!all_in()) {
+        for (std::uint64_t c = 0; c < mesh.cores; ++c)
+            if (c != mesh.core) send(c, ping_tally, round);
+        report_pings();
+        const std::uint64_t t1 = rdtsc();
+        run_until([&] { return all_in() || rdtsc() - t1 > window; });
+    }
+    const std::uint32_t silent = before + static_cast<std::uint32_t>(mesh.cores) - pings_reported;
+    ping_round = round + 1;  // close the round: later reports and pongs are ignored
+    const std::uint32_t failed = pings_failed_total - failed_before + silent * static_cast<std::uint32_t>(mesh.cores - 1);
+    if (silent) print("ping-all: {} monitors never reported; all their pairs count as failed", silent);
     emit("ping-all pairs={} failed={}", mesh.cores * (mesh.cores - 1), failed);
     plan_ok = plan_ok && failed == 0;
 }
@@ -492,6 +533,12 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     const bool unicast = kernel_option("monitor.broadcast", broadcast_mode, sizeof broadcast_mode) &&
                          same(broadcast_mode, "unicast");
     const bool nodes = kernel_option("monitor.graph", graph, sizeof graph) && same(graph, "nodes");
+    char mute[8] = {};
+    if (kernel_option("monitor.mute_pings", mute, sizeof mute)) {
+        bool ok = false;
+        const std::uint64_t v = parse_number(mute, ok);
+        mute_pings = ok && v == core;
+    }
     if (!mesh_init({core, cores, base, stride, chan, node}, topo_ok, unicast, nodes)) return 1;
     binding::pin_pool();
     repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_words, poll, queued, kernel_option,

@@ -8,10 +8,10 @@ namespace myr::monitor {
 enum Type : std::uint8_t {
     hello = 1,        // [core, node]                  every monitor -> monitor 0 at start
     members = 2,      // [count, node of core 0]       monitor 0 -> all: the membership is agreed
-    ping_all = 3,     // []                            monitor 0 -> all: ping every other monitor
-    ping = 4,         // [seq]
-    pong = 5,         // [seq]
-    ping_done = 6,    // [answered, failed]            -> monitor 0
+    ping_all = 3,     // [round]                       monitor 0 -> all: ping every other monitor
+    ping = 4,         // [pinging core, round]
+    pong = 5,         // [pinging core, round]
+    ping_done = 6,    // [round, answered, failed]     -> monitor 0 (all pongs in, or on ping_tally)
     spawn_req = 7,    // [tag, name bytes (<= 40) in words 1..5, argument or ~0 = the core]: start a program there
     spawn_reply = 8,  // [tag, status, domain]
     status_req = 9,   // []
@@ -30,7 +30,9 @@ enum Type : std::uint8_t {
                       // `destination` from `origin`, relayed along the node graph (monitor.graph=nodes)
     export_gone = 22, // [core, domain, name0, name1]  exporter's monitor -> all: its domain ended
     domain_gone = 23, // [core, domain]                -> all: a domain that bound to other cores ended
-    last_type = domain_gone,
+    ping_tally = 24,  // [round]                       monitor 0 -> each: its deadline passed, report
+                      // the pongs you have (ping_done) if you have not yet
+    last_type = ping_tally,
 };
 // Word 6 of a broadcast line: tree_mark | origin core (monitor.cpp forwards it down the origin's
 // multicast tree); other messages leave word 6 zero.

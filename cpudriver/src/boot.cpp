@@ -12,6 +12,7 @@
 #include <myr/urpc/channel_layout.hpp>
 #include <myr/kernel/multiboot.hpp>
 #include <myr/kernel/percore.hpp>
+#include <myr/kernel/boot_plan.hpp>
 #include <myr/kernel/frame_allocator.hpp>
 #include <myr/kernel/phys_memory.hpp>
 #include <myr/kernel/share_nothing.hpp>
@@ -22,7 +23,6 @@ extern "C" char __image_start[], __rodata_start[], __data_end[], __bss_start[], 
 namespace myr::kernel {
 namespace {
 
-constexpr std::uint64_t pool_size = 512 * 1024;   // per core: page tables now, more later
 constexpr std::uint64_t chan_pool_size = 512 * 1024; // per core: 128 rings of 4 KiB for bindings
 constexpr std::uint64_t four_gib = 4ull << 30;
 constexpr std::uint64_t two_mib = 2ull << 20;
@@ -122,58 +122,26 @@ Result<std::uint64_t> build_tables(PoolFrames& frames, std::uint64_t kernel_phys
     return pt.root();
 }
 
-// Each core's kernel region (docs/share-nothing.md): one 2 MiB-aligned allocation in its memory
-// node holding its CPU-driver copy, its page-table frames and kernel pool, and its user pool
-// (capability table, endpoints, its domains' memory). Whole 2 MiB pages of nothing else, so every
-// other core's direct map leaves the region out exactly, without splitting a large page.
-struct KernelRegion {
-    PhysRange region;
-    std::uint64_t kernel_phys;
-    std::uint64_t pool_phys;      // page tables, then the kernel pool: pool_size bytes
-    std::uint64_t user_pool_phys;
-    std::uint64_t user_pool_size; // 0: no domains on this core (its node is short of memory)
-};
-KernelRegion regions[acpi::max_cpus];
+// Every core's memory (boot_plan.hpp place_core_memory): its kernel region (docs/share-nothing.md:
+// CPU-driver copy, page-table pool, user pool, whole 2 MiB pages of nothing else, so every other
+// core's direct map leaves it out exactly, without splitting a large page), then its channel
+// memory (inbox, binding rings), which other cores may write.
+CorePlacement placed[acpi::max_cpus];
 PhysRange sorted_regions[acpi::max_cpus];  // every core's region, normalised: num_sorted of them
 std::size_t num_sorted;
 PhysRange others_of_core[acpi::max_cpus + 1];  // scratch: the regions of all cores but one
 
-Result<KernelRegion> place_region(std::uint32_t mem_node, std::uint64_t user_share) {
-    KernelRegion r{};
-    const std::uint64_t pool_off = (image_size() + 4095) & ~std::uint64_t{4095};
-    const std::uint64_t user_off = (pool_off + pool_size + 0xffff) & ~std::uint64_t{0xffff};
-    const std::uint64_t want = user_share ? user_off + user_share : pool_off + pool_size;
-    const auto base = free_mem.allocate(mem_node, want, two_mib);  // the size rounds up to 2 MiB
-    if (!base.ok()) return base.status();
-    const std::uint64_t size = (want + two_mib - 1) & ~(two_mib - 1);
-    r.region = {*base, *base + size};
-    r.kernel_phys = *base;
-    r.pool_phys = *base + pool_off;
-    if (user_share) {
-        // The rounding slack goes to the domains (up to what a core's frame allocator can track).
-        std::uint64_t upool = size - user_off;
-        if (upool > std::uint64_t{max_pool_frames} * 4096) upool = std::uint64_t{max_pool_frames} * 4096;
-        r.user_pool_phys = *base + user_off;
-        r.user_pool_size = upool;
-    }
-    return r;
-}
-
-// Places every core's kernel region before any page table is built: each core's direct map
-// must know all the others. A core whose node cannot also fit its user pool runs no domains.
+// Places every core's memory before any page table is built: each core's direct map must know
+// all the others. A core whose node cannot also fit its user pool runs no domains.
 template <typename MemNodeOf>
-void place_kernel_regions(std::uint32_t num_cpus, MemNodeOf mem_node_of, const std::uint64_t* user_pool) {
+void place_all_cores(std::uint32_t num_cpus, MemNodeOf mem_node_of, const CoreMemoryPlan& plan,
+                     const std::uint64_t* user_pool) {
     for (std::uint32_t i = 0; i < num_cpus; ++i) {
         const std::uint32_t mem_node = mem_node_of(i);
-        auto r = place_region(mem_node, user_pool[mem_node]);
-        if (r.ok()) {
-            regions[i] = *r;
-        } else if (auto k = place_region(mem_node, 0); k.ok()) {
-            regions[i] = *k;
-        } else {
-            panic("node {} has no memory left for core {}'s CPU driver", mem_node, i);
-        }
-        sorted_regions[i] = regions[i].region;
+        const auto c = place_core_memory(free_mem, mem_node, plan, image_size(), chan_pool_size, user_pool[mem_node]);
+        if (!c.ok()) panic("node {} has no memory left for core {}'s CPU driver: {}", mem_node, i, to_string(c.status()));
+        placed[i] = *c;
+        sorted_regions[i] = {c->region, c->region + c->region_bytes};
     }
     num_sorted = normalise_ranges({sorted_regions, num_cpus});
 }
@@ -181,7 +149,7 @@ void place_kernel_regions(std::uint32_t num_cpus, MemNodeOf mem_node_of, const s
 // The regions of every core but `core`, normalised: sorted_regions less core's own region
 // (regions are disjoint; normalise_ranges merged touching ones, so cut the own one out).
 std::span<const PhysRange> regions_of_others(std::uint32_t core) {
-    const PhysRange own = regions[core].region;
+    const PhysRange own{placed[core].region, placed[core].region + placed[core].region_bytes};
     std::size_t n = 0;
     for (std::size_t i = 0; i < num_sorted; ++i) {
         const PhysRange r = sorted_regions[i];
@@ -193,6 +161,27 @@ std::span<const PhysRange> regions_of_others(std::uint32_t core) {
         }
     }
     return {others_of_core, n};
+}
+
+// What each core takes from its node before user pools, from the memory map (boot_plan.hpp).
+CoreMemoryPlan core_memory_plan(std::uint64_t top, std::uint32_t num_cpus) {
+    return plan_core_memory({.ram_top = top,
+                             .image_virt = reinterpret_cast<std::uint64_t>(__image_start),
+                             .image_bytes = image_size(),
+                             .direct_map_virt = DIRECT_MAP_BASE,
+                             .num_cpus = num_cpus,
+                             .channel_bytes = urpc::channel_bytes(abi::monitor_channel_slots),
+                             .chan_pool_bytes = chan_pool_size});
+}
+
+// The APIC ids the boot core can start: any with x2APIC, up to 254 in xAPIC mode (255 is the
+// broadcast id there).
+void check_apic_ids(const acpi::Topology& topo) {
+    log("local APIC: {} mode", arch::lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
+    if (arch::lapic_x2apic_mode()) return;
+    for (std::uint32_t i = 0; i < topo.num_cpus; ++i)
+        if (topo.cpus[i].apic_id > 254)
+            panic("CPU {} has APIC id {}, which only x2APIC can reach, and this CPU has no x2APIC", i, topo.cpus[i].apic_id);
 }
 
 std::uint64_t ram_top() {
@@ -262,6 +251,7 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     for (std::uint32_t i = 0; i < topo.num_cpus; ++i)
         if (topo.cpus[i].apic_id == my_apic) boot_core = i;
     if (boot_core == topo.num_cpus) panic("boot CPU (APIC id {}) is not in the MADT", my_apic);
+    check_apic_ids(topo);
     const arch::Calibration cal = arch::calibrate_timers();
     log("timers: {} TSC ticks/ms, {} LAPIC ticks/ms", cal.tsc_per_ms, cal.lapic_per_ms);
 
@@ -293,38 +283,28 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     // shared among the cores that live on that node, at most max_pool_frames pages.
     std::uint32_t cores_on[acpi::max_nodes] = {};
     for (std::uint32_t i = 0; i < topo.num_cpus; ++i) ++cores_on[mem_node_of(i)];
+    const CoreMemoryPlan plan = core_memory_plan(top, topo.num_cpus);
+    const std::uint64_t pool_size = plan.table_pool;
+    log("per core: {} page-table frames of a {} KiB pool (RAM top {:#x})", plan.table_frames, pool_size / 1024, top);
     std::uint64_t user_pool[acpi::max_nodes] = {};
-    for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd) {
-        if (!cores_on[nd]) continue;
-        // + 2 MiB: a kernel region is rounded up to whole 2 MiB pages (place_region).
-        const std::uint64_t per_core_kernel = image_size() + pool_size + chan_pool_size + 64 * 1024 + two_mib;
-        const std::uint64_t left = free_mem.free_bytes(nd);
-        const std::uint64_t after = left > per_core_kernel * cores_on[nd] ? left - per_core_kernel * cores_on[nd] : 0;
-        std::uint64_t share = after / 2 / cores_on[nd];
-        if (share > std::uint64_t{max_pool_frames} * 4096) share = std::uint64_t{max_pool_frames} * 4096;
-        user_pool[nd] = share & ~0xffffull;
-    }
+    for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd)
+        user_pool[nd] = user_pool_share(free_mem.free_bytes(nd), cores_on[nd], plan.kernel_total,
+                                        std::uint64_t{max_pool_frames} * 4096);
 
-    place_kernel_regions(topo.num_cpus, mem_node_of, user_pool);
+    place_all_cores(topo.num_cpus, mem_node_of, plan, user_pool);
     const std::uint64_t reports = make_report_channels(mem_node_of(boot_core), topo.num_cpus);
 
     arch::install_trampoline();
     for (std::uint32_t i = 0; i < topo.num_cpus; ++i) {
         const std::uint32_t mem_node = mem_node_of(i);
-        const KernelRegion& kr = regions[i];
-        // The monitor inbox: one channel per possible sender, on this core's own node.
+        const CorePlacement& kr = placed[i];
         const std::uint64_t chan = urpc::channel_bytes(abi::monitor_channel_slots);
-        const std::uint64_t inbox_size = (chan * topo.num_cpus + 4095) & ~std::uint64_t{4095};
-        const auto inbox = free_mem.allocate(mem_node, inbox_size, 4096);
-        if (!inbox.ok()) panic("node {} has no memory for core {}'s monitor inbox", mem_node, i);
-        for (std::uint64_t b = 0; b < inbox_size / 8; ++b) arch::phys_to_virt<std::uint64_t>(*inbox)[b] = 0;
-        // Ring memory for bindings between domains (the monitor retypes it; retype zeroes).
-        const auto chan_pool = free_mem.allocate(mem_node, chan_pool_size, chan_pool_size);
-        if (!chan_pool.ok()) panic("node {} has no memory for core {}'s channel pool", mem_node, i);
-        copy_image(arch::phys_to_virt<std::uint64_t>(kr.kernel_phys), copy_bytes);
+        const std::uint64_t inbox_size = plan.inbox;
+        for (std::uint64_t b = 0; b < inbox_size / 8; ++b) arch::phys_to_virt<std::uint64_t>(kr.inbox)[b] = 0;
+        copy_image(arch::phys_to_virt<std::uint64_t>(kr.image), copy_bytes);
 
-        PoolFrames frames(kr.pool_phys, kr.pool_phys + pool_size);
-        const auto root = build_tables(frames, kr.kernel_phys, top, regions_of_others(i));
+        PoolFrames frames(kr.tables, kr.tables + pool_size);
+        const auto root = build_tables(frames, kr.image, top, regions_of_others(i));
         if (!root.ok()) panic("page tables for core {}: {}", i, to_string(root.status()));
 
         BootBlock& bb = blocks[i];
@@ -336,22 +316,22 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.mem_node = mem_node;
         bb.num_cores = topo.num_cpus;
         bb.boot_core = boot_core;
-        bb.kernel_phys = kr.kernel_phys;
+        bb.kernel_phys = kr.image;
         bb.kernel_size = image_size();
         bb.pml4_phys = *root;
-        bb.tables_phys = kr.pool_phys;
+        bb.tables_phys = kr.tables;
         bb.pool_phys = frames.used_end();
-        bb.pool_size = kr.pool_phys + pool_size - frames.used_end();
-        bb.user_pool_phys = kr.user_pool_phys;
-        bb.user_pool_size = kr.user_pool_size;
-        bb.region_phys = kr.region.base;
-        bb.region_size = kr.region.size();
+        bb.pool_size = kr.tables + pool_size - frames.used_end();
+        bb.user_pool_phys = kr.user_pool_bytes ? kr.user_pool : 0;
+        bb.user_pool_size = kr.user_pool_bytes;
+        bb.region_phys = kr.region;
+        bb.region_size = kr.region_bytes;
         bb.report_phys = reports;
         bb.report_bytes = urpc::channel_bytes(report_slots);
-        bb.inbox_phys = *inbox;
+        bb.inbox_phys = kr.inbox;
         bb.inbox_size = inbox_size;
         bb.channel_bytes = chan;
-        bb.chan_pool_phys = *chan_pool;
+        bb.chan_pool_phys = kr.chan_pool;
         bb.chan_pool_size = chan_pool_size;
         bb.modules_phys = arch::kernel_virt_to_phys_original(boot_info.modules);
         bb.num_modules = boot_info.num_modules;
@@ -374,7 +354,8 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
                 for (unsigned e = 0; e < 512; ++e) dst_table[e] = src_table[e];
                 start_cr3 = *low;
             }
-            arch::set_ap_start(bb.apic_id, static_cast<std::uint32_t>(start_cr3), reinterpret_cast<std::uint64_t>(&bb));
+            if (!arch::set_ap_start(bb.apic_id, static_cast<std::uint32_t>(start_cr3), reinterpret_cast<std::uint64_t>(&bb)))
+                panic("the AP start table has no room for core {} (APIC id {})", i, bb.apic_id);
         }
     }
     log("placed {} CPU-driver copies of {} KiB each; leaving the loaded image", topo.num_cpus, image_size() / 1024);

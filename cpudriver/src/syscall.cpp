@@ -106,6 +106,7 @@ Status sys_topology(Domain& d, std::uint64_t buf, std::uint64_t len) {
     for (std::uint32_t a = 0; a < info.nodes; ++a)
         for (std::uint32_t b = 0; b < info.nodes; ++b)
             info.distance[a * info.nodes + b] = t.num_nodes ? t.distance[a][b] : 10;
+    info.tsc_per_ms = this_core.boot->tsc_per_ms;
     return copy_to_user(d, buf, &info, sizeof info);
 }
 

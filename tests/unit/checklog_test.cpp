@@ -24,11 +24,29 @@ std::string hex(std::uint64_t v) {
     return b;
 }
 
-// Where node n's memory starts in the synthetic physical map (nodes laid out in order).
+// Guest-physical address of the `linear`-th byte of RAM on QEMU's q35: RAM below the PCI hole
+// stays, the rest moves above 4 GiB (split at 2 GiB from 2.75 GiB of RAM up, else at 2.75 GiB).
+std::uint64_t gpa(const Config& c, std::uint64_t linear) {
+    const std::uint64_t lowmem = c.memory_bytes >= 0xb0000000ull ? 0x80000000ull : 0xb0000000ull;
+    return linear < lowmem ? linear : linear - lowmem + 0x100000000ull;
+}
+
+// Where node n's memory starts in the physical map (nodes laid out in order).
 std::uint64_t node_base(const Config& c, unsigned n) {
     std::uint64_t base = 0;
     for (unsigned i = 0; i < n; ++i) base += c.nodes[i].memory_bytes;
-    return base;
+    return gpa(c, base);
+}
+
+// Node n's memory as the kernel reports it: one range, or two when it straddles the PCI hole.
+std::string node_mem(const Config& c, unsigned n) {
+    std::uint64_t linear = 0;
+    for (unsigned i = 0; i < n; ++i) linear += c.nodes[i].memory_bytes;
+    const std::uint64_t lowmem = c.memory_bytes >= 0xb0000000ull ? 0x80000000ull : 0xb0000000ull;
+    const std::uint64_t end = linear + c.nodes[n].memory_bytes;
+    if (linear < lowmem && end > lowmem)
+        return hex(linear) + "-" + hex(lowmem) + "," + hex(0x100000000ull) + "-" + hex(gpa(c, end - 1) + 1);
+    return hex(gpa(c, linear)) + "-" + hex(gpa(c, end - 1) + 1);
 }
 
 // Kernel copy of core i: 1 MiB, inside its memory home, distinct per core.
@@ -40,11 +58,10 @@ std::uint64_t kernel_of(const Config& c, unsigned cpu) {
 std::string good_log(const Config& c, const std::function<std::string(unsigned)>& core_extra = {}) {
     std::string s = "SeaBIOS (version 1.16)\r\nmyriad: booting\n";
     for (unsigned n = 0; n < c.nodes.size(); ++n) {
-        const std::uint64_t base = node_base(c, n);
         const std::uint64_t size = c.nodes[n].memory_bytes;
         std::string mem = "none";
         if (size != 0 && n == 0) mem = "0x0-0x9fc00,0x100000-" + hex(size - 128 * 1024);  // legacy hole, BIOS tail
-        else if (size != 0) mem = hex(base) + "-" + hex(base + size);
+        else if (size != 0) mem = node_mem(c, n);
         s += "node id=" + std::to_string(n) + " mem=" + mem + " cpus=" + format_cpu_list(c.nodes[n].cpus) + "\n";
     }
     for (unsigned i = 0; i < c.cpu_count(); ++i) {
@@ -126,6 +143,55 @@ TEST(CheckLog, MemorylessNode) {
                               "core=6 apic=6 socket=1 node=2 kernel=0x2000000"),
                    "outside the memory of node 1 (nearest node with memory to its node 2)");
     expect_problem(c, replace(log, "node id=2 mem=none", "node id=2 mem=0x40000000-0x50000000"), "memory-less");
+}
+
+// The checker knows where each node's memory is from the config, so a log whose node lines agree
+// with a wrong kernel (memory of the wrong node, or not where QEMU puts it) still fails.
+TEST(CheckLog, NodeMemoryComesFromTheConfig) {
+    const Config c = shipped("4s4c");  // four nodes of equal size
+    const std::string log = good_log(c);
+    const std::string m1 = "mem=" + node_mem(c, 1), m2 = "mem=" + node_mem(c, 2);
+    // Nodes 1 and 2 swapped: sizes and totals still match.
+    const std::string swapped = replace(replace(log, "node id=1 " + m1, "node id=1 " + m2 + "X"), "node id=2 " + m2,
+                                        "node id=2 " + m1);
+    const std::string both = replace(swapped, m2 + "X", m2);
+    expect_problem(c, both, "node 1 reports memory " + node_mem(c, 2) + " outside the range the config gives it (" +
+                                node_mem(c, 1) + ")");
+    expect_problem(c, both, "node 2 reports memory");
+    // A core of node 1 whose kernel sits in node 2's memory fails even when node 1's line claims
+    // that memory (the old checker trusted the line).
+    const std::uint64_t k4 = kernel_of(c, 4), in_node2 = node_base(c, 2) + 16 * mib;
+    const std::string moved = replace(replace(both, "kernel=" + hex(k4) + "\n", "kernel=" + hex(in_node2) + "\n"),
+                                      "audit core=4 kernel=" + hex(k4) + "-" + hex(k4 + mib),
+                                      "audit core=4 kernel=" + hex(in_node2) + "-" + hex(in_node2 + mib));
+    expect_problem(c, moved, "core 4 runs a kernel at " + hex(in_node2) + ", outside the memory of node 1");
+    expect_problem(c, moved, "core 4 audit: its kernel copy " + hex(in_node2));
+}
+
+// Above 2.75 GiB of RAM, QEMU moves everything past 2 GiB above the PCI hole (to 4 GiB).
+TEST(CheckLog, MemoryAboveThePciHole) {
+    Config c = shipped("2s4c");
+    c.memory_bytes = 6144 * mib;
+    c.nodes[0].memory_bytes = c.nodes[1].memory_bytes = 3072 * mib;
+    const std::string log = good_log(c);
+    EXPECT_NE(log.find("node id=0 mem=0x0-0x9fc00,0x100000-0xbffe0000"), std::string::npos) << log;
+    // The synthetic node 0 line above is wrong on purpose (it ignores the hole); use QEMU's.
+    const std::string real = replace(log, "node id=0 mem=0x0-0x9fc00,0x100000-0xbffe0000",
+                                     "node id=0 mem=0x0-0x9fc00,0x100000-0x80000000,0x100000000-0x140000000");
+    EXPECT_NE(real.find("node id=1 mem=0x140000000-0x200000000"), std::string::npos) << real;
+    EXPECT_TRUE(check_boot_log(c, real).empty()) << check_boot_log(c, real).front();
+    // Node 0 as if there were no hole: 0x80000000-0xc0000000 is the PCI window, not RAM.
+    expect_problem(c, log, "node 0 reports memory 0x100000-0xbffe0000 outside the range the config gives it "
+                           "(0x0-0x80000000,0x100000000-0x140000000)");
+}
+
+// core-up kernel= and the audit's range come from different code in the kernel; they must agree.
+TEST(CheckLog, CoreUpKernelMatchesTheAudit) {
+    const Config c = shipped("2s4c");
+    const std::string log = good_log(c);
+    const std::uint64_t k3 = kernel_of(c, 3), other = k3 + 64 * 1024;  // same node, another copy
+    expect_problem(c, replace(log, "node=0 kernel=" + hex(k3) + "\n", "node=0 kernel=" + hex(other) + "\n"),
+                   "core 3 reports its kernel at " + hex(other) + " (core-up) but its audit found the copy at " + hex(k3));
 }
 
 TEST(CheckLog, CoreProblems) {

@@ -170,6 +170,21 @@ TEST(ConfigRefuse, Counts) {
                    "at most 255");
 }
 
+// QEMU's APIC ids: each topology field as wide as its count rounded up to a power of two.
+TEST(ConfigRefuse, ApicIdsQemuCannotStart) {
+    static_assert(max_apic_id(2, 4, 1) == 7);
+    static_assert(max_apic_id(2, 3, 2) == 13);  // -smp 12,sockets=2,cores=3,threads=2: ids 0-5, 8-13
+    static_assert(max_apic_id(1, 255, 1) == 254);
+    static_assert(max_apic_id(3, 65, 1) == 320);
+    expect_refused("name = \"t\"\n[machine]\nsockets = 3\ncores = 65\nmemory = \"1G\"\n", "machine",
+                   "gives APIC ids up to 320");
+    expect_refused("name = \"t\"\n[machine]\nsockets = 3\ncores = 33\nthreads = 2\nmemory = \"1G\"\n", "machine",
+                   "gives APIC ids up to 321");
+    // The largest ids QEMU can start: 254 (2 x 127 CPUs), accepted.
+    const LoadResult r = load("name = \"t\"\n[machine]\nsockets = 2\ncores = 127\nmemory = \"1G\"\n");
+    EXPECT_TRUE(r.ok()) << r.errors[0];
+}
+
 TEST(ConfigWarn, BeyondSixtyFourCpus) {
     const LoadResult r = load("name = \"t\"\n[machine]\nsockets = 2\ncores = 40\nmemory = \"1G\"\n");
     ASSERT_TRUE(r.ok()) << r.errors[0];

@@ -1,9 +1,13 @@
 /* Application-processor start code. Copied by the boot core to AP_TRAMPOLINE (0x8000) and run
  * there by every AP after INIT-SIPI-SIPI (SIPI vector 0x08), in real mode, CS=0x0800, IP=0.
- * Each AP finds its own start parameters in the table at AP_TABLE, indexed by its initial APIC id
- * (CPUID.1:EBX[31:24]), so all APs can start at once:
- *   AP_TABLE + 16*apic + 0: u32 CR3 of that core's own page tables (below 4 GiB)
- *                       + 8: u64 virtual address of its boot block (argument to ap_entry64)
+ * Each AP finds its own start parameters in the table at AP_TABLE by searching for its APIC id,
+ * so all APs can start at once. The id is the 32-bit x2APIC id (CPUID leaf 0xB, EDX) where the
+ * CPU has that leaf, else the 8-bit initial APIC id (CPUID.1:EBX[31:24]); ids above 255 exist
+ * only in the first form. Each AP_TABLE_ENTRY-byte entry:
+ *   + 0: u32 APIC id
+ *   + 4: u32 CR3 of that core's own page tables (below 4 GiB); 0 marks a free entry
+ *   + 8: u64 virtual address of its boot block (argument to ap_entry64)
+ * An AP whose id is not in the table halts (the boot core never planned a core for it).
  * The core's page tables identity-map the low GiB, so this page keeps running after paging is
  * turned on; it then jumps to ap_entry64 in the core's own CPU-driver copy.
  * Intel SDM Vol. 3A §9.4.4 (MP initialisation), §9.8.5 (switching to IA-32e mode). */
@@ -33,15 +37,38 @@ tramp_32:
     mov %ax, %ds
     mov %ax, %es
     mov %ax, %ss
-    mov $1, %eax
+    xor %eax, %eax
+    cpuid                           /* eax = highest basic leaf */
+    cmp $0xb, %eax
+    jb 1f
+    mov $0xb, %eax
+    xor %ecx, %ecx
+    cpuid
+    test %ebx, %ebx                 /* leaf 0xB is implemented only when EBX != 0 (SDM Vol. 2A) */
+    jz 1f
+    mov %edx, %esi                  /* x2APIC id */
+    jmp 2f
+1:  mov $1, %eax
     cpuid
     shr $24, %ebx                   /* initial APIC id */
-    shl $4, %ebx
-    add $AP_TABLE, %ebx             /* ebx = this AP's table entry (kept into 64-bit mode) */
+    mov %ebx, %esi
+2:  mov $AP_TABLE, %ebx
+3:  cmp $(AP_TABLE + AP_TABLE_ENTRIES * AP_TABLE_ENTRY), %ebx
+    jae 9f
+    cmpl $0, 4(%ebx)
+    je 4f
+    cmp %esi, 0(%ebx)
+    je 5f
+4:  add $AP_TABLE_ENTRY, %ebx
+    jmp 3b
+9:  cli
+    hlt
+    jmp 9b
+5:                                  /* ebx = this AP's table entry (kept into 64-bit mode) */
     mov %cr4, %eax
     or $0x20, %eax                  /* PAE */
     mov %eax, %cr4
-    mov 0(%ebx), %eax
+    mov 4(%ebx), %eax
     mov %eax, %cr3
     mov $0xC0000080, %ecx           /* EFER.LME | EFER.NXE */
     rdmsr

@@ -50,6 +50,34 @@ bool inside(const Range& r, const std::vector<Range>& ranges) {
     return std::any_of(ranges.begin(), ranges.end(), [&](const Range& m) { return r.start >= m.start && r.end <= m.end; });
 }
 
+// Where QEMU (q35) puts each node's RAM in guest-physical memory: nodes in order, RAM below
+// `lowmem` at its own address and the rest from 4 GiB up (the PCI hole between; pc_q35.c splits
+// at 2 GiB when there are at least 2.75 GiB, else at 2.75 GiB). The kernel's `node` lines must
+// lie inside these ranges: the checker trusts the config, not the log, for where memory is.
+std::vector<std::vector<Range>> expected_node_ranges(const Config& c) {
+    constexpr std::uint64_t four_gib = 4096 * mib;
+    const std::uint64_t lowmem = c.memory_bytes >= 0xb0000000ull ? 0x80000000ull : 0xb0000000ull;
+    std::vector<std::vector<Range>> out(c.nodes.size());
+    std::uint64_t linear = 0;
+    for (std::size_t n = 0; n < c.nodes.size(); ++n) {
+        const std::uint64_t start = linear, end = linear + c.nodes[n].memory_bytes;
+        linear = end;
+        if (start == end) continue;
+        if (start < lowmem) out[n].push_back({start, std::min(end, lowmem)});
+        if (end > lowmem) {
+            const std::uint64_t hi = std::max(start, lowmem);
+            out[n].push_back({hi - lowmem + four_gib, end - lowmem + four_gib});
+        }
+    }
+    return out;
+}
+
+std::string show(const std::vector<Range>& ranges) {
+    std::string s;
+    for (const Range& r : ranges) s += (s.empty() ? "" : ",") + show(r);
+    return s.empty() ? "none" : s;
+}
+
 constexpr std::string_view kinds[] = {"node", "core-up", "audit", "audit-summary", "boot-complete", "exception", "panic"};
 
 std::vector<Line> machine_lines(std::string_view log) {
@@ -93,14 +121,16 @@ std::vector<Line> machine_lines(std::string_view log) {
 class Checker {
 public:
     Checker(const Config& c, const BootLogOptions& o, std::vector<std::string>& problems)
-        : m_c(c), m_o(o), m_problems(problems), m_node_mem(c.nodes.size()), m_node_seen(c.nodes.size(), 0),
-          m_core_up(c.cpu_count(), 0), m_audit(c.cpu_count(), 0), m_exceptions(c.cpu_count(), 0) {
+        : m_c(c), m_o(o), m_problems(problems), m_node_seen(c.nodes.size(), 0),
+          m_core_up(c.cpu_count(), 0), m_audit(c.cpu_count(), 0), m_exceptions(c.cpu_count(), 0),
+          m_expected_mem(expected_node_ranges(c)), m_up_kernel(c.cpu_count()), m_audit_kernel(c.cpu_count()) {
         for (unsigned f : expected_fault_cores(c, o.extra_kernel_words))
             if (f < c.cpu_count()) m_faulty.push_back(f);
     }
 
     void run(const std::vector<Line>& lines) {
-        // Node lines first: core and audit checks need the node memory ranges from the log.
+        // Node lines first (their order in the log does not matter); core and audit lines are
+        // checked against the ranges the config implies, not against these.
         for (const Line& l : lines)
             if (l.kind == "node") on_node(l);
         for (const Line& l : lines) {
@@ -172,7 +202,9 @@ private:
                 problem(l, "node " + std::to_string(n) + " has a malformed mem= field '" + mem + "'");
                 return;
             }
-            m_node_mem[n].push_back(r);
+            if (!inside(r, m_expected_mem[n]))
+                problem(l, "node " + std::to_string(n) + " reports memory " + show(r) +
+                               " outside the range the config gives it (" + show(m_expected_mem[n]) + ")");
             total += r.end - r.start;
             pos = comma + 1;
         }
@@ -215,7 +247,8 @@ private:
             problem(l, "core " + std::to_string(*i) + " reports node " + std::to_string(*node) +
                            " but the config puts it in node " + std::to_string(want_node));
         const unsigned home = m_c.memory_home(want_node);
-        if (phys && !m_node_mem[home].empty() && !inside(Range{*phys, *phys + 1}, m_node_mem[home]))
+        if (phys) m_up_kernel[*i] = *phys;
+        if (phys && !inside(Range{*phys, *phys + 1}, m_expected_mem[home]))
             problem(l, "core " + std::to_string(*i) + " runs a kernel at " + hex(*phys) + ", outside the memory of node " +
                            std::to_string(home) + (home != want_node ? " (nearest node with memory to its node " + std::to_string(want_node) + ")" : ""));
     }
@@ -235,9 +268,10 @@ private:
         if (field_text(l, "node-local") != "yes")
             problem(l, "core " + std::to_string(*i) + " audit: its kernel copy " + show(r) + " is not node-local");
         const unsigned home = m_c.memory_home(m_c.node_of(*i));
-        if (!m_node_mem[home].empty() && !inside(r, m_node_mem[home]))
+        if (!inside(r, m_expected_mem[home]))
             problem(l, "core " + std::to_string(*i) + " audit: its kernel copy " + show(r) +
                            " lies outside the memory of node " + std::to_string(home));
+        m_audit_kernel[*i] = r.start;
         m_copies.push_back({*i, r});
         // Share nothing, enforced: no writable mapping of another core's kernel frames.
         if (const auto fw = number(l, "foreign-writable"); fw && *fw != 0)
@@ -298,6 +332,11 @@ private:
             if (m_audit[i] == 0) unaudited.push_back(i);
         }
         if (!missing.empty()) problem("cores " + format_cpu_list(missing) + " never came up (no 'core-up' line)");
+        // The copy a core says it runs must be the one its own page-table audit found.
+        for (unsigned i = 0; i < m_c.cpu_count(); ++i)
+            if (m_up_kernel[i] && m_audit_kernel[i] && *m_up_kernel[i] != *m_audit_kernel[i])
+                problem("core " + std::to_string(i) + " reports its kernel at " + hex(*m_up_kernel[i]) +
+                        " (core-up) but its audit found the copy at " + hex(*m_audit_kernel[i]));
         if (!unaudited.empty()) problem("cores " + format_cpu_list(unaudited) + " were never audited (no 'audit' line)");
         for (unsigned f : m_faulty)
             if (m_exceptions[f] == 0)
@@ -320,12 +359,14 @@ private:
     const Config& m_c;
     const BootLogOptions& m_o;
     std::vector<std::string>& m_problems;
-    std::vector<std::vector<Range>> m_node_mem;
     std::vector<unsigned> m_node_seen;
     std::vector<unsigned> m_core_up;
     std::vector<unsigned> m_audit;
     std::vector<unsigned> m_exceptions;
     std::vector<unsigned> m_faulty;
+    std::vector<std::vector<Range>> m_expected_mem;       // per node, from the config
+    std::vector<std::optional<std::uint64_t>> m_up_kernel;    // core-up kernel=, per core
+    std::vector<std::optional<std::uint64_t>> m_audit_kernel; // audit kernel= start, per core
     std::vector<std::pair<unsigned, Range>> m_copies;
     unsigned m_summaries = 0;
     unsigned m_completes = 0;

@@ -180,6 +180,16 @@ Config build_config(const Draft& d, std::vector<Issue>& issues) {
                                          " CPUs; at most 255 are supported (xAPIC)"});
         return c;  // node and CPU checks would only repeat this
     }
+    // QEMU numbers APIC ids by topology fields rounded up to powers of two, so fewer than 255
+    // CPUs can still need ids above 254, which QEMU 7.2 refuses to start without KVM's in-kernel
+    // irqchip and x2APIC ("current -smp configuration requires kernel irqchip and X2APIC API
+    // support"). Say so here, with the reason, instead of letting QEMU fail after validation.
+    if (const unsigned top = max_apic_id(c.sockets, c.cores, c.threads); top > max_xapic_id)
+        issues.push_back({"machine", "sockets=" + std::to_string(c.sockets) + " cores=" + std::to_string(c.cores) +
+                                         " threads=" + std::to_string(c.threads) + " gives APIC ids up to " +
+                                         std::to_string(top) + " (QEMU rounds cores and threads up to powers of two); " +
+                                         "QEMU starts APIC ids above " + std::to_string(max_xapic_id) +
+                                         " only with KVM's in-kernel x2APIC, so this machine cannot be booted"});
     if (cpus > supported_cpus)
         c.warnings.push_back("machine: " + std::to_string(cpus) + " CPUs is beyond the 64 this project is tested with");
 

@@ -169,7 +169,14 @@ SupervisorProtection enable_smep_smap() {
     return p;
 }
 
-std::uint32_t initial_apic_id() { return cpuid(1).ebx >> 24; }
+// The same id the trampoline searches the start table for (trampoline.S).
+std::uint32_t initial_apic_id() {
+    if (cpuid(0).eax >= 0xb) {
+        const CpuidRegs r = cpuid(0xb, 0);
+        if (r.ebx != 0) return r.edx;
+    }
+    return cpuid(1).ebx >> 24;
+}
 
 // Package = APIC id >> (bits of the SMT and core levels). CPUID leaf 0xB reports the shift per
 // level (SDM Vol. 2A, CPUID EAX=0BH); QEMU fills it in for every CPU model. Without the leaf, the
@@ -197,13 +204,23 @@ void install_trampoline() {
     const auto n = static_cast<std::size_t>(trampoline_end - trampoline_start);
     for (std::size_t i = 0; i < n; ++i) dst[i] = trampoline_start[i];
     auto* table = phys_to_virt<std::uint64_t>(AP_TABLE);
-    for (std::size_t i = 0; i < 512; ++i) table[i] = 0;
+    for (std::size_t i = 0; i < AP_TABLE_ENTRIES * AP_TABLE_ENTRY / 8; ++i) table[i] = 0;
 }
 
-void set_ap_start(std::uint32_t apic_id, std::uint32_t cr3, std::uint64_t boot_block_virt) {
-    auto* entry = phys_to_virt<std::uint64_t>(AP_TABLE + 16ull * (apic_id & 0xff));
-    entry[0] = cr3;
-    entry[1] = boot_block_virt;
+// The entry for `apic_id` (a new one, or the one it has): ids are 32 bits, so the table is
+// searched, not indexed (trampoline.S does the same search).
+bool set_ap_start(std::uint32_t apic_id, std::uint32_t cr3, std::uint64_t boot_block_virt) {
+    static_assert(AP_TABLE + AP_TABLE_ENTRIES * AP_TABLE_ENTRY <= AP_TRAMPOLINE, "start table runs into the trampoline");
+    if (cr3 == 0) return false;  // 0 marks a free entry
+    for (std::uint64_t i = 0; i < AP_TABLE_ENTRIES; ++i) {
+        auto* e = phys_to_virt<std::uint32_t>(AP_TABLE + AP_TABLE_ENTRY * i);
+        if (e[1] != 0 && e[0] != apic_id) continue;
+        e[0] = apic_id;
+        *phys_to_virt<std::uint64_t>(AP_TABLE + AP_TABLE_ENTRY * i + 8) = boot_block_virt;
+        e[1] = cr3;
+        return true;
+    }
+    return false;
 }
 
 std::uint64_t kernel_virt_to_phys_original(const void* p) {

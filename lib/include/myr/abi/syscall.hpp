@@ -121,6 +121,7 @@ struct TopologyInfo {
     std::uint32_t cores, nodes;
     std::uint16_t core_node[topo_max_cores];
     std::uint8_t distance[topo_max_nodes * topo_max_nodes];
+    std::uint64_t tsc_per_ms;  // TSC ticks per millisecond (the boot core's calibration): deadlines
 };
 
 // Flags for Sys::map.

@@ -7,4 +7,6 @@
 #define DIRECT_MAP_BASE   0xFFFF800000000000
 #define KERNEL_STACK_SIZE 16384
 #define AP_TRAMPOLINE     0x8000   /* real-mode start page (SIPI vector 0x08) */
-#define AP_TABLE          0x9000   /* per-APIC-id start table, 256 x 16 bytes */
+#define AP_TABLE          0x1000   /* AP start table: AP_TABLE_ENTRIES x 16 bytes, to 0x3000 */
+#define AP_TABLE_ENTRIES  512      /* = myr::acpi::max_cpus */
+#define AP_TABLE_ENTRY    16       /* +0 u32 APIC id, +4 u32 CR3 (0: free), +8 u64 boot block */

@@ -23,11 +23,14 @@ void enable_syscalls();       // SYSCALL/SYSRET MSRs
 struct SupervisorProtection { bool smep, smap; };
 SupervisorProtection enable_smep_smap();
 std::uint32_t socket_of_this_cpu();  // from CPUID topology leaves
-std::uint32_t initial_apic_id();
+std::uint32_t initial_apic_id();     // x2APIC id (CPUID 0xB) where the CPU reports one, else the 8-bit id
 
-// Local APIC (xAPIC mode, SDM Vol. 3A ch. 11).
+// Local APIC (SDM Vol. 3A ch. 11): lapic_init puts it in x2APIC mode (MSRs, 32-bit ids) when the
+// CPU has it (CPUID.1:ECX[21]), else xAPIC (MMIO at `phys`, 8-bit ids).
 void disable_legacy_pic();  // boot core, once
+bool cpu_has_x2apic();
 void lapic_init(std::uint64_t phys);
+bool lapic_x2apic_mode();
 std::uint32_t lapic_id();
 void lapic_eoi();
 void lapic_timer_periodic(std::uint64_t ticks_per_ms, std::uint32_t hz);
@@ -40,9 +43,10 @@ struct Calibration { std::uint64_t tsc_per_ms; std::uint64_t lapic_per_ms; };
 Calibration calibrate_timers();
 void delay_us(std::uint64_t tsc_per_ms, std::uint64_t us);
 
-// AP start: copy the trampoline to AP_TRAMPOLINE and fill the start table.
+// AP start: copy the trampoline to AP_TRAMPOLINE and fill the start table (one entry per AP,
+// found by its APIC id, any 32-bit id). set_ap_start fails when the table is full.
 void install_trampoline();
-void set_ap_start(std::uint32_t apic_id, std::uint32_t cr3, std::uint64_t boot_block_virt);
+[[nodiscard]] bool set_ap_start(std::uint32_t apic_id, std::uint32_t cr3, std::uint64_t boot_block_virt);
 
 // Ends the QEMU run through isa-debug-exit (falls back to halting).
 [[noreturn]] void debug_exit(std::uint8_t code);
