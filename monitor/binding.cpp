@@ -600,3 +600,18 @@ void on_bind_reply(std::uint64_t from, const urpc::Message& m) {
 std::uint64_t made() { return bindings_made; }
 
 } // namespace myr::monitor::binding
+
+// TEMPORARY (old one-phase table, for the negative run): the summary of `services`.
+#include "names.hpp"
+namespace myr::monitor::names {
+void summary(std::uint64_t& digest, std::uint64_t& count, std::uint64_t& pending) {
+    digest = count = pending = 0;
+    for (const auto& s : binding::services)
+        if (s.used) {
+            ++count;
+            std::uint64_t x = s.name[0] ^ (s.name[1] * 0x9e3779b97f4a7c15ULL) ^ (std::uint64_t{s.core} << 32 | s.domain);
+            x ^= x >> 31; x *= 0xbf58476d1ce4e5b9ULL; x ^= x >> 29;
+            digest += x;
+        }
+}
+} // namespace myr::monitor::names

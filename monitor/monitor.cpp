@@ -7,6 +7,7 @@
 // probe, then shutdown). Messages travel through mesh.cpp.
 #include "binding.hpp"
 #include "mesh.hpp"
+#include "names.hpp"
 #include "protocol.hpp"
 #include "replication.hpp"
 
@@ -128,6 +129,8 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case export_note: binding::on_export(from, m); break;
     case export_gone: binding::on_export_gone(from, m); break;
     case domain_gone: binding::on_domain_gone(from, m); break;
+    case names_sum_req: names::on_sum_request(from); break;
+    case names_sum: names::on_sum(from, m); break;
     case bind_req: binding::on_bind_request(from, m); break;
     case bind_reply: binding::on_bind_reply(from, m); break;
     case census_req: {
@@ -455,6 +458,12 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             step_probe();
         } else if (starts_with(step, "replicate:")) {
             if (!repl::run_step(step + 10, node_of)) plan_ok = false;  // a refused step fails the plan, the plan goes on
+        } else if (starts_with(step, "names:")) {
+            const std::uint64_t want = parse_number(step + 6, ok);
+            if (ok && !names::run_step(want, [](std::uint64_t after) {
+                    run_until([&] { return names::summaries() >= after; });
+                }))
+                plan_ok = false;
         } else if (starts_with(step, "status") && step[6] == '\0') {
             step_status();
         } else if (starts_with(step, "shutdown") && step[8] == '\0') {

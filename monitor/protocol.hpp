@@ -30,14 +30,16 @@ enum Type : std::uint8_t {
                       // `destination` from `origin`, relayed along the node graph (monitor.graph=nodes)
     export_gone = 22, // [core, domain, name0, name1]  exporter's monitor -> all: its domain ended
     domain_gone = 23, // [core, domain]                -> all: a domain that bound to other cores ended
-    last_type = domain_gone,
+    names_sum_req = 24, // []                          monitor 0 -> all (plan step `names`)
+    names_sum = 25,   // [core, digest, names, exports in flight]  -> monitor 0
+    last_type = names_sum,
 };
 // Word 6 of a broadcast line: tree_mark | origin core (monitor.cpp forwards it down the origin's
 // multicast tree); other messages leave word 6 zero.
 inline constexpr std::uint64_t tree_mark = std::uint64_t{1} << 63;
 constexpr bool is_broadcast(std::uint8_t type) {
     return type == members || type == ping_all || type == status_req || type == census_req || type == export_note ||
-           type == bcast_probe || type == export_gone || type == domain_gone;
+           type == bcast_probe || type == export_gone || type == domain_gone || type == names_sum_req;
 }
 
 
