@@ -126,11 +126,12 @@ void handle(std::uint64_t from, const urpc::Message& m) {
              m.words[0], m.words[1] & 0xffffffff, m.words[1] >> 32, m.words[2] & 0xffffffff, m.words[2] >> 32,
              m.words[4] >> 32, m.words[3], m.words[4] & 0xffffffff);
         break;
-    case export_note: binding::on_export(from, m); break;
-    case export_gone: binding::on_export_gone(from, m); break;
     case domain_gone: binding::on_domain_gone(from, m); break;
     case names_sum_req: names::on_sum_request(from); break;
     case names_sum: names::on_sum(from, m); break;
+    case names_fwd: names::on_forward(from, m); break;
+    case names_fwd_reply: names::on_forward_reply(from, m); break;
+    case names_note: names::on_note(from, m); break;
     case bind_req: binding::on_bind_request(from, m); break;
     case bind_reply: binding::on_bind_reply(from, m); break;
     case census_req: {
@@ -161,6 +162,10 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bench_start: bench_echo(from, m.words[0], m.words[1]); break;
     case bench_ping: break;  // only inside a bench round
     default:
+        if (names::handles(m)) {  // the name table's agreement (monitor/names.cpp)
+            names::on_message(from, m);
+            break;
+        }
         if (repl::handles(m.header.type)) {  // replication (monitor/replication.cpp)
             repl::on_message(from, m);
             break;
@@ -178,6 +183,7 @@ namespace {
 // One round of this monitor's loop: the mesh, then replication's outboxes and client.
 bool poll() {
     bool any = poll_mesh();
+    if (names::pump()) any = true;
     if (repl::pump()) any = true;
     return any;
 }
@@ -498,6 +504,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     const bool nodes = kernel_option("monitor.graph", graph, sizeof graph) && same(graph, "nodes");
     if (!mesh_init({core, cores, base, stride, chan, node}, topo_ok, unicast, nodes)) return 1;
     binding::pin_pool();
+    names::init();
     repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_words, poll, queued, kernel_option,
                 topo_ok ? &topo : nullptr});
     if (core == 0) run_plan();
