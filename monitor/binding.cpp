@@ -3,6 +3,7 @@
 #include "binding.hpp"
 
 #include "mesh.hpp"
+#include "names.hpp"
 #include "protocol.hpp"
 
 #include <myr/user/syscall.hpp>
@@ -16,15 +17,11 @@ constexpr std::uint64_t service_ep = 7;   // receiving copy of this core's monit
 constexpr std::uint64_t chan_pool = 8;    // untyped RAM for binding rings (this core's node)
 constexpr std::uint64_t first_slot = 9;   // slots 9..63: rings in transit to domains
 
-// Every export is broadcast, so each monitor resolves names locally (a replicated registry kept
-// by one-phase broadcast: names are only added, so the updates commute).
+// Service names live in names.cpp: a table every monitor agrees on; lookups read this
+// monitor's copy.
 struct Service {
-    std::uint64_t name[2];
     std::uint32_t core, domain;
-    bool used;
 };
-constexpr unsigned max_services = 32;
-Service services[max_services];
 
 // One end of a binding at this monitor, from the client's bind (or the bind request reaching
 // the server's core) until its domain took both rings.
@@ -52,13 +49,12 @@ std::uint64_t slot_used;  // bit per cnode slot
 constexpr std::uint32_t setup_per_domain = 2;  // client bindings in set-up (rings not all taken)
 constexpr std::uint32_t rings_per_domain = 8;  // rings of this core's pool for one client domain, ever
 constexpr std::uint32_t pending_per_client = 2;// bind requests of one remote client not yet accepted
-constexpr std::uint32_t names_per_domain = 4;
 
 // A domain of this core that used the service, or that this monitor started (then `cap` holds a
 // domain capability to it: domain_status tells when it ended, and everything it held is freed).
 struct DomainRec {
     bool used, remote;       // remote: it asked another core's monitor for a binding
-    std::uint32_t domain, rings, names;
+    std::uint32_t domain, rings;
     std::uint64_t cap;       // our slot with a domain cap to it, 0: untracked (not started by us)
 };
 constexpr unsigned max_domains = 40;
@@ -154,21 +150,9 @@ void keep(std::uint64_t slot, std::uint64_t a, std::uint64_t b) {
     free_slot(slot);  // cannot happen: callers check kept_free() first
 }
 
-Service* find_service(std::uint64_t n0, std::uint64_t n1) {
-    for (Service& s : services)
-        if (s.used && s.name[0] == n0 && s.name[1] == n1) return &s;
-    return nullptr;
-}
-
-Status add_service(std::uint64_t n0, std::uint64_t n1, std::uint32_t core, std::uint32_t domain) {
-    if (n0 == 0) return Status::invalid_argument;
-    if (find_service(n0, n1)) return Status::exists;
-    for (Service& s : services)
-        if (!s.used) {
-            s = {{n0, n1}, core, domain, true};
-            return Status::ok;
-        }
-    return Status::overflow;
+// The exporter of a name, per this monitor's copy of the name table.
+bool find_service(std::uint64_t n0, std::uint64_t n1, Service& out) {
+    return names::lookup(n0, n1, out.core, out.domain);
 }
 
 BindEnd* new_bind() {
@@ -276,7 +260,8 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
 void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t client_domain, std::uint64_t client_phys,
                        std::uint64_t n0, std::uint64_t n1, std::uint64_t local_slot) {
     Status st = Status::ok;
-    const Service* svc = find_service(n0, n1);
+    Service found{};
+    const Service* svc = find_service(n0, n1, found) ? &found : nullptr;
     BindEnd* f = nullptr;
     Charge* charge = nullptr;
     std::uint64_t phys = 0, server_domain = 0, original = 0;
@@ -364,19 +349,13 @@ void serve_call(const Message& m) {
     DomainRec* rec = domain_rec(who);
     if (!rec) return (void)reply(Status::busy);  // the table is full of domains not yet ended
     switch (static_cast<abi::MonitorOp>(m.w[0])) {
-    case abi::MonitorOp::export_name: {
-        if (rec->names >= names_per_domain) return (void)reply(Status::no_memory);
-        const Status st = add_service(m.w[1], m.w[2], static_cast<std::uint32_t>(mesh.core), static_cast<std::uint32_t>(who));
-        reply(st);
-        if (st == Status::ok) {
-            ++rec->names;
-            broadcast(export_note, mesh.core, who, m.w[1], m.w[2]);
-        }
-        return;
-    }
+    case abi::MonitorOp::export_name:
+        // would_block until the monitors agreed; the domain asks again (names.hpp).
+        return (void)reply(names::export_name(static_cast<std::uint32_t>(who), m.w[1], m.w[2]));
     case abi::MonitorOp::bind: {
-        const Service* svc = find_service(m.w[1], m.w[2]);
-        if (!svc) return (void)reply(Status::not_found);
+        Service found{};
+        if (!find_service(m.w[1], m.w[2], found)) return (void)reply(Status::not_found);
+        const Service* svc = &found;
         const bool local = svc->core == mesh.core;
         if (in_setup(who) >= setup_per_domain) return (void)reply(Status::busy);
         if (rec->rings >= rings_per_domain) return (void)reply(Status::no_memory);
@@ -486,12 +465,7 @@ void forget(DomainRec& r) {
             ++rings;
         }
     }
-    for (Service& s : services)
-        if (s.used && s.core == mesh.core && s.domain == d) {
-            ++names;
-            broadcast(export_gone, mesh.core, d, s.name[0], s.name[1]);
-            s.used = false;
-        }
+    names = names::domain_ended(d);
     for (Charge& c : charges)
         if (c.used && c.core == mesh.core && c.domain == d) c.used = false;
     if (r.remote) broadcast(domain_gone, mesh.core, d);
@@ -556,24 +530,6 @@ bool serve_local() {
         serve_call(m);
     }
     return any;
-}
-
-void on_export(std::uint64_t from, const urpc::Message& m) {
-    if (m.words[0] != from || add_service(m.words[2], m.words[3], static_cast<std::uint32_t>(from),
-                                          static_cast<std::uint32_t>(m.words[1])) != Status::ok) {
-        ++malformed;
-        print("export from core {} refused (bad sender, duplicate or table full)", from);
-    }
-}
-
-void on_export_gone(std::uint64_t from, const urpc::Message& m) {
-    Service* s = m.words[0] == from ? find_service(m.words[2], m.words[3]) : nullptr;
-    if (!s || s->core != from || s->domain != m.words[1]) {
-        ++malformed;
-        print("export_gone from core {} for a name it does not hold: ignored", from);
-        return;
-    }
-    s->used = false;
 }
 
 // A client domain of core `from` ended: its requests not yet accepted here go, and its charges.

@@ -20,9 +20,7 @@ void started(std::uint64_t domain, std::uint64_t slot, bool ok);
 void reap();
 // Serves the calls waiting on this core's monitor endpoint (never blocks); true when any came.
 bool serve_local();
-// Monitor messages: export_note, export_gone, domain_gone, bind_req, bind_reply.
-void on_export(std::uint64_t from, const urpc::Message& m);
-void on_export_gone(std::uint64_t from, const urpc::Message& m);
+// Monitor messages: domain_gone, bind_req, bind_reply.
 void on_domain_gone(std::uint64_t from, const urpc::Message& m);
 void on_bind_request(std::uint64_t from, const urpc::Message& m);
 void on_bind_reply(std::uint64_t from, const urpc::Message& m);

@@ -7,6 +7,7 @@
 // probe, then shutdown). Messages travel through mesh.cpp.
 #include "binding.hpp"
 #include "mesh.hpp"
+#include "names.hpp"
 #include "protocol.hpp"
 #include "replication.hpp"
 
@@ -140,9 +141,12 @@ void handle(std::uint64_t from, const urpc::Message& m) {
              m.words[0], m.words[1] & 0xffffffff, m.words[1] >> 32, m.words[2] & 0xffffffff, m.words[2] >> 32,
              m.words[4] >> 32, m.words[3], m.words[4] & 0xffffffff);
         break;
-    case export_note: binding::on_export(from, m); break;
-    case export_gone: binding::on_export_gone(from, m); break;
     case domain_gone: binding::on_domain_gone(from, m); break;
+    case names_sum_req: names::on_sum_request(from); break;
+    case names_sum: names::on_sum(from, m); break;
+    case names_fwd: names::on_forward(from, m); break;
+    case names_fwd_reply: names::on_forward_reply(from, m); break;
+    case names_note: names::on_note(from, m); break;
     case bind_req: binding::on_bind_request(from, m); break;
     case bind_reply: binding::on_bind_reply(from, m); break;
     case census_req: {
@@ -173,6 +177,10 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bench_start: bench_echo(from, m.words[0], m.words[1]); break;
     case bench_ping: break;  // only inside a bench round
     default:
+        if (names::handles(m)) {  // the name table's agreement (monitor/names.cpp)
+            names::on_message(from, m);
+            break;
+        }
         if (repl::handles(m.header.type)) {  // replication (monitor/replication.cpp)
             repl::on_message(from, m);
             break;
@@ -190,6 +198,7 @@ namespace {
 // One round of this monitor's loop: the mesh, then replication's outboxes and client.
 bool poll() {
     bool any = poll_mesh();
+    if (names::pump()) any = true;
     if (repl::pump()) any = true;
     return any;
 }
@@ -501,6 +510,12 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             step_probe();
         } else if (starts_with(step, "replicate:")) {
             if (!repl::run_step(step + 10, node_of)) plan_ok = false;  // a refused step fails the plan, the plan goes on
+        } else if (starts_with(step, "names:")) {
+            const std::uint64_t want = parse_number(step + 6, ok);
+            if (ok && !names::run_step(want, [](std::uint64_t after) {
+                    run_until([&] { return names::summaries() >= after; });
+                }))
+                plan_ok = false;
         } else if (starts_with(step, "status") && step[6] == '\0') {
             step_status();
         } else if (starts_with(step, "shutdown") && step[8] == '\0') {
@@ -541,6 +556,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     }
     if (!mesh_init({core, cores, base, stride, chan, node}, topo_ok, unicast, nodes)) return 1;
     binding::pin_pool();
+    names::init();
     repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_words, poll, queued, kernel_option,
                 topo_ok ? &topo : nullptr});
     if (core == 0) run_plan();

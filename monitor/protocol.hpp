@@ -19,7 +19,7 @@ enum Type : std::uint8_t {
     shutdown_now = 11,// [code]
     bench_start = 12, // [round trips, raw line offset]: poll without sleeping and echo bench_ping
     bench_ping = 13,  // [seq]
-    export_note = 14, // [core, domain, name0, name1]  exporter's monitor -> all: a service name
+    // 14: retired (export_note, the one-phase name broadcast; names agree through names.cpp)
     bind_req = 15,    // [ticket, client domain, client ring phys, name0, name1] -> the exporter's monitor
     bind_reply = 16,  // [ticket, status, server ring phys, server domain]
     census_req = 17,  // []                            monitor 0 -> all (plan step `wait`)
@@ -28,9 +28,14 @@ enum Type : std::uint8_t {
     bcast_ack = 20,   // [seq, hops from the origin, lines this monitor forwarded]
     route_env = 21,   // [origin, destination]: the next line on this channel is a message for
                       // `destination` from `origin`, relayed along the node graph (monitor.graph=nodes)
-    export_gone = 22, // [core, domain, name0, name1]  exporter's monitor -> all: its domain ended
+    // 22: retired (export_gone)
     domain_gone = 23, // [core, domain]                -> all: a domain that bound to other cores ended
-    ping_tally = 24,  // [round]                       monitor 0 -> each: its deadline passed, report
+    names_sum_req = 24, // []                          monitor 0 -> all (plan step `names`)
+    names_sum = 25,   // [core, digest, names, exports in flight]  -> monitor 0
+    names_fwd = 26,   // [token, 1 add | 2 remove, domain, name0, name1]  core >= 64 -> its proxy (names.cpp)
+    names_fwd_reply = 27, // [token, status]           proxy -> core >= 64
+    names_note = 28,  // [1 add | 2 remove, core, domain, name0, name1]  group core -> cores >= 64: it took effect
+    ping_tally = 29,  // [round]                       monitor 0 -> each: its deadline passed, report
                       // the pongs you have (ping_done) if you have not yet
     last_type = ping_tally,
 };
@@ -38,8 +43,8 @@ enum Type : std::uint8_t {
 // multicast tree); other messages leave word 6 zero.
 inline constexpr std::uint64_t tree_mark = std::uint64_t{1} << 63;
 constexpr bool is_broadcast(std::uint8_t type) {
-    return type == members || type == ping_all || type == status_req || type == census_req || type == export_note ||
-           type == bcast_probe || type == export_gone || type == domain_gone;
+    return type == members || type == ping_all || type == status_req || type == census_req ||
+           type == bcast_probe || type == domain_gone || type == names_sum_req;
 }
 
 

@@ -72,6 +72,42 @@ TEST(ReplObjects, RegistryNamesAndOwnership) {
     EXPECT_FALSE(Registry::valid(Registry::lookup("")));
 }
 
+// Names whose hashes collide (issue 10 item 6): a hash that sees only the first byte makes "fs",
+// "fx", ... collide. Each must get its own entry; a collision is never `exists`, never a lookup
+// hit for the other name, never removes the other name. (Keyed by the hash alone, as before,
+// adding "fx" answered exists.)
+struct FirstByteHash {
+    static constexpr std::uint64_t hash(const char (&bytes)[16]) { return static_cast<std::uint8_t>(bytes[0]); }
+};
+TEST(ReplObjects, RegistryHashCollisionsAreDifferentNames) {
+    using Weak = BasicRegistry<FirstByteHash>;
+    Weak r;
+    EXPECT_EQ(r.apply(Weak::add("fs", 3, 17)).status, Status::ok);
+    EXPECT_EQ(r.apply(Weak::add("fx", 4, 18)).status, Status::ok);
+    EXPECT_EQ(r.apply(Weak::add("fx", 5, 19)).status, Status::exists);
+    EXPECT_EQ(r.read(Weak::lookup("fs")), (Weak::Result{Status::ok, 3, 17}));
+    EXPECT_EQ(r.read(Weak::lookup("fx")), (Weak::Result{Status::ok, 4, 18}));
+    EXPECT_EQ(r.read(Weak::lookup("fq")).status, Status::not_found);
+    EXPECT_EQ(r.apply(Weak::remove("fq", 3)).status, Status::not_found);
+    EXPECT_EQ(r.apply(Weak::remove("fx", 3)).status, Status::permission_denied);
+    // Four probe keys per hash: the fifth name of one hash is refused as overflow, not exists.
+    EXPECT_EQ(r.apply(Weak::add("fa", 1, 1)).status, Status::ok);
+    EXPECT_EQ(r.apply(Weak::add("fb", 1, 2)).status, Status::ok);
+    EXPECT_EQ(r.apply(Weak::add("fc", 1, 3)).status, Status::overflow);
+    // Removing the first of a chain keeps the others reachable, and frees its key for a new name.
+    EXPECT_EQ(r.apply(Weak::remove("fs", 3)).status, Status::ok);
+    EXPECT_EQ(r.read(Weak::lookup("fs")).status, Status::not_found);
+    EXPECT_EQ(r.read(Weak::lookup("fx")), (Weak::Result{Status::ok, 4, 18}));
+    EXPECT_EQ(r.read(Weak::lookup("fb")), (Weak::Result{Status::ok, 1, 2}));
+    EXPECT_EQ(r.apply(Weak::add("fc", 1, 3)).status, Status::ok);
+    EXPECT_EQ(r.apply(Weak::add("fb", 9, 9)).status, Status::exists);
+    EXPECT_EQ(r.size(), 4u);
+    EXPECT_TRUE(r.valid_state());
+    // Other hashes are unaffected.
+    EXPECT_EQ(r.apply(Weak::add("net", 2, 2)).status, Status::ok);
+    EXPECT_EQ(r.read(Weak::lookup("net")), (Weak::Result{Status::ok, 2, 2}));
+}
+
 TEST(ReplObjects, MemoryOwnershipTransfersNeedTheOwner) {
     MemoryOwnership m;
     EXPECT_EQ(m.apply(MemoryOwnership::claim(0x10000, 1)).status, Status::ok);

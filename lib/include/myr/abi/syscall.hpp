@@ -131,7 +131,8 @@ inline constexpr std::uint64_t map_exec = 2;
 // The monitor service (ipc_call on slot 7; w0 = operation; the answer's w0 = a Status, values in w1..w3).
 // Names are up to 16 bytes packed little-endian into two words.
 enum class MonitorOp : std::uint64_t {
-    export_name = 1,  // (op, name0, name1) -> ok: clients on any core may now bind to this domain
+    export_name = 1,  // (op, name0, name1) -> would_block while the monitors agree (ask again), then ok:
+                      // clients on any core may now bind to this domain, or exists: another holds it
     bind = 2,         // (op, name0, name1) -> w1 = ticket; not_found when no core exports the name
     bind_poll = 3,    // (op, ticket) -> would_block, or w1 = binding id, w2 = peer core, w3 = peer domain
     accept = 4,       // (op) -> would_block, or w1 = binding id, w2 = peer core, w3 = peer domain

@@ -4,7 +4,7 @@
 //
 //   word 0   object (16) | origin (16) | root (16) | from (16)
 //            object: which replicated object (a monitor hosts many and dispatches on it); the
-//                    monitors use the low object_id_bits for the catalogue's object id (1..15,
+//                    monitors use the low object_id_bits for the catalogue's object id (1..14; 15 is the monitors' name table,
 //                    objects/catalog.hpp) and the bits above for a run number (stale lines)
 //            origin: the core whose client submitted the operation
 //            root:   the core whose multicast tree this message travels (coordinator, sequencer)
@@ -48,9 +48,13 @@ struct Packet {
     std::uint64_t body[op_words];
 };
 
-// Object ids in the low 4 bits of `object`: at most 15 catalogued objects (0 is none).
+// Object ids in the low 4 bits of `object` (0 is none).
 inline constexpr unsigned object_id_bits = 4;
 inline constexpr std::size_t max_object_ids = (std::size_t{1} << object_id_bits) - 1;
+// The last id is the monitors' own name table (monitor/names.cpp, never a replicate run), so the
+// catalogue holds at most 14 objects.
+inline constexpr std::uint16_t names_object_id = max_object_ids;
+inline constexpr std::size_t max_catalogued_objects = max_object_ids - 1;
 
 inline constexpr std::uint8_t packet_length = urpc::payload_bytes;  // always the full line
 

@@ -39,12 +39,21 @@ inline Status monitor_call(Message& m, std::uint64_t reply_slot = 0) {
     return static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
 }
 
-// Clients on any core may bind to `name` (up to 16 bytes) from now on.
-inline Status export_name(const char* name) {
-    Message m{};
-    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::export_name);
-    pack_name16(name, m.w[1], m.w[2]);
-    return monitor_call(m);
+// Clients on any core may bind to `name` (up to 16 bytes) once this returns ok. The monitors
+// agree on every name first (of two domains exporting one name at once exactly one gets ok, the
+// other `exists`): the monitor answers would_block until then, and this polls, sleeping in
+// wait_event between tries (the monitor wakes the core when the outcome arrives); timeout after
+// `tries` wake-ups.
+inline Status export_name(const char* name, std::uint64_t tries = 100000) {
+    for (std::uint64_t t = 0; t < tries; ++t) {
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::export_name);
+        pack_name16(name, m.w[1], m.w[2]);
+        const Status s = monitor_call(m);
+        if (s != Status::would_block) return s;
+        wait_event();
+    }
+    return Status::timeout;
 }
 
 // Polls op until it stops answering would_block (or `tries` wake-ups pass: timeout).

@@ -63,6 +63,6 @@ using Objects = ObjectList<Registry, MemoryOwnership, Counter, KvMap, MaxRegiste
 
 // The monitors put the object id in the low object_id_bits of a line's object field (wire.hpp)
 // and a run number above it; id 0 means none.
-static_assert(Objects::size <= max_object_ids, "too many objects for the wire's object id (wire.hpp)");
+static_assert(Objects::size <= max_catalogued_objects, "too many objects for the wire's object id (wire.hpp)");
 
 } // namespace myr::repl
