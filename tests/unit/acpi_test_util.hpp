@@ -16,10 +16,10 @@ namespace myr::acpi::test {
 
 using ByteVec = std::vector<std::uint8_t>;
 
-// The fixtures live in the repository next to this file's folder; a missing file fails the test.
+// The fixtures live in the repository (tests/fixtures/acpi, MYRIAD_ACPI_FIXTURES from CMake: not
+// __FILE__, which a compiler cache may have made relative); a missing file fails the test.
 inline ByteVec load_fixture(const std::string& machine, const std::string& table) {
-    const auto path = std::filesystem::path(__FILE__).parent_path() / ".." / "fixtures" / "acpi" /
-                      machine / table;
+    const auto path = std::filesystem::path(MYRIAD_ACPI_FIXTURES) / machine / table;
     std::ifstream in(path, std::ios::binary);
     EXPECT_TRUE(in.good()) << "missing fixture " << path;
     return ByteVec(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
