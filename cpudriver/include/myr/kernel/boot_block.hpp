@@ -11,6 +11,7 @@ namespace myr::kernel {
 
 inline constexpr std::uint64_t boot_block_magic = 0x4d59524941440001ull;  // "MYRIAD" v1
 inline constexpr std::size_t cmdline_max = 1024;
+inline constexpr std::size_t boot_report_max = 1024;
 
 enum class CoreState : std::uint32_t {
     not_started = 0,
@@ -32,10 +33,13 @@ struct Audit {
 };
 
 // Lock for whole log lines on the shared serial port: the documented exception to "no shared
-// writable kernel data", like Barrelfish's print lock. A ticket lock keeps the output fair.
+// writable kernel data", like Barrelfish's print lock. A test-and-set lock, not a fair one: a
+// ticket lock hands the port to one particular waiter, and on an emulator that runs all vCPUs
+// on one host thread every other vCPU then takes its turn until that one is scheduled again
+// (console.cpp has the numbers).
 struct ConsoleLock {
-    alignas(64) std::uint32_t next;
-    std::uint32_t serving;
+    alignas(64) std::uint32_t held;  // 0 free, 1 taken
+    std::uint32_t pad;
 };
 
 struct alignas(64) BootBlock {
@@ -80,6 +84,10 @@ struct alignas(64) BootBlock {
     std::uint32_t domains_exited;    // exited with code 0
     std::uint32_t domains_failed;    // exited with a non-zero code
     std::uint32_t domains_faulted;   // killed by a CPU exception
+    // Written by the core once, before it sets `up`: its boot lines (core-up, audit, ...), whole
+    // lines with their prefixes. The boot core prints them: a core that comes up goes idle at
+    // once instead of queueing for the serial port behind every other core.
+    alignas(64) char report[boot_report_max];
 };
 
 static_assert(sizeof(BootBlock) % 64 == 0);
