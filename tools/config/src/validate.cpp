@@ -2,6 +2,7 @@
 // them). All problems are collected, not just the first, so one edit cycle fixes a file.
 #include "draft.hpp"
 
+#include <myr/config/apic_ids.hpp>
 #include <myr/config/units.hpp>
 
 #include <algorithm>
@@ -177,8 +178,12 @@ Config build_config(const Draft& d, std::vector<Issue>& issues) {
     const std::uint64_t cpus = std::uint64_t{c.sockets} * c.cores * c.threads;
     if (cpus > max_cpus) {
         issues.push_back({"machine", "sockets x cores x threads = " + std::to_string(cpus) +
-                                         " CPUs; at most 255 are supported (xAPIC)"});
+                                         " CPUs; at most 255 are supported (xAPIC), and only in shapes whose APIC ids fit"});
         return c;  // node and CPU checks would only repeat this
+    }
+    if (const std::string e = apic_id_problem(c.sockets, c.cores, c.threads); !e.empty()) {
+        issues.push_back({"machine", e});
+        return c;
     }
     if (cpus > supported_cpus)
         c.warnings.push_back("machine: " + std::to_string(cpus) + " CPUs is beyond the 64 this project is tested with");
