@@ -6,8 +6,10 @@
 #   --quick       a small version for CI: --cpus 1,8,32 --tcg single --runs 1, output to a temp dir
 # Reports the median of N runs of: the guest's own `boot-complete ms=` (TSC from kernel entry on
 # the boot core), its phases from the `boot-phases` line (copies placed, SIPIs sent, last other
-# core seen up), and the host wall time of the whole QEMU run (firmware included). With 64 in the
-# list, the last column is each guest figure over the 64-CPU one (docs/scaling.md).
+# core seen up), the host wall time of the whole QEMU run (firmware included) and the host CPU
+# time it used (user + system, with /usr/bin/time: on a shared host the one figure that does not
+# grow with other processes' load). With 64 in the list, the last two columns are the guest and
+# the CPU figure over the 64-CPU ones (docs/scaling.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${MYRIAD_BUILD:-$ROOT/build}"
@@ -44,9 +46,12 @@ median() { sort -n | awk '{a[NR]=$1} END {if (!NR) print "-"; else if (NR%2) pri
 field() { { grep -o "^boot-phases .*" "$2" || true; } | { grep -o " $1=[0-9]*" || true; } | sed 's/.*=//'; }
 
 csv="$out/boot_times.csv"
-echo "cpus,tcg,guest_ms_median,wall_ms_median,runs,placed_ms,sipi_ms,last_up_ms,failed_runs" > "$csv"
-printf '%5s %7s %10s %9s %10s %8s %9s %8s\n' cpus tcg "guest ms" "wall ms" "placed ms" "sipi ms" "last-up" "x 64"
-declare -A at64
+echo "cpus,tcg,guest_ms_median,wall_ms_median,runs,placed_ms,sipi_ms,last_up_ms,failed_runs,cpu_ms_median" > "$csv"
+printf '%5s %7s %10s %9s %9s %10s %8s %9s %7s %7s\n' cpus tcg "guest ms" "wall ms" "cpu ms" "placed ms" "sipi ms" "last-up" "x64" "cpu x64"
+declare -A at64 cpu64
+timer=()
+[ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%U %S' -o "$tmp/time")
+ratio() { if [ -n "$2" ] && [ "$1" != "-" ] && [ "$2" != "-" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; else echo "-"; fi; }
 status=0
 for n in ${cpus//,/ }; do
     read -r s c < <(shape "$n")
@@ -57,11 +62,11 @@ for n in ${cpus//,/ }; do
     printf 'name = "boot%s"\n[machine]\nsockets = %s\ncores = %s\nthreads = 1\nmemory = "%sM"\n[run]\ntimeout = 300\n' \
         "$n" "$s" "$c" "$mem" > "$cfg"
     for mode in ${modes//,/ }; do
-        : > "$tmp/g"; : > "$tmp/w"; : > "$tmp/p"; : > "$tmp/s"; : > "$tmp/l"
+        : > "$tmp/g"; : > "$tmp/w"; : > "$tmp/p"; : > "$tmp/s"; : > "$tmp/l"; : > "$tmp/c"
         failed=0
         for _ in $(seq "$runs"); do
             t0=$(date +%s%N)
-            if ! "$ctl" run "$cfg" --kernel "$kernel" --accel tcg --tcg-threads "$mode" --quiet --log "$tmp/log" \
+            if ! ${timer[@]+"${timer[@]}"} "$ctl" run "$cfg" --kernel "$kernel" --accel tcg --tcg-threads "$mode" --quiet --log "$tmp/log" \
                     >/dev/null 2>"$tmp/err"; then
                 failed=$((failed + 1)); status=1
                 echo "  $n CPUs, $mode: run failed: $(tail -1 "$tmp/err") $(grep -E 'did not come up|self-check' "$tmp/log" | head -3)" >&2
@@ -70,17 +75,15 @@ for n in ${cpus//,/ }; do
             t1=$(date +%s%N)
             grep -o '^boot-complete .* ms=[0-9]*' "$tmp/log" | sed 's/.*ms=//' >> "$tmp/g"
             echo $(( (t1 - t0) / 1000000 )) >> "$tmp/w"
+            [ ${#timer[@]} -gt 0 ] && awk '{ printf "%d\n", ($1 + $2) * 1000 }' "$tmp/time" >> "$tmp/c"
             field placed "$tmp/log" >> "$tmp/p"; field sipi "$tmp/log" >> "$tmp/s"; field last-up "$tmp/log" >> "$tmp/l"
         done
-        g=$(median < "$tmp/g"); w=$(median < "$tmp/w")
+        g=$(median < "$tmp/g"); w=$(median < "$tmp/w"); cpu=$(median < "$tmp/c")
         p=$(median < "$tmp/p"); si=$(median < "$tmp/s"); l=$(median < "$tmp/l")
-        [ "$n" = 64 ] && at64[$mode]="$g"
-        ratio="-"
-        if [ -n "${at64[$mode]:-}" ] && [ "$g" != "-" ] && [ "${at64[$mode]}" != "-" ]; then
-            ratio=$(awk -v a="$g" -v b="${at64[$mode]}" 'BEGIN { printf "%.2f", a / b }')
-        fi
-        printf '%5s %7s %10s %9s %10s %8s %9s %8s\n' "$n" "$mode" "$g" "$w" "$p" "$si" "$l" "$ratio"
-        echo "$n,$mode,$g,$w,$runs,$p,$si,$l,$failed" >> "$csv"
+        [ "$n" = 64 ] && at64[$mode]="$g" && cpu64[$mode]="$cpu"
+        printf '%5s %7s %10s %9s %9s %10s %8s %9s %7s %7s\n' "$n" "$mode" "$g" "$w" "$cpu" "$p" "$si" "$l" \
+            "$(ratio "$g" "${at64[$mode]:-}")" "$(ratio "$cpu" "${cpu64[$mode]:-}")"
+        echo "$n,$mode,$g,$w,$runs,$p,$si,$l,$failed,$cpu" >> "$csv"
     done
 done
 echo "wrote $csv"
