@@ -94,12 +94,19 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         emit("monitor-up core={} node={} peers={}", mesh.core, mesh.node, m.words[0] - 1);
         break;
     case ping_all:
+        // words[0]: the round; words[1]: 0 pings every other monitor; K pings the K at distances
+        // 1, 2, 4, ... 2^(K-1) (mod N, below N): ping-sample, N x K pairs instead of N x (N-1).
         ping_round = m.words[0];
-        pongs_expected = static_cast<std::uint32_t>(mesh.cores - 1);
+        pongs_expected = 0;
         pongs_got = 0;
         pings_done_sent = false;
-        for (std::uint64_t c = 0; c < mesh.cores; ++c)
-            if (c != mesh.core) send(c, ping, mesh.core, ping_round);
+        if (m.words[1] == 0) {
+            for (std::uint64_t c = 0; c < mesh.cores; ++c)
+                if (c != mesh.core) send(c, ping, mesh.core, ping_round), ++pongs_expected;
+        } else {
+            for (std::uint64_t i = 0, d = 1; i < m.words[1] && d < mesh.cores; ++i, d <<= 1)
+                send((mesh.core + d) % mesh.cores, ping, mesh.core, ping_round), ++pongs_expected;
+        }
         if (pongs_expected == 0) report_pings();
         break;
     case ping:
@@ -273,14 +280,20 @@ void bench_round_trip() {
 // plan is the self-check: ping-all,spawn:hello,probe,shutdown.
 
 bool plan_ok = true;
+constexpr std::uint64_t sample_above = 64;  // the default plan pings all pairs up to this many cores
 
-// Every pair pings; a pong that has not arrived by the deadline (kernel option monitor.ping_ms,
-// default 30 s) counts as failed: at the deadline each monitor is asked for the pongs it has, and
-// a monitor that does not answer even that within another deadline counts all its pairs as failed.
-void step_ping_all() {
+// peers == 0: all pairs; else each monitor pings `peers` others (handle(), case ping_all). A pong
+// that has not arrived by the deadline (kernel option monitor.ping_ms, default 30 s) counts as
+// failed: at the deadline each monitor is asked for the pongs it has, and a monitor that does not
+// answer even that within another deadline counts all its pairs as failed.
+void step_ping(std::uint64_t peers) {
     const std::uint32_t before = pings_reported;
     const std::uint32_t failed_before = pings_failed_total;
     const std::uint64_t round = ping_round + 1;
+    std::uint64_t per = 0;  // pairs each monitor pings
+    if (peers == 0) per = mesh.cores - 1;
+    else
+        for (std::uint64_t i = 0, d = 1; i < peers && d < mesh.cores; ++i, d <<= 1) ++per;
     char ms_text[12] = {};
     bool ms_ok = kernel_option("monitor.ping_ms", ms_text, sizeof ms_text);
     std::uint64_t ms = 0;
@@ -290,10 +303,11 @@ void step_ping_all() {
     }
     if (!ms_ok || ms == 0) ms = 30'000;
     const std::uint64_t window = ms * (topo.tsc_per_ms ? topo.tsc_per_ms : 3'000'000);
-    broadcast(ping_all, round);
+    broadcast(ping_all, round, peers);
     urpc::Message self{};
     self.header.type = ping_all;
     self.words[0] = round;
+    self.words[1] = peers;
     handle(mesh.core, self);  // our own round (the pongs arrive in the same loop)
     const std::uint64_t t0 = rdtsc();
     auto all_in = [&] { return pings_reported == before + mesh.cores; };
@@ -307,10 +321,20 @@ void step_ping_all() {
     }
     const std::uint32_t silent = before + static_cast<std::uint32_t>(mesh.cores) - pings_reported;
     ping_round = round + 1;  // close the round: later reports and pongs are ignored
-    const std::uint32_t failed = pings_failed_total - failed_before + silent * static_cast<std::uint32_t>(mesh.cores - 1);
-    if (silent) print("ping-all: {} monitors never reported; all their pairs count as failed", silent);
-    emit("ping-all pairs={} failed={}", mesh.cores * (mesh.cores - 1), failed);
+    const std::uint32_t failed = pings_failed_total - failed_before + silent * static_cast<std::uint32_t>(per);
+    if (silent) print("{}: {} monitors never reported; all their pairs count as failed", peers ? "ping-sample" : "ping-all", silent);
+    if (peers == 0) emit("ping-all pairs={} failed={}", mesh.cores * per, failed);
+    else emit("ping-sample pairs={} peers={} failed={}", mesh.cores * per, per, failed);
     plan_ok = plan_ok && failed == 0;
+}
+
+// ping-sample: every distance 1, 2, 4, ... below N, so ceil(log2 N) peers per monitor: its
+// neighbours in its own node and, with the larger distances, cores of other nodes; every monitor
+// is pinged by as many as it pings.
+std::uint64_t sample_peers() {
+    std::uint64_t k = 0;
+    for (std::uint64_t d = 1; d < mesh.cores; d <<= 1) ++k;
+    return k;
 }
 
 // Starts NAME on one core (this one included), or on every other core when core == ~0; the
@@ -462,7 +486,13 @@ std::uint64_t parse_number(const char* s, bool& ok) {
     broadcast(members, mesh.cores, mesh.node);
     emit("monitor-up core={} node={} peers={}", mesh.core, mesh.node, others);
 
+    // Without a plan: the self-check. All-pairs ping is N x (N-1) messages; above 64 cores (the
+    // largest machine the replication agreement group takes, too) it samples instead.
     char plan[1024] = "ping-all,spawn:hello,probe,shutdown";  // long enough for many replicate steps
+    if (mesh.cores > sample_above) {
+        const char* sampled = "ping-sample,spawn:hello,probe,shutdown";
+        for (unsigned i = 0; (plan[i] = sampled[i]) != '\0'; ++i) {}
+    }
     (void)kernel_option("plan", plan, sizeof plan);  // else the self-check above
     emit("plan {}", plan);
     // The replication settings this run uses (the last repl= word, as for plan=): the log says
@@ -478,7 +508,9 @@ std::uint64_t parse_number(const char* s, bool& ok) {
         if (*p) *p++ = '\0';
         bool ok = true;
         if (starts_with(step, "ping-all") && step[8] == '\0') {
-            step_ping_all();
+            step_ping(0);
+        } else if (starts_with(step, "ping-sample") && step[11] == '\0') {
+            step_ping(sample_peers());
         } else if (starts_with(step, "spawn:")) {
             // spawn:NAME[@CORE][=ARG]
             char* name = step + 6;

@@ -23,23 +23,35 @@ void console_attach(ConsoleLock* lock, std::uint32_t core, std::uint32_t node) {
     format_to(out, "[c{}/n{}] ", core, node);
 }
 
+namespace {
+void lock() {
+    if (!console_lock) return;
+    std::atomic_ref<std::uint32_t> held(console_lock->held);
+    // Test and test-and-set: spin on a read (the line stays shared) and try the exchange only
+    // when the lock looks free. Whoever runs first when it is released takes it.
+    while (held.exchange(1, std::memory_order_acquire) != 0)
+        while (held.load(std::memory_order_relaxed) != 0) arch::pause();
+}
+void unlock() {
+    if (console_lock) std::atomic_ref<std::uint32_t>(console_lock->held).store(0, std::memory_order_release);
+}
+} // namespace
+
 void console_line(const char* text, bool prefixed) {
-    // Window shared with other cores: the ticket lock below, held for one line.
-    std::uint32_t ticket = 0;
-    if (console_lock) {
-        std::atomic_ref<std::uint32_t> next(console_lock->next);
-        std::atomic_ref<std::uint32_t> serving(console_lock->serving);
-        ticket = next.fetch_add(1, std::memory_order_relaxed);
-        while (serving.load(std::memory_order_acquire) != ticket) arch::pause();
-    }
+    lock();
     if (prefixed) arch::serial_write(prefix);
     arch::serial_write(text);
     arch::serial_write("\n");
-    if (console_lock) {
-        std::atomic_ref<std::uint32_t> serving(console_lock->serving);
-        serving.store(ticket + 1, std::memory_order_release);
-    }
+    unlock();
 }
+
+void console_text(const char* text) {
+    lock();
+    arch::serial_write(text);
+    unlock();
+}
+
+const char* console_prefix() { return prefix; }
 
 [[noreturn]] void panic_message(const char* msg) {
     emit("panic core={} msg={}", this_core.core, msg);

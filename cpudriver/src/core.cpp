@@ -26,6 +26,16 @@ constinit PerCore this_core{};
 namespace {
 
 constexpr std::uint32_t ticks_before_up = 2;  // proves this core's timer interrupts arrive
+// The boot core stops waiting for the other cores when none of them has changed state (started,
+// come up, failed) for this long. Progress, not a deadline per core: 240 cores under a loaded
+// emulator take tens of seconds, and each still comes up well within this of the one before.
+constexpr std::uint64_t stall_ms = 10000;
+
+std::uint64_t placed_ms;  // boot core: ms since kernel entry when the copies were placed
+
+std::uint64_t ms_since_boot(const BootBlock& bb) {
+    return (arch::rdtsc() - bb.boot_tsc) / (bb.tsc_per_ms ? bb.tsc_per_ms : 1);
+}
 
 void set_state(BootBlock& bb, CoreState s) {
     std::atomic_thread_fence(std::memory_order_release);
@@ -178,9 +188,12 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     this_core.node = bb->node;
     this_core.apic_id = bb->apic_id;
     this_core.is_boot_core = bb->core == bb->boot_core;
+    if (this_core.is_boot_core) placed_ms = ms_since_boot(*bb);  // it comes here once the copies are placed
     set_state(*bb, CoreState::entered);
     console_attach(arch::phys_to_virt<ConsoleLock>(bb->console_lock_phys), bb->core, bb->node);
     take_hand_over(*bb);
+    if (this_core.options.selftest_stall == static_cast<std::int32_t>(bb->core) && !this_core.is_boot_core)
+        arch::halt_forever();  // self-test: entered, never up; the boot core must name this core
 
     arch::load_gdt_tss();
     arch::load_idt();
@@ -209,18 +222,31 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     arch::lapic_timer_periodic(bb->lapic_ticks_per_ms, this_core.options.timer_hz);
     wait_ticks(ticks_before_up);
 
-    emit("core-up core={} apic={} socket={} node={} kernel={:#x}", bb->core, bb->apic_id, bb->socket, bb->node, bb->kernel_phys);
+    // This core's boot lines go to its boot block and the boot core prints them: a core that is
+    // up goes idle at once instead of queueing for the serial port behind all the others.
+    LineBuffer report(bb->report, sizeof bb->report);
+    report.emit("core-up core={} apic={} socket={} node={} kernel={:#x} ms={}", bb->core, bb->apic_id, bb->socket,
+                bb->node, bb->kernel_phys, ms_since_boot(*bb));
     const Audit& au = bb->audit;
-    log("audit: {} kernel pages, {} page-table frames, all own and node-local: {}; other cores' kernel frames "
-        "it could write: {}", au.pages, au.table_frames, au.node_local && au.contiguous && au.tables_own,
-        au.foreign_writable);
-    emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={} foreign-writable={}", bb->core, au.phys_start,
-         au.phys_end, au.pages, au.node_local && au.contiguous && au.tables_own ? "yes" : "no", au.foreign_writable);
-    log("supervisor protection: SMEP {}, SMAP {}", prot.smep ? "on" : "off (not in this CPU)",
-        prot.smap ? "on" : "off (not in this CPU)");
+    report.log("audit: {} kernel pages, {} page-table frames, all own and node-local: {}; other cores' kernel "
+               "frames it could write: {}", au.pages, au.table_frames, au.node_local && au.contiguous && au.tables_own,
+               au.foreign_writable);
+    report.emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={} foreign-writable={}", bb->core, au.phys_start,
+                au.phys_end, au.pages, au.node_local && au.contiguous && au.tables_own ? "yes" : "no",
+                au.foreign_writable);
+    report.log("supervisor protection: SMEP {}, SMAP {}", prot.smep ? "on" : "off (not in this CPU)",
+               prot.smap ? "on" : "off (not in this CPU)");
+    // The fault self-test core prints its own lines, so they come before its exception's.
+    if (this_core.options.selftest_fault == static_cast<std::int32_t>(bb->core) && !this_core.is_boot_core) {
+        console_text(bb->report);
+        bb->report[0] = '\0';
+    }
     set_state(*bb, CoreState::up);
 
-    if (this_core.is_boot_core) run_boot_core();
+    if (this_core.is_boot_core) {
+        console_text(bb->report);
+        run_boot_core();
+    }
     arch::lapic_send_ipi(this_core.boot_apic, arch::vector_wakeup);
 
     if (this_core.options.selftest_fault == static_cast<std::int32_t>(bb->core)) {
@@ -231,10 +257,30 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     schedule();
 }
 
+namespace {
+bool timer_stopped;  // this core's LAPIC timer (started in core_main); bss: no .data in the image
+
+// A core without any domain has nothing a tick could wake or preempt, and nothing can give it
+// one later (domains are created only by code running on their own core, from a domain or
+// from the boot-time spawn plan, which runs before the core first idles). Its periodic tick
+// would be pure cost: an emulated machine (TCG) interrupts its one host thread for every tick
+// of every core, N cores x timer_hz per second, so idle ticks slow the others down in
+// proportion to N. The boot core keeps ticking: its waits end on the tick.
+void tick_only_when_needed() {
+    bool any = this_core.is_boot_core;
+    for (std::uint32_t i = 0; i < max_domains && !any; ++i) any = domain_table()[i].state != DomainState::free;
+    if (any != timer_stopped) return;
+    if (any) arch::lapic_timer_periodic(this_core.info.lapic_ticks_per_ms, this_core.options.timer_hz);
+    else arch::lapic_timer_stop();
+    timer_stopped = !any;
+}
+} // namespace
+
 extern "C" [[noreturn]] void idle_loop() {
     for (;;) {
         arch::cli();
         if (this_core.is_boot_core && (this_core.options.num_spawn || this_core.options.monitor[0])) check_run_complete();
+        tick_only_when_needed();
         arch::sti_hlt();
         arch::cli();
         // Work arrives only through interrupts; a handler that made a domain runnable switched
@@ -256,6 +302,54 @@ namespace {
     arch::debug_exit(static_cast<std::uint8_t>(ok ? GuestExit::success : GuestExit::check_failed));
 }
 
+struct WaitResult {
+    std::uint64_t first_up_ms, last_up_ms;  // when the boot core saw the first and the last AP up
+};
+
+// Waits, asleep between wake-ups (each AP's IPI when it is up, and this core's tick), until
+// every other core is up or has failed, printing each one's boot report as it comes. The wait
+// ends on progress: it goes on for as long as some core changes state at least every stall_ms,
+// so a slow boot is waited for and a stuck core is named. Each wake-up looks only at the cores
+// still pending.
+WaitResult wait_for_cores(BootBlock* blocks, const BootBlock& me) {
+    static std::uint32_t pending[acpi::max_cpus];
+    static CoreState seen[acpi::max_cpus];
+    std::uint32_t waiting = 0;
+    for (std::uint32_t i = 0; i < me.num_cores; ++i)
+        if (i != me.core) pending[waiting++] = i;
+    WaitResult w{};
+    std::uint64_t last_progress = arch::rdtsc();
+    while (waiting) {
+        std::uint32_t kept = 0;
+        for (std::uint32_t k = 0; k < waiting; ++k) {
+            const std::uint32_t i = pending[k];
+            const CoreState s = get_state(blocks[i]);
+            if (s != seen[i]) {
+                seen[i] = s;
+                last_progress = arch::rdtsc();
+            }
+            if (s != CoreState::up && s != CoreState::failed) {
+                pending[kept++] = i;
+                continue;
+            }
+            // A core that failed after core-up (the fault self-test) has its report too.
+            if (blocks[i].report[0]) console_text(blocks[i].report);
+            if (s == CoreState::up) {
+                w.last_up_ms = ms_since_boot(me);
+                if (!w.first_up_ms) w.first_up_ms = w.last_up_ms;
+            }
+        }
+        waiting = kept;
+        if (!waiting || arch::rdtsc() - last_progress > me.tsc_per_ms * stall_ms) break;
+        arch::sti_hlt();
+    }
+    for (std::uint32_t k = 0; k < waiting; ++k)
+        log("core {} did not come up: {} (no core made progress for {} ms)", pending[k],
+            seen[pending[k]] == CoreState::entered ? "it entered its CPU driver and stopped" : "it never started",
+            stall_ms);
+    return w;
+}
+
 [[noreturn]] void run_boot_core() {
     BootBlock* blocks = this_core.all_boots;
     const BootBlock& me = this_core.info;
@@ -273,25 +367,17 @@ namespace {
                 arch::lapic_send_sipi(blocks[i].apic_id, 0x08);
         arch::delay_us(tsc_ms, 200);
     }
-
-    // Wait for every core to be up (or to have failed), woken by their IPIs and by our timer.
-    const std::uint64_t deadline = arch::rdtsc() + tsc_ms * (5000 + 200ull * n);
-    std::uint32_t up = 0, failed = 0;
-    for (;;) {
-        up = failed = 0;
-        for (std::uint32_t i = 0; i < n; ++i) {
-            const CoreState s = get_state(blocks[i]);
-            up += s == CoreState::up;
-            failed += s == CoreState::failed;
-        }
-        if (up + failed == n || arch::rdtsc() > deadline) break;
-        arch::sti_hlt();
-    }
+    const std::uint64_t sipi_ms = ms_since_boot(me);
+    const WaitResult w = wait_for_cores(blocks, me);
     // A core asked to fault as a self-test reports up first and faults after: wait for it.
     const std::int32_t fault = this_core.options.selftest_fault;
-    if (fault >= 0 && static_cast<std::uint32_t>(fault) < n && static_cast<std::uint32_t>(fault) != me.core)
-        while (get_state(blocks[fault]) != CoreState::failed && arch::rdtsc() < deadline) arch::sti_hlt();
-    up = failed = 0;
+    if (fault >= 0 && static_cast<std::uint32_t>(fault) < n && static_cast<std::uint32_t>(fault) != me.core) {
+        const std::uint64_t since = arch::rdtsc();
+        while (get_state(blocks[fault]) != CoreState::failed && arch::rdtsc() - since < tsc_ms * stall_ms) arch::sti_hlt();
+    }
+    emit("boot-phases cores={} placed={} sipi={} first-up={} last-up={}", n, placed_ms, sipi_ms, w.first_up_ms,
+         w.last_up_ms);
+    std::uint32_t up = 0, failed = 0;
     for (std::uint32_t i = 0; i < n; ++i) {
         const CoreState s = get_state(blocks[i]);
         up += s == CoreState::up;

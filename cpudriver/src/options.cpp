@@ -97,6 +97,7 @@ Options parse_options(const char* cmdline) {
     Options o{};
     o.timer_hz = 100;
     o.selftest_fault = -1;
+    o.selftest_stall = -1;
     const char* p = cmdline;
     while (p && *p == ' ') ++p;
     const char* first = p;
@@ -112,6 +113,9 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "selftest.fault=", &v)) {
             ok = parse_int(v, 0, 4095, n);
             if (ok) o.selftest_fault = static_cast<std::int32_t>(n);
+        } else if (starts_with(p, "selftest.stall=", &v)) {
+            ok = parse_int(v, 0, 4095, n);
+            if (ok) o.selftest_stall = static_cast<std::int32_t>(n);
         } else if (starts_with(p, "acpi.dump=", &v)) {
             ok = parse_int(v, 0, 1, n);
             if (ok) o.dump_acpi = n == 1;

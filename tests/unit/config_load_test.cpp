@@ -2,6 +2,7 @@
 // with a message that names the key.
 #include "config_test_support.hpp"
 
+#include <myr/config/apic_ids.hpp>
 #include <myr/config/load.hpp>
 #include <myr/config/qemu_args.hpp>
 #include <myr/config/units.hpp>
@@ -170,19 +171,46 @@ TEST(ConfigRefuse, Counts) {
                    "at most 255");
 }
 
-// QEMU's APIC ids: each topology field as wide as its count rounded up to a power of two.
-TEST(ConfigRefuse, ApicIdsQemuCannotStart) {
-    static_assert(max_apic_id(2, 4, 1) == 7);
-    static_assert(max_apic_id(2, 3, 2) == 13);  // -smp 12,sockets=2,cores=3,threads=2: ids 0-5, 8-13
-    static_assert(max_apic_id(1, 255, 1) == 254);
-    static_assert(max_apic_id(3, 65, 1) == 320);
-    expect_refused("name = \"t\"\n[machine]\nsockets = 3\ncores = 65\nmemory = \"1G\"\n", "machine",
-                   "gives APIC ids up to 320");
-    expect_refused("name = \"t\"\n[machine]\nsockets = 3\ncores = 33\nthreads = 2\nmemory = \"1G\"\n", "machine",
-                   "gives APIC ids up to 321");
-    // The largest ids QEMU can start: 254 (2 x 127 CPUs), accepted.
-    const LoadResult r = load("name = \"t\"\n[machine]\nsockets = 2\ncores = 127\nmemory = \"1G\"\n");
-    EXPECT_TRUE(r.ok()) << r.errors[0];
+// QEMU's APIC ids (hw/i386/topology.h): fields padded to powers of two, threads lowest.
+TEST(ApicIds, HighestIdPadsEachLevel) {
+    EXPECT_EQ(highest_apic_id(1, 1, 1), 0u);
+    EXPECT_EQ(highest_apic_id(8, 8, 1), 63u);
+    EXPECT_EQ(highest_apic_id(16, 15, 1), 15u * 16 + 14);  // 254: the largest that fits
+    EXPECT_EQ(highest_apic_id(15, 17, 1), 14u * 32 + 16);  // 464: 17 cores take 5 bits
+    EXPECT_EQ(highest_apic_id(2, 3, 2), (1u << 3) | (2u << 1) | 1u);
+    EXPECT_EQ(highest_apic_id(1, 255, 1), 254u);
+}
+
+TEST(ApicIds, RefusedWithTheNearestShapesThatFit) {
+    EXPECT_EQ(apic_id_problem(16, 15, 1), "");
+    EXPECT_EQ(apic_id_problem(8, 16, 1), "");
+    EXPECT_EQ(apic_id_problem(1, 255, 1), "");
+    const std::string e = apic_id_problem(15, 17, 1);
+    EXPECT_NE(e.find("APIC ids up to 464"), std::string::npos) << e;
+    EXPECT_NE(e.find("rounds cores up to 32"), std::string::npos) << e;
+    EXPECT_NE(e.find("nearest that fit: 15 sockets x 16 cores x 1 thread (240 CPUs), or 1 socket x 255 cores x 1 thread (255 CPUs)"),
+              std::string::npos) << e;
+    // 9 x 17 x 2: threads take a bit too; no 306-CPU split fits, fewer cores do.
+    const std::string t = apic_id_problem(9, 17, 2);
+    EXPECT_NE(t.find("APIC ids up to 545"), std::string::npos) << t;
+    EXPECT_NE(t.find("nearest that fit: 9 sockets x 8 cores x 2 threads (144 CPUs)"), std::string::npos) << t;
+    EXPECT_EQ(t.find(", or "), std::string::npos) << t;
+    // Every shape this check passes really fits; every one it refuses really does not.
+    for (unsigned s = 1; s <= 20; ++s)
+        for (unsigned c = 1; c <= 40; ++c)
+            for (unsigned th = 1; th <= 2; ++th) {
+                const unsigned cw = c > 1 ? 32 - static_cast<unsigned>(__builtin_clz(c - 1)) : 0;
+                const unsigned tw = th > 1 ? 1 : 0;
+                const unsigned top = ((s - 1) << (cw + tw)) | ((c - 1) << tw) | (th - 1);
+                EXPECT_EQ(apic_id_problem(s, c, th).empty(), top <= 254) << s << "x" << c << "x" << th;
+            }
+}
+
+TEST(ConfigRefuse, ApicIdsBeyondXapic) {
+    expect_refused("name = \"t\"\n[machine]\nsockets = 15\ncores = 17\nmemory = \"4G\"\n", "machine",
+                   "nearest that fit: 15 sockets x 16 cores");
+    const LoadResult r = load("name = \"t\"\n[machine]\nsockets = 16\ncores = 15\nmemory = \"4G\"\n");
+    EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
 }
 
 TEST(ConfigWarn, BeyondSixtyFourCpus) {

@@ -256,6 +256,10 @@ TEST(Options, ParsesKnownWordsAndReportsUnknown) {
     o = parse_options("");
     EXPECT_EQ(o.timer_hz, 100u);
     EXPECT_EQ(o.selftest_fault, -1);
+    EXPECT_EQ(o.selftest_stall, -1);
+    o = parse_options("/k selftest.stall=6");
+    EXPECT_EQ(o.selftest_stall, 6);
+    EXPECT_EQ(o.selftest_fault, -1);
     o = parse_options("/k timer_hz=5 bogus=1");  // out of range keeps the default
     EXPECT_EQ(o.timer_hz, 100u);
     EXPECT_STREQ(o.unknown, "timer_hz=5");

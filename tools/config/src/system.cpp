@@ -104,7 +104,7 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
             const std::size_t comma = std::min(p.find(',', i), p.size());
             const std::string step = p.substr(i, comma - i);
             const std::string key = "system.plan step " + std::to_string(++n);
-            static const std::set<std::string> simple = {"ping-all", "probe", "status", "shutdown", "wait", "bench", "broadcast"};
+            static const std::set<std::string> simple = {"ping-all", "ping-sample", "probe", "status", "shutdown", "wait", "bench", "broadcast"};
             if (simple.count(step)) {
                 if (step == "bench" && cpus < 2) issues.push_back({key, "'bench' needs at least 2 CPUs"});
             } else if (step.rfind("spawn:", 0) == 0) {
@@ -120,7 +120,7 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                 // The monitors check it too (a plan from --append reaches them unchecked).
                 if (const std::string e = check_replicate_step(step.substr(10), c); !e.empty()) issues.push_back({key, e});
             } else {
-                issues.push_back({key, "'" + step + "' is not a plan step (ping-all, probe, status, wait, bench, broadcast, "
+                issues.push_back({key, "'" + step + "' is not a plan step (ping-all, ping-sample, probe, status, wait, bench, broadcast, "
                                        "spawn:NAME[@CORE][=ARG], replicate:..., shutdown)"});
             }
             i = comma + 1;

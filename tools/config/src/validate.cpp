@@ -2,6 +2,7 @@
 // them). All problems are collected, not just the first, so one edit cycle fixes a file.
 #include "draft.hpp"
 
+#include <myr/config/apic_ids.hpp>
 #include <myr/config/units.hpp>
 
 #include <algorithm>
@@ -177,19 +178,13 @@ Config build_config(const Draft& d, std::vector<Issue>& issues) {
     const std::uint64_t cpus = std::uint64_t{c.sockets} * c.cores * c.threads;
     if (cpus > max_cpus) {
         issues.push_back({"machine", "sockets x cores x threads = " + std::to_string(cpus) +
-                                         " CPUs; at most 255 are supported (xAPIC)"});
+                                         " CPUs; at most 255 are supported (xAPIC), and only in shapes whose APIC ids fit"});
         return c;  // node and CPU checks would only repeat this
     }
-    // QEMU numbers APIC ids by topology fields rounded up to powers of two, so fewer than 255
-    // CPUs can still need ids above 254, which QEMU 7.2 refuses to start without KVM's in-kernel
-    // irqchip and x2APIC ("current -smp configuration requires kernel irqchip and X2APIC API
-    // support"). Say so here, with the reason, instead of letting QEMU fail after validation.
-    if (const unsigned top = max_apic_id(c.sockets, c.cores, c.threads); top > max_xapic_id)
-        issues.push_back({"machine", "sockets=" + std::to_string(c.sockets) + " cores=" + std::to_string(c.cores) +
-                                         " threads=" + std::to_string(c.threads) + " gives APIC ids up to " +
-                                         std::to_string(top) + " (QEMU rounds cores and threads up to powers of two); " +
-                                         "QEMU starts APIC ids above " + std::to_string(max_xapic_id) +
-                                         " only with KVM's in-kernel x2APIC, so this machine cannot be booted"});
+    if (const std::string e = apic_id_problem(c.sockets, c.cores, c.threads); !e.empty()) {
+        issues.push_back({"machine", e});
+        return c;
+    }
     if (cpus > supported_cpus)
         c.warnings.push_back("machine: " + std::to_string(cpus) + " CPUs is beyond the 64 this project is tested with");
 

@@ -116,6 +116,11 @@ void lapic_timer_periodic(std::uint64_t ticks_per_ms, std::uint32_t hz) {
     wr(reg_timer_initial, static_cast<std::uint32_t>(initial));
 }
 
+void lapic_timer_stop() {
+    wr(reg_timer_initial, 0);  // a zero initial count stops the timer (SDM Vol. 3A §11.5.4)
+    wr(reg_lvt_timer, (1u << 16) | vector_timer);  // and masked, in case one was in flight
+}
+
 void lapic_send_ipi(std::uint32_t apic_id, std::uint8_t vector) { send_icr(apic_id, 0x4000u | vector); }
 
 // INIT, level assert (SDM Vol. 3A §11.6.1, §9.4.4.1), followed by the de-assert older CPUs need

@@ -18,6 +18,7 @@ inline constexpr std::size_t cmdline_max = 1024;
 inline constexpr std::uint32_t report_slots = 2;
 // Report types on those channels (payload words: started, exited, failed, faulted).
 inline constexpr std::uint8_t report_type_domains_done = 1;
+inline constexpr std::size_t boot_report_max = 1024;
 
 enum class CoreState : std::uint32_t {
     not_started = 0,
@@ -42,10 +43,13 @@ struct Audit {
 };
 
 // Lock for whole log lines on the shared serial port: the documented exception to "no shared
-// writable kernel data", like Barrelfish's print lock. A ticket lock keeps the output fair.
+// writable kernel data", like Barrelfish's print lock. A test-and-set lock, not a fair one: a
+// ticket lock hands the port to one particular waiter, and on an emulator that runs all vCPUs
+// on one host thread every other vCPU then takes its turn until that one is scheduled again
+// (console.cpp has the numbers).
 struct ConsoleLock {
-    alignas(64) std::uint32_t next;
-    std::uint32_t serving;
+    alignas(64) std::uint32_t held;  // 0 free, 1 taken
+    std::uint32_t pad;
 };
 
 struct alignas(64) BootBlock {
@@ -89,6 +93,10 @@ struct alignas(64) BootBlock {
     alignas(64) volatile CoreState state;
     std::uint32_t socket;        // from its own CPUID
     Audit audit;
+    // Written by the core once, before it sets `up`: its boot lines (core-up, audit, ...), whole
+    // lines with their prefixes. The boot core prints them: a core that comes up goes idle at
+    // once instead of queueing for the serial port behind every other core.
+    alignas(64) char report[boot_report_max];
 };
 
 static_assert(sizeof(BootBlock) % 64 == 0);

@@ -10,6 +10,8 @@ namespace myr::kernel {
 void console_init();                                 // boot core, before anything prints
 void console_attach(ConsoleLock* lock, std::uint32_t core, std::uint32_t node);
 void console_line(const char* text, bool prefixed);  // writes text + "\n" under the lock
+void console_text(const char* text);                 // writes text (whole lines) under the lock
+const char* console_prefix();                        // this core's "[cI/nN] "
 
 inline constexpr std::size_t line_max = 320;
 
@@ -28,6 +30,37 @@ void emit(const char* fmt, const Args&... args) {
     format_to(out, fmt, args...);
     console_line(out.c_str(), false);
 }
+
+// Lines kept for later instead of printed now (the boot report, boot_block.hpp): the same
+// formats as log() and emit(), appended with their newlines, printed whole by console_text.
+// A line that does not fit is left out whole: a cut machine-readable line would mislead.
+class LineBuffer {
+public:
+    LineBuffer(char* data, std::size_t capacity) : m_data(data), m_capacity(capacity) {
+        if (m_capacity) m_data[0] = '\0';
+    }
+    template <typename... Args>
+    void log(const char* fmt, const Args&... args) { add(true, fmt, args...); }
+    template <typename... Args>
+    void emit(const char* fmt, const Args&... args) { add(false, fmt, args...); }
+    [[nodiscard]] const char* c_str() const { return m_data; }
+
+private:
+    template <typename... Args>
+    void add(bool prefixed, const char* fmt, const Args&... args) {
+        char buf[line_max];
+        FixedBuffer line(buf, sizeof buf);
+        if (prefixed) line.put(console_prefix());
+        format_to(line, fmt, args...);
+        line.put('\n');
+        if (m_len + line.size() + 1 > m_capacity) return;
+        for (std::size_t i = 0; i < line.size(); ++i) m_data[m_len++] = buf[i];
+        m_data[m_len] = '\0';
+    }
+    char* m_data;
+    std::size_t m_capacity;
+    std::size_t m_len = 0;
+};
 
 // Unrecoverable kernel error: prints `panic core=I msg=...` and ends the run with GuestExit::panic.
 [[noreturn]] void panic_message(const char* msg);

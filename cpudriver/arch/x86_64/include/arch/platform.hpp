@@ -34,6 +34,7 @@ bool lapic_x2apic_mode();
 std::uint32_t lapic_id();
 void lapic_eoi();
 void lapic_timer_periodic(std::uint64_t ticks_per_ms, std::uint32_t hz);
+void lapic_timer_stop();
 void lapic_send_ipi(std::uint32_t apic_id, std::uint8_t vector);
 void lapic_send_init(std::uint32_t apic_id);
 void lapic_send_sipi(std::uint32_t apic_id, std::uint8_t page);

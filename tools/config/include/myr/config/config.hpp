@@ -10,7 +10,6 @@ namespace myr::config {
 
 inline constexpr std::uint64_t mib = 1024ull * 1024ull;
 inline constexpr unsigned max_cpus = 255;         // xAPIC ids stop at 254; beyond needs x2APIC
-inline constexpr unsigned max_xapic_id = 254;     // QEMU (TCG, or KVM without x2APIC) starts no higher id
 inline constexpr unsigned supported_cpus = 64;    // above this the config loads with a warning
 inline constexpr unsigned max_nodes = 64;         // myr::acpi::max_nodes
 inline constexpr std::uint64_t min_memory = 64 * mib;
@@ -21,19 +20,6 @@ inline constexpr unsigned default_remote_distance = 20;
 inline constexpr unsigned max_distance = 254;     // 255 means "unreachable" in a SLIT; QEMU refuses it
 
 enum class Accel { automatic, tcg, kvm };
-
-// The highest APIC id QEMU gives a sockets x cores x threads machine: thread, core and package
-// fields each as wide as their count rounded up to a power of two (QEMU's topology.h,
-// apicid_from_topo_ids; one die per package).
-[[nodiscard]] constexpr unsigned max_apic_id(unsigned sockets, unsigned cores, unsigned threads) {
-    auto width = [](unsigned count) {
-        unsigned w = 0;
-        while ((1u << w) < count) ++w;
-        return w;
-    };
-    const unsigned core_shift = width(threads), pkg_shift = core_shift + width(cores);
-    return ((sockets - 1) << pkg_shift) | ((cores - 1) << core_shift) | (threads - 1);
-}
 
 // [replication]: the protocol per replicated object (docs/replication.md), passed to the monitors
 // as the kernel option `repl=` (replication_kernel_option). Objects: replication_objects().
