@@ -71,13 +71,14 @@ syscall_entry:
  * DF and AC are whatever the interrupted code left: a user program can set both (std, popf).
  * DF set makes every rep movs/stos the compiler emits for struct copies and memset run backwards
  * over the memory below its destination; AC set turns SMAP off for the whole entry. Both are
- * cleared before anything else. clac only where SMAP is on (cpu_smap_on, set once per core by
- * enable_smep_smap): it is #UD on a CPU without SMAP, and there AC means nothing in ring 0. */
+ * cleared before anything else, through POPF rather than cld + clac: clac is #UD on a CPU
+ * without SMAP, and an instruction emulator may not know it (a software KVM without vmx/svm
+ * stops with "emulation failure" on it); POPF at CPL 0 clears both on every CPU, and IF stays
+ * clear (the gate cleared it). */
 isr_common:
-    cld
-    testb $1, cpu_smap_on(%rip)
-    jz entry_common
-    clac
+    pushfq
+    andq $~RFLAGS_ENTRY_CLEAR, (%rsp)
+    popfq
 entry_common:
     push %rax
     push %rbx
@@ -214,9 +215,6 @@ ISR_NOERR 255
     .section .bss
     .align 8
 syscall_user_rsp: .skip 8
-/* 1 when this core turned SMAP on (cpu_state.cpp): isr_common then clears AC with clac. */
-    .global cpu_smap_on
-cpu_smap_on: .skip 1
 
 /* Table of stub addresses for idt setup: vectors 0-31, then 48 (timer), 49 (wake-up), 255. */
     .section .rodata

@@ -17,7 +17,6 @@ extern "C" const char trampoline_start[], trampoline_end[];
 extern "C" char __image_start[];
 extern "C" char boot_stack_top[];
 extern "C" void syscall_entry();
-extern "C" std::uint8_t cpu_smap_on;  // entry.S
 
 namespace myr::arch {
 namespace {
@@ -152,8 +151,8 @@ bool enable_fpu() {
 // (SDM Vol. 3A §4.6). The kernel never touches a user virtual address: copy_from_user and
 // copy_to_user (domain.cpp) walk the domain's page tables and copy through the direct map, which
 // is a supervisor mapping. So there is no stac anywhere, and with SMAP on any kernel access to a
-// user page is a kernel bug that faults at once. Entry stubs clear AC (clac) only where SMAP is on
-// (cpu_smap_on): clac is #UD without it.
+// user page is a kernel bug that faults at once. Entry stubs clear AC (and DF) with POPF, on every
+// CPU, SMAP or not (entry.S).
 SupervisorProtection enable_smep_smap() {
     constexpr std::uint64_t cr4_smep = 1u << 20, cr4_smap = 1u << 21;
     constexpr std::uint32_t cpuid7_ebx_smep = 1u << 7, cpuid7_ebx_smap = 1u << 20;
@@ -163,8 +162,7 @@ SupervisorProtection enable_smep_smap() {
     p.smep = (r.ebx & cpuid7_ebx_smep) != 0;
     p.smap = (r.ebx & cpuid7_ebx_smap) != 0;
     // AC is clear here (the kernel never sets it), so turning SMAP on changes nothing the kernel
-    // does now; cpu_smap_on is set first so the next entry already clears a user's AC.
-    if (p.smap) cpu_smap_on = 1;
+    // does now.
     write_cr4(read_cr4() | (p.smep ? cr4_smep : 0) | (p.smap ? cr4_smap : 0));
     return p;
 }
@@ -252,10 +250,8 @@ extern "C" void interrupt_dispatch(myr::arch::TrapFrame* f) {
         kernel::on_syscall(*f);
         return;
     }
-    // The syscall path's flags come from SFMASK (hardware); the others' from isr_common, which
-    // clears AC only where SMAP is on (without SMAP, AC means nothing in ring 0).
-    const std::uint64_t must_be_clear = arch::rflags_kernel_clear & ~(cpu_smap_on ? 0 : arch::rflags_ac);
-    if (const std::uint64_t fl = arch::read_rflags(); fl & must_be_clear) [[unlikely]]
+    // The syscall path's flags come from SFMASK (hardware); the others' from isr_common.
+    if (const std::uint64_t fl = arch::read_rflags(); fl & arch::rflags_kernel_clear) [[unlikely]]
         entry_flags_left_set(v, fl);
     if (v < 32) {
         if (arch::from_user(*f)) kernel::on_user_exception(*f, arch::read_cr2());

@@ -12,6 +12,9 @@
  * RF, ID and the arithmetic flags. */
 #define RFLAGS_SYSCALL_MASK 0x257fd5
 
+/* Cleared by every interrupt, exception and IPI entry (isr_common): DF and AC. */
+#define RFLAGS_ENTRY_CLEAR 0x40400
+
 /* The RFLAGS bits ring 3 may hold, as it can set them itself (POPF at CPL 3 with IOPL 0): CF,
  * PF, AF, ZF, SF, TF, DF, OF, NT, RF (the CPU sets it in some fault frames), AC, ID. Every exit
  * to ring 3 keeps only these and sets IF and bit 1: never IOPL > 0, never VM, VIF or VIP. */
