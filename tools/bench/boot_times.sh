@@ -3,7 +3,7 @@
 # Usage: ./myriad bench boot [--runs N] [--cpus LIST] [--tcg MODES] [--quick] [--out DIR]
 #   --cpus LIST   CPU counts, e.g. "16,32,64,128,240" (default 1,4,8,16,32,64,128,240)
 #   --tcg MODES   "single", "multi" or "single,multi" (default single,multi)
-#   --quick       a small version for CI: --cpus 1,8,32 --tcg single --runs 1, output to a temp dir
+#   --quick       a small version for CI: --cpus 1,8,32 --tcg single --runs 1, output to a new folder under /tmp
 # Reports the median of N runs of: the guest's own `boot-complete ms=` (TSC from kernel entry on
 # the boot core), its phases from the `boot-phases` line (copies placed, SIPIs sent, last other
 # core seen up), the host wall time of the whole QEMU run (firmware included) and the host CPU
@@ -27,7 +27,8 @@ done
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 if [ "$quick" = 1 ]; then
     cpus="1,8,32" modes="single" runs=1
-    [ "$out_set" = 1 ] || out="$tmp/out"
+    # A folder of its own that outlives the run (the scratch folder above is removed at exit).
+    [ "$out_set" = 1 ] || out="$(mktemp -d /tmp/myriad-bench-boot-XXXXXX)"
 fi
 ctl="$BUILD/tools/myriadctl"; kernel="$BUILD/cpudriver/myriad-kernel"
 mkdir -p "$out"
