@@ -1,5 +1,5 @@
 # Flags for freestanding code: the CPU driver (and, later, user-space programs). One place only
-# (STYLE.md rule 9). No exceptions, no RTTI, no red zone (interrupts push onto the kernel stack),
+#. No exceptions, no RTTI, no red zone (interrupts push onto the kernel stack),
 # general registers only (no SSE state to save on kernel entry), kernel code model (linked in the
 # top 2 GiB of the address space).
 set(MYRIAD_KERNEL_CXX_FLAGS

@@ -1,4 +1,4 @@
-# The house warning set (STYLE.md rule 11). Applied per target so third-party code is untouched.
+# The house warning set. Applied per target so third-party code is untouched.
 set(MYRIAD_WARNINGS
   -Wall -Wextra -Wconversion -Wsign-conversion -Wshadow -Wnon-virtual-dtor -Wold-style-cast
   -Wcast-align -Wunused -Woverloaded-virtual -Wpedantic -Wdouble-promotion

@@ -1,4 +1,4 @@
-// The per-core monitor (DESIGN.md §2 step 4, §5): the user-space half of each core's OS. Started
+// The per-core monitor (docs/monitors.md): the user-space half of each core's OS. Started
 // by its CPU driver as the core's first domain with a kernel capability, an IPI capability and
 // the mesh of URPC inboxes mapped. Monitors agree on the membership through the boot core's
 // monitor, answer pings, start programs for each other, set up bindings between domains

@@ -1,5 +1,5 @@
 #pragma once
-// Replicated OS state driven by the monitors (DESIGN.md §5, docs/replication.md "In the guest").
+// Replicated OS state driven by the monitors (docs/replication.md "In the guest").
 // Each monitor holds one replica of the object under test (myr::repl::Replica over the monitor
 // mesh) and one client that issues seeded random operations against it. monitor.cpp lends this
 // file a narrow hook: messages of the types below are dispatched here from handle(), pump() runs

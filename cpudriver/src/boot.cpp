@@ -1,4 +1,4 @@
-// The boot core's plan (DESIGN.md §2 steps 1-2): read the boot information and ACPI, place one
+// The boot core's plan (README, "How a boot goes" steps 2-3): read the boot information and ACPI, place one
 // copy of the CPU-driver image per core in memory of that core's NUMA node, build each core's
 // page tables, fill the boot blocks, and then leave the loaded image for its own copy.
 #include "acpi_discovery.hpp"

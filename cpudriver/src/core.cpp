@@ -1,5 +1,5 @@
 // Every core, the boot core included, runs core_main in its own copy of the CPU driver
-// (DESIGN.md §2 step 3): it initialises only its own state, audits that its kernel lives in its
+// (README, "How a boot goes" step 4): it initialises only its own state, audits that its kernel lives in its
 // own node's memory, and reports. The boot core then starts the others and runs the self-check.
 #include "cspace.hpp"
 #include "domain.hpp"

@@ -387,7 +387,7 @@ Status sys_unmap_table(Domain& d, std::uint64_t pt) {
     return Status::ok;
 }
 
-// A capability for ring memory another core's monitor allocated (DESIGN.md §4: monitors move
+// A capability for ring memory another core's monitor allocated (monitors move
 // capabilities between cores by value). Only a monitor may ask, and only for memory inside some
 // core's channel pool, so no capability to kernel memory or another domain's RAM can be forged.
 Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,

@@ -1,6 +1,6 @@
 #pragma once
 // User domains of this core: an address space (own page tables; the kernel half points to this
-// core's CPU-driver copy) and one dispatcher that runs only here (DESIGN.md §3: no migration).
+// core's CPU-driver copy) and one dispatcher that runs only here (no migration).
 // All state is this core's: the table is a global of its own image copy.
 #include <arch/fpu.hpp>
 #include <arch/trap_frame.hpp>

@@ -138,7 +138,7 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "config=", &v)) {
             copy_word(v, o.config, sizeof o.config);
         } else if (p == first && !has_char(p, '=')) {
-            // Boot loaders pass the kernel's path as the first word (platform.md): not an option.
+            // Boot loaders pass the kernel's path as the first word: not an option.
         } else {
             ok = false;
         }

@@ -2,7 +2,7 @@
  * Builds throw-away page tables (identity 0-4 GiB, the same 4 GiB at the direct map, the first
  * GiB at KERNEL_VBASE), enters long mode and calls bsp_main(magic, info) on the boot stack.
  * Multiboot spec 0.6.96 §3.1: header with the a.out kludge (flag 16) so the ELF64 file itself
- * is loadable: QEMU refuses ELF64 multiboot images otherwise (shared/notes/platform.md). */
+ * is loadable: QEMU refuses ELF64 multiboot images otherwise (QEMU 7.2). */
 #include "arch/layout.h"
 
 #define MB_MAGIC      0x1BADB002

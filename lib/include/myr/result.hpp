@@ -1,5 +1,5 @@
 #pragma once
-// Result<T>: a value or a non-ok Status. Errors are values (STYLE.md rule 3); no exceptions.
+// Result<T>: a value or a non-ok Status. Errors are values; no exceptions.
 #include <myr/status.hpp>
 
 #include <new>

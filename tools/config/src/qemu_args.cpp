@@ -27,7 +27,7 @@ std::string kernel_command_line(const Config& c, const std::vector<std::string>&
 std::vector<std::string> qemu_args(const Config& c, const QemuOptions& o) {
     std::vector<std::string> a{o.qemu, "-machine", "q35"};
     // `-cpu host` aborts on this project's software KVM (MSR 0x10a); max without
-    // arch-capabilities works under both accelerators (notes/platform.md).
+    // arch-capabilities works under both accelerators.
     const bool kvm = o.accel == Accel::kvm;
     a.insert(a.end(), {"-cpu", kvm ? "max,-arch-capabilities" : "max"});
     a.insert(a.end(), {"-m", std::to_string(c.memory_bytes / mib) + "M"});

@@ -1,5 +1,5 @@
 #pragma once
-// The one-shot hand-over from the boot core to every core it starts (DESIGN.md §2 step 2): the
+// The one-shot hand-over from the boot core to every core it starts (README, "How a boot goes" step 3): the
 // boot core fills a block before starting the core; the core copies what it needs into its own
 // memory and writes back its state and audit result once (and its state once more if it dies of
 // an exception). Nothing reads or writes a block after boot (docs/share-nothing.md). Wire

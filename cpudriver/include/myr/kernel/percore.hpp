@@ -1,7 +1,7 @@
 #pragma once
 // The state of this core's CPU driver. It is an ordinary global of the image, yet per core by
 // construction: every core runs its own copy of the image, so each has its own instance at the
-// same virtual address (DESIGN.md §3). Nothing here is ever written by another core.
+// same virtual address (docs/share-nothing.md). Nothing here is ever written by another core.
 #include <myr/acpi/topology.hpp>
 #include <myr/kernel/boot_block.hpp>
 #include <myr/kernel/multiboot.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// The hosted substrate (DESIGN.md section 7): Myriad "cores" are Linux threads pinned to real
+// The hosted substrate: Myriad "cores" are Linux threads pinned to real
 // cores with hwloc; channel memory comes from libnuma on the node the placement picks. Small on
 // purpose -- cores, channels between them, a clock (clock.hpp), block and wake (futex.hpp) --
 // because monitor protocols and servers run on it too.

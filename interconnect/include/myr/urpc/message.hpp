@@ -1,5 +1,5 @@
 #pragma once
-// The URPC wire format, defined once (STYLE.md rule 7) and used by the CPU drivers, monitors, the
+// The URPC wire format, defined once and used by the CPU drivers, monitors, the
 // hosted runtime, the tests and the fuzzer alike.
 //
 // A message line is one 64-byte cache line: seven payload words, then the header word. The

@@ -1,5 +1,5 @@
 #pragma once
-// What a replicated object is (DESIGN.md section 5): a deterministic state machine in one class.
+// What a replicated object is (docs/replication.md): a deterministic state machine in one class.
 // The framework moves `Op`s between cores; the object never sees a channel.
 //
 //   struct MyObject {

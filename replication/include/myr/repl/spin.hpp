@@ -33,7 +33,7 @@ private:
     std::atomic<bool> m_word{false};
 };
 
-// RAII guard (STYLE.md rule 5): the only way the shared-memory code takes a lock.
+// RAII guard: the only way the shared-memory code takes a lock.
 template <typename Lock>
 class Guard {
 public:

@@ -1,5 +1,5 @@
 #pragma once
-// Replication messages, defined once (STYLE.md rule 7). Every protocol message is one URPC line
+// Replication messages, defined once. Every protocol message is one URPC line
 // (message.hpp): the URPC type byte says which kind, the seven payload words are
 //
 //   word 0   object (16) | origin (16) | root (16) | from (16)

@@ -1,5 +1,5 @@
 #pragma once
-// The neutral interface the generic CPU driver uses to reach x86 hardware (STYLE.md rule 1).
+// The neutral interface the generic CPU driver uses to reach x86 hardware.
 #include <cstdint>
 
 namespace myr::arch {

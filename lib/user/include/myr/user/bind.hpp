@@ -2,7 +2,7 @@
 // Binding: a URPC channel between two domains on different cores, set up by their monitors
 // (docs/monitors.md, "Binding"). A server exports a name; a client on any core binds to it; each
 // side then holds two 4 KiB rings as channel_memory capabilities — the one it receives on lives
-// in its own node's memory (receiver-local, as DESIGN.md §4 wants), the one it sends on in the
+// in its own node's memory (receiver-local), the one it sends on in the
 // peer's — maps both and talks with the interconnect library, no kernel on the data path.
 //
 // Set-up calls go to this core's monitor over local IPC (cap::monitor); the monitor answers at

@@ -1,5 +1,5 @@
 #pragma once
-// The service registry (DESIGN.md section 5): service name -> (core, endpoint). Names are up to
+// The service registry (docs/replication.md): service name -> (core, endpoint). Names are up to
 // 16 bytes. Registering a taken name fails with `exists` and only the registering core may
 // unregister, so concurrent registrations conflict (per name): use 2pc or sequencer.
 //

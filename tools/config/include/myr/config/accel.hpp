@@ -18,7 +18,7 @@ struct HostFacts {
 
 // True when a `flags` line of /proc/cpuinfo lists vmx (Intel VT-x) or svm (AMD-V). A software
 // KVM (kvm_pvm on this project's build machines) has /dev/kvm without them and runs guests
-// ~1000x slower than TCG (notes/platform.md), so /dev/kvm alone is not enough.
+// ~1000x slower than TCG, so /dev/kvm alone is not enough.
 [[nodiscard]] bool cpuinfo_has_hw_virt(std::string_view cpuinfo);
 
 // auto -> kvm only when KVM is usable and the CPU has vmx/svm, else tcg. Explicit choices stay.
