@@ -141,6 +141,13 @@ void place_all_cores(std::uint32_t num_cpus, MemNodeOf mem_node_of, const CoreMe
         const auto c = place_core_memory(free_mem, mem_node, plan, image_size(), chan_pool_size, user_pool[mem_node]);
         if (!c.ok()) panic("node {} has no memory left for core {}'s CPU driver: {}", mem_node, i, to_string(c.status()));
         placed[i] = *c;
+        // The region's rounding slack (up to 2 MiB) goes to the domains: it is this core's
+        // memory either way, and at 16 MiB per core it decides whether a monitor fits.
+        if (c->user_pool_bytes) {
+            const std::uint64_t room = c->region + c->region_bytes - c->user_pool;
+            const std::uint64_t cap = std::uint64_t{max_pool_frames} * 4096;
+            placed[i].user_pool_bytes = room < cap ? room : cap;
+        }
         sorted_regions[i] = {c->region, c->region + c->region_bytes};
     }
     num_sorted = normalise_ranges({sorted_regions, num_cpus});
