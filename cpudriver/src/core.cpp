@@ -29,7 +29,7 @@ constexpr std::uint32_t ticks_before_up = 2;  // proves this core's timer interr
 // The boot core stops waiting for the other cores when none of them has changed state (started,
 // come up, failed) for this long. Progress, not a deadline per core: 240 cores under a loaded
 // emulator take tens of seconds, and each still comes up well within this of the one before.
-constexpr std::uint64_t stall_ms = 10000;
+constexpr std::uint64_t stall_ms = 20000;
 
 std::uint64_t placed_ms;  // boot core: ms since kernel entry when the copies were placed
 
@@ -207,11 +207,13 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     DirectMapFrames frames;
     PageTables(frames, arch::read_cr3() & pte::addr_mask).clear_top_level(0);
     arch::write_cr3(arch::read_cr3());
+    set_state(*bb, CoreState::described);
 
     bb->socket = arch::socket_of_this_cpu();
     bb->audit = audit_kernel_pages();
     audit_table_frames(bb->tables_phys, bb->pool_phys, bb->audit);
     audit_foreign_writable(*bb, bb->audit);
+    set_state(*bb, CoreState::audited);
     if (const Status s = reports_attach(*bb); s != Status::ok) panic("kernel report channel unusable: {}", to_string(s));
     arch::enable_syscalls();
     if (!arch::enable_fpu()) panic("this CPU has no FXSAVE or SSE2: user FPU state cannot be kept");
@@ -345,7 +347,9 @@ WaitResult wait_for_cores(BootBlock* blocks, const BootBlock& me) {
     }
     for (std::uint32_t k = 0; k < waiting; ++k)
         log("core {} did not come up: {} (no core made progress for {} ms)", pending[k],
-            seen[pending[k]] == CoreState::entered ? "it entered its CPU driver and stopped" : "it never started",
+            seen[pending[k]] == CoreState::not_started ? "it never started"
+            : seen[pending[k]] == CoreState::entered   ? "it entered its CPU driver and stopped"
+                                                       : "it stopped while initialising",
             stall_ms);
     return w;
 }

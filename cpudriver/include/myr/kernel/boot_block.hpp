@@ -25,6 +25,10 @@ enum class CoreState : std::uint32_t {
     entered = 1,    // reached core_main in its own copy
     up = 2,         // fully initialised (GDT, IDT, TSS, LAPIC, timer ticking, audit done)
     failed = 3,     // could not initialise; see its log
+    // Steps between entered and up, so the boot core's wait sees progress while many cores
+    // initialise at once (under TCG that takes seconds per step at 240 CPUs).
+    described = 4,  // GDT, IDT, LAPIC set up
+    audited = 5,    // its page tables walked (the share-nothing audit)
 };
 
 // Per-core result of walking its own page tables over the kernel image (the "share nothing"
