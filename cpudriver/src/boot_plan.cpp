@@ -54,8 +54,11 @@ CoreMemoryPlan plan_core_memory(const CoreMemoryInput& in) {
     const std::uint64_t want = (p.table_frames + 16) * four_kib;
     p.table_pool = want > old_pool_bytes ? want : old_pool_bytes;
     p.inbox = (in.channel_bytes * in.num_cpus + four_kib - 1) & ~(four_kib - 1);
-    // Both parts of a core's block (place_core_memory) are rounded up to 2 MiB: allow for both.
-    p.kernel_total = in.image_bytes + p.table_pool + p.inbox + in.chan_pool_bytes + 2 * two_mib;
+    // What a core's block (place_core_memory) takes besides its user pool: the image and tables,
+    // and the channel part rounded up to 2 MiB. The kernel region's own rounding is paid from the
+    // user pool (its slack goes to the domains), out of the half of a node's memory that
+    // user_pool_share leaves free.
+    p.kernel_total = in.image_bytes + p.table_pool + (in.chan_pool_bytes + p.inbox + two_mib - 1) / two_mib * two_mib;
     return p;
 }
 

@@ -39,7 +39,7 @@ struct CoreMemoryPlan {
     std::uint64_t table_frames;  // what this core's page tables take (core_mappings)
     std::uint64_t table_pool;    // bytes set aside for them: never less than the old fixed 512 KiB
     std::uint64_t inbox;         // bytes of the monitor inbox (page multiple)
-    std::uint64_t kernel_total;  // image + table pool + inbox + channel pool + 2 x 2 MiB rounding
+    std::uint64_t kernel_total;  // image + table pool + (inbox + channel pool, rounded up to 2 MiB)
 };
 
 // The mappings boot.cpp's build_tables makes for one core: its image copy (4 KiB pages), the
