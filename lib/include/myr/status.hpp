@@ -24,6 +24,8 @@ enum class [[nodiscard]] Status : std::int32_t {
     internal = 15,         // an invariant of ours was violated (a bug)
     wrong_type = 16,       // a capability (or object) of another type than the operation needs
     connection_lost = 17,  // the peer of an IPC went away (died, or its endpoint was deleted)
+    bad_request = 18,      // a server could not decode a request (unknown operation, truncated, a field
+                           // over its limit); the connection stays usable
 };
 
 constexpr const char* to_string(Status s) {
@@ -46,6 +48,7 @@ constexpr const char* to_string(Status s) {
     case Status::internal: return "internal error";
     case Status::wrong_type: return "wrong type";
     case Status::connection_lost: return "connection lost";
+    case Status::bad_request: return "bad request";
     }
     return "unknown status";
 }

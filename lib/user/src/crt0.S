@@ -4,10 +4,21 @@
     .global _start
 _start:
     xor %rbp, %rbp
+    /* Run the constructors of global objects (.init_array, user.ld), keeping the argument in a
+     * callee-saved register; rsp stays 16-byte aligned at each call. */
+    mov %rdi, %r12
+    lea __init_array_start(%rip), %rbx
+1:  lea __init_array_end(%rip), %rax
+    cmp %rax, %rbx
+    jae 2f
+    call *(%rbx)
+    add $8, %rbx
+    jmp 1b
+2:  mov %r12, %rdi
     call main
     mov %rax, %rdi
     mov $2, %rax            /* Sys::exit */
     syscall
-1:  ud2
-    jmp 1b
+3:  ud2
+    jmp 3b
     .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,136 @@
+#pragma once
+// kvstore's interface (docs/servers.md, "kvstore"): the one definition the client stub and the
+// server dispatch come from. Keys up to 32 bytes, values up to 200; every key has a version,
+// raised by each write that changes it (0: the key does not exist).
+#include <myr/rpc/interface.hpp>
+
+namespace myr::kvstore {
+
+inline constexpr const char* service = "kvstore";
+inline constexpr std::size_t max_key = 32;
+inline constexpr std::size_t max_value = 200;
+inline constexpr std::size_t max_txn_ops = 4;
+
+using Key = rpc::Str<max_key>;
+using Value = rpc::Blob<max_value>;
+
+struct GetReply {
+    bool found;
+    std::uint64_t version;
+    Value value;
+    MYR_RPC_FIELDS(found, version, value)
+};
+struct Get {
+    static constexpr std::uint16_t op = 1;
+    static constexpr const char* name = "get";
+    using Reply = GetReply;
+    Key key;
+    MYR_RPC_FIELDS(key)
+};
+
+struct PutReply {
+    std::uint64_t version;  // the key's version after the write
+    MYR_RPC_FIELDS(version)
+};
+struct Put {
+    static constexpr std::uint16_t op = 2;
+    static constexpr const char* name = "put";
+    using Reply = PutReply;
+    Key key;
+    Value value;
+    MYR_RPC_FIELDS(key, value)
+};
+
+struct DeleteReply {
+    bool existed;
+    MYR_RPC_FIELDS(existed)
+};
+struct Delete {
+    static constexpr std::uint16_t op = 3;
+    static constexpr const char* name = "delete";
+    using Reply = DeleteReply;
+    Key key;
+    MYR_RPC_FIELDS(key)
+};
+
+// Compare-and-swap on the version: writes value only when the key's version is `expected`
+// (0: only when the key does not exist). The reply says whether it swapped, and the version and
+// value the key has afterwards (so a loser learns what won).
+struct CasReply {
+    bool swapped;
+    std::uint64_t version;
+    Value value;
+    MYR_RPC_FIELDS(swapped, version, value)
+};
+struct Cas {
+    static constexpr std::uint16_t op = 4;
+    static constexpr const char* name = "cas";
+    using Reply = CasReply;
+    Key key;
+    std::uint64_t expected;
+    Value value;
+    MYR_RPC_FIELDS(key, expected, value)
+};
+
+// A multi-key transaction: every `check` must hold (the key's version equals `version`), then all
+// puts and deletes apply together, or none does (committed = false, and `failed` names the first
+// check that did not hold). Reads return the values as of the transaction.
+enum class TxnKind : std::uint8_t { check = 1, get = 2, put = 3, del = 4 };
+struct TxnOp {
+    TxnKind kind;
+    Key key;
+    std::uint64_t version;  // check: the version the key must have
+    Value value;            // put: the new value
+    MYR_RPC_FIELDS(kind, key, version, value)
+};
+struct TxnResult {
+    std::uint64_t version;  // get / check: the key's version; put: the new version
+    Value value;            // get: the value
+    MYR_RPC_FIELDS(version, value)
+};
+struct TxnReply {
+    bool committed;
+    std::uint8_t failed;  // index of the first failed check (when not committed)
+    rpc::Array<TxnResult, max_txn_ops> results;
+    MYR_RPC_FIELDS(committed, failed, results)
+};
+struct Txn {
+    static constexpr std::uint16_t op = 5;
+    static constexpr const char* name = "txn";
+    using Reply = TxnReply;
+    rpc::Array<TxnOp, max_txn_ops> ops;
+    MYR_RPC_FIELDS(ops)
+};
+
+// Replicas: the primary forwards every write to each backup before answering (docs/servers.md).
+// apply carries the write as the primary ordered it, with its sequence number: a backup applies
+// sequence numbers in order only (a gap or a repeat is refused), so all replicas hold the same
+// table after the same writes.
+struct ApplyReply {
+    std::uint64_t applied;  // the backup's last applied sequence number
+    MYR_RPC_FIELDS(applied)
+};
+struct Apply {
+    static constexpr std::uint16_t op = 6;
+    static constexpr const char* name = "apply";
+    using Reply = ApplyReply;
+    std::uint64_t seq;
+    Txn txn;  // every write is sent as a transaction of puts and deletes
+    MYR_RPC_FIELDS(seq, txn)
+};
+
+// Counters and a digest of the table (tests compare replicas).
+struct StatsReply {
+    std::uint64_t keys, gets, writes, bad, applied, digest;
+    MYR_RPC_FIELDS(keys, gets, writes, bad, applied, digest)
+};
+struct Stats {
+    static constexpr std::uint16_t op = 7;
+    static constexpr const char* name = "stats";
+    using Reply = StatsReply;
+    MYR_RPC_FIELDS()
+};
+
+using Interface = rpc::Interface<Get, Put, Delete, Cas, Txn, Apply, Stats>;
+
+} // namespace myr::kvstore

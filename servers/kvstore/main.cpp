@@ -1,0 +1,184 @@
+// kvstore: a key-value server (docs/servers.md, "kvstore"). Replica 0 is the primary: it serves
+// every operation under the name "kvstore", orders the writes, and forwards each write to every
+// backup ("kvstore.1", "kvstore.2", ...) before it answers, so an acknowledged write is held by
+// every replica that was up. Backups apply the primary's writes in its order and serve reads
+// (possibly behind the primary) under their own names.
+//
+// Argument: replica index in bits 0-7, number of replicas in bits 8-15 (0 means 1); bits 16-31:
+// exit once that many client connections have closed (0: serve until killed; tests use it to
+// end a run plan's `wait`).
+#include <myr/kvstore/table.hpp>
+#include <myr/rpc/guest.hpp>
+
+using namespace myr;
+using namespace myr::kvstore;
+
+namespace {
+
+constexpr unsigned max_replicas = 4;
+
+struct Handler {
+    Table table;
+    unsigned index = 0, replicas = 1;
+    std::uint64_t seq = 0;  // writes ordered (primary) / applied (backup)
+    std::uint64_t gets = 0, writes = 0;
+    rpc::Client backups[max_replicas];
+    bool lost[max_replicas] = {};
+    std::uint64_t* bad = nullptr;
+
+    bool primary() const { return index == 0; }
+
+    // Sends the write (puts and deletes only) to every backup, in order; a backup that does not
+    // take it is marked lost and skipped from then on (said once in the log).
+    void replicate(const Txn& writes_txn) {
+        ++seq;
+        for (unsigned r = 1; r < replicas; ++r) {
+            if (lost[r]) continue;
+            rpc::Client& b = backups[r];
+            if (!b.connected()) {
+                char name[16] = "kvstore.";
+                name[8] = static_cast<char>('0' + r);
+                if (const Status s = b.connect(name); s != Status::ok) {
+                    user::print("kvstore: backup {} unreachable ({}): continuing without it", r, to_string(s));
+                    lost[r] = true;
+                    continue;
+                }
+            }
+            Apply a{};
+            a.seq = seq;
+            a.txn = writes_txn;
+            ApplyReply ar{};
+            if (const Status s = b.call(a, ar); s != Status::ok) {
+                user::print("kvstore: backup {} refused write {} ({}): continuing without it", r, seq, to_string(s));
+                lost[r] = true;
+            }
+        }
+    }
+
+    static TxnOp write_op(TxnKind kind, const Key& key, const Value* value) {
+        TxnOp op{};
+        op.kind = kind;
+        op.key = key;
+        if (value) op.value = *value;
+        return op;
+    }
+
+    Status handle(const rpc::Caller&, const Get& r, GetReply& out) {
+        ++gets;
+        return table.get(r.key, out);
+    }
+    Status handle(const rpc::Caller&, const Put& r, PutReply& out) {
+        if (!primary()) return Status::permission_denied;
+        const Status s = table.put(r.key, r.value, out.version);
+        if (s != Status::ok) return s;
+        ++writes;
+        Txn t{};
+        (void)t.ops.push(write_op(TxnKind::put, r.key, &r.value));
+        replicate(t);
+        return s;
+    }
+    Status handle(const rpc::Caller&, const Delete& r, DeleteReply& out) {
+        if (!primary()) return Status::permission_denied;
+        const Status s = table.del(r.key, out.existed);
+        if (s != Status::ok || !out.existed) return s;
+        ++writes;
+        Txn t{};
+        (void)t.ops.push(write_op(TxnKind::del, r.key, nullptr));
+        replicate(t);
+        return s;
+    }
+    Status handle(const rpc::Caller&, const Cas& r, CasReply& out) {
+        if (!primary()) return Status::permission_denied;
+        const Status s = table.cas(r.key, r.expected, r.value, out);
+        if (s != Status::ok || !out.swapped) return s;
+        ++writes;
+        Txn t{};
+        (void)t.ops.push(write_op(TxnKind::put, r.key, &r.value));
+        replicate(t);
+        return s;
+    }
+    Status handle(const rpc::Caller&, const Txn& r, TxnReply& out) {
+        const bool ro = Table::read_only(r);
+        if (!primary() && !ro) return Status::permission_denied;
+        const Status s = table.txn(r, out);
+        if (s != Status::ok || !out.committed || ro) return s;
+        ++writes;
+        Txn t{};
+        for (std::uint16_t i = 0; i < r.ops.count; ++i)
+            if (r.ops.items[i].kind == TxnKind::put || r.ops.items[i].kind == TxnKind::del) (void)t.ops.push(r.ops.items[i]);
+        replicate(t);
+        return s;
+    }
+    Status handle(const rpc::Caller&, const Apply& r, ApplyReply& out) {
+        out.applied = seq;
+        if (primary()) return Status::permission_denied;
+        if (r.seq != seq + 1) return Status::out_of_range;  // a gap or a repeat: refuse, keep our order
+        TxnReply ignored{};
+        if (const Status s = table.txn(r.txn, ignored); s != Status::ok) return s;
+        seq = r.seq;
+        ++writes;
+        out.applied = seq;
+        return Status::ok;
+    }
+    std::uint64_t closed_connections = 0;
+    void closed(const rpc::Caller&) { ++closed_connections; }
+
+    Status handle(const rpc::Caller&, const Stats&, StatsReply& out) {
+        out = {table.size(), gets, writes, bad ? *bad : 0, seq, table.digest()};
+        return Status::ok;
+    }
+};
+
+Handler handler;
+rpc::Server<Interface, Handler, 14> server(handler);
+
+} // namespace
+
+extern "C" int main(std::uint64_t arg) {
+    handler.index = static_cast<unsigned>(arg & 0xff);
+    handler.replicas = static_cast<unsigned>((arg >> 8) & 0xff);
+    if (handler.replicas == 0) handler.replicas = 1;
+    const std::uint64_t core = user::syscall6(abi::Sys::domain_info).value >> 32;
+    if (handler.replicas > max_replicas || handler.index >= handler.replicas) {
+        user::print("kvstore: bad argument {:#x}: replica index {} of {} (at most {} replicas)", arg, handler.index,
+                    handler.replicas, max_replicas);
+        return 1;
+    }
+    char name[16] = "kvstore";
+    if (handler.index > 0) {
+        name[7] = '.';
+        name[8] = static_cast<char>('0' + handler.index);
+        name[9] = '\0';
+    }
+    if (const Status s = server.start(name); s != Status::ok) {
+        user::print("kvstore: cannot register {}: {}", name, to_string(s));
+        return 1;
+    }
+    user::print("kvstore: replica {} of {} serving as {} on core {}", handler.index, handler.replicas, name, core);
+    static std::uint64_t bad = 0;
+    handler.bad = &bad;
+    const std::uint64_t exit_after = (arg >> 16) & 0xffff;
+    server.run([&] {
+        bad = server.bad_requests();
+        return exit_after != 0 && handler.closed_connections >= exit_after;
+    });
+    // Replicas compare tables before the primary goes: every write was acknowledged by each backup
+    // still up, so their digests must equal ours.
+    if (handler.primary() && handler.replicas > 1) {
+        unsigned agree = 0, asked = 0;
+        for (unsigned r = 1; r < handler.replicas; ++r) {
+            if (!handler.backups[r].connected()) continue;
+            ++asked;
+            StatsReply st{};
+            if (handler.backups[r].call(Stats{}, st) == Status::ok && st.digest == handler.table.digest() &&
+                st.applied == handler.seq)
+                ++agree;
+        }
+        user::print("kvstore-replicas replicas={} checked={} agree={} writes={}", handler.replicas, asked,
+                    agree == asked && asked == handler.replicas - 1 ? "yes" : "no", handler.seq);
+    }
+    for (rpc::Client& b : handler.backups) b.close();
+    user::print("kvstore: replica {} done: {} requests, {} bad, {} writes, digest {:#x}", handler.index, server.served(),
+                server.bad_requests(), handler.writes, handler.table.digest());
+    return 0;
+}

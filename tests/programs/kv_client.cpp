@@ -1,0 +1,170 @@
+// kvstore client test (`kvclient`): binds to "kvstore" by name from whatever core it runs on and
+// checks every operation and error the interface promises, then sends the server bad frames
+// (unknown operation, truncated body, a key over its limit, a frame that is not a frame) and
+// checks each gets bad_request while the same connection keeps working. Argument: the number of
+// replicas; with 2 or more it also reads its keys back from "kvstore.1" and compares digests once
+// its writes are acknowledged.
+#include <myr/kvstore/interface.hpp>
+#include <myr/rpc/guest.hpp>
+
+using namespace myr;
+using namespace myr::kvstore;
+
+namespace {
+
+std::uint64_t core;
+unsigned failures;
+
+void expect(bool ok, const char* what, Status s = Status::ok) {
+    if (ok) return;
+    ++failures;
+    user::print("test-fail: kvclient core {}: {} (status: {})", core, what, to_string(s));
+}
+
+Key key_of(const char* prefix) {
+    Key k{};
+    char buf[32];
+    FixedBuffer out(buf, sizeof buf);
+    format_to(out, "{}{}", prefix, core);
+    (void)k.assign(out.c_str(), out.size());
+    return k;
+}
+Value value_of(const char* text) {
+    Value v{};
+    std::size_t n = 0;
+    while (text[n]) ++n;
+    (void)v.assign(text, n);
+    return v;
+}
+
+void basic(rpc::Client& kv) {
+    const Key a = key_of("a"), b = key_of("b");
+    GetReply g{};
+    Status s = kv.call(Get{a}, g);
+    expect(s == Status::not_found && !g.found, "get of a missing key is not_found", s);
+
+    PutReply p{};
+    s = kv.call(Put{a, value_of("one")}, p);
+    expect(s == Status::ok && p.version > 0, "put", s);
+    s = kv.call(Get{a}, g);
+    expect(s == Status::ok && g.found && g.value == value_of("one") && g.version == p.version, "get after put", s);
+
+    CasReply c{};
+    s = kv.call(Cas{a, p.version + 1000, value_of("lost")}, c);
+    expect(s == Status::ok && !c.swapped && c.version == p.version && c.value == value_of("one"),
+           "cas with a wrong version does not swap and returns the current value", s);
+    s = kv.call(Cas{a, p.version, value_of("two")}, c);
+    expect(s == Status::ok && c.swapped && c.version > p.version, "cas with the right version swaps", s);
+    s = kv.call(Cas{b, 0, value_of("new")}, c);
+    expect(s == Status::ok && c.swapped, "cas with version 0 creates", s);
+
+    // A transaction: check a's version, put b, delete a; then one whose check fails changes nothing.
+    Txn t{};
+    (void)t.ops.push(TxnOp{TxnKind::check, a, 0, {}});  // the version is filled in from a fresh get
+    GetReply ga{};
+    (void)kv.call(Get{a}, ga);
+    t.ops.items[0].version = ga.version;
+    (void)t.ops.push(TxnOp{TxnKind::put, b, 0, value_of("txn")});
+    (void)t.ops.push(TxnOp{TxnKind::del, a, 0, {}});
+    (void)t.ops.push(TxnOp{TxnKind::get, b, 0, {}});
+    TxnReply tr{};
+    s = kv.call(t, tr);
+    expect(s == Status::ok && tr.committed && tr.results.count == 4 && tr.results.items[3].value == value_of("txn"),
+           "transaction commits and reads its own write", s);
+    s = kv.call(Get{a}, g);
+    expect(s == Status::not_found, "the transaction deleted a", s);
+
+    Txn bad_check{};
+    (void)bad_check.ops.push(TxnOp{TxnKind::put, a, 0, value_of("never")});
+    (void)bad_check.ops.push(TxnOp{TxnKind::check, b, 1, {}});  // b's version is not 1
+    s = kv.call(bad_check, tr);
+    expect(s == Status::ok && !tr.committed && tr.failed == 1, "a transaction with a failed check aborts", s);
+    s = kv.call(Get{a}, g);
+    expect(s == Status::not_found, "an aborted transaction wrote nothing", s);
+
+    DeleteReply d{};
+    s = kv.call(Delete{b}, d);
+    expect(s == Status::ok && d.existed, "delete", s);
+    s = kv.call(Delete{b}, d);
+    expect(s == Status::ok && !d.existed, "delete of a missing key says so", s);
+    s = kv.call(Put{Key{}, value_of("x")}, p);
+    expect(s == Status::invalid_argument, "an empty key is invalid_argument", s);
+
+    // Over the limits: the stub refuses to send a field longer than its limit.
+    Put big{};
+    big.key = a;
+    big.value.size = max_value + 1;
+    s = kv.call(big, p);
+    expect(s == Status::invalid_argument, "a value over the limit is refused before sending", s);
+}
+
+void hostile(rpc::Client& kv) {
+    rpc::FrameHeader h{};
+    // Unknown operation.
+    std::uint8_t frame[rpc::max_frame] = {};
+    std::size_t len = 0;
+    (void)rpc::encode_frame<rpc::Empty>(rpc::FrameHeader{77, 99, 0}, nullptr, frame, len);
+    Status s = kv.call_raw(std::span<const std::uint8_t>(frame, len), h);
+    expect(s == Status::ok && h.status == static_cast<std::int16_t>(Status::bad_request) && h.id == 77,
+           "an unknown operation is bad_request", s);
+    // A get whose body ends inside the key.
+    Get g{key_of("t")};
+    (void)rpc::encode_frame(rpc::FrameHeader{78, Get::op, 0}, &g, frame, len);
+    s = kv.call_raw(std::span<const std::uint8_t>(frame, len - 2), h);
+    expect(s == Status::ok && h.status == static_cast<std::int16_t>(Status::bad_request), "a truncated request is bad_request", s);
+    // A key whose length field says 33 (over max_key), with the bytes there.
+    frame[0] = 79;
+    frame[1] = frame[2] = frame[3] = 0;
+    frame[4] = Get::op;
+    frame[5] = frame[6] = frame[7] = 0;
+    frame[8] = 33;
+    frame[9] = 0;
+    for (unsigned i = 0; i < 33; ++i) frame[10 + i] = 'k';
+    s = kv.call_raw(std::span<const std::uint8_t>(frame, 43), h);
+    expect(s == Status::ok && h.status == static_cast<std::int16_t>(Status::bad_request), "a key over its limit is bad_request", s);
+    // Trailing bytes after a complete request.
+    (void)rpc::encode_frame(rpc::FrameHeader{80, Get::op, 0}, &g, frame, len);
+    frame[len] = 0xee;
+    s = kv.call_raw(std::span<const std::uint8_t>(frame, len + 1), h);
+    expect(s == Status::ok && h.status == static_cast<std::int16_t>(Status::bad_request), "trailing bytes are bad_request", s);
+    // Shorter than a frame header.
+    s = kv.call_raw(std::span<const std::uint8_t>(frame, 3), h);
+    expect(s == Status::ok && h.status == static_cast<std::int16_t>(Status::bad_request) && h.id == 0,
+           "a frame shorter than its header is bad_request", s);
+    // The connection still works.
+    PutReply p{};
+    s = kv.call(Put{key_of("after"), value_of("fine")}, p);
+    expect(s == Status::ok, "the connection works after bad requests", s);
+}
+
+} // namespace
+
+extern "C" int main(std::uint64_t replicas) {
+    core = user::syscall6(abi::Sys::domain_info).value >> 32;
+    rpc::Client kv;
+    if (const Status s = kv.connect(service); s != Status::ok) {
+        user::print("test-fail: kvclient core {}: connect kvstore: {}", core, to_string(s));
+        return 1;
+    }
+    basic(kv);
+    hostile(kv);
+    if (replicas >= 2) {
+        // The write was acknowledged, so the backup holds it.
+        rpc::Client backup;
+        Status s = backup.connect("kvstore.1");
+        expect(s == Status::ok, "connect to the backup", s);
+        GetReply g{};
+        if (s == Status::ok) {
+            s = backup.call(Get{key_of("after")}, g);
+            expect(s == Status::ok && g.value == value_of("fine"), "the backup holds an acknowledged write", s);
+            PutReply p{};
+            s = backup.call(Put{key_of("x"), value_of("y")}, p);
+            expect(s == Status::permission_denied, "a backup refuses client writes", s);
+            backup.close();
+        }
+    }
+    kv.close();
+    if (failures) return 1;
+    user::print("test-pass: kvclient core {} served by core {} domain {}", core, kv.peer_core(), kv.peer_domain());
+    return 0;
+}

@@ -1,0 +1,311 @@
+// The RPC runtime's pure parts (servers/rpc): the codec, frames, dispatch and the link over real
+// channel memory, with every way a request can be bad; and kvstore's table.
+#include <myr/kvstore/interface.hpp>
+#include <myr/kvstore/table.hpp>
+#include <myr/rpc/link.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace myr {
+namespace {
+
+using namespace kvstore;
+
+Key key(const char* s) {
+    Key k{};
+    EXPECT_TRUE(k.assign_cstr(s));
+    return k;
+}
+Value val(const char* s) {
+    Value v{};
+    EXPECT_TRUE(v.assign(s, std::strlen(s)));
+    return v;
+}
+
+std::vector<std::uint8_t> frame_of(const rpc::FrameHeader& h, const auto& body) {
+    std::vector<std::uint8_t> out(rpc::max_frame);
+    std::size_t len = 0;
+    EXPECT_EQ(rpc::encode_frame(h, &body, out, len), Status::ok);
+    out.resize(len);
+    return out;
+}
+
+struct TableHandler {
+    Table table;
+    Status handle(const rpc::Caller&, const Get& r, GetReply& out) { return table.get(r.key, out); }
+    Status handle(const rpc::Caller&, const Put& r, PutReply& out) { return table.put(r.key, r.value, out.version); }
+    Status handle(const rpc::Caller&, const Delete& r, DeleteReply& out) { return table.del(r.key, out.existed); }
+    Status handle(const rpc::Caller&, const Cas& r, CasReply& out) { return table.cas(r.key, r.expected, r.value, out); }
+    Status handle(const rpc::Caller&, const Txn& r, TxnReply& out) { return table.txn(r, out); }
+    Status handle(const rpc::Caller&, const Apply&, ApplyReply&) { return Status::permission_denied; }
+    Status handle(const rpc::Caller&, const Stats&, StatsReply& out) {
+        out.keys = table.size();
+        return Status::ok;
+    }
+};
+
+// Runs one request through dispatch and decodes the reply as the client stub does.
+template <typename Op>
+Status roundtrip(TableHandler& h, const Op& req, typename Op::Reply& reply, std::uint32_t id = 7) {
+    const auto in = frame_of(rpc::FrameHeader{id, Op::op, 0}, req);
+    std::uint8_t out[rpc::max_frame];
+    std::size_t len = 0;
+    EXPECT_EQ(rpc::dispatch(Interface{}, h, rpc::Caller{1, 2, 0}, in, out, len), Status::ok);
+    Status call = Status::internal;
+    EXPECT_EQ(rpc::decode_reply<Op>(std::span<const std::uint8_t>(out, len), id, reply, call), Status::ok);
+    return call;
+}
+
+// The status a raw request frame gets back.
+Status raw_status(TableHandler& h, std::span<const std::uint8_t> in, rpc::FrameHeader* answer = nullptr) {
+    std::uint8_t out[rpc::max_frame];
+    std::size_t len = 0;
+    EXPECT_EQ(rpc::dispatch(Interface{}, h, rpc::Caller{1, 2, 0}, in, out, len), Status::ok);
+    rpc::FrameHeader rh{};
+    std::span<const std::uint8_t> body;
+    EXPECT_EQ(rpc::split_frame(std::span<const std::uint8_t>(out, len), rh, body), Status::ok);
+    if (answer) *answer = rh;
+    return static_cast<Status>(rh.status);
+}
+
+TEST(RpcWire, EncodesEveryFieldKindAndDecodesItBack) {
+    Txn t{};
+    ASSERT_TRUE(t.ops.push(TxnOp{TxnKind::put, key("k1"), 5, val("v1")}));
+    ASSERT_TRUE(t.ops.push(TxnOp{TxnKind::check, key("k2"), 0xffff'ffff'ffffull, {}}));
+    std::uint8_t buf[rpc::max_frame];
+    std::size_t len = 0;
+    ASSERT_EQ(rpc::encode(t, buf, len), Status::ok);
+    Txn back{};
+    ASSERT_EQ(rpc::decode(std::span<const std::uint8_t>(buf, len), back), Status::ok);
+    ASSERT_EQ(back.ops.count, 2);
+    EXPECT_EQ(back.ops.items[0].kind, TxnKind::put);
+    EXPECT_TRUE(back.ops.items[0].key == key("k1"));
+    EXPECT_TRUE(back.ops.items[0].value == val("v1"));
+    EXPECT_EQ(back.ops.items[1].version, 0xffff'ffff'ffffull);
+    // Every shorter prefix is refused, never read past.
+    for (std::size_t n = 0; n < len; ++n)
+        EXPECT_EQ(rpc::decode(std::span<const std::uint8_t>(buf, n), back), Status::bad_request) << n;
+}
+
+TEST(RpcWire, LargestRequestsFitOneFrame) {
+    Apply a{};
+    for (unsigned i = 0; i < max_txn_ops; ++i) {
+        TxnOp op{TxnKind::put, {}, 0, {}};
+        op.key.size = max_key;
+        op.value.size = max_value;
+        ASSERT_TRUE(a.txn.ops.push(op));
+    }
+    std::uint8_t buf[rpc::max_frame];
+    std::size_t len = 0;
+    EXPECT_EQ(rpc::encode_frame(rpc::FrameHeader{1, Apply::op, 0}, &a, buf, len), Status::ok);
+    EXPECT_LE(len, rpc::max_frame);
+}
+
+TEST(RpcWire, FieldsOverTheirLimitAreRefusedBothWays) {
+    Put p{key("k"), {}};
+    p.value.size = max_value + 1;  // a corrupted struct on the sending side
+    std::uint8_t buf[rpc::max_frame];
+    std::size_t len = 0;
+    EXPECT_EQ(rpc::encode(p, buf, len), Status::invalid_argument);
+    // A key length of 33 on the wire, bytes present.
+    std::vector<std::uint8_t> wire = {33, 0};
+    wire.resize(2 + 33, 'k');
+    Get g{};
+    EXPECT_EQ(rpc::decode(wire, g), Status::bad_request);
+    // A bool that is neither 0 nor 1.
+    std::vector<std::uint8_t> bad_bool = {2};
+    DeleteReply d{};
+    EXPECT_EQ(rpc::decode(bad_bool, d), Status::bad_request);
+    // An array count over its capacity.
+    std::vector<std::uint8_t> many = {static_cast<std::uint8_t>(max_txn_ops + 1), 0};
+    Txn t{};
+    EXPECT_EQ(rpc::decode(many, t), Status::bad_request);
+    // An encoding that does not fit its buffer is overflow, not a silent truncation.
+    Put full{key("k"), val("0123456789")};
+    std::uint8_t small[8];
+    EXPECT_EQ(rpc::encode(full, small, len), Status::overflow);
+}
+
+TEST(RpcDispatch, AnswersEveryOperationOfTheInterface) {
+    TableHandler h;
+    GetReply g{};
+    EXPECT_EQ(roundtrip(h, Get{key("a")}, g), Status::not_found);
+    PutReply p{};
+    EXPECT_EQ(roundtrip(h, Put{key("a"), val("1")}, p), Status::ok);
+    EXPECT_EQ(p.version, 1u);
+    EXPECT_EQ(roundtrip(h, Get{key("a")}, g), Status::ok);
+    EXPECT_TRUE(g.found && g.value == val("1") && g.version == 1);
+    CasReply c{};
+    EXPECT_EQ(roundtrip(h, Cas{key("a"), 9, val("2")}, c), Status::ok);
+    EXPECT_FALSE(c.swapped);
+    EXPECT_TRUE(c.value == val("1"));  // an unsuccessful cas carries the current value back
+    EXPECT_EQ(roundtrip(h, Cas{key("a"), 1, val("2")}, c), Status::ok);
+    EXPECT_TRUE(c.swapped);
+    DeleteReply d{};
+    EXPECT_EQ(roundtrip(h, Delete{key("a")}, d), Status::ok);
+    EXPECT_TRUE(d.existed);
+    ApplyReply ar{};
+    EXPECT_EQ(roundtrip(h, Apply{}, ar), Status::permission_denied);
+}
+
+TEST(RpcDispatch, BadRequestsGetBadRequestAndNothingChanges) {
+    TableHandler h;
+    PutReply p{};
+    ASSERT_EQ(roundtrip(h, Put{key("keep"), val("v")}, p), Status::ok);
+    const std::uint64_t digest = h.table.digest();
+    rpc::FrameHeader answer{};
+    // Unknown operation: answered with its id.
+    const auto unknown = frame_of(rpc::FrameHeader{41, 99, 0}, rpc::Empty{});
+    EXPECT_EQ(raw_status(h, unknown, &answer), Status::bad_request);
+    EXPECT_EQ(answer.id, 41u);
+    // Every truncation of a put.
+    const auto put = frame_of(rpc::FrameHeader{42, Put::op, 0}, Put{key("new"), val("value")});
+    for (std::size_t n = 0; n < put.size(); ++n)
+        EXPECT_EQ(raw_status(h, std::span<const std::uint8_t>(put.data(), n)), Status::bad_request) << n;
+    // Trailing garbage.
+    auto longer = put;
+    longer.push_back(0);
+    EXPECT_EQ(raw_status(h, longer), Status::bad_request);
+    // Shorter than a header: id unknown, answered as 0.
+    EXPECT_EQ(raw_status(h, std::span<const std::uint8_t>(put.data(), 3), &answer), Status::bad_request);
+    EXPECT_EQ(answer.id, 0u);
+    EXPECT_EQ(h.table.digest(), digest);
+    EXPECT_EQ(h.table.size(), 1u);
+}
+
+TEST(RpcDispatch, ClientRejectsAReplyToAnotherRequest) {
+    TableHandler h;
+    const auto in = frame_of(rpc::FrameHeader{5, Get::op, 0}, Get{key("a")});
+    std::uint8_t out[rpc::max_frame];
+    std::size_t len = 0;
+    ASSERT_EQ(rpc::dispatch(Interface{}, h, rpc::Caller{}, in, out, len), Status::ok);
+    GetReply g{};
+    Status call = Status::ok;
+    EXPECT_EQ(rpc::decode_reply<Get>(std::span<const std::uint8_t>(out, len), 6, g, call), Status::bad_request);
+    EXPECT_EQ(rpc::decode_reply<Put>(std::span<const std::uint8_t>(out, len), 5, *reinterpret_cast<PutReply*>(&g), call),
+              Status::bad_request);
+}
+
+template <std::uint32_t Slots>
+struct alignas(64) Region {
+    std::byte bytes[urpc::channel_bytes(Slots)];
+    std::span<std::byte> span() { return bytes; }
+};
+
+struct LinkPair {
+    Region<32> a_to_b, b_to_a;
+    rpc::Link a, b;
+    LinkPair() {
+        EXPECT_EQ(urpc::format_channel(a_to_b.span(), {32, urpc::Wake::poll}), Status::ok);
+        EXPECT_EQ(urpc::format_channel(b_to_a.span(), {32, urpc::Wake::poll}), Status::ok);
+        a.attach(*urpc::Sender::attach(a_to_b.span()), *urpc::Receiver::attach(b_to_a.span()));
+        b.attach(*urpc::Sender::attach(b_to_a.span()), *urpc::Receiver::attach(a_to_b.span()));
+    }
+};
+
+TEST(RpcLink, FramesOfEveryLengthArriveWhole) {
+    LinkPair p;
+    std::vector<std::uint8_t> f(rpc::max_frame);
+    for (std::size_t n : {0u, 1u, 55u, 56u, 57u, 500u, 1023u, 1024u}) {
+        for (std::size_t i = 0; i < n; ++i) f[i] = static_cast<std::uint8_t>(i * 7 + n);
+        ASSERT_EQ(p.a.send(rpc::type_request, std::span<const std::uint8_t>(f.data(), n)), Status::ok) << n;
+        ASSERT_EQ(p.b.poll(), Status::ok) << n;
+        EXPECT_EQ(p.b.type(), rpc::type_request);
+        ASSERT_EQ(p.b.frame().size(), n);
+        EXPECT_TRUE(std::equal(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(n), p.b.frame().begin()));
+        EXPECT_EQ(p.b.poll(), Status::would_block);
+    }
+    std::vector<std::uint8_t> too_long(rpc::max_frame + 1);
+    EXPECT_EQ(p.a.send(rpc::type_request, too_long), Status::overflow);
+}
+
+TEST(RpcLink, AnOversizedOrBrokenMessageIsOneBadRequestThenTheLinkGoesOn) {
+    LinkPair p;
+    // A peer that does not use the runtime: a 30-line message (1680 bytes > max_frame).
+    urpc::Sender raw = *urpc::Sender::attach(p.a_to_b.span());
+    std::vector<std::uint8_t> big(30 * urpc::payload_bytes, 0xab);
+    ASSERT_EQ(urpc::try_send_message(raw, rpc::type_request, big), Status::ok);
+    Status s = Status::would_block;
+    unsigned bad = 0;
+    for (int i = 0; i < 4; ++i) {
+        s = p.b.poll();
+        if (s == Status::bad_request) ++bad;
+    }
+    EXPECT_EQ(bad, 1u);
+    // Then a good frame gets through.
+    const std::uint8_t good[3] = {1, 2, 3};
+    ASSERT_EQ(urpc::try_send_message(raw, rpc::type_request, good), Status::ok);
+    ASSERT_EQ(p.b.poll(), Status::ok);
+    EXPECT_EQ(p.b.frame().size(), 3u);
+    // A continuation line with no start: one bad_request; the next frame is fine again.
+    std::uint64_t words[urpc::payload_words] = {};
+    ASSERT_EQ(raw.try_send(rpc::type_request, words, 8, urpc::frag_last, 3), Status::ok);
+    EXPECT_EQ(p.b.poll(), Status::bad_request);
+    ASSERT_EQ(urpc::try_send_message(raw, rpc::type_request, good), Status::ok);
+    ASSERT_EQ(p.b.poll(), Status::ok);
+}
+
+TEST(KvTable, TransactionsAreAllOrNothing) {
+    Table t;
+    std::uint64_t v = 0;
+    ASSERT_EQ(t.put(key("a"), val("1"), v), Status::ok);
+    Txn tx{};
+    tx.ops.push(TxnOp{TxnKind::put, key("b"), 0, val("2")});
+    tx.ops.push(TxnOp{TxnKind::del, key("a"), 0, {}});
+    tx.ops.push(TxnOp{TxnKind::check, key("a"), v + 1, {}});  // wrong version
+    TxnReply r{};
+    const std::uint64_t before = t.digest();
+    ASSERT_EQ(t.txn(tx, r), Status::ok);
+    EXPECT_FALSE(r.committed);
+    EXPECT_EQ(r.failed, 2);
+    EXPECT_EQ(t.digest(), before);
+    tx.ops.items[2].version = v;
+    ASSERT_EQ(t.txn(tx, r), Status::ok);
+    EXPECT_TRUE(r.committed);
+    GetReply g{};
+    EXPECT_EQ(t.get(key("a"), g), Status::not_found);
+    EXPECT_EQ(t.get(key("b"), g), Status::ok);
+}
+
+TEST(KvTable, FullTableRefusesNewKeysButUpdatesOld) {
+    Table t;
+    std::uint64_t v = 0;
+    char name[16];
+    for (std::size_t i = 0; i < Table::capacity; ++i) {
+        std::snprintf(name, sizeof name, "k%zu", i);
+        ASSERT_EQ(t.put(key(name), val("x"), v), Status::ok);
+    }
+    EXPECT_EQ(t.put(key("one-more"), val("x"), v), Status::overflow);
+    EXPECT_EQ(t.put(key("k0"), val("y"), v), Status::ok);
+    Txn tx{};
+    tx.ops.push(TxnOp{TxnKind::put, key("k1"), 0, val("z")});
+    tx.ops.push(TxnOp{TxnKind::put, key("fresh"), 0, val("z")});
+    TxnReply r{};
+    const std::uint64_t before = t.digest();
+    EXPECT_EQ(t.txn(tx, r), Status::overflow);  // nothing applied, not even k1
+    EXPECT_EQ(t.digest(), before);
+}
+
+TEST(KvTable, ReplicasApplyingTheSameWritesAgree) {
+    Table primary, backup;
+    std::uint64_t v = 0;
+    bool existed = false;
+    ASSERT_EQ(primary.put(key("a"), val("1"), v), Status::ok);
+    ASSERT_EQ(primary.del(key("a"), existed), Status::ok);
+    ASSERT_EQ(primary.put(key("a"), val("2"), v), Status::ok);
+    EXPECT_EQ(v, 3u);  // a key written again after a delete never gets an old version back
+    Txn w1{}, w2{}, w3{};
+    w1.ops.push(TxnOp{TxnKind::put, key("a"), 0, val("1")});
+    w2.ops.push(TxnOp{TxnKind::del, key("a"), 0, {}});
+    w3.ops.push(TxnOp{TxnKind::put, key("a"), 0, val("2")});
+    TxnReply r{};
+    for (const Txn* w : {&w1, &w2, &w3}) ASSERT_EQ(backup.txn(*w, r), Status::ok);
+    EXPECT_EQ(primary.digest(), backup.digest());
+    EXPECT_NE(primary.digest(), Table{}.digest());
+}
+
+} // namespace
+} // namespace myr
