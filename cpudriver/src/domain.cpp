@@ -211,6 +211,7 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     }
     d->wait = IpcWait::none;
     d->reply_to = nullptr;
+    d->event_pending = false;
     d->ended = abi::DomainStatus::runnable;
     d->end_code = 0;
     d->module = module;
@@ -295,9 +296,15 @@ Result<Domain*> spawn_by_name(const char* name, std::uint64_t arg) {
     return Status::not_found;
 }
 
-void wake_event_waiters() {
+void wake_event_waiters(bool remember) {
     for (Domain& d : table) {
-        if (d.state != DomainState::blocked || d.wait != IpcWait::event) continue;
+        if (d.state == DomainState::free || d.state == DomainState::dead) continue;
+        if (d.state != DomainState::blocked || d.wait != IpcWait::event) {
+            // Between its last look at its channels and its wait_event: without this, a peer's
+            // doorbell in that window was lost and the domain slept until the next tick.
+            if (remember) d.event_pending = true;
+            continue;
+        }
         d.wait = IpcWait::none;
         d.state = DomainState::runnable;
         d.regs.rax = static_cast<std::uint64_t>(Status::ok);
@@ -375,7 +382,7 @@ Status copy_to_user(Domain& d, std::uint64_t uaddr, const void* src, std::uint64
 
 void on_timer_tick(arch::TrapFrame& frame) {
     this_core.ticks = this_core.ticks + 1;
-    wake_event_waiters();
+    wake_event_waiters(false);
     if (!arch::from_user(frame) || !running) {
         if (!running && !arch::from_user(frame)) {
             // Idle: run whatever the tick woke (the idle context is abandoned).

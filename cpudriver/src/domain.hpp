@@ -48,6 +48,8 @@ struct Domain {
     std::uint32_t send_cap_slot;  // table index of a capability to transfer, or no_slot
     std::uint32_t recv_slot;      // table index where it accepts a capability, or no_slot
     Domain* reply_to;             // the caller waiting for this domain's reply
+    bool event_pending;           // a wake-up (IPI, a sender queueing) came while it was not in
+                                  // wait_event: its next wait_event returns at once (no lost wake-up)
     // How it ended (kept in the free slot until the slot starts another domain: domain_status).
     abi::DomainStatus ended;      // runnable while it has not ended
     std::uint32_t end_code;       // exit code, fault vector or killer's serial
@@ -59,7 +61,9 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
 void start_spawn_plan();              // starts the monitor (`monitor=`), then the `spawn=` programs
 // Starts boot module `name` on this core (a monitor's spawn request); rdx-style result.
 Result<Domain*> spawn_by_name(const char* name, std::uint64_t arg);
-void wake_event_waiters();            // an IPI or a timer tick: wake domains in wait_event
+// An IPI or a timer tick: wake domains in wait_event. `remember` (IPIs and local senders, not
+// ticks): domains not waiting now find the wake-up pending at their next wait_event.
+void wake_event_waiters(bool remember = true);
 Domain* current_domain();
 FrameAllocator& user_frames();
 

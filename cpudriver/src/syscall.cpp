@@ -194,6 +194,10 @@ void on_syscall(arch::TrapFrame& frame) {
         arch::debug_exit(static_cast<std::uint8_t>(r.rsi == 0 ? GuestExit::success : GuestExit::check_failed));
     }
     case abi::Sys::wait_event:
+        if (d->event_pending) {  // a wake-up came since its last wait: return at once
+            d->event_pending = false;
+            break;
+        }
         d->wait = IpcWait::event;
         d->state = DomainState::blocked;
         schedule();

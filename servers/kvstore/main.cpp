@@ -25,6 +25,7 @@ struct Handler {
     rpc::Client backups[max_replicas];
     bool lost[max_replicas] = {};
     std::uint64_t* bad = nullptr;
+    std::uint64_t (*server_lines)() = nullptr;
 
     bool primary() const { return index == 0; }
 
@@ -124,7 +125,11 @@ struct Handler {
     void closed(const rpc::Caller&) { ++closed_connections; }
 
     Status handle(const rpc::Caller&, const Stats&, StatsReply& out) {
-        out = {table.size(), gets, writes, bad ? *bad : 0, seq, table.digest()};
+        // Lines of this replica: its server connections and its own connections to the backups.
+        std::uint64_t lines = server_lines ? server_lines() : 0;
+        for (const rpc::Client& b : backups)
+            if (b.connected()) lines += b.connection().link.lines_in() + b.connection().link.lines_out();
+        out = {table.size(), gets, writes, bad ? *bad : 0, seq, table.digest(), lines};
         return Status::ok;
     }
 };
@@ -157,6 +162,7 @@ extern "C" int main(std::uint64_t arg) {
     user::print("kvstore: replica {} of {} serving as {} on core {}", handler.index, handler.replicas, name, core);
     static std::uint64_t bad = 0;
     handler.bad = &bad;
+    handler.server_lines = [] { return server.lines_in() + server.lines_out(); };
     const std::uint64_t exit_after = (arg >> 16) & 0xffff;
     server.run([&] {
         bad = server.bad_requests();

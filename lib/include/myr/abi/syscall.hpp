@@ -40,7 +40,8 @@ enum class Sys : std::uint64_t {
     spawn = 19,        // (kernel cptr, name ptr, name len, arg, dest slot or no_cap) -> rdx = domain: start a
                        // boot module here; with a dest slot (empty), a domain cap to the new domain lands there
     shutdown = 20,     // (kernel cptr, code) -> ends the whole run: code 0 success, else failure
-    wait_event = 21,   // () -> ok: sleep until an IPI reaches this core or the next timer tick
+    wait_event = 21,   // () -> ok: sleep until an IPI reaches this core or the next timer tick; returns at
+                       // once when an IPI or a local sender's wake-up came since the caller's last wait_event
     kernel_option = 22,// (kernel cptr, key ptr, key len, buf ptr, buf len) -> rdx = value length:
                        // copies the value of kernel option `key=` (e.g. the run plan) into buf
     cap_create_remote = 23, // (kernel cptr, phys, size_bits 12..20, dest slot) -> ok: a channel_memory

@@ -122,7 +122,8 @@ struct Apply {
 // Counters and a digest of the table (tests compare replicas).
 struct StatsReply {
     std::uint64_t keys, gets, writes, bad, applied, digest;
-    MYR_RPC_FIELDS(keys, gets, writes, bad, applied, digest)
+    std::uint64_t lines;  // URPC lines this replica sent and received (clients and other replicas)
+    MYR_RPC_FIELDS(keys, gets, writes, bad, applied, digest, lines)
 };
 struct Stats {
     static constexpr std::uint16_t op = 7;

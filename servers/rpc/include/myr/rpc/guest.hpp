@@ -155,6 +155,8 @@ class Client {
 public:
     // Wake-ups a call waits for its reply (at 100 Hz about 10 ms each).
     std::uint64_t timeout_wakeups = 1000;
+    // TSC ticks a call spins for a reply from another core before it sleeps.
+    std::uint64_t spin_ticks = 50000;
 
     // Binds to the server that holds `service`. not_found: no such name (after `tries` wake-ups
     // of waiting for it to appear); busy: the monitors' or our own limits.
@@ -190,17 +192,9 @@ public:
     Status call_raw(std::span<const std::uint8_t> frame, FrameHeader& answer) {
         if (!m_conn.open) return Status::connection_lost;
         if (const Status s = send_frame(m_conn, type_request, frame, timeout_wakeups); s != Status::ok) return s;
-        for (std::uint64_t t = 0, spin = 0;; ++spin) {
-            const Status s = m_conn.link.poll();
-            if (s == Status::ok && m_conn.link.type() == type_reply) {
-                std::span<const std::uint8_t> body;
-                return split_frame(m_conn.link.frame(), answer, body);
-            }
-            if (s == Status::would_block && spin > 200) {
-                user::wait_event();
-                if (++t >= timeout_wakeups) return Status::timeout;
-            }
-        }
+        if (const Status s = await_frame(); s != Status::ok) return s;
+        std::span<const std::uint8_t> body;
+        return split_frame(m_conn.link.frame(), answer, body);
     }
 
     // Says goodbye (the server frees the connection) and frees ours.
@@ -211,6 +205,7 @@ public:
     }
 
     [[nodiscard]] bool connected() const { return m_conn.open; }
+    [[nodiscard]] const Conn& connection() const { return m_conn; }
     [[nodiscard]] std::uint32_t peer_core() const { return m_conn.peer_core; }
     [[nodiscard]] std::uint32_t peer_domain() const { return m_conn.peer_domain; }
 
@@ -218,22 +213,43 @@ private:
     template <typename Op>
     Status exchange(std::span<const std::uint8_t> frame, std::uint32_t id, typename Op::Reply& reply) {
         if (const Status s = send_frame(m_conn, type_request, frame, timeout_wakeups); s != Status::ok) return s;
-        for (std::uint64_t t = 0, spin = 0;; ++spin) {
+        for (;;) {
+            if (const Status s = await_frame(); s != Status::ok) return s;
+            Status call_status = Status::internal;
+            if (decode_reply<Op>(m_conn.link.frame(), id, reply, call_status) == Status::ok) return call_status;
+            // A late reply to an earlier call that timed out: not ours, keep waiting.
+            FrameHeader h{};
+            std::span<const std::uint8_t> body;
+            if (split_frame(m_conn.link.frame(), h, body) == Status::ok && h.id != 0 && h.id < id) continue;
+            return Status::bad_request;  // the server answered something that is not our reply
+        }
+    }
+
+    // Waits for the next reply frame. A server on another core usually answers within a few
+    // microseconds: spin that long (bounded by the TSC) before sleeping in wait_event, which costs
+    // a wake-up IPI and a halt. On our own core spinning only delays the server: sleep at once.
+    Status await_frame() {
+        const bool same_core = m_conn.peer_core == own_core();
+        std::uint64_t t0 = user::rdtsc();
+        for (std::uint64_t wakeups = 0;;) {
             const Status s = m_conn.link.poll();
-            if (s == Status::ok && m_conn.link.type() == type_reply) {
-                Status call_status = Status::internal;
-                if (decode_reply<Op>(m_conn.link.frame(), id, reply, call_status) == Status::ok) return call_status;
-                // A late reply to an earlier call that timed out: not ours, keep waiting.
-                FrameHeader h{};
-                std::span<const std::uint8_t> body;
-                if (split_frame(m_conn.link.frame(), h, body) == Status::ok && h.id != 0 && h.id < id) continue;
-                return Status::bad_request;  // the server answered something that is not our reply
+            if (s == Status::ok) {
+                if (m_conn.link.type() == type_reply) return s;
+                continue;  // not a reply (a server does not send anything else): skip it
             }
-            if (s == Status::would_block && spin > 200) {
+            if (s != Status::would_block) return Status::bad_request;
+            if (same_core || user::rdtsc() - t0 > spin_ticks) {
                 user::wait_event();
-                if (++t >= timeout_wakeups) return Status::timeout;
+                if (++wakeups >= timeout_wakeups) return Status::timeout;
+                t0 = user::rdtsc();
             }
         }
+    }
+
+    static std::uint32_t own_core() {
+        static std::uint32_t core = ~0u;
+        if (core == ~0u) core = static_cast<std::uint32_t>(user::syscall6(abi::Sys::domain_info).value >> 32);
+        return core;
     }
 
     Conn m_conn;
@@ -253,7 +269,9 @@ public:
     // One pass over new clients and every connection: at most one request per connection, so a
     // client that floods the server cannot starve the others. True when anything happened.
     bool poll() {
-        bool progress = accept_one();
+        // Asking the monitor for a new client is a local IPC round trip: every pass while idle,
+        // every 64th while clients keep the server busy.
+        bool progress = (m_passes++ % 64 == 0 || open_connections() == 0) && accept_one();
         for (unsigned i = 0; i < MaxConnections; ++i) {
             Conn& c = m_conns[i];
             if (!c.open) continue;
@@ -292,15 +310,33 @@ public:
     }
 
     // Serves until stop() returns true (checked between passes).
+    // Idle, it first yields (a client on this core gets the CPU at once instead of at the next
+    // tick), then sleeps in wait_event (a client's doorbell wakes it).
     template <typename Stop>
     void run(Stop stop) {
         for (std::uint64_t idle = 0; !stop();) {
             idle = poll() ? 0 : idle + 1;
-            if (idle > 200) user::wait_event();
+            idle_step(idle);
         }
+    }
+    static void idle_step(std::uint64_t idle) {
+        if (idle > 2000) user::wait_event();
+        else if (idle > 16) user::yield();
     }
 
     [[nodiscard]] std::uint64_t served() const { return m_served; }
+    // Lines sent and received over every connection (closed ones included).
+    [[nodiscard]] std::uint64_t lines_out() const {
+        std::uint64_t n = m_closed_lines_out;
+        for (const Conn& c : m_conns) n += c.open ? c.link.lines_out() : 0;
+        return n;
+    }
+    [[nodiscard]] std::uint64_t lines_in() const {
+        std::uint64_t n = m_closed_lines_in;
+        for (const Conn& c : m_conns) n += c.open ? c.link.lines_in() : 0;
+        return n;
+    }
+    [[nodiscard]] Conn& connection(unsigned i) { return m_conns[i]; }
     [[nodiscard]] std::uint64_t bad_requests() const { return m_bad; }
     [[nodiscard]] unsigned open_connections() const {
         unsigned n = 0;
@@ -335,12 +371,16 @@ private:
 
     void drop(unsigned i, const Caller& caller) {
         if constexpr (requires { m_handler.closed(caller); }) m_handler.closed(caller);
+        m_closed_lines_out += m_conns[i].link.lines_out();
+        m_closed_lines_in += m_conns[i].link.lines_in();
         m_conns[i].release();
     }
 
     Handler& m_handler;
     Conn m_conns[MaxConnections];
     std::uint64_t m_served = 0, m_bad = 0;
+    std::uint64_t m_closed_lines_out = 0, m_closed_lines_in = 0;
+    std::uint64_t m_passes = 0;
 };
 
 } // namespace myr::rpc

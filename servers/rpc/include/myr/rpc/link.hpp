@@ -20,13 +20,16 @@ public:
         m_rx = rx;
         m_re.reset();
         m_skipping = false;
+        m_lines_out = m_lines_in = 0;
     }
 
     // ok, would_block (the ring has no room for the whole frame now: nothing sent), overflow
     // (longer than max_frame).
     [[nodiscard]] Status send(std::uint8_t type, std::span<const std::uint8_t> frame) {
         if (frame.size() > max_frame) return Status::overflow;
-        return urpc::try_send_message(m_tx, type, frame);
+        const Status s = urpc::try_send_message(m_tx, type, frame);
+        if (s == Status::ok) m_lines_out += urpc::fragments_for(frame.size());
+        return s;
     }
 
     // ok: a whole frame is in type()/frame(); would_block: nothing complete yet; bad_request:
@@ -37,6 +40,7 @@ public:
             urpc::Message m{};
             const Status r = m_rx.try_recv(m);
             if (r == Status::would_block) return r;
+            ++m_lines_in;
             if (r != Status::ok) {
                 m_re.reset();
                 return fail();
@@ -53,6 +57,9 @@ public:
     }
 
     [[nodiscard]] std::uint8_t type() const { return m_re.type(); }
+    // Cache lines (URPC messages) sent and received on this link since it was attached.
+    [[nodiscard]] std::uint64_t lines_out() const { return m_lines_out; }
+    [[nodiscard]] std::uint64_t lines_in() const { return m_lines_in; }
     [[nodiscard]] std::span<const std::uint8_t> frame() const { return m_re.bytes(); }
 
 private:
@@ -61,6 +68,7 @@ private:
     std::uint8_t m_buf[max_frame] = {};
     urpc::Reassembler m_re{std::span<std::uint8_t>(m_buf, max_frame)};
     bool m_skipping = false;
+    std::uint64_t m_lines_out = 0, m_lines_in = 0;
 
     Status fail() {
         m_skipping = true;

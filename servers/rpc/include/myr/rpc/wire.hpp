@@ -97,8 +97,8 @@ template <typename T> using unsigned_of = typename unsigned_of_t<T>::type;
 
 // Lists a message's fields once, for both directions.
 #define MYR_RPC_FIELDS(...)                                           \
-    template <typename V> constexpr void visit(V&& v) { v(__VA_ARGS__); }      \
-    template <typename V> constexpr void visit(V&& v) const { v(__VA_ARGS__); }
+    template <typename V> constexpr void visit(V&& myr_rpc_visitor) { myr_rpc_visitor(__VA_ARGS__); }      \
+    template <typename V> constexpr void visit(V&& myr_rpc_visitor) const { myr_rpc_visitor(__VA_ARGS__); }
 
 class Writer {
 public:

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Servers (./myriad bench servers [--quick] [--out DIR]): RPC round trips through the servers'
+# runtime (servers/rpc) as ratios to a null system call and to a raw cache-line ping-pong between
+# the same two domains over the same connection's memory, in the same boot: server and client on
+# one core, on two cores of one node, on two nodes. Cross-core boots use multi-threaded TCG (each
+# vCPU its own host thread, 2 vCPUs), as spinning against each other needs; the ratios are TCG's,
+# cycles mean something only on real cores. Then kvstore's URPC lines per operation for 1, 2 and 3
+# replicas (primary-backup: every write is forwarded to each backup before it is answered).
+# --quick: one boot per figure as well, but only replicas 1 and 2 (CI runs it: label bench).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+build="${MYRIAD_BUILD:-$ROOT/build}"
+out="$ROOT/docs/results"; quick=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) out="$2"; shift 2 ;;
+        --quick) quick=1; shift ;;
+        *) echo "usage: $0 [--quick] [--out DIR]" >&2; exit 2 ;;
+    esac
+done
+mkdir -p "$out"
+ctl="$build/tools/myriadctl"; kernel="$build/cpudriver/myriad-kernel"; user="$build/user"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+boot() {  # boot NAME SOCKETS CORES TCG-THREADS PLAN
+    printf 'name = "%s"\n[machine]\nsockets = %s\ncores = %s\nthreads = 1\nmemory = "%sM"\n[run]\ntimeout = 300\n' \
+        "$1" "$2" "$3" "$(( $2 * 256 ))" > "$tmp/$1.toml"
+    if ! "$ctl" run "$tmp/$1.toml" --kernel "$kernel" --accel tcg --tcg-threads "$4" --quiet --log "$tmp/$1.log" \
+        --module "$user/monitor" --module "$user/rpcecho" --module "$user/rpcbench" --module "$user/kvstore" \
+        --module "$user/kvbench" --append monitor=monitor --append "plan=$5" >/dev/null; then
+        echo "boot $1 failed; log:" >&2; tail -20 "$tmp/$1.log" >&2; exit 1
+    fi
+    tr -d '\r' < "$tmp/$1.log" | grep -E 'bench-servers|bench-kvstore' | sed 's/^.*\(bench-[a-z]*\)/\1/'
+}
+date_now=$(date -u +%Y-%m-%dT%H:%MZ)
+echo "placement,null_ticks,rpc_ticks,rpc512_ticks,line_ticks,rpc_per_null,rpc_per_line" > "$out/servers_rpc.csv"
+printf '%-11s %10s %10s %12s %10s %12s %12s\n' placement null rpc rpc-512B line rpc/null rpc/line
+for shape in "same-core 1 1 single 0 0" "same-node 1 2 multi 1 1" "cross-node 2 1 multi 1 2"; do
+    read -r label s c threads cli arg <<< "$shape"
+    boot "$label" "$s" "$c" "$threads" "spawn:rpcecho@0=1,spawn:rpcbench@$cli=$arg,wait,shutdown" |
+        grep bench-servers | sed 's/bench-servers //; s/[a-z_0-9]*=//g' |
+    while read -r place _ _ null rpc rpc512 line rn rl _ _; do
+        [ "$place" = same-core ] && { line=-; rl=-; }
+        printf '%-11s %10s %10s %12s %10s %12s %12s\n' "$place" "$null" "$rpc" "$rpc512" "$line" "$rn" "$rl"
+        echo "$place,$null,$rpc,$rpc512,$line,$rn,$rl" >> "$out/servers_rpc.csv"
+    done
+done
+echo "replicas,op,ops,lines,lines_per_op" > "$out/servers_kvstore.csv"
+printf '%8s %-5s %5s %7s %12s\n' replicas op ops lines lines/op
+reps="1 2 3"; [ $quick = 1 ] && reps="1 2"
+for r in $reps; do
+    # Replica i on core i; the bench client on core 3; backups exit after 2 closes (primary, client).
+    plan="spawn:kvstore@0=$(( (1 << 16) | (r << 8) ))"
+    for ((i = 1; i < r; i++)); do plan+=",spawn:kvstore@$i=$(( (2 << 16) | (r << 8) | i ))"; done
+    plan+=",spawn:kvbench@3=$r,wait,shutdown"
+    boot "kv$r" 4 1 single "$plan" | grep bench-kvstore | sed 's/bench-kvstore //; s/[a-z_]*=//g' |
+    while read -r reps_ op ops lines per; do
+        printf '%8s %-5s %5s %7s %12s\n' "$reps_" "$op" "$ops" "$lines" "$per"
+        echo "$reps_,$op,$ops,$lines,$per" >> "$out/servers_kvstore.csv"
+    done
+done
+echo "# measured $date_now on $(nproc) host CPUs, QEMU TCG; command: ./myriad bench servers" >> "$out/servers_rpc.csv"
+echo "wrote $out/servers_rpc.csv and $out/servers_kvstore.csv"
