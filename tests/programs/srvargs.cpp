@@ -49,6 +49,13 @@ extern "C" int main(std::uint64_t) {
         test::expect(off < args::max_len ? "staging within 96 bytes" : "staging past 96 bytes", monitor_call(a),
                      off < args::max_len ? Status::ok : Status::overflow);
     }
+    // Spawn refusals: a ticket never issued, a core the machine does not have.
+    Message poll{};
+    poll.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::spawn);
+    poll.w[2] = 15;
+    test::expect("poll a spawn ticket never issued", monitor_call(poll), Status::not_found);
+    Spawned none{};
+    test::expect("spawn on core 999", spawn("srvargs", 999, "", none), Status::out_of_range);
 
     const args::View where = args::value(buf, len, "spawn");
     if (where.found) {
