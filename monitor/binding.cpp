@@ -5,6 +5,7 @@
 #include "mesh.hpp"
 #include "names.hpp"
 #include "protocol.hpp"
+#include "servers.hpp"
 
 #include <myr/user/syscall.hpp>
 
@@ -329,9 +330,9 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
 // Answers a domain's call: w0 = status, w1..w3 = values; a ring cap moves with it where given.
 // Returns whether the cap moved.
 bool reply(Status st, std::uint64_t w1 = 0, std::uint64_t w2 = 0, std::uint64_t w3 = 0,
-           std::uint64_t cap = abi::no_cap) {
+           std::uint64_t cap = abi::no_cap, std::uint64_t high = 0) {
     Message m{};
-    m.w[0] = static_cast<std::uint64_t>(static_cast<std::uint32_t>(st));
+    m.w[0] = static_cast<std::uint64_t>(static_cast<std::uint32_t>(st)) | high << 32;
     m.w[1] = w1;
     m.w[2] = w2;
     m.w[3] = w3;
@@ -431,6 +432,13 @@ void serve_call(const Message& m) {
         }
         return;
     }
+    case abi::MonitorOp::args:
+    case abi::MonitorOp::spawn:
+    case abi::MonitorOp::spawn_arg: {
+        // Program arguments and spawns by domains (servers.cpp).
+        const servers::Answer a = servers::serve(who, m.w);
+        return (void)reply(a.status, a.w1, a.w2, a.w3, abi::no_cap, a.high);
+    }
     }
     reply(Status::invalid_argument);
 }
@@ -469,6 +477,7 @@ void forget(DomainRec& r) {
     for (Charge& c : charges)
         if (c.used && c.core == mesh.core && c.domain == d) c.used = false;
     if (r.remote) broadcast(domain_gone, mesh.core, d);
+    servers::domain_ended(d);
     free_slot(r.cap);
     r = {};
     if (ends || names || rings) print("domain {} ended: freed {} binding ends, {} names, {} kept rings", d, ends, names, rings);
@@ -554,5 +563,11 @@ void on_bind_reply(std::uint64_t from, const urpc::Message& m) {
 }
 
 std::uint64_t made() { return bindings_made; }
+
+Status kill(std::uint64_t domain) {
+    const DomainRec* r = find_domain(domain);
+    if (!r || !r->cap) return Status::not_found;
+    return syscall6(abi::Sys::domain_kill, r->cap).status;
+}
 
 } // namespace myr::monitor::binding

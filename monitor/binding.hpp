@@ -2,6 +2,7 @@
 // Binding (docs/monitors.md, "Binding"): the monitor's service to the domains of its core
 // (export a name, bind to one, accept, take the rings and a doorbell) and the monitor-to-monitor
 // half of setting up a channel between domains on different cores.
+#include <myr/status.hpp>
 #include <myr/urpc/message.hpp>
 
 #include <cstdint>
@@ -24,6 +25,9 @@ bool serve_local();
 void on_domain_gone(std::uint64_t from, const urpc::Message& m);
 void on_bind_request(std::uint64_t from, const urpc::Message& m);
 void on_bind_reply(std::uint64_t from, const urpc::Message& m);
+// Ends a domain this monitor started (domain_kill on the cap it keeps); not_found when it holds
+// none, connection_lost when the domain already ended.
+[[nodiscard]] Status kill(std::uint64_t domain);
 // Bindings this core's monitor set up (status).
 [[nodiscard]] std::uint64_t made();
 

@@ -10,6 +10,7 @@
 #include "names.hpp"
 #include "protocol.hpp"
 #include "replication.hpp"
+#include "servers.hpp"
 
 #include <myr/user/measure.hpp>
 #include <myr/user/syscall.hpp>
@@ -59,26 +60,12 @@ void report_pings() {
     pings_failed_total += pongs_expected - pongs_got;
 }
 
-// Starts a program on this core; its argument (rdi) is `arg`, or this core's number when ~0.
-// The monitor keeps a domain cap to what it starts (binding.cpp frees what a domain held there
-// once it ended).
+// Starts a program on this core; its argument (rdi) is `arg`, or this core's number when ~0; no
+// argument string. servers.cpp keeps what it started (its domain cap lives in binding.cpp, which
+// frees what a domain held there once it ended).
 SysResult spawn_local(const char* name, std::uint64_t len, std::uint64_t arg) {
-    const std::uint64_t slot = binding::spawn_slot();
-    const SysResult r = syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len,
-                                 arg == ~0ull ? mesh.core : arg, slot);
-    binding::started(r.value, slot, r.status == Status::ok);
-    return r;
+    return servers::start_local(name, len, arg, "", 0);
 }
-
-void spawn_here(std::uint64_t from, const urpc::Message& m) {
-    char name[41] = {};
-    for (unsigned i = 0; i < 40; ++i) name[i] = static_cast<char>(m.words[1 + i / 8] >> (8 * (i % 8)));
-    std::uint64_t len = 0;
-    while (len < 40 && name[len]) ++len;
-    const SysResult r = spawn_local(name, len, m.words[6]);
-    send(from, spawn_reply, m.words[0], static_cast<std::uint64_t>(r.status), r.value);
-}
-
 
 } // namespace
 
@@ -125,8 +112,12 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         ++pings_reported;
         pings_failed_total += static_cast<std::uint32_t>(m.words[2]);
         break;
-    case spawn_req: spawn_here(from, m); break;
+    case spawn_req: servers::on_spawn_request(from, m); break;
+    case spawn_args: servers::on_spawn_args(from, m); break;
+    case stop_req: servers::on_stop_request(from, m); break;
+    case stop_reply: servers::on_stop_reply(from, m); break;
     case spawn_reply:
+        if (servers::on_spawn_reply(from, m)) break;  // a server's or a domain's spawn
         ++spawn_replies;
         if (m.words[0] == 1 && m.words[1] != 0) ++spawn_failures;        // tag 1: a real program
         if (m.words[0] == 2 && m.words[1] == static_cast<std::uint64_t>(Status::not_found)) ++spawn_unknown_ok;
@@ -276,7 +267,8 @@ void bench_round_trip() {
 
 // ---- The run plan (boot core's monitor) -------------------------------------------------------
 // Steps come from the kernel option `plan=` (a config sets it in [kernel] options), separated by
-// commas: ping-all | spawn:NAME[@CORE] | probe | status | shutdown. Without it the
+// commas: ping-all | spawn:NAME[@CORE] | start:NAME[@CORE] | stop:NAME[@CORE] | probe | status |
+// shutdown. Without it the
 // plan is the self-check: ping-all,spawn:hello,probe,shutdown.
 
 bool plan_ok = true;
@@ -439,7 +431,8 @@ void step_wait() {
         binding::serve_local();
     }
     emit("wait live={} exited={} failed={} faulted={}", census_live, census_exited, census_failed, census_faulted);
-    plan_ok = plan_ok && census_live == 0 && census_failed == 0 && census_faulted == 0;
+    // The kernel counts a killed domain with the faulted ones: those a stop: step ended are not faults.
+    plan_ok = plan_ok && census_live == 0 && census_failed == 0 && census_faulted == servers::stopped();
 }
 
 [[noreturn]] void step_shutdown() {
@@ -501,6 +494,8 @@ std::uint64_t parse_number(const char* s, bool& ok) {
     (void)kernel_option("repl", repl_settings, sizeof repl_settings);
     emit("repl {}", repl_settings);
     emit("monitor-broadcast mode={}", tree_broadcast ? "tree" : "unicast");
+    // The configured servers (server.N= words from [[server]] tables) before the first step.
+    if (!servers::start_boot([](bool (*done)()) { run_until(done); })) plan_ok = false;
     char* p = plan;
     while (*p) {
         char* step = p;
@@ -548,6 +543,12 @@ std::uint64_t parse_number(const char* s, bool& ok) {
                     run_until([&] { return names::summaries() >= after; });
                 }))
                 plan_ok = false;
+        } else if (starts_with(step, "start:")) {
+            // start:NAME[@CORE]: one more instance of a server (or any program); a refusal fails the plan
+            if (!servers::run_start(step + 6, [](bool (*done)()) { run_until(done); })) plan_ok = false;
+        } else if (starts_with(step, "stop:")) {
+            // stop:NAME[@CORE]: kill what the monitors started of it; stopping nothing fails the plan
+            if (!servers::run_stop(step + 5, [](bool (*done)()) { run_until(done); })) plan_ok = false;
         } else if (starts_with(step, "status") && step[6] == '\0') {
             step_status();
         } else if (starts_with(step, "shutdown") && step[8] == '\0') {
@@ -589,6 +590,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     if (!mesh_init({core, cores, base, stride, chan, node}, topo_ok, unicast, nodes)) return 1;
     binding::pin_pool();
     names::init();
+    servers::init(kernel_option);
     repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_words, poll, queued, kernel_option,
                 topo_ok ? &topo : nullptr});
     if (core == 0) run_plan();

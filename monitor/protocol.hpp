@@ -13,6 +13,7 @@ enum Type : std::uint8_t {
     pong = 5,         // [pinging core, round]
     ping_done = 6,    // [round, answered, failed]     -> monitor 0 (all pongs in, or on ping_tally)
     spawn_req = 7,    // [tag, name bytes (<= 40) in words 1..5, argument or ~0 = the core]: start a program there
+                      // (its argument string: the spawn_args lines just before, else empty)
     spawn_reply = 8,  // [tag, status, domain]
     status_req = 9,   // []
     status_reply = 10,// [core, domains | bindings << 32, sent, received, malformed, sent per type 1-4 and 5-8 as 16-bit fields]
@@ -62,6 +63,15 @@ enum ReplType : std::uint8_t {
     repl_go = 38,       // []: every replica is built, clients may start                     monitor 0 -> all
     repl_first = repl_nodes,
     repl_last = repl_go,
+};
+
+// Servers and program arguments (monitor/servers.cpp, docs/monitors.md "Program arguments"): a
+// block of its own, so types added above or by replication do not collide with it.
+enum ServerType : std::uint8_t {
+    spawn_args = 48,  // [0, offset, 40 bytes of the argument string in words 2..6]: for the next
+                      // spawn_req from the same core (lines arrive in order); offset 0 starts afresh
+    stop_req = 49,    // [tag, program name bytes (<= 40) in words 1..5]: kill what you started of it
+    stop_reply = 50,  // [tag, 1, domain]: one killed; then [tag, 0, count]: done
 };
 
 } // namespace myr::monitor

@@ -280,7 +280,6 @@ TEST(ConfigLoad, MissingFile) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.errors[0].find("cannot open"), std::string::npos);
 }
-
 } // namespace
 } // namespace myr::config
 
@@ -331,6 +330,112 @@ TEST(ConfigSystem, Refused) {
     expect_refused(sys + "plan = \"ping-all shutdown\"\n", "system.plan", "without spaces");
     expect_refused(base + "[system]\nplan = \"ping-all\"\n", "system.plan", "needs system.monitor");
     expect_refused(sys + "colour = \"blue\"\n", "system.colour", "");
+}
+
+// [[server]] (docs/configs.md, "Servers"): placement, replicas, arguments and the kernel words.
+TEST(ConfigServer, PlacementReplicasAndKernelWords) {
+    const LoadResult r = load(base + R"([system]
+monitor = "monitor"
+programs = ["hello"]
+plan = "start:kv@3,stop:kv,start:hello,stop:hello@1,names:2,shutdown"
+
+[[server]]
+program = "memserv"
+cores = "per-node"
+args = "  pool=4M   fast "
+
+[[server]]
+name = "kv"
+program = "kvstore"
+cores = "1-3"
+replicas = 2
+args = "mode=a:b"
+
+[[server]]
+name = "all"
+program = "hello"
+cores = "all"
+)");
+    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
+    const System& s = r.config->system;
+    ASSERT_EQ(s.servers.size(), 3u);
+    EXPECT_EQ(s.servers[0].name, "memserv");  // the program's name by default
+    EXPECT_EQ(s.servers[0].cores, (std::vector<unsigned>{0, 2}));  // the lowest core of each node
+    EXPECT_EQ(s.servers[0].args, "pool=4M fast");                    // spaces normalised
+    EXPECT_EQ(s.servers[1].cores, (std::vector<unsigned>{1, 2}));    // the first 2 of 1-3
+    EXPECT_EQ(s.servers[2].cores, (std::vector<unsigned>{0, 1, 2, 3}));
+    // Server programs not listed become boot modules (after the listed ones); a listed one is not
+    // loaded twice.
+    EXPECT_EQ(s.modules(), (std::vector<std::string>{"monitor", "hello", "memserv", "kvstore"}));
+    EXPECT_EQ(s.kernel_words(), (std::vector<std::string>{"monitor=monitor", "server.0=memserv:memserv:0.2:pool=4M,fast",
+                                                          "server.1=kv:kvstore:1.2:mode=a:b", "server.2=all:hello:0.1.2.3:",
+                                                          "plan=start:kv@3,stop:kv,start:hello,stop:hello@1,names:2,shutdown"}));
+}
+
+TEST(ConfigServer, PerNodeSkipsNodesWithoutCores) {
+    const LoadResult r = load(base + R"([[node]]
+cpus = "0-3"
+memory = "128M"
+[[node]]
+memory = "128M"
+[system]
+monitor = "monitor"
+[[server]]
+program = "memserv"
+cores = "per-node"
+)");
+    ASSERT_TRUE(r.ok()) << r.errors[0];
+    EXPECT_EQ(r.config->system.servers[0].cores, (std::vector<unsigned>{0}));
+}
+
+TEST(ConfigServer, WithoutServersNothingChanges) {
+    const LoadResult r = load(base + "[system]\nmonitor = \"monitor\"\n");
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r.config->system.servers.empty());
+    EXPECT_EQ(r.config->system.kernel_words(), (std::vector<std::string>{"monitor=monitor"}));
+}
+
+TEST(ConfigServer, Refused) {
+    const std::string sys = base + "[system]\nmonitor = \"monitor\"\nprograms = [\"hello\"]\n";
+    const std::string srv = sys + "[[server]]\n";
+    expect_refused(base + "[[server]]\nprogram = \"hello\"\ncores = \"0\"\n", "server", "needs a [system] table");
+    expect_refused(base + "[system]\nprograms = [\"hello\"]\n[[server]]\nprogram = \"hello\"\ncores = \"0\"\n", "server",
+                   "needs system.monitor");
+    expect_refused(sys + "server = 3\n", "system.server", "unknown key");
+    expect_refused("server = 3\n" + base, "server", "array of tables");
+    expect_refused(srv + "cores = \"0\"\n", "server[0].program", "is required");
+    expect_refused(srv + "program = \"a b\"\ncores = \"0\"\n", "server[0].program", "program name");
+    expect_refused(srv + "program = \"monitor\"\ncores = \"0\"\n", "server[0].program", "is the monitor");
+    expect_refused(srv + "program = 7\ncores = \"0\"\n", "server[0].program", "must be a string");
+    expect_refused(srv + "program = \"hello\"\n", "server[0].cores", "is required");
+    expect_refused(srv + "program = \"hello\"\ncores = \"\"\n", "server[0].cores", "");
+    expect_refused(srv + "program = \"hello\"\ncores = \"0,9\"\n", "server[0].cores", "core 9 is not below 4");
+    expect_refused(srv + "program = \"hello\"\ncores = \"3-1\"\n", "server[0].cores", "CPU list");
+    expect_refused(srv + "program = \"hello\"\ncores = \"some\"\n", "server[0].cores", "per-node");
+    expect_refused(srv + "program = \"hello\"\ncores = \"all\"\nreplicas = 5\n", "server[0].replicas", "5 is more than the 4 cores");
+    expect_refused(srv + "program = \"hello\"\ncores = \"per-node\"\nreplicas = 0\n", "server[0].replicas", "at least 1");
+    expect_refused(srv + "program = \"hello\"\ncores = \"0\"\nargs = \"a=1,b=2\"\n", "server[0].args", "without commas");
+    expect_refused(srv + "program = \"hello\"\ncores = \"0\"\nargs = \"a=\\\"x\\\"\"\n", "server[0].args", "quotes");
+    expect_refused(srv + "program = \"hello\"\ncores = \"0\"\nargs = \"" + std::string(65, 'a') + "\"\n", "server[0].args",
+                   "is 65 characters, at most 64");
+    expect_refused(srv + "program = \"hello\"\ncores = \"0\"\nname = \"x2345678901234567\"\n", "server[0].name", "1-16");
+    expect_refused(srv + "program = \"hello\"\ncores = \"0\"\ncolour = 1\n", "server[0].colour", "unknown key");
+    expect_refused(srv + "program = \"hello\"\ncores = \"0\"\n[[server]]\nprogram = \"hello\"\ncores = \"1\"\n", "server[1].name",
+                   "names another [[server]]");
+    expect_refused(srv + "program = \"kvstore-with-a-long-nm\"\ncores = \"0\"\n", "server[0].name", "longer than 16");
+    std::string many = sys;
+    for (int i = 0; i < 17; ++i) many += "[[server]]\nname = \"s" + std::to_string(i) + "\"\nprogram = \"hello\"\ncores = \"0\"\n";
+    expect_refused(many, "server", "at most 16");
+    std::string wide = sys;  // 16 servers on every core with long args: too much of the command line
+    for (int i = 0; i < 16; ++i)
+        wide += "[[server]]\nname = \"s" + std::to_string(i) + "\"\nprogram = \"hello\"\ncores = \"all\"\nargs = \"" +
+                std::string(40, 'a') + "\"\n";
+    expect_refused(wide, "server", "bytes of the kernel command line");
+    // Plan steps start:/stop: name a server or a program, on a core of this machine.
+    expect_refused(sys + "plan = \"start:nosuch\"\n", "system.plan step 1", "neither a [[server]] name");
+    expect_refused(sys + "plan = \"stop:hello@4\"\n", "system.plan step 1", "not below 4");
+    expect_refused(sys + "plan = \"stop:hello@\"\n", "system.plan step 1", "not below 4");
+    expect_refused(sys + "plan = \"names:x\"\n", "system.plan step 1", "names:K");
 }
 
 } // namespace

@@ -29,6 +29,12 @@ struct DraftReplication {
     std::vector<std::pair<std::string, std::int64_t>> integers;
 };
 
+// One [[server]] table as written (checked in system.cpp).
+struct DraftServer {
+    std::optional<std::string> name, program, cores, args;
+    std::optional<std::int64_t> replicas;
+};
+
 struct Draft {
     std::optional<std::string> name;
     std::string description;
@@ -48,6 +54,8 @@ struct Draft {
     std::string monitor;
     std::vector<std::string> programs, spawn;
     std::optional<std::string> plan;
+    std::vector<DraftServer> servers;
+    bool has_servers = false;
 };
 
 // system.cpp: checks [system] against the machine (program names, spawn specs, plan steps).

@@ -241,10 +241,39 @@ void read_options(const toml::node& n, Draft& d, std::vector<Issue>& issues) {
     }
 }
 
+void read_servers(const toml::node& n, Draft& d, std::vector<Issue>& issues) {
+    const toml::array* arr = n.as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+        issues.push_back({"server", "must be an array of tables ([[server]] sections)"});
+        return;
+    }
+    d.has_servers = true;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+        const std::string prefix = "server[" + std::to_string(i) + "]";
+        TableReader t(*arr->get(i)->as_table(), prefix, issues);
+        t.allow({"name", "program", "cores", "args", "replicas"});
+        t.report_unknown();
+        detail::DraftServer s;
+        for (auto [key, out] : {std::pair{"name", &s.name}, std::pair{"program", &s.program}, std::pair{"cores", &s.cores},
+                                std::pair{"args", &s.args}})
+            if (const toml::node* v = t.get(key)) {
+                std::string text;
+                t.read_string(key, text);
+                if (v->is_string()) *out = text;
+            }
+        if (const toml::node* v = t.get("replicas")) {
+            std::int64_t k = 0;
+            t.read_int("replicas", k);
+            if (v->is_integer()) s.replicas = k;
+        }
+        d.servers.push_back(s);
+    }
+}
+
 Draft read_draft(const toml::table& root, std::vector<Issue>& issues) {
     Draft d;
     TableReader top(root, "", issues);
-    top.allow({"name", "description", "machine", "node", "distances", "kernel", "run", "system", "replication"});
+    top.allow({"name", "description", "machine", "node", "distances", "kernel", "run", "system", "replication", "server"});
     top.report_unknown();
     if (const toml::node* n = root.get("name")) {
         if (n->is_string()) d.name = n->as_string()->get();
@@ -305,6 +334,7 @@ Draft read_draft(const toml::table& root, std::vector<Issue>& issues) {
         r.read_string("accel", d.accel);
         r.read_string("tcg_threads", d.tcg_threads);
     }
+    if (const toml::node* n = root.get("server")) read_servers(*n, d, issues);
     if (const toml::table* t = sub_table(root, "system", issues)) {
         d.has_system = true;
         TableReader r(*t, "system", issues);

@@ -2,6 +2,8 @@
 // here against the machine so a typo is a config error with its key, not a run that fails late.
 #include "draft.hpp"
 
+#include <myr/config/units.hpp>
+
 #include <algorithm>
 #include <set>
 
@@ -11,7 +13,16 @@ std::vector<std::string> System::kernel_words() const {
     std::vector<std::string> w;
     if (!monitor.empty()) w.push_back("monitor=" + monitor);
     for (const std::string& s : spawn) w.push_back("spawn=" + s);
+    for (std::size_t i = 0; i < servers.size(); ++i) w.push_back(servers[i].kernel_word(i));
     if (!plan.empty()) w.push_back("plan=" + plan);
+    return w;
+}
+
+std::string Server::kernel_word(std::size_t index) const {
+    std::string w = "server." + std::to_string(index) + "=" + name + ":" + program + ":";
+    for (std::size_t i = 0; i < cores.size(); ++i) w += (i ? "." : "") + std::to_string(cores[i]);
+    w += ":";
+    for (const char ch : args) w += ch == ' ' ? ',' : ch;
     return w;
 }
 
@@ -56,12 +67,118 @@ bool valid_cores(const std::string& s, unsigned cpus) {
     return true;
 }
 
+// The [[server]] tables: names, programs (added to s.programs when not listed), placement,
+// arguments and replicas. `known` gets the server programs; `server_names` the servers' names.
+void build_servers(const Draft& d, Config& c, std::set<std::string>& known, std::set<std::string>& server_names,
+                   std::vector<Issue>& issues) {
+    System& s = c.system;
+    const unsigned cpus = c.cpu_count();
+    if (d.servers.size() > max_servers)
+        issues.push_back({"server", "at most " + std::to_string(max_servers) + " [[server]] tables (got " +
+                                        std::to_string(d.servers.size()) + ")"});
+    std::size_t word_bytes = 0;
+    for (std::size_t i = 0; i < d.servers.size() && i < max_servers; ++i) {
+        const DraftServer& ds = d.servers[i];
+        const std::string key = "server[" + std::to_string(i) + "]";
+        const std::size_t before = issues.size();
+        Server sv;
+        if (!ds.program) {
+            issues.push_back({key + ".program", "is required: the boot module this server runs"});
+        } else if (!valid_program(*ds.program)) {
+            issues.push_back({key + ".program", "must be a program name of 1-23 characters A-Z a-z 0-9 _ - . (got '" + *ds.program + "')"});
+        } else if (*ds.program == s.monitor) {
+            issues.push_back({key + ".program", "'" + *ds.program + "' is the monitor, which every core runs already"});
+        } else {
+            sv.program = *ds.program;
+        }
+        sv.name = ds.name ? *ds.name : sv.program;
+        if (ds.name && (!valid_program(*ds.name) || ds.name->size() > max_server_name))
+            issues.push_back({key + ".name", "must be 1-16 characters A-Z a-z 0-9 _ - . (got '" + *ds.name + "')"});
+        else if (!sv.name.empty() && !server_names.insert(sv.name).second)
+            issues.push_back({key + ".name", "'" + sv.name + "' names another [[server]] already (give each a distinct name)"});
+        else if (!ds.name && sv.name.size() > max_server_name)
+            issues.push_back({key + ".name", "is needed: the program name '" + sv.name + "' is longer than 16 characters"});
+        // Placement: "all", "per-node" (the lowest core of each node that has cores) or a CPU list.
+        std::vector<unsigned> placed;
+        if (!ds.cores) {
+            issues.push_back({key + ".cores", "is required: \"all\", \"per-node\" or a CPU list like \"0-3,6\""});
+        } else if (*ds.cores == "all") {
+            for (unsigned cpu = 0; cpu < cpus; ++cpu) placed.push_back(cpu);
+        } else if (*ds.cores == "per-node") {
+            for (const Node& n : c.nodes)
+                if (!n.cpus.empty()) placed.push_back(n.cpus.front());
+            std::sort(placed.begin(), placed.end());
+        } else {
+            const auto parsed = parse_cpu_list(*ds.cores);
+            if (!parsed.ok()) {
+                issues.push_back({key + ".cores", "must be \"all\", \"per-node\" or a CPU list like \"0-3,6\": " + parsed.error()});
+            } else if (parsed.value().empty()) {
+                issues.push_back({key + ".cores", "places the server on no core"});
+            } else if (parsed.value().back() >= cpus) {
+                issues.push_back({key + ".cores", "core " + std::to_string(parsed.value().back()) + " is not below " +
+                                                      std::to_string(cpus) + " (this machine's CPUs)"});
+            } else {
+                placed = parsed.value();
+            }
+        }
+        if (ds.cores && placed.empty() && issues.size() == before)
+            issues.push_back({key + ".cores", "places the server on no core"});
+        std::int64_t replicas = static_cast<std::int64_t>(placed.size());
+        if (ds.replicas) {
+            replicas = *ds.replicas;
+            if (replicas < 1)
+                issues.push_back({key + ".replicas", "must be at least 1 (got " + std::to_string(replicas) + ")"});
+            else if (!placed.empty() && static_cast<std::size_t>(replicas) > placed.size())
+                issues.push_back({key + ".replicas", std::to_string(replicas) + " is more than the " + std::to_string(placed.size()) +
+                                                         " cores its `cores` place it on"});
+        }
+        // Arguments: words of printable characters, no commas (they encode spaces on the kernel
+        // command line) or quotes; spaces between words are normalised to one.
+        if (ds.args) {
+            std::string words;
+            bool bad_char = false;
+            std::size_t i2 = 0;
+            const std::string& a = *ds.args;
+            while (i2 < a.size()) {
+                while (i2 < a.size() && a[i2] == ' ') ++i2;
+                const std::size_t start = i2;
+                while (i2 < a.size() && a[i2] != ' ') {
+                    const char ch = a[i2++];
+                    bad_char = bad_char || ch < 0x21 || ch > 0x7e || ch == ',' || ch == '"' || ch == '\'' || ch == '\\';
+                }
+                if (i2 > start) words += (words.empty() ? "" : " ") + a.substr(start, i2 - start);
+            }
+            if (bad_char)
+                issues.push_back({key + ".args", "must be words of printable characters without commas, quotes or backslashes "
+                                                 "separated by spaces (got '" + a + "')"});
+            else if (words.size() > max_server_args)
+                issues.push_back({key + ".args", "is " + std::to_string(words.size()) + " characters, at most " +
+                                                     std::to_string(max_server_args) + " (each instance gets 'replica=I replicas=K' "
+                                                     "appended, and a program's argument string holds 96)"});
+            else
+                sv.args = words;
+        }
+        if (issues.size() != before) continue;
+        sv.cores.assign(placed.begin(), placed.begin() + replicas);
+        if (std::find(s.programs.begin(), s.programs.end(), sv.program) == s.programs.end()) s.programs.push_back(sv.program);
+        known.insert(sv.program);
+        word_bytes += sv.kernel_word(s.servers.size()).size() + 1;
+        s.servers.push_back(sv);
+    }
+    if (word_bytes > max_server_words)
+        issues.push_back({"server", "the [[server]] tables take " + std::to_string(word_bytes) + " bytes of the kernel command line, at most " +
+                                        std::to_string(max_server_words) + " (fewer cores per server, or shorter args)"});
+}
+
 } // namespace
 
 void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
     System& s = c.system;
     s.present = d.has_system;
-    if (!d.has_system) return;
+    if (!d.has_system) {
+        if (d.has_servers) issues.push_back({"server", "needs a [system] table with a monitor: the monitors start servers"});
+        return;
+    }
     const unsigned cpus = c.cpu_count();
     std::set<std::string> known;
     if (!d.monitor.empty()) {
@@ -76,6 +193,11 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
         if (!valid_program(p)) issues.push_back({key, "must be a program name of 1-23 characters A-Z a-z 0-9 _ - . (got '" + p + "')"});
         else if (!known.insert(p).second) issues.push_back({key, "'" + p + "' is listed twice (or is the monitor)"});
         else s.programs.push_back(p);
+    }
+    std::set<std::string> server_names;
+    if (d.has_servers) {
+        if (s.monitor.empty()) issues.push_back({"server", "needs system.monitor: the monitors start servers"});
+        build_servers(d, c, known, server_names, issues);
     }
     for (std::size_t i = 0; i < d.spawn.size(); ++i) {
         const std::string& sp = d.spawn[i];
@@ -116,12 +238,22 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                     issues.push_back({key, "core '" + core + "' is not below " + std::to_string(cpus)});
                 if (step.find('=') != std::string::npos && !all_digits(arg))
                     issues.push_back({key, "argument '" + arg + "' must be a number"});
+            } else if (step.rfind("names:", 0) == 0) {
+                if (!all_digits(step.substr(6))) issues.push_back({key, "'" + step + "' must be names:K with K a number of names"});
+            } else if (step.rfind("start:", 0) == 0 || step.rfind("stop:", 0) == 0) {
+                // start:NAME[@CORE] | stop:NAME[@CORE]: NAME a server's name or a program.
+                std::string rest = step.substr(step[2] == 'a' ? 6 : 5), core;
+                if (const std::size_t at = rest.find('@'); at != std::string::npos) core = rest.substr(at + 1), rest.resize(at);
+                if (!server_names.count(rest) && !known.count(rest))
+                    issues.push_back({key, "names '" + rest + "', which is neither a [[server]] name nor in system.programs"});
+                if (step.find('@') != std::string::npos && (!all_digits(core) || std::stoul(core) >= cpus))
+                    issues.push_back({key, "core '" + core + "' is not below " + std::to_string(cpus)});
             } else if (step.rfind("replicate:", 0) == 0) {
                 // The monitors check it too (a plan from --append reaches them unchecked).
                 if (const std::string e = check_replicate_step(step.substr(10), c); !e.empty()) issues.push_back({key, e});
             } else {
                 issues.push_back({key, "'" + step + "' is not a plan step (ping-all, ping-sample, probe, status, wait, bench, broadcast, "
-                                       "spawn:NAME[@CORE][=ARG], replicate:..., shutdown)"});
+                                       "names:K, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], replicate:..., shutdown)"});
             }
             i = comma + 1;
         }

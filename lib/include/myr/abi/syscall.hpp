@@ -141,7 +141,19 @@ enum class MonitorOp : std::uint64_t {
                       // the ring's channel_memory cap moves into the call's reply slot
     doorbell = 6,     // (op, binding) -> an IPI cap badged for the peer's core only moves into the
                       // reply slot (wake a peer sleeping in wait_event); ask before taking the rings
+    // Program arguments and run-time spawn (docs/monitors.md, "Program arguments", "Spawn").
+    args = 7,         // (op, offset) -> w0 = ok | total length << 32, w1..w3 = up to 24 bytes of the
+                      // caller's own argument string from offset (zero-padded); out_of_range past the end
+    spawn = 8,        // (op, name0, name1, core or spawn_any) -> start program `name` (<= 16 bytes) there
+                      // with the argument string staged by spawn_arg (then cleared): ok with w1 = core,
+                      // w2 = domain (this core); would_block with w1 = ticket (another core: poll with
+                      // (op, 0, ticket) until ok | the error); not_found: no such program; busy: too
+                      // many spawns of the caller in flight; out_of_range: no such core
+    spawn_arg = 14,   // (op, offset, bytes0, bytes1) -> ok: stages up to 16 bytes (to the first zero) at
+                      // offset of the caller's next spawn's argument string; offset 0 starts it afresh;
+                      // overflow past args::max_len (96), invalid_argument for a gap
 };
+inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t bind_ring_bits = 12;  // each direction of a binding: one 4 KiB ring
 
 } // namespace myr::abi

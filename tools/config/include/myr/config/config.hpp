@@ -53,6 +53,23 @@ struct Node {
     std::uint64_t memory_bytes = 0;   // 0: memory-less node
 };
 
+// A [[server]] table (docs/configs.md, "Servers"): a program the boot core's monitor starts on
+// its cores after membership and before the plan, each instance with the argument string `args`
+// plus `replica=I replicas=K`. Passed to the monitors as the kernel word `server.I=`.
+struct Server {
+    std::string name;              // the server's name (plan steps start:/stop:), default: the program
+    std::string program;           // a boot module (added to system.programs when not listed)
+    std::string args;              // words separated by single spaces ("" for none)
+    std::vector<unsigned> cores;   // where its instances run, in order: the first `replicas` placed cores
+    // server.I=NAME:PROGRAM:C1.C2...:ARGS with every space of ARGS as a comma (kernel words hold
+    // no spaces; the monitor turns the commas back).
+    [[nodiscard]] std::string kernel_word(std::size_t index) const;
+};
+inline constexpr std::size_t max_servers = 16;           // the monitor reads server.0 .. server.15
+inline constexpr std::size_t max_server_args = 64;       // + " replica=I replicas=K" fits the monitor's 96
+inline constexpr std::size_t max_server_name = 16;       // a service name: two words
+inline constexpr std::size_t max_server_words = 512;     // of the 1024-byte kernel command line
+
 // What runs on the machine ([system]): programs are boot modules (build/user/NAME); the monitor
 // starts first on every core; spawn specs start programs from the kernel (`spawn=`); the plan is
 // what the boot core's monitor does (`plan=`, docs/monitors.md).
@@ -61,8 +78,9 @@ struct System {
     std::vector<std::string> programs;    // besides the monitor
     std::vector<std::string> spawn;       // NAME@CORES[*K]
     std::string plan;                     // "" = the monitor's default self-check
+    std::vector<Server> servers;          // [[server]] tables, in file order
     bool present = false;                 // the file had a [system] table
-    // The kernel command-line words these add: monitor=, spawn=..., plan=.
+    // The kernel command-line words these add: monitor=, spawn=..., server.I=..., plan=.
     [[nodiscard]] std::vector<std::string> kernel_words() const;
     // Every boot module: the monitor first, then the programs.
     [[nodiscard]] std::vector<std::string> modules() const;

@@ -1,0 +1,51 @@
+#pragma once
+// Servers and program arguments (docs/monitors.md, "Program arguments", "Servers"): every
+// program this monitor starts keeps an argument string that the domain reads back (MonitorOp::
+// args); domains start programs on any core (MonitorOp::spawn, staged by spawn_arg); the boot
+// core's monitor starts the configured servers (kernel options server.N=) before the plan and
+// runs the plan steps start:NAME[@CORE] and stop:NAME[@CORE].
+#include <myr/status.hpp>
+#include <myr/urpc/message.hpp>
+#include <myr/user/syscall.hpp>
+
+#include <cstdint>
+
+namespace myr::monitor::servers {
+
+using KernelOption = bool (*)(const char* key, char* buf, std::uint64_t size);
+// Runs the monitor's loop until done() (monitor.cpp's run_until).
+using Waiter = void (*)(bool (*done)());
+
+void init(KernelOption option);
+
+// Starts program `name` on this core: rdi = `arg` (this core's number when ~0), argument string
+// text[0..len) (len <= args::max_len); the domain's record is kept until it ends.
+user::SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t arg, const char* text, std::uint64_t len);
+
+// A domain's call: MonitorOp::args, spawn, spawn_arg. The answer: w0 = status | high << 32.
+struct Answer {
+    Status status;
+    std::uint64_t high, w1, w2, w3;
+};
+[[nodiscard]] Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]);
+// A domain of this core ended (binding.cpp's reap): its record, staging and tickets go.
+void domain_ended(std::uint64_t domain);
+
+// Monitor messages: spawn_args, spawn_req, stop_req, stop_reply; spawn_reply when its tag is
+// ours (returns false for the plan's own tags).
+void on_spawn_args(std::uint64_t from, const urpc::Message& m);
+void on_spawn_request(std::uint64_t from, const urpc::Message& m);
+void on_stop_request(std::uint64_t from, const urpc::Message& m);
+void on_stop_reply(std::uint64_t from, const urpc::Message& m);
+[[nodiscard]] bool on_spawn_reply(std::uint64_t from, const urpc::Message& m);
+
+// Boot core: the configured servers, after membership and before the plan. True when every
+// instance started (or there are none: then nothing is printed).
+[[nodiscard]] bool start_boot(Waiter wait);
+// Plan steps start:SPEC and stop:SPEC (SPEC = NAME[@CORE]); false fails the plan.
+[[nodiscard]] bool run_start(const char* spec, Waiter wait);
+[[nodiscard]] bool run_stop(const char* spec, Waiter wait);
+// Domains the stop: steps so far ended (the kernel counts them as faulted; step `wait` does not).
+[[nodiscard]] std::uint64_t stopped();
+
+} // namespace myr::monitor::servers
