@@ -149,7 +149,9 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bind_reply: binding::on_bind_reply(from, m); break;
     case census_req: {
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
-        send(from, census_reply, mesh.core, v & 0xffff, v >> 16 & 0xffff, v >> 32 & 0xffff, v >> 48);
+        const std::uint64_t live = v & 0xffff, servers_live = servers::live_servers();
+        send(from, census_reply, mesh.core, live > servers_live ? live - servers_live : 0, v >> 16 & 0xffff,
+             v >> 32 & 0xffff, v >> 48);
         break;
     }
     case bcast_probe: {
@@ -411,7 +413,8 @@ void step_broadcast() {
     tree_broadcast = mode_before;
 }
 
-// Waits until every core's domains (monitors aside) have ended, then reports how they ended;
+// Waits until every core's domains (monitors and running server instances aside) have ended,
+// then reports how they ended;
 // a domain that failed or faulted fails the plan. Gives up after about `limit` wake-ups.
 void step_wait() {
     constexpr unsigned limit = 20000;
@@ -422,7 +425,8 @@ void step_wait() {
         broadcast(census_req);
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
         run_until([&] { return census_replies == mesh.cores - 1; });
-        census_live += v & 0xffff;
+        const std::uint64_t live = v & 0xffff, servers_live = servers::live_servers();
+        census_live += live > servers_live ? live - servers_live : 0;
         census_exited += v >> 16 & 0xffff;
         census_failed += v >> 32 & 0xffff;
         census_faulted += v >> 48;

@@ -531,4 +531,11 @@ bool run_stop(const char* spec, Waiter wait) {
 
 std::uint64_t stopped() { return stopped_total; }
 
+std::uint64_t live_servers() {
+    std::uint64_t n = 0;
+    for (const Started& r : started)
+        if (r.used && args::value(r.text, r.len, "replicas").found) ++n;
+    return n;
+}
+
 } // namespace myr::monitor::servers

@@ -47,5 +47,9 @@ void on_stop_reply(std::uint64_t from, const urpc::Message& m);
 [[nodiscard]] bool run_stop(const char* spec, Waiter wait);
 // Domains the stop: steps so far ended (the kernel counts them as faulted; step `wait` does not).
 [[nodiscard]] std::uint64_t stopped();
+// Server instances of this core still running: domains this monitor started with a `replicas=`
+// word in their arguments (configured servers and start: instances). Step `wait` does not wait
+// for them: servers serve until stopped.
+[[nodiscard]] std::uint64_t live_servers();
 
 } // namespace myr::monitor::servers

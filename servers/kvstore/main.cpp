@@ -4,11 +4,14 @@
 // every replica that was up. Backups apply the primary's writes in its order and serve reads
 // (possibly behind the primary) under their own names.
 //
-// Argument: replica index in bits 0-7, number of replicas in bits 8-15 (0 means 1); bits 16-31:
-// exit once that many client connections have closed (0: serve until killed; tests use it to
-// end a run plan's `wait`).
+// Arguments: placed by a config's [[server]] table, the string `replica=I replicas=K` (the
+// monitor appends it) and optionally `exit_after=N`; started by a plan's spawn: step, the number
+// in rdi: replica index in bits 0-7, number of replicas in bits 8-15 (0 means 1), bits 16-31 the
+// same exit_after. exit_after: exit once that many client connections have closed (0: serve
+// until stopped; tests use it to end a run plan's `wait`).
 #include <myr/kvstore/table.hpp>
 #include <myr/rpc/guest.hpp>
+#include <myr/user/args.hpp>
 
 using namespace myr;
 using namespace myr::kvstore;
@@ -140,6 +143,15 @@ rpc::Server<Interface, Handler, 14> server(handler);
 } // namespace
 
 extern "C" int main(std::uint64_t arg) {
+    char text[args::max_len + 1];
+    const Result<std::uint64_t> len = user::read_args(text, sizeof text);
+    if (len.ok() && *len > 0) {
+        std::uint64_t index = 0, replicas = 1, exit_after = 0;
+        (void)args::number(text, *len, "replica", index);
+        (void)args::number(text, *len, "replicas", replicas);
+        (void)args::number(text, *len, "exit_after", exit_after);
+        arg = (index & 0xff) | (replicas & 0xff) << 8 | (exit_after & 0xffff) << 16;
+    }
     handler.index = static_cast<unsigned>(arg & 0xff);
     handler.replicas = static_cast<unsigned>((arg >> 8) & 0xff);
     if (handler.replicas == 0) handler.replicas = 1;
