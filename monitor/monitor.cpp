@@ -66,7 +66,7 @@ SysResult spawn_local(const char* name, std::uint64_t len, std::uint64_t arg) {
     const std::uint64_t slot = binding::spawn_slot();
     const SysResult r = syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), len,
                                  arg == ~0ull ? mesh.core : arg, slot);
-    binding::started(r.value, slot, r.status == Status::ok);
+    binding::started(r.value, slot, r.status == Status::ok, name, len);
     return r;
 }
 
@@ -156,6 +156,11 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case names_note: names::on_note(from, m); break;
     case bind_req: binding::on_bind_request(from, m); break;
     case bind_reply: binding::on_bind_reply(from, m); break;
+    case bind_to_req: binding::on_bind_to_request(from, m); break;
+    case kill_req: binding::on_kill_request(from, m); break;
+    case kill_reply: binding::on_kill_reply(from, m); break;
+    case list_req: binding::on_list_request(from, m); break;
+    case list_reply: binding::on_list_reply(from, m); break;
     case census_req: {
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
         send(from, census_reply, mesh.core, v & 0xffff, v >> 16 & 0xffff, v >> 32 & 0xffff, v >> 48);

@@ -29,7 +29,8 @@ enum Type : std::uint8_t {
     route_env = 21,   // [origin, destination]: the next line on this channel is a message for
                       // `destination` from `origin`, relayed along the node graph (monitor.graph=nodes)
     // 22: retired (export_gone)
-    domain_gone = 23, // [core, domain]                -> all: a domain that bound to other cores ended
+    domain_gone = 23, // [core, domain, how]           -> all: a domain this monitor started ended (the
+                      // death feed; how: as domain_status answered, docs/monitors.md "Death feed")
     names_sum_req = 24, // []                          monitor 0 -> all (plan step `names`)
     names_sum = 25,   // [core, digest, names, exports in flight]  -> monitor 0
     names_fwd = 26,   // [token, 1 add | 2 remove, domain, name0, name1]  core >= 64 -> its proxy (names.cpp)
@@ -47,6 +48,20 @@ constexpr bool is_broadcast(std::uint8_t type) {
            type == bcast_probe || type == domain_gone || type == names_sum_req;
 }
 
+
+// Domain operations for user-space servers (monitor/binding.cpp, docs/monitors.md "Death feed,
+// kill, list, bind by address"): their own block, clear of replication's (32..38) and the
+// replication framework's lines (0x40..).
+enum OpsType : std::uint8_t {
+    bind_to_req = 48, // [ticket, client domain, client ring phys, server domain, service] -> the server's monitor
+                      // (answered by bind_reply like bind_req)
+    kill_req = 49,    // [tag, domain, caller domain]  a privileged caller's monitor -> the target's
+    kill_reply = 50,  // [tag, status]
+    list_req = 51,    // [tag, index]                  -> the core's monitor: its index-th started live domain
+    list_reply = 52,  // [tag, status, domain, name0, name1]
+    ops_first = bind_to_req,
+    ops_last = list_reply,
+};
 
 // Replication (monitor/replication.cpp, docs/replication.md): a separate block from 32, so new
 // types above can be appended without touching it. The replication lines themselves are the

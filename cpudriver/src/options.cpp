@@ -133,7 +133,8 @@ Options parse_options(const char* cmdline) {
             ok = o.monitor[0] != '\0';
         } else if (starts_with(p, "plan=", &v) || starts_with(p, "monitor.broadcast=", &v) ||
                    starts_with(p, "monitor.graph=", &v) || starts_with(p, "repl=", &v) ||
-                   starts_with(p, "monitor.ping_ms=", &v) || starts_with(p, "monitor.mute_pings=", &v)) {
+                   starts_with(p, "monitor.ping_ms=", &v) || starts_with(p, "monitor.mute_pings=", &v) ||
+                   starts_with(p, "monitor.kill=", &v)) {
             // For the monitors (kernel_option system call); the kernel only carries it.
         } else if (starts_with(p, "config=", &v)) {
             copy_word(v, o.config, sizeof o.config);
