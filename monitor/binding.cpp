@@ -2,6 +2,7 @@
 // set-up, and the monitor endpoint's service to the domains of this core.
 #include "binding.hpp"
 
+#include "deaths.hpp"
 #include "mesh.hpp"
 #include "names.hpp"
 #include "protocol.hpp"
@@ -35,6 +36,7 @@ struct BindEnd {
     std::uint32_t domain;    // the local domain (its badge)
     std::uint32_t peer_core, peer_domain;
     std::uint64_t rx_slot, tx_slot;  // our slots holding its rings until taken (0: taken)
+    std::uint64_t service;   // server side: the client's service word (bind_to; 0 by name)
 };
 constexpr unsigned max_binds = 24;
 BindEnd binds[max_binds];
@@ -55,8 +57,10 @@ constexpr std::uint32_t pending_per_client = 2;// bind requests of one remote cl
 // domain capability to it: domain_status tells when it ended, and everything it held is freed).
 struct DomainRec {
     bool used, remote;       // remote: it asked another core's monitor for a binding
+    bool accepts;            // it called accept: clients may bind to it by address (bind_to)
     std::uint32_t domain, rings;
     std::uint64_t cap;       // our slot with a domain cap to it, 0: untracked (not started by us)
+    std::uint64_t name[2];   // its program's name (16 bytes) when we started it, else zero
 };
 constexpr unsigned max_domains = 40;
 DomainRec domains[max_domains];
@@ -258,11 +262,22 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
 // Charged to the client (from, client_domain): at most pending_per_client requests not yet
 // accepted and rings_per_domain rings of this core's pool, so a client binding in a loop cannot
 // fill this monitor's table or empty its pool for everybody.
+// `to_domain` non-zero: a bind by address (bind_to) to that domain of this core, which must have
+// called accept at least once (else not_found, before anything is charged); `service` goes to
+// the server with the binding.
 void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t client_domain, std::uint64_t client_phys,
-                       std::uint64_t n0, std::uint64_t n1, std::uint64_t local_slot) {
+                       std::uint64_t n0, std::uint64_t n1, std::uint64_t local_slot, std::uint64_t to_domain = 0,
+                       std::uint64_t service = 0) {
     Status st = Status::ok;
     Service found{};
-    const Service* svc = find_service(n0, n1, found) ? &found : nullptr;
+    const Service* svc = nullptr;
+    if (to_domain) {
+        const DomainRec* t = find_domain(to_domain);
+        found = {static_cast<std::uint32_t>(mesh.core), static_cast<std::uint32_t>(to_domain)};
+        if (t && t->accepts && !deaths::ended(mesh.core, to_domain)) svc = &found;
+    } else if (find_service(n0, n1, found)) {
+        svc = &found;
+    }
     BindEnd* f = nullptr;
     Charge* charge = nullptr;
     std::uint64_t phys = 0, server_domain = 0, original = 0;
@@ -274,6 +289,7 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
     if (st == Status::ok) {
         f->server = true;
         f->domain = svc->domain;
+        f->service = service;
         f->peer_core = static_cast<std::uint32_t>(from);
         f->peer_domain = static_cast<std::uint32_t>(client_domain);
         st = new_ring(f->rx_slot, phys, local_slot ? &original : nullptr);
@@ -344,6 +360,156 @@ BindEnd* owned_bind(std::uint64_t id, std::uint64_t domain) {
     return &binds[id];
 }
 
+// The client's first step of bind (by name) and bind_to (by address, to_domain = svc.domain):
+// a ring from our pool for the client's receive side, a ticket, and the request to the server's
+// monitor (or to ourselves).
+void start_bind(DomainRec& rec, std::uint64_t who, const Service& svc, std::uint64_t n0, std::uint64_t n1, bool by_address,
+                std::uint64_t service) {
+    const bool local = svc.core == mesh.core;
+    if (in_setup(who) >= setup_per_domain) return (void)reply(Status::busy);
+    if (rec.rings >= rings_per_domain) return (void)reply(Status::no_memory);
+    if (local && kept_free() < 2) return (void)reply(Status::busy);
+    BindEnd* e = new_bind();
+    if (!e) return (void)reply(Status::busy);
+    e->domain = static_cast<std::uint32_t>(who);
+    std::uint64_t phys = 0, original = 0;
+    if (const Status st = new_ring(e->rx_slot, phys, local ? &original : nullptr); st != Status::ok) {
+        release_bind(*e);
+        return (void)reply(st);
+    }
+    ++rec.rings;
+    if (local) keep(original, who, svc.domain);
+    else rec.remote = true;
+    const std::uint64_t ticket = static_cast<std::uint64_t>(e - binds);
+    reply(Status::ok, ticket);
+    if (local) bind_request_here(mesh.core, ticket, who, phys, n0, n1, original, by_address ? svc.domain : 0, service);
+    else if (by_address) send(svc.core, bind_to_req, ticket, who, phys, svc.domain, service);
+    else send(svc.core, bind_req, ticket, who, phys, n0, n1);
+}
+
+// ---- kill and list (docs/monitors.md, "Who may kill") --------------------------------------------
+// Only programs that the kernel option `monitor.kill=NAME[,NAME...]` names (procserv, a shell)
+// may kill, and only domains some monitor started (it holds their domain cap), never a monitor
+// and never the caller itself (a domain ends itself with exit). The caller's monitor decides
+// the first part from the program name it started the caller under (a domain cannot choose
+// that name; one the monitor did not start has none and may not kill); the target's monitor
+// decides the rest.
+std::uint64_t monitor_domain;  // our own domain number (never killed)
+char killers[128];
+bool killers_read;
+
+bool may_kill(const DomainRec& rec) {
+    if (!rec.cap || (rec.name[0] & 0xff) == 0) return false;
+    if (!killers_read) {
+        killers_read = true;
+        const char key[] = "monitor.kill";
+        const SysResult r = syscall6(abi::Sys::kernel_option, kernel_cap, reinterpret_cast<std::uint64_t>(key), sizeof key - 1,
+                                     reinterpret_cast<std::uint64_t>(killers), sizeof killers - 1);
+        killers[r.status == Status::ok ? r.value : 0] = '\0';
+    }
+    for (const char* p = killers; *p;) {
+        std::uint64_t w[2] = {};
+        unsigned n = 0;
+        for (; *p && *p != ','; ++p, ++n)
+            if (n < 16) w[n / 8] |= std::uint64_t{static_cast<unsigned char>(*p)} << (8 * (n % 8));
+        if (*p == ',') ++p;
+        if (n > 0 && n <= 16 && w[0] == rec.name[0] && w[1] == rec.name[1]) return true;
+    }
+    return false;
+}
+
+// Ends a domain of this core for a caller the rule allows (its monitor checked the name).
+Status kill_here(std::uint64_t domain, std::uint64_t caller_core, std::uint64_t caller) {
+    if (domain == monitor_domain || (caller_core == mesh.core && domain == caller)) return Status::permission_denied;
+    const DomainRec* t = find_domain(domain);
+    if (!t || !t->cap) return Status::not_found;  // not started by us: we hold no cap to it
+    const Status st = syscall6(abi::Sys::domain_kill, t->cap).status;
+    if (st == Status::connection_lost) return Status::not_found;  // it ended already
+    if (st != Status::ok) return st;
+    print("killed domain {} for domain {} of core {}", domain, caller, caller_core);
+    reap();  // into the death feed at once
+    return st;
+}
+
+// The index-th live domain this monitor started: domain and program name in w.
+Status list_here(std::uint64_t index, std::uint64_t (&w)[3]) {
+    for (const DomainRec& r : domains) {
+        if (!r.used || !r.cap || deaths::ended(mesh.core, r.domain)) continue;
+        if (index-- == 0) {
+            w[0] = r.domain;
+            w[1] = r.name[0];
+            w[2] = r.name[1];
+            return Status::ok;
+        }
+    }
+    return Status::not_found;
+}
+
+// A kill or list on another core: the caller asks again with the same words until the answer
+// is in. At most remote_per_domain open per caller and max_remote in all (busy beyond), freed
+// when the caller takes the answer or ends; a request is sent once, however often it polls.
+struct Remote {
+    bool used, done;
+    std::uint8_t type;       // kill_req or list_req
+    std::uint16_t gen;       // tag = index | gen << 8: a late reply never matches a reused entry
+    std::uint32_t caller, core;
+    std::uint64_t arg;
+    Status status;
+    std::uint64_t w[3];
+};
+constexpr unsigned max_remote = 16;
+constexpr unsigned remote_per_domain = 2;
+Remote remotes[max_remote];
+std::uint16_t remote_gen;
+
+void remote_op(std::uint64_t who, std::uint8_t type, std::uint64_t core, std::uint64_t arg) {
+    Remote* free = nullptr;
+    unsigned mine = 0;
+    for (Remote& r : remotes) {
+        if (!r.used) {
+            if (!free) free = &r;
+            continue;
+        }
+        if (r.caller != who) continue;
+        if (r.type == type && r.core == core && r.arg == arg) {
+            if (!r.done) return (void)reply(Status::would_block);
+            const Remote done = r;
+            r = {};
+            return (void)reply(done.status, done.w[0], done.w[1], done.w[2]);
+        }
+        ++mine;
+    }
+    if (mine >= remote_per_domain || !free) return (void)reply(Status::busy);
+    *free = {};
+    free->used = true;
+    free->type = type;
+    free->gen = ++remote_gen;
+    free->caller = static_cast<std::uint32_t>(who);
+    free->core = static_cast<std::uint32_t>(core);
+    free->arg = arg;
+    const std::uint64_t tag = static_cast<std::uint64_t>(free - remotes) | std::uint64_t{free->gen} << 8;
+    if (type == kill_req) send(core, kill_req, tag, arg, who);
+    else send(core, list_req, tag, arg);
+    reply(Status::would_block);
+}
+
+void remote_done(std::uint64_t from, std::uint8_t type, std::uint64_t tag, Status st, std::uint64_t w0 = 0,
+                 std::uint64_t w1 = 0, std::uint64_t w2 = 0) {
+    const std::uint64_t i = tag & 0xff;
+    if (i >= max_remote || !remotes[i].used || remotes[i].done || remotes[i].gen != (tag >> 8 & 0xffff) ||
+        remotes[i].core != from || remotes[i].type != type) {
+        // Its caller ended meanwhile (the entry went with it), or a reply nobody asked for.
+        print("{} for no open request (tag {:#x}) from core {}: ignored", type == kill_req ? "kill_reply" : "list_reply", tag, from);
+        return;
+    }
+    remotes[i].done = true;
+    remotes[i].status = st;
+    remotes[i].w[0] = w0;
+    remotes[i].w[1] = w1;
+    remotes[i].w[2] = w2;
+    wake_local_domains();  // the caller polls
+}
+
 // One call from a domain of this core (its badge is its domain id).
 void serve_call(const Message& m) {
     const std::uint64_t who = m.badge;
@@ -356,27 +522,7 @@ void serve_call(const Message& m) {
     case abi::MonitorOp::bind: {
         Service found{};
         if (!find_service(m.w[1], m.w[2], found)) return (void)reply(Status::not_found);
-        const Service* svc = &found;
-        const bool local = svc->core == mesh.core;
-        if (in_setup(who) >= setup_per_domain) return (void)reply(Status::busy);
-        if (rec->rings >= rings_per_domain) return (void)reply(Status::no_memory);
-        if (local && kept_free() < 2) return (void)reply(Status::busy);
-        BindEnd* e = new_bind();
-        if (!e) return (void)reply(Status::busy);
-        e->domain = static_cast<std::uint32_t>(who);
-        std::uint64_t phys = 0, original = 0;
-        if (const Status st = new_ring(e->rx_slot, phys, local ? &original : nullptr); st != Status::ok) {
-            release_bind(*e);
-            return (void)reply(st);
-        }
-        ++rec->rings;
-        if (local) keep(original, who, svc->domain);
-        else rec->remote = true;
-        const std::uint64_t ticket = static_cast<std::uint64_t>(e - binds);
-        reply(Status::ok, ticket);
-        if (local) bind_request_here(mesh.core, ticket, who, phys, m.w[1], m.w[2], original);
-        else send(svc->core, bind_req, ticket, who, phys, m.w[1], m.w[2]);
-        return;
+        return start_bind(*rec, who, found, m.w[1], m.w[2], false, 0);
     }
     case abi::MonitorOp::bind_poll: {
         BindEnd* e = owned_bind(m.w[1], who);
@@ -397,10 +543,15 @@ void serve_call(const Message& m) {
         return;
     }
     case abi::MonitorOp::accept:
+        rec->accepts = true;  // from now on clients may bind to it by address (bind_to)
         for (BindEnd& e : binds)
             if (e.used && e.server && e.ready && !e.accepted && e.domain == who) {
                 e.accepted = true;
-                reply(Status::ok, static_cast<std::uint64_t>(&e - binds), e.peer_core, e.peer_domain);
+                if (m.w[1] & abi::accept_service)
+                    reply(Status::ok, static_cast<std::uint64_t>(&e - binds),
+                          std::uint64_t{e.peer_core} << 32 | e.peer_domain, e.service);
+                else
+                    reply(Status::ok, static_cast<std::uint64_t>(&e - binds), e.peer_core, e.peer_domain);
                 return;
             }
         reply(Status::would_block);
@@ -439,6 +590,43 @@ void serve_call(const Message& m) {
         const servers::Answer a = servers::serve(who, m.w);
         return (void)reply(a.status, a.w1, a.w2, a.w3, abi::no_cap, a.high);
     }
+    // ---- Operations for user-space servers (docs/monitors.md, "Death feed, kill, list, bind by
+    // address"): 9..13 together.
+    case abi::MonitorOp::deaths: {
+        std::uint64_t w1 = 0, w2 = 0, w3 = 0;
+        const Status st = deaths::next(m.w[1], w1, w2, w3);
+        return (void)reply(st, w1, w2, w3);
+    }
+    case abi::MonitorOp::alive:
+        if (m.w[1] >= mesh.cores) return (void)reply(Status::invalid_argument);
+        return (void)reply(deaths::ended(m.w[1], m.w[2]) ? Status::connection_lost : Status::ok);
+    case abi::MonitorOp::bind_to: {
+        if (m.w[1] >= mesh.cores || m.w[2] == 0 || m.w[2] > 0xffffffff) return (void)reply(Status::invalid_argument);
+        if (m.w[1] == mesh.core) {
+            // Refused here before anything is spent (a local bind keeps a ring until both end).
+            const DomainRec* t = find_domain(m.w[2]);
+            if (!t || !t->accepts || deaths::ended(mesh.core, m.w[2])) return (void)reply(Status::not_found);
+        } else if (deaths::ended(m.w[1], m.w[2])) {
+            return (void)reply(Status::not_found);
+        }
+        const Service target{static_cast<std::uint32_t>(m.w[1]), static_cast<std::uint32_t>(m.w[2])};
+        return start_bind(*rec, who, target, 0, 0, true, m.w[3]);
+    }
+    case abi::MonitorOp::kill: {
+        if (m.w[1] >= mesh.cores) return (void)reply(Status::invalid_argument);
+        if (!may_kill(*rec)) return (void)reply(Status::permission_denied);
+        if (m.w[1] == mesh.core) return (void)reply(kill_here(m.w[2], mesh.core, who));
+        return remote_op(who, kill_req, m.w[1], m.w[2]);
+    }
+    case abi::MonitorOp::list: {
+        if (m.w[1] >= mesh.cores) return (void)reply(Status::invalid_argument);
+        if (m.w[1] == mesh.core) {
+            std::uint64_t w[3] = {};
+            const Status st = list_here(m.w[2], w);
+            return (void)reply(st, w[0], w[1], w[2]);
+        }
+        return remote_op(who, list_req, m.w[1], m.w[2]);
+    }
     }
     reply(Status::invalid_argument);
 }
@@ -447,7 +635,7 @@ void serve_call(const Message& m) {
 // (rings in transit; a request still out is marked so its reply frees what is left), rings kept
 // for bindings on this core once both ends are gone, its names (every monitor drops them:
 // export_gone), and, when it asked other cores for bindings, what they hold for it (domain_gone).
-void forget(DomainRec& r) {
+void forget(DomainRec& r, std::uint64_t how) {
     const std::uint32_t d = r.domain;
     unsigned ends = 0, names = 0, rings = 0;
     for (BindEnd& e : binds) {
@@ -476,7 +664,12 @@ void forget(DomainRec& r) {
     names = names::domain_ended(d);
     for (Charge& c : charges)
         if (c.used && c.core == mesh.core && c.domain == d) c.used = false;
-    if (r.remote) broadcast(domain_gone, mesh.core, d);
+    for (Remote& x : remotes)
+        if (x.used && x.caller == d) x = {};
+    // The death feed: every monitor learns every end of a domain we started (one broadcast down
+    // the tree); the others also drop what they hold for it as a client.
+    deaths::record(mesh.core, d, how);
+    broadcast(domain_gone, mesh.core, d, how);
     servers::domain_ended(d);
     free_slot(r.cap);
     r = {};
@@ -491,18 +684,22 @@ std::uint64_t last_core_status = ~0ull;
 // watermark from resetting when every other ring is gone, because a peer core may still hold a
 // capability to a dead binding's ring (revoking across cores is not built yet).
 void pin_pool() {
+    monitor_domain = syscall6(abi::Sys::domain_info).value & 0xffffffff;
     std::uint64_t slot = 0, phys = 0;
     if (new_ring(slot, phys) != Status::ok) print("no channel pool: bindings to this core will fail");
 }
 
 std::uint64_t spawn_slot() {
+    // A domain that ended is reported before its kernel slot can start the new one (domain_status
+    // then no longer says how it ended).
+    reap();
     // Domain caps share the cnode with rings in transit: keep most of it for those.
     if (free_slots() <= 24) return abi::no_cap;
     const auto s = alloc_slot();
     return s.ok() ? *s : abi::no_cap;
 }
 
-void started(std::uint64_t domain, std::uint64_t slot, bool ok) {
+void started(std::uint64_t domain, std::uint64_t slot, bool ok, const char* name, std::uint64_t len) {
     if (slot == abi::no_cap) return;
     DomainRec* r = ok ? domain_rec(domain) : nullptr;
     if (!r || r->cap) {
@@ -510,6 +707,9 @@ void started(std::uint64_t domain, std::uint64_t slot, bool ok) {
         return;
     }
     r->cap = slot;
+    r->name[0] = r->name[1] = 0;
+    for (std::uint64_t i = 0; i < len && i < 16; ++i)
+        r->name[i / 8] |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * (i % 8));
 }
 
 // Domains that ended since the last look: core_status changes whenever a domain of this core
@@ -521,8 +721,8 @@ void reap() {
     for (DomainRec& r : domains) {
         if (!r.used || !r.cap) continue;
         const SysResult st = syscall6(abi::Sys::domain_status, r.cap);
-        if (st.status != Status::ok || (st.value & 0xffffffff) >= static_cast<std::uint64_t>(abi::DomainStatus::exited))
-            forget(r);
+        if (st.status != Status::ok) forget(r, abi::death_unknown);
+        else if ((st.value & 0xffffffff) >= static_cast<std::uint64_t>(abi::DomainStatus::exited)) forget(r, st.value);
     }
 }
 
@@ -548,10 +748,36 @@ void on_domain_gone(std::uint64_t from, const urpc::Message& m) {
         print("domain_gone from core {} naming core {}: ignored", from, m.words[0]);
         return;
     }
+    deaths::record(from, m.words[1], m.words[2]);
     for (BindEnd& e : binds)
         if (e.used && e.server && !e.accepted && e.peer_core == from && e.peer_domain == m.words[1]) release_bind(e);
     for (Charge& c : charges)
         if (c.used && c.core == from && c.domain == m.words[1]) c.used = false;
+}
+
+void on_bind_to_request(std::uint64_t from, const urpc::Message& m) {
+    bind_request_here(from, m.words[0], m.words[1], m.words[2], 0, 0, 0, m.words[3] ? m.words[3] : ~0ull, m.words[4]);
+}
+
+void on_kill_request(std::uint64_t from, const urpc::Message& m) {
+    // The caller's monitor checked that the caller may kill (monitors trust each other).
+    const Status st = kill_here(m.words[1], from, m.words[2]);
+    send(from, kill_reply, m.words[0], static_cast<std::uint64_t>(static_cast<std::uint32_t>(st)));
+}
+
+void on_kill_reply(std::uint64_t from, const urpc::Message& m) {
+    remote_done(from, kill_req, m.words[0], static_cast<Status>(static_cast<std::int32_t>(m.words[1])));
+}
+
+void on_list_request(std::uint64_t from, const urpc::Message& m) {
+    std::uint64_t w[3] = {};
+    const Status st = list_here(m.words[1], w);
+    send(from, list_reply, m.words[0], static_cast<std::uint64_t>(static_cast<std::uint32_t>(st)), w[0], w[1], w[2]);
+}
+
+void on_list_reply(std::uint64_t from, const urpc::Message& m) {
+    remote_done(from, list_req, m.words[0], static_cast<Status>(static_cast<std::int32_t>(m.words[1])), m.words[2],
+                m.words[3], m.words[4]);
 }
 
 void on_bind_request(std::uint64_t from, const urpc::Message& m) {

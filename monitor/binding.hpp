@@ -16,13 +16,21 @@ void pin_pool();
 // cnode is too full to track it; then started() with the spawn's outcome: the monitor keeps the
 // cap and frees what the domain held once domain_status says it ended.
 [[nodiscard]] std::uint64_t spawn_slot();
-void started(std::uint64_t domain, std::uint64_t slot, bool ok);
+// `name` (len bytes, the first 16 kept) is the program's: MonitorOp::list answers it, and the
+// kill rule (kernel option monitor.kill) is decided by it.
+void started(std::uint64_t domain, std::uint64_t slot, bool ok, const char* name, std::uint64_t len);
 // Looks for domains of this core that ended (core_status changed) and frees what they held.
 void reap();
 // Serves the calls waiting on this core's monitor endpoint (never blocks); true when any came.
 bool serve_local();
-// Monitor messages: domain_gone, bind_req, bind_reply.
+// Monitor messages: domain_gone (the death feed), bind_req, bind_reply, bind_to_req, kill_req,
+// kill_reply, list_req, list_reply.
 void on_domain_gone(std::uint64_t from, const urpc::Message& m);
+void on_bind_to_request(std::uint64_t from, const urpc::Message& m);
+void on_kill_request(std::uint64_t from, const urpc::Message& m);
+void on_kill_reply(std::uint64_t from, const urpc::Message& m);
+void on_list_request(std::uint64_t from, const urpc::Message& m);
+void on_list_reply(std::uint64_t from, const urpc::Message& m);
 void on_bind_request(std::uint64_t from, const urpc::Message& m);
 void on_bind_reply(std::uint64_t from, const urpc::Message& m);
 // Ends a domain this monitor started (domain_kill on the cap it keeps); not_found when it holds

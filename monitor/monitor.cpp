@@ -147,6 +147,11 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case names_note: names::on_note(from, m); break;
     case bind_req: binding::on_bind_request(from, m); break;
     case bind_reply: binding::on_bind_reply(from, m); break;
+    case bind_to_req: binding::on_bind_to_request(from, m); break;
+    case kill_req: binding::on_kill_request(from, m); break;
+    case kill_reply: binding::on_kill_reply(from, m); break;
+    case list_req: binding::on_list_request(from, m); break;
+    case list_reply: binding::on_list_reply(from, m); break;
     case census_req: {
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
         const std::uint64_t live = v & 0xffff, servers_live = servers::live_servers();

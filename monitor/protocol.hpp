@@ -30,7 +30,8 @@ enum Type : std::uint8_t {
     route_env = 21,   // [origin, destination]: the next line on this channel is a message for
                       // `destination` from `origin`, relayed along the node graph (monitor.graph=nodes)
     // 22: retired (export_gone)
-    domain_gone = 23, // [core, domain]                -> all: a domain that bound to other cores ended
+    domain_gone = 23, // [core, domain, how]           -> all: a domain this monitor started ended (the
+                      // death feed; how: as domain_status answered, docs/monitors.md "Death feed")
     names_sum_req = 24, // []                          monitor 0 -> all (plan step `names`)
     names_sum = 25,   // [core, digest, names, exports in flight]  -> monitor 0
     names_fwd = 26,   // [token, 1 add | 2 remove, domain, name0, name1]  core >= 64 -> its proxy (names.cpp)
@@ -49,6 +50,20 @@ constexpr bool is_broadcast(std::uint8_t type) {
 }
 
 
+// Domain operations for user-space servers (monitor/binding.cpp, docs/monitors.md "Death feed,
+// kill, list, bind by address"): their own block, clear of replication's (32..38) and the
+// replication framework's lines (0x40..).
+enum OpsType : std::uint8_t {
+    bind_to_req = 48, // [ticket, client domain, client ring phys, server domain, service] -> the server's monitor
+                      // (answered by bind_reply like bind_req)
+    kill_req = 49,    // [tag, domain, caller domain]  a privileged caller's monitor -> the target's
+    kill_reply = 50,  // [tag, status]
+    list_req = 51,    // [tag, index]                  -> the core's monitor: its index-th started live domain
+    list_reply = 52,  // [tag, status, domain, name0, name1]
+    ops_first = bind_to_req,
+    ops_last = list_reply,
+};
+
 // Replication (monitor/replication.cpp, docs/replication.md): a separate block from 32, so new
 // types above can be appended without touching it. The replication lines themselves are the
 // framework's types 0x40..0x4a (replication/include/myr/repl/wire.hpp).
@@ -66,12 +81,12 @@ enum ReplType : std::uint8_t {
 };
 
 // Servers and program arguments (monitor/servers.cpp, docs/monitors.md "Program arguments"): a
-// block of its own, so types added above or by replication do not collide with it.
+// block of its own (56..), so types added above or by replication do not collide with it.
 enum ServerType : std::uint8_t {
-    spawn_args = 48,  // [0, offset, 40 bytes of the argument string in words 2..6]: for the next
+    spawn_args = 56,  // [0, offset, 40 bytes of the argument string in words 2..6]: for the next
                       // spawn_req from the same core (lines arrive in order); offset 0 starts afresh
-    stop_req = 49,    // [tag, program name bytes (<= 40) in words 1..5]: kill what you started of it
-    stop_reply = 50,  // [tag, 1, domain]: one killed; then [tag, 0, count]: done
+    stop_req = 57,    // [tag, program name bytes (<= 40) in words 1..5]: kill what you started of it
+    stop_reply = 58,  // [tag, 1, domain]: one killed; then [tag, 0, count]: done
 };
 
 } // namespace myr::monitor

@@ -291,7 +291,7 @@ SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t ar
     const std::uint64_t slot = binding::spawn_slot();
     const SysResult r = syscall6(abi::Sys::spawn, kernel_cap, reinterpret_cast<std::uint64_t>(name), name_len,
                                  arg == ~0ull ? mesh.core : arg, slot);
-    binding::started(r.value, slot, r.status == Status::ok);
+    binding::started(r.value, slot, r.status == Status::ok, name, name_len);
     if (r.status != Status::ok) return r;
     // The kernel reuses domain ids: a record left by an earlier domain of this id is stale.
     if (Started* old = record_of(r.value)) old->used = false;

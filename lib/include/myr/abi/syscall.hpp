@@ -136,7 +136,10 @@ enum class MonitorOp : std::uint64_t {
                       // clients on any core may now bind to this domain, or exists: another holds it
     bind = 2,         // (op, name0, name1) -> w1 = ticket; not_found when no core exports the name
     bind_poll = 3,    // (op, ticket) -> would_block, or w1 = binding id, w2 = peer core, w3 = peer domain
-    accept = 4,       // (op) -> would_block, or w1 = binding id, w2 = peer core, w3 = peer domain
+    accept = 4,       // (op, flags) -> would_block, or w1 = binding id, w2 = peer core, w3 = peer domain;
+                      // flags & accept_service: w2 = peer core << 32 | peer domain, w3 = the service
+                      // word the client passed to bind_to (0 for bind by name). The first accept marks
+                      // the domain as accepting bindings by address (bind_to)
     take_ring = 5,    // (op, binding, which: 0 the ring it receives on, 1 the ring it sends on) ->
                       // the ring's channel_memory cap moves into the call's reply slot
     doorbell = 6,     // (op, binding) -> an IPI cap badged for the peer's core only moves into the
@@ -152,8 +155,28 @@ enum class MonitorOp : std::uint64_t {
     spawn_arg = 14,   // (op, offset, bytes0, bytes1) -> ok: stages up to 16 bytes (to the first zero) at
                       // offset of the caller's next spawn's argument string; offset 0 starts it afresh;
                       // overflow past args::max_len (96), invalid_argument for a gap
+    deaths = 9,       // (op, cursor) -> the next death the monitors reported after `cursor` (0: from the
+                      // oldest held): w1 = its cursor, w2 = core << 32 | domain, w3 = how it ended
+                      // (DomainStatus exited / faulted / killed | code << 32, as domain_status answers;
+                      // death_unknown: its kernel slot was reused before its monitor looked);
+                      // would_block when none is newer; overflow when `cursor` fell off this monitor's
+                      // ring: w1 = the oldest cursor still held (ask again from there), w2 = deaths missed
+    alive = 10,       // (op, core, domain) -> ok (no death of it reported to this monitor), or
+                      // connection_lost (it ended); answered locally, no messages
+    bind_to = 11,     // (op, core, domain, service) -> w1 = ticket for bind_poll, like bind(name), to a
+                      // domain that has called accept at least once; bind_poll answers not_found when
+                      // it never did (or does not exist), and the refusal costs the client nothing
+    kill = 12,        // (op, core, domain) -> ok, not_found (no domain a monitor started, or already
+                      // ended), permission_denied (the caller is not a program that kernel option
+                      // monitor.kill names, or the target is a monitor or the caller itself); another
+                      // core: would_block until its monitor answered (call again with the same words)
+    list = 13,        // (op, core, index) -> the index-th live domain a monitor started on that core:
+                      // w1 = domain, w2..w3 = its program name (16 bytes); not_found past the end;
+                      // another core: would_block until its monitor answered (call again, same words)
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
+inline constexpr std::uint64_t accept_service = 1;      // MonitorOp::accept flag
+inline constexpr std::uint32_t death_unknown = 0xff;    // MonitorOp::deaths: ended, how not known
 inline constexpr std::uint64_t bind_ring_bits = 12;  // each direction of a binding: one 4 KiB ring
 
 } // namespace myr::abi

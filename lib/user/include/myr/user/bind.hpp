@@ -19,6 +19,7 @@ struct Binding {
     std::uint64_t id;           // the binding's number at this core's monitor
     std::uint64_t peer_core;
     std::uint64_t peer_domain;  // the peer's domain id on its core
+    std::uint64_t service = 0;  // accept_service: the word the client passed to bind_to (0: by name)
 };
 
 inline constexpr std::uint64_t bind_ring_bytes = std::uint64_t{1} << abi::bind_ring_bits;
@@ -82,6 +83,35 @@ inline Status bind(const char* name, Binding& out, std::uint64_t tries = 100000)
     poll.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_poll);
     poll.w[1] = m.w[1];
     return poll_binding(poll, out, tries);
+}
+
+// Binds to domain `domain` of core `core` (an address, e.g. from a name server) that has called
+// accept at least once; `service` reaches the server with the binding (accept_service), so one
+// server can tell its interfaces apart. not_found when the domain never accepted or is gone.
+inline Status bind_to(std::uint64_t core, std::uint64_t domain, std::uint64_t service, Binding& out,
+                      std::uint64_t tries = 100000) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_to);
+    m.w[1] = core;
+    m.w[2] = domain;
+    m.w[3] = service;
+    const Status s = monitor_call(m);
+    if (s != Status::ok) return s;
+    Message poll{};
+    poll.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_poll);
+    poll.w[1] = m.w[1];
+    return poll_binding(poll, out, tries);
+}
+
+// One look for a client bound by name or by address, with its service word; would_block when
+// none waits. The first accept of either kind lets clients bind to this domain by address.
+inline Status try_accept_service(Binding& out) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::accept);
+    m.w[1] = abi::accept_service;
+    const Status s = monitor_call(m);
+    if (s == Status::ok) out = {m.w[1], m.w[2] >> 32, m.w[2] & 0xffffffff, m.w[3]};
+    return s;
 }
 
 // The next client bound to this domain's exported name.

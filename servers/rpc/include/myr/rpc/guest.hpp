@@ -173,6 +173,22 @@ public:
         return m_conn.open_from(b, tries);
     }
 
+    // Binds by address: to domain `domain` of core `core` (e.g. what a name server answered),
+    // which must have accepted bindings at least once; `service` reaches the server with the
+    // binding. not_found: no such accepting domain (or it is gone).
+    Status connect_to(std::uint64_t core, std::uint64_t domain, std::uint64_t service = 0, std::uint64_t tries = 2000) {
+        if (m_conn.open) return Status::exists;
+        user::Binding b{};
+        if (const Status s = user::bind_to(core, domain, service, b, tries); s != Status::ok) return s;
+        return m_conn.open_from(b, tries);
+    }
+
+    // Opens the connection of a binding made elsewhere (user::bind without the waiting above).
+    Status attach(const user::Binding& b, std::uint64_t tries = 2000) {
+        if (m_conn.open) return Status::exists;
+        return m_conn.open_from(b, tries);
+    }
+
     // One request and its reply. The status is the server's answer (ok, not_found, busy,
     // bad_request, ...) or the runtime's: timeout (no reply in time), connection_lost (not
     // connected), invalid_argument (the request holds more than its fields' limits).

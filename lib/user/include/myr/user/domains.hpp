@@ -1,0 +1,92 @@
+#pragma once
+// Domains of the whole machine as the monitors know them (docs/monitors.md, "Death feed, kill,
+// list, bind by address"): the death feed, alive, kill and list. Calls go to this core's
+// monitor (cap::monitor); kill and list on another core answer would_block until that core's
+// monitor answered, and these helpers poll, sleeping in wait_event between tries.
+#include <myr/user/bind.hpp>
+
+namespace myr::user {
+
+struct Death {
+    std::uint64_t cursor;    // pass it to the next next_death
+    std::uint32_t core, domain;
+    abi::DomainStatus how;   // exited, faulted, killed (or death_unknown)
+    std::uint32_t code;      // exit code, fault vector, killer's domain
+};
+
+// The next death after `cursor` (0: the oldest this monitor holds): ok, would_block when none is
+// newer, or overflow when the monitor's ring moved past `cursor` (out.cursor = where to go on
+// from; deaths between were missed: rebuild what depends on them).
+inline Status next_death(std::uint64_t cursor, Death& out) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::deaths);
+    m.w[1] = cursor;
+    const Status s = monitor_call(m);
+    if (s == Status::ok) {
+        out = {m.w[1], static_cast<std::uint32_t>(m.w[2] >> 32), static_cast<std::uint32_t>(m.w[2]),
+               static_cast<abi::DomainStatus>(m.w[3] & 0xffffffff), static_cast<std::uint32_t>(m.w[3] >> 32)};
+    } else if (s == Status::overflow) {
+        out = {};
+        out.cursor = m.w[1];
+    }
+    return s;
+}
+
+// ok while no death of (core, domain) reached this core's monitor; connection_lost once one did.
+inline Status alive(std::uint64_t core, std::uint64_t domain) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::alive);
+    m.w[1] = core;
+    m.w[2] = domain;
+    return monitor_call(m);
+}
+
+// Calls op (kill, list) until it stops answering would_block (timeout after `tries` wake-ups).
+inline Status remote_call(Message& request, std::uint64_t tries) {
+    for (std::uint64_t t = 0; t < tries; ++t) {
+        Message m = request;
+        const Status s = monitor_call(m);
+        if (s != Status::would_block) {
+            request = m;
+            return s;
+        }
+        wait_event();
+    }
+    return Status::timeout;
+}
+
+inline Status kill(std::uint64_t core, std::uint64_t domain, std::uint64_t tries = 100000) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::kill);
+    m.w[1] = core;
+    m.w[2] = domain;
+    return remote_call(m, tries);
+}
+
+// The index-th live domain a monitor started on `core`: its number and program name (nul-ended).
+inline Status list(std::uint64_t core, std::uint64_t index, std::uint64_t& domain, char (&name)[17],
+                   std::uint64_t tries = 100000) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::list);
+    m.w[1] = core;
+    m.w[2] = index;
+    const Status s = remote_call(m, tries);
+    if (s != Status::ok) return s;
+    domain = m.w[1];
+    for (unsigned i = 0; i < 16; ++i) name[i] = static_cast<char>((i < 8 ? m.w[2] : m.w[3]) >> (8 * (i % 8)));
+    name[16] = '\0';
+    return s;
+}
+
+// The domain of `core` running program `prog` (the first one listed); not_found when none.
+inline Status find_program(std::uint64_t core, const char* prog, std::uint64_t& domain) {
+    for (std::uint64_t i = 0;; ++i) {
+        char name[17];
+        if (const Status s = list(core, i, domain, name); s != Status::ok) return s;
+        unsigned k = 0;
+        while (k < 16 && prog[k] && prog[k] == name[k]) ++k;
+        if ((k == 16 || prog[k] == '\0') && (k == 16 || name[k] == '\0')) return Status::ok;
+    }
+}
+
+} // namespace myr::user

@@ -1,0 +1,28 @@
+#pragma once
+// The death feed (docs/monitors.md, "Death feed"): every monitor learns every end of a domain
+// that some monitor started (its own, from domain_status; the others', from their domain_gone
+// broadcasts) and keeps the recent ones in a bounded ring with sequence numbers, which domains
+// read with MonitorOp::deaths (nameserv drops the names of dead owners, supervision restarts
+// servers); MonitorOp::alive answers from the same knowledge without a message.
+#include <myr/status.hpp>
+
+#include <cstdint>
+
+namespace myr::monitor::deaths {
+
+inline constexpr unsigned ring_size = 64;       // deaths this monitor remembers in order
+inline constexpr std::uint32_t known_serials = 512;  // per core: "ended" kept for good below this
+
+// A domain of `core` ended; `how` as domain_status answered (DomainStatus | code << 32).
+void record(std::uint64_t core, std::uint64_t domain, std::uint64_t how);
+// MonitorOp::deaths: the next death after `cursor` (w1..w3 as the ABI says), would_block,
+// overflow (w1 = the oldest cursor held, w2 = deaths missed) or invalid_argument (a cursor this
+// monitor never gave).
+Status next(std::uint64_t cursor, std::uint64_t& w1, std::uint64_t& w2, std::uint64_t& w3);
+// Whether a death of (core, domain) reached this monitor: always for serials below
+// known_serials, else while it is in the ring.
+[[nodiscard]] bool ended(std::uint64_t core, std::uint64_t domain);
+// Deaths recorded since boot (the newest cursor).
+[[nodiscard]] std::uint64_t latest();
+
+} // namespace myr::monitor::deaths

@@ -1,0 +1,134 @@
+#pragma once
+// nameserv from a domain (docs/servers-nameserv.md): a session with this node's replica
+// ("nameserv.<node>", a bootstrap name in the monitors' table; "nameserv.0" when the node has
+// none), calls that retry while the replica catches up (busy), wait_for, and connect(): bind to a
+// service by its nameserv name (bind by address), or by a bootstrap name when nameserv does not
+// know it.
+#include <myr/nameserv/interface.hpp>
+#include <myr/rpc/guest.hpp>
+
+namespace myr::nameserv {
+
+// This core's NUMA node (0 when the topology call fails).
+inline std::uint32_t my_node() {
+    static abi::TopologyInfo topo;  // 4.6 KiB: not on the stack
+    const std::uint64_t core = user::syscall6(abi::Sys::domain_info).value >> 32;
+    if (user::syscall6(abi::Sys::topology, reinterpret_cast<std::uint64_t>(&topo), sizeof topo).status != Status::ok ||
+        core >= topo.cores || core >= abi::topo_max_cores)
+        return 0;
+    return topo.core_node[core];
+}
+
+// "nameserv.N" (N < 100).
+inline void replica_name(std::uint32_t n, char (&out)[16]) {
+    const char base[] = "nameserv.";
+    unsigned i = 0;
+    for (; base[i]; ++i) out[i] = base[i];
+    if (n >= 10) out[i++] = static_cast<char>('0' + (n / 10) % 10);
+    out[i++] = static_cast<char>('0' + n % 10);
+    out[i] = '\0';
+}
+
+inline bool to_name(const char* s, Name& out) {
+    out = Name{};
+    return out.assign_cstr(s) && valid_name(out);
+}
+
+class Session {
+public:
+    // Wake-ups a call waits while the replica answers busy (catching up with the orderer).
+    std::uint64_t busy_tries = 3000;
+
+    Status open(std::uint64_t tries = 3000) {
+        if (m_rpc.connected()) return Status::ok;
+        char name[16];
+        replica_name(my_node(), name);
+        Status s = m_rpc.connect(name, tries);
+        if (s == Status::not_found) s = m_rpc.connect("nameserv.0", tries);
+        return s;
+    }
+
+    template <typename Op>
+    Status call(const Op& request, typename Op::Reply& reply) {
+        Status s = Status::busy;
+        for (std::uint64_t t = 0; t < busy_tries; ++t) {
+            s = m_rpc.call(request, reply);
+            if (s != Status::busy) return s;
+            user::wait_event();
+        }
+        return s;
+    }
+
+    Status register_name(const char* name, Address& owner) { return named<Register>(name, owner); }
+    Status lookup(const char* name, Address& owner) { return named<Lookup>(name, owner); }
+    Status unregister(const char* name, Address& owner) { return named<Unregister>(name, owner); }
+
+    // Waits until `name` exists (client-side: a lookup per wake-up at this node's replica, which
+    // holds no state for waiters); timeout after `tries` wake-ups.
+    Status wait_for(const char* name, Address& owner, std::uint64_t tries) {
+        for (std::uint64_t t = 0; t < tries; ++t) {
+            const Status s = lookup(name, owner);
+            if (s != Status::not_found) return s;
+            user::wait_event();
+        }
+        return Status::timeout;
+    }
+
+    Status list(std::uint32_t from, ListReply& out) { return call(List{from}, out); }
+
+    rpc::Client& rpc() { return m_rpc; }
+    void close() { m_rpc.close(); }
+
+private:
+    template <typename Op>
+    Status named(const char* name, Address& owner) {
+        owner = Address{};
+        Op r{};
+        if (!to_name(name, r.name_)) return Status::invalid_argument;
+        if (const Status s = open(); s != Status::ok) return s;
+        OwnerReply out{};
+        const Status s = call(r, out);
+        owner = out.owner;
+        return s;
+    }
+
+    rpc::Client m_rpc;
+};
+
+// One session per domain: connections cost ring budget for the domain's whole life.
+inline Session& session() {
+    static Session s;
+    return s;
+}
+
+// Connects `c` to the service `name`: looked up in nameserv and bound by address, or, when
+// nameserv does not know it and it fits the monitors' 16 bytes, bound by the monitors' bootstrap
+// table (user::bind). Waits up to `tries` wake-ups for either to know it.
+inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 3000) {
+    std::size_t len = 0;
+    while (name[len] && len <= max_name) ++len;
+    for (std::uint64_t t = 0; t < tries; ++t) {
+        Address a{};
+        const Status s = session().lookup(name, a);
+        if (s == Status::ok) return c.connect_to(a.core, a.domain, 0, tries);
+        if (len <= 16) {
+            user::Binding b{};
+            user::Message m{};
+            m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind);
+            user::pack_name16(name, m.w[1], m.w[2]);
+            const Status bs = user::monitor_call(m);
+            if (bs == Status::ok) {
+                user::Message poll{};
+                poll.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_poll);
+                poll.w[1] = m.w[1];
+                if (const Status ps = user::poll_binding(poll, b, tries); ps != Status::ok) return ps;
+                return c.attach(b, tries);
+            }
+            if (bs != Status::not_found) return bs;
+        }
+        user::wait_event();
+    }
+    return Status::not_found;
+}
+
+} // namespace myr::nameserv
