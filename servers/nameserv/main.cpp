@@ -1,4 +1,4 @@
-// nameserv: the name service (docs/servers-nameserv.md). One replica per NUMA node, each
+// nameserv: the name service (docs/servers.md, "nameserv"). One replica per NUMA node, each
 // registered in the monitors' bootstrap table as "nameserv.N". Replica 0 is the orderer: it
 // applies every change (register, unregister, the names of a domain that died) to its table,
 // numbers it and keeps it in a log; the other replicas pull that log in order and apply it, and

@@ -1,4 +1,4 @@
-// nameserv client tests (docs/servers-nameserv.md). `nsclient` runs on every core but 0 and talks
+// nameserv client tests (docs/servers.md, "nameserv"). `nsclient` runs on every core but 0 and talks
 // to its node's replica; `nsdier` registers names and ends without unregistering them (they must
 // go everywhere once its death is known). Argument: number of cores in bits 0-15, the dier's
 // core in bits 16-31.

@@ -1,5 +1,5 @@
 #pragma once
-// nameserv from a domain (docs/servers-nameserv.md): a session with this node's replica
+// nameserv from a domain (docs/servers.md, "nameserv"): a session with this node's replica
 // ("nameserv.<node>", a bootstrap name in the monitors' table; "nameserv.0" when the node has
 // none), calls that retry while the replica catches up (busy), wait_for, and connect(): bind to a
 // service by its nameserv name (bind by address), or by a bootstrap name when nameserv does not

@@ -1,5 +1,5 @@
 #pragma once
-// nameserv's interface (docs/servers-nameserv.md): the one definition the client stub and the
+// nameserv's interface (docs/servers.md, "nameserv"): the one definition the client stub and the
 // server dispatch come from. A name (1..32 printable bytes) maps to the (core, domain) of the
 // domain that registered it; the address is always the registering connection's peer as the
 // monitors set it up, never a value from the request.
