@@ -53,6 +53,13 @@ void console_text(const char* text) {
 
 const char* console_prefix() { return prefix; }
 
+std::size_t console_read(char* buf, std::size_t max) {
+    lock();
+    const std::size_t n = arch::serial_read(buf, max);
+    unlock();
+    return n;
+}
+
 [[noreturn]] void panic_message(const char* msg) {
     emit("panic core={} msg={}", this_core.core, msg);
     arch::debug_exit(static_cast<std::uint8_t>(GuestExit::panic));
