@@ -44,7 +44,7 @@ Status sys_debug_print(Domain& d, std::uint64_t ptr, std::uint64_t len, std::uin
     }
     text[len] = '\0';
     if (flags == 1) emit("{}", text);
-    else if (flags == abi::console_text) console_text(text);
+    else if (flags == abi::console_text) console_raw(text);
     else log("{}: {}", d.name, text);
     return Status::ok;
 }

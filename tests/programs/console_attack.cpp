@@ -4,6 +4,7 @@
 //    Bad buffers and lengths answer invalid_argument and take no byte from the UART: it prints the
 //    prompt "ready> ", the host (myriadctl --input) sends "abc" and Enter, and the owner polls
 //    with a bad buffer before every good read: all four bytes must still arrive, in order.
+//    A log line after the prompt (mid-line) must start on a line of its own.
 //  1 consolethief: any other program: permission_denied for reads (good or bad buffers) and raw writes.
 #include "expect.hpp"
 
@@ -72,6 +73,8 @@ int owner() {
     expect("raw write", console_write(raw, sizeof raw - 1), Status::ok);
     const char prompt[] = "ready> ";
     expect("prompt", console_write(prompt, sizeof prompt - 1), Status::ok);
+    // The prompt left the cursor mid-line: a log line now must still start at column 0.
+    print("a log line after the prompt");
 
     // "abc" + Enter from the host; a refused read before each good one must leave them waiting.
     char got[16];
