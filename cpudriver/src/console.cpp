@@ -35,10 +35,20 @@ void lock() {
 void unlock() {
     if (console_lock) std::atomic_ref<std::uint32_t>(console_lock->held).store(0, std::memory_order_release);
 }
+
+// Called under the lock before whole lines: a prompt or half-typed line of the console owner
+// must not carry a log line away from column 0 (where tools look for the machine-readable ones).
+void new_line_if_raw() {
+    if (console_lock && console_lock->mid_line) {
+        arch::serial_write("\n");
+        console_lock->mid_line = 0;
+    }
+}
 } // namespace
 
 void console_line(const char* text, bool prefixed) {
     lock();
+    new_line_if_raw();
     if (prefixed) arch::serial_write(prefix);
     arch::serial_write(text);
     arch::serial_write("\n");
@@ -47,11 +57,29 @@ void console_line(const char* text, bool prefixed) {
 
 void console_text(const char* text) {
     lock();
+    new_line_if_raw();
     arch::serial_write(text);
     unlock();
 }
 
+void console_raw(const char* text) {
+    if (!*text) return;
+    lock();
+    arch::serial_write(text);
+    std::size_t n = 0;
+    while (text[n]) ++n;
+    if (console_lock) console_lock->mid_line = text[n - 1] != '\n';
+    unlock();
+}
+
 const char* console_prefix() { return prefix; }
+
+std::size_t console_read(char* buf, std::size_t max) {
+    lock();
+    const std::size_t n = arch::serial_read(buf, max);
+    unlock();
+    return n;
+}
 
 [[noreturn]] void panic_message(const char* msg) {
     emit("panic core={} msg={}", this_core.core, msg);

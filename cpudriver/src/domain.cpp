@@ -358,15 +358,22 @@ Status copy_from_user(Domain& d, std::uint64_t uaddr, void* dst, std::uint64_t l
     return Status::ok;
 }
 
-Status copy_to_user(Domain& d, std::uint64_t uaddr, const void* src, std::uint64_t len) {
+Status user_writable(Domain& d, std::uint64_t uaddr, std::uint64_t len) {
     if (uaddr >= user_space_end || len > user_space_end - uaddr) return Status::invalid_argument;
     DirectMapFrames dm;
     PageTables pt(dm, d.pml4);
-    // Check every page first, so a bad buffer changes nothing.
     for (std::uint64_t a = uaddr & ~std::uint64_t{0xfff}; a < uaddr + len; a += 4096) {
         const auto t = pt.translate(a);
         if (!t.ok() || !(t->flags & pte::user) || !(t->flags & pte::writable)) return Status::invalid_argument;
     }
+    return Status::ok;
+}
+
+Status copy_to_user(Domain& d, std::uint64_t uaddr, const void* src, std::uint64_t len) {
+    // Check every page first, so a bad buffer changes nothing.
+    MYR_TRY(user_writable(d, uaddr, len));
+    DirectMapFrames dm;
+    PageTables pt(dm, d.pml4);
     const auto* in = static_cast<const std::uint8_t*>(src);
     while (len) {
         const auto t = pt.translate(uaddr);

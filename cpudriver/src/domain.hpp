@@ -93,5 +93,7 @@ Status map_user_page(Domain& d, std::uint64_t vaddr, std::uint64_t phys, std::ui
 Status copy_from_user(Domain& d, std::uint64_t uaddr, void* dst, std::uint64_t len);
 // Copies into d's address space; invalid_argument unless every page is mapped user-writable.
 Status copy_to_user(Domain& d, std::uint64_t uaddr, const void* src, std::uint64_t len);
+// The check copy_to_user makes first: ok when [uaddr, uaddr + len) is mapped user-writable.
+Status user_writable(Domain& d, std::uint64_t uaddr, std::uint64_t len);
 
 } // namespace myr::kernel

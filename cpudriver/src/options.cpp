@@ -125,6 +125,11 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "serve=", &v)) {
             ok = o.num_serve < max_serve && *v && *v != ' ';
             if (ok) copy_word(v, o.serve[o.num_serve++], sizeof o.serve[0]);
+        } else if (starts_with(p, "console=", &v)) {
+            unsigned len = 0;
+            while (v[len] && v[len] != ' ') ++len;
+            ok = len > 0 && len < sizeof o.console;
+            if (ok) copy_word(v, o.console, sizeof o.console);
         } else if (starts_with(p, "monitor.flags=", &v)) {
             ok = parse_int(v, 0, 0xffff, n);
             if (ok) o.monitor_flags = static_cast<std::uint32_t>(n);

@@ -16,19 +16,51 @@ namespace {
 
 constexpr std::uint64_t print_max = 1024;
 
-// flags bit 0: a machine-readable line (no prefix, column 0), for holders of a kernel cap only.
+// Does d run the program kernel option `console=NAME` names (it owns the console's input)?
+// Nobody does without the option.
+bool owns_console(const Domain& d) {
+    const char* owner = this_core.options.console;
+    if (!owner[0]) return false;
+    std::uint32_t j = 0;
+    while (j < sizeof d.name && d.name[j] && d.name[j] == owner[j]) ++j;
+    return j < sizeof d.name && d.name[j] == '\0' && owner[j] == '\0';
+}
+
+// flags 1: a machine-readable line (no prefix, column 0), for holders of a kernel cap only.
+// flags 2 (console_text): the console owner's raw text (prompt, echo), no prefix, no newline.
 Status sys_debug_print(Domain& d, std::uint64_t ptr, std::uint64_t len, std::uint64_t flags) {
-    if (len > print_max || flags > 1) return Status::invalid_argument;
-    if (flags) MYR_TRY(cspace_cap(d, 5, caps::CapType::kernel, caps::Rights::none));
+    if (len > print_max || flags > abi::console_text) return Status::invalid_argument;
+    if (flags == 1) MYR_TRY(cspace_cap(d, 5, caps::CapType::kernel, caps::Rights::none));
+    if (flags == abi::console_text && !owns_console(d)) return Status::permission_denied;
     char text[print_max + 1];
     MYR_TRY(copy_from_user(d, ptr, text, len));
-    // A program's text is data, not terminal control: keep the log one line per call.
-    for (std::uint64_t i = 0; i < len; ++i)
-        if (static_cast<unsigned char>(text[i]) < 0x20 || static_cast<unsigned char>(text[i]) >= 0x7f) text[i] = '?';
+    // A program's text is data, not terminal control: keep the log one line per call. The
+    // console's owner also edits its line in place (backspace, carriage return) and ends lines,
+    // but sends no escape sequences either: those could rewrite what other lines showed.
+    for (std::uint64_t i = 0; i < len; ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const bool editing = flags == abi::console_text && (c == '\n' || c == '\r' || c == '\b' || c == '\t');
+        if ((c < 0x20 || c >= 0x7f) && !editing) text[i] = '?';
+    }
     text[len] = '\0';
-    if (flags) emit("{}", text);
+    if (flags == 1) emit("{}", text);
+    else if (flags == abi::console_text) console_raw(text);
     else log("{}: {}", d.name, text);
     return Status::ok;
+}
+
+// Bytes the serial port received, for the console owner. The buffer is checked before any byte
+// is taken from the UART, so a bad buffer loses no input. Any core may serve it: the read is
+// under the console lock (console_read), and there is one COM1.
+Result<std::uint64_t> sys_console_read(Domain& d, std::uint64_t buf, std::uint64_t len) {
+    if (!owns_console(d)) return Status::permission_denied;
+    if (len > abi::console_read_max) return Status::invalid_argument;
+    MYR_TRY(user_writable(d, buf, len));
+    char bytes[abi::console_read_max];
+    const std::size_t n = console_read(bytes, len);
+    // Cannot fail: the range was checked above and no other system call of this core runs meanwhile.
+    MYR_TRY(copy_to_user(d, buf, bytes, n));
+    return n;
 }
 
 // dest: a slot for a domain cap to the child, or no_cap (0, the null cptr, also means none).
@@ -210,6 +242,7 @@ void on_syscall(arch::TrapFrame& frame) {
     case abi::Sys::cap_phys: take(st, value, sys_cap_phys(*d, r.rdi, r.rsi)); break;
     case abi::Sys::topology: st = sys_topology(*d, r.rdi, r.rsi); break;
     case abi::Sys::core_status: take(st, value, sys_core_status(*d, r.rdi)); break;
+    case abi::Sys::console_read: take(st, value, sys_console_read(*d, r.rdi, r.rsi)); break;
     default:
         st = r.rax < static_cast<std::uint64_t>(abi::Sys::count) ? Status::unsupported : Status::invalid_argument;
         break;

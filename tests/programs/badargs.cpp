@@ -50,6 +50,17 @@ extern "C" int main(std::uint64_t) {
     expect("print wraps", debug_print(reinterpret_cast<const char*>(0x7ffffffff000ull), 0x10000), Status::invalid_argument);
     expect("print past user space", debug_print(reinterpret_cast<const char*>(0x7fffffffffffull), 2), Status::invalid_argument);
 
+    // The console: nobody owns it here (no console= option), so nobody may read it or write raw text.
+    {
+        char buf[8];
+        expect("console_read, no owner", console_read(buf, sizeof buf).status, Status::permission_denied);
+        expect("console_read into the kernel, no owner",
+               syscall6(abi::Sys::console_read, kernel_addr, 8).status, Status::permission_denied);
+        expect("raw console text, no owner", console_write("x", 1), Status::permission_denied);
+        expect("debug_print flags 3", syscall6(abi::Sys::debug_print, reinterpret_cast<std::uint64_t>("x"), 1, 3).status,
+               Status::invalid_argument);
+    }
+
     // Capability lookups.
     expect("identify cptr 0", cap_identify(0).status, Status::invalid_argument);
     expect("identify cptr 64", cap_identify(64).status, Status::invalid_argument);

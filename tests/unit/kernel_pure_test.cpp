@@ -283,6 +283,24 @@ TEST(Options, ServeNamesTheCoreServers) {
     EXPECT_STREQ(o.serve[0], "a_name_longer_than_twen") << "truncated like a module name";
 }
 
+// console=NAME names the one program whose domains read the serial console; a name that would be
+// cut to fit (and so could name another program) or an empty one is refused.
+TEST(Options, ConsoleNamesTheOwnerOfTheSerialInput) {
+    Options o = parse_options("/k timer_hz=100");
+    EXPECT_STREQ(o.console, "") << "nobody owns the console without the option";
+    o = parse_options("/k console=shell serve=x");
+    EXPECT_STREQ(o.console, "shell");
+    EXPECT_STREQ(o.unknown, "");
+    o = parse_options("/k console=");
+    EXPECT_STREQ(o.console, "");
+    EXPECT_STREQ(o.unknown, "console=");
+    o = parse_options("/k console=a_name_longer_than_twenty_three");
+    EXPECT_STREQ(o.console, "") << "refused, not truncated to a 23-byte name";
+    EXPECT_STREQ(o.unknown, "console=a_name_longer_than_twenty_three");
+    o = parse_options("/k console=abcdefghijklmnopqrstuvw");  // exactly 23: a module name's longest
+    EXPECT_STREQ(o.console, "abcdefghijklmnopqrstuvw");
+}
+
 // The monitors' options (plan=, repl=, ...) come from find_option (the kernel_option system
 // call): myriadctl writes the config's words first and `--append` words last, and docs/configs.md
 // promises that `--append plan=...` overrides the config's plan, so the last word must win.

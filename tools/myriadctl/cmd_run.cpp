@@ -4,6 +4,7 @@
 
 #include <myr/config/accel.hpp>
 #include <myr/config/boot_log.hpp>
+#include <myr/config/input_pacer.hpp>
 #include <myr/config/load.hpp>
 #include <myr/config/qemu_args.hpp>
 #include <myr/config/runner.hpp>
@@ -38,6 +39,8 @@ struct RunOptions {
     std::string programs;      // where [system] programs are (default: <kernel dir>/../user)
     bool no_system = false;    // ignore the config's [system] (bare CPU drivers)
     bool default_system = false;  // a config without [system] runs the monitor and hello
+    std::string input;         // scripted serial input (empty: stdin stays QEMU's)
+    std::string prompt = "myriad> ";  // what the guest prints before it takes the next input line
 };
 
 struct CheckLogOptions {
@@ -134,6 +137,26 @@ int run(const RunOptions& o) {
         fmt::print(stderr, "myriadctl: QEMU waits for gdb (no timeout); attach with:\n  gdb {} -ex 'target remote :1234'\n",
                    o.kernel);
 
+    // Scripted input: read and check the whole script before QEMU starts.
+    std::optional<config::InputPacer> pacer;
+    if (!o.input.empty()) {
+        std::ifstream in(o.input, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        std::string error;
+        auto lines = in ? config::parse_input_script(text.str(), error) : std::nullopt;
+        if (!in) error = "cannot read it";
+        if (!lines) {
+            fmt::print(stderr, "myriadctl: --input {}: {}\n", o.input, error);
+            return bad_config;
+        }
+        if (o.prompt.empty()) {
+            fmt::print(stderr, "myriadctl: --prompt must not be empty\n");
+            return bad_config;
+        }
+        pacer.emplace(std::move(*lines), o.prompt);
+    }
+
     std::ofstream log_file;
     if (!o.log.empty()) {
         log_file.open(o.log, std::ios::binary | std::ios::trunc);
@@ -155,6 +178,7 @@ int run(const RunOptions& o) {
         }
     };
     req.on_stderr = [](std::string_view s) { std::fwrite(s.data(), 1, s.size(), stderr); };
+    if (pacer) req.input = [&](std::string_view s) { return pacer->on_output(s); };
 
     const config::QemuOutcome outcome = config::run_qemu(req);
     const RunExit status = config::map_qemu_outcome(outcome);
@@ -166,6 +190,10 @@ int run(const RunOptions& o) {
     if (status != RunExit::success)
         fmt::print(stderr, "myriadctl: exit {}: {} (QEMU {} {})\n", rc, config::describe(status),
                    outcome.exited ? "exit status" : "signal", outcome.exited ? outcome.exit_code : outcome.signal);
+
+    if (pacer && (!pacer->done() || !o.quiet))
+        fmt::print(stderr, "myriadctl: --input: sent {} of {} line(s); saw the prompt {} time(s)\n", pacer->sent(),
+                   pacer->total(), pacer->prompts_seen());
 
     if (o.check && outcome.started) {
         config::BootLogOptions bo;
@@ -223,6 +251,11 @@ void register_run(CLI::App& app, Context& ctx) {
     r->add_option("--programs", ro->programs, "directory of the user programs [system] names (default: the kernel's ../user)");
     r->add_flag("--no-system", ro->no_system, "ignore the config's [system]: no monitor, no programs (bare CPU drivers)");
     r->add_flag("--default-system", ro->default_system, "a config without [system] runs the monitor and hello");
+    r->add_option("--input", ro->input,
+                  "scripted serial input: send FILE's lines (escapes \\e, \\xHH, \\\\) one per prompt, "
+                  "then run on until the guest ends or the timeout")
+        ->check(CLI::ExistingFile);
+    r->add_option("--prompt", ro->prompt, "with --input: the text the guest prints before each line (default \"myriad> \")");
     r->add_option("--qemu-arg", ro->qemu_args, "raw QEMU argument appended last (repeatable), e.g. --qemu-arg=-icount --qemu-arg=shift=0")
         ->allow_extra_args(false);
     r->callback([ro, &ctx] { ctx.exit_code = run(*ro); });

@@ -55,8 +55,30 @@ void drain(int& fd, const std::function<void(std::string_view)>& sink, std::size
 
 } // namespace
 
+// Writes all of `bytes` (QEMU reads its stdin as the guest takes bytes; a short script line fits
+// the pipe's buffer at once). False when QEMU is gone (EPIPE: SIGPIPE is ignored meanwhile).
+bool write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
 QemuOutcome run_qemu(const RunRequest& req) {
     QemuOutcome out;
+    int input[2] = {-1, -1};
+    if (req.input && ::pipe2(input, O_CLOEXEC) != 0) return out;
+    // Closes the input pipe on every way out below.
+    struct InputPipe {
+        int* fds;
+        ~InputPipe() {
+            for (int i = 0; i < 2; ++i)
+                if (fds[i] >= 0) ::close(fds[i]);
+        }
+    } input_guard{input};
     int serial[2];
     int err[2];
     int exec_status[2];
@@ -80,7 +102,9 @@ QemuOutcome run_qemu(const RunRequest& req) {
         return out;
     }
     if (pid == 0) {
-        // Child: only async-signal-safe calls until exec. stdin stays ours (interactive shell).
+        // Child: only async-signal-safe calls until exec. stdin stays ours (interactive shell)
+        // unless the input is scripted.
+        if (input[0] >= 0) ::dup2(input[0], STDIN_FILENO);
         ::dup2(serial[1], STDOUT_FILENO);
         ::dup2(err[1], STDERR_FILENO);
         ::execvp(argv[0], argv.data());
@@ -91,6 +115,31 @@ QemuOutcome run_qemu(const RunRequest& req) {
     ::close(serial[1]);
     ::close(err[1]);
     ::close(exec_status[1]);
+    if (input[0] >= 0) {
+        ::close(input[0]);
+        input[0] = -1;
+    }
+    // A write to the input pipe after QEMU ended must be an error, not a signal that kills us.
+    struct sigaction ignore {}, saved {};
+    ignore.sa_handler = SIG_IGN;
+    const bool pipe_signal = req.input && ::sigaction(SIGPIPE, &ignore, &saved) == 0;
+    struct RestoreSigpipe {
+        bool active;
+        struct sigaction* saved;
+        ~RestoreSigpipe() {
+            if (active) ::sigaction(SIGPIPE, saved, nullptr);
+        }
+    } restore{pipe_signal, &saved};
+    const auto on_serial = [&](std::string_view s) {
+        if (req.on_serial) req.on_serial(s);
+        if (req.input && input[1] >= 0) {
+            const std::string bytes = req.input(s);
+            if (!bytes.empty() && !write_all(input[1], bytes)) {
+                ::close(input[1]);
+                input[1] = -1;
+            }
+        }
+    };
     int exec_errno = 0;
     const ssize_t got = ::read(exec_status[0], &exec_errno, sizeof exec_errno);
     ::close(exec_status[0]);
@@ -114,7 +163,7 @@ QemuOutcome run_qemu(const RunRequest& req) {
         const int r = ::poll(p, 2, wait_ms);
         if (r < 0 && errno != EINTR) break;
         if (r <= 0) continue;
-        if (fds[0] >= 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) drain(fds[0], req.on_serial, &serial_count);
+        if (fds[0] >= 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) drain(fds[0], on_serial, &serial_count);
         if (fds[1] >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
             drain(fds[1], [&](std::string_view s) {
                 out.stderr_text.append(s);

@@ -6,6 +6,7 @@ namespace myr::arch {
 namespace {
 constexpr std::uint16_t com1 = 0x3f8;
 constexpr std::uint8_t lsr_thr_empty = 0x20;
+constexpr std::uint8_t lsr_data_ready = 0x01;
 } // namespace
 
 void serial_init() {
@@ -27,6 +28,14 @@ void serial_write(const char* s) {
         while (!(inb(com1 + 5) & lsr_thr_empty)) pause();
         outb(com1, static_cast<std::uint8_t>(*s));
     }
+}
+
+// Polled, called only from console_read (a system call): nothing on the boot path reads the
+// port. Receive interrupts stay off (serial_init), so bytes wait in the FIFO until asked for.
+std::size_t serial_read(char* buf, std::size_t max) {
+    std::size_t n = 0;
+    while (n < max && (inb(com1 + 5) & lsr_data_ready)) buf[n++] = static_cast<char>(inb(com1));
+    return n;
 }
 
 [[noreturn]] void debug_exit(std::uint8_t code) {

@@ -53,7 +53,9 @@ struct Audit {
 // (console.cpp has the numbers).
 struct ConsoleLock {
     alignas(64) std::uint32_t held;  // 0 free, 1 taken
-    std::uint32_t pad;
+    // 1 while the console owner's raw text (console_raw) has left the cursor mid-line: the next
+    // log line starts with a newline, so machine-readable lines stay at column 0. Under the lock.
+    std::uint32_t mid_line;
 };
 
 struct alignas(64) BootBlock {

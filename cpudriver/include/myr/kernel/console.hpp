@@ -11,7 +11,13 @@ void console_init();                                 // boot core, before anythi
 void console_attach(ConsoleLock* lock, std::uint32_t core, std::uint32_t node);
 void console_line(const char* text, bool prefixed);  // writes text + "\n" under the lock
 void console_text(const char* text);                 // writes text (whole lines) under the lock
+// The console owner's raw text (prompt, echo): written as it is, no newline added. A log line
+// that follows while it left the cursor mid-line starts on a new line.
+void console_raw(const char* text);
 const char* console_prefix();                        // this core's "[cI/nN] "
+// Bytes the serial port has received (up to max, 0 when none), taken under the console lock: any
+// core may ask (there is one COM1; port I/O reaches it from every core), one at a time.
+std::size_t console_read(char* buf, std::size_t max);
 
 inline constexpr std::size_t line_max = 320;
 

@@ -36,6 +36,10 @@ struct Options {
     // copy of the core endpoint (slot 4) may receive; every other domain's may only send.
     std::uint32_t num_serve;
     char serve[max_serve][24];
+    // `console=NAME`: domains running boot module NAME own the serial console's input
+    // (Sys::console_read) and may write raw text to it (debug_print flag console_text). Empty:
+    // nobody. A name longer than a module name (23) is refused, not cut to another program's name.
+    char console[24];
 };
 
 Options parse_options(const char* cmdline);

@@ -13,7 +13,9 @@ namespace myr::abi {
 
 enum class Sys : std::uint64_t {
     debug_print = 0,   // (const char* text, u64 len, flags) -> ok | invalid_argument (bad pointer/len);
-                       // flags 1: a machine-readable log line (needs a kernel cap in slot 5)
+                       // flags 1: a machine-readable log line (needs a kernel cap in slot 5);
+                       // flags 2 (console_text): the bytes as they are, no prefix, no newline added
+                       // (a prompt, echo), console owner only (see console_read), else permission_denied
     yield = 1,         // () -> ok
     exit = 2,          // (u64 code) -> does not return
     domain_info = 3,   // () -> rdx = core << 32 | domain id
@@ -65,10 +67,17 @@ enum class Sys : std::uint64_t {
                        // above must exist (not_found, rdx = the missing level), the entry be empty (exists)
     unmap_table = 31,  // (page_table cptr) -> ok: takes the table out of its tree and zeroes it (what was
                        // mapped through it is gone); not_found when it is not installed
+    console_read = 32, // (u8* buf, u64 len <= console_read_max) -> rdx = bytes copied (0: none waiting);
+                       // never blocks (sleep in wait_event between polls). Only the console owner, the
+                       // domains running the program that kernel option `console=NAME` names, may read:
+                       // anyone else permission_denied; a buffer not user-writable or len too large:
+                       // invalid_argument, and no received byte is taken from the serial port
     count
 };
 
 inline constexpr unsigned ipc_words = 4;
+inline constexpr std::uint64_t console_text = 2;        // debug_print flag
+inline constexpr std::uint64_t console_read_max = 256;  // bytes one console_read may ask for
 inline constexpr std::uint64_t no_cap = ~0ull;
 inline constexpr std::uint64_t recv_poll = 1;  // ipc_recv flag
 // The cap argument (r9) of ipc_send / ipc_call: no_cap, or the cptr of a capability to send in

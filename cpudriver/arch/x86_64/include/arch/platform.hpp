@@ -1,5 +1,6 @@
 #pragma once
 // The neutral interface the generic CPU driver uses to reach x86 hardware.
+#include <cstddef>
 #include <cstdint>
 
 namespace myr::arch {
@@ -7,6 +8,8 @@ namespace myr::arch {
 // Serial port (COM1, 16550 UART).
 void serial_init();
 void serial_write(const char* s);
+// Takes up to `max` bytes the UART has received (its FIFO holds 16), without waiting: 0 when none.
+std::size_t serial_read(char* buf, std::size_t max);
 
 // Direct map: physical address -> kernel pointer (valid for all RAM on every core).
 template <typename T = void>

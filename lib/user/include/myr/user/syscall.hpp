@@ -55,6 +55,15 @@ inline Status debug_print(const char* s, std::uint64_t len) {
     return syscall6(abi::Sys::debug_print, reinterpret_cast<std::uint64_t>(s), len).status;
 }
 inline void yield() { (void)syscall6(abi::Sys::yield); }
+
+// The serial console (console owner only, kernel option console=NAME): bytes received so far
+// (value = how many, 0 when none; never blocks), and raw text out (no prefix, no newline added).
+inline SysResult console_read(char* buf, std::uint64_t len) {
+    return syscall6(abi::Sys::console_read, reinterpret_cast<std::uint64_t>(buf), len);
+}
+inline Status console_write(const char* s, std::uint64_t len) {
+    return syscall6(abi::Sys::debug_print, reinterpret_cast<std::uint64_t>(s), len, abi::console_text).status;
+}
 [[noreturn]] inline void exit(std::uint64_t code) {
     (void)syscall6(abi::Sys::exit, code);
     __builtin_unreachable();

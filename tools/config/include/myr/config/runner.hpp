@@ -32,6 +32,10 @@ struct RunRequest {
     unsigned timeout_s = 0;                        // 0: no timeout (gdb sessions)
     std::function<void(std::string_view)> on_serial;  // called with each chunk of serial output
     std::function<void(std::string_view)> on_stderr;  // called with each chunk of QEMU's stderr
+    // Scripted input (InputPacer): when set, QEMU's stdin (the serial port's input with -serial
+    // stdio) is a pipe instead of ours; after each serial chunk (after on_serial) the bytes this
+    // returns are written to it. The pipe stays open until QEMU ends: QEMU never sees EOF.
+    std::function<std::string(std::string_view)> input;
 };
 
 // Blocks until QEMU ends (or is killed at the deadline: SIGTERM, then SIGKILL after 2 s).
