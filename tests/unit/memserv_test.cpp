@@ -223,6 +223,23 @@ TEST(MemservBook, AFullGrantTableIsOverflowNotACorruptedPool) {
     EXPECT_TRUE(b->valid());
 }
 
+TEST(MemservBook, InitAgainForgetsEverything) {
+    auto b = std::make_unique<Book>();
+    b->init(0, base, 16 * page, 4 * page);
+    AllocReply g{};
+    ASSERT_EQ(b->alloc(1, 1, 0, 4 * page, g), Status::ok);
+    b->init(1, base * 2, 8 * page, 4 * page);
+    EXPECT_TRUE(b->valid());
+    EXPECT_EQ(b->held(1, 1), 0u);
+    EXPECT_EQ(b->owners().read(repl::MemoryOwnership::owner(base)).status, Status::not_found);
+    ASSERT_EQ(b->alloc(1, 1, 1, 4 * page, g), Status::ok);  // the old grant does not count against the quota
+    EXPECT_EQ(g.base, base * 2);
+    StatsReply st{};
+    b->stats(st);
+    EXPECT_EQ(st.grants, 1u);
+    EXPECT_EQ(st.node, 1);
+}
+
 // Many holders, random sizes, random frees (some of them by the wrong holder): every invariant
 // of the book holds after every step.
 TEST(MemservBook, InvariantsHoldUnderRandomOps) {

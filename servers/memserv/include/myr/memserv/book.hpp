@@ -126,6 +126,9 @@ public:
         e->held += bytes;
         return Status::ok;
     }
+    constexpr void reset() {
+        for (Entry& e : m_entries) e = Entry{};
+    }
     constexpr void uncharge(std::uint32_t core, std::uint32_t domain, std::uint64_t bytes) {
         if (Entry* e = find(core, domain)) e->held = e->held >= bytes ? e->held - bytes : 0;
     }
@@ -183,7 +186,15 @@ public:
         std::uint32_t core, domain;
     };
 
+    // Starts over: no grants, every counter 0 (a second init forgets the first one's grants).
     constexpr void init(unsigned node, std::uint64_t pool_base, std::uint64_t pool_bytes, std::uint64_t quota) {
+        // Member by member: a whole Book is ~14 KiB, too much for a temporary on a user stack.
+        for (Grant& g : m_live) {
+            if (g.ticket != 0) (void)m_owners.apply(repl::MemoryOwnership::release(m_base + g.offset, owner_of(g.core)));
+            g = Grant{};
+        }
+        m_quotas.reset();
+        m_grants = m_local = m_remote = m_refused_quota = m_refused_empty = m_frees = 0;
         m_node = node;
         m_base = pool_base;
         m_pool.reset(pool_bytes);
