@@ -418,6 +418,10 @@ bool may_kill(const DomainRec& rec) {
     return false;
 }
 
+// Domains of this core this monitor ended on request (a kill op, a stop: step): the kernel counts
+// them with the faulted ones; the census reports them apart (a kill asked for is not a fault).
+std::uint64_t kills_done;
+
 // Ends a domain of this core for a caller the rule allows (its monitor checked the name).
 Status kill_here(std::uint64_t domain, std::uint64_t caller_core, std::uint64_t caller) {
     if (domain == monitor_domain || (caller_core == mesh.core && domain == caller)) return Status::permission_denied;
@@ -426,6 +430,7 @@ Status kill_here(std::uint64_t domain, std::uint64_t caller_core, std::uint64_t 
     const Status st = syscall6(abi::Sys::domain_kill, t->cap).status;
     if (st == Status::connection_lost) return Status::not_found;  // it ended already
     if (st != Status::ok) return st;
+    ++kills_done;
     print("killed domain {} for domain {} of core {}", domain, caller, caller_core);
     reap();  // into the death feed at once
     return st;
@@ -793,7 +798,11 @@ std::uint64_t made() { return bindings_made; }
 Status kill(std::uint64_t domain) {
     const DomainRec* r = find_domain(domain);
     if (!r || !r->cap) return Status::not_found;
-    return syscall6(abi::Sys::domain_kill, r->cap).status;
+    const Status st = syscall6(abi::Sys::domain_kill, r->cap).status;
+    if (st == Status::ok) ++kills_done;
+    return st;
 }
+
+std::uint64_t kills() { return kills_done; }
 
 } // namespace myr::monitor::binding

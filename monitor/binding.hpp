@@ -36,6 +36,8 @@ void on_bind_reply(std::uint64_t from, const urpc::Message& m);
 // Ends a domain this monitor started (domain_kill on the cap it keeps); not_found when it holds
 // none, connection_lost when the domain already ended.
 [[nodiscard]] Status kill(std::uint64_t domain);
+// Domains this monitor ended on request so far (kill op, stop: step); the kernel counts them as faulted.
+[[nodiscard]] std::uint64_t kills();
 // Bindings this core's monitor set up (status).
 [[nodiscard]] std::uint64_t made();
 

@@ -10,6 +10,7 @@
 // same exit_after. exit_after: exit once that many client connections have closed (0: serve
 // until stopped; tests use it to end a run plan's `wait`).
 #include <myr/kvstore/table.hpp>
+#include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 #include <myr/user/args.hpp>
 
@@ -145,7 +146,9 @@ rpc::Server<Interface, Handler, 14> server(handler);
 extern "C" int main(std::uint64_t arg) {
     char text[args::max_len + 1];
     const Result<std::uint64_t> len = user::read_args(text, sizeof text);
+    bool in_nameserv = false;
     if (len.ok() && *len > 0) {
+        in_nameserv = args::equals(text, *len, "nameserv", "yes");
         std::uint64_t index = 0, replicas = 1, exit_after = 0;
         (void)args::number(text, *len, "replica", index);
         (void)args::number(text, *len, "replicas", replicas);
@@ -170,6 +173,18 @@ extern "C" int main(std::uint64_t arg) {
     if (const Status s = server.start(name); s != Status::ok) {
         user::print("kvstore: cannot register {}: {}", name, to_string(s));
         return 1;
+    }
+    // With `nameserv=yes` (the config runs nameserv) the name is registered there too, so
+    // `services` lists it and clients find it through nameserv; the monitors' table keeps the
+    // bootstrap entry either way (clients without nameserv).
+    if (in_nameserv) {
+        nameserv::Address owner{};
+        Status s = Status::not_found;
+        for (unsigned t = 0; t < 3000 && (s = nameserv::session().register_name(name, owner)) != Status::ok; ++t) {
+            if (s == Status::exists) break;
+            user::wait_event();  // nameserv may not be up yet
+        }
+        if (s != Status::ok) user::print("kvstore: registering {} in nameserv: {}", name, to_string(s));
     }
     user::print("kvstore: replica {} of {} serving as {} on core {}", handler.index, handler.replicas, name, core);
     static std::uint64_t bad = 0;

@@ -11,6 +11,7 @@
 #include <myr/nameserv/client.hpp>
 #include <myr/nameserv/table.hpp>
 #include <myr/user/domains.hpp>
+#include <myr/user/args.hpp>
 
 using namespace myr;
 using namespace myr::nameserv;
@@ -224,6 +225,16 @@ rpc::Server<Interface, Handler, 14> server(handler);
 } // namespace
 
 extern "C" int main(std::uint64_t arg) {
+    // Placed by a config's [[server]] table: `replica=I replicas=K [exit_after=N]` (docs/servers.md).
+    char text[args::max_len + 1];
+    const Result<std::uint64_t> len = user::read_args(text, sizeof text);
+    if (len.ok() && *len > 0) {
+        std::uint64_t index = 0, replicas = 1, exit_after = 0;
+        (void)args::number(text, *len, "replica", index);
+        (void)args::number(text, *len, "replicas", replicas);
+        (void)args::number(text, *len, "exit_after", exit_after);
+        arg = (index & 0xff) | (replicas & 0xff) << 8 | (exit_after & 0xffff) << 16;
+    }
     handler.index = static_cast<unsigned>(arg & 0xff);
     handler.replicas = static_cast<unsigned>((arg >> 8) & 0xff);
     if (handler.replicas == 0) handler.replicas = 1;

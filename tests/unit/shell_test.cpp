@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -252,6 +254,127 @@ TEST(ShellCommands, TheTableIsWellFormed) {
         EXPECT_LT(c.max_args, max_words) << c.name;
         EXPECT_EQ(std::string(c.usage).rfind(c.name, 0), 0u) << "usage starts with the name: " << c.name;
         for (std::size_t j = i + 1; j < std::size(commands); ++j) EXPECT_STRNE(c.name, commands[j].name);
+    }
+}
+
+
+// ---- The system commands (myr/shell/system.hpp) against a fake machine: two cores' process
+// lists, a kvstore map, a kill log. ----
+struct FakeSystem {
+    static inline std::vector<Process> procs;
+    static inline std::map<std::string, std::pair<std::string, std::uint64_t>> kv;
+    static inline std::vector<std::pair<std::uint32_t, std::uint32_t>> killed;
+    static void reset() {
+        procs = {{0, 2, "nameserv"}, {1, 2, "kvstore"}, {1, 3, "hello"}, {1, 4, "kvstore"}};
+        kv.clear();
+        killed.clear();
+    }
+    static Status process(std::uint32_t core, std::uint32_t index, Process& out) {
+        std::uint32_t n = 0;
+        for (const Process& p : procs)
+            if (p.core == core && n++ == index) {
+                out = p;
+                return Status::ok;
+            }
+        return Status::not_found;
+    }
+    static Status kill(std::uint32_t core, std::uint32_t domain) {
+        if (core > 1) return Status::invalid_argument;
+        if (domain == 1) return Status::permission_denied;
+        for (auto it = procs.begin(); it != procs.end(); ++it)
+            if (it->core == core && it->domain == domain) {
+                procs.erase(it);
+                killed.emplace_back(core, domain);
+                return Status::ok;
+            }
+        return Status::not_found;
+    }
+    static Status get(const char* key, char* value, std::size_t cap, std::uint64_t& version) {
+        auto it = kv.find(key);
+        if (it == kv.end()) return Status::not_found;
+        std::snprintf(value, cap, "%s", it->second.first.c_str());
+        version = it->second.second;
+        return Status::ok;
+    }
+    static Status put(const char* key, const char* value, std::uint64_t& version) {
+        auto& e = kv[key];
+        e = {value, e.second + 1};
+        version = e.second;
+        return Status::ok;
+    }
+};
+
+struct SystemShell : Shell {
+    System sys{};
+    SystemShell() {
+        FakeSystem::reset();
+        sys.process = FakeSystem::process;
+        sys.kill = FakeSystem::kill;
+        sys.kv_get = FakeSystem::get;
+        sys.kv_put = FakeSystem::put;
+        ctx.system = &sys;
+        Shell::fake = {};
+        Shell::fake_status = Status::ok;
+        Shell::fake.cores = 2;
+        Shell::fake.nodes = 1;
+    }
+};
+
+TEST(ShellSystem, PsListsEveryCoreOrOne) {
+    SystemShell s;
+    EXPECT_EQ(s.run("ps"), Outcome::ok);
+    EXPECT_EQ(s.out, "  core 0 domain 2 nameserv\n  core 1 domain 2 kvstore\n  core 1 domain 3 hello\n"
+                     "  core 1 domain 4 kvstore\n4 domains\n");
+    EXPECT_EQ(s.run("ps 0"), Outcome::ok);
+    EXPECT_EQ(s.out, "  core 0 domain 2 nameserv\n1 domains\n");
+    EXPECT_EQ(s.run("ps x"), Outcome::usage);
+    EXPECT_EQ(s.out, "error: usage: ps [CORE]\n");
+}
+
+TEST(ShellSystem, StopKillsEveryInstanceOfOneProgramOnly) {
+    SystemShell s;
+    EXPECT_EQ(s.run("stop kvstore"), Outcome::ok);
+    EXPECT_EQ(FakeSystem::killed, (std::vector<std::pair<std::uint32_t, std::uint32_t>>{{1, 2}, {1, 4}}));
+    EXPECT_EQ(s.run("ps 1"), Outcome::ok);
+    EXPECT_EQ(s.out, "  core 1 domain 3 hello\n1 domains\n");
+    EXPECT_EQ(s.run("stop kvstore"), Outcome::failed);
+    EXPECT_EQ(s.out, "error: stop: no running kvstore\n");
+    EXPECT_EQ(s.run("stop hello 1"), Outcome::usage) << "the core is written @CORE";
+    EXPECT_EQ(s.run("stop hello @0"), Outcome::failed) << "hello runs on core 1 only";
+    EXPECT_EQ(FakeSystem::killed.size(), 2u);
+}
+
+TEST(ShellSystem, KillReportsTheRefusal) {
+    SystemShell s;
+    EXPECT_EQ(s.run("kill 0 1"), Outcome::failed);
+    EXPECT_EQ(s.out, "error: kill: permission denied\n");
+    EXPECT_EQ(s.run("kill 0 x"), Outcome::usage);
+    EXPECT_EQ(s.run("kill 4294967296 1"), Outcome::usage) << "more than 32 bits";
+    EXPECT_EQ(s.run("kill 1 3"), Outcome::ok);
+    EXPECT_EQ(s.out, "killed core 1 domain 3\n");
+}
+
+TEST(ShellSystem, KvGetPutAndItsUsage) {
+    SystemShell s;
+    EXPECT_EQ(s.run("kv get a"), Outcome::failed);
+    EXPECT_EQ(s.out, "error: kv get: not found\n");
+    EXPECT_EQ(s.run("kv put a 1"), Outcome::ok);
+    EXPECT_EQ(s.out, "ok (version 1)\n");
+    EXPECT_EQ(s.run("kv get a"), Outcome::ok);
+    EXPECT_EQ(s.out, "a = 1 (version 1)\n");
+    EXPECT_EQ(s.run("kv put a"), Outcome::usage);
+    EXPECT_EQ(s.run("kv get a b"), Outcome::usage);
+    EXPECT_EQ(s.run("kv frob a"), Outcome::usage);
+    EXPECT_EQ(s.out, "error: usage: kv get KEY | kv put KEY VALUE | kv del KEY\n");
+    EXPECT_EQ(s.run("kv del a"), Outcome::failed) << "no kv_del in this system";
+    EXPECT_EQ(s.out, "error: kv: not available\n");
+}
+
+TEST(ShellSystem, WithoutASystemEveryCommandSaysNotAvailable) {
+    Shell s;
+    for (const char* line : {"ps", "services", "channels", "start hello", "stop hello", "kill 0 2", "kv get a", "bench"}) {
+        EXPECT_EQ(s.run(line), Outcome::failed) << line;
+        EXPECT_NE(s.out.find(": not available\n"), std::string::npos) << line << ": " << s.out;
     }
 }
 

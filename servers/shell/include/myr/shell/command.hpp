@@ -54,6 +54,7 @@ enum class Outcome : std::uint8_t {
 };
 
 struct Context;
+struct System;  // system.hpp: processes, services, kvstore
 
 // One entry of the command table: the extension point for later commands (ps, services, kv, ...).
 struct Command {
@@ -70,6 +71,7 @@ struct Context {
     std::span<const Command> commands;                  // the table help lists
     Status (*topology)(abi::TopologyInfo& info);        // Sys::topology in the guest
     abi::TopologyInfo* topo_buf;                        // 4.6 KB scratch for it (not the stack)
+    const System* system = nullptr;                     // system.hpp; null: those commands say not available
 };
 
 // Splits `line` at spaces and tabs into `words` (a copy of the line with NULs between words) and

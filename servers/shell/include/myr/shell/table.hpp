@@ -7,6 +7,7 @@
 // kill, kv get|put|del, bench. Commands that need a server put what they need (a binding, a
 // channel) into Context and fail with a message when it is missing.
 #include <myr/shell/builtins.hpp>
+#include <myr/shell/system.hpp>
 
 namespace myr::shell {
 
@@ -15,6 +16,14 @@ inline constexpr Command commands[] = {
     cmd_cores_entry,
     cmd_nodes_entry,
     cmd_echo_entry,
+    cmd_ps_entry,
+    cmd_services_entry,
+    cmd_channels_entry,
+    cmd_start_entry,
+    cmd_stop_entry,
+    cmd_kill_entry,
+    cmd_kv_entry,
+    cmd_bench_entry,
     cmd_shutdown_entry,
     // new commands here
 };
