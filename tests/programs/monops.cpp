@@ -18,6 +18,8 @@
 //               on core 0, itself, a domain that never existed, 1000 tries), dw_spin stays alive
 //   killpriv    named by monitor.kill: still may not kill a monitor or itself; a domain that never
 //               existed is not_found; at most 2 remote kills open at once; 200 kills in a row
+//   dw_ring     started after `arg` deaths: the feed from cursor 0 is overflow (deaths missed, where
+//               to resume), then exactly the 64 newest deaths, then would_block
 #include "expect.hpp"
 
 #include <myr/user/domains.hpp>
@@ -231,6 +233,36 @@ int bt_cli(std::uint64_t arg) {
 }
 #endif
 
+#if MYRIAD_MONOPS_ROLE == 9
+int dw_ring(std::uint64_t want) {
+    constexpr std::uint64_t ring = 64;  // monitor/deaths.hpp ring_size
+    Death d{};
+    Status s = Status::ok;
+    // The last deaths may still be on their way from other cores' monitors.
+    for (unsigned t = 0; t < 6000; ++t) {
+        s = next_death(0, d);
+        if (s == Status::overflow && d.cursor + ring >= want) break;
+        wait_event();
+    }
+    expect("the feed from 0 after more deaths than the ring holds", s, Status::overflow);
+    const std::uint64_t resume = d.cursor;
+    print("dw_ring: overflow, resume at cursor {}", resume);
+    std::uint64_t cursor = resume, got = 0;
+    while (next_death(cursor, d) == Status::ok) {
+        if (d.cursor != cursor + 1) expect("cursors count up by one", Status::invalid_argument, Status::ok);
+        cursor = d.cursor;
+        if (d.how != abi::DomainStatus::exited || d.code != 0) expect("every death a clean exit", Status::invalid_argument, Status::ok);
+        ++got;
+    }
+    print("dw_ring: {} deaths held after the overflow, newest cursor {}", got, cursor);
+    expect("the ring holds the 64 newest", got == ring ? Status::ok : Status::invalid_argument, Status::ok);
+    expect("then nothing newer", next_death(cursor, d), Status::would_block);
+    expect("a cursor one before the oldest still held", next_death(resume, d), Status::ok);
+    expect("a cursor one older than that", next_death(resume - 1, d), Status::overflow);
+    return finish("dw_ring");
+}
+#endif
+
 #if MYRIAD_MONOPS_ROLE == 7 || MYRIAD_MONOPS_ROLE == 8
 // A kill call without polling: the first answer (would_block for a remote core).
 Status kill_once(std::uint64_t core, std::uint64_t domain) {
@@ -322,5 +354,7 @@ extern "C" int main(std::uint64_t arg) {
 #elif MYRIAD_MONOPS_ROLE == 8
     (void)arg;
     return killer(true);
+#elif MYRIAD_MONOPS_ROLE == 9
+    return dw_ring(arg);
 #endif
 }
