@@ -58,6 +58,7 @@ constexpr std::uint32_t pending_per_client = 2;// bind requests of one remote cl
 struct DomainRec {
     bool used, remote;       // remote: it asked another core's monitor for a binding
     bool accepts;            // it called accept: clients may bind to it by address (bind_to)
+    bool name_cut;           // its program's name is longer than the 16 bytes kept (never may kill)
     std::uint32_t domain, rings;
     std::uint64_t cap;       // our slot with a domain cap to it, 0: untracked (not started by us)
     std::uint64_t name[2];   // its program's name (16 bytes) when we started it, else zero
@@ -399,7 +400,8 @@ char killers[128];
 bool killers_read;
 
 bool may_kill(const DomainRec& rec) {
-    if (!rec.cap || (rec.name[0] & 0xff) == 0) return false;
+    // A name cut to 16 bytes could match a privileged name it is not.
+    if (!rec.cap || rec.name_cut || (rec.name[0] & 0xff) == 0) return false;
     if (!killers_read) {
         killers_read = true;
         const char key[] = "monitor.kill";
@@ -713,6 +715,7 @@ void started(std::uint64_t domain, std::uint64_t slot, bool ok, const char* name
     }
     r->cap = slot;
     r->name[0] = r->name[1] = 0;
+    r->name_cut = len > 16;
     for (std::uint64_t i = 0; i < len && i < 16; ++i)
         r->name[i / 8] |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * (i % 8));
 }

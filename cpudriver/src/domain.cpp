@@ -185,8 +185,12 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     const Module* mods = modules(n);
     if (module >= n) return Status::not_found;
     Domain* d = nullptr;
+    // The free slot whose domain started longest ago (never used: serial 0): domain_status keeps
+    // answering how a domain ended until its slot starts another, so reusing the slot just freed
+    // would let a monitor that was preempted between its last look and this spawn lose how it
+    // ended (docs/monitors.md, "Death feed").
     for (Domain& slot : table)
-        if (slot.state == DomainState::free) { d = &slot; break; }
+        if (slot.state == DomainState::free && (!d || slot.serial < d->serial)) d = &slot;
     if (!d) return Status::overflow;
     const Module& m = mods[module];
     ElfImage img{};
