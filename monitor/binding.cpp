@@ -399,9 +399,8 @@ std::uint64_t monitor_domain;  // our own domain number (never killed)
 char killers[128];
 bool killers_read;
 
-bool may_kill(const DomainRec& rec) {
-    // A name cut to 16 bytes could match a privileged name it is not.
-    if (!rec.cap || rec.name_cut || (rec.name[0] & 0xff) == 0) return false;
+// Whether `name` (len bytes) is one of the programs kernel option monitor.kill names.
+bool is_killer(const std::uint64_t (&name)[2]) {
     if (!killers_read) {
         killers_read = true;
         const char key[] = "monitor.kill";
@@ -415,9 +414,16 @@ bool may_kill(const DomainRec& rec) {
         for (; *p && *p != ','; ++p, ++n)
             if (n < 16) w[n / 8] |= std::uint64_t{static_cast<unsigned char>(*p)} << (8 * (n % 8));
         if (*p == ',') ++p;
-        if (n > 0 && n <= 16 && w[0] == rec.name[0] && w[1] == rec.name[1]) return true;
+        if (n > 0 && n <= 16 && w[0] == name[0] && w[1] == name[1]) return true;
     }
     return false;
+}
+
+bool may_kill(const DomainRec& rec) {
+    // A name cut to 16 bytes could match a privileged name it is not.
+    if (!rec.cap || rec.name_cut || (rec.name[0] & 0xff) == 0) return false;
+    const std::uint64_t name[2] = {rec.name[0], rec.name[1]};
+    return is_killer(name);
 }
 
 // Domains of this core this monitor ended on request (a kill op, a stop: step): the kernel counts
@@ -807,5 +813,13 @@ Status kill(std::uint64_t domain) {
 }
 
 std::uint64_t kills() { return kills_done; }
+
+bool may_start(std::uint64_t domain, const char* program) {
+    std::uint64_t name[2] = {};
+    for (unsigned i = 0; i < 16 && program[i]; ++i) name[i / 8] |= std::uint64_t{static_cast<unsigned char>(program[i])} << (8 * (i % 8));
+    if (!is_killer(name)) return true;
+    const DomainRec* r = find_domain(domain);
+    return r && may_kill(*r);
+}
 
 } // namespace myr::monitor::binding

@@ -38,6 +38,10 @@ void on_bind_reply(std::uint64_t from, const urpc::Message& m);
 [[nodiscard]] Status kill(std::uint64_t domain);
 // Domains this monitor ended on request so far (kill op, stop: step); the kernel counts them as faulted.
 [[nodiscard]] std::uint64_t kills();
+// Whether domain (of this core) may start `program` at run time: a program monitor.kill names
+// holds the kill privilege, so only a domain that holds it itself may start another (else any
+// domain could start a privileged program with arguments of its choosing).
+[[nodiscard]] bool may_start(std::uint64_t domain, const char* program);
 // Bindings this core's monitor set up (status).
 [[nodiscard]] std::uint64_t made();
 

@@ -361,6 +361,7 @@ Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
                 }
         }
         if (core >= mesh.cores) return {Status::out_of_range, 0, 0, 0, 0};
+        if (!binding::may_start(domain, name)) return {Status::permission_denied, 0, 0, 0, 0};
         Stage* st = nullptr;
         for (Stage& s : stages)
             if (s.used && s.domain == domain) st = &s;

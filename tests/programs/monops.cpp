@@ -22,6 +22,7 @@
 //               to resume), then exactly the 64 newest deaths, then would_block
 #include "expect.hpp"
 
+#include <myr/user/args.hpp>
 #include <myr/user/domains.hpp>
 
 using namespace myr;
@@ -296,6 +297,11 @@ int killer(bool privileged) {
             const Status s = kill_once(i % 2 ? 0 : core, i % 3 ? srv : 9000 + i);
             if (s != denied) expect("spam kill", s, denied);
         }
+        // Nor may it start a program that holds the privilege (it would run with arguments of
+        // our choosing): refused here and on another core, nothing started.
+        Spawned sp{};
+        expect("start killpriv here", spawn("killpriv", core, "", sp), denied);
+        expect("start killpriv on core 0", spawn("killpriv", 0, "", sp), denied);
     } else {
         expect("kill a domain that never existed (core 0)", kill(0, 9999), Status::not_found);
         expect("kill a domain that never existed (here)", kill(core, 9999), Status::not_found);
