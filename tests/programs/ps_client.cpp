@@ -59,7 +59,7 @@ void run_to_end(Client& c, const char* program, std::uint32_t core, const char* 
     expect("exit code", w.code == code ? Status::ok : Status::internal, Status::ok);
 }
 
-int client(std::uint64_t arg) {
+[[maybe_unused]] int client(std::uint64_t arg) {
     const Address self = me();
     const std::uint32_t n = cores();
     Client c;
@@ -69,7 +69,7 @@ int client(std::uint64_t arg) {
     run_to_end(c, "worker", (self.core + 2) % n, "", 0);
     char code_arg[16] = "code=4x";
     code_arg[6] = static_cast<char>('0' + self.core % 10);
-    run_to_end(c, "pstarget", other, code_arg, 40 + self.core % 10);
+    run_to_end(c, "pstarget", other, code_arg, 40u + self.core % 10u);
 
     // A spinner: listed as ours, then killed, and wait says killed.
     Address spin{};
@@ -79,7 +79,7 @@ int client(std::uint64_t arg) {
     expect("list", c.list([&](const Proc& p) {
         ++total;
         if (p.program.equals_cstr("procserv")) ps = p.at;
-        if (p.at == spin) seen += p.procserv && p.owner == self && p.program.equals_cstr("pstarget") ? 1 : 100;
+        if (p.at == spin) seen += p.procserv && p.owner == self && p.program.equals_cstr("pstarget") ? 1u : 100u;
     }), Status::ok);
     expect("spinner listed once as ours", seen == 1 ? Status::ok : Status::internal, Status::ok);
     WaitReply w{};
@@ -115,7 +115,7 @@ int client(std::uint64_t arg) {
     return test::failures ? 1 : 0;
 }
 
-int target(std::uint64_t arg) {
+[[maybe_unused]] int target(std::uint64_t arg) {
     char text[args::max_len + 1];
     const Result<std::uint64_t> len = user::read_args(text, sizeof text);
     std::uint64_t code = 0;
@@ -124,7 +124,7 @@ int target(std::uint64_t arg) {
     for (;;) user::wait_event();  // until killed
 }
 
-int hostile(std::uint64_t arg) {
+[[maybe_unused]] int hostile(std::uint64_t arg) {
     const Address self = me();
     Client c;
     expect("connect", c.connect(), Status::ok);
@@ -155,7 +155,7 @@ int hostile(std::uint64_t arg) {
     return test::failures ? 1 : 0;
 }
 
-int admin() {
+[[maybe_unused]] int admin() {
     Client c;
     expect("connect", c.connect(), Status::ok);
     Address victim{}, ps{};
