@@ -449,7 +449,8 @@ Status list_here(std::uint64_t index, std::uint64_t (&w)[3]) {
     for (const DomainRec& r : domains) {
         if (!r.used || !r.cap || deaths::ended(mesh.core, r.domain)) continue;
         if (index-- == 0) {
-            w[0] = r.domain;
+            // Bit 32: a server instance (started with `replicas=`), for process servers' lists.
+            w[0] = r.domain | (servers::is_instance(r.domain) ? std::uint64_t{1} << 32 : 0);
             w[1] = r.name[0];
             w[2] = r.name[1];
             return Status::ok;

@@ -532,6 +532,11 @@ bool run_stop(const char* spec, Waiter wait) {
 
 std::uint64_t stopped() { return stopped_total; }
 
+bool is_instance(std::uint64_t domain) {
+    const Started* r = record_of(domain);
+    return r && args::value(r->text, r->len, "replicas").found;
+}
+
 std::uint64_t live_servers() {
     std::uint64_t n = 0;
     for (const Started& r : started)

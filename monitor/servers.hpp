@@ -51,5 +51,7 @@ void on_stop_reply(std::uint64_t from, const urpc::Message& m);
 // word in their arguments (configured servers and start: instances). Step `wait` does not wait
 // for them: servers serve until stopped.
 [[nodiscard]] std::uint64_t live_servers();
+// Whether `domain` of this core is such a server instance (MonitorOp::list reports it).
+[[nodiscard]] bool is_instance(std::uint64_t domain);
 
 } // namespace myr::monitor::servers

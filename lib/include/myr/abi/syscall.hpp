@@ -180,7 +180,8 @@ enum class MonitorOp : std::uint64_t {
                       // monitor.kill names, or the target is a monitor or the caller itself); another
                       // core: would_block until its monitor answered (call again with the same words)
     list = 13,        // (op, core, index) -> the index-th live domain a monitor started on that core:
-                      // w1 = domain, w2..w3 = its program name (16 bytes); not_found past the end;
+                      // w1 = domain | 1 << 32 when it is a server instance (started with `replicas=`
+                      // in its arguments), w2..w3 = its program name (16 bytes); not_found past the end;
                       // another core: would_block until its monitor answered (call again, same words)
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core

@@ -63,16 +63,18 @@ inline Status kill(std::uint64_t core, std::uint64_t domain, std::uint64_t tries
     return remote_call(m, tries);
 }
 
-// The index-th live domain a monitor started on `core`: its number and program name (nul-ended).
+// The index-th live domain a monitor started on `core`: its number and program name (nul-ended);
+// `server` (when given): whether it is a server instance (started with `replicas=`).
 inline Status list(std::uint64_t core, std::uint64_t index, std::uint64_t& domain, char (&name)[17],
-                   std::uint64_t tries = 100000) {
+                   std::uint64_t tries = 100000, bool* server = nullptr) {
     Message m{};
     m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::list);
     m.w[1] = core;
     m.w[2] = index;
     const Status s = remote_call(m, tries);
     if (s != Status::ok) return s;
-    domain = m.w[1];
+    domain = m.w[1] & 0xffffffff;
+    if (server) *server = (m.w[1] >> 32) & 1;
     for (unsigned i = 0; i < 16; ++i) name[i] = static_cast<char>((i < 8 ? m.w[2] : m.w[3]) >> (8 * (i % 8)));
     name[16] = '\0';
     return s;
