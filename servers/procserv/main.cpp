@@ -1,4 +1,4 @@
-// procserv: the process server (docs/servers-procserv.md). Starts programs by name on a core (or
+// procserv: the process server (docs/servers.md, "procserv"). Starts programs by name on a core (or
 // where the monitors choose) with an argument string, lists every core's live domains, kills
 // domains under the rule of procserv/table.hpp, and remembers how each program it started ended
 // (from the death feed) so that clients can wait for it. Built on the monitor operations spawn,

@@ -1,10 +1,12 @@
 // kvstore client test (`kvclient`): binds to "kvstore" by name from whatever core it runs on and
 // checks every operation and error the interface promises, then sends the server bad frames
 // (unknown operation, truncated body, a key over its limit, a frame that is not a frame) and
-// checks each gets bad_request while the same connection keeps working. Argument: the number of
-// replicas; with 2 or more it also reads its keys back from "kvstore.1" and compares digests once
-// its writes are acknowledged.
+// checks each gets bad_request while the same connection keeps working. Argument: bits 0-7 the
+// number of replicas (with 2 or more it also reads its key back from "kvstore.1" once its write
+// was acknowledged); bit 8: find kvstore through nameserv (lookup at this node's replica, then
+// bind by address) instead of the monitors' bootstrap table.
 #include <myr/kvstore/interface.hpp>
+#include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 
 using namespace myr;
@@ -139,10 +141,12 @@ void hostile(rpc::Client& kv) {
 
 } // namespace
 
-extern "C" int main(std::uint64_t replicas) {
+extern "C" int main(std::uint64_t arg) {
+    const std::uint64_t replicas = arg & 0xff;
+    const bool via_nameserv = (arg & 0x100) != 0;
     core = user::syscall6(abi::Sys::domain_info).value >> 32;
     rpc::Client kv;
-    if (const Status s = kv.connect(service); s != Status::ok) {
+    if (const Status s = via_nameserv ? nameserv::connect(kv, service) : kv.connect(service); s != Status::ok) {
         user::print("test-fail: kvclient core {}: connect kvstore: {}", core, to_string(s));
         return 1;
     }
@@ -151,7 +155,7 @@ extern "C" int main(std::uint64_t replicas) {
     if (replicas >= 2) {
         // The write was acknowledged, so the backup holds it.
         rpc::Client backup;
-        Status s = backup.connect("kvstore.1");
+        Status s = via_nameserv ? nameserv::connect(backup, "kvstore.1") : backup.connect("kvstore.1");
         expect(s == Status::ok, "connect to the backup", s);
         GetReply g{};
         if (s == Status::ok) {
@@ -165,6 +169,7 @@ extern "C" int main(std::uint64_t replicas) {
     }
     kv.close();
     if (failures) return 1;
-    user::print("test-pass: kvclient core {} served by core {} domain {}", core, kv.peer_core(), kv.peer_domain());
+    user::print("test-pass: kvclient core {} served by core {} domain {}{}", core, kv.peer_core(), kv.peer_domain(),
+                via_nameserv ? " (found through nameserv)" : "");
     return 0;
 }

@@ -1,4 +1,4 @@
-// procserv's clients (docs/servers-procserv.md), one program per role (MYRIAD_PS_ROLE):
+// procserv's clients (docs/servers.md, "procserv"), one program per role (MYRIAD_PS_ROLE):
 //   psclient   starts hello, worker and pstarget on other cores through procserv, waits for each
 //              with its exit code, finds its spinning pstarget in the list (marked as its own),
 //              kills it and sees it killed; bad requests (unknown program, core out of range, args

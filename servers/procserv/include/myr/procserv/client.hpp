@@ -1,5 +1,5 @@
 #pragma once
-// procserv from a domain (docs/servers-procserv.md): bind by the bootstrap name, start, list page
+// procserv from a domain (docs/servers.md, "procserv"): bind by the bootstrap name, start, list page
 // by page, kill, and wait (client-side polling: procserv answers would_block while the domain
 // runs, and this sleeps a wake-up between asks).
 #include <myr/procserv/interface.hpp>

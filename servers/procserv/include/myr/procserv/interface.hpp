@@ -1,5 +1,5 @@
 #pragma once
-// procserv's interface (docs/servers-procserv.md): the one definition the client stub and the
+// procserv's interface (docs/servers.md, "procserv"): the one definition the client stub and the
 // server dispatch come from. procserv starts programs by name on a core (or where the monitors
 // choose) with an argument string, lists every core's live domains, kills domains and tells how
 // a domain it started ended. Who may kill what: see "Kill" below and procserv/table.hpp.

@@ -1,7 +1,7 @@
 #pragma once
 // procserv's state and rules, pure and host-tested (tests/unit/procserv_test.cpp): the table of
 // the programs it started (where, which program, who asked, and once the death feed said so, how
-// each ended), and the decisions of who may start and kill what (docs/servers-procserv.md,
+// each ended), and the decisions of who may start and kill what (docs/servers.md, "procserv",
 // "Who may kill whom").
 #include <myr/abi/syscall.hpp>
 #include <myr/procserv/interface.hpp>

@@ -8,6 +8,7 @@
 // wait_event (an IPI from the peer's doorbell, or the next timer tick). Timeouts count wake-ups.
 #include <myr/rpc/link.hpp>
 #include <myr/user/bind.hpp>
+#include <myr/user/domains.hpp>
 
 namespace myr::rpc {
 
@@ -257,6 +258,12 @@ private:
             if (same_core || user::rdtsc() - t0 > spin_ticks) {
                 user::wait_event();
                 if (++wakeups >= timeout_wakeups) return Status::timeout;
+                // A server that died answers nothing: every few wake-ups ask our monitor whether
+                // the death feed reported it (a local answer, no message), and give up at once.
+                if (wakeups % 16 == 0 && user::alive(m_conn.peer_core, m_conn.peer_domain) == Status::connection_lost) {
+                    m_conn.release();
+                    return Status::connection_lost;
+                }
                 t0 = user::rdtsc();
             }
         }
