@@ -703,6 +703,50 @@ void pin_pool() {
     if (new_ring(slot, phys) != Status::ok) print("no channel pool: bindings to this core will fail");
 }
 
+void check_ram_pools(const abi::TopologyInfo& topo) {
+    const std::uint64_t node = topo.core_node[mesh.core];
+    if (node >= abi::topo_max_nodes || topo.ram_pool_bytes[node] == 0) return;
+    const std::uint64_t base = topo.ram_pool_base[node], bytes = topo.ram_pool_bytes[node];
+    const auto slot = alloc_slot();
+    if (!slot.ok()) return;
+    unsigned checks = 0, failures = 0;
+    auto create = [&](std::uint64_t phys, std::uint64_t bits) {
+        return syscall6(abi::Sys::cap_create_ram, kernel_cap, phys, bits, *slot).status;
+    };
+    auto expect = [&](const char* what, Status got, Status want) {
+        ++checks;
+        if (got == want) return;
+        ++failures;
+        print("ramcheck: {}: got '{}', want '{}'", what, to_string(got), to_string(want));
+    };
+    // The smallest power of two at least twice the pool, at the pool's base rounded down to it:
+    // aligned, and it covers the pool and more, so it straddles an end of it.
+    unsigned wide = 12;
+    while ((std::uint64_t{1} << wide) < 2 * bytes) ++wide;
+    const std::uint64_t wide_base = base & ~((std::uint64_t{1} << wide) - 1);
+    const std::uint64_t ring = syscall6(abi::Sys::cap_phys, kernel_cap, chan_pool).value;
+    expect("the page after the pool", create(base + bytes, 12), Status::out_of_range);
+    expect("the page before the pool", create(base - 4096, 12), Status::out_of_range);
+    expect("a block straddling the pool", create(wide_base, wide), Status::out_of_range);
+    expect("channel memory as untyped", create(ring, 12), Status::out_of_range);
+    expect("kernel memory (page 0)", create(0, 12), Status::out_of_range);
+    expect("a misaligned block", create(base + 4096, 13), Status::invalid_argument);
+    expect("size 0", create(base, 0), Status::invalid_argument);
+    expect("size 2^64", create(base, 64), Status::invalid_argument);
+    expect("the pool's last page", create(base + bytes - 4096, 12), Status::ok);
+    (void)syscall6(abi::Sys::cap_delete, *slot);
+    expect("the whole pool's first half", create(base, 21), Status::ok);
+    // A second root overlapping the first on one core: refused (only one may exist here).
+    const auto other = alloc_slot();
+    if (other.ok()) {
+        expect("an overlapping second root",
+               syscall6(abi::Sys::cap_create_ram, kernel_cap, base + 4096, 12, *other).status, Status::exists);
+        free_slot(*other);
+    }
+    free_slot(*slot);
+    emit("monitor-ramcheck core={} checks={} failures={}", mesh.core, checks, failures);
+}
+
 std::uint64_t spawn_slot() {
     // A domain that ended is reported before its kernel slot can start the new one (domain_status
     // then no longer says how it ended).

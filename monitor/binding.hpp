@@ -2,6 +2,7 @@
 // Binding (docs/monitors.md, "Binding"): the monitor's service to the domains of its core
 // (export a name, bind to one, accept, take the rings and a doorbell) and the monitor-to-monitor
 // half of setting up a channel between domains on different cores.
+#include <myr/abi/syscall.hpp>
 #include <myr/status.hpp>
 #include <myr/urpc/message.hpp>
 
@@ -12,6 +13,10 @@ namespace myr::monitor::binding {
 // Keeps one ring of the channel pool forever, so ring memory is never reused (no cross-core
 // revoke yet).
 void pin_pool();
+// When kernel option memserv.pool gave this monitor's node a pool: asks the kernel for untyped
+// capabilities to blocks it must refuse and to one it must grant (Sys::cap_create_ram), and emits
+// `monitor-ramcheck core=C checks=N failures=F` (the qemu tests count it). Nothing is kept.
+void check_ram_pools(const abi::TopologyInfo& topo);
 // A slot for a domain cap to a program this monitor starts (spawn's dest), or no_cap when the
 // cnode is too full to track it; then started() with the spawn's outcome: the monitor keeps the
 // cap and frees what the domain held once domain_status says it ended.

@@ -601,6 +601,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     }
     if (!mesh_init({core, cores, base, stride, chan, node}, topo_ok, unicast, nodes)) return 1;
     binding::pin_pool();
+    if (topo_ok) binding::check_ram_pools(topo);
     names::init();
     servers::init(kernel_option);
     repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_words, poll, queued, kernel_option,

@@ -293,6 +293,15 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     const CoreMemoryPlan plan = core_memory_plan(top, topo.num_cpus);
     const std::uint64_t pool_size = plan.table_pool;
     log("per core: {} page-table frames of a {} KiB pool (RAM top {:#x})", plan.table_frames, pool_size / 1024, top);
+    // memserv pools first (kernel option memserv.pool=MiB, default none): they come out of what
+    // the user pools would share, and lie in no core's region (docs/servers-memserv.md).
+    PhysRange ram_pool[acpi::max_nodes] = {};
+    for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd) {
+        if (cores_on[nd] == 0 || this_core.options.memserv_pool_mib == 0) continue;
+        ram_pool[nd] = place_ram_pool(free_mem, nd, this_core.options.memserv_pool_mib);
+        if (ram_pool[nd].size()) log("memserv pool on node {}: {:#x}-{:#x}", nd, ram_pool[nd].base, ram_pool[nd].end);
+        else log("no room for a {} MiB memserv pool on node {}; none", this_core.options.memserv_pool_mib, nd);
+    }
     std::uint64_t user_pool[acpi::max_nodes] = {};
     for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd)
         user_pool[nd] = user_pool_share(free_mem.free_bytes(nd), cores_on[nd], plan.kernel_total,
@@ -331,6 +340,8 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.pool_size = kr.tables + pool_size - frames.used_end();
         bb.user_pool_phys = kr.user_pool_bytes ? kr.user_pool : 0;
         bb.user_pool_size = kr.user_pool_bytes;
+        bb.ram_pool_phys = mem_node < acpi::max_nodes ? ram_pool[mem_node].base : 0;
+        bb.ram_pool_size = mem_node < acpi::max_nodes ? ram_pool[mem_node].size() : 0;
         bb.region_phys = kr.region;
         bb.region_size = kr.region_bytes;
         bb.report_phys = reports;

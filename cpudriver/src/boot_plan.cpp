@@ -112,4 +112,25 @@ std::uint64_t user_pool_share(std::uint64_t node_free, std::uint32_t cores, std:
     return share & ~0xffffull;
 }
 
+PhysRange place_ram_pool(PhysMemory& mem, std::uint32_t node, std::uint64_t mib) {
+    // 2^20 MiB is a TiB: larger asks are refused, not wrapped.
+    if (mib == 0 || mib > (std::uint64_t{1} << 20)) return {0, 0};
+    const std::uint64_t bytes = (mib * (1ull << 20) + two_mib - 1) / two_mib * two_mib;
+    const auto base = mem.allocate(node, bytes, two_mib);
+    if (!base.ok()) return {0, 0};
+    return {*base, *base + bytes};
+}
+
+Status check_ram_block(std::span<const PhysRange> pools, std::uint64_t phys, std::uint64_t size_bits) {
+    if (size_bits < 12 || size_bits > 39) return Status::invalid_argument;
+    const std::uint64_t size = std::uint64_t{1} << size_bits;
+    if (phys & (size - 1)) return Status::invalid_argument;
+    for (const PhysRange& p : pools) {
+        if (p.end <= p.base) continue;
+        // Written so that no sum can wrap: phys is inside, and the block fits in what is left.
+        if (phys >= p.base && phys < p.end && size <= p.end - phys) return Status::ok;
+    }
+    return Status::out_of_range;
+}
+
 } // namespace myr::kernel

@@ -149,6 +149,10 @@ void take_hand_over(const BootBlock& bb) {
     const BootBlock* all = arch::phys_to_virt<const BootBlock>(bb.boot_blocks_phys);
     for (std::uint32_t c = 0; c < bb.num_cores && c < acpi::max_cpus; ++c)
         this_core.peers[c] = {all[c].inbox_phys, all[c].chan_pool_phys, all[c].chan_pool_size};
+    // Each core's block names its memory node's pool: together they name every pool.
+    for (std::uint32_t c = 0; c < bb.num_cores && c < acpi::max_cpus; ++c)
+        if (all[c].ram_pool_size && all[c].mem_node < acpi::max_nodes)
+            this_core.ram_pools[all[c].mem_node] = {all[c].ram_pool_phys, all[c].ram_pool_phys + all[c].ram_pool_size};
     this_core.boot_apic = all[bb.boot_core].apic_id;
     if (this_core.is_boot_core) this_core.all_boots = arch::phys_to_virt<BootBlock>(bb.boot_blocks_phys);
     const Module* mods = arch::phys_to_virt<const Module>(bb.modules_phys);

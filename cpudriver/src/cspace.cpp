@@ -6,6 +6,7 @@
 #include <arch/cpu.hpp>
 #include <arch/platform.hpp>
 #include <myr/abi/syscall.hpp>
+#include <myr/kernel/boot_plan.hpp>
 #include <myr/kernel/console.hpp>
 #include <myr/kernel/elf.hpp>
 #include <myr/kernel/page_tables.hpp>
@@ -405,6 +406,19 @@ Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, 
     }
     if (!inside) return Status::out_of_range;
     return table.install(t, caps::make_channel_memory(phys, static_cast<unsigned>(size_bits)));
+}
+
+// An untyped capability for memory of a memserv pool (docs/servers-memserv.md): monitors turn a
+// grant, which memserv decided and a monitor carried here, into RAM its holder can retype. Only a
+// monitor may ask (the kernel cap), and only for a block inside one node's pool (check_ram_block,
+// host-tested): no kernel memory, no core's user pool, no channel memory can be named. Two
+// blocks that overlap cannot both have roots on one core (CapTable::install: exists).
+Status sys_cap_create_ram(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
+                          std::uint64_t dest) {
+    MYR_TRY(cspace_cap(d, kcap, CapType::kernel, Rights::none));
+    const SlotIdx t = MYR_TRY(cspace_slot(d, dest));
+    MYR_TRY(check_ram_block({this_core.ram_pools, acpi::max_nodes}, phys, size_bits));
+    return table.install(t, caps::make_untyped(phys, std::uint64_t{1} << size_bits));
 }
 
 Result<std::uint64_t> sys_cap_phys(Domain& d, std::uint64_t kcap, std::uint64_t cptr) {

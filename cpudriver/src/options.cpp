@@ -130,6 +130,9 @@ Options parse_options(const char* cmdline) {
             while (v[len] && v[len] != ' ') ++len;
             ok = len > 0 && len < sizeof o.console;
             if (ok) copy_word(v, o.console, sizeof o.console);
+        } else if (starts_with(p, "memserv.pool=", &v)) {
+            ok = parse_int(v, 0, 65536, n);
+            if (ok) o.memserv_pool_mib = static_cast<std::uint32_t>(n);
         } else if (starts_with(p, "monitor.flags=", &v)) {
             ok = parse_int(v, 0, 0xffff, n);
             if (ok) o.monitor_flags = static_cast<std::uint32_t>(n);

@@ -139,6 +139,10 @@ Status sys_topology(Domain& d, std::uint64_t buf, std::uint64_t len) {
         for (std::uint32_t b = 0; b < info.nodes; ++b)
             info.distance[a * info.nodes + b] = t.num_nodes ? t.distance[a][b] : 10;
     info.tsc_per_ms = this_core.boot->tsc_per_ms;
+    for (std::uint32_t n = 0; n < acpi::max_nodes && n < abi::topo_max_nodes; ++n) {
+        info.ram_pool_base[n] = this_core.ram_pools[n].base;
+        info.ram_pool_bytes[n] = this_core.ram_pools[n].size();
+    }
     return copy_to_user(d, buf, &info, sizeof info);
 }
 
@@ -239,6 +243,7 @@ void on_syscall(arch::TrapFrame& frame) {
     case abi::Sys::ipc_reply_recv:
     case abi::Sys::ipc_reply: sys_ipc(*d, static_cast<abi::Sys>(r.rax));
     case abi::Sys::cap_create_remote: st = sys_cap_create_remote(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case abi::Sys::cap_create_ram: st = sys_cap_create_ram(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
     case abi::Sys::cap_phys: take(st, value, sys_cap_phys(*d, r.rdi, r.rsi)); break;
     case abi::Sys::topology: st = sys_topology(*d, r.rdi, r.rsi); break;
     case abi::Sys::core_status: take(st, value, sys_core_status(*d, r.rdi)); break;

@@ -59,15 +59,23 @@ extern "C" int main(std::uint64_t arg) {
         return 1;
     }
     handler.node = topo.core_node[core];
-    handler.book.init(handler.node, (std::uint64_t{handler.node} + 1) << 40, pool_pages * page, quota_pages * page);
+    // The node's real pool when the boot set one aside (kernel option memserv.pool), at most the
+    // size the argument asks; else a placeholder range that is never mapped (grants are records).
+    std::uint64_t pool_base = (std::uint64_t{handler.node} + 1) << 40, pool_bytes = pool_pages * page;
+    const bool real = topo.ram_pool_bytes[handler.node] != 0;
+    if (real) {
+        pool_base = topo.ram_pool_base[handler.node];
+        if (pool_bytes > topo.ram_pool_bytes[handler.node]) pool_bytes = topo.ram_pool_bytes[handler.node];
+    }
+    handler.book.init(handler.node, pool_base, pool_bytes, quota_pages * page);
     char name[16];
     service_name(handler.node, name);
     if (const Status s = server.start(name); s != Status::ok) {
         user::print("memserv: cannot register {}: {}", name, to_string(s));
         return 1;
     }
-    user::print("memserv: node {} serving as {} on core {}: pool {} KiB, quota {} KiB", handler.node, name, core,
-                pool_pages * 4, quota_pages * 4);
+    user::print("memserv: node {} serving as {} on core {}: pool {} KiB at {:#x} ({}), quota {} KiB", handler.node,
+                name, core, pool_bytes / 1024, pool_base, real ? "RAM" : "placeholder", quota_pages * 4);
     static std::uint64_t bad = 0;
     handler.bad = &bad;
     server.run([&] {

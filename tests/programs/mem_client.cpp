@@ -56,7 +56,12 @@ int plain() {
     // Every page of the pool's first 64 KiB that is not ours: a free must never succeed.
     FreeReply f{};
     unsigned denied = 0;
-    const std::uint64_t pool = g[0].base & ~((std::uint64_t{1} << 40) - 1);
+    // The serving instance's pool: real RAM (kernel option memserv.pool) or its placeholder range.
+    StatsReply ps{};
+    s = srv->call(Stats{}, ps);
+    expect(s == Status::ok && g[0].base >= ps.pool_base && g[0].base < ps.pool_base + ps.pool_bytes,
+           "the grant lies in the instance's pool", s);
+    const std::uint64_t pool = ps.pool_base;
     for (std::uint64_t a = pool; a < pool + 16 * page; a += page) {
         bool ours = false;
         for (const AllocReply& x : g) ours = ours || (a >= x.base && a < x.base + x.bytes);

@@ -166,3 +166,41 @@ TEST(BootPlan, UserPoolShare) {
     EXPECT_EQ(user_pool_share(100 * mib, 4, 10 * mib, 64 * mib), 15 * mib / 2);
     EXPECT_EQ(user_pool_share(100 * gib, 4, 10 * mib, 64 * mib), 64 * mib);
 }
+
+TEST(BootPlan, RamPoolPlacement) {
+    auto topo = std::make_unique<acpi::Topology>();
+    topo->num_nodes = 1;
+    auto boot = std::make_unique<BootInfo>();
+    boot->memory[boot->num_memory++] = {0x100000, 63 * mib, 1};
+    auto mem = std::make_unique<PhysMemory>();
+    ASSERT_EQ(mem->build(*boot, *topo), Status::ok);
+    EXPECT_EQ(place_ram_pool(*mem, 0, 0).size(), 0u);          // the default: no pool
+    const PhysRange r = place_ram_pool(*mem, 0, 3);            // 3 MiB -> 4 MiB, 2 MiB aligned
+    EXPECT_EQ(r.size(), 4 * mib);
+    EXPECT_EQ(r.base % (2 * mib), 0u);
+    const PhysRange again = place_ram_pool(*mem, 0, 4);        // disjoint from the first
+    EXPECT_TRUE(again.end <= r.base || again.base >= r.end);
+    EXPECT_EQ(place_ram_pool(*mem, 0, 1024).size(), 0u);       // more than the node has: none, no failure
+    EXPECT_EQ(place_ram_pool(*mem, 1, 4).size(), 0u);          // a node without memory: none
+    EXPECT_EQ(place_ram_pool(*mem, 0, ~0ull).size(), 0u);      // no wrap-around of mib * 2^20
+}
+
+TEST(BootPlan, RamBlockRule) {
+    const PhysRange pools[] = {{0x4000'0000, 0x4040'0000}, {0, 0}, {0x8000'0000, 0x8020'0000}};
+    EXPECT_EQ(check_ram_block(pools, 0x4000'0000, 12), Status::ok);
+    EXPECT_EQ(check_ram_block(pools, 0x4000'0000, 22), Status::ok);       // the whole first pool
+    EXPECT_EQ(check_ram_block(pools, 0x403f'f000, 12), Status::ok);       // its last page
+    EXPECT_EQ(check_ram_block(pools, 0x8010'0000, 20), Status::ok);       // the second pool
+    EXPECT_EQ(check_ram_block(pools, 0x4040'0000, 12), Status::out_of_range);  // just past the end
+    EXPECT_EQ(check_ram_block(pools, 0x3fff'f000, 12), Status::out_of_range);  // just before the base
+    EXPECT_EQ(check_ram_block(pools, 0x4000'0000, 23), Status::out_of_range);  // straddles the end
+    EXPECT_EQ(check_ram_block(pools, 0x8000'0000, 22), Status::out_of_range);  // straddles (4 MiB on 2)
+    EXPECT_EQ(check_ram_block(pools, 0, 12), Status::out_of_range);            // the empty entry is no pool
+    EXPECT_EQ(check_ram_block(pools, 0x4000'1000, 13), Status::invalid_argument);  // misaligned
+    EXPECT_EQ(check_ram_block(pools, 0x4000'0800, 12), Status::invalid_argument);
+    EXPECT_EQ(check_ram_block(pools, 0x4000'0000, 0), Status::invalid_argument);   // zero / tiny sizes
+    EXPECT_EQ(check_ram_block(pools, 0x4000'0000, 11), Status::invalid_argument);
+    EXPECT_EQ(check_ram_block(pools, 0, 64), Status::invalid_argument);            // no shift past 63
+    EXPECT_EQ(check_ram_block(pools, 0xffff'ffff'ffff'f000, 12), Status::out_of_range);
+    EXPECT_EQ(check_ram_block({}, 0x4000'0000, 12), Status::out_of_range);
+}

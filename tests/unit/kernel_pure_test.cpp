@@ -270,6 +270,18 @@ TEST(Options, ParsesKnownWordsAndReportsUnknown) {
     EXPECT_EQ(o.timer_hz, 100u);
 }
 
+TEST(Options, MemservPoolSize) {
+    EXPECT_EQ(parse_options("/k").memserv_pool_mib, 0u);  // the default: no pools
+    EXPECT_EQ(parse_options("/k memserv.pool=4").memserv_pool_mib, 4u);
+    EXPECT_EQ(parse_options("/k memserv.pool=65536").memserv_pool_mib, 65536u);
+    Options o = parse_options("/k memserv.pool=65537");  // over 64 GiB: refused, reported, none
+    EXPECT_EQ(o.memserv_pool_mib, 0u);
+    EXPECT_STREQ(o.unknown, "memserv.pool=65537");
+    o = parse_options("/k memserv.pool=-1");
+    EXPECT_EQ(o.memserv_pool_mib, 0u);
+    EXPECT_STREQ(o.unknown, "memserv.pool=-1");
+}
+
 TEST(Options, ServeNamesTheCoreServers) {
     Options o = parse_options("/k serve=ipc_pong serve=epserver");
     ASSERT_EQ(o.num_serve, 2u);

@@ -80,6 +80,8 @@ struct alignas(64) BootBlock {
     std::uint64_t channel_bytes;
     std::uint64_t chan_pool_phys; // URPC ring memory its monitor hands out to bound domains
     std::uint64_t chan_pool_size; //   (receiver-local: a domain's receive rings come from here)
+    std::uint64_t ram_pool_phys;  // the memserv pool of its memory node (0, 0: none), which
+    std::uint64_t ram_pool_size;  //   Sys::cap_create_ram may name; in no core's region
     std::uint64_t region_phys;   // its kernel region: the 2 MiB-aligned allocation holding its copy,
     std::uint64_t region_size;   //   page tables, kernel pool and user pool (other direct maps omit it)
     std::uint64_t report_phys;   // the kernel report channels, core c's at report_phys + c * report_bytes

@@ -80,4 +80,19 @@ struct CorePlacement {
                                                       std::uint64_t image_bytes, std::uint64_t chan_pool_bytes,
                                                       std::uint64_t user_pool_bytes);
 
+// memserv pools (docs/servers-memserv.md): RAM the boot core sets aside on a node, in no core's
+// kernel region or user pool, that the node's memserv hands out and that a monitor may turn into
+// untyped capabilities (Sys::cap_create_ram). `mib` MiB rounded up to 2 MiB, 2 MiB aligned (so a
+// power-of-two block at an offset aligned to its size, up to 2 MiB, is aligned in physical memory
+// too). An empty range when mib is 0 or the node has not that much free (a node without memory
+// gets no pool; the boot goes on).
+[[nodiscard]] PhysRange place_ram_pool(PhysMemory& mem, std::uint32_t node, std::uint64_t mib);
+
+// Whether a monitor may have an untyped capability for [phys, phys + 2^size_bits): the block is at
+// least a page (size_bits 12..39), aligned to its size, and lies wholly inside one of `pools`
+// (empty ranges are skipped). invalid_argument for a size or alignment untyped caps cannot have,
+// out_of_range for a block outside every pool or straddling a pool's end. Pure: the kernel call
+// and the host tests use this one rule.
+[[nodiscard]] Status check_ram_block(std::span<const PhysRange> pools, std::uint64_t phys, std::uint64_t size_bits);
+
 } // namespace myr::kernel

@@ -40,6 +40,9 @@ struct Options {
     // (Sys::console_read) and may write raw text to it (debug_print flag console_text). Empty:
     // nobody. A name longer than a module name (23) is refused, not cut to another program's name.
     char console[24];
+    // `memserv.pool=MiB`: the boot core sets aside that much RAM on every node with memory and
+    // cores as the node's memserv pool (docs/servers-memserv.md). 0 (default): no pools.
+    std::uint32_t memserv_pool_mib;
 };
 
 Options parse_options(const char* cmdline);

@@ -6,6 +6,7 @@
 #include <myr/kernel/boot_block.hpp>
 #include <myr/kernel/multiboot.hpp>
 #include <myr/kernel/options.hpp>
+#include <myr/kernel/phys_memory.hpp>
 
 #include <cstdint>
 
@@ -36,6 +37,7 @@ struct PerCore {
     std::uint32_t num_modules;
     Module modules[max_modules];          // the boot modules' table (the files stay where loaded)
     PeerMemory peers[acpi::max_cpus];     // every core's channel memory
+    PhysRange ram_pools[acpi::max_nodes]; // every node's memserv pool (empty: none), by node
     Options options;
     volatile std::uint64_t ticks;
     volatile std::uint64_t wakeups;

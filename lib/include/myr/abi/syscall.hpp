@@ -72,6 +72,12 @@ enum class Sys : std::uint64_t {
                        // domains running the program that kernel option `console=NAME` names, may read:
                        // anyone else permission_denied; a buffer not user-writable or len too large:
                        // invalid_argument, and no received byte is taken from the serial port
+    cap_create_ram = 33, // (kernel cptr, phys, size_bits 12..39, dest slot) -> ok: an untyped root cap for
+                       // [phys, phys + 2^size_bits) inside some node's memserv pool (TopologyInfo), aligned
+                       // to its size (monitors turning memserv grants into memory); out_of_range for any
+                       // block not wholly inside one pool, invalid_argument for a size or alignment
+                       // untyped cannot have, exists when it overlaps memory a capability on this core
+                       // already names; wrong_type without the kernel cap
     count
 };
 
@@ -132,6 +138,10 @@ struct TopologyInfo {
     std::uint16_t core_node[topo_max_cores];
     std::uint8_t distance[topo_max_nodes * topo_max_nodes];
     std::uint64_t tsc_per_ms;  // TSC ticks per millisecond (the boot core's calibration): deadlines
+    // Each node's memserv pool (kernel option memserv.pool=MiB; 0, 0: none), the only RAM
+    // cap_create_ram turns into capabilities. Physical addresses, 2 MiB aligned.
+    std::uint64_t ram_pool_base[topo_max_nodes];
+    std::uint64_t ram_pool_bytes[topo_max_nodes];
 };
 
 // Flags for Sys::map.
