@@ -15,7 +15,7 @@ using namespace myr::rpcbench;
 extern "C" int main(std::uint64_t placement) {
     const std::uint64_t core = user::syscall6(abi::Sys::domain_info).value >> 32;
     rpc::Client c;
-    c.timeout_wakeups = 100000;
+    c.timeout_ticks = 100000;
     if (const Status s = c.connect("rpcbench"); s != Status::ok) {
         user::print("test-fail: rpcbench: connect: {}", to_string(s));
         return 1;

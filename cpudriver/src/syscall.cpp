@@ -247,6 +247,7 @@ void on_syscall(arch::TrapFrame& frame) {
     case abi::Sys::cap_phys: take(st, value, sys_cap_phys(*d, r.rdi, r.rsi)); break;
     case abi::Sys::topology: st = sys_topology(*d, r.rdi, r.rsi); break;
     case abi::Sys::core_status: take(st, value, sys_core_status(*d, r.rdi)); break;
+    case abi::Sys::ticks: value = this_core.ticks; break;
     case abi::Sys::console_read: take(st, value, sys_console_read(*d, r.rdi, r.rsi)); break;
     default:
         st = r.rax < static_cast<std::uint64_t>(abi::Sys::count) ? Status::unsupported : Status::invalid_argument;

@@ -14,6 +14,7 @@
 // address, (node + 1) << 40, unique per node, never mapped.
 #include <myr/memserv/book.hpp>
 #include <myr/rpc/guest.hpp>
+#include <myr/user/args.hpp>
 
 using namespace myr;
 using namespace myr::memserv;
@@ -49,9 +50,21 @@ rpc::Server<Interface, Handler, 14> server(handler);
 } // namespace
 
 extern "C" int main(std::uint64_t arg) {
-    const std::uint64_t exit_after = arg & 0xffff;
-    const std::uint64_t pool_pages = (arg >> 16) & 0xffff;
-    const std::uint64_t quota_pages = (arg >> 32) & 0xffff;
+    // Placed by a config's [[server]] table: the argument string (`pool_pages=P quota_pages=Q
+    // exit_after=N`, each optional); started by a plan's spawn: step, the number's bit fields.
+    std::uint64_t exit_after = arg & 0xffff;
+    std::uint64_t pool_pages = (arg >> 16) & 0xffff;
+    std::uint64_t quota_pages = (arg >> 32) & 0xffff;
+    {
+        char text[args::max_len + 1];
+        const Result<std::uint64_t> len = user::read_args(text, sizeof text);
+        if (len.ok() && *len > 0) {
+            exit_after = pool_pages = quota_pages = 0;
+            (void)args::number(text, *len, "exit_after", exit_after);
+            (void)args::number(text, *len, "pool_pages", pool_pages);
+            (void)args::number(text, *len, "quota_pages", quota_pages);
+        }
+    }
     const auto info = user::syscall6(abi::Sys::topology, reinterpret_cast<std::uint64_t>(&topo), sizeof topo);
     const std::uint32_t core = static_cast<std::uint32_t>(user::syscall6(abi::Sys::domain_info).value >> 32);
     if (info.status != Status::ok || core >= topo.cores || topo.core_node[core] >= max_nodes) {

@@ -91,7 +91,7 @@ Status sys_services(std::uint32_t from, shell::Service* out, std::uint32_t cap, 
 
 Status kv_open() {
     if (kv.connected()) return Status::ok;
-    return nameserv::connect(kv, kvstore::service, 300);
+    return nameserv::connect(kv, kvstore::service, 3000);  // 30 s: kvstore may still be starting
 }
 
 bool make_key(const char* text, kvstore::Key& key) { return key.assign_cstr(text) && key.size > 0; }

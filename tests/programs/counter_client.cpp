@@ -15,11 +15,12 @@ extern "C" int main(std::uint64_t core) {
         user::print("test-fail: counter_client core {}: add: {} total {}", core, to_string(s), t.total);
         return 1;
     }
+    const std::uint64_t total = t.total;
     if (c.call(counter::Add{~0ull}, t) != Status::overflow) {
         user::print("test-fail: counter_client core {}: an overflowing add was not refused", core);
         return 1;
     }
     c.close();
-    user::print("test-pass: counter_client core {} total {}", core, t.total);
+    user::print("test-pass: counter_client core {} total {}", core, total);
     return 0;
 }

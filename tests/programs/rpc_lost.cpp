@@ -42,7 +42,7 @@ extern "C" int main(std::uint64_t) {
         user::print("test-fail: rpclost: first echo: {}", to_string(s));
         return 1;
     }
-    c.timeout_wakeups = 100000;  // about 1000 s: only the death feed can end this call in time
+    c.timeout_ticks = 100000;  // about 1000 s: only the death feed can end this call in time
     const std::uint64_t t0 = user::rdtsc();
     const Status s = c.call(Echo{666}, r);
     const std::uint64_t ticks = user::rdtsc() - t0;

@@ -78,6 +78,8 @@ enum class Sys : std::uint64_t {
                        // block not wholly inside one pool, invalid_argument for a size or alignment
                        // untyped cannot have, exists when it overlaps memory a capability on this core
                        // already names; wrong_type without the kernel cap
+    ticks = 34,        // () -> rdx = this core's timer ticks since it started (timer_hz per second; a core
+                       // with no domain may skip ticks while idle): the clock timeouts count in
     count
 };
 

@@ -37,7 +37,7 @@ struct Spawned {
 // Starts `program` (<= 16 bytes) on `core` (abi::spawn_any: a core of this domain's node, the
 // monitor's choice) with argument string `args` (<= args::max_len bytes). On another core the
 // monitor answers at once with a ticket and this polls, sleeping in wait_event between tries
-// (timeout after `tries` wake-ups). Errors: not_found (no such program), busy (too many spawns of
+// (timeout after `tries` timer ticks). Errors: not_found (no such program), busy (too many spawns of
 // this domain in flight: retry), overflow (args too long), out_of_range (no such core).
 inline Status spawn(const char* program, std::uint64_t core, const char* args, Spawned& out, std::uint64_t tries = 100000) {
     std::uint64_t len = 0;
@@ -58,7 +58,7 @@ inline Status spawn(const char* program, std::uint64_t core, const char* args, S
     m.w[3] = core;
     if (m.w[1] == 0) return Status::invalid_argument;  // an empty name is the poll form
     Status s = monitor_call(m);
-    for (std::uint64_t t = 0; s == Status::would_block && t < tries; ++t) {
+    for (const Deadline limit(tries); s == Status::would_block && !limit.passed();) {
         const std::uint64_t ticket = m.w[1];
         wait_event();
         m = {};

@@ -44,9 +44,9 @@ inline Status monitor_call(Message& m, std::uint64_t reply_slot = 0) {
 // agree on every name first (of two domains exporting one name at once exactly one gets ok, the
 // other `exists`): the monitor answers would_block until then, and this polls, sleeping in
 // wait_event between tries (the monitor wakes the core when the outcome arrives); timeout after
-// `tries` wake-ups.
+// `tries` timer ticks.
 inline Status export_name(const char* name, std::uint64_t tries = 100000) {
-    for (std::uint64_t t = 0; t < tries; ++t) {
+    for (const Deadline limit(tries); !limit.passed();) {
         Message m{};
         m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::export_name);
         pack_name16(name, m.w[1], m.w[2]);
@@ -57,9 +57,9 @@ inline Status export_name(const char* name, std::uint64_t tries = 100000) {
     return Status::timeout;
 }
 
-// Polls op until it stops answering would_block (or `tries` wake-ups pass: timeout).
+// Polls op until it stops answering would_block (or `tries` timer ticks pass: timeout).
 inline Status poll_binding(Message request, Binding& out, std::uint64_t tries) {
-    for (std::uint64_t t = 0; t < tries; ++t) {
+    for (const Deadline limit(tries); !limit.passed();) {
         Message m = request;
         const Status s = monitor_call(m);
         if (s == Status::ok) {
@@ -160,16 +160,16 @@ inline void ring(const Channel& c) {
 }
 
 // Attaches the sending end once the peer has formatted its receive ring (timeout after `tries`
-// wake-ups; 0: one look).
+// timer ticks; 0: one look).
 inline Status connect_channel(Channel& c, std::uint64_t tries = 100000) {
     const std::span<std::byte> tx_mem(c.tx_ring, urpc::channel_bytes(bind_ring_slots));
-    for (std::uint64_t t = 0;; ++t) {
+    for (const Deadline limit(tries);;) {
         auto s = urpc::Sender::attach(tx_mem);
         if (s.ok()) {
             c.tx = *s;
             return Status::ok;
         }
-        if (t == tries) return Status::timeout;
+        if (limit.passed()) return Status::timeout;
         wait_event();
     }
 }

@@ -41,9 +41,9 @@ inline Status alive(std::uint64_t core, std::uint64_t domain) {
     return monitor_call(m);
 }
 
-// Calls op (kill, list) until it stops answering would_block (timeout after `tries` wake-ups).
+// Calls op (kill, list) until it stops answering would_block (timeout after `tries` timer ticks).
 inline Status remote_call(Message& request, std::uint64_t tries) {
-    for (std::uint64_t t = 0; t < tries; ++t) {
+    for (const Deadline limit(tries); !limit.passed();) {
         Message m = request;
         const Status s = monitor_call(m);
         if (s != Status::would_block) {

@@ -136,6 +136,17 @@ inline SysResult map_table(std::uint64_t pt, std::uint64_t vaddr, std::uint64_t 
 inline Status unmap_table(std::uint64_t pt) { return syscall6(abi::Sys::unmap_table, pt).status; }
 // Sleep until an IPI reaches this core or the next timer tick.
 inline void wait_event() { (void)syscall6(abi::Sys::wait_event); }
+// This core's timer ticks (timer_hz per second, 100 by default).
+inline std::uint64_t ticks() { return syscall6(abi::Sys::ticks).value; }
+// A time limit for loops that poll and sleep in wait_event, in timer ticks. Counted in ticks, not
+// in wake-ups: wait_event returns at once for a wake-up that came while the domain ran, so a core
+// busy with IPIs (doorbells, other domains' monitor calls) would use up a count of wake-ups long
+// before its time.
+struct Deadline {
+    std::uint64_t end;
+    explicit Deadline(std::uint64_t n) : end(ticks() + n) {}
+    [[nodiscard]] bool passed() const { return ticks() >= end; }
+};
 // value: abi::DomainStatus in the low 32 bits, the exit code / vector / killer in the high 32.
 inline SysResult domain_status(std::uint64_t domain) { return syscall6(abi::Sys::domain_status, domain); }
 inline Status domain_kill(std::uint64_t domain) { return syscall6(abi::Sys::domain_kill, domain).status; }

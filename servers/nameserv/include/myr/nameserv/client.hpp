@@ -51,7 +51,7 @@ public:
     template <typename Op>
     Status call(const Op& request, typename Op::Reply& reply) {
         Status s = Status::busy;
-        for (std::uint64_t t = 0; t < busy_tries; ++t) {
+        for (const user::Deadline limit(busy_tries); !limit.passed();) {
             s = m_rpc.call(request, reply);
             if (s != Status::busy) return s;
             user::wait_event();
@@ -64,9 +64,9 @@ public:
     Status unregister(const char* name, Address& owner) { return named<Unregister>(name, owner); }
 
     // Waits until `name` exists (client-side: a lookup per wake-up at this node's replica, which
-    // holds no state for waiters); timeout after `tries` wake-ups.
+    // holds no state for waiters); timeout after `tries` timer ticks.
     Status wait_for(const char* name, Address& owner, std::uint64_t tries) {
-        for (std::uint64_t t = 0; t < tries; ++t) {
+        for (const user::Deadline limit(tries); !limit.passed();) {
             const Status s = lookup(name, owner);
             if (s != Status::not_found) return s;
             user::wait_event();
@@ -103,11 +103,11 @@ inline Session& session() {
 
 // Connects `c` to the service `name`: looked up in nameserv and bound by address, or, when
 // nameserv does not know it and it fits the monitors' 16 bytes, bound by the monitors' bootstrap
-// table (user::bind). Waits up to `tries` wake-ups for either to know it.
+// table (user::bind). Waits up to `tries` timer ticks for either to know it.
 inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 3000) {
     std::size_t len = 0;
     while (name[len] && len <= max_name) ++len;
-    for (std::uint64_t t = 0; t < tries; ++t) {
+    for (const user::Deadline limit(tries); !limit.passed();) {
         Address a{};
         const Status s = session().lookup(name, a);
         if (s == Status::ok) return c.connect_to(a.core, a.domain, 0, tries);

@@ -26,9 +26,9 @@ public:
     }
     // One ask: ok (ended: how, code), would_block (running), not_found.
     Status poll(const Address& target, WaitReply& out) { return m_rpc.call(Wait{target}, out); }
-    // Until it ended (timeout after `tries` wake-ups).
+    // Until it ended (timeout after `tries` timer ticks).
     Status wait(const Address& target, WaitReply& out, std::uint64_t tries = 100000) {
-        for (std::uint64_t t = 0; t < tries; ++t) {
+        for (const user::Deadline limit(tries); !limit.passed();) {
             const Status s = poll(target, out);
             if (s != Status::would_block) return s;
             user::wait_event();

@@ -135,18 +135,19 @@ struct Conn {
 };
 
 // Sends a whole frame, waiting while the ring has no room (the peer drains it), at most `tries`
-// wake-ups.
+// timer ticks.
 inline Status send_frame(Conn& c, std::uint8_t type, std::span<const std::uint8_t> frame, std::uint64_t tries) {
-    for (std::uint64_t t = 0, spin = 0;; ++spin) {
+    const user::Deadline limit(tries);
+    for (std::uint64_t spin = 0;; ++spin) {
         const Status s = c.link.send(type, frame);
         if (s != Status::would_block) {
             if (s == Status::ok) c.ring();
             return s;
         }
         if (spin > 64) {
+            if (limit.passed()) return Status::timeout;
             c.ring();
             user::wait_event();
-            if (++t >= tries) return Status::timeout;
         }
     }
 }
@@ -154,18 +155,18 @@ inline Status send_frame(Conn& c, std::uint8_t type, std::span<const std::uint8_
 // A client of one server: bind once, then call operations of its interface.
 class Client {
 public:
-    // Wake-ups a call waits for its reply (at 100 Hz about 10 ms each).
-    std::uint64_t timeout_wakeups = 1000;
+    // Timer ticks a call waits for its reply (at 100 Hz: 10 s).
+    std::uint64_t timeout_ticks = 1000;
     // TSC ticks a call spins for a reply from another core before it sleeps.
     std::uint64_t spin_ticks = 50000;
 
-    // Binds to the server that holds `service`. not_found: no such name (after `tries` wake-ups
+    // Binds to the server that holds `service`. not_found: no such name (after `tries` timer ticks
     // of waiting for it to appear); busy: the monitors' or our own limits.
     Status connect(const char* service, std::uint64_t tries = 2000) {
         if (m_conn.open) return Status::exists;
         user::Binding b{};
         Status s = Status::not_found;
-        for (std::uint64_t t = 0; t < tries; ++t) {
+        for (const user::Deadline limit(tries); !limit.passed();) {
             s = user::bind(service, b);
             if (s != Status::not_found) break;
             user::wait_event();  // the name may not have reached this core's monitor yet
@@ -208,7 +209,7 @@ public:
     // decoders: truncated or oversized frames, unknown operations).
     Status call_raw(std::span<const std::uint8_t> frame, FrameHeader& answer) {
         if (!m_conn.open) return Status::connection_lost;
-        if (const Status s = send_frame(m_conn, type_request, frame, timeout_wakeups); s != Status::ok) return s;
+        if (const Status s = send_frame(m_conn, type_request, frame, timeout_ticks); s != Status::ok) return s;
         if (const Status s = await_frame(); s != Status::ok) return s;
         std::span<const std::uint8_t> body;
         return split_frame(m_conn.link.frame(), answer, body);
@@ -229,7 +230,7 @@ public:
 private:
     template <typename Op>
     Status exchange(std::span<const std::uint8_t> frame, std::uint32_t id, typename Op::Reply& reply) {
-        if (const Status s = send_frame(m_conn, type_request, frame, timeout_wakeups); s != Status::ok) return s;
+        if (const Status s = send_frame(m_conn, type_request, frame, timeout_ticks); s != Status::ok) return s;
         for (;;) {
             if (const Status s = await_frame(); s != Status::ok) return s;
             Status call_status = Status::internal;
@@ -248,6 +249,7 @@ private:
     Status await_frame() {
         const bool same_core = m_conn.peer_core == own_core();
         std::uint64_t t0 = user::rdtsc();
+        const user::Deadline limit(timeout_ticks);
         for (std::uint64_t wakeups = 0;;) {
             const Status s = m_conn.link.poll();
             if (s == Status::ok) {
@@ -256,8 +258,9 @@ private:
             }
             if (s != Status::would_block) return Status::bad_request;
             if (same_core || user::rdtsc() - t0 > spin_ticks) {
+                if (limit.passed()) return Status::timeout;
                 user::wait_event();
-                if (++wakeups >= timeout_wakeups) return Status::timeout;
+                ++wakeups;
                 // A server that died answers nothing: every few wake-ups ask our monitor whether
                 // the death feed reported it (a local answer, no message), and give up at once.
                 if (wakeups % 16 == 0 && user::alive(m_conn.peer_core, m_conn.peer_domain) == Status::connection_lost) {

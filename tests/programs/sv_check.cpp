@@ -1,0 +1,68 @@
+// Every server answers from every core (`svcheck`, one per core but 0; docs/servers.md, "Tests"):
+// through nameserv (this node's replica) it finds kvstore and binds to it by address, writes and
+// reads back its own key; asks procserv for a page of the process list and finds kvstore in it;
+// asks memserv for a grant (its own node's instance first, then the nearest by the SLIT) and
+// gives it back. Each connection is closed once used (a domain's ring budget is 8 rings: 4
+// connections). Prints one line with the serving core of each.
+#include <myr/kvstore/interface.hpp>
+#include <myr/memserv/client.hpp>
+#include <myr/nameserv/client.hpp>
+#include <myr/procserv/client.hpp>
+#include <myr/rpc/guest.hpp>
+
+using namespace myr;
+
+namespace {
+
+std::uint64_t core;
+
+int fail(const char* what, Status s) {
+    user::print("test-fail: svcheck core {}: {}: {}", core, what, to_string(s));
+    return 1;
+}
+
+} // namespace
+
+extern "C" int main(std::uint64_t) {
+    core = user::syscall6(abi::Sys::domain_info).value >> 32;
+    // nameserv and kvstore.
+    static rpc::Client kv;  // clients hold 1 KiB frame buffers: not on the 32 KiB stack
+    if (const Status s = nameserv::connect(kv, kvstore::service); s != Status::ok) return fail("find kvstore through nameserv", s);
+    const std::uint32_t ns_core = nameserv::session().rpc().peer_core();
+    kvstore::Key key{};
+    char name[16] = "svcheck.";
+    name[8] = static_cast<char>('0' + core / 10);
+    name[9] = static_cast<char>('0' + core % 10);
+    (void)key.assign_cstr(name);
+    kvstore::Value v{};
+    (void)v.assign(&core, sizeof core);
+    kvstore::PutReply p{};
+    if (const Status s = kv.call(kvstore::Put{key, v}, p); s != Status::ok) return fail("kvstore put", s);
+    kvstore::GetReply g{};
+    if (const Status s = kv.call(kvstore::Get{key}, g); s != Status::ok || !(g.value == v)) return fail("kvstore get", s);
+    const std::uint32_t kv_core = kv.peer_core();
+    kv.close();
+    nameserv::session().close();
+    // procserv: the process list names kvstore somewhere.
+    static procserv::Client ps;
+    if (const Status s = ps.connect(); s != Status::ok) return fail("connect procserv", s);
+    bool saw_kvstore = false;
+    if (const Status s = ps.list([&](const procserv::Proc& e) {
+            if (e.program.equals_cstr("kvstore")) saw_kvstore = true;
+        });
+        s != Status::ok)
+        return fail("procserv list", s);
+    if (!saw_kvstore) return fail("procserv's list has no kvstore", Status::not_found);
+    ps.close();
+    // memserv: a grant from the nearest node with memory, given back.
+    static memserv::Allocator mem;  // a connection per node: far too big for the stack
+    if (const Status s = mem.init(); s != Status::ok) return fail("memserv init", s);
+    memserv::AllocReply a{};
+    if (const Status s = mem.alloc(4096, a); s != Status::ok) return fail("memserv alloc", s);
+    memserv::FreeReply f{};
+    if (const Status s = mem.free(a, f); s != Status::ok) return fail("memserv free", s);
+    mem.close();
+    user::print("test-pass: svcheck core {}: nameserv on core {}, kvstore on core {}, procserv ok, memserv node {}", core,
+                ns_core, kv_core, a.node);
+    return 0;
+}
