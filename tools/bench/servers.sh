@@ -58,5 +58,27 @@ for r in $reps; do
         echo "$reps_,$op,$ops,$lines,$per" >> "$out/servers_kvstore.csv"
     done
 done
+# memserv's node-local share: an instance per node (pool P pages of 4 KiB), every core but 0 takes
+# 4 grants of 16 KiB (its own node first, then the nearest by the SLIT); a pool of 16 grants holds
+# its node's demand (4 cores x 4), one of 8 does not: the rest is served remote or refused.
+echo "machine,pool_grants_per_node,grants,local,share" > "$out/servers_memserv.csv"
+printf '%-6s %12s %7s %6s %6s\n' machine pool-grants grants local share
+shapes="4 4"; [ $quick = 0 ] && shapes="4 4,8 8"
+IFS=',' read -ra shape_list <<< "$shapes"
+for shape in "${shape_list[@]}"; do
+    read -r s c <<< "$shape"
+    for pool in 64 32; do
+        cfg="$tmp/mem${s}s${c}c$pool.toml"
+        printf 'name = "mem"\n[machine]\nsockets = %s\ncores = %s\nthreads = 1\nmemory = "%sM"\n[kernel]\noptions = ["memserv.pool=2"]\n[run]\ntimeout = 300\n[system]\nmonitor = "monitor"\nprograms = ["memload", "memstat"]\nplan = "spawn:memload=4,wait,spawn:memstat@0,wait,shutdown"\n[[server]]\nprogram = "memserv"\ncores = "per-node"\nreplicas = %s\nargs = "pool_pages=%s"\n' \
+            "$s" "$c" "$(( s * 256 ))" "$s" "$pool" > "$cfg"
+        if ! "$ctl" run "$cfg" --kernel "$kernel" --accel tcg --quiet --log "$tmp/mem.log" --programs "$user" >/dev/null; then
+            echo "memserv boot ${s}s${c}c failed; log:" >&2; tail -20 "$tmp/mem.log" >&2; exit 1
+        fi
+        line=$(tr -d '\r' < "$tmp/mem.log" | grep -o 'bench-memserv-share.*' | head -1)
+        read -r grants local share <<< "$(echo "$line" | sed 's/.*grants=\([0-9]*\) local=\([0-9]*\) share=\([0-9.]*\).*/\1 \2 \3/')"
+        printf '%-6s %12s %7s %6s %6s\n' "${s}s${c}c" "$(( pool / 4 ))" "$grants" "$local" "$share"
+        echo "${s}s${c}c,$(( pool / 4 )),$grants,$local,$share" >> "$out/servers_memserv.csv"
+    done
+done
 echo "# measured $date_now on $(nproc) host CPUs, QEMU TCG; command: ./myriad bench servers" >> "$out/servers_rpc.csv"
-echo "wrote $out/servers_rpc.csv and $out/servers_kvstore.csv"
+echo "wrote $out/servers_rpc.csv, $out/servers_kvstore.csv and $out/servers_memserv.csv"

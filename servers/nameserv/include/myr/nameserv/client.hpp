@@ -121,10 +121,11 @@ inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 30
                 user::Message poll{};
                 poll.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_poll);
                 poll.w[1] = m.w[1];
-                if (const Status ps = user::poll_binding(poll, b, tries); ps != Status::ok) return ps;
-                return c.attach(b, tries);
+                const Status ps = user::poll_binding(poll, b, tries);
+                if (ps == Status::ok) return c.attach(b, tries);
+                if (ps != Status::busy) return ps;  // busy: the server's monitor is full for now
             }
-            if (bs != Status::not_found) return bs;
+            if (bs != Status::not_found && bs != Status::busy) return bs;  // busy: retry below
         }
         user::wait_event();
     }

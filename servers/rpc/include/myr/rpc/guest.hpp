@@ -181,7 +181,13 @@ public:
     Status connect_to(std::uint64_t core, std::uint64_t domain, std::uint64_t service = 0, std::uint64_t tries = 2000) {
         if (m_conn.open) return Status::exists;
         user::Binding b{};
-        if (const Status s = user::bind_to(core, domain, service, b, tries); s != Status::ok) return s;
+        Status s = Status::busy;
+        for (const user::Deadline limit(tries); !limit.passed();) {
+            s = user::bind_to(core, domain, service, b, tries);
+            if (s != Status::busy) break;  // busy: as for connect(), retry while time is left
+            user::wait_event();
+        }
+        if (s != Status::ok) return s;
         return m_conn.open_from(b, tries);
     }
 
