@@ -319,6 +319,8 @@ public:
         }
         return n;
     }
+    // Entry i of the grant table (ticket 0: free).
+    [[nodiscard]] constexpr const Grant& grant(std::size_t i) const { return m_live[i % max_grants]; }
     [[nodiscard]] constexpr unsigned live() const {
         unsigned n = 0;
         for (const Grant& g : m_live) n += g.ticket != 0;
