@@ -152,6 +152,10 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case kill_reply: binding::on_kill_reply(from, m); break;
     case list_req: binding::on_list_request(from, m); break;
     case list_reply: binding::on_list_reply(from, m); break;
+    case ram_grant_req: binding::on_ram_grant_request(from, m); break;
+    case ram_grant_reply: binding::on_ram_grant_reply(from, m); break;
+    case ram_reclaim_req: binding::on_ram_reclaim_request(from, m); break;
+    case ram_reclaim_reply: binding::on_ram_reclaim_reply(from, m); break;
     case census_req: {
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
         const std::uint64_t live = v & 0xffff, servers_live = servers::live_servers();

@@ -89,4 +89,13 @@ enum ServerType : std::uint8_t {
     stop_reply = 58,  // [tag, 1, domain]: one killed; then [tag, 0, count]: done
 };
 
+// memserv grants as capabilities (monitor/binding.cpp, docs/servers-memserv.md): memserv's monitor
+// -> the holder's core's monitor, answered like kill_req (a tag the caller polls on).
+enum RamType : std::uint8_t {
+    ram_grant_req = 60,   // [tag, domain, ticket, phys | size_bits]: make the root, hold a child for (domain, ticket)
+    ram_grant_reply = 61, // [tag, status]
+    ram_reclaim_req = 62, // [tag, domain, ticket]: revoke and delete that grant's root if it is still held
+    ram_reclaim_reply = 63, // [tag, status]: ok, no capability for it is left on that core
+};
+
 } // namespace myr::monitor

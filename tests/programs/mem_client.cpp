@@ -4,6 +4,14 @@
 // then what must be refused: a size of 0, a ticket never issued, a free of an address it was not
 // granted and a double free (never ok, whoever holds it), a truncated request (bad_request, and the
 // connection still works). Prints which node served it.
+// Argument bit 8 (caps: the serving instance carries grants as capabilities): each grant is also
+// memory: its untyped capability is taken from this core's monitor (a second take and another
+// ticket: not_found), a 4 KiB frame retyped from it, mapped, written and read back; one grant is
+// returned (return_ram) and its capabilities must be gone, one is freed at memserv without
+// returning it and its capabilities must be gone all the same (memserv reclaims before reuse).
+// Bit 9 (hold): keeps its grants a while before the checks that free them (memforge, on the same
+// core, must find them). Argument 2 (the leaver): takes two grants as memory, writes them, closes its connections and
+// exits holding them: memserv must get them back from the death feed (its free bytes full again).
 // Argument 1 | quota_pages << 16 (the greedy client): takes 16 KiB grants until refused; the
 // refusal must be the quota's (permission_denied) after exactly quota / 16 KiB grants, while the
 // pool still has room; after one free it is served again.
@@ -24,7 +32,41 @@ void expect(bool ok, const char* what, Status s = Status::ok) {
     user::print("test-fail: memclient core {}: {} (status: {})", core, what, to_string(s));
 }
 
-int plain() {
+constexpr std::uint64_t untyped_slot = 20, frame_slot = 28, window = 0x0000'4000'0000'0000;  // far from the program, its stack and the rpc rings
+user::TableSlots tables{40, 48};
+
+bool slot_empty(std::uint64_t slot) {
+    const auto r = user::cap_identify(slot);
+    return r.status != Status::ok || r.value == 0;
+}
+
+// Grant i as memory: take its untyped into untyped_slot + i, retype a frame, map it at
+// window + i pages, write a pattern naming the grant and read it back.
+void use_memory(unsigned i, const AllocReply& g) {
+    const std::uint64_t u = untyped_slot + i, f = frame_slot + i;
+    Status s = Allocator::take(g, u);
+    expect(s == Status::ok, "take_ram of our own grant", s);
+    if (s != Status::ok) return;
+    const auto id = user::cap_identify(u);
+    expect(id.status == Status::ok && (id.value >> 32) == user::captype::untyped, "the capability taken is untyped");
+    s = Allocator::take(g, u + 4);
+    expect(s == Status::not_found, "a second take_ram of one grant is not_found", s);
+    s = user::retype(u, user::captype::frame, 12, f, 1);
+    expect(s == Status::ok, "retype a 4 KiB frame from the grant", s);
+    if (s != Status::ok) return;
+    const std::uint64_t va = window + i * page;
+    s = user::map_with_tables(f, va, abi::map_write, user::cap::ram, tables);
+    expect(s == Status::ok, "map the frame", s);
+    if (s != Status::ok) return;
+    auto* w = reinterpret_cast<volatile std::uint64_t*>(va);
+    for (unsigned k = 0; k < page / 8; ++k) w[k] = g.ticket ^ (std::uint64_t{k} * 0x9e3779b97f4a7c15ull);
+    unsigned bad = 0;
+    for (unsigned k = 0; k < page / 8; ++k) bad += w[k] != (g.ticket ^ (std::uint64_t{k} * 0x9e3779b97f4a7c15ull));
+    expect(bad == 0, "the pattern reads back from the granted frame");
+}
+
+
+int plain(bool caps, bool hold) {
     constexpr unsigned n = 4;
     AllocReply g[n] = {};
     for (unsigned i = 0; i < n; ++i) {
@@ -35,6 +77,16 @@ int plain() {
         expect(g[i].node == g[0].node, "every grant comes from the same node (the pools are sized so)");
         for (unsigned j = 0; j < i; ++j)
             expect(g[i].base + g[i].bytes <= g[j].base || g[j].base + g[j].bytes <= g[i].base, "grants are disjoint");
+        expect(g[i].base % g[i].bytes == 0, "a grant is aligned to its size");
+        if (caps) use_memory(i, g[i]);
+    }
+    if (hold)  // a hostile neighbour looks for our tickets meanwhile (memforge)
+        for (unsigned t = 0; t < 300; ++t) user::wait_event();
+    if (caps) {
+        AllocReply other = g[0];
+        other.ticket = g[0].ticket + 1000;
+        expect(Allocator::take(other, 60) == Status::not_found && slot_empty(60), "take_ram of a ticket never granted");
+        expect(Allocator::give_back(other) == Status::not_found, "return_ram of a ticket never granted");
     }
     Status why = Status::ok;
     rpc::Client* srv = mem.connection(g[0].node, why);
@@ -85,17 +137,47 @@ int plain() {
     s = home->call(Stats{}, st);
     expect(s == Status::ok && st.node == mem.home(), "stats from the home instance after a bad request", s);
 
-    for (const AllocReply& x : g) {
-        s = mem.free(x, f);
-        expect(s == Status::ok && f.bytes == x.bytes, "free of a grant", s);
+    if (caps) {
+        // Returned: the untyped and the frame retyped from it are gone (the mapping too).
+        s = Allocator::give_back(g[0]);
+        expect(s == Status::ok, "return_ram", s);
+        expect(slot_empty(untyped_slot) && slot_empty(frame_slot), "after return_ram no capability to the grant is left");
+        expect(Allocator::give_back(g[0]) == Status::not_found, "a second return_ram is not_found");
+        // Freed at memserv without returning: memserv has the monitor revoke before the range
+        // can be granted again, so the capabilities are gone once the free answered.
+        s = srv->call(Free{g[3].base}, f);
+        expect(s == Status::ok && f.bytes == g[3].bytes, "free without return_ram", s);
+        expect(slot_empty(untyped_slot + 3) && slot_empty(frame_slot + 3),
+               "after a free without return_ram no capability to the grant is left");
+        expect(Allocator::give_back(g[3]) == Status::not_found, "return_ram after memserv reclaimed it is not_found");
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        if (caps && i == 3) continue;  // freed above
+        s = mem.free(g[i], f);
+        expect(s == Status::ok && f.bytes == g[i].bytes, "free of a grant", s);
     }
     // Never ok; not_found, or permission_denied when another domain has meanwhile been granted
     // the same range (first fit hands freed ranges out again at once).
     s = mem.free(g[0], f);
     expect(s == Status::not_found || s == Status::permission_denied, "a double free never succeeds", s);
     if (failures) return 1;
-    user::print("test-pass: memclient core {} home {} served-by {} denied={}", core, mem.home(), g[0].node, denied);
+    user::print("test-pass: memclient core {} home {} served-by {} denied={}{}", core, mem.home(), g[0].node, denied,
+                caps ? " memory=4" : "");
     return 0;
+}
+
+int leaver() {
+    AllocReply g[2] = {};
+    for (unsigned i = 0; i < 2; ++i) {
+        const Status s = mem.alloc_untyped(2 * page, untyped_slot + i, g[i]);
+        expect(s == Status::ok, "alloc_untyped", s);
+        if (s != Status::ok) return 1;
+        const auto id = user::cap_identify(untyped_slot + i);
+        expect(id.status == Status::ok && (id.value >> 32) == user::captype::untyped, "alloc_untyped gives an untyped");
+    }
+    if (failures) return 1;
+    user::print("test-pass: memleaver core {} holds {} grants at exit", core, 2);
+    return 0;  // exits holding both: its monitor revokes them, memserv frees them from the death feed
 }
 
 int greedy(std::uint64_t quota_pages) {
@@ -140,7 +222,7 @@ extern "C" int main(std::uint64_t arg) {
         user::print("test-fail: memclient core {}: topology: {}", core, to_string(s));
         return 1;
     }
-    const int rc = (arg & 0xff) == 1 ? greedy((arg >> 16) & 0xffff) : plain();
+    const int rc = (arg & 0xff) == 1 ? greedy((arg >> 16) & 0xffff) : (arg & 0xff) == 2 ? leaver() : plain(arg & 0x100, arg & 0x200);
     mem.close();
     return rc;
 }

@@ -136,6 +136,115 @@ TEST(MemservFallback, NearestBySlitTiesToTheLowerNode) {
     EXPECT_EQ(order(1, ring, 0), (std::vector<unsigned>{0}));
 }
 
+// Aligned first fit: the block starts where phase + offset is a multiple of the alignment, what
+// the alignment skips stays free in front of it, and a range too short once aligned is passed by.
+TEST(MemservPool, AlignedAllocSkipsToTheAlignmentAndKeepsTheGapFree) {
+    Pool<8> p;
+    p.reset(64 * page);
+    std::uint64_t a = 0, b = 0, c = 0, d = 0;
+    ASSERT_EQ(p.alloc(page, a), Status::ok);  // [0, 1)
+    ASSERT_EQ(p.alloc(4 * page, b, 4 * page), Status::ok);
+    EXPECT_EQ(b, 4 * page);  // pages 1..3 skipped, still free
+    EXPECT_EQ(p.ranges(), 2u);
+    EXPECT_EQ(p.free_bytes(), 59 * page);
+    ASSERT_EQ(p.alloc(2 * page, c, 2 * page), Status::ok);
+    EXPECT_EQ(c, 2 * page);  // in the gap [1, 4) at 2: page 1 stays free before it
+    ASSERT_EQ(p.alloc(16 * page, d, 16 * page), Status::ok);
+    EXPECT_EQ(d, 16 * page);
+    EXPECT_TRUE(p.valid());
+    // A phase: the pool starts 3 pages past an 8-page boundary, so offset 5 is the first aligned.
+    Pool<8> q;
+    q.reset(32 * page);
+    std::uint64_t e = 0;
+    ASSERT_EQ(q.alloc(8 * page, e, 8 * page, 3 * page), Status::ok);
+    EXPECT_EQ(e, 5 * page);
+    EXPECT_EQ((3 * page + e) % (8 * page), 0u);
+    EXPECT_TRUE(q.valid());
+    // A range long enough but too short once aligned is passed by.
+    Pool<8> r;
+    r.reset(12 * page);
+    std::uint64_t f = 0;
+    EXPECT_EQ(r.alloc(8 * page, f, 8 * page, 2 * page), Status::no_memory);  // aligned start 6: 6 + 8 > 12
+    EXPECT_EQ(r.alloc(page, f, 3 * page), Status::invalid_argument);          // not a power of two
+    EXPECT_EQ(r.alloc(page, f, page / 2), Status::invalid_argument);          // below a page
+    EXPECT_EQ(r.free_bytes(), 12 * page);
+    EXPECT_TRUE(r.valid());
+}
+
+// Random aligned grants and frees against a page map: never an overlap, always aligned, the
+// free list stays sound (the splits of alignment included), and everything coalesces back.
+TEST(MemservPool, RandomAlignedGrantsStayAlignedAndDisjoint) {
+    Pool<40> p;
+    p.reset(256 * page);
+    std::mt19937_64 rng(5);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> held;
+    std::vector<bool> used(256);
+    for (int i = 0; i < 20000; ++i) {
+        if (held.size() < 38 && (held.empty() || rng() % 2)) {
+            const std::uint64_t bytes = page << (rng() % 5);
+            std::uint64_t off = 0;
+            const Status s = p.alloc(bytes, off, bytes, 2 * page);
+            if (s == Status::no_memory) continue;
+            ASSERT_EQ(s, Status::ok);
+            ASSERT_EQ((2 * page + off) % bytes, 0u);
+            for (std::uint64_t q = off / page; q < (off + bytes) / page; ++q) {
+                ASSERT_FALSE(used[q]);
+                used[q] = true;
+            }
+            held.push_back({off, bytes});
+        } else {
+            const std::size_t j = rng() % held.size();
+            ASSERT_EQ(p.free(held[j].first, held[j].second), Status::ok);
+            for (std::uint64_t q = held[j].first / page; q < (held[j].first + held[j].second) / page; ++q) used[q] = false;
+            held.erase(held.begin() + static_cast<std::ptrdiff_t>(j));
+        }
+        ASSERT_TRUE(p.valid()) << i;
+    }
+    for (auto& h : held) ASSERT_EQ(p.free(h.first, h.second), Status::ok);
+    EXPECT_EQ(p.ranges(), 1u);
+    EXPECT_EQ(p.free_bytes(), 256 * page);
+}
+
+// Requests are rounded up to a power of two of at least a page and aligned to it in physical
+// memory, whatever the pool's base (2 MiB aligned, not 4 MiB here); a holder's end frees its
+// grants and only its.
+TEST(MemservBook, GrantsArePowerOfTwoBlocksAlignedPhysically) {
+    EXPECT_EQ(Book::block_bytes(1), page);
+    EXPECT_EQ(Book::block_bytes(page + 1), 2 * page);
+    EXPECT_EQ(Book::block_bytes(3 * page), 4 * page);
+    EXPECT_EQ(Book::block_bytes(std::uint64_t{1} << 39), std::uint64_t{1} << 39);
+    EXPECT_EQ(Book::block_bytes((std::uint64_t{1} << 39) + 1), 0u);
+    auto b = std::make_unique<Book>();
+    const std::uint64_t pool = (std::uint64_t{1} << 30) + (std::uint64_t{2} << 20);  // 2 MiB, not 4 MiB aligned
+    b->init(0, pool, 4 << 20, 0);
+    AllocReply g{}, h{}, k{};
+    ASSERT_EQ(b->alloc(1, 1, 0, page, g), Status::ok);
+    ASSERT_EQ(b->alloc(1, 1, 0, 3 * page, h), Status::ok);
+    EXPECT_EQ(h.bytes, 4 * page);
+    EXPECT_EQ(h.base % (4 * page), 0u);
+    ASSERT_EQ(b->alloc(2, 1, 0, (std::uint64_t{2} << 20) + 1, k), Status::no_memory);  // 4 MiB: the pool has less free
+    ASSERT_EQ(b->alloc(2, 1, 0, std::uint64_t{1} << 20, k), Status::ok);
+    EXPECT_EQ(k.bytes, std::uint64_t{1} << 20);
+    EXPECT_EQ(k.base % (std::uint64_t{1} << 20), 0u);
+    EXPECT_TRUE(b->valid());
+    EXPECT_EQ(b->grant_at(h.base)->ticket, h.ticket);
+    EXPECT_EQ(b->grant_at(h.base + page), nullptr);
+    EXPECT_FALSE(b->grant_at(h.base)->materialized);
+    b->set_materialized(h.ticket);
+    EXPECT_TRUE(b->grant_at(h.base)->materialized);
+    EXPECT_FALSE(b->grant_at(g.base)->materialized);
+    EXPECT_EQ(b->free_holder(1, 1), 2u);
+    EXPECT_EQ(b->live(), 1u);
+    EXPECT_EQ(b->held(1, 1), 0u);
+    EXPECT_EQ(b->free_holder(1, 1), 0u);
+    EXPECT_TRUE(b->valid());
+    EXPECT_EQ(b->free_holder(2, 1), 1u);
+    StatsReply st{};
+    b->stats(st);
+    EXPECT_EQ(st.free_bytes, std::uint64_t{4} << 20);
+    EXPECT_TRUE(b->valid());
+}
+
 TEST(MemservBook, GrantsAreOwnedAndOnlyTheirHolderFreesThem) {
     auto b = std::make_unique<Book>();
     b->init(0, base, 16 * page, 8 * page);

@@ -195,6 +195,23 @@ enum class MonitorOp : std::uint64_t {
                       // w1 = domain | 1 << 32 when it is a server instance (started with `replicas=`
                       // in its arguments), w2..w3 = its program name (16 bytes); not_found past the end;
                       // another core: would_block until its monitor answered (call again, same words)
+    // memserv grants as untyped capabilities (docs/servers-memserv.md, "From a grant to a capability").
+    grant_ram = 15,   // (op, core << 32 | domain, ticket, phys | size_bits) -> only a program that kernel
+                      // option monitor.memserv names (else permission_denied): the monitor of `core`
+                      // makes an untyped root for [phys, phys + 2^size_bits) (inside the pool of the
+                      // caller's node), keeps it, and holds a child of it for (domain, ticket) until
+                      // that domain takes it (take_ram). ok; busy: that monitor holds as many grants as
+                      // it may (8 per core, 4 per domain); not_found: no live domain it started;
+                      // exists: the ticket is held already; out_of_range / invalid_argument: the block.
+                      // phys | size_bits = 0: reclaim: ok once no capability for (domain, ticket)
+                      // is left there (revoked now, or returned before). Another core: would_block
+                      // until its monitor answered (call again with the same words)
+    take_ram = 16,    // (op, ticket) -> the untyped capability held for the caller under `ticket` moves
+                      // into the call's reply slot; not_found for a ticket not held for this very
+                      // domain (another domain's, one never granted, one taken or returned already)
+    return_ram = 17,  // (op, ticket) -> ok: the monitor revoked and deleted the grant's root, so the
+                      // untyped and everything retyped from it are gone (mappings too); not_found as
+                      // for take_ram. Then free the grant at memserv
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t accept_service = 1;      // MonitorOp::accept flag

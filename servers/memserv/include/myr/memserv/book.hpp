@@ -29,16 +29,41 @@ public:
         }
     }
 
-    // First fit: the offset of `bytes` (a multiple of page, > 0) or no_memory.
-    constexpr Status alloc(std::uint64_t bytes, std::uint64_t& offset) {
+    // First fit: the offset of `bytes` (a multiple of page, > 0) or no_memory. With `align` (a
+    // power of two, at least page): the first offset at which phase + offset is a multiple of
+    // align (memserv passes the pool's physical base as phase, so the block is aligned in
+    // physical memory: an untyped capability must be aligned to its size). What the alignment
+    // skips of a range stays free in front of the block.
+    constexpr Status alloc(std::uint64_t bytes, std::uint64_t& offset, std::uint64_t align = page,
+                           std::uint64_t phase = 0) {
         if (bytes == 0 || bytes % page != 0) return Status::invalid_argument;
+        if (align < page || (align & (align - 1)) != 0) return Status::invalid_argument;
+        phase &= align - 1;
         for (std::size_t i = 0; i < m_count; ++i) {
             Range& r = m_ranges[i];
             if (r.bytes < bytes) continue;
-            offset = r.offset;
-            r.offset += bytes;
-            r.bytes -= bytes;
-            if (r.bytes == 0) erase(i);
+            // The first aligned offset at or after r.offset (offsets < pool bytes: no wrap).
+            const std::uint64_t at = ((phase + r.offset + align - 1) & ~(align - 1)) - phase;
+            const std::uint64_t end = r.offset + r.bytes;
+            if (at > end || end - at < bytes) continue;
+            const std::uint64_t before = at - r.offset, after = end - at - bytes;
+            if (before != 0 && after != 0) {
+                // Splits the range in two: cannot overflow while there are fewer grants than
+                // Capacity (free ranges are separated by grants), checked all the same.
+                if (m_count == Capacity) return Status::overflow;
+                for (std::size_t j = m_count; j > i + 1; --j) m_ranges[j] = m_ranges[j - 1];
+                m_ranges[i + 1] = {at + bytes, after};
+                ++m_count;
+                r.bytes = before;
+            } else if (before != 0) {
+                r.bytes = before;
+            } else if (after != 0) {
+                r.offset = at + bytes;
+                r.bytes = after;
+            } else {
+                erase(i);
+            }
+            offset = at;
             m_free -= bytes;
             return Status::ok;
         }
@@ -180,11 +205,25 @@ public:
     static constexpr std::size_t max_grants = 192;  // the ownership map keeps a quarter of its 256 free
     static constexpr std::size_t max_holders = 64;
 
+    // Grants are blocks of a power of two bytes (4 KiB to 2^max_bits), aligned to their size in
+    // physical memory: what an untyped capability can name (Sys::cap_create_ram).
+    static constexpr unsigned max_bits = 39;
+
     struct Grant {
         std::uint64_t ticket;  // 0: the entry is free
         std::uint64_t offset, bytes;
         std::uint32_t core, domain;
+        bool materialized;     // the holder's monitor made a capability for it (main.cpp marks it)
     };
+
+    // The block a request of `bytes` gets: the smallest power of two >= bytes, at least a page;
+    // 0 above 2^max_bits.
+    static constexpr std::uint64_t block_bytes(std::uint64_t bytes) {
+        if (bytes > std::uint64_t{1} << max_bits) return 0;
+        std::uint64_t b = page;
+        while (b < bytes) b <<= 1;
+        return b;
+    }
 
     // Starts over: no grants, every counter 0 (a second init forgets the first one's grants).
     constexpr void init(unsigned node, std::uint64_t pool_base, std::uint64_t pool_bytes, std::uint64_t quota) {
@@ -211,7 +250,8 @@ public:
         // More than this pool has free (an empty pool too): no_memory, so the client asks the next
         // node, whose pool may be larger. Checked before rounding, which could wrap.
         if (bytes > m_pool.free_bytes()) return refuse_empty();
-        bytes = (bytes + page - 1) / page * page;
+        bytes = block_bytes(bytes);
+        if (bytes == 0 || bytes > m_pool.free_bytes()) return refuse_empty();
         Grant* g = free_grant();
         if (!g) return Status::overflow;
         if (const Status s = m_quotas.charge(core, domain, bytes); s != Status::ok) {
@@ -219,7 +259,7 @@ public:
             return s;
         }
         std::uint64_t offset = 0;
-        if (m_pool.alloc(bytes, offset) != Status::ok) {
+        if (m_pool.alloc(bytes, offset, bytes, m_base) != Status::ok) {
             m_quotas.uncharge(core, domain, bytes);
             return refuse_empty();
         }
@@ -230,7 +270,7 @@ public:
             m_quotas.uncharge(core, domain, bytes);
             return Status::internal;
         }
-        *g = {m_next_ticket++, offset, bytes, core, domain};
+        *g = {m_next_ticket++, offset, bytes, core, domain, false};
         ++m_grants;
         (client_node == m_node ? m_local : m_remote) += 1;
         out.base = m_base + offset;
@@ -256,6 +296,37 @@ public:
         return Status::ok;
     }
 
+    // The grant starting at `base` (null: none).
+    [[nodiscard]] constexpr const Grant* grant_at(std::uint64_t base) const {
+        for (const Grant& g : m_live)
+            if (g.ticket != 0 && m_base + g.offset == base) return &g;
+        return nullptr;
+    }
+    // Records that the holder's monitor holds a capability for the grant: from now on the range
+    // goes back to the pool only once that monitor said no capability to it is left (main.cpp).
+    constexpr void set_materialized(std::uint64_t ticket) {
+        for (Grant& g : m_live)
+            if (g.ticket == ticket && ticket != 0) g.materialized = true;
+    }
+    // Frees every grant of (core, domain), a holder that ended (its monitor deleted every
+    // capability it held for it before it reported the death). Returns how many.
+    constexpr unsigned free_holder(std::uint32_t core, std::uint32_t domain) {
+        unsigned n = 0;
+        for (const Grant& g : m_live) {
+            if (g.ticket == 0 || g.core != core || g.domain != domain) continue;
+            FreeReply r{};
+            if (free(core, domain, m_base + g.offset, r) == Status::ok) ++n;
+        }
+        return n;
+    }
+    // Entry i of the grant table (ticket 0: free).
+    [[nodiscard]] constexpr const Grant& grant(std::size_t i) const { return m_live[i % max_grants]; }
+    [[nodiscard]] constexpr unsigned live() const {
+        unsigned n = 0;
+        for (const Grant& g : m_live) n += g.ticket != 0;
+        return n;
+    }
+
     constexpr Status lookup(std::uint64_t ticket, LookupReply& out) const {
         out = LookupReply{};
         if (ticket == 0) return Status::not_found;
@@ -272,14 +343,16 @@ public:
                m_remote, m_refused_quota, m_refused_empty, m_frees, 0};
     }
 
-    // Every invariant: the pool's ranges are sound, granted + free = pool, grants are disjoint and
-    // each has its owner in the ownership object, and quotas match the grants.
+    // Every invariant: the pool's ranges are sound, granted + free = pool, grants are disjoint
+    // power-of-two blocks aligned to their size, and each has its owner in the ownership object, and quotas match the grants.
     [[nodiscard]] constexpr bool valid() const {
         if (!m_pool.valid() || !m_owners.valid_state()) return false;
         std::uint64_t granted = 0;
         for (const Grant& g : m_live) {
             if (g.ticket == 0) continue;
             granted += g.bytes;
+            // A power of two, aligned to itself in physical memory (an untyped cap's shape).
+            if (g.bytes < page || (g.bytes & (g.bytes - 1)) != 0 || (m_base + g.offset) % g.bytes != 0) return false;
             const auto r = m_owners.read(repl::MemoryOwnership::owner(m_base + g.offset));
             if (r.status != Status::ok || r.owner != owner_of(g.core)) return false;
             for (const Grant& h : m_live)

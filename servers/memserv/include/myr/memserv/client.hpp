@@ -35,8 +35,48 @@ public:
         return last;
     }
 
-    // Gives back a grant to the node that made it.
+    // A grant as memory: alloc, then the untyped capability for the whole block (grant.bytes, a
+    // power of two aligned to its size) from this core's monitor into `slot` (an empty slot of
+    // ours). Retype frames from it and map them. When the serving instance does not carry grants
+    // (its pool is a placeholder, or it lacks the privilege) the take is not_found and the grant
+    // is given back. On any failure `out` is zeroed.
+    Status alloc_untyped(std::uint64_t bytes, std::uint64_t slot, AllocReply& out) {
+        if (const Status s = alloc(bytes, out); s != Status::ok) return s;
+        const Status s = take(out, slot);
+        if (s != Status::ok) {
+            FreeReply f{};
+            (void)free(out, f);
+            out = AllocReply{};
+        }
+        return s;
+    }
+
+    // The untyped capability of `grant` into `slot` (MonitorOp::take_ram): once per grant.
+    static Status take(const AllocReply& grant, std::uint64_t slot) {
+        user::Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::take_ram);
+        m.w[1] = grant.ticket;
+        const Status s = user::monitor_call(m, slot);
+        if (s == Status::ok && m.cap_arrived != 1) return Status::not_found;
+        return s;
+    }
+
+    // Deletes every capability to `grant` on this core (MonitorOp::return_ram): the untyped, and
+    // every frame or table retyped from it, mappings included. not_found when the monitor holds
+    // nothing for it (never carried, or returned already).
+    static Status give_back(const AllocReply& grant) {
+        user::Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::return_ram);
+        m.w[1] = grant.ticket;
+        return user::monitor_call(m);
+    }
+
+    // Gives back a grant to the node that made it: first the capabilities (give_back; not_found
+    // is fine: a record-only grant, or returned already), then the range at memserv. memserv
+    // itself makes sure no capability is left before it reuses the range, so a client that skips
+    // give_back loses its capabilities at the free all the same.
     Status free(const AllocReply& grant, FreeReply& out) {
+        (void)give_back(grant);
         Status s = Status::not_found;
         rpc::Client* c = connection(grant.node, s);
         return c ? c->call(Free{grant.base}, out) : s;

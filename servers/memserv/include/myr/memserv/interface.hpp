@@ -1,7 +1,8 @@
 #pragma once
 // memserv's interface (docs/servers-memserv.md): the one definition the client stub and the
 // server dispatch come from. One memserv instance per NUMA node serves that node's pool under the
-// name "memserv.<node>". Addresses are page aligned; sizes are rounded up to whole pages.
+// name "memserv.<node>". A request is rounded up to a power of two of at least a page and the
+// block is aligned to its size (the shape of an untyped capability).
 #include <myr/rpc/interface.hpp>
 
 namespace myr::memserv {
@@ -21,7 +22,8 @@ constexpr void service_name(unsigned node, char (&out)[16]) {
 
 // A grant: `bytes` at `base` in node `node`'s pool, held by the caller (its core and domain).
 // ticket: the grant's number, unique per instance for its whole life (node in bits 56-63), the
-// name under which a client will ask its monitor for the untyped capability (not done yet).
+// name under which the client takes the untyped capability from its monitor (take_ram), when
+// the instance carries grants (docs/servers-memserv.md).
 struct AllocReply {
     std::uint16_t node;
     std::uint64_t base;
@@ -29,7 +31,8 @@ struct AllocReply {
     std::uint64_t ticket;
     MYR_RPC_FIELDS(node, base, bytes, ticket)
 };
-// ok; no_memory: this node's pool has no free range that large (ask the next node, client.hpp);
+// ok; busy: the holder's monitor holds as many grants as it may (the range went back); not_found:
+// that monitor did not start the caller; no_memory: this node's pool has no free range that large (ask the next node, client.hpp);
 // permission_denied: the caller's quota at this instance would be exceeded (final: do not ask
 // elsewhere); overflow: this instance holds as many grants as it can record (ask the next node);
 // invalid_argument: bytes is 0. No free range is looked for above what the pool has free (no_memory).
