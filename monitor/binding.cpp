@@ -76,12 +76,15 @@ constexpr unsigned max_charges = 128;
 Charge charges[max_charges];
 
 // Rings a binding between two domains of this core keeps here (both domains hold copies; see
-// new_ring): deleted once both domains ended, so the slots come back.
+// new_ring): deleted once both domains ended, so the slots come back. Two per binding; servers
+// live for the whole run, so a core whose clients bind to servers on the same core (a node's
+// nameserv and memserv replicas are on its first core) needs room for several: 24 rings, 12
+// same-core bindings alive at once, each a slot of this monitor's 64-slot cnode.
 struct Kept {
     std::uint64_t slot;
     std::uint32_t a, b;
 };
-constexpr unsigned max_kept = 8;
+constexpr unsigned max_kept = 24;
 Kept kept[max_kept];
 
 // Rings no other core ever got a capability to (a bind the server's monitor refused): the next

@@ -142,7 +142,8 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "plan=", &v) || starts_with(p, "monitor.broadcast=", &v) ||
                    starts_with(p, "monitor.graph=", &v) || starts_with(p, "repl=", &v) ||
                    starts_with(p, "monitor.ping_ms=", &v) || starts_with(p, "monitor.mute_pings=", &v) ||
-                   starts_with(p, "server.", &v) || starts_with(p, "monitor.kill=", &v)) {
+                   starts_with(p, "server.", &v) || starts_with(p, "monitor.kill=", &v) ||
+                   starts_with(p, "monitor.memserv=", &v)) {
             // For the monitors (kernel_option system call); the kernel only carries it.
         } else if (starts_with(p, "config=", &v)) {
             copy_word(v, o.config, sizeof o.config);

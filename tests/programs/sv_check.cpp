@@ -1,14 +1,15 @@
 // Every server answers from every core (`svcheck`, one per core but 0; docs/servers.md, "Tests"):
 // through nameserv (this node's replica) it finds kvstore and binds to it by address, writes and
 // reads back its own key; asks procserv for its counters;
-// asks memserv for a grant (its own node's instance first, then the nearest by the SLIT) and
-// gives it back. Each connection is closed once used (a domain's ring budget is 8 rings: 4
+// asks memserv for memory (its own node's instance first, then the nearest by the SLIT), maps a
+// frame of it, writes and reads it, and gives it back. Each connection is closed once used (a domain's ring budget is 8 rings: 4
 // connections). Prints one line with the serving core of each.
 #include <myr/kvstore/interface.hpp>
 #include <myr/memserv/client.hpp>
 #include <myr/nameserv/client.hpp>
 #include <myr/procserv/client.hpp>
 #include <myr/rpc/guest.hpp>
+#include <myr/user/vspace.hpp>
 
 using namespace myr;
 
@@ -25,6 +26,7 @@ int fail(const char* what, Status s) {
 
 extern "C" int main(std::uint64_t) {
     core = user::syscall6(abi::Sys::domain_info).value >> 32;
+    for (std::uint64_t slot = 61; slot < 64; ++slot) rpc::Slots::instance().reserve(slot);  // page tables for the frame
     // nameserv and kvstore.
     static rpc::Client kv;  // clients hold 1 KiB frame buffers: not on the 32 KiB stack
     if (const Status s = nameserv::connect(kv, kvstore::service); s != Status::ok) return fail("find kvstore through nameserv", s);
@@ -50,11 +52,22 @@ extern "C" int main(std::uint64_t) {
     procserv::StatsReply pst{};
     if (const Status s = ps.stats(pst); s != Status::ok) return fail("procserv stats", s);
     ps.close();
-    // memserv: a grant from the nearest node with memory, given back.
+    // memserv: a grant from the nearest node with memory as an untyped capability; a 4 KiB frame
+    // retyped from it, mapped, written and read back; then everything given back.
     static memserv::Allocator mem;  // a connection per node: far too big for the stack
     if (const Status s = mem.init(); s != Status::ok) return fail("memserv init", s);
+    const std::uint64_t untyped = rpc::Slots::instance().alloc(), frame = rpc::Slots::instance().alloc();
+    static user::TableSlots tables{61, 64};  // reserved at the start (three consecutive slots)
     memserv::AllocReply a{};
-    if (const Status s = mem.alloc(4096, a); s != Status::ok) return fail("memserv alloc", s);
+    if (const Status s = mem.alloc_untyped(4096, untyped, a); s != Status::ok) return fail("memserv alloc_untyped", s);
+    if (const Status s = user::retype(untyped, user::captype::frame, 12, frame, 1); s != Status::ok)
+        return fail("retype a frame from the grant", s);
+    constexpr std::uint64_t va = 0x5000'0000;
+    if (const Status s = user::map_with_tables(frame, va, abi::map_write, user::cap::ram, tables); s != Status::ok)
+        return fail("map the frame", s);
+    auto* word = reinterpret_cast<volatile std::uint64_t*>(va);
+    *word = 0x5eedull ^ core;
+    if (*word != (0x5eedull ^ core)) return fail("the granted memory reads back", Status::internal);
     memserv::FreeReply f{};
     if (const Status s = mem.free(a, f); s != Status::ok) return fail("memserv free", s);
     mem.close();
