@@ -548,7 +548,7 @@ void remote_done(std::uint64_t from, std::uint8_t type, std::uint64_t tag, Statu
     wake_local_domains();  // the caller polls
 }
 
-// ---- memserv grants as capabilities (docs/servers-memserv.md, "From a grant to a capability") ----
+// ---- memserv grants as capabilities (docs/servers.md, "memserv", "From a grant to a capability") ----
 // memserv (a program kernel option monitor.memserv names) asks its monitor to carry a grant to
 // the holder's core (grant_ram); that core's monitor makes an untyped root for the block
 // (Sys::cap_create_ram), keeps it, and retypes one child untyped of the whole block, which the

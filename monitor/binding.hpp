@@ -36,7 +36,7 @@ void on_kill_request(std::uint64_t from, const urpc::Message& m);
 void on_kill_reply(std::uint64_t from, const urpc::Message& m);
 void on_list_request(std::uint64_t from, const urpc::Message& m);
 void on_list_reply(std::uint64_t from, const urpc::Message& m);
-// memserv grants (docs/servers-memserv.md): ram_grant_req / ram_reclaim_req and their replies.
+// memserv grants (docs/servers.md, "memserv"): ram_grant_req / ram_reclaim_req and their replies.
 void on_ram_grant_request(std::uint64_t from, const urpc::Message& m);
 void on_ram_grant_reply(std::uint64_t from, const urpc::Message& m);
 void on_ram_reclaim_request(std::uint64_t from, const urpc::Message& m);

@@ -89,7 +89,7 @@ enum ServerType : std::uint8_t {
     stop_reply = 58,  // [tag, 1, domain]: one killed; then [tag, 0, count]: done
 };
 
-// memserv grants as capabilities (monitor/binding.cpp, docs/servers-memserv.md): memserv's monitor
+// memserv grants as capabilities (monitor/binding.cpp, docs/servers.md, "memserv"): memserv's monitor
 // -> the holder's core's monitor, answered like kill_req (a tag the caller polls on).
 enum RamType : std::uint8_t {
     ram_grant_req = 60,   // [tag, domain, ticket, phys | size_bits]: make the root, hold a child for (domain, ticket)

@@ -294,7 +294,7 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     const std::uint64_t pool_size = plan.table_pool;
     log("per core: {} page-table frames of a {} KiB pool (RAM top {:#x})", plan.table_frames, pool_size / 1024, top);
     // memserv pools first (kernel option memserv.pool=MiB, default none): they come out of what
-    // the user pools would share, and lie in no core's region (docs/servers-memserv.md).
+    // the user pools would share, and lie in no core's region (docs/servers.md, "memserv").
     PhysRange ram_pool[acpi::max_nodes] = {};
     for (std::uint32_t nd = 0; nd < free_mem.num_nodes() && nd < acpi::max_nodes; ++nd) {
         if (cores_on[nd] == 0 || this_core.options.memserv_pool_mib == 0) continue;

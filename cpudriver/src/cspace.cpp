@@ -408,7 +408,7 @@ Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, 
     return table.install(t, caps::make_channel_memory(phys, static_cast<unsigned>(size_bits)));
 }
 
-// An untyped capability for memory of a memserv pool (docs/servers-memserv.md): monitors turn a
+// An untyped capability for memory of a memserv pool (docs/servers.md, "memserv"): monitors turn a
 // grant, which memserv decided and a monitor carried here, into RAM its holder can retype. Only a
 // monitor may ask (the kernel cap), and only for a block inside one node's pool (check_ram_block,
 // host-tested): no kernel memory, no core's user pool, no channel memory can be named. Two

@@ -1,5 +1,5 @@
 // memserv: one instance per NUMA node, serving that node's memory pool to the domains of the
-// machine as page ranges, with a quota per (core, domain) (docs/servers-memserv.md). It serves
+// machine as page ranges, with a quota per (core, domain) (docs/servers.md, "memserv"). It serves
 // under "memserv.<node>", the node of the core it runs on; clients ask their own node's instance
 // first and fall back to the nearest node by the SLIT (myr/memserv/client.hpp).
 //

@@ -1,4 +1,4 @@
-// libFuzzer target for memserv's request decoding and bookkeeping (docs/servers-memserv.md): the
+// libFuzzer target for memserv's request decoding and bookkeeping (docs/servers.md, "memserv"): the
 // input is a sequence of requests, each a caller (core, domain: one byte each) and a frame length
 // (one byte) then that many bytes of frame, dispatched through the RPC runtime into a Book as the
 // server does. Every frame must get a reply the client stub can read, nothing may read or write

@@ -1,4 +1,4 @@
-// memserv client test (`memclient`, docs/servers-memserv.md). Argument 0 (a plain client): four
+// memserv client test (`memclient`, docs/servers.md, "memserv"). Argument 0 (a plain client): four
 // grants of 8 KiB from its own node's instance, or the nearest node's by the SLIT when that pool
 // is empty; checks each (page aligned, the size asked, disjoint, the ticket names this domain),
 // then what must be refused: a size of 0, a ticket never issued, a free of an address it was not

@@ -1,4 +1,4 @@
-// Hostile memserv client (`memforge`, docs/servers-memserv.md "From a grant to a capability"): an
+// Hostile memserv client (`memforge`, docs/servers.md, "memserv" "From a grant to a capability"): an
 // ordinary domain that tries to get memory it was not granted through the monitor ops.
 //   - grant_ram (15) for itself, for another core, and its reclaim form: permission_denied (only a
 //     program kernel option monitor.memserv names may carry grants);

@@ -1,4 +1,4 @@
-// memserv's pure parts (servers/memserv, docs/servers-memserv.md): the pool's first fit and
+// memserv's pure parts (servers/memserv, docs/servers.md, "memserv"): the pool's first fit and
 // coalescing, quotas per (core, domain), the SLIT fallback order, the book's grants with their
 // owners in the memory-ownership object, and requests through the RPC dispatch (hostile frames).
 #include <myr/memserv/book.hpp>

@@ -80,7 +80,7 @@ struct CorePlacement {
                                                       std::uint64_t image_bytes, std::uint64_t chan_pool_bytes,
                                                       std::uint64_t user_pool_bytes);
 
-// memserv pools (docs/servers-memserv.md): RAM the boot core sets aside on a node, in no core's
+// memserv pools (docs/servers.md, "memserv"): RAM the boot core sets aside on a node, in no core's
 // kernel region or user pool, that the node's memserv hands out and that a monitor may turn into
 // untyped capabilities (Sys::cap_create_ram). `mib` MiB rounded up to 2 MiB, 2 MiB aligned (so a
 // power-of-two block at an offset aligned to its size, up to 2 MiB, is aligned in physical memory

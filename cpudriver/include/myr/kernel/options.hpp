@@ -41,7 +41,7 @@ struct Options {
     // nobody. A name longer than a module name (23) is refused, not cut to another program's name.
     char console[24];
     // `memserv.pool=MiB`: the boot core sets aside that much RAM on every node with memory and
-    // cores as the node's memserv pool (docs/servers-memserv.md). 0 (default): no pools.
+    // cores as the node's memserv pool (docs/servers.md, "memserv"). 0 (default): no pools.
     std::uint32_t memserv_pool_mib;
 };
 

@@ -195,7 +195,7 @@ enum class MonitorOp : std::uint64_t {
                       // w1 = domain | 1 << 32 when it is a server instance (started with `replicas=`
                       // in its arguments), w2..w3 = its program name (16 bytes); not_found past the end;
                       // another core: would_block until its monitor answered (call again, same words)
-    // memserv grants as untyped capabilities (docs/servers-memserv.md, "From a grant to a capability").
+    // memserv grants as untyped capabilities (docs/servers.md, "memserv", "From a grant to a capability").
     grant_ram = 15,   // (op, core << 32 | domain, ticket, phys | size_bits) -> only a program that kernel
                       // option monitor.memserv names (else permission_denied): the monitor of `core`
                       // makes an untyped root for [phys, phys + 2^size_bits) (inside the pool of the

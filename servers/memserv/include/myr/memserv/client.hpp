@@ -1,5 +1,5 @@
 #pragma once
-// memserv's client side in a Myriad domain (docs/servers-memserv.md): asks its own node's
+// memserv's client side in a Myriad domain (docs/servers.md, "memserv"): asks its own node's
 // instance first, then the other nodes' nearest first by the SLIT, while the answer says the pool
 // is empty (no_memory) or full of grants (overflow). A quota refusal (permission_denied) is
 // final. Connections open when first needed and stay open until close().

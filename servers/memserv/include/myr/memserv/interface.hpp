@@ -1,5 +1,5 @@
 #pragma once
-// memserv's interface (docs/servers-memserv.md): the one definition the client stub and the
+// memserv's interface (docs/servers.md, "memserv"): the one definition the client stub and the
 // server dispatch come from. One memserv instance per NUMA node serves that node's pool under the
 // name "memserv.<node>". A request is rounded up to a power of two of at least a page and the
 // block is aligned to its size (the shape of an untyped capability).
@@ -23,7 +23,7 @@ constexpr void service_name(unsigned node, char (&out)[16]) {
 // A grant: `bytes` at `base` in node `node`'s pool, held by the caller (its core and domain).
 // ticket: the grant's number, unique per instance for its whole life (node in bits 56-63), the
 // name under which the client takes the untyped capability from its monitor (take_ram), when
-// the instance carries grants (docs/servers-memserv.md).
+// the instance carries grants (docs/servers.md, "memserv").
 struct AllocReply {
     std::uint16_t node;
     std::uint64_t base;
