@@ -69,13 +69,14 @@ for shape in "${shape_list[@]}"; do
     read -r s c <<< "$shape"
     for pool in 64 32; do
         cfg="$tmp/mem${s}s${c}c$pool.toml"
-        printf 'name = "mem"\n[machine]\nsockets = %s\ncores = %s\nthreads = 1\nmemory = "%sM"\n[kernel]\noptions = ["memserv.pool=2"]\n[run]\ntimeout = 300\n[system]\nmonitor = "monitor"\nprograms = ["memload", "memstat"]\nplan = "spawn:memload=4,wait,spawn:memstat@0,wait,shutdown"\n[[server]]\nprogram = "memserv"\ncores = "per-node"\nreplicas = %s\nargs = "pool_pages=%s"\n' \
+        printf 'name = "mem"\n[machine]\nsockets = %s\ncores = %s\nthreads = 1\nmemory = "%sM"\n[kernel]\noptions = ["memserv.pool=2"]\n[run]\ntimeout = 300\n[system]\nmonitor = "monitor"\nprograms = ["memload", "memstat"]\nplan = "spawn:memload=4,wait,spawn:memstat@0=0,wait,spawn:memstat@0=4,wait,shutdown"\n[[server]]\nprogram = "memserv"\ncores = "per-node"\nreplicas = %s\nargs = "pool_pages=%s"\n' \
             "$s" "$c" "$(( s * 256 ))" "$s" "$pool" > "$cfg"
         if ! "$ctl" run "$cfg" --kernel "$kernel" --accel tcg --quiet --log "$tmp/mem.log" --programs "$user" >/dev/null; then
             echo "memserv boot ${s}s${c}c failed; log:" >&2; tail -20 "$tmp/mem.log" >&2; exit 1
         fi
-        line=$(tr -d '\r' < "$tmp/mem.log" | grep -o 'bench-memserv-share.*' | head -1)
-        read -r grants local share <<< "$(echo "$line" | sed 's/.*grants=\([0-9]*\) local=\([0-9]*\) share=\([0-9.]*\).*/\1 \2 \3/')"
+        read -r grants local share <<< "$(tr -d '\r' < "$tmp/mem.log" | grep -o 'bench-memserv node=.*' |
+            sed 's/.*grants=\([0-9]*\) local=\([0-9]*\).*/\1 \2/' |
+            awk '{g += $1; l += $2} END {printf "%d %d %.2f", g, l, g ? l / g : 0}')"
         printf '%-6s %12s %7s %6s %6s\n' "${s}s${c}c" "$(( pool / 4 ))" "$grants" "$local" "$share"
         echo "${s}s${c}c,$(( pool / 4 )),$grants,$local,$share" >> "$out/servers_memserv.csv"
     done
