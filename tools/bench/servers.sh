@@ -74,9 +74,10 @@ for shape in "${shape_list[@]}"; do
         if ! "$ctl" run "$cfg" --kernel "$kernel" --accel tcg --quiet --log "$tmp/mem.log" --programs "$user" >/dev/null; then
             echo "memserv boot ${s}s${c}c failed; log:" >&2; tail -20 "$tmp/mem.log" >&2; exit 1
         fi
-        read -r grants local share <<< "$(tr -d '\r' < "$tmp/mem.log" | grep -o 'bench-memserv node=.*' |
-            sed 's/.*grants=\([0-9]*\) local=\([0-9]*\).*/\1 \2/' |
-            awk '{g += $1; l += $2} END {printf "%d %d %.2f", g, l, g ? l / g : 0}')"
+        # Counted by the clients: a grant is local when its client's own node's instance made it.
+        read -r grants local share <<< "$(tr -d '\r' < "$tmp/mem.log" | grep -o 'memload core [0-9]* grants=[0-9]* remote=[0-9]*' |
+            sed 's/.*grants=\([0-9]*\) remote=\([0-9]*\)/\1 \2/' |
+            awk '{g += $1; r += $2} END {printf "%d %d %.2f", g, g - r, g ? (g - r) / g : 0}')"
         printf '%-6s %12s %7s %6s %6s\n' "${s}s${c}c" "$(( pool / 4 ))" "$grants" "$local" "$share"
         echo "${s}s${c}c,$(( pool / 4 )),$grants,$local,$share" >> "$out/servers_memserv.csv"
     done
