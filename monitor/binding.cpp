@@ -8,6 +8,7 @@
 #include "protocol.hpp"
 #include "servers.hpp"
 
+#include <myr/user/bind.hpp>
 #include <myr/user/syscall.hpp>
 
 namespace myr::monitor::binding {
@@ -915,10 +916,10 @@ void started(std::uint64_t domain, std::uint64_t slot, bool ok, const char* name
         return;
     }
     r->cap = slot;
-    r->name[0] = r->name[1] = 0;
     r->name_cut = len > 16;
-    for (std::uint64_t i = 0; i < len && i < 16; ++i)
-        r->name[i / 8] |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * (i % 8));
+    char cut[17] = {};
+    for (std::uint64_t i = 0; i < len && i < 16; ++i) cut[i] = name[i];
+    pack_name16(cut, r->name[0], r->name[1]);
 }
 
 // Domains that ended since the last look: core_status changes whenever a domain of this core
@@ -1027,7 +1028,7 @@ std::uint64_t kills() { return kills_done; }
 
 bool may_start(std::uint64_t domain, const char* program) {
     std::uint64_t name[2] = {};
-    for (unsigned i = 0; i < 16 && program[i]; ++i) name[i / 8] |= std::uint64_t{static_cast<unsigned char>(program[i])} << (8 * (i % 8));
+    pack_name16(program, name[0], name[1]);
     // A program holding a privilege (monitor.kill, monitor.memserv) may be started at run time
     // only by a domain holding that privilege itself (else any domain could start memserv or a
     // killer with arguments of its choosing).

@@ -63,6 +63,17 @@ void report_pings() {
 // Starts a program on this core; its argument (rdi) is `arg`, or this core's number when ~0; no
 // argument string. servers.cpp keeps what it started (its domain cap lives in binding.cpp, which
 // frees what a domain held there once it ended).
+// This core's census from core_status (v): live domains other than running server instances
+// (servers serve until stopped), and faults other than the domains this monitor killed on request.
+std::uint64_t census_live_here(std::uint64_t v) {
+    const std::uint64_t live = v & 0xffff, servers_live = servers::live_servers();
+    return live > servers_live ? live - servers_live : 0;
+}
+std::uint64_t census_faulted_here(std::uint64_t v) {
+    const std::uint64_t faulted = v >> 48, killed = binding::kills();
+    return faulted > killed ? faulted - killed : 0;
+}
+
 SysResult spawn_local(const char* name, std::uint64_t len, std::uint64_t arg) {
     return servers::start_local(name, len, arg, "", 0);
 }
@@ -158,10 +169,8 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case ram_reclaim_reply: binding::on_ram_reclaim_reply(from, m); break;
     case census_req: {
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
-        const std::uint64_t live = v & 0xffff, servers_live = servers::live_servers();
-        const std::uint64_t faulted = v >> 48, killed = binding::kills();
-        send(from, census_reply, mesh.core, live > servers_live ? live - servers_live : 0, v >> 16 & 0xffff,
-             v >> 32 & 0xffff, faulted > killed ? faulted - killed : 0);
+        send(from, census_reply, mesh.core, census_live_here(v), v >> 16 & 0xffff, v >> 32 & 0xffff,
+             census_faulted_here(v));
         break;
     }
     case bcast_probe: {
@@ -435,12 +444,10 @@ void step_wait() {
         broadcast(census_req);
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
         run_until([&] { return census_replies == mesh.cores - 1; });
-        const std::uint64_t live = v & 0xffff, servers_live = servers::live_servers();
-        census_live += live > servers_live ? live - servers_live : 0;
+        census_live += census_live_here(v);
         census_exited += v >> 16 & 0xffff;
         census_failed += v >> 32 & 0xffff;
-        const std::uint64_t faulted = v >> 48, killed = binding::kills();
-        census_faulted += faulted > killed ? faulted - killed : 0;
+        census_faulted += census_faulted_here(v);
         if (census_live == 0 || rounds == limit) break;
         for (unsigned i = 0; i < 4; ++i) (void)syscall6(abi::Sys::wait_event);
         binding::serve_local();

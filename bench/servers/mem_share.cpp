@@ -30,7 +30,7 @@ extern "C" int main(std::uint64_t arg) {
     user::print("memload core {} grants={} remote={}", core, got, remote);
     // Hold the grants a while: memserv takes a dead holder's grants back, and clients still
     // allocating would then be served from them.
-    for (const user::Deadline hold(300); !hold.passed();) user::wait_event();
+    for (user::Deadline hold(300); !hold.passed();) user::wait_event();
     return 0;
 #else
     static abi::TopologyInfo topo;

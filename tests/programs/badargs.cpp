@@ -50,6 +50,16 @@ extern "C" int main(std::uint64_t) {
     expect("print wraps", debug_print(reinterpret_cast<const char*>(0x7ffffffff000ull), 0x10000), Status::invalid_argument);
     expect("print past user space", debug_print(reinterpret_cast<const char*>(0x7fffffffffffull), 2), Status::invalid_argument);
 
+    // ticks takes no arguments: garbage in every register changes nothing, and the clock never runs
+    // backwards; the system-call number just past the table is refused.
+    {
+        const SysResult a = syscall6(abi::Sys::ticks, kernel_addr, ~0ull, 1, 2, 3, 4);
+        const SysResult b = syscall6(abi::Sys::ticks);
+        expect("ticks with garbage arguments", a.status, Status::ok);
+        expect("ticks is monotonic", b.value >= a.value ? Status::ok : Status::internal, Status::ok);
+        expect("the call after the last", syscall6(abi::Sys::count).status, Status::invalid_argument);
+    }
+
     // The console: nobody owns it here (no console= option), so nobody may read it or write raw text.
     {
         char buf[8];

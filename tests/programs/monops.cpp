@@ -64,7 +64,7 @@ constexpr std::uint64_t service_base = 0x5e41ce00;
 // Follows the feed from `cursor` until `pred(death)` holds (bounded); false on timeout.
 template <typename Pred>
 bool watch(std::uint64_t& cursor, Pred pred, std::uint64_t tries = 6000) {
-    for (const Deadline limit(tries); !limit.passed();) {
+    for (Deadline limit(tries); !limit.passed();) {
         Death d{};
         const Status s = next_death(cursor, d);
         if (s == Status::ok) {

@@ -58,7 +58,7 @@ inline Status spawn(const char* program, std::uint64_t core, const char* args, S
     m.w[3] = core;
     if (m.w[1] == 0) return Status::invalid_argument;  // an empty name is the poll form
     Status s = monitor_call(m);
-    for (const Deadline limit(tries); s == Status::would_block && !limit.passed();) {
+    for (Deadline limit(tries); s == Status::would_block && !limit.passed();) {
         const std::uint64_t ticket = m.w[1];
         wait_event();
         m = {};

@@ -46,7 +46,7 @@ inline Status monitor_call(Message& m, std::uint64_t reply_slot = 0) {
 // wait_event between tries (the monitor wakes the core when the outcome arrives); timeout after
 // `tries` timer ticks.
 inline Status export_name(const char* name, std::uint64_t tries = 100000) {
-    for (const Deadline limit(tries); !limit.passed();) {
+    for (Deadline limit(tries); !limit.passed();) {
         Message m{};
         m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::export_name);
         pack_name16(name, m.w[1], m.w[2]);
@@ -59,7 +59,7 @@ inline Status export_name(const char* name, std::uint64_t tries = 100000) {
 
 // Polls op until it stops answering would_block (or `tries` timer ticks pass: timeout).
 inline Status poll_binding(Message request, Binding& out, std::uint64_t tries) {
-    for (const Deadline limit(tries); !limit.passed();) {
+    for (Deadline limit(tries); !limit.passed();) {
         Message m = request;
         const Status s = monitor_call(m);
         if (s == Status::ok) {
@@ -163,7 +163,7 @@ inline void ring(const Channel& c) {
 // timer ticks; 0: one look).
 inline Status connect_channel(Channel& c, std::uint64_t tries = 100000) {
     const std::span<std::byte> tx_mem(c.tx_ring, urpc::channel_bytes(bind_ring_slots));
-    for (const Deadline limit(tries);;) {
+    for (Deadline limit(tries);;) {
         auto s = urpc::Sender::attach(tx_mem);
         if (s.ok()) {
             c.tx = *s;

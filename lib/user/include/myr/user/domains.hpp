@@ -43,7 +43,7 @@ inline Status alive(std::uint64_t core, std::uint64_t domain) {
 
 // Calls op (kill, list) until it stops answering would_block (timeout after `tries` timer ticks).
 inline Status remote_call(Message& request, std::uint64_t tries) {
-    for (const Deadline limit(tries); !limit.passed();) {
+    for (Deadline limit(tries); !limit.passed();) {
         Message m = request;
         const Status s = monitor_call(m);
         if (s != Status::would_block) {

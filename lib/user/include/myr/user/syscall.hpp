@@ -142,10 +142,23 @@ inline std::uint64_t ticks() { return syscall6(abi::Sys::ticks).value; }
 // in wake-ups: wait_event returns at once for a wake-up that came while the domain ran, so a core
 // busy with IPIs (doorbells, other domains' monitor calls) would use up a count of wake-ups long
 // before its time.
-struct Deadline {
-    std::uint64_t end;
-    explicit Deadline(std::uint64_t n) : end(ticks() + n) {}
-    [[nodiscard]] bool passed() const { return ticks() >= end; }
+// The clock starts at the first passed(), so a loop that finishes without waiting (an RPC answered
+// during its spin) never asks for the time: no system call on the fast path.
+class Deadline {
+public:
+    explicit Deadline(std::uint64_t n) : m_n(n) {}
+    [[nodiscard]] bool passed() {
+        if (!m_started) {
+            m_started = true;
+            m_end = ticks() + m_n;
+            return m_n == 0;
+        }
+        return ticks() >= m_end;
+    }
+
+private:
+    std::uint64_t m_n, m_end = 0;
+    bool m_started = false;
 };
 // value: abi::DomainStatus in the low 32 bits, the exit code / vector / killer in the high 32.
 inline SysResult domain_status(std::uint64_t domain) { return syscall6(abi::Sys::domain_status, domain); }

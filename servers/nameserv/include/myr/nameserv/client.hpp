@@ -51,7 +51,7 @@ public:
     template <typename Op>
     Status call(const Op& request, typename Op::Reply& reply) {
         Status s = Status::busy;
-        for (const user::Deadline limit(busy_tries); !limit.passed();) {
+        for (user::Deadline limit(busy_tries); !limit.passed();) {
             s = m_rpc.call(request, reply);
             if (s != Status::busy) return s;
             user::wait_event();
@@ -66,7 +66,7 @@ public:
     // Waits until `name` exists (client-side: a lookup per wake-up at this node's replica, which
     // holds no state for waiters); timeout after `tries` timer ticks.
     Status wait_for(const char* name, Address& owner, std::uint64_t tries) {
-        for (const user::Deadline limit(tries); !limit.passed();) {
+        for (user::Deadline limit(tries); !limit.passed();) {
             const Status s = lookup(name, owner);
             if (s != Status::not_found) return s;
             user::wait_event();
@@ -107,7 +107,7 @@ inline Session& session() {
 inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 3000) {
     std::size_t len = 0;
     while (name[len] && len <= max_name) ++len;
-    for (const user::Deadline limit(tries); !limit.passed();) {
+    for (user::Deadline limit(tries); !limit.passed();) {
         Address a{};
         const Status s = session().lookup(name, a);
         if (s == Status::ok) return c.connect_to(a.core, a.domain, 0, tries);

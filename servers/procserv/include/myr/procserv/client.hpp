@@ -28,7 +28,7 @@ public:
     Status poll(const Address& target, WaitReply& out) { return m_rpc.call(Wait{target}, out); }
     // Until it ended (timeout after `tries` timer ticks).
     Status wait(const Address& target, WaitReply& out, std::uint64_t tries = 100000) {
-        for (const user::Deadline limit(tries); !limit.passed();) {
+        for (user::Deadline limit(tries); !limit.passed();) {
             const Status s = poll(target, out);
             if (s != Status::would_block) return s;
             user::wait_event();

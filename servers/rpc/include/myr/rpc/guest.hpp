@@ -137,7 +137,7 @@ struct Conn {
 // Sends a whole frame, waiting while the ring has no room (the peer drains it), at most `tries`
 // timer ticks.
 inline Status send_frame(Conn& c, std::uint8_t type, std::span<const std::uint8_t> frame, std::uint64_t tries) {
-    const user::Deadline limit(tries);
+    user::Deadline limit(tries);
     for (std::uint64_t spin = 0;; ++spin) {
         const Status s = c.link.send(type, frame);
         if (s != Status::would_block) {
@@ -166,7 +166,7 @@ public:
         if (m_conn.open) return Status::exists;
         user::Binding b{};
         Status s = Status::not_found;
-        for (const user::Deadline limit(tries); !limit.passed();) {
+        for (user::Deadline limit(tries); !limit.passed();) {
             s = user::bind(service, b);
             if (s != Status::not_found) break;
             user::wait_event();  // the name may not have reached this core's monitor yet
@@ -182,7 +182,7 @@ public:
         if (m_conn.open) return Status::exists;
         user::Binding b{};
         Status s = Status::busy;
-        for (const user::Deadline limit(tries); !limit.passed();) {
+        for (user::Deadline limit(tries); !limit.passed();) {
             s = user::bind_to(core, domain, service, b, tries);
             if (s != Status::busy) break;  // busy: as for connect(), retry while time is left
             user::wait_event();
@@ -255,7 +255,7 @@ private:
     Status await_frame() {
         const bool same_core = m_conn.peer_core == own_core();
         std::uint64_t t0 = user::rdtsc();
-        const user::Deadline limit(timeout_ticks);
+        user::Deadline limit(timeout_ticks);
         for (std::uint64_t wakeups = 0;;) {
             const Status s = m_conn.link.poll();
             if (s == Status::ok) {
