@@ -110,7 +110,12 @@ inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 30
     for (user::Deadline limit(tries); !limit.passed();) {
         Address a{};
         const Status s = session().lookup(name, a);
-        if (s == Status::ok) return c.connect_to(a.core, a.domain, 0, tries);
+        if (s == Status::ok) {
+            // not_found: the server registered its name before its first accept (bind_to reaches
+            // only a domain that accepts): ask again below while time is left.
+            const Status cs = c.connect_to(a.core, a.domain, 0, tries);
+            if (cs != Status::not_found) return cs;
+        }
         if (len <= 16) {
             user::Binding b{};
             user::Message m{};
@@ -123,7 +128,7 @@ inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 30
                 poll.w[1] = m.w[1];
                 const Status ps = user::poll_binding(poll, b, tries);
                 if (ps == Status::ok) return c.attach(b, tries);
-                if (ps != Status::busy) return ps;  // busy: the server's monitor is full for now
+                if (ps != Status::busy && ps != Status::not_found) return ps;  // busy, or not yet there: again
             }
             if (bs != Status::not_found && bs != Status::busy) return bs;  // busy: retry below
         }
