@@ -6,7 +6,10 @@ set(MYRIAD_KERNEL_CXX_FLAGS
   -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables -fno-unwind-tables
   -fno-stack-protector -fno-pic -fno-pie -fno-threadsafe-statics -fno-use-cxa-atexit
   -mno-red-zone -mcmodel=kernel -mgeneral-regs-only -mno-sse -mno-mmx -mno-80387
-  -fno-omit-frame-pointer -nostdlib -O2 -g)
+  -fno-omit-frame-pointer -nostdlib -O2 -g
+  # One section per function, so the linker script can put the code every core runs while it
+  # comes up on as few pages as possible (cpudriver/arch/x86_64/linker.ld, docs/scaling.md).
+  -ffunction-sections)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # g++ 12 warns (-Warray-bounds) on accesses to low fixed physical addresses without this.
   list(APPEND MYRIAD_KERNEL_CXX_FLAGS --param=min-pagesize=0)
