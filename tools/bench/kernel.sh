@@ -6,14 +6,15 @@
 # second column is the number of instructions on each path, user stub and kernel together.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${MYRIAD_BUILD:-$ROOT/build}"
 out="$ROOT/docs/results"
 [ "${1:-}" = "--out" ] && out="$2"
 mkdir -p "$out"
-ctl="$ROOT/build/tools/myriadctl"; kernel="$ROOT/build/cpudriver/myriad-kernel"
+ctl="$BUILD/tools/myriadctl"; kernel="$BUILD/cpudriver/myriad-kernel"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 run() {
     "$ctl" run "$ROOT/configs/1s1c.toml" --kernel "$kernel" --accel tcg --quiet --log "$tmp/$1.log" \
-        --module "$ROOT/build/user/ipc_pong" --module "$ROOT/build/user/kbench" \
+        --module "$BUILD/user/ipc_pong" --module "$BUILD/user/kbench" \
         --append spawn=ipc_pong@0 --append spawn=kbench@0 --append serve=ipc_pong "${@:2}" >/dev/null
     grep -o 'bench-kernel op=[a-z0-9_]* ticks=[0-9]*' "$tmp/$1.log" | sed 's/bench-kernel op=//; s/ ticks=/ /' > "$tmp/$1.txt"
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Monitor protocols (./myriad bench monitors [--out DIR]): messages sent (counted by every monitor)
+# Monitor protocols (./myriad bench monitors [--out DIR] [--quick]): messages sent (counted by every monitor)
 # and critical-path hops for membership, all-pairs ping, remote spawn and a one-to-all broadcast
 # (topology-aware tree against sequential unicast, same boot) on 4, 16 and 64 cores under TCG;
 # and, on a 2-core machine under multi-threaded TCG (each vCPU its own host thread), two round
@@ -8,22 +8,32 @@
 # through the monitors (bindbench -> bindsrv).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-out="$ROOT/docs/results"
-[ "${1:-}" = "--out" ] && out="$2"
+BUILD="${MYRIAD_BUILD:-$ROOT/build}"
+out="$ROOT/docs/results" quick=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) out="$2"; shift 2 ;;
+        --quick) quick=1; shift ;;  # CI size (./myriad bench all --quick): 4 and 16 cores only
+        *) echo "usage: $0 [--out DIR] [--quick]" >&2; exit 2 ;;
+    esac
+done
+shapes="4 1 4,16 4 4,64 8 8" graph_shapes="16 4 4,64 8 8"
+[ "$quick" = 1 ] && shapes="4 1 4,16 4 4" graph_shapes="16 4 4"
 mkdir -p "$out"
-ctl="$ROOT/build/tools/myriadctl"; kernel="$ROOT/build/cpudriver/myriad-kernel"
+ctl="$BUILD/tools/myriadctl"; kernel="$BUILD/cpudriver/myriad-kernel"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 boot() {  # boot NAME SOCKETS CORES [myriadctl args]
     printf 'name = "%s"\n[machine]\nsockets = %s\ncores = %s\nthreads = 1\nmemory = "%sM"\n[run]\ntimeout = 180\n' \
         "$1" "$2" "$3" "$(( $2 * 256 ))" > "$tmp/$1.toml"
     "$ctl" run "$tmp/$1.toml" --kernel "$kernel" --accel tcg --quiet --log "$tmp/$1.log" \
-        --module "$ROOT/build/user/monitor" --module "$ROOT/build/user/hello" --module "$ROOT/build/user/bindsrv" \
-        --module "$ROOT/build/user/bindbench" --append monitor=monitor "${@:4}" >/dev/null
+        --module "$BUILD/user/monitor" --module "$BUILD/user/hello" --module "$BUILD/user/bindsrv" \
+        --module "$BUILD/user/bindbench" --append monitor=monitor "${@:4}" >/dev/null
     tr -d '\r' < "$tmp/$1.log" | grep -E '^bench-monitors|bench-bind' | sed 's/^.*bindbench: //' || true
 }
 echo "cores,phase,messages,critical_path_hops,origin_sends,cross_node_lines" > "$out/monitors.csv"
 printf '%6s %-18s %10s %6s %12s %10s\n' cores phase messages hops origin-sends cross-node
-for shape in "4 1 4" "16 4 4" "64 8 8"; do
+IFS=, read -ra list <<< "$shapes"
+for shape in "${list[@]}"; do
     read -r n s c <<< "$shape"
     boot "m$n" "$s" "$c" --append plan=broadcast,ping-all,spawn:hello,shutdown | grep phase= | grep -v phase=run |
         sed 's/bench-monitors //; s/ ticks=[0-9]*//; s/[a-z-]*=//g' |
@@ -35,7 +45,8 @@ done
 # The channel graph: full mesh against the node graph (relays through node leaders), same plan.
 echo "cores,graph,lines,relayed_lines,channels" > "$out/monitors_graph.csv"
 printf '%6s %-6s %10s %10s %9s\n' cores graph lines relayed channels
-for shape in "16 4 4" "64 8 8"; do
+IFS=, read -ra list <<< "$graph_shapes"
+for shape in "${list[@]}"; do
     read -r n s c <<< "$shape"
     for g in mesh nodes; do
         boot "g$n$g" "$s" "$c" --append plan=ping-all,spawn:hello,shutdown --append monitor.graph=$g |
