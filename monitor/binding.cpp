@@ -834,7 +834,7 @@ void forget(DomainRec& r, std::uint64_t how) {
     // the tree); the others also drop what they hold for it as a client.
     deaths::record(mesh.core, d, how);
     broadcast(domain_gone, mesh.core, d, how);
-    servers::domain_ended(d);
+    servers::domain_ended(d, how);
     free_slot(r.cap);
     r = {};
     if (ends || names || rings || grants)

@@ -238,6 +238,7 @@ template <typename Done>
 void run_until(Done done) {
     while (!done()) {
         const bool local = binding::serve_local();
+        servers::supervise_tick();
         const bool sent_some = flush();
         if (!poll() && !local && !sent_some) (void)syscall6(abi::Sys::wait_event);
     }
@@ -572,6 +573,14 @@ std::uint64_t parse_number(const char* s, bool& ok) {
         } else if (starts_with(step, "stop:")) {
             // stop:NAME[@CORE]: kill what the monitors started of it; stopping nothing fails the plan
             if (!servers::run_stop(step + 5, [](bool (*done)()) { run_until(done); })) plan_ok = false;
+        } else if (starts_with(step, "sleep:")) {
+            // sleep:MS: serve (and supervise) for MS milliseconds of this core's clock, e.g. while
+            // crashed servers are restarted
+            const std::uint64_t ms = parse_number(step + 6, ok);
+            if (ok) {
+                const std::uint64_t end = syscall6(abi::Sys::ticks).value + (ms * servers::timer_hz() + 999) / 1000;
+                run_until([&] { return syscall6(abi::Sys::ticks).value >= end; });
+            }
         } else if (starts_with(step, "status") && step[6] == '\0') {
             step_status();
         } else if (starts_with(step, "shutdown") && step[8] == '\0') {

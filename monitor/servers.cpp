@@ -6,6 +6,7 @@
 #include "protocol.hpp"
 
 #include <myr/args.hpp>
+#include <myr/supervise.hpp>
 
 namespace myr::monitor::servers {
 namespace {
@@ -123,13 +124,14 @@ void wake_local_domains() { (void)syscall6(abi::Sys::send_ipi, ipi_cap, mesh.cor
 struct Server {
     char name[17];
     char program[name_max + 1];
+    supervise::Policy policy;  // restart policy of its instances (every monitor applies it to its own)
     std::uint8_t len;
     std::uint16_t count, next;  // placed instances; index of the next (start: steps add more)
     char text[max_args];
     std::uint16_t cores[max_cores];
 };
 constexpr unsigned max_servers = 16;
-Server configured[max_servers];
+constinit Server configured[max_servers] = {};
 unsigned server_count;
 
 // One round of starts (boot, or a start: step): each instance's outcome.
@@ -199,18 +201,23 @@ unsigned report_round() {
     return failed;
 }
 
-// server.I=NAME:PROGRAM:CORES:ARGS (myriadctl writes it, docs/configs.md): CORES a list of core
-// numbers separated by '.', ARGS the argument string with its spaces as commas (may be empty).
+// server.I=NAME:PROGRAM:CORES:ARGS[:RESTART] (myriadctl writes it, docs/configs.md): CORES a list
+// of core numbers separated by '.', ARGS the argument string with its spaces as commas (may be
+// empty), RESTART the restart policy (myr/supervise.hpp; absent: never).
 bool parse_server(char* v, Server& s) {
     s = {};
-    char* field[4] = {v, nullptr, nullptr, nullptr};
-    for (unsigned f = 1; f < 4; ++f) {
+    char* field[5] = {v, nullptr, nullptr, nullptr, nullptr};
+    for (unsigned f = 1; f < 5; ++f) {
         char* p = field[f - 1];
         while (*p && *p != ':') ++p;
-        if (!*p) return false;
+        if (!*p) {
+            if (f == 4) break;  // no RESTART field
+            return false;
+        }
         *p = '\0';
         field[f] = p + 1;
     }
+    if (field[4] && !supervise::parse(field[4], length(field[4], 64), s.policy)) return false;
     const std::uint64_t nlen = length(field[0], 17), plen = length(field[1], name_max + 1);
     if (nlen == 0 || nlen > 16 || plen == 0 || plen > name_max) return false;
     copy(s.name, field[0], nlen);
@@ -274,9 +281,165 @@ std::uint32_t kill_local(const char* program, F killed) {
     return n;
 }
 
+// The server tables (kernel options server.I=): every monitor reads them, the boot core's to
+// start the instances, every core's to supervise its own. How many words were bad.
+bool loaded;
+unsigned load(bool report) {
+    if (loaded) return 0;
+    loaded = true;
+    unsigned bad = 0;
+    for (unsigned i = 0; i < max_servers; ++i) {
+        char key[16];
+        FixedBuffer k(key, sizeof key);
+        format_to(k, "server.{}", i);
+        char value[512];
+        if (!kernel_option(k.c_str(), value, sizeof value)) continue;
+        if (!parse_server(value, configured[server_count])) {
+            if (report) print("bad kernel option {}: not NAME:PROGRAM:CORES:ARGS[:RESTART] within this machine", k.c_str());
+            ++bad;
+            continue;
+        }
+        ++server_count;
+    }
+    return bad;
+}
+
+// ---- Supervision (docs/monitors.md, "Supervision") --------------------------------------------
+// An instance of a configured server on this core that crashed (faulted, or exited with a code
+// other than 0; a domain ended on request, by stop: or a kill, did not crash) is started again
+// on this core with the same argument string, after its policy's backoff, while its budget
+// lasts. Each instance (server table and argument string, which holds replica=I) has one entry.
+struct Supervised {
+    bool used, due;               // due: a restart is waiting for `at`
+    std::uint16_t server;
+    std::uint8_t len;
+    std::uint32_t domain;         // the instance's current (or last) domain
+    std::uint32_t restarts;       // over the whole run
+    std::uint64_t at;             // ticks: when to restart
+    supervise::History history;
+    char text[max_args];
+};
+constexpr unsigned max_supervised = 16;
+constinit Supervised supervised[max_supervised] = {};
+unsigned restarts_due;
+std::uint64_t hz_cached;
+
+std::uint64_t now_ticks() { return syscall6(abi::Sys::ticks).value; }
+std::uint64_t hz() {
+    if (hz_cached == 0) {
+        char v[16];
+        hz_cached = 100;
+        if (kernel_option("timer_hz", v, sizeof v)) {
+            std::uint64_t n = 0;
+            for (const char* p = v; *p >= '0' && *p <= '9'; ++p) n = n * 10 + static_cast<std::uint64_t>(*p - '0');
+            if (n > 0) hz_cached = n;
+        }
+    }
+    return hz_cached;
+}
+std::uint64_t now_ms() { return now_ticks() * 1000 / hz(); }
+
+// The configured server a record is an instance of: its program, its table's words first, and a
+// `replicas=` word (what start_instance gives every instance); max_servers when none.
+unsigned server_of(const Started& r) {
+    if (!args::value(r.text, r.len, "replicas").found) return max_servers;
+    for (unsigned i = 0; i < server_count; ++i) {
+        const Server& s = configured[i];
+        if (!same(s.program, r.program) || s.len > r.len) continue;
+        bool prefix = true;
+        for (unsigned k = 0; k < s.len; ++k) prefix = prefix && s.text[k] == r.text[k];
+        if (prefix) return i;
+    }
+    return max_servers;
+}
+
+bool is_crash(std::uint64_t how) {
+    const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
+    if ((how & 0xffffffff) == abi::death_unknown) return true;
+    if (state == abi::DomainStatus::faulted) return true;
+    return state == abi::DomainStatus::exited && (how >> 32) != 0;
+}
+
+void reason(FixedBuffer& out, std::uint64_t how) {
+    const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
+    if (state == abi::DomainStatus::faulted) format_to(out, "fault:{}", how >> 32);
+    else if (state == abi::DomainStatus::exited) format_to(out, "exit:{}", how >> 32);
+    else format_to(out, "unknown");
+}
+
+void on_crash(const Started& r, std::uint64_t how) {
+    (void)load(false);
+    const unsigned server = server_of(r);
+    if (server == max_servers || configured[server].policy.kind == supervise::Kind::never) return;
+    Supervised* e = nullptr;
+    for (Supervised& x : supervised)
+        if (x.used && x.server == server && x.len == r.len) {
+            bool eq = true;
+            for (unsigned k = 0; k < r.len; ++k) eq = eq && x.text[k] == r.text[k];
+            if (eq) e = &x;
+        }
+    for (Supervised& x : supervised)
+        if (!e && !x.used) {
+            e = &x;
+            *e = {};
+            e->used = true;
+            e->server = static_cast<std::uint16_t>(server);
+            e->len = r.len;
+            copy(e->text, r.text, r.len);
+        }
+    char why[24];
+    FixedBuffer w(why, sizeof why);
+    reason(w, how);
+    const Server& s = configured[server];
+    if (!e) {
+        emit("server-down name={} core={} domain={} reason={} restarts=0 why=table-full", s.name, mesh.core, r.domain, w.c_str());
+        return;
+    }
+    e->domain = r.domain;
+    const supervise::Decision d = e->history.on_crash(s.policy, now_ms());
+    if (!d.restart) {
+        emit("server-down name={} core={} domain={} reason={} restarts={} why=budget", s.name, mesh.core, r.domain, w.c_str(),
+             e->restarts);
+        return;
+    }
+    e->due = true;
+    e->at = now_ticks() + (d.delay_ms * hz() + 999) / 1000;
+    ++restarts_due;
+    emit("server-crash name={} core={} domain={} reason={} restart_in_ms={}", s.name, mesh.core, r.domain, w.c_str(), d.delay_ms);
+}
+
 } // namespace
 
+void supervise_tick() {
+    if (restarts_due == 0) return;
+    const std::uint64_t now = now_ticks();
+    for (Supervised& e : supervised) {
+        if (!e.used || !e.due || now < e.at) continue;
+        e.due = false;
+        --restarts_due;
+        const Server& s = configured[e.server];
+        const SysResult r = start_local(s.program, length(s.program, name_max), ~0ull, e.text, e.len);
+        if (r.status == Status::ok) {
+            ++e.restarts;
+            emit("server-restart name={} core={} domain={} old={} restarts={}", s.name, mesh.core, r.value, e.domain, e.restarts);
+            e.domain = static_cast<std::uint32_t>(r.value);
+        } else {
+            // Counts against the budget like a crash: a program that cannot start stays down.
+            print("cannot restart {} on core {}: {}", s.name, mesh.core, to_string(r.status));
+            Started fake{};
+            fake.used = true;
+            fake.domain = e.domain;
+            fake.len = e.len;
+            copy(fake.program, s.program, length(s.program, name_max));
+            copy(fake.text, e.text, e.len);
+            on_crash(fake, static_cast<std::uint64_t>(abi::death_unknown));
+        }
+    }
+}
+
 void init(KernelOption option) { kernel_option = option; }
+
+std::uint64_t timer_hz() { return hz(); }
 
 SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t arg, const char* text, std::uint64_t len) {
     if (name_len > name_max) return {Status::not_found, 0};  // longer than any boot module's name
@@ -390,9 +553,12 @@ Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
     }
 }
 
-void domain_ended(std::uint64_t domain) {
+void domain_ended(std::uint64_t domain, std::uint64_t how) {
     for (Started& s : started)
-        if (s.used && s.domain == domain) s.used = false;
+        if (s.used && s.domain == domain) {
+            if (is_crash(how)) on_crash(s, how);
+            s.used = false;
+        }
     for (Stage& s : stages)
         if (s.used && s.domain == domain) s = {};
     for (Ticket& t : tickets)
@@ -469,20 +635,7 @@ void on_stop_reply(std::uint64_t from, const urpc::Message& m) {
 }
 
 bool start_boot(Waiter wait) {
-    unsigned bad = 0;
-    for (unsigned i = 0; i < max_servers; ++i) {
-        char key[16];
-        FixedBuffer k(key, sizeof key);
-        format_to(k, "server.{}", i);
-        char value[512];
-        if (!kernel_option(k.c_str(), value, sizeof value)) continue;
-        if (!parse_server(value, configured[server_count])) {
-            print("bad kernel option {}: not NAME:PROGRAM:CORES:ARGS within this machine", k.c_str());
-            ++bad;
-            continue;
-        }
-        ++server_count;
-    }
+    const unsigned bad = load(true);
     if (server_count == 0 && bad == 0) return true;
     round_len = round_done = 0;
     for (unsigned s = 0; s < server_count; ++s)

@@ -28,8 +28,13 @@ struct Answer {
     std::uint64_t high, w1, w2, w3;
 };
 [[nodiscard]] Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]);
-// A domain of this core ended (binding.cpp's reap): its record, staging and tickets go.
-void domain_ended(std::uint64_t domain);
+// A domain of this core ended (binding.cpp's reap; `how` as domain_status answers): its record,
+// staging and tickets go; a crashed instance of a configured server is restarted by its policy.
+void domain_ended(std::uint64_t domain, std::uint64_t how);
+// Starts the instances whose restart is due (the monitor's loop calls it on every pass).
+void supervise_tick();
+// Timer ticks per second (kernel option timer_hz, 100 without it).
+[[nodiscard]] std::uint64_t timer_hz();
 
 // Monitor messages: spawn_args, spawn_req, stop_req, stop_reply; spawn_reply when its tag is
 // ours (returns false for the plan's own tags).

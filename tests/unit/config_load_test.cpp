@@ -372,6 +372,55 @@ cores = "all"
                                                           "plan=start:kv@3,stop:kv,start:hello,stop:hello@1,names:2,shutdown"}));
 }
 
+// Restart policies (docs/configs.md, "Servers"; myr/supervise.hpp) travel as a fifth field.
+TEST(ConfigServer, RestartPolicies) {
+    const LoadResult r = load(base + R"([system]
+monitor = "monitor"
+plan = "sleep:250,shutdown"
+[[server]]
+name = "a"
+program = "hello"
+cores = "0"
+restart = "3/10s"
+[[server]]
+name = "b"
+program = "hello"
+cores = "1"
+restart = "always"
+restart_backoff = "2s"
+[[server]]
+name = "c"
+program = "hello"
+cores = "2"
+restart = "never"
+[[server]]
+name = "d"
+program = "hello"
+cores = "3"
+)");
+    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
+    const System& s = r.config->system;
+    EXPECT_EQ(s.servers[0].kernel_word(0), "server.0=a:hello:0::3/10000@100");
+    EXPECT_EQ(s.servers[1].kernel_word(1), "server.1=b:hello:1::always@2000");
+    EXPECT_EQ(s.servers[2].kernel_word(2), "server.2=c:hello:2:");  // never: no fifth field
+    EXPECT_EQ(s.servers[3].kernel_word(3), "server.3=d:hello:3:");
+}
+
+TEST(ConfigServer, RestartRefused) {
+    const std::string srv = base + "[system]\nmonitor = \"monitor\"\n[[server]]\nprogram = \"hello\"\ncores = \"0\"\n";
+    expect_refused(srv + "restart = \"sometimes\"\n", "server[0].restart", "\"N/T\"");
+    expect_refused(srv + "restart = \"3\"\n", "server[0].restart", "\"N/T\"");
+    expect_refused(srv + "restart = \"0/10s\"\n", "server[0].restart", "1-16");
+    expect_refused(srv + "restart = \"17/10s\"\n", "server[0].restart", "1-16");
+    expect_refused(srv + "restart = \"3/10\"\n", "server[0].restart", "\"N/T\"");     // no unit
+    expect_refused(srv + "restart = \"3/2h\"\n", "server[0].restart", "up to 1h");
+    expect_refused(srv + "restart = \"3/0s\"\n", "server[0].restart", "\"N/T\"");
+    expect_refused(srv + "restart = \"always\"\nrestart_backoff = \"fast\"\n", "server[0].restart_backoff", "duration");
+    expect_refused(srv + "restart = \"always\"\nrestart_backoff = \"61s\"\n", "server[0].restart_backoff", "up to 60s");
+    expect_refused(srv + "restart_backoff = \"1s\"\n", "server[0].restart_backoff", "restart is \"never\"");
+    expect_refused(srv + "restart = 3\n", "server[0].restart", "must be a string");
+}
+
 TEST(ConfigServer, PerNodeSkipsNodesWithoutCores) {
     const LoadResult r = load(base + R"([[node]]
 cpus = "0-3"
@@ -436,6 +485,7 @@ TEST(ConfigServer, Refused) {
     expect_refused(sys + "plan = \"stop:hello@4\"\n", "system.plan step 1", "not below 4");
     expect_refused(sys + "plan = \"stop:hello@\"\n", "system.plan step 1", "not below 4");
     expect_refused(sys + "plan = \"names:x\"\n", "system.plan step 1", "names:K");
+    expect_refused(sys + "plan = \"sleep:1s\"\n", "system.plan step 1", "sleep:MS");
 }
 
 } // namespace

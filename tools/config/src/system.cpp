@@ -3,6 +3,7 @@
 #include "draft.hpp"
 
 #include <myr/config/units.hpp>
+#include <myr/supervise.hpp>
 
 #include <algorithm>
 #include <set>
@@ -23,6 +24,7 @@ std::string Server::kernel_word(std::size_t index) const {
     for (std::size_t i = 0; i < cores.size(); ++i) w += (i ? "." : "") + std::to_string(cores[i]);
     w += ":";
     for (const char ch : args) w += ch == ' ' ? ',' : ch;
+    if (!restart.empty()) w += ":" + restart;
     return w;
 }
 
@@ -158,6 +160,42 @@ void build_servers(const Draft& d, Config& c, std::set<std::string>& known, std:
             else
                 sv.args = words;
         }
+        // Restart policy (docs/configs.md, "Servers"; myr/supervise.hpp): "never", "always" or
+        // "N/T" (at most N restarts within T, a duration like "10s" or "500ms"), with
+        // restart_backoff (default 100ms) the first restart's delay, doubling after each.
+        if (ds.restart || ds.restart_backoff) {
+            const std::string r = ds.restart.value_or("never");
+            std::string form;
+            if (r == "always") {
+                form = "always";
+            } else if (r != "never") {
+                const std::size_t slash = r.find('/');
+                const std::string n = slash == std::string::npos ? r : r.substr(0, slash);
+                const auto t = slash == std::string::npos ? Parsed<std::uint64_t>{std::string("no '/'")}
+                                                          : parse_duration_ms(r.substr(slash + 1));
+                if (!all_digits(n) || std::stoul(n) < 1 || std::stoul(n) > supervise::max_restarts || !t.ok() ||
+                    t.value() == 0 || t.value() > supervise::max_window_ms)
+                    issues.push_back({key + ".restart", "must be \"never\", \"always\" or \"N/T\": at most N restarts (1-" +
+                                                            std::to_string(supervise::max_restarts) + ") within T (e.g. \"3/10s\", up to 1h; got '" + r + "')"});
+                else
+                    form = n + "/" + std::to_string(t.value());
+            }
+            std::uint64_t backoff = supervise::default_backoff_ms;
+            if (ds.restart_backoff) {
+                const auto b = parse_duration_ms(*ds.restart_backoff);
+                if (!b.ok() || b.value() > supervise::max_backoff_ms)
+                    issues.push_back({key + ".restart_backoff", "must be a duration up to 60s like \"100ms\" or \"2s\" (got '" +
+                                                                    *ds.restart_backoff + "')"});
+                else
+                    backoff = b.value();
+                if (r == "never")
+                    issues.push_back({key + ".restart_backoff", "is set but restart is \"never\""});
+            }
+            if (!form.empty()) sv.restart = form + "@" + std::to_string(backoff);
+            supervise::Policy check{};
+            if (!sv.restart.empty() && !supervise::parse(sv.restart.data(), sv.restart.size(), check))
+                issues.push_back({key + ".restart", "cannot be written for the monitor: '" + sv.restart + "'"});
+        }
         if (issues.size() != before) continue;
         sv.cores.assign(placed.begin(), placed.begin() + replicas);
         if (std::find(s.programs.begin(), s.programs.end(), sv.program) == s.programs.end()) s.programs.push_back(sv.program);
@@ -238,6 +276,8 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                     issues.push_back({key, "core '" + core + "' is not below " + std::to_string(cpus)});
                 if (step.find('=') != std::string::npos && !all_digits(arg))
                     issues.push_back({key, "argument '" + arg + "' must be a number"});
+            } else if (step.rfind("sleep:", 0) == 0) {
+                if (!all_digits(step.substr(6))) issues.push_back({key, "'" + step + "' must be sleep:MS with MS a number of milliseconds"});
             } else if (step.rfind("names:", 0) == 0) {
                 if (!all_digits(step.substr(6))) issues.push_back({key, "'" + step + "' must be names:K with K a number of names"});
             } else if (step.rfind("start:", 0) == 0 || step.rfind("stop:", 0) == 0) {
@@ -253,7 +293,7 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                 if (const std::string e = check_replicate_step(step.substr(10), c); !e.empty()) issues.push_back({key, e});
             } else {
                 issues.push_back({key, "'" + step + "' is not a plan step (ping-all, ping-sample, probe, status, wait, bench, broadcast, "
-                                       "names:K, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], replicate:..., shutdown)"});
+                                       "names:K, sleep:MS, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], replicate:..., shutdown)"});
             }
             i = comma + 1;
         }

@@ -101,4 +101,19 @@ std::string format_cpu_list(const std::vector<unsigned>& cpus) {
     return s;
 }
 
+Parsed<std::uint64_t> parse_duration_ms(std::string_view text) {
+    std::size_t i = 0;
+    std::uint64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        if (n > 1'000'000'000) return {std::string("too large")};
+        n = n * 10 + static_cast<std::uint64_t>(text[i++] - '0');
+    }
+    if (i == 0) return {std::string("expected a number and a unit (ms, s, m), e.g. \"500ms\"")};
+    const std::string_view unit = text.substr(i);
+    if (unit == "ms") return {n};
+    if (unit == "s") return {n * 1000};
+    if (unit == "m") return {n * 60'000};
+    return {std::string("unknown unit '") + std::string(unit) + "' (ms, s, m)"};
+}
+
 } // namespace myr::config

@@ -61,8 +61,9 @@ struct Server {
     std::string program;           // a boot module (added to system.programs when not listed)
     std::string args;              // words separated by single spaces ("" for none)
     std::vector<unsigned> cores;   // where its instances run, in order: the first `replicas` placed cores
-    // server.I=NAME:PROGRAM:C1.C2...:ARGS with every space of ARGS as a comma (kernel words hold
-    // no spaces; the monitor turns the commas back).
+    std::string restart;           // restart policy, kernel form (myr/supervise.hpp): "" never, "always@B", "N/T@B"
+    // server.I=NAME:PROGRAM:C1.C2...:ARGS[:RESTART] with every space of ARGS as a comma (kernel
+    // words hold no spaces; the monitor turns the commas back); RESTART only when not never.
     [[nodiscard]] std::string kernel_word(std::size_t index) const;
 };
 inline constexpr std::size_t max_servers = 16;           // the monitor reads server.0 .. server.15

@@ -24,6 +24,9 @@ struct Parsed {
 [[nodiscard]] std::string format_memory_size(std::uint64_t bytes);
 
 // "0-3,8,10-11" -> {0,1,2,3,8,10,11}; ascending output; refuses duplicates and reversed ranges.
+// "250ms", "10s", "2m" (a whole number and a unit) in milliseconds.
+[[nodiscard]] Parsed<std::uint64_t> parse_duration_ms(std::string_view text);
+
 [[nodiscard]] Parsed<std::vector<unsigned>> parse_cpu_list(std::string_view text);
 // Ascending list -> ranges {{0,3},{8,8}}; and the "0-3,8" text form.
 [[nodiscard]] std::vector<std::pair<unsigned, unsigned>> cpu_ranges(const std::vector<unsigned>& cpus);

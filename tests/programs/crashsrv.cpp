@@ -1,0 +1,33 @@
+// A server instance that ends on purpose, for supervision tests (docs/monitors.md, "Supervision";
+// tests/qemu/configs/supervise.toml). Arguments: `mode=fault|exit1|exit0|serve` and `after_ms=N`:
+// it prints `crashsrv: start core=C domain=D replica=I mode=M`, waits N ms of its core's clock
+// (sleeping between ticks), then faults (a write to address 0: page fault, vector 14), exits
+// with 1 or 0, or, with `serve`, sleeps until it is killed.
+#include <myr/user/args.hpp>
+#include <myr/user/syscall.hpp>
+
+using namespace myr;
+using namespace myr::user;
+
+extern "C" int main(std::uint64_t) {
+    char buf[args::max_len + 1];
+    const auto r = read_args(buf, sizeof buf);
+    const std::uint64_t len = r.ok() ? *r : 0;
+    std::uint64_t after_ms = 50, replica = 0;
+    (void)args::number(buf, len, "after_ms", after_ms);
+    (void)args::number(buf, len, "replica", replica);
+    const auto is = [&](const char* m) { return args::equals(buf, len, "mode", m); };
+    const std::uint64_t info = syscall6(abi::Sys::domain_info).value;
+    print("crashsrv: start core={} domain={} replica={} mode={}", info >> 32, info & 0xffffffff, replica,
+          is("fault") ? "fault" : is("exit1") ? "exit1" : is("exit0") ? "exit0" : "serve");
+    // 100 ticks per second unless the config says otherwise: after_ms is a lower bound.
+    Deadline d(after_ms / 10 + 1);
+    while (!d.passed()) (void)syscall6(abi::Sys::wait_event);
+    if (is("fault")) {
+        volatile std::uint64_t* null = nullptr;
+        *null = 1;  // page fault: the kernel ends this domain as faulted (vector 14)
+    }
+    if (is("exit1")) return 1;
+    if (is("exit0")) return 0;
+    for (;;) (void)syscall6(abi::Sys::wait_event);
+}
