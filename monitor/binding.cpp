@@ -467,8 +467,10 @@ Status list_here(std::uint64_t index, std::uint64_t (&w)[3]) {
     for (const DomainRec& r : domains) {
         if (!r.used || !r.cap || deaths::ended(mesh.core, r.domain)) continue;
         if (index-- == 0) {
-            // Bit 32: a server instance (started with `replicas=`), for process servers' lists.
-            w[0] = r.domain | (servers::is_instance(r.domain) ? std::uint64_t{1} << 32 : 0);
+            // Bit 32: a server instance (started with `replicas=`), for process servers' lists;
+            // bits 40-55: how often the supervisor restarted it.
+            w[0] = r.domain | (servers::is_instance(r.domain) ? std::uint64_t{1} << 32 : 0) |
+                   std::uint64_t{servers::restarts_of(r.domain) & 0xffff} << 40;
             w[1] = r.name[0];
             w[2] = r.name[1];
             return Status::ok;
@@ -714,6 +716,7 @@ void serve_call(const Message& m) {
     }
     case abi::MonitorOp::args:
     case abi::MonitorOp::spawn:
+    case abi::MonitorOp::heartbeat:
     case abi::MonitorOp::spawn_arg: {
         // Program arguments and spawns by domains (servers.cpp).
         const servers::Answer a = servers::serve(who, m.w);

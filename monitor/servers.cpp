@@ -54,8 +54,11 @@ std::uint64_t unpack(const std::uint64_t* w, unsigned words, char* out) {
 // never runs without the arguments it was given.
 struct Started {
     bool used;
+    bool hung;               // ended by its monitor for a missed heartbeat: a crash
     std::uint8_t len;
     std::uint32_t domain;
+    std::uint64_t beat_ms;   // heartbeat period (0: none), from its server table
+    std::uint64_t beat_due;  // ticks: the next heartbeat must come before this
     char program[name_max + 1];
     char text[max_args];
 };
@@ -125,6 +128,7 @@ struct Server {
     char name[17];
     char program[name_max + 1];
     supervise::Policy policy;  // restart policy of its instances (every monitor applies it to its own)
+    std::uint64_t heartbeat_ms;  // 0: no heartbeats asked
     std::uint8_t len;
     std::uint16_t count, next;  // placed instances; index of the next (start: steps add more)
     char text[max_args];
@@ -201,23 +205,31 @@ unsigned report_round() {
     return failed;
 }
 
-// server.I=NAME:PROGRAM:CORES:ARGS[:RESTART] (myriadctl writes it, docs/configs.md): CORES a list
-// of core numbers separated by '.', ARGS the argument string with its spaces as commas (may be
-// empty), RESTART the restart policy (myr/supervise.hpp; absent: never).
+// server.I=NAME:PROGRAM:CORES:ARGS[:RESTART[:HEARTBEAT]] (myriadctl writes it, docs/configs.md):
+// CORES a list of core numbers separated by '.', ARGS the argument string with its spaces as
+// commas (may be empty), RESTART the restart policy (myr/supervise.hpp; absent or empty: never),
+// HEARTBEAT the heartbeat period in ms (absent: none).
 bool parse_server(char* v, Server& s) {
     s = {};
-    char* field[5] = {v, nullptr, nullptr, nullptr, nullptr};
-    for (unsigned f = 1; f < 5; ++f) {
+    char* field[6] = {v, nullptr, nullptr, nullptr, nullptr, nullptr};
+    for (unsigned f = 1; f < 6; ++f) {
         char* p = field[f - 1];
         while (*p && *p != ':') ++p;
         if (!*p) {
-            if (f == 4) break;  // no RESTART field
+            if (f >= 4) break;  // no RESTART (or HEARTBEAT) field
             return false;
         }
         *p = '\0';
         field[f] = p + 1;
     }
     if (field[4] && !supervise::parse(field[4], length(field[4], 64), s.policy)) return false;
+    if (field[5]) {
+        std::uint64_t ms = 0;
+        const char* p = field[5];
+        for (; *p >= '0' && *p <= '9' && ms <= supervise::max_heartbeat_ms; ++p) ms = ms * 10 + static_cast<std::uint64_t>(*p - '0');
+        if (*p || p == field[5] || ms < supervise::min_heartbeat_ms || ms > supervise::max_heartbeat_ms) return false;
+        s.heartbeat_ms = ms;
+    }
     const std::uint64_t nlen = length(field[0], 17), plen = length(field[1], name_max + 1);
     if (nlen == 0 || nlen > 16 || plen == 0 || plen > name_max) return false;
     copy(s.name, field[0], nlen);
@@ -338,6 +350,7 @@ std::uint64_t hz() {
     return hz_cached;
 }
 std::uint64_t now_ms() { return now_ticks() * 1000 / hz(); }
+std::uint64_t ticks_of(std::uint64_t ms) { return (ms * hz() + 999) / 1000; }
 
 // The configured server a record is an instance of: its program, its table's words first, and a
 // `replicas=` word (what start_instance gives every instance); max_servers when none.
@@ -353,7 +366,12 @@ unsigned server_of(const Started& r) {
     return max_servers;
 }
 
+// `how` of an instance this monitor ended for a missed heartbeat (not a DomainStatus).
+constexpr std::uint64_t how_hung = 0xfe;
+unsigned beating;  // live records with a heartbeat period
+
 bool is_crash(std::uint64_t how) {
+    if (how == how_hung) return true;
     const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
     if ((how & 0xffffffff) == abi::death_unknown) return true;
     if (state == abi::DomainStatus::faulted) return true;
@@ -362,7 +380,8 @@ bool is_crash(std::uint64_t how) {
 
 void reason(FixedBuffer& out, std::uint64_t how) {
     const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
-    if (state == abi::DomainStatus::faulted) format_to(out, "fault:{}", how >> 32);
+    if (how == how_hung) format_to(out, "hung");
+    else if (state == abi::DomainStatus::faulted) format_to(out, "fault:{}", how >> 32);
     else if (state == abi::DomainStatus::exited) format_to(out, "exit:{}", how >> 32);
     else format_to(out, "unknown");
 }
@@ -411,8 +430,17 @@ void on_crash(const Started& r, std::uint64_t how) {
 } // namespace
 
 void supervise_tick() {
-    if (restarts_due == 0) return;
+    if (restarts_due == 0 && beating == 0) return;
     const std::uint64_t now = now_ticks();
+    // Heartbeats: an instance that missed its deadline is ended as hung (a crash, below).
+    for (Started& s : started) {
+        if (!s.used || !s.beat_ms || s.hung || now <= s.beat_due) continue;
+        s.hung = true;
+        const unsigned server = server_of(s);
+        emit("server-hung name={} core={} domain={} heartbeat_ms={}", server < max_servers ? configured[server].name : s.program,
+             mesh.core, s.domain, s.beat_ms);
+        if (binding::kill(s.domain) != Status::ok) s.hung = false;  // it ended already: its end is being reported
+    }
     for (Supervised& e : supervised) {
         if (!e.used || !e.due || now < e.at) continue;
         e.due = false;
@@ -441,6 +469,12 @@ void init(KernelOption option) { kernel_option = option; }
 
 std::uint64_t timer_hz() { return hz(); }
 
+std::uint32_t restarts_of(std::uint64_t domain) {
+    for (const Supervised& e : supervised)
+        if (e.used && !e.due && e.domain == domain) return e.restarts;
+    return 0;
+}
+
 SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t arg, const char* text, std::uint64_t len) {
     if (name_len > name_max) return {Status::not_found, 0};  // longer than any boot module's name
     if (len > max_args) return {Status::overflow, 0};
@@ -457,7 +491,10 @@ SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t ar
     binding::started(r.value, slot, r.status == Status::ok, name, name_len);
     if (r.status != Status::ok) return r;
     // The kernel reuses domain ids: a record left by an earlier domain of this id is stale.
-    if (Started* old = record_of(r.value)) old->used = false;
+    if (Started* old = record_of(r.value)) {
+        if (old->beat_ms) --beating;
+        old->used = false;
+    }
     if (rec) {
         *rec = {};
         rec->used = true;
@@ -465,12 +502,26 @@ SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t ar
         rec->len = static_cast<std::uint8_t>(len);
         copy(rec->program, name, name_len);
         copy(rec->text, text, len);
+        (void)load(false);
+        const unsigned server = server_of(*rec);
+        if (server < max_servers && configured[server].heartbeat_ms) {
+            // The first beat gets two periods: the instance has to start first.
+            rec->beat_ms = configured[server].heartbeat_ms;
+            rec->beat_due = now_ticks() + 2 * ticks_of(rec->beat_ms);
+            ++beating;
+        }
     }
     return r;
 }
 
 Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
     switch (static_cast<abi::MonitorOp>(w[0])) {
+    case abi::MonitorOp::heartbeat: {
+        Started* rec = record_of(domain);
+        if (!rec || !rec->beat_ms || rec->hung) return {Status::ok, 0, 0, 0, 0};
+        rec->beat_due = now_ticks() + ticks_of(rec->beat_ms);
+        return {Status::ok, 0, rec->beat_ms, ticks_of(rec->beat_ms), 0};
+    }
     case abi::MonitorOp::args: {
         const Started* rec = record_of(domain);
         const std::uint64_t len = rec ? rec->len : 0, off = w[1];
@@ -556,7 +607,9 @@ Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
 void domain_ended(std::uint64_t domain, std::uint64_t how) {
     for (Started& s : started)
         if (s.used && s.domain == domain) {
-            if (is_crash(how)) on_crash(s, how);
+            if (s.hung) on_crash(s, how_hung);
+            else if (is_crash(how)) on_crash(s, how);
+            if (s.beat_ms) --beating;
             s.used = false;
         }
     for (Stage& s : stages)

@@ -33,6 +33,8 @@ struct Answer {
 void domain_ended(std::uint64_t domain, std::uint64_t how);
 // Starts the instances whose restart is due (the monitor's loop calls it on every pass).
 void supervise_tick();
+// How often the supervisor restarted the instance that is now `domain` (0 for any other).
+[[nodiscard]] std::uint32_t restarts_of(std::uint64_t domain);
 // Timer ticks per second (kernel option timer_hz, 100 without it).
 [[nodiscard]] std::uint64_t timer_hz();
 

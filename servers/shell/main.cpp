@@ -53,8 +53,10 @@ void copy_name(const char* from, char* to, std::size_t cap) {
 Status sys_process(std::uint32_t core, std::uint32_t index, shell::Process& out) {
     std::uint64_t domain = 0;
     char name[17];
-    const Status s = user::list(core, index, domain, name);
+    std::uint32_t restarts = 0;
+    const Status s = user::list(core, index, domain, name, 100000, nullptr, &restarts);
     if (s != Status::ok) return s;
+    out.restarts = restarts;
     out.core = core;
     out.domain = static_cast<std::uint32_t>(domain);
     copy_name(name, out.program, sizeof out.program);

@@ -404,6 +404,12 @@ cores = "3"
     EXPECT_EQ(s.servers[1].kernel_word(1), "server.1=b:hello:1::always@2000");
     EXPECT_EQ(s.servers[2].kernel_word(2), "server.2=c:hello:2:");  // never: no fifth field
     EXPECT_EQ(s.servers[3].kernel_word(3), "server.3=d:hello:3:");
+    const LoadResult h = load(base + "[system]\nmonitor = \"monitor\"\n[[server]]\nprogram = \"hello\"\ncores = \"0\"\n"
+                                     "heartbeat = \"250ms\"\n[[server]]\nname = \"b\"\nprogram = \"hello\"\ncores = \"1\"\n"
+                                     "heartbeat = \"1s\"\nrestart = \"always\"\n");
+    ASSERT_TRUE(h.ok()) << (h.errors.empty() ? "" : h.errors[0]);
+    EXPECT_EQ(h.config->system.servers[0].kernel_word(0), "server.0=hello:hello:0:::250");  // never, then the period
+    EXPECT_EQ(h.config->system.servers[1].kernel_word(1), "server.1=b:hello:1::always@100:1000");
 }
 
 TEST(ConfigServer, RestartRefused) {
@@ -419,6 +425,9 @@ TEST(ConfigServer, RestartRefused) {
     expect_refused(srv + "restart = \"always\"\nrestart_backoff = \"61s\"\n", "server[0].restart_backoff", "up to 60s");
     expect_refused(srv + "restart_backoff = \"1s\"\n", "server[0].restart_backoff", "restart is \"never\"");
     expect_refused(srv + "restart = 3\n", "server[0].restart", "must be a string");
+    expect_refused(srv + "heartbeat = \"10ms\"\n", "server[0].heartbeat", "from 50ms to 10m");
+    expect_refused(srv + "heartbeat = \"11m\"\n", "server[0].heartbeat", "from 50ms to 10m");
+    expect_refused(srv + "heartbeat = \"soon\"\n", "server[0].heartbeat", "duration");
 }
 
 TEST(ConfigServer, PerNodeSkipsNodesWithoutCores) {

@@ -265,7 +265,7 @@ struct FakeSystem {
     static inline std::map<std::string, std::pair<std::string, std::uint64_t>> kv;
     static inline std::vector<std::pair<std::uint32_t, std::uint32_t>> killed;
     static void reset() {
-        procs = {{0, 2, "nameserv"}, {1, 2, "kvstore"}, {1, 3, "hello"}, {1, 4, "kvstore"}};
+        procs = {{0, 2, "nameserv", 0}, {1, 2, "kvstore", 0}, {1, 3, "hello", 0}, {1, 4, "kvstore", 2}};
         kv.clear();
         killed.clear();
     }
@@ -324,7 +324,7 @@ TEST(ShellSystem, PsListsEveryCoreOrOne) {
     SystemShell s;
     EXPECT_EQ(s.run("ps"), Outcome::ok);
     EXPECT_EQ(s.out, "  core 0 domain 2 nameserv\n  core 1 domain 2 kvstore\n  core 1 domain 3 hello\n"
-                     "  core 1 domain 4 kvstore\n4 domains\n");
+                     "  core 1 domain 4 kvstore (restarted 2 times)\n4 domains\n");
     EXPECT_EQ(s.run("ps 0"), Outcome::ok);
     EXPECT_EQ(s.out, "  core 0 domain 2 nameserv\n1 domains\n");
     EXPECT_EQ(s.run("ps x"), Outcome::usage);

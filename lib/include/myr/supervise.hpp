@@ -25,6 +25,8 @@ inline constexpr std::uint64_t default_backoff_ms = 100;
 inline constexpr std::uint64_t max_backoff_ms = 60'000;    // the base; doubling stops at 2^6
 inline constexpr unsigned max_backoff_shift = 6;
 inline constexpr std::uint64_t always_window_ms = 10'000;  // `always`: the window backoff counts in
+inline constexpr std::uint64_t min_heartbeat_ms = 50;      // a server beats every quarter period
+inline constexpr std::uint64_t max_heartbeat_ms = 600'000;
 
 struct Policy {
     Kind kind = Kind::never;

@@ -31,7 +31,7 @@ struct DraftReplication {
 
 // One [[server]] table as written (checked in system.cpp).
 struct DraftServer {
-    std::optional<std::string> name, program, cores, args, restart, restart_backoff;
+    std::optional<std::string> name, program, cores, args, restart, restart_backoff, heartbeat;
     std::optional<std::int64_t> replicas;
 };
 

@@ -251,12 +251,12 @@ void read_servers(const toml::node& n, Draft& d, std::vector<Issue>& issues) {
     for (std::size_t i = 0; i < arr->size(); ++i) {
         const std::string prefix = "server[" + std::to_string(i) + "]";
         TableReader t(*arr->get(i)->as_table(), prefix, issues);
-        t.allow({"name", "program", "cores", "args", "replicas", "restart", "restart_backoff"});
+        t.allow({"name", "program", "cores", "args", "replicas", "restart", "restart_backoff", "heartbeat"});
         t.report_unknown();
         detail::DraftServer s;
         for (auto [key, out] : {std::pair{"name", &s.name}, std::pair{"program", &s.program}, std::pair{"cores", &s.cores},
                                 std::pair{"args", &s.args}, std::pair{"restart", &s.restart},
-                                std::pair{"restart_backoff", &s.restart_backoff}})
+                                std::pair{"restart_backoff", &s.restart_backoff}, std::pair{"heartbeat", &s.heartbeat}})
             if (const toml::node* v = t.get(key)) {
                 std::string text;
                 t.read_string(key, text);

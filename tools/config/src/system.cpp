@@ -24,7 +24,8 @@ std::string Server::kernel_word(std::size_t index) const {
     for (std::size_t i = 0; i < cores.size(); ++i) w += (i ? "." : "") + std::to_string(cores[i]);
     w += ":";
     for (const char ch : args) w += ch == ' ' ? ',' : ch;
-    if (!restart.empty()) w += ":" + restart;
+    if (!restart.empty() || heartbeat_ms) w += ":" + restart;
+    if (heartbeat_ms) w += ":" + std::to_string(heartbeat_ms);
     return w;
 }
 
@@ -195,6 +196,13 @@ void build_servers(const Draft& d, Config& c, std::set<std::string>& known, std:
             supervise::Policy check{};
             if (!sv.restart.empty() && !supervise::parse(sv.restart.data(), sv.restart.size(), check))
                 issues.push_back({key + ".restart", "cannot be written for the monitor: '" + sv.restart + "'"});
+        }
+        if (ds.heartbeat) {
+            const auto hb = parse_duration_ms(*ds.heartbeat);
+            if (!hb.ok() || hb.value() < supervise::min_heartbeat_ms || hb.value() > supervise::max_heartbeat_ms)
+                issues.push_back({key + ".heartbeat", "must be a duration from 50ms to 10m like \"500ms\" (got '" + *ds.heartbeat + "')"});
+            else
+                sv.heartbeat_ms = hb.value();
         }
         if (issues.size() != before) continue;
         sv.cores.assign(placed.begin(), placed.begin() + replicas);

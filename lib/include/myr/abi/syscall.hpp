@@ -212,6 +212,9 @@ enum class MonitorOp : std::uint64_t {
     return_ram = 17,  // (op, ticket) -> ok: the monitor revoked and deleted the grant's root, so the
                       // untyped and everything retyped from it are gone (mappings too); not_found as
                       // for take_ram. Then free the grant at memserv
+    heartbeat = 20,   // (op) -> w1 = the caller's heartbeat period in ms (0: none): a supervised server
+                      // instance must call again within every period, or its monitor ends it as hung and
+                      // restarts it by its policy (docs/monitors.md, "Supervision"); user::Heartbeat
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t accept_service = 1;      // MonitorOp::accept flag

@@ -64,9 +64,10 @@ inline Status kill(std::uint64_t core, std::uint64_t domain, std::uint64_t tries
 }
 
 // The index-th live domain a monitor started on `core`: its number and program name (nul-ended);
-// `server` (when given): whether it is a server instance (started with `replicas=`).
+// `server` (when given): whether it is a server instance (started with `replicas=`); `restarts`
+// (when given): how often its monitor restarted it after a crash (docs/monitors.md, "Supervision").
 inline Status list(std::uint64_t core, std::uint64_t index, std::uint64_t& domain, char (&name)[17],
-                   std::uint64_t tries = 100000, bool* server = nullptr) {
+                   std::uint64_t tries = 100000, bool* server = nullptr, std::uint32_t* restarts = nullptr) {
     Message m{};
     m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::list);
     m.w[1] = core;
@@ -75,6 +76,7 @@ inline Status list(std::uint64_t core, std::uint64_t index, std::uint64_t& domai
     if (s != Status::ok) return s;
     domain = m.w[1] & 0xffffffff;
     if (server) *server = (m.w[1] >> 32) & 1;
+    if (restarts) *restarts = static_cast<std::uint32_t>((m.w[1] >> 40) & 0xffff);
     for (unsigned i = 0; i < 16; ++i) name[i] = static_cast<char>((i < 8 ? m.w[2] : m.w[3]) >> (8 * (i % 8)));
     name[16] = '\0';
     return s;

@@ -8,6 +8,7 @@
 // wait_event (an IPI from the peer's doorbell, or the next timer tick). Timeouts count wake-ups.
 #include <myr/rpc/link.hpp>
 #include <myr/user/bind.hpp>
+#include <myr/user/heartbeat.hpp>
 #include <myr/user/domains.hpp>
 
 namespace myr::rpc {
@@ -301,6 +302,7 @@ public:
     // One pass over new clients and every connection: at most one request per connection, so a
     // client that floods the server cannot starve the others. True when anything happened.
     bool poll() {
+        m_heartbeat.poll();  // supervised servers (docs/monitors.md, "Supervision")
         // Asking the monitor for a new client is a local IPC round trip: every pass while idle,
         // every 64th while clients keep the server busy.
         bool progress = (m_passes++ % 64 == 0 || open_connections() == 0) && accept_one();
@@ -413,6 +415,7 @@ private:
     std::uint64_t m_served = 0, m_bad = 0;
     std::uint64_t m_closed_lines_out = 0, m_closed_lines_in = 0;
     std::uint64_t m_passes = 0;
+    user::Heartbeat m_heartbeat;
 };
 
 } // namespace myr::rpc

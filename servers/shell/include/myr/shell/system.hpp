@@ -12,6 +12,7 @@ namespace myr::shell {
 struct Process {
     std::uint32_t core, domain;
     char program[17];
+    std::uint32_t restarts = 0;  // by its monitor's supervisor (docs/monitors.md, "Supervision")
 };
 struct Service {
     char name[33];
@@ -85,7 +86,11 @@ inline Outcome cmd_ps(Context& ctx, const Args& a) {
             const Status s = ctx.system->process(core, i, p);
             if (s == Status::not_found) break;
             if (s != Status::ok) return failed(ctx, "ps", s);
-            ctx.out.line("  core {} domain {} {}", p.core, p.domain, static_cast<const char*>(p.program));
+            if (p.restarts)
+                ctx.out.line("  core {} domain {} {} (restarted {} times)", p.core, p.domain, static_cast<const char*>(p.program),
+                             p.restarts);
+            else
+                ctx.out.line("  core {} domain {} {}", p.core, p.domain, static_cast<const char*>(p.program));
             ++shown;
         }
     }

@@ -62,8 +62,10 @@ struct Server {
     std::string args;              // words separated by single spaces ("" for none)
     std::vector<unsigned> cores;   // where its instances run, in order: the first `replicas` placed cores
     std::string restart;           // restart policy, kernel form (myr/supervise.hpp): "" never, "always@B", "N/T@B"
-    // server.I=NAME:PROGRAM:C1.C2...:ARGS[:RESTART] with every space of ARGS as a comma (kernel
-    // words hold no spaces; the monitor turns the commas back); RESTART only when not never.
+    std::uint64_t heartbeat_ms = 0;  // 0: no heartbeats asked
+    // server.I=NAME:PROGRAM:C1.C2...:ARGS[:RESTART[:HEARTBEAT]] with every space of ARGS as a comma
+    // (kernel words hold no spaces; the monitor turns the commas back); RESTART only when not
+    // never (empty before a HEARTBEAT), HEARTBEAT the period in ms when one is asked.
     [[nodiscard]] std::string kernel_word(std::size_t index) const;
 };
 inline constexpr std::size_t max_servers = 16;           // the monitor reads server.0 .. server.15

@@ -1,0 +1,35 @@
+#pragma once
+// Heartbeats to this core's monitor (docs/monitors.md, "Supervision"): a server instance whose
+// [[server]] table sets `heartbeat` must call MonitorOp::heartbeat within every period, or its
+// monitor ends it as hung and restarts it by its policy. Call poll() on every pass of the serving
+// loop (rpc::Server does): it costs one `ticks` call, and a monitor call a quarter period apart.
+// The first call asks the monitor for the period; a domain without one never calls again.
+#include <myr/user/bind.hpp>
+
+namespace myr::user {
+
+class Heartbeat {
+public:
+    void poll() {
+        if (m_off) return;
+        const std::uint64_t now = ticks();
+        if (m_asked && now < m_next) return;
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::heartbeat);
+        if (monitor_call(m) != Status::ok || m.w[1] == 0) {
+            m_off = true;  // not supervised by heartbeat (or an old monitor): never again
+            return;
+        }
+        m_asked = true;
+        ++m_beats;
+        const std::uint64_t quarter = m.w[2] / 4;  // the period in this core's ticks
+        m_next = now + (quarter ? quarter : 1);
+    }
+    [[nodiscard]] std::uint64_t beats() const { return m_beats; }
+
+private:
+    bool m_off = false, m_asked = false;
+    std::uint64_t m_next = 0, m_beats = 0;
+};
+
+} // namespace myr::user
