@@ -289,22 +289,25 @@ extern "C" int main(std::uint64_t arg) {
     }
     // The replicated table: the group of replicas (flat, replica 0 ordering), the transport for
     // this side of the link, and the Replica itself.
-    static GroupSetup setup;
+    alignas(GroupSetup) static unsigned char setup_mem[sizeof(GroupSetup)];
+    GroupSetup& setup = *new (setup_mem) GroupSetup();
     if (const Status s = setup.build(handler.replicas); s != Status::ok) {
         user::print("nameserv: no replication group for {} replicas: {}", handler.replicas, to_string(s));
         return 1;
     }
-    static HubTransport hub;
-    static Uplink uplink;
+    // Built here, not as static objects: their constructors (vtable pointers, initialised members)
+    // would put the whole buffers in the image's data (300 KiB) instead of bss.
+    alignas(HubTransport) static unsigned char hub_mem[sizeof(HubTransport)];
+    alignas(Uplink) static unsigned char uplink_mem[sizeof(Uplink)];
     alignas(NameReplica) static unsigned char replica_mem[sizeof(NameReplica)];
     repl::Transport* transport = nullptr;
     if (handler.is_hub()) {
-        hub.count = handler.replicas;
-        handler.hub = &hub;
-        transport = &hub;
+        handler.hub = new (hub_mem) HubTransport();
+        handler.hub->count = handler.replicas;
+        transport = handler.hub;
     } else {
-        handler.uplink = &uplink;
-        transport = &uplink.transport;
+        handler.uplink = new (uplink_mem) Uplink();
+        transport = &handler.uplink->transport;
     }
     handler.replica = new (replica_mem) NameReplica(setup.group, static_cast<std::uint16_t>(handler.index), *transport);
     char name[16];
@@ -337,6 +340,7 @@ extern "C" int main(std::uint64_t arg) {
     if (!handler.is_hub()) {
         // Everything replica 0 had when last asked; the digests compared at equal log indexes
         // (replica 0 may order more afterwards, e.g. the drops of clients that just ended).
+        Uplink& uplink = *handler.uplink;
         const bool complete = handler.catch_up(64) && uplink.caught_up;
         const bool same_now = handler.replica->applied_index() == uplink.upstream_applied;
         user::print("nameserv-replica {} applied={} diverged={} agree={}", handler.index, handler.replica->applied_index(),
