@@ -1,9 +1,9 @@
 // nameserv: the name service (docs/servers.md, "nameserv"). One replica per NUMA node, each
-// registered in the monitors' bootstrap table as "nameserv.N". Replica 0 is the orderer: it
-// applies every change (register, unregister, the names of a domain that died) to its table,
-// numbers it and keeps it in a log; the other replicas pull that log in order and apply it, and
-// forward their clients' changes to the orderer. Lookups, lists and waits are answered by the
-// caller's node's replica.
+// registered in the monitors' bootstrap table as "nameserv.N". The table is a replicated object
+// (repl::NameTable) under the sequencer protocol of replication/, replica 0 ordering: a change
+// (register, unregister, the names of a domain that died) is submitted to this node's
+// repl::Replica, whose lines travel to and from replica 0 by `exchange` calls that only the other
+// replicas make. Lookups, lists and waits are answered from the caller's node's copy.
 //
 // Argument: replica index (= its node) in bits 0-7, number of replicas in bits 8-15 (0 means 1);
 // bits 16-31: exit once that many client connections have closed (0: serve until killed; tests
@@ -12,6 +12,8 @@
 #include <myr/nameserv/table.hpp>
 #include <myr/user/domains.hpp>
 #include <myr/user/args.hpp>
+
+#include <new>
 
 using namespace myr;
 using namespace myr::nameserv;
@@ -23,129 +25,168 @@ Address self_address() {
     return Address{static_cast<std::uint32_t>(info >> 32), static_cast<std::uint32_t>(info)};
 }
 
+std::uint64_t now_token = 0;
+
 struct Handler {
     unsigned index = 0, replicas = 1;
     Address self{};
-    std::uint64_t closed_connections = 0, forwarded = 0, dropped = 0;
+    std::uint64_t closed_connections = 0, forwarded = 0, dropped = 0, timed_out = 0;
     std::uint64_t* bad = nullptr;
+    NameReplica* replica = nullptr;  // built in main once the group is
 
-    // Orderer (replica 0).
-    Orderer orderer;
+    // Replica 0: the sequencer; every other replica's line buffers.
+    HubTransport* hub = nullptr;
     Address replica_at[max_replicas] = {};
     bool replica_known[max_replicas] = {};
     bool replica_lost[max_replicas] = {};
+    bool dropped_said[max_replicas] = {};
     std::uint64_t death_cursor = 0;
 
     // Other replicas.
-    Follower follower;
-    rpc::Client upstream;  // to "nameserv.0": forward, fetch
+    Uplink* uplink = nullptr;
+    rpc::Client upstream;  // to "nameserv.0": exchange
     bool hello = false, ready = false, stale = false;
 
-    bool is_orderer() const { return index == 0; }
-    const Table& table() const { return is_orderer() ? orderer.table() : follower.table(); }
-    bool serving() const { return is_orderer() || (ready && !stale); }
+    bool is_hub() const { return index == 0; }
+    const Table& table() const { return replica->object(); }
+    bool serving() const { return is_hub() || (ready && !stale); }
 
-    // Orderer: one change; logs it when it changed the table.
-    Status order(const Update& u, Address& owner, std::uint64_t& seq) {
-        // A domain whose death this monitor already reported must not get a name: its death is in
-        // the feed before this point, so nothing would ever remove it.
-        if (u.kind == Kind::add && user::alive(u.owner.core, u.owner.domain) == Status::connection_lost) {
-            seq = 0;
-            return Status::connection_lost;
-        }
-        return orderer.order(u, owner, seq);
+    // Completions of changes nobody waits for any more (timed out): taken and dropped, so they
+    // never hold the replica's slots.
+    bool take(std::uint64_t token, Table::Result& out) {
+        bool hit = false;
+        repl::Completion<Table> c{};
+        while (replica->take_completion(c))
+            if (c.token == token) {
+                out = c.result;
+                hit = true;
+            }
+        return hit;
     }
 
-    // Replica: pulls the orderer's log, at most `pages` pages, until it has everything the orderer
-    // had when asked. False when the orderer cannot be asked or we fell out of its log.
-    bool catch_up(unsigned pages) {
-        if (!upstream.connected() || stale) return false;
-        for (unsigned p = 0; p < pages; ++p) {
-            const std::uint64_t from = follower.applied() + 1;
-            FetchReply page{};
-            const Status s = upstream.call(Fetch{from}, page);
-            if (s == Status::out_of_range) {
-                user::print("nameserv: replica {} fell out of the orderer's log at {} (newest {}): no longer serving", index,
-                            from, page.last);
-                stale = true;
-                return false;
-            }
-            if (s != Status::ok) return false;
-            if (follower.apply_page(from, page) != Status::ok) return false;
-            if (follower.caught_up()) {
-                ready = true;
-                return true;
-            }
+    // Replica > 0: one exchange with replica 0 (our lines up, its lines down).
+    Status pump() {
+        if (!upstream.connected() || stale) return Status::connection_lost;
+        static Exchange req;
+        static ExchangeReply reply;
+        uplink->request(req);
+        const Status s = upstream.call(req, reply);
+        if (s == Status::out_of_range) {
+            user::print("nameserv: replica {} was dropped by replica 0 (more than {} changes waited for it): no longer serving",
+                        index, hub_buffer);
+            stale = true;
+            return s;
+        }
+        if (s != Status::ok) return s;
+        if (const Status ts = uplink->take(*replica, reply); ts != Status::ok) {
+            user::print("nameserv: replica {} got a bad exchange reply ({})", index, to_string(ts));
+            return ts;
+        }
+        if (uplink->caught_up) ready = true;
+        return Status::ok;
+    }
+
+    // Replica > 0: exchanges until nothing waits at replica 0 (at most `rounds`). False when
+    // replica 0 cannot be asked.
+    bool catch_up(unsigned rounds) {
+        for (unsigned r = 0; r < rounds; ++r) {
+            if (pump() != Status::ok) return false;
+            Table::Result ignored{};
+            (void)take(0, ignored);
+            if (uplink->caught_up) return true;
         }
         return true;
     }
 
-    // A change asked by a client of this replica (owner = the client).
-    Status change(Kind kind, const Name& name, const Address& who, OwnerReply& out) {
-        const Update u{kind, name, who};
-        if (is_orderer()) {
-            std::uint64_t seq = 0;
-            return order(u, out.owner, seq);
-        }
-        if (!serving() || !upstream.connected()) return Status::busy;
-        ForwardReply fr{};
-        if (const Status s = upstream.call(Forward{u}, fr); s != Status::ok) return s == Status::timeout ? Status::busy : s;
+    // A change (add, remove, drop_owner) through the replica: at replica 0 it is ordered and
+    // applied at once; elsewhere the handler exchanges with replica 0 until the entry came back
+    // and was applied here (so the client reads its own write from this replica).
+    Status change(const Table::Op& op, Table::Result& out) {
+        out = Table::Result{};
+        if (!serving()) return Status::busy;
+        const std::uint64_t token = ++now_token;
+        if (const Status s = replica->submit(op, token); s != Status::ok) return s;
+        if (is_hub()) return take(token, out) ? Status::ok : Status::internal;
         ++forwarded;
-        out.owner = fr.owner;
-        // Read your writes: answer once this replica applied the change.
-        while (fr.seq != 0 && follower.applied() < fr.seq)
-            if (!catch_up(4)) return Status::busy;
-        return static_cast<Status>(fr.result);
+        for (user::Deadline limit(2000); !limit.passed();) {
+            const Status s = pump();
+            if (take(token, out)) return Status::ok;
+            if (stale) return Status::busy;
+            if (s != Status::ok && s != Status::timeout) user::wait_event();
+        }
+        ++timed_out;  // still pending: it takes effect when its entry arrives, nobody is told
+        return Status::timeout;
+    }
+
+    Status client_change(Kind kind, const Name& name, const Address& who, OwnerReply& out) {
+        Table::Op op{};
+        if (const Status s = make_op(kind, name, who, op); s != Status::ok) return s;
+        // A domain whose death this monitor already reported must not get a name: its death is in
+        // the feed before this point, so nothing would ever remove it (replica 0 also checks
+        // every add that reaches it from another replica, see exchange).
+        if (kind == Kind::add && user::alive(who.core, who.domain) == Status::connection_lost) return Status::connection_lost;
+        Table::Result r{};
+        if (const Status s = change(op, r); s != Status::ok) return s;
+        out.owner = address_of(r.owner);
+        return r.status;
     }
 
     Status handle(const rpc::Caller& c, const Register& r, OwnerReply& out) {
-        if (!valid_name(r.name_)) return Status::invalid_argument;
-        return change(Kind::add, r.name_, Address{c.core, c.domain}, out);
+        return client_change(Kind::add, r.name_, Address{c.core, c.domain}, out);
     }
     Status handle(const rpc::Caller& c, const Unregister& r, OwnerReply& out) {
-        if (!valid_name(r.name_)) return Status::invalid_argument;
-        return change(Kind::remove, r.name_, Address{c.core, c.domain}, out);
+        return client_change(Kind::remove, r.name_, Address{c.core, c.domain}, out);
     }
     Status handle(const rpc::Caller&, const Lookup& r, OwnerReply& out) {
+        if (!valid_name(r.name_)) return Status::invalid_argument;
         if (!serving()) return Status::busy;
-        return table().lookup(r.name_, out.owner);
+        return lookup(table(), r.name_, out.owner);
     }
     Status handle(const rpc::Caller&, const List& r, ListReply& out) {
         if (!serving()) return Status::busy;
-        table().list(r.from, out);
+        list(table(), r.from, out);
         return Status::ok;
     }
-    Status handle(const rpc::Caller& c, const Forward& r, ForwardReply& out) {
-        if (!is_orderer()) return Status::permission_denied;
-        // Only replicas the orderer reached by their bootstrap name speak for other domains.
-        bool from_replica = false;
+    Status handle(const rpc::Caller& c, const Exchange& r, ExchangeReply& out) {
+        if (!is_hub()) return Status::permission_denied;
+        // Only replicas replica 0 reached by their bootstrap name exchange lines; which replica
+        // is the caller's address, never the request (the Replica checks the lines' `from`).
+        std::uint16_t from = 0;
         for (unsigned i = 1; i < replicas; ++i)
-            from_replica |= replica_known[i] && replica_at[i] == Address{c.core, c.domain};
-        if (!from_replica || r.update.kind == Kind::drop_owner) return Status::permission_denied;
-        if (!valid_name(r.update.name_)) return Status::invalid_argument;
-        out.result = static_cast<std::int32_t>(order(r.update, out.owner, out.seq));
-        return Status::ok;
-    }
-    Status handle(const rpc::Caller&, const Fetch& r, FetchReply& out) {
-        if (!is_orderer()) return Status::permission_denied;
-        return orderer.fetch(r.from, out);
+            if (replica_known[i] && replica_at[i] == Address{c.core, c.domain}) from = static_cast<std::uint16_t>(i);
+        if (from == 0) return Status::permission_denied;
+        const Status s = serve_exchange(*replica, *hub, from, r, out, [&](const Line& l) {
+            // An add from another replica's client whose death our monitor already reported:
+            // ordered now, so its drop must follow it (the feed will not report it again).
+            if (l.type != static_cast<std::uint8_t>(repl::Kind::seq_request)) return;
+            std::uint64_t body[repl::op_words];
+            for (std::size_t i = 0; i < repl::op_words; ++i) body[i] = l.w[3 + i];
+            const auto op = repl::from_words<Table::Op>(body);
+            if (op.kind == Kind::add && user::alive(op.core, op.domain) == Status::connection_lost)
+                drop(Address{op.core, op.domain});
+        });
+        if (s == Status::out_of_range && !dropped_said[from]) {
+            dropped_said[from] = true;
+            user::print("nameserv: replica {} dropped: more than {} changes waited for it", from, hub_buffer);
+        }
+        return s;
     }
     Status handle(const rpc::Caller&, const Hello&, rpc::Empty&) {
-        if (is_orderer()) return Status::permission_denied;
-        hello = true;  // a hint only: connecting to "nameserv.0" reaches the real orderer anyway
+        if (is_hub()) return Status::permission_denied;
+        hello = true;  // a hint only: connecting to "nameserv.0" reaches the real replica 0 anyway
         return Status::ok;
     }
     Status handle(const rpc::Caller&, const Stats&, StatsReply& out) {
-        out = {table().size(), is_orderer() ? orderer.last() : follower.applied(), table().digest(), bad ? *bad : 0,
-               forwarded, follower.diverged(), serving()};
+        out = {table().size(), replica->applied_index(), table().digest(), bad ? *bad : 0, forwarded,
+               is_hub() ? 0 : uplink->diverged, serving()};
         return Status::ok;
     }
     void closed(const rpc::Caller&) { ++closed_connections; }
 
     // ---- Background work between passes ----
 
-    // Orderer: reach each replica by its bootstrap name once it exists; say hello (then it may
-    // connect back) and remember its address (Forward is accepted from it only).
+    // Replica 0: reach each replica by its bootstrap name once it exists; say hello (then it may
+    // connect back) and remember its address (exchange is accepted from it only).
     void find_replicas() {
         for (unsigned r = 1; r < replicas; ++r) {
             if (replica_known[r] || replica_lost[r]) continue;
@@ -170,13 +211,12 @@ struct Handler {
     }
 
     void drop(Address who) {
-        if (!orderer.table().holds_names_of(who)) return;
-        Address ignored{};
-        std::uint64_t seq = 0;
-        if (orderer.order(Update{Kind::drop_owner, Name{}, who}, ignored, seq) == Status::ok) ++dropped;
+        if (!table().holds_names_of(owner_of(who))) return;
+        Table::Result r{};
+        if (change(Table::drop_owner(owner_of(who)), r) == Status::ok && r.status == Status::ok) ++dropped;
     }
 
-    // Orderer: the names of every domain whose death reached our monitor go, through the log.
+    // Replica 0: the names of every domain whose death reached our monitor go, through the log.
     void reap() {
         for (unsigned n = 0; n < 64; ++n) {
             user::Death d{};
@@ -186,8 +226,11 @@ struct Handler {
                 // Deaths were missed: ask the monitor about every owner instead.
                 death_cursor = d.cursor;
                 for (std::uint32_t slot = 0; slot < Table::capacity; ++slot) {
-                    Address a{};
-                    if (orderer.table().owner_at(slot, a) && user::alive(a.core, a.domain) == Status::connection_lost) drop(a);
+                    const char* bytes = nullptr;
+                    std::size_t length = 0;
+                    Table::Owner o{};
+                    if (table().at(slot, bytes, length, o) && user::alive(o.core, o.domain) == Status::connection_lost)
+                        drop(address_of(o));
                 }
                 continue;
             }
@@ -197,11 +240,11 @@ struct Handler {
         }
     }
 
-    // Replica: connect back after the orderer's hello; pull what is new.
+    // Replica > 0: connect back after replica 0's hello; exchange what is new.
     void follow() {
         if (hello && !upstream.connected()) {
             if (const Status s = upstream.connect("nameserv.0"); s != Status::ok) {
-                user::print("nameserv: replica {} cannot reach the orderer: {}", index, to_string(s));
+                user::print("nameserv: replica {} cannot reach replica 0: {}", index, to_string(s));
                 hello = false;
                 return;
             }
@@ -210,7 +253,7 @@ struct Handler {
     }
 
     void background() {
-        if (is_orderer()) {
+        if (is_hub()) {
             find_replicas();
             reap();
         } else {
@@ -244,19 +287,39 @@ extern "C" int main(std::uint64_t arg) {
                     handler.replicas, max_replicas);
         return 1;
     }
+    // The replicated table: the group of replicas (flat, replica 0 ordering), the transport for
+    // this side of the link, and the Replica itself.
+    alignas(GroupSetup) static unsigned char setup_mem[sizeof(GroupSetup)];
+    GroupSetup& setup = *new (setup_mem) GroupSetup();
+    if (const Status s = setup.build(handler.replicas); s != Status::ok) {
+        user::print("nameserv: no replication group for {} replicas: {}", handler.replicas, to_string(s));
+        return 1;
+    }
+    // Built here, not as static objects: their constructors (vtable pointers, initialised members)
+    // would put the whole buffers in the image's data (300 KiB) instead of bss.
+    alignas(HubTransport) static unsigned char hub_mem[sizeof(HubTransport)];
+    alignas(Uplink) static unsigned char uplink_mem[sizeof(Uplink)];
+    alignas(NameReplica) static unsigned char replica_mem[sizeof(NameReplica)];
+    repl::Transport* transport = nullptr;
+    if (handler.is_hub()) {
+        handler.hub = new (hub_mem) HubTransport();
+        handler.hub->count = handler.replicas;
+        transport = handler.hub;
+    } else {
+        handler.uplink = new (uplink_mem) Uplink();
+        transport = &handler.uplink->transport;
+    }
+    handler.replica = new (replica_mem) NameReplica(setup.group, static_cast<std::uint16_t>(handler.index), *transport);
     char name[16];
     replica_name(handler.index, name);
     if (const Status s = server.start(name); s != Status::ok) {
         user::print("nameserv: cannot register {}: {}", name, to_string(s));
         return 1;
     }
-    if (handler.is_orderer()) {
+    if (handler.is_hub()) {
         // The service itself is a name too: clients find it through nameserv like any other.
-        Name self_name{};
-        (void)self_name.assign_cstr("nameserv");
-        Address ignored{};
-        std::uint64_t seq = 0;
-        (void)handler.orderer.order(Update{Kind::add, self_name, handler.self}, ignored, seq);
+        Table::Result ignored{};
+        (void)handler.change(Table::add("nameserv", owner_of(handler.self)), ignored);
     }
     user::print("nameserv: replica {} of {} serving as {} on core {} node {}", handler.index, handler.replicas, name,
                 handler.self.core, my_node());
@@ -273,15 +336,20 @@ extern "C" int main(std::uint64_t arg) {
             if (idle > 200) user::wait_event();
         }
     }
-    if (!handler.is_orderer()) {
-        // Everything the orderer had logged when last asked, checked digest by digest (the
-        // orderer may log more afterwards, e.g. the names of clients that just ended).
-        const bool complete = handler.catch_up(64) && handler.follower.caught_up();
-        user::print("nameserv-replica {} applied={} diverged={} agree={}", handler.index, handler.follower.applied(),
-                    handler.follower.diverged(), complete && handler.follower.diverged() == 0 ? "yes" : "no");
+    const repl::ReplicaStats& rs = handler.replica->stats();
+    if (!handler.is_hub()) {
+        // Everything replica 0 had when last asked; the digests compared at equal log indexes
+        // (replica 0 may order more afterwards, e.g. the drops of clients that just ended).
+        Uplink& uplink = *handler.uplink;
+        const bool complete = handler.catch_up(64) && uplink.caught_up;
+        const bool same_now = handler.replica->applied_index() == uplink.upstream_applied;
+        user::print("nameserv-replica {} applied={} diverged={} agree={}", handler.index, handler.replica->applied_index(),
+                    uplink.diverged, complete && same_now && uplink.compared > 0 && uplink.diverged == 0 ? "yes" : "no");
         handler.upstream.close();
     }
-    user::print("nameserv: replica {} done: {} requests, {} bad, {} names, {} forwarded, {} dropped by deaths", handler.index,
-                server.served(), server.bad_requests(), handler.table().size(), handler.forwarded, handler.dropped);
+    user::print("nameserv: replica {} done: {} requests, {} bad, {} names, {} forwarded, {} dropped by deaths, {} lines "
+                "sent, {} refused, {} send failures, {} timed out",
+                handler.index, server.served(), server.bad_requests(), handler.table().size(), handler.forwarded,
+                handler.dropped, rs.sent, rs.rejected, rs.send_failures, handler.timed_out);
     return 0;
 }

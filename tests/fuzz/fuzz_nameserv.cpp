@@ -1,8 +1,11 @@
 // libFuzzer target for nameserv's request decoding (servers/nameserv): arbitrary bytes as request
-// frames through the interface's dispatch into a handler over the pure table and log (the same
-// decisions the server makes), and as fetched log pages applied by a replica. Nothing may read or
-// write out of bounds (ASan/UBSan); every reply must be a well-formed frame; the table must stay
-// consistent (its digest equals one recomputed from a copy built by replaying the log).
+// frames through the interface's dispatch into a handler over replica 0 of a 3-replica group
+// (the same decisions the server makes: changes through the sequencer, `exchange` through the
+// hub), with the caller alternating between a client and replica 2's address (so fuzzed
+// replication lines reach the replica as from a real peer). Replica 1 is fed honestly by
+// `exchange` after every input and must end with replica 0's digest at replica 0's index; the
+// same bytes decoded as an exchange reply go to a throwaway replica, which must stay consistent.
+// Nothing may read or write out of bounds (ASan/UBSan); every reply must be a well-formed frame.
 #include <myr/nameserv/interface.hpp>
 #include <myr/nameserv/table.hpp>
 
@@ -19,31 +22,52 @@ void require(bool ok) {
     if (!ok) std::abort();
 }
 
+GroupSetup setup;
+HubTransport hub;
+Uplink up1, junk_up;
+bool built = [] {
+    hub.count = 3;
+    return setup.build(3) == Status::ok;
+}();
+NameReplica r0(setup.group, 0, hub), r1(setup.group, 1, up1.transport);
+std::uint64_t token = 0;
+
+Status change(Kind kind, const Name& n, Address who, OwnerReply& out) {
+    Table::Op op{};
+    if (const Status s = make_op(kind, n, who, op); s != Status::ok) return s;
+    const std::uint64_t t = ++token;
+    if (const Status s = r0.submit(op, t); s != Status::ok) return s;
+    repl::Completion<Table> c{};
+    bool hit = false;
+    while (r0.take_completion(c))
+        if (c.token == t) {
+            out.owner = address_of(c.result.owner);
+            hit = true;
+            if (c.result.status != Status::ok) return c.result.status;
+        }
+    require(hit);  // replica 0 orders its own changes at once
+    return Status::ok;
+}
+
 struct Handler {
-    Orderer orderer;
-    Address replica{5, 5};
     Status handle(const rpc::Caller& c, const Register& r, OwnerReply& out) {
-        std::uint64_t seq = 0;
-        return orderer.order(Update{Kind::add, r.name_, Address{c.core, c.domain}}, out.owner, seq);
+        return change(Kind::add, r.name_, Address{c.core, c.domain}, out);
     }
-    Status handle(const rpc::Caller&, const Lookup& r, OwnerReply& out) { return orderer.table().lookup(r.name_, out.owner); }
+    Status handle(const rpc::Caller&, const Lookup& r, OwnerReply& out) { return lookup(r0.object(), r.name_, out.owner); }
     Status handle(const rpc::Caller& c, const Unregister& r, OwnerReply& out) {
-        std::uint64_t seq = 0;
-        return orderer.order(Update{Kind::remove, r.name_, Address{c.core, c.domain}}, out.owner, seq);
+        return change(Kind::remove, r.name_, Address{c.core, c.domain}, out);
     }
     Status handle(const rpc::Caller&, const List& r, ListReply& out) {
-        orderer.table().list(r.from, out);
+        list(r0.object(), r.from, out);
         return Status::ok;
     }
-    Status handle(const rpc::Caller& c, const Forward& r, ForwardReply& out) {
-        if (!(Address{c.core, c.domain} == replica) || r.update.kind == Kind::drop_owner) return Status::permission_denied;
-        out.result = static_cast<std::int32_t>(orderer.order(r.update, out.owner, out.seq));
-        return Status::ok;
+    Status handle(const rpc::Caller& c, const Exchange& r, ExchangeReply& out) {
+        const std::uint16_t from = (c.core == 5 && c.domain == 5) ? 2 : 0;
+        return serve_exchange(r0, hub, from, r, out, [](const Line&) {});
     }
-    Status handle(const rpc::Caller&, const Fetch& r, FetchReply& out) { return orderer.fetch(r.from, out); }
-    Status handle(const rpc::Caller&, const Hello&, rpc::Empty&) { return Status::ok; }
+    Status handle(const rpc::Caller&, const Hello&, rpc::Empty&) { return Status::permission_denied; }
     Status handle(const rpc::Caller&, const Stats&, StatsReply& out) {
-        out = {orderer.table().size(), orderer.last(), orderer.table().digest(), 0, 0, 0, true};
+        out = {r0.object().size(), r0.applied_index(), r0.object().digest(), 0, 0, 0, true};
         return Status::ok;
     }
 };
@@ -53,8 +77,9 @@ Handler handler;  // kept across inputs: state built by earlier inputs is attack
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    require(built);
     // Several frames per input: a length byte, then the frame; the caller alternates between a
-    // client and the replica address.
+    // client and replica 2.
     std::size_t pos = 0;
     unsigned n = 0;
     while (pos < size) {
@@ -69,25 +94,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         rpc::FrameHeader h{};
         std::span<const std::uint8_t> body;
         require(rpc::split_frame(std::span<const std::uint8_t>(out, out_len), h, body) == Status::ok);
-        // Any bytes as a fetched page: a replica refuses what does not continue its log.
-        FetchReply page{};
-        if (rpc::decode(frame, page) == Status::ok) {
-            Follower f;
-            (void)f.apply_page(1, page);
-            require(f.table().size() <= Table::capacity);
+        // Any bytes as an exchange reply: the replica refuses what does not continue its log.
+        ExchangeReply junk{};
+        if (rpc::decode(frame, junk) == Status::ok) {
+            static NameReplica r_junk(setup.group, 1, junk_up.transport);
+            (void)junk_up.take(r_junk, junk);
+            require(r_junk.object().valid_state());
         }
+        // Replica 0's completions are taken by change(); nothing else completes there.
+        repl::Completion<Table> c{};
+        require(!r0.take_completion(c));
     }
-    require(handler.orderer.table().size() <= Table::capacity);
-    // Replaying the whole log (when it still holds all of it) gives the orderer's table.
-    const std::uint64_t last = handler.orderer.last();
-    if (last > 0 && last <= Orderer::log_capacity) {
-        Follower f;
-        FetchReply page{};
-        while (f.applied() < last) {
-            require(handler.orderer.fetch(f.applied() + 1, page) == Status::ok);
-            require(f.apply_page(f.applied() + 1, page) == Status::ok);
-        }
-        require(f.diverged() == 0 && f.table().digest() == handler.orderer.table().digest());
+    require(r0.object().valid_state());
+    // Replica 1, fed honestly, reaches replica 0's index and digest.
+    for (unsigned round = 0; round < 1000 && !(up1.caught_up && hub.peers[1].out.unacked() == 0); ++round) {
+        Exchange req{};
+        up1.request(req);
+        ExchangeReply reply{};
+        if (serve_exchange(r0, hub, 1, req, reply, [](const Line&) {}) == Status::out_of_range) return 0;  // dropped
+        require(up1.take(r1, reply) == Status::ok);
+    }
+    if (!hub.peers[1].dropped) {
+        require(r1.applied_index() == r0.applied_index());
+        require(r1.object().digest() == r0.object().digest());
+        require(up1.diverged == 0);
     }
     return 0;
 }

@@ -59,6 +59,26 @@ int dier() {
 }
 #endif
 
+// An `exchange` carrying a sequencer request line (kind 0x41) that would add "spoofed" for
+// another domain: permission_denied, and the name must not appear.
+void spoof_exchange(rpc::Client& rc, const char* what) {
+    Exchange x{};
+    x.first = 1;
+    Line l{};
+    l.type = 0x41;
+    l.w[0] = 1;  // object 1, origin 0, root 0, from 0
+    const char n[] = "spoofed";
+    l.w[3] = 2 | (7ull << 8);  // add, length 7, core 0
+    for (unsigned i = 0; i < 7; ++i) l.w[4] |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(n[i])) << (8 * i);
+    (void)x.lines.push(l);
+    ExchangeReply xr{};
+    const Status s = rc.call(x, xr);
+    expect(s == Status::permission_denied, what, s);
+    Address a{};
+    const Status ls = session().lookup("spoofed", a);
+    expect(ls == Status::not_found, "a refused replication line is not applied", ls);
+}
+
 void hostile(rpc::Client& rc) {
     rpc::FrameHeader h{};
     std::uint8_t frame[rpc::max_frame] = {};
@@ -72,12 +92,12 @@ void hostile(rpc::Client& rc) {
     (void)rpc::encode_frame(rpc::FrameHeader{78, Lookup::op, 0}, &l, frame, len);
     s = rc.call_raw(std::span<const std::uint8_t>(frame, len - 2), h);
     expect(s == Status::ok && h.status == bad, "a truncated request is bad_request", s);
-    // A name whose length says 33 (over max_name), with the bytes there.
-    const std::uint8_t head[] = {79, 0, 0, 0, Register::op, 0, 0, 0, 33, 0};
+    // A name whose length says 25 (over max_name, 24), with the bytes there.
+    const std::uint8_t head[] = {79, 0, 0, 0, Register::op, 0, 0, 0, 25, 0};
     for (unsigned i = 0; i < sizeof head; ++i) frame[i] = head[i];
-    for (unsigned i = 0; i < 33; ++i) frame[sizeof head + i] = 'n';
-    s = rc.call_raw(std::span<const std::uint8_t>(frame, sizeof head + 33), h);
-    expect(s == Status::ok && h.status == bad, "a name over 32 bytes is bad_request", s);
+    for (unsigned i = 0; i < 25; ++i) frame[sizeof head + i] = 'n';
+    s = rc.call_raw(std::span<const std::uint8_t>(frame, sizeof head + 25), h);
+    expect(s == Status::ok && h.status == bad, "a name over 24 bytes is bad_request", s);
     (void)rpc::encode_frame(rpc::FrameHeader{80, Lookup::op, 0}, &l, frame, len);
     frame[len] = 0xee;
     s = rc.call_raw(std::span<const std::uint8_t>(frame, len + 1), h);
@@ -92,15 +112,9 @@ void hostile(rpc::Client& rc) {
     (void)sp.name_.assign_cstr("has space");
     s = rc.call(sp, o);
     expect(s == Status::invalid_argument, "a name with a space is invalid_argument", s);
-    Forward f{};
-    f.update = Update{Kind::add, Name{}, Address{0, 1}};
-    (void)f.update.name_.assign_cstr("spoofed");
-    ForwardReply fr{};
-    s = rc.call(f, fr);
-    expect(s == Status::permission_denied, "a client may not forward a change for another domain", s);
-    f.update.kind = Kind::drop_owner;
-    s = rc.call(f, fr);
-    expect(s == Status::permission_denied, "a client may not drop another domain's names", s);
+    // A client is not a replica: its replication lines are refused (permission_denied) by
+    // whichever replica it reaches, and never applied.
+    spoof_exchange(rc, "a client may not send replication lines to its replica");
     // The connection still works.
     Address a{};
     s = session().lookup("nameserv", a);
@@ -151,6 +165,7 @@ void hostile(rpc::Client& rc) {
         if (s == Status::ok) {
             s = svc.call(Stats{}, st);
             expect(s == Status::ok && st.ready, "stats over the connection made by address", s);
+            spoof_exchange(svc, "a client may not send replication lines to replica 0");
         }
         svc.close();
     }

@@ -64,7 +64,7 @@ TEST(ConfigReplication, BroadcastOnlyForCommutingObjects) {
 // The object list and `commutes` come from the catalogue (myr/repl/objects/catalog.hpp), not a
 // hand list here: the example object `max` is known with all its keys, and may broadcast.
 TEST(ConfigReplication, ObjectsComeFromTheCatalogue) {
-    EXPECT_EQ(replication_objects(), (std::vector<std::string>{"registry", "memory", "counter", "kv", "max"}));
+    EXPECT_EQ(replication_objects(), (std::vector<std::string>{"registry", "memory", "counter", "kv", "max", "nametable"}));
     const LoadResult r = load("max = \"broadcast\"\nmax_replicas = \"core\"\n");
     ASSERT_TRUE(r.ok()) << r.errors[0];
     EXPECT_EQ(replication_kernel_option(r.config->replication), "repl=max:broadcast:replicas=core");

@@ -1,6 +1,9 @@
-// nameserv's pure parts (servers/nameserv): the table (add-if-absent, owner-only removal, a dead
-// owner's names, paging), the orderer's log and replicas applying it in order (same changes,
-// same order: same table, digest checked after each), and the interface's strict decoding.
+// nameserv's pure parts (servers/nameserv): the table (repl::NameTable: add-if-absent, owner-only
+// removal, a dead owner's names, paging, 24-byte names), the link that carries the sequencer's
+// lines between replicas over `exchange` calls (numbered lines, acknowledged prefixes: a repeated
+// call neither loses nor duplicates a line; gaps, spoofed senders and non-replicas refused; a
+// replica whose buffer overflows is dropped), whole replica groups driven through the link with
+// lost replies, and the interface's strict decoding.
 #include <myr/nameserv/interface.hpp>
 #include <myr/nameserv/table.hpp>
 
@@ -8,6 +11,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <random>
 #include <vector>
 
 namespace myr {
@@ -23,77 +28,132 @@ Name nm(const char* s) {
 
 constexpr Address a1{1, 10}, a2{2, 20}, a3{1, 11};
 
+// The table as the server uses it: requests -> ops (owner = the caller), results back.
+Status add(Table& t, const Name& n, Address who, Address& owner) {
+    Table::Op op{};
+    if (const Status s = make_op(Kind::add, n, who, op); s != Status::ok) return s;
+    const Table::Result r = t.apply(op);
+    owner = address_of(r.owner);
+    return r.status;
+}
+Status remove(Table& t, const Name& n, Address who, Address& owner) {
+    Table::Op op{};
+    if (const Status s = make_op(Kind::remove, n, who, op); s != Status::ok) return s;
+    const Table::Result r = t.apply(op);
+    owner = address_of(r.owner);
+    return r.status;
+}
+
 TEST(NameservTable, AddIfAbsentOneWinner) {
     Table t;
     Address owner{};
-    EXPECT_EQ(t.add(nm("svc"), a1, owner), Status::ok);
+    EXPECT_EQ(add(t, nm("svc"), a1, owner), Status::ok);
     EXPECT_EQ(owner, a1);
-    EXPECT_EQ(t.add(nm("svc"), a2, owner), Status::exists);
+    EXPECT_EQ(add(t, nm("svc"), a2, owner), Status::exists);
     EXPECT_EQ(owner, a1);  // the loser learns who holds it
-    EXPECT_EQ(t.lookup(nm("svc"), owner), Status::ok);
+    EXPECT_EQ(lookup(t, nm("svc"), owner), Status::ok);
     EXPECT_EQ(owner, a1);
-    EXPECT_EQ(t.lookup(nm("other"), owner), Status::not_found);
+    EXPECT_EQ(lookup(t, nm("other"), owner), Status::not_found);
     EXPECT_EQ(t.size(), 1u);
 }
 
-TEST(NameservTable, InvalidNames) {
+TEST(NameservTable, InvalidNamesAndOps) {
     Table t;
     Address owner{};
-    EXPECT_EQ(t.add(Name{}, a1, owner), Status::invalid_argument);
-    EXPECT_EQ(t.add(nm("has space"), a1, owner), Status::invalid_argument);
+    EXPECT_EQ(add(t, Name{}, a1, owner), Status::invalid_argument);
+    EXPECT_EQ(add(t, nm("has space"), a1, owner), Status::invalid_argument);
     Name ctl = nm("x");
     ctl.data[0] = 0x07;
-    EXPECT_EQ(t.add(ctl, a1, owner), Status::invalid_argument);
+    EXPECT_EQ(add(t, ctl, a1, owner), Status::invalid_argument);
     Name corrupt = nm("x");
     corrupt.size = max_name + 1;  // a struct over its limit never passes
-    EXPECT_EQ(t.add(corrupt, a1, owner), Status::invalid_argument);
-    EXPECT_TRUE(t.add(nm("abcdefghijklmnopqrstuvwxyz012345"), a1, owner) == Status::ok);  // exactly 32
+    EXPECT_EQ(add(t, corrupt, a1, owner), Status::invalid_argument);
+    EXPECT_EQ(add(t, nm("abcdefghijklmnopqrstuvwx"), a1, owner), Status::ok);  // exactly 24
+    EXPECT_EQ(t.size(), 1u);
+    // Ops from the wire are checked whole: bytes past the length, a drop_owner with a name, a
+    // lookup with an owner, an unknown kind are all refused and change nothing.
+    Table::Op op = Table::add("ab", {1, 2});
+    op.name[5] = 'z';
+    EXPECT_FALSE(Table::valid(op));
+    EXPECT_EQ(t.apply(op).status, Status::invalid_argument);
+    op = Table::drop_owner({1, 2});
+    op.name[0] = 'a';
+    EXPECT_FALSE(Table::valid(op));
+    op = Table::lookup("ab");
+    op.domain = 3;
+    EXPECT_FALSE(Table::valid(op));
+    op = Table::add("ab", {1, 2});
+    op.kind = static_cast<Kind>(9);
+    EXPECT_FALSE(Table::valid(op));
+    EXPECT_FALSE(Table::valid(Table::add("abcdefghijklmnopqrstuvwxy", {1, 2})));  // 25: length 0
+    EXPECT_EQ(t.size(), 1u);
+    EXPECT_TRUE(t.valid_state());
 }
 
 TEST(NameservTable, OnlyTheOwnerRemoves) {
     Table t;
     Address owner{};
-    ASSERT_EQ(t.add(nm("svc"), a1, owner), Status::ok);
-    EXPECT_EQ(t.remove(nm("svc"), a3, owner), Status::permission_denied);  // same core, other domain
+    ASSERT_EQ(add(t, nm("svc"), a1, owner), Status::ok);
+    EXPECT_EQ(remove(t, nm("svc"), a3, owner), Status::permission_denied);  // same core, other domain
     EXPECT_EQ(owner, a1);
-    EXPECT_EQ(t.remove(nm("svc"), a1, owner), Status::ok);
-    EXPECT_EQ(t.remove(nm("svc"), a1, owner), Status::not_found);
+    EXPECT_EQ(remove(t, nm("svc"), a1, owner), Status::ok);
+    EXPECT_EQ(remove(t, nm("svc"), a1, owner), Status::not_found);
     EXPECT_EQ(t.size(), 0u);
 }
 
 TEST(NameservTable, DropOwnerTakesOnlyItsNames) {
     Table t;
     Address owner{};
-    ASSERT_EQ(t.add(nm("a"), a1, owner), Status::ok);
-    ASSERT_EQ(t.add(nm("b"), a1, owner), Status::ok);
-    ASSERT_EQ(t.add(nm("c"), a2, owner), Status::ok);
-    EXPECT_EQ(t.drop_owner(a1), 2u);
-    EXPECT_EQ(t.lookup(nm("a"), owner), Status::not_found);
-    EXPECT_EQ(t.lookup(nm("c"), owner), Status::ok);
-    EXPECT_EQ(t.drop_owner(a1), 0u);
+    ASSERT_EQ(add(t, nm("a"), a1, owner), Status::ok);
+    ASSERT_EQ(add(t, nm("b"), a1, owner), Status::ok);
+    ASSERT_EQ(add(t, nm("c"), a2, owner), Status::ok);
+    EXPECT_TRUE(t.holds_names_of(owner_of(a1)));
+    EXPECT_EQ(t.apply(Table::drop_owner(owner_of(a1))).status, Status::ok);
+    EXPECT_EQ(lookup(t, nm("a"), owner), Status::not_found);
+    EXPECT_EQ(lookup(t, nm("c"), owner), Status::ok);
+    EXPECT_FALSE(t.holds_names_of(owner_of(a1)));
+    EXPECT_EQ(t.apply(Table::drop_owner(owner_of(a1))).status, Status::not_found);
+    EXPECT_EQ(t.size(), 1u);
 }
 
 TEST(NameservTable, FullTableIsOverflowAndDigestFollowsContents) {
-    Table t, u;
+    Table t;
     Address owner{};
     for (unsigned i = 0; i < Table::capacity; ++i) {
         char b[16];
         std::snprintf(b, sizeof b, "n%u", i);
-        ASSERT_EQ(t.add(nm(b), a1, owner), Status::ok);
+        ASSERT_EQ(add(t, nm(b), a1, owner), Status::ok);
     }
-    EXPECT_EQ(t.add(nm("one-more"), a1, owner), Status::overflow);
+    EXPECT_EQ(add(t, nm("one-more"), a1, owner), Status::overflow);
+    EXPECT_TRUE(t.valid_state());
     // Same contents reached by different histories: same digest.
-    ASSERT_EQ(u.add(nm("x"), a1, owner), Status::ok);
-    ASSERT_EQ(u.add(nm("y"), a2, owner), Status::ok);
-    Table v;
-    ASSERT_EQ(v.add(nm("z"), a1, owner), Status::ok);
-    ASSERT_EQ(v.add(nm("y"), a2, owner), Status::ok);
-    ASSERT_EQ(v.add(nm("x"), a1, owner), Status::ok);
-    ASSERT_EQ(v.remove(nm("z"), a1, owner), Status::ok);
+    Table u, v;
+    ASSERT_EQ(add(u, nm("x"), a1, owner), Status::ok);
+    ASSERT_EQ(add(u, nm("y"), a2, owner), Status::ok);
+    ASSERT_EQ(add(v, nm("z"), a1, owner), Status::ok);
+    ASSERT_EQ(add(v, nm("y"), a2, owner), Status::ok);
+    ASSERT_EQ(add(v, nm("x"), a1, owner), Status::ok);
+    ASSERT_EQ(remove(v, nm("z"), a1, owner), Status::ok);
     EXPECT_EQ(u.digest(), v.digest());
-    ASSERT_EQ(v.remove(nm("y"), a2, owner), Status::ok);
-    ASSERT_EQ(v.add(nm("y"), a3, owner), Status::ok);  // same name, other owner
+    ASSERT_EQ(remove(v, nm("y"), a2, owner), Status::ok);
+    ASSERT_EQ(add(v, nm("y"), a3, owner), Status::ok);  // same name, other owner
     EXPECT_NE(u.digest(), v.digest());
+}
+
+// A snapshot whose bytes were changed is refused by valid_state (the framework's restore).
+TEST(NameservTable, CorruptStateIsRefused) {
+    Table t;
+    Address owner{};
+    ASSERT_EQ(add(t, nm("x"), a1, owner), Status::ok);
+    ASSERT_EQ(add(t, nm("y"), a2, owner), Status::ok);
+    ASSERT_TRUE(t.valid_state());
+    unsigned char bytes[sizeof(Table)];
+    std::memcpy(bytes, &t, sizeof t);
+    // The first entry's name's first byte (used, length, core, domain come first).
+    bytes[8] = 'y';  // "y" twice: duplicate names
+    Table bad;
+    std::memcpy(&bad, bytes, sizeof bad);
+    EXPECT_FALSE(bad.valid_state());
 }
 
 TEST(NameservTable, ListPagesEveryName) {
@@ -102,15 +162,19 @@ TEST(NameservTable, ListPagesEveryName) {
     for (unsigned i = 0; i < 20; ++i) {
         char b[16];
         std::snprintf(b, sizeof b, "n%u", i);
-        ASSERT_EQ(t.add(nm(b), a1, owner), Status::ok);
+        ASSERT_EQ(add(t, nm(b), a1, owner), Status::ok);
     }
-    ASSERT_EQ(t.remove(nm("n3"), a1, owner), Status::ok);
+    ASSERT_EQ(remove(t, nm("n3"), a1, owner), Status::ok);
     unsigned seen = 0;
     for (std::uint32_t from = 0; from < Table::capacity;) {
         ListReply r{};
-        t.list(from, r);
+        list(t, from, r);
         EXPECT_EQ(r.total, 19u);
         EXPECT_LE(r.entries.count, list_page);
+        for (std::uint16_t i = 0; i < r.entries.count; ++i) {
+            EXPECT_TRUE(valid_name(r.entries.items[i].name_));
+            EXPECT_EQ(r.entries.items[i].owner, a1);
+        }
         seen += r.entries.count;
         ASSERT_GT(r.next, from);
         from = r.next;
@@ -118,72 +182,234 @@ TEST(NameservTable, ListPagesEveryName) {
     EXPECT_EQ(seen, 19u);
 }
 
-// Replicas fed the orderer's log in order, in pages of any size, end with its table; a page that
-// does not continue a replica's log is refused whole.
-TEST(NameservOrder, ReplicasFollowTheLog) {
-    Orderer o;
-    Address owner{};
-    std::uint64_t seq = 0;
-    EXPECT_EQ(o.order(Update{Kind::add, nm("race"), a1}, owner, seq), Status::ok);
-    EXPECT_EQ(seq, 1u);
-    EXPECT_EQ(o.order(Update{Kind::add, nm("race"), a2}, owner, seq), Status::exists);
-    EXPECT_EQ(seq, 0u);  // nothing changed, nothing logged
-    for (unsigned i = 0; i < 20; ++i) {
-        char b[16];
-        std::snprintf(b, sizeof b, "s%u", i);
-        ASSERT_EQ(o.order(Update{Kind::add, nm(b), i % 2 ? a2 : a3}, owner, seq), Status::ok);
-    }
-    EXPECT_EQ(o.order(Update{Kind::remove, nm("race"), a2}, owner, seq), Status::permission_denied);
-    EXPECT_EQ(o.order(Update{Kind::drop_owner, Name{}, a2}, owner, seq), Status::ok);
-    EXPECT_EQ(o.order(Update{Kind::remove, nm("race"), a1}, owner, seq), Status::ok);
+// ---- The link ----
 
-    Follower f;
-    FetchReply page{};
-    ASSERT_EQ(o.fetch(5, page), Status::ok);
-    EXPECT_EQ(f.apply_page(5, page), Status::out_of_range);  // a gap: refused
-    EXPECT_EQ(f.applied(), 0u);
-    while (!f.caught_up() || f.applied() == 0) {
-        ASSERT_EQ(o.fetch(f.applied() + 1, page), Status::ok);
-        ASSERT_EQ(f.apply_page(f.applied() + 1, page), Status::ok);
-    }
-    EXPECT_EQ(f.applied(), o.last());
-    EXPECT_EQ(f.diverged(), 0u);
-    EXPECT_EQ(f.table().digest(), o.table().digest());
-    EXPECT_EQ(f.table().size(), 10u);  // a3's names
-    ASSERT_EQ(o.fetch(f.applied() + 1, page), Status::ok);
-    EXPECT_EQ(page.entries.count, 0u);
-    EXPECT_EQ(o.fetch(f.applied() + 2, page), Status::out_of_range);
-    EXPECT_EQ(o.fetch(0, page), Status::out_of_range);
+Line line(std::uint64_t tag) {
+    Line l{};
+    l.type = 0x42;
+    l.w[0] = tag;
+    return l;
 }
 
-// A replica that applied something the orderer did not (a bug) sees the digest differ.
-TEST(NameservOrder, DivergenceIsCounted) {
-    Orderer o;
-    Address owner{};
-    std::uint64_t seq = 0;
-    ASSERT_EQ(o.order(Update{Kind::add, nm("a"), a1}, owner, seq), Status::ok);
-    FetchReply page{};
-    ASSERT_EQ(o.fetch(1, page), Status::ok);
-    page.entries.items[0].update.owner = a2;  // tampered in transit
-    Follower f;
-    ASSERT_EQ(f.apply_page(1, page), Status::ok);
-    EXPECT_EQ(f.diverged(), 1u);
+TEST(NameservLink, RepeatedCallsNeitherLoseNorDuplicate) {
+    Outbox<8> out;
+    Inbox in;
+    for (std::uint64_t i = 1; i <= 5; ++i) ASSERT_EQ(out.push(0x42, line(i).w), Status::ok);
+    std::vector<std::uint64_t> got;
+    auto deliver = [&](const Line& l) { got.push_back(l.w[0]); };
+    rpc::Array<Line, exchange_lines> lines;
+    bool more = false;
+    std::uint64_t first = out.fill(lines, more);
+    EXPECT_EQ(first, 1u);
+    EXPECT_FALSE(more);
+    ASSERT_EQ(in.take(first, lines, deliver), Status::ok);
+    // The acknowledgement was lost: the same lines come again, plus a new one.
+    ASSERT_EQ(out.push(0x42, line(6).w), Status::ok);
+    first = out.fill(lines, more);
+    EXPECT_EQ(first, 1u);
+    ASSERT_EQ(in.take(first, lines, deliver), Status::ok);
+    EXPECT_EQ(got, (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6}));
+    ASSERT_EQ(out.ack(in.received), Status::ok);
+    EXPECT_EQ(out.unacked(), 0u);
+    EXPECT_EQ(out.ack(3), Status::ok);  // an old acknowledgement changes nothing
+    EXPECT_EQ(out.unacked(), 0u);
+    EXPECT_EQ(out.ack(7), Status::invalid_argument);  // beyond what was sent
+    // Full: overflow, and nothing is overwritten.
+    for (std::uint64_t i = 7; i <= 14; ++i) ASSERT_EQ(out.push(0x42, line(i).w), Status::ok);
+    EXPECT_EQ(out.push(0x42, line(15).w), Status::overflow);
+    first = out.fill(lines, more);
+    EXPECT_EQ(first, 7u);
+    EXPECT_EQ(lines.items[0].w[0], 7u);
+    // A gap is refused and nothing after it taken.
+    Inbox fresh;
+    got.clear();
+    EXPECT_EQ(fresh.take(2, lines, deliver), Status::invalid_argument);
+    EXPECT_TRUE(got.empty());
+    EXPECT_EQ(fresh.take(0, lines, deliver), Status::invalid_argument);
 }
 
-TEST(NameservOrder, OldEntriesLeaveTheLog) {
-    Orderer o;
-    Address owner{};
-    std::uint64_t seq = 0;
-    for (std::uint64_t i = 0; i < Orderer::log_capacity + 10; ++i) {
-        ASSERT_EQ(o.order(Update{Kind::add, nm("x"), a1}, owner, seq), Status::ok);
-        ASSERT_EQ(o.order(Update{Kind::remove, nm("x"), a1}, owner, seq), Status::ok);
+// K replicas wired as nameserv wires them: replica 0 with the hub, every other with an uplink;
+// `exchange(i)` is one call from replica i, through the request/reply structs and the codec.
+struct Cluster {
+    unsigned k;
+    GroupSetup setup;
+    HubTransport hub;
+    std::vector<std::unique_ptr<Uplink>> up;
+    std::vector<std::unique_ptr<NameReplica>> r;
+    std::uint64_t token = 0;
+    std::vector<Address> dead_checked;
+
+    explicit Cluster(unsigned replicas) : k(replicas) {
+        EXPECT_EQ(setup.build(k), Status::ok);
+        hub.count = k;
+        up.resize(k);
+        r.emplace_back(std::make_unique<NameReplica>(setup.group, 0, hub));
+        for (unsigned i = 1; i < k; ++i) {
+            up[i] = std::make_unique<Uplink>();
+            r.emplace_back(std::make_unique<NameReplica>(setup.group, static_cast<std::uint16_t>(i), up[i]->transport));
+        }
     }
-    FetchReply page{};
-    EXPECT_EQ(o.fetch(1, page), Status::out_of_range);
-    EXPECT_EQ(o.fetch(o.last() - Orderer::log_capacity + 1, page), Status::ok);
+    template <typename T>
+    static T wire(const T& v) {  // through the codec, as RPC carries it
+        std::uint8_t buf[rpc::max_frame];
+        std::size_t len = 0;
+        EXPECT_EQ(rpc::encode(v, buf, len), Status::ok);
+        T back{};
+        EXPECT_EQ(rpc::decode(std::span<const std::uint8_t>(buf, len), back), Status::ok);
+        return back;
+    }
+    // One exchange from replica i; the reply is lost when lose_reply.
+    Status exchange(unsigned i, bool lose_reply = false) {
+        Exchange req{};
+        up[i]->request(req);
+        ExchangeReply reply{};
+        const Status s = serve_exchange(*r[0], hub, static_cast<std::uint16_t>(i), wire(req), reply,
+                                        [&](const Line&) {});
+        if (s != Status::ok || lose_reply) return s;
+        return up[i]->take(*r[i], wire(reply));
+    }
+    // A change at replica i, completed as nameserv does: exchange until the completion comes.
+    Table::Result change(unsigned i, const Table::Op& op, std::mt19937_64* lossy = nullptr) {
+        const std::uint64_t t = ++token;
+        EXPECT_EQ(r[i]->submit(op, t), Status::ok);
+        for (unsigned round = 0; round < 100; ++round) {
+            repl::Completion<Table> c{};
+            while (r[i]->take_completion(c))
+                if (c.token == t) return c.result;
+            if (i == 0) break;
+            EXPECT_EQ(exchange(i, lossy != nullptr && (*lossy)() % 3 == 0), Status::ok);
+        }
+        ADD_FAILURE() << "no completion";
+        return {};
+    }
+    void drain() {
+        for (unsigned i = 1; i < k; ++i)
+            for (unsigned round = 0; round < 200 && !(up[i]->caught_up && hub.peers[i].out.unacked() == 0); ++round)
+                ASSERT_EQ(exchange(i), Status::ok);
+    }
+};
+
+// Changes from every replica's clients, with a third of the replies lost, in random order: every
+// replica ends with replica 0's table (digests compared at equal log indexes along the way
+// too), every add race has one winner everywhere, and a change's origin reads it at once.
+TEST(NameservGroup, ReplicasAgreeThroughLostReplies) {
+    for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+        Cluster c(4);
+        std::mt19937_64 rng(seed);
+        const char* names[] = {"race", "a", "b", "c"};
+        for (unsigned step = 0; step < 120; ++step) {
+            const unsigned i = static_cast<unsigned>(rng() % c.k);
+            const Address who{i, static_cast<std::uint32_t>(1 + rng() % 2)};
+            const char* n = names[rng() % 4];
+            const unsigned what = static_cast<unsigned>(rng() % 10);
+            Table::Op op = what < 5 ? Table::add(n, owner_of(who))
+                         : what < 9 ? Table::remove(n, owner_of(who))
+                                    : Table::drop_owner(owner_of(who));
+            const Table::Result res = c.change(i, op, &rng);
+            if (what < 5) {
+                // Read your writes at the origin: the holder it was told is what it now reads.
+                Address holder{};
+                ASSERT_EQ(lookup(c.r[i]->object(), nm(n), holder), Status::ok) << "seed " << seed;
+                EXPECT_EQ(holder, address_of(res.owner));
+            }
+            if (rng() % 4 == 0) {
+                const unsigned j = 1 + static_cast<unsigned>(rng() % (c.k - 1));
+                ASSERT_EQ(c.exchange(j, rng() % 3 == 0), Status::ok);
+            }
+        }
+        c.drain();
+        for (unsigned i = 1; i < c.k; ++i) {
+            EXPECT_EQ(c.r[i]->applied_index(), c.r[0]->applied_index()) << "seed " << seed;
+            EXPECT_EQ(c.r[i]->object().digest(), c.r[0]->object().digest()) << "seed " << seed;
+            EXPECT_EQ(c.up[i]->diverged, 0u);
+            EXPECT_GT(c.up[i]->compared, 0u);
+            EXPECT_EQ(c.r[i]->stats().rejected, 0u);
+            EXPECT_EQ(c.r[i]->stats().orphans, 0u);
+        }
+        EXPECT_EQ(c.r[0]->stats().rejected, 0u);
+        EXPECT_EQ(c.r[0]->stats().send_failures, 0u);
+    }
 }
 
-// Every request of the interface round-trips; a name over 32 bytes on the wire is refused.
+// The digest check can fail: a reply whose digest differs from ours at our own log index (a
+// replica 0 whose copy went another way) is counted as diverged.
+TEST(NameservGroup, DivergenceIsCounted) {
+    Cluster c(2);
+    (void)c.change(1, Table::add("x", owner_of(a1)));
+    c.drain();
+    EXPECT_EQ(c.up[1]->diverged, 0u);
+    Exchange req{};
+    c.up[1]->request(req);
+    ExchangeReply reply{};
+    ASSERT_EQ(serve_exchange(*c.r[0], c.hub, 1, req, reply, [](const Line&) {}), Status::ok);
+    ASSERT_EQ(reply.applied, c.r[1]->applied_index());
+    reply.digest ^= 1;
+    ASSERT_EQ(c.up[1]->take(*c.r[1], reply), Status::ok);
+    EXPECT_EQ(c.up[1]->diverged, 1u);
+}
+
+// Only replicas exchange: replica 0 refuses a caller it does not know as a replica (index 0:
+// nameserv maps every other caller there), and a line whose sender field names another replica
+// than the caller is refused by the Replica and not applied.
+TEST(NameservGroup, SpoofedLinesAreRefused) {
+    Cluster c(3);
+    Exchange req{};
+    req.first = 1;
+    Line l{};
+    l.type = static_cast<std::uint8_t>(repl::Kind::seq_request);
+    repl::Packet p{};
+    p.kind = repl::Kind::seq_request;
+    p.object = 1;
+    p.origin = 2;
+    p.root = 0;
+    p.from = 2;  // claims to be replica 2
+    p.id = repl::make_id(2, 1);
+    repl::to_words(Table::add("spoof", owner_of(a1)), p.body);
+    repl::encode(p, l.w);
+    (void)req.lines.push(l);
+    ExchangeReply reply{};
+    EXPECT_EQ(serve_exchange(*c.r[0], c.hub, 0, req, reply, [](const Line&) {}), Status::permission_denied);
+    EXPECT_EQ(serve_exchange(*c.r[0], c.hub, 7, req, reply, [](const Line&) {}), Status::permission_denied);
+    EXPECT_EQ(c.r[0]->applied_index(), 0u);
+    // Sent by replica 1 (the caller's address says so), claiming replica 2: refused.
+    EXPECT_EQ(serve_exchange(*c.r[0], c.hub, 1, req, reply, [](const Line&) {}), Status::ok);
+    EXPECT_EQ(c.r[0]->applied_index(), 0u);
+    EXPECT_EQ(c.r[0]->stats().rejected, 1u);
+    Address owner{};
+    EXPECT_EQ(lookup(c.r[0]->object(), nm("spoof"), owner), Status::not_found);
+    // The same line from replica 2 itself is ordered.
+    EXPECT_EQ(serve_exchange(*c.r[0], c.hub, 2, req, reply, [](const Line&) {}), Status::ok);
+    EXPECT_EQ(c.r[0]->applied_index(), 1u);
+    // An acknowledgement beyond what was sent, or lines that skip ahead: refused.
+    Exchange ack{};
+    ack.received = 5;
+    EXPECT_EQ(serve_exchange(*c.r[0], c.hub, 1, ack, reply, [](const Line&) {}), Status::invalid_argument);
+    req.first = 4;
+    EXPECT_EQ(serve_exchange(*c.r[0], c.hub, 1, req, reply, [](const Line&) {}), Status::invalid_argument);
+}
+
+// A replica that never calls while more than hub_buffer changes happen is dropped: its exchange
+// answers out_of_range (nameserv then stops serving there) and replica 0 keeps going.
+TEST(NameservGroup, ABufferOverflowDropsTheReplica) {
+    Cluster c(3);
+    for (std::size_t i = 0; i < hub_buffer / 2 + 1; ++i) {
+        EXPECT_EQ(c.change(0, Table::add("x", owner_of(a1))).status, Status::ok);
+        EXPECT_EQ(c.change(0, Table::remove("x", owner_of(a1))).status, Status::ok);
+        if (i % 8 == 0) {
+            ASSERT_EQ(c.exchange(1), Status::ok);  // replica 1 keeps up, replica 2 never calls
+        }
+    }
+    EXPECT_FALSE(c.hub.peers[1].dropped);
+    EXPECT_TRUE(c.hub.peers[2].dropped);
+    EXPECT_EQ(c.exchange(2), Status::out_of_range);
+    EXPECT_GT(c.r[0]->stats().send_failures, 0u);
+    for (unsigned round = 0; round < 100 && !c.up[1]->caught_up; ++round) ASSERT_EQ(c.exchange(1), Status::ok);
+    EXPECT_EQ(c.r[1]->applied_index(), c.r[0]->applied_index());
+    EXPECT_EQ(c.r[1]->object().digest(), c.r[0]->object().digest());
+}
+
+// Every request of the interface round-trips; a name over 24 bytes on the wire is refused; full
+// exchange pages and list pages fit a frame.
 TEST(NameservWire, StrictDecoding) {
     Register r{nm("svc.1")};
     std::uint8_t buf[rpc::max_frame];
@@ -193,27 +419,30 @@ TEST(NameservWire, StrictDecoding) {
     ASSERT_EQ(rpc::decode(std::span<const std::uint8_t>(buf, len), back), Status::ok);
     EXPECT_TRUE(back.name_ == r.name_);
     EXPECT_EQ(rpc::decode(std::span<const std::uint8_t>(buf, len - 1), back), Status::bad_request);
-    std::uint8_t over[2 + 33];
-    over[0] = 33;
+    std::uint8_t over[2 + 25];
+    over[0] = 25;
     over[1] = 0;
-    std::memset(over + 2, 'n', 33);
+    std::memset(over + 2, 'n', 25);
     EXPECT_EQ(rpc::decode(std::span<const std::uint8_t>(over, sizeof over), back), Status::bad_request);
-    Forward f{Update{static_cast<Kind>(9), nm("x"), a1}};
-    ASSERT_EQ(rpc::encode(f, buf, len), Status::ok);
-    Forward fb{};
-    ASSERT_EQ(rpc::decode(std::span<const std::uint8_t>(buf, len), fb), Status::ok);
-    Table t;
-    Address owner{};
-    EXPECT_EQ(t.apply(fb.update, owner), Status::invalid_argument);  // an unknown kind changes nothing
-    EXPECT_EQ(t.size(), 0u);
-    // A full page fits a frame.
-    FetchReply page{};
-    for (unsigned i = 0; i < fetch_page; ++i)
-        (void)page.entries.push(LogEntry{Update{Kind::add, nm("abcdefghijklmnopqrstuvwxyz012345"), a1}, ~0ull});
-    EXPECT_EQ(rpc::encode_frame(rpc::FrameHeader{1, Fetch::op, 0}, &page, buf, len), Status::ok);
+    over[0] = 24;  // exactly 24 decodes
+    EXPECT_EQ(rpc::decode(std::span<const std::uint8_t>(over, sizeof over - 1), back), Status::ok);
+    Register longer{};
+    EXPECT_FALSE(longer.name_.assign_cstr("abcdefghijklmnopqrstuvwxy"));  // 25 bytes do not fit
+    // Full pages fit a frame.
+    ExchangeReply page{};
+    Exchange req{};
+    for (unsigned i = 0; i < exchange_lines; ++i) {
+        Line l{};
+        l.type = 0xff;
+        for (auto& w : l.w) w = ~0ull;
+        (void)page.lines.push(l);
+        (void)req.lines.push(l);
+    }
+    page.received = page.first = page.applied = page.digest = ~0ull;
+    EXPECT_EQ(rpc::encode_frame(rpc::FrameHeader{1, Exchange::op, 0}, &page, buf, len), Status::ok);
+    EXPECT_EQ(rpc::encode_frame(rpc::FrameHeader{1, Exchange::op, 0}, &req, buf, len), Status::ok);
     ListReply lr{};
-    for (unsigned i = 0; i < list_page; ++i)
-        (void)lr.entries.push(ListEntry{nm("abcdefghijklmnopqrstuvwxyz012345"), a1});
+    for (unsigned i = 0; i < list_page; ++i) (void)lr.entries.push(ListEntry{nm("abcdefghijklmnopqrstuvwx"), a1});
     EXPECT_EQ(rpc::encode_frame(rpc::FrameHeader{1, List::op, 0}, &lr, buf, len), Status::ok);
 }
 

@@ -5,6 +5,7 @@
 #include <myr/repl/objects/counter.hpp>
 #include <myr/repl/objects/kv_map.hpp>
 #include <myr/repl/objects/memory_ownership.hpp>
+#include <myr/repl/objects/name_table.hpp>
 #include <myr/repl/objects/registry.hpp>
 #include <myr/repl/objects/catalog.hpp>
 #include <myr/repl/sim/simulation.hpp>
@@ -220,6 +221,37 @@ TEST(ReplSim, EveryCataloguedObjectUnderEveryMessageProtocol) {
             }, 2);
         }
     });
+}
+
+// nameserv's table (objects/name_table.hpp) in the group shape nameserv runs it (one replica per
+// node, the sequencer on replica 0, unicast fan-out: every replica linked to replica 0 only), and
+// under 2pc: random interleavings of racing registrations of a few names by two domains per
+// core, owner-only removals and drops of a domain's names. Every history linearizable (reads
+// asked linearizable here; nameserv's local reads are sequentially consistent, see
+// LocalSequencerReadsAreNotLinearizable), every replica's digest equal at the end, and every
+// add of a name answered ok exactly once until it is removed or dropped.
+TEST(ReplSim, NameTableAsNameservRunsIt) {
+    Machine m(4, 1);
+    for (Protocol p : {Protocol::sequencer, Protocol::two_pc}) {
+        GroupConfig gc = m.config(p);
+        gc.fanout = Fanout::unicast;
+        gc.reads = ReadMode::linearizable;
+        run_seeds<NameTable>(gc, seeds(200), 30, true, [](auto& rng, std::uint16_t core) {
+            static constexpr const char* names[] = {"race", "svc.1", "abcdefghijklmnopqrstuvwx"};
+            const NameTable::Owner me{core, static_cast<std::uint32_t>(1 + rng() % 2)};
+            const char* n = names[rng() % 3];
+            switch (rng() % 8) {
+            case 0:
+            case 1: return NameTable::lookup(n);
+            case 2:
+            case 3:
+            case 4: return NameTable::add(n, me);
+            case 5:
+            case 6: return NameTable::remove(n, me);
+            default: return NameTable::drop_owner(me);
+            }
+        }, 2);
+    }
 }
 
 TEST(ReplSim, TwoPcOwnerLinearizableCounter) {

@@ -14,6 +14,7 @@
 #include <myr/repl/objects/kv_map.hpp>
 #include <myr/repl/objects/max_register.hpp>
 #include <myr/repl/objects/memory_ownership.hpp>
+#include <myr/repl/objects/name_table.hpp>
 #include <myr/repl/objects/registry.hpp>
 #include <myr/repl/wire.hpp>
 
@@ -59,7 +60,7 @@ struct ObjectList {
 };
 
 // >>> THE LIST. Position = wire object id - 1. Add your object here. <<<
-using Objects = ObjectList<Registry, MemoryOwnership, Counter, KvMap, MaxRegister>;
+using Objects = ObjectList<Registry, MemoryOwnership, Counter, KvMap, MaxRegister, NameTable>;
 
 // The monitors put the object id in the low object_id_bits of a line's object field (wire.hpp)
 // and a run number above it; id 0 means none.

@@ -129,8 +129,11 @@ inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 30
                 const Status ps = user::poll_binding(poll, b, tries);
                 if (ps == Status::ok) return c.attach(b, tries);
                 if (ps != Status::busy && ps != Status::not_found) return ps;  // busy, or not yet there: again
+            } else if (bs != Status::not_found && bs != Status::busy) {
+                return bs;  // busy: retry below
             }
-            if (bs != Status::not_found && bs != Status::busy) return bs;  // busy: retry below
+            // (The bind itself answered ok but its poll busy or not_found: again. Returning `bs`
+            // here answered ok with no connection; svcheck saw `connection lost` on its first call.)
         }
         user::wait_event();
     }

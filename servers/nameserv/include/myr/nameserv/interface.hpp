@@ -1,21 +1,19 @@
 #pragma once
 // nameserv's interface (docs/servers.md, "nameserv"): the one definition the client stub and the
-// server dispatch come from. A name (1..32 printable bytes) maps to the (core, domain) of the
+// server dispatch come from. A name (1..24 printable bytes) maps to the (core, domain) of the
 // domain that registered it; the address is always the registering connection's peer as the
 // monitors set it up, never a value from the request.
 //
-// Replicas: one per NUMA node, "nameserv.N" in the monitors' bootstrap table. Replica 0 is the
-// orderer: it numbers every change (register, unregister, the names of a domain that died) and
-// keeps the last `log_capacity` of them; every other replica pulls them in order (Fetch) and
-// applies them, and forwards its clients' changes to the orderer (Forward).
+// Replicas: one per NUMA node, "nameserv.N" in the monitors' bootstrap table. The table is a
+// replicated object (repl::NameTable) run by the sequencer protocol of replication/ with replica
+// 0 as the sequencer; its lines travel between replicas by `exchange` (below).
 #include <myr/rpc/interface.hpp>
 
 namespace myr::nameserv {
 
-inline constexpr std::size_t max_name = 32;
+inline constexpr std::size_t max_name = 24;  // = repl::NameTable::name_bytes (table.hpp checks)
 inline constexpr unsigned max_replicas = 8;
 inline constexpr std::size_t list_page = 8;
-inline constexpr std::size_t fetch_page = 8;
 
 using Name = rpc::Str<max_name>;
 
@@ -26,7 +24,7 @@ struct Address {
     constexpr bool operator==(const Address&) const = default;
 };
 
-// A name is 1..32 bytes of printable ASCII without spaces (0x21..0x7e): shells and logs print
+// A name is 1..24 bytes of printable ASCII without spaces (0x21..0x7e): shells and logs print
 // names as they are.
 constexpr bool valid_name(const Name& n) {
     if (n.size == 0 || n.size > max_name) return false;
@@ -49,7 +47,7 @@ struct Register {
     MYR_RPC_FIELDS(name_)
 };
 
-// lookup: ok (owner), not_found, busy (this replica has not caught up with the orderer yet).
+// lookup: ok (owner), not_found, busy (this replica has not caught up with replica 0 yet).
 struct Lookup {
     static constexpr std::uint16_t op = 2;
     static constexpr const char* name = "lookup";
@@ -90,57 +88,44 @@ struct List {
 };
 
 // ---- Between replicas ----
-enum class Kind : std::uint8_t { add = 1, remove = 2, drop_owner = 3 };
-// One change as the orderer numbered it. add: name for owner; remove: name, asked by owner;
-// drop_owner: every name of owner (it died). `digest` is the orderer's table digest after it.
-struct Update {
-    Kind kind;
-    Name name_;
-    Address owner;
-    MYR_RPC_FIELDS(kind, name_, owner)
-};
-struct LogEntry {
-    Update update;
-    std::uint64_t digest;
-    MYR_RPC_FIELDS(update, digest)
+// The replicas run the table as a `replication/` object (repl::NameTable) under the sequencer
+// protocol, replica 0 ordering. Its lines (56-byte replication messages, kinds 0x40..) travel
+// over RPC: each replica i > 0 calls `exchange` on "nameserv.0", handing over its lines for
+// replica 0 and taking replica 0's lines for it in the reply. Both streams are numbered from 1;
+// `received` acknowledges a prefix, so a call that timed out is simply repeated and nothing is
+// lost or applied twice. Only replicas call, so replica 0 never waits for a replica.
+inline constexpr std::size_t exchange_lines = 12;  // a full reply fits a frame (tests check)
+
+struct Line {
+    std::uint8_t type;
+    std::uint64_t w[7];
+    MYR_RPC_FIELDS(type, w[0], w[1], w[2], w[3], w[4], w[5], w[6])
 };
 
-// forward: a replica hands its client's change to the orderer (only from a replica the orderer
-// reached as "nameserv.N": else permission_denied). The change's own outcome is in `result`
-// (ok / exists / not_found / permission_denied / overflow), its log position in seq (0: nothing
-// was logged).
-struct ForwardReply {
-    std::int32_t result;
-    Address owner;
-    std::uint64_t seq;
-    MYR_RPC_FIELDS(result, owner, seq)
+// exchange: lines from the calling replica (lines[k] is its line number first + k) and how many
+// of replica 0's lines for it it has received. The reply: how many of the caller's lines replica
+// 0 has taken, replica 0's unacknowledged lines for the caller from number `first` on, `more`
+// when more are waiting, and replica 0's applied log index and digest at the time of the reply.
+// permission_denied unless the caller is a replica replica 0 reached as "nameserv.N";
+// out_of_range when replica 0 dropped the caller (its buffer overflowed: the caller stops
+// serving); invalid_argument for lines that skip ahead or an acknowledgement beyond what was sent.
+struct ExchangeReply {
+    std::uint64_t received, first, applied, digest;
+    bool more;
+    rpc::Array<Line, exchange_lines> lines;
+    MYR_RPC_FIELDS(received, first, applied, digest, more, lines)
 };
-struct Forward {
+struct Exchange {
     static constexpr std::uint16_t op = 5;
-    static constexpr const char* name = "forward";
-    using Reply = ForwardReply;
-    Update update;
-    MYR_RPC_FIELDS(update)
+    static constexpr const char* name = "exchange";
+    using Reply = ExchangeReply;
+    std::uint64_t first, received;
+    rpc::Array<Line, exchange_lines> lines;
+    MYR_RPC_FIELDS(first, received, lines)
 };
 
-// fetch: the logged changes from seq `from` on (at most fetch_page); last = the orderer's newest
-// seq. out_of_range when `from` is older than the log keeps (the replica cannot catch up) or
-// beyond last + 1.
-struct FetchReply {
-    std::uint64_t last;
-    rpc::Array<LogEntry, fetch_page> entries;
-    MYR_RPC_FIELDS(last, entries)
-};
-struct Fetch {
-    static constexpr std::uint16_t op = 6;
-    static constexpr const char* name = "fetch";
-    using Reply = FetchReply;
-    std::uint64_t from;
-    MYR_RPC_FIELDS(from)
-};
-
-// hello: the orderer tells a replica it reached it (the replica then connects back to
-// "nameserv.0"; before that it may not call the orderer, which could be waiting for it to accept).
+// hello: replica 0 tells a replica it reached it (the replica then connects back to
+// "nameserv.0"; before that it may not call replica 0, which could be waiting for it to accept).
 struct Hello {
     static constexpr std::uint16_t op = 7;
     static constexpr const char* name = "hello";
@@ -150,7 +135,7 @@ struct Hello {
 
 // Counters and the table's digest (tests compare replicas).
 struct StatsReply {
-    std::uint64_t names, applied, digest, bad, forwarded, diverged;
+    std::uint64_t names, applied, digest, bad, forwarded, diverged;  // forwarded: updates sent to replica 0
     bool ready;
     MYR_RPC_FIELDS(names, applied, digest, bad, forwarded, diverged, ready)
 };
@@ -161,6 +146,6 @@ struct Stats {
     MYR_RPC_FIELDS()
 };
 
-using Interface = rpc::Interface<Register, Lookup, Unregister, List, Forward, Fetch, Hello, Stats>;
+using Interface = rpc::Interface<Register, Lookup, Unregister, List, Exchange, Hello, Stats>;
 
 } // namespace myr::nameserv

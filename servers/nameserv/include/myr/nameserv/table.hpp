@@ -1,208 +1,267 @@
 #pragma once
-// nameserv's state, pure and host-tested (tests/unit/nameserv_test.cpp): the name table, the
-// orderer's log of numbered changes, and a replica that applies a log in order. Every replica
-// applies the same changes in the same order through Table::apply, so their tables are equal at
-// equal sequence numbers; the digest (a sum of one hash per entry, kept as entries come and go)
-// lets a replica check that after every change it applies.
+// nameserv's state, pure and host-tested (tests/unit/nameserv_test.cpp): the name table is
+// repl::NameTable (replication/include/myr/repl/objects/name_table.hpp), one copy per replica,
+// kept equal by the sequencer protocol of replication/ (repl::Replica) with replica 0 ordering.
+// This header adds what nameserv needs around it:
+//   * requests -> table ops (the owner is always the caller's address) and list pages;
+//   * the link that carries replication lines between replicas over RPC `exchange` calls: an
+//     outbox per direction (numbered lines, kept until acknowledged, so a repeated call neither
+//     loses nor duplicates one), an inbox (takes each number once, in order), and a
+//     repl::Transport that only queues (never blocks, never calls back into the replica);
+//   * both ends of `exchange`: Hub (replica 0: every other replica's buffers) and Uplink (a
+//     replica > 0: its connection's buffers).
 #include <myr/nameserv/interface.hpp>
+#include <myr/repl/objects/name_table.hpp>
+#include <myr/repl/replica.hpp>
 
 namespace myr::nameserv {
 
-constexpr std::uint64_t mix(std::uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
+using Table = repl::NameTable;
+using Kind = Table::Kind;
+static_assert(max_name == Table::name_bytes, "nameserv's names are the table's names");
+
+constexpr Table::Owner owner_of(Address a) { return Table::Owner{a.core, a.domain}; }
+constexpr Address address_of(Table::Owner o) { return Address{o.core, o.domain}; }
+
+// The table op for a request: invalid_argument when the name is not valid (or the caller's core
+// does not fit the op's 16 bits: never, cores are far fewer).
+constexpr Status make_op(Kind kind, const Name& n, Address who, Table::Op& op) {
+    op = Table::Op{};
+    if (!valid_name(n) || who.core > 0xffff) return Status::invalid_argument;
+    op.kind = kind;
+    op.length = static_cast<std::uint8_t>(n.size);
+    for (std::size_t i = 0; i < n.size && i < max_name; ++i) op.name[i] = static_cast<char>(n.data[i]);
+    if (kind != Kind::lookup) {
+        op.core = static_cast<std::uint16_t>(who.core);
+        op.domain = who.domain;
+    }
+    return Table::valid(op) ? Status::ok : Status::invalid_argument;
 }
 
-class Table {
+// A local lookup (every replica answers from its own copy).
+constexpr Status lookup(const Table& t, const Name& n, Address& owner) {
+    owner = Address{};
+    Table::Op op{};
+    if (const Status s = make_op(Kind::lookup, n, Address{}, op); s != Status::ok) return s;
+    const Table::Result r = t.read(op);
+    owner = address_of(r.owner);
+    return r.status;
+}
+
+// The names in slots from `from` on, at most list_page; next = the slot to ask from next.
+constexpr void list(const Table& t, std::uint32_t from, ListReply& out) {
+    out = ListReply{};
+    out.total = t.size();
+    std::uint32_t i = from;
+    for (; i < Table::capacity && out.entries.count < list_page; ++i) {
+        const char* bytes = nullptr;
+        std::size_t length = 0;
+        Table::Owner o{};
+        if (!t.at(i, bytes, length, o)) continue;
+        ListEntry e{};
+        (void)e.name_.assign(bytes, length);
+        e.owner = address_of(o);
+        (void)out.entries.push(e);
+    }
+    out.next = i;
+}
+
+// ---- The link between replicas ----
+
+// Lines replica 0 keeps for one replica until it acknowledges them. They pile up while that
+// replica has not connected yet (start-up) or does not call; once full the replica is dropped
+// (it stops serving: there is no snapshot transfer). 256 lines = 256 table changes.
+inline constexpr std::size_t hub_buffer = 256;
+// A replica's lines for replica 0: only its own clients' updates (seq_request), at most
+// repl::max_pending in flight, so this never fills.
+inline constexpr std::size_t uplink_buffer = 2 * repl::max_pending;
+
+inline urpc::Message to_message(const Line& l) {
+    urpc::Message m{};
+    m.header.type = l.type;
+    m.header.length = repl::packet_length;
+    m.header.flags = urpc::frag_single;
+    for (std::size_t i = 0; i < urpc::payload_words; ++i) m.words[i] = l.w[i];
+    return m;
+}
+
+// Numbered lines (1, 2, ...) kept until the peer acknowledges them.
+template <std::size_t Cap>
+class Outbox {
 public:
-    static constexpr std::uint32_t capacity = 128;
-
-    // add-if-absent: ok, exists (holder in `owner`), overflow, invalid_argument.
-    constexpr Status add(const Name& name, Address who, Address& owner) {
-        owner = Address{};
-        if (!valid_name(name)) return Status::invalid_argument;
-        if (const Entry* e = find(name)) {
-            owner = e->owner;
-            return Status::exists;
-        }
-        for (Entry& e : m_entries)
-            if (!e.used) {
-                e = Entry{true, name, who};
-                m_digest += hash(e);
-                ++m_count;
-                owner = who;
-                return Status::ok;
-            }
-        return Status::overflow;
-    }
-
-    constexpr Status lookup(const Name& name, Address& owner) const {
-        owner = Address{};
-        if (!valid_name(name)) return Status::invalid_argument;
-        const Entry* e = find(name);
-        if (!e) return Status::not_found;
-        owner = e->owner;
+    // overflow when Cap lines are unacknowledged (the caller decides what that means).
+    constexpr Status push(std::uint8_t type, const std::uint64_t (&w)[urpc::payload_words]) {
+        if (m_next - m_acked >= Cap) return Status::overflow;
+        Line& l = m_ring[m_next % Cap];
+        l.type = type;
+        for (std::size_t i = 0; i < urpc::payload_words; ++i) l.w[i] = w[i];
+        ++m_next;
         return Status::ok;
     }
-
-    // Only the owner removes: permission_denied (holder in `owner`) for anyone else.
-    constexpr Status remove(const Name& name, Address who, Address& owner) {
-        owner = Address{};
-        if (!valid_name(name)) return Status::invalid_argument;
-        Entry* e = find(name);
-        if (!e) return Status::not_found;
-        owner = e->owner;
-        if (!(e->owner == who)) return Status::permission_denied;
-        erase(*e);
+    // The peer has lines 1..n. An old acknowledgement (a repeated call) changes nothing; one
+    // beyond what was sent is invalid_argument.
+    constexpr Status ack(std::uint64_t n) {
+        if (n > m_next) return Status::invalid_argument;
+        if (n > m_acked) m_acked = n;
         return Status::ok;
     }
-
-    // Every name of `who`; how many went.
-    constexpr unsigned drop_owner(Address who) {
-        unsigned n = 0;
-        for (Entry& e : m_entries)
-            if (e.used && e.owner == who) {
-                erase(e);
-                ++n;
-            }
-        return n;
+    // The first unacknowledged lines into `out`; returns the number of the first; more = some
+    // did not fit.
+    constexpr std::uint64_t fill(rpc::Array<Line, exchange_lines>& out, bool& more) const {
+        out = {};
+        std::uint64_t s = m_acked;
+        for (; s < m_next && out.count < exchange_lines; ++s) (void)out.push(m_ring[s % Cap]);
+        more = s < m_next;
+        return m_acked + 1;
     }
-
-    [[nodiscard]] constexpr bool holds_names_of(Address who) const {
-        for (const Entry& e : m_entries)
-            if (e.used && e.owner == who) return true;
-        return false;
-    }
-
-    // One change, as every replica applies it; its outcome (and the holder, see add/remove).
-    constexpr Status apply(const Update& u, Address& owner) {
-        switch (u.kind) {
-        case Kind::add: return add(u.name_, u.owner, owner);
-        case Kind::remove: return remove(u.name_, u.owner, owner);
-        case Kind::drop_owner:
-            owner = u.owner;
-            return drop_owner(u.owner) > 0 ? Status::ok : Status::not_found;
-        }
-        return Status::invalid_argument;
-    }
-
-    constexpr void list(std::uint32_t from, ListReply& out) const {
-        out = ListReply{};
-        out.total = m_count;
-        std::uint32_t i = from;
-        for (; i < capacity && out.entries.count < list_page; ++i)
-            if (m_entries[i].used) (void)out.entries.push(ListEntry{m_entries[i].name, m_entries[i].owner});
-        out.next = i;
-    }
-
-    // The i-th used entry's owner (sweeps over owners); false past the end.
-    constexpr bool owner_at(std::uint32_t slot, Address& owner) const {
-        if (slot >= capacity || !m_entries[slot].used) return false;
-        owner = m_entries[slot].owner;
-        return true;
-    }
-
-    [[nodiscard]] constexpr std::uint32_t size() const { return m_count; }
-    [[nodiscard]] constexpr std::uint64_t digest() const { return m_digest + m_count; }
+    [[nodiscard]] constexpr std::uint64_t sent() const { return m_next; }
+    [[nodiscard]] constexpr std::uint64_t unacked() const { return m_next - m_acked; }
 
 private:
-    struct Entry {
-        bool used = false;
-        Name name;
-        Address owner{};
-    };
-    static constexpr std::uint64_t hash(const Entry& e) {
-        std::uint64_t h = 0xcbf29ce484222325ULL;
-        for (std::size_t i = 0; i < e.name.size && i < max_name; ++i) h = (h ^ e.name.data[i]) * 0x100000001b3ULL;
-        return mix(h ^ mix((std::uint64_t{e.owner.core} << 32) | e.owner.domain));
-    }
-    constexpr Entry* find(const Name& n) {
-        for (Entry& e : m_entries)
-            if (e.used && e.name == n) return &e;
-        return nullptr;
-    }
-    constexpr const Entry* find(const Name& n) const {
-        for (const Entry& e : m_entries)
-            if (e.used && e.name == n) return &e;
-        return nullptr;
-    }
-    constexpr void erase(Entry& e) {
-        m_digest -= hash(e);
-        --m_count;
-        e = Entry{};
-    }
-
-    Entry m_entries[capacity];
-    std::uint32_t m_count = 0;
-    std::uint64_t m_digest = 0;
+    Line m_ring[Cap] = {};
+    std::uint64_t m_next = 0;   // lines queued (the newest is number m_next)
+    std::uint64_t m_acked = 0;  // lines the peer has
 };
 
-// The orderer: applies a change to its table and, when it changed the table, logs it with the
-// next sequence number and the digest after it. The log keeps the newest `log_capacity` changes;
-// a replica further behind than that cannot catch up (Fetch answers out_of_range).
-class Orderer {
-public:
-    static constexpr std::uint64_t log_capacity = 512;
+// The receiving side of one direction: takes line number received + 1 next, skips what it has
+// (a repeated call), refuses a gap (invalid_argument: nothing after it is taken).
+struct Inbox {
+    std::uint64_t received = 0;
+    template <typename Deliver>
+    constexpr Status take(std::uint64_t first, const rpc::Array<Line, exchange_lines>& lines, Deliver&& deliver) {
+        if (lines.count > exchange_lines) return Status::invalid_argument;
+        if (lines.count > 0 && first == 0) return Status::invalid_argument;
+        for (std::uint16_t k = 0; k < lines.count; ++k) {
+            const std::uint64_t s = first + k;
+            if (s <= received) continue;
+            if (s != received + 1) return Status::invalid_argument;
+            deliver(lines.items[k]);
+            ++received;
+        }
+        return Status::ok;
+    }
+};
 
-    // The change's outcome; seq = its log position (0 when it changed nothing, e.g. exists).
-    constexpr Status order(const Update& u, Address& owner, std::uint64_t& seq) {
-        seq = 0;
-        const Status s = m_table.apply(u, owner);
-        if (s != Status::ok) return s;
-        seq = ++m_last;
-        m_log[seq % log_capacity] = LogEntry{u, m_table.digest()};
+// One peer as replica 0 sees it.
+struct Peer {
+    Outbox<hub_buffer> out;
+    Inbox in;
+    bool dropped = false;  // its buffer overflowed: nothing more goes to it
+};
+
+// Replica 0's transport: queues each line in the destination's outbox. A replica whose outbox
+// is full is dropped (send answers overflow, which the Replica counts as a send failure).
+class HubTransport final : public repl::Transport {
+public:
+    Peer peers[max_replicas];
+    unsigned count = 1;
+    Status send(std::uint16_t dst, std::uint8_t type, const std::uint64_t (&w)[urpc::payload_words]) override {
+        if (dst == 0 || dst >= count) return Status::invalid_argument;
+        Peer& p = peers[dst];
+        if (p.dropped) return Status::connection_lost;
+        const Status s = p.out.push(type, w);
+        if (s != Status::ok) p.dropped = true;
         return s;
     }
-
-    constexpr Status fetch(std::uint64_t from, FetchReply& out) const {
-        out = FetchReply{};
-        out.last = m_last;
-        if (from == 0 || from > m_last + 1) return Status::out_of_range;
-        if (m_last >= log_capacity && from <= m_last - log_capacity) return Status::out_of_range;
-        for (std::uint64_t s = from; s <= m_last && out.entries.count < fetch_page; ++s)
-            (void)out.entries.push(m_log[s % log_capacity]);
-        return Status::ok;
-    }
-
-    [[nodiscard]] constexpr const Table& table() const { return m_table; }
-    [[nodiscard]] constexpr std::uint64_t last() const { return m_last; }
-
-private:
-    Table m_table;
-    std::uint64_t m_last = 0;
-    LogEntry m_log[log_capacity] = {};
 };
 
-// A replica that is not the orderer: applies a fetched page in order. Entries must start at
-// applied() + 1 (a page for another position is refused whole); after each it compares its
-// digest with the orderer's and counts a difference (which would be a bug: same changes, same
-// order).
-class Follower {
+// A replica > 0's transport: everything goes to replica 0.
+class UplinkTransport final : public repl::Transport {
 public:
-    // ok, or out_of_range (the page does not continue our log: nothing applied).
-    constexpr Status apply_page(std::uint64_t from, const FetchReply& page) {
-        if (from != m_applied + 1) return Status::out_of_range;
-        for (std::uint16_t i = 0; i < page.entries.count && i < fetch_page; ++i) {
-            Address ignored{};
-            (void)m_table.apply(page.entries.items[i].update, ignored);
-            ++m_applied;
-            if (m_table.digest() != page.entries.items[i].digest) ++m_diverged;
+    Outbox<uplink_buffer> out;
+    Inbox in;
+    Status send(std::uint16_t dst, std::uint8_t type, const std::uint64_t (&w)[urpc::payload_words]) override {
+        if (dst != 0) return Status::invalid_argument;  // flat tree: a replica talks to replica 0 only
+        return out.push(type, w);
+    }
+};
+
+using NameReplica = repl::Replica<Table>;
+
+// The group of K replicas: cores 0..K-1 are the replica indices (one per node), replica 0 the
+// sequencer, local reads, and unicast fan-out: replica 0 sends every log entry to every replica
+// itself, so each replica needs a link to replica 0 only (a tree would make replicas forward to
+// each other, which needs links between them).
+struct GroupSetup {
+    std::uint8_t distance[max_replicas * max_replicas] = {};
+    std::uint16_t core_node[max_replicas] = {};
+    repl::Group group;
+    Status build(unsigned replicas) {
+        if (replicas == 0 || replicas > max_replicas) return Status::invalid_argument;
+        for (unsigned a = 0; a < replicas; ++a) {
+            core_node[a] = static_cast<std::uint16_t>(a);
+            for (unsigned b = 0; b < replicas; ++b) distance[a * replicas + b] = a == b ? 10 : 20;
         }
-        m_known_last = page.last;
+        repl::GroupConfig g;
+        g.protocol = repl::Protocol::sequencer;
+        g.object = 1;
+        g.cores = replicas;
+        g.nodes = replicas;
+        g.distance = std::span<const std::uint8_t>(distance, replicas * replicas);
+        g.core_node = std::span<const std::uint16_t>(core_node, replicas);
+        g.sequencer = 0;
+        g.reads = repl::ReadMode::local;
+        g.fanout = repl::Fanout::unicast;
+        return group.build(g);
+    }
+};
+
+// Replica 0's side of `exchange` from replica `from` (found by the caller's address, never by
+// the request). Delivers the caller's new lines to the replica (which may queue lines for
+// anyone, including the caller: they go out in this very reply), then answers with what is
+// waiting for the caller. `after` is called with every line delivered (nameserv checks the
+// owner of a forwarded add is still alive).
+template <typename After>
+Status serve_exchange(NameReplica& replica, HubTransport& hub, std::uint16_t from, const Exchange& req,
+                      ExchangeReply& out, After&& after) {
+    out = ExchangeReply{};
+    if (from == 0 || from >= hub.count) return Status::permission_denied;
+    Peer& p = hub.peers[from];
+    if (p.dropped) return Status::out_of_range;
+    if (p.out.ack(req.received) != Status::ok) return Status::invalid_argument;
+    const Status s = p.in.take(req.first, req.lines, [&](const Line& l) {
+        const urpc::Message m = to_message(l);
+        (void)replica.on_message(from, m);  // refused lines are counted by the replica
+        after(l);
+    });
+    if (s != Status::ok) return s;
+    if (p.dropped) return Status::out_of_range;  // what it sent overflowed its own buffer
+    out.received = p.in.received;
+    out.first = p.out.fill(out.lines, out.more);
+    out.applied = replica.applied_index();
+    out.digest = replica.object().digest();
+    return Status::ok;
+}
+
+// A replica > 0's side: builds the request and takes the reply.
+struct Uplink {
+    UplinkTransport transport;
+    std::uint64_t diverged = 0;  // replies where replica 0's digest differed at our index
+    std::uint64_t compared = 0;  // replies at an index equal to ours (digests compared)
+    std::uint64_t upstream_applied = 0;
+    bool caught_up = false;      // the last reply left nothing waiting and we had applied it all
+
+    void request(Exchange& req) const {
+        req = Exchange{};
+        bool more = false;
+        req.first = transport.out.fill(req.lines, more);
+        req.received = transport.in.received;
+    }
+    Status take(NameReplica& replica, const ExchangeReply& reply) {
+        if (transport.out.ack(reply.received) != Status::ok) return Status::invalid_argument;
+        const Status s = transport.in.take(reply.first, reply.lines, [&](const Line& l) {
+            const urpc::Message m = to_message(l);
+            (void)replica.on_message(0, m);
+        });
+        if (s != Status::ok) return s;
+        upstream_applied = reply.applied;
+        caught_up = !reply.more && replica.applied_index() >= reply.applied;
+        if (replica.applied_index() == reply.applied) {
+            ++compared;
+            if (replica.object().digest() != reply.digest) ++diverged;
+        }
         return Status::ok;
     }
-    [[nodiscard]] constexpr bool caught_up() const { return m_applied >= m_known_last; }
-    [[nodiscard]] constexpr const Table& table() const { return m_table; }
-    [[nodiscard]] constexpr std::uint64_t applied() const { return m_applied; }
-    [[nodiscard]] constexpr std::uint64_t diverged() const { return m_diverged; }
-
-private:
-    Table m_table;
-    std::uint64_t m_applied = 0, m_known_last = 0, m_diverged = 0;
 };
 
 } // namespace myr::nameserv
