@@ -157,12 +157,13 @@ struct Conn {
             if (side == Side::server && endpoint) {
                 if (user::local_offer(b, endpoint, badge) != Status::ok) badge = 0;
             } else if (side == Side::client && (local_slot = slots.alloc()) != 0) {
-                const Status t = user::local_take(b, local_slot, tries);
-                if (t != Status::ok) {
+                // Any failure, a timeout included, leaves us on the rings: we take and format
+                // ours as a client always did, so a server that accepts late (after a caller's
+                // short `tries`) is not left waiting for a ring nobody formats.
+                if (user::local_take(b, local_slot, tries) != Status::ok) {
                     slots.free(local_slot);
                     local_slot = 0;
                 }
-                if (t == Status::timeout) s = t;  // the server never got to our binding
             }
         }
         if (s == Status::ok)
