@@ -53,6 +53,7 @@ BindEnd binds[max_binds];
 std::uint64_t bind_serials;  // last BindEnd::serial given
 std::uint64_t local_badges;  // last badge minted for a local-call cap (never reused on this core)
 std::uint64_t incoming;      // our slot where a capability sent with a call lands (emptied after each)
+constexpr unsigned local_slot_reserve = 16;  // free slots local calls leave to rings in transit
 std::uint64_t bindings_made;
 std::uint64_t slot_used;  // bit per cnode slot
 
@@ -760,6 +761,8 @@ void serve_call(const Message& m) {
         if (e->peer_core != mesh.core) return (void)reply(Status::unsupported);
         BindEnd* c = client_end(*e);
         if (!c || c->local != local_undecided) return (void)reply(Status::not_found);
+        // Rings in transit come first: under pressure the connection stays on its rings.
+        if (free_slots() <= local_slot_reserve) return (void)reply(Status::busy);
         if (rec->endpoint && syscall6(abi::Sys::cap_identify, rec->endpoint).status != Status::ok) {
             slot_used &= ~(std::uint64_t{1} << rec->endpoint);  // emptied by the kernel: free it
             rec->endpoint = 0;
@@ -1030,11 +1033,23 @@ bool serve_local() {
     bool any = false;
     // A capability may come with any call (every domain's cap to us has grant): it lands in
     // `incoming`, local_offer reads it, and it is deleted after every call whatever the op.
-    if (!incoming) {
-        const auto s = alloc_slot();
-        if (s.ok()) incoming = *s;
-    }
+    // The slot is held only while some server could offer (a same-core binding it accepted,
+    // its client undecided) and slots are not scarce: this cnode also carries every ring in
+    // transit (a busy core 0 of 64 has none to spare). Without it an offer is answered
+    // invalid_argument and that connection stays on its rings.
     for (unsigned n = 0; n < 16; ++n) {
+        bool may_offer = false;
+        for (const BindEnd& e : binds) {
+            const BindEnd* c = e.used && e.server && e.accepted ? client_end(e) : nullptr;
+            may_offer = may_offer || (c && c->local == local_undecided);
+        }
+        if (!may_offer && incoming) {
+            free_slot(incoming);
+            incoming = 0;
+        } else if (may_offer && !incoming && free_slots() > local_slot_reserve) {
+            const auto s = alloc_slot();
+            if (s.ok()) incoming = *s;
+        }
         Message m{};
         m.w[0] = incoming ? incoming : abi::no_cap;
         m.w[1] = abi::recv_poll;
@@ -1042,10 +1057,6 @@ bool serve_local() {
         any = true;
         serve_call(m);
         if (m.cap_arrived == 1 && incoming) (void)syscall6(abi::Sys::cap_delete, incoming);
-        if (!incoming) {  // kept by local_offer
-            const auto s = alloc_slot();
-            if (s.ok()) incoming = *s;
-        }
     }
     return any;
 }
