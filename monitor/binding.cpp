@@ -38,9 +38,22 @@ struct BindEnd {
     std::uint32_t peer_core, peer_domain;
     std::uint64_t rx_slot, tx_slot;  // our slots holding its rings until taken (0: taken)
     std::uint64_t service;   // server side: the client's service word (bind_to; 0 by name)
+    std::uint64_t serial;    // never reused: names this entry for as long as it lives
+    // Local calls (docs/monitors.md, "Local calls"). Server side of a same-core binding: the
+    // client's entry (index and serial). Client side: what the server decided and, once it
+    // offered, our slot holding the client's badged send cap until the client takes it.
+    std::uint32_t client_ticket;
+    std::uint64_t client_serial;
+    std::uint8_t local;      // client side: LocalState
+    std::uint64_t local_slot;
 };
+enum LocalState : std::uint8_t { local_undecided, local_offered, local_declined, local_taken };
 constexpr unsigned max_binds = 24;
 BindEnd binds[max_binds];
+std::uint64_t bind_serials;  // last BindEnd::serial given
+std::uint64_t local_badges;  // last badge minted for a local-call cap (never reused on this core)
+std::uint64_t incoming;      // our slot where a capability sent with a call lands (emptied after each)
+constexpr unsigned local_slot_reserve = 16;  // free slots local calls leave to rings in transit
 std::uint64_t bindings_made;
 std::uint64_t slot_used;  // bit per cnode slot
 
@@ -62,6 +75,7 @@ struct DomainRec {
     bool name_cut;           // its program's name is longer than the 16 bytes kept (never may kill)
     std::uint32_t domain, rings;
     std::uint64_t cap;       // our slot with a domain cap to it, 0: untracked (not started by us)
+    std::uint64_t endpoint;  // our copy of its endpoint for local calls (its first local_offer), 0: none
     std::uint64_t name[2];   // its program's name (16 bytes) when we started it, else zero
 };
 constexpr unsigned max_domains = 40;
@@ -171,14 +185,33 @@ BindEnd* new_bind() {
             e = {};
             e.used = true;
             e.error = Status::ok;
+            e.serial = ++bind_serials;
             return &e;
         }
     return nullptr;
 }
 
+// The client's entry of a same-core binding whose server side is f (null: gone, or cross-core).
+BindEnd* client_end(const BindEnd& f) {
+    if (!f.server || f.client_ticket >= max_binds) return nullptr;
+    BindEnd& c = binds[f.client_ticket];
+    return c.used && !c.server && c.serial == f.client_serial ? &c : nullptr;
+}
+
+// The server of a same-core binding will not offer a local-call cap (it took its rings without,
+// or it is gone): the client waiting in local_take hears not_found and uses the rings only.
+void decline_local(const BindEnd& f) {
+    BindEnd* c = client_end(f);
+    if (!c || c->local != local_undecided) return;
+    c->local = local_declined;
+    wake_local_domains();
+}
+
 void release_bind(BindEnd& e) {
+    if (e.server) decline_local(e);
     free_slot(e.rx_slot);
     free_slot(e.tx_slot);
+    free_slot(e.local_slot);
     e = {};
 }
 
@@ -293,6 +326,10 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
     else if (!(f = new_bind())) st = Status::busy;
     if (st == Status::ok) {
         f->server = true;
+        if (from == mesh.core) {  // same core: the client's entry, for local calls
+            f->client_ticket = static_cast<std::uint32_t>(ticket);
+            f->client_serial = ticket < max_binds ? binds[ticket].serial : 0;
+        }
         f->domain = svc->domain;
         f->service = service;
         f->peer_core = static_cast<std::uint32_t>(from);
@@ -707,10 +744,63 @@ void serve_call(const Message& m) {
         if (!e || !e->ready || (e->server && !e->accepted) || m.w[2] > 1) return (void)reply(Status::not_found);
         std::uint64_t& slot = m.w[2] ? e->tx_slot : e->rx_slot;
         if (!slot) return (void)reply(Status::not_found);
+        if (e->server) decline_local(*e);  // a server that offers does so before its rings
         if (reply(Status::ok, 0, 0, 0, slot)) {  // moved: the slot is empty now
             slot_used &= ~(std::uint64_t{1} << slot);
             slot = 0;
-            if (!e->rx_slot && !e->tx_slot) *e = {};
+            if (!e->rx_slot && !e->tx_slot) release_bind(*e);  // an offer never taken goes too
+        }
+        return;
+    }
+    case abi::MonitorOp::local_offer: {
+        // The server's own endpoint comes with its first offer (in `incoming`) and is kept: the
+        // client gets a child of it that can only send, badged with a number this monitor never
+        // gave before, so a cap kept from a closed connection never names a later one. Every
+        // such cap derives from the server's own (the kernel deletes a cap's children with it):
+        // they all go when the server ends, and a caller blocked on one hears connection_lost.
+        BindEnd* e = owned_bind(m.w[1], who);
+        if (!e || !e->server || !e->ready || !e->accepted) return (void)reply(Status::not_found);
+        if (e->peer_core != mesh.core) return (void)reply(Status::unsupported);
+        BindEnd* c = client_end(*e);
+        if (!c || c->local != local_undecided) return (void)reply(Status::not_found);
+        // Rings in transit come first: under pressure the connection stays on its rings.
+        if (free_slots() <= local_slot_reserve) return (void)reply(Status::busy);
+        if (rec->endpoint && syscall6(abi::Sys::cap_identify, rec->endpoint).status != Status::ok) {
+            slot_used &= ~(std::uint64_t{1} << rec->endpoint);  // emptied by the kernel: free it
+            rec->endpoint = 0;
+        }
+        if (!rec->endpoint) {
+            if (m.cap_arrived != 1 || !incoming) return (void)reply(Status::invalid_argument);
+            const SysResult id = syscall6(abi::Sys::cap_identify, incoming);
+            if (id.status != Status::ok || (id.value >> 32) != captype::endpoint || !(id.value & rights::receive))
+                return (void)reply(Status::wrong_type);
+            rec->endpoint = incoming;  // kept; serve_local takes a fresh slot for the next call
+            incoming = 0;
+        }
+        const auto slot = alloc_slot();
+        if (!slot.ok()) return (void)reply(Status::busy);
+        const std::uint64_t badge = local_badges + 1;
+        const Status st = syscall6(abi::Sys::cap_mint, rec->endpoint, *slot, rights::send, badge).status;
+        if (st != Status::ok) {
+            slot_used &= ~(std::uint64_t{1} << *slot);
+            return (void)reply(st);  // invalid_argument for a badged cap
+        }
+        local_badges = badge;
+        c->local_slot = *slot;
+        c->local = local_offered;
+        wake_local_domains();  // the client polls local_take
+        return (void)reply(Status::ok, badge);
+    }
+    case abi::MonitorOp::local_take: {
+        BindEnd* e = owned_bind(m.w[1], who);
+        if (!e || e->server || !e->ready) return (void)reply(Status::not_found);
+        if (e->peer_core != mesh.core) return (void)reply(Status::unsupported);
+        if (e->local == local_undecided) return (void)reply(Status::would_block);
+        if (e->local != local_offered || !e->local_slot) return (void)reply(Status::not_found);
+        if (reply(Status::ok, 0, 0, 0, e->local_slot)) {
+            slot_used &= ~(std::uint64_t{1} << e->local_slot);
+            e->local_slot = 0;
+            e->local = local_taken;
         }
         return;
     }
@@ -838,6 +928,7 @@ void forget(DomainRec& r, std::uint64_t how) {
     deaths::record(mesh.core, d, how);
     broadcast(domain_gone, mesh.core, d, how);
     servers::domain_ended(d, how);
+    free_slot(r.endpoint);  // its cspace went first: the kernel already emptied it
     free_slot(r.cap);
     r = {};
     if (ends || names || rings || grants)
@@ -943,13 +1034,32 @@ void reap() {
 bool serve_local() {
     reap();
     bool any = false;
+    // A capability may come with any call (every domain's cap to us has grant): it lands in
+    // `incoming`, local_offer reads it, and it is deleted after every call whatever the op.
+    // The slot is held only while some server could offer (a same-core binding it accepted,
+    // its client undecided) and slots are not scarce: this cnode also carries every ring in
+    // transit (a busy core 0 of 64 has none to spare). Without it an offer is answered
+    // invalid_argument and that connection stays on its rings.
     for (unsigned n = 0; n < 16; ++n) {
+        bool may_offer = false;
+        for (const BindEnd& e : binds) {
+            const BindEnd* c = e.used && e.server && e.accepted ? client_end(e) : nullptr;
+            may_offer = may_offer || (c && c->local == local_undecided);
+        }
+        if (!may_offer && incoming) {
+            free_slot(incoming);
+            incoming = 0;
+        } else if (may_offer && !incoming && free_slots() > local_slot_reserve) {
+            const auto s = alloc_slot();
+            if (s.ok()) incoming = *s;
+        }
         Message m{};
-        m.w[0] = abi::no_cap;
+        m.w[0] = incoming ? incoming : abi::no_cap;
         m.w[1] = abi::recv_poll;
         if (ipc(abi::Sys::ipc_recv, service_ep, m) != Status::ok) break;
         any = true;
         serve_call(m);
+        if (m.cap_arrived == 1 && incoming) (void)syscall6(abi::Sys::cap_delete, incoming);
     }
     return any;
 }

@@ -49,7 +49,7 @@ extern "C" int main(std::uint64_t clients) {
                             handler.raw_rounds);
             handler.raw_rounds = 0;
         }
-        decltype(server)::idle_step(idle);
+        server.idle_step(idle);
     }
     return 0;
 }

@@ -216,6 +216,7 @@ Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, st
     d->wait = IpcWait::none;
     d->reply_to = nullptr;
     d->event_pending = false;
+    d->recv_events = false;
     d->ended = abi::DomainStatus::runnable;
     d->end_code = 0;
     d->module = module;
@@ -303,6 +304,12 @@ Result<Domain*> spawn_by_name(const char* name, std::uint64_t arg) {
 void wake_event_waiters(bool remember) {
     for (Domain& d : table) {
         if (d.state == DomainState::free || d.state == DomainState::dead) continue;
+        if (d.state == DomainState::blocked && d.wait == IpcWait::recv && d.recv_events) {
+            // A server waiting for local calls and for its rings at once (abi::recv_events).
+            ipc_cancel_receive(d);
+            d.regs.rax = static_cast<std::uint64_t>(static_cast<std::uint32_t>(Status::would_block));
+            continue;
+        }
         if (d.state != DomainState::blocked || d.wait != IpcWait::event) {
             // Between its last look at its channels and its wait_event: without this, a peer's
             // doorbell in that window was lost and the domain slept until the next tick.

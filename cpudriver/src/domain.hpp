@@ -50,6 +50,8 @@ struct Domain {
     Domain* reply_to;             // the caller waiting for this domain's reply
     bool event_pending;           // a wake-up (IPI, a sender queueing) came while it was not in
                                   // wait_event: its next wait_event returns at once (no lost wake-up)
+    bool recv_events;             // blocked in ipc_recv with abi::recv_events: a wake-up that would end
+                                  // wait_event ends this receive too (would_block)
     // How it ended (kept in the free slot until the slot starts another domain: domain_status).
     abi::DomainStatus ended;      // runnable while it has not ended
     std::uint32_t end_code;       // exit code, fault vector or killer's serial

@@ -141,19 +141,28 @@ Result<std::uint64_t> prepare_send(Domain& d, bool call) {
 void note_waiting_sender() { wake_event_waiters(); }
 
 // Receiver side: checks the endpoint cap and where a capability may land.
-Result<std::uint64_t> prepare_recv(Domain& d, std::uint64_t recv_cptr) {
-    const caps::SlotIdx e = MYR_TRY(cspace_cap(d, d.regs.rdi, CapType::endpoint, Rights::receive));
+Result<std::uint64_t> prepare_recv(Domain& d, std::uint64_t ep_cptr, std::uint64_t recv_cptr) {
+    const caps::SlotIdx e = MYR_TRY(cspace_cap(d, ep_cptr, CapType::endpoint, Rights::receive));
     d.recv_slot = caps::no_slot;
     if (recv_cptr != abi::no_cap) d.recv_slot = MYR_TRY(cspace_slot(d, recv_cptr));
     return cap_table().cap(e).base;
 }
 
 // Receive on ep for d: take the longest-waiting sender, or block (or, polling, answer
-// would_block). Returns only to block.
-void receive(Domain& d, std::uint64_t ep, bool poll = false) {
+// would_block). With recv_events the receive also ends (would_block) on whatever would end a
+// wait_event: a wake-up that came since d last waited ends it at once and is used up, exactly
+// as wait_event uses it, so none is lost between a poll of the rings and this receive. Returns
+// only to block.
+void receive(Domain& d, std::uint64_t ep, std::uint64_t flags = 0) {
     Domain* s = dequeue(queues_of(ep).senders);
     if (!s) {
-        if (poll) return_status(d, Status::would_block);
+        if (flags & abi::recv_poll) return_status(d, Status::would_block);
+        const bool events = (flags & abi::recv_events) != 0;
+        if (events && d.event_pending) {
+            d.event_pending = false;
+            return_status(d, Status::would_block);
+        }
+        d.recv_events = events;
         block(d, IpcWait::recv, ep);
         return;
     }
@@ -204,10 +213,10 @@ void sys_ipc(Domain& d, abi::Sys op) {
         switch_to_domain(*r);  // fast path: straight to the receiver
     }
     case abi::Sys::ipc_recv: {
-        const auto ep = prepare_recv(d, d.regs.rsi);
+        if (d.regs.rdx & ~(abi::recv_poll | abi::recv_events)) return_status(d, Status::invalid_argument);
+        const auto ep = prepare_recv(d, d.regs.rdi, d.regs.rsi);
         if (!ep.ok()) return_status(d, ep.status());
-        if (d.regs.rdx & ~abi::recv_poll) return_status(d, Status::invalid_argument);
-        receive(d, *ep, d.regs.rdx & abi::recv_poll);
+        receive(d, *ep, d.regs.rdx);
         schedule();
     }
     case abi::Sys::ipc_reply: {
@@ -233,6 +242,9 @@ void sys_ipc(Domain& d, abi::Sys op) {
         return_status(d, Status::ok);
     }
     case abi::Sys::ipc_reply_recv: {
+        // rdi: the endpoint's cptr in bits 0-31, receive flags in bits 32-63.
+        const std::uint64_t flags = d.regs.rdi >> 32;
+        if (flags & ~(abi::recv_poll | abi::recv_events)) return_status(d, Status::invalid_argument);
         Domain* caller = d.reply_to;
         d.reply_to = nullptr;
         if (caller && caller->state == DomainState::blocked && caller->wait == IpcWait::reply) {
@@ -241,9 +253,9 @@ void sys_ipc(Domain& d, abi::Sys op) {
         } else {
             caller = nullptr;
         }
-        const auto ep = prepare_recv(d, d.regs.r9);
+        const auto ep = prepare_recv(d, d.regs.rdi & 0xffff'ffff, d.regs.r9);
         if (!ep.ok()) return_status(d, ep.status());
-        receive(d, *ep);
+        receive(d, *ep, flags);
         if (caller) switch_to_domain(*caller);  // fast path: straight back to the caller
         schedule();
     }
@@ -301,7 +313,16 @@ void ipc_endpoint_gone(std::uint64_t ep) {
 
 bool ipc_keeps_core_busy(const Domain& d) {
     if (d.state == DomainState::runnable) return true;
-    return d.state == DomainState::blocked && d.wait != IpcWait::recv;
+    // A receive that also waits for events is a wait_event (rings, other cores): busy.
+    return d.state == DomainState::blocked && (d.wait != IpcWait::recv || d.recv_events);
+}
+
+void ipc_cancel_receive(Domain& d) {
+    if (d.state != DomainState::blocked || d.wait != IpcWait::recv) return;
+    unlink(queue_for(d.wait_ep, IpcWait::recv), d);
+    d.recv_events = false;
+    d.wait = IpcWait::none;
+    d.state = DomainState::runnable;
 }
 
 } // namespace myr::kernel

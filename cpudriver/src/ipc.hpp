@@ -20,6 +20,9 @@ Status sys_notify_signal(Domain& d, std::uint64_t cptr, std::uint64_t bits);
 
 void ipc_forget(Domain& d);                // d is being destroyed
 void ipc_endpoint_gone(std::uint64_t ep);  // an endpoint's or notification's last capability went away
-bool ipc_keeps_core_busy(const Domain& d); // false for a server idling in receive
+bool ipc_keeps_core_busy(const Domain& d); // false for a server idling in receive (without recv_events)
+// Takes d, blocked in receive, off its endpoint's queue and makes it runnable (its status is the
+// caller's to set): a receive with recv_events ended by a wake-up.
+void ipc_cancel_receive(Domain& d);
 
 } // namespace myr::kernel

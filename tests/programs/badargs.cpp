@@ -190,7 +190,7 @@ extern "C" int main(std::uint64_t) {
         print("test-fail: slot 4 is not a send+grant endpoint: {:#x}", cap_identify(cap::endpoint).value);
     }
     expect("retype an endpoint of its own", retype(cap::ram, captype::endpoint, 0, 40, 1), Status::ok);
-    expect("recv with unknown flags", syscall6(abi::Sys::ipc_recv, 40, abi::no_cap, 2).status, Status::invalid_argument);
+    expect("recv with unknown flags", syscall6(abi::Sys::ipc_recv, 40, abi::no_cap, 4).status, Status::invalid_argument);
     expect("polling recv, nobody sends", syscall6(abi::Sys::ipc_recv, 40, abi::no_cap, abi::recv_poll).status,
            Status::would_block);
     expect("mint a send-only copy", cap_mint(40, 41, rights::send, 5), Status::ok);

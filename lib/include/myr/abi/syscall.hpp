@@ -30,12 +30,15 @@ enum class Sys : std::uint64_t {
                        // first missing one (make it with retype + map_table); rdx = 0 for an empty slot
     unmap = 11,        // (frame cptr) -> ok
     ipc_send = 12,     // (endpoint cptr, w0, w1, w2, w3, cap) -> ok; cap: see ipc_cap() below
-    ipc_recv = 13,     // (endpoint cptr, slot for a received cap or no_cap, flags: recv_poll) -> words in
-                       // rsi,rdx,r10,r8, badge in rdi, r9 = 1 when a cap arrived; recv_poll: would_block
-                       // instead of blocking when no sender waits
+    ipc_recv = 13,     // (endpoint cptr, slot for a received cap or no_cap, flags) -> words in
+                       // rsi,rdx,r10,r8, badge in rdi, r9 = 1 when a cap arrived; flags (recv_poll,
+                       // recv_events below): recv_poll: would_block instead of blocking when no sender
+                       // waits; recv_events: would_block also on whatever ends a wait_event
     ipc_call = 14,     // send then wait for the reply on the same endpoint; a cap in the reply lands in
                        // the slot named by ipc_cap()'s second field
-    ipc_reply_recv = 15, // (endpoint cptr, w0..w3) reply to the last caller, then receive
+    ipc_reply_recv = 15, // (endpoint cptr | flags << 32, w0..w3, slot for a received cap or no_cap in r9)
+                       // reply to the last caller (if it still waits), then receive as ipc_recv with
+                       // those flags; the kernel switches straight to the caller when this blocks
     notify_wait = 16,  // (notification cptr) -> rdx = bits (cleared); blocks while none are set
     notify_signal = 17,// (notification cptr, bits) -> ok: ORs bits (the cap's badge when 0), wakes a waiter
     send_ipi = 18,     // (ipi cptr, core) -> ok: wakes that core's waiting domains
@@ -88,6 +91,13 @@ inline constexpr std::uint64_t console_text = 2;        // debug_print flag
 inline constexpr std::uint64_t console_read_max = 256;  // bytes one console_read may ask for
 inline constexpr std::uint64_t no_cap = ~0ull;
 inline constexpr std::uint64_t recv_poll = 1;  // ipc_recv flag
+// ipc_recv / ipc_reply_recv flag: a receive that is also a wait_event. With no sender waiting it
+// blocks, and ends with would_block on what would end a wait_event (an IPI to this core, a local
+// sender queueing anywhere, the next timer tick); a wake-up that came since the caller last waited
+// ends it at once and is used up as wait_event uses it, so one server can sleep on same-core calls
+// and its URPC rings at once without losing a wake-up. A domain blocked this way keeps its core
+// busy, as one in wait_event does.
+inline constexpr std::uint64_t recv_events = 2;
 // The cap argument (r9) of ipc_send / ipc_call: no_cap, or the cptr of a capability to send in
 // bits 0-31 (0xffffffff: none) and, for ipc_call only, the slot where a capability in the reply
 // may land in bits 32-63 (0: none). Either needs the grant right on the endpoint cap used
@@ -212,6 +222,21 @@ enum class MonitorOp : std::uint64_t {
     return_ram = 17,  // (op, ticket) -> ok: the monitor revoked and deleted the grant's root, so the
                       // untyped and everything retyped from it are gone (mappings too); not_found as
                       // for take_ram. Then free the grant at memserv
+    // Same-core RPC over local IPC (docs/monitors.md, "Local calls"): a binding between two domains
+    // of one core may also carry synchronous calls on an endpoint of the server.
+    local_offer = 18, // (op, binding) + the server's own unbadged endpoint cap (with receive) sent with
+                      // the call (ipc_cap(slot, 0)); the monitor keeps the first one a domain sends
+                      // (later ones are ignored) until that domain ends. For a same-core binding the
+                      // caller accepted and has not taken the rings of, the monitor mints a send-only
+                      // cap to that endpoint badged with a number it never used before and holds it
+                      // for the client: ok, w1 = the badge (calls from this client arrive with it).
+                      // not_found: not its accepted binding, or the client took its rings already /
+                      // was offered one; unsupported: a cross-core binding; invalid_argument: no cap
+                      // came (or a badged one); wrong_type: not an endpoint with receive; busy: slots
+    local_take = 19,  // (op, binding) -> the client's side, before it takes its rings: the cap the
+                      // server offered moves into the reply slot (ok); would_block until the server
+                      // offered one or took its rings without (then not_found: use the rings only);
+                      // not_found also for a binding that is not the caller's; unsupported: cross-core
     heartbeat = 20,   // (op) -> w1 = the caller's heartbeat period in ms (0: none): a supervised server
                       // instance must call again within every period, or its monitor ends it as hung and
                       // restarts it by its policy (docs/monitors.md, "Supervision"); user::Heartbeat

@@ -154,6 +154,37 @@ inline Status take_doorbell(const Binding& b, std::uint64_t slot, Channel& c) {
     return Status::ok;
 }
 
+// Local calls (docs/monitors.md, "Local calls"): on a binding between two domains of one core,
+// the server offers its own endpoint (an unbadged cap with receive, in `endpoint`) before it
+// takes its rings; the monitor mints the client a send-only cap to it badged with `badge`, a
+// number the server sees on every call from this client and that no other binding ever gets.
+inline Status local_offer(const Binding& b, std::uint64_t endpoint, std::uint64_t& badge) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::local_offer);
+    m.w[1] = b.id;
+    const Status s = ipc(abi::Sys::ipc_call, cap::monitor, m, abi::ipc_cap(endpoint, 0));
+    if (s != Status::ok) return s;
+    const auto answer = static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
+    if (answer == Status::ok) badge = m.w[1];
+    return answer;
+}
+
+// The client's side, before open_channel: the send cap the server offered, into `slot`; waits
+// (sleeping in wait_event) while the server has not decided, at most `tries` timer ticks.
+// not_found: the server serves this binding over its rings only; unsupported: another core.
+inline Status local_take(const Binding& b, std::uint64_t slot, std::uint64_t tries = 100000) {
+    for (Deadline limit(tries);;) {  // asks at least once
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::local_take);
+        m.w[1] = b.id;
+        const Status s = monitor_call(m, slot);
+        if (s == Status::ok) return m.cap_arrived == 1 ? s : Status::not_found;
+        if (s != Status::would_block) return s;
+        if (limit.passed()) return Status::timeout;
+        wait_event();
+    }
+}
+
 // Wakes the peer's core (no-op without a doorbell).
 inline void ring(const Channel& c) {
     if (c.doorbell) (void)syscall6(abi::Sys::send_ipi, c.doorbell, c.peer_core);

@@ -4,8 +4,12 @@
 // frames go over them with link.hpp. A Client binds once and calls operations of an interface;
 // a Server accepts clients and answers each request through dispatch() (interface.hpp).
 //
-// Waiting is polling that sleeps: spin a little (answers across cores come fast), then
-// wait_event (an IPI from the peer's doorbell, or the next timer tick). Timeouts count wake-ups.
+// Across cores, waiting is polling that sleeps: spin a little (answers across cores come fast),
+// then wait_event (an IPI from the peer's doorbell, or the next timer tick). Timeouts count
+// wake-ups. On one core a connection also carries local calls (docs/servers.md, "Two
+// transports"): the client writes its frame into the ring as always, then ipc_calls the server's
+// endpoint with a cap badged for its connection; the kernel switches straight to the server
+// waiting in receive, which serves that connection's frame and replies, switching straight back.
 #include <myr/rpc/link.hpp>
 #include <myr/user/bind.hpp>
 #include <myr/user/heartbeat.hpp>
@@ -81,17 +85,64 @@ private:
     user::TableSlots m_tables{0, 0};
 };
 
-// One open connection's resources: ring slots, doorbell, window entry, the link.
+inline std::uint32_t own_core() {
+    static std::uint32_t core = ~0u;
+    if (core == ~0u) core = static_cast<std::uint32_t>(user::syscall6(abi::Sys::domain_info).value >> 32);
+    return core;
+}
+
+// The endpoint this domain's server receives local calls on: one per domain, made from the
+// domain's own RAM on first use, so it ends with the domain (every cap minted from it goes, and a
+// client blocked on it hears connection_lost). One Server object of a domain owns it: a badge
+// names a connection of that object only (a second Server in the domain serves over rings).
+class LocalEndpoint {
+public:
+    static LocalEndpoint& instance() {
+        static LocalEndpoint e;
+        return e;
+    }
+    // The endpoint's slot for `owner`, made on first use; 0 when another object owns it or no
+    // slot or memory is left (that server then uses rings only).
+    std::uint64_t claim(const void* owner) {
+        if (m_owner && m_owner != owner) return 0;
+        if (!m_slot && !m_failed) {
+            const std::uint64_t slot = Slots::instance().alloc();
+            if (slot && user::syscall6(abi::Sys::retype, user::cap::ram, user::captype::endpoint, 0, slot, 1).status ==
+                            Status::ok) {
+                m_slot = slot;
+            } else {
+                if (slot) Slots::instance().free(slot);
+                m_failed = true;
+            }
+        }
+        if (m_slot) m_owner = owner;
+        return m_slot;
+    }
+
+private:
+    const void* m_owner = nullptr;
+    std::uint64_t m_slot = 0;
+    bool m_failed = false;
+};
+
+enum class Side : std::uint8_t { client, server };
+
+// One open connection's resources: ring slots, doorbell, window entry, the link; on one core
+// also the local-call cap (client) or the badge its calls carry (server).
 struct Conn {
     bool open = false;
     std::uint64_t rx_slot = 0, tx_slot = 0, bell_slot = 0;
+    std::uint64_t local_slot = 0;  // client: send-only cap to the server's endpoint (0: rings only)
+    std::uint64_t badge = 0;       // server: badge of this connection's local calls (0: none)
     int window = -1;
     std::uint32_t peer_core = 0, peer_domain = 0;
     user::Channel channel{};
     Link link;
 
-    // Takes the binding's doorbell and rings, maps them and attaches the link.
-    Status open_from(const user::Binding& b, std::uint64_t tries) {
+    // Takes the binding's doorbell and rings, maps them and attaches the link. On one core, a
+    // server with an endpoint offers it first (`endpoint`); a client takes the cap if offered.
+    // A failed offer or take leaves the connection on its rings.
+    Status open_from(const user::Binding& b, std::uint64_t tries, Side side = Side::client, std::uint64_t endpoint = 0) {
         Slots& slots = Slots::instance();
         rx_slot = slots.alloc();
         tx_slot = slots.alloc();
@@ -103,6 +154,19 @@ struct Conn {
         }
         channel = user::Channel{};
         Status s = user::take_doorbell(b, bell_slot, channel);
+        if (s == Status::ok && b.peer_core == own_core()) {
+            if (side == Side::server && endpoint) {
+                if (user::local_offer(b, endpoint, badge) != Status::ok) badge = 0;
+            } else if (side == Side::client && (local_slot = slots.alloc()) != 0) {
+                // Any failure, a timeout included, leaves us on the rings: we take and format
+                // ours as a client always did, so a server that accepts late (after a caller's
+                // short `tries`) is not left waiting for a ring nobody formats.
+                if (user::local_take(b, local_slot, tries) != Status::ok) {
+                    slots.free(local_slot);
+                    local_slot = 0;
+                }
+            }
+        }
         if (s == Status::ok)
             s = user::open_channel(b, rx_slot, tx_slot, RingWindow::address(window), RingWindow::instance().tables(),
                                    channel, tries);
@@ -120,7 +184,7 @@ struct Conn {
     // Deletes the ring and doorbell capabilities (which unmaps the rings) and frees the slots.
     void release() {
         Slots& slots = Slots::instance();
-        for (std::uint64_t* slot : {&rx_slot, &tx_slot, &bell_slot}) {
+        for (std::uint64_t* slot : {&rx_slot, &tx_slot, &bell_slot, &local_slot}) {
             if (*slot) {
                 (void)user::cap_delete(*slot);
                 slots.free(*slot);
@@ -129,6 +193,7 @@ struct Conn {
         }
         RingWindow::instance().free(window);
         window = -1;
+        badge = 0;
         open = false;
     }
 
@@ -136,13 +201,14 @@ struct Conn {
 };
 
 // Sends a whole frame, waiting while the ring has no room (the peer drains it), at most `tries`
-// timer ticks.
-inline Status send_frame(Conn& c, std::uint8_t type, std::span<const std::uint8_t> frame, std::uint64_t tries) {
+// timer ticks. `doorbell` false: a local call or its reply carries the news instead.
+inline Status send_frame(Conn& c, std::uint8_t type, std::span<const std::uint8_t> frame, std::uint64_t tries,
+                         bool doorbell = true) {
     user::Deadline limit(tries);
     for (std::uint64_t spin = 0;; ++spin) {
         const Status s = c.link.send(type, frame);
         if (s != Status::would_block) {
-            if (s == Status::ok) c.ring();
+            if (s == Status::ok && doorbell) c.ring();
             return s;
         }
         if (spin > 64) {
@@ -216,8 +282,8 @@ public:
     // decoders: truncated or oversized frames, unknown operations).
     Status call_raw(std::span<const std::uint8_t> frame, FrameHeader& answer) {
         if (!m_conn.open) return Status::connection_lost;
-        if (const Status s = send_frame(m_conn, type_request, frame, timeout_ticks); s != Status::ok) return s;
-        if (const Status s = await_frame(); s != Status::ok) return s;
+        if (const Status s = send_request(frame); s != Status::ok) return s;
+        if (const Status s = next_reply(); s != Status::ok) return s;
         std::span<const std::uint8_t> body;
         return split_frame(m_conn.link.frame(), answer, body);
     }
@@ -233,13 +299,15 @@ public:
     [[nodiscard]] const Conn& connection() const { return m_conn; }
     [[nodiscard]] std::uint32_t peer_core() const { return m_conn.peer_core; }
     [[nodiscard]] std::uint32_t peer_domain() const { return m_conn.peer_domain; }
+    // Whether calls go over local IPC (same core, the server offered its endpoint).
+    [[nodiscard]] bool local() const { return m_conn.local_slot != 0; }
 
 private:
     template <typename Op>
     Status exchange(std::span<const std::uint8_t> frame, std::uint32_t id, typename Op::Reply& reply) {
-        if (const Status s = send_frame(m_conn, type_request, frame, timeout_ticks); s != Status::ok) return s;
+        if (const Status s = send_request(frame); s != Status::ok) return s;
         for (;;) {
-            if (const Status s = await_frame(); s != Status::ok) return s;
+            if (const Status s = next_reply(); s != Status::ok) return s;
             Status call_status = Status::internal;
             if (decode_reply<Op>(m_conn.link.frame(), id, reply, call_status) == Status::ok) return call_status;
             // A late reply to an earlier call that timed out: not ours, keep waiting.
@@ -247,6 +315,43 @@ private:
             std::span<const std::uint8_t> body;
             if (split_frame(m_conn.link.frame(), h, body) == Status::ok && h.id != 0 && h.id < id) continue;
             return Status::bad_request;  // the server answered something that is not our reply
+        }
+    }
+
+    // The request frame into the ring; a local call then runs the server until it replied: the
+    // reply frame is in the ring by then, and the answer's w0 says what the server made of the
+    // call (ok: served; bad_request: no complete frame was there; connection_lost: not a
+    // connection of its any more). No timeout: the kernel blocks us until the server replies or
+    // ends (then connection_lost; see docs/servers.md).
+    Status send_request(std::span<const std::uint8_t> frame) {
+        const bool local = m_conn.local_slot != 0;
+        if (const Status s = send_frame(m_conn, type_request, frame, timeout_ticks, !local); s != Status::ok) return s;
+        if (!local) return Status::ok;
+        user::Message m{};
+        if (user::ipc(abi::Sys::ipc_call, m_conn.local_slot, m) != Status::ok) {
+            m_conn.release();  // the server ended: its endpoint, and our cap, are gone
+            return Status::connection_lost;
+        }
+        m_answer = static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
+        return Status::ok;
+    }
+
+    Status next_reply() {
+        if (!m_conn.local_slot) return await_frame();
+        for (;;) {
+            const Status s = m_conn.link.poll();
+            if (s == Status::ok) {
+                if (m_conn.link.type() == type_reply) return s;
+                continue;
+            }
+            if (s != Status::would_block) return Status::bad_request;
+            const Status answer = m_answer;
+            m_answer = Status::bad_request;  // one answer per call
+            if (answer == Status::connection_lost) {
+                m_conn.release();
+                return answer;
+            }
+            return answer == Status::ok ? Status::bad_request : answer;  // served, yet no reply frame
         }
     }
 
@@ -279,14 +384,9 @@ private:
         }
     }
 
-    static std::uint32_t own_core() {
-        static std::uint32_t core = ~0u;
-        if (core == ~0u) core = static_cast<std::uint32_t>(user::syscall6(abi::Sys::domain_info).value >> 32);
-        return core;
-    }
-
     Conn m_conn;
     std::uint32_t m_next_id = 0;
+    Status m_answer = Status::bad_request;
 };
 
 // A server: exports a name, accepts clients, answers every request with dispatch(). Handler has
@@ -299,53 +399,31 @@ public:
 
     Status start(const char* service) { return user::export_name(service); }
 
-    // One pass over new clients and every connection: at most one request per connection, so a
-    // client that floods the server cannot starve the others. True when anything happened.
+    // One pass over new clients, local calls waiting and every connection: at most one request
+    // per connection, so a client that floods the server cannot starve the others. True when
+    // anything happened. Never blocks (wait() does).
     bool poll() {
         m_heartbeat.poll();  // supervised servers (docs/monitors.md, "Supervision")
         // Asking the monitor for a new client is a local IPC round trip: every pass while idle,
         // every 64th while clients keep the server busy.
         bool progress = (m_passes++ % 64 == 0 || open_connections() == 0) && accept_one();
-        for (unsigned i = 0; i < MaxConnections; ++i) {
-            Conn& c = m_conns[i];
-            if (!c.open) continue;
-            const Status s = c.link.poll();
-            if (s == Status::would_block) continue;
-            progress = true;
-            const Caller caller{c.peer_core, c.peer_domain, i};
-            if (s != Status::ok) {
-                ++m_bad;
-                answer_bad(c);
-                continue;
-            }
-            if (c.link.type() == type_close) {
-                drop(i, caller);
-                continue;
-            }
-            if (c.link.type() != type_request) {
-                ++m_bad;
-                answer_bad(c);
-                continue;
-            }
-            std::uint8_t out[max_frame];
-            std::size_t len = 0;
-            if (dispatch(Iface{}, m_handler, caller, c.link.frame(), out, len) != Status::ok) continue;
-            FrameHeader h{};
-            std::span<const std::uint8_t> body;
-            if (split_frame(std::span<const std::uint8_t>(out, len), h, body) == Status::ok &&
-                h.status == static_cast<std::int16_t>(Status::bad_request))
-                ++m_bad;
-            ++m_served;
-            // A client that never drains its ring must not stall the server: a few wake-ups, then
-            // the reply is dropped (the client times out) and the connection closed.
-            if (send_frame(c, type_reply, std::span<const std::uint8_t>(out, len), 20) != Status::ok) drop(i, caller);
-        }
+        // Same-core clients blocked in a call while we were busy: a few per pass.
+        if (m_endpoint) progress = serve_local(false) || progress;
+        for (unsigned i = 0; i < MaxConnections; ++i)
+            if (m_conns[i].open && serve_conn(i, true) != Status::would_block) progress = true;
         return progress;
     }
 
+    // Sleeps until there may be work: wait_event, or, once a same-core client connected, a
+    // receive on our endpoint that also ends on whatever ends wait_event (abi::recv_events):
+    // local calls are served right there, each reply switching straight back to its caller
+    // (ipc_reply_recv), until a wake-up (a doorbell, the next tick) says the rings need a pass.
+    void wait() {
+        if (m_endpoint) (void)serve_local(true);
+        else user::wait_event();
+    }
+
     // Serves until stop() returns true (checked between passes).
-    // Idle, it first yields (a client on this core gets the CPU at once instead of at the next
-    // tick), then sleeps in wait_event (a client's doorbell wakes it).
     template <typename Stop>
     void run(Stop stop) {
         for (std::uint64_t idle = 0; !stop();) {
@@ -353,8 +431,11 @@ public:
             idle_step(idle);
         }
     }
-    static void idle_step(std::uint64_t idle) {
-        if (idle > 2000) user::wait_event();
+    // Idle, a server first yields (a client on this core gets the CPU at once instead of at the
+    // next tick), then sleeps in wait(). With an endpoint it sleeps after a few idle passes: a
+    // same-core client's call then switches straight into it.
+    void idle_step(std::uint64_t idle) {
+        if (idle > (m_endpoint ? 16u : 2000u)) wait();
         else if (idle > 16) user::yield();
     }
 
@@ -389,18 +470,101 @@ private:
         if (free == MaxConnections) return false;  // full: clients wait at their monitor
         user::Binding b{};
         if (user::try_accept(b) != Status::ok) return false;
-        if (const Status s = m_conns[free].open_from(b, 2000); s != Status::ok)
+        if (b.peer_core == own_core() && !m_endpoint) m_endpoint = LocalEndpoint::instance().claim(this);
+        const std::uint64_t ep = b.peer_core == own_core() ? m_endpoint : 0;
+        if (const Status s = m_conns[free].open_from(b, 2000, Side::server, ep); s != Status::ok)
             user::print("rpc: could not open the connection of core {} domain {}: {}", b.peer_core, b.peer_domain,
                         to_string(s));
         return true;
     }
 
-    void answer_bad(Conn& c) {
+    // One request of connection i, if a whole one is there: would_block (none), ok (answered,
+    // the reply frame in the ring), connection_lost (the connection was closed or dropped).
+    // `doorbell`: ring the client's core (not for a local call: its reply wakes the client).
+    Status serve_conn(unsigned i, bool doorbell) {
+        Conn& c = m_conns[i];
+        const Status s = c.link.poll();
+        if (s == Status::would_block) return s;
+        const Caller caller{c.peer_core, c.peer_domain, i};
+        if (s != Status::ok || (c.link.type() != type_request && c.link.type() != type_close)) {
+            ++m_bad;
+            answer_bad(c, doorbell);
+            return Status::ok;
+        }
+        if (c.link.type() == type_close) {
+            drop(i, caller);
+            return Status::connection_lost;
+        }
+        std::uint8_t out[max_frame];
+        std::size_t len = 0;
+        if (dispatch(Iface{}, m_handler, caller, c.link.frame(), out, len) != Status::ok) return Status::ok;
+        FrameHeader h{};
+        std::span<const std::uint8_t> body;
+        if (split_frame(std::span<const std::uint8_t>(out, len), h, body) == Status::ok &&
+            h.status == static_cast<std::int16_t>(Status::bad_request))
+            ++m_bad;
+        ++m_served;
+        // A client that never drains its ring must not stall the server: a few wake-ups, then
+        // the reply is dropped (the client times out) and the connection closed.
+        if (send_frame(c, type_reply, std::span<const std::uint8_t>(out, len), 20, doorbell) != Status::ok) {
+            drop(i, caller);
+            return Status::connection_lost;
+        }
+        return Status::ok;
+    }
+
+    // A local call with `badge`: serves that connection's frame. The answer's w0 (the caller's
+    // view): ok, bad_request (no whole frame in the ring: counted as a bad request, nothing
+    // served), connection_lost (no open connection has this badge: closed, or never ours).
+    Status serve_call(std::uint64_t badge) {
+        for (unsigned i = 0; i < MaxConnections; ++i) {
+            if (!m_conns[i].open || m_conns[i].badge != badge || badge == 0) continue;
+            const Status s = serve_conn(i, false);
+            if (s == Status::would_block) ++m_bad;
+            return s == Status::would_block ? Status::bad_request : s;
+        }
+        ++m_bad;
+        return Status::connection_lost;
+    }
+
+    // Local calls on our endpoint. Polling (from a pass): up to 4 waiting callers, each answered
+    // with ipc_reply. Blocking (wait()): receive with recv_events, and answer each call with
+    // ipc_reply_recv (the kernel switches straight to the caller and back here with the next
+    // call) until a wake-up ends the receive (would_block); every 64 calls in a row go back to
+    // a pass, so the rings are polled however busy the same-core clients keep us.
+    bool serve_local(bool block) {
+        user::Message m{};
+        m.w[0] = abi::no_cap;
+        m.w[1] = block ? abi::recv_events : abi::recv_poll;
+        Status s = user::ipc(abi::Sys::ipc_recv, m_endpoint, m);
+        unsigned calls = 0;
+        while (s == Status::ok) {
+            const Status answer = serve_call(m.badge);
+            ++calls;
+            m = {};
+            m.w[0] = static_cast<std::uint64_t>(static_cast<std::uint32_t>(answer));
+            if (!block || calls >= 64) {
+                (void)user::ipc(abi::Sys::ipc_reply, 0, m);
+                if (!block && calls < 4) {
+                    m = {};
+                    m.w[0] = abi::no_cap;
+                    m.w[1] = abi::recv_poll;
+                    s = user::ipc(abi::Sys::ipc_recv, m_endpoint, m);
+                    continue;
+                }
+                break;
+            }
+            s = user::ipc(abi::Sys::ipc_reply_recv, m_endpoint | abi::recv_events << 32, m);
+        }
+        return calls > 0;
+    }
+
+    void answer_bad(Conn& c, bool doorbell = true) {
         std::uint8_t out[header_bytes];
         std::size_t len = 0;
         const FrameHeader bad{0, 0, static_cast<std::int16_t>(Status::bad_request)};
         if (encode_frame<Empty>(bad, nullptr, out, len) == Status::ok)
-            (void)send_frame(c, type_reply, std::span<const std::uint8_t>(out, len), 20);
+            (void)send_frame(c, type_reply, std::span<const std::uint8_t>(out, len), 20, doorbell);
     }
 
     void drop(unsigned i, const Caller& caller) {
@@ -416,6 +580,7 @@ private:
     std::uint64_t m_closed_lines_out = 0, m_closed_lines_in = 0;
     std::uint64_t m_passes = 0;
     user::Heartbeat m_heartbeat;
+    std::uint64_t m_endpoint = 0;  // slot of our endpoint for local calls (0: none yet)
 };
 
 } // namespace myr::rpc
