@@ -4,6 +4,12 @@
 // every replica that was up. Backups apply the primary's writes in its order and serve reads
 // (possibly behind the primary) under their own names.
 //
+// Restart (docs/servers.md, "kvstore", "Restart"): under a [[server]] restart policy a replica
+// that crashed comes back with the table. A restarted primary pulls it from a live backup
+// (dump) before it registers its name; the primary pushes its table to a restarted backup (load)
+// before it forwards writes to it again. Both happen inside the primary's single thread, between
+// requests, so no write interleaves with a transfer.
+//
 // Arguments: placed by a config's [[server]] table, the string `replica=I replicas=K` (the
 // monitor appends it) and optionally `exit_after=N`; started by a plan's spawn: step, the number
 // in rdi: replica index in bits 0-7, number of replicas in bits 8-15 (0 means 1), bits 16-31 the
@@ -28,6 +34,11 @@ struct Handler {
     std::uint64_t gets = 0, writes = 0;
     rpc::Client backups[max_replicas];
     bool lost[max_replicas] = {};
+    bool in_nameserv = false;
+    nameserv::Address primary_at{};  // backup: who may apply and load (looked up in nameserv)
+    bool primary_known = false;
+    std::uint64_t next_rejoin = 0;   // primary: ticks of the next attempt to bring back lost backups
+    std::uint64_t rejoined = 0, loaded_from = 0;
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
 
@@ -57,6 +68,80 @@ struct Handler {
                 user::print("kvstore: backup {} refused write {} ({}): continuing without it", r, seq, to_string(s));
                 lost[r] = true;
             }
+        }
+    }
+
+    // Primary: the whole table to backup r (connected), page by page; false when it refused.
+    bool push_table(unsigned r) {
+        std::uint32_t from = 0;
+        for (bool first = true;; first = false) {
+            DumpReply page{};
+            table.dump(from, page);
+            Load l{};
+            l.first = first;
+            l.last = page.done;
+            l.seq = seq;
+            l.clock = table.clock();
+            l.entries = page.entries;
+            ApplyReply ar{};
+            if (backups[r].call(l, ar) != Status::ok) return false;
+            if (page.done) return ar.applied == seq;
+            from = page.next;
+        }
+    }
+    // Primary: tries to bring back lost backups (a restarted one registered its name again), at
+    // most once a second.
+    void rejoin_lost() {
+        if (!primary() || replicas < 2) return;
+        const std::uint64_t now = user::ticks();
+        if (now < next_rejoin) return;
+        next_rejoin = now + 100;
+        for (unsigned r = 1; r < replicas; ++r) {
+            if (!lost[r]) continue;
+            backups[r].close();
+            char name[16] = "kvstore.";
+            name[8] = static_cast<char>('0' + r);
+            if (backups[r].connect(name, 2) != Status::ok) continue;  // a short stall: it is down
+            if (!push_table(r)) {
+                backups[r].close();
+                continue;
+            }
+            lost[r] = false;
+            ++rejoined;
+            user::print("kvstore: backup {} back: sent {} keys at write {}", r, table.size(), seq);
+        }
+    }
+    // Primary at start: a live backup that applied writes holds every acknowledged one (each was
+    // forwarded to it first): take its table, so a restarted primary loses nothing.
+    void recover() {
+        for (unsigned r = 1; r < replicas; ++r) {
+            char name[16] = "kvstore.";
+            name[8] = static_cast<char>('0' + r);
+            if (backups[r].connect(name, 20) != Status::ok) continue;  // first boot: maybe not up yet
+            StatsReply st{};
+            if (backups[r].call(Stats{}, st) != Status::ok || st.applied == 0) continue;
+            table.clear();
+            std::uint32_t from = 0;
+            DumpReply page{};
+            bool ok = true;
+            do {
+                if (backups[r].call(Dump{from}, page) != Status::ok) {
+                    ok = false;
+                    break;
+                }
+                for (std::uint16_t i = 0; i < page.entries.count && i < snap_page; ++i)
+                    ok = ok && table.load(page.entries.items[i]) == Status::ok;
+                from = page.next;
+            } while (ok && !page.done);
+            if (!ok) {
+                table.clear();
+                continue;
+            }
+            table.set_clock(page.clock);
+            seq = page.seq;
+            loaded_from = r;
+            user::print("kvstore: primary recovered {} keys at write {} from backup {}", table.size(), seq, r);
+            return;
         }
     }
 
@@ -114,9 +199,49 @@ struct Handler {
         replicate(t);
         return s;
     }
-    Status handle(const rpc::Caller&, const Apply& r, ApplyReply& out) {
+    // Backups take writes and tables from the primary only. With nameserv its address is looked
+    // up (again when another caller claims to be it: the primary may have been restarted);
+    // without, the first caller is trusted.
+    bool from_primary(const rpc::Caller& c) {
+        const nameserv::Address who{c.core, c.domain};
+        if (primary_known && primary_at == who) return true;
+        if (!in_nameserv) {
+            if (primary_known) return false;
+            primary_at = who;
+            primary_known = true;
+            return true;
+        }
+        nameserv::Address a{};
+        if (nameserv::session().lookup("kvstore", a) != Status::ok) return false;
+        primary_at = a;
+        primary_known = true;
+        return a == who;
+    }
+    Status handle(const rpc::Caller& c, const Load& r, ApplyReply& out) {
         out.applied = seq;
-        if (primary()) return Status::permission_denied;
+        if (primary() || !from_primary(c)) return Status::permission_denied;
+        if (r.first) {
+            table.clear();
+            seq = 0;
+        }
+        for (std::uint16_t i = 0; i < r.entries.count && i < snap_page; ++i)
+            if (const Status s = table.load(r.entries.items[i]); s != Status::ok) return s;
+        if (r.last) {
+            table.set_clock(r.clock);
+            seq = r.seq;
+            user::print("kvstore: replica {} rejoined: {} keys at write {}", index, table.size(), seq);
+        }
+        out.applied = seq;
+        return Status::ok;
+    }
+    Status handle(const rpc::Caller&, const Dump& r, DumpReply& out) {
+        table.dump(r.from, out);
+        out.seq = seq;
+        return Status::ok;
+    }
+    Status handle(const rpc::Caller& c, const Apply& r, ApplyReply& out) {
+        out.applied = seq;
+        if (primary() || !from_primary(c)) return Status::permission_denied;
         if (r.seq != seq + 1) return Status::out_of_range;  // a gap or a repeat: refuse, keep our order
         TxnReply ignored{};
         if (const Status s = table.txn(r.txn, ignored); s != Status::ok) return s;
@@ -170,6 +295,9 @@ extern "C" int main(std::uint64_t arg) {
         name[8] = static_cast<char>('0' + handler.index);
         name[9] = '\0';
     }
+    handler.in_nameserv = in_nameserv;
+    // A restarted primary takes the table from a live backup before it is found by name.
+    if (handler.primary() && handler.replicas > 1) handler.recover();
     if (const Status s = server.start(name); s != Status::ok) {
         user::print("kvstore: cannot register {}: {}", name, to_string(s));
         return 1;
@@ -192,6 +320,7 @@ extern "C" int main(std::uint64_t arg) {
     handler.server_lines = [] { return server.lines_in() + server.lines_out(); };
     const std::uint64_t exit_after = (arg >> 16) & 0xffff;
     server.run([&] {
+        handler.rejoin_lost();
         bad = server.bad_requests();
         return exit_after != 0 && handler.closed_connections >= exit_after;
     });

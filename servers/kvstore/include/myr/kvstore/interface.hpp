@@ -132,6 +132,41 @@ struct Stats {
     MYR_RPC_FIELDS()
 };
 
-using Interface = rpc::Interface<Get, Put, Delete, Cas, Txn, Apply, Stats>;
+// State transfer: a restarted replica comes back with the table (docs/servers.md, "kvstore",
+// "Restart"). A restarted primary pulls a backup's table with dump (page by page, by slot); the
+// primary pushes its table to a restarted backup with load (first page clears, last page sets the
+// sequence number and the version clock), accepted from the primary only.
+struct SnapEntry {
+    Key key;
+    std::uint64_t version;
+    Value value;
+    MYR_RPC_FIELDS(key, version, value)
+};
+inline constexpr std::size_t snap_page = 3;
+struct DumpReply {
+    std::uint64_t seq, clock;  // the replica's last applied write and its version clock
+    std::uint32_t next;        // the slot to ask from next
+    bool done;                 // no used slot from `next` on
+    rpc::Array<SnapEntry, snap_page> entries;
+    MYR_RPC_FIELDS(seq, clock, next, done, entries)
+};
+struct Dump {
+    static constexpr std::uint16_t op = 8;
+    static constexpr const char* name = "dump";
+    using Reply = DumpReply;
+    std::uint32_t from;
+    MYR_RPC_FIELDS(from)
+};
+struct Load {
+    static constexpr std::uint16_t op = 9;
+    static constexpr const char* name = "load";
+    using Reply = ApplyReply;
+    bool first, last;
+    std::uint64_t seq, clock;  // with last: the primary's sequence number and version clock
+    rpc::Array<SnapEntry, snap_page> entries;
+    MYR_RPC_FIELDS(first, last, seq, clock, entries)
+};
+
+using Interface = rpc::Interface<Get, Put, Delete, Cas, Txn, Apply, Stats, Dump, Load>;
 
 } // namespace myr::kvstore

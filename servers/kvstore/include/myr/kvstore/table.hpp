@@ -136,6 +136,39 @@ public:
     [[nodiscard]] std::size_t size() const { return m_keys; }
     [[nodiscard]] std::uint64_t clock() const { return m_clock; }
 
+    // State transfer (a restarted replica rejoins): up to snap_page used slots from `from` into
+    // out (next: where to go on; done: nothing after).
+    void dump(std::uint32_t from, DumpReply& out) const {
+        out.entries.count = 0;
+        std::uint32_t i = from;
+        for (; i < capacity && out.entries.count < snap_page; ++i)
+            if (m_entries[i].used) (void)out.entries.push(SnapEntry{m_entries[i].key, m_entries[i].version, m_entries[i].value});
+        out.next = i;
+        out.done = true;
+        for (std::uint32_t k = i; k < capacity; ++k) out.done = out.done && !m_entries[k].used;
+        out.clock = m_clock;
+    }
+    void clear() {
+        for (Entry& e : m_entries) e.used = false;
+        m_keys = 0;
+        m_clock = 0;
+    }
+    // An entry as another replica holds it (its version kept); invalid_argument for an empty key
+    // or one already here, overflow when full.
+    Status load(const SnapEntry& s) {
+        if (s.key.size == 0 || find(s.key)) return Status::invalid_argument;
+        Entry* e = slot_for_new();
+        if (!e) return Status::overflow;
+        *e = Entry{true, s.key, s.version, s.value};
+        ++m_keys;
+        if (s.version > m_clock) m_clock = s.version;
+        return Status::ok;
+    }
+    // The version clock as the other replica had it (never below the versions loaded).
+    void set_clock(std::uint64_t c) {
+        if (c > m_clock) m_clock = c;
+    }
+
 private:
     struct Entry {
         bool used;
