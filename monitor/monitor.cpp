@@ -581,6 +581,9 @@ std::uint64_t parse_number(const char* s, bool& ok) {
                 const std::uint64_t end = syscall6(abi::Sys::ticks).value + (ms * servers::timer_hz() + 999) / 1000;
                 run_until([&] { return syscall6(abi::Sys::ticks).value >= end; });
             }
+        } else if (starts_with(step, "crash:")) {
+            // crash:NAME[@CORE]: like stop:, but a crash to the supervisor (fault injection)
+            if (!servers::run_stop(step + 6, [](bool (*done)()) { run_until(done); }, true)) plan_ok = false;
         } else if (starts_with(step, "status") && step[6] == '\0') {
             step_status();
         } else if (starts_with(step, "shutdown") && step[8] == '\0') {

@@ -55,6 +55,7 @@ std::uint64_t unpack(const std::uint64_t* w, unsigned words, char* out) {
 struct Started {
     bool used;
     bool hung;               // ended by its monitor for a missed heartbeat: a crash
+    bool injected;           // ended by a crash: plan step (fault injection): a crash too
     std::uint8_t len;
     std::uint32_t domain;
     std::uint64_t beat_ms;   // heartbeat period (0: none), from its server table
@@ -279,17 +280,24 @@ std::uint64_t stop_tag;
 std::uint32_t stops_asked, stops_done, stopped_now;
 std::uint64_t stopped_total;
 char stop_name[name_max + 1];
+bool stop_crash;  // the round is a crash: step
 bool stops_complete() { return stops_done == stops_asked; }
 
-// Kills what this monitor started of `program`; calls `killed` for each.
+// Kills what this monitor started of `program`; calls `killed` for each. `crash`: a fault
+// injected by the plan (crash: step), which the supervisor treats as a crash of the instance.
 template <typename F>
-std::uint32_t kill_local(const char* program, F killed) {
+std::uint32_t kill_local(const char* program, F killed, bool crash = false) {
     std::uint32_t n = 0;
-    for (Started& s : started)
-        if (s.used && same(s.program, program) && binding::kill(s.domain) == Status::ok) {
+    for (Started& s : started) {
+        if (!s.used || !same(s.program, program)) continue;
+        s.injected = crash;
+        if (binding::kill(s.domain) == Status::ok) {
             ++n;
             killed(s.domain);
+        } else {
+            s.injected = false;
         }
+    }
     return n;
 }
 
@@ -366,12 +374,13 @@ unsigned server_of(const Started& r) {
     return max_servers;
 }
 
-// `how` of an instance this monitor ended for a missed heartbeat (not a DomainStatus).
-constexpr std::uint64_t how_hung = 0xfe;
+// `how` of an instance this monitor ended for a missed heartbeat, or by an injected crash (not
+// DomainStatus values).
+constexpr std::uint64_t how_hung = 0xfe, how_injected = 0xfd;
 unsigned beating;  // live records with a heartbeat period
 
 bool is_crash(std::uint64_t how) {
-    if (how == how_hung) return true;
+    if (how == how_hung || how == how_injected) return true;
     const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
     if ((how & 0xffffffff) == abi::death_unknown) return true;
     if (state == abi::DomainStatus::faulted) return true;
@@ -381,6 +390,7 @@ bool is_crash(std::uint64_t how) {
 void reason(FixedBuffer& out, std::uint64_t how) {
     const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
     if (how == how_hung) format_to(out, "hung");
+    else if (how == how_injected) format_to(out, "injected");
     else if (state == abi::DomainStatus::faulted) format_to(out, "fault:{}", how >> 32);
     else if (state == abi::DomainStatus::exited) format_to(out, "exit:{}", how >> 32);
     else format_to(out, "unknown");
@@ -518,9 +528,10 @@ Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
     switch (static_cast<abi::MonitorOp>(w[0])) {
     case abi::MonitorOp::heartbeat: {
         Started* rec = record_of(domain);
-        if (!rec || !rec->beat_ms || rec->hung) return {Status::ok, 0, 0, 0, 0};
+        const std::uint64_t restarts = restarts_of(domain);
+        if (!rec || !rec->beat_ms || rec->hung) return {Status::ok, 0, 0, 0, restarts};
         rec->beat_due = now_ticks() + ticks_of(rec->beat_ms);
-        return {Status::ok, 0, rec->beat_ms, ticks_of(rec->beat_ms), 0};
+        return {Status::ok, 0, rec->beat_ms, ticks_of(rec->beat_ms), restarts};
     }
     case abi::MonitorOp::args: {
         const Started* rec = record_of(domain);
@@ -608,6 +619,7 @@ void domain_ended(std::uint64_t domain, std::uint64_t how) {
     for (Started& s : started)
         if (s.used && s.domain == domain) {
             if (s.hung) on_crash(s, how_hung);
+            else if (s.injected) on_crash(s, how_injected);
             else if (is_crash(how)) on_crash(s, how);
             if (s.beat_ms) --beating;
             s.used = false;
@@ -673,14 +685,14 @@ void on_stop_request(std::uint64_t from, const urpc::Message& m) {
     char program[41] = {};
     (void)unpack(&m.words[1], 5, program);
     const std::uint64_t tag = m.words[0];
-    const std::uint32_t n = kill_local(program, [&](std::uint64_t d) { send(from, stop_reply, tag, 1, d); });
+    const std::uint32_t n = kill_local(program, [&](std::uint64_t d) { send(from, stop_reply, tag, 1, d); }, m.words[6] == 1);
     send(from, stop_reply, tag, 0, n);
 }
 
 void on_stop_reply(std::uint64_t from, const urpc::Message& m) {
     if (m.words[0] != stop_tag) return;  // a round that is over
     if (m.words[1] == 1) {
-        emit("server-stop name={} core={} domain={}", stop_name, from, m.words[2]);
+        emit("{} name={} core={} domain={}", stop_crash ? "server-crashed" : "server-stop", stop_name, from, m.words[2]);
         ++stopped_now;
     } else {
         ++stops_done;
@@ -710,13 +722,14 @@ bool run_start(const char* spec, Waiter wait) {
     return report_round() == 0;
 }
 
-bool run_stop(const char* spec, Waiter wait) {
+bool run_stop(const char* spec, Waiter wait, bool crash) {
     unsigned server = 0;
     std::uint64_t core = 0;
     if (!parse_spec(spec, server, core)) return false;
     const char* program = server < max_servers ? configured[server].program : plain_name;
     const char* name = server < max_servers ? configured[server].name : plain_name;
     copy(stop_name, name, length(name, name_max) + 1);
+    stop_crash = crash;
     ++stop_tag;
     stops_asked = stops_done = stopped_now = 0;
     std::uint64_t w[5];
@@ -724,15 +737,17 @@ bool run_stop(const char* spec, Waiter wait) {
     for (std::uint64_t c = 0; c < mesh.cores; ++c) {
         if (core != ~0ull && c != core) continue;
         if (c == mesh.core) {
-            stopped_now += kill_local(program, [&](std::uint64_t d) { emit("server-stop name={} core={} domain={}", name, c, d); });
+            stopped_now += kill_local(
+                program, [&](std::uint64_t d) { emit("{} name={} core={} domain={}", crash ? "server-crashed" : "server-stop", name, c, d); },
+                crash);
             continue;
         }
-        send(c, stop_req, stop_tag, w[0], w[1], w[2], w[3], w[4]);
+        send(c, stop_req, stop_tag, w[0], w[1], w[2], w[3], w[4], crash ? 1 : 0);
         ++stops_asked;
     }
     wait(stops_complete);
     stopped_total += stopped_now;
-    emit("servers stopped={} name={}", stopped_now, name);
+    emit("servers {}={} name={}", crash ? "crashed" : "stopped", stopped_now, name);
     return stopped_now > 0;
 }
 

@@ -51,7 +51,9 @@ void on_stop_reply(std::uint64_t from, const urpc::Message& m);
 [[nodiscard]] bool start_boot(Waiter wait);
 // Plan steps start:SPEC and stop:SPEC (SPEC = NAME[@CORE]); false fails the plan.
 [[nodiscard]] bool run_start(const char* spec, Waiter wait);
-[[nodiscard]] bool run_stop(const char* spec, Waiter wait);
+// crash:SPEC (fault injection): the same, but each instance ends as crashed, so its restart
+// policy applies (reason=injected).
+[[nodiscard]] bool run_stop(const char* spec, Waiter wait, bool crash = false);
 // Domains the stop: steps so far ended (the kernel counts them as faulted; step `wait` does not).
 [[nodiscard]] std::uint64_t stopped();
 // Server instances of this core still running: domains this monitor started with a `replicas=`

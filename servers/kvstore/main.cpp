@@ -19,6 +19,7 @@
 #include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 #include <myr/user/args.hpp>
+#include <myr/user/heartbeat.hpp>
 
 using namespace myr;
 using namespace myr::kvstore;
@@ -39,6 +40,7 @@ struct Handler {
     bool primary_known = false;
     std::uint64_t next_rejoin = 0;   // primary: ticks of the next attempt to bring back lost backups
     std::uint64_t rejoined = 0, loaded_from = 0;
+    bool awaiting_table = false;     // a restarted backup: no reads until the primary sent the table
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
 
@@ -111,15 +113,28 @@ struct Handler {
             user::print("kvstore: backup {} back: sent {} keys at write {}", r, table.size(), seq);
         }
     }
-    // Primary at start: a live backup that applied writes holds every acknowledged one (each was
-    // forwarded to it first): take its table, so a restarted primary loses nothing.
+    // A restarted primary: a live backup holds every acknowledged write (each was forwarded to it
+    // before it was answered): take its table, so nothing acknowledged is lost. Backups are
+    // tried for about five seconds (they may be restarting too); with none, it starts empty and
+    // says so.
     void recover() {
+        for (user::Deadline limit(500); !limit.passed();) {
+            if (recover_once()) return;
+            user::wait_event();
+        }
+        user::print("kvstore: restarted primary reached no backup with writes: starting empty");
+    }
+    bool recover_once() {
         for (unsigned r = 1; r < replicas; ++r) {
             char name[16] = "kvstore.";
             name[8] = static_cast<char>('0' + r);
-            if (backups[r].connect(name, 20) != Status::ok) continue;  // first boot: maybe not up yet
+            if (!backups[r].connected() && backups[r].connect(name, 20) != Status::ok) continue;
             StatsReply st{};
-            if (backups[r].call(Stats{}, st) != Status::ok || st.applied == 0) continue;
+            if (backups[r].call(Stats{}, st) != Status::ok) {
+                backups[r].close();
+                continue;
+            }
+            if (st.applied == 0) continue;  // restarted itself and not yet sent a table
             table.clear();
             std::uint32_t from = 0;
             DumpReply page{};
@@ -141,8 +156,9 @@ struct Handler {
             seq = page.seq;
             loaded_from = r;
             user::print("kvstore: primary recovered {} keys at write {} from backup {}", table.size(), seq, r);
-            return;
+            return true;
         }
+        return false;
     }
 
     static TxnOp write_op(TxnKind kind, const Key& key, const Value* value) {
@@ -154,6 +170,7 @@ struct Handler {
     }
 
     Status handle(const rpc::Caller&, const Get& r, GetReply& out) {
+        if (awaiting_table) return Status::busy;
         ++gets;
         return table.get(r.key, out);
     }
@@ -190,6 +207,7 @@ struct Handler {
     Status handle(const rpc::Caller&, const Txn& r, TxnReply& out) {
         const bool ro = Table::read_only(r);
         if (!primary() && !ro) return Status::permission_denied;
+        if (awaiting_table) return Status::busy;
         const Status s = table.txn(r, out);
         if (s != Status::ok || !out.committed || ro) return s;
         ++writes;
@@ -229,6 +247,7 @@ struct Handler {
         if (r.last) {
             table.set_clock(r.clock);
             seq = r.seq;
+            awaiting_table = false;
             user::print("kvstore: replica {} rejoined: {} keys at write {}", index, table.size(), seq);
         }
         out.applied = seq;
@@ -297,9 +316,15 @@ extern "C" int main(std::uint64_t arg) {
     }
     handler.in_nameserv = in_nameserv;
     // A restarted primary takes the table from a live backup before it is found by name.
-    if (handler.primary() && handler.replicas > 1) handler.recover();
-    if (const Status s = server.start(name); s != Status::ok) {
-        user::print("kvstore: cannot register {}: {}", name, to_string(s));
+    const bool restarted = user::restarts() > 0;
+    if (handler.primary() && handler.replicas > 1 && restarted) handler.recover();
+    handler.awaiting_table = !handler.primary() && restarted;
+    // A restarted replica's name may still be held by its dead predecessor until the monitors and
+    // nameserv have processed the death: `exists` is retried for a few seconds.
+    Status started = Status::exists;
+    for (user::Deadline limit(300); (started = server.start(name)) == Status::exists && !limit.passed();) user::wait_event();
+    if (started != Status::ok) {
+        user::print("kvstore: cannot register {}: {}", name, to_string(started));
         return 1;
     }
     // With `nameserv=yes` (the config runs nameserv) the name is registered there too, so
@@ -309,7 +334,8 @@ extern "C" int main(std::uint64_t arg) {
         nameserv::Address owner{};
         Status s = Status::not_found;
         for (unsigned t = 0; t < 3000 && (s = nameserv::session().register_name(name, owner)) != Status::ok; ++t) {
-            if (s == Status::exists) break;
+            // exists: a dead predecessor's name not yet dropped (its owner is checked alive).
+            if (s == Status::exists && user::alive(owner.core, owner.domain) != Status::connection_lost) break;
             user::wait_event();  // nameserv may not be up yet
         }
         if (s != Status::ok) user::print("kvstore: registering {} in nameserv: {}", name, to_string(s));

@@ -495,6 +495,8 @@ TEST(ConfigServer, Refused) {
     expect_refused(sys + "plan = \"stop:hello@\"\n", "system.plan step 1", "not below 4");
     expect_refused(sys + "plan = \"names:x\"\n", "system.plan step 1", "names:K");
     expect_refused(sys + "plan = \"sleep:1s\"\n", "system.plan step 1", "sleep:MS");
+    expect_refused(sys + "plan = \"crash:nosuch@1\"\n", "system.plan step 1", "neither a [[server]] name");
+    expect_refused(sys + "plan = \"crash:hello@9\"\n", "system.plan step 1", "not below 4");
 }
 
 } // namespace

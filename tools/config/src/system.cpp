@@ -288,9 +288,9 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                 if (!all_digits(step.substr(6))) issues.push_back({key, "'" + step + "' must be sleep:MS with MS a number of milliseconds"});
             } else if (step.rfind("names:", 0) == 0) {
                 if (!all_digits(step.substr(6))) issues.push_back({key, "'" + step + "' must be names:K with K a number of names"});
-            } else if (step.rfind("start:", 0) == 0 || step.rfind("stop:", 0) == 0) {
-                // start:NAME[@CORE] | stop:NAME[@CORE]: NAME a server's name or a program.
-                std::string rest = step.substr(step[2] == 'a' ? 6 : 5), core;
+            } else if (step.rfind("start:", 0) == 0 || step.rfind("stop:", 0) == 0 || step.rfind("crash:", 0) == 0) {
+                // start:NAME[@CORE] | stop:NAME[@CORE] | crash:NAME[@CORE]: NAME a server's name or a program.
+                std::string rest = step.substr(step.find(':') + 1), core;
                 if (const std::size_t at = rest.find('@'); at != std::string::npos) core = rest.substr(at + 1), rest.resize(at);
                 if (!server_names.count(rest) && !known.count(rest))
                     issues.push_back({key, "names '" + rest + "', which is neither a [[server]] name nor in system.programs"});
@@ -301,7 +301,7 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                 if (const std::string e = check_replicate_step(step.substr(10), c); !e.empty()) issues.push_back({key, e});
             } else {
                 issues.push_back({key, "'" + step + "' is not a plan step (ping-all, ping-sample, probe, status, wait, bench, broadcast, "
-                                       "names:K, sleep:MS, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], replicate:..., shutdown)"});
+                                       "names:K, sleep:MS, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], crash:NAME[@CORE], replicate:..., shutdown)"});
             }
             i = comma + 1;
         }

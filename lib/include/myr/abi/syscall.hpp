@@ -237,9 +237,11 @@ enum class MonitorOp : std::uint64_t {
                       // server offered moves into the reply slot (ok); would_block until the server
                       // offered one or took its rings without (then not_found: use the rings only);
                       // not_found also for a binding that is not the caller's; unsupported: cross-core
-    heartbeat = 20,   // (op) -> w1 = the caller's heartbeat period in ms (0: none): a supervised server
-                      // instance must call again within every period, or its monitor ends it as hung and
-                      // restarts it by its policy (docs/monitors.md, "Supervision"); user::Heartbeat
+    heartbeat = 20,   // (op) -> w1 = the caller's heartbeat period in ms (0: none), w2 = the same in ticks,
+                      // w3 = how often its monitor restarted this instance (0: first start): a supervised
+                      // server instance must call again within every period, or its monitor ends it as
+                      // hung and restarts it by its policy (docs/monitors.md, "Supervision");
+                      // user::Heartbeat, user::restarts()
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t accept_service = 1;      // MonitorOp::accept flag

@@ -8,6 +8,14 @@
 
 namespace myr::user {
 
+// How often this domain's monitor restarted it after crashes (0: its first start, or not a
+// supervised server instance): a restarted server recovers its state instead of starting empty.
+inline std::uint64_t restarts() {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::heartbeat);
+    return monitor_call(m) == Status::ok ? m.w[3] : 0;
+}
+
 class Heartbeat {
 public:
     void poll() {
