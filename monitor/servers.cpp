@@ -206,30 +206,18 @@ unsigned report_round() {
     return failed;
 }
 
-// server.I=NAME:PROGRAM:CORES:ARGS[:RESTART[:HEARTBEAT]] (myriadctl writes it, docs/configs.md):
-// CORES a list of core numbers separated by '.', ARGS the argument string with its spaces as
-// commas (may be empty), RESTART the restart policy (myr/supervise.hpp; absent or empty: never),
-// HEARTBEAT the heartbeat period in ms (absent: none).
+// server.I=NAME:PROGRAM:CORES:ARGS (myriadctl writes it, docs/configs.md): CORES a list of core
+// numbers separated by '.', ARGS the argument string with its spaces as commas (may be empty, may
+// hold colons). Supervision comes in words of its own (load()).
 bool parse_server(char* v, Server& s) {
     s = {};
-    char* field[6] = {v, nullptr, nullptr, nullptr, nullptr, nullptr};
-    for (unsigned f = 1; f < 6; ++f) {
+    char* field[4] = {v, nullptr, nullptr, nullptr};
+    for (unsigned f = 1; f < 4; ++f) {
         char* p = field[f - 1];
         while (*p && *p != ':') ++p;
-        if (!*p) {
-            if (f >= 4) break;  // no RESTART (or HEARTBEAT) field
-            return false;
-        }
+        if (!*p) return false;
         *p = '\0';
         field[f] = p + 1;
-    }
-    if (field[4] && !supervise::parse(field[4], length(field[4], 64), s.policy)) return false;
-    if (field[5]) {
-        std::uint64_t ms = 0;
-        const char* p = field[5];
-        for (; *p >= '0' && *p <= '9' && ms <= supervise::max_heartbeat_ms; ++p) ms = ms * 10 + static_cast<std::uint64_t>(*p - '0');
-        if (*p || p == field[5] || ms < supervise::min_heartbeat_ms || ms > supervise::max_heartbeat_ms) return false;
-        s.heartbeat_ms = ms;
     }
     const std::uint64_t nlen = length(field[0], 17), plen = length(field[1], name_max + 1);
     if (nlen == 0 || nlen > 16 || plen == 0 || plen > name_max) return false;
@@ -315,9 +303,32 @@ unsigned load(bool report) {
         char value[512];
         if (!kernel_option(k.c_str(), value, sizeof value)) continue;
         if (!parse_server(value, configured[server_count])) {
-            if (report) print("bad kernel option {}: not NAME:PROGRAM:CORES:ARGS[:RESTART] within this machine", k.c_str());
+            if (report) print("bad kernel option {}: not NAME:PROGRAM:CORES:ARGS within this machine", k.c_str());
             ++bad;
             continue;
+        }
+        // server.I.restart=POLICY (myr/supervise.hpp) and server.I.heartbeat=MS, when set.
+        Server& s = configured[server_count];
+        char rkey[32], hkey[32];
+        FixedBuffer rk(rkey, sizeof rkey);
+        format_to(rk, "server.{}.restart", i);
+        if (kernel_option(rk.c_str(), value, sizeof value) && !supervise::parse(value, length(value, 64), s.policy)) {
+            if (report) print("bad kernel option {}: not never, always@B or N/T@B", rk.c_str());
+            ++bad;
+            continue;
+        }
+        FixedBuffer hk(hkey, sizeof hkey);
+        format_to(hk, "server.{}.heartbeat", i);
+        if (kernel_option(hk.c_str(), value, sizeof value)) {
+            std::uint64_t ms = 0;
+            const char* p = value;
+            for (; *p >= '0' && *p <= '9' && ms <= supervise::max_heartbeat_ms; ++p) ms = ms * 10 + static_cast<std::uint64_t>(*p - '0');
+            if (*p || p == value || ms < supervise::min_heartbeat_ms || ms > supervise::max_heartbeat_ms) {
+                if (report) print("bad kernel option {}: not a period of 50-600000 ms", hk.c_str());
+                ++bad;
+                continue;
+            }
+            s.heartbeat_ms = ms;
         }
         ++server_count;
     }

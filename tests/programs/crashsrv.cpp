@@ -1,5 +1,5 @@
 // A server instance that ends on purpose, for supervision tests (docs/monitors.md, "Supervision";
-// tests/qemu/configs/supervise.toml). Arguments: `mode=fault|exit1|exit0|serve` and `after_ms=N`:
+// tests/qemu/configs/supervise.toml). Arguments: `mode=fault|exit1|exit0|serve` and `ms=N`:
 // it prints `crashsrv: start core=C domain=D replica=I mode=M`, waits N ms of its core's clock
 // (sleeping between ticks), then faults (a write to address 0: page fault, vector 14), exits
 // with 1 or 0, with `hang` stops its heartbeats and sleeps, or, with `serve`, beats and sleeps
@@ -19,7 +19,7 @@ extern "C" int main(std::uint64_t) {
     const auto r = read_args(buf, sizeof buf);
     const std::uint64_t len = r.ok() ? *r : 0;
     std::uint64_t after_ms = 50, replica = 0;
-    (void)args::number(buf, len, "after_ms", after_ms);
+    (void)args::number(buf, len, "ms", after_ms);
     (void)args::number(buf, len, "replica", replica);
     const auto is = [&](const char* m) { return args::equals(buf, len, "mode", m); };
     const std::uint64_t info = syscall6(abi::Sys::domain_info).value;

@@ -400,16 +400,21 @@ cores = "3"
 )");
     ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
     const System& s = r.config->system;
-    EXPECT_EQ(s.servers[0].kernel_word(0), "server.0=a:hello:0::3/10000@100");
-    EXPECT_EQ(s.servers[1].kernel_word(1), "server.1=b:hello:1::always@2000");
-    EXPECT_EQ(s.servers[2].kernel_word(2), "server.2=c:hello:2:");  // never: no fifth field
-    EXPECT_EQ(s.servers[3].kernel_word(3), "server.3=d:hello:3:");
+    using W = std::vector<std::string>;
+    EXPECT_EQ(s.servers[0].kernel_word(0), "server.0=a:hello:0:");
+    EXPECT_EQ(s.servers[0].supervision_words(0), W{"server.0.restart=3/10000@100"});
+    EXPECT_EQ(s.servers[1].supervision_words(1), W{"server.1.restart=always@2000"});
+    EXPECT_EQ(s.servers[2].supervision_words(2), W{});  // never: no word
+    EXPECT_EQ(s.servers[3].supervision_words(3), W{});
+    EXPECT_EQ(s.kernel_words(), (W{"monitor=monitor", "server.0=a:hello:0:", "server.0.restart=3/10000@100", "server.1=b:hello:1:",
+                                   "server.1.restart=always@2000", "server.2=c:hello:2:", "server.3=d:hello:3:",
+                                   "plan=sleep:250,shutdown"}));
     const LoadResult h = load(base + "[system]\nmonitor = \"monitor\"\n[[server]]\nprogram = \"hello\"\ncores = \"0\"\n"
                                      "heartbeat = \"250ms\"\n[[server]]\nname = \"b\"\nprogram = \"hello\"\ncores = \"1\"\n"
                                      "heartbeat = \"1s\"\nrestart = \"always\"\n");
     ASSERT_TRUE(h.ok()) << (h.errors.empty() ? "" : h.errors[0]);
-    EXPECT_EQ(h.config->system.servers[0].kernel_word(0), "server.0=hello:hello:0:::250");  // never, then the period
-    EXPECT_EQ(h.config->system.servers[1].kernel_word(1), "server.1=b:hello:1::always@100:1000");
+    EXPECT_EQ(h.config->system.servers[0].supervision_words(0), W{"server.0.heartbeat=250"});  // never restarted
+    EXPECT_EQ(h.config->system.servers[1].supervision_words(1), (W{"server.1.restart=always@100", "server.1.heartbeat=1000"}));
 }
 
 TEST(ConfigServer, RestartRefused) {

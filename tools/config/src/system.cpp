@@ -14,7 +14,10 @@ std::vector<std::string> System::kernel_words() const {
     std::vector<std::string> w;
     if (!monitor.empty()) w.push_back("monitor=" + monitor);
     for (const std::string& s : spawn) w.push_back("spawn=" + s);
-    for (std::size_t i = 0; i < servers.size(); ++i) w.push_back(servers[i].kernel_word(i));
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        w.push_back(servers[i].kernel_word(i));
+        for (std::string& s : servers[i].supervision_words(i)) w.push_back(std::move(s));
+    }
     if (!plan.empty()) w.push_back("plan=" + plan);
     return w;
 }
@@ -24,8 +27,14 @@ std::string Server::kernel_word(std::size_t index) const {
     for (std::size_t i = 0; i < cores.size(); ++i) w += (i ? "." : "") + std::to_string(cores[i]);
     w += ":";
     for (const char ch : args) w += ch == ' ' ? ',' : ch;
-    if (!restart.empty() || heartbeat_ms) w += ":" + restart;
-    if (heartbeat_ms) w += ":" + std::to_string(heartbeat_ms);
+    return w;
+}
+
+std::vector<std::string> Server::supervision_words(std::size_t index) const {
+    std::vector<std::string> w;
+    const std::string key = "server." + std::to_string(index);
+    if (!restart.empty()) w.push_back(key + ".restart=" + restart);
+    if (heartbeat_ms) w.push_back(key + ".heartbeat=" + std::to_string(heartbeat_ms));
     return w;
 }
 
@@ -209,6 +218,7 @@ void build_servers(const Draft& d, Config& c, std::set<std::string>& known, std:
         if (std::find(s.programs.begin(), s.programs.end(), sv.program) == s.programs.end()) s.programs.push_back(sv.program);
         known.insert(sv.program);
         word_bytes += sv.kernel_word(s.servers.size()).size() + 1;
+        for (const std::string& sw : sv.supervision_words(s.servers.size())) word_bytes += sw.size() + 1;
         s.servers.push_back(sv);
     }
     if (word_bytes > max_server_words)

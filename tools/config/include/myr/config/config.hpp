@@ -63,10 +63,11 @@ struct Server {
     std::vector<unsigned> cores;   // where its instances run, in order: the first `replicas` placed cores
     std::string restart;           // restart policy, kernel form (myr/supervise.hpp): "" never, "always@B", "N/T@B"
     std::uint64_t heartbeat_ms = 0;  // 0: no heartbeats asked
-    // server.I=NAME:PROGRAM:C1.C2...:ARGS[:RESTART[:HEARTBEAT]] with every space of ARGS as a comma
-    // (kernel words hold no spaces; the monitor turns the commas back); RESTART only when not
-    // never (empty before a HEARTBEAT), HEARTBEAT the period in ms when one is asked.
+    // server.I=NAME:PROGRAM:C1.C2...:ARGS with every space of ARGS as a comma (kernel words hold
+    // no spaces; the monitor turns the commas back).
     [[nodiscard]] std::string kernel_word(std::size_t index) const;
+    // server.I.restart=POLICY (when not never) and server.I.heartbeat=MS (when asked).
+    [[nodiscard]] std::vector<std::string> supervision_words(std::size_t index) const;
 };
 inline constexpr std::size_t max_servers = 16;           // the monitor reads server.0 .. server.15
 inline constexpr std::size_t max_server_args = 64;       // + " replica=I replicas=K" fits the monitor's 96
