@@ -54,6 +54,11 @@ std::uint64_t bind_serials;  // last BindEnd::serial given
 std::uint64_t local_badges;  // last badge minted for a local-call cap (never reused on this core)
 std::uint64_t incoming;      // our slot where a capability sent with a call lands (emptied after each)
 constexpr unsigned local_slot_reserve = 16;  // free slots local calls leave to rings in transit
+// Free cnode slots a new binding leaves to the steps of bindings already under way (doorbells,
+// rings being taken): a bind that would leave fewer is answered busy and asked again, instead of
+// parking a ring in a slot while a busy core's servers cannot take the rings they already have
+// (core 0 of 64 with 63 clients at once ran out, and doorbells failed).
+constexpr unsigned transit_reserve = 8;
 std::uint64_t bindings_made;
 std::uint64_t slot_used;  // bit per cnode slot
 
@@ -323,6 +328,7 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
     else if (pending_of(from, client_domain) >= pending_per_client) st = Status::busy;
     else if (!(charge = charge_of(from, client_domain, true))) st = Status::busy;
     else if (charge->rings >= rings_per_domain) st = Status::no_memory;
+    else if (free_slots() <= transit_reserve) st = Status::busy;  // the client asks again later
     else if (!(f = new_bind())) st = Status::busy;
     if (st == Status::ok) {
         f->server = true;
@@ -411,6 +417,7 @@ void start_bind(DomainRec& rec, std::uint64_t who, const Service& svc, std::uint
     if (in_setup(who) >= setup_per_domain) return (void)reply(Status::busy);
     if (rec.rings >= rings_per_domain) return (void)reply(Status::no_memory);
     if (local && kept_free() < 2) return (void)reply(Status::busy);
+    if (free_slots() <= transit_reserve) return (void)reply(Status::busy);
     BindEnd* e = new_bind();
     if (!e) return (void)reply(Status::busy);
     e->domain = static_cast<std::uint32_t>(who);
