@@ -134,6 +134,7 @@ struct Conn {
     std::uint64_t rx_slot = 0, tx_slot = 0, bell_slot = 0;
     std::uint64_t local_slot = 0;  // client: send-only cap to the server's endpoint (0: rings only)
     std::uint64_t badge = 0;       // server: badge of this connection's local calls (0: none)
+    bool early = false;            // server: a pass served its frame before the local call came
     int window = -1;
     std::uint32_t peer_core = 0, peer_domain = 0;
     user::Channel channel{};
@@ -194,6 +195,7 @@ struct Conn {
         RingWindow::instance().free(window);
         window = -1;
         badge = 0;
+        early = false;
         open = false;
     }
 
@@ -409,8 +411,16 @@ public:
         bool progress = (m_passes++ % 64 == 0 || open_connections() == 0) && accept_one();
         // Same-core clients blocked in a call while we were busy: a few per pass.
         if (m_endpoint) progress = serve_local(false) || progress;
-        for (unsigned i = 0; i < MaxConnections; ++i)
-            if (m_conns[i].open && serve_conn(i, true) != Status::would_block) progress = true;
+        for (unsigned i = 0; i < MaxConnections; ++i) {
+            if (!m_conns[i].open) continue;
+            const Status s = serve_conn(i, true);
+            if (s == Status::would_block) continue;
+            progress = true;
+            // A local client's frame served by this pass before its call reached us (it was
+            // preempted between writing the frame and calling): the call will find the ring
+            // empty, and that is not a bad request.
+            if (s == Status::ok && m_conns[i].open && m_conns[i].badge) m_conns[i].early = true;
+        }
         return progress;
     }
 
@@ -519,7 +529,10 @@ private:
     Status serve_call(std::uint64_t badge) {
         for (unsigned i = 0; i < MaxConnections; ++i) {
             if (!m_conns[i].open || m_conns[i].badge != badge || badge == 0) continue;
+            const bool early = m_conns[i].early;
+            m_conns[i].early = false;
             const Status s = serve_conn(i, false);
+            if (s == Status::would_block && early) return Status::ok;  // answered by a pass already
             if (s == Status::would_block) ++m_bad;
             return s == Status::would_block ? Status::bad_request : s;
         }
