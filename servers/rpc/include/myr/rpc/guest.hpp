@@ -237,8 +237,10 @@ public:
         Status s = Status::not_found;
         for (user::Deadline limit(tries); !limit.passed();) {
             s = user::bind(service, b);
-            if (s != Status::not_found) break;
-            user::wait_event();  // the name may not have reached this core's monitor yet
+            // not_found: the name may not have reached this core's monitor yet; busy: a monitor
+            // short of slots for rings in transit asks us to come back (nothing was charged).
+            if (s != Status::not_found && s != Status::busy) break;
+            user::wait_event();
         }
         if (s != Status::ok) return s;
         return m_conn.open_from(b, tries);
