@@ -340,6 +340,16 @@ extern "C" int main(std::uint64_t arg) {
         }
         if (s != Status::ok) user::print("kvstore: registering {} in nameserv: {}", name, to_string(s));
     }
+    // A backup learns its primary's address now, while no client writes yet: looked up at the
+    // first apply instead, a nameserv replica still catching up could hold that write (and the
+    // client waiting on it) for seconds.
+    if (!handler.primary() && in_nameserv) {
+        nameserv::Address a{};
+        if (nameserv::session().wait_for("kvstore", a, 1000) == Status::ok) {
+            handler.primary_at = a;
+            handler.primary_known = true;
+        }
+    }
     user::print("kvstore: replica {} of {} serving as {} on core {}", handler.index, handler.replicas, name, core);
     static std::uint64_t bad = 0;
     handler.bad = &bad;
