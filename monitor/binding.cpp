@@ -814,9 +814,14 @@ void serve_call(const Message& m) {
     case abi::MonitorOp::args:
     case abi::MonitorOp::spawn:
     case abi::MonitorOp::heartbeat:
+    case abi::MonitorOp::server_info:
     case abi::MonitorOp::spawn_arg: {
         // Program arguments and spawns by domains (servers.cpp).
         const servers::Answer a = servers::serve(who, m.w);
+        std::uint32_t core = 0, domain = 0;
+        if (static_cast<abi::MonitorOp>(m.w[0]) == abi::MonitorOp::server_info && a.status == Status::not_found &&
+            names::lookup(m.w[1], m.w[2], core, domain))
+            return (void)reply(Status::ok, 0, ~0ull, std::uint64_t{core} << 32 | domain);  // an exported name
         return (void)reply(a.status, a.w1, a.w2, a.w3, abi::no_cap, a.high);
     }
     // ---- Operations for user-space servers (docs/monitors.md, "Death feed, kill, list, bind by

@@ -544,6 +544,16 @@ Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
         rec->beat_due = now_ticks() + ticks_of(rec->beat_ms);
         return {Status::ok, 0, rec->beat_ms, ticks_of(rec->beat_ms), restarts};
     }
+    case abi::MonitorOp::server_info: {
+        (void)load(false);
+        char name[17] = {};
+        const std::uint64_t nlen = unpack(&w[1], 2, name);
+        if (nlen == 0) return {Status::not_found, 0, 0, 0, 0};
+        for (unsigned i = 0; i < server_count; ++i)
+            if (same(configured[i].name, name) || same(configured[i].program, name))
+                return {Status::ok, 0, configured[i].count, i, 0};
+        return {Status::not_found, 0, 0, 0, 0};
+    }
     case abi::MonitorOp::args: {
         const Started* rec = record_of(domain);
         const std::uint64_t len = rec ? rec->len : 0, off = w[1];

@@ -125,6 +125,15 @@ struct Handler {
         // the feed before this point, so nothing would ever remove it (replica 0 also checks
         // every add that reaches it from another replica, see exchange).
         if (kind == Kind::add && user::alive(who.core, who.domain) == Status::connection_lost) return Status::connection_lost;
+        // A name held by a domain whose death our monitor reported (a restarted server taking its
+        // predecessor's name before replica 0 reaped that death): the dead owner's names go
+        // first, through the log like reap's, so the add does not fail with `exists`.
+        if (kind == Kind::add && serving()) {
+            Address old{};
+            if (lookup(table(), name, old) == Status::ok && !(old == who) &&
+                user::alive(old.core, old.domain) == Status::connection_lost)
+                drop(old);
+        }
         Table::Result r{};
         if (const Status s = change(op, r); s != Status::ok) return s;
         out.owner = address_of(r.owner);
@@ -240,17 +249,26 @@ struct Handler {
         }
     }
 
-    // Replica > 0: connect back after replica 0's hello; exchange what is new.
+    // Replica > 0: connect back after replica 0's hello; exchange what is new. A connect that
+    // fails (replica 0's monitor busy with a storm of binds at boot) is tried again a second later
+    // (replica 0 says hello only once). Each try waits the full 20 s: one given up halfway leaves
+    // its rings in transit at replica 0's monitor.
     void follow() {
         if (hello && !upstream.connected()) {
+            const std::uint64_t now = user::ticks();
+            if (now < next_upstream_try) return;
             if (const Status s = upstream.connect("nameserv.0"); s != Status::ok) {
-                user::print("nameserv: replica {} cannot reach replica 0: {}", index, to_string(s));
-                hello = false;
+                next_upstream_try = now + 100;
+                if (upstream_failures++ == 0)
+                    user::print("nameserv: replica {} cannot reach replica 0 yet ({}): trying again every second", index,
+                                to_string(s));
                 return;
             }
+            if (upstream_failures) user::print("nameserv: replica {} reached replica 0 after {} tries", index, upstream_failures + 1);
         }
         (void)catch_up(2);
     }
+    std::uint64_t next_upstream_try = 0, upstream_failures = 0;
 
     void background() {
         if (is_hub()) {
@@ -333,7 +351,7 @@ extern "C" int main(std::uint64_t arg) {
         // Background work costs monitor calls: when idle, and every 256 busy passes.
         if (idle > 200 || (passes & 255) == 0) {
             handler.background();
-            if (idle > 200) user::wait_event();
+            if (idle > 200 && !server.accept()) user::wait_event();  // a new client first: see it now
         }
     }
     const repl::ReplicaStats& rs = handler.replica->stats();

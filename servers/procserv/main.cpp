@@ -169,7 +169,7 @@ extern "C" int main(std::uint64_t arg) {
         if (idle > 200 || (passes & 255) == 0) {
             reap();
             register_with_nameserv();
-            if (idle > 200) user::wait_event();
+            if (idle > 200 && !server.accept()) user::wait_event();  // a new client first: see it now
         }
     }
     StatsReply st{};

@@ -27,6 +27,15 @@ int fail(const char* what, Status s) {
 extern "C" int main(std::uint64_t) {
     core = user::syscall6(abi::Sys::domain_info).value >> 32;
     for (std::uint64_t slot = 61; slot < 64; ++slot) rpc::Slots::instance().reserve(slot);  // page tables for the frame
+    // What the config runs, as the monitor answers it (MonitorOp::server_info).
+    std::uint64_t instances = 0;
+    if (const Status s = user::server_configured("nameserv", instances); s != Status::ok || instances == 0)
+        return fail("server_info nameserv", s);
+    if (const Status s = user::server_configured("nosuchserver", instances); s != Status::not_found)
+        return fail("server_info of a server the config lacks", s);
+    if (const Status s = user::server_configured("", instances); s != Status::not_found)
+        return fail("server_info of an empty name", s);
+    if (!nameserv::present()) return fail("nameserv::present", Status::not_found);
     // nameserv and kvstore.
     static rpc::Client kv;  // clients hold 1 KiB frame buffers: not on the 32 KiB stack
     if (const Status s = nameserv::connect(kv, kvstore::service); s != Status::ok) return fail("find kvstore through nameserv", s);

@@ -242,6 +242,12 @@ enum class MonitorOp : std::uint64_t {
                       // server instance must call again within every period, or its monitor ends it as
                       // hung and restarts it by its policy (docs/monitors.md, "Supervision");
                       // user::Heartbeat, user::restarts()
+    server_info = 21, // (op, name0, name1) -> ok when the config has a [[server]] table whose name or
+                      // program is `name` (16 bytes, nul-padded): w1 = its instances placed at boot,
+                      // w2 = its table index; else ok when a domain exported `name` in the monitors'
+                      // table: w1 = 0, w2 = ~0, w3 = core << 32 | domain; not_found when neither.
+                      // Answered locally, no messages (clients ask "does this machine run
+                      // nameserv?": user::server_configured, nameserv::present)
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t accept_service = 1;      // MonitorOp::accept flag

@@ -93,4 +93,18 @@ inline Status find_program(std::uint64_t core, const char* prog, std::uint64_t& 
     }
 }
 
+// Whether the config runs a server named (or whose program is) `name` (up to 16 bytes): ok with
+// `instances` = how many were placed at boot; also ok (instances 0) when no [[server]] table
+// names it but a domain exported `name` in the monitors' table; not_found when neither.
+// Answered by this core's monitor, no messages (MonitorOp::server_info).
+inline Status server_configured(const char* name, std::uint64_t& instances) {
+    instances = 0;
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::server_info);
+    pack_name16(name, m.w[1], m.w[2]);
+    const Status s = monitor_call(m);
+    if (s == Status::ok) instances = m.w[1];
+    return s;
+}
+
 } // namespace myr::user

@@ -1,11 +1,12 @@
 #pragma once
 // nameserv from a domain (docs/servers.md, "nameserv"): a session with this node's replica
 // ("nameserv.<node>", a bootstrap name in the monitors' table; "nameserv.0" when the node has
-// none), calls that retry while the replica catches up (busy), wait_for, and connect(): bind to a
-// service by its nameserv name (bind by address), or by a bootstrap name when nameserv does not
-// know it.
+// none), calls that retry while the replica catches up (busy), wait_for; publish(): a server's
+// name goes into nameserv when the config runs nameserv, else into the monitors' table; and
+// connect(): bind to a service by its nameserv name (bind by address), or by a bootstrap name.
 #include <myr/nameserv/interface.hpp>
 #include <myr/rpc/guest.hpp>
+#include <myr/user/domains.hpp>
 
 namespace myr::nameserv {
 
@@ -101,16 +102,52 @@ inline Session& session() {
     return s;
 }
 
+// Whether this machine runs nameserv: the config places it ([[server]]), or a replica 0 started
+// otherwise (a plan step) exported its bootstrap name already. Asked of this core's monitor (no
+// messages) until the answer is yes, which is kept. Without nameserv, servers export their names
+// in the monitors' table and clients bind by those names.
+inline bool present() {
+    static bool known = false;
+    if (!known) {
+        std::uint64_t instances = 0;
+        known = (user::server_configured("nameserv", instances) == Status::ok && instances > 0) ||
+                user::server_configured("nameserv.0", instances) == Status::ok;
+    }
+    return known;
+}
+
+// Makes `name` known for `server` (an rpc::Server): registered in nameserv when the config runs
+// it (then the monitors' table never holds it), else exported in the monitors' table. A name a
+// dead predecessor still holds (a restarted server, before nameserv or the monitors processed the
+// death) is asked for again for up to `tries` timer ticks; so is a nameserv not up yet. exists:
+// a live domain holds it.
+template <typename S>
+Status publish(S& server, const char* name, std::uint64_t tries = 3000) {
+    Status s = Status::timeout;
+    if (!present()) {
+        for (user::Deadline limit(tries); (s = server.start(name)) == Status::exists && !limit.passed();) user::wait_event();
+        return s;
+    }
+    for (user::Deadline limit(tries); !limit.passed();) {
+        Address owner{};
+        s = session().register_name(name, owner);
+        if (s == Status::ok || s == Status::invalid_argument || s == Status::bad_request) return s;
+        if (s == Status::exists && user::alive(owner.core, owner.domain) != Status::connection_lost) return s;
+        user::wait_event();
+    }
+    return s;
+}
+
 // Connects `c` to the service `name`: looked up in nameserv and bound by address, or, when
 // nameserv does not know it and it fits the monitors' 16 bytes, bound by the monitors' bootstrap
-// table (user::bind). Waits up to `tries` timer ticks for either to know it.
+// table (user::bind). Waits up to `tries` timer ticks for either to know it. Without nameserv in
+// the config, only the monitors' table is asked.
 inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 3000) {
     std::size_t len = 0;
     while (name[len] && len <= max_name) ++len;
     for (user::Deadline limit(tries); !limit.passed();) {
         Address a{};
-        const Status s = session().lookup(name, a);
-        if (s == Status::ok) {
+        if (present() && session().lookup(name, a) == Status::ok) {
             // not_found: the server registered its name before its first accept (bind_to reaches
             // only a domain that accepts): ask again below while time is left.
             const Status cs = c.connect_to(a.core, a.domain, 0, tries);

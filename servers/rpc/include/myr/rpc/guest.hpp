@@ -435,6 +435,10 @@ public:
         else user::wait_event();
     }
 
+    // Takes one new client if the monitor has one: true when it did. For servers with their own
+    // loop that sleep in wait_event (poll() asks only every 64th pass while clients are open).
+    bool accept() { return accept_one(); }
+
     // Serves until stop() returns true (checked between passes).
     template <typename Stop>
     void run(Stop stop) {
