@@ -37,6 +37,9 @@ struct BindEnd {
     std::uint32_t domain;    // the local domain (its badge)
     std::uint32_t peer_core, peer_domain;
     std::uint64_t rx_slot, tx_slot;  // our slots holding its rings until taken (0: taken)
+    std::uint64_t tx_phys;   // the peer's ring on another core, its capability not made yet: made
+                             // at take_ring, so a binding waiting to be accepted holds one slot
+                             // here, not two (0: none waiting; see transit_reserve)
     std::uint64_t service;   // server side: the client's service word (bind_to; 0 by name)
     std::uint64_t serial;    // never reused: names this entry for as long as it lives
     // Local calls (docs/monitors.md, "Local calls"). Server side of a same-core binding: the
@@ -344,7 +347,8 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
         if (st == Status::ok) {
             ++charge->rings;
             if (local_slot) keep(original, svc->domain, client_domain);
-            st = peer_ring(client_phys, local_slot, f->tx_slot);
+            if (local_slot) st = peer_ring(client_phys, local_slot, f->tx_slot);
+            else f->tx_phys = client_phys;  // made when the server takes it
         }
         if (st == Status::ok) {
             f->ready = true;
@@ -379,7 +383,8 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
         return;
     }
     e.exposed = status == Status::ok || from == mesh.core;
-    if (status == Status::ok) status = peer_ring(server_phys, local_slot, e.tx_slot);
+    if (status == Status::ok && local_slot) status = peer_ring(server_phys, local_slot, e.tx_slot);
+    else if (status == Status::ok) e.tx_phys = server_phys;  // made when the client takes it
     if (status == Status::ok) {
         e.peer_core = static_cast<std::uint32_t>(from);
         e.peer_domain = static_cast<std::uint32_t>(server_domain);
@@ -750,12 +755,17 @@ void serve_call(const Message& m) {
         BindEnd* e = owned_bind(m.w[1], who);
         if (!e || !e->ready || (e->server && !e->accepted) || m.w[2] > 1) return (void)reply(Status::not_found);
         std::uint64_t& slot = m.w[2] ? e->tx_slot : e->rx_slot;
+        if (m.w[2] && !slot && e->tx_phys) {
+            // The peer's ring: its capability made now (peer_ring checks it is channel-pool memory).
+            if (const Status st = peer_ring(e->tx_phys, 0, slot); st != Status::ok) return (void)reply(st);
+            e->tx_phys = 0;
+        }
         if (!slot) return (void)reply(Status::not_found);
         if (e->server) decline_local(*e);  // a server that offers does so before its rings
         if (reply(Status::ok, 0, 0, 0, slot)) {  // moved: the slot is empty now
             slot_used &= ~(std::uint64_t{1} << slot);
             slot = 0;
-            if (!e->rx_slot && !e->tx_slot) release_bind(*e);  // an offer never taken goes too
+            if (!e->rx_slot && !e->tx_slot && !e->tx_phys) release_bind(*e);  // an offer never taken goes too
         }
         return;
     }

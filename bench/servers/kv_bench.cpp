@@ -3,6 +3,7 @@
 // (Stats.lines: every URPC line each replica sent or received) give the lines per operation for
 // this replication choice (argument: the number of replicas).
 #include <myr/kvstore/interface.hpp>
+#include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 
 using namespace myr;
@@ -29,12 +30,9 @@ extern "C" int main(std::uint64_t arg) {
     replicas = arg == 0 ? 1 : static_cast<unsigned>(arg);
     if (replicas > 4) return 1;
     for (unsigned r = 0; r < replicas; ++r) {
-        char name[16] = "kvstore";
-        if (r > 0) {
-            name[7] = '.';
-            name[8] = static_cast<char>('0' + r);
-        }
-        if (const Status s = replica[r].connect(name); s != Status::ok) {
+        char name[16];
+        replica_name(r, name);
+        if (const Status s = nameserv::connect(replica[r], name); s != Status::ok) {
             user::print("test-fail: kvbench: connect {}: {}", name, to_string(s));
             return 1;
         }

@@ -1,6 +1,7 @@
 // The tutorial's counter server (docs/servers.md, "Write your own server"): the smallest complete
 // server, built and tested like the others (qemu_tutorial_counter).
 #include <myr/counter/interface.hpp>
+#include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 
 using namespace myr;
@@ -26,7 +27,7 @@ rpc::Server<counter::Interface, Handler> server(handler);
 } // namespace
 
 extern "C" int main(std::uint64_t) {
-    if (server.start("counter") != Status::ok) return 1;
+    if (nameserv::publish(server, "counter") != Status::ok) return 1;  // nameserv, or the monitors' table
     server.run([] { return false; });
     return 0;
 }

@@ -26,7 +26,6 @@ using namespace myr::kvstore;
 
 namespace {
 
-constexpr unsigned max_replicas = 4;
 
 struct Handler {
     Table table;
@@ -54,9 +53,9 @@ struct Handler {
             if (lost[r]) continue;
             rpc::Client& b = backups[r];
             if (!b.connected()) {
-                char name[16] = "kvstore.";
-                name[8] = static_cast<char>('0' + r);
-                if (const Status s = b.connect(name); s != Status::ok) {
+                char name[16];
+                replica_name(r, name);
+                if (const Status s = nameserv::connect(b, name, 2000); s != Status::ok) {
                     user::print("kvstore: backup {} unreachable ({}): continuing without it", r, to_string(s));
                     lost[r] = true;
                     continue;
@@ -101,9 +100,9 @@ struct Handler {
         for (unsigned r = 1; r < replicas; ++r) {
             if (!lost[r]) continue;
             backups[r].close();
-            char name[16] = "kvstore.";
-            name[8] = static_cast<char>('0' + r);
-            if (backups[r].connect(name, 2) != Status::ok) continue;  // a short stall: it is down
+            char name[16];
+            replica_name(r, name);
+            if (nameserv::connect(backups[r], name, 2) != Status::ok) continue;  // a short stall: it is down
             if (!push_table(r)) {
                 backups[r].close();
                 continue;
@@ -126,9 +125,9 @@ struct Handler {
     }
     bool recover_once() {
         for (unsigned r = 1; r < replicas; ++r) {
-            char name[16] = "kvstore.";
-            name[8] = static_cast<char>('0' + r);
-            if (!backups[r].connected() && backups[r].connect(name, 20) != Status::ok) continue;
+            char name[16];
+            replica_name(r, name);
+            if (!backups[r].connected() && nameserv::connect(backups[r], name, 20) != Status::ok) continue;
             StatsReply st{};
             if (backups[r].call(Stats{}, st) != Status::ok) {
                 backups[r].close();
@@ -217,23 +216,34 @@ struct Handler {
         replicate(t);
         return s;
     }
-    // Backups take writes and tables from the primary only. With nameserv its address is looked
-    // up (again when another caller claims to be it: the primary may have been restarted);
-    // without, the first caller is trusted.
+    // Backups take writes and tables from the primary only: the domain that holds the name
+    // "kvstore", in nameserv or (without it) in the monitors' table (MonitorOp::server_info
+    // answers the exporter). Looked up again when another caller claims to be it: the primary
+    // may have been restarted.
+    bool resolve_primary(std::uint64_t busy_tries) {
+        nameserv::Address a{};
+        if (in_nameserv) {
+            nameserv::Session& ns = nameserv::session();
+            const std::uint64_t saved = ns.busy_tries;
+            ns.busy_tries = busy_tries;
+            const Status s = ns.lookup(service, a);
+            ns.busy_tries = saved;
+            if (s != Status::ok) return false;
+        } else {
+            user::Message m{};
+            m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::server_info);
+            user::pack_name16(service, m.w[1], m.w[2]);
+            if (user::monitor_call(m) != Status::ok || m.w[2] != ~0ull) return false;
+            a = nameserv::Address{static_cast<std::uint32_t>(m.w[3] >> 32), static_cast<std::uint32_t>(m.w[3])};
+        }
+        primary_at = a;
+        primary_known = true;
+        return true;
+    }
     bool from_primary(const rpc::Caller& c) {
         const nameserv::Address who{c.core, c.domain};
         if (primary_known && primary_at == who) return true;
-        if (!in_nameserv) {
-            if (primary_known) return false;
-            primary_at = who;
-            primary_known = true;
-            return true;
-        }
-        nameserv::Address a{};
-        if (nameserv::session().lookup("kvstore", a) != Status::ok) return false;
-        primary_at = a;
-        primary_known = true;
-        return a == who;
+        return resolve_primary(3000) && primary_at == who;
     }
     Status handle(const rpc::Caller& c, const Load& r, ApplyReply& out) {
         out.applied = seq;
@@ -290,9 +300,7 @@ rpc::Server<Interface, Handler, 14> server(handler);
 extern "C" int main(std::uint64_t arg) {
     char text[args::max_len + 1];
     const Result<std::uint64_t> len = user::read_args(text, sizeof text);
-    bool in_nameserv = false;
     if (len.ok() && *len > 0) {
-        in_nameserv = args::equals(text, *len, "nameserv", "yes");
         std::uint64_t index = 0, replicas = 1, exit_after = 0;
         (void)args::number(text, *len, "replica", index);
         (void)args::number(text, *len, "replicas", replicas);
@@ -308,54 +316,47 @@ extern "C" int main(std::uint64_t arg) {
                     handler.replicas, max_replicas);
         return 1;
     }
-    char name[16] = "kvstore";
-    if (handler.index > 0) {
-        name[7] = '.';
-        name[8] = static_cast<char>('0' + handler.index);
-        name[9] = '\0';
-    }
-    handler.in_nameserv = in_nameserv;
+    char name[16];
+    replica_name(handler.index, name);
+    // With nameserv in the config the names live there only (nameserv::publish); without, in the
+    // monitors' table.
+    handler.in_nameserv = nameserv::present();
     // A restarted primary takes the table from a live backup before it is found by name.
     const bool restarted = user::restarts() > 0;
     if (handler.primary() && handler.replicas > 1 && restarted) handler.recover();
     handler.awaiting_table = !handler.primary() && restarted;
-    // A restarted replica's name may still be held by its dead predecessor until the monitors and
-    // nameserv have processed the death: `exists` is retried for a few seconds.
-    Status started = Status::exists;
-    for (user::Deadline limit(300); (started = server.start(name)) == Status::exists && !limit.passed();) user::wait_event();
-    if (started != Status::ok) {
-        user::print("kvstore: cannot register {}: {}", name, to_string(started));
+    // The primary binds to its backups before its name is known, so before clients come: bound
+    // later (at the first write), it sits in that bind while clients' binds to it pile up
+    // unaccepted at its monitor, filling that monitor's slots for rings in transit, so its own
+    // bind to a backup is refused busy for as long (63 clients on 8s8c did that). A backup not
+    // up within the wait is bound at a write.
+    if (handler.primary())
+        for (unsigned r = 1; r < handler.replicas; ++r) {
+            char backup[16];
+            replica_name(r, backup);
+            if (!handler.backups[r].connected()) (void)nameserv::connect(handler.backups[r], backup, 1000);
+        }
+    // A restarted replica's name may still be held by its dead predecessor until the monitors or
+    // nameserv have processed the death: publish asks again for a few seconds.
+    if (const Status s = nameserv::publish(server, name); s != Status::ok) {
+        user::print("kvstore: cannot register {}: {}", name, to_string(s));
         return 1;
     }
-    // With `nameserv=yes` (the config runs nameserv) the name is registered there too, so
-    // `services` lists it and clients find it through nameserv; the monitors' table keeps the
-    // bootstrap entry either way (clients without nameserv).
-    if (in_nameserv) {
-        nameserv::Address owner{};
-        Status s = Status::not_found;
-        for (unsigned t = 0; t < 3000 && (s = nameserv::session().register_name(name, owner)) != Status::ok; ++t) {
-            // exists: a dead predecessor's name not yet dropped (its owner is checked alive).
-            if (s == Status::exists && user::alive(owner.core, owner.domain) != Status::connection_lost) break;
-            user::wait_event();  // nameserv may not be up yet
-        }
-        if (s != Status::ok) user::print("kvstore: registering {} in nameserv: {}", name, to_string(s));
-    }
-    // A backup learns its primary's address now, while no client writes yet: looked up at the
-    // first apply instead, a nameserv replica still catching up could hold that write (and the
-    // client waiting on it) for seconds.
-    if (!handler.primary() && in_nameserv) {
-        nameserv::Address a{};
-        if (nameserv::session().wait_for("kvstore", a, 1000) == Status::ok) {
-            handler.primary_at = a;
-            handler.primary_known = true;
-        }
-    }
+    // A backup serves at once (its primary binds to it before the primary's own name is known)
+    // and learns the primary's address between passes, before the first write comes: looked up
+    // only at the first apply, a nameserv replica still catching up could hold that write (and
+    // the client waiting on it) for seconds.
+    std::uint64_t passes = 0;
+    // The primary needs nameserv again only to find a lost backup: its session (a connection of
+    // the node's replica, which has few) is closed and opened again then.
+    if (handler.primary()) nameserv::session().close();
     user::print("kvstore: replica {} of {} serving as {} on core {}", handler.index, handler.replicas, name, core);
     static std::uint64_t bad = 0;
     handler.bad = &bad;
     handler.server_lines = [] { return server.lines_in() + server.lines_out(); };
     const std::uint64_t exit_after = (arg >> 16) & 0xffff;
     server.run([&] {
+        if (!handler.primary() && !handler.primary_known && passes++ % 64 == 0) (void)handler.resolve_primary(1);
         handler.rejoin_lost();
         bad = server.bad_requests();
         return exit_after != 0 && handler.closed_connections >= exit_after;

@@ -17,6 +17,7 @@
 // (its monitor revokes before it reports). Else (a placeholder pool at (node + 1) << 40, never
 // mapped, or no privilege) grants are records only.
 #include <myr/memserv/book.hpp>
+#include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 #include <myr/user/args.hpp>
 
@@ -157,10 +158,11 @@ extern "C" int main(std::uint64_t arg) {
     if (real) handler.materialize = carry(core, 1, 0, 0) == Status::invalid_argument;
     char name[16];
     service_name(handler.node, name);
-    if (const Status s = server.start(name); s != Status::ok) {
+    if (const Status s = nameserv::publish(server, name); s != Status::ok) {
         user::print("memserv: cannot register {}: {}", name, to_string(s));
         return 1;
     }
+    nameserv::session().close();  // not needed again: a connection of the node's replica, which has few
     user::print("memserv: node {} serving as {} on core {}: pool {} KiB at {:#x} ({}), quota {} KiB{}", handler.node,
                 name, core, pool_bytes / 1024, pool_base, real ? "RAM" : "placeholder", quota_pages * 4,
                 handler.materialize ? ", grants as capabilities" : "");

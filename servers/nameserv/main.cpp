@@ -38,7 +38,6 @@ struct Handler {
     HubTransport* hub = nullptr;
     Address replica_at[max_replicas] = {};
     bool replica_known[max_replicas] = {};
-    bool replica_lost[max_replicas] = {};
     bool dropped_said[max_replicas] = {};
     std::uint64_t death_cursor = 0;
 
@@ -182,7 +181,7 @@ struct Handler {
     }
     Status handle(const rpc::Caller&, const Hello&, rpc::Empty&) {
         if (is_hub()) return Status::permission_denied;
-        hello = true;  // a hint only: connecting to "nameserv.0" reaches the real replica 0 anyway
+        hello = true;  // no longer sent by replica 0 (it finds replicas by their bootstrap names); harmless
         return Status::ok;
     }
     Status handle(const rpc::Caller&, const Stats&, StatsReply& out) {
@@ -194,27 +193,21 @@ struct Handler {
 
     // ---- Background work between passes ----
 
-    // Replica 0: reach each replica by its bootstrap name once it exists; say hello (then it may
-    // connect back) and remember its address (exchange is accepted from it only).
+    // Replica 0: learn each replica's address from its bootstrap name in the monitors' table
+    // (MonitorOp::server_info answers the exporter: one local call, no binding); exchange is
+    // accepted from that address only. It used to bind to each replica and call hello, which
+    // blocked replica 0 (and every lookup of its node) while a replica was itself blocked
+    // connecting to replica 0.
     void find_replicas() {
         for (unsigned r = 1; r < replicas; ++r) {
-            if (replica_known[r] || replica_lost[r]) continue;
+            if (replica_known[r]) continue;
             char name[16];
             replica_name(r, name);
-            user::Binding b{};
-            const Status s = user::bind(name, b, 2000);
-            if (s == Status::not_found) continue;  // not started yet
-            rpc::Client c;
-            rpc::Empty none{};
-            Status hs = s == Status::ok ? c.attach(b) : s;
-            if (hs == Status::ok) hs = c.call(Hello{}, none);
-            c.close();
-            if (hs != Status::ok) {
-                user::print("nameserv: replica {} unreachable ({}): continuing without it", r, to_string(hs));
-                replica_lost[r] = true;
-                continue;
-            }
-            replica_at[r] = Address{static_cast<std::uint32_t>(b.peer_core), static_cast<std::uint32_t>(b.peer_domain)};
+            user::Message m{};
+            m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::server_info);
+            user::pack_name16(name, m.w[1], m.w[2]);
+            if (user::monitor_call(m) != Status::ok || m.w[2] != ~0ull) continue;  // not exported yet
+            replica_at[r] = Address{static_cast<std::uint32_t>(m.w[3] >> 32), static_cast<std::uint32_t>(m.w[3])};
             replica_known[r] = true;
         }
     }
@@ -249,12 +242,14 @@ struct Handler {
         }
     }
 
-    // Replica > 0: connect back after replica 0's hello; exchange what is new. A connect that
-    // fails (replica 0's monitor busy with a storm of binds at boot) is tried again a second later
-    // (replica 0 says hello only once). Each try waits the full 20 s: one given up halfway leaves
-    // its rings in transit at replica 0's monitor.
+    // Replica > 0: connect to replica 0 from the first pass on (before clients come: connecting
+    // only after replica 0's hello put it in the middle of the boot's storm of client binds to
+    // core 0, whose monitor then had no slots for rings in transit for tens of seconds); exchange
+    // what is new (replica 0 refuses exchanges until it has found our bootstrap name in the
+    // monitors' table: we try again). A connect that fails is tried again a second later. Each try
+    // waits the full 20 s: one given up halfway leaves its rings in transit at replica 0's monitor.
     void follow() {
-        if (hello && !upstream.connected()) {
+        if (!upstream.connected()) {
             const std::uint64_t now = user::ticks();
             if (now < next_upstream_try) return;
             if (const Status s = upstream.connect("nameserv.0"); s != Status::ok) {
@@ -281,7 +276,11 @@ struct Handler {
 };
 
 Handler handler;
-rpc::Server<Interface, Handler, 14> server(handler);
+// 16 connections: 3 slots each of the 56 a domain has past the fixed ones, 3 for page tables over
+// the ring window, 4 for a replica's own link to replica 0. Replica 0 needs one per other replica
+// (7 on 8s8c), one per server of node 0 that registers names (kvstore, memserv, procserv) and
+// the sessions of node 0's clients.
+rpc::Server<Interface, Handler, 16> server(handler);
 
 } // namespace
 
@@ -348,8 +347,11 @@ extern "C" int main(std::uint64_t arg) {
         bad = server.bad_requests();
         if (exit_after != 0 && handler.closed_connections >= exit_after) break;
         idle = server.poll() ? 0 : idle + 1;
-        // Background work costs monitor calls: when idle, and every 256 busy passes.
-        if (idle > 200 || (passes & 255) == 0) {
+        // Background work costs monitor calls: when idle, and every 256 busy passes; a replica > 0
+        // catches up every 16 (its node's clients waiting for a name keep it busy with lookups
+        // that only the entries from replica 0 can answer: at 256 a name took 30 s to arrive on
+        // 8s8c while seven clients polled for it).
+        if (idle > 200 || (passes & (handler.is_hub() ? 255 : 15)) == 0) {
             handler.background();
             if (idle > 200 && !server.accept()) user::wait_event();  // a new client first: see it now
         }

@@ -5,9 +5,8 @@
 // spawn_arg, list, kill and deaths; it holds the kill privilege through the kernel option
 // `monitor.kill=procserv`.
 //
-// Name: the monitors' bootstrap name "procserv" always (clients bind to it with or without a
-// name service), and "procserv" in nameserv too when a nameserv answers (for lists and
-// nameserv::connect). One instance per machine: a second finds the name taken and exits 1.
+// Name: "procserv", in nameserv when the machine runs it, else in the monitors' table
+// (nameserv::publish). One instance per machine: a second finds the name taken and exits 1.
 //
 // Arguments: the string `admin=NAME[+NAME...]` (programs whose callers are privileged: may kill
 // any domain a monitor started but procserv, and may start procserv or admin programs) and
@@ -116,20 +115,6 @@ struct Handler {
 Handler handler;
 rpc::Server<Interface, Handler, max_connections> server(handler);
 
-// nameserv, when one runs: a few tries spread over the first passes (it may start after us), then
-// no more (clients bind by the bootstrap name anyway).
-unsigned ns_attempts = 0;
-bool ns_done = false;
-void register_with_nameserv() {
-    if (ns_done || ns_attempts >= 8) return;
-    ++ns_attempts;
-    if (nameserv::session().open(1) != Status::ok) return;
-    ns_done = true;
-    nameserv::Address owner{};
-    const Status s = nameserv::session().register_name(procserv::service, owner);
-    user::print("procserv: registered {} with nameserv: {}", procserv::service, to_string(s));
-}
-
 } // namespace
 
 extern "C" int main(std::uint64_t arg) {
@@ -155,10 +140,11 @@ extern "C" int main(std::uint64_t arg) {
     const Address self = self_address();
     static Svc svc(monitors, Policy{admin_text, admin_len, "procserv"}, self);
     svc_ptr = &svc;
-    if (const Status s = server.start(procserv::service); s != Status::ok) {
+    if (const Status s = nameserv::publish(server, procserv::service); s != Status::ok) {
         user::print("procserv: cannot register {}: {}", procserv::service, to_string(s));
         return 1;
     }
+    nameserv::session().close();  // not needed again: a connection of the node's replica, which has few
     user::print("procserv: serving on core {} domain {} cores={} admin={} exit_after={}", self.core, self.domain,
                 monitors.n_cores, admin_len ? admin_text : "-", exit_after);
     for (std::uint64_t idle = 0, passes = 0;; ++passes) {
@@ -168,7 +154,6 @@ extern "C" int main(std::uint64_t arg) {
         // Background work costs monitor calls: when idle, and every 256 busy passes.
         if (idle > 200 || (passes & 255) == 0) {
             reap();
-            register_with_nameserv();
             if (idle > 200 && !server.accept()) user::wait_event();  // a new client first: see it now
         }
     }

@@ -1,13 +1,14 @@
 // The tutorial's client (docs/servers.md, "Write your own server"): adds its core number + 1 to
 // the counter and checks the answers only grow; an add that would overflow is refused.
 #include <myr/counter/interface.hpp>
+#include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 
 using namespace myr;
 
 extern "C" int main(std::uint64_t core) {
     rpc::Client c;
-    if (c.connect("counter") != Status::ok) return 1;
+    if (nameserv::connect(c, "counter") != Status::ok) return 1;  // nameserv, or the monitors' table
     counter::Total t{}, before{};
     if (c.call(counter::Get{}, before) != Status::ok) return 1;
     const Status s = c.call(counter::Add{core + 1}, t);

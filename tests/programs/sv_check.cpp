@@ -22,6 +22,18 @@ int fail(const char* what, Status s) {
     return 1;
 }
 
+// With nameserv in the config, a server's name lives there only: a bind by name in the monitors'
+// table is refused at once (not_found), while nameserv finds it.
+bool only_in_nameserv(const char* name) {
+    user::Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind);
+    user::pack_name16(name, m.w[1], m.w[2]);
+    if (const Status s = user::monitor_call(m); s != Status::not_found) return fail(name, s), false;
+    nameserv::Address a{};
+    if (const Status s = nameserv::session().wait_for(name, a, 3000); s != Status::ok) return fail(name, s), false;
+    return true;
+}
+
 } // namespace
 
 extern "C" int main(std::uint64_t) {
@@ -36,6 +48,7 @@ extern "C" int main(std::uint64_t) {
     if (const Status s = user::server_configured("", instances); s != Status::not_found)
         return fail("server_info of an empty name", s);
     if (!nameserv::present()) return fail("nameserv::present", Status::not_found);
+    if (!only_in_nameserv("kvstore") || !only_in_nameserv("procserv") || !only_in_nameserv("memserv.0")) return 1;
     // nameserv and kvstore.
     static rpc::Client kv;  // clients hold 1 KiB frame buffers: not on the 32 KiB stack
     if (const Status s = nameserv::connect(kv, kvstore::service); s != Status::ok) return fail("find kvstore through nameserv", s);
@@ -53,11 +66,15 @@ extern "C" int main(std::uint64_t) {
     if (const Status s = kv.call(kvstore::Get{key}, g); s != Status::ok || !(g.value == v)) return fail("kvstore get", s);
     const std::uint32_t kv_core = kv.peer_core();
     kv.close();
+    // Sessions with nameserv are closed once a lookup is done: node 0's replica is also the one
+    // every other replica links to, and its connections are few (a client that kept its session
+    // for its whole run took a connection those links needed).
     nameserv::session().close();
     // procserv: its counters (a full process list walks every core's monitor: 63 clients doing
     // that on 8s8c took minutes; qemu_procserv_* test list itself).
     static procserv::Client ps;
     if (const Status s = ps.connect(); s != Status::ok) return fail("connect procserv", s);
+    nameserv::session().close();
     procserv::StatsReply pst{};
     if (const Status s = ps.stats(pst); s != Status::ok) return fail("procserv stats", s);
     ps.close();
@@ -69,6 +86,7 @@ extern "C" int main(std::uint64_t) {
     static user::TableSlots tables{61, 64};  // reserved at the start (three consecutive slots)
     memserv::AllocReply a{};
     if (const Status s = mem.alloc_untyped(4096, untyped, a); s != Status::ok) return fail("memserv alloc_untyped", s);
+    nameserv::session().close();
     if (const Status s = user::retype(untyped, user::captype::frame, 12, frame, 1); s != Status::ok)
         return fail("retype a frame from the grant", s);
     constexpr std::uint64_t va = 0x5000'0000;

@@ -217,7 +217,16 @@ inline Status open_channel(const Binding& b, std::uint64_t rx_slot, std::uint64_
         m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::take_ring);
         m.w[1] = b.id;
         m.w[2] = which;
-        if (const Status s = monitor_call(m, slots[which]); s != Status::ok) return s;
+        // busy: the monitor makes the capability of a ring on another core when it is taken,
+        // and had no free slot for it this moment.
+        Status took = Status::busy;
+        for (Deadline limit(tries); (took = monitor_call(m, slots[which])) == Status::busy && !limit.passed();) {
+            wait_event();
+            m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::take_ring);
+            m.w[1] = b.id;
+            m.w[2] = which;
+        }
+        if (took != Status::ok) return took;
         if (m.cap_arrived != 1) return Status::not_found;
         if (const Status s = map_with_tables(slots[which], vaddr + which * bind_ring_bytes, abi::map_write, cap::ram, tables);
             s != Status::ok) {

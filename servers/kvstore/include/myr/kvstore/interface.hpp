@@ -7,6 +7,19 @@
 namespace myr::kvstore {
 
 inline constexpr const char* service = "kvstore";
+inline constexpr unsigned max_replicas = 4;
+
+// The name replica `index` serves under: "kvstore" for the primary (0), "kvstore.N" for backup N.
+inline void replica_name(unsigned index, char (&out)[16]) {
+    const char base[] = "kvstore";
+    unsigned i = 0;
+    for (; base[i]; ++i) out[i] = base[i];
+    if (index > 0) {
+        out[i++] = '.';
+        out[i++] = static_cast<char>('0' + index % 10);
+    }
+    out[i] = '\0';
+}
 inline constexpr std::size_t max_key = 32;
 inline constexpr std::size_t max_value = 200;
 inline constexpr std::size_t max_txn_ops = 4;

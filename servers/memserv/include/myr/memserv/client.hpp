@@ -4,6 +4,7 @@
 // is empty (no_memory) or full of grants (overflow). A quota refusal (permission_denied) is
 // final. Connections open when first needed and stay open until close().
 #include <myr/memserv/book.hpp>
+#include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 
 namespace myr::memserv {
@@ -96,7 +97,7 @@ public:
         }
         char name[16];
         service_name(node, name);
-        if (const Status s = c.connect(name); s != Status::ok) {
+        if (const Status s = nameserv::connect(c, name, 2000); s != Status::ok) {
             m_failed[node] = true;
             why = s;
             return nullptr;

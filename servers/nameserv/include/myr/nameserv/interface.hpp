@@ -124,8 +124,9 @@ struct Exchange {
     MYR_RPC_FIELDS(first, received, lines)
 };
 
-// hello: replica 0 tells a replica it reached it (the replica then connects back to
-// "nameserv.0"; before that it may not call replica 0, which could be waiting for it to accept).
+// hello: once replica 0's greeting to a replica it had bound to; replicas now connect to
+// "nameserv.0" on their own from their first pass and replica 0 learns their addresses from the
+// monitors' table, so nothing sends it. Kept in the interface (op 7 stays taken); answered ok.
 struct Hello {
     static constexpr std::uint16_t op = 7;
     static constexpr const char* name = "hello";

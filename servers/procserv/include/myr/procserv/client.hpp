@@ -3,13 +3,14 @@
 // by page, kill, and wait (client-side polling: procserv answers would_block while the domain
 // runs, and this sleeps a wake-up between asks).
 #include <myr/procserv/interface.hpp>
+#include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 
 namespace myr::procserv {
 
 class Client {
 public:
-    Status connect(std::uint64_t tries = 3000) { return m_rpc.connected() ? Status::ok : m_rpc.connect(service, tries); }
+    Status connect(std::uint64_t tries = 3000) { return m_rpc.connected() ? Status::ok : nameserv::connect(m_rpc, service, tries); }
 
     Status start(const char* program, std::uint32_t core, const char* args, Address& where) {
         Start r{};

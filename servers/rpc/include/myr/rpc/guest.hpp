@@ -409,8 +409,12 @@ public:
     bool poll() {
         m_heartbeat.poll();  // supervised servers (docs/monitors.md, "Supervision")
         // Asking the monitor for a new client is a local IPC round trip: every pass while idle,
-        // every 64th while clients keep the server busy.
-        bool progress = (m_passes++ % 64 == 0 || open_connections() == 0) && accept_one();
+        // every 64th while clients keep the server busy, and every pass after one that found a
+        // client, until none waits: a storm of binds (63 clients at boot) is taken in quickly,
+        // since each bind not yet accepted holds slots of the server's monitor for its rings.
+        const bool ask = m_passes++ % 64 == 0 || m_backlog || open_connections() == 0;
+        bool progress = ask && accept_one();
+        if (ask) m_backlog = progress;
         // Same-core clients blocked in a call while we were busy: a few per pass.
         if (m_endpoint) progress = serve_local(false) || progress;
         for (unsigned i = 0; i < MaxConnections; ++i) {
@@ -598,6 +602,7 @@ private:
     std::uint64_t m_served = 0, m_bad = 0;
     std::uint64_t m_closed_lines_out = 0, m_closed_lines_in = 0;
     std::uint64_t m_passes = 0;
+    bool m_backlog = false;  // the last accept found a client: ask again next pass
     user::Heartbeat m_heartbeat;
     std::uint64_t m_endpoint = 0;  // slot of our endpoint for local calls (0: none yet)
 };
