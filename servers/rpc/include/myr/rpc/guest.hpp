@@ -460,6 +460,8 @@ public:
     }
 
     [[nodiscard]] std::uint64_t served() const { return m_served; }
+    // Connections dropped because the client ended without closing them (reap_dead).
+    [[nodiscard]] std::uint64_t reaped() const { return m_reaped; }
     // Lines sent and received over every connection (closed ones included).
     [[nodiscard]] std::uint64_t lines_out() const {
         std::uint64_t n = m_closed_lines_out;
@@ -487,6 +489,7 @@ private:
                 free = i;
                 break;
             }
+        if (free == MaxConnections) free = reap_dead();
         if (free == MaxConnections) return false;  // full: clients wait at their monitor
         user::Binding b{};
         if (user::try_accept(b) != Status::ok) return false;
@@ -590,6 +593,22 @@ private:
             (void)send_frame(c, type_reply, std::span<const std::uint8_t>(out, len), 20, doorbell);
     }
 
+    // Full: the connections of clients that ended without saying goodbye (exit, fault, kill) are
+    // dropped, so dead clients cannot keep the server full for the living (one alive() call to
+    // our monitor per open connection, only when full). The index of a freed entry, or
+    // MaxConnections when every client is alive.
+    unsigned reap_dead() {
+        unsigned free = MaxConnections;
+        for (unsigned i = 0; i < MaxConnections; ++i) {
+            Conn& c = m_conns[i];
+            if (!c.open || user::alive(c.peer_core, c.peer_domain) != Status::connection_lost) continue;
+            drop(i, Caller{c.peer_core, c.peer_domain, i});
+            ++m_reaped;
+            if (free == MaxConnections) free = i;
+        }
+        return free;
+    }
+
     void drop(unsigned i, const Caller& caller) {
         if constexpr (requires { m_handler.closed(caller); }) m_handler.closed(caller);
         m_closed_lines_out += m_conns[i].link.lines_out();
@@ -602,6 +621,7 @@ private:
     std::uint64_t m_served = 0, m_bad = 0;
     std::uint64_t m_closed_lines_out = 0, m_closed_lines_in = 0;
     std::uint64_t m_passes = 0;
+    std::uint64_t m_reaped = 0;  // connections dropped because their client had ended
     bool m_backlog = false;  // the last accept found a client: ask again next pass
     user::Heartbeat m_heartbeat;
     std::uint64_t m_endpoint = 0;  // slot of our endpoint for local calls (0: none yet)
