@@ -26,7 +26,6 @@ using namespace myr::kvstore;
 
 namespace {
 
-
 struct Handler {
     Table table;
     unsigned index = 0, replicas = 1;

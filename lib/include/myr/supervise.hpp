@@ -114,7 +114,6 @@ public:
         m_at[m_count++] = now_ms;
         return {true, p.backoff_ms << shift, recent};
     }
-    [[nodiscard]] constexpr std::uint32_t total() const { return m_count; }
 
 private:
     std::uint64_t m_at[max_restarts] = {};
