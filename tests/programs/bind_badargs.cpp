@@ -28,6 +28,26 @@ extern "C" int main(std::uint64_t) {
     expect("poll a ticket never issued", op(abi::MonitorOp::bind_poll, 99), Status::not_found);
     expect("poll ticket 0 (not ours)", op(abi::MonitorOp::bind_poll, 0), Status::not_found);
     expect("accept with no client", op(abi::MonitorOp::accept), Status::would_block);
+    // Heartbeats from a domain no [[server]] table supervises: answered with no period and no
+    // restarts, as often as it likes, and nothing else changes (the rest of this program).
+    for (unsigned i = 0; i < 1000; ++i) {
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::heartbeat);
+        m.w[1] = m.w[2] = m.w[3] = ~0ull;
+        const Status s = monitor_call(m);
+        if (i == 0 || s != Status::ok || m.w[1] != 0 || m.w[3] != 0) {
+            expect("heartbeat of an unsupervised domain", s, Status::ok);
+            ++checks;
+            if (m.w[1] != 0 || m.w[3] != 0) {
+                ++failures;
+                print("test-fail: heartbeat of an unsupervised domain: period {} restarts {}", m.w[1], m.w[3]);
+            }
+            if (s != Status::ok || m.w[1] != 0 || m.w[3] != 0) break;
+        }
+    }
+    expect("server_info of 16 bytes of 0xff", op(abi::MonitorOp::server_info, ~0ull, ~0ull), Status::not_found);
+    expect("server_info of a name nobody exports", op(abi::MonitorOp::server_info, 0x6863757374736f6eull), Status::not_found);
+    expect("server_info of an empty name", op(abi::MonitorOp::server_info), Status::not_found);
     expect("take a ring of no binding", op(abi::MonitorOp::take_ring, 99, 0, 20), Status::not_found);
     expect("export selfie", export_name("selfie"), Status::ok);
     expect("export selfie twice", export_name("selfie"), Status::exists);
