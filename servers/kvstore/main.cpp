@@ -229,11 +229,7 @@ struct Handler {
             ns.busy_tries = saved;
             if (s != Status::ok) return false;
         } else {
-            user::Message m{};
-            m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::server_info);
-            user::pack_name16(service, m.w[1], m.w[2]);
-            if (user::monitor_call(m) != Status::ok || m.w[2] != ~0ull) return false;
-            a = nameserv::Address{static_cast<std::uint32_t>(m.w[3] >> 32), static_cast<std::uint32_t>(m.w[3])};
+            if (user::exporter(service, a.core, a.domain) != Status::ok) return false;
         }
         primary_at = a;
         primary_known = true;

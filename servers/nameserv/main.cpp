@@ -44,7 +44,7 @@ struct Handler {
     // Other replicas.
     Uplink* uplink = nullptr;
     rpc::Client upstream;  // to "nameserv.0": exchange
-    bool hello = false, ready = false, stale = false;
+    bool ready = false, stale = false;
 
     bool is_hub() const { return index == 0; }
     const Table& table() const { return replica->object(); }
@@ -181,8 +181,7 @@ struct Handler {
     }
     Status handle(const rpc::Caller&, const Hello&, rpc::Empty&) {
         if (is_hub()) return Status::permission_denied;
-        hello = true;  // no longer sent by replica 0 (it finds replicas by their bootstrap names); harmless
-        return Status::ok;
+        return Status::ok;  // no longer sent by replica 0 (it finds replicas by their bootstrap names)
     }
     Status handle(const rpc::Caller&, const Stats&, StatsReply& out) {
         out = {table().size(), replica->applied_index(), table().digest(), bad ? *bad : 0, forwarded,
@@ -203,11 +202,7 @@ struct Handler {
             if (replica_known[r]) continue;
             char name[16];
             replica_name(r, name);
-            user::Message m{};
-            m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::server_info);
-            user::pack_name16(name, m.w[1], m.w[2]);
-            if (user::monitor_call(m) != Status::ok || m.w[2] != ~0ull) continue;  // not exported yet
-            replica_at[r] = Address{static_cast<std::uint32_t>(m.w[3] >> 32), static_cast<std::uint32_t>(m.w[3])};
+            if (user::exporter(name, replica_at[r].core, replica_at[r].domain) != Status::ok) continue;  // not yet
             replica_known[r] = true;
         }
     }

@@ -213,18 +213,17 @@ inline Status open_channel(const Binding& b, std::uint64_t rx_slot, std::uint64_
                            TableSlots& tables, Channel& out, std::uint64_t tries = 100000) {
     const std::uint64_t slots[2] = {rx_slot, tx_slot};
     for (std::uint64_t which = 0; which < 2; ++which) {
-        Message m{};
-        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::take_ring);
-        m.w[1] = b.id;
-        m.w[2] = which;
         // busy: the monitor makes the capability of a ring on another core when it is taken,
         // and had no free slot for it this moment.
+        Message m{};
         Status took = Status::busy;
-        for (Deadline limit(tries); (took = monitor_call(m, slots[which])) == Status::busy && !limit.passed();) {
-            wait_event();
+        for (Deadline limit(tries);; wait_event()) {
+            m = Message{};
             m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::take_ring);
             m.w[1] = b.id;
             m.w[2] = which;
+            took = monitor_call(m, slots[which]);
+            if (took != Status::busy || limit.passed()) break;
         }
         if (took != Status::ok) return took;
         if (m.cap_arrived != 1) return Status::not_found;

@@ -97,14 +97,29 @@ inline Status find_program(std::uint64_t core, const char* prog, std::uint64_t& 
 // `instances` = how many were placed at boot; also ok (instances 0) when no [[server]] table
 // names it but a domain exported `name` in the monitors' table; not_found when neither.
 // Answered by this core's monitor, no messages (MonitorOp::server_info).
-inline Status server_configured(const char* name, std::uint64_t& instances) {
-    instances = 0;
-    Message m{};
+inline Status server_info(const char* name, Message& m) {
+    m = Message{};
     m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::server_info);
     pack_name16(name, m.w[1], m.w[2]);
-    const Status s = monitor_call(m);
-    if (s == Status::ok) instances = m.w[1];
+    return monitor_call(m);
+}
+inline Status server_configured(const char* name, std::uint64_t& instances) {
+    Message m{};
+    const Status s = server_info(name, m);
+    instances = s == Status::ok ? m.w[1] : 0;
     return s;
+}
+
+// The domain that exported `name` in the monitors' table (per this core's monitor's copy): ok
+// with its core and domain; not_found when none did, or when a [[server]] table has that name
+// (then server_info answers the table, not an exporter).
+inline Status exporter(const char* name, std::uint32_t& core, std::uint32_t& domain) {
+    Message m{};
+    if (const Status s = server_info(name, m); s != Status::ok) return s;
+    if (m.w[2] != ~0ull) return Status::not_found;
+    core = static_cast<std::uint32_t>(m.w[3] >> 32);
+    domain = static_cast<std::uint32_t>(m.w[3]);
+    return Status::ok;
 }
 
 } // namespace myr::user
