@@ -13,6 +13,10 @@
 #include <myr/kernel/percore.hpp>
 
 namespace myr::kernel {
+namespace cspace_detail {
+caps::CapTable table;
+}
+
 namespace {
 
 using caps::Cap;
@@ -39,7 +43,7 @@ static_assert(k_domain + max_domains <= kernel_slots);
 constexpr unsigned domain_ram_bits = 17; // 128 KiB
 constexpr std::uint16_t kernel_owner = 0xffff;
 
-caps::CapTable table;
+using cspace_detail::table;
 bool ready;
 
 std::uint32_t index_of(const Domain& d) { return static_cast<std::uint32_t>(&d - domain_table()); }
@@ -121,6 +125,9 @@ Status delete_slot(SlotIdx i) {
     if (table.cap(i).is_null()) return Status::not_found;
     // Refused before anything changes (remove would refuse it too, after the revoke).
     if (table.cap(i).pinned()) return Status::permission_denied;
+    // A leaf that is not mapped (most deletes: a copy received over IPC) has nothing to unmap
+    // or revoke: straight to remove.
+    if (table.slot(i).first_child == caps::no_slot && !(table.ext(i)[0] & 1)) return table.remove(i, freed_sink);
     unmap_subtree(i, true);
     MYR_TRY(table.revoke(i, freed_sink));
     return table.remove(i, freed_sink);
@@ -128,7 +135,6 @@ Status delete_slot(SlotIdx i) {
 
 } // namespace
 
-caps::CapTable& cap_table() { return table; }
 
 Status cspace_init() {
     FrameAllocator& fa = user_frames();
@@ -243,16 +249,6 @@ void cspace_destroy(Domain& d) {
 
 Status cspace_give_domain_cap(const Domain& child, SlotIdx dest) {
     return table.copy(k_domain + index_of(child), dest);
-}
-
-Result<SlotIdx> cspace_slot(Domain& d, std::uint64_t cptr) {
-    if (cptr == 0 || cptr >= (1u << cnode_radix)) return Status::invalid_argument;
-    return table.lookup(d.cnode_slot, cptr, cnode_radix);
-}
-
-Result<SlotIdx> cspace_cap(Domain& d, std::uint64_t cptr, CapType type, Rights need) {
-    if (cptr == 0 || cptr >= (1u << cnode_radix)) return Status::invalid_argument;
-    return table.lookup_cap(d.cnode_slot, cptr, cnode_radix, type, need);
 }
 
 Result<std::uint64_t> sys_cap_identify(Domain& d, std::uint64_t cptr) {

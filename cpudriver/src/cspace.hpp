@@ -26,13 +26,32 @@ inline constexpr std::uint32_t first_free = 8;
 Status cspace_init();          // once per core, after domains_init
 Status cspace_create(Domain& d);
 void cspace_destroy(Domain& d);
-caps::CapTable& cap_table();
+namespace cspace_detail {
+extern caps::CapTable table;  // cspace.cpp's; use cap_table()
+}
+inline caps::CapTable& cap_table() { return cspace_detail::table; }
 // Copies the kernel's domain cap of `child` into table slot `dest` (an empty slot).
 Status cspace_give_domain_cap(const Domain& child, caps::SlotIdx dest);
 
 // The table index of `cptr` in d's cspace (the slot may be empty), or an error.
-Result<caps::SlotIdx> cspace_slot(Domain& d, std::uint64_t cptr);
-Result<caps::SlotIdx> cspace_cap(Domain& d, std::uint64_t cptr, caps::CapType type, caps::Rights need);
+//
+// A domain's cspace is one cnode of 2^cnode_radix slots whose cap sits in a kernel slot
+// (d.cnode_slot) for the domain's whole life: no domain holds that slot, and the domain's own
+// copy is pinned, so nothing moves or shrinks the cnode. A cptr is therefore an index into it
+// from d.cnode_first, with no walk: what CapTable::lookup would compute, in a few instructions,
+// inline, as every system call that names a capability pays it.
+[[gnu::always_inline]] inline Result<caps::SlotIdx> cspace_slot(Domain& d, std::uint64_t cptr) {
+    if (cptr - 1 >= (1u << cnode_radix) - 1) return Status::invalid_argument;  // 0 or >= 64
+    return static_cast<caps::SlotIdx>(d.cnode_first + cptr);
+}
+[[gnu::always_inline]] inline Result<caps::SlotIdx> cspace_cap(Domain& d, std::uint64_t cptr, caps::CapType type, caps::Rights need) {
+    if (cptr - 1 >= (1u << cnode_radix) - 1) return Status::invalid_argument;
+    const auto i = static_cast<caps::SlotIdx>(d.cnode_first + cptr);
+    const caps::Cap& c = cap_table().cap(i);
+    if (c.type != type) [[unlikely]] return c.is_null() ? Status::not_found : Status::wrong_type;
+    if (!caps::has(c.rights, need)) [[unlikely]] return Status::permission_denied;
+    return i;
+}
 
 // System calls (arguments exactly as the ABI passes them).
 Result<std::uint64_t> sys_cap_identify(Domain& d, std::uint64_t cptr);

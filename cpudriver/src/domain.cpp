@@ -16,10 +16,16 @@
 #include <myr/kernel/percore.hpp>
 
 namespace myr::kernel {
+
+namespace domain_detail {
+Domain* running;                 // null while idle
+Domain table[max_domains];
+}
+using domain_detail::running;
+using domain_detail::table;
+
 namespace {
 
-Domain table[max_domains];
-Domain* running;                 // null while idle
 // Whose x87/SSE state and data segment selectors are in the registers: the domain that last ran
 // in user mode here (it may have gone idle since, or entered the kernel). The kernel never
 // touches these registers, so they are saved only when a different domain is about to run (eager
@@ -159,6 +165,7 @@ void after_exit(std::uint32_t spawn_index) {
         fpu_owner = &d;
     }
     if ((arch::read_cr3() & pte::addr_mask) != d.pml4) arch::write_cr3(d.pml4);
+    arch::set_syscall_save_area(d.regs);
     arch::resume_user(d.regs, d.in_syscall);
 }
 
@@ -176,8 +183,6 @@ Status map_user_page(Domain& d, std::uint64_t vaddr, std::uint64_t phys, std::ui
     return PageTables(df, d.pml4).map(vaddr, phys, 4096, flags, 4096);
 }
 
-Domain* current_domain() { return running; }
-Domain* domain_table() { return table; }
 FrameAllocator& user_frames() { return frames; }
 
 Result<Domain*> spawn_module(std::uint32_t module, std::uint32_t spawn_index, std::uint64_t arg) {
@@ -329,7 +334,10 @@ std::uint32_t destroy_domain(Domain& d) {
     const std::uint32_t freed = frames.free_all(d.owner);
     d.state = DomainState::free;
     d.pml4 = 0;
-    if (running == &d) running = nullptr;
+    if (running == &d) {
+        running = nullptr;
+        arch::spare_save_area();
+    }
     if (fpu_owner == &d) fpu_owner = nullptr;  // its registers are dead: never saved anywhere
     return freed;
 }
@@ -346,6 +354,7 @@ std::uint32_t destroy_domain(Domain& d) {
     // now, not at some later exit that never comes.
     const bool blocked_last = running != nullptr;
     running = nullptr;
+    arch::spare_save_area();
     if ((arch::read_cr3() & pte::addr_mask) != core_pml4) arch::write_cr3(core_pml4);
     if (blocked_last && !all_gone) after_exit(max_spawn);
     idle();

@@ -66,7 +66,12 @@ Result<Domain*> spawn_by_name(const char* name, std::uint64_t arg);
 // An IPI or a timer tick: wake domains in wait_event. `remember` (IPIs and local senders, not
 // ticks): domains not waiting now find the wake-up pending at their next wait_event.
 void wake_event_waiters(bool remember = true);
-Domain* current_domain();
+namespace domain_detail {
+extern Domain* running;  // domain.cpp's; read it through current_domain()
+extern Domain table[max_domains];// domain.cpp's; domain_table()
+}
+// The domain this core runs (its registers are in the CPU or it is in the kernel); null while idle.
+inline Domain* current_domain() { return domain_detail::running; }
 FrameAllocator& user_frames();
 
 // Leave the kernel: run the next runnable domain, or idle. Never returns.
@@ -81,7 +86,7 @@ void kill_domain(Domain& d, const Domain& by);
 Domain* domain_by_serial(std::uint32_t serial);
 // Ends `d` (exit or kill); frees every frame it owned; reports the count.
 std::uint32_t destroy_domain(Domain& d);
-Domain* domain_table();
+inline Domain* domain_table() { return domain_detail::table; }
 // How this core's domains ended so far; and whether all of them have (reported once).
 const DomainCounts& domain_counts();
 bool domains_all_gone();

@@ -1,4 +1,5 @@
 #include "ipc.hpp"
+#include "ipc_fast.hpp"
 
 #include "cspace.hpp"
 
@@ -8,6 +9,7 @@
 namespace myr::kernel {
 namespace {
 
+using namespace ipc_detail;
 using caps::CapType;
 using caps::Rights;
 
@@ -18,49 +20,9 @@ void set_status(Domain& d, Status s) { d.regs.rax = static_cast<std::uint64_t>(s
     arch::resume_user(d.regs, true);
 }
 
-// Wait queues live in the waited-on object's own memory: an endpoint or notification is 64 bytes
-// of RAM retyped by its owner, reachable only by the kernel (through the cap's base), zeroed at
-// retype, so a new object starts with empty queues. Word 0 is a notification's signal bits
-// (unused in an endpoint); the queues follow. Links are domain-table index + 1 (0 = none) in
-// Domain::ipc_next, FIFO from head to tail. A domain waits on one object at a time.
-struct WaitQueue {
-    std::uint32_t head;
-    std::uint32_t tail;
-};
-struct ObjectQueues {
-    std::uint64_t signal_bits;  // notification only
-    WaitQueue receivers;        // endpoint: IpcWait::recv; notification: IpcWait::notify
-    WaitQueue senders;          // endpoint: IpcWait::send and IpcWait::call
-};
-static_assert(sizeof(ObjectQueues) <= (std::size_t{1} << caps::endpoint_bits));
-static_assert(sizeof(ObjectQueues) <= (std::size_t{1} << caps::notification_bits));
-
-ObjectQueues& queues_of(std::uint64_t object) { return *arch::phys_to_virt<ObjectQueues>(object); }
-
 WaitQueue& queue_for(std::uint64_t object, IpcWait why) {
     ObjectQueues& q = queues_of(object);
     return why == IpcWait::send || why == IpcWait::call ? q.senders : q.receivers;
-}
-
-std::uint32_t link_of(const Domain& d) { return static_cast<std::uint32_t>(&d - domain_table()) + 1; }
-Domain& domain_of(std::uint32_t link) { return domain_table()[link - 1]; }
-
-void enqueue(WaitQueue& q, Domain& d) {
-    const std::uint32_t me = link_of(d);
-    d.ipc_next = 0;
-    if (q.tail) domain_of(q.tail).ipc_next = me;
-    else q.head = me;
-    q.tail = me;
-}
-
-// The longest waiter, taken off the queue; null when nobody waits.
-Domain* dequeue(WaitQueue& q) {
-    if (!q.head) return nullptr;
-    Domain& d = domain_of(q.head);
-    q.head = d.ipc_next;
-    if (!q.head) q.tail = 0;
-    d.ipc_next = 0;
-    return &d;
 }
 
 // Takes d out of q wherever it is (a domain ending while it waits). At most max_domains steps.
@@ -174,16 +136,6 @@ void receive(Domain& d, std::uint64_t ep, std::uint64_t flags = 0) {
         wake(*s, Status::ok);
     }
     arch::resume_user(d.regs, true);
-}
-
-// The reply's four words from replier d into its waiting caller (no badge, no capability yet).
-void copy_reply(const Domain& d, Domain& caller) {
-    caller.regs.rsi = d.regs.rsi;
-    caller.regs.rdx = d.regs.rdx;
-    caller.regs.r10 = d.regs.r10;
-    caller.regs.r8 = d.regs.r8;
-    caller.regs.rdi = 0;
-    caller.regs.r9 = 0;
 }
 
 } // namespace

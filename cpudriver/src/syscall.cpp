@@ -3,6 +3,7 @@
 #include "cspace.hpp"
 #include "domain.hpp"
 #include "ipc.hpp"
+#include "ipc_fast.hpp"
 
 #include <arch/platform.hpp>
 #include <myr/abi/syscall.hpp>
@@ -175,11 +176,11 @@ void take(Status& st, std::uint64_t& value, const Result<std::uint64_t>& r) {
 
 } // namespace
 
-void on_syscall(arch::TrapFrame& frame) {
-    Domain* d = current_domain();
-    if (!d) panic("system call with no current domain");
-    d->regs = frame;
-    d->in_syscall = true;
+// Everything but the IPC fast paths. Out of line, so the fast paths pay for none of its
+// registers and stack.
+// Not [[noreturn]] although it never returns: on_syscall can then jump to it (a tail call) and
+// keep no frame of its own.
+[[gnu::noinline]] static void syscall_slow(Domain* d) {
     arch::TrapFrame& r = d->regs;
     Status st = Status::ok;
     std::uint64_t value = 0;
@@ -258,4 +259,17 @@ void on_syscall(arch::TrapFrame& frame) {
     arch::resume_user(r, true);
 }
 
+[[gnu::cold, gnu::noinline, noreturn]] static void bad_syscall_frame(const Domain* d) {
+    if (!d) panic("system call with no current domain");
+    panic("system call frame of domain {} saved in the wrong place", d->serial);
+}
+
+void on_syscall(arch::TrapFrame& frame) {
+    Domain* d = current_domain();
+    // syscall_entry pushed the registers into d->regs itself: switch_to_domain pointed it there.
+    if (!d || &frame != &d->regs) [[unlikely]] bad_syscall_frame(d);
+    d->in_syscall = true;
+    ipc_detail::fastpath(*d);  // returns when the call is not one of the fast paths'
+    syscall_slow(d);
+}
 } // namespace myr::kernel

@@ -4,9 +4,9 @@
 // beforehand). Each figure is the
 // median over batches of the per-operation TSC ticks. Under TCG only ratios mean something;
 // with `-icount shift=0` the guest TSC advances with executed instructions instead.
+#include "kbench_ops.hpp"
+
 #include <myr/user/measure.hpp>
-#include <myr/user/syscall.hpp>
-#include <myr/user/vspace.hpp>
 
 using namespace myr;
 using namespace myr::user;
@@ -15,7 +15,6 @@ namespace {
 
 constexpr unsigned batches = 31;
 constexpr unsigned per_batch = 200;
-
 
 template <typename F>
 std::uint64_t measure(F op) {
@@ -34,34 +33,16 @@ extern "C" int main(std::uint64_t) {
     const std::uint64_t loop = measure([] { asm volatile("" ::: "memory"); });
     // 100 nops per operation: calibrates what a tick is (under -icount shift=0, one instruction).
     const std::uint64_t nops = measure([] { asm volatile(".rept 100\n\tnop\n\t.endr" ::: "memory"); });
-    const std::uint64_t null_call = measure([] { (void)syscall6(abi::Sys::domain_info); });
+    const std::uint64_t null_call = measure(kbench::null_call);
     bool ok = true;
-    const std::uint64_t ipc_rtt = measure([&] {
-        Message m{};
-        m.w[0] = 1;
-        ok = ipc(abi::Sys::ipc_call, cap::endpoint, m) == Status::ok && ok;
-    });
-    if (retype(cap::ram, captype::endpoint, 0, 12, 1) != Status::ok) return 1;
-    const std::uint64_t ipc_cap = measure([&] {
-        Message m{};
-        m.w[3] = 1;  // ipc_pong identifies and deletes the received capability
-        ok = ipc(abi::Sys::ipc_call, cap::endpoint, m, 12) == Status::ok && ok;
-    });
-    if (retype(cap::ram, captype::frame, 12, 13, 1) != Status::ok) return 1;
-    // The page table under the page is made once (map_table), outside the measurement: what is
-    // measured is mapping a frame into a table that exists, and unmapping it.
-    TableSlots tables{14, 16};
-    if (map_with_tables(13, 0x10000000ull, abi::map_write, cap::ram, tables) != Status::ok || unmap(13) != Status::ok) {
-        print("test-fail: kbench: cannot make the page table");
+    const std::uint64_t ipc_rtt = measure([&] { ok = kbench::call_reply() && ok; });
+    if (!kbench::setup()) {
+        print("test-fail: kbench: cannot make the endpoint, frame or page table");
         return 1;
     }
-    const std::uint64_t map_unmap = measure([&] {
-        ok = map(13, 0x10000000ull, abi::map_write) == Status::ok && ok;
-        ok = unmap(13) == Status::ok && ok;
-    });
-    Message q{};
-    q.w[0] = ~0ull;
-    (void)ipc(abi::Sys::ipc_send, cap::endpoint, q);
+    const std::uint64_t ipc_cap = measure([&] { ok = kbench::call_reply_with_cap() && ok; });
+    const std::uint64_t map_unmap = measure([&] { ok = kbench::map_unmap() && ok; });
+    kbench::stop_pong();
     if (!ok) {
         print("test-fail: kbench: an operation failed");
         return 1;

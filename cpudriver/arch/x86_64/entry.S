@@ -30,6 +30,25 @@ ap_entry64:
     hlt
     jmp 1b
 
+/* The general registers in TrapFrame order (last pushed = lowest address = r15). */
+.macro PUSH_GPRS
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+.endm
+
 /* Interrupt stubs: push a uniform frame (vector, error code, then general registers) and call
  * interrupt_dispatch(InterruptFrame*). Vectors with a CPU-pushed error code: SDM Vol. 3A §6.15. */
 .macro ISR_NOERR n
@@ -48,23 +67,33 @@ isr_\n:
 
 /* syscall: the CPU put the user rip in rcx and rflags in r11 and did not switch stacks (SDM
  * Vol. 2B SYSCALL). SFMASK (RFLAGS_SYSCALL_MASK) cleared every flag but bit 1: IF, so nothing
- * interrupts before the stack switch; DF and AC, so entry_common needs no cld or clac; NT, TF.
- * The kernel stack is the same virtual address on every core (its own copy's boot_stack), and
- * the scratch slot is a global of this core's copy, so no swapgs is needed: the multikernel makes
- * every kernel global per-core. The kernel never uses fs or gs (no TLS, no stack protector), so
- * the user's segment selectors and bases may stay loaded (domain.cpp switches them per domain). */
+ * interrupts before the stack switch; DF and AC, so the C++ side needs no cld or clac; NT, TF.
+ * The registers are pushed straight into the running domain's save area (Domain::regs), whose
+ * end syscall_save_top holds (set by set_syscall_save_area whenever a domain is switched in), so
+ * no system call copies its frame; then the stack becomes the kernel stack, which is the same
+ * virtual address on every core (its own copy's boot_stack). syscall_save_top and the scratch
+ * slot are globals of this core's copy, so no swapgs is needed: the multikernel makes every
+ * kernel global per-core. The kernel never uses fs or gs (no TLS, no stack protector), so the
+ * user's segment selectors and bases may stay loaded (domain.cpp switches them per domain).
+ * syscall_dispatch never returns: every exit is resume_sysret or resume_frame. */
     .global syscall_entry
 syscall_entry:
     mov %rsp, syscall_user_rsp(%rip)
-    movabs $boot_stack_top, %rsp
+    mov syscall_save_top(%rip), %rsp
     pushq $USER_SS              /* ss */
     pushq syscall_user_rsp(%rip)
     push %r11                   /* rflags */
     pushq $USER_CS              /* cs */
     push %rcx                   /* rip */
-    pushq $0                    /* error */
-    pushq $0x100                /* vector: syscall marker */
-    jmp entry_common
+    sub $16, %rsp               /* error and vector: not written (nothing reads a syscall's) */
+    PUSH_GPRS
+    xor %ebp, %ebp              /* the frame-pointer chain ends here, not at a user address */
+    mov %rsp, %rdi
+    movabs $boot_stack_top, %rsp
+    call syscall_dispatch
+1:  cli
+    hlt
+    jmp 1b
 
 /* Interrupts, exceptions and IPIs, all through interrupt gates: the CPU cleared IF, TF, NT and
  * RF (SDM Vol. 3A §6.12.1.3) and, from ring 3, switched to the TSS's rsp0 (or an IST stack).
@@ -80,21 +109,7 @@ isr_common:
     andq $~RFLAGS_ENTRY_CLEAR, (%rsp)
     popfq
 entry_common:
-    push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    PUSH_GPRS
     xor %ebp, %ebp              /* the frame-pointer chain ends here, not at a user address */
     mov %rsp, %rdi
     mov %rsp, %rbx
@@ -215,6 +230,15 @@ ISR_NOERR 255
     .section .bss
     .align 8
 syscall_user_rsp: .skip 8
+
+/* The end of the save area the next system call pushes into: the running domain's regs, or,
+ * while none runs, a spare frame (syscall_dispatch then finds no current domain). Set before
+ * LSTAR is (cpu_state.cpp): the CPU driver has no initialised data. */
+    .global syscall_save_top
+syscall_save_top: .skip 8
+    .align 16
+    .global syscall_spare_frame
+syscall_spare_frame: .skip FRAME_SIZE
 
 /* Table of stub addresses for idt setup: vectors 0-31, then 48 (timer), 49 (wake-up), 255. */
     .section .rodata

@@ -60,10 +60,6 @@ bool is_memory(CapType type) {
     return false;
 }
 
-bool same_object(const Cap& a, const Cap& b) {
-    return a.type == b.type && a.base == b.base && a.size == b.size && a.aux == b.aux;
-}
-
 Result<unsigned> object_size_bits(ObjectSpec spec) {
     const unsigned p = spec.param;
     switch (spec.type) {

@@ -216,11 +216,6 @@ Status CapTable::retype(SlotIdx src, ObjectSpec spec, std::uint32_t count, SlotI
     return Status::ok;
 }
 
-Status CapTable::copy(SlotIdx src, SlotIdx dest) {
-    if (!valid(src)) return Status::out_of_range;
-    return mint(src, dest, m_slots[src].cap.rights, 0);
-}
-
 Status CapTable::mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badge) {
     if (!valid(src) || !valid(dest)) return Status::out_of_range;
     const Cap& s = m_slots[src].cap;
@@ -236,12 +231,15 @@ Status CapTable::mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badg
         return Status::invalid_argument;
     if (badge != 0 && s.type == CapType::ipi && (badge - 1 < s.base || badge - 1 - s.base >= s.size))
         return Status::out_of_range;
+    // Each field written once (IPC with a capability copies one per message): the cap, no
+    // children, no ext words; link_child sets the other links.
     Slot& d = m_slots[dest];
-    d = Slot{};
     d.cap = s;
     d.cap.flags = 0;  // a copy of a pinned cap is an ordinary one: the original stays put
     d.cap.rights = s.rights & mask;
     if (badge != 0) d.cap.word = badge;
+    d.first_child = no_slot;
+    d.ext[0] = d.ext[1] = 0;
     link_child(src, dest);
     return Status::ok;
 }
@@ -295,7 +293,7 @@ Status CapTable::revoke(SlotIdx i, FreedSink freed, std::uint32_t budget) {
     return Status::ok;
 }
 
-bool CapTable::is_last_reference(SlotIdx i) const {
+[[gnu::always_inline]] inline bool CapTable::is_last_reference(SlotIdx i) const {
     const Slot& s = m_slots[i];
     if (s.first_child != no_slot) {
         // Children of a non-untyped are copies; an untyped's children are other objects.
@@ -307,7 +305,7 @@ bool CapTable::is_last_reference(SlotIdx i) const {
     return true;
 }
 
-void CapTable::link_child(SlotIdx parent, SlotIdx child) {
+[[gnu::always_inline]] inline void CapTable::link_child(SlotIdx parent, SlotIdx child) {
     Slot& p = m_slots[parent];
     Slot& c = m_slots[child];
     c.parent = parent;
@@ -317,7 +315,7 @@ void CapTable::link_child(SlotIdx parent, SlotIdx child) {
     p.first_child = child;
 }
 
-void CapTable::unlink(SlotIdx i) {
+[[gnu::always_inline]] inline void CapTable::unlink(SlotIdx i) {
     Slot& s = m_slots[i];
     if (s.prev_sibling != no_slot)
         m_slots[s.prev_sibling].next_sibling = s.next_sibling;
@@ -327,7 +325,7 @@ void CapTable::unlink(SlotIdx i) {
     s.parent = s.next_sibling = s.prev_sibling = no_slot;
 }
 
-void CapTable::clear_slot(SlotIdx i) { m_slots[i] = Slot{}; }
+[[gnu::always_inline]] inline void CapTable::clear_slot(SlotIdx i) { m_slots[i] = Slot{}; }
 
 void CapTable::remove_unchecked(SlotIdx i, FreedSink freed) {
     Slot& s = m_slots[i];

@@ -124,6 +124,7 @@ void enable_syscalls() {
                             msr_sfmask = 0xc0000084;
     wrmsr(msr_efer, rdmsr(msr_efer) | 1u);  // SCE
     wrmsr(msr_star, (0x10ull << 48) | (0x08ull << 32));
+    spare_save_area();  // before any system call can come
     wrmsr(msr_lstar, reinterpret_cast<std::uint64_t>(&syscall_entry));
     wrmsr(msr_sfmask, RFLAGS_SYSCALL_MASK);
 }
@@ -243,13 +244,13 @@ namespace {
 // map_table refuse). That keeps it canonical and below the limit resume_user needs for sysret.
 static_assert(myr::kernel::user_space_end <= 0x0000'7fff'ffff'f000ull);
 
+// A system call, its registers already in the running domain's save area (entry.S).
+// Never returns (on_syscall leaves the kernel); entry.S halts after the call should it ever.
+extern "C" void syscall_dispatch(myr::arch::TrapFrame* f) { myr::kernel::on_syscall(*f); }
+
 extern "C" void interrupt_dispatch(myr::arch::TrapFrame* f) {
     using namespace myr;
     const std::uint64_t v = f->vector;
-    if (v == arch::vector_syscall) {
-        kernel::on_syscall(*f);
-        return;
-    }
     // The syscall path's flags come from SFMASK (hardware); the others' from isr_common.
     if (const std::uint64_t fl = arch::read_rflags(); fl & arch::rflags_kernel_clear) [[unlikely]]
         entry_flags_left_set(v, fl);

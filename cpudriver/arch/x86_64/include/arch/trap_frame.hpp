@@ -1,7 +1,9 @@
 #pragma once
-// The register frame every kernel entry builds on the kernel stack (entry.S): general
-// registers, then vector and error code, then what the CPU pushes for an interrupt (SDM Vol. 3A
-// §6.14.1). The syscall path builds the same frame by hand, so one exit path (iretq) serves all.
+// The register frame every kernel entry builds (entry.S): general registers, then vector and
+// error code, then what the CPU pushes for an interrupt (SDM Vol. 3A §6.14.1). Interrupts and
+// exceptions build it on the kernel stack; the syscall path builds the same frame by hand,
+// straight into the running domain's save area (its vector and error words unwritten), so the
+// same exits (iretq, sysretq) serve all.
 // What every entry guarantees before C++ runs, and what every exit to ring 3 enforces:
 // docs/user-space.md, "Kernel entry and exit".
 #include <arch/entry.h>
@@ -22,7 +24,6 @@ static_assert(sizeof(TrapFrame) == FRAME_SIZE && offsetof(TrapFrame, rip) == FRA
               offsetof(TrapFrame, cs) == FRAME_CS && offsetof(TrapFrame, rflags) == FRAME_RFLAGS &&
               offsetof(TrapFrame, rsp) == FRAME_RSP && offsetof(TrapFrame, ss) == FRAME_SS);
 
-inline constexpr std::uint64_t vector_syscall = 0x100;  // marker in TrapFrame::vector
 inline constexpr std::uint64_t user_cs = USER_CS;       // GDT index 4, RPL 3
 inline constexpr std::uint64_t user_ss = USER_SS;       // GDT index 3, RPL 3
 inline constexpr std::uint64_t rflags_if = 1u << 9;
@@ -43,21 +44,26 @@ inline bool from_user(const TrapFrame& f) { return (f.cs & 3) == 3; }
 // never uses fs or gs), so they stay in the registers and are switched with the x87/SSE state,
 // only when a different domain runs (domain.cpp). The bases stay 0: every descriptor has base 0,
 // CR4.FSGSBASE is clear and the kernel never writes the FS/GS base MSRs.
+// Packed ds | es << 16 | fs << 32 | gs << 48: read and compared as one word on every switch.
 struct UserSegments {
-    std::uint16_t ds, es, fs, gs;
+    std::uint64_t packed;
     bool operator==(const UserSegments&) const = default;
 };
 inline UserSegments save_user_segments() {
-    UserSegments s;
-    asm volatile("mov %%ds, %0\n\tmov %%es, %1\n\tmov %%fs, %2\n\tmov %%gs, %3"
-                 : "=r"(s.ds), "=r"(s.es), "=r"(s.fs), "=r"(s.gs));
-    return s;
+    // A move from a segment register to a 64-bit register zero-extends (SDM Vol. 2B MOV).
+    std::uint64_t v, t;
+    asm volatile("mov %%gs, %0\n\tshl $16, %0\n\tmov %%fs, %1\n\tor %1, %0\n\tshl $16, %0\n\t"
+                 "mov %%es, %1\n\tor %1, %0\n\tshl $16, %0\n\tmov %%ds, %1\n\tor %1, %0"
+                 : "=&r"(v), "=&r"(t));
+    return {v};
 }
 // Loading in ring 0 what ring 3 had loaded cannot fault: a null selector, or the user data
 // descriptor, whose DPL 3 ring 0 may load.
 inline void load_user_segments(const UserSegments& s) {
+    const auto ds = static_cast<std::uint16_t>(s.packed), es = static_cast<std::uint16_t>(s.packed >> 16),
+               fs = static_cast<std::uint16_t>(s.packed >> 32), gs = static_cast<std::uint16_t>(s.packed >> 48);
     asm volatile("mov %0, %%ds\n\tmov %1, %%es\n\tmov %2, %%fs\n\tmov %3, %%gs"
-                 ::"r"(s.ds), "r"(s.es), "r"(s.fs), "r"(s.gs) : "memory");
+                 ::"r"(ds), "r"(es), "r"(fs), "r"(gs) : "memory");
 }
 
 } // namespace myr::arch
@@ -67,7 +73,17 @@ extern "C" [[noreturn]] void resume_frame(const myr::arch::TrapFrame* frame);
 // The same through sysretq, for a user frame whose last entry was `syscall` (rcx/r11 are dead).
 extern "C" [[noreturn]] void resume_sysret(const myr::arch::TrapFrame* frame);
 
+// Where syscall_entry pushes the next system call's registers (entry.S): the end of a frame.
+extern "C" std::uint64_t syscall_save_top;
+extern "C" myr::arch::TrapFrame syscall_spare_frame;
+
 namespace myr::arch {
+// The running domain's save area: its next system call's registers go straight there. Every
+// switch to a domain sets it before leaving the kernel; spare_save_area() when none runs.
+inline void set_syscall_save_area(TrapFrame& f) { syscall_save_top = reinterpret_cast<std::uint64_t>(&f + 1); }
+inline void spare_save_area() { set_syscall_save_area(syscall_spare_frame); }
+inline bool is_syscall_save_area(const TrapFrame& f) { return syscall_save_top == reinterpret_cast<std::uint64_t>(&f + 1); }
+
 // rip must be canonical for sysret (a non-canonical rcx faults in ring 0 on Intel CPUs).
 [[noreturn]] inline void resume_user(const TrapFrame& f, bool after_syscall) {
     if (after_syscall && f.rip < 0x0000'7fff'ffff'f000ull) resume_sysret(&f);

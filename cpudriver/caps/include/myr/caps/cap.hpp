@@ -84,7 +84,9 @@ bool is_memory(CapType type);
 
 // Two capabilities reference the same object: same type and same identity fields (base, size,
 // aux); rights, badge and watermark do not count.
-bool same_object(const Cap& a, const Cap& b);
+inline bool same_object(const Cap& a, const Cap& b) {
+    return a.type == b.type && a.base == b.base && a.size == b.size && a.aux == b.aux;
+}
 
 // What retype carves. `param` means: size_bits for untyped / frame / channel_memory, radix (log2
 // of the slot count) for cnode, level (1..4) for page_table; 0 for the fixed-size kinds.

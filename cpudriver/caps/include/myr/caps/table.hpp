@@ -95,7 +95,9 @@ public:
     // an optional badge (mint; endpoint/notification only, never on an already badged cap).
     // Untyped caps (one watermark per region) and page-table caps (one installation record per
     // table) are never copied. out_of_range, not_found, exists, invalid_argument.
-    [[nodiscard]] Status copy(SlotIdx src, SlotIdx dest);
+    [[nodiscard]] Status copy(SlotIdx src, SlotIdx dest) {
+        return valid(src) ? mint(src, dest, m_slots[src].cap.rights, 0) : Status::out_of_range;
+    }
     [[nodiscard]] Status mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badge);
 
     // Move the cap (and its ext words and flags) from `src` to empty `dest`, keeping its place in
