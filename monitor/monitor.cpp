@@ -69,9 +69,15 @@ std::uint64_t census_live_here(std::uint64_t v) {
     const std::uint64_t live = v & 0xffff, servers_live = servers::live_servers();
     return live > servers_live ? live - servers_live : 0;
 }
+// Crashes the supervisor restarted are handled, not failures of the plan (servers.hpp,
+// restarted_faults / restarted_exits); one that left its server down still counts.
 std::uint64_t census_faulted_here(std::uint64_t v) {
-    const std::uint64_t faulted = v >> 48, killed = binding::kills();
-    return faulted > killed ? faulted - killed : 0;
+    const std::uint64_t faulted = v >> 48, handled = binding::kills() + servers::restarted_faults();
+    return faulted > handled ? faulted - handled : 0;
+}
+std::uint64_t census_failed_here(std::uint64_t v) {
+    const std::uint64_t failed = v >> 32 & 0xffff, handled = servers::restarted_exits();
+    return failed > handled ? failed - handled : 0;
 }
 
 SysResult spawn_local(const char* name, std::uint64_t len, std::uint64_t arg) {
@@ -169,7 +175,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case ram_reclaim_reply: binding::on_ram_reclaim_reply(from, m); break;
     case census_req: {
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
-        send(from, census_reply, mesh.core, census_live_here(v), v >> 16 & 0xffff, v >> 32 & 0xffff,
+        send(from, census_reply, mesh.core, census_live_here(v), v >> 16 & 0xffff, census_failed_here(v),
              census_faulted_here(v));
         break;
     }
@@ -447,7 +453,7 @@ void step_wait() {
         run_until([&] { return census_replies == mesh.cores - 1; });
         census_live += census_live_here(v);
         census_exited += v >> 16 & 0xffff;
-        census_failed += v >> 32 & 0xffff;
+        census_failed += census_failed_here(v);
         census_faulted += census_faulted_here(v);
         if (census_live == 0 || rounds == limit) break;
         for (unsigned i = 0; i < 4; ++i) (void)syscall6(abi::Sys::wait_event);

@@ -353,6 +353,7 @@ struct Supervised {
 constexpr unsigned max_supervised = 16;
 constinit Supervised supervised[max_supervised] = {};
 unsigned restarts_due;
+std::uint64_t restarted_fault_count, restarted_exit_count;  // crashes the policy restarted (see restarted_faults)
 std::uint64_t hz_cached;
 
 std::uint64_t now_ticks() { return syscall6(abi::Sys::ticks).value; }
@@ -445,6 +446,13 @@ void on_crash(const Started& r, std::uint64_t how) {
     e->due = true;
     e->at = now_ticks() + (d.delay_ms * hz() + 999) / 1000;
     ++restarts_due;
+    // The kernel counted this end as a fault or a failed exit; restarted, it is handled (a hung or
+    // injected crash was a kill, counted apart already).
+    const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
+    if (how != how_hung && how != how_injected) {
+        if (state == abi::DomainStatus::faulted) ++restarted_fault_count;
+        else if (state == abi::DomainStatus::exited) ++restarted_exit_count;
+    }
     emit("server-crash name={} core={} domain={} reason={} restart_in_ms={}", s.name, mesh.core, r.domain, w.c_str(), d.delay_ms);
 }
 
@@ -778,6 +786,9 @@ bool is_instance(std::uint64_t domain) {
     const Started* r = record_of(domain);
     return r && args::value(r->text, r->len, "replicas").found;
 }
+
+std::uint64_t restarted_faults() { return restarted_fault_count; }
+std::uint64_t restarted_exits() { return restarted_exit_count; }
 
 std::uint64_t live_servers() {
     std::uint64_t n = 0;

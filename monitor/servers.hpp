@@ -60,6 +60,11 @@ void on_stop_reply(std::uint64_t from, const urpc::Message& m);
 // word in their arguments (configured servers and start: instances). Step `wait` does not wait
 // for them: servers serve until stopped.
 [[nodiscard]] std::uint64_t live_servers();
+// Server instances of this core that faulted, or exited with a failure, and were restarted by
+// their policy: the kernel counts them with the faulted and failed domains; step `wait` does not
+// (a crash that left its server down still counts).
+[[nodiscard]] std::uint64_t restarted_faults();
+[[nodiscard]] std::uint64_t restarted_exits();
 // Whether `domain` of this core is such a server instance (MonitorOp::list reports it).
 [[nodiscard]] bool is_instance(std::uint64_t domain);
 

@@ -15,6 +15,7 @@
 // in rdi: replica index in bits 0-7, number of replicas in bits 8-15 (0 means 1), bits 16-31 the
 // same exit_after. exit_after: exit once that many client connections have closed (0: serve
 // until stopped; tests use it to end a run plan's `wait`).
+#include <myr/kvstore/sessions.hpp>
 #include <myr/kvstore/table.hpp>
 #include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
@@ -41,12 +42,15 @@ struct Handler {
     bool awaiting_table = false;     // a restarted backup: no reads until the primary sent the table
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
+    Sessions sessions;                 // the last answer of each client session (retried writes)
+    std::uint64_t replayed = 0, stale = 0;
+    std::uint64_t crash_after = 0;     // test hook: crash once, after replicating this write, unanswered
 
     bool primary() const { return index == 0; }
 
-    // Sends the write (puts and deletes only) to every backup, in order; a backup that does not
-    // take it is marked lost and skipped from then on (said once in the log).
-    void replicate(const Txn& writes_txn) {
+    // Sends the write (puts and deletes only) and the client's answer to every backup, in order;
+    // a backup that does not take it is marked lost and skipped from then on (said once in the log).
+    void replicate(const Txn& writes_txn, const Answer& answer) {
         ++seq;
         for (unsigned r = 1; r < replicas; ++r) {
             if (lost[r]) continue;
@@ -63,6 +67,7 @@ struct Handler {
             Apply a{};
             a.seq = seq;
             a.txn = writes_txn;
+            a.answer = answer;
             ApplyReply ar{};
             if (const Status s = b.call(a, ar); s != Status::ok) {
                 user::print("kvstore: backup {} refused write {} ({}): continuing without it", r, seq, to_string(s));
@@ -85,9 +90,21 @@ struct Handler {
             l.entries = page.entries;
             ApplyReply ar{};
             if (backups[r].call(l, ar) != Status::ok) return false;
-            if (page.done) return ar.applied == seq;
+            if (page.done) {
+                if (ar.applied != seq) return false;
+                break;
+            }
             from = page.next;
         }
+        // Then the kept answers: a client retrying a write it sent before the backup's crash is
+        // answered by whichever replica it reaches.
+        for (std::size_t i = sessions.next_from(0); i < Sessions::capacity; i = sessions.next_from(i + 1)) {
+            KeepAnswer k{};
+            k.answer = sessions.at(i);
+            ApplyReply ar{};
+            if (backups[r].call(k, ar) != Status::ok) return false;
+        }
+        return true;
     }
     // Primary: tries to bring back lost backups (a restarted one registered its name again), at
     // most once a second.
@@ -122,7 +139,12 @@ struct Handler {
         }
         user::print("kvstore: restarted primary reached no backup with writes: starting empty");
     }
+    // The backup with the most writes (a primary that crashed while forwarding a write may have
+    // reached some backups only: the write was not acknowledged, and the fullest backup's table
+    // is the one every other is brought to), then its table and kept answers.
     bool recover_once() {
+        unsigned best = 0;
+        std::uint64_t best_applied = 0;
         for (unsigned r = 1; r < replicas; ++r) {
             char name[16];
             replica_name(r, name);
@@ -132,31 +154,107 @@ struct Handler {
                 backups[r].close();
                 continue;
             }
-            if (st.applied == 0) continue;  // restarted itself and not yet sent a table
-            table.clear();
-            std::uint32_t from = 0;
-            DumpReply page{};
-            bool ok = true;
-            do {
-                if (backups[r].call(Dump{from}, page) != Status::ok) {
-                    ok = false;
-                    break;
-                }
-                for (std::uint16_t i = 0; i < page.entries.count && i < snap_page; ++i)
-                    ok = ok && table.load(page.entries.items[i]) == Status::ok;
-                from = page.next;
-            } while (ok && !page.done);
-            if (!ok) {
-                table.clear();
-                continue;
+            if (st.applied > best_applied) {  // 0: restarted itself and not yet sent a table
+                best = r;
+                best_applied = st.applied;
             }
-            table.set_clock(page.clock);
-            seq = page.seq;
-            loaded_from = r;
-            user::print("kvstore: primary recovered {} keys at write {} from backup {}", table.size(), seq, r);
+        }
+        if (best == 0) return false;
+        const unsigned r = best;
+        table.clear();
+        sessions.clear();
+        std::uint32_t from = 0;
+        DumpReply page{};
+        bool ok = true;
+        do {
+            if (backups[r].call(Dump{from}, page) != Status::ok) {
+                ok = false;
+                break;
+            }
+            for (std::uint16_t i = 0; i < page.entries.count && i < snap_page; ++i)
+                ok = ok && table.load(page.entries.items[i]) == Status::ok;
+            from = page.next;
+        } while (ok && !page.done);
+        for (std::uint32_t at = 0; ok;) {
+            DumpAnswersReply kept{};
+            if (backups[r].call(DumpAnswers{at}, kept) != Status::ok) {
+                ok = false;
+                break;
+            }
+            for (std::uint16_t i = 0; i < kept.answers.count && i < 1; ++i) sessions.keep(kept.answers.items[i]);
+            if (kept.done) break;
+            at = kept.next;
+        }
+        if (!ok) {
+            table.clear();
+            sessions.clear();
+            return false;
+        }
+        table.set_clock(page.clock);
+        seq = page.seq;
+        loaded_from = r;
+        user::print("kvstore: primary recovered {} keys and {} client answers at write {} from backup {}", table.size(),
+                    sessions.size(), seq, r);
+        return true;
+    }
+
+    // A write this client sent before (a retry after a lost connection): true, with the kept
+    // answer in out and st. A late copy of an older request: true, refused (out_of_range), not
+    // done. Otherwise false: do it.
+    template <typename Op>
+    bool answered_before(const rpc::Caller& c, typename Op::Reply& out, Status& st) {
+        const Answer* kept = nullptr;
+        switch (sessions.check(c.core, c.domain, c.session, c.request, Op::op, kept)) {
+        case Sessions::Seen::fresh:
+            return false;
+        case Sessions::Seen::stale:
+            ++stale;
+            st = Status::out_of_range;
+            return true;
+        case Sessions::Seen::answered:
+            out = typename Op::Reply{};
+            st = rpc::decode(std::span<const std::uint8_t>(kept->reply.data, kept->reply.size), out) == Status::ok
+                     ? static_cast<Status>(kept->status)
+                     : Status::internal;
+            ++replayed;
             return true;
         }
         return false;
+    }
+    template <typename Op>
+    static Answer answer_of(const rpc::Caller& c, Status st, const typename Op::Reply& out) {
+        Answer a{};
+        if (c.session == 0) return a;
+        a.core = c.core;
+        a.domain = c.domain;
+        a.session = c.session;
+        a.request = c.request;
+        a.op = Op::op;
+        a.status = static_cast<std::int16_t>(st);
+        rpc::Writer w(std::span<std::uint8_t>(a.reply.data, max_answer));
+        out.visit(w);
+        if (!w.ok()) return Answer{};  // larger than any kvstore reply: keep nothing
+        a.reply.size = static_cast<std::uint16_t>(w.size());
+        return a;
+    }
+    // A write that changed nothing (refused, a failed compare): kept here only (a late copy of it
+    // is then recognised), not sent to the backups.
+    template <typename Op>
+    void keep_local(const rpc::Caller& c, Status st, const typename Op::Reply& out) {
+        sessions.keep(answer_of<Op>(c, st, out));
+    }
+    // A write applied here: to every backup with its answer, then kept. The answer goes to the
+    // client only after this: every backup up holds the write and the answer by then.
+    template <typename Op>
+    void commit(const rpc::Caller& c, const Txn& t, Status st, const typename Op::Reply& out) {
+        ++writes;
+        const Answer a = answer_of<Op>(c, st, out);
+        replicate(t, a);
+        if (crash_after != 0 && writes == crash_after && user::restarts() == 0) {
+            user::print("kvstore: crash_after={}: crashing before answering write {}", crash_after, seq);
+            __builtin_trap();  // #UD: a fault, which the supervisor restarts
+        }
+        sessions.keep(a);
     }
 
     static TxnOp write_op(TxnKind kind, const Key& key, const Value* value) {
@@ -172,47 +270,66 @@ struct Handler {
         ++gets;
         return table.get(r.key, out);
     }
-    Status handle(const rpc::Caller&, const Put& r, PutReply& out) {
+    // Writes: the primary only. Each first asks whether this client's session already got an
+    // answer for this request (a retry: answered again, not done twice).
+    Status handle(const rpc::Caller& c, const Put& r, PutReply& out) {
         if (!primary()) return Status::permission_denied;
-        const Status s = table.put(r.key, r.value, out.version);
-        if (s != Status::ok) return s;
-        ++writes;
+        Status s = Status::ok;
+        if (answered_before<Put>(c, out, s)) return s;
+        s = table.put(r.key, r.value, out.version);
+        if (s != Status::ok) {
+            keep_local<Put>(c, s, out);
+            return s;
+        }
         Txn t{};
         (void)t.ops.push(write_op(TxnKind::put, r.key, &r.value));
-        replicate(t);
+        commit<Put>(c, t, s, out);
         return s;
     }
-    Status handle(const rpc::Caller&, const Delete& r, DeleteReply& out) {
+    Status handle(const rpc::Caller& c, const Delete& r, DeleteReply& out) {
         if (!primary()) return Status::permission_denied;
-        const Status s = table.del(r.key, out.existed);
-        if (s != Status::ok || !out.existed) return s;
-        ++writes;
+        Status s = Status::ok;
+        if (answered_before<Delete>(c, out, s)) return s;
+        s = table.del(r.key, out.existed);
+        if (s != Status::ok || !out.existed) {
+            keep_local<Delete>(c, s, out);
+            return s;
+        }
         Txn t{};
         (void)t.ops.push(write_op(TxnKind::del, r.key, nullptr));
-        replicate(t);
+        commit<Delete>(c, t, s, out);
         return s;
     }
-    Status handle(const rpc::Caller&, const Cas& r, CasReply& out) {
+    Status handle(const rpc::Caller& c, const Cas& r, CasReply& out) {
         if (!primary()) return Status::permission_denied;
-        const Status s = table.cas(r.key, r.expected, r.value, out);
-        if (s != Status::ok || !out.swapped) return s;
-        ++writes;
+        Status s = Status::ok;
+        if (answered_before<Cas>(c, out, s)) return s;
+        s = table.cas(r.key, r.expected, r.value, out);
+        if (s != Status::ok || !out.swapped) {
+            keep_local<Cas>(c, s, out);
+            return s;
+        }
         Txn t{};
         (void)t.ops.push(write_op(TxnKind::put, r.key, &r.value));
-        replicate(t);
+        commit<Cas>(c, t, s, out);
         return s;
     }
-    Status handle(const rpc::Caller&, const Txn& r, TxnReply& out) {
+    Status handle(const rpc::Caller& c, const Txn& r, TxnReply& out) {
         const bool ro = Table::read_only(r);
         if (!primary() && !ro) return Status::permission_denied;
         if (awaiting_table) return Status::busy;
-        const Status s = table.txn(r, out);
-        if (s != Status::ok || !out.committed || ro) return s;
-        ++writes;
+        Status s = Status::ok;
+        if (!ro && answered_before<Txn>(c, out, s)) return s;
+        s = table.txn(r, out);
+        if (ro) return s;
+        if (s != Status::ok || !out.committed) {
+            keep_local<Txn>(c, s, out);
+            return s;
+        }
         Txn t{};
         for (std::uint16_t i = 0; i < r.ops.count; ++i)
             if (r.ops.items[i].kind == TxnKind::put || r.ops.items[i].kind == TxnKind::del) (void)t.ops.push(r.ops.items[i]);
-        replicate(t);
+        commit<Txn>(c, t, s, out);
         return s;
     }
     // Backups take writes and tables from the primary only: the domain that holds the name
@@ -245,6 +362,7 @@ struct Handler {
         if (primary() || !from_primary(c)) return Status::permission_denied;
         if (r.first) {
             table.clear();
+            sessions.clear();
             seq = 0;
         }
         for (std::uint16_t i = 0; i < r.entries.count && i < snap_page; ++i)
@@ -271,7 +389,23 @@ struct Handler {
         if (const Status s = table.txn(r.txn, ignored); s != Status::ok) return s;
         seq = r.seq;
         ++writes;
+        sessions.keep(r.answer);
         out.applied = seq;
+        return Status::ok;
+    }
+    Status handle(const rpc::Caller& c, const KeepAnswer& r, ApplyReply& out) {
+        out.applied = seq;
+        if (primary() || !from_primary(c)) return Status::permission_denied;
+        sessions.keep(r.answer);
+        return Status::ok;
+    }
+    Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {
+        const std::size_t i = sessions.next_from(r.from);
+        out.done = i >= Sessions::capacity;
+        if (out.done) return Status::ok;
+        (void)out.answers.push(sessions.at(i));
+        out.next = static_cast<std::uint32_t>(i + 1);
+        out.done = sessions.next_from(i + 1) >= Sessions::capacity;
         return Status::ok;
     }
     std::uint64_t closed_connections = 0;
@@ -282,7 +416,7 @@ struct Handler {
         std::uint64_t lines = server_lines ? server_lines() : 0;
         for (const rpc::Client& b : backups)
             if (b.connected()) lines += b.connection().link.lines_in() + b.connection().link.lines_out();
-        out = {table.size(), gets, writes, bad ? *bad : 0, seq, table.digest(), lines};
+        out = {table.size(), gets, writes, bad ? *bad : 0, seq, table.digest(), lines, replayed};
         return Status::ok;
     }
 };
@@ -297,6 +431,7 @@ extern "C" int main(std::uint64_t arg) {
     const Result<std::uint64_t> len = user::read_args(text, sizeof text);
     if (len.ok() && *len > 0) {
         std::uint64_t index = 0, replicas = 1, exit_after = 0;
+        (void)args::number(text, *len, "crash_after", handler.crash_after);
         (void)args::number(text, *len, "replica", index);
         (void)args::number(text, *len, "replicas", replicas);
         (void)args::number(text, *len, "exit_after", exit_after);

@@ -4,6 +4,7 @@
 // bytes (the encoding is canonical, so two readers cannot disagree about one message); a refused
 // request must leave the server's state unchanged.
 #include <myr/kvstore/interface.hpp>
+#include <myr/kvstore/sessions.hpp>
 #include <myr/kvstore/table.hpp>
 #include <myr/rpc/interface.hpp>
 
@@ -23,6 +24,7 @@ void require(bool ok) {
 
 struct Handler {
     Table table;
+    Sessions sessions;
     Status handle(const rpc::Caller&, const Get& r, GetReply& out) { return table.get(r.key, out); }
     Status handle(const rpc::Caller&, const Put& r, PutReply& out) { return table.put(r.key, r.value, out.version); }
     Status handle(const rpc::Caller&, const Delete& r, DeleteReply& out) { return table.del(r.key, out.existed); }
@@ -35,6 +37,26 @@ struct Handler {
     }
     Status handle(const rpc::Caller&, const Dump& r, DumpReply& out) {
         table.dump(r.from, out);
+        return Status::ok;
+    }
+    // Kept answers from the wire (a backup keeps what the primary sends): whatever they hold, the
+    // session table stays within its capacity and a kept answer is found again.
+    Status handle(const rpc::Caller&, const KeepAnswer& r, ApplyReply&) {
+        sessions.keep(r.answer);
+        require(sessions.size() <= Sessions::capacity);
+        const Answer* kept = nullptr;
+        const auto seen = sessions.check(r.answer.core, r.answer.domain, r.answer.session, r.answer.request,
+                                         r.answer.op, kept);
+        require(r.answer.session == 0 || (seen == Sessions::Seen::answered && kept != nullptr));
+        return Status::ok;
+    }
+    Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {
+        const std::size_t i = sessions.next_from(r.from);
+        out.done = i >= Sessions::capacity;
+        if (!out.done) {
+            (void)out.answers.push(sessions.at(i));
+            out.next = static_cast<std::uint32_t>(i + 1);
+        }
         return Status::ok;
     }
     // A load applies decoded entries to a table: whatever they hold, the table stays consistent
@@ -92,6 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_canonical<Apply>(h, req);
         check_canonical<Dump>(h, req);
         check_canonical<Load>(h, req);
+        check_canonical<KeepAnswer>(h, req);
+        check_canonical<DumpAnswers>(h, req);
     }
     return 0;
 }

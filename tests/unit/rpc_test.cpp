@@ -1,12 +1,14 @@
 // The RPC runtime's pure parts (servers/rpc): the codec, frames, dispatch and the link over real
 // channel memory, with every way a request can be bad; and kvstore's table.
 #include <myr/kvstore/interface.hpp>
+#include <myr/kvstore/sessions.hpp>
 #include <myr/kvstore/table.hpp>
 #include <myr/rpc/link.hpp>
 
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace myr {
@@ -42,6 +44,11 @@ struct TableHandler {
     Status handle(const rpc::Caller&, const Txn& r, TxnReply& out) { return table.txn(r, out); }
     Status handle(const rpc::Caller&, const Apply&, ApplyReply&) { return Status::permission_denied; }
     Status handle(const rpc::Caller&, const Load&, ApplyReply&) { return Status::permission_denied; }
+    Status handle(const rpc::Caller&, const KeepAnswer&, ApplyReply&) { return Status::permission_denied; }
+    Status handle(const rpc::Caller&, const DumpAnswers&, DumpAnswersReply& out) {
+        out.done = true;
+        return Status::ok;
+    }
     Status handle(const rpc::Caller&, const Dump& r, DumpReply& out) {
         table.dump(r.from, out);
         return Status::ok;
@@ -343,6 +350,132 @@ TEST(KvTable, DumpAndLoadGiveTheSameTable) {
     // A key already there, or an empty one, is refused.
     EXPECT_EQ(b.load(SnapEntry{key("new"), 1, val("z")}), Status::invalid_argument);
     EXPECT_EQ(b.load(SnapEntry{}), Status::invalid_argument);
+}
+
+
+// kvstore's kept answers (sessions.hpp): what a retried write is answered with.
+Answer answer(std::uint32_t core, std::uint32_t domain, std::uint32_t session, std::uint32_t request,
+              std::uint16_t op = Put::op) {
+    Answer a{};
+    a.core = core;
+    a.domain = domain;
+    a.session = session;
+    a.request = request;
+    a.op = op;
+    a.reply.size = 1;
+    a.reply.data[0] = static_cast<std::uint8_t>(request);
+    return a;
+}
+
+TEST(KvstoreSessions, RetryOfTheLastRequestIsAnsweredOlderIsStaleNewerIsFresh) {
+    Sessions s;
+    const Answer* kept = nullptr;
+    EXPECT_EQ(s.check(1, 2, 7, 5, Put::op, kept), Sessions::Seen::fresh);  // nothing kept yet
+    s.keep(answer(1, 2, 7, 5));
+    EXPECT_EQ(s.check(1, 2, 7, 5, Put::op, kept), Sessions::Seen::answered);
+    ASSERT_NE(kept, nullptr);
+    EXPECT_EQ(kept->reply.data[0], 5);
+    EXPECT_EQ(s.check(1, 2, 7, 4, Put::op, kept), Sessions::Seen::stale);   // a late copy of an older one
+    EXPECT_EQ(s.check(1, 2, 7, 6, Put::op, kept), Sessions::Seen::fresh);   // the next request
+    EXPECT_EQ(s.check(1, 2, 7, 5, Cas::op, kept), Sessions::Seen::stale);   // same id, another op: not a retry
+    // Another session, domain or core is another client.
+    EXPECT_EQ(s.check(1, 2, 8, 5, Put::op, kept), Sessions::Seen::fresh);
+    EXPECT_EQ(s.check(1, 3, 7, 5, Put::op, kept), Sessions::Seen::fresh);
+    EXPECT_EQ(s.check(2, 2, 7, 5, Put::op, kept), Sessions::Seen::fresh);
+    // The next answer replaces the session's last one.
+    s.keep(answer(1, 2, 7, 6));
+    EXPECT_EQ(s.size(), 1u);
+    EXPECT_EQ(s.check(1, 2, 7, 5, Put::op, kept), Sessions::Seen::stale);
+    EXPECT_EQ(s.check(1, 2, 7, 6, Put::op, kept), Sessions::Seen::answered);
+}
+
+TEST(KvstoreSessions, SessionZeroIsNeverKept) {
+    Sessions s;
+    s.keep(answer(1, 2, 0, 5));
+    EXPECT_EQ(s.size(), 0u);
+    const Answer* kept = nullptr;
+    EXPECT_EQ(s.check(1, 2, 0, 5, Put::op, kept), Sessions::Seen::fresh);
+}
+
+TEST(KvstoreSessions, FullTablePushesOutTheLeastRecentlyAnsweredSession) {
+    Sessions s;
+    for (std::uint32_t i = 1; i <= Sessions::capacity; ++i) s.keep(answer(0, i, 1, 1));
+    s.keep(answer(0, 1, 1, 2));  // session of domain 1 answered again: now the most recent
+    s.keep(answer(0, 100, 1, 1));  // a new session: domain 2's, the least recent, goes
+    EXPECT_EQ(s.size(), Sessions::capacity);
+    const Answer* kept = nullptr;
+    EXPECT_EQ(s.check(0, 2, 1, 1, Put::op, kept), Sessions::Seen::fresh);
+    EXPECT_EQ(s.check(0, 1, 1, 2, Put::op, kept), Sessions::Seen::answered);
+    EXPECT_EQ(s.check(0, 100, 1, 1, Put::op, kept), Sessions::Seen::answered);
+    EXPECT_EQ(s.check(0, 3, 1, 1, Put::op, kept), Sessions::Seen::answered);
+    // Walking the kept answers (a transfer) visits each once.
+    std::size_t n = 0;
+    for (std::size_t i = s.next_from(0); i < Sessions::capacity; i = s.next_from(i + 1)) ++n;
+    EXPECT_EQ(n, Sessions::capacity);
+}
+
+// The largest writes the primary forwards still fit one frame with their answer: a transaction
+// of four puts of the longest key and value, and one of three reads of the longest values and a
+// put (an op either writes a value, which goes in the apply, or reads one, which goes in the
+// answer; never both).
+TEST(KvstoreSessions, TheLargestApplyWithItsAnswerFitsAFrame) {
+    Key k{};
+    std::string longest_key(max_key, 'k');
+    ASSERT_TRUE(k.assign(longest_key.data(), longest_key.size()));
+    Value v{};
+    std::vector<std::uint8_t> bytes(max_value, 0xee);
+    ASSERT_TRUE(v.assign(bytes.data(), bytes.size()));
+    for (unsigned reads = 0; reads < max_txn_ops; ++reads) {
+        Apply a{};
+        a.seq = ~0ull;
+        TxnReply reply{};
+        reply.committed = true;
+        for (unsigned i = 0; i < max_txn_ops; ++i) {
+            TxnResult r{};
+            r.version = ~0ull;
+            if (i < reads) r.value = v;  // a get's value comes back
+            else (void)a.txn.ops.push(TxnOp{TxnKind::put, k, ~0ull, v});  // a put's goes to the backups
+            (void)reply.results.push(r);
+        }
+        a.answer.session = a.answer.request = a.answer.core = a.answer.domain = ~0u;
+        a.answer.op = Txn::op;
+        std::uint8_t body[max_answer];
+        std::size_t n = 0;
+        ASSERT_EQ(rpc::encode(reply, body, n), Status::ok);
+        ASSERT_TRUE(a.answer.reply.assign(body, n)) << reads;
+        std::uint8_t frame[rpc::max_frame];
+        std::size_t len = 0;
+        EXPECT_EQ(rpc::encode_frame(rpc::FrameHeader{~0u, Apply::op, 0, ~0u}, &a, frame, len), Status::ok) << reads;
+    }
+}
+
+// The runtime: what a retry sends again is recognisable (session and id in the header, reaching
+// the handler through Caller), and only operations marked safe are retried.
+struct CallerSeen {
+    rpc::Caller last{};
+    Status handle(const rpc::Caller& c, const Get&, GetReply&) {
+        last = c;
+        return Status::ok;
+    }
+};
+
+TEST(RpcRetry, SessionAndIdReachTheHandler) {
+    CallerSeen h;
+    Get g{};
+    (void)g.key.assign_cstr("k");
+    std::uint8_t in[rpc::max_frame], out[rpc::max_frame];
+    std::size_t len = 0, out_len = 0;
+    ASSERT_EQ(rpc::encode_frame(rpc::FrameHeader{41, Get::op, 0, 9}, &g, in, len), Status::ok);
+    EXPECT_EQ(len, rpc::header_bytes + 3u);
+    ASSERT_EQ(rpc::dispatch(rpc::Interface<Get>{}, h, rpc::Caller{1, 2, 3}, std::span<const std::uint8_t>(in, len), out,
+                            out_len),
+              Status::ok);
+    EXPECT_EQ(h.last.core, 1u);
+    EXPECT_EQ(h.last.domain, 2u);
+    EXPECT_EQ(h.last.session, 9u);
+    EXPECT_EQ(h.last.request, 41u);
+    static_assert(rpc::retryable<Get>() && rpc::retryable<Put>() && rpc::retryable<Txn>());
+    static_assert(!rpc::retryable<Apply>() && !rpc::retryable<Load>() && !rpc::retryable<KeepAnswer>());
 }
 
 } // namespace

@@ -36,6 +36,7 @@ struct GetReply {
 struct Get {
     static constexpr std::uint16_t op = 1;
     static constexpr const char* name = "get";
+    static constexpr bool retry = true;  // a read: safe to repeat
     using Reply = GetReply;
     Key key;
     MYR_RPC_FIELDS(key)
@@ -48,6 +49,7 @@ struct PutReply {
 struct Put {
     static constexpr std::uint16_t op = 2;
     static constexpr const char* name = "put";
+    static constexpr bool retry = true;  // a retried write is answered, not done again (Answer)
     using Reply = PutReply;
     Key key;
     Value value;
@@ -61,6 +63,7 @@ struct DeleteReply {
 struct Delete {
     static constexpr std::uint16_t op = 3;
     static constexpr const char* name = "delete";
+    static constexpr bool retry = true;  // a retried write is answered, not done again (Answer)
     using Reply = DeleteReply;
     Key key;
     MYR_RPC_FIELDS(key)
@@ -78,6 +81,7 @@ struct CasReply {
 struct Cas {
     static constexpr std::uint16_t op = 4;
     static constexpr const char* name = "cas";
+    static constexpr bool retry = true;  // a retried write is answered, not done again (Answer)
     using Reply = CasReply;
     Key key;
     std::uint64_t expected;
@@ -110,6 +114,7 @@ struct TxnReply {
 struct Txn {
     static constexpr std::uint16_t op = 5;
     static constexpr const char* name = "txn";
+    static constexpr bool retry = true;  // a retried write is answered, not done again (Answer)
     using Reply = TxnReply;
     rpc::Array<TxnOp, max_txn_ops> ops;
     MYR_RPC_FIELDS(ops)
@@ -123,24 +128,41 @@ struct ApplyReply {
     std::uint64_t applied;  // the backup's last applied sequence number
     MYR_RPC_FIELDS(applied)
 };
+// What the primary answered one client's write (docs/servers.md, "Retries"): every replica keeps
+// the last one of each client session (Sessions, sessions.hpp), so a write sent again after a lost
+// connection (same session and request id, to this primary or to the one restarted in its place)
+// gets the answer it got the first time and is not done twice. `reply` is the operation's reply
+// struct, encoded; the largest, a transaction's four results, is 844 bytes.
+inline constexpr std::size_t max_answer = 900;
+struct Answer {
+    std::uint32_t core, domain, session, request;  // the client's (rpc::Caller)
+    std::uint16_t op;
+    std::int16_t status;
+    rpc::Blob<max_answer> reply;
+    MYR_RPC_FIELDS(core, domain, session, request, op, status, reply)
+};
+
 struct Apply {
     static constexpr std::uint16_t op = 6;
     static constexpr const char* name = "apply";
     using Reply = ApplyReply;
     std::uint64_t seq;
-    Txn txn;  // every write is sent as a transaction of puts and deletes
-    MYR_RPC_FIELDS(seq, txn)
+    Txn txn;        // every write is sent as a transaction of puts and deletes
+    Answer answer;  // what the client is answered (session 0: no client session, nothing to keep)
+    MYR_RPC_FIELDS(seq, txn, answer)
 };
 
 // Counters and a digest of the table (tests compare replicas).
 struct StatsReply {
     std::uint64_t keys, gets, writes, bad, applied, digest;
-    std::uint64_t lines;  // URPC lines this replica sent and received (clients and other replicas)
-    MYR_RPC_FIELDS(keys, gets, writes, bad, applied, digest, lines)
+    std::uint64_t lines;     // URPC lines this replica sent and received (clients and other replicas)
+    std::uint64_t replayed;  // retried writes answered with their kept answer (not done again)
+    MYR_RPC_FIELDS(keys, gets, writes, bad, applied, digest, lines, replayed)
 };
 struct Stats {
     static constexpr std::uint16_t op = 7;
     static constexpr const char* name = "stats";
+    static constexpr bool retry = true;  // a read: safe to repeat
     using Reply = StatsReply;
     MYR_RPC_FIELDS()
 };
@@ -166,6 +188,7 @@ struct DumpReply {
 struct Dump {
     static constexpr std::uint16_t op = 8;
     static constexpr const char* name = "dump";
+    static constexpr bool retry = true;  // a read: safe to repeat
     using Reply = DumpReply;
     std::uint32_t from;
     MYR_RPC_FIELDS(from)
@@ -180,6 +203,31 @@ struct Load {
     MYR_RPC_FIELDS(first, last, seq, clock, entries)
 };
 
-using Interface = rpc::Interface<Get, Put, Delete, Cas, Txn, Apply, Stats, Dump, Load>;
+// The kept answers travel with the table: a restarted primary reads a backup's (dump_answers,
+// one per call, from index `from`), the primary gives a restarted backup its own (keep_answer,
+// after the table's last load page; from the primary only).
+struct DumpAnswersReply {
+    std::uint32_t next;  // the index to ask from next
+    bool done;           // nothing kept from `next` on
+    rpc::Array<Answer, 1> answers;
+    MYR_RPC_FIELDS(next, done, answers)
+};
+struct DumpAnswers {
+    static constexpr std::uint16_t op = 10;
+    static constexpr const char* name = "dump_answers";
+    static constexpr bool retry = true;
+    using Reply = DumpAnswersReply;
+    std::uint32_t from;
+    MYR_RPC_FIELDS(from)
+};
+struct KeepAnswer {
+    static constexpr std::uint16_t op = 11;
+    static constexpr const char* name = "keep_answer";
+    using Reply = ApplyReply;
+    Answer answer;
+    MYR_RPC_FIELDS(answer)
+};
+
+using Interface = rpc::Interface<Get, Put, Delete, Cas, Txn, Apply, Stats, Dump, Load, DumpAnswers, KeepAnswer>;
 
 } // namespace myr::kvstore

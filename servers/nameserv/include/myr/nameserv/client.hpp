@@ -143,6 +143,8 @@ Status publish(S& server, const char* name, std::uint64_t tries = 3000) {
 // table (user::bind). Waits up to `tries` timer ticks for either to know it. Without nameserv in
 // the config, only the monitors' table is asked.
 inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 3000) {
+    // A lost connection binds again the same way (rpc::Client::call of a retryable operation).
+    c.set_rebind(name, [](rpc::Client& again, const char* n) { return connect(again, n); });
     std::size_t len = 0;
     while (name[len] && len <= max_name) ++len;
     for (user::Deadline limit(tries); !limit.passed();) {

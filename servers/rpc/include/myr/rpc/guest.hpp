@@ -221,13 +221,30 @@ inline Status send_frame(Conn& c, std::uint8_t type, std::span<const std::uint8_
     }
 }
 
-// A client of one server: bind once, then call operations of its interface.
+// A client of one server: bind once, then call operations of its interface. When the
+// connection is lost (the server ended: crashed, killed, restarted) or a reply does not come in
+// time, a call of an operation that is safe to send again (retryable<Op>(), interface.hpp) binds
+// again by the name it first bound by and sends the same request, same session and id, up to
+// `retries` times: the server may be the same one restarted, or another replica that took the
+// name over (docs/servers.md, "Retries").
 class Client {
 public:
     // Timer ticks a call waits for its reply (at 100 Hz: 10 s).
     std::uint64_t timeout_ticks = 1000;
     // TSC ticks a call spins for a reply from another core before it sleeps.
     std::uint64_t spin_ticks = 50000;
+    // Times a retryable call binds again and resends after a lost connection or a timeout.
+    unsigned retries = 3;
+
+    // How to bind again: `rebind(client, name)` connects the (closed) client to `name` once more.
+    // connect() and nameserv::connect set it; without it a lost connection stays lost.
+    using Rebind = Status (*)(Client&, const char* name);
+    void set_rebind(const char* name, Rebind fn) {
+        std::size_t i = 0;
+        for (; name && name[i] && i + 1 < sizeof m_name; ++i) m_name[i] = name[i];
+        m_name[i] = '\0';
+        m_rebind = (name && name[i] == '\0') ? fn : nullptr;  // a name too long to keep: no rebinding
+    }
 
     // Binds to the server that holds `service`. not_found: no such name (after `tries` timer ticks
     // of waiting for it to appear); busy: the monitors' or our own limits.
@@ -243,6 +260,7 @@ public:
             user::wait_event();
         }
         if (s != Status::ok) return s;
+        set_rebind(service, [](Client& c, const char* name) { return c.connect(name); });
         return m_conn.open_from(b, tries);
     }
 
@@ -273,13 +291,25 @@ public:
     // connected), invalid_argument (the request holds more than its fields' limits).
     template <typename Op>
     Status call(const Op& request, typename Op::Reply& reply) {
-        if (!m_conn.open) return Status::connection_lost;
+        constexpr bool again = retryable<Op>();
+        if (!m_conn.open && !(again && m_rebind)) return Status::connection_lost;
+        if (m_session == 0) m_session = next_session();
         const std::uint32_t id = ++m_next_id == 0 ? ++m_next_id : m_next_id;
         std::uint8_t buf[max_frame];
         std::size_t len = 0;
-        if (const Status s = encode_frame(FrameHeader{id, Op::op, 0}, &request, buf, len); s != Status::ok)
+        if (const Status s = encode_frame(FrameHeader{id, Op::op, 0, m_session}, &request, buf, len); s != Status::ok)
             return s == Status::overflow ? Status::invalid_argument : s;
-        return exchange<Op>(std::span<const std::uint8_t>(buf, len), id, reply);
+        const std::span<const std::uint8_t> frame(buf, len);
+        Status s = m_conn.open ? exchange<Op>(frame, id, reply) : Status::connection_lost;
+        if constexpr (again) {
+            for (unsigned k = 0; k < retries && m_rebind && (s == Status::connection_lost || s == Status::timeout); ++k) {
+                if (m_conn.open) close();  // timed out: say goodbye to the old server (it may be hung)
+                if (m_rebind(*this, m_name) != Status::ok) return Status::connection_lost;
+                ++m_retried;
+                s = exchange<Op>(frame, id, reply);
+            }
+        }
+        return s;
     }
 
     // Sends raw bytes as a request frame and waits for whatever answer comes (tests of servers'
@@ -300,6 +330,9 @@ public:
     }
 
     [[nodiscard]] bool connected() const { return m_conn.open; }
+    // Requests sent again on a new connection (after a lost one or a timeout).
+    [[nodiscard]] std::uint64_t retried() const { return m_retried; }
+    [[nodiscard]] std::uint32_t session() const { return m_session; }
     [[nodiscard]] const Conn& connection() const { return m_conn; }
     [[nodiscard]] std::uint32_t peer_core() const { return m_conn.peer_core; }
     [[nodiscard]] std::uint32_t peer_domain() const { return m_conn.peer_domain; }
@@ -388,9 +421,19 @@ private:
         }
     }
 
+    // Sessions of this domain's clients: 1, 2, 3, ... (a server tells domains apart by core and domain).
+    static std::uint32_t next_session() {
+        static std::uint32_t last = 0;
+        return ++last == 0 ? ++last : last;
+    }
+
     Conn m_conn;
     std::uint32_t m_next_id = 0;
+    std::uint32_t m_session = 0;
     Status m_answer = Status::bad_request;
+    Rebind m_rebind = nullptr;
+    char m_name[64] = {};
+    std::uint64_t m_retried = 0;
 };
 
 // A server: exports a name, accepts clients, answers every request with dispatch(). Handler has

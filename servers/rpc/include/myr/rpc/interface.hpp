@@ -21,27 +21,45 @@
 
 namespace myr::rpc {
 
-inline constexpr std::size_t max_frame = 1024;   // bytes, header included; a ring holds 32 lines = 1792
-inline constexpr std::size_t header_bytes = 8;
+inline constexpr std::size_t max_frame = 1536;   // bytes, header included: 28 of a ring's 32 lines
+inline constexpr std::size_t header_bytes = 12;
 inline constexpr std::size_t max_body = max_frame - header_bytes;
 inline constexpr std::uint8_t type_request = 0x30;  // URPC line types of the RPC runtime
 inline constexpr std::uint8_t type_reply = 0x31;
 
 // id: chosen by the client, echoed in the reply (0 in a reply: the request could not be read at
-// all, e.g. longer than max_frame, so its id is unknown). status: 0 in requests.
+// all, e.g. longer than max_frame, so its id is unknown). status: 0 in requests. session: the
+// client's (one per Client object of its domain, never 0; 0 in replies and from raw senders). A
+// client numbers its requests 1, 2, 3, ... within its session, across reconnections, and sends
+// a request it retries after a lost connection with the same id: (caller's core and domain,
+// session, id) names one request for the life of the client, so a server that remembers what it
+// answered can answer a retry without doing it twice (docs/servers.md, "Retries").
 struct FrameHeader {
     std::uint32_t id;
     std::uint16_t op;
     std::int16_t status;
-    MYR_RPC_FIELDS(id, op, status)
+    std::uint32_t session = 0;
+    MYR_RPC_FIELDS(id, op, status, session)
 };
 
-// Who sent a request: the connection's peer as the monitors set up the binding.
+// Who sent a request: the connection's peer as the monitors set up the binding, and the
+// request's session and id from its header (see FrameHeader).
 struct Caller {
     std::uint32_t core;
     std::uint32_t domain;
     std::uint32_t connection;  // the server's own index of the connection
+    std::uint32_t session = 0;
+    std::uint32_t request = 0;
 };
+
+// Whether the client runtime may send Op again after the connection to its server was lost or
+// its reply did not come: reads, and writes the server recognises when retried. An operation
+// says so with `static constexpr bool retry = true;` (default: not retried).
+template <typename Op>
+constexpr bool retryable() {
+    if constexpr (requires { Op::retry; }) return Op::retry;
+    else return false;
+}
 
 template <typename... Ops>
 struct Interface {
@@ -108,7 +126,10 @@ Status dispatch(Interface<Ops...>, Handler& handler, const Caller& caller, std::
             result = encode_frame<Empty>(bad, nullptr, out, length);
             return;
         }
-        const Status s = handler.handle(caller, request, reply);
+        Caller who = caller;
+        who.session = h.session;
+        who.request = h.id;
+        const Status s = handler.handle(who, request, reply);
         const FrameHeader rh{h.id, h.op, static_cast<std::int16_t>(s)};
         result = encode_frame(rh, &reply, out, length);
         if (result != Status::ok) {
