@@ -107,12 +107,12 @@ struct Handler {
         return true;
     }
     // Primary: tries to bring back lost backups (a restarted one registered its name again), at
-    // most once a second.
+    // most every 100 ms (the window in which a second crash, of the primary, would lose writes).
     void rejoin_lost() {
         if (!primary() || replicas < 2) return;
         const std::uint64_t now = user::ticks();
         if (now < next_rejoin) return;
-        next_rejoin = now + 100;
+        next_rejoin = now + 10;
         for (unsigned r = 1; r < replicas; ++r) {
             if (!lost[r]) continue;
             backups[r].close();

@@ -1,0 +1,149 @@
+// Client load for the fault campaign (./myriad faults, docs/faults.md): one per core, writing
+// while the campaign crashes kvstore's replicas. Argument: operations (default 200, at most 1000),
+// half of them compare-and-swap increments of this client's counter `c<core>`, half puts to its
+// 8 keys `p<core>-<k>` in turn (9 keys a client: the table holds 128). The runtime binds again and resends after a crash (docs/servers.md, "Retries").
+// A call that still fails leaves its write uncertain (done or not). At the end the client checks
+// what it was told against what the store holds:
+//   - the counter equals the acknowledged increments, plus at most the uncertain ones (more is a
+//     write done twice or a phantom; less is an acknowledged write lost);
+//   - each put key holds the value of its last acknowledged put, or of an uncertain put after it;
+//   - no swap failed (nobody else writes the counter: a failed swap is a write done twice).
+// Prints `kvload core=C ops=N acked=A uncertain=U counter=V puts=P lost=L wrong=W conflicts=X
+// retried=R`; a broken check is a `test-fail:` line.
+#include <myr/kvstore/interface.hpp>
+#include <myr/nameserv/client.hpp>
+#include <myr/rpc/guest.hpp>
+
+using namespace myr;
+
+namespace {
+
+constexpr unsigned max_ops = 1000;
+constexpr unsigned put_keys = 8;
+
+// What we were told about one put key: the last acknowledged value (0: none yet) and the
+// uncertain puts after it (a later acknowledged put replaces them).
+struct PutKey {
+    std::uint64_t acked = 0;
+    std::uint64_t uncertain[8] = {};
+    unsigned n_uncertain = 0;
+    bool overflowed = false;  // more uncertain puts than kept: the check accepts any value then
+    bool allows(std::uint64_t v) const {
+        if (v == acked || overflowed) return true;
+        for (unsigned i = 0; i < n_uncertain; ++i)
+            if (uncertain[i] == v) return true;
+        return false;
+    }
+};
+
+kvstore::Key key_of(const char* prefix, std::uint64_t core, std::int64_t j) {
+    char b[24];
+    FixedBuffer f(b, sizeof b);
+    if (j < 0) format_to(f, "{}{}", prefix, core);
+    else format_to(f, "{}{}-{}", prefix, core, j);
+    kvstore::Key k{};
+    (void)k.assign_cstr(f.c_str());
+    return k;
+}
+
+kvstore::Value value_of(std::uint64_t n) {
+    char b[24];
+    FixedBuffer f(b, sizeof b);
+    format_to(f, "{}", n);
+    kvstore::Value v{};
+    (void)v.assign(f.c_str(), f.size());
+    return v;
+}
+
+std::uint64_t number_of(const kvstore::Value& v) {
+    std::uint64_t n = 0;
+    for (std::uint16_t i = 0; i < v.size; ++i) n = n * 10 + static_cast<std::uint64_t>(v.data[i] - '0');
+    return n;
+}
+
+} // namespace
+
+extern "C" int main(std::uint64_t arg) {
+    const std::uint64_t ops = arg == 0 || arg > max_ops ? 200 : arg;
+    const std::uint64_t core = user::syscall6(abi::Sys::domain_info).value >> 32;
+    static rpc::Client kv;
+    if (const Status s = nameserv::connect(kv, kvstore::service); s != Status::ok) {
+        user::print("test-fail: kvload: find kvstore: {}", to_string(s));
+        return 1;
+    }
+    const kvstore::Key counter = key_of("c", core, -1);
+    std::uint64_t acked = 0, uncertain = 0, conflicts = 0;
+    static PutKey put[put_keys];
+    std::uint64_t puts = 0;
+    for (std::uint64_t j = 0; j < ops; ++j) {
+        if (j % 2 == 1) {
+            PutKey& k = put[(j / 2) % put_keys];
+            kvstore::PutReply p{};
+            if (kv.call(kvstore::Put{key_of("p", core, static_cast<std::int64_t>((j / 2) % put_keys)), value_of(j)}, p) ==
+                Status::ok) {
+                k.acked = j;
+                k.n_uncertain = 0;
+                k.overflowed = false;
+                ++puts;
+            } else if (k.n_uncertain < 8) {
+                k.uncertain[k.n_uncertain++] = j;
+            } else {
+                k.overflowed = true;
+            }
+            continue;
+        }
+        for (;;) {
+            kvstore::GetReply g{};
+            Status s = kv.call(kvstore::Get{counter}, g);
+            if (s != Status::ok && s != Status::not_found) {
+                ++uncertain;  // not even read: this increment is not attempted; counted as uncertain (0 or 1 is fine)
+                break;
+            }
+            kvstore::Cas c{};
+            c.key = counter;
+            c.expected = g.found ? g.version : 0;
+            c.value = value_of((g.found ? number_of(g.value) : 0) + 1);
+            kvstore::CasReply r{};
+            s = kv.call(c, r);
+            if (s != Status::ok) {
+                ++uncertain;
+                break;
+            }
+            if (r.swapped) {
+                ++acked;
+                break;
+            }
+            ++conflicts;  // only this client writes c<core>: a resent swap that was done twice
+        }
+    }
+    // The check: what the store holds against what we were told.
+    kvstore::GetReply g{};
+    Status s = Status::busy;
+    for (unsigned tries = 0; tries < 5 && s != Status::ok && s != Status::not_found; ++tries) s = kv.call(kvstore::Get{counter}, g);
+    const std::uint64_t value = s == Status::ok ? number_of(g.value) : 0;
+    std::uint64_t lost = 0, wrong = 0;
+    for (unsigned i = 0; i < put_keys; ++i) {
+        const PutKey& k = put[i];
+        if (k.acked == 0 && k.n_uncertain == 0 && !k.overflowed) continue;  // never written
+        kvstore::GetReply pg{};
+        const Status ps = kv.call(kvstore::Get{key_of("p", core, i)}, pg);
+        const bool absent = ps == Status::not_found || (ps == Status::ok && !pg.found);
+        if (absent) {
+            if (k.acked != 0) ++lost;  // an acknowledged put is gone
+        } else if (ps != Status::ok || !k.allows(number_of(pg.value))) {
+            ++wrong;
+        }
+    }
+    const bool counter_ok = (s == Status::ok || (s == Status::not_found && acked == 0)) && value >= acked &&
+                            value <= acked + uncertain;
+    user::print("kvload core={} ops={} acked={} uncertain={} counter={} puts={} lost={} wrong={} conflicts={} retried={}",
+                core, ops, acked, uncertain, value, puts, lost, wrong, conflicts, kv.retried());
+    kv.close();
+    if (!counter_ok || lost || wrong || conflicts) {
+        user::print("test-fail: kvload core={}: counter {} for {} acknowledged and {} uncertain increments ({}), {} "
+                    "acknowledged puts lost, {} wrong, {} swaps failed",
+                    core, value, acked, uncertain, to_string(s), lost, wrong, conflicts);
+        return 1;
+    }
+    return 0;
+}
