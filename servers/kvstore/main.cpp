@@ -106,13 +106,21 @@ struct Handler {
         }
         return true;
     }
-    // Primary: tries to bring back lost backups (a restarted one registered its name again), at
-    // most every 100 ms (the window in which a second crash, of the primary, would lose writes).
+    // Primary: every 100 ms, notices backups that ended (asked of our monitor, which hears every
+    // death: no messages), whether or not a write has tried them since, and brings back lost ones
+    // (a restarted one registered its name again) with the table. Until then a crash of the
+    // primary would lose the writes only it holds: the window is the backup's restart plus this.
     void rejoin_lost() {
         if (!primary() || replicas < 2) return;
         const std::uint64_t now = user::ticks();
         if (now < next_rejoin) return;
         next_rejoin = now + 10;
+        for (unsigned r = 1; r < replicas; ++r) {
+            if (lost[r] || !backups[r].connected()) continue;
+            if (user::alive(backups[r].peer_core(), backups[r].peer_domain()) != Status::connection_lost) continue;
+            user::print("kvstore: backup {} ended: continuing without it", r);
+            lost[r] = true;
+        }
         for (unsigned r = 1; r < replicas; ++r) {
             if (!lost[r]) continue;
             backups[r].close();
