@@ -303,7 +303,7 @@ public:
         Status s = m_conn.open ? exchange<Op>(frame, id, reply) : Status::connection_lost;
         if constexpr (again) {
             for (unsigned k = 0; k < retries && m_rebind && (s == Status::connection_lost || s == Status::timeout); ++k) {
-                if (m_conn.open) close();  // timed out: say goodbye to the old server (it may be hung)
+                hang_up();  // timed out: say goodbye to the old server (it may be hung)
                 if (m_rebind(*this, m_name) != Status::ok) return Status::connection_lost;
                 ++m_retried;
                 s = exchange<Op>(frame, id, reply);
@@ -322,11 +322,11 @@ public:
         return split_frame(m_conn.link.frame(), answer, body);
     }
 
-    // Says goodbye (the server frees the connection) and frees ours.
+    // Says goodbye (the server frees the connection) and frees ours. A closed client stays
+    // closed: calls are connection_lost until it connects again (no rebinding by itself).
     void close() {
-        if (!m_conn.open) return;
-        (void)send_frame(m_conn, type_close, {}, 10);
-        m_conn.release();
+        m_rebind = nullptr;
+        hang_up();
     }
 
     [[nodiscard]] bool connected() const { return m_conn.open; }
@@ -419,6 +419,12 @@ private:
                 t0 = user::rdtsc();
             }
         }
+    }
+
+    void hang_up() {
+        if (!m_conn.open) return;
+        (void)send_frame(m_conn, type_close, {}, 10);
+        m_conn.release();
     }
 
     // Sessions of this domain's clients: 1, 2, 3, ... (a server tells domains apart by core and domain).
