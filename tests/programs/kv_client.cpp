@@ -100,6 +100,8 @@ void basic(rpc::Client& kv) {
     expect(s == Status::invalid_argument, "a value over the limit is refused before sending", s);
 }
 
+void replays(rpc::Client& kv);
+
 void hostile(rpc::Client& kv) {
     rpc::FrameHeader h{};
     // Unknown operation.
@@ -114,15 +116,16 @@ void hostile(rpc::Client& kv) {
     (void)rpc::encode_frame(rpc::FrameHeader{78, Get::op, 0}, &g, frame, len);
     s = kv.call_raw(std::span<const std::uint8_t>(frame, len - 2), h);
     expect(s == Status::ok && h.status == static_cast<std::int16_t>(Status::bad_request), "a truncated request is bad_request", s);
-    // A key whose length field says 33 (over max_key), with the bytes there.
+    // A key whose length field says 33 (over max_key), with the bytes there. The header: id 79,
+    // op, status 0, session 0 (rpc::header_bytes); then the key's u16 length and its bytes.
+    static_assert(rpc::header_bytes == 12);
+    for (std::size_t i = 0; i < rpc::header_bytes; ++i) frame[i] = 0;
     frame[0] = 79;
-    frame[1] = frame[2] = frame[3] = 0;
     frame[4] = Get::op;
-    frame[5] = frame[6] = frame[7] = 0;
-    frame[8] = 33;
-    frame[9] = 0;
-    for (unsigned i = 0; i < 33; ++i) frame[10 + i] = 'k';
-    s = kv.call_raw(std::span<const std::uint8_t>(frame, 43), h);
+    frame[12] = 33;
+    frame[13] = 0;
+    for (unsigned i = 0; i < 33; ++i) frame[14 + i] = 'k';
+    s = kv.call_raw(std::span<const std::uint8_t>(frame, 14 + 33), h);
     expect(s == Status::ok && h.status == static_cast<std::int16_t>(Status::bad_request), "a key over its limit is bad_request", s);
     // Trailing bytes after a complete request.
     (void)rpc::encode_frame(rpc::FrameHeader{80, Get::op, 0}, &g, frame, len);
@@ -137,6 +140,41 @@ void hostile(rpc::Client& kv) {
     PutReply p{};
     s = kv.call(Put{key_of("after"), value_of("fine")}, p);
     expect(s == Status::ok, "the connection works after bad requests", s);
+    replays(kv);
+}
+
+// Hostile use of the ids a retry is recognised by (docs/servers.md, "Retried writes"): a client
+// that sends another write under an id it already used gets the first answer and its new write
+// is not done; an older id is a late copy, refused and not done. Both harm only the sender: the
+// session is keyed by our own core and domain, whatever session number we claim.
+void replays(rpc::Client& kv) {
+    std::uint8_t frame[rpc::max_frame] = {};
+    std::size_t len = 0;
+    rpc::FrameHeader h{};
+    constexpr std::uint32_t session = 0x7777;  // not our Client objects' (1, 2): theirs would go stale
+    Put one{key_of("replay"), value_of("one")};
+    (void)rpc::encode_frame(rpc::FrameHeader{5000, Put::op, 0, session}, &one, frame, len);
+    Status s = kv.call_raw(std::span<const std::uint8_t>(frame, len), h);
+    expect(s == Status::ok && h.status == 0, "a raw put with session and id is done", s);
+    Put two{key_of("replay"), value_of("two")};
+    (void)rpc::encode_frame(rpc::FrameHeader{5000, Put::op, 0, session}, &two, frame, len);
+    s = kv.call_raw(std::span<const std::uint8_t>(frame, len), h);
+    expect(s == Status::ok && h.status == 0, "another write under a used id gets the first answer", s);
+    (void)rpc::encode_frame(rpc::FrameHeader{4999, Put::op, 0, session}, &two, frame, len);
+    s = kv.call_raw(std::span<const std::uint8_t>(frame, len), h);
+    expect(s == Status::ok && h.status == static_cast<std::int16_t>(Status::out_of_range),
+           "an older id is refused as a late copy", s);
+    GetReply g{};
+    s = kv.call(Get{key_of("replay")}, g);
+    expect(s == Status::ok && g.value == value_of("one"), "neither replayed write was done", s);
+    // kept answers come from the primary only: a client cannot plant one.
+    KeepAnswer k{};
+    k.answer.session = session;
+    k.answer.request = 6000;
+    k.answer.op = Put::op;
+    ApplyReply ar{};
+    s = kv.call(k, ar);
+    expect(s == Status::permission_denied, "the primary refuses keep_answer from a client", s);
 }
 
 } // namespace
@@ -185,6 +223,12 @@ extern "C" int main(std::uint64_t arg) {
             load.first = load.last = true;
             s = backup.call(load, ar);
             expect(s == Status::permission_denied, "a backup refuses load from a client", s);
+            KeepAnswer k{};
+            k.answer.session = 1;
+            k.answer.request = 1;
+            k.answer.op = Put::op;
+            s = backup.call(k, ar);
+            expect(s == Status::permission_denied, "a backup refuses keep_answer from a client", s);
             s = backup.call(Get{key_of("after")}, g);
             expect(s == Status::ok && g.value == value_of("fine"), "the backup still holds the write after forgeries", s);
             backup.close();
