@@ -408,12 +408,7 @@ struct Handler {
         return Status::ok;
     }
     Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {
-        const std::size_t i = sessions.next_from(r.from);
-        out.done = i >= Sessions::capacity;
-        if (out.done) return Status::ok;
-        (void)out.answers.push(sessions.at(i));
-        out.next = static_cast<std::uint32_t>(i + 1);
-        out.done = sessions.next_from(i + 1) >= Sessions::capacity;
+        sessions.page(r.from, out);
         return Status::ok;
     }
     std::uint64_t closed_connections = 0;

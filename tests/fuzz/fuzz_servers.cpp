@@ -51,12 +51,8 @@ struct Handler {
         return Status::ok;
     }
     Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {
-        const std::size_t i = sessions.next_from(r.from);
-        out.done = i >= Sessions::capacity;
-        if (!out.done) {
-            (void)out.answers.push(sessions.at(i));
-            out.next = static_cast<std::uint32_t>(i + 1);
-        }
+        sessions.page(r.from, out);
+        require(out.answers.count <= 1 && (out.done || out.answers.count == 1));
         return Status::ok;
     }
     // A load applies decoded entries to a table: whatever they hold, the table stays consistent

@@ -10,11 +10,15 @@
 //   - no swap failed (nobody else writes the counter: a failed swap is a write done twice).
 // Prints `kvload core=C ops=N acked=A uncertain=U counter=V puts=P lost=L wrong=W conflicts=X
 // retried=R`; a broken check is a `test-fail:` line.
+#include "kv_numbers.hpp"
+
 #include <myr/kvstore/interface.hpp>
 #include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 
 using namespace myr;
+using kvtest::number_of;
+using kvtest::value_of;
 
 namespace {
 
@@ -44,21 +48,6 @@ kvstore::Key key_of(const char* prefix, std::uint64_t core, std::int64_t j) {
     kvstore::Key k{};
     (void)k.assign_cstr(f.c_str());
     return k;
-}
-
-kvstore::Value value_of(std::uint64_t n) {
-    char b[24];
-    FixedBuffer f(b, sizeof b);
-    format_to(f, "{}", n);
-    kvstore::Value v{};
-    (void)v.assign(f.c_str(), f.size());
-    return v;
-}
-
-std::uint64_t number_of(const kvstore::Value& v) {
-    std::uint64_t n = 0;
-    for (std::uint16_t i = 0; i < v.size; ++i) n = n * 10 + static_cast<std::uint64_t>(v.data[i] - '0');
-    return n;
 }
 
 } // namespace

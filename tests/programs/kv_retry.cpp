@@ -7,11 +7,15 @@
 // time. Done twice, the swap would fail (the version moved), we would read and swap again, and the
 // counter would end one too high. Prints `kvretry: counter N after ARG increments, R retried, C
 // conflicts`, with the primary's count of writes answered from kept answers.
+#include "kv_numbers.hpp"
+
 #include <myr/kvstore/interface.hpp>
 #include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 
 using namespace myr;
+using kvtest::number_of;
+using kvtest::value_of;
 
 namespace {
 
@@ -19,21 +23,6 @@ kvstore::Key counter_key() {
     kvstore::Key k{};
     (void)k.assign_cstr("counter");
     return k;
-}
-
-std::uint64_t number_of(const kvstore::Value& v) {
-    std::uint64_t n = 0;
-    for (std::uint16_t i = 0; i < v.size; ++i) n = n * 10 + (v.data[i] - '0');
-    return n;
-}
-
-kvstore::Value value_of(std::uint64_t n) {
-    char b[24];
-    FixedBuffer f(b, sizeof b);
-    format_to(f, "{}", n);
-    kvstore::Value v{};
-    (void)v.assign(f.c_str(), f.size());
-    return v;
 }
 
 } // namespace

@@ -412,6 +412,22 @@ TEST(KvstoreSessions, FullTablePushesOutTheLeastRecentlyAnsweredSession) {
     std::size_t n = 0;
     for (std::size_t i = s.next_from(0); i < Sessions::capacity; i = s.next_from(i + 1)) ++n;
     EXPECT_EQ(n, Sessions::capacity);
+    // So does paging through them as dump_answers does, ending with done on the last one.
+    n = 0;
+    for (std::uint32_t from = 0;;) {
+        DumpAnswersReply page{};
+        s.page(from, page);
+        n += page.answers.count;
+        if (page.done) break;
+        ASSERT_GT(page.next, from);
+        from = page.next;
+    }
+    EXPECT_EQ(n, Sessions::capacity);
+    Sessions none;
+    DumpAnswersReply empty{};
+    none.page(0, empty);
+    EXPECT_TRUE(empty.done);
+    EXPECT_EQ(empty.answers.count, 0u);
 }
 
 // The largest writes the primary forwards still fit one frame with their answer: a transaction

@@ -62,6 +62,17 @@ public:
     }
     const Answer& at(std::size_t i) const { return m_entries[i].answer; }
 
+    // dump_answers: the kept answer at index `from` or after it, and where to ask next.
+    void page(std::uint32_t from, DumpAnswersReply& out) const {
+        out = DumpAnswersReply{};
+        const std::size_t i = next_from(from);
+        out.done = i >= capacity;
+        if (out.done) return;
+        (void)out.answers.push(at(i));
+        out.next = static_cast<std::uint32_t>(i + 1);
+        out.done = next_from(i + 1) >= capacity;
+    }
+
     std::size_t size() const {
         std::size_t n = 0;
         for (const Entry& e : m_entries) n += e.used ? 1 : 0;
