@@ -43,7 +43,8 @@ struct Handler {
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
     Sessions sessions;                 // the last answer of each client session (retried writes)
-    std::uint64_t replayed = 0, stale = 0;
+    std::size_t slot = Sessions::none; // primary: where the answer of the write being done goes
+    std::uint64_t replayed = 0, stale = 0, refused = 0;
     std::uint64_t crash_after = 0;     // test hook: crash once, after replicating this write, unanswered
 
     bool primary() const { return index == 0; }
@@ -208,13 +209,21 @@ struct Handler {
 
     // A write this client sent before (a retry after a lost connection): true, with the kept
     // answer in out and st. A late copy of an older request: true, refused (out_of_range), not
-    // done. Otherwise false: do it.
+    // done. No slot to keep its answer in (every one holds a live client's session): true,
+    // refused (busy), not done. Otherwise false: do it, its answer goes to `slot`.
     template <typename Op>
     bool answered_before(const rpc::Caller& c, typename Op::Reply& out, Status& st) {
         const Answer* kept = nullptr;
         switch (sessions.check(c.core, c.domain, c.session, c.request, Op::op, kept)) {
         case Sessions::Seen::fresh:
-            return false;
+            if (c.session == 0) return false;  // a raw sender: nothing kept, nothing recognised
+            slot = sessions.place(c.core, c.domain, c.session, [](std::uint32_t core, std::uint32_t domain) {
+                return user::alive(core, domain) != Status::connection_lost;
+            });
+            if (slot != Sessions::none) return false;
+            if (refused++ == 0) user::print("kvstore: every answer slot holds a live client's session: writes of new sessions refused (busy)");
+            st = Status::busy;
+            return true;
         case Sessions::Seen::stale:
             ++stale;
             st = Status::out_of_range;
@@ -230,9 +239,10 @@ struct Handler {
         return false;
     }
     template <typename Op>
-    static Answer answer_of(const rpc::Caller& c, Status st, const typename Op::Reply& out) {
+    Answer answer_of(const rpc::Caller& c, Status st, const typename Op::Reply& out) const {
         Answer a{};
-        if (c.session == 0) return a;
+        if (c.session == 0 || slot == Sessions::none) return a;
+        a.slot = static_cast<std::uint16_t>(slot);
         a.core = c.core;
         a.domain = c.domain;
         a.session = c.session;

@@ -40,14 +40,21 @@ struct Handler {
         return Status::ok;
     }
     // Kept answers from the wire (a backup keeps what the primary sends): whatever they hold, the
-    // session table stays within its capacity and a kept answer is found again.
+    // session table stays within its capacity, a kept answer is found again in the slot it named,
+    // and one not kept (session 0, a slot out of range) changes nothing.
     Status handle(const rpc::Caller&, const KeepAnswer& r, ApplyReply&) {
-        sessions.keep(r.answer);
+        const std::size_t before = sessions.size();
+        const bool kept_it = sessions.keep(r.answer);
+        require(kept_it == (r.answer.session != 0 && r.answer.slot < Sessions::capacity));
         require(sessions.size() <= Sessions::capacity);
+        require(kept_it || sessions.size() == before);
         const Answer* kept = nullptr;
         const auto seen = sessions.check(r.answer.core, r.answer.domain, r.answer.session, r.answer.request,
                                          r.answer.op, kept);
-        require(r.answer.session == 0 || (seen == Sessions::Seen::answered && kept != nullptr));
+        require(!kept_it || (seen == Sessions::Seen::answered && kept == &sessions.at(r.answer.slot)));
+        // The primary's choice for the same client is the slot it now holds.
+        if (kept_it) require(sessions.place(r.answer.core, r.answer.domain, r.answer.session,
+                                            [](std::uint32_t, std::uint32_t) { return true; }) == r.answer.slot);
         return Status::ok;
     }
     Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {

@@ -138,8 +138,9 @@ struct Answer {
     std::uint32_t core, domain, session, request;  // the client's (rpc::Caller)
     std::uint16_t op;
     std::int16_t status;
+    std::uint16_t slot;  // where every replica keeps it (the primary's Sessions::place)
     rpc::Blob<max_answer> reply;
-    MYR_RPC_FIELDS(core, domain, session, request, op, status, reply)
+    MYR_RPC_FIELDS(core, domain, session, request, op, status, slot, reply)
 };
 
 struct Apply {
