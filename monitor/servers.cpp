@@ -453,7 +453,8 @@ void on_crash(const Started& r, std::uint64_t how) {
         if (state == abi::DomainStatus::faulted) ++restarted_fault_count;
         else if (state == abi::DomainStatus::exited) ++restarted_exit_count;
     }
-    emit("server-crash name={} core={} domain={} reason={} restart_in_ms={}", s.name, mesh.core, r.domain, w.c_str(), d.delay_ms);
+    emit("server-crash name={} core={} domain={} reason={} restart_in_ms={} at_tick={}", s.name, mesh.core, r.domain, w.c_str(),
+         d.delay_ms, now_ticks());
 }
 
 } // namespace
@@ -468,7 +469,14 @@ void supervise_tick() {
         const unsigned server = server_of(s);
         emit("server-hung name={} core={} domain={} heartbeat_ms={}", server < max_servers ? configured[server].name : s.program,
              mesh.core, s.domain, s.beat_ms);
-        if (binding::kill(s.domain) != Status::ok) s.hung = false;  // it ended already: its end is being reported
+        if (const Status ks = binding::kill(s.domain); ks != Status::ok) {
+            // It ended already (its end is being reported), or we cannot end it (started without
+            // a domain cap kept: our cnode was short of slots). Either way, watch it no more:
+            // reporting it again every tick would flood the log.
+            s.hung = false;
+            s.beat_ms = 0;
+            print("cannot end hung domain {}: {}", s.domain, to_string(ks));
+        }
     }
     for (Supervised& e : supervised) {
         if (!e.used || !e.due || now < e.at) continue;

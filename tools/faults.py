@@ -3,8 +3,9 @@
 
 Boots CONFIG again and again, each time with a run plan written from the seed: the client load
 (kvload on every other core, --ops each), then fault events at random moments, --min-gap to
---max-gap ms apart (crash: steps: the primary, the backup, the backup twice while it rejoins, or a
-client killed mid-run; EVENTS), until --crashes crashes of kvstore replicas were injected. Every boot is
+--max-gap ms apart (crash: steps: the primary, a backup, a backup twice while it rejoins, two
+replicas at once when there are three or more, or a client killed mid-run; EVENTS), until
+--crashes crashes of kvstore replicas were injected. Every boot is
 checked: each client's counter against its acknowledged and uncertain increments, every
 acknowledged put readable with its value, no swap done twice, no kernel panic, every crash
 answered by a restart. Prints one line per boot and a summary; writes faults.csv to --out.
@@ -17,26 +18,35 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 
 
 # The faults a boot's plan injects, one drawn per event (weights in percent): a crash of the
-# primary or of the backup, a backup crashed again while it rejoins (20-150 ms after its first
-# crash: it may still be restarting or taking the table), and a client killed mid-request.
+# primary or of a backup, a backup crashed again while it rejoins (20-150 ms after its first
+# crash: it may still be restarting or taking the table), a client killed mid-request, and (with
+# three or more replicas, which survive two failures at a time) two distinct replicas crashed
+# 0-150 ms apart, the primary among them half the time.
 EVENTS = (("primary", 35), ("backup", 25), ("rejoin", 20), ("client", 20))
+EVENTS_K3 = (("primary", 25), ("backup", 20), ("rejoin", 15), ("client", 15), ("pair", 25))
 
 
 def plan_for(rng, events, ops, targets, gap, clients):
     steps = [f"spawn:kvload={ops}"]
     alive = list(clients)
+    table = EVENTS if len(targets) < 3 else EVENTS_K3
     for _ in range(events):
         steps.append(f"sleep:{rng.randint(gap[0], gap[1])}")
-        kind = rng.choices([e for e, _ in EVENTS], weights=[w for _, w in EVENTS])[0]
+        kind = rng.choices([e for e, _ in table], weights=[w for _, w in table])[0]
+        backup = rng.choice(targets[1:])
         if kind == "client" and len(alive) > 1:
             steps.append(f"crash:kvload@{alive.pop(rng.randrange(len(alive)))}")
         elif kind == "rejoin":
-            steps += [f"crash:kvstore@{targets[1]}", f"sleep:{rng.randint(20, 150)}", f"crash:kvstore@{targets[1]}"]
+            steps += [f"crash:kvstore@{backup}", f"sleep:{rng.randint(20, 150)}", f"crash:kvstore@{backup}"]
+        elif kind == "pair":
+            first, second = rng.sample(targets, 2)
+            steps += [f"crash:kvstore@{first}", f"sleep:{rng.randint(0, 150)}", f"crash:kvstore@{second}"]
         else:
-            steps.append(f"crash:kvstore@{targets[0] if kind == 'primary' else targets[1]}")
+            steps.append(f"crash:kvstore@{targets[0] if kind == 'primary' else backup}")
     steps += ["sleep:1500", "wait", "shutdown"]  # the last crash's restart comes before the end
     return ",".join(steps)
 
@@ -52,30 +62,98 @@ def with_plan(config_text, plan):
     return "\n".join(out) + "\n"
 
 
-def double_failures(log):
-    """Crashes of one replica while the other was not back yet (outside what two replicas survive,
-    docs/faults.md): the primary crashed after the backup crashed and before the primary gave it
-    the table again (`backup 1 back`), or the backup crashed after the primary crashed and before
-    the restarted primary recovered from it (`primary recovered`)."""
-    n, backup_down, primary_down = 0, False, False
+def with_hang(config_text, hang):
+    """The config with kvstore's test hook set (hang: (replica, write) or None): that replica's
+    first instance stops answering and beating at that write, and its monitor must end it as hung
+    (the config's `heartbeat`) and restart it."""
+    if hang is None:
+        return config_text
+    out, done = [], False
+    for line in config_text.splitlines():
+        out.append(line)
+        if re.match(r'^\s*program\s*=\s*"kvstore"', line) and not done:
+            out.append(f'args = "hang_replica={hang[0]} hang_after={hang[1]}"')
+            done = True
+    if not done:
+        sys.exit("faults: the config has no [[server]] table with program = \"kvstore\"")
+    return "\n".join(out) + "\n"
+
+
+def overlaps(log, targets):
+    """How often every replica was down at once (outside what K replicas survive, docs/faults.md),
+    and the most that were down at once. A replica is down from its crash until it holds the
+    table again: a backup until the primary says `backup I back`, the primary until it says
+    `primary recovered` (or that it reached no backup). With K replicas, K down at once can lose
+    acknowledged writes; K - 1 must not."""
+    down, beyond, most = set(), 0, 0
     for line in log.splitlines():
-        if line.startswith("server-crashed name=kvstore core=4 "):
-            n += primary_down
-            backup_down = True
-        elif line.startswith("server-crashed name=kvstore core=0 "):
-            n += backup_down
-            primary_down = True
-        elif "kvstore: backup 1 back:" in line:
-            backup_down = False
+        m = re.match(r"server-crashed name=kvstore core=(\d+) ", line)
+        h = re.search(r"kvstore: hang_after=\d+: replica (\d+) hangs", line)
+        if (m and int(m.group(1)) in targets) or h:
+            down.add(targets.index(int(m.group(1))) if m else int(h.group(1)))
+            most = max(most, len(down))
+            beyond += len(down) == len(targets)
+            continue
+        m = re.search(r"kvstore: backup (\d+) back:", line)
+        if m:
+            down.discard(int(m.group(1)))
         elif "kvstore: primary recovered" in line or "restarted primary reached no backup" in line:
-            primary_down = False
-    return n
+            down.discard(0)
+    return beyond, most
 
 
-def check(log):
+def recoveries(log, targets):
+    """From each kvstore crash (its monitor's `server-crash ... at_tick=T`) to the replica serving
+    again on that core, in that core's timer ticks: a backup when it has the table again
+    (`replica I rejoined ... at_tick=S`), the primary when it serves its name after recovering
+    (`serving as kvstore ... at_tick=S`); with the calls the table transfer took (the primary's
+    `backup I back ... calls=N` or `primary recovered ... calls=N`). A crash followed by another
+    crash of the same replica before it served again is not measured. Rows: (role, ticks, calls)."""
+    rows, pending, done = [], {}, {}  # pending: core -> [tick of the crash, calls]; done: core -> its last row
+    for line in log.splitlines():
+        m = re.match(r"server-crash name=kvstore core=(\d+) .*at_tick=(\d+)$", line)
+        if m:
+            pending[int(m.group(1))] = [int(m.group(2)), None]
+            continue
+        m = re.search(r"kvstore: (?:backup \d+ back:|primary recovered) .*calls=(\d+)", line)
+        if m:
+            core = targets[0] if "primary recovered" in line else targets[int(re.search(r"backup (\d+)", line).group(1))]
+            if core in pending:
+                pending[core][1] = int(m.group(1))
+            elif core in done and rows[done[core]][2] is None:  # a backup says `rejoined` before the primary's `back`
+                rows[done[core]] = rows[done[core]][:2] + (int(m.group(1)),)
+            continue
+        m = re.search(r"kvstore: replica (\d+) (?:rejoined|of \d+ serving as kvstore on core \d+).* at_tick=(\d+)", line)
+        if m:
+            replica, core = int(m.group(1)), targets[int(m.group(1))]
+            if replica == 0 and "serving as" not in line:
+                continue
+            if replica != 0 and "rejoined" not in line:
+                continue  # a backup serves at once but has no table until it rejoined
+            if core in pending:
+                crash, calls = pending.pop(core)
+                done[core] = len(rows)
+                rows.append(("primary" if replica == 0 else "backup", int(m.group(2)) - crash, calls))
+    return rows
+
+
+def summary(rows, role):
+    sel = sorted(r[1] for r in rows if r[0] == role)
+    calls = sorted(r[2] for r in rows if r[0] == role and r[2] is not None)
+    if not sel:
+        return f"{role}: none measured"
+    q = lambda v, p: v[min(len(v) - 1, int(p * len(v)))]
+    c = f", calls median {q(calls, 0.5)} max {calls[-1]}" if calls else ""
+    return (f"{role}: {len(sel)} restarts measured, crash to serving again median {q(sel, 0.5)} ticks, "
+            f"p90 {q(sel, 0.9)}, max {sel[-1]}{c}")
+
+
+def check(log, targets):
     """The boot's figures and what broke."""
     f = {
         "injected": len(re.findall(r"^server-crashed name=kvstore ", log, re.M)),
+        "hangs": len(re.findall(r"kvstore: hang_after=\d+: replica \d+ hangs", log)),
+        "hung": len(re.findall(r"^server-hung name=kvstore ", log, re.M)),
         "killed": len(re.findall(r"^server-crashed name=kvload ", log, re.M)),
         "restarts": len(re.findall(r"^server-restart name=kvstore ", log, re.M)),
         "down": len(re.findall(r"^server-down name=kvstore ", log, re.M)),
@@ -90,13 +168,19 @@ def check(log):
     # Crashes while clients were still running: before the last client's report.
     last_client = max((m.start() for m in re.finditer(r"kvload core=", log)), default=-1)
     f["under_load"] = len([m for m in re.finditer(r"^server-crashed name=kvstore ", log, re.M) if m.start() < last_client])
-    f["double"] = double_failures(log)
+    f["double"], f["most_down"] = overlaps(log, targets)
     fails = re.findall(r"test-fail: (.*)", log)
     problems = list(fails)
     if f["panics"]:
         problems.append(f"{f['panics']} panic lines")
     if f["down"]:
         problems.append(f"{f['down']} replicas left down")
+    # Each hang must end: its monitor ends the replica as hung at the missed heartbeat, unless a
+    # crash: step of the plan ended it first.
+    for h in re.finditer(r"kvstore: hang_after=\d+: replica (\d+) hangs", log):
+        core = targets[int(h.group(1))]
+        if not re.search(rf"^server-(hung|crashed) name=kvstore core={core} ", log[h.end():], re.M):
+            problems.append(f"replica {h.group(1)} hung and was never ended")
     return f, problems
 
 
@@ -107,84 +191,114 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-boot", type=int, default=5, help="fault events per boot (default 5)")
     ap.add_argument("--ops", type=int, default=300, help="operations per client (at most 1000)")
-    # Two replicas survive one crash at a time: a second crash before the first replica is back
-    # (restarted and given the table) can lose acknowledged writes (docs/faults.md). The gaps keep
-    # crashes apart by more than a recovery takes here; shorter gaps test beyond the tolerance.
+    # K replicas survive K - 1 failures at a time: with two, a second crash before the first
+    # replica is back (restarted and given the table) can lose acknowledged writes
+    # (docs/faults.md). The gaps keep events apart by more than a recovery takes here; shorter
+    # gaps test beyond the tolerance.
     ap.add_argument("--min-gap", type=int, default=700, help="least ms between crashes (default 700)")
     ap.add_argument("--max-gap", type=int, default=1400, help="most ms between crashes (default 1400)")
-    ap.add_argument("--strict", action="store_true", help="count losses after a double failure as failures too")
+    ap.add_argument("--hangs", type=float, default=0.5,
+                    help="share of boots in which a replica hangs (default 0.5; needs `heartbeat` in kvstore's table)")
+    ap.add_argument("--strict", action="store_true", help="count losses after every replica was down at once as failures too")
     ap.add_argument("--out", default=None, help="where faults.csv goes (default: none)")
+    ap.add_argument("--keep-logs", action="store_true", help="with --out: keep every boot's log, not only failed ones")
+    ap.add_argument("--bench", action="store_true",
+                    help="also time each restart, crash to serving again (./myriad bench faults; recovery.csv with --out)")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     build = os.environ.get("MYRIAD_BUILD", os.path.join(root, "build"))
     ctl = os.path.join(build, "tools", "myriadctl")
     kernel = os.path.join(build, "cpudriver", "myriad-kernel")
     base = open(args.config).read()
-    # The replicas' cores: the primary on the first core, backups on the first core of each other
-    # node (cores = "per-node" on this config's 2 sockets x 4 cores: 0 and 4).
-    targets = [0, 4]
-    clients = [1, 2, 3, 4, 5, 6, 7]  # spawn:kvload starts one on every core but the boot core
+    # The replicas' cores: kvstore's `cores = "per-node"` puts the primary on core 0 and a backup
+    # on the first core of each other node (one node per socket, as the campaign's configs have).
+    machine = tomllib.loads(base).get("machine", {})
+    sockets, cores = int(machine.get("sockets", 1)), int(machine.get("cores", 1)) * int(machine.get("threads", 1))
+    targets = [s * cores for s in range(sockets)]
+    clients = list(range(1, sockets * cores))  # spawn:kvload starts one on every core but the boot core
     rng = random.Random(args.seed)
     total = {"boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
-             "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0}
-    rows = []
+             "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0}
+    rows, recov = [], []
     t0 = time.time()
-    while total["injected"] < args.crashes:
+    while total["injected"] + total["hung"] < args.crashes:
         boot = total["boots"] + 1
-        n = min(args.per_boot, args.crashes - total["injected"])
+        n = min(args.per_boot, args.crashes - total["injected"] - total["hung"])
         plan = plan_for(rng, n, args.ops, targets, (args.min_gap, args.max_gap), clients)
+        # A hang at a write drawn over the boot's writes (every kvload operation writes).
+        hang = (rng.randrange(len(targets)), rng.randint(20, max(21, args.ops * len(clients) // 4))) if rng.random() < args.hangs else None
         with tempfile.TemporaryDirectory() as tmp:
             cfg = os.path.join(tmp, "faults.toml")
-            open(cfg, "w").write(with_plan(base, plan))
+            open(cfg, "w").write(with_hang(with_plan(base, plan), hang))
             logf = os.path.join(tmp, "run.log")
             r = subprocess.run([ctl, "run", cfg, "--kernel", kernel, "--accel", "tcg", "--quiet", "--log", logf,
                                 "--programs", os.path.join(build, "user")], capture_output=True, text=True)
             log = open(logf, errors="replace").read() if os.path.exists(logf) else ""
-        f, problems = check(log)
+        f, problems = check(log, targets)
+        recov += [(boot,) + r for r in recoveries(log, targets)]
+        if (problems or args.keep_logs) and args.out:  # the whole log of a boot that did not pass, with its config
+            os.makedirs(args.out, exist_ok=True)
+            open(os.path.join(args.out, f"boot-{boot}.log"), "w").write(log)
+            open(os.path.join(args.out, f"boot-{boot}.toml"), "w").write(with_hang(with_plan(base, plan), hang))
         if f["clients"] == 0:
             problems.append(f"no client reported (myriadctl exit {r.returncode}: {r.stderr.strip()[-200:]})")
         elif f["clients"] + f["killed"] != len(clients):
             problems.append(f"{f['clients']} clients reported and {f['killed']} were killed, of {len(clients)}")
-        if f["restarts"] < f["injected"]:
-            problems.append(f"{f['injected']} crashes but {f['restarts']} restarts")
-        # A boot with a double failure may lose writes: that is the tolerance, not a bug; it is
-        # reported apart, and fails the campaign only with --strict.
+        if f["restarts"] < f["injected"] + f["hung"]:
+            problems.append(f"{f['injected']} crashes and {f['hung']} hangs but {f['restarts']} restarts")
+        # A boot where every replica was down at once may lose writes: that is the tolerance, not
+        # a bug; it is reported apart, and fails the campaign only with --strict.
         beyond = f["double"] > 0 and problems and not args.strict
         total["boots"] += 1
         total["double"] += f["double"]
         total["beyond_boots"] += 1 if beyond else 0
-        for k in ("injected", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics"):
+        for k in ("injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics"):
             total[k] += f[k]
         if problems and not beyond:
             total["failed_boots"] += 1
-        status = "ok" if not problems else ("beyond tolerance (double failure): " if beyond else "FAILED: ") + "; ".join(problems[:3])
-        print(f"boot {boot}: crashes={f['injected']} under-load={f['under_load']} double={f['double']} restarts={f['restarts']} "
+        status = "ok" if not problems else ("beyond tolerance (every replica down at once): " if beyond else "FAILED: ") + "; ".join(problems[:3])
+        total["most_down"] = max(total["most_down"], f["most_down"])
+        print(f"boot {boot}: crashes={f['injected']} hangs={f['hung']} under-load={f['under_load']} most-down={f['most_down']} all-down={f['double']} restarts={f['restarts']} "
               f"clients={f['clients']} killed={f['killed']} "
               f"increments={f['acked']}+{f['uncertain']}? puts={f['puts']} lost={f['lost']} wrong={f['wrong']} "
               f"twice={f['conflicts']} resent={f['retried']} {status}", flush=True)
         if problems:
-            print(f"  plan: {plan}", flush=True)
-        rows.append((boot, f["injected"], f["under_load"], f["restarts"], f["clients"], f["killed"], f["acked"], f["uncertain"], f["puts"], f["lost"],
+            print(f"  plan: {plan}" + (f" hang: replica {hang[0]} at write {hang[1]}" if hang else ""), flush=True)
+        rows.append((boot, f["injected"], f["hung"], f["under_load"], f["restarts"], f["clients"], f["killed"], f["acked"], f["uncertain"], f["puts"], f["lost"],
                      f["wrong"], f["conflicts"], f["retried"], f["panics"], f["double"],
                      "ok" if not problems else ("beyond" if beyond else "failed")))
         if f["injected"] == 0 and boot > 3 * (args.crashes // max(args.per_boot, 1) + 1):
             break  # crashes never land: do not loop for ever
     print(f"faults: {total['boots']} boots, {total['injected']} crashes injected ({total['under_load']} while clients ran), "
+          f"{total['hung']} hangs ended by heartbeat, "
           f"{total['killed']} clients killed mid-run, "
           f"{total['restarts']} restarts, "
           f"{total['acked']} acknowledged increments and {total['puts']} acknowledged puts checked, "
           f"{total['lost'] + total['wrong']} acknowledged writes lost or wrong, {total['conflicts']} done twice, "
           f"{total['uncertain']} uncertain, {total['retried']} requests resent, {total['panics']} panics, "
-          f"{total['double']} double failures ({total['beyond_boots']} boots lost writes to one, reported apart), "
+          f"{len(targets)} replicas, at most {total['most_down']} down at once, "
+          f"{total['double']} times all down ({total['beyond_boots']} boots lost writes to that, reported apart), "
           f"{total['failed_boots']} boots failed ({time.time() - t0:.0f} s, seed {args.seed})")
+    if args.bench:
+        plain = [r[1:] for r in recov]
+        print(f"restarts (timer ticks of the replica's core, 100 per second at the default timer_hz; calls of the table transfer):")
+        for role in ("primary", "backup"):
+            print(f"  {summary(plain, role)}")
+        print(f"client-visible: {total['uncertain']} calls failed after the runtime's retries (uncertain), "
+              f"{total['retried']} requests resent; acknowledged writes lost: {total['lost'] + total['wrong']}")
     if args.out:
         os.makedirs(args.out, exist_ok=True)
+        if args.bench:
+            with open(os.path.join(args.out, "recovery.csv"), "w") as out:
+                out.write("boot,role,ticks,calls\n")
+                for r in recov:
+                    out.write(",".join("" if x is None else str(x) for x in r) + "\n")
         with open(os.path.join(args.out, "faults.csv"), "w") as out:
-            out.write("boot,crashes,under_load,restarts,clients,clients_killed,increments_acked,increments_uncertain,puts_acked,lost,wrong,"
-                      "done_twice,resent,panics,double_failures,result\n")
+            out.write("boot,crashes,hangs,under_load,restarts,clients,clients_killed,increments_acked,increments_uncertain,puts_acked,lost,wrong,"
+                      "done_twice,resent,panics,all_down,result\n")
             for row in rows:
                 out.write(",".join(str(x) for x in row) + "\n")
-    return 1 if total["failed_boots"] or total["injected"] < args.crashes else 0
+    return 1 if total["failed_boots"] or total["injected"] + total["hung"] < args.crashes else 0
 
 
 sys.exit(main())

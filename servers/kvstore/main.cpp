@@ -39,6 +39,7 @@ struct Handler {
     bool primary_known = false;
     std::uint64_t next_rejoin = 0;   // primary: ticks of the next attempt to bring back lost backups
     std::uint64_t rejoined = 0, loaded_from = 0;
+    std::uint64_t transfer_calls = 0;  // calls of the last table transfer (rejoin or recovery)
     bool awaiting_table = false;     // a restarted backup: no reads until the primary sent the table
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
@@ -46,6 +47,7 @@ struct Handler {
     std::size_t slot = Sessions::none; // primary: where the answer of the write being done goes
     std::uint64_t replayed = 0, stale = 0, refused = 0;
     std::uint64_t crash_after = 0;     // test hook: crash once, after replicating this write, unanswered
+    std::uint64_t hang_after = 0, hang_replica = 0;  // test hook: replica hang_replica hangs at that write
 
     bool primary() const { return index == 0; }
 
@@ -79,6 +81,7 @@ struct Handler {
 
     // Primary: the whole table to backup r (connected), page by page; false when it refused.
     bool push_table(unsigned r) {
+        transfer_calls = 0;
         std::uint32_t from = 0;
         for (bool first = true;; first = false) {
             DumpReply page{};
@@ -90,6 +93,7 @@ struct Handler {
             l.clock = table.clock();
             l.entries = page.entries;
             ApplyReply ar{};
+            ++transfer_calls;
             if (backups[r].call(l, ar) != Status::ok) return false;
             if (page.done) {
                 if (ar.applied != seq) return false;
@@ -103,6 +107,7 @@ struct Handler {
             KeepAnswer k{};
             k.answer = sessions.at(i);
             ApplyReply ar{};
+            ++transfer_calls;
             if (backups[r].call(k, ar) != Status::ok) return false;
         }
         return true;
@@ -134,7 +139,7 @@ struct Handler {
             }
             lost[r] = false;
             ++rejoined;
-            user::print("kvstore: backup {} back: sent {} keys at write {}", r, table.size(), seq);
+            user::print("kvstore: backup {} back: sent {} keys at write {} calls={}", r, table.size(), seq, transfer_calls);
         }
     }
     // A restarted primary: a live backup holds every acknowledged write (each was forwarded to it
@@ -144,21 +149,30 @@ struct Handler {
     void recover() {
         for (user::Deadline limit(500); !limit.passed();) {
             if (recover_once()) return;
-            user::wait_event();
+            user::wait_beating();
         }
         user::print("kvstore: restarted primary reached no backup with writes: starting empty");
     }
     // The backup with the most writes (a primary that crashed while forwarding a write may have
     // reached some backups only: the write was not acknowledged, and the fullest backup's table
     // is the one every other is brought to), then its table and kept answers.
+    //
+    // The table and the answers must come from the one instance whose count was read: the client
+    // runtime rebinds a lost connection by name, so a backup that crashes during the transfer
+    // would otherwise go on answering pages from its restarted, empty instance (the K=3 fault
+    // campaign found a primary that recovered 12 keys that way and lost acknowledged writes).
+    // Every page must come from the same domain and carry the count read first; else try again.
     bool recover_once() {
+        transfer_calls = 0;
         unsigned best = 0;
         std::uint64_t best_applied = 0;
+        std::uint32_t best_domain = 0;
         for (unsigned r = 1; r < replicas; ++r) {
             char name[16];
             replica_name(r, name);
             if (!backups[r].connected() && nameserv::connect(backups[r], name, 20) != Status::ok) continue;
             StatsReply st{};
+            ++transfer_calls;
             if (backups[r].call(Stats{}, st) != Status::ok) {
                 backups[r].close();
                 continue;
@@ -166,6 +180,7 @@ struct Handler {
             if (st.applied > best_applied) {  // 0: restarted itself and not yet sent a table
                 best = r;
                 best_applied = st.applied;
+                best_domain = backups[r].peer_domain();
             }
         }
         if (best == 0) return false;
@@ -175,8 +190,10 @@ struct Handler {
         std::uint32_t from = 0;
         DumpReply page{};
         bool ok = true;
+        const auto same = [&] { return backups[r].connected() && backups[r].peer_domain() == best_domain; };
         do {
-            if (backups[r].call(Dump{from}, page) != Status::ok) {
+            ++transfer_calls;
+            if (backups[r].call(Dump{from}, page) != Status::ok || !same() || page.seq != best_applied) {
                 ok = false;
                 break;
             }
@@ -186,13 +203,19 @@ struct Handler {
         } while (ok && !page.done);
         for (std::uint32_t at = 0; ok;) {
             DumpAnswersReply kept{};
-            if (backups[r].call(DumpAnswers{at}, kept) != Status::ok) {
+            ++transfer_calls;
+            if (backups[r].call(DumpAnswers{at}, kept) != Status::ok || !same()) {
                 ok = false;
                 break;
             }
             for (std::uint16_t i = 0; i < kept.answers.count && i < 1; ++i) sessions.keep(kept.answers.items[i]);
             if (kept.done) break;
             at = kept.next;
+        }
+        if (ok) {  // nothing applied there since the count: the table and answers are one state
+            StatsReply st{};
+            ++transfer_calls;
+            ok = backups[r].call(Stats{}, st) == Status::ok && same() && st.applied == best_applied;
         }
         if (!ok) {
             table.clear();
@@ -202,8 +225,8 @@ struct Handler {
         table.set_clock(page.clock);
         seq = page.seq;
         loaded_from = r;
-        user::print("kvstore: primary recovered {} keys and {} client answers at write {} from backup {}", table.size(),
-                    sessions.size(), seq, r);
+        user::print("kvstore: primary recovered {} keys and {} client answers at write {} from backup {} calls={}",
+                    table.size(), sessions.size(), seq, r, transfer_calls);
         return true;
     }
 
@@ -272,7 +295,18 @@ struct Handler {
             user::print("kvstore: crash_after={}: crashing before answering write {}", crash_after, seq);
             __builtin_trap();  // #UD: a fault, which the supervisor restarts
         }
+        maybe_hang();
         sessions.keep(a);
+    }
+
+    // Test hook (fault campaign, docs/faults.md): the first instance of replica hang_replica stops
+    // answering and beating at its hang_after-th write (the primary after forwarding it, a backup
+    // after applying it; unanswered either way), as a server stuck in a loop would. With a
+    // heartbeat in its [[server]] table its monitor ends it as hung and restarts it.
+    void maybe_hang() {
+        if (hang_after == 0 || writes != hang_after || index != hang_replica || user::restarts() != 0) return;
+        user::print("kvstore: hang_after={}: replica {} hangs at write {}", hang_after, index, seq);
+        for (;;) user::wait_event();
     }
 
     static TxnOp write_op(TxnKind kind, const Key& key, const Value* value) {
@@ -389,7 +423,7 @@ struct Handler {
             table.set_clock(r.clock);
             seq = r.seq;
             awaiting_table = false;
-            user::print("kvstore: replica {} rejoined: {} keys at write {}", index, table.size(), seq);
+            user::print("kvstore: replica {} rejoined: {} keys at write {} at_tick={}", index, table.size(), seq, user::ticks());
         }
         out.applied = seq;
         return Status::ok;
@@ -408,6 +442,7 @@ struct Handler {
         seq = r.seq;
         ++writes;
         sessions.keep(r.answer);
+        maybe_hang();
         out.applied = seq;
         return Status::ok;
     }
@@ -445,6 +480,8 @@ extern "C" int main(std::uint64_t arg) {
     if (len.ok() && *len > 0) {
         std::uint64_t index = 0, replicas = 1, exit_after = 0;
         (void)args::number(text, *len, "crash_after", handler.crash_after);
+        (void)args::number(text, *len, "hang_after", handler.hang_after);
+        (void)args::number(text, *len, "hang_replica", handler.hang_replica);
         (void)args::number(text, *len, "replica", index);
         (void)args::number(text, *len, "replicas", replicas);
         (void)args::number(text, *len, "exit_after", exit_after);
@@ -493,7 +530,10 @@ extern "C" int main(std::uint64_t arg) {
     // The primary needs nameserv again only to find a lost backup: its session (a connection of
     // the node's replica, which has few) is closed and opened again then.
     if (handler.primary()) nameserv::session().close();
-    user::print("kvstore: replica {} of {} serving as {} on core {}", handler.index, handler.replicas, name, core);
+    // at_tick: this core's timer ticks, the clock of its monitor's server-crash line (./myriad
+    // bench faults: from a crash to serving again).
+    user::print("kvstore: replica {} of {} serving as {} on core {} at_tick={}", handler.index, handler.replicas, name, core,
+                user::ticks());
     static std::uint64_t bad = 0;
     handler.bad = &bad;
     handler.server_lines = [] { return server.lines_in() + server.lines_out(); };

@@ -10,7 +10,8 @@
 // between tries: the monitor wakes the core when an answer arrives.
 #include <myr/urpc/receiver.hpp>
 #include <myr/urpc/sender.hpp>
-#include <myr/user/syscall.hpp>
+#include <myr/user/heartbeat.hpp>
+#include <myr/user/monitor_call.hpp>
 #include <myr/user/vspace.hpp>
 
 namespace myr::user {
@@ -25,20 +26,6 @@ struct Binding {
 inline constexpr std::uint64_t bind_ring_bytes = std::uint64_t{1} << abi::bind_ring_bits;
 inline constexpr std::uint32_t bind_ring_slots = 32;  // 32 lines + control: 2.3 KiB of the 4 KiB ring
 inline constexpr std::uint64_t bind_spare_offset = 3072;  // bytes past the ring free for experiments
-
-// A name of up to 16 bytes as two words (the monitor's wire format).
-inline void pack_name16(const char* name, std::uint64_t& w0, std::uint64_t& w1) {
-    w0 = w1 = 0;
-    for (unsigned i = 0; i < 16 && name[i]; ++i)
-        (i < 8 ? w0 : w1) |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * (i % 8));
-}
-
-// One call to this core's monitor: its answer's status comes in w0 (values in w1..w3).
-inline Status monitor_call(Message& m, std::uint64_t reply_slot = 0) {
-    const Status s = ipc(abi::Sys::ipc_call, cap::monitor, m, reply_slot ? abi::ipc_cap(abi::ipc_no_send, reply_slot) : abi::no_cap);
-    if (s != Status::ok) return s;
-    return static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
-}
 
 // Clients on any core may bind to `name` (up to 16 bytes) once this returns ok. The monitors
 // agree on every name first (of two domains exporting one name at once exactly one gets ok, the
@@ -192,16 +179,24 @@ inline void ring(const Channel& c) {
 
 // Attaches the sending end once the peer has formatted its receive ring (timeout after `tries`
 // timer ticks; 0: one look).
-inline Status connect_channel(Channel& c, std::uint64_t tries = 100000) {
+// connection_lost: the peer (core, domain) ended before it formatted its ring (asked of our
+// monitor every 16 wake-ups: a server accepting a client that was killed meanwhile does not wait
+// out `tries` for it, and holds up its other clients no longer than that).
+inline Status connect_channel(Channel& c, std::uint64_t tries = 100000, std::uint64_t peer_core = ~0ull,
+                              std::uint64_t peer_domain = 0) {
     const std::span<std::byte> tx_mem(c.tx_ring, urpc::channel_bytes(bind_ring_slots));
     for (Deadline limit(tries);;) {
-        auto s = urpc::Sender::attach(tx_mem);
-        if (s.ok()) {
-            c.tx = *s;
-            return Status::ok;
+        for (std::uint64_t wakeups = 0;; ++wakeups) {
+            auto s = urpc::Sender::attach(tx_mem);
+            if (s.ok()) {
+                c.tx = *s;
+                return Status::ok;
+            }
+            if (limit.passed()) return Status::timeout;
+            if (peer_core != ~0ull && wakeups % 16 == 15 && alive(peer_core, peer_domain) == Status::connection_lost)
+                return Status::connection_lost;
+            wait_beating();
         }
-        if (limit.passed()) return Status::timeout;
-        wait_event();
     }
 }
 
@@ -238,7 +233,7 @@ inline Status open_channel(const Binding& b, std::uint64_t rx_slot, std::uint64_
     const std::span<std::byte> rx_mem(out.rx_ring, urpc::channel_bytes(bind_ring_slots));
     if (const Status s = urpc::format_channel(rx_mem, {bind_ring_slots, urpc::Wake::poll}); s != Status::ok) return s;
     out.rx = *urpc::Receiver::attach(rx_mem);
-    return connect_channel(out, tries);
+    return connect_channel(out, tries, b.peer_core, b.peer_domain);
 }
 
 } // namespace myr::user

@@ -32,15 +32,6 @@ inline Status next_death(std::uint64_t cursor, Death& out) {
     return s;
 }
 
-// ok while no death of (core, domain) reached this core's monitor; connection_lost once one did.
-inline Status alive(std::uint64_t core, std::uint64_t domain) {
-    Message m{};
-    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::alive);
-    m.w[1] = core;
-    m.w[2] = domain;
-    return monitor_call(m);
-}
-
 // Calls op (kill, list) until it stops answering would_block (timeout after `tries` timer ticks).
 inline Status remote_call(Message& request, std::uint64_t tries) {
     for (Deadline limit(tries); !limit.passed();) {

@@ -4,7 +4,7 @@
 // monitor ends it as hung and restarts it by its policy. Call poll() on every pass of the serving
 // loop (rpc::Server does): it costs one `ticks` call, and a monitor call a quarter period apart.
 // The first call asks the monitor for the period; a domain without one never calls again.
-#include <myr/user/bind.hpp>
+#include <myr/user/monitor_call.hpp>
 
 namespace myr::user {
 
@@ -39,5 +39,20 @@ private:
     bool m_off = false, m_asked = false;
     std::uint64_t m_next = 0, m_beats = 0;
 };
+
+// The domain's heartbeat: the serving loop beats (rpc::Server::poll), and so does a wait that is
+// bounded and part of serving (an RPC call's wait for its reply, rpc::Client): a server that waits
+// on another server is not hung, and is not ended for it while the call's own timeout runs. One
+// per domain (a domain runs one thread).
+inline Heartbeat& heartbeat() {
+    static Heartbeat h;
+    return h;
+}
+
+// wait_event inside such a bounded wait (the RPC and name-service runtimes' retry loops).
+inline void wait_beating() {
+    heartbeat().poll();
+    wait_event();
+}
 
 } // namespace myr::user

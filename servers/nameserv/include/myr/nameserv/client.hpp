@@ -55,7 +55,7 @@ public:
         for (user::Deadline limit(busy_tries); !limit.passed();) {
             s = m_rpc.call(request, reply);
             if (s != Status::busy) return s;
-            user::wait_event();
+            user::wait_beating();
         }
         return s;
     }
@@ -70,7 +70,7 @@ public:
         for (user::Deadline limit(tries); !limit.passed();) {
             const Status s = lookup(name, owner);
             if (s != Status::not_found) return s;
-            user::wait_event();
+            user::wait_beating();
         }
         return Status::timeout;
     }
@@ -125,7 +125,7 @@ template <typename S>
 Status publish(S& server, const char* name, std::uint64_t tries = 3000) {
     Status s = Status::timeout;
     if (!present()) {
-        for (user::Deadline limit(tries); (s = server.start(name)) == Status::exists && !limit.passed();) user::wait_event();
+        for (user::Deadline limit(tries); (s = server.start(name)) == Status::exists && !limit.passed();) user::wait_beating();
         return s;
     }
     for (user::Deadline limit(tries); !limit.passed();) {
@@ -133,7 +133,7 @@ Status publish(S& server, const char* name, std::uint64_t tries = 3000) {
         s = session().register_name(name, owner);
         if (s == Status::ok || s == Status::invalid_argument || s == Status::bad_request) return s;
         if (s == Status::exists && user::alive(owner.core, owner.domain) != Status::connection_lost) return s;
-        user::wait_event();
+        user::wait_beating();
     }
     return s;
 }
@@ -152,8 +152,10 @@ inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 30
         if (present() && session().lookup(name, a) == Status::ok) {
             // not_found: the server registered its name before its first accept (bind_to reaches
             // only a domain that accepts): ask again below while time is left.
+            // connection_lost: the domain that holds the name ended (a crashed server whose
+            // restart registers again): ask again below too.
             const Status cs = c.connect_to(a.core, a.domain, 0, tries);
-            if (cs != Status::not_found) return cs;
+            if (cs != Status::not_found && cs != Status::connection_lost) return cs;
         }
         if (len <= 16) {
             user::Binding b{};
@@ -166,15 +168,18 @@ inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 30
                 poll.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_poll);
                 poll.w[1] = m.w[1];
                 const Status ps = user::poll_binding(poll, b, tries);
-                if (ps == Status::ok) return c.attach(b, tries);
-                if (ps != Status::busy && ps != Status::not_found) return ps;  // busy, or not yet there: again
+                if (ps == Status::ok) {
+                    const Status as = c.attach(b, tries);
+                    if (as != Status::connection_lost) return as;  // lost: it ended meanwhile, again
+                }
+                else if (ps != Status::busy && ps != Status::not_found) return ps;  // busy, or not yet there: again
             } else if (bs != Status::not_found && bs != Status::busy) {
                 return bs;  // busy: retry below
             }
             // (The bind itself answered ok but its poll busy or not_found: again. Returning `bs`
             // here answered ok with no connection; svcheck saw `connection lost` on its first call.)
         }
-        user::wait_event();
+        user::wait_beating();
     }
     return Status::not_found;
 }

@@ -216,7 +216,7 @@ inline Status send_frame(Conn& c, std::uint8_t type, std::span<const std::uint8_
         if (spin > 64) {
             if (limit.passed()) return Status::timeout;
             c.ring();
-            user::wait_event();
+            user::wait_beating();
         }
     }
 }
@@ -257,7 +257,7 @@ public:
             // not_found: the name may not have reached this core's monitor yet; busy: a monitor
             // short of slots for rings in transit asks us to come back (nothing was charged).
             if (s != Status::not_found && s != Status::busy) break;
-            user::wait_event();
+            user::wait_beating();
         }
         if (s != Status::ok) return s;
         set_rebind(service, [](Client& c, const char* name) { return c.connect(name); });
@@ -274,7 +274,7 @@ public:
         for (user::Deadline limit(tries); !limit.passed();) {
             s = user::bind_to(core, domain, service, b, tries);
             if (s != Status::busy) break;  // busy: as for connect(), retry while time is left
-            user::wait_event();
+            user::wait_beating();
         }
         if (s != Status::ok) return s;
         return m_conn.open_from(b, tries);
@@ -408,7 +408,7 @@ private:
             if (s != Status::would_block) return Status::bad_request;
             if (same_core || user::rdtsc() - t0 > spin_ticks) {
                 if (limit.passed()) return Status::timeout;
-                user::wait_event();
+                user::wait_beating();  // waiting for a reply within the timeout is not a hang
                 ++wakeups;
                 // A server that died answers nothing: every few wake-ups ask our monitor whether
                 // the death feed reported it (a local answer, no message), and give up at once.
@@ -456,7 +456,7 @@ public:
     // per connection, so a client that floods the server cannot starve the others. True when
     // anything happened. Never blocks (wait() does).
     bool poll() {
-        m_heartbeat.poll();  // supervised servers (docs/monitors.md, "Supervision")
+        user::heartbeat().poll();  // supervised servers (docs/monitors.md, "Supervision")
         // Asking the monitor for a new client is a local IPC round trip: every pass while idle,
         // every 64th while clients keep the server busy, and every pass after one that found a
         // client, until none waits: a storm of binds (63 clients at boot) is taken in quickly,
@@ -672,7 +672,6 @@ private:
     std::uint64_t m_passes = 0;
     std::uint64_t m_reaped = 0;  // connections dropped because their client had ended
     bool m_backlog = false;  // the last accept found a client: ask again next pass
-    user::Heartbeat m_heartbeat;
     std::uint64_t m_endpoint = 0;  // slot of our endpoint for local calls (0: none yet)
 };
 

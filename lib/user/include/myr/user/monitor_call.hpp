@@ -1,0 +1,32 @@
+#pragma once
+// Calls to this core's monitor over local IPC (cap::monitor), the wire format of names, and the
+// death feed's answer (docs/monitors.md). The monitor answers at once; see bind.hpp for the
+// operations that poll.
+#include <myr/user/syscall.hpp>
+
+namespace myr::user {
+
+// A name of up to 16 bytes as two words (the monitor's wire format).
+inline void pack_name16(const char* name, std::uint64_t& w0, std::uint64_t& w1) {
+    w0 = w1 = 0;
+    for (unsigned i = 0; i < 16 && name[i]; ++i)
+        (i < 8 ? w0 : w1) |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * (i % 8));
+}
+
+// One call to this core's monitor: its answer's status comes in w0 (values in w1..w3).
+inline Status monitor_call(Message& m, std::uint64_t reply_slot = 0) {
+    const Status s = ipc(abi::Sys::ipc_call, cap::monitor, m, reply_slot ? abi::ipc_cap(abi::ipc_no_send, reply_slot) : abi::no_cap);
+    if (s != Status::ok) return s;
+    return static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
+}
+
+// ok while no death of (core, domain) reached this core's monitor; connection_lost once one did.
+inline Status alive(std::uint64_t core, std::uint64_t domain) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::alive);
+    m.w[1] = core;
+    m.w[2] = domain;
+    return monitor_call(m);
+}
+
+} // namespace myr::user
