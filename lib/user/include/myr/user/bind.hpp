@@ -185,18 +185,17 @@ inline void ring(const Channel& c) {
 inline Status connect_channel(Channel& c, std::uint64_t tries = 100000, std::uint64_t peer_core = ~0ull,
                               std::uint64_t peer_domain = 0) {
     const std::span<std::byte> tx_mem(c.tx_ring, urpc::channel_bytes(bind_ring_slots));
-    for (Deadline limit(tries);;) {
-        for (std::uint64_t wakeups = 0;; ++wakeups) {
-            auto s = urpc::Sender::attach(tx_mem);
-            if (s.ok()) {
-                c.tx = *s;
-                return Status::ok;
-            }
-            if (limit.passed()) return Status::timeout;
-            if (peer_core != ~0ull && wakeups % 16 == 15 && alive(peer_core, peer_domain) == Status::connection_lost)
-                return Status::connection_lost;
-            wait_beating();
+    Deadline limit(tries);
+    for (std::uint64_t wakeups = 0;; ++wakeups) {
+        auto s = urpc::Sender::attach(tx_mem);
+        if (s.ok()) {
+            c.tx = *s;
+            return Status::ok;
         }
+        if (limit.passed()) return Status::timeout;
+        if (peer_core != ~0ull && wakeups % 16 == 15 && alive(peer_core, peer_domain) == Status::connection_lost)
+            return Status::connection_lost;
+        wait_beating();
     }
 }
 
