@@ -127,7 +127,8 @@ Status delete_slot(SlotIdx i) {
     if (table.cap(i).pinned()) return Status::permission_denied;
     // A leaf that is not mapped (most deletes: a copy received over IPC) has nothing to unmap
     // or revoke: straight to remove.
-    if (table.slot(i).first_child == caps::no_slot && !(table.ext(i)[0] & 1)) return table.remove(i, freed_sink);
+    if (table.slot(i).first_child == caps::no_slot && !(table.ext(i)[0] & 1))
+        return table.remove_copy(i) ? Status::ok : table.remove(i, freed_sink);
     unmap_subtree(i, true);
     MYR_TRY(table.revoke(i, freed_sink));
     return table.remove(i, freed_sink);

@@ -101,7 +101,7 @@ template <bool with_caps>
     s.regs.rdi = ep.badge();
     s.regs.r9 = 0;
     if (with_caps && give != caps::no_slot && s.recv_slot != caps::no_slot && table.cap(s.recv_slot).is_null())
-        s.regs.r9 = table.copy(give, s.recv_slot) == Status::ok ? 1 : 0;
+        s.regs.r9 = table.copy_checked(give, s.recv_slot) ? 1 : 0;  // both slots checked above
     s.regs.rax = static_cast<std::uint64_t>(Status::ok);
     s.wait = IpcWait::none;
     s.state = DomainState::runnable;

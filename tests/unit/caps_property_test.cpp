@@ -18,6 +18,7 @@ using myr::caps::testing::Harness;
 TEST(CapsProperty, RandomSequencesKeepInvariants) {
     std::size_t ok = 0;
     std::size_t failed = 0;
+    std::size_t fast = 0;
     std::map<std::string, std::size_t> by_op;
     for (std::uint32_t seed = 1; seed <= 300; ++seed) {
         std::mt19937 rng(seed);
@@ -27,12 +28,15 @@ TEST(CapsProperty, RandomSequencesKeepInvariants) {
         ASSERT_TRUE(h.run(bytes.data(), bytes.size())) << "seed " << seed << ": " << h.error();
         ok += h.ops_ok();
         failed += h.ops_failed();
+        fast += h.fast_compared();
         for (const auto& [name, n] : h.ok_by_op()) by_op[name] += n;
     }
     for (const auto& [name, n] : by_op) std::printf("  %-8s ok %zu\n", name.c_str(), n);
+    std::printf("  inline copy_checked / remove_copy compared with copy / remove: %zu\n", fast);
     // The generator must reach both outcomes often, or the test proves little.
     EXPECT_GT(ok, 10000u);
     EXPECT_GT(failed, 10000u);
+    EXPECT_GT(fast, 500u);  // the kernel's inline copy and delete met the general ones often
     for (const char* name : {"retype", "copy", "mint", "move", "remove", "revoke", "pin"}) EXPECT_GT(by_op[name], 500u) << name;
 }
 

@@ -293,40 +293,6 @@ Status CapTable::revoke(SlotIdx i, FreedSink freed, std::uint32_t budget) {
     return Status::ok;
 }
 
-[[gnu::always_inline]] inline bool CapTable::is_last_reference(SlotIdx i) const {
-    const Slot& s = m_slots[i];
-    if (s.first_child != no_slot) {
-        // Children of a non-untyped are copies; an untyped's children are other objects.
-        if (s.cap.type != CapType::untyped) return false;
-    }
-    if (s.parent != no_slot && same_object(m_slots[s.parent].cap, s.cap)) return false;
-    if (s.prev_sibling != no_slot && same_object(m_slots[s.prev_sibling].cap, s.cap)) return false;
-    if (s.next_sibling != no_slot && same_object(m_slots[s.next_sibling].cap, s.cap)) return false;
-    return true;
-}
-
-[[gnu::always_inline]] inline void CapTable::link_child(SlotIdx parent, SlotIdx child) {
-    Slot& p = m_slots[parent];
-    Slot& c = m_slots[child];
-    c.parent = parent;
-    c.prev_sibling = no_slot;
-    c.next_sibling = p.first_child;
-    if (p.first_child != no_slot) m_slots[p.first_child].prev_sibling = child;
-    p.first_child = child;
-}
-
-[[gnu::always_inline]] inline void CapTable::unlink(SlotIdx i) {
-    Slot& s = m_slots[i];
-    if (s.prev_sibling != no_slot)
-        m_slots[s.prev_sibling].next_sibling = s.next_sibling;
-    else if (s.parent != no_slot)
-        m_slots[s.parent].first_child = s.next_sibling;
-    if (s.next_sibling != no_slot) m_slots[s.next_sibling].prev_sibling = s.prev_sibling;
-    s.parent = s.next_sibling = s.prev_sibling = no_slot;
-}
-
-[[gnu::always_inline]] inline void CapTable::clear_slot(SlotIdx i) { m_slots[i] = Slot{}; }
-
 void CapTable::remove_unchecked(SlotIdx i, FreedSink freed) {
     Slot& s = m_slots[i];
     const Cap object = s.cap;

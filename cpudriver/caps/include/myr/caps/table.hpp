@@ -99,6 +99,20 @@ public:
         return valid(src) ? mint(src, dest, m_slots[src].cap.rights, 0) : Status::out_of_range;
     }
     [[nodiscard]] Status mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badge);
+    // copy() for a caller that has checked both indices are in the table, `src` is live and `dest`
+    // empty (the IPC fast path): the same copy, or false and no change where copy would refuse
+    // (an untyped or a page table). Inline: one capability per message crosses here.
+    [[nodiscard]] bool copy_checked(SlotIdx src, SlotIdx dest) {
+        const Slot& s = m_slots[src];
+        if (s.cap.type == CapType::untyped || s.cap.type == CapType::page_table) return false;
+        Slot& d = m_slots[dest];
+        d.cap = s.cap;
+        d.cap.flags = 0;
+        d.first_child = no_slot;
+        d.ext[0] = d.ext[1] = 0;
+        link_child(src, dest);
+        return true;
+    }
 
     // Move the cap (and its ext words and flags) from `src` to empty `dest`, keeping its place in
     // the tree. permission_denied for a pinned cap.
@@ -110,6 +124,19 @@ public:
     // last cap does not touch the caps in its slots (see docs/capabilities.md: they are cleared
     // when that memory is retyped again).
     [[nodiscard]] Status remove(SlotIdx slot, FreedSink freed = {});
+
+    // remove() of the commonest delete, inline: a live leaf `slot` (in the table) that is not
+    // pinned and not the last capability to its object (a copy received over IPC), so nothing is
+    // freed and no untyped's watermark moves. True when it removed it; false and no change for
+    // anything else, which takes remove().
+    [[nodiscard]] bool remove_copy(SlotIdx i) {
+        Slot& s = m_slots[i];
+        if (s.first_child != no_slot || s.cap.pinned() || s.cap.type == CapType::untyped) return false;
+        if (is_last_reference(i)) return false;
+        unlink(i);
+        clear_slot(i);
+        return true;
+    }
 
     // Kernel only: pin the cap in `slot` to it, or release it (cap_pinned in cap.hpp).
     // out_of_range, not_found.
@@ -136,10 +163,35 @@ private:
     [[nodiscard]] bool touches_table(std::uint64_t base, std::uint64_t end) const {
         return base < phys_end() && end > m_phys;
     }
-    [[nodiscard]] bool is_last_reference(SlotIdx i) const;
-    void link_child(SlotIdx parent, SlotIdx child);
-    void unlink(SlotIdx i);
-    void clear_slot(SlotIdx i);
+    // True when no other slot in i's family (parent, siblings, children) holds its object.
+    [[gnu::always_inline]] [[nodiscard]] bool is_last_reference(SlotIdx i) const {
+        const Slot& s = m_slots[i];
+        // Children of a non-untyped are copies; an untyped's children are other objects.
+        if (s.first_child != no_slot && s.cap.type != CapType::untyped) return false;
+        if (s.parent != no_slot && same_object(m_slots[s.parent].cap, s.cap)) return false;
+        if (s.prev_sibling != no_slot && same_object(m_slots[s.prev_sibling].cap, s.cap)) return false;
+        if (s.next_sibling != no_slot && same_object(m_slots[s.next_sibling].cap, s.cap)) return false;
+        return true;
+    }
+    [[gnu::always_inline]] void link_child(SlotIdx parent, SlotIdx child) {
+        Slot& p = m_slots[parent];
+        Slot& c = m_slots[child];
+        c.parent = parent;
+        c.prev_sibling = no_slot;
+        c.next_sibling = p.first_child;
+        if (p.first_child != no_slot) m_slots[p.first_child].prev_sibling = child;
+        p.first_child = child;
+    }
+    [[gnu::always_inline]] void unlink(SlotIdx i) {
+        Slot& s = m_slots[i];
+        if (s.prev_sibling != no_slot)
+            m_slots[s.prev_sibling].next_sibling = s.next_sibling;
+        else if (s.parent != no_slot)
+            m_slots[s.parent].first_child = s.next_sibling;
+        if (s.next_sibling != no_slot) m_slots[s.next_sibling].prev_sibling = s.prev_sibling;
+        s.parent = s.next_sibling = s.prev_sibling = no_slot;
+    }
+    [[gnu::always_inline]] void clear_slot(SlotIdx i) { m_slots[i] = Slot{}; }
     // Remove a cap whose removal is allowed (not an untyped with children).
     void remove_unchecked(SlotIdx i, FreedSink freed);
 

@@ -44,6 +44,8 @@ public:
     [[nodiscard]] const std::string& error() const { return m_error; }
     [[nodiscard]] std::size_t ops_ok() const { return m_ok; }
     [[nodiscard]] std::size_t ops_failed() const { return m_failed; }
+    // Steps where the kernel's inline variant (copy_checked, remove_copy) ran and was compared.
+    [[nodiscard]] std::size_t fast_compared() const { return m_fast; }
     // Successful operations by name (so a test can tell the generator reaches each of them).
     [[nodiscard]] const std::map<std::string, std::size_t>& ok_by_op() const { return m_ok_by_op; }
 
@@ -95,7 +97,20 @@ public:
         }
         case 2:
             name = "copy";
-            st = m_t.copy(a, c);
+            // Odd b[3], where the IPC fast path would take it (both in the table, source live,
+            // destination empty): copy_checked must do exactly what copy does.
+            if ((b[3] & 1) != 0 && a < slots && c < slots && !m_t.cap(a).is_null() && m_t.cap(c).is_null()) {
+                const bool fast = m_t.copy_checked(a, c);
+                const std::vector<Slot> after_fast = snapshot();
+                restore(before);
+                st = m_t.copy(a, c);
+                if (fast != (st == Status::ok)) return failed("copy_checked and copy disagree on success");
+                if (std::memcmp(after_fast.data(), m_t.slots().data(), after_fast.size() * sizeof(Slot)) != 0)
+                    return failed("copy_checked left other bytes than copy");
+                if (fast) ++m_fast;
+            } else {
+                st = m_t.copy(a, c);
+            }
             if (st == Status::ok && m_t.cap(c).rights != m_t.cap(a).rights) return failed("copy changed rights");
             if (st == Status::ok && m_t.cap(c).pinned()) return failed("a copy is pinned");
             break;
@@ -125,7 +140,20 @@ public:
         case 5:
             name = "remove";
             expect_gone.insert(a);
-            st = m_t.remove(a, sink);
+            // Odd b[3]: the kernel's delete of a leaf (remove_copy, else remove). Where remove_copy
+            // takes it, remove must give the same bytes and free nothing.
+            if ((b[3] & 1) != 0 && a < slots && !m_t.cap(a).is_null() && m_t.remove_copy(a)) {
+                const std::vector<Slot> after_fast = snapshot();
+                restore(before);
+                st = m_t.remove(a, sink);
+                if (st != Status::ok) return failed("remove_copy removed what remove refuses");
+                if (!m_freed.empty()) return failed("remove_copy removed a last reference");
+                if (std::memcmp(after_fast.data(), m_t.slots().data(), after_fast.size() * sizeof(Slot)) != 0)
+                    return failed("remove_copy left other bytes than remove");
+                ++m_fast;
+            } else {
+                st = m_t.remove(a, sink);
+            }
             if (st == Status::ok && before[a].cap.pinned()) return failed("removed a pinned cap");
             break;
         case 6: {
@@ -183,6 +211,8 @@ private:
     }
 
     [[nodiscard]] std::vector<Slot> snapshot() const { return {m_t.slots().begin(), m_t.slots().end()}; }
+    // Put the table's bytes back (the table is only its slots), to run a second variant of a step.
+    void restore(const std::vector<Slot>& bytes) { std::memcpy(m_mem.data(), bytes.data(), bytes.size() * sizeof(Slot)); }
 
     [[nodiscard]] std::map<Key, int> objects() const {
         std::map<Key, int> m;
@@ -258,6 +288,7 @@ private:
     std::string m_error;
     std::size_t m_ok = 0;
     std::size_t m_failed = 0;
+    std::size_t m_fast = 0;
     std::map<std::string, std::size_t> m_ok_by_op;
 };
 
