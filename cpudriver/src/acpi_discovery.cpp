@@ -1,5 +1,6 @@
 #include "acpi_discovery.hpp"
 
+#include <arch/layout.h>
 #include <arch/platform.hpp>
 #include <myr/acpi/discovery.hpp>
 #include <myr/kernel/console.hpp>
@@ -9,7 +10,7 @@ namespace {
 
 // Firmware tables in QEMU and on real machines lie below 4 GiB; the boot tables map that much.
 constexpr std::uint64_t readable_limit = 4ull << 30;
-std::uint8_t table_buffer[64 * 1024];  // copies of MADT, SRAT, SLIT (boot core only)
+[[gnu::section(BOOT_ONLY_SECTION)]] std::uint8_t table_buffer[64 * 1024];  // copies of MADT, SRAT, SLIT
 
 bool read_phys(void*, std::uint64_t phys, std::uint8_t* dst, std::size_t len) {
     if (phys >= readable_limit || len > readable_limit - phys) return false;

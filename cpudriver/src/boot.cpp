@@ -18,7 +18,7 @@
 #include <myr/kernel/share_nothing.hpp>
 #include <myr/urpc/channel_layout.hpp>
 
-extern "C" char __image_start[], __rodata_start[], __data_end[], __bss_start[], __image_end[];
+extern "C" char __image_start[], __rodata_start[], __data_end[], __bss_start[], __image_end[], __loaded_end[];
 
 namespace myr::kernel {
 namespace {
@@ -29,9 +29,9 @@ constexpr std::uint64_t two_mib = 2ull << 20;
 
 // Boot-core-only scratch state, in the loaded image's bss. It is read by other cores only through
 // the topology_phys pointer (the topology, read-only after this point).
-BootInfo boot_info;
-PhysMemory usable;   // RAM per node as the firmware reports it
-PhysMemory free_mem; // what is still unallocated
+[[gnu::section(BOOT_ONLY_SECTION)]] BootInfo boot_info;
+[[gnu::section(BOOT_ONLY_SECTION)]] PhysMemory usable;   // RAM per node as the firmware reports it
+[[gnu::section(BOOT_ONLY_SECTION)]] PhysMemory free_mem; // what is still unallocated
 
 // Frames for extending the boot page tables, taken from the boot core's node below 4 GiB (which
 // the boot tables already map).
@@ -126,10 +126,10 @@ Result<std::uint64_t> build_tables(PoolFrames& frames, std::uint64_t kernel_phys
 // CPU-driver copy, page-table pool, user pool, whole 2 MiB pages of nothing else, so every other
 // core's direct map leaves it out exactly, without splitting a large page), then its channel
 // memory (inbox, binding rings), which other cores may write.
-CorePlacement placed[acpi::max_cpus];
-PhysRange sorted_regions[acpi::max_cpus];  // every core's region, normalised: num_sorted of them
+[[gnu::section(BOOT_ONLY_SECTION)]] CorePlacement placed[acpi::max_cpus];
+[[gnu::section(BOOT_ONLY_SECTION)]] PhysRange sorted_regions[acpi::max_cpus];  // every core's region, normalised: num_sorted of them
 std::size_t num_sorted;
-PhysRange others_of_core[acpi::max_cpus + 1];  // scratch: the regions of all cores but one
+[[gnu::section(BOOT_ONLY_SECTION)]] PhysRange others_of_core[acpi::max_cpus + 1];  // scratch: the regions of all cores but one
 
 // Places every core's memory before any page table is built: each core's direct map must know
 // all the others. A core whose node cannot also fit its user pool runs no domains.
@@ -242,8 +242,9 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
     free_mem = usable;
     const Status reserved[] = {
         free_mem.reserve({0, 0x100000}),  // real-mode area: trampoline, BIOS data
+        // The loaded image with its boot-only data: cores read the boot info there later.
         free_mem.reserve({arch::kernel_virt_to_phys_original(__image_start),
-                          arch::kernel_virt_to_phys_original(__image_end)}),
+                          arch::kernel_virt_to_phys_original(__loaded_end)}),
     };
     for (const Status s : reserved)
         if (s != Status::ok) panic("cannot reserve boot memory: {}", to_string(s));

@@ -40,10 +40,17 @@ Status PageTables::map(std::uint64_t virt, std::uint64_t phys, std::uint64_t siz
     if (!canonical(virt) || !canonical(virt + size - 1) || virt + size < virt) return Status::out_of_range;
     if (phys & ~pte::addr_mask) return Status::out_of_range;
     const unsigned leaf_level = page_bytes == 4096 ? 0 : 1;
+    // One walk per leaf table, not per page: the leaf table changes only where v crosses what
+    // one table covers (512 pages), so a run of pages costs one walk per 2 MiB (1 GiB).
+    const std::uint64_t table_span = page_bytes * 512;
+    std::uint64_t* table = nullptr;
     for (std::uint64_t off = 0; off < size; off += page_bytes) {
         const std::uint64_t v = virt + off;
-        std::uint64_t* table = m_frames.table(m_root);
-        for (unsigned level = 3; level > leaf_level; --level) table = MYR_TRY(next_level(table, index_of(v, level), flags & pte::user));
+        if (table == nullptr || (v & (table_span - 1)) == 0) {
+            table = m_frames.table(m_root);
+            for (unsigned level = 3; level > leaf_level; --level)
+                table = MYR_TRY(next_level(table, index_of(v, level), flags & pte::user));
+        }
         std::uint64_t& e = table[index_of(v, leaf_level)];
         if (e & pte::present) return Status::exists;
         e = (phys + off) | flags | pte::present | (leaf_level == 1 ? pte::large : 0);

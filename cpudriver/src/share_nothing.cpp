@@ -3,15 +3,22 @@
 namespace myr::kernel {
 namespace {
 
-// Frames of [lo, hi) inside the sorted, disjoint `ranges` (binary search for the first range
-// that ends above lo, then walk forward while ranges start below hi).
-std::uint64_t frames_inside(std::uint64_t lo, std::uint64_t hi, std::span<const PhysRange> ranges) {
-    std::size_t a = 0, b = ranges.size();
-    while (a < b) {
-        const std::size_t m = a + (b - a) / 2;
-        if (ranges[m].end <= lo) a = m + 1;
-        else b = m;
+// Frames of [lo, hi) inside the sorted, disjoint `ranges` (the first range that ends above lo,
+// then forward while ranges start below hi). `hint` is that first range for the previous call:
+// a walk meets the direct map's leaves in ascending order, so it is usually still right and the
+// binary search is skipped.
+std::uint64_t frames_inside(std::uint64_t lo, std::uint64_t hi, std::span<const PhysRange> ranges, std::size_t& hint) {
+    std::size_t a = hint;
+    if (!(a <= ranges.size() && (a == 0 || ranges[a - 1].end <= lo) && (a == ranges.size() || ranges[a].end > lo))) {
+        a = 0;
+        std::size_t b = ranges.size();
+        while (a < b) {
+            const std::size_t m = a + (b - a) / 2;
+            if (ranges[m].end <= lo) a = m + 1;
+            else b = m;
+        }
     }
+    hint = a;
     std::uint64_t bytes = 0;
     for (std::size_t i = a; i < ranges.size() && ranges[i].base < hi; ++i) {
         const std::uint64_t s = ranges[i].base > lo ? ranges[i].base : lo;
@@ -25,6 +32,7 @@ struct Walk {
     FrameSource& frames;
     std::span<const PhysRange> ranges;
     std::uint64_t count = 0;
+    std::size_t hint = 0;  // frames_inside's
 
     // `level` 3 = PML4 .. 0 = PT; `writable`: every entry above allowed writes.
     void table(std::uint64_t phys, unsigned level, bool writable) {
@@ -42,7 +50,7 @@ struct Walk {
             if (!w) continue;
             const std::uint64_t span = 1ull << (12 + 9 * level);
             const std::uint64_t base = e & pte::addr_mask & ~(span - 1);
-            count += frames_inside(base, base + span, ranges);
+            count += frames_inside(base, base + span, ranges, hint);
         }
     }
 };
@@ -53,13 +61,22 @@ Status map_direct(PageTables& pt, std::uint64_t base, std::uint64_t top, std::sp
                   PhysRange uncached) {
     if (top & (direct_map_page - 1)) return Status::invalid_argument;
     std::size_t k = 0;  // first excluded range that ends above p (ranges are sorted and disjoint)
+    // Consecutive pages with the same flags go to map() as one run (one table walk per 1 GiB).
+    std::uint64_t run = 0, run_bytes = 0, run_flags = 0;
     for (std::uint64_t p = 0; p < top; p += direct_map_page) {
         while (k < exclude.size() && exclude[k].end <= p) ++k;
-        if (k < exclude.size() && exclude[k].base < p + direct_map_page) continue;
+        const bool excluded = k < exclude.size() && exclude[k].base < p + direct_map_page;
         const bool mmio = uncached.base < p + direct_map_page && p < uncached.end;
         const std::uint64_t flags = pte::writable | pte::no_execute | (mmio ? pte::cache_disable | pte::write_through : 0);
-        MYR_TRY(pt.map(base + p, p, direct_map_page, flags, direct_map_page));
+        if (run_bytes && (excluded || flags != run_flags)) {
+            MYR_TRY(pt.map(base + run, run, run_bytes, run_flags, direct_map_page));
+            run_bytes = 0;
+        }
+        if (excluded) continue;
+        if (!run_bytes) run = p, run_flags = flags;
+        run_bytes += direct_map_page;
     }
+    if (run_bytes) MYR_TRY(pt.map(base + run, run, run_bytes, run_flags, direct_map_page));
     return Status::ok;
 }
 

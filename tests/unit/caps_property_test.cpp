@@ -37,7 +37,7 @@ TEST(CapsProperty, RandomSequencesKeepInvariants) {
     EXPECT_GT(ok, 10000u);
     EXPECT_GT(failed, 10000u);
     EXPECT_GT(fast, 500u);  // the kernel's inline copy and delete met the general ones often
-    for (const char* name : {"retype", "copy", "mint", "move", "remove", "revoke", "pin"}) EXPECT_GT(by_op[name], 500u) << name;
+    for (const char* name : {"retype", "copy", "mint", "move", "remove", "revoke", "pin", "install"}) EXPECT_GT(by_op[name], 500u) << name;
 }
 
 // Biased towards a deep tree: retype from the RAM untyped into free slots, copy chains, then

@@ -200,6 +200,39 @@ TEST(PageTables, MapsAndTranslatesKernelAndDirectMap) {
     EXPECT_EQ(frames.count(), 9u);
 }
 
+// map() walks once per leaf table: a run that starts inside a table and crosses several table
+// boundaries must map exactly what mapping each page on its own maps.
+TEST(PageTables, RunsAcrossTableBoundariesMapLikeSinglePages) {
+    struct Case {
+        std::uint64_t virt, phys, pages, page_bytes;
+    };
+    const Case cases[] = {
+        {0x1ff000, 0x5000000, 1030, 4096},                       // from the last PT entry, across 3 PTs
+        {0x7fffff000ull, 0x9000000, 3, 4096},                     // across a 32 GiB PD/PDPT boundary
+        {0xffff800000000000ull + (1ull << 30) - (4 << 20), 0, 700, 2 << 20},  // 2 MiB pages across 1 GiB tables
+    };
+    for (const Case& c : cases) {
+        FakeFrames run_frames, page_frames;
+        auto run = PageTables::create(run_frames);
+        auto one = PageTables::create(page_frames);
+        ASSERT_TRUE(run.ok() && one.ok());
+        ASSERT_EQ(run->map(c.virt, c.phys, c.pages * c.page_bytes, pte::writable, c.page_bytes), Status::ok);
+        for (std::uint64_t i = 0; i < c.pages; ++i)
+            ASSERT_EQ(one->map(c.virt + i * c.page_bytes, c.phys + i * c.page_bytes, c.page_bytes, pte::writable, c.page_bytes),
+                      Status::ok);
+        EXPECT_EQ(run_frames.count(), page_frames.count()) << "the same tables";
+        for (std::uint64_t i = 0; i < c.pages; ++i) {
+            const std::uint64_t v = c.virt + i * c.page_bytes + 0x123;
+            const auto a = run->translate(v);
+            ASSERT_TRUE(a.ok()) << std::hex << v;
+            EXPECT_EQ(a->phys, c.phys + i * c.page_bytes + 0x123) << std::hex << v;
+            EXPECT_EQ(a->page_size, c.page_bytes);
+        }
+        EXPECT_EQ(run->translate(c.virt + c.pages * c.page_bytes).status(), Status::not_found) << "nothing past the run";
+        EXPECT_EQ(run->map(c.virt + (c.pages - 1) * c.page_bytes, c.phys, c.page_bytes, 0, c.page_bytes), Status::exists);
+    }
+}
+
 TEST(PageTables, RefusesOverlapsMisalignmentAndReportsExhaustion) {
     FakeFrames frames;
     auto pt = PageTables::create(frames);

@@ -18,7 +18,7 @@ multiboot_header:
     .long PHYS(multiboot_header)   /* header_addr */
     .long PHYS(__image_start)      /* load_addr */
     .long PHYS(__data_end)         /* load_end_addr */
-    .long PHYS(__bss_end)          /* bss_end_addr */
+    .long PHYS(__loaded_end)       /* bss_end_addr: the bss and the boot-only data */
     .long PHYS(_start32)           /* entry_addr */
 
     .section .boot32, "ax"
@@ -115,12 +115,15 @@ early_gdtr:
     .word early_gdt_end - early_gdt - 1
     .long PHYS(early_gdt)
 
-    .section .bss
+    /* The early tables serve the boot core until it leaves the loaded image: boot-only. */
+    .section .boot_only, "aw", @nobits
     .align 4096
 early_pml4:       .skip 4096
 early_pdpt_low:   .skip 4096
 early_pdpt_high:  .skip 4096
 early_pd:         .skip 4096 * 4
+
+    .section .bss
     .global boot_stack, boot_stack_top
     .align 16
 boot_stack:       .skip KERNEL_STACK_SIZE

@@ -90,6 +90,7 @@ Status CapTable::init(std::span<Slot> slots, std::uint64_t phys_base) {
     m_slots = slots.data();
     m_count = static_cast<std::uint32_t>(slots.size());
     m_phys = phys_base;
+    m_high = 0;
     for (Slot& s : slots) s = Slot{};
     return Status::ok;
 }
@@ -103,7 +104,7 @@ Status CapTable::install(SlotIdx dest, const Cap& c) {
                                      : c.type != CapType::untyped && touches_table(c.base, c.end()))
             return Status::invalid_argument;
     }
-    for (SlotIdx i = 0; i < m_count; ++i) {
+    for (SlotIdx i = 0; i < m_high; ++i) {  // no live slot lies at or above m_high
         const Cap& o = m_slots[i].cap;
         if (o.is_null()) continue;
         if (same_object(o, c)) return Status::exists;
@@ -117,6 +118,7 @@ Status CapTable::install(SlotIdx dest, const Cap& c) {
     }
     m_slots[dest] = Slot{};
     m_slots[dest].cap = c;
+    raise_high(dest);
     return Status::ok;
 }
 
@@ -204,6 +206,7 @@ Status CapTable::retype(SlotIdx src, ObjectSpec spec, std::uint32_t count, SlotI
         if (live(s)) remove_unchecked(s, freed);
     m_slots[src].cap.word = end - m_slots[src].cap.base;
     for (std::uint32_t k = 0; k < count; ++k) {
+        raise_high(dest + k);
         Slot& d = m_slots[dest + k];
         d = Slot{};
         d.cap.type = spec.type;
@@ -233,6 +236,7 @@ Status CapTable::mint(SlotIdx src, SlotIdx dest, Rights mask, std::uint64_t badg
         return Status::out_of_range;
     // Each field written once (IPC with a capability copies one per message): the cap, no
     // children, no ext words; link_child sets the other links.
+    raise_high(dest);
     Slot& d = m_slots[dest];
     d.cap = s;
     d.cap.flags = 0;  // a copy of a pinned cap is an ordinary one: the original stays put
@@ -250,6 +254,7 @@ Status CapTable::move(SlotIdx src, SlotIdx dest) {
     if (live(dest)) return Status::exists;
     if (m_slots[src].cap.pinned()) return Status::permission_denied;
     Slot& s = m_slots[src];
+    raise_high(dest);
     m_slots[dest] = s;
     if (s.prev_sibling != no_slot)
         m_slots[s.prev_sibling].next_sibling = dest;

@@ -105,6 +105,7 @@ public:
     [[nodiscard]] bool copy_checked(SlotIdx src, SlotIdx dest) {
         const Slot& s = m_slots[src];
         if (s.cap.type == CapType::untyped || s.cap.type == CapType::page_table) return false;
+        raise_high(dest);
         Slot& d = m_slots[dest];
         d.cap = s.cap;
         d.cap.flags = 0;
@@ -192,11 +193,18 @@ private:
         s.parent = s.next_sibling = s.prev_sibling = no_slot;
     }
     [[gnu::always_inline]] void clear_slot(SlotIdx i) { m_slots[i] = Slot{}; }
+    [[gnu::always_inline]] void raise_high(SlotIdx i) {
+        if (i >= m_high) m_high = i + 1;
+    }
     // Remove a cap whose removal is allowed (not an untyped with children).
     void remove_unchecked(SlotIdx i, FreedSink freed);
 
     Slot* m_slots = nullptr;
     std::uint32_t m_count = 0;
+    // One past the highest slot ever made live (install, retype, mint, move): every live slot
+    // lies below it, so install's scan for a duplicate or overlapping object stops there instead
+    // of reading the whole table (at boot the table is nearly empty).
+    std::uint32_t m_high = 0;
     std::uint64_t m_phys = 0;
 };
 

@@ -174,6 +174,22 @@ public:
             break;
         }
         default: {
+            if (b[3] >= 0xe0) {
+                // The kernel's root install (boot, and monitors creating memory caps): a frame or
+                // an untyped somewhere in RAM A or B, anywhere in the table. Its scan for a
+                // duplicate or overlapping live cap must see every live slot (audit checks).
+                name = "install";
+                const std::uint64_t at = ((b[4] & 1) != 0 ? ram_b : ram_a) + (std::uint64_t{b[5]} << 12);
+                const Cap cap = (b[4] & 2) != 0 ? make_frame(at, 12) : make_untyped(at, 0x1000);
+                st = m_t.install(c, cap);
+                if (st == Status::ok) {
+                    for (SlotIdx s = 0; s < slots; ++s)
+                        if (s != c && !m_t.cap(s).is_null() && is_memory(m_t.cap(s).type) &&
+                            m_t.cap(s).base < cap.end() && cap.base < m_t.cap(s).end())
+                            return failed("install placed a root over live memory");
+                }
+                break;
+            }
             name = "lookup";
             const unsigned depth = b[3] % 12;
             const std::uint64_t cptr = b[4] | (std::uint64_t{b[5]} << 8);
