@@ -55,10 +55,23 @@ private:
     std::uint16_t m_owner;
 };
 
+// Eight bytes at a time once both ends are 8-byte aligned (an ELF segment's file offset and
+// address agree modulo the page size, and modules start on a page, so they are here).
 void copy_bytes(void* dst, const void* src, std::uint64_t n) {
     auto* d = static_cast<std::uint8_t*>(dst);
     const auto* s = static_cast<const std::uint8_t*>(src);
-    for (std::uint64_t i = 0; i < n; ++i) d[i] = s[i];
+    for (; n && (reinterpret_cast<std::uintptr_t>(d) & 7); --n) *d++ = *s++;
+    if ((reinterpret_cast<std::uintptr_t>(s) & 7) == 0) {
+        for (; n >= 8; n -= 8, d += 8, s += 8)
+            *reinterpret_cast<std::uint64_t*>(d) = *reinterpret_cast<const std::uint64_t*>(s);
+    }
+    for (; n; --n) *d++ = *s++;
+}
+
+void zero_bytes(std::uint8_t* p, std::uint64_t n) {
+    for (; n && (reinterpret_cast<std::uintptr_t>(p) & 7); --n) *p++ = 0;
+    for (; n >= 8; n -= 8, p += 8) *reinterpret_cast<std::uint64_t*>(p) = 0;
+    for (; n; --n) *p++ = 0;
 }
 
 Status load_image(Domain& d, const ElfImage& img) {
@@ -74,14 +87,21 @@ Status load_image(Domain& d, const ElfImage& img) {
         const ElfSegment& seg = img.segments[s];
         const std::uint64_t flags = pte::user | (seg.writable ? pte::writable : 0) | (seg.executable ? 0 : pte::no_execute);
         for (std::uint64_t off = 0; off < seg.memsz; off += 4096) {
-            const std::uint64_t page = MYR_TRY(df.alloc_zeroed_frame());
+            const std::uint64_t page = MYR_TRY(frames.allocate(d.owner));
             const std::uint64_t va = seg.vaddr + off;
-            // Copy the part of the file image that falls in this page.
+            // Copy the part of the file image that falls in this page and zero the rest of it
+            // (text and data pages are all file; bss pages all zero): each byte written once.
             const std::uint64_t fstart = seg.file_vaddr, fend = seg.file_vaddr + seg.file.size();
             const std::uint64_t lo = va > fstart ? va : fstart;
             const std::uint64_t hi = va + 4096 < fend ? va + 4096 : fend;
-            if (lo < hi)
-                copy_bytes(arch::phys_to_virt<std::uint8_t>(page) + (lo - va), seg.file.data() + (lo - fstart), hi - lo);
+            auto* bytes = arch::phys_to_virt<std::uint8_t>(page);
+            if (lo < hi) {
+                zero_bytes(bytes, lo - va);
+                copy_bytes(bytes + (lo - va), seg.file.data() + (lo - fstart), hi - lo);
+                zero_bytes(bytes + (hi - va), va + 4096 - hi);
+            } else {
+                zero_bytes(bytes, 4096);
+            }
             MYR_TRY(pt.map(va, page, 4096, flags, 4096));
         }
     }
