@@ -55,26 +55,6 @@ private:
     std::uint16_t m_owner;
 };
 
-// Eight bytes at a time once both ends are 8-byte aligned (an ELF segment's file offset and
-// address agree modulo the page size, and modules start on a page, so they are here).
-using word = std::uint64_t __attribute__((may_alias));  // bytes of any object, 8 at a time
-
-void copy_bytes(void* dst, const void* src, std::uint64_t n) {
-    auto* d = static_cast<std::uint8_t*>(dst);
-    const auto* s = static_cast<const std::uint8_t*>(src);
-    for (; n && (reinterpret_cast<std::uintptr_t>(d) & 7); --n) *d++ = *s++;
-    if ((reinterpret_cast<std::uintptr_t>(s) & 7) == 0) {
-        for (; n >= 8; n -= 8, d += 8, s += 8) *reinterpret_cast<word*>(d) = *reinterpret_cast<const word*>(s);
-    }
-    for (; n; --n) *d++ = *s++;
-}
-
-void zero_bytes(std::uint8_t* p, std::uint64_t n) {
-    for (; n && (reinterpret_cast<std::uintptr_t>(p) & 7); --n) *p++ = 0;
-    for (; n >= 8; n -= 8, p += 8) *reinterpret_cast<word*>(p) = 0;
-    for (; n; --n) *p++ = 0;
-}
-
 Status load_image(Domain& d, const ElfImage& img) {
     DomainFrames df(d.owner);
     const std::uint64_t root = MYR_TRY(df.alloc_zeroed_frame());
@@ -96,12 +76,14 @@ Status load_image(Domain& d, const ElfImage& img) {
             const std::uint64_t lo = va > fstart ? va : fstart;
             const std::uint64_t hi = va + 4096 < fend ? va + 4096 : fend;
             auto* bytes = arch::phys_to_virt<std::uint8_t>(page);
+            // (memcpy and memset go 8 bytes at a time: an ELF segment's file offset and address
+            // agree modulo the page size, and modules start on a page.)
             if (lo < hi) {
-                zero_bytes(bytes, lo - va);
-                copy_bytes(bytes + (lo - va), seg.file.data() + (lo - fstart), hi - lo);
-                zero_bytes(bytes + (hi - va), va + 4096 - hi);
+                __builtin_memset(bytes, 0, lo - va);
+                __builtin_memcpy(bytes + (lo - va), seg.file.data() + (lo - fstart), hi - lo);
+                __builtin_memset(bytes + (hi - va), 0, va + 4096 - hi);
             } else {
-                zero_bytes(bytes, 4096);
+                __builtin_memset(bytes, 0, 4096);
             }
             MYR_TRY(pt.map(va, page, 4096, flags, 4096));
         }
@@ -391,7 +373,7 @@ Status copy_from_user(Domain& d, std::uint64_t uaddr, void* dst, std::uint64_t l
         if (!t.ok() || !(t->flags & pte::user)) return Status::invalid_argument;
         const std::uint64_t in_page = 4096 - (uaddr & 0xfff);
         const std::uint64_t n = len < in_page ? len : in_page;
-        copy_bytes(out, arch::phys_to_virt<const std::uint8_t>(t->phys), n);
+        __builtin_memcpy(out, arch::phys_to_virt<const std::uint8_t>(t->phys), n);
         out += n;
         uaddr += n;
         len -= n;
@@ -420,7 +402,7 @@ Status copy_to_user(Domain& d, std::uint64_t uaddr, const void* src, std::uint64
         const auto t = pt.translate(uaddr);
         const std::uint64_t in_page = 4096 - (uaddr & 0xfff);
         const std::uint64_t n = len < in_page ? len : in_page;
-        copy_bytes(arch::phys_to_virt<std::uint8_t>(t->phys), in, n);
+        __builtin_memcpy(arch::phys_to_virt<std::uint8_t>(t->phys), in, n);
         in += n;
         uaddr += n;
         len -= n;
