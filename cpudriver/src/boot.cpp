@@ -317,7 +317,10 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         const CorePlacement& kr = placed[i];
         const std::uint64_t chan = urpc::channel_bytes(abi::monitor_channel_slots);
         const std::uint64_t inbox_size = plan.inbox;
-        for (std::uint64_t b = 0; b < inbox_size / 8; ++b) arch::phys_to_virt<std::uint64_t>(kr.inbox)[b] = 0;
+        // Each channel of the inbox reads as unformatted until its monitor formats it: only the
+        // magic words are written (zeroing N channels for each of N cores was N^2 stores).
+        for (std::uint32_t c = 0; c < topo.num_cpus; ++c)
+            urpc::retract_channel({arch::phys_to_virt<std::byte>(kr.inbox + c * chan), chan});
         copy_image(arch::phys_to_virt<std::uint64_t>(kr.image), copy_bytes);
 
         PoolFrames frames(kr.tables, kr.tables + pool_size);
@@ -360,6 +363,8 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.tsc_per_ms = cal.tsc_per_ms;
         bb.lapic_ticks_per_ms = cal.lapic_per_ms;
         bb.boot_tsc = boot_tsc;
+        bb.options_phys = arch::kernel_virt_to_phys_original(&this_core.options);
+        format_console_prefix(bb.console_prefix, i, bb.node);
         for (std::size_t c = 0; c + 1 < cmdline_max && boot_info.cmdline[c]; ++c) bb.cmdline[c] = boot_info.cmdline[c];
         if (i != boot_core) {
             // The trampoline loads CR3 in 32-bit mode: give it a copy of the top-level table

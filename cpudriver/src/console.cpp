@@ -17,10 +17,15 @@ char prefix[24];  // "[cI/nN] "; empty on the boot core until it runs its own co
 
 void console_init() { arch::serial_init(); }
 
-void console_attach(ConsoleLock* lock, std::uint32_t core, std::uint32_t node) {
+void format_console_prefix(char (&out)[24], std::uint32_t core, std::uint32_t node) {
+    FixedBuffer buf(out, sizeof out);
+    format_to(buf, "[c{}/n{}] ", core, node);
+}
+
+void console_attach(ConsoleLock* lock, const char (&from)[24]) {
     console_lock = lock;
-    FixedBuffer out(prefix, sizeof prefix);
-    format_to(out, "[c{}/n{}] ", core, node);
+    for (std::size_t i = 0; i < sizeof prefix; ++i) prefix[i] = from[i];
+    prefix[sizeof prefix - 1] = '\0';
 }
 
 namespace {

@@ -145,7 +145,7 @@ void audit_foreign_writable(const BootBlock& me, Audit& a) {
 void take_hand_over(const BootBlock& bb) {
     this_core.info = bb;
     this_core.topology = *arch::phys_to_virt<const acpi::Topology>(bb.topology_phys);
-    this_core.options = parse_options(bb.cmdline);
+    this_core.options = *arch::phys_to_virt<const Options>(bb.options_phys);
     const BootBlock* all = arch::phys_to_virt<const BootBlock>(bb.boot_blocks_phys);
     for (std::uint32_t c = 0; c < bb.num_cores && c < acpi::max_cpus; ++c)
         this_core.peers[c] = {all[c].inbox_phys, all[c].chan_pool_phys, all[c].chan_pool_size};
@@ -158,6 +158,24 @@ void take_hand_over(const BootBlock& bb) {
     const Module* mods = arch::phys_to_virt<const Module>(bb.modules_phys);
     this_core.num_modules = bb.num_modules < max_modules ? bb.num_modules : max_modules;
     for (std::uint32_t m = 0; m < this_core.num_modules; ++m) this_core.modules[m] = mods[m];
+}
+
+// A core's boot lines, from the numbers it left in its boot block, with its own prefix: the boot
+// core prints them as it sees each core up (and a core prints its own only in the fault self-test).
+void print_boot_report(const BootBlock& bb) {
+    char text[1024];
+    LineBuffer report(text, sizeof text, bb.console_prefix);
+    const Audit& au = bb.audit;
+    const bool own = au.node_local && au.contiguous && au.tables_own;
+    report.emit("core-up core={} apic={} socket={} node={} kernel={:#x} ms={}", bb.core, bb.apic_id, bb.socket,
+                bb.node, bb.kernel_phys, bb.up_ms);
+    report.log("audit: {} kernel pages, {} page-table frames, all own and node-local: {}; other cores' kernel "
+               "frames it could write: {}", au.pages, au.table_frames, own, au.foreign_writable);
+    report.emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={} foreign-writable={}", bb.core, au.phys_start,
+                au.phys_end, au.pages, own ? "yes" : "no", au.foreign_writable);
+    report.log("supervisor protection: SMEP {}, SMAP {}", bb.smep ? "on" : "off (not in this CPU)",
+               bb.smap ? "on" : "off (not in this CPU)");
+    console_text(report.c_str());
 }
 
 void wait_ticks(std::uint64_t n) {
@@ -194,7 +212,7 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     this_core.is_boot_core = bb->core == bb->boot_core;
     if (this_core.is_boot_core) placed_ms = ms_since_boot(*bb);  // it comes here once the copies are placed
     set_state(*bb, CoreState::entered);
-    console_attach(arch::phys_to_virt<ConsoleLock>(bb->console_lock_phys), bb->core, bb->node);
+    console_attach(arch::phys_to_virt<ConsoleLock>(bb->console_lock_phys), bb->console_prefix);
     take_hand_over(*bb);
     if (this_core.options.selftest_stall == static_cast<std::int32_t>(bb->core) && !this_core.is_boot_core)
         arch::halt_forever();  // self-test: entered, never up; the boot core must name this core
@@ -228,29 +246,21 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     arch::lapic_timer_periodic(bb->lapic_ticks_per_ms, this_core.options.timer_hz);
     wait_ticks(ticks_before_up);
 
-    // This core's boot lines go to its boot block and the boot core prints them: a core that is
-    // up goes idle at once instead of queueing for the serial port behind all the others.
-    LineBuffer report(bb->report, sizeof bb->report);
-    report.emit("core-up core={} apic={} socket={} node={} kernel={:#x} ms={}", bb->core, bb->apic_id, bb->socket,
-                bb->node, bb->kernel_phys, ms_since_boot(*bb));
-    const Audit& au = bb->audit;
-    report.log("audit: {} kernel pages, {} page-table frames, all own and node-local: {}; other cores' kernel "
-               "frames it could write: {}", au.pages, au.table_frames, au.node_local && au.contiguous && au.tables_own,
-               au.foreign_writable);
-    report.emit("audit core={} kernel={:#x}-{:#x} pages={} node-local={} foreign-writable={}", bb->core, au.phys_start,
-                au.phys_end, au.pages, au.node_local && au.contiguous && au.tables_own ? "yes" : "no",
-                au.foreign_writable);
-    report.log("supervisor protection: SMEP {}, SMAP {}", prot.smep ? "on" : "off (not in this CPU)",
-               prot.smap ? "on" : "off (not in this CPU)");
+    // This core's boot lines are numbers in its boot block; the boot core formats and prints them
+    // (format_boot_report): a core that is up goes idle at once instead of queueing for the
+    // serial port behind all the others, and runs no formatting code on its way up.
+    bb->up_ms = ms_since_boot(*bb);
+    bb->smep = prot.smep;
+    bb->smap = prot.smap;
     // The fault self-test core prints its own lines, so they come before its exception's.
     if (this_core.options.selftest_fault == static_cast<std::int32_t>(bb->core) && !this_core.is_boot_core) {
-        console_text(bb->report);
-        bb->report[0] = '\0';
+        print_boot_report(*bb);
+        bb->reported = 1;
     }
     set_state(*bb, CoreState::up);
 
     if (this_core.is_boot_core) {
-        console_text(bb->report);
+        print_boot_report(*bb);
         run_boot_core();
     }
     arch::lapic_send_ipi(this_core.boot_apic, arch::vector_wakeup);
@@ -338,8 +348,8 @@ WaitResult wait_for_cores(BootBlock* blocks, const BootBlock& me) {
                 pending[kept++] = i;
                 continue;
             }
-            // A core that failed after core-up (the fault self-test) has its report too.
-            if (blocks[i].report[0]) console_text(blocks[i].report);
+            // A core that failed after core-up (the fault self-test) has its lines too.
+            if (!blocks[i].reported && (s == CoreState::up || blocks[i].up_ms)) print_boot_report(blocks[i]);
             if (s == CoreState::up) {
                 w.last_up_ms = ms_since_boot(me);
                 if (!w.first_up_ms) w.first_up_ms = w.last_up_ms;

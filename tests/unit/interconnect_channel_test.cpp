@@ -52,6 +52,32 @@ TEST(UrpcChannel, AttachRefusesUnformattedOrCorruptMemory) {
     EXPECT_EQ(Sender::attach(r.span()).status(), Status::malformed);
 }
 
+// What the boot core does to every monitor inbox channel instead of zeroing it: memory that held
+// a channel (or anything else) reads as no channel until its receiver formats it, and the
+// receiver's format then gives a working, empty ring whatever the slots held before.
+TEST(UrpcChannel, RetractedChannelIsRefusedUntilFormatted) {
+    Region<4> r;
+    ASSERT_EQ(format_channel(r.span(), ChannelConfig{4, Wake::poll}), Status::ok);
+    Sender tx = *Sender::attach(r.span());
+    ASSERT_EQ(tx.try_send(1, g_words), Status::ok);
+    retract_channel(r.span());
+    EXPECT_EQ(Sender::attach(r.span()).status(), Status::malformed);
+    EXPECT_EQ(Receiver::attach(r.span()).status(), Status::malformed);
+    // Junk in every slot, then the receiver formats: nothing is pending, and lines go through.
+    for (std::size_t i = sizeof(ChannelControl); i < sizeof r.bytes; ++i) r.bytes[i] = std::byte{0xa5};
+    ASSERT_EQ(format_channel(r.span(), ChannelConfig{4, Wake::poll}), Status::ok);
+    Receiver rx = *Receiver::attach(r.span());
+    Message m;
+    EXPECT_EQ(rx.try_recv(m), Status::would_block);
+    tx = *Sender::attach(r.span());
+    ASSERT_EQ(tx.try_send(2, g_words), Status::ok);
+    ASSERT_EQ(rx.try_recv(m), Status::ok);
+    EXPECT_EQ(m.header.type, 2);
+    // A region too small or misaligned to be a channel is left alone.
+    retract_channel(r.span().subspan(8));
+    EXPECT_TRUE(Receiver::attach(r.span()).ok());
+}
+
 TEST(UrpcChannel, DoorbellChannelNeedsAHook) {
     Region<8> r;
     ASSERT_EQ(format_channel(r.span(), ChannelConfig{8, Wake::doorbell}), Status::ok);

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Boot time to `boot-complete` under TCG, single- and multi-threaded, for 1..240 CPUs.
-# Usage: ./myriad bench boot [--runs N] [--cpus LIST] [--tcg MODES] [--quick] [--out DIR]
+# Usage: ./myriad bench boot [--runs N] [--cpus LIST] [--tcg MODES] [--prealloc] [--quick] [--out DIR]
 #   --cpus LIST   CPU counts, e.g. "16,32,64,128,240" (default 1,4,8,16,32,64,128,240)
-#   --tcg MODES   "single", "multi" or "single,multi" (default single,multi)
+#   --tcg MODES   comma-separated: "single", "multi" (TCG threads), "icount" (single-threaded under
+#                 -icount shift=0,sleep=off: the guest clock counts instructions, one per ns, so
+#                 the figure is the guest's own work, the same on any host; slow) (default single,multi)
+#   --prealloc    QEMU faults in all guest RAM before the guest starts (-mem-prealloc): the host's
+#                 first touch of guest memory (a page fault, 2 MiB zeroed with transparent huge
+#                 pages) then no longer runs on the guest's clock
 #   --quick       a small version for CI: --cpus 1,8,32 --tcg single --runs 1, output to a new folder under /tmp
 # Reports the median of N runs of: the guest's own `boot-complete ms=` (TSC from kernel entry on
 # the boot core), its phases from the `boot-phases` line (copies placed, SIPIs sent, last other
@@ -13,15 +18,16 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${MYRIAD_BUILD:-$ROOT/build}"
-runs=5 out="$ROOT/docs/results" cpus="1,4,8,16,32,64,128,240" modes="single,multi" quick=0 out_set=0
+runs=5 out="$ROOT/docs/results" cpus="1,4,8,16,32,64,128,240" modes="single,multi" quick=0 out_set=0 prealloc=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs="$2"; shift 2 ;;
         --out) out="$2"; out_set=1; shift 2 ;;
         --cpus) cpus="$2"; shift 2 ;;
         --tcg) modes="$2"; shift 2 ;;
+        --prealloc) prealloc=1; shift ;;
         --quick) quick=1; shift ;;
-        *) echo "usage: $0 [--runs N] [--cpus LIST] [--tcg single|multi|single,multi] [--quick] [--out DIR]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--runs N] [--cpus LIST] [--tcg single,multi,icount] [--prealloc] [--quick] [--out DIR]" >&2; exit 2 ;;
     esac
 done
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
@@ -48,7 +54,7 @@ field() { { grep -o "^boot-phases .*" "$2" || true; } | { grep -o " $1=[0-9]*" |
 
 csv="$out/boot_times.csv"
 echo "cpus,tcg,guest_ms_median,wall_ms_median,runs,placed_ms,sipi_ms,last_up_ms,failed_runs,cpu_ms_median" > "$csv"
-printf '%5s %7s %10s %9s %9s %10s %8s %9s %7s %7s\n' cpus tcg "guest ms" "wall ms" "cpu ms" "placed ms" "sipi ms" "last-up" "x64" "cpu x64"
+printf '%5s %11s %10s %9s %9s %10s %8s %9s %7s %7s\n' cpus tcg "guest ms" "wall ms" "cpu ms" "placed ms" "sipi ms" "last-up" "x64" "cpu x64"
 declare -A at64 cpu64
 timer=()
 [ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%U %S' -o "$tmp/time")
@@ -64,11 +70,17 @@ for n in ${cpus//,/ }; do
         "$n" "$s" "$c" "$mem" > "$cfg"
     for mode in ${modes//,/ }; do
         : > "$tmp/g"; : > "$tmp/w"; : > "$tmp/p"; : > "$tmp/s"; : > "$tmp/l"; : > "$tmp/c"
-        failed=0
+        failed=0 threads="$mode" extra=() label="$mode"
+        case "$mode" in
+            single|multi) ;;
+            icount) threads=single; extra=(--qemu-arg=-icount --qemu-arg=shift=0,sleep=off) ;;
+            *) echo "unknown --tcg mode '$mode' (single, multi, icount)" >&2; exit 2 ;;
+        esac
+        [ "$prealloc" = 1 ] && extra+=(--qemu-arg=-mem-prealloc) && label="$mode+pre"
         for _ in $(seq "$runs"); do
             t0=$(date +%s%N)
-            if ! ${timer[@]+"${timer[@]}"} "$ctl" run "$cfg" --kernel "$kernel" --accel tcg --tcg-threads "$mode" --quiet --log "$tmp/log" \
-                    >/dev/null 2>"$tmp/err"; then
+            if ! ${timer[@]+"${timer[@]}"} "$ctl" run "$cfg" --kernel "$kernel" --accel tcg --tcg-threads "$threads" --quiet --log "$tmp/log" \
+                    ${extra[@]+"${extra[@]}"} >/dev/null 2>"$tmp/err"; then
                 failed=$((failed + 1)); status=1
                 echo "  $n CPUs, $mode: run failed: $(tail -1 "$tmp/err") $(grep -E 'did not come up|self-check' "$tmp/log" | head -3)" >&2
                 continue
@@ -82,9 +94,9 @@ for n in ${cpus//,/ }; do
         g=$(median < "$tmp/g"); w=$(median < "$tmp/w"); cpu=$(median < "$tmp/c")
         p=$(median < "$tmp/p"); si=$(median < "$tmp/s"); l=$(median < "$tmp/l")
         [ "$n" = 64 ] && at64[$mode]="$g" && cpu64[$mode]="$cpu"
-        printf '%5s %7s %10s %9s %9s %10s %8s %9s %7s %7s\n' "$n" "$mode" "$g" "$w" "$cpu" "$p" "$si" "$l" \
+        printf '%5s %11s %10s %9s %9s %10s %8s %9s %7s %7s\n' "$n" "$label" "$g" "$w" "$cpu" "$p" "$si" "$l" \
             "$(ratio "$g" "${at64[$mode]:-}")" "$(ratio "$cpu" "${cpu64[$mode]:-}")"
-        echo "$n,$mode,$g,$w,$runs,$p,$si,$l,$failed,$cpu" >> "$csv"
+        echo "$n,$label,$g,$w,$runs,$p,$si,$l,$failed,$cpu" >> "$csv"
     done
 done
 echo "wrote $csv"

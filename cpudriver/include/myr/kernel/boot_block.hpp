@@ -18,7 +18,6 @@ inline constexpr std::size_t cmdline_max = 1024;
 inline constexpr std::uint32_t report_slots = 2;
 // Report types on those channels (payload words: started, exited, failed, faulted).
 inline constexpr std::uint8_t report_type_domains_done = 1;
-inline constexpr std::size_t boot_report_max = 1024;
 
 enum class CoreState : std::uint32_t {
     not_started = 0,
@@ -96,15 +95,22 @@ struct alignas(64) BootBlock {
     std::uint64_t tsc_per_ms;    // calibrated once by the boot core against the PIT
     std::uint64_t lapic_ticks_per_ms;
     std::uint64_t boot_tsc;      // TSC at kernel entry on the boot core
+    std::uint64_t options_phys;  // the parsed kernel options (kernel::Options), read-only after boot:
+                                 //   each core copies them (no core parses the command line again)
+    char console_prefix[24];     // "[cI/nN] ", the prefix of this core's log lines
     char cmdline[cmdline_max];
     // Written by the core itself, once.
     alignas(64) volatile CoreState state;
     std::uint32_t socket;        // from its own CPUID
     Audit audit;
-    // Written by the core once, before it sets `up`: its boot lines (core-up, audit, ...), whole
-    // lines with their prefixes. The boot core prints them: a core that comes up goes idle at
-    // once instead of queueing for the serial port behind every other core.
-    alignas(64) char report[boot_report_max];
+    // Written by the core once, before it sets `up`: what its boot lines (core-up, audit, ...)
+    // say, as numbers. The boot core formats and prints them (format_boot_report in core.cpp):
+    // a core that comes up goes idle at once instead of queueing for the serial port behind every
+    // other core, and runs no text formatting code while it comes up (under TCG every code page a
+    // core runs costs a scan of every vCPU's TLB: docs/scaling.md).
+    std::uint64_t up_ms;         // ms since the boot core entered the kernel, when it was up
+    std::uint8_t smep, smap;     // supervisor protection it turned on (1) or could not (0)
+    std::uint8_t reported;       // 1 once it has printed these lines itself (the fault self-test core)
 };
 
 static_assert(sizeof(BootBlock) % 64 == 0);

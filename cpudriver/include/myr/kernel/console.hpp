@@ -8,7 +8,10 @@
 namespace myr::kernel {
 
 void console_init();                                 // boot core, before anything prints
-void console_attach(ConsoleLock* lock, std::uint32_t core, std::uint32_t node);
+// The prefix of core `core`'s log lines ("[cI/nN] "), written by the boot core into each boot block.
+void format_console_prefix(char (&out)[24], std::uint32_t core, std::uint32_t node);
+// From the hand-over: the shared lock and this core's prefix (copied, no formatting on the way).
+void console_attach(ConsoleLock* lock, const char (&prefix)[24]);
 void console_line(const char* text, bool prefixed);  // writes text + "\n" under the lock
 void console_text(const char* text);                 // writes text (whole lines) under the lock
 // The console owner's raw text (prompt, echo): written as it is, no newline added. A log line
@@ -42,7 +45,9 @@ void emit(const char* fmt, const Args&... args) {
 // A line that does not fit is left out whole: a cut machine-readable line would mislead.
 class LineBuffer {
 public:
-    LineBuffer(char* data, std::size_t capacity) : m_data(data), m_capacity(capacity) {
+    // `prefix`: what log() puts before each line (default: this core's, console_prefix()).
+    LineBuffer(char* data, std::size_t capacity, const char* prefix = nullptr)
+        : m_data(data), m_capacity(capacity), m_prefix(prefix) {
         if (m_capacity) m_data[0] = '\0';
     }
     template <typename... Args>
@@ -56,7 +61,7 @@ private:
     void add(bool prefixed, const char* fmt, const Args&... args) {
         char buf[line_max];
         FixedBuffer line(buf, sizeof buf);
-        if (prefixed) line.put(console_prefix());
+        if (prefixed) line.put(m_prefix ? m_prefix : console_prefix());
         format_to(line, fmt, args...);
         line.put('\n');
         if (m_len + line.size() + 1 > m_capacity) return;
@@ -65,6 +70,7 @@ private:
     }
     char* m_data;
     std::size_t m_capacity;
+    const char* m_prefix;
     std::size_t m_len = 0;
 };
 

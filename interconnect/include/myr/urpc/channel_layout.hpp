@@ -128,6 +128,16 @@ namespace detail {
     return Status::ok;
 }
 
+// retract_channel: make `memory` read as no channel, so that attach refuses it until its
+// receiver formats it; writes the magic word only (format_channel lays out everything else).
+// For memory that is set up long before its receiver starts: the boot core retracts every
+// monitor inbox channel (N per core) instead of zeroing N^2 channels of memory.
+inline void retract_channel(std::span<std::byte> memory) {
+    if (detail::check_region(memory) != Status::ok || memory.size() < sizeof(ChannelControl)) return;
+    auto* control = std::launder(reinterpret_cast<ChannelControl*>(memory.data()));
+    std::atomic_ref<std::uint32_t>(control->descriptor.magic).store(0, std::memory_order_release);
+}
+
 // view_channel: validate a formatted region (a wrong or stale region is refused, not trusted).
 [[nodiscard]] inline Result<ChannelView> view_channel(std::span<std::byte> memory) {
     if (Status s = detail::check_region(memory); s != Status::ok) return s;
