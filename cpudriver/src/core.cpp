@@ -29,7 +29,6 @@ constexpr std::uint32_t ticks_before_up = 2;  // proves this core's timer interr
 // The boot core stops waiting for the other cores when none of them has changed state (started,
 // come up, failed) for this long. Progress, not a deadline per core: 240 cores under a loaded
 // emulator take tens of seconds, and each still comes up well within this of the one before.
-constexpr std::uint64_t stall_ms = 20000;
 
 std::uint64_t placed_ms;  // boot core: ms since kernel entry when the copies were placed
 
@@ -324,7 +323,7 @@ struct WaitResult {
 
 // Waits, asleep between wake-ups (each AP's IPI when it is up, and this core's tick), until
 // every other core is up or has failed, printing each one's boot report as it comes. The wait
-// ends on progress: it goes on for as long as some core changes state at least every stall_ms,
+// ends on progress: it goes on for as long as some core changes state at least every boot.stall_ms,
 // so a slow boot is waited for and a stuck core is named. Each wake-up looks only at the cores
 // still pending.
 WaitResult wait_for_cores(BootBlock* blocks, const BootBlock& me) {
@@ -356,7 +355,7 @@ WaitResult wait_for_cores(BootBlock* blocks, const BootBlock& me) {
             }
         }
         waiting = kept;
-        if (!waiting || arch::rdtsc() - last_progress > me.tsc_per_ms * stall_ms) break;
+        if (!waiting || arch::rdtsc() - last_progress > me.tsc_per_ms * this_core.options.boot_stall_ms) break;
         arch::sti_hlt();
     }
     for (std::uint32_t k = 0; k < waiting; ++k)
@@ -364,7 +363,7 @@ WaitResult wait_for_cores(BootBlock* blocks, const BootBlock& me) {
             seen[pending[k]] == CoreState::not_started ? "it never started"
             : seen[pending[k]] == CoreState::entered   ? "it entered its CPU driver and stopped"
                                                        : "it stopped while initialising",
-            stall_ms);
+            this_core.options.boot_stall_ms);
     return w;
 }
 
@@ -391,7 +390,7 @@ WaitResult wait_for_cores(BootBlock* blocks, const BootBlock& me) {
     const std::int32_t fault = this_core.options.selftest_fault;
     if (fault >= 0 && static_cast<std::uint32_t>(fault) < n && static_cast<std::uint32_t>(fault) != me.core) {
         const std::uint64_t since = arch::rdtsc();
-        while (get_state(blocks[fault]) != CoreState::failed && arch::rdtsc() - since < tsc_ms * stall_ms) arch::sti_hlt();
+        while (get_state(blocks[fault]) != CoreState::failed && arch::rdtsc() - since < tsc_ms * this_core.options.boot_stall_ms) arch::sti_hlt();
     }
     emit("boot-phases cores={} placed={} sipi={} first-up={} last-up={}", n, placed_ms, sipi_ms, w.first_up_ms,
          w.last_up_ms);

@@ -98,6 +98,7 @@ Options parse_options(const char* cmdline) {
     o.timer_hz = 100;
     o.selftest_fault = -1;
     o.selftest_stall = -1;
+    o.boot_stall_ms = 20000;
     const char* p = cmdline;
     while (p && *p == ' ') ++p;
     const char* first = p;
@@ -116,6 +117,9 @@ Options parse_options(const char* cmdline) {
         } else if (starts_with(p, "selftest.stall=", &v)) {
             ok = parse_int(v, 0, 4095, n);
             if (ok) o.selftest_stall = static_cast<std::int32_t>(n);
+        } else if (starts_with(p, "boot.stall_ms=", &v)) {
+            ok = parse_int(v, 1000, 600000, n);
+            if (ok) o.boot_stall_ms = static_cast<std::uint32_t>(n);
         } else if (starts_with(p, "acpi.dump=", &v)) {
             ok = parse_int(v, 0, 1, n);
             if (ok) o.dump_acpi = n == 1;

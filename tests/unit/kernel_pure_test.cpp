@@ -290,8 +290,13 @@ TEST(Options, ParsesKnownWordsAndReportsUnknown) {
     EXPECT_EQ(o.timer_hz, 100u);
     EXPECT_EQ(o.selftest_fault, -1);
     EXPECT_EQ(o.selftest_stall, -1);
-    o = parse_options("/k selftest.stall=6");
+    EXPECT_EQ(o.boot_stall_ms, 20000u);
+    o = parse_options("/k selftest.stall=6 boot.stall_ms=3000");
     EXPECT_EQ(o.selftest_stall, 6);
+    EXPECT_EQ(o.boot_stall_ms, 3000u);
+    o = parse_options("/k boot.stall_ms=999");  // under a second: refused, the default stays
+    EXPECT_EQ(o.boot_stall_ms, 20000u);
+    EXPECT_STREQ(o.unknown, "boot.stall_ms=999");
     EXPECT_EQ(o.selftest_fault, -1);
     o = parse_options("/k timer_hz=5 bogus=1");  // out of range keeps the default
     EXPECT_EQ(o.timer_hz, 100u);

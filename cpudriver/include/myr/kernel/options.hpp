@@ -25,6 +25,7 @@ struct Options {
     std::uint32_t timer_hz;        // LAPIC timer frequency on every core (default 100)
     std::int32_t selftest_fault;   // core that raises a page fault after it is up (-1: none)
     std::int32_t selftest_stall;   // core that stops before it is up, to test the boot core's wait (-1: none)
+    std::uint32_t boot_stall_ms;   // the boot core names the cores not up once none made progress this long (default 20000)
     bool dump_acpi;                // print the raw ACPI tables as hex (fixture capture)
     char config[48];               // name of the config that booted us (for the log)
     char unknown[64];              // first unknown word, if any
