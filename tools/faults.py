@@ -159,11 +159,12 @@ def check(log, targets):
         "down": len(re.findall(r"^server-down name=kvstore ", log, re.M)),
         "panics": len(re.findall(r"panic", log)),
         "clients": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0, "conflicts": 0, "retried": 0,
+        "malformed": 0, "refused": 0,
     }
     for m in re.finditer(r"kvload core=\d+ ops=\d+ acked=(\d+) uncertain=(\d+) counter=\d+ puts=(\d+) lost=(\d+) "
-                         r"wrong=(\d+) conflicts=(\d+) retried=(\d+)", log):
+                         r"wrong=(\d+) conflicts=(\d+) retried=(\d+) malformed=(\d+) refused=(\d+)", log):
         f["clients"] += 1
-        for k, v in zip(("acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried"), m.groups()):
+        for k, v in zip(("acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "malformed", "refused"), m.groups()):
             f[k] += int(v)
     # Crashes while clients were still running: before the last client's report.
     last_client = max((m.start() for m in re.finditer(r"kvload core=", log)), default=-1)
@@ -223,7 +224,7 @@ def main():
     clients = list(range(1, sockets * cores))  # spawn:kvload starts one on every core but the boot core
     rng = random.Random(args.seed)
     total = {"boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
-             "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0}
+             "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0, "malformed": 0, "refused": 0}
     rows, recov = [], []
     t0 = time.time()
     while total["injected"] + total["hung"] < args.crashes:
@@ -249,6 +250,8 @@ def main():
             problems.append(f"no client reported (myriadctl exit {r.returncode}: {r.stderr.strip()[-200:]})")
         elif f["clients"] + f["killed"] != len(clients):
             problems.append(f"{f['clients']} clients reported and {f['killed']} were killed, of {len(clients)}")
+        if f["clients"] and f["refused"] == 0:
+            problems.append(f"{f['malformed']} malformed requests sent, none answered bad_request")
         if f["restarts"] < f["injected"] + f["hung"]:
             problems.append(f"{f['injected']} crashes and {f['hung']} hangs but {f['restarts']} restarts")
         # A boot where every replica was down at once may lose writes: that is the tolerance, not
@@ -257,7 +260,8 @@ def main():
         total["boots"] += 1
         total["double"] += f["double"]
         total["beyond_boots"] += 1 if beyond else 0
-        for k in ("injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics"):
+        for k in ("injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics",
+                  "malformed", "refused"):
             total[k] += f[k]
         if problems and not beyond:
             total["failed_boots"] += 1
@@ -266,11 +270,11 @@ def main():
         print(f"boot {boot}: crashes={f['injected']} hangs={f['hung']} under-load={f['under_load']} most-down={f['most_down']} all-down={f['double']} restarts={f['restarts']} "
               f"clients={f['clients']} killed={f['killed']} "
               f"increments={f['acked']}+{f['uncertain']}? puts={f['puts']} lost={f['lost']} wrong={f['wrong']} "
-              f"twice={f['conflicts']} resent={f['retried']} {status}", flush=True)
+              f"twice={f['conflicts']} resent={f['retried']} malformed={f['malformed']}/{f['refused']} {status}", flush=True)
         if problems:
             print(f"  plan: {plan}" + (f" hang: replica {hang[0]} at write {hang[1]}" if hang else ""), flush=True)
         rows.append((boot, f["injected"], f["hung"], f["under_load"], f["restarts"], f["clients"], f["killed"], f["acked"], f["uncertain"], f["puts"], f["lost"],
-                     f["wrong"], f["conflicts"], f["retried"], f["panics"], f["double"],
+                     f["wrong"], f["conflicts"], f["retried"], f["panics"], f["double"], f["malformed"], f["refused"],
                      "ok" if not problems else ("beyond" if beyond else "failed")))
         if f["injected"] == 0 and boot > 3 * (args.crashes // max(args.per_boot, 1) + 1):
             break  # crashes never land: do not loop for ever
@@ -280,7 +284,9 @@ def main():
           f"{total['restarts']} restarts, "
           f"{total['acked']} acknowledged increments and {total['puts']} acknowledged puts checked, "
           f"{total['lost'] + total['wrong']} acknowledged writes lost or wrong, {total['conflicts']} done twice, "
-          f"{total['uncertain']} uncertain, {total['retried']} requests resent, {total['panics']} panics, "
+          f"{total['uncertain']} uncertain, {total['retried']} requests resent, "
+          f"{total['malformed']} malformed requests sent under load ({total['refused']} answered bad_request, the rest lost to a crash), "
+          f"{total['panics']} panics, "
           f"{len(targets)} replicas, at most {total['most_down']} down at once, "
           f"{total['double']} times all down ({total['beyond_boots']} boots lost writes to that, reported apart), "
           f"{total['failed_boots']} boots failed ({time.time() - t0:.0f} s, seed {args.seed})")
@@ -300,7 +306,7 @@ def main():
                     out.write(",".join("" if x is None else str(x) for x in r) + "\n")
         with open(os.path.join(args.out, "faults.csv"), "w") as out:
             out.write("boot,crashes,hangs,under_load,restarts,clients,clients_killed,increments_acked,increments_uncertain,puts_acked,lost,wrong,"
-                      "done_twice,resent,panics,all_down,result\n")
+                      "done_twice,resent,panics,all_down,malformed,refused,result\n")
             for row in rows:
                 out.write(",".join(str(x) for x in row) + "\n")
     return 1 if total["failed_boots"] or total["injected"] + total["hung"] < args.crashes else 0

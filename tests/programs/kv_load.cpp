@@ -8,8 +8,13 @@
 //     write done twice or a phantom; less is an acknowledged write lost);
 //   - each put key holds the value of its last acknowledged put, or of an uncertain put after it;
 //   - no swap failed (nobody else writes the counter: a failed swap is a write done twice).
+// Every 10th operation it also sends a malformed request on the same connection (an unknown
+// operation, a request cut short, a key over its limit, trailing bytes, in turn), so they arrive
+// under load and across crashes: each must be answered bad_request or go unanswered because the
+// server died (connection_lost, timeout); any other answer is a failure, and the writes around
+// them must all check out.
 // Prints `kvload core=C ops=N acked=A uncertain=U counter=V puts=P lost=L wrong=W conflicts=X
-// retried=R`; a broken check is a `test-fail:` line.
+// retried=R malformed=M refused=B`; a broken check is a `test-fail:` line.
 #include "kv_numbers.hpp"
 
 #include <myr/kvstore/interface.hpp>
@@ -50,6 +55,38 @@ kvstore::Key key_of(const char* prefix, std::uint64_t core, std::int64_t j) {
     return k;
 }
 
+// One malformed request of kind `kind` (0-3); what the server made of it. The frames carry id 1,
+// below every id the client's own calls use, so a late answer to one is skipped as stale.
+Status send_malformed(rpc::Client& kv, unsigned kind, rpc::FrameHeader& answer) {
+    static std::uint8_t frame[rpc::max_frame];
+    std::size_t len = 0;
+    const kvstore::Get g{key_of("m", 0, -1)};
+    switch (kind) {
+    case 0:  // an operation kvstore does not have
+        (void)rpc::encode_frame<rpc::Empty>(rpc::FrameHeader{1, 99, 0}, nullptr, frame, len);
+        break;
+    case 1:  // a get whose body ends inside its key
+        (void)rpc::encode_frame(rpc::FrameHeader{1, kvstore::Get::op, 0}, &g, frame, len);
+        len -= 2;
+        break;
+    case 2:  // a key whose length field says 33 (over the limit), the bytes there
+        static_assert(rpc::header_bytes == 12);
+        for (std::size_t i = 0; i < rpc::header_bytes; ++i) frame[i] = 0;
+        frame[0] = 1;
+        frame[4] = kvstore::Get::op;
+        frame[12] = 33;
+        frame[13] = 0;
+        for (unsigned i = 0; i < 33; ++i) frame[14 + i] = 'k';
+        len = 14 + 33;
+        break;
+    default:  // a complete get and one byte more
+        (void)rpc::encode_frame(rpc::FrameHeader{1, kvstore::Get::op, 0}, &g, frame, len);
+        frame[len++] = 0xee;
+        break;
+    }
+    return kv.call_raw(std::span<const std::uint8_t>(frame, len), answer);
+}
+
 } // namespace
 
 extern "C" int main(std::uint64_t arg) {
@@ -63,8 +100,23 @@ extern "C" int main(std::uint64_t arg) {
     const kvstore::Key counter = key_of("c", core, -1);
     std::uint64_t acked = 0, uncertain = 0, conflicts = 0;
     static PutKey put[put_keys];
-    std::uint64_t puts = 0;
+    std::uint64_t puts = 0, malformed = 0, refused = 0, served_malformed = 0;
     for (std::uint64_t j = 0; j < ops; ++j) {
+        if (j % 10 == 5) {
+            rpc::FrameHeader h{};
+            const Status s = send_malformed(kv, static_cast<unsigned>((j / 10) % 4), h);
+            ++malformed;
+            // Answered: it must be bad_request. A frame with another id is the late answer to an
+            // earlier call that timed out (ours then comes later and is skipped as stale), and a
+            // server that died never answers: neither is a verdict on the malformed request.
+            if (s == Status::ok && h.id == 1 && h.status == static_cast<std::int16_t>(Status::bad_request)) {
+                ++refused;
+            } else if ((s == Status::ok && h.id == 1) || (s != Status::ok && s != Status::connection_lost && s != Status::timeout)) {
+                ++served_malformed;
+                user::print("test-fail: kvload core={}: malformed request {} answered {} / status {}", core, (j / 10) % 4,
+                            to_string(s), h.status);
+            }
+        }
         if (j % 2 == 1) {
             PutKey& k = put[(j / 2) % put_keys];
             kvstore::PutReply p{};
@@ -125,10 +177,11 @@ extern "C" int main(std::uint64_t arg) {
     }
     const bool counter_ok = (s == Status::ok || (s == Status::not_found && acked == 0)) && value >= acked &&
                             value <= acked + uncertain;
-    user::print("kvload core={} ops={} acked={} uncertain={} counter={} puts={} lost={} wrong={} conflicts={} retried={}",
-                core, ops, acked, uncertain, value, puts, lost, wrong, conflicts, kv.retried());
+    user::print("kvload core={} ops={} acked={} uncertain={} counter={} puts={} lost={} wrong={} conflicts={} retried={} "
+                "malformed={} refused={}",
+                core, ops, acked, uncertain, value, puts, lost, wrong, conflicts, kv.retried(), malformed, refused);
     kv.close();
-    if (!counter_ok || lost || wrong || conflicts) {
+    if (!counter_ok || lost || wrong || conflicts || served_malformed) {
         user::print("test-fail: kvload core={}: counter {} for {} acknowledged and {} uncertain increments ({}), {} "
                     "acknowledged puts lost, {} wrong, {} swaps failed",
                     core, value, acked, uncertain, to_string(s), lost, wrong, conflicts);
