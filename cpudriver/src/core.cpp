@@ -26,9 +26,6 @@ constinit PerCore this_core{};
 namespace {
 
 constexpr std::uint32_t ticks_before_up = 2;  // proves this core's timer interrupts arrive
-// The boot core stops waiting for the other cores when none of them has changed state (started,
-// come up, failed) for this long. Progress, not a deadline per core: 240 cores under a loaded
-// emulator take tens of seconds, and each still comes up well within this of the one before.
 
 std::uint64_t placed_ms;  // boot core: ms since kernel entry when the copies were placed
 
@@ -246,7 +243,7 @@ extern "C" [[noreturn]] void core_main(BootBlock* bb) {
     wait_ticks(ticks_before_up);
 
     // This core's boot lines are numbers in its boot block; the boot core formats and prints them
-    // (format_boot_report): a core that is up goes idle at once instead of queueing for the
+    // (print_boot_report): a core that is up goes idle at once instead of queueing for the
     // serial port behind all the others, and runs no formatting code on its way up.
     bb->up_ms = ms_since_boot(*bb);
     bb->smep = prot.smep;

@@ -104,7 +104,7 @@ struct alignas(64) BootBlock {
     std::uint32_t socket;        // from its own CPUID
     Audit audit;
     // Written by the core once, before it sets `up`: what its boot lines (core-up, audit, ...)
-    // say, as numbers. The boot core formats and prints them (format_boot_report in core.cpp):
+    // say, as numbers. The boot core formats and prints them (print_boot_report in core.cpp):
     // a core that comes up goes idle at once instead of queueing for the serial port behind every
     // other core, and runs no text formatting code while it comes up (under TCG every code page a
     // core runs costs a scan of every vCPU's TLB: docs/scaling.md).

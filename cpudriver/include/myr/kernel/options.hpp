@@ -25,7 +25,11 @@ struct Options {
     std::uint32_t timer_hz;        // LAPIC timer frequency on every core (default 100)
     std::int32_t selftest_fault;   // core that raises a page fault after it is up (-1: none)
     std::int32_t selftest_stall;   // core that stops before it is up, to test the boot core's wait (-1: none)
-    std::uint32_t boot_stall_ms;   // the boot core names the cores not up once none made progress this long (default 20000)
+    // `boot.stall_ms=N`: the boot core stops waiting for the other cores, and names those not up,
+    // once none of them has changed state for this long (default 20000). Progress, not a deadline
+    // per core: 240 cores under a loaded emulator take tens of seconds, and each still comes up
+    // well within this of the one before.
+    std::uint32_t boot_stall_ms;
     bool dump_acpi;                // print the raw ACPI tables as hex (fixture capture)
     char config[48];               // name of the config that booted us (for the log)
     char unknown[64];              // first unknown word, if any
