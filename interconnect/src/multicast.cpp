@@ -26,10 +26,11 @@ std::uint32_t MulticastTree::cross_node_messages(std::span<const std::uint16_t> 
 // finish: turn (parent, child) edges listed in send order into CSR children lists (a stable
 // counting sort keeps each parent's send order), then walk from the root for hops and steps.
 Status MulticastTree::finish(const std::uint16_t* edge_parent, const std::uint16_t* edge_child,
-                             std::uint32_t edges) {
-    if (edges + 1 != m_cores) return Status::internal;
+                             std::uint32_t edges, std::uint32_t members) {
+    if (members == 0) members = m_cores;
+    if (edges + 1 != members) return Status::internal;
     for (std::uint32_t c = 0; c <= m_cores; ++c) m_first[c] = 0;
-    for (std::uint32_t c = 0; c < m_cores; ++c) m_parent[c] = no_parent;
+    for (std::uint32_t c = 0; c < m_cores; ++c) m_parent[c] = no_parent, m_hops[c] = 0, m_step[c] = 0;
     for (std::uint32_t e = 0; e < edges; ++e) {
         ++m_first[edge_parent[e] + 1];
         m_parent[edge_child[e]] = edge_parent[e];
@@ -63,7 +64,7 @@ Status MulticastTree::finish(const std::uint16_t* edge_parent, const std::uint16
             queue[tail++] = child;
         }
     }
-    return tail == m_cores ? Status::ok : Status::internal;
+    return tail == members ? Status::ok : Status::internal;
 }
 
 Status build_sequential_unicast(std::uint32_t cores, std::uint32_t root, MulticastTree& out) {
@@ -90,6 +91,12 @@ Status build_multicast_tree(const MulticastInput& in, MulticastTree& out) {
     if (in.distance.size() != std::size_t{nodes} * nodes) return Status::invalid_argument;
     for (std::uint16_t n : in.core_node)
         if (n >= nodes) return Status::invalid_argument;
+    const bool masked = !in.live.empty();
+    if (masked && in.live.size() * 64 < cores) return Status::invalid_argument;
+    auto live = [&](std::uint32_t c) { return !masked || (in.live[c / 64] >> (c % 64) & 1u) != 0; };
+    if (!live(in.root)) return Status::invalid_argument;
+    std::uint32_t members = 0;
+    for (std::uint32_t c = 0; c < cores; ++c) members += live(c) ? 1u : 0u;
 
     // Representative of each node: the root in its own node, else the lowest-numbered core.
     constexpr std::uint16_t none = 0xffff;
@@ -98,7 +105,7 @@ Status build_multicast_tree(const MulticastInput& in, MulticastTree& out) {
     const std::uint16_t root_node = in.core_node[in.root];
     rep[root_node] = static_cast<std::uint16_t>(in.root);
     for (std::uint32_t c = 0; c < cores; ++c)
-        if (rep[in.core_node[c]] == none) rep[in.core_node[c]] = static_cast<std::uint16_t>(c);
+        if (live(c) && rep[in.core_node[c]] == none) rep[in.core_node[c]] = static_cast<std::uint16_t>(c);
 
     // Remote nodes with cores, farthest first (ties: lower node index first). Insertion sort:
     // at most 64 entries, and no library sort in freestanding code.
@@ -127,13 +134,13 @@ Status build_multicast_tree(const MulticastInput& in, MulticastTree& out) {
     };
     for (std::uint32_t i = 0; i < remote; ++i) edge(in.root, rep[order[i]]);
     for (std::uint32_t c = 0; c < cores; ++c)
-        if (c != in.root && in.core_node[c] == root_node) edge(in.root, c);
+        if (c != in.root && live(c) && in.core_node[c] == root_node) edge(in.root, c);
     for (std::uint32_t i = 0; i < remote; ++i) {
         const std::uint16_t n = order[i];
         for (std::uint32_t c = 0; c < cores; ++c)
-            if (c != rep[n] && in.core_node[c] == n) edge(rep[n], c);
+            if (c != rep[n] && live(c) && in.core_node[c] == n) edge(rep[n], c);
     }
-    return out.finish(ep, ec, edges);
+    return out.finish(ep, ec, edges, members);
 }
 
 } // namespace myr::urpc

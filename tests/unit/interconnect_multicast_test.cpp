@@ -123,5 +123,34 @@ TEST(UrpcMulticast, RejectsBadInput) {
     EXPECT_EQ(build_sequential_unicast(300, 0, t), Status::invalid_argument);
 }
 
+// A tree over a membership: cores left out of the live mask get no parent and no children; a
+// node whose representative is out is reached through its next-lowest core.
+TEST(UrpcMulticast, LiveMaskLeavesCoresOut) {
+    const std::vector<std::uint8_t> d = {10, 21, 21, 10};
+    const auto map = cores_per_node(2, 4);
+    std::uint64_t live[1] = {0xff & ~(std::uint64_t{1} << 4) & ~(std::uint64_t{1} << 2)};
+    MulticastTree t;
+    ASSERT_EQ(build_multicast_tree(MulticastInput{d, 2, map, 0, live}, t), Status::ok);
+    EXPECT_FALSE(t.reaches(4));
+    EXPECT_FALSE(t.reaches(2));
+    EXPECT_EQ(t.parent(4), no_parent);
+    EXPECT_TRUE(t.children(4).empty());
+    EXPECT_EQ(t.parent(5), 0);  // node 1's new representative
+    EXPECT_EQ(t.children(5).size(), 2u);
+    for (std::uint32_t c : {1u, 3u, 6u, 7u}) EXPECT_TRUE(t.reaches(c)) << c;
+    std::uint32_t reached = 0;
+    for (std::uint32_t c = 0; c < 8; ++c) reached += t.reaches(c) ? 1u : 0u;
+    EXPECT_EQ(reached, 6u);
+    // Reused for the full machine afterwards: nothing of the masked tree stays.
+    ASSERT_EQ(build_multicast_tree(MulticastInput{d, 2, map, 0}, t), Status::ok);
+    expect_spanning(t);
+    // The root must be live; the mask must cover every core.
+    std::uint64_t no_root[1] = {0xfe};
+    EXPECT_EQ(build_multicast_tree(MulticastInput{d, 2, map, 0, no_root}, t), Status::invalid_argument);
+    const std::vector<std::uint16_t> big(70, 0);
+    const std::vector<std::uint8_t> d1 = {10};
+    EXPECT_EQ(build_multicast_tree(MulticastInput{d1, 1, big, 0, no_root}, t), Status::invalid_argument);
+}
+
 } // namespace
 } // namespace myr::urpc

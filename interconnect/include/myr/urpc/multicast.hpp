@@ -24,6 +24,10 @@ struct MulticastInput {
     std::uint32_t nodes = 0;
     std::span<const std::uint16_t> core_node; // core index -> node index
     std::uint32_t root = 0;
+    // Optional: a bit per core (core c: word c / 64, bit c % 64); cores whose bit is clear are
+    // left out of the tree (no parent, no children: a membership without them). Empty: all cores.
+    // The root must be in it.
+    std::span<const std::uint64_t> live = {};
 };
 
 class MulticastTree {
@@ -31,6 +35,10 @@ public:
     [[nodiscard]] std::uint32_t cores() const { return m_cores; }
     [[nodiscard]] std::uint32_t root() const { return m_root; }
     [[nodiscard]] std::uint16_t parent(std::uint32_t core) const { return m_parent[core]; }
+    // Whether the tree reaches `core` (false for cores MulticastInput::live left out).
+    [[nodiscard]] bool reaches(std::uint32_t core) const {
+        return core < m_cores && (core == m_root || m_parent[core] != no_parent);
+    }
     // children(core): the cores `core` forwards to, in the order it sends.
     [[nodiscard]] std::span<const std::uint16_t> children(std::uint32_t core) const {
         return {m_list + m_first[core], static_cast<std::size_t>(m_first[core + 1] - m_first[core])};
@@ -48,8 +56,9 @@ private:
     friend Status build_multicast_tree(const MulticastInput& in, MulticastTree& out);
     friend Status build_sequential_unicast(std::uint32_t cores, std::uint32_t root,
                                            MulticastTree& out);
+    // members: cores the tree reaches (0: all of them).
     Status finish(const std::uint16_t* edge_parent, const std::uint16_t* edge_child,
-                  std::uint32_t edges);
+                  std::uint32_t edges, std::uint32_t members = 0);
 
     std::uint32_t m_cores = 0;
     std::uint32_t m_root = 0;
@@ -61,7 +70,7 @@ private:
 };
 
 // invalid_argument: root or a node index out of range, distance matrix not nodes x nodes, more
-// than the fixed capacity, or zero cores.
+// than the fixed capacity, zero cores, a live mask shorter than the cores or without the root.
 [[nodiscard]] Status build_multicast_tree(const MulticastInput& in, MulticastTree& out);
 [[nodiscard]] Status build_sequential_unicast(std::uint32_t cores, std::uint32_t root,
                                               MulticastTree& out);

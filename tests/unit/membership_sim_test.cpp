@@ -1,0 +1,297 @@
+// The core-membership protocol (monitor/include/myr/monitor/membership.hpp) in a deterministic
+// simulation: N members on a 4-node topology, FIFO lossless channels with random delays, and a
+// crash injected at every step of a run (each delivery and each timer pass is a step), of a leaf,
+// of a node's representative (an interior core of the tree), and of two cores in turn. After
+// each run every surviving core must hold the same view, and that view must be exactly the cores
+// that did not crash; views agree epoch by epoch; every crash is noticed within a bound.
+#include <myr/monitor/membership.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace myr::monitor::membership {
+namespace {
+
+struct Wire {
+    std::uint32_t from, to;
+    std::uint64_t due;
+    Msg msg;
+};
+
+struct Sim {
+    std::uint32_t nodes, per_node, cores;
+    std::vector<std::uint8_t> distance;
+    std::vector<std::uint16_t> core_node;
+    std::vector<Member> members;
+    std::vector<bool> crashed;
+    std::vector<std::uint64_t> crashed_at;
+    // One FIFO queue per ordered pair of cores.
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::deque<Wire>> channels;
+    std::mt19937_64 rng;
+    std::uint64_t now = 0, steps = 0, max_delay;
+    std::uint64_t crash_step = ~0ull;
+    std::vector<std::uint32_t> crash_victims;  // crashed in turn at crash_step, crash_step + gap...
+    std::uint64_t crash_gap = 0;
+    // Per member: epoch -> view installed (agreement check).
+    std::vector<std::map<std::uint64_t, CoreSet>> history;
+    std::uint32_t slow = ~0u;  // a member whose lines are delayed beyond the timeouts
+    std::uint64_t slow_from = 0, slow_until = 0;
+
+    Sim(std::uint32_t n_nodes, std::uint32_t n_per_node, std::uint64_t seed, std::uint64_t delay = 3)
+        : nodes(n_nodes), per_node(n_per_node), cores(n_nodes * n_per_node), rng(seed), max_delay(delay) {
+        for (std::uint32_t a = 0; a < nodes; ++a)
+            for (std::uint32_t b = 0; b < nodes; ++b) distance.push_back(a == b ? 10 : static_cast<std::uint8_t>(20 + (a + b) % 3));
+        for (std::uint32_t c = 0; c < cores; ++c) core_node.push_back(static_cast<std::uint16_t>(c / per_node));
+        members.resize(cores);
+        crashed.assign(cores, false);
+        crashed_at.assign(cores, 0);
+        history.resize(cores);
+        const Topology t{distance, nodes, core_node};
+        for (std::uint32_t c = 0; c < cores; ++c) {
+            EXPECT_EQ(members[c].init(c, t, Params{10, 4, 100}, 0), Status::ok);
+            history[c][1] = members[c].view();
+        }
+    }
+
+    struct Out {
+        Sim* sim;
+        std::uint32_t from;
+        void send(std::uint32_t to, const Msg& m) {
+            auto& q = sim->channels[{from, to}];
+            std::uint64_t delay = 1 + sim->rng() % sim->max_delay;
+            if ((from == sim->slow || to == sim->slow) && sim->now >= sim->slow_from && sim->now < sim->slow_until)
+                delay += sim->slow_until - sim->now;
+            const std::uint64_t due = std::max(sim->now + delay, q.empty() ? 0 : q.back().due);  // FIFO
+            q.push_back(Wire{from, to, due, m});
+        }
+    };
+
+    void step_event() {
+        ++steps;
+        if (steps >= crash_step && !crash_victims.empty()) {
+            for (std::size_t i = 0; i < crash_victims.size(); ++i)
+                if (steps == crash_step + i * crash_gap && !crashed[crash_victims[i]]) {
+                    crashed[crash_victims[i]] = true;
+                    crashed_at[crash_victims[i]] = now;
+                }
+        }
+    }
+
+    void record(std::uint32_t c) {
+        auto [it, fresh] = history[c].try_emplace(members[c].epoch(), members[c].view());
+        if (!fresh) {
+            EXPECT_EQ(it->second, members[c].view()) << "core " << c << " changed the view of one epoch";
+        }
+    }
+
+    // One tick: every message due is delivered (channels in random order, each in FIFO order),
+    // then every live member's timer runs, in random order.
+    void tick() {
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> keys;
+        for (auto& [k, q] : channels)
+            if (!q.empty() && q.front().due <= now) keys.push_back(k);
+        std::shuffle(keys.begin(), keys.end(), rng);
+        for (const auto& k : keys) {
+            auto& q = channels[k];
+            while (!q.empty() && q.front().due <= now) {
+                const Wire w = q.front();
+                q.pop_front();
+                step_event();
+                if (crashed[w.to]) continue;  // a stopped core reads nothing
+                const std::uint64_t before = members[w.to].epoch();
+                Out out{this, w.to};
+                (void)members[w.to].on(w.from, w.msg, now, out);
+                EXPECT_GE(members[w.to].epoch(), before);
+                record(w.to);
+            }
+        }
+        std::vector<std::uint32_t> order(cores);
+        for (std::uint32_t c = 0; c < cores; ++c) order[c] = c;
+        std::shuffle(order.begin(), order.end(), rng);
+        for (std::uint32_t c : order) {
+            step_event();
+            if (crashed[c]) continue;
+            Out out{this, c};
+            members[c].tick(now, out);
+            record(c);
+        }
+        ++now;
+    }
+
+    void run(std::uint64_t ticks) {
+        for (std::uint64_t i = 0; i < ticks; ++i) tick();
+    }
+
+    CoreSet survivors() const {
+        CoreSet s;
+        for (std::uint32_t c = 0; c < cores; ++c)
+            if (!crashed[c] && !members[c].excluded()) s.add(c);
+        return s;
+    }
+
+    // Every live member in one view, the coordinator's, committed; that view = the cores alive.
+    void expect_converged(const std::string& what) {
+        const Member& co = members[coordinator];
+        EXPECT_EQ(co.view(), survivors()) << what;
+        EXPECT_EQ(co.committed(), co.epoch()) << what;
+        for (std::uint32_t c = 0; c < cores; ++c) {
+            if (crashed[c]) continue;
+            if (members[c].excluded()) {
+                EXPECT_FALSE(co.view().has(c)) << what << ": core " << c << " halted but is in the view";
+                continue;
+            }
+            EXPECT_EQ(members[c].epoch(), co.epoch()) << what << ": core " << c;
+            EXPECT_EQ(members[c].view(), co.view()) << what << ": core " << c;
+        }
+        // Agreement: for each epoch, every member that installed it installed the same view.
+        std::map<std::uint64_t, CoreSet> agreed;
+        for (std::uint32_t c = 0; c < cores; ++c)
+            for (const auto& [e, v] : history[c]) {
+                auto [it, fresh] = agreed.try_emplace(e, v);
+                if (!fresh) {
+                    EXPECT_EQ(it->second, v) << what << ": epoch " << e << " at core " << c;
+                }
+            }
+    }
+};
+
+constexpr std::uint32_t kNodes = 4, kPerNode = 4;  // 16 cores: representatives 4, 8, 12
+
+TEST(MembershipSim, NoCrashNoChange) {
+    Sim sim(kNodes, kPerNode, 1);
+    sim.run(500);
+    sim.expect_converged("no crash");
+    EXPECT_EQ(sim.members[0].epoch(), 1u);
+    EXPECT_GT(sim.members[0].stats().beats, 40u);
+    for (std::uint32_t c = 1; c < sim.cores; ++c) EXPECT_EQ(sim.members[c].stats().ignored, 0u) << c;
+}
+
+// A leaf (core 5), a node's representative (core 8: its node's cores hear beats through it), and
+// a core of the coordinator's node (core 2): crashed at every step of the first 1500.
+TEST(MembershipSim, OneCrashAtEveryStep) {
+    for (const std::uint32_t victim : {5u, 8u, 2u}) {
+        for (std::uint64_t at = 1; at < 1500; at += 1) {
+            Sim sim(kNodes, kPerNode, at * 31 + victim);
+            sim.crash_step = at;
+            sim.crash_victims = {victim};
+            sim.run(220);
+            const std::string what = "victim " + std::to_string(victim) + " at step " + std::to_string(at);
+            ASSERT_TRUE(sim.crashed[victim]) << what;
+            sim.expect_converged(what);
+            // Noticed within (misses + 2) beats plus delays after the crash: here by 220 ticks.
+            EXPECT_FALSE(sim.members[0].view().has(victim)) << what;
+            if (HasFailure()) return;
+        }
+    }
+}
+
+// Two cores: a representative and one of its node's cores, and two leaves of different nodes,
+// the second crash some steps after the first (inside the first view change, or after it).
+TEST(MembershipSim, TwoCrashesAtEveryStep) {
+    const std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs = {{8, 9}, {9, 8}, {5, 14}, {4, 12}};
+    for (const auto& [a, b] : pairs) {
+        for (std::uint64_t at = 1; at < 900; at += 7) {
+            for (const std::uint64_t gap : {1u, 40u, 300u}) {
+                Sim sim(kNodes, kPerNode, at * 131 + gap + a);
+                sim.crash_step = at;
+                sim.crash_victims = {a, b};
+                sim.crash_gap = gap;
+                sim.run(400);
+                const std::string what = "victims " + std::to_string(a) + "," + std::to_string(b) + " at step " +
+                                         std::to_string(at) + " gap " + std::to_string(gap);
+                sim.expect_converged(what);
+                EXPECT_FALSE(sim.members[0].view().has(a)) << what;
+                EXPECT_FALSE(sim.members[0].view().has(b)) << what;
+                if (HasFailure()) return;
+            }
+        }
+    }
+}
+
+// A core that only stalls (its lines late by more than the timeouts) is removed and, when the
+// view reaches it, halts: no core works on with a membership that dropped it.
+TEST(MembershipSim, ASlowCoreIsRemovedAndHalts) {
+    Sim sim(kNodes, kPerNode, 7);
+    sim.slow = 6;
+    sim.slow_from = 50;
+    sim.slow_until = 200;
+    sim.run(500);
+    EXPECT_FALSE(sim.crashed[6]);
+    EXPECT_TRUE(sim.members[6].excluded());
+    EXPECT_FALSE(sim.members[0].view().has(6));
+    sim.expect_converged("slow core 6");
+}
+
+// Crashes detected: the removed cores reach the coordinator's monitor once per commit.
+TEST(MembershipSim, CommitReportsTheRemovedCores) {
+    Sim sim(kNodes, kPerNode, 3);
+    sim.crash_step = 200;
+    sim.crash_victims = {13};
+    sim.run(300);
+    CoreSet removed;
+    std::uint64_t epoch = 0;
+    ASSERT_TRUE(sim.members[0].take_commit(removed, epoch));
+    EXPECT_EQ(epoch, 2u);
+    CoreSet want;
+    want.add(13);
+    EXPECT_EQ(removed, want);
+    EXPECT_FALSE(sim.members[0].take_commit(removed, epoch));
+}
+
+// A hostile monitor cannot have another core removed, install a view, or feed beats out of the
+// tree: each such line is ignored and counted.
+TEST(Membership, HostileLinesAreIgnored) {
+    Sim sim(kNodes, kPerNode, 9);
+    sim.run(30);
+    Member& co = sim.members[0];
+    Sim::Out out{&sim, 0};
+    const std::uint64_t e = co.epoch();
+    // Core 5 is a child of 4, not of 9: 9 cannot suspect it.
+    EXPECT_EQ(co.on(9, Msg{Kind::suspect, e, 5, {}}, sim.now, out), Status::malformed);
+    // The coordinator cannot be suspected; nor a core outside the machine.
+    EXPECT_EQ(co.on(4, Msg{Kind::suspect, e, 0, {}}, sim.now, out), Status::malformed);
+    EXPECT_EQ(co.on(4, Msg{Kind::suspect, e, 200, {}}, sim.now, out), Status::malformed);
+    // A suspect of an old epoch, a view_ack of no pending view.
+    EXPECT_EQ(co.on(4, Msg{Kind::suspect, e + 5, 5, {}}, sim.now, out), Status::out_of_range);
+    EXPECT_EQ(co.on(4, Msg{Kind::view_ack, e, 0, {}}, sim.now, out), Status::out_of_range);
+    // A view from anyone but the coordinator; one that adds cores; one without the coordinator.
+    Member& m = sim.members[7];
+    Sim::Out out7{&sim, 7};
+    CoreSet v = m.view();
+    v.remove(3);
+    EXPECT_EQ(m.on(4, Msg{Kind::view, e + 1, 0, v}, sim.now, out7), Status::malformed);
+    CoreSet bigger = m.view();
+    bigger.add(100);
+    EXPECT_EQ(m.on(0, Msg{Kind::view, e + 1, 0, bigger}, sim.now, out7), Status::malformed);
+    CoreSet headless = m.view();
+    headless.remove(0);
+    EXPECT_EQ(m.on(0, Msg{Kind::view, e + 1, 0, headless}, sim.now, out7), Status::malformed);
+    // A beat from a core that is not its parent, and a forged beat_ack from a non-child.
+    EXPECT_EQ(m.on(5, Msg{Kind::beat, e, 1000, {}}, sim.now, out7), Status::malformed);
+    EXPECT_EQ(co.on(6, Msg{Kind::beat_ack, e, 1, {}}, sim.now, out), Status::malformed);
+    EXPECT_EQ(m.epoch(), e);
+    sim.run(300);
+    sim.expect_converged("after hostile lines");
+    EXPECT_EQ(co.epoch(), e) << "a hostile line changed the membership";
+}
+
+TEST(Membership, BadParametersAreRefused) {
+    const std::vector<std::uint8_t> d = {10};
+    const std::vector<std::uint16_t> one = {0, 0};
+    Member m;
+    EXPECT_EQ(m.init(2, Topology{d, 1, one}, Params{}, 0), Status::invalid_argument);
+    EXPECT_EQ(m.init(0, Topology{d, 1, one}, Params{0, 4, 100}, 0), Status::invalid_argument);
+    EXPECT_EQ(m.init(0, Topology{d, 1, {}}, Params{}, 0), Status::invalid_argument);
+    const std::vector<std::uint16_t> bad_node = {0, 3};
+    EXPECT_NE(m.init(0, Topology{d, 1, bad_node}, Params{}, 0), Status::ok);
+}
+
+} // namespace
+} // namespace myr::monitor::membership
