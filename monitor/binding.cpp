@@ -419,6 +419,7 @@ BindEnd* owned_bind(std::uint64_t id, std::uint64_t domain) {
 void start_bind(DomainRec& rec, std::uint64_t who, const Service& svc, std::uint64_t n0, std::uint64_t n1, bool by_address,
                 std::uint64_t service) {
     const bool local = svc.core == mesh.core;
+    if (!local && !mesh_alive(svc.core)) return (void)reply(Status::connection_lost);  // its core was removed
     if (in_setup(who) >= setup_per_domain) return (void)reply(Status::busy);
     if (rec.rings >= rings_per_domain) return (void)reply(Status::no_memory);
     if (local && kept_free() < 2) return (void)reply(Status::busy);
@@ -565,6 +566,7 @@ void remote_op(std::uint64_t who, std::uint8_t type, std::uint64_t core, std::ui
         }
         ++mine;
     }
+    if (!mesh_alive(core)) return (void)reply(Status::connection_lost);  // removed from the membership
     if (mine >= remote_per_domain || !free) return (void)reply(Status::busy);
     *free = {};
     free->used = true;
@@ -581,6 +583,15 @@ void remote_op(std::uint64_t who, std::uint8_t type, std::uint64_t core, std::ui
     else if (type == ram_reclaim_req) send(core, ram_reclaim_req, tag, x, arg);
     else send(core, list_req, tag, arg);
     reply(Status::would_block);
+}
+
+// A core removed from the membership answers nothing more: its open requests end connection_lost.
+void remotes_to_core_lost(std::uint64_t core) {
+    for (Remote& r : remotes)
+        if (r.used && !r.done && r.core == core) {
+            r.done = true;
+            r.status = Status::connection_lost;
+        }
 }
 
 void remote_done(std::uint64_t from, std::uint8_t type, std::uint64_t tag, Status st, std::uint64_t w0 = 0,
@@ -1087,6 +1098,11 @@ bool serve_local() {
 }
 
 // A client domain of core `from` ended: its requests not yet accepted here go, and its charges.
+void core_lost(std::uint64_t core) {
+    remotes_to_core_lost(core);
+    wake_local_domains();
+}
+
 void on_domain_gone(std::uint64_t from, const urpc::Message& m) {
     if (m.words[0] != from) {
         ++malformed;

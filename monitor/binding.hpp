@@ -31,6 +31,9 @@ bool serve_local();
 // Monitor messages: domain_gone (the death feed), bind_req, bind_reply, bind_to_req, kill_req,
 // kill_reply, list_req, list_reply.
 void on_domain_gone(std::uint64_t from, const urpc::Message& m);
+// A core was removed from the membership: kill, list and grant requests waiting on it end
+// connection_lost (new ones are refused so at once).
+void core_lost(std::uint64_t core);
 void on_bind_to_request(std::uint64_t from, const urpc::Message& m);
 void on_kill_request(std::uint64_t from, const urpc::Message& m);
 void on_kill_reply(std::uint64_t from, const urpc::Message& m);

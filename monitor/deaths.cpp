@@ -3,6 +3,8 @@
 
 #include "mesh.hpp"
 
+#include <myr/abi/syscall.hpp>
+
 namespace myr::monitor::deaths {
 namespace {
 
@@ -16,6 +18,7 @@ std::uint64_t last;  // sequence number of the newest death (the first is 1)
 // Serials are unique per core and never reused (the kernel numbers domains upward), so a bit
 // per (core, serial) says "ended" for good without a ring that forgets; 16 KiB for 256 cores.
 std::uint64_t ended_bits[max_cores][known_serials / 64];
+bool core_gone[max_cores];  // removed from the membership: every domain of it ended
 
 } // namespace
 
@@ -44,8 +47,16 @@ Status next(std::uint64_t cursor, std::uint64_t& w1, std::uint64_t& w2, std::uin
     return Status::ok;
 }
 
+void core_lost(std::uint64_t core) {
+    if (core >= max_cores || core_gone[core]) return;
+    core_gone[core] = true;
+    ++last;
+    ring[last % ring_size] = {static_cast<std::uint32_t>(core), abi::all_domains, abi::death_core_stopped};
+}
+
 bool ended(std::uint64_t core, std::uint64_t domain) {
     if (core >= max_cores) return false;
+    if (core_gone[core]) return true;
     if (domain < known_serials) return ended_bits[core][domain / 64] >> (domain % 64) & 1;
     const std::uint64_t held = last < ring_size ? last : ring_size;
     for (std::uint64_t s = last - held + 1; s <= last; ++s)

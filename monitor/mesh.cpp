@@ -18,10 +18,13 @@ urpc::Receiver rx[max_cores];
 urpc::Sender tx[max_cores];
 std::uint64_t sent, received, malformed, lines_sent, lines_forwarded;
 std::uint64_t sent_by_type[32];
+std::uint64_t lines_dropped;
 
 namespace {
 
 bool tx_ready[max_cores];
+bool removed[max_cores];  // out of the membership (mesh_exclude)
+std::uint64_t removed_count;
 
 // ---- The channel graph -------------------------------------------------------------------------
 // mesh (default): every monitor sends to every other directly, N(N-1) channels in use.
@@ -68,6 +71,10 @@ bool attached(std::uint64_t to) {
 }
 
 void send_line(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]) {
+    if (removed[to]) {
+        ++lines_dropped;
+        return;
+    }
     // Straight onto the ring when nothing waits before it (the common case); else queue behind.
     if (outbox_len == 0 && attached(to) && tx[to].try_send(type, words) == Status::ok) {
         ++lines_sent;
@@ -102,11 +109,33 @@ void route(std::uint64_t origin, std::uint64_t to, std::uint8_t type, const std:
 urpc::MulticastTree tree;  // the tree of the last origin asked for
 std::uint64_t tree_origin = ~0ull;
 
+// To `core`'s children in the tree; a removed child's children get the line from us instead (and
+// theirs, for a removed grandchild).
+void forward_below(const urpc::MulticastTree& t, std::uint32_t core, std::uint64_t origin, std::uint8_t type,
+                   const std::uint64_t* w, unsigned depth) {
+    for (const std::uint16_t child : t.children(core)) {
+        if (!removed[child]) send(child, type, w[0], w[1], w[2], w[3], w[4], w[5], tree_mark | origin);
+        else if (depth < max_cores) forward_below(t, child, origin, type, w, depth + 1);
+    }
+}
+
 void forward(std::uint64_t origin, std::uint8_t type, const std::uint64_t* w) {
     const urpc::MulticastTree* t = tree_of(origin);
     if (!t) return;
-    for (const std::uint16_t child : t->children(static_cast<std::uint32_t>(mesh.core)))
-        send(child, type, w[0], w[1], w[2], w[3], w[4], w[5], tree_mark | origin);
+    forward_below(*t, static_cast<std::uint32_t>(mesh.core), origin, type, w, 0);
+}
+
+// Whether `from` may hand us a line of `origin`'s broadcast: our parent in its tree, or an
+// ancestor (cores between were removed: the sender may know before we do, so any ancestor).
+bool tree_sender(const urpc::MulticastTree& t, std::uint64_t from) {
+    std::uint32_t c = static_cast<std::uint32_t>(mesh.core);
+    for (unsigned hops = 0; hops < max_cores; ++hops) {
+        const std::uint16_t p = t.parent(c);
+        if (p == urpc::no_parent) return false;
+        if (p == from) return true;
+        c = p;
+    }
+    return false;
 }
 
 // ---- Receiving ---------------------------------------------------------------------------------
@@ -116,7 +145,7 @@ void deliver(std::uint64_t from, const urpc::Message& m) {
         // Only from our parent in the origin's tree.
         const std::uint64_t origin = m.words[6] & 0xffff;
         const urpc::MulticastTree* t = origin < mesh.cores ? tree_of(origin) : nullptr;
-        if (!t || t->parent(static_cast<std::uint32_t>(mesh.core)) != from) {
+        if (!t || !tree_sender(*t, from)) {
             ++malformed;
             print("broadcast line from core {} that is not our parent for origin {}: ignored", from, origin);
             return;
@@ -215,6 +244,26 @@ bool flush() {
 
 std::uint32_t queued() { return outbox_len; }
 
+void mesh_exclude(std::uint64_t core) {
+    if (core >= mesh.cores || core == mesh.core || removed[core]) return;
+    removed[core] = true;
+    ++removed_count;
+    unsigned kept = 0;
+    for (unsigned i = 0; i < outbox_len; ++i) {
+        if (outbox[i].to == core) {
+            ++lines_dropped;
+            continue;
+        }
+        if (kept != i) outbox[kept] = outbox[i];
+        ++kept;
+    }
+    outbox_len = kept;
+}
+
+bool mesh_alive(std::uint64_t core) { return core < mesh.cores && !removed[core]; }
+
+std::uint64_t mesh_live() { return mesh.cores - removed_count; }
+
 void drain_outbox() {
     while (outbox_len)
         if (!flush()) (void)syscall6(abi::Sys::wait_event);
@@ -238,7 +287,7 @@ void broadcast(std::uint8_t type, std::uint64_t w0, std::uint64_t w1, std::uint6
         return;
     }
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
-        if (c != mesh.core) send(c, type, w0, w1, w2, w3);
+        if (c != mesh.core && !removed[c]) send(c, type, w0, w1, w2, w3);
 }
 
 bool poll_mesh() {

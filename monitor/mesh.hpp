@@ -48,6 +48,15 @@ void broadcast(std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0, st
 // The multicast tree rooted at `origin` (null without a topology).
 const urpc::MulticastTree* tree_of(std::uint64_t origin);
 
+// Core membership (membership.cpp): a core removed from the membership gets no more lines (what
+// waits for it in the outbox goes, later sends to it are dropped and counted) and broadcasts pass
+// it over: a monitor forwards to a removed child's children instead.
+void mesh_exclude(std::uint64_t core);
+[[nodiscard]] bool mesh_alive(std::uint64_t core);
+// Cores in the membership, this one included.
+[[nodiscard]] std::uint64_t mesh_live();
+extern std::uint64_t lines_dropped;  // sent to removed cores
+
 // Lines waiting in the outbox.
 [[nodiscard]] std::uint32_t queued();
 // Sends what the outbox holds; true when any line went.

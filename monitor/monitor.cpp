@@ -6,6 +6,7 @@
 // run plan (default: membership, all-pairs ping, remote spawn on every core, a malformed-message
 // probe, then shutdown). Messages travel through mesh.cpp.
 #include "binding.hpp"
+#include "liveness.hpp"
 #include "mesh.hpp"
 #include "names.hpp"
 #include "protocol.hpp"
@@ -106,10 +107,11 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         pings_done_sent = false;
         if (m.words[1] == 0) {
             for (std::uint64_t c = 0; c < mesh.cores; ++c)
-                if (c != mesh.core) send(c, ping, mesh.core, ping_round), ++pongs_expected;
+                if (c != mesh.core && mesh_alive(c)) send(c, ping, mesh.core, ping_round), ++pongs_expected;
         } else {
             for (std::uint64_t i = 0, d = 1; i < m.words[1] && d < mesh.cores; ++i, d <<= 1)
-                send((mesh.core + d) % mesh.cores, ping, mesh.core, ping_round), ++pongs_expected;
+                if (mesh_alive((mesh.core + d) % mesh.cores))
+                    send((mesh.core + d) % mesh.cores, ping, mesh.core, ping_round), ++pongs_expected;
         }
         if (pongs_expected == 0) report_pings();
         break;
@@ -202,6 +204,10 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bench_start: bench_echo(from, m.words[0], m.words[1]); break;
     case bench_ping: break;  // only inside a bench round
     default:
+        if (liveness::handles(m.header.type)) {  // core membership (monitor/liveness.cpp)
+            liveness::on_message(from, m);
+            break;
+        }
         if (names::handles(m)) {  // the name table's agreement (monitor/names.cpp)
             names::on_message(from, m);
             break;
@@ -245,6 +251,7 @@ void run_until(Done done) {
     while (!done()) {
         const bool local = binding::serve_local();
         servers::supervise_tick();
+        liveness::tick();
         const bool sent_some = flush();
         if (!poll() && !local && !sent_some) (void)syscall6(abi::Sys::wait_event);
     }
@@ -311,7 +318,7 @@ void step_ping(std::uint64_t peers) {
     const std::uint32_t failed_before = pings_failed_total;
     const std::uint64_t round = ping_round + 1;
     std::uint64_t per = 0;  // pairs each monitor pings
-    if (peers == 0) per = mesh.cores - 1;
+    if (peers == 0) per = mesh_live() - 1;
     else
         for (std::uint64_t i = 0, d = 1; i < peers && d < mesh.cores; ++i, d <<= 1) ++per;
     char ms_text[12] = {};
@@ -330,21 +337,22 @@ void step_ping(std::uint64_t peers) {
     self.words[1] = peers;
     handle(mesh.core, self);  // our own round (the pongs arrive in the same loop)
     const std::uint64_t t0 = rdtsc();
-    auto all_in = [&] { return pings_reported == before + mesh.cores; };
+    const std::uint64_t live = mesh_live();
+    auto all_in = [&] { return pings_reported == before + live; };
     run_until([&] { return all_in() || rdtsc() - t0 > window; });
     if (!all_in()) {
         for (std::uint64_t c = 0; c < mesh.cores; ++c)
-            if (c != mesh.core) send(c, ping_tally, round);
+            if (c != mesh.core && mesh_alive(c)) send(c, ping_tally, round);
         report_pings();
         const std::uint64_t t1 = rdtsc();
         run_until([&] { return all_in() || rdtsc() - t1 > window; });
     }
-    const std::uint32_t silent = before + static_cast<std::uint32_t>(mesh.cores) - pings_reported;
+    const std::uint32_t silent = before + static_cast<std::uint32_t>(live) - pings_reported;
     ping_round = round + 1;  // close the round: later reports and pongs are ignored
     const std::uint32_t failed = pings_failed_total - failed_before + silent * static_cast<std::uint32_t>(per);
     if (silent) print("{}: {} monitors never reported; all their pairs count as failed", peers ? "ping-sample" : "ping-all", silent);
-    if (peers == 0) emit("ping-all pairs={} failed={}", mesh.cores * per, failed);
-    else emit("ping-sample pairs={} peers={} failed={}", mesh.cores * per, per, failed);
+    if (peers == 0) emit("ping-all pairs={} failed={}", live * per, failed);
+    else emit("ping-sample pairs={} peers={} failed={}", live * per, per, failed);
     plan_ok = plan_ok && failed == 0;
 }
 
@@ -372,7 +380,7 @@ void step_spawn(const char* name, std::uint64_t core, std::uint64_t arg) {
         ++asked;
     }
     for (std::uint64_t c = 0; c < mesh.cores; ++c) {
-        if (c == mesh.core || (core != ~0ull && c != core)) continue;
+        if (c == mesh.core || (core != ~0ull && c != core) || !mesh_alive(c)) continue;
         send(c, spawn_req, 1, w[0], w[1], w[2], w[3], w[4], arg);
         ++asked;
     }
@@ -386,7 +394,7 @@ void step_status() {
     const std::uint32_t before = status_replies;
     total_lines = total_forwarded = 0;  // replies carry running totals: the last round's sum counts
     broadcast(status_req);
-    run_until([&] { return status_replies == before + mesh.cores - 1; });
+    run_until([&] { return status_replies == before + mesh_live() - 1; });
 }
 
 // Error paths: an unknown program on every other core must be refused, and a malformed message
@@ -395,15 +403,16 @@ void step_probe() {
     std::uint64_t bogus[5] = {};
     pack_name("no-such-program", bogus);
     const std::uint32_t replies0 = spawn_replies, refused0 = spawn_unknown_ok;
+    const std::uint64_t others = mesh_live() - 1;
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
-        if (c != mesh.core) send(c, spawn_req, 2, bogus[0], bogus[1], bogus[2], bogus[3], bogus[4], ~0ull);
-    run_until([&] { return spawn_replies == replies0 + mesh.cores - 1; });
+        if (c != mesh.core && mesh_alive(c)) send(c, spawn_req, 2, bogus[0], bogus[1], bogus[2], bogus[3], bogus[4], ~0ull);
+    run_until([&] { return spawn_replies == replies0 + others; });
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
-        if (c != mesh.core) send(c, 0x7e, 0xbad);
+        if (c != mesh.core && mesh_alive(c)) send(c, 0x7e, 0xbad);
     step_status();
     const std::uint32_t refused = spawn_unknown_ok - refused0;
-    emit("probe unknown-refused={} of {}", refused, mesh.cores - 1);
-    plan_ok = plan_ok && refused == mesh.cores - 1;
+    emit("probe unknown-refused={} of {}", refused, others);
+    plan_ok = plan_ok && refused == others;
 }
 
 // One-to-all broadcast, sequential unicast against the topology-aware tree, in one boot: lines
@@ -429,7 +438,7 @@ void step_broadcast() {
         const std::uint64_t t0 = rdtsc();
         for (unsigned r = 0; r < rounds; ++r) {
             broadcast(bcast_probe, r, static_cast<std::uint64_t>(tree_mode));
-            run_until([&] { return bcast_acks == (r + 1) * (mesh.cores - 1); });
+            run_until([&] { return bcast_acks == (r + 1) * (mesh_live() - 1); });
         }
         const std::uint64_t ticks = (rdtsc() - t0) / rounds;
         emit("bench-monitors cores={} phase=broadcast-{} messages={} hops={} origin-sends={} cross-node={} ticks={}",
@@ -450,7 +459,7 @@ void step_wait() {
         census_live = census_exited = census_failed = census_faulted = 0;
         broadcast(census_req);
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
-        run_until([&] { return census_replies == mesh.cores - 1; });
+        run_until([&] { return census_replies == mesh_live() - 1; });
         census_live += census_live_here(v);
         census_exited += v >> 16 & 0xffff;
         census_failed += census_failed_here(v);
@@ -566,7 +575,16 @@ std::uint64_t parse_number(const char* s, bool& ok) {
         } else if (starts_with(step, "probe") && step[5] == '\0') {
             step_probe();
         } else if (starts_with(step, "replicate:")) {
-            if (!repl::run_step(step + 10, node_of)) plan_ok = false;  // a refused step fails the plan, the plan goes on
+            if (mesh_live() != mesh.cores) {
+                // A replicated object's group is the whole machine (replication/ has no joins or leaves yet).
+                print("replicate: refused: {} of {} cores are left in the membership", mesh_live(), mesh.cores);
+                plan_ok = false;
+            } else if (!repl::run_step(step + 10, node_of)) {
+                plan_ok = false;  // a refused step fails the plan, the plan goes on
+            }
+        } else if (starts_with(step, "kill-core:")) {
+            // kill-core:N: stop core N (fault injection); the membership must remove it
+            if (!liveness::run_kill(step + 10, [](bool (*done)()) { run_until(done); })) plan_ok = false;
         } else if (starts_with(step, "names:")) {
             const std::uint64_t want = parse_number(step + 6, ok);
             if (ok && !names::run_step(want, [](std::uint64_t after) {
@@ -633,6 +651,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
     if (topo_ok) binding::check_ram_pools(topo);
     names::init();
     servers::init(kernel_option);
+    liveness::init(kernel_option);
     repl::init({static_cast<std::uint32_t>(core), static_cast<std::uint32_t>(cores), try_send_words, poll, queued, kernel_option,
                 topo_ok ? &topo : nullptr});
     if (core == 0) run_plan();

@@ -80,6 +80,19 @@ enum ReplType : std::uint8_t {
     repl_last = repl_go,
 };
 
+// Core membership (monitor/liveness.cpp, myr/monitor/membership.hpp, docs/monitors.md "Membership
+// and core failure"): a block of its own between replication's (32..38) and the domain operations.
+enum MemberType : std::uint8_t {
+    member_beat = 40,      // [epoch, beat]               parent -> child, down the current view's tree
+    member_beat_ack = 41,  // [epoch, beat]               child -> parent
+    member_suspect = 42,   // [epoch, core]               parent of `core` -> monitor 0
+    member_view = 43,      // [epoch, members bits 0-63, 64-127, 128-191, 192-255]  monitor 0 -> old view
+    member_view_ack = 44,  // [epoch]                     -> monitor 0
+    core_stop_req = 45,    // []                          monitor 0 -> a core: stop (plan step kill-core)
+    member_first = member_beat,
+    member_last = core_stop_req,
+};
+
 // Servers and program arguments (monitor/servers.cpp, docs/monitors.md "Program arguments"): a
 // block of its own (56..), so types added above or by replication do not collide with it.
 enum ServerType : std::uint8_t {

@@ -108,6 +108,7 @@ std::uint64_t next_any;  // round robin over the caller's node for spawn_any
 // spawn_req tags (word 0): the plan's own are small numbers (monitor.cpp); ours carry a kind bit.
 constexpr std::uint64_t tag_domain = std::uint64_t{1} << 40;  // | gen << 16 | ticket
 constexpr std::uint64_t tag_plan = std::uint64_t{1} << 41;    // | instance index of the round
+constexpr std::uint64_t tag_move = std::uint64_t{1} << 42;    // | server << 8 | instance: moved off a removed core
 
 // Sends an argument string as spawn_args lines, then the spawn_req for `program` on `core`.
 void send_spawn(std::uint64_t core, std::uint64_t tag, const char* program, std::uint64_t plen, const char* text,
@@ -153,6 +154,18 @@ char plain_name[name_max + 1];  // the program of a start: step that names no se
 
 bool round_complete() { return round_done == round_len; }
 
+// The argument string of instance `index` of a configured server: its table's words, then
+// `replica=I replicas=K` (every instance knows its place). 0 when it does not fit.
+std::uint64_t instance_text(const Server& s, unsigned index, char (&text)[max_args]) {
+    char suffix[48];
+    FixedBuffer out(suffix, sizeof suffix);
+    format_to(out, "{}replica={} replicas={}", s.len ? " " : "", index, s.count);
+    if (s.len + out.size() > max_args) return 0;
+    copy(text, s.text, s.len);
+    copy(text + s.len, out.c_str(), out.size());
+    return s.len + out.size();
+}
+
 // Starts one instance (of configured[server], or of plain_name when server == max_servers) on core.
 void start_instance(unsigned server, std::uint64_t core) {
     Outcome& o = round_[round_len];
@@ -164,19 +177,13 @@ void start_instance(unsigned server, std::uint64_t core) {
     if (server < max_servers) {
         Server& s = configured[server];
         program = s.program;
-        // The configured words, then `replica=I replicas=K`: every instance knows its place.
-        char suffix[48];
-        FixedBuffer out(suffix, sizeof suffix);
-        format_to(out, "{}replica={} replicas={}", s.len ? " " : "", s.next, s.count);
-        if (s.len + out.size() > max_args) {
+        len = instance_text(s, s.next, text);
+        if (len == 0) {
             o.done = true;
             o.status = Status::overflow;
             ++round_done;
             return;
         }
-        copy(text, s.text, s.len);
-        copy(text + s.len, out.c_str(), out.size());
-        len = s.len + out.size();
         ++s.next;
     }
     const std::uint64_t plen = length(program, name_max);
@@ -457,6 +464,44 @@ void on_crash(const Started& r, std::uint64_t how) {
          d.delay_ms, now_ticks());
 }
 
+// An instance moved here from a removed core (tag_move): supervised like one this monitor
+// restarted, so its restarts() says it is not a first start (it recovers its state).
+void adopt(std::uint64_t domain) {
+    const Started* r = record_of(domain);
+    if (!r) return;
+    const unsigned server = server_of(*r);
+    if (server == max_servers) return;
+    for (Supervised& e : supervised)
+        if (!e.used) {
+            e = {};
+            e.used = true;
+            e.server = static_cast<std::uint16_t>(server);
+            e.len = r->len;
+            copy(e.text, r->text, r->len);
+            e.domain = static_cast<std::uint32_t>(domain);
+            e.restarts = 1;
+            return;
+        }
+}
+
+// Monitor 0: the live core to move an instance of removed core `from` to: on its node where one
+// is left, else on the nearest node; the one holding the fewest configured instances, the lowest
+// number on a tie. ~0 when no core is left.
+std::uint64_t new_home(std::uint64_t from) {
+    const bool have_topo = topo.cores == mesh.cores;
+    std::uint64_t best = ~0ull, best_load = ~0ull, best_dist = ~0ull;
+    for (std::uint64_t c = 0; c < mesh.cores; ++c) {
+        if (!mesh_alive(c)) continue;
+        const std::uint64_t dist =
+            have_topo ? topo.distance[std::size_t{topo.core_node[from]} * topo.nodes + topo.core_node[c]] : 0;
+        std::uint64_t load = 0;
+        for (unsigned s = 0; s < server_count; ++s)
+            for (unsigned i = 0; i < configured[s].count; ++i) load += configured[s].cores[i] == c;
+        if (dist < best_dist || (dist == best_dist && load < best_load)) best = c, best_load = load, best_dist = dist;
+    }
+    return best;
+}
+
 } // namespace
 
 void supervise_tick() {
@@ -686,6 +731,7 @@ void on_spawn_request(std::uint64_t from, const urpc::Message& m) {
     const std::uint64_t len = unpack(&m.words[1], 5, name);
     Pending& p = pending[from];
     const SysResult r = p.bad || len > name_max ? SysResult{Status::malformed, 0} : start_local(name, len, m.words[6], p.text, p.len);
+    if (r.status == Status::ok && (m.words[0] & tag_move) && from == 0) adopt(r.value);
     if (p.bad) print("spawn of {} from core {}: its argument lines were out of order: refused", name, from);
     p = {};
     send(from, spawn_reply, m.words[0], static_cast<std::uint64_t>(r.status), r.value);
@@ -702,6 +748,18 @@ bool on_spawn_reply(std::uint64_t from, const urpc::Message& m) {
             tickets[i].status = st;
             tickets[i].result = static_cast<std::uint32_t>(m.words[2]);
             wake_local_domains();  // the caller polls
+        }
+        return true;
+    }
+    if (tag & tag_move) {
+        const std::uint64_t server = (tag >> 8) & 0xff, index = tag & 0xff;
+        if (server >= server_count || index >= configured[server].count) return true;
+        Server& sv = configured[server];
+        if (st == Status::ok) {
+            sv.cores[index] = static_cast<std::uint16_t>(from);
+            emit("server-moved name={} replica={} core={} domain={}", sv.name, index, from, m.words[2]);
+        } else {
+            emit("server-lost name={} replica={} core={} why=start-failed status={}", sv.name, index, from, static_cast<int>(st));
         }
         return true;
     }
@@ -786,6 +844,42 @@ bool run_stop(const char* spec, Waiter wait, bool crash) {
     stopped_total += stopped_now;
     emit("servers {}={} name={}", crash ? "crashed" : "stopped", stopped_now, name);
     return stopped_now > 0;
+}
+
+void cores_lost(const std::uint64_t* removed_bits) {
+    auto removed = [&](std::uint64_t c) { return c < max_cores && (removed_bits[c / 64] >> (c % 64) & 1) != 0; };
+    for (unsigned s = 0; s < server_count; ++s) {
+        Server& sv = configured[s];
+        for (unsigned i = 0; i < sv.count; ++i) {
+            const std::uint64_t from = sv.cores[i];
+            if (!removed(from)) continue;
+            if (sv.policy.kind == supervise::Kind::never) {
+                emit("server-lost name={} replica={} core={} why=restart-never", sv.name, i, from);
+                continue;
+            }
+            const std::uint64_t to = new_home(from);
+            char text[max_args] = {};
+            const std::uint64_t len = instance_text(sv, i, text);
+            if (to == ~0ull || len == 0) {
+                emit("server-lost name={} replica={} core={} why=no-core", sv.name, i, from);
+                continue;
+            }
+            emit("server-move name={} replica={} from={} to={}", sv.name, i, from, to);
+            sv.cores[i] = static_cast<std::uint16_t>(to);  // counts for the next instance's choice
+            const std::uint64_t tag = tag_move | std::uint64_t{s} << 8 | i;
+            if (to == mesh.core) {
+                const SysResult r = start_local(sv.program, length(sv.program, name_max), ~0ull, text, len);
+                if (r.status == Status::ok) {
+                    adopt(r.value);
+                    emit("server-moved name={} replica={} core={} domain={}", sv.name, i, to, r.value);
+                } else {
+                    emit("server-lost name={} replica={} core={} why=start-failed status={}", sv.name, i, to, static_cast<int>(r.status));
+                }
+                continue;
+            }
+            send_spawn(to, tag, sv.program, length(sv.program, name_max), text, len);
+        }
+    }
 }
 
 std::uint64_t stopped() { return stopped_total; }

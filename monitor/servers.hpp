@@ -65,6 +65,13 @@ void on_stop_reply(std::uint64_t from, const urpc::Message& m);
 // (a crash that left its server down still counts).
 [[nodiscard]] std::uint64_t restarted_faults();
 [[nodiscard]] std::uint64_t restarted_exits();
+// Monitor 0, when the membership removed cores (bits: core c is word c / 64, bit c % 64, four
+// words): each configured server instance that lived on one of them starts again on a live core,
+// of the same node where one is left (the one with the fewest instances), as a restart of that
+// instance (its restarts() answers 1 or more, so it recovers its state like a restarted one), and
+// that core's monitor supervises it from then on; a server under restart = never is reported lost.
+void cores_lost(const std::uint64_t* removed_bits);
+
 // Whether `domain` of this core is such a server instance (MonitorOp::list reports it).
 [[nodiscard]] bool is_instance(std::uint64_t domain);
 

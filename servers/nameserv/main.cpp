@@ -233,6 +233,16 @@ struct Handler {
             }
             if (s != Status::ok) return;
             death_cursor = d.cursor;
+            if (d.domain == abi::all_domains) {
+                // A whole core stopped (removed from the membership): every owner on it goes.
+                for (std::uint32_t slot = 0; slot < Table::capacity; ++slot) {
+                    const char* bytes = nullptr;
+                    std::size_t length = 0;
+                    Table::Owner o{};
+                    if (table().at(slot, bytes, length, o) && o.core == d.core) drop(address_of(o));
+                }
+                continue;
+            }
             drop(Address{d.core, d.domain});
         }
     }

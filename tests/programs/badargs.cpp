@@ -172,6 +172,11 @@ extern "C" int main(std::uint64_t) {
     expect("spawn without kernel cap, with dest", syscall6(abi::Sys::spawn, 5, 0, 5, 0, 20).status, Status::not_found);
     expect("spawn with a domain cap as kernel cap", syscall6(abi::Sys::spawn, cap::self_domain, 0, 5, 0, 20).status,
            Status::wrong_type);
+    // core_stop halts the whole core: only a holder of the kernel cap (a monitor) may.
+    expect("core_stop without kernel cap", syscall6(abi::Sys::core_stop, 5).status, Status::not_found);
+    expect("core_stop with a domain cap", syscall6(abi::Sys::core_stop, cap::self_domain).status, Status::wrong_type);
+    expect("core_stop cptr 0", syscall6(abi::Sys::core_stop, 0).status, Status::invalid_argument);
+    expect("core_stop cptr out of range", syscall6(abi::Sys::core_stop, ~0ull).status, Status::invalid_argument);
 
     snapshot(after);
     for (std::uint64_t i = 1; i < cap::slots; ++i) {

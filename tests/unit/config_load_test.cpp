@@ -332,6 +332,40 @@ TEST(ConfigSystem, Refused) {
     expect_refused(sys + "colour = \"blue\"\n", "system.colour", "");
 }
 
+// Heartbeats between the monitors and the kill-core step (docs/monitors.md, "Membership and core
+// failure"): the period becomes monitor.heartbeat=MS; kill-core:N needs it, and a core that exists
+// and is not the coordinator.
+TEST(ConfigSystem, CoreHeartbeatAndKillCore) {
+    const LoadResult r = load(base + R"([system]
+monitor = "monitor"
+core_heartbeat = "100ms"
+plan = "kill-core:3,wait,shutdown"
+)");
+    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
+    EXPECT_EQ(r.config->system.core_heartbeat_ms, 100u);
+    EXPECT_EQ(r.config->system.kernel_words(),
+              (std::vector<std::string>{"monitor=monitor", "monitor.heartbeat=100", "plan=kill-core:3,wait,shutdown"}));
+    // The period may come from kernel.options instead.
+    const LoadResult o = load(base + R"([kernel]
+options = ["monitor.heartbeat=50"]
+[system]
+monitor = "monitor"
+plan = "kill-core:1"
+)");
+    EXPECT_TRUE(o.ok()) << (o.errors.empty() ? "" : o.errors[0]);
+    const std::string sys = base + "[system]\nmonitor = \"monitor\"\n";
+    const std::string beat = sys + "core_heartbeat = \"100ms\"\n";
+    expect_refused(sys + "plan = \"kill-core:2\"\n", "system.plan step 1", "needs heartbeats");
+    expect_refused(beat + "plan = \"kill-core:0\"\n", "system.plan step 1", "core 0 coordinates");
+    expect_refused(beat + "plan = \"kill-core:4\"\n", "system.plan step 1", "a core below 4");
+    expect_refused(beat + "plan = \"kill-core:x\"\n", "system.plan step 1", "kill-core:N");
+    expect_refused(beat + "plan = \"kill-core:\"\n", "system.plan step 1", "kill-core:N");
+    expect_refused(sys + "core_heartbeat = \"5ms\"\n", "system.core_heartbeat", "10ms to 60s");
+    expect_refused(sys + "core_heartbeat = \"2m\"\n", "system.core_heartbeat", "10ms to 60s");
+    expect_refused(sys + "core_heartbeat = \"often\"\n", "system.core_heartbeat", "10ms to 60s");
+    expect_refused(base + "[system]\ncore_heartbeat = \"100ms\"\n", "system.core_heartbeat", "needs system.monitor");
+}
+
 // [[server]] (docs/configs.md, "Servers"): placement, replicas, arguments and the kernel words.
 TEST(ConfigServer, PlacementReplicasAndKernelWords) {
     const LoadResult r = load(base + R"([system]

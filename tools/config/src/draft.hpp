@@ -54,6 +54,7 @@ struct Draft {
     std::string monitor;
     std::vector<std::string> programs, spawn;
     std::optional<std::string> plan;
+    std::optional<std::string> core_heartbeat;
     std::vector<DraftServer> servers;
     bool has_servers = false;
 };

@@ -339,9 +339,14 @@ Draft read_draft(const toml::table& root, std::vector<Issue>& issues) {
     if (const toml::table* t = sub_table(root, "system", issues)) {
         d.has_system = true;
         TableReader r(*t, "system", issues);
-        r.allow({"monitor", "programs", "spawn", "plan"});
+        r.allow({"monitor", "programs", "spawn", "plan", "core_heartbeat"});
         r.report_unknown();
         r.read_string("monitor", d.monitor);
+        if (const toml::node* n = t->get("core_heartbeat")) {
+            std::string v;
+            r.read_string("core_heartbeat", v);
+            if (n->is_string()) d.core_heartbeat = v;
+        }
         if (const toml::node* n = t->get("plan")) {
             std::string plan;
             r.read_string("plan", plan);

@@ -18,6 +18,7 @@ std::vector<std::string> System::kernel_words() const {
         w.push_back(servers[i].kernel_word(i));
         for (std::string& s : servers[i].supervision_words(i)) w.push_back(std::move(s));
     }
+    if (core_heartbeat_ms) w.push_back("monitor.heartbeat=" + std::to_string(core_heartbeat_ms));
     if (!plan.empty()) w.push_back("plan=" + plan);
     return w;
 }
@@ -270,6 +271,16 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
         else if (!known.count(name)) issues.push_back({key, "starts '" + name + "', which is not in system.programs"});
         else s.spawn.push_back(sp);
     }
+    if (d.core_heartbeat) {
+        // Heartbeats between the monitors (docs/monitors.md, "Membership and core failure").
+        const auto hb = parse_duration_ms(*d.core_heartbeat);
+        if (s.monitor.empty()) issues.push_back({"system.core_heartbeat", "needs system.monitor: the monitors beat"});
+        else if (!hb.ok() || hb.value() < 10 || hb.value() > 60'000)
+            issues.push_back({"system.core_heartbeat", "must be a duration from 10ms to 60s like \"100ms\" (got '" + *d.core_heartbeat + "')"});
+        else s.core_heartbeat_ms = hb.value();
+    }
+    bool heartbeats = s.core_heartbeat_ms != 0;
+    for (const std::string& o : c.kernel_options) heartbeats = heartbeats || o.rfind("monitor.heartbeat=", 0) == 0;
     if (d.plan) {
         const std::string& p = *d.plan;
         if (s.monitor.empty()) issues.push_back({"system.plan", "needs system.monitor: the boot core's monitor runs the plan"});
@@ -306,12 +317,21 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                     issues.push_back({key, "names '" + rest + "', which is neither a [[server]] name nor in system.programs"});
                 if (step.find('@') != std::string::npos && (!all_digits(core) || std::stoul(core) >= cpus))
                     issues.push_back({key, "core '" + core + "' is not below " + std::to_string(cpus)});
+            } else if (step.rfind("kill-core:", 0) == 0) {
+                // kill-core:N: stop core N; the monitors' membership must notice (monitor/liveness.cpp).
+                const std::string n_text = step.substr(10);
+                if (!all_digits(n_text) || n_text.size() > 6 || std::stoul(n_text) >= cpus)
+                    issues.push_back({key, "'" + step + "' must be kill-core:N with N a core below " + std::to_string(cpus)});
+                else if (std::stoul(n_text) == 0)
+                    issues.push_back({key, "core 0 coordinates the membership and runs the plan: kill-core:0 is not survived"});
+                if (!heartbeats)
+                    issues.push_back({key, "kill-core needs heartbeats between the monitors: set system.core_heartbeat (e.g. \"100ms\")"});
             } else if (step.rfind("replicate:", 0) == 0) {
                 // The monitors check it too (a plan from --append reaches them unchecked).
                 if (const std::string e = check_replicate_step(step.substr(10), c); !e.empty()) issues.push_back({key, e});
             } else {
                 issues.push_back({key, "'" + step + "' is not a plan step (ping-all, ping-sample, probe, status, wait, bench, broadcast, "
-                                       "names:K, sleep:MS, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], crash:NAME[@CORE], replicate:..., shutdown)"});
+                                       "names:K, sleep:MS, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], crash:NAME[@CORE], kill-core:N, replicate:..., shutdown)"});
             }
             i = comma + 1;
         }

@@ -83,6 +83,10 @@ enum class Sys : std::uint64_t {
                        // already names; wrong_type without the kernel cap
     ticks = 34,        // () -> rdx = this core's timer ticks since it started (timer_hz per second; a core
                        // with no domain may skip ticks while idle): the clock timeouts count in
+    core_stop = 35,    // (kernel cptr) -> does not return: this core prints core-stopped and halts with
+                       // interrupts off; every domain on it stops where it is (fault injection: a core that
+                       // dies, docs/faults.md; a monitor removed from the membership halts this way too).
+                       // wrong_type / not_found without the kernel cap
     count
 };
 
@@ -252,6 +256,10 @@ enum class MonitorOp : std::uint64_t {
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t accept_service = 1;      // MonitorOp::accept flag
 inline constexpr std::uint32_t death_unknown = 0xff;    // MonitorOp::deaths: ended, how not known
+// MonitorOp::deaths: a whole core stopped (removed from the membership): domain = all_domains
+// stands for every domain of that core, and how = death_core_stopped.
+inline constexpr std::uint32_t death_core_stopped = 0xfe;
+inline constexpr std::uint32_t all_domains = 0xffffffff;
 inline constexpr std::uint64_t bind_ring_bits = 12;  // each direction of a binding: one 4 KiB ring
 
 } // namespace myr::abi

@@ -82,6 +82,7 @@ struct System {
     std::vector<std::string> programs;    // besides the monitor
     std::vector<std::string> spawn;       // NAME@CORES[*K]
     std::string plan;                     // "" = the monitor's default self-check
+    std::uint64_t core_heartbeat_ms = 0;  // monitors' heartbeats between cores (0: off): monitor.heartbeat=
     std::vector<Server> servers;          // [[server]] tables, in file order
     bool present = false;                 // the file had a [system] table
     // The kernel command-line words these add: monitor=, spawn=..., server.I=..., plan=.
