@@ -6,6 +6,7 @@
 #include "protocol.hpp"
 
 #include <myr/args.hpp>
+#include <myr/monitor/supervisor.hpp>
 #include <myr/supervise.hpp>
 
 namespace myr::monitor::servers {
@@ -54,12 +55,10 @@ std::uint64_t unpack(const std::uint64_t* w, unsigned words, char* out) {
 // never runs without the arguments it was given.
 struct Started {
     bool used;
-    bool hung;               // ended by its monitor for a missed heartbeat: a crash
     bool injected;           // ended by a crash: plan step (fault injection): a crash too
     std::uint8_t len;
+    int slot;                // its supervision slot (an instance of a supervised server), or -1
     std::uint32_t domain;
-    std::uint64_t beat_ms;   // heartbeat period (0: none), from its server table
-    std::uint64_t beat_due;  // ticks: the next heartbeat must come before this
     char program[name_max + 1];
     char text[max_args];
 };
@@ -343,23 +342,21 @@ unsigned load(bool report) {
 }
 
 // ---- Supervision (docs/monitors.md, "Supervision") --------------------------------------------
-// An instance of a configured server on this core that crashed (faulted, or exited with a code
-// other than 0; a domain ended on request, by stop: or a kill, did not crash) is started again
-// on this core with the same argument string, after its policy's backoff, while its budget
-// lasts. Each instance (server table and argument string, which holds replica=I) has one entry.
-struct Supervised {
-    bool used, due;               // due: a restart is waiting for `at`
+// The decisions (heartbeat deadlines, crash or not, restart after the backoff or down for good)
+// are the pure supervision::Supervisor's (myr/monitor/supervisor.hpp), host-simulated; this file
+// keeps what identifies each slot's instance (its server table and argument string, which holds
+// replica=I), starts and kills its domains, and writes the log lines. An instance of a configured
+// server with a restart policy or a heartbeat gets a slot at its first start; a crashed one is
+// started again on this core with the same argument string.
+namespace sv = supervision;
+struct SlotInfo {
     std::uint16_t server;
     std::uint8_t len;
-    std::uint32_t domain;         // the instance's current (or last) domain
-    std::uint32_t restarts;       // over the whole run
-    std::uint64_t at;             // ticks: when to restart
-    supervise::History history;
     char text[max_args];
 };
 constexpr unsigned max_supervised = 16;
-constinit Supervised supervised[max_supervised] = {};
-unsigned restarts_due;
+sv::Supervisor<max_supervised> sup;
+SlotInfo slot_info[max_supervised];
 std::uint64_t restarted_fault_count, restarted_exit_count;  // crashes the policy restarted (see restarted_faults)
 std::uint64_t hz_cached;
 
@@ -373,11 +370,10 @@ std::uint64_t hz() {
             for (const char* p = v; *p >= '0' && *p <= '9'; ++p) n = n * 10 + static_cast<std::uint64_t>(*p - '0');
             if (n > 0) hz_cached = n;
         }
+        sup.set_hz(hz_cached);
     }
     return hz_cached;
 }
-std::uint64_t now_ms() { return now_ticks() * 1000 / hz(); }
-std::uint64_t ticks_of(std::uint64_t ms) { return (ms * hz() + 999) / 1000; }
 
 // The configured server a record is an instance of: its program, its table's words first, and a
 // `replicas=` word (what start_instance gives every instance); max_servers when none.
@@ -393,95 +389,81 @@ unsigned server_of(const Started& r) {
     return max_servers;
 }
 
-// `how` of an instance this monitor ended for a missed heartbeat, or by an injected crash (not
-// DomainStatus values).
-constexpr std::uint64_t how_hung = 0xfe, how_injected = 0xfd;
-unsigned beating;  // live records with a heartbeat period
-
-bool is_crash(std::uint64_t how) {
-    if (how == how_hung || how == how_injected) return true;
-    const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
-    if ((how & 0xffffffff) == abi::death_unknown) return true;
-    if (state == abi::DomainStatus::faulted) return true;
-    return state == abi::DomainStatus::exited && (how >> 32) != 0;
+bool supervised_server(unsigned server) {
+    return server < max_servers &&
+           (configured[server].policy.kind != supervise::Kind::never || configured[server].heartbeat_ms != 0);
 }
 
-void reason(FixedBuffer& out, std::uint64_t how) {
-    const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
-    if (how == how_hung) format_to(out, "hung");
-    else if (how == how_injected) format_to(out, "injected");
-    else if (state == abi::DomainStatus::faulted) format_to(out, "fault:{}", how >> 32);
-    else if (state == abi::DomainStatus::exited) format_to(out, "exit:{}", how >> 32);
-    else format_to(out, "unknown");
-}
-
-void on_crash(const Started& r, std::uint64_t how) {
+// The slot of a configured instance starting as `r`: the one of the same instance (same server
+// and argument string) that is not running, else a new one; -1 when unsupervised or full.
+int slot_for(const Started& r) {
     (void)load(false);
+    (void)hz();
     const unsigned server = server_of(r);
-    if (server == max_servers || configured[server].policy.kind == supervise::Kind::never) return;
-    Supervised* e = nullptr;
-    for (Supervised& x : supervised)
-        if (x.used && x.server == server && x.len == r.len) {
-            bool eq = true;
-            for (unsigned k = 0; k < r.len; ++k) eq = eq && x.text[k] == r.text[k];
-            if (eq) e = &x;
-        }
-    for (Supervised& x : supervised)
-        if (!e && !x.used) {
-            e = &x;
-            *e = {};
-            e->used = true;
-            e->server = static_cast<std::uint16_t>(server);
-            e->len = r.len;
-            copy(e->text, r.text, r.len);
-        }
+    if (!supervised_server(server)) return -1;
+    for (unsigned i = 0; i < max_supervised; ++i) {
+        const int slot = static_cast<int>(i);
+        if (!sup.used(slot) || sup.running(slot) || slot_info[i].server != server || slot_info[i].len != r.len) continue;
+        bool eq = true;
+        for (unsigned k = 0; k < r.len; ++k) eq = eq && slot_info[i].text[k] == r.text[k];
+        if (eq) return slot;
+    }
+    const int slot = sup.add(configured[server].policy, configured[server].heartbeat_ms);
+    if (slot < 0) return -1;
+    SlotInfo& info = slot_info[slot];
+    info.server = static_cast<std::uint16_t>(server);
+    info.len = r.len;
+    copy(info.text, r.text, r.len);
+    return slot;
+}
+
+sv::End end_of(std::uint64_t how) {
+    const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
+    if ((how & 0xffffffff) == abi::death_unknown) return sv::End::unknown;
+    if (state == abi::DomainStatus::faulted) return sv::End::faulted;
+    if (state == abi::DomainStatus::exited) return (how >> 32) == 0 ? sv::End::exit_ok : sv::End::exit_failed;
+    if (state == abi::DomainStatus::killed) return sv::End::killed;
+    return sv::End::unknown;
+}
+
+void reason(FixedBuffer& out, sv::End e, std::uint64_t how) {
+    switch (e) {
+    case sv::End::hung: format_to(out, "hung"); break;
+    case sv::End::injected: format_to(out, "injected"); break;
+    case sv::End::faulted: format_to(out, "fault:{}", how >> 32); break;
+    case sv::End::exit_failed:
+    case sv::End::exit_ok: format_to(out, "exit:{}", how >> 32); break;
+    default: format_to(out, "unknown"); break;
+    }
+}
+
+// The log line of a crash the supervisor decided on (nothing for a server under `never`: it is
+// not restarted, and was never said to be).
+void report(int slot, std::uint32_t domain, const sv::Outcome& o, std::uint64_t how) {
+    if (o.kind == sv::Outcome::Kind::none) return;
+    const Server& s = configured[slot_info[slot].server];
+    if (s.policy.kind == supervise::Kind::never) return;
     char why[24];
     FixedBuffer w(why, sizeof why);
-    reason(w, how);
-    const Server& s = configured[server];
-    if (!e) {
-        emit("server-down name={} core={} domain={} reason={} restarts=0 why=table-full", s.name, mesh.core, r.domain, w.c_str());
+    reason(w, o.how, how);
+    if (o.kind == sv::Outcome::Kind::down) {
+        emit("server-down name={} core={} domain={} reason={} restarts={} why=budget", s.name, mesh.core, domain, w.c_str(),
+             o.restarts);
         return;
     }
-    e->domain = r.domain;
-    const supervise::Decision d = e->history.on_crash(s.policy, now_ms());
-    if (!d.restart) {
-        emit("server-down name={} core={} domain={} reason={} restarts={} why=budget", s.name, mesh.core, r.domain, w.c_str(),
-             e->restarts);
-        return;
-    }
-    e->due = true;
-    e->at = now_ticks() + (d.delay_ms * hz() + 999) / 1000;
-    ++restarts_due;
     // The kernel counted this end as a fault or a failed exit; restarted, it is handled (a hung or
     // injected crash was a kill, counted apart already).
-    const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
-    if (how != how_hung && how != how_injected) {
-        if (state == abi::DomainStatus::faulted) ++restarted_fault_count;
-        else if (state == abi::DomainStatus::exited) ++restarted_exit_count;
-    }
-    emit("server-crash name={} core={} domain={} reason={} restart_in_ms={} at_tick={}", s.name, mesh.core, r.domain, w.c_str(),
-         d.delay_ms, now_ticks());
+    if (o.how == sv::End::faulted) ++restarted_fault_count;
+    else if (o.how == sv::End::exit_failed) ++restarted_exit_count;
+    emit("server-crash name={} core={} domain={} reason={} restart_in_ms={} at_tick={}", s.name, mesh.core, domain, w.c_str(),
+         o.delay_ms, now_ticks());
 }
 
 // An instance moved here from a removed core (tag_move): supervised like one this monitor
 // restarted, so its restarts() says it is not a first start (it recovers its state).
 void adopt(std::uint64_t domain) {
     const Started* r = record_of(domain);
-    if (!r) return;
-    const unsigned server = server_of(*r);
-    if (server == max_servers) return;
-    for (Supervised& e : supervised)
-        if (!e.used) {
-            e = {};
-            e.used = true;
-            e.server = static_cast<std::uint16_t>(server);
-            e.len = r->len;
-            copy(e.text, r->text, r->len);
-            e.domain = static_cast<std::uint32_t>(domain);
-            e.restarts = 1;
-            return;
-        }
+    if (r && r->slot >= 0) sup.adopted(r->slot, static_cast<std::uint32_t>(domain), now_ticks());
 }
 
 // Monitor 0: the live core to move an instance of removed core `from` to: on its node where one
@@ -505,44 +487,32 @@ std::uint64_t new_home(std::uint64_t from) {
 } // namespace
 
 void supervise_tick() {
-    if (restarts_due == 0 && beating == 0) return;
+    if (sup.idle()) return;
     const std::uint64_t now = now_ticks();
-    // Heartbeats: an instance that missed its deadline is ended as hung (a crash, below).
-    for (Started& s : started) {
-        if (!s.used || !s.beat_ms || s.hung || now <= s.beat_due) continue;
-        s.hung = true;
-        const unsigned server = server_of(s);
-        emit("server-hung name={} core={} domain={} heartbeat_ms={}", server < max_servers ? configured[server].name : s.program,
-             mesh.core, s.domain, s.beat_ms);
-        if (const Status ks = binding::kill(s.domain); ks != Status::ok) {
-            // It ended already (its end is being reported), or we cannot end it (started without
-            // a domain cap kept: our cnode was short of slots). Either way, watch it no more:
-            // reporting it again every tick would flood the log.
-            s.hung = false;
-            s.beat_ms = 0;
-            print("cannot end hung domain {}: {}", s.domain, to_string(ks));
+    sv::Action a;
+    while (sup.next(now, a)) {
+        const SlotInfo& info = slot_info[a.slot];
+        const Server& s = configured[info.server];
+        if (a.kind == sv::Action::Kind::kill_hung) {
+            // A missed heartbeat: ended as hung (its end then counts as a crash).
+            emit("server-hung name={} core={} domain={} heartbeat_ms={}", s.name, mesh.core, a.domain, sup.beat_ms(a.slot));
+            if (const Status ks = binding::kill(a.domain); ks != Status::ok) {
+                // It ended already (its end is being reported), or we cannot end it (started without
+                // a domain cap kept: our cnode was short of slots). Either way, watch it no more:
+                // reporting it again every tick would flood the log.
+                sup.kill_failed(a.slot);
+                print("cannot end hung domain {}: {}", a.domain, to_string(ks));
+            }
+            continue;
         }
-    }
-    for (Supervised& e : supervised) {
-        if (!e.used || !e.due || now < e.at) continue;
-        e.due = false;
-        --restarts_due;
-        const Server& s = configured[e.server];
-        const SysResult r = start_local(s.program, length(s.program, name_max), ~0ull, e.text, e.len);
+        const SysResult r = start_local(s.program, length(s.program, name_max), ~0ull, info.text, info.len);
+        const sv::Outcome o = sup.restarted(a.slot, r.status == Status::ok, static_cast<std::uint32_t>(r.value), now);
         if (r.status == Status::ok) {
-            ++e.restarts;
-            emit("server-restart name={} core={} domain={} old={} restarts={}", s.name, mesh.core, r.value, e.domain, e.restarts);
-            e.domain = static_cast<std::uint32_t>(r.value);
+            emit("server-restart name={} core={} domain={} old={} restarts={}", s.name, mesh.core, r.value, a.domain, o.restarts);
         } else {
             // Counts against the budget like a crash: a program that cannot start stays down.
             print("cannot restart {} on core {}: {}", s.name, mesh.core, to_string(r.status));
-            Started fake{};
-            fake.used = true;
-            fake.domain = e.domain;
-            fake.len = e.len;
-            copy(fake.program, s.program, length(s.program, name_max));
-            copy(fake.text, e.text, e.len);
-            on_crash(fake, static_cast<std::uint64_t>(abi::death_unknown));
+            report(a.slot, a.domain, o, static_cast<std::uint64_t>(abi::death_unknown));
         }
     }
 }
@@ -552,9 +522,7 @@ void init(KernelOption option) { kernel_option = option; }
 std::uint64_t timer_hz() { return hz(); }
 
 std::uint32_t restarts_of(std::uint64_t domain) {
-    for (const Supervised& e : supervised)
-        if (e.used && !e.due && e.domain == domain) return e.restarts;
-    return 0;
+    return sup.restarts(sup.slot_of(static_cast<std::uint32_t>(domain)));
 }
 
 SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t arg, const char* text, std::uint64_t len) {
@@ -574,7 +542,7 @@ SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t ar
     if (r.status != Status::ok) return r;
     // The kernel reuses domain ids: a record left by an earlier domain of this id is stale.
     if (Started* old = record_of(r.value)) {
-        if (old->beat_ms) --beating;
+        if (old->slot >= 0 && sup.domain(old->slot) == r.value) (void)sup.ended(old->slot, sv::End::killed, now_ticks());
         old->used = false;
     }
     if (rec) {
@@ -584,26 +552,21 @@ SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t ar
         rec->len = static_cast<std::uint8_t>(len);
         copy(rec->program, name, name_len);
         copy(rec->text, text, len);
-        (void)load(false);
-        const unsigned server = server_of(*rec);
-        if (server < max_servers && configured[server].heartbeat_ms) {
-            // The first beat gets two periods: the instance has to start first.
-            rec->beat_ms = configured[server].heartbeat_ms;
-            rec->beat_due = now_ticks() + 2 * ticks_of(rec->beat_ms);
-            ++beating;
-        }
-    }
+        rec->slot = slot_for(*rec);
+        if (rec->slot >= 0) sup.started(rec->slot, rec->domain, now_ticks());
+    } 
     return r;
 }
 
 Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
     switch (static_cast<abi::MonitorOp>(w[0])) {
     case abi::MonitorOp::heartbeat: {
-        Started* rec = record_of(domain);
-        const std::uint64_t restarts = restarts_of(domain);
-        if (!rec || !rec->beat_ms || rec->hung) return {Status::ok, 0, 0, 0, restarts};
-        rec->beat_due = now_ticks() + ticks_of(rec->beat_ms);
-        return {Status::ok, 0, rec->beat_ms, ticks_of(rec->beat_ms), restarts};
+        const Started* rec = record_of(domain);
+        const int slot = rec ? rec->slot : -1;
+        const std::uint64_t restarts = sup.restarts(slot);
+        const std::uint64_t period = slot >= 0 && sup.domain(slot) == domain ? sup.beat(slot, now_ticks()) : 0;
+        if (period == 0) return {Status::ok, 0, 0, 0, restarts};
+        return {Status::ok, 0, sup.beat_ms(slot), period, restarts};
     }
     case abi::MonitorOp::server_info: {
         (void)load(false);
@@ -700,10 +663,21 @@ Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
 void domain_ended(std::uint64_t domain, std::uint64_t how) {
     for (Started& s : started)
         if (s.used && s.domain == domain) {
-            if (s.hung) on_crash(s, how_hung);
-            else if (s.injected) on_crash(s, how_injected);
-            else if (is_crash(how)) on_crash(s, how);
-            if (s.beat_ms) --beating;
+            const sv::End end = s.injected ? sv::End::injected : end_of(how);
+            if (s.slot >= 0 && sup.running(s.slot) && sup.domain(s.slot) == domain) {
+                report(s.slot, static_cast<std::uint32_t>(domain), sup.ended(s.slot, end, now_ticks()), how);
+            } else if (s.slot < 0 && sv::is_crash(end)) {
+                // An instance of a server with a policy that found no slot free: it stays down.
+                (void)load(false);
+                const unsigned server = server_of(s);
+                if (server < max_servers && configured[server].policy.kind != supervise::Kind::never) {
+                    char why[24];
+                    FixedBuffer w(why, sizeof why);
+                    reason(w, end, how);
+                    emit("server-down name={} core={} domain={} reason={} restarts=0 why=table-full", configured[server].name,
+                         mesh.core, domain, w.c_str());
+                }
+            }
             s.used = false;
         }
     for (Stage& s : stages)
