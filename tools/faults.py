@@ -5,7 +5,9 @@ Boots CONFIG again and again, each time with a run plan written from the seed: t
 (kvload on every other core, --ops each), then fault events at random moments, --min-gap to
 --max-gap ms apart (crash: steps: the primary, a backup, a backup twice while it rejoins, two
 replicas at once when there are three or more, or a client killed mid-run; EVENTS), until
---crashes crashes of kvstore replicas were injected. Every boot is
+--crashes crashes of kvstore replicas were injected. With --core-deaths P, a share P of the boots
+ends its faults by stopping a whole core (kill-core:, the config needs core_heartbeat): a backup's
+core half the time, else a client's. Every boot is
 checked: each client's counter against its acknowledged and uncertain increments, every
 acknowledged put readable with its value, no swap done twice, no kernel panic, every crash
 answered by a restart. Prints one line per boot and a summary; writes faults.csv to --out.
@@ -30,7 +32,9 @@ EVENTS = (("primary", 35), ("backup", 25), ("rejoin", 20), ("client", 20))
 EVENTS_K3 = (("primary", 25), ("backup", 20), ("rejoin", 15), ("client", 15), ("pair", 25))
 
 
-def plan_for(rng, events, ops, targets, gap, clients):
+def plan_for(rng, events, ops, targets, gap, clients, core_death=None):
+    """The plan, and the core stopped at its end (None: none) with whether its client was still
+    alive then (it dies with the core)."""
     steps = [f"spawn:kvload={ops}"]
     alive = list(clients)
     table = EVENTS if len(targets) < 3 else EVENTS_K3
@@ -47,8 +51,12 @@ def plan_for(rng, events, ops, targets, gap, clients):
             steps += [f"crash:kvstore@{first}", f"sleep:{rng.randint(0, 150)}", f"crash:kvstore@{second}"]
         else:
             steps.append(f"crash:kvstore@{targets[0] if kind == 'primary' else backup}")
+    died = None
+    if core_death is not None:
+        steps += [f"sleep:{rng.randint(gap[0], gap[1])}", f"kill-core:{core_death}"]
+        died = (core_death, core_death in alive)
     steps += ["sleep:1500", "wait", "shutdown"]  # the last crash's restart comes before the end
-    return ",".join(steps)
+    return ",".join(steps), died
 
 
 def with_plan(config_text, plan):
@@ -87,7 +95,7 @@ def overlaps(log, targets):
     acknowledged writes; K - 1 must not."""
     down, beyond, most = set(), 0, 0
     for line in log.splitlines():
-        m = re.match(r"server-crashed name=kvstore core=(\d+) ", line)
+        m = re.match(r"server-crashed name=kvstore core=(\d+) ", line) or re.match(r"core-kill core=(\d+) ", line)
         h = re.search(r"kvstore: hang_after=\d+: replica (\d+) hangs", line)
         if (m and int(m.group(1)) in targets) or h:
             down.add(targets.index(int(m.group(1))) if m else int(h.group(1)))
@@ -148,14 +156,17 @@ def summary(rows, role):
             f"p90 {q(sel, 0.9)}, max {sel[-1]}{c}")
 
 
-def check(log, targets):
-    """The boot's figures and what broke."""
+def check(log, targets, died=None):
+    """The boot's figures and what broke; `died`: the core the plan stopped (and whether its
+    client was alive), or None."""
     f = {
         "injected": len(re.findall(r"^server-crashed name=kvstore ", log, re.M)),
         "hangs": len(re.findall(r"kvstore: hang_after=\d+: replica \d+ hangs", log)),
         "hung": len(re.findall(r"^server-hung name=kvstore ", log, re.M)),
         "killed": len(re.findall(r"^server-crashed name=kvload ", log, re.M)),
-        "restarts": len(re.findall(r"^server-restart name=kvstore ", log, re.M)),
+        "restarts": len(re.findall(r"^server-restart name=kvstore ", log, re.M)) +
+                    len(re.findall(r"^server-moved name=kvstore ", log, re.M)),
+        "core_deaths": len(re.findall(r"^core-lost core=", log, re.M)),
         "down": len(re.findall(r"^server-down name=kvstore ", log, re.M)),
         "panics": len(re.findall(r"panic", log)),
         "clients": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0, "conflicts": 0, "retried": 0,
@@ -172,6 +183,18 @@ def check(log, targets):
     f["double"], f["most_down"] = overlaps(log, targets)
     fails = re.findall(r"test-fail: (.*)", log)
     problems = list(fails)
+    if died is not None:
+        # The membership must remove the core; a replica there counts as crashed and must come
+        # back on another core (server-moved), with the table for a backup.
+        if not re.search(rf"^core-lost core={died[0]} ", log, re.M):
+            problems.append(f"core {died[0]} was stopped but never removed from the membership")
+        if died[0] in targets:
+            f["injected"] += 1
+            r = targets.index(died[0])
+            if not re.search(rf"^server-moved name=kvstore replica={r} ", log, re.M):
+                problems.append(f"replica {r} died with core {died[0]} and was not started elsewhere")
+            elif r > 0 and not re.search(rf"kvstore: backup {r} back:", log[log.find(f"server-moved name=kvstore replica={r} "):]):
+                problems.append(f"replica {r} moved off core {died[0]} but never got the table")
     if f["panics"]:
         problems.append(f"{f['panics']} panic lines")
     if f["down"]:
@@ -200,6 +223,8 @@ def main():
     ap.add_argument("--max-gap", type=int, default=1400, help="most ms between crashes (default 1400)")
     ap.add_argument("--hangs", type=float, default=0.5,
                     help="share of boots in which a replica hangs (default 0.5; needs `heartbeat` in kvstore's table)")
+    ap.add_argument("--core-deaths", type=float, default=0.0,
+                    help="share of boots that end their faults by stopping a whole core (needs core_heartbeat; default 0)")
     ap.add_argument("--strict", action="store_true", help="count losses after every replica was down at once as failures too")
     ap.add_argument("--out", default=None, help="where faults.csv goes (default: none)")
     ap.add_argument("--keep-logs", action="store_true", help="with --out: keep every boot's log, not only failed ones")
@@ -220,17 +245,36 @@ def main():
         print("faults: kvstore's [[server]] table has no heartbeat: no hangs injected", flush=True)
         args.hangs = 0
     sockets, cores = int(machine.get("sockets", 1)), int(machine.get("cores", 1)) * int(machine.get("threads", 1))
-    targets = [s * cores for s in range(sockets)]
+    # kvstore's cores: "per-node" (the first core of each node: one node per socket, as the
+    # campaign's configs have) or a list like "0,4,7".
+    placed = next((t.get("cores") for t in parsed.get("server", []) if t.get("program") == "kvstore"), "per-node")
+    if placed == "per-node":
+        targets = [s * cores for s in range(sockets)]
+    else:
+        targets = []
+        for part in placed.split(","):
+            a, _, b = part.partition("-")
+            targets += list(range(int(a), int(b or a) + 1))
+    # Cores a plan may stop: not core 0 (it coordinates the membership) and not the first core of a
+    # node (it relays the name table's agreement): docs/monitors.md, "Membership and core failure".
+    stoppable = [c for c in range(1, sockets * cores) if c % cores != 0]
+    if args.core_deaths > 0 and not parsed.get("system", {}).get("core_heartbeat"):
+        sys.exit("faults: --core-deaths needs [system] core_heartbeat in the config")
     clients = list(range(1, sockets * cores))  # spawn:kvload starts one on every core but the boot core
     rng = random.Random(args.seed)
     total = {"boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
-             "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0, "malformed": 0, "refused": 0}
+             "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0, "malformed": 0, "refused": 0,
+             "core_deaths": 0}
     rows, recov = [], []
     t0 = time.time()
     while total["injected"] + total["hung"] < args.crashes:
         boot = total["boots"] + 1
         n = min(args.per_boot, args.crashes - total["injected"] - total["hung"])
-        plan = plan_for(rng, n, args.ops, targets, (args.min_gap, args.max_gap), clients)
+        core_death = None
+        if rng.random() < args.core_deaths and stoppable:
+            backups = [c for c in targets[1:] if c in stoppable]
+            core_death = rng.choice(backups) if backups and rng.random() < 0.5 else rng.choice(stoppable)
+        plan, died = plan_for(rng, n, args.ops, targets, (args.min_gap, args.max_gap), clients, core_death)
         # A hang at a write drawn over the boot's writes (every kvload operation writes).
         hang = (rng.randrange(len(targets)), rng.randint(20, max(21, args.ops * len(clients) // 4))) if rng.random() < args.hangs else None
         with tempfile.TemporaryDirectory() as tmp:
@@ -240,7 +284,7 @@ def main():
             r = subprocess.run([ctl, "run", cfg, "--kernel", kernel, "--accel", "tcg", "--quiet", "--log", logf,
                                 "--programs", os.path.join(build, "user")], capture_output=True, text=True)
             log = open(logf, errors="replace").read() if os.path.exists(logf) else ""
-        f, problems = check(log, targets)
+        f, problems = check(log, targets, died)
         recov += [(boot,) + r for r in recoveries(log, targets)]
         if (problems or args.keep_logs) and args.out:  # the whole log of a boot that did not pass, with its config
             os.makedirs(args.out, exist_ok=True)
@@ -248,8 +292,9 @@ def main():
             open(os.path.join(args.out, f"boot-{boot}.toml"), "w").write(with_hang(with_plan(base, plan), hang))
         if f["clients"] == 0:
             problems.append(f"no client reported (myriadctl exit {r.returncode}: {r.stderr.strip()[-200:]})")
-        elif f["clients"] + f["killed"] != len(clients):
-            problems.append(f"{f['clients']} clients reported and {f['killed']} were killed, of {len(clients)}")
+        elif f["clients"] + f["killed"] + (1 if died and died[1] else 0) != len(clients):
+            problems.append(f"{f['clients']} clients reported and {f['killed']} were killed"
+                            f"{' (and one died with its core)' if died and died[1] else ''}, of {len(clients)}")
         if f["clients"] and f["refused"] == 0:
             problems.append(f"{f['malformed']} malformed requests sent, none answered bad_request")
         if f["restarts"] < f["injected"] + f["hung"]:
@@ -261,26 +306,27 @@ def main():
         total["double"] += f["double"]
         total["beyond_boots"] += 1 if beyond else 0
         for k in ("injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics",
-                  "malformed", "refused"):
+                  "malformed", "refused", "core_deaths"):
             total[k] += f[k]
         if problems and not beyond:
             total["failed_boots"] += 1
         status = "ok" if not problems else ("beyond tolerance (every replica down at once): " if beyond else "FAILED: ") + "; ".join(problems[:3])
         total["most_down"] = max(total["most_down"], f["most_down"])
-        print(f"boot {boot}: crashes={f['injected']} hangs={f['hung']} under-load={f['under_load']} most-down={f['most_down']} all-down={f['double']} restarts={f['restarts']} "
+        print(f"boot {boot}: crashes={f['injected']} hangs={f['hung']} cores-stopped={f['core_deaths']} under-load={f['under_load']} most-down={f['most_down']} all-down={f['double']} restarts={f['restarts']} "
               f"clients={f['clients']} killed={f['killed']} "
               f"increments={f['acked']}+{f['uncertain']}? puts={f['puts']} lost={f['lost']} wrong={f['wrong']} "
               f"twice={f['conflicts']} resent={f['retried']} malformed={f['malformed']}/{f['refused']} {status}", flush=True)
         if problems:
             print(f"  plan: {plan}" + (f" hang: replica {hang[0]} at write {hang[1]}" if hang else ""), flush=True)
         rows.append((boot, f["injected"], f["hung"], f["under_load"], f["restarts"], f["clients"], f["killed"], f["acked"], f["uncertain"], f["puts"], f["lost"],
-                     f["wrong"], f["conflicts"], f["retried"], f["panics"], f["double"], f["malformed"], f["refused"],
+                     f["wrong"], f["conflicts"], f["retried"], f["panics"], f["double"], f["malformed"], f["refused"], f["core_deaths"],
                      "ok" if not problems else ("beyond" if beyond else "failed")))
         if f["injected"] == 0 and boot > 3 * (args.crashes // max(args.per_boot, 1) + 1):
             break  # crashes never land: do not loop for ever
     print(f"faults: {total['boots']} boots, {total['injected']} crashes injected ({total['under_load']} while clients ran), "
           f"{total['hung']} hangs ended by heartbeat, "
           f"{total['killed']} clients killed mid-run, "
+          f"{total['core_deaths']} cores stopped and removed, "
           f"{total['restarts']} restarts, "
           f"{total['acked']} acknowledged increments and {total['puts']} acknowledged puts checked, "
           f"{total['lost'] + total['wrong']} acknowledged writes lost or wrong, {total['conflicts']} done twice, "
@@ -306,7 +352,7 @@ def main():
                     out.write(",".join("" if x is None else str(x) for x in r) + "\n")
         with open(os.path.join(args.out, "faults.csv"), "w") as out:
             out.write("boot,crashes,hangs,under_load,restarts,clients,clients_killed,increments_acked,increments_uncertain,puts_acked,lost,wrong,"
-                      "done_twice,resent,panics,all_down,malformed,refused,result\n")
+                      "done_twice,resent,panics,all_down,malformed,refused,cores_stopped,result\n")
             for row in rows:
                 out.write(",".join(str(x) for x in row) + "\n")
     return 1 if total["failed_boots"] or total["injected"] + total["hung"] < args.crashes else 0
