@@ -2,35 +2,21 @@
 #include "servers.hpp"
 
 #include "binding.hpp"
+#include "servers_state.hpp"
 #include "mesh.hpp"
 #include "protocol.hpp"
 
 #include <myr/args.hpp>
-#include <myr/monitor/supervisor.hpp>
 #include <myr/supervise.hpp>
 
 namespace myr::monitor::servers {
-namespace {
+// Shared with supervise.cpp through servers_state.hpp; the rest is this file's own.
+namespace detail {
 
 using namespace myr::user;
 
 KernelOption kernel_option = nullptr;
 
-constexpr std::uint64_t max_args = args::max_len;
-constexpr std::uint64_t name_max = 23;  // boot module names (the CPU driver's: 24 bytes with the NUL)
-
-std::uint64_t length(const char* s, std::uint64_t max) {
-    std::uint64_t n = 0;
-    while (n < max && s[n]) ++n;
-    return n;
-}
-void copy(char* dst, const char* src, std::uint64_t n) {
-    for (std::uint64_t i = 0; i < n; ++i) dst[i] = src[i];
-}
-bool same(const char* a, const char* b) {
-    while (*a && *a == *b) ++a, ++b;
-    return *a == *b;
-}
 // Bytes of `text` packed little-endian into words (the wire format of names and argument pieces).
 void pack(const char* text, std::uint64_t len, std::uint64_t* w, unsigned words) {
     for (unsigned i = 0; i < words; ++i) w[i] = 0;
@@ -53,16 +39,6 @@ std::uint64_t unpack(const std::uint64_t* w, unsigned words, char* out) {
 // end is noticed through binding.cpp's domain caps; a domain id the kernel reuses replaces a
 // stale record). A spawn with arguments is refused (busy) when the table is full, so a domain
 // never runs without the arguments it was given.
-struct Started {
-    bool used;
-    bool injected;           // ended by a crash: plan step (fault injection): a crash too
-    std::uint8_t len;
-    int slot;                // its supervision slot (an instance of a supervised server), or -1
-    std::uint32_t domain;
-    char program[name_max + 1];
-    char text[max_args];
-};
-constexpr unsigned max_started = 48;
 Started started[max_started];
 
 Started* record_of(std::uint64_t domain) {
@@ -107,7 +83,6 @@ std::uint64_t next_any;  // round robin over the caller's node for spawn_any
 // spawn_req tags (word 0): the plan's own are small numbers (monitor.cpp); ours carry a kind bit.
 constexpr std::uint64_t tag_domain = std::uint64_t{1} << 40;  // | gen << 16 | ticket
 constexpr std::uint64_t tag_plan = std::uint64_t{1} << 41;    // | instance index of the round
-constexpr std::uint64_t tag_move = std::uint64_t{1} << 42;    // | server << 8 | instance: moved off a removed core
 
 // Sends an argument string as spawn_args lines, then the spawn_req for `program` on `core`.
 void send_spawn(std::uint64_t core, std::uint64_t tag, const char* program, std::uint64_t plen, const char* text,
@@ -125,17 +100,6 @@ void send_spawn(std::uint64_t core, std::uint64_t tag, const char* program, std:
 void wake_local_domains() { (void)syscall6(abi::Sys::send_ipi, ipi_cap, mesh.core); }
 
 // ---- The boot core's servers and plan steps ---------------------------------------------------
-struct Server {
-    char name[17];
-    char program[name_max + 1];
-    supervise::Policy policy;  // restart policy of its instances (every monitor applies it to its own)
-    std::uint64_t heartbeat_ms;  // 0: no heartbeats asked
-    std::uint8_t len;
-    std::uint16_t count, next;  // placed instances; index of the next (start: steps add more)
-    char text[max_args];
-    std::uint16_t cores[max_cores];
-};
-constexpr unsigned max_servers = 16;
 constinit Server configured[max_servers] = {};
 unsigned server_count;
 
@@ -341,189 +305,11 @@ unsigned load(bool report) {
     return bad;
 }
 
-// ---- Supervision (docs/monitors.md, "Supervision") --------------------------------------------
-// The decisions (heartbeat deadlines, crash or not, restart after the backoff or down for good)
-// are the pure supervision::Supervisor's (myr/monitor/supervisor.hpp), host-simulated; this file
-// keeps what identifies each slot's instance (its server table and argument string, which holds
-// replica=I), starts and kills its domains, and writes the log lines. An instance of a configured
-// server with a restart policy or a heartbeat gets a slot at its first start; a crashed one is
-// started again on this core with the same argument string.
-namespace sv = supervision;
-struct SlotInfo {
-    std::uint16_t server;
-    std::uint8_t len;
-    char text[max_args];
-};
-constexpr unsigned max_supervised = 16;
-sv::Supervisor<max_supervised> sup;
-SlotInfo slot_info[max_supervised];
-std::uint64_t restarted_fault_count, restarted_exit_count;  // crashes the policy restarted (see restarted_faults)
-std::uint64_t hz_cached;
+} // namespace detail
 
-std::uint64_t now_ticks() { return syscall6(abi::Sys::ticks).value; }
-std::uint64_t hz() {
-    if (hz_cached == 0) {
-        char v[16];
-        hz_cached = 100;
-        if (kernel_option("timer_hz", v, sizeof v)) {
-            std::uint64_t n = 0;
-            for (const char* p = v; *p >= '0' && *p <= '9'; ++p) n = n * 10 + static_cast<std::uint64_t>(*p - '0');
-            if (n > 0) hz_cached = n;
-        }
-        sup.set_hz(hz_cached);
-    }
-    return hz_cached;
-}
-
-// The configured server a record is an instance of: its program, its table's words first, and a
-// `replicas=` word (what start_instance gives every instance); max_servers when none.
-unsigned server_of(const Started& r) {
-    if (!args::value(r.text, r.len, "replicas").found) return max_servers;
-    for (unsigned i = 0; i < server_count; ++i) {
-        const Server& s = configured[i];
-        if (!same(s.program, r.program) || s.len > r.len) continue;
-        bool prefix = true;
-        for (unsigned k = 0; k < s.len; ++k) prefix = prefix && s.text[k] == r.text[k];
-        if (prefix) return i;
-    }
-    return max_servers;
-}
-
-bool supervised_server(unsigned server) {
-    return server < max_servers &&
-           (configured[server].policy.kind != supervise::Kind::never || configured[server].heartbeat_ms != 0);
-}
-
-// The slot of a configured instance starting as `r`: the one of the same instance (same server
-// and argument string) that is not running, else a new one; -1 when unsupervised or full.
-int slot_for(const Started& r) {
-    (void)load(false);
-    (void)hz();
-    const unsigned server = server_of(r);
-    if (!supervised_server(server)) return -1;
-    for (unsigned i = 0; i < max_supervised; ++i) {
-        const int slot = static_cast<int>(i);
-        if (!sup.used(slot) || sup.running(slot) || slot_info[i].server != server || slot_info[i].len != r.len) continue;
-        bool eq = true;
-        for (unsigned k = 0; k < r.len; ++k) eq = eq && slot_info[i].text[k] == r.text[k];
-        if (eq) return slot;
-    }
-    const int slot = sup.add(configured[server].policy, configured[server].heartbeat_ms);
-    if (slot < 0) return -1;
-    SlotInfo& info = slot_info[slot];
-    info.server = static_cast<std::uint16_t>(server);
-    info.len = r.len;
-    copy(info.text, r.text, r.len);
-    return slot;
-}
-
-sv::End end_of(std::uint64_t how) {
-    const auto state = static_cast<abi::DomainStatus>(how & 0xffffffff);
-    if ((how & 0xffffffff) == abi::death_unknown) return sv::End::unknown;
-    if (state == abi::DomainStatus::faulted) return sv::End::faulted;
-    if (state == abi::DomainStatus::exited) return (how >> 32) == 0 ? sv::End::exit_ok : sv::End::exit_failed;
-    if (state == abi::DomainStatus::killed) return sv::End::killed;
-    return sv::End::unknown;
-}
-
-void reason(FixedBuffer& out, sv::End e, std::uint64_t how) {
-    switch (e) {
-    case sv::End::hung: format_to(out, "hung"); break;
-    case sv::End::injected: format_to(out, "injected"); break;
-    case sv::End::faulted: format_to(out, "fault:{}", how >> 32); break;
-    case sv::End::exit_failed:
-    case sv::End::exit_ok: format_to(out, "exit:{}", how >> 32); break;
-    default: format_to(out, "unknown"); break;
-    }
-}
-
-// The log line of a crash the supervisor decided on (nothing for a server under `never`: it is
-// not restarted, and was never said to be).
-void report(int slot, std::uint32_t domain, const sv::Outcome& o, std::uint64_t how) {
-    if (o.kind == sv::Outcome::Kind::none) return;
-    const Server& s = configured[slot_info[slot].server];
-    if (s.policy.kind == supervise::Kind::never) return;
-    char why[24];
-    FixedBuffer w(why, sizeof why);
-    reason(w, o.how, how);
-    if (o.kind == sv::Outcome::Kind::down) {
-        emit("server-down name={} core={} domain={} reason={} restarts={} why=budget", s.name, mesh.core, domain, w.c_str(),
-             o.restarts);
-        return;
-    }
-    // The kernel counted this end as a fault or a failed exit; restarted, it is handled (a hung or
-    // injected crash was a kill, counted apart already).
-    if (o.how == sv::End::faulted) ++restarted_fault_count;
-    else if (o.how == sv::End::exit_failed) ++restarted_exit_count;
-    emit("server-crash name={} core={} domain={} reason={} restart_in_ms={} at_tick={}", s.name, mesh.core, domain, w.c_str(),
-         o.delay_ms, now_ticks());
-}
-
-// An instance moved here from a removed core (tag_move): supervised like one this monitor
-// restarted, so its restarts() says it is not a first start (it recovers its state).
-void adopt(std::uint64_t domain) {
-    const Started* r = record_of(domain);
-    if (r && r->slot >= 0) sup.adopted(r->slot, static_cast<std::uint32_t>(domain), now_ticks());
-}
-
-// Monitor 0: the live core to move an instance of removed core `from` to: on its node where one
-// is left, else on the nearest node; the one holding the fewest configured instances, the lowest
-// number on a tie. ~0 when no core is left.
-std::uint64_t new_home(std::uint64_t from) {
-    const bool have_topo = topo.cores == mesh.cores;
-    std::uint64_t best = ~0ull, best_load = ~0ull, best_dist = ~0ull;
-    for (std::uint64_t c = 0; c < mesh.cores; ++c) {
-        if (!mesh_alive(c)) continue;
-        const std::uint64_t dist =
-            have_topo ? topo.distance[std::size_t{topo.core_node[from]} * topo.nodes + topo.core_node[c]] : 0;
-        std::uint64_t load = 0;
-        for (unsigned s = 0; s < server_count; ++s)
-            for (unsigned i = 0; i < configured[s].count; ++i) load += configured[s].cores[i] == c;
-        if (dist < best_dist || (dist == best_dist && load < best_load)) best = c, best_load = load, best_dist = dist;
-    }
-    return best;
-}
-
-} // namespace
-
-void supervise_tick() {
-    if (sup.idle()) return;
-    const std::uint64_t now = now_ticks();
-    sv::Action a;
-    while (sup.next(now, a)) {
-        const SlotInfo& info = slot_info[a.slot];
-        const Server& s = configured[info.server];
-        if (a.kind == sv::Action::Kind::kill_hung) {
-            // A missed heartbeat: ended as hung (its end then counts as a crash).
-            emit("server-hung name={} core={} domain={} heartbeat_ms={}", s.name, mesh.core, a.domain, sup.beat_ms(a.slot));
-            if (const Status ks = binding::kill(a.domain); ks != Status::ok) {
-                // It ended already (its end is being reported), or we cannot end it (started without
-                // a domain cap kept: our cnode was short of slots). Either way, watch it no more:
-                // reporting it again every tick would flood the log.
-                sup.kill_failed(a.slot);
-                print("cannot end hung domain {}: {}", a.domain, to_string(ks));
-            }
-            continue;
-        }
-        const SysResult r = start_local(s.program, length(s.program, name_max), ~0ull, info.text, info.len);
-        const sv::Outcome o = sup.restarted(a.slot, r.status == Status::ok, static_cast<std::uint32_t>(r.value), now);
-        if (r.status == Status::ok) {
-            emit("server-restart name={} core={} domain={} old={} restarts={}", s.name, mesh.core, r.value, a.domain, o.restarts);
-        } else {
-            // Counts against the budget like a crash: a program that cannot start stays down.
-            print("cannot restart {} on core {}: {}", s.name, mesh.core, to_string(r.status));
-            report(a.slot, a.domain, o, static_cast<std::uint64_t>(abi::death_unknown));
-        }
-    }
-}
+using namespace detail;
 
 void init(KernelOption option) { kernel_option = option; }
-
-std::uint64_t timer_hz() { return hz(); }
-
-std::uint32_t restarts_of(std::uint64_t domain) {
-    return sup.restarts(sup.slot_of(static_cast<std::uint32_t>(domain)));
-}
 
 SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t arg, const char* text, std::uint64_t len) {
     if (name_len > name_max) return {Status::not_found, 0};  // longer than any boot module's name
@@ -542,7 +328,7 @@ SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t ar
     if (r.status != Status::ok) return r;
     // The kernel reuses domain ids: a record left by an earlier domain of this id is stale.
     if (Started* old = record_of(r.value)) {
-        if (old->slot >= 0 && sup.domain(old->slot) == r.value) (void)sup.ended(old->slot, sv::End::killed, now_ticks());
+        supervise_stale(*old);
         old->used = false;
     }
     if (rec) {
@@ -552,22 +338,14 @@ SysResult start_local(const char* name, std::uint64_t name_len, std::uint64_t ar
         rec->len = static_cast<std::uint8_t>(len);
         copy(rec->program, name, name_len);
         copy(rec->text, text, len);
-        rec->slot = slot_for(*rec);
-        if (rec->slot >= 0) sup.started(rec->slot, rec->domain, now_ticks());
+        supervise_started(*rec);
     } 
     return r;
 }
 
 Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
     switch (static_cast<abi::MonitorOp>(w[0])) {
-    case abi::MonitorOp::heartbeat: {
-        const Started* rec = record_of(domain);
-        const int slot = rec ? rec->slot : -1;
-        const std::uint64_t restarts = sup.restarts(slot);
-        const std::uint64_t period = slot >= 0 && sup.domain(slot) == domain ? sup.beat(slot, now_ticks()) : 0;
-        if (period == 0) return {Status::ok, 0, 0, 0, restarts};
-        return {Status::ok, 0, sup.beat_ms(slot), period, restarts};
-    }
+    case abi::MonitorOp::heartbeat: return heartbeat(domain);
     case abi::MonitorOp::server_info: {
         (void)load(false);
         char name[17] = {};
@@ -663,21 +441,7 @@ Answer serve(std::uint64_t domain, const std::uint64_t (&w)[4]) {
 void domain_ended(std::uint64_t domain, std::uint64_t how) {
     for (Started& s : started)
         if (s.used && s.domain == domain) {
-            const sv::End end = s.injected ? sv::End::injected : end_of(how);
-            if (s.slot >= 0 && sup.running(s.slot) && sup.domain(s.slot) == domain) {
-                report(s.slot, static_cast<std::uint32_t>(domain), sup.ended(s.slot, end, now_ticks()), how);
-            } else if (s.slot < 0 && sv::is_crash(end)) {
-                // An instance of a server with a policy that found no slot free: it stays down.
-                (void)load(false);
-                const unsigned server = server_of(s);
-                if (server < max_servers && configured[server].policy.kind != supervise::Kind::never) {
-                    char why[24];
-                    FixedBuffer w(why, sizeof why);
-                    reason(w, end, how);
-                    emit("server-down name={} core={} domain={} reason={} restarts=0 why=table-full", configured[server].name,
-                         mesh.core, domain, w.c_str());
-                }
-            }
+            supervise_ended(s, how);
             s.used = false;
         }
     for (Stage& s : stages)
@@ -820,42 +584,6 @@ bool run_stop(const char* spec, Waiter wait, bool crash) {
     return stopped_now > 0;
 }
 
-void cores_lost(const std::uint64_t* removed_bits) {
-    auto removed = [&](std::uint64_t c) { return c < max_cores && (removed_bits[c / 64] >> (c % 64) & 1) != 0; };
-    for (unsigned s = 0; s < server_count; ++s) {
-        Server& sv = configured[s];
-        for (unsigned i = 0; i < sv.count; ++i) {
-            const std::uint64_t from = sv.cores[i];
-            if (!removed(from)) continue;
-            if (sv.policy.kind == supervise::Kind::never) {
-                emit("server-lost name={} replica={} core={} why=restart-never", sv.name, i, from);
-                continue;
-            }
-            const std::uint64_t to = new_home(from);
-            char text[max_args] = {};
-            const std::uint64_t len = instance_text(sv, i, text);
-            if (to == ~0ull || len == 0) {
-                emit("server-lost name={} replica={} core={} why=no-core", sv.name, i, from);
-                continue;
-            }
-            emit("server-move name={} replica={} from={} to={}", sv.name, i, from, to);
-            sv.cores[i] = static_cast<std::uint16_t>(to);  // counts for the next instance's choice
-            const std::uint64_t tag = tag_move | std::uint64_t{s} << 8 | i;
-            if (to == mesh.core) {
-                const SysResult r = start_local(sv.program, length(sv.program, name_max), ~0ull, text, len);
-                if (r.status == Status::ok) {
-                    adopt(r.value);
-                    emit("server-moved name={} replica={} core={} domain={}", sv.name, i, to, r.value);
-                } else {
-                    emit("server-lost name={} replica={} core={} why=start-failed status={}", sv.name, i, to, static_cast<int>(r.status));
-                }
-                continue;
-            }
-            send_spawn(to, tag, sv.program, length(sv.program, name_max), text, len);
-        }
-    }
-}
-
 std::uint64_t stopped() { return stopped_total; }
 
 bool is_instance(std::uint64_t domain) {
@@ -863,8 +591,6 @@ bool is_instance(std::uint64_t domain) {
     return r && args::value(r->text, r->len, "replicas").found;
 }
 
-std::uint64_t restarted_faults() { return restarted_fault_count; }
-std::uint64_t restarted_exits() { return restarted_exit_count; }
 
 std::uint64_t live_servers() {
     std::uint64_t n = 0;
