@@ -840,9 +840,14 @@ void serve_call(const Message& m) {
         // Program arguments and spawns by domains (servers.cpp).
         const servers::Answer a = servers::serve(who, m.w);
         std::uint32_t core = 0, domain = 0;
-        if (static_cast<abi::MonitorOp>(m.w[0]) == abi::MonitorOp::server_info && a.status == Status::not_found &&
-            names::lookup(m.w[1], m.w[2], core, domain))
-            return (void)reply(Status::ok, 0, ~0ull, std::uint64_t{core} << 32 | domain);  // an exported name
+        if (static_cast<abi::MonitorOp>(m.w[0]) == abi::MonitorOp::server_info && names::lookup(m.w[1], m.w[2], core, domain)) {
+            if (a.status == Status::not_found)
+                return (void)reply(Status::ok, 0, ~0ull, std::uint64_t{core} << 32 | domain);  // an exported name
+            // A [[server]] table of that name whose instance exported it too (kvstore's primary
+            // without nameserv): both answers.
+            if (a.status == Status::ok)
+                return (void)reply(Status::ok, a.w1, a.w2, abi::server_info_exported | std::uint64_t{core} << 32 | domain);
+        }
         return (void)reply(a.status, a.w1, a.w2, a.w3, abi::no_cap, a.high);
     }
     // ---- Operations for user-space servers (docs/monitors.md, "Death feed, kill, list, bind by

@@ -4,6 +4,7 @@
 #include "binding.hpp"
 #include "deaths.hpp"
 #include "mesh.hpp"
+#include "names.hpp"
 #include "protocol.hpp"
 
 #include <myr/monitor/membership.hpp>
@@ -66,6 +67,7 @@ void apply() {
         mesh_exclude(c);
         deaths::core_lost(c);
         binding::core_lost(c);
+        names::core_lost(c);
     }
     char list[256];
     FixedBuffer l(list, sizeof list);

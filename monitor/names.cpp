@@ -151,6 +151,9 @@ struct Fwd {
 };
 constexpr unsigned max_fwd = 32;
 Fwd fwds[max_fwd];
+// Monitor 0: cores the membership removed whose names are still to be removed (reap_removed).
+bool reap_core[max_cores];
+bool reap_pending;
 
 void wake_local_domains() { (void)syscall6(abi::Sys::send_ipi, ipi_cap, mesh.core); }
 
@@ -365,6 +368,12 @@ unsigned domain_ended(std::uint32_t domain) {
     return n;
 }
 
+void core_lost(std::uint64_t core) {
+    if (core >= max_cores || mesh.core != 0) return;
+    reap_core[core] = true;
+    reap_pending = true;
+}
+
 bool handles(const urpc::Message& m) {
     return m.header.type >= r::kind_first && m.header.type <= r::kind_last && r::packet_object(m) == names_object;
 }
@@ -443,9 +452,53 @@ void on_note(std::uint64_t from, const urpc::Message& m) {
     if (copy_lost++ == 0) print("names: the copy of the name table is full: a name is missing here");
 }
 
+// Monitor 0 (the sequencer): the names of cores the membership removed go through the agreement
+// as removals on behalf of their dead owners (nobody on those cores can ask any more), a few at a
+// time through the forwarded-op slots, until none is left.
+
+bool reap_removed() {
+    if (!reap_pending || !in_group || !endpoint) return false;
+    struct Gone {
+        std::uint16_t core;
+        std::uint32_t domain;
+        std::uint64_t n0, n1;
+    };
+    Gone found[8];
+    unsigned n = 0;
+    bool left = false;
+    // Collect first: a removal submitted at the sequencer is applied at once, and the table must
+    // not change under its own iteration.
+    endpoint->replica().object().for_each([&](const r::Registry::Name& name, std::uint16_t core, std::uint32_t domain) {
+        if (core >= max_cores || !reap_core[core]) return;
+        left = true;
+        if (n == 8) return;
+        found[n] = {core, domain, 0, 0};
+        from_name(name, found[n].n0, found[n].n1);
+        ++n;
+    });
+    bool any = false;
+    for (unsigned k = 0; k < n; ++k) {
+        const Gone& g = found[k];
+        bool in_flight = false;
+        Fwd* f = nullptr;
+        for (Fwd& x : fwds) {
+            in_flight = in_flight || (x.used && x.core == g.core && x.name[0] == g.n0 && x.name[1] == g.n1);
+            if (!x.used && !f) f = &x;
+        }
+        if (in_flight || !f) continue;
+        const auto op = make_op(r::Registry::Kind::remove, g.core, g.domain, g.n0, g.n1);
+        if (endpoint->submit(op, forwarded | static_cast<std::uint64_t>(f - fwds)) != Status::ok) continue;
+        *f = {true, 2, g.core, g.domain, 0, {g.n0, g.n1}};
+        any = true;
+    }
+    reap_pending = left;
+    return any;
+}
+
 bool pump() {
     bool any = drain_backlog();
     if (!ready) return any;
+    if (reap_removed()) any = true;
     for (Export& e : exports) {
         const bool waiting = e.state == State::queued || (e.state == State::removing && e.token == 0);
         if (waiting && submit(e)) any = true;

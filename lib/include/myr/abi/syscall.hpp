@@ -248,12 +248,15 @@ enum class MonitorOp : std::uint64_t {
                       // user::Heartbeat, user::restarts()
     server_info = 21, // (op, name0, name1) -> ok when the config has a [[server]] table whose name or
                       // program is `name` (16 bytes, nul-padded): w1 = its instances placed at boot,
-                      // w2 = its table index; else ok when a domain exported `name` in the monitors'
-                      // table: w1 = 0, w2 = ~0, w3 = core << 32 | domain; not_found when neither.
+                      // w2 = its table index, w3 = server_info_exported | core << 32 | domain when a
+                      // domain also exported `name` in the monitors' table (else 0); else ok when a
+                      // domain exported `name` there: w1 = 0, w2 = ~0, w3 = core << 32 | domain;
+                      // not_found when neither.
                       // Answered locally, no messages (clients ask "does this machine run
                       // nameserv?": user::server_configured, nameserv::present)
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
+inline constexpr std::uint64_t server_info_exported = std::uint64_t{1} << 63;  // MonitorOp::server_info, w3
 inline constexpr std::uint64_t accept_service = 1;      // MonitorOp::accept flag
 inline constexpr std::uint32_t death_unknown = 0xff;    // MonitorOp::deaths: ended, how not known
 // MonitorOp::deaths: a whole core stopped (removed from the membership): domain = all_domains

@@ -107,8 +107,9 @@ inline Status server_configured(const char* name, std::uint64_t& instances) {
 inline Status exporter(const char* name, std::uint32_t& core, std::uint32_t& domain) {
     Message m{};
     if (const Status s = server_info(name, m); s != Status::ok) return s;
-    if (m.w[2] != ~0ull) return Status::not_found;
-    core = static_cast<std::uint32_t>(m.w[3] >> 32);
+    // A name that is also a [[server]] table's says whether it was exported in w3's top bit.
+    if (m.w[2] != ~0ull && (m.w[3] & abi::server_info_exported) == 0) return Status::not_found;
+    core = static_cast<std::uint32_t>((m.w[3] & ~abi::server_info_exported) >> 32);
     domain = static_cast<std::uint32_t>(m.w[3]);
     return Status::ok;
 }
