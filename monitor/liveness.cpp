@@ -183,8 +183,6 @@ bool run_kill(const char* spec, servers::Waiter wait) {
     else if (n >= mesh.cores || !member.view().has(static_cast<std::uint32_t>(n))) why = "no such core in the membership";
     else if (graph_nodes) why = "with monitor.graph=nodes, lines relay through node leaders: not supported";
     else if (mesh.cores > 64) why = "more than 64 cores (name-table proxies): not supported yet";
-    else if (const urpc::MulticastTree* t = tree_of(0); t && !t->children(static_cast<std::uint32_t>(n)).empty())
-        why = "it relays the name table's agreement to its node (the lowest core of a node): its death is not survived yet";
     if (why) {
         print("kill-core:{}: refused: {}", spec, why);
         emit("core-kill-refused core={}", spec);

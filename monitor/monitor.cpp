@@ -38,6 +38,29 @@ bool pings_done_sent;
 bool mute_pings;  // kernel option monitor.mute_pings=CORE: this monitor answers no ping (tests the loss count)
 bool bench_rtt;  // monitor 0: measure the round trip (argument bit; ./myriad bench monitors)
 std::uint32_t census_replies;
+
+// The cores a gathering step (spawn, probe, status, census) still waits for: one reply each. A
+// core the membership removes meanwhile is waited for no more (its reply never comes), so a
+// plan goes on whenever a core stops.
+struct Awaited {
+    std::uint64_t bits[max_cores / 64];
+    void reset() {
+        for (std::uint64_t& b : bits) b = 0;
+    }
+    void ask(std::uint64_t c) { bits[c / 64] |= std::uint64_t{1} << (c % 64); }
+    // Whether `c` was awaited (and now is not).
+    bool got(std::uint64_t c) {
+        if (c >= max_cores || !(bits[c / 64] >> (c % 64) & 1u)) return false;
+        bits[c / 64] &= ~(std::uint64_t{1} << (c % 64));
+        return true;
+    }
+    bool done() const {
+        for (std::uint64_t c = 0; c < mesh.cores; ++c)
+            if ((bits[c / 64] >> (c % 64) & 1u) && mesh_alive(c)) return false;
+        return true;
+    }
+};
+Awaited spawn_wait, status_wait, census_wait;
 std::uint64_t bcast_acks, bcast_hops_max, bcast_forwarded;
 std::uint64_t census_live, census_exited, census_failed, census_faulted;
 std::uint64_t total_lines, total_forwarded;  // monitor 0: summed from status replies
@@ -137,6 +160,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case stop_reply: servers::on_stop_reply(from, m); break;
     case spawn_reply:
         if (servers::on_spawn_reply(from, m)) break;  // a server's or a domain's spawn
+        if (!spawn_wait.got(from)) break;              // a round that is over, or not asked
         ++spawn_replies;
         if (m.words[0] == 1 && m.words[1] != 0) ++spawn_failures;        // tag 1: a real program
         if (m.words[0] == 2 && m.words[1] == static_cast<std::uint64_t>(Status::not_found)) ++spawn_unknown_ok;
@@ -150,6 +174,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         break;
     }
     case status_reply:
+        if (!status_wait.got(from)) break;
         ++status_replies;
         for (unsigned t = 1; t <= 8; ++t) type_totals[t] += (m.words[5 + (t - 1) / 4] >> (16 * ((t - 1) % 4))) & 0xffff;
         total_lines += m.words[2] >> 32;
@@ -194,6 +219,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         bcast_forwarded += m.words[2];
         break;
     case census_reply:
+        if (!census_wait.got(from)) break;
         ++census_replies;
         census_live += m.words[1];
         census_exited += m.words[2];
@@ -370,8 +396,9 @@ std::uint64_t sample_peers() {
 void step_spawn(const char* name, std::uint64_t core, std::uint64_t arg) {
     std::uint64_t w[5] = {};
     pack_name(name, w);
-    const std::uint32_t replies0 = spawn_replies, failures0 = spawn_failures;
+    const std::uint32_t failures0 = spawn_failures;
     std::uint32_t asked = 0, local_failed = 0;
+    spawn_wait.reset();
     if (core == mesh.core) {
         std::uint64_t len = 0;
         while (name[len]) ++len;
@@ -382,19 +409,22 @@ void step_spawn(const char* name, std::uint64_t core, std::uint64_t arg) {
     for (std::uint64_t c = 0; c < mesh.cores; ++c) {
         if (c == mesh.core || (core != ~0ull && c != core) || !mesh_alive(c)) continue;
         send(c, spawn_req, 1, w[0], w[1], w[2], w[3], w[4], arg);
+        spawn_wait.ask(c);
         ++asked;
     }
-    run_until([&] { return spawn_replies == replies0 + asked - (core == mesh.core); });
+    run_until([&] { return spawn_wait.done(); });
     const std::uint32_t failed = spawn_failures - failures0 + local_failed;
     emit("remote-spawn program={} cores={} failed={}", name, asked, failed);
     plan_ok = plan_ok && failed == 0 && (asked > 0 || core == ~0ull);
 }
 
 void step_status() {
-    const std::uint32_t before = status_replies;
     total_lines = total_forwarded = 0;  // replies carry running totals: the last round's sum counts
+    status_wait.reset();
+    for (std::uint64_t c = 0; c < mesh.cores; ++c)
+        if (c != mesh.core && mesh_alive(c)) status_wait.ask(c);
     broadcast(status_req);
-    run_until([&] { return status_replies == before + mesh_live() - 1; });
+    run_until([&] { return status_wait.done(); });
 }
 
 // Error paths: an unknown program on every other core must be refused, and a malformed message
@@ -402,11 +432,15 @@ void step_status() {
 void step_probe() {
     std::uint64_t bogus[5] = {};
     pack_name("no-such-program", bogus);
-    const std::uint32_t replies0 = spawn_replies, refused0 = spawn_unknown_ok;
-    const std::uint64_t others = mesh_live() - 1;
+    const std::uint32_t refused0 = spawn_unknown_ok, replies0 = spawn_replies;
+    spawn_wait.reset();
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
-        if (c != mesh.core && mesh_alive(c)) send(c, spawn_req, 2, bogus[0], bogus[1], bogus[2], bogus[3], bogus[4], ~0ull);
-    run_until([&] { return spawn_replies == replies0 + others; });
+        if (c != mesh.core && mesh_alive(c)) {
+            spawn_wait.ask(c);
+            send(c, spawn_req, 2, bogus[0], bogus[1], bogus[2], bogus[3], bogus[4], ~0ull);
+        }
+    run_until([&] { return spawn_wait.done(); });
+    const std::uint64_t others = spawn_replies - replies0;  // a core removed meanwhile did not answer
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
         if (c != mesh.core && mesh_alive(c)) send(c, 0x7e, 0xbad);
     step_status();
@@ -457,9 +491,12 @@ void step_wait() {
     for (;; ++rounds) {
         census_replies = 0;
         census_live = census_exited = census_failed = census_faulted = 0;
+        census_wait.reset();
+        for (std::uint64_t c = 0; c < mesh.cores; ++c)
+            if (c != mesh.core && mesh_alive(c)) census_wait.ask(c);
         broadcast(census_req);
         const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
-        run_until([&] { return census_replies == mesh_live() - 1; });
+        run_until([&] { return census_wait.done(); });
         census_live += census_live_here(v);
         census_exited += v >> 16 & 0xffff;
         census_failed += census_failed_here(v);

@@ -92,6 +92,9 @@ alignas(r::Group) unsigned char group_mem[sizeof(r::Group)];
 alignas(MeshTransport) unsigned char transport_mem[sizeof(MeshTransport)];
 alignas(r::Endpoint<r::Registry>) unsigned char endpoint_mem[sizeof(r::Endpoint<r::Registry>)];
 r::Endpoint<r::Registry>* endpoint;
+r::Group* names_group;
+std::uint32_t names_nodes = 1;
+std::uint64_t group_live[group_max / 64 ? group_max / 64 : 1] = {};  // cores still in the agreement
 std::uint16_t node_of_core[group_max];
 std::uint8_t distances[abi::topo_max_nodes * abi::topo_max_nodes];
 
@@ -285,6 +288,9 @@ void init() {
             return;
         }
     }
+    names_group = group;
+    names_nodes = nodes;
+    for (std::uint32_t c = 0; c < group_cores; ++c) group_live[c / 64] |= std::uint64_t{1} << (c % 64);
     auto* transport = new (transport_mem) MeshTransport();
     endpoint = new (endpoint_mem) r::Endpoint<r::Registry>(*group, placement, static_cast<std::uint16_t>(mesh.core), *transport);
     ready = true;
@@ -369,13 +375,25 @@ unsigned domain_ended(std::uint32_t domain) {
 }
 
 void core_lost(std::uint64_t core) {
-    if (core >= max_cores || mesh.core != 0) return;
+    if (core >= max_cores) return;
+    // Every group monitor: the sequencer's tree no longer passes through `core`, and whatever
+    // was in flight through it is asked for again (Replica::resync).
+    if (in_group && endpoint && names_group && core < group_cores && (group_live[core / 64] >> (core % 64) & 1u)) {
+        group_live[core / 64] &= ~(std::uint64_t{1} << (core % 64));
+        const std::uint16_t former = names_group->parent(0, static_cast<std::uint32_t>(mesh.core));
+        const Status s = names_group->exclude(std::span<const std::uint8_t>(distances, std::size_t{names_nodes} * names_nodes),
+                                              std::span<const std::uint64_t>(group_live));
+        if (s != Status::ok) print("names: cannot rebuild the agreement's trees without core {}: {}", core, to_string(s));
+        endpoint->resync(former);
+        take_completions();
+    }
+    if (mesh.core != 0) return;
     reap_core[core] = true;
     reap_pending = true;
 }
 
 bool handles(const urpc::Message& m) {
-    return m.header.type >= r::kind_first && m.header.type <= r::kind_last && r::packet_object(m) == names_object;
+    return r::is_packet_kind(m.header.type) && r::packet_object(m) == names_object;
 }
 
 void on_message(std::uint64_t from, const urpc::Message& m) {
@@ -560,7 +578,7 @@ bool run_step(std::uint64_t want, void (*collect)(std::uint64_t)) {
         sum_count_max = sum_count_min;
         sum_disagree = 0;
         sum_unsettled = pending0 != 0;
-        const std::uint64_t target = sums + mesh.cores - 1;
+        const std::uint64_t target = sums + mesh_live() - 1;  // the cores in the membership
         broadcast(names_sum_req);
         collect(target);
         const bool settled = sum_unsettled == 0 && sum_count_min == want && sum_count_max == want;
@@ -572,7 +590,7 @@ bool run_step(std::uint64_t want, void (*collect)(std::uint64_t)) {
          sum_digest0, round + 1);
     if (!ok)
         print("names: {} of {} monitors disagree with monitor 0, counts {}..{}, {} unsettled{}", sum_disagree,
-              mesh.cores - 1, sum_count_min, sum_count_max, sum_unsettled, round == limit ? " (gave up waiting)" : "");
+              mesh_live() - 1, sum_count_min, sum_count_max, sum_unsettled, round == limit ? " (gave up waiting)" : "");
     return ok;
 }
 

@@ -28,8 +28,10 @@ void init();
 // waiting are withdrawn once decided). Returns how many names it held or waited for.
 unsigned domain_ended(std::uint32_t domain);
 
-// Monitor 0: core `core` was removed from the membership: the names its domains held go, as
-// removals through the agreement on their behalf (pump() submits them).
+// Core `core` was removed from the membership. Every group monitor rebuilds the agreement's trees
+// without it and asks the sequencer for entries that were in flight through it (Group::exclude,
+// Replica::resync); monitor 0 also removes the names its domains held, through the agreement on
+// their behalf (pump() submits them).
 void core_lost(std::uint64_t core);
 // Replication lines of the name table (types 0x40..0x4a carrying its object id).
 [[nodiscard]] bool handles(const urpc::Message& m);

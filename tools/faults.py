@@ -255,9 +255,11 @@ def main():
         for part in placed.split(","):
             a, _, b = part.partition("-")
             targets += list(range(int(a), int(b or a) + 1))
-    # Cores a plan may stop: not core 0 (it coordinates the membership) and not the first core of a
-    # node (it relays the name table's agreement): docs/monitors.md, "Membership and core failure".
-    stoppable = [c for c in range(1, sockets * cores) if c % cores != 0]
+    # Cores a plan may stop: any but core 0, which coordinates the membership (docs/monitors.md,
+    # "Membership and core failure"). The first core of a node relays the name table's agreement
+    # and runs that node's nameserv replica (under restart = never: lost, its clients go to
+    # nameserv.0).
+    stoppable = list(range(1, sockets * cores))
     if args.core_deaths > 0 and not parsed.get("system", {}).get("core_heartbeat"):
         sys.exit("faults: --core-deaths needs [system] core_heartbeat in the config")
     clients = list(range(1, sockets * cores))  # spawn:kvload starts one on every core but the boot core

@@ -37,6 +37,24 @@ Status Group::build(const GroupConfig& config) {
     return Status::ok;
 }
 
+Status Group::exclude(std::span<const std::uint8_t> distance, std::span<const std::uint64_t> live) {
+    const std::uint32_t n = m_config.cores;
+    if (live.size() * 64 < n || (live[m_config.sequencer / 64] >> (m_config.sequencer % 64) & 1u) == 0)
+        return Status::invalid_argument;
+    if (m_config.fanout == Fanout::unicast) return Status::ok;
+    static constexpr std::uint8_t local_distance[1] = {10};
+    if (distance.empty()) {
+        if (m_config.nodes != 1) return Status::invalid_argument;
+        distance = local_distance;
+    }
+    for (std::uint32_t root = 0; root < n; ++root) {
+        if ((live[root / 64] >> (root % 64) & 1u) == 0) continue;  // a stopped core's tree: no longer used
+        const urpc::MulticastInput in{distance, m_config.nodes, m_config.core_node, root, live};
+        MYR_TRY(urpc::build_multicast_tree(in, m_trees[root]));
+    }
+    return Status::ok;
+}
+
 bool Group::is_child(std::uint32_t root, std::uint32_t core, std::uint32_t child) const {
     for (std::uint16_t c : m_trees[root].children(core))
         if (c == child) return true;

@@ -27,7 +27,7 @@ void require(bool ok) {
 class CountingTransport final : public Transport {
 public:
     Status send(std::uint16_t dst, std::uint8_t type, const std::uint64_t (&)[urpc::payload_words]) override {
-        require(type >= kind_first && type <= kind_last);
+        require(is_packet_kind(type));
         ++sent;
         return dst < 64 ? Status::ok : Status::invalid_argument;
     }
@@ -75,7 +75,7 @@ void drive(const Group& group, std::uint16_t self, const std::uint8_t* data, std
         }
         const Result<Packet> d = decode(m);
         if (d.ok()) {
-            require(m.header.type >= kind_first && m.header.type <= kind_last);
+            require(is_packet_kind(m.header.type));
             require(m.header.length == packet_length && m.header.flags == urpc::frag_single);
             require(d->object == packet_object(m));
         }

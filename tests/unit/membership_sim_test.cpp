@@ -137,8 +137,14 @@ struct Sim {
     }
 
     // Every live member in one view, the coordinator's, committed; that view = the cores alive.
+    // Without a slow core (delays within the bounds) no live core may have been removed.
     void expect_converged(const std::string& what) {
         const Member& co = members[coordinator];
+        if (slow == ~0u) {
+            for (std::uint32_t c = 0; c < cores; ++c) {
+                EXPECT_FALSE(members[c].excluded()) << what << ": live core " << c << " removed";
+            }
+        }
         EXPECT_EQ(co.view(), survivors()) << what;
         EXPECT_EQ(co.committed(), co.epoch()) << what;
         for (std::uint32_t c = 0; c < cores; ++c) {

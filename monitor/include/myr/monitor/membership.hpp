@@ -146,7 +146,7 @@ public:
         if (now >= m_next_beat) {
             ++m_seq;
             m_next_beat = now + m_params.beat_ticks;
-            for (std::uint16_t c : m_tree.children(m_self)) send(out, c, Kind::beat, m_seq);
+            beat_children(out);
             check_children(out);
         }
     }
@@ -166,7 +166,7 @@ public:
             if (is_coordinator() || m_tree.parent(m_self) != from) return ignore(Status::malformed);
             if (m.value <= m_seq) return ignore(Status::out_of_range);
             m_seq = m.value;
-            for (std::uint16_t c : m_tree.children(m_self)) send(out, c, Kind::beat, m_seq);
+            beat_children(out);
             send(out, from, Kind::beat_ack, m_seq);
             check_children(out);
             return Status::ok;
@@ -235,15 +235,28 @@ private:
         m_view = members;
         m_epoch = epoch;
         m_said = {};
-        // Every child starts with a full allowance of misses in the new tree.
-        for (std::uint32_t c = 0; c < m_cores; ++c) m_acked[c] = m_seq;
+        // Every child starts with a full allowance of misses in the new tree, counted from the
+        // first beat this core passes on in it: a member's last beat number may be old (its
+        // parent stopped), and the next beat can be several numbers on.
+        m_fresh = members;
         return Status::ok;
+    }
+
+    template <class Out>
+    void beat_children(Out& out) {
+        for (std::uint16_t c : m_tree.children(m_self)) {
+            if (c < max_cores && m_fresh.has(c)) {
+                m_acked[c] = m_seq - 1;
+                m_fresh.remove(c);
+            }
+            send(out, c, Kind::beat, m_seq);
+        }
     }
 
     template <class Out>
     void check_children(Out& out) {
         for (std::uint16_t c : m_tree.children(m_self)) {
-            if (m_seq <= m_acked[c] + m_params.misses || m_said.has(c)) continue;
+            if (c >= max_cores || m_fresh.has(c) || m_seq <= m_acked[c] + m_params.misses || m_said.has(c)) continue;
             m_said.add(c);
             if (is_coordinator()) m_suspects.add(c);
             else send(out, coordinator, Kind::suspect, c);
@@ -286,6 +299,7 @@ private:
     std::uint64_t m_seq = 0;                // coordinator: beats numbered; member: last forwarded
     std::uint64_t m_acked[max_cores] = {};  // per child: the newest beat it answered
     CoreSet m_said;                         // children suspected in this view
+    CoreSet m_fresh;                        // children not yet sent a beat in this view
     // Coordinator only.
     std::uint64_t m_next_beat = 0;
     CoreSet m_suspects, m_pending, m_removed;

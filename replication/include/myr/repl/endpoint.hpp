@@ -69,6 +69,12 @@ public:
         return true;
     }
 
+    // After the group's trees changed (Group::exclude): the replica asks for what it may have
+    // missed (Replica::resync).
+    void resync(std::uint16_t former_parent) {
+        if (is_replica()) m_replica.resync(former_parent);
+        drain();
+    }
     // The replica (meaningful only when is_replica()).
     [[nodiscard]] const Replica<Obj>& replica() const { return m_replica; }
     [[nodiscard]] const ForwardStats& forward_stats() const { return m_stats; }
@@ -224,7 +230,7 @@ Status Endpoint<Obj>::on_message(std::uint16_t src, const urpc::Message& line) {
             return on_request(src, client, replica, line.words[1], line.words[2], line);
         return on_reply(src, client, replica, line.words[1], line.words[2], line);
     }
-    if (type < kind_first || type > kind_last) return reject(Status::malformed);
+    if (!is_packet_kind(type)) return reject(Status::malformed);
     // A replication line: only between replica cores.
     if (!is_replica() || !m_placement->is_replica(src)) return reject(Status::malformed);
     const Status s = m_replica.on_message(m_placement->rank_of(src), line);

@@ -51,6 +51,12 @@ public:
     }
     [[nodiscard]] bool is_child(std::uint32_t root, std::uint32_t core, std::uint32_t child) const;
 
+    // A membership change: the trees of the cores left in `live` (a bit per core) are built again
+    // without the others (with the same distances as build(); empty for one node), so no line
+    // travels through a core that stopped. Unicast fanout needs no rebuild (a stopped core is a
+    // leaf of every tree but its own). invalid_argument when `live` lacks the sequencer.
+    [[nodiscard]] Status exclude(std::span<const std::uint8_t> distance, std::span<const std::uint64_t> live);
+
 private:
     GroupConfig m_config{};
     std::uint16_t m_core_node[max_cores] = {};

@@ -52,6 +52,12 @@ struct ReplicaStats {
     std::uint64_t commits = 0;        // 2pc decisions taken here
     std::uint64_t aborts = 0;
     std::uint64_t parked = 0;         // 2pc prepares that waited for a lower-priority holder
+    // sequencer after a membership change (resync): entries seen twice and ignored, entries the
+    // sequencer resent from its log, and asks that came too late for its log (then this replica
+    // cannot catch up without a snapshot).
+    std::uint64_t duplicates = 0;
+    std::uint64_t resent = 0;
+    std::uint64_t out_of_sync = 0;
 };
 
 template <ReplicatedObject Obj>
@@ -79,6 +85,16 @@ public:
     [[nodiscard]] std::uint64_t applied_index() const { return m_applied; }
     [[nodiscard]] const ReplicaStats& stats() const { return m_stats; }
     [[nodiscard]] std::uint16_t self() const { return m_self; }
+    // sequencer: the group's trees changed (Group::exclude: a core stopped). Entries in flight
+    // through a stopped core are lost, so from now on this replica accepts entries straight from
+    // the sequencer too (and the last lines its former parent sent before it stopped), ignores
+    // ones it has, and on a gap asks the sequencer to resend from the first index it lacks
+    // (seq_resend); it asks once now. The sequencer keeps its last `log_entries` entries for
+    // this. `former_parent`: its parent in the sequencer's tree before the change. No effect for
+    // other protocols or at the sequencer.
+    void resync(std::uint16_t former_parent);
+    static constexpr std::uint32_t log_entries = 64;
+
     // Nothing in flight here: no pending client op, no open transaction.
     [[nodiscard]] bool idle() const { return m_pending_used == 0 && m_txns_used == 0 && m_parked_used == 0; }
 
@@ -173,6 +189,7 @@ private:
     Status sequencer_on(const Packet& p);
     void sequencer_order(std::uint16_t origin, std::uint64_t id, const Op& op);
     void sequencer_release_reads();
+    void sequencer_ask_resend();
     // two_phase.hpp
     Status two_pc_submit(std::int32_t slot);
     Status two_pc_on(const Packet& p);
@@ -195,6 +212,11 @@ private:
     std::uint16_t m_self;
     Obj m_object{};
     std::uint64_t m_applied = 0;    // sequencer: log entries applied (= last index)
+    bool m_resync = false;          // sequencer, after resync(): entries from the sequencer accepted, gaps asked for
+    std::uint64_t m_asked_at = ~0ull;  // m_applied when this replica last asked for a resend
+    std::uint16_t m_former[4] = {0xffff, 0xffff, 0xffff, 0xffff};  // parents before tree changes
+    std::uint32_t m_formers = 0;
+    Packet m_log[log_entries] = {}; // the sequencer: its last entries, by index % log_entries
     std::uint64_t m_next_seq = 0;   // per-origin request numbers
     Pending m_pending[max_pending] = {};
     std::uint32_t m_pending_used = 0;

@@ -33,9 +33,18 @@ enum class Kind : std::uint8_t {
     tpc_abort = 0x48,    // coordinator tree: unlock
     owner_request = 0x49,  // origin -> owner core (2pc coordinated by the owner)
     owner_reply = 0x4a,    // owner -> origin: aux = Status, body = result
+    seq_resend = 0x4d,     // seq_resend_kind below
 };
 inline constexpr std::uint8_t kind_first = 0x40;
 inline constexpr std::uint8_t kind_last = 0x4a;
+// After a membership change (a core on the sequencer's tree stopped): replica -> sequencer, aux =
+// the first log index it lacks; the sequencer resends what its log still holds, straight to it,
+// or answers with this kind (aux = its oldest index) when that is too old. Outside the range
+// above: 0x4b and 0x4c are endpoint.hpp's forwarding lines.
+inline constexpr std::uint8_t seq_resend_kind = 0x4d;
+[[nodiscard]] constexpr bool is_packet_kind(std::uint8_t t) {
+    return (t >= kind_first && t <= kind_last) || t == seq_resend_kind;
+}
 
 struct Packet {
     Kind kind;
@@ -76,7 +85,7 @@ constexpr void encode(const Packet& p, std::uint64_t (&w)[urpc::payload_words]) 
 // decode: structural checks only (type range, full line, single fragment); whether the packet
 // makes sense in the protocol's state is the replica's business.
 [[nodiscard]] inline Result<Packet> decode(const urpc::Message& m) {
-    if (m.header.type < kind_first || m.header.type > kind_last) return Status::malformed;
+    if (!is_packet_kind(m.header.type)) return Status::malformed;
     if (m.header.length != packet_length || m.header.flags != urpc::frag_single)
         return Status::malformed;
     Packet p{};
