@@ -157,7 +157,7 @@ public:
     // message this core may not send or receive (a beat from a core not its parent, a suspect
     // from a core not the suspect's parent, a view not from the coordinator).
     template <class Out>
-    Status on(std::uint32_t from, const Msg& m, std::uint64_t now, Out& out) {
+    Status on(std::uint32_t from, const Msg& m, [[maybe_unused]] std::uint64_t now, Out& out) {
         if (m_excluded) return ignore(Status::connection_lost);
         if (from >= m_cores || from == m_self) return ignore(Status::malformed);
         switch (m.kind) {
@@ -206,7 +206,6 @@ public:
             if (!m_pending.has(from)) return ignore(Status::out_of_range);
             m_pending.remove(from);
             if (m_pending.empty()) commit();
-            (void)now;
             return Status::ok;
         }
         return ignore(Status::malformed);
