@@ -41,6 +41,8 @@ struct BindEnd {
                              // at take_ring, so a binding waiting to be accepted holds one slot
                              // here, not two (0: none waiting; see transit_reserve)
     std::uint64_t service;   // server side: the client's service word (bind_to; 0 by name)
+    std::uint64_t req_serial;// server side: the serial of the client's entry at its own monitor, which
+                             // names this request in a bind_cancel (tickets are reused, serials not)
     std::uint64_t serial;    // never reused: names this entry for as long as it lives
     // Local calls (docs/monitors.md, "Local calls"). Server side of a same-core binding: the
     // client's entry (index and serial). Client side: what the server decided and, once it
@@ -312,8 +314,8 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
 // called accept at least once (else not_found, before anything is charged); `service` goes to
 // the server with the binding.
 void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t client_domain, std::uint64_t client_phys,
-                       std::uint64_t n0, std::uint64_t n1, std::uint64_t local_slot, std::uint64_t to_domain = 0,
-                       std::uint64_t service = 0) {
+                       std::uint64_t n0, std::uint64_t n1, std::uint64_t local_slot, std::uint64_t to_domain,
+                       std::uint64_t service, std::uint64_t client_serial) {
     Status st = Status::ok;
     Service found{};
     const Service* svc = nullptr;
@@ -341,6 +343,7 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
         }
         f->domain = svc->domain;
         f->service = service;
+        f->req_serial = client_serial;
         f->peer_core = static_cast<std::uint32_t>(from);
         f->peer_domain = static_cast<std::uint32_t>(client_domain);
         st = new_ring(f->rx_slot, phys, local_slot ? &original : nullptr);
@@ -427,6 +430,7 @@ void start_bind(DomainRec& rec, std::uint64_t who, const Service& svc, std::uint
     BindEnd* e = new_bind();
     if (!e) return (void)reply(Status::busy);
     e->domain = static_cast<std::uint32_t>(who);
+    e->peer_core = svc.core;  // where the request goes (a bind_cancel follows it there)
     std::uint64_t phys = 0, original = 0;
     if (const Status st = new_ring(e->rx_slot, phys, local ? &original : nullptr); st != Status::ok) {
         release_bind(*e);
@@ -437,9 +441,40 @@ void start_bind(DomainRec& rec, std::uint64_t who, const Service& svc, std::uint
     else rec.remote = true;
     const std::uint64_t ticket = static_cast<std::uint64_t>(e - binds);
     reply(Status::ok, ticket);
-    if (local) bind_request_here(mesh.core, ticket, who, phys, n0, n1, original, by_address ? svc.domain : 0, service);
-    else if (by_address) send(svc.core, bind_to_req, ticket, who, phys, svc.domain, service);
-    else send(svc.core, bind_req, ticket, who, phys, n0, n1);
+    if (local) bind_request_here(mesh.core, ticket, who, phys, n0, n1, original, by_address ? svc.domain : 0, service, e->serial);
+    else if (by_address) send(svc.core, bind_to_req, ticket, who, phys, svc.domain, service, e->serial);
+    else send(svc.core, bind_req, ticket, who, phys, n0, n1, e->serial);
+}
+
+// The client withdrew its ticket (MonitorOp::bind_cancel: it stopped waiting). What this monitor
+// holds for it goes now; a request still out is marked so its reply frees what is left; and the
+// server's monitor drops its side unless the server accepted already. Ring memory is not
+// refunded where another core may have made a capability to it (docs/monitors.md, "Limits").
+void cancel_bind(DomainRec& rec, BindEnd& e) {
+    const std::uint64_t server_core = e.peer_core, serial = e.serial, client = e.domain;
+    if (e.error != Status::ok) {  // refused already: the server's monitor holds nothing
+        if (!e.exposed) {
+            recycle(e.rx_slot);
+            if (rec.rings) --rec.rings;
+        }
+        release_bind(e);
+        return;
+    }
+    if (!e.ready) {  // still out (only across cores: a same-core request is answered at once)
+        free_slot(e.rx_slot);
+        e.rx_slot = 0;
+        e.orphan = true;
+        e.domain = 0;
+    } else {
+        release_bind(e);
+    }
+    if (server_core != mesh.core) {
+        send(server_core, bind_cancel, serial, client);
+        return;
+    }
+    for (BindEnd& f : binds)
+        if (f.used && f.server && !f.accepted && f.peer_core == mesh.core && f.peer_domain == client && f.req_serial == serial)
+            release_bind(f);
 }
 
 // ---- kill and list (docs/monitors.md, "Who may kill") --------------------------------------------
@@ -732,6 +767,12 @@ void serve_call(const Message& m) {
         if (!e->ready) return (void)reply(Status::would_block);
         reply(Status::ok, m.w[1], e->peer_core, e->peer_domain);
         return;
+    }
+    case abi::MonitorOp::bind_cancel: {
+        BindEnd* e = owned_bind(m.w[1], who);
+        if (!e || e->server) return (void)reply(Status::not_found);
+        cancel_bind(*rec, *e);
+        return (void)reply(Status::ok);
     }
     case abi::MonitorOp::accept:
         rec->accepts = true;  // from now on clients may bind to it by address (bind_to)
@@ -1122,7 +1163,14 @@ void on_domain_gone(std::uint64_t from, const urpc::Message& m) {
 }
 
 void on_bind_to_request(std::uint64_t from, const urpc::Message& m) {
-    bind_request_here(from, m.words[0], m.words[1], m.words[2], 0, 0, 0, m.words[3] ? m.words[3] : ~0ull, m.words[4]);
+    bind_request_here(from, m.words[0], m.words[1], m.words[2], 0, 0, 0, m.words[3] ? m.words[3] : ~0ull, m.words[4], m.words[5]);
+}
+
+// A client of core `from` withdrew a request (cancel_bind there): drop it unless the server took it.
+void on_bind_cancel(std::uint64_t from, const urpc::Message& m) {
+    for (BindEnd& e : binds)
+        if (e.used && e.server && !e.accepted && e.peer_core == from && e.peer_domain == m.words[1] && e.req_serial == m.words[0])
+            release_bind(e);
 }
 
 void on_kill_request(std::uint64_t from, const urpc::Message& m) {
@@ -1163,7 +1211,7 @@ void on_list_reply(std::uint64_t from, const urpc::Message& m) {
 }
 
 void on_bind_request(std::uint64_t from, const urpc::Message& m) {
-    bind_request_here(from, m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], 0);
+    bind_request_here(from, m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], 0, 0, 0, m.words[5]);
 }
 
 void on_bind_reply(std::uint64_t from, const urpc::Message& m) {

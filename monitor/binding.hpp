@@ -29,12 +29,13 @@ void reap();
 // Serves the calls waiting on this core's monitor endpoint (never blocks); true when any came.
 bool serve_local();
 // Monitor messages: domain_gone (the death feed), bind_req, bind_reply, bind_to_req, kill_req,
-// kill_reply, list_req, list_reply.
+// kill_reply, list_req, list_reply, bind_cancel.
 void on_domain_gone(std::uint64_t from, const urpc::Message& m);
 // A core was removed from the membership: kill, list and grant requests waiting on it end
 // connection_lost (new ones are refused so at once).
 void core_lost(std::uint64_t core);
 void on_bind_to_request(std::uint64_t from, const urpc::Message& m);
+void on_bind_cancel(std::uint64_t from, const urpc::Message& m);
 void on_kill_request(std::uint64_t from, const urpc::Message& m);
 void on_kill_reply(std::uint64_t from, const urpc::Message& m);
 void on_list_request(std::uint64_t from, const urpc::Message& m);

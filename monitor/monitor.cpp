@@ -13,6 +13,7 @@
 #include "replication.hpp"
 #include "servers.hpp"
 
+#include <myr/args.hpp>
 #include <myr/user/measure.hpp>
 #include <myr/user/syscall.hpp>
 
@@ -192,6 +193,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bind_req: binding::on_bind_request(from, m); break;
     case bind_reply: binding::on_bind_reply(from, m); break;
     case bind_to_req: binding::on_bind_to_request(from, m); break;
+    case bind_cancel: binding::on_bind_cancel(from, m); break;
     case kill_req: binding::on_kill_request(from, m); break;
     case kill_reply: binding::on_kill_reply(from, m); break;
     case list_req: binding::on_list_request(from, m); break;
@@ -350,10 +352,7 @@ void step_ping(std::uint64_t peers) {
     char ms_text[12] = {};
     bool ms_ok = kernel_option("monitor.ping_ms", ms_text, sizeof ms_text);
     std::uint64_t ms = 0;
-    for (const char* c = ms_text; ms_ok && *c; ++c) {
-        ms_ok = *c >= '0' && *c <= '9' && ms < 100'000'000;
-        ms = ms * 10 + static_cast<std::uint64_t>(*c - '0');
-    }
+    ms_ok = ms_ok && args::whole_decimal(ms_text, 100'000'000, ms);
     if (!ms_ok || ms == 0) ms = 30'000;
     const std::uint64_t window = ms * (topo.tsc_per_ms ? topo.tsc_per_ms : 3'000'000);
     broadcast(ping_all, round, peers);
@@ -542,9 +541,7 @@ bool starts_with(const char* s, const char* prefix) {
 
 std::uint64_t parse_number(const char* s, bool& ok) {
     std::uint64_t v = 0;
-    ok = *s >= '0' && *s <= '9';
-    while (*s >= '0' && *s <= '9') v = v * 10 + static_cast<std::uint64_t>(*s++ - '0');
-    ok = ok && *s == '\0';
+    ok = args::whole_decimal(s, std::uint64_t{1} << 62, v);
     return v;
 }
 

@@ -21,7 +21,7 @@ enum Type : std::uint8_t {
     bench_start = 12, // [round trips, raw line offset]: poll without sleeping and echo bench_ping
     bench_ping = 13,  // [seq]
     // 14: retired (export_note, the one-phase name broadcast; names agree through names.cpp)
-    bind_req = 15,    // [ticket, client domain, client ring phys, name0, name1] -> the exporter's monitor
+    bind_req = 15,    // [ticket, client domain, client ring phys, name0, name1, client entry serial] -> the exporter's monitor
     bind_reply = 16,  // [ticket, status, server ring phys, server domain]
     census_req = 17,  // []                            monitor 0 -> all (plan step `wait`)
     census_reply = 18,// [core, live domains besides the monitor, exited ok, exited failing, faulted]
@@ -54,14 +54,17 @@ constexpr bool is_broadcast(std::uint8_t type) {
 // kill, list, bind by address"): their own block, clear of replication's (32..38) and the
 // replication framework's lines (0x40..).
 enum OpsType : std::uint8_t {
-    bind_to_req = 48, // [ticket, client domain, client ring phys, server domain, service] -> the server's monitor
+    bind_to_req = 48, // [ticket, client domain, client ring phys, server domain, service, client entry serial]
+                      // -> the server's monitor
                       // (answered by bind_reply like bind_req)
     kill_req = 49,    // [tag, domain, caller domain]  a privileged caller's monitor -> the target's
     kill_reply = 50,  // [tag, status]
     list_req = 51,    // [tag, index]                  -> the core's monitor: its index-th started live domain
     list_reply = 52,  // [tag, status, domain, name0, name1]
+    bind_cancel = 53, // [ticket, client domain]       the client's monitor -> the server's: the client
+                      // withdrew that request (MonitorOp::bind_cancel); dropped there unless accepted
     ops_first = bind_to_req,
-    ops_last = list_reply,
+    ops_last = bind_cancel,
 };
 
 // Replication (monitor/replication.cpp, docs/replication.md): a separate block from 32, so new

@@ -38,6 +38,7 @@ struct Handler {
     nameserv::Address primary_at{};  // backup: who may apply and load (looked up in nameserv)
     bool primary_known = false;
     std::uint64_t next_rejoin = 0;   // primary: ticks of the next attempt to bring back lost backups
+    user::PendingBind rejoining[max_replicas];  // primary: a bind to a lost backup, answer not in yet
     std::uint64_t rejoined = 0, loaded_from = 0;
     std::uint64_t transfer_calls = 0;  // calls of the last table transfer (rejoin or recovery)
     bool awaiting_table = false;     // a restarted backup: no reads until the primary sent the table
@@ -116,8 +117,16 @@ struct Handler {
     // death: no messages), whether or not a write has tried them since, and brings back lost ones
     // (a restarted one registered its name again) with the table. Until then a crash of the
     // primary would lose the writes only it holds: the window is the backup's restart plus this.
+    //
+    // The bind to a lost backup does not wait: it is started here and its answer looked at on
+    // every pass (poll_rejoin), so the primary serves on meanwhile. It once waited two ticks and
+    // gave up: under a busy TCG host the other core's monitor often answered later, and each
+    // ticket given up held one of the primary's two bindings in set-up for good, so after two
+    // every bind was refused busy and a backup moved off a stopped core never got the table.
     void rejoin_lost() {
         if (!primary() || replicas < 2) return;
+        for (unsigned r = 1; r < replicas; ++r)
+            if (rejoining[r].active()) poll_rejoin(r);
         const std::uint64_t now = user::ticks();
         if (now < next_rejoin) return;
         next_rejoin = now + 10;
@@ -129,18 +138,35 @@ struct Handler {
         }
         for (unsigned r = 1; r < replicas; ++r) {
             if (!lost[r]) continue;
-            backups[r].close();
-            char name[16];
-            replica_name(r, name);
-            if (nameserv::connect(backups[r], name, 2) != Status::ok) continue;  // a short stall: it is down
-            if (!push_table(r)) {
-                backups[r].close();
-                continue;
-            }
-            lost[r] = false;
-            ++rejoined;
-            user::print("kvstore: backup {} back: sent {} keys at write {} calls={}", r, table.size(), seq, transfer_calls);
+            // No answer in 3 s (its core's monitor lost the request with its core): ask afresh.
+            if (rejoining[r].active() && now - rejoining[r].started_at() > 300) rejoining[r].cancel();
+            if (!rejoining[r].active()) start_rejoin(r);
         }
+    }
+    // A bind to backup r by its name: through nameserv's address, or the monitors' table.
+    void start_rejoin(unsigned r) {
+        backups[r].close();
+        char name[16];
+        replica_name(r, name);
+        if (in_nameserv) {
+            nameserv::Address a{};
+            if (nameserv::session().lookup(name, a) == Status::ok) (void)rejoining[r].start_to(a.core, a.domain);
+            return;
+        }
+        (void)rejoining[r].start(name);  // not_found while nobody holds the name: next round
+    }
+    void poll_rejoin(unsigned r) {
+        user::Binding b{};
+        const Status s = rejoining[r].poll(b);
+        if (s != Status::ok) return;  // would_block: not yet; a refusal: the next round asks again
+        // Bound: the backup accepts between its requests, so opening the channel waits little.
+        if (backups[r].attach(b, 100) != Status::ok || !push_table(r)) {
+            backups[r].close();
+            return;
+        }
+        lost[r] = false;
+        ++rejoined;
+        user::print("kvstore: backup {} back: sent {} keys at write {} calls={}", r, table.size(), seq, transfer_calls);
     }
     // A restarted primary: a live backup holds every acknowledged write (each was forwarded to it
     // before it was answered): take its table, so nothing acknowledged is lost. Backups are

@@ -51,6 +51,25 @@ extern "C" int main(std::uint64_t) {
     expect("take a ring of no binding", op(abi::MonitorOp::take_ring, 99, 0, 20), Status::not_found);
     expect("export selfie", export_name("selfie"), Status::ok);
     expect("export selfie twice", export_name("selfie"), Status::exists);
+    // Binds given up on (poll_binding out of time withdraws the ticket, bind_cancel): each goes
+    // here and at the server's side, so more than the two a domain may have in set-up neither
+    // block its later binds nor reach the server's accept.
+    expect("cancel a ticket never issued", op(abi::MonitorOp::bind_cancel, 99), Status::not_found);
+    for (unsigned i = 0; i < 3; ++i) {
+        Binding given_up{};
+        expect("bind given up on at once", bind("selfie", given_up, 0), Status::timeout);
+    }
+    {
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind);
+        pack_name16("selfie", m.w[1], m.w[2]);
+        expect("bind to cancel", monitor_call(m), Status::ok);
+        const std::uint64_t ticket = m.w[1];
+        expect("cancel it", op(abi::MonitorOp::bind_cancel, ticket), Status::ok);
+        expect("cancel it twice", op(abi::MonitorOp::bind_cancel, ticket), Status::not_found);
+        expect("poll a cancelled ticket", op(abi::MonitorOp::bind_poll, ticket), Status::not_found);
+    }
+    expect("no given-up bind reaches accept", op(abi::MonitorOp::accept), Status::would_block);
 
     Binding client{}, server{};
     expect("bind to our own export", bind("selfie", client), Status::ok);

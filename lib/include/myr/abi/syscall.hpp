@@ -254,6 +254,12 @@ enum class MonitorOp : std::uint64_t {
                       // not_found when neither.
                       // Answered locally, no messages (clients ask "does this machine run
                       // nameserv?": user::server_configured, nameserv::present)
+    bind_cancel = 22, // (op, ticket) -> ok: the caller withdrew its bind (or bind_to) of that ticket, which
+                      // it will not poll again: answered or not, the ticket is gone at once and no longer
+                      // counts against the caller's bindings in set-up; the server's monitor drops the
+                      // request unless the server accepted it already (then the server's side finds
+                      // no client). not_found: no such ticket of the caller's. user::poll_binding
+                      // cancels a bind it stopped waiting for
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t server_info_exported = std::uint64_t{1} << 63;  // MonitorOp::server_info, w3

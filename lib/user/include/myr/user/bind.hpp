@@ -44,7 +44,18 @@ inline Status export_name(const char* name, std::uint64_t tries = 100000) {
     return Status::timeout;
 }
 
-// Polls op until it stops answering would_block (or `tries` timer ticks pass: timeout).
+// Withdraws a bind (or bind_to) whose ticket the caller will not poll again (MonitorOp::bind_cancel).
+// A ticket left unpolled would count against the caller's bindings in set-up for the rest of its
+// life: after two, every later bind of the domain was refused busy.
+inline Status cancel_bind(std::uint64_t ticket) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_cancel);
+    m.w[1] = ticket;
+    return monitor_call(m);
+}
+
+// Polls op until it stops answering would_block (or `tries` timer ticks pass: timeout). A bind
+// given up on that way is withdrawn (cancel_bind).
 inline Status poll_binding(Message request, Binding& out, std::uint64_t tries) {
     for (Deadline limit(tries); !limit.passed();) {
         Message m = request;
@@ -56,6 +67,7 @@ inline Status poll_binding(Message request, Binding& out, std::uint64_t tries) {
         if (s != Status::would_block) return s;
         wait_event();
     }
+    if (request.w[0] == static_cast<std::uint64_t>(abi::MonitorOp::bind_poll)) (void)cancel_bind(request.w[1]);
     return Status::timeout;
 }
 
@@ -89,6 +101,64 @@ inline Status bind_to(std::uint64_t core, std::uint64_t domain, std::uint64_t se
     poll.w[1] = m.w[1];
     return poll_binding(poll, out, tries);
 }
+
+// A bind whose answer is asked for later: a single-threaded server starts it, goes on serving,
+// and polls it between requests, so the other core's monitor's round trip never stalls it
+// (kvstore's primary bringing back a backup). Withdrawn when dropped unanswered.
+class PendingBind {
+public:
+    PendingBind() = default;
+    PendingBind(const PendingBind&) = delete;
+    PendingBind& operator=(const PendingBind&) = delete;
+    ~PendingBind() { cancel(); }
+
+    // By name (the monitors' table) or by address; ok: started, poll it; else the refusal.
+    Status start(const char* name) {
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind);
+        pack_name16(name, m.w[1], m.w[2]);
+        return begin(m);
+    }
+    Status start_to(std::uint64_t core, std::uint64_t domain, std::uint64_t service = 0) {
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_to);
+        m.w[1] = core;
+        m.w[2] = domain;
+        m.w[3] = service;
+        return begin(m);
+    }
+    // One look: would_block while unanswered; ok with the binding, or the refusal. Done then.
+    Status poll(Binding& out) {
+        if (!m_active) return Status::not_found;
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::bind_poll);
+        m.w[1] = m_ticket;
+        const Status s = monitor_call(m);
+        if (s == Status::would_block) return s;
+        m_active = false;
+        if (s == Status::ok) out = {m.w[1], m.w[2], m.w[3]};
+        return s;
+    }
+    void cancel() {
+        if (m_active) (void)cancel_bind(m_ticket);
+        m_active = false;
+    }
+    [[nodiscard]] bool active() const { return m_active; }
+    [[nodiscard]] std::uint64_t started_at() const { return m_started; }  // timer ticks
+
+private:
+    Status begin(Message& m) {
+        cancel();
+        const Status s = monitor_call(m);
+        if (s != Status::ok) return s;
+        m_ticket = m.w[1];
+        m_started = ticks();
+        m_active = true;
+        return s;
+    }
+    std::uint64_t m_ticket = 0, m_started = 0;
+    bool m_active = false;
+};
 
 // One look for a client bound by name or by address, with its service word; would_block when
 // none waits. The first accept of either kind lets clients bind to this domain by address.
