@@ -7,6 +7,7 @@
 #include "names.hpp"
 #include "protocol.hpp"
 
+#include <myr/args.hpp>
 #include <myr/monitor/membership.hpp>
 #include <myr/user/syscall.hpp>
 
@@ -88,9 +89,7 @@ void init(servers::KernelOption option) {
     char v[16] = {};
     if (!option("monitor.heartbeat", v, sizeof v)) return;
     std::uint64_t ms = 0;
-    const char* p = v;
-    for (; *p >= '0' && *p <= '9' && ms < 1'000'000; ++p) ms = ms * 10 + static_cast<std::uint64_t>(*p - '0');
-    if (*p || p == v || ms < 10 || ms > 60'000) {
+    if (!args::whole_decimal(v, 60'000, ms) || ms < 10) {
         if (mesh.core == 0) print("bad kernel option monitor.heartbeat={}: not a period of 10-60000 ms; core heartbeats off", v);
         return;
     }
@@ -174,10 +173,8 @@ void tick() {
 
 bool run_kill(const char* spec, servers::Waiter wait) {
     std::uint64_t n = 0;
-    const char* p = spec;
-    for (; *p >= '0' && *p <= '9' && n < 100'000; ++p) n = n * 10 + static_cast<std::uint64_t>(*p - '0');
     const char* why = nullptr;
-    if (*p || p == spec) why = "not a core number";
+    if (!args::whole_decimal(spec, 100'000, n)) why = "not a core number";
     else if (!on) why = "needs core heartbeats (kernel option monitor.heartbeat=MS, a config's [system] core_heartbeat)";
     else if (n == 0) why = "core 0 coordinates the membership and runs the plan: its death is not survived";
     else if (n >= mesh.cores || !member.view().has(static_cast<std::uint32_t>(n))) why = "no such core in the membership";

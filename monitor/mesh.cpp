@@ -127,6 +127,11 @@ void forward(std::uint64_t origin, std::uint8_t type, const std::uint64_t* w) {
 
 // Whether `from` may hand us a line of `origin`'s broadcast: our parent in its tree, or an
 // ancestor (cores between were removed: the sender may know before we do, so any ancestor).
+// The tree keeps its shape across membership views (removed cores are passed over, not rebuilt
+// around as the membership and name agreements do), so who is an ancestor never changes while
+// monitors disagree for a moment on the view; a line without a view number could not be checked
+// against a rebuilt tree. Monitors trust each other (only they hold mesh channels): the check
+// catches misrouted lines, not forged ones.
 bool tree_sender(const urpc::MulticastTree& t, std::uint64_t from) {
     std::uint32_t c = static_cast<std::uint32_t>(mesh.core);
     for (unsigned hops = 0; hops < max_cores; ++hops) {
@@ -142,7 +147,7 @@ bool tree_sender(const urpc::MulticastTree& t, std::uint64_t from) {
 // One message for us from `from` (after routing): tree broadcasts are passed on first.
 void deliver(std::uint64_t from, const urpc::Message& m) {
     if (is_broadcast(m.header.type) && (m.words[6] & tree_mark)) {
-        // Only from our parent in the origin's tree.
+        // Only from our parent in the origin's tree, or an ancestor past removed cores.
         const std::uint64_t origin = m.words[6] & 0xffff;
         const urpc::MulticastTree* t = origin < mesh.cores ? tree_of(origin) : nullptr;
         if (!t || !tree_sender(*t, from)) {

@@ -9,6 +9,7 @@
 
 #include "protocol.hpp"
 
+#include <myr/args.hpp>
 #include <myr/repl/endpoint.hpp>
 #include <myr/repl/objects/catalog.hpp>
 #include <myr/user/syscall.hpp>
@@ -314,9 +315,7 @@ bool equal(const char* a, const char* b) {
 }
 bool number(const char* s, std::uint64_t& v) {
     v = 0;
-    if (*s < '0' || *s > '9') return false;
-    while (*s >= '0' && *s <= '9') v = v * 10 + static_cast<std::uint64_t>(*s++ - '0');
-    return *s == '\0';
+    return args::whole_decimal(s, std::uint64_t{1} << 62, v);
 }
 // Splits `s` at `sep` in place: returns the rest (or the empty string).
 char* cut(char* s, char sep) {

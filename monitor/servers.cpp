@@ -199,9 +199,7 @@ bool parse_server(char* v, Server& s) {
     s.len = static_cast<std::uint8_t>(args::decode_commas(s.text, alen));
     for (const char* p = field[2]; *p;) {
         std::uint64_t c = 0;
-        const char* start = p;
-        while (*p >= '0' && *p <= '9' && c < max_cores) c = c * 10 + static_cast<std::uint64_t>(*p++ - '0');
-        if (p == start || c >= mesh.cores || (*p && *p != '.') || s.count == max_cores) return false;
+        if (!args::decimal(p, max_cores, c) || c >= mesh.cores || (*p && *p != '.') || s.count == max_cores) return false;
         s.cores[s.count++] = static_cast<std::uint16_t>(c);
         if (*p) ++p;
     }
@@ -216,14 +214,8 @@ bool parse_spec(const char* spec, unsigned& server, std::uint64_t& core) {
     if (n == 0 || (spec[n] && spec[n] != '@')) return false;
     core = ~0ull;
     if (spec[n] == '@') {
-        const char* p = spec + n + 1;
-        if (!*p) return false;
         std::uint64_t c = 0;
-        for (; *p; ++p) {
-            if (*p < '0' || *p > '9' || c >= max_cores) return false;
-            c = c * 10 + static_cast<std::uint64_t>(*p - '0');
-        }
-        if (c >= mesh.cores) return false;
+        if (!args::whole_decimal(spec + n + 1, max_cores, c) || c >= mesh.cores) return false;
         core = c;
     }
     server = max_servers;
@@ -291,9 +283,7 @@ unsigned load(bool report) {
         format_to(hk, "server.{}.heartbeat", i);
         if (kernel_option(hk.c_str(), value, sizeof value)) {
             std::uint64_t ms = 0;
-            const char* p = value;
-            for (; *p >= '0' && *p <= '9' && ms <= supervise::max_heartbeat_ms; ++p) ms = ms * 10 + static_cast<std::uint64_t>(*p - '0');
-            if (*p || p == value || ms < supervise::min_heartbeat_ms || ms > supervise::max_heartbeat_ms) {
+            if (!args::whole_decimal(value, supervise::max_heartbeat_ms, ms) || ms < supervise::min_heartbeat_ms) {
                 if (report) print("bad kernel option {}: not a period of 50-600000 ms", hk.c_str());
                 ++bad;
                 continue;

@@ -38,8 +38,7 @@ std::uint64_t hz() {
         hz_cached = 100;
         if (kernel_option("timer_hz", v, sizeof v)) {
             std::uint64_t n = 0;
-            for (const char* p = v; *p >= '0' && *p <= '9'; ++p) n = n * 10 + static_cast<std::uint64_t>(*p - '0');
-            if (n > 0) hz_cached = n;
+            if (args::whole_decimal(v, 100'000, n) && n > 0) hz_cached = n;
         }
         sup.set_hz(hz_cached);
     }

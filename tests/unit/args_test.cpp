@@ -48,6 +48,32 @@ TEST(Args, Numbers) {
     EXPECT_EQ(n, 7u);                                          // untouched on failure
 }
 
+TEST(Args, Decimal) {
+    std::uint64_t v = 7;
+    const char* p = "1234,5";
+    EXPECT_TRUE(decimal(p, 10'000, v));
+    EXPECT_EQ(v, 1234u);
+    EXPECT_EQ(*p, ',');
+    p = "10001";
+    EXPECT_FALSE(decimal(p, 10'000, v));  // past the bound: refused, v untouched
+    EXPECT_EQ(v, 1234u);
+    p = "x1";
+    EXPECT_FALSE(decimal(p, 10, v));
+    EXPECT_TRUE(whole_decimal("60000", 60'000, v));
+    EXPECT_EQ(v, 60'000u);
+    EXPECT_FALSE(whole_decimal("60001", 60'000, v));
+    EXPECT_FALSE(whole_decimal("12ms", 60'000, v));
+    EXPECT_FALSE(whole_decimal("", 60'000, v));
+    // Never wraps: 2^64 + 1 and longer are refused at the largest bound too.
+    EXPECT_TRUE(whole_decimal("18446744073709551615", ~0ull, v));
+    EXPECT_EQ(v, ~0ull);
+    EXPECT_FALSE(whole_decimal("18446744073709551616", ~0ull, v));
+    EXPECT_FALSE(whole_decimal("99999999999999999999999999", ~0ull, v));
+    EXPECT_TRUE(whole_decimal("0", 0, v));
+    EXPECT_EQ(v, 0u);
+    EXPECT_FALSE(whole_decimal("1", 0, v));
+}
+
 TEST(Args, EqualsAndDecode) {
     EXPECT_TRUE(equals("spawn=any", 9, "spawn", "any"));
     EXPECT_FALSE(equals("spawn=anyx", 10, "spawn", "any"));

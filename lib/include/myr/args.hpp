@@ -39,6 +39,27 @@ constexpr View value(const char* args, std::uint64_t len, const char* key) {
     return {};
 }
 
+// A decimal number at `p`, at most `max`: `p` moves past the digits read. False when there is no
+// digit or the number passes `max` (then `p` stops at the digit that made it too big, so nothing
+// wraps however long the text).
+constexpr bool decimal(const char*& p, std::uint64_t max, std::uint64_t& out) {
+    std::uint64_t n = 0;
+    const char* start = p;
+    for (; *p >= '0' && *p <= '9'; ++p) {
+        const auto d = static_cast<std::uint64_t>(*p - '0');
+        if (d > max || n > (max - d) / 10) return false;
+        n = n * 10 + d;
+    }
+    if (p == start) return false;
+    out = n;
+    return true;
+}
+// The whole string `s` is a decimal number of at most `max` (kernel options, plan steps).
+constexpr bool whole_decimal(const char* s, std::uint64_t max, std::uint64_t& out) {
+    const char* p = s;
+    return decimal(p, max, out) && *p == '\0';
+}
+
 // `key=N` as a decimal number below 2^63; false when absent, empty, not all digits or too big.
 constexpr bool number(const char* args, std::uint64_t len, const char* key, std::uint64_t& out) {
     const View v = value(args, len, key);
