@@ -9,8 +9,10 @@ replicas at once when there are three or more, or a client killed mid-run; EVENT
 ends its faults by stopping a whole core (kill-core:, the config needs core_heartbeat): a backup's
 core half the time, else a client's. Every boot is
 checked: each client's counter against its acknowledged and uncertain increments, every
-acknowledged put readable with its value, no swap done twice, no kernel panic, every crash
-answered by a restart. Prints one line per boot and a summary; writes faults.csv to --out.
+acknowledged put readable with its value, no swap done twice, each client's two-key transactions
+all or nothing (every read sees both keys' sum unchanged, the units moved between the acknowledged
+and the acknowledged plus uncertain ones), the history of the key all clients share linearizable
+(myriadctl check-history), no kernel panic, every crash answered by a restart. Prints one line per boot and a summary; writes faults.csv to --out.
 Exit status 1 when any check failed."""
 import argparse
 import os
@@ -170,12 +172,14 @@ def check(log, targets, died=None):
         "down": len(re.findall(r"^server-down name=kvstore ", log, re.M)),
         "panics": len(re.findall(r"panic", log)),
         "clients": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0, "conflicts": 0, "retried": 0,
-        "malformed": 0, "refused": 0,
+        "malformed": 0, "refused": 0, "txns": 0, "txn_uncertain": 0, "torn": 0,
     }
     for m in re.finditer(r"kvload core=\d+ ops=\d+ acked=(\d+) uncertain=(\d+) counter=\d+ puts=(\d+) lost=(\d+) "
-                         r"wrong=(\d+) conflicts=(\d+) retried=(\d+) malformed=(\d+) refused=(\d+)", log):
+                         r"wrong=(\d+) conflicts=(\d+) retried=(\d+) txns=(\d+) txn_uncertain=(\d+) moved=\d+ "
+                         r"torn=(\d+) malformed=(\d+) refused=(\d+)", log):
         f["clients"] += 1
-        for k, v in zip(("acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "malformed", "refused"), m.groups()):
+        for k, v in zip(("acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "txns", "txn_uncertain",
+                         "torn", "malformed", "refused"), m.groups()):
             f[k] += int(v)
     # Crashes while clients were still running: before the last client's report.
     last_client = max((m.start() for m in re.finditer(r"kvload core=", log)), default=-1)
@@ -266,7 +270,7 @@ def main():
     rng = random.Random(args.seed)
     total = {"boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
              "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0, "malformed": 0, "refused": 0,
-             "core_deaths": 0}
+             "core_deaths": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "hist_calls": 0, "hist_unknown": 0}
     rows, recov = [], []
     t0 = time.time()
     while total["injected"] + total["hung"] < args.crashes:
@@ -286,7 +290,15 @@ def main():
             r = subprocess.run([ctl, "run", cfg, "--kernel", kernel, "--accel", "tcg", "--quiet", "--log", logf,
                                 "--programs", os.path.join(build, "user")], capture_output=True, text=True)
             log = open(logf, errors="replace").read() if os.path.exists(logf) else ""
+            # The shared key's history, checked for linearizability (myriadctl check-history).
+            hist = subprocess.run([ctl, "check-history", logf], capture_output=True, text=True) if log else None
         f, problems = check(log, targets, died)
+        m = re.search(r"check-history: (\d+) calls \((\d+) unknown\)", hist.stdout) if hist else None
+        f["hist_calls"], f["hist_unknown"] = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        if hist is not None and hist.returncode != 0:
+            problems.append("shared key: " + " ".join(hist.stdout.split("\n")[1:3]).strip()[:300])
+        elif hist is not None and f["clients"] and f["hist_calls"] == 0:
+            problems.append("shared key: no kvhist lines")
         recov += [(boot,) + r for r in recoveries(log, targets)]
         if (problems or args.keep_logs) and args.out:  # the whole log of a boot that did not pass, with its config
             os.makedirs(args.out, exist_ok=True)
@@ -308,7 +320,7 @@ def main():
         total["double"] += f["double"]
         total["beyond_boots"] += 1 if beyond else 0
         for k in ("injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics",
-                  "malformed", "refused", "core_deaths"):
+                  "malformed", "refused", "core_deaths", "txns", "txn_uncertain", "torn", "hist_calls", "hist_unknown"):
             total[k] += f[k]
         if problems and not beyond:
             total["failed_boots"] += 1
@@ -317,12 +329,13 @@ def main():
         print(f"boot {boot}: crashes={f['injected']} hangs={f['hung']} cores-stopped={f['core_deaths']} under-load={f['under_load']} most-down={f['most_down']} all-down={f['double']} restarts={f['restarts']} "
               f"clients={f['clients']} killed={f['killed']} "
               f"increments={f['acked']}+{f['uncertain']}? puts={f['puts']} lost={f['lost']} wrong={f['wrong']} "
+              f"txns={f['txns']}+{f['txn_uncertain']}? torn={f['torn']} history={f['hist_calls']} "
               f"twice={f['conflicts']} resent={f['retried']} malformed={f['malformed']}/{f['refused']} {status}", flush=True)
         if problems:
             print(f"  plan: {plan}" + (f" hang: replica {hang[0]} at write {hang[1]}" if hang else ""), flush=True)
         rows.append((boot, f["injected"], f["hung"], f["under_load"], f["restarts"], f["clients"], f["killed"], f["acked"], f["uncertain"], f["puts"], f["lost"],
                      f["wrong"], f["conflicts"], f["retried"], f["panics"], f["double"], f["malformed"], f["refused"], f["core_deaths"],
-                     "ok" if not problems else ("beyond" if beyond else "failed")))
+                     f["txns"], f["txn_uncertain"], f["torn"], f["hist_calls"], "ok" if not problems else ("beyond" if beyond else "failed")))
         if f["injected"] == 0 and boot > 3 * (args.crashes // max(args.per_boot, 1) + 1):
             break  # crashes never land: do not loop for ever
     print(f"faults: {total['boots']} boots, {total['injected']} crashes injected ({total['under_load']} while clients ran), "
@@ -330,7 +343,9 @@ def main():
           f"{total['killed']} clients killed mid-run, "
           f"{total['core_deaths']} cores stopped and removed, "
           f"{total['restarts']} restarts, "
-          f"{total['acked']} acknowledged increments and {total['puts']} acknowledged puts checked, "
+          f"{total['acked']} acknowledged increments, {total['puts']} acknowledged puts and "
+          f"{total['txns']} acknowledged two-key transactions checked ({total['torn']} seen half applied), "
+          f"{total['hist_calls']} calls on the shared key checked for linearizability ({total['hist_unknown']} of unknown outcome), "
           f"{total['lost'] + total['wrong']} acknowledged writes lost or wrong, {total['conflicts']} done twice, "
           f"{total['uncertain']} uncertain, {total['retried']} requests resent, "
           f"{total['malformed']} malformed requests sent under load ({total['refused']} answered bad_request, the rest lost to a crash), "
@@ -354,7 +369,7 @@ def main():
                     out.write(",".join("" if x is None else str(x) for x in r) + "\n")
         with open(os.path.join(args.out, "faults.csv"), "w") as out:
             out.write("boot,crashes,hangs,under_load,restarts,clients,clients_killed,increments_acked,increments_uncertain,puts_acked,lost,wrong,"
-                      "done_twice,resent,panics,all_down,malformed,refused,cores_stopped,result\n")
+                      "done_twice,resent,panics,all_down,malformed,refused,cores_stopped,txns_acked,txns_uncertain,torn,history_calls,result\n")
             for row in rows:
                 out.write(",".join(str(x) for x in row) + "\n")
     return 1 if total["failed_boots"] or total["injected"] + total["hung"] < args.crashes else 0

@@ -7,14 +7,26 @@
 //   - the counter equals the acknowledged increments, plus at most the uncertain ones (more is a
 //     write done twice or a phantom; less is an acknowledged write lost);
 //   - each put key holds the value of its last acknowledged put, or of an uncertain put after it;
-//   - no swap failed (nobody else writes the counter: a failed swap is a write done twice).
+//   - no swap failed (nobody else writes the counter: a failed swap is a write done twice);
+//   - transactions (every 10th operation, besides it): two keys `ta<core>` and `tb<core>` start
+//     at 1000 and 0 (absent); each transaction reads both in one transaction, then moves 1 from
+//     ta to tb in another that checks both versions. Every read, during the run and at the end,
+//     must see ta + tb = 1000 (a transaction half applied, by a crash mid-way or a replica that
+//     took half of one, breaks it: `torn`); the units moved at the end must lie between the
+//     acknowledged transactions and those plus the uncertain ones; a check that fails is a
+//     transaction done twice (nobody else writes the two keys).
+// Every 10th operation, besides, it puts to or reads the one key all clients share (`hist`), each
+// call timed with the time-stamp counter, and prints each call as a `kvhist` line as it goes:
+// the campaign checks that history for linearizability (myriadctl check-history,
+// docs/faults.md "Linearizability"). A put's value is unique (core, operation).
 // Every 10th operation it also sends a malformed request on the same connection (an unknown
 // operation, a request cut short, a key over its limit, trailing bytes, in turn), so they arrive
 // under load and across crashes: each must be answered bad_request or go unanswered because the
 // server died (connection_lost, timeout); any other answer is a failure, and the writes around
 // them must all check out.
 // Prints `kvload core=C ops=N acked=A uncertain=U counter=V puts=P lost=L wrong=W conflicts=X
-// retried=R malformed=M refused=B`; a broken check is a `test-fail:` line.
+// retried=R txns=T txn_uncertain=TU moved=MV torn=TN malformed=M refused=B`; a broken check is a
+// `test-fail:` line.
 #include "kv_numbers.hpp"
 
 #include <myr/kvstore/interface.hpp>
@@ -29,6 +41,7 @@ namespace {
 
 constexpr unsigned max_ops = 1000;
 constexpr unsigned put_keys = 8;
+constexpr std::uint64_t transfer_total = 1000;
 
 // What we were told about one put key: the last acknowledged value (0: none yet) and the
 // uncertain puts after it (a later acknowledged put replaces them).
@@ -87,6 +100,53 @@ Status send_malformed(rpc::Client& kv, unsigned kind, rpc::FrameHeader& answer) 
     return kv.call_raw(std::span<const std::uint8_t>(frame, len), answer);
 }
 
+// One call on the shared key, printed as it happens (kv_history.hpp in tools/config says the
+// format): a put's start first, so a put cut short by this client's own death (a killed client, a
+// stopped core) is still in the history, as one whose outcome is unknown. Puts to (even turns) or
+// reads (odd turns) the key; a put the server refused and a read that failed say nothing about
+// the key and are not printed (a refused put's start is, and counts as unknown: harmless).
+void shared_call(rpc::Client& kv, std::uint64_t core, std::uint64_t j) {
+    const kvstore::Key key = key_of("hist", 0, -1);
+    const bool put = (j / 10) % 2 == 0;
+    const std::uint64_t inv = user::rdtsc();
+    if (put) {
+        const std::uint64_t value = core * 10'000 + j + 1;
+        user::print("kvhist core={} op=put value={} inv={}", core, value, inv);
+        kvstore::PutReply p{};
+        const Status s = kv.call(kvstore::Put{key, value_of(value)}, p);
+        if (s != Status::ok && s != Status::timeout && s != Status::connection_lost) return;  // refused: not done
+        user::print("kvhist core={} op=put value={} result={} inv={} res={}", core, value, s == Status::ok ? "ok" : "unknown",
+                    inv, user::rdtsc());
+        return;
+    }
+    kvstore::GetReply g{};
+    const Status s = kv.call(kvstore::Get{key}, g);
+    const std::uint64_t res = user::rdtsc();
+    if (s == Status::ok && g.found)
+        user::print("kvhist core={} op=get value={} result=ok inv={} res={}", core, number_of(g.value), inv, res);
+    else if (s == Status::ok || s == Status::not_found)
+        user::print("kvhist core={} op=get value=0 result=absent inv={} res={}", core, inv, res);
+}
+
+// The two keys of the transactions: (value, version) of each as one transaction read them; an
+// absent key is ta = 1000 / tb = 0 at version 0.
+struct Pair {
+    std::uint64_t a = transfer_total, b = 0, va = 0, vb = 0;
+    bool intact() const { return a + b == transfer_total; }
+};
+Status read_pair(rpc::Client& kv, std::uint64_t core, Pair& out) {
+    kvstore::Txn t{};
+    (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::get, key_of("ta", core, -1), 0, {}});
+    (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::get, key_of("tb", core, -1), 0, {}});
+    kvstore::TxnReply r{};
+    if (const Status s = kv.call(t, r); s != Status::ok) return s;
+    if (!r.committed || r.results.count != 2) return Status::bad_request;
+    out = Pair{};
+    if (r.results.items[0].version) out.a = number_of(r.results.items[0].value), out.va = r.results.items[0].version;
+    if (r.results.items[1].version) out.b = number_of(r.results.items[1].value), out.vb = r.results.items[1].version;
+    return Status::ok;
+}
+
 } // namespace
 
 extern "C" int main(std::uint64_t arg) {
@@ -101,7 +161,29 @@ extern "C" int main(std::uint64_t arg) {
     std::uint64_t acked = 0, uncertain = 0, conflicts = 0;
     static PutKey put[put_keys];
     std::uint64_t puts = 0, malformed = 0, refused = 0, served_malformed = 0;
+    std::uint64_t txns = 0, txn_uncertain = 0, torn = 0;
     for (std::uint64_t j = 0; j < ops; ++j) {
+        if (j % 10 == 3) shared_call(kv, core, j);
+        if (j % 10 == 7) {
+            Pair p{};
+            if (const Status rs = read_pair(kv, core, p); rs != Status::ok) {
+                if (rs == Status::bad_request) ++torn;  // a read transaction that did not commit
+            } else if (!p.intact()) {
+                ++torn;
+                user::print("test-fail: kvload core={}: transaction keys read {} + {} (want {})", core, p.a, p.b, transfer_total);
+            } else {
+                kvstore::Txn t{};
+                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::check, key_of("ta", core, -1), p.va, {}});
+                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::check, key_of("tb", core, -1), p.vb, {}});
+                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::put, key_of("ta", core, -1), 0, value_of(p.a - 1)});
+                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::put, key_of("tb", core, -1), 0, value_of(p.b + 1)});
+                kvstore::TxnReply r{};
+                const Status ws = kv.call(t, r);
+                if (ws != Status::ok) ++txn_uncertain;
+                else if (r.committed) ++txns;
+                else ++conflicts;  // only this client writes ta/tb: a check failed by a resent transaction done twice
+            }
+        }
         if (j % 10 == 5) {
             rpc::FrameHeader h{};
             const Status s = send_malformed(kv, static_cast<unsigned>((j / 10) % 4), h);
@@ -177,14 +259,23 @@ extern "C" int main(std::uint64_t arg) {
     }
     const bool counter_ok = (s == Status::ok || (s == Status::not_found && acked == 0)) && value >= acked &&
                             value <= acked + uncertain;
+    Pair end{};
+    Status ts = Status::busy;
+    for (unsigned tries = 0; tries < 5 && ts != Status::ok; ++tries) ts = read_pair(kv, core, end);
+    const std::uint64_t moved = transfer_total - end.a;
+    if (ts == Status::ok && !end.intact()) ++torn;
+    const bool txns_ok = ts == Status::ok && end.a <= transfer_total && moved >= txns && moved <= txns + txn_uncertain;
     user::print("kvload core={} ops={} acked={} uncertain={} counter={} puts={} lost={} wrong={} conflicts={} retried={} "
-                "malformed={} refused={}",
-                core, ops, acked, uncertain, value, puts, lost, wrong, conflicts, kv.retried(), malformed, refused);
+                "txns={} txn_uncertain={} moved={} torn={} malformed={} refused={}",
+                core, ops, acked, uncertain, value, puts, lost, wrong, conflicts, kv.retried(), txns, txn_uncertain, moved,
+                torn, malformed, refused);
     kv.close();
-    if (!counter_ok || lost || wrong || conflicts || served_malformed) {
+    if (!counter_ok || lost || wrong || conflicts || served_malformed || torn || !txns_ok) {
         user::print("test-fail: kvload core={}: counter {} for {} acknowledged and {} uncertain increments ({}), {} "
-                    "acknowledged puts lost, {} wrong, {} swaps failed",
-                    core, value, acked, uncertain, to_string(s), lost, wrong, conflicts);
+                    "acknowledged puts lost, {} wrong, {} swaps or checks failed; {} moved for {} acknowledged and {} "
+                    "uncertain transactions ({}), {} torn",
+                    core, value, acked, uncertain, to_string(s), lost, wrong, conflicts, moved, txns, txn_uncertain,
+                    to_string(ts), torn);
         return 1;
     }
     return 0;

@@ -1,10 +1,13 @@
 // `myriadctl run CONFIG --kernel K ...`: boot a config in QEMU, stream the serial log, return the
 // guest's exit status (RunExit). `myriadctl check-log CONFIG --log LOG`: check a captured log.
+// `myriadctl check-history LOG`: the fault campaign's shared-key history, checked for
+// linearizability (myr/config/kv_history.hpp).
 #include "commands.hpp"
 
 #include <myr/config/accel.hpp>
 #include <myr/config/boot_log.hpp>
 #include <myr/config/input_pacer.hpp>
+#include <myr/config/kv_history.hpp>
 #include <myr/config/load.hpp>
 #include <myr/config/qemu_args.hpp>
 #include <myr/config/runner.hpp>
@@ -228,6 +231,26 @@ int check_log(const CheckLogOptions& o) {
     return 0;
 }
 
+int check_history(const std::string& log) {
+    std::ifstream in(log, std::ios::binary);
+    if (!in) {
+        fmt::print(stderr, "check-history: cannot read {}\n", log);
+        return static_cast<int>(RunExit::check_failed);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    const config::KvHistoryCheck c = config::check_kv_history(text.str());
+    if (!c.problems.empty()) {
+        fmt::print("check-history: {} calls ({} unknown) from {} clients: {} problem(s)\n", c.calls, c.unknown, c.clients,
+                   c.problems.size());
+        for (const std::string& p : c.problems) fmt::print("  - {}\n", p);
+        return static_cast<int>(RunExit::check_failed);
+    }
+    fmt::print("check-history: {} calls ({} unknown) from {} clients: linearizable ({} states explored)\n", c.calls,
+               c.unknown, c.clients, c.explored);
+    return 0;
+}
+
 } // namespace
 
 void register_run(CLI::App& app, Context& ctx) {
@@ -265,6 +288,12 @@ void register_run(CLI::App& app, Context& ctx) {
     cl->add_option("config", co->file, "config file (TOML)")->required();
     cl->add_option("--log", co->log, "captured serial log")->required();
     cl->callback([co, &ctx] { ctx.exit_code = check_log(*co); });
+
+    auto hist = std::make_shared<std::string>();
+    CLI::App* ch = app.add_subcommand("check-history", "Check the fault campaign's shared-key history (kvhist lines of a "
+                                                       "boot log) for linearizability (exit 1 when it is not)");
+    ch->add_option("log", *hist, "captured serial log")->required();
+    ch->callback([hist, &ctx] { ctx.exit_code = check_history(*hist); });
 }
 
 } // namespace myr::tool
