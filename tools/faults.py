@@ -199,6 +199,18 @@ def check(log, targets, died=None):
                 problems.append(f"replica {r} died with core {died[0]} and was not started elsewhere")
             elif r > 0 and not re.search(rf"kvstore: backup {r} back:", log[log.find(f"server-moved name=kvstore replica={r} "):]):
                 problems.append(f"replica {r} moved off core {died[0]} but never got the table")
+        # A nameserv replica there (a node's first core) must start on another core of its node,
+        # join with replica 0's snapshot and agree with it.
+        ns = re.search(rf"^server-start name=nameserv core={died[0]} ", log, re.M)
+        moved = re.search(r"^server-moved name=nameserv replica=(\d+) ", log, re.M)
+        if ns and not moved:
+            problems.append(f"nameserv's replica on core {died[0]} was not started elsewhere")
+        elif ns:
+            after = log[moved.start():]
+            if not re.search(rf"nameserv: replica {moved.group(1)} agrees with replica 0 at entry", after):
+                problems.append(f"nameserv replica {moved.group(1)} moved off core {died[0]} but never joined and agreed")
+    if re.search(r"nameserv: replica \d+ DIFFERS from replica 0", log):
+        problems.append("a nameserv replica's table differs from replica 0's")
     if f["panics"]:
         problems.append(f"{f['panics']} panic lines")
     if f["down"]:

@@ -12,6 +12,7 @@
 #include <myr/nameserv/table.hpp>
 #include <myr/user/domains.hpp>
 #include <myr/user/args.hpp>
+#include <myr/repl/snapshot.hpp>
 
 #include <new>
 
@@ -27,6 +28,10 @@ Address self_address() {
 
 std::uint64_t now_token = 0;
 
+constexpr std::size_t snapshot_size = repl::snapshot_bytes<Table>();
+static_assert(snapshot_size <= 16 * join_page, "a join takes at most 16 pages");
+std::byte join_buf[max_replicas][snapshot_size];
+
 struct Handler {
     unsigned index = 0, replicas = 1;
     Address self{};
@@ -40,11 +45,18 @@ struct Handler {
     bool replica_known[max_replicas] = {};
     bool dropped_said[max_replicas] = {};
     std::uint64_t death_cursor = 0;
+    // The snapshot each joining replica reads page by page (taken at its join's first page, in
+    // join_buf below: bss, not this object's data).
+    std::uint32_t join_len[max_replicas] = {};
+    std::uint64_t join_applied[max_replicas] = {};
 
     // Other replicas.
     Uplink* uplink = nullptr;
     rpc::Client upstream;  // to "nameserv.0": exchange
     bool ready = false, stale = false;
+    bool joined = false;       // took replica 0's snapshot (join), so exchanges may start
+    bool agreement_said = false;  // said once that our digest equals replica 0's at an equal index
+    std::uint64_t join_at = 0, join_calls = 0, next_join_try = 0;
 
     bool is_hub() const { return index == 0; }
     const Table& table() const { return replica->object(); }
@@ -155,13 +167,38 @@ struct Handler {
         list(table(), r.from, out);
         return Status::ok;
     }
+    // Only replicas replica 0 found by their bootstrap names exchange lines and join; which
+    // replica is the caller's address, never the request (the Replica checks the lines' `from`).
+    std::uint16_t caller_replica(const rpc::Caller& c) const {
+        for (unsigned i = 1; i < replicas; ++i)
+            if (replica_known[i] && replica_at[i] == Address{c.core, c.domain}) return static_cast<std::uint16_t>(i);
+        return 0;
+    }
+    Status handle(const rpc::Caller& c, const Join& r, JoinReply& out) {
+        if (!is_hub()) return Status::permission_denied;
+        const std::uint16_t from = caller_replica(c);
+        if (from == 0) return Status::permission_denied;
+        if (r.offset == 0) {
+            // What we queued for that index went to an instance that is gone (or to none yet):
+            // the snapshot holds all of it, and the lines start again at 1.
+            dropped_said[from] = false;
+            const Result<std::size_t> n = start_join(*replica, *hub, from, std::span<std::byte>(join_buf[from], snapshot_size));
+            if (!n.ok()) return n.status();
+            join_len[from] = static_cast<std::uint32_t>(*n);
+            join_applied[from] = replica->applied_index();
+            user::print("nameserv: replica {} joins on core {}: snapshot of {} names at entry {}", from, c.core, table().size(),
+                        join_applied[from]);
+        }
+        if (join_len[from] == 0 || r.offset >= join_len[from]) return Status::out_of_range;
+        const std::uint32_t n = join_len[from] - r.offset < join_page ? join_len[from] - r.offset : join_page;
+        out.applied = join_applied[from];
+        out.total = join_len[from];
+        (void)out.bytes.assign(join_buf[from] + r.offset, n);
+        return Status::ok;
+    }
     Status handle(const rpc::Caller& c, const Exchange& r, ExchangeReply& out) {
         if (!is_hub()) return Status::permission_denied;
-        // Only replicas replica 0 reached by their bootstrap name exchange lines; which replica
-        // is the caller's address, never the request (the Replica checks the lines' `from`).
-        std::uint16_t from = 0;
-        for (unsigned i = 1; i < replicas; ++i)
-            if (replica_known[i] && replica_at[i] == Address{c.core, c.domain}) from = static_cast<std::uint16_t>(i);
+        const std::uint16_t from = caller_replica(c);
         if (from == 0) return Status::permission_denied;
         const Status s = serve_exchange(*replica, *hub, from, r, out, [&](const Line& l) {
             // An add from another replica's client whose death our monitor already reported:
@@ -199,6 +236,13 @@ struct Handler {
     // connecting to replica 0.
     void find_replicas() {
         for (unsigned r = 1; r < replicas; ++r) {
+            // An instance that ended (crashed, or its core stopped): its successor, restarted or
+            // moved by its monitor, registers the bootstrap name again and joins afresh.
+            if (replica_known[r] && user::alive(replica_at[r].core, replica_at[r].domain) == Status::connection_lost) {
+                replica_known[r] = false;
+                join_len[r] = 0;
+                user::print("nameserv: replica {} on core {} ended: waiting for its successor", r, replica_at[r].core);
+            }
             if (replica_known[r]) continue;
             char name[16];
             replica_name(r, name);
@@ -266,7 +310,48 @@ struct Handler {
             }
             if (upstream_failures) user::print("nameserv: replica {} reached replica 0 after {} tries", index, upstream_failures + 1);
         }
+        if (!joined && !join()) return;
         (void)catch_up(2);
+        if (!agreement_said && uplink->compared > 0) {
+            agreement_said = true;
+            user::print("nameserv: replica {} {} replica 0 at entry {} ({} names)", index,
+                        uplink->diverged ? "DIFFERS from" : "agrees with", replica->applied_index(), table().size());
+        }
+    }
+
+    // Replica > 0, before its first exchange: replica 0's table as a snapshot, page by page
+    // (join); then the entries ordered after it come by exchange. Refused (permission_denied)
+    // until replica 0 found our bootstrap name: tried again every 100 ms.
+    bool join() {
+        const std::uint64_t now = user::ticks();
+        if (now < next_join_try) return false;
+        next_join_try = now + 10;
+        static std::byte buf[snapshot_size];
+        std::uint32_t total = 0;
+        std::uint64_t applied = 0, calls = 0;
+        for (std::uint32_t off = 0; off == 0 || off < total;) {
+            JoinReply page{};
+            ++calls;
+            if (const Status s = upstream.call(Join{off}, page); s != Status::ok) return false;
+            if (off == 0) {
+                total = page.total;
+                applied = page.applied;
+            }
+            if (page.total != total || page.applied != applied || total > sizeof buf || page.bytes.size == 0 ||
+                page.bytes.size > total - off)
+                return false;  // not the snapshot we started with: from the top next time
+            for (std::uint16_t i = 0; i < page.bytes.size; ++i) buf[off + i] = static_cast<std::byte>(page.bytes.data[i]);
+            off += page.bytes.size;
+        }
+        if (const Status s = finish_join(*replica, *uplink, std::span<const std::byte>(buf, total)); s != Status::ok) {
+            user::print("nameserv: replica {} refused replica 0's snapshot: {}", index, to_string(s));
+            return false;
+        }
+        joined = true;
+        join_at = applied;
+        join_calls = calls;
+        user::print("nameserv: replica {} joined at entry {}: {} names in {} calls", index, applied, table().size(), calls);
+        return true;
     }
     std::uint64_t next_upstream_try = 0, upstream_failures = 0;
 

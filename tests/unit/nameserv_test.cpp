@@ -408,6 +408,76 @@ TEST(NameservGroup, ABufferOverflowDropsTheReplica) {
     EXPECT_EQ(c.r[1]->object().digest(), c.r[0]->object().digest());
 }
 
+// A replica that died and came back (or was moved) joins: a new instance with an empty Replica
+// and uplink takes replica 0's snapshot, replica 0 having forgotten what it queued for the old
+// one (here more than its buffer: the old instance was dropped), and from then on takes the
+// entries ordered after the snapshot. It must end with replica 0's table and log index, refuse
+// nothing, and agree at every compared index. Without the reset at replica 0 the new instance's
+// exchanges are refused (the old one's stream: dropped, numbered for it).
+TEST(NameservGroup, ARestartedReplicaJoinsWithASnapshot) {
+    for (const bool reset_at_hub : {true, false}) {
+        Cluster c(3);
+        (void)c.change(2, Table::add("before", owner_of(a1)));
+        c.drain();
+        // Replica 2 dies; the others go on, past its buffer at replica 0.
+        for (std::size_t i = 0; i < hub_buffer / 2 + 4; ++i) {
+            EXPECT_EQ(c.change(1, Table::add("x", owner_of(a1))).status, Status::ok);
+            EXPECT_EQ(c.change(0, Table::remove("x", owner_of(a1))).status, Status::ok);
+        }
+        (void)c.change(1, Table::add("while-down", owner_of(a1)));
+        EXPECT_TRUE(c.hub.peers[2].dropped);
+        // Its successor: fresh state, then the join.
+        c.up[2] = std::make_unique<Uplink>();
+        c.r[2] = std::make_unique<NameReplica>(c.setup.group, 2, c.up[2]->transport);
+        std::vector<std::byte> snap(repl::snapshot_bytes<Table>());
+        if (reset_at_hub) {
+            const Result<std::size_t> n = start_join(*c.r[0], c.hub, 2, snap);
+            ASSERT_TRUE(n.ok());
+            snap.resize(*n);
+        } else {
+            const Result<std::size_t> n = c.r[0]->snapshot(snap);  // the snapshot alone
+            ASSERT_TRUE(n.ok());
+        }
+        ASSERT_EQ(finish_join(*c.r[2], *c.up[2], snap), Status::ok);
+        EXPECT_EQ(c.r[2]->applied_index(), c.r[0]->applied_index());
+        if (!reset_at_hub) {
+            EXPECT_NE(c.exchange(2), Status::ok);  // the old instance's numbering (and dropped)
+            continue;
+        }
+        // Changes after the join, some from the new instance itself.
+        (void)c.change(1, Table::add("after", owner_of(a1)));
+        EXPECT_EQ(c.change(2, Table::add("mine", owner_of(a1))).status, Status::ok);
+        c.drain();
+        EXPECT_EQ(c.r[2]->applied_index(), c.r[0]->applied_index());
+        EXPECT_EQ(c.r[2]->object().digest(), c.r[0]->object().digest());
+        for (const char* n : {"before", "while-down", "after", "mine"}) {
+            Address holder{};
+            EXPECT_EQ(lookup(c.r[2]->object(), nm(n), holder), Status::ok) << n;
+        }
+        EXPECT_GT(c.up[2]->compared, 0u);
+        EXPECT_EQ(c.up[2]->diverged, 0u);
+        EXPECT_EQ(c.r[2]->stats().rejected, 0u);
+        EXPECT_FALSE(c.hub.peers[2].dropped);
+    }
+}
+
+// A snapshot cut short or altered is refused by the joining replica, which keeps its state.
+TEST(NameservGroup, ABadSnapshotIsRefused) {
+    Cluster c(2);
+    (void)c.change(0, Table::add("x", owner_of(a1)));
+    std::vector<std::byte> snap(repl::snapshot_bytes<Table>());
+    const Result<std::size_t> n = start_join(*c.r[0], c.hub, 1, snap);
+    ASSERT_TRUE(n.ok());
+    std::vector<std::byte> cut(snap.begin(), snap.begin() + static_cast<std::ptrdiff_t>(*n / 2));
+    EXPECT_NE(finish_join(*c.r[1], *c.up[1], cut), Status::ok);
+    std::vector<std::byte> flipped = snap;
+    flipped[16] ^= std::byte{0x40};  // the header's digest
+    EXPECT_NE(finish_join(*c.r[1], *c.up[1], flipped), Status::ok);
+    EXPECT_EQ(c.r[1]->applied_index(), 0u);
+    EXPECT_EQ(start_join(*c.r[0], c.hub, 0, snap).status(), Status::permission_denied);
+    EXPECT_EQ(start_join(*c.r[0], c.hub, 2, snap).status(), Status::permission_denied);
+}
+
 // Every request of the interface round-trips; a name over 24 bytes on the wire is refused; full
 // exchange pages and list pages fit a frame.
 TEST(NameservWire, StrictDecoding) {

@@ -147,6 +147,28 @@ struct Stats {
     MYR_RPC_FIELDS()
 };
 
-using Interface = rpc::Interface<Register, Lookup, Unregister, List, Exchange, Hello, Stats>;
+// join: how a replica i > 0 starts (its first start, a restart, or a move off a stopped core):
+// it takes replica 0's table as a snapshot (replication/snapshot.hpp), page by page, before its
+// first exchange. At offset 0 replica 0 forgets the lines it had queued for the caller's index
+// (they are in the snapshot) and numbers them afresh, then takes the snapshot: the table at its
+// last ordered entry (`applied`); every later entry reaches the caller by exchange. Later offsets
+// read that same snapshot. permission_denied as for exchange; out_of_range for an offset past the
+// snapshot or before one was taken.
+inline constexpr std::size_t join_page = 1024;
+struct JoinReply {
+    std::uint64_t applied;
+    std::uint32_t total;  // the snapshot's bytes
+    rpc::Blob<join_page> bytes;
+    MYR_RPC_FIELDS(applied, total, bytes)
+};
+struct Join {
+    static constexpr std::uint16_t op = 9;
+    static constexpr const char* name = "join";
+    using Reply = JoinReply;
+    std::uint32_t offset;
+    MYR_RPC_FIELDS(offset)
+};
+
+using Interface = rpc::Interface<Register, Lookup, Unregister, List, Exchange, Hello, Stats, Join>;
 
 } // namespace myr::nameserv

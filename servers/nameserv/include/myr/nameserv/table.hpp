@@ -69,8 +69,9 @@ constexpr void list(const Table& t, std::uint32_t from, ListReply& out) {
 // ---- The link between replicas ----
 
 // Lines replica 0 keeps for one replica until it acknowledges them. They pile up while that
-// replica has not connected yet (start-up) or does not call; once full the replica is dropped
-// (it stops serving: there is no snapshot transfer). 256 lines = 256 table changes.
+// replica has not connected yet or does not call; once full the replica is dropped (it stops
+// serving; a new instance of it, restarted or moved, joins afresh with a snapshot: `join`).
+// 256 lines = 256 table changes.
 inline constexpr std::size_t hub_buffer = 256;
 // A replica's lines for replica 0: only its own clients' updates (seq_request), at most
 // repl::max_pending in flight, so this never fills.
@@ -114,6 +115,8 @@ public:
         more = s < m_next;
         return m_acked + 1;
     }
+    // Forgets every line: the next one pushed is number 1 again (a replica that joins afresh).
+    constexpr void reset() { m_next = m_acked = 0; }
     [[nodiscard]] constexpr std::uint64_t sent() const { return m_next; }
     [[nodiscard]] constexpr std::uint64_t unacked() const { return m_next - m_acked; }
 
@@ -147,6 +150,12 @@ struct Peer {
     Outbox<hub_buffer> out;
     Inbox in;
     bool dropped = false;  // its buffer overflowed: nothing more goes to it
+    // A new instance of that replica joins (join at offset 0): both directions start again at 1.
+    constexpr void reset() {
+        out.reset();
+        in.received = 0;
+        dropped = false;
+    }
 };
 
 // Replica 0's transport: queues each line in the destination's outbox. A replica whose outbox
@@ -263,5 +272,29 @@ struct Uplink {
         return Status::ok;
     }
 };
+
+// ---- Join (a replica i > 0 starting: first start, restart, or moved) ----
+
+// Replica 0's side of a join's first page: forgets what it queued for `from` (a new instance
+// of that replica has none of it; the snapshot has all of it), so both directions number from 1
+// again, and takes the snapshot into `out` at its last ordered entry. Both in one step, so
+// every entry ordered later goes to the new instance by exchange and none is missed.
+inline Result<std::size_t> start_join(const NameReplica& replica, HubTransport& hub, std::uint16_t from,
+                                      std::span<std::byte> out) {
+    if (from == 0 || from >= hub.count) return Status::permission_denied;
+    hub.peers[from].reset();
+    return replica.snapshot(out);
+}
+
+// The joining replica's side once it read the whole snapshot: its Replica takes the state and
+// log index (refused, and nothing changed, unless header, digest and the table's own checks
+// hold), and its uplink starts numbering afresh like replica 0's side did.
+inline Status finish_join(NameReplica& replica, Uplink& up, std::span<const std::byte> snapshot) {
+    if (const Status s = replica.restore(snapshot); s != Status::ok) return s;
+    up.transport.out.reset();
+    up.transport.in.received = 0;
+    up.caught_up = false;
+    return Status::ok;
+}
 
 } // namespace myr::nameserv
