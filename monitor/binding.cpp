@@ -75,6 +75,12 @@ std::uint64_t slot_used;  // bit per cnode slot
 // ring memory is not reused across cores).
 constexpr std::uint32_t setup_per_domain = 2;  // client bindings in set-up (rings not all taken)
 constexpr std::uint32_t rings_per_domain = 8;  // rings of this core's pool for one client domain, ever
+// A [[server]] instance binds again to each peer that restarts (kvstore's primary to its backups,
+// twice per rejoin with its nameserv session): 8 rings for its life ran out after four rejoins, and
+// a backup moved off a stopped core never got the table. Until rings come back when a binding
+// ends (the capabilities-across-cores work), instances get more.
+constexpr std::uint32_t rings_per_instance = 32;
+std::uint32_t ring_budget(bool instance) { return instance ? rings_per_instance : rings_per_domain; }
 constexpr std::uint32_t pending_per_client = 2;// bind requests of one remote client not yet accepted
 
 // A domain of this core that used the service, or that this monitor started (then `cap` holds a
@@ -315,7 +321,7 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
 // the server with the binding.
 void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t client_domain, std::uint64_t client_phys,
                        std::uint64_t n0, std::uint64_t n1, std::uint64_t local_slot, std::uint64_t to_domain,
-                       std::uint64_t service, std::uint64_t client_serial) {
+                       std::uint64_t service, std::uint64_t client_serial, bool client_instance) {
     Status st = Status::ok;
     Service found{};
     const Service* svc = nullptr;
@@ -332,7 +338,7 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
     if (!svc || svc->core != mesh.core) st = Status::not_found;
     else if (pending_of(from, client_domain) >= pending_per_client) st = Status::busy;
     else if (!(charge = charge_of(from, client_domain, true))) st = Status::busy;
-    else if (charge->rings >= rings_per_domain) st = Status::no_memory;
+    else if (charge->rings >= ring_budget(client_instance)) st = Status::no_memory;
     else if (free_slots() <= transit_reserve) st = Status::busy;  // the client asks again later
     else if (!(f = new_bind())) st = Status::busy;
     if (st == Status::ok) {
@@ -424,7 +430,8 @@ void start_bind(DomainRec& rec, std::uint64_t who, const Service& svc, std::uint
     const bool local = svc.core == mesh.core;
     if (!local && !mesh_alive(svc.core)) return (void)reply(Status::connection_lost);  // its core was removed
     if (in_setup(who) >= setup_per_domain) return (void)reply(Status::busy);
-    if (rec.rings >= rings_per_domain) return (void)reply(Status::no_memory);
+    const bool instance = servers::configured_instance(who);  // also the server's monitor's budget for it
+    if (rec.rings >= ring_budget(instance)) return (void)reply(Status::no_memory);
     if (local && kept_free() < 2) return (void)reply(Status::busy);
     if (free_slots() <= transit_reserve) return (void)reply(Status::busy);
     BindEnd* e = new_bind();
@@ -441,9 +448,11 @@ void start_bind(DomainRec& rec, std::uint64_t who, const Service& svc, std::uint
     else rec.remote = true;
     const std::uint64_t ticket = static_cast<std::uint64_t>(e - binds);
     reply(Status::ok, ticket);
-    if (local) bind_request_here(mesh.core, ticket, who, phys, n0, n1, original, by_address ? svc.domain : 0, service, e->serial);
-    else if (by_address) send(svc.core, bind_to_req, ticket, who, phys, svc.domain, service, e->serial);
-    else send(svc.core, bind_req, ticket, who, phys, n0, n1, e->serial);
+    if (local)
+        bind_request_here(mesh.core, ticket, who, phys, n0, n1, original, by_address ? svc.domain : 0, service, e->serial,
+                          instance);
+    else if (by_address) send(svc.core, bind_to_req, ticket, who, phys, svc.domain, service, e->serial, instance ? 1 : 0);
+    else send(svc.core, bind_req, ticket, who, phys, n0, n1, e->serial, instance ? 1 : 0);
 }
 
 // The client withdrew its ticket (MonitorOp::bind_cancel: it stopped waiting). What this monitor
@@ -1163,7 +1172,8 @@ void on_domain_gone(std::uint64_t from, const urpc::Message& m) {
 }
 
 void on_bind_to_request(std::uint64_t from, const urpc::Message& m) {
-    bind_request_here(from, m.words[0], m.words[1], m.words[2], 0, 0, 0, m.words[3] ? m.words[3] : ~0ull, m.words[4], m.words[5]);
+    bind_request_here(from, m.words[0], m.words[1], m.words[2], 0, 0, 0, m.words[3] ? m.words[3] : ~0ull, m.words[4], m.words[5],
+                      m.words[6] == 1);
 }
 
 // A client of core `from` withdrew a request (cancel_bind there): drop it unless the server took it.
@@ -1211,7 +1221,7 @@ void on_list_reply(std::uint64_t from, const urpc::Message& m) {
 }
 
 void on_bind_request(std::uint64_t from, const urpc::Message& m) {
-    bind_request_here(from, m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], 0, 0, 0, m.words[5]);
+    bind_request_here(from, m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], 0, 0, 0, m.words[5], m.words[6] == 1);
 }
 
 void on_bind_reply(std::uint64_t from, const urpc::Message& m) {

@@ -21,7 +21,8 @@ enum Type : std::uint8_t {
     bench_start = 12, // [round trips, raw line offset]: poll without sleeping and echo bench_ping
     bench_ping = 13,  // [seq]
     // 14: retired (export_note, the one-phase name broadcast; names agree through names.cpp)
-    bind_req = 15,    // [ticket, client domain, client ring phys, name0, name1, client entry serial] -> the exporter's monitor
+    bind_req = 15,    // [ticket, client domain, client ring phys, name0, name1, client entry serial, 1: the client
+                      //  is a [[server]] instance (its ring budget)] -> the exporter's monitor
     bind_reply = 16,  // [ticket, status, server ring phys, server domain]
     census_req = 17,  // []                            monitor 0 -> all (plan step `wait`)
     census_reply = 18,// [core, live domains besides the monitor, exited ok, exited failing, faulted]
@@ -54,7 +55,8 @@ constexpr bool is_broadcast(std::uint8_t type) {
 // kill, list, bind by address"): their own block, clear of replication's (32..38) and the
 // replication framework's lines (0x40..).
 enum OpsType : std::uint8_t {
-    bind_to_req = 48, // [ticket, client domain, client ring phys, server domain, service, client entry serial]
+    bind_to_req = 48, // [ticket, client domain, client ring phys, server domain, service, client entry serial,
+                      //  1: the client is a [[server]] instance]
                       // -> the server's monitor
                       // (answered by bind_reply like bind_req)
     kill_req = 49,    // [tag, domain, caller domain]  a privileged caller's monitor -> the target's

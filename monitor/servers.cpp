@@ -581,6 +581,13 @@ bool is_instance(std::uint64_t domain) {
     return r && args::value(r->text, r->len, "replicas").found;
 }
 
+bool configured_instance(std::uint64_t domain) {
+    const Started* r = record_of(domain);
+    if (!r) return false;
+    (void)load(false);  // the [[server]] tables, read once
+    return server_of(*r) < max_servers;
+}
+
 
 std::uint64_t live_servers() {
     std::uint64_t n = 0;

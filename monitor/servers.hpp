@@ -74,5 +74,9 @@ void cores_lost(const std::uint64_t* removed_bits);
 
 // Whether `domain` of this core is such a server instance (MonitorOp::list reports it).
 [[nodiscard]] bool is_instance(std::uint64_t domain);
+// Whether `domain` of this core runs a [[server]] table's program with that table's arguments
+// (placed by the config, restarted or moved by a monitor, or spawned the same way): it gets the
+// larger budget of binding rings (binding.cpp, ring_budget).
+[[nodiscard]] bool configured_instance(std::uint64_t domain);
 
 } // namespace myr::monitor::servers

@@ -39,6 +39,7 @@ struct Handler {
     bool primary_known = false;
     std::uint64_t next_rejoin = 0;   // primary: ticks of the next attempt to bring back lost backups
     user::PendingBind rejoining[max_replicas];  // primary: a bind to a lost backup, answer not in yet
+    bool rejoin_said[max_replicas] = {};        // primary: a refused rejoin was said in the log
     std::uint64_t rejoined = 0, loaded_from = 0;
     std::uint64_t transfer_calls = 0;  // calls of the last table transfer (rejoin or recovery)
     bool awaiting_table = false;     // a restarted backup: no reads until the primary sent the table
@@ -148,12 +149,21 @@ struct Handler {
         backups[r].close();
         char name[16];
         replica_name(r, name);
+        Status s = Status::not_found;  // not_found while nobody holds the name: next round
         if (in_nameserv) {
             nameserv::Address a{};
-            if (nameserv::session().lookup(name, a) == Status::ok) (void)rejoining[r].start_to(a.core, a.domain);
-            return;
+            if (const Status ls = nameserv::session().lookup(name, a); ls == Status::ok) s = rejoining[r].start_to(a.core, a.domain);
+            else if (ls != Status::not_found) s = ls;
+        } else {
+            s = rejoining[r].start(name);
         }
-        (void)rejoining[r].start(name);  // not_found while nobody holds the name: next round
+        // Anything but a name not (yet) held: said once per backup, e.g. no_memory when this
+        // domain spent its budget of binding rings (docs/monitors.md, "Limits").
+        if (s != Status::ok && s != Status::not_found && s != Status::busy && s != Status::connection_lost &&
+            !rejoin_said[r]) {
+            rejoin_said[r] = true;
+            user::print("kvstore: cannot bind to backup {}: {}", r, to_string(s));
+        }
     }
     void poll_rejoin(unsigned r) {
         user::Binding b{};

@@ -4,7 +4,9 @@
 // hub), with the caller alternating between a client and replica 2's address (so fuzzed
 // replication lines reach the replica as from a real peer). Replica 1 is fed honestly by
 // `exchange` after every input and must end with replica 0's digest at replica 0's index; the
-// same bytes decoded as an exchange reply go to a throwaway replica, which must stay consistent.
+// same bytes decoded as an exchange reply go to a throwaway replica, which must stay consistent,
+// and as a snapshot to join with, which must be refused or give a valid table. `join` from
+// replica 2's address takes replica 0's snapshot (and resets its lines) at offset 0.
 // Nothing may read or write out of bounds (ASan/UBSan); every reply must be a well-formed frame.
 #include <myr/nameserv/interface.hpp>
 #include <myr/nameserv/table.hpp>
@@ -31,6 +33,8 @@ bool built = [] {
 }();
 NameReplica r0(setup.group, 0, hub), r1(setup.group, 1, up1.transport);
 std::uint64_t token = 0;
+std::byte snapshot[repl::snapshot_bytes<Table>()];  // replica 2's join, as nameserv serves it
+std::uint32_t snapshot_len = 0;
 
 Status change(Kind kind, const Name& n, Address who, OwnerReply& out) {
     Table::Op op{};
@@ -66,6 +70,21 @@ struct Handler {
         return serve_exchange(r0, hub, from, r, out, [](const Line&) {});
     }
     Status handle(const rpc::Caller&, const Hello&, rpc::Empty&) { return Status::permission_denied; }
+    Status handle(const rpc::Caller& c, const Join& r, JoinReply& out) {
+        const std::uint16_t from = (c.core == 5 && c.domain == 5) ? 2 : 0;
+        if (from == 0) return Status::permission_denied;
+        if (r.offset == 0) {
+            const Result<std::size_t> n = start_join(r0, hub, from, snapshot);
+            if (!n.ok()) return n.status();
+            snapshot_len = static_cast<std::uint32_t>(*n);
+        }
+        if (snapshot_len == 0 || r.offset >= snapshot_len) return Status::out_of_range;
+        const std::uint32_t n = snapshot_len - r.offset < join_page ? snapshot_len - r.offset : join_page;
+        out.applied = r0.applied_index();
+        out.total = snapshot_len;
+        require(out.bytes.assign(snapshot + r.offset, n));
+        return Status::ok;
+    }
     Status handle(const rpc::Caller&, const Stats&, StatsReply& out) {
         out = {r0.object().size(), r0.applied_index(), r0.object().digest(), 0, 0, 0, true};
         return Status::ok;
@@ -106,6 +125,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(!r0.take_completion(c));
     }
     require(r0.object().valid_state());
+    // The same bytes as a snapshot to join with: refused, or a valid table.
+    static Uplink snap_up;
+    static NameReplica r_snap(setup.group, 1, snap_up.transport);
+    if (finish_join(r_snap, snap_up, std::span<const std::byte>(reinterpret_cast<const std::byte*>(data), size)) == Status::ok)
+        require(r_snap.object().valid_state());
     // Replica 1, fed honestly, reaches replica 0's index and digest.
     for (unsigned round = 0; round < 1000 && !(up1.caught_up && hub.peers[1].out.unacked() == 0); ++round) {
         Exchange req{};

@@ -12,8 +12,10 @@
 //               service word it bound with
 //   bt_cli      arg = count << 8 | first service: finds bt_srv (core 0) and bt_idle (core 5) with
 //               `list`; binding to bt_idle (never accepts) is refused 20 times without ever being
-//               charged; then binds to bt_srv with each service word and checks the answer
-//   bt_idle     never accepts; exits once two domains ended
+//               charged; binds by name to bt_idle's export given up on at once (withdrawn at
+//               both monitors: a later one is still answered ok); then binds to bt_srv with each
+//               service word and checks the answer
+//   bt_idle     exports "btidle" and never accepts; exits once two domains ended
 //   killhost    hostile, not named by monitor.kill: every kill is refused (the monitors, dw_spin
 //               on core 0, itself, a domain that never existed, 1000 tries), dw_spin stays alive
 //   killpriv    named by monitor.kill: still may not kill a monitor or itself; a domain that never
@@ -205,6 +207,18 @@ int bt_cli(std::uint64_t arg) {
     expect("bind_to a domain that never existed", bind_to(0, 9999, 1, b), Status::not_found);
     // More than the budgets (2 pending, 8 rings): a refusal must cost nothing.
     for (unsigned i = 0; i < 20; ++i) expect("bind_to bt_idle (never accepts)", bind_to(5, idle, 7, b), Status::not_found);
+    // Binds by name to bt_idle's export (it never accepts), each given up at once: poll_binding
+    // withdraws the ticket, and the withdrawal must reach bt_idle's monitor too, else its two
+    // requests per client not yet accepted fill and the next bind is refused busy there.
+    Status named = Status::not_found;
+    for (unsigned t = 0; t < 4000 && named == Status::not_found; ++t) {
+        named = bind("btidle", b, 0);  // not_found until the export reached our monitor
+        if (named == Status::not_found) wait_event();
+    }
+    expect("bind to btidle given up on at once", named, Status::timeout);
+    for (unsigned i = 0; i < 3; ++i) expect("bind to btidle given up on at once", bind("btidle", b, 0), Status::timeout);
+    expect("bind to btidle after the given-up ones", bind("btidle", b, 2000), Status::ok);
+    expect("withdraw it (never accepted)", cancel_bind(b.id), Status::ok);
     constexpr std::uint64_t ring_base = 0x3000'0000;
     TableSlots tables{50, 64};
     for (std::uint64_t i = 0; i < count; ++i) {
@@ -357,6 +371,7 @@ extern "C" int main(std::uint64_t arg) {
     return bt_cli(arg);
 #elif MYRIAD_MONOPS_ROLE == 6
     (void)arg;
+    expect("export btidle", export_name("btidle"), Status::ok);  // bound by name, never accepted
     std::uint64_t cursor = 0;
     unsigned ended = 0;
     if (!watch(cursor, [&](const Death&) { return ++ended == 2; })) return 1;
