@@ -56,7 +56,7 @@ struct Handler {
     bool ready = false, stale = false;
     bool joined = false;       // took replica 0's snapshot (join), so exchanges may start
     bool agreement_said = false;  // said once that our digest equals replica 0's at an equal index
-    std::uint64_t join_at = 0, join_calls = 0, next_join_try = 0;
+    std::uint64_t next_join_try = 0;
 
     bool is_hub() const { return index == 0; }
     const Table& table() const { return replica->object(); }
@@ -348,8 +348,6 @@ struct Handler {
             return false;
         }
         joined = true;
-        join_at = applied;
-        join_calls = calls;
         user::print("nameserv: replica {} joined at entry {}: {} names in {} calls", index, applied, table().size(), calls);
         return true;
     }

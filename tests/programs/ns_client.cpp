@@ -115,6 +115,13 @@ void hostile(rpc::Client& rc) {
     // A client is not a replica: its replication lines are refused (permission_denied) by
     // whichever replica it reaches, and never applied.
     spoof_exchange(rc, "a client may not send replication lines to its replica");
+    // Nor join: a snapshot is for replicas replica 0 found by their bootstrap names, and a join
+    // at offset 0 would reset that replica's lines (the replicas' agreement is checked at exit).
+    for (const std::uint32_t off : {0u, 1024u, ~0u}) {
+        JoinReply jr{};
+        s = rc.call(Join{off}, jr);
+        expect(s == Status::permission_denied && jr.total == 0, "a client may not join", s);
+    }
     // The connection still works.
     Address a{};
     s = session().lookup("nameserv", a);

@@ -1,4 +1,5 @@
 // check_kv_history (myr/config/kv_history.hpp): kvhist lines -> the simulation's checker.
+#include <myr/args.hpp>
 #include <myr/config/kv_history.hpp>
 #include <myr/repl/objects/kv_map.hpp>
 #include <myr/repl/sim/linearizability.hpp>
@@ -14,15 +15,10 @@ namespace {
 
 constexpr std::uint64_t shared_key = 1;  // the one key the clients share, as the map's key
 
-// The value of `name=` in `line` (up to the next space), or empty.
-std::string_view field(std::string_view line, std::string_view name) {
-    for (std::size_t at = 0; (at = line.find(name, at)) != std::string_view::npos; at += name.size()) {
-        if ((at != 0 && line[at - 1] != ' ') || at + name.size() >= line.size() || line[at + name.size()] != '=') continue;
-        const std::size_t from = at + name.size() + 1;
-        const std::size_t to = line.find(' ', from);
-        return line.substr(from, to == std::string_view::npos ? std::string_view::npos : to - from);
-    }
-    return {};
+// The value of the word `name=...` in `line` (args::value: whole words only), or empty.
+std::string_view field(std::string_view line, const char* name) {
+    const args::View v = args::value(line.data(), line.size(), name);
+    return v.found ? std::string_view(v.text, v.len) : std::string_view{};
 }
 
 bool number(std::string_view s, std::uint64_t& out) {
