@@ -8,6 +8,7 @@
 #include "protocol.hpp"
 #include "servers.hpp"
 
+#include <myr/monitor/ring_book.hpp>
 #include <myr/user/bind.hpp>
 #include <myr/user/syscall.hpp>
 
@@ -17,8 +18,11 @@ namespace {
 using namespace myr::user;
 
 constexpr std::uint64_t service_ep = 7;   // receiving copy of this core's monitor endpoint
-constexpr std::uint64_t chan_pool = 8;    // untyped RAM for binding rings (this core's node)
 constexpr std::uint64_t first_slot = 9;   // slots 9..63: rings in transit to domains
+
+// Ring memory (docs/monitors.md, "Ring memory comes back"): this core's channel pool and every
+// reference to a ring held here, counted until the ring can be used again.
+RingBook book;
 
 // Service names live in names.cpp: a table every monitor agrees on; lookups read this
 // monitor's copy.
@@ -32,7 +36,6 @@ struct BindEnd {
     bool used, ready, server, accepted;
     bool orphan;             // client side: its domain ended while the request was out; the
                              // reply only frees what is left
-    bool exposed;            // client side: another core may hold a cap to our ring (it said ok)
     Status error;            // client side: what the server's monitor answered, if not ok
     std::uint32_t domain;    // the local domain (its badge)
     std::uint32_t peer_core, peer_domain;
@@ -40,6 +43,8 @@ struct BindEnd {
     std::uint64_t tx_phys;   // the peer's ring on another core, its capability not made yet: made
                              // at take_ring, so a binding waiting to be accepted holds one slot
                              // here, not two (0: none waiting; see transit_reserve)
+    std::uint64_t own_phys;  // the ring this entry took from our pool (0: none yet)
+    std::uint64_t peer_phys; // the peer's ring (counted in RingBook while tx_slot or tx_phys names it)
     std::uint64_t service;   // server side: the client's service word (bind_to; 0 by name)
     std::uint64_t req_serial;// server side: the serial of the client's entry at its own monitor, which
                              // names this request in a bind_cancel (tickets are reused, serials not)
@@ -71,14 +76,13 @@ std::uint64_t slot_used;  // bit per cnode slot
 // Everything a monitor holds for a domain is bounded per domain, so one domain binding (or
 // exporting) in a loop is refused with a clear answer and leaves the tables, the cnode slots and
 // the channel pool to the others: `busy` while it has too much in set-up (it may retry once it
-// took its rings), `no_memory` once its share of ring memory is spent (for the rest of its life:
-// ring memory is not reused across cores).
+// took its rings), `no_memory` while its share of ring memory is in use (a ring comes back once
+// both ends gave it back or ended and every core that held it removed its capabilities: see
+// RingBook).
 constexpr std::uint32_t setup_per_domain = 2;  // client bindings in set-up (rings not all taken)
-constexpr std::uint32_t rings_per_domain = 8;  // rings of this core's pool for one client domain, ever
-// A [[server]] instance binds again to each peer that restarts (kvstore's primary to its backups,
-// twice per rejoin with its nameserv session): 8 rings for its life ran out after four rejoins, and
-// a backup moved off a stopped core never got the table. Until rings come back when a binding
-// ends (the capabilities-across-cores work), instances get more.
+constexpr std::uint32_t rings_per_domain = 8;  // rings of this core's pool one client domain holds at once
+// A [[server]] instance keeps a binding to each peer replica and its nameserv session, and one it
+// replaced may still be given back by a peer that has not noticed yet: more at once.
 constexpr std::uint32_t rings_per_instance = 32;
 std::uint32_t ring_budget(bool instance) { return instance ? rings_per_instance : rings_per_domain; }
 constexpr std::uint32_t pending_per_client = 2;// bind requests of one remote client not yet accepted
@@ -112,17 +116,11 @@ Charge charges[max_charges];
 // nameserv and memserv replicas are on its first core) needs room for several: 24 rings, 12
 // same-core bindings alive at once, each a slot of this monitor's 64-slot cnode.
 struct Kept {
-    std::uint64_t slot;
-    std::uint32_t a, b;
+    std::uint64_t slot, phys;
+    std::uint32_t a, b;  // the two domains; each is cleared when it ends or gives this ring back
 };
 constexpr unsigned max_kept = 24;
 Kept kept[max_kept];
-
-// Rings no other core ever got a capability to (a bind the server's monitor refused): the next
-// bind takes one of these before retyping a fresh one, and the domain's budget gets it back, so
-// retrying a refused bind costs neither pool memory nor budget.
-constexpr unsigned max_spare = 4;
-std::uint64_t spare[max_spare];
 
 Result<std::uint64_t> alloc_slot() {
     for (std::uint64_t s = first_slot; s < 64; ++s)
@@ -181,13 +179,69 @@ unsigned kept_free() {
     for (const Kept& k : kept) n += k.slot == 0;
     return n;
 }
-void keep(std::uint64_t slot, std::uint64_t a, std::uint64_t b) {
+// What RingBook asks for after a step: remove every capability to a ring no reference on this
+// core names any more, tell its owner, refund a freed ring to whoever it was charged to.
+void apply(const RingBook::Done& d) {
+    if (d.reclaim) {
+        const SysResult r = syscall6(abi::Sys::cap_reclaim_channel, kernel_cap, d.phys, abi::bind_ring_bits);
+        if (r.status != Status::ok) print("ring {:#x}: reclaim failed: {}", d.phys, to_string(r.status));
+    }
+    if (d.notify != RingBook::none && mesh_alive(d.notify)) send(d.notify, ring_gone, d.phys);
+    if (!d.freed) return;
+    if (d.charge.own_record) {
+        for (DomainRec& r : domains)
+            if (r.used && r.domain == d.charge.domain && r.rings) --r.rings;
+    } else if (Charge* c = charge_of(d.charge.core, d.charge.domain, false); c && c->rings) {
+        --c->rings;
+    }
+}
+
+// A monitor slot holding a ring goes (0: nothing), and with it one reference.
+void drop_ring(std::uint64_t& slot, std::uint64_t phys) {
+    if (!slot) return;
+    free_slot(slot);
+    slot = 0;
+    apply(book.unref(phys));
+}
+
+void keep(std::uint64_t slot, std::uint64_t phys, std::uint64_t a, std::uint64_t b) {
     for (Kept& k : kept)
         if (k.slot == 0) {
-            k = {slot, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b)};
+            k = {slot, phys, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b)};
             return;
         }
-    free_slot(slot);  // cannot happen: callers check kept_free() first
+    drop_ring(slot, phys);  // cannot happen: callers check kept_free() first
+}
+
+// The kept original of a same-core binding whose bind was refused: nobody else got a copy.
+void drop_kept(std::uint64_t phys) {
+    for (Kept& k : kept)
+        if (k.slot && k.phys == phys) {
+            drop_ring(k.slot, k.phys);
+            k = {};
+            return;
+        }
+}
+
+// Whether `phys` can be a ring of core `core`'s pool: another core's monitor names rings by
+// address, and one it got wrong (or a ring of a third core) must not become a capability here.
+bool ring_of(std::uint64_t core, std::uint64_t phys) {
+    if (core >= mesh.cores || core >= abi::topo_max_cores) return false;
+    const std::uint64_t base = topo.chan_pool_base[core], ring = std::uint64_t{1} << abi::bind_ring_bits;
+    return base && phys >= base && phys - base < topo.chan_pool_bytes && ((phys - base) & (ring - 1)) == 0;
+}
+
+// Domain d is done with ring `phys` (gave it back, or ended): its side of a kept original goes.
+void unkeep(std::uint64_t phys, std::uint32_t d) {
+    for (Kept& k : kept) {
+        if (!k.slot || k.phys != phys || (k.a != d && k.b != d)) continue;
+        (k.a == d ? k.a : k.b) = 0;
+        if (k.a == 0 && k.b == 0) {
+            drop_ring(k.slot, k.phys);
+            k = {};
+        }
+        return;
+    }
 }
 
 // The exporter of a name, per this monitor's copy of the name table.
@@ -225,23 +279,15 @@ void decline_local(const BindEnd& f) {
 
 void release_bind(BindEnd& e) {
     if (e.server) decline_local(e);
-    free_slot(e.rx_slot);
-    free_slot(e.tx_slot);
+    drop_ring(e.rx_slot, e.own_phys);
+    if (e.tx_slot) {
+        drop_ring(e.tx_slot, e.peer_phys);
+    } else if (e.tx_phys) {
+        e.tx_phys = 0;
+        apply(book.unref(e.peer_phys));
+    }
     free_slot(e.local_slot);
     e = {};
-}
-
-// A ring that never left this monitor (no copy handed out, no other core told its address).
-void recycle(std::uint64_t& slot) {
-    if (!slot) return;
-    for (std::uint64_t& k : spare)
-        if (!k) {
-            k = slot;
-            slot = 0;
-            return;
-        }
-    free_slot(slot);
-    slot = 0;
 }
 
 // Client bindings of `domain` in set-up here (rings not all taken).
@@ -257,45 +303,50 @@ unsigned pending_of(std::uint64_t core, std::uint64_t domain) {
     return n;
 }
 
-// A fresh ring from this core's pool (so in this node's memory): its slot and physical address.
-// With `original`, the retyped cap stays with us there and `slot` gets a copy: a binding between
-// two domains of this core gives both of them copies, so neither's exit (which revokes what
-// derives from its caps) takes the ring away from the other. An empty pool answers no_memory.
-Status new_ring(std::uint64_t& slot, std::uint64_t& phys, std::uint64_t* original = nullptr) {
-    Status st = Status::ok;
+// A fresh ring from this core's pool (so in this node's memory, zeroed by the kernel) for a
+// binding with a domain of core `peer`: its slot and physical address, one reference.
+// With `original`, the cap made stays with us there and `slot` gets a copy (a second reference):
+// a binding between two domains of this core gives both of them copies, so neither's exit (which
+// revokes what derives from its caps) takes the ring away from the other. no_memory: every ring
+// of the pool is in use.
+Status new_ring(std::uint64_t& slot, std::uint64_t& phys, std::uint64_t peer, RingBook::Charge charge,
+                std::uint64_t* original = nullptr) {
     slot = 0;
-    for (std::uint64_t& k : spare)
-        if (k) {
-            slot = k;
-            k = 0;
-            break;
-        }
-    if (!slot) {
-        const auto s = alloc_slot();
-        if (!s.ok()) return s.status();
-        slot = *s;
-        st = syscall6(abi::Sys::retype, chan_pool, 10 /* channel_memory */, abi::bind_ring_bits, slot, 1).status;
-        if (st != Status::ok && st != Status::busy) st = Status::no_memory;
+    const auto s = alloc_slot();
+    if (!s.ok()) return s.status();
+    phys = book.allocate(static_cast<std::uint32_t>(peer), charge);
+    if (!phys) {
+        slot_used &= ~(std::uint64_t{1} << *s);
+        return Status::no_memory;
     }
-    if (st == Status::ok && original) {
-        *original = slot;
-        const auto c = alloc_slot();
-        st = c.ok() ? syscall6(abi::Sys::cap_copy, *original, *c, 0xffff).status : c.status();
-        slot = c.ok() ? *c : 0;
-        if (st != Status::ok) free_slot(*original);
+    if (const Status st = syscall6(abi::Sys::cap_create_remote, kernel_cap, phys, abi::bind_ring_bits, *s).status;
+        st != Status::ok) {
+        print("ring {:#x}: cannot make its capability: {}", phys, to_string(st));
+        slot_used &= ~(std::uint64_t{1} << *s);
+        apply(book.peer_never(phys));
+        apply(book.unref(phys));
+        return Status::no_memory;
     }
+    slot = *s;
+    if (!original) return Status::ok;
+    *original = slot;
+    slot = 0;
+    const auto c = alloc_slot();
+    const Status st = c.ok() ? syscall6(abi::Sys::cap_copy, *original, *c, 0xffff).status : c.status();
     if (st != Status::ok) {
-        free_slot(slot);
-        slot = 0;
+        if (c.ok()) slot_used &= ~(std::uint64_t{1} << *c);
+        apply(book.peer_never(phys));
+        drop_ring(*original, phys);
         return st;
     }
-    phys = syscall6(abi::Sys::cap_phys, kernel_cap, slot).value;
+    (void)book.ref(phys, static_cast<std::uint32_t>(mesh.core));
+    slot = *c;
     return Status::ok;
 }
 
-
-// The peer's ring: a copy of our own cap when the peer is on this core, else a capability the
-// kernel creates for the address the peer's monitor sent (it checks it is channel-pool memory).
+// The peer's ring: a copy of our own cap when the peer is on this core (one more reference),
+// else a capability the kernel creates for the address the peer's monitor sent (it checks it is
+// channel-pool memory; the reference was counted when the address came).
 Status peer_ring(std::uint64_t phys, std::uint64_t local_slot, std::uint64_t& slot) {
     const auto s = alloc_slot();
     if (!s.ok()) return s.status();
@@ -305,6 +356,8 @@ Status peer_ring(std::uint64_t phys, std::uint64_t local_slot, std::uint64_t& sl
     if (st != Status::ok) {
         slot_used &= ~(std::uint64_t{1} << slot);
         slot = 0;
+    } else if (local_slot) {
+        (void)book.ref(phys, static_cast<std::uint32_t>(mesh.core));
     }
     return st;
 }
@@ -352,12 +405,23 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
         f->req_serial = client_serial;
         f->peer_core = static_cast<std::uint32_t>(from);
         f->peer_domain = static_cast<std::uint32_t>(client_domain);
-        st = new_ring(f->rx_slot, phys, local_slot ? &original : nullptr);
+        if (!local_slot) {
+            // The client's ring, made when the server takes it: one reference here from now on.
+            if (!ring_of(from, client_phys)) st = Status::invalid_argument;
+            else if (book.ref(client_phys, static_cast<std::uint32_t>(from))) f->tx_phys = f->peer_phys = client_phys;
+            else st = Status::busy;
+        }
+        if (st == Status::ok)
+            st = new_ring(f->rx_slot, phys, from, {static_cast<std::uint32_t>(from), static_cast<std::uint32_t>(client_domain), false},
+                          local_slot ? &original : nullptr);
         if (st == Status::ok) {
+            f->own_phys = phys;
             ++charge->rings;
-            if (local_slot) keep(original, svc->domain, client_domain);
-            if (local_slot) st = peer_ring(client_phys, local_slot, f->tx_slot);
-            else f->tx_phys = client_phys;  // made when the server takes it
+            if (local_slot) keep(original, phys, svc->domain, client_domain);
+            if (local_slot) {
+                st = peer_ring(client_phys, local_slot, f->tx_slot);
+                f->peer_phys = client_phys;
+            }
         }
         if (st == Status::ok) {
             f->ready = true;
@@ -365,11 +429,9 @@ void bind_request_here(std::uint64_t from, std::uint64_t ticket, std::uint64_t c
             ++bindings_made;
             wake_local_domains();  // a server may be polling accept
         } else {
-            if (!local_slot && f->rx_slot) {  // our ring went nowhere: keep it, refund the client
-                recycle(f->rx_slot);
-                --charge->rings;
-            }
-            release_bind(*f);
+            if (f->own_phys) apply(book.peer_never(f->own_phys));  // the client never hears of it
+            if (f->own_phys && local_slot) drop_kept(f->own_phys);
+            release_bind(*f);  // our ring comes back, and the client is refunded
         }
     }
     if (charge && charge->rings == 0 && st != Status::ok) charge->used = false;
@@ -388,12 +450,32 @@ void bind_reply_here(std::uint64_t from, std::uint64_t ticket, Status status, st
     }
     BindEnd& e = binds[ticket];
     if (e.orphan) {  // its domain ended meanwhile: nobody will take the rings (freed already)
+        if (status != Status::ok) apply(book.peer_never(e.own_phys));
+        else if (from != mesh.core) send(from, ring_gone, server_phys);  // we never made a cap to it
         release_bind(e);
         return;
     }
-    e.exposed = status == Status::ok || from == mesh.core;
-    if (status == Status::ok && local_slot) status = peer_ring(server_phys, local_slot, e.tx_slot);
-    else if (status == Status::ok) e.tx_phys = server_phys;  // made when the client takes it
+    if (status == Status::ok && !local_slot && !ring_of(from, server_phys)) {
+        ++malformed;
+        print("bind reply from core {} names ring {:#x}, not one of its pool: refused", from, server_phys);
+        // The client hears invalid_argument; our ring stays out of use until the server's
+        // monitor says ring_gone (it accepted, so it may hold our ring).
+        e.error = Status::invalid_argument;
+        wake_local_domains();
+        return;
+    }
+    if (status != Status::ok) {
+        apply(book.peer_never(e.own_phys));  // refused: the server's monitor keeps nothing of ours
+        if (from == mesh.core) drop_kept(e.own_phys);
+    } else if (local_slot) {
+        status = peer_ring(server_phys, local_slot, e.tx_slot);
+        e.peer_phys = server_phys;
+    } else if (book.ref(server_phys, static_cast<std::uint32_t>(from))) {
+        e.tx_phys = e.peer_phys = server_phys;  // made when the client takes it
+    } else {
+        send(from, ring_gone, server_phys);  // no room to count it: the client hears busy
+        status = Status::busy;
+    }
     if (status == Status::ok) {
         e.peer_core = static_cast<std::uint32_t>(from);
         e.peer_domain = static_cast<std::uint32_t>(server_domain);
@@ -439,12 +521,15 @@ void start_bind(DomainRec& rec, std::uint64_t who, const Service& svc, std::uint
     e->domain = static_cast<std::uint32_t>(who);
     e->peer_core = svc.core;  // where the request goes (a bind_cancel follows it there)
     std::uint64_t phys = 0, original = 0;
-    if (const Status st = new_ring(e->rx_slot, phys, local ? &original : nullptr); st != Status::ok) {
+    if (const Status st = new_ring(e->rx_slot, phys, svc.core, {static_cast<std::uint32_t>(mesh.core), static_cast<std::uint32_t>(who), true},
+                                   local ? &original : nullptr);
+        st != Status::ok) {
         release_bind(*e);
         return (void)reply(st);
     }
+    e->own_phys = phys;
     ++rec.rings;
-    if (local) keep(original, who, svc.domain);
+    if (local) keep(original, phys, who, svc.domain);
     else rec.remote = true;
     const std::uint64_t ticket = static_cast<std::uint64_t>(e - binds);
     reply(Status::ok, ticket);
@@ -457,21 +542,16 @@ void start_bind(DomainRec& rec, std::uint64_t who, const Service& svc, std::uint
 
 // The client withdrew its ticket (MonitorOp::bind_cancel: it stopped waiting). What this monitor
 // holds for it goes now; a request still out is marked so its reply frees what is left; and the
-// server's monitor drops its side unless the server accepted already. Ring memory is not
-// refunded where another core may have made a capability to it (docs/monitors.md, "Limits").
-void cancel_bind(DomainRec& rec, BindEnd& e) {
+// server's monitor drops its side unless the server accepted already. Our ring comes back once
+// that monitor has said ring_gone (docs/monitors.md, "Ring memory comes back").
+void cancel_bind(BindEnd& e) {
     const std::uint64_t server_core = e.peer_core, serial = e.serial, client = e.domain;
     if (e.error != Status::ok) {  // refused already: the server's monitor holds nothing
-        if (!e.exposed) {
-            recycle(e.rx_slot);
-            if (rec.rings) --rec.rings;
-        }
         release_bind(e);
         return;
     }
     if (!e.ready) {  // still out (only across cores: a same-core request is answered at once)
-        free_slot(e.rx_slot);
-        e.rx_slot = 0;
+        drop_ring(e.rx_slot, e.own_phys);
         e.orphan = true;
         e.domain = 0;
     } else {
@@ -763,13 +843,9 @@ void serve_call(const Message& m) {
         BindEnd* e = owned_bind(m.w[1], who);
         if (!e || e->server) return (void)reply(Status::not_found);
         if (e->error != Status::ok) {
-            // Refused at the server's core: it made no capability to our ring, so the ring and
-            // the budget come back (a client retrying a busy server spends nothing).
+            // Refused at the server's core: it kept nothing of ours, so the ring and the budget
+            // come back now (a client retrying a busy server spends nothing).
             const Status st = e->error;
-            if (!e->exposed) {
-                recycle(e->rx_slot);
-                if (rec->rings) --rec->rings;
-            }
             release_bind(*e);
             return (void)reply(st);
         }
@@ -780,7 +856,7 @@ void serve_call(const Message& m) {
     case abi::MonitorOp::bind_cancel: {
         BindEnd* e = owned_bind(m.w[1], who);
         if (!e || e->server) return (void)reply(Status::not_found);
-        cancel_bind(*rec, *e);
+        cancel_bind(*e);
         return (void)reply(Status::ok);
     }
     case abi::MonitorOp::accept:
@@ -817,18 +893,34 @@ void serve_call(const Message& m) {
         if (!e || !e->ready || (e->server && !e->accepted) || m.w[2] > 1) return (void)reply(Status::not_found);
         std::uint64_t& slot = m.w[2] ? e->tx_slot : e->rx_slot;
         if (m.w[2] && !slot && e->tx_phys) {
-            // The peer's ring: its capability made now (peer_ring checks it is channel-pool memory).
+            // The peer's ring: its capability made now (the kernel checks it is channel-pool memory).
             if (const Status st = peer_ring(e->tx_phys, 0, slot); st != Status::ok) return (void)reply(st);
             e->tx_phys = 0;
         }
         if (!slot) return (void)reply(Status::not_found);
+        // The domain holds the ring from now on (its reference); w1 names it for unbind_ring.
+        const std::uint64_t phys = m.w[2] ? e->peer_phys : e->own_phys;
+        const std::uint64_t handle = book.hold(who, phys);
+        if (!handle) return (void)reply(Status::busy);
         if (e->server) decline_local(*e);  // a server that offers does so before its rings
-        if (reply(Status::ok, 0, 0, 0, slot)) {  // moved: the slot is empty now
+        if (reply(Status::ok, handle, 0, 0, slot)) {  // moved: the slot is empty now
             slot_used &= ~(std::uint64_t{1} << slot);
             slot = 0;
             if (!e->rx_slot && !e->tx_slot && !e->tx_phys) release_bind(*e);  // an offer never taken goes too
+        } else {
+            (void)book.release(who, handle);  // still ours
         }
         return;
+    }
+    case abi::MonitorOp::unbind_ring: {
+        // A ring the caller took gives back (it deleted its capability, or the kernel removes
+        // what is left once nobody on this core needs the ring): one reference goes, and the
+        // ring comes back to its pool when the binding's other end is done with it too.
+        const std::uint64_t phys = book.release(who, m.w[1]);
+        if (!phys) return (void)reply(Status::not_found);
+        unkeep(phys, static_cast<std::uint32_t>(who));
+        apply(book.unref(phys));
+        return (void)reply(Status::ok);
     }
     case abi::MonitorOp::local_offer: {
         // The server's own endpoint comes with its first offer (in `incoming`) and is kept: the
@@ -978,21 +1070,22 @@ void forget(DomainRec& r, std::uint64_t how) {
         if (!e.used || e.domain != d) continue;
         ++ends;
         if (!e.server && !e.ready && e.error == Status::ok) {
-            free_slot(e.rx_slot);
-            free_slot(e.tx_slot);
-            e.rx_slot = e.tx_slot = 0;
+            drop_ring(e.rx_slot, e.own_phys);
+            drop_ring(e.tx_slot, e.peer_phys);
             e.orphan = true;
             e.domain = 0;
         } else {
             release_bind(e);
         }
     }
+    // Every ring it took: the kernel removed its capabilities with its cspace; the references go.
+    book.release_domain(d, [](std::uint64_t phys) { apply(book.unref(phys)); });
     for (Kept& k : kept) {
         if (!k.slot) continue;
         if (k.a == d) k.a = 0;
         if (k.b == d) k.b = 0;
         if (k.a == 0 && k.b == 0) {
-            free_slot(k.slot);
+            drop_ring(k.slot, k.phys);
             k = {};
             ++rings;
         }
@@ -1027,13 +1120,11 @@ std::uint64_t last_core_status = ~0ull;
 
 } // namespace
 
-// Ring memory is never reused: one ring retyped at start and kept forever stops the pool's
-// watermark from resetting when every other ring is gone, because a peer core may still hold a
-// capability to a dead binding's ring (revoking across cores is not built yet).
-void pin_pool() {
+void init_rings(const abi::TopologyInfo& topo) {
     monitor_domain = syscall6(abi::Sys::domain_info).value & 0xffffffff;
-    std::uint64_t slot = 0, phys = 0;
-    if (new_ring(slot, phys) != Status::ok) print("no channel pool: bindings to this core will fail");
+    const std::uint64_t base = mesh.core < abi::topo_max_cores ? topo.chan_pool_base[mesh.core] : 0;
+    book.init(static_cast<std::uint32_t>(mesh.core), base, base ? topo.chan_pool_bytes : 0, abi::bind_ring_bits);
+    if (!book.capacity()) print("no channel pool: bindings to this core will fail");
 }
 
 void check_ram_pools(const abi::TopologyInfo& topo) {
@@ -1057,7 +1148,7 @@ void check_ram_pools(const abi::TopologyInfo& topo) {
     unsigned wide = 12;
     while ((std::uint64_t{1} << wide) < 2 * bytes) ++wide;
     const std::uint64_t wide_base = base & ~((std::uint64_t{1} << wide) - 1);
-    const std::uint64_t ring = syscall6(abi::Sys::cap_phys, kernel_cap, chan_pool).value;
+    const std::uint64_t ring = topo.chan_pool_base[mesh.core];
     expect("the page after the pool", create(base + bytes, 12), Status::out_of_range);
     expect("the page before the pool", create(base - 4096, 12), Status::out_of_range);
     expect("a block straddling the pool", create(wide_base, wide), Status::out_of_range);
@@ -1155,6 +1246,8 @@ bool serve_local() {
 // A client domain of core `from` ended: its requests not yet accepted here go, and its charges.
 void core_lost(std::uint64_t core) {
     remotes_to_core_lost(core);
+    // It holds none of our rings any more; bindings of ours waiting for its answer get none.
+    book.core_lost(static_cast<std::uint32_t>(core), [](const RingBook::Done& d) { apply(d); });
     wake_local_domains();
 }
 
@@ -1222,6 +1315,18 @@ void on_list_reply(std::uint64_t from, const urpc::Message& m) {
 
 void on_bind_request(std::uint64_t from, const urpc::Message& m) {
     bind_request_here(from, m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], 0, 0, 0, m.words[5], m.words[6] == 1);
+}
+
+// Core `from` is done with a ring of ours (RingBook): free once we are too.
+void on_ring_gone(std::uint64_t from, const urpc::Message& m) {
+    bool bad = false;
+    const RingBook::Done d = book.peer_done(static_cast<std::uint32_t>(from), m.words[0], bad);
+    if (bad) {
+        ++malformed;
+        print("ring_gone from core {} for ring {:#x}, not one it holds of ours: ignored", from, m.words[0]);
+        return;
+    }
+    apply(d);
 }
 
 void on_bind_reply(std::uint64_t from, const urpc::Message& m) {

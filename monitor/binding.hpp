@@ -10,9 +10,8 @@
 
 namespace myr::monitor::binding {
 
-// Keeps one ring of the channel pool forever, so ring memory is never reused (no cross-core
-// revoke yet).
-void pin_pool();
+// This core's channel pool, from the topology (docs/monitors.md, "Ring memory comes back").
+void init_rings(const abi::TopologyInfo& topo);
 // When kernel option memserv.pool gave this monitor's node a pool: asks the kernel for untyped
 // capabilities to blocks it must refuse and to one it must grant (Sys::cap_create_ram), and emits
 // `monitor-ramcheck core=C checks=N failures=F` (the qemu tests count it). Nothing is kept.
@@ -47,6 +46,8 @@ void on_ram_reclaim_request(std::uint64_t from, const urpc::Message& m);
 void on_ram_reclaim_reply(std::uint64_t from, const urpc::Message& m);
 void on_bind_request(std::uint64_t from, const urpc::Message& m);
 void on_bind_reply(std::uint64_t from, const urpc::Message& m);
+// ring_gone: the peer core is done with a ring of ours.
+void on_ring_gone(std::uint64_t from, const urpc::Message& m);
 // Ends a domain this monitor started (domain_kill on the cap it keeps); not_found when it holds
 // none, connection_lost when the domain already ended.
 [[nodiscard]] Status kill(std::uint64_t domain);

@@ -194,6 +194,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bind_reply: binding::on_bind_reply(from, m); break;
     case bind_to_req: binding::on_bind_to_request(from, m); break;
     case bind_cancel: binding::on_bind_cancel(from, m); break;
+    case ring_gone: binding::on_ring_gone(from, m); break;
     case kill_req: binding::on_kill_request(from, m); break;
     case kill_reply: binding::on_kill_reply(from, m); break;
     case list_req: binding::on_list_request(from, m); break;
@@ -681,7 +682,7 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
         mute_pings = ok && v == core;
     }
     if (!mesh_init({core, cores, base, stride, chan, node}, topo_ok, unicast, nodes)) return 1;
-    binding::pin_pool();
+    binding::init_rings(topo);
     if (topo_ok) binding::check_ram_pools(topo);
     names::init();
     servers::init(kernel_option);

@@ -65,8 +65,10 @@ enum OpsType : std::uint8_t {
     list_reply = 52,  // [tag, status, domain, name0, name1]
     bind_cancel = 53, // [ticket, client domain]       the client's monitor -> the server's: the client
                       // withdrew that request (MonitorOp::bind_cancel); dropped there unless accepted
+    ring_gone = 54,   // [ring phys]                   a ring's peer core -> its owner: no capability to
+                      // it is left here (RingBook); the owner may use it again once it is done too
     ops_first = bind_to_req,
-    ops_last = bind_cancel,
+    ops_last = ring_gone,
 };
 
 // Replication (monitor/replication.cpp, docs/replication.md): a separate block from 32, so new

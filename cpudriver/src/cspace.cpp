@@ -206,14 +206,13 @@ Status cspace_create(Domain& d) {
     return Status::ok;
 }
 
-Status cspace_grant_monitor(Domain& d, std::uint64_t pool_phys, std::uint64_t pool_size) {
+Status cspace_grant_monitor(Domain& d) {
     MYR_TRY(table.remove(d.cnode_first + cslot::monitor, freed_sink));
     MYR_TRY(table.copy(k_monitor_ep, d.cnode_first + cslot::monitor));
-    if (pool_size) MYR_TRY(table.install(d.cnode_first + cslot::chan_pool, caps::make_untyped(pool_phys, pool_size)));
     // A monitor's privileges stay with it: a reply of its that named one of these by mistake
     // would hand a domain every call to the monitor, the kernel cap or the ring memory of every
     // binding. Copies (a doorbell minted from the IPI cap) are ordinary caps.
-    constexpr std::uint32_t privileges[] = {cslot::kernel, cslot::ipi, cslot::monitor, cslot::chan_pool};
+    constexpr std::uint32_t privileges[] = {cslot::kernel, cslot::ipi, cslot::monitor};
     for (const std::uint32_t s : privileges)
         if (!table.cap(d.cnode_first + s).is_null()) MYR_TRY(table.set_pinned(d.cnode_first + s, true));
     return Status::ok;
@@ -386,24 +385,70 @@ Status sys_unmap_table(Domain& d, std::uint64_t pt) {
     return Status::ok;
 }
 
-// A capability for ring memory another core's monitor allocated (monitors move
-// capabilities between cores by value). Only a monitor may ask, and only for memory inside some
-// core's channel pool, so no capability to kernel memory or another domain's RAM can be forged.
+// Ring memory of a binding: [phys, phys + 2^size_bits) wholly inside some core's channel pool
+// (ranges copied at boot: no boot block read at run time). own: inside this core's pool.
+Status check_channel_range(std::uint64_t phys, std::uint64_t size_bits, bool& own) {
+    if (size_bits < 12 || size_bits > 20) return Status::invalid_argument;
+    const std::uint64_t size = std::uint64_t{1} << size_bits;
+    if (phys & (size - 1)) return Status::invalid_argument;
+    for (std::uint32_t c = 0; c < this_core.info.num_cores; ++c) {
+        const PeerMemory& p = this_core.peers[c];
+        if (phys >= p.chan_pool_phys && phys - p.chan_pool_phys < p.chan_pool_size &&
+            size <= p.chan_pool_size - (phys - p.chan_pool_phys)) {
+            own = c == this_core.core;
+            return Status::ok;
+        }
+    }
+    return Status::out_of_range;
+}
+
+// A capability for a binding's ring (docs/monitors.md, "Ring memory comes back"): the monitor of
+// the core whose pool holds it makes the first one, the peer's monitor its own; each core then has
+// one root for it (install refuses a second while one lives). Only a monitor may ask, and only for
+// channel-pool memory, so no capability to kernel memory or another domain's RAM can be forged.
+// The owner's is made before any other core hears the address, so zeroing here wipes what an
+// earlier binding left in a reused ring before anyone can read it.
 Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
                              std::uint64_t dest) {
     MYR_TRY(cspace_cap(d, kcap, CapType::kernel, Rights::none));
     const SlotIdx t = MYR_TRY(cspace_slot(d, dest));
-    if (size_bits < 12 || size_bits > 20) return Status::invalid_argument;
+    bool own = false;
+    MYR_TRY(check_channel_range(phys, size_bits, own));
+    MYR_TRY(table.install(t, caps::make_channel_memory(phys, static_cast<unsigned>(size_bits))));
+    if (own) zero_phys(phys, std::uint64_t{1} << size_bits);
+    return Status::ok;
+}
+
+// Every capability on this core to exactly that ring goes, wherever it is (a domain may have
+// copied it, or moved it to another domain over IPC): after this no domain here maps it or can
+// map it again. Copies go with their root (delete_slot revokes first); the scan restarts after each
+// removal because a revoke empties other slots. The monitors call it when the binding is over for
+// this core, and the owner reuses the memory only after every core that held it did.
+Result<std::uint64_t> sys_cap_reclaim_channel(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits) {
+    MYR_TRY(cspace_cap(d, kcap, CapType::kernel, Rights::none));
+    bool own = false;
+    MYR_TRY(check_channel_range(phys, size_bits, own));
     const std::uint64_t size = std::uint64_t{1} << size_bits;
-    if (phys & (size - 1)) return Status::invalid_argument;
-    bool inside = false;
-    for (std::uint32_t c = 0; c < this_core.info.num_cores && !inside; ++c) {
-        const PeerMemory& p = this_core.peers[c];  // copied at boot: no boot block read at run time
-        inside = phys >= p.chan_pool_phys && phys - p.chan_pool_phys < p.chan_pool_size &&
-                 size <= p.chan_pool_size - (phys - p.chan_pool_phys);
+    const auto names_ring = [&](SlotIdx i) {
+        const Cap& c = table.cap(i);
+        return c.type == CapType::channel_memory && c.base == phys && c.size == size;
+    };
+    std::uint64_t removed = 0;
+    for (SlotIdx i = 0; i < table_slots; ++i) removed += names_ring(i);
+    for (SlotIdx i = 0; i < table_slots;) {
+        if (!names_ring(i)) {
+            ++i;
+            continue;
+        }
+        // Its root: copies keep their object, so the walk up stays on caps to this ring, and
+        // deleting the root (revoke first) takes every copy with it; later slots are looked at
+        // again from the start, as the revoke emptied some.
+        SlotIdx r = i;
+        while (table.slot(r).parent != caps::no_slot) r = table.slot(r).parent;
+        if (delete_slot(r) != Status::ok) return Status::busy;  // pinned: no ring ever is
+        i = 0;
     }
-    if (!inside) return Status::out_of_range;
-    return table.install(t, caps::make_channel_memory(phys, static_cast<unsigned>(size_bits)));
+    return removed;
 }
 
 // An untyped capability for memory of a memserv pool (docs/servers.md, "memserv"): monitors turn a

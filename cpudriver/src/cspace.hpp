@@ -19,7 +19,7 @@ inline constexpr std::uint32_t kernel = 5;      // monitors only: the kernel cap
 inline constexpr std::uint32_t ipi = 6;         // monitors only: IPI to every core
 inline constexpr std::uint32_t monitor = 7;     // its monitor's endpoint: send + grant, badged with its serial
                                                 // (the monitor's own copy may receive, unbadged)
-inline constexpr std::uint32_t chan_pool = 8;   // monitors only: untyped RAM for binding rings
+// Slot 8 is empty for monitors too: ring memory is named by address (cap_create_remote).
 inline constexpr std::uint32_t first_free = 8;
 } // namespace cslot
 
@@ -70,9 +70,9 @@ Status sys_cap_create_ram(Domain& d, std::uint64_t kcap, std::uint64_t phys, std
                           std::uint64_t dest);
 Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
                              std::uint64_t dest);
-// Monitor privileges in d's cspace: the receiving copy of the monitor endpoint in cslot::monitor
-// and the core's channel pool as untyped RAM in cslot::chan_pool.
+Result<std::uint64_t> sys_cap_reclaim_channel(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits);
 Result<std::uint64_t> sys_cap_phys(Domain& d, std::uint64_t kcap, std::uint64_t cptr);
-Status cspace_grant_monitor(Domain& d, std::uint64_t pool_phys, std::uint64_t pool_size);
+// Monitor privileges in d's cspace: the receiving copy of the monitor endpoint in cslot::monitor.
+Status cspace_grant_monitor(Domain& d);
 
 } // namespace myr::kernel

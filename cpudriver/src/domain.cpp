@@ -252,7 +252,7 @@ Status make_monitor(Domain& d) {
     caps::CapTable& t = cap_table();
     MYR_TRY(t.install(d.cnode_first + 5, caps::make_kernel(this_core.core)));
     MYR_TRY(t.install(d.cnode_first + 6, caps::make_ipi(0, me.num_cores, arch::vector_wakeup)));
-    MYR_TRY(cspace_grant_monitor(d, me.chan_pool_phys, me.chan_pool_size));
+    MYR_TRY(cspace_grant_monitor(d));
     const std::uint64_t stride = me.inbox_size;
     for (std::uint32_t c = 0; c < me.num_cores; ++c)
         for (std::uint64_t off = 0; off < stride; off += 4096)

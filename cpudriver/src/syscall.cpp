@@ -146,6 +146,9 @@ Status sys_topology(Domain& d, std::uint64_t buf, std::uint64_t len) {
         info.ram_pool_base[n] = this_core.ram_pools[n].base;
         info.ram_pool_bytes[n] = this_core.ram_pools[n].size();
     }
+    for (std::uint32_t c = 0; c < this_core.info.num_cores && c < abi::topo_max_cores; ++c)
+        info.chan_pool_base[c] = this_core.peers[c].chan_pool_phys;
+    info.chan_pool_bytes = this_core.peers[this_core.core].chan_pool_size;
     return copy_to_user(d, buf, &info, sizeof info);
 }
 
@@ -247,6 +250,7 @@ void take(Status& st, std::uint64_t& value, const Result<std::uint64_t>& r) {
     case abi::Sys::ipc_reply_recv:
     case abi::Sys::ipc_reply: sys_ipc(*d, static_cast<abi::Sys>(r.rax));
     case abi::Sys::cap_create_remote: st = sys_cap_create_remote(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case abi::Sys::cap_reclaim_channel: take(st, value, sys_cap_reclaim_channel(*d, r.rdi, r.rsi, r.rdx)); break;
     case abi::Sys::cap_create_ram: st = sys_cap_create_ram(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
     case abi::Sys::cap_phys: take(st, value, sys_cap_phys(*d, r.rdi, r.rsi)); break;
     case abi::Sys::topology: st = sys_topology(*d, r.rdi, r.rsi); break;

@@ -137,6 +137,17 @@ extern "C" int main(std::uint64_t) {
            Status::wrong_type);
     expect("remote cap with the endpoint", syscall6(abi::Sys::cap_create_remote, cap::monitor, 0x100000, 12, 20).status,
            Status::wrong_type);
+    // The channel pool's first ring: a real ring address, so only the missing kernel cap refuses it.
+    static abi::TopologyInfo topo;
+    const bool topo_ok = syscall6(abi::Sys::topology, reinterpret_cast<std::uint64_t>(&topo), sizeof topo).status == Status::ok;
+    expect("topology names channel pools", topo_ok && topo.chan_pool_base[0] && topo.chan_pool_bytes ? Status::ok : Status::not_found,
+           Status::ok);
+    expect("reclaim without kernel cap", syscall6(abi::Sys::cap_reclaim_channel, cap::ram, topo.chan_pool_base[0], 12).status,
+           Status::wrong_type);
+    expect("reclaim with the endpoint", syscall6(abi::Sys::cap_reclaim_channel, cap::monitor, topo.chan_pool_base[0], 12).status,
+           Status::wrong_type);
+    expect("reclaim with an empty slot", syscall6(abi::Sys::cap_reclaim_channel, 20, topo.chan_pool_base[0], 12).status,
+           Status::not_found);
     expect("cap_phys without kernel cap", syscall6(abi::Sys::cap_phys, cap::endpoint, cap::ram).status, Status::wrong_type);
     expect("core_status without kernel cap", syscall6(abi::Sys::core_status, cap::ram).status, Status::wrong_type);
     expect("core_status on empty", syscall6(abi::Sys::core_status, 20).status, Status::not_found);

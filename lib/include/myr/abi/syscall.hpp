@@ -50,8 +50,10 @@ enum class Sys : std::uint64_t {
     kernel_option = 22,// (kernel cptr, key ptr, key len, buf ptr, buf len) -> rdx = value length:
                        // copies the value of kernel option `key=` (e.g. the run plan) into buf
     cap_create_remote = 23, // (kernel cptr, phys, size_bits 12..20, dest slot) -> ok: a channel_memory
-                       // cap for ring memory inside some core's channel pool (monitors moving caps
-                       // between cores); out_of_range for any other memory
+                       // root cap for ring memory inside some core's channel pool (TopologyInfo): the
+                       // monitors hand out binding rings this way, and the memory is zeroed when it
+                       // lies in this core's own pool (its owner makes it first); out_of_range for any
+                       // other memory; exists while a cap on this core still names that ring
     ipc_reply = 24,    // (w0, w1, w2, w3 in rsi,rdx,r10,r8, cap cptr or no_cap in r9) -> ok: answers the
                        // last caller without receiving again; the cap *moves* to the caller when it
                        // named an empty reply slot (caller sees r9 = 1), else stays; not_found: no caller;
@@ -87,6 +89,11 @@ enum class Sys : std::uint64_t {
                        // interrupts off; every domain on it stops where it is (fault injection: a core that
                        // dies, docs/faults.md; a monitor removed from the membership halts this way too).
                        // wrong_type / not_found without the kernel cap
+    cap_reclaim_channel = 36, // (kernel cptr, phys, size_bits 12..20) -> rdx = capabilities removed: deletes
+                       // every channel_memory cap on this core to exactly that ring (in any domain's
+                       // cnode, copies first, each unmapped), so no domain of this core can reach it
+                       // again (monitors returning a binding's ring memory, docs/monitors.md "Ring memory
+                       // comes back"); out_of_range outside every channel pool, as cap_create_remote
     count
 };
 
@@ -139,8 +146,8 @@ inline constexpr std::uint64_t core_endpoint_slot = 4;
 // Every domain holds, in slot 7, a send+grant capability to its monitor's endpoint badged with its
 // domain id (the monitor service: monitor_op below). A monitor starts with (besides the slots every
 // domain has) a kernel capability in slot 5, an IPI capability for every core in slot 6, the
-// receiving copy of its endpoint in slot 7, its core's channel pool (untyped RAM for binding
-// rings) in slot 8, and finds its arguments in registers:
+// receiving copy of its endpoint in slot 7 (slot 8 stays empty: its core's channel pool is named by
+// address, TopologyInfo::chan_pool_base, and its rings made with cap_create_remote), and finds its arguments in registers:
 // rdi = its core, rsi = number of cores, rdx = base of the mapped monitor mesh, rcx = bytes per
 // core's inbox, r8 = bytes per channel, r9 = its NUMA node | monitor flags << 32 (kernel option monitor.flags). The inbox of core c starts at
 // rdx + c * rcx and holds one channel per sending core s at offset s * r8.
@@ -158,6 +165,10 @@ struct TopologyInfo {
     // cap_create_ram turns into capabilities. Physical addresses, 2 MiB aligned.
     std::uint64_t ram_pool_base[topo_max_nodes];
     std::uint64_t ram_pool_bytes[topo_max_nodes];
+    // Each core's channel pool (binding rings, in that core's node): the memory cap_create_remote
+    // and cap_reclaim_channel accept. Every pool has chan_pool_bytes.
+    std::uint64_t chan_pool_base[topo_max_cores];
+    std::uint64_t chan_pool_bytes;
 };
 
 // Flags for Sys::map.
@@ -176,7 +187,8 @@ enum class MonitorOp : std::uint64_t {
                       // word the client passed to bind_to (0 for bind by name). The first accept marks
                       // the domain as accepting bindings by address (bind_to)
     take_ring = 5,    // (op, binding, which: 0 the ring it receives on, 1 the ring it sends on) ->
-                      // the ring's channel_memory cap moves into the call's reply slot
+                      // the ring's channel_memory cap moves into the call's reply slot, w1 = its
+                      // handle for unbind_ring
     doorbell = 6,     // (op, binding) -> an IPI cap badged for the peer's core only moves into the
                       // reply slot (wake a peer sleeping in wait_event); ask before taking the rings
     // Program arguments and run-time spawn (docs/monitors.md, "Program arguments", "Spawn").
@@ -260,6 +272,11 @@ enum class MonitorOp : std::uint64_t {
                       // request unless the server accepted it already (then the server's side finds
                       // no client). not_found: no such ticket of the caller's. user::poll_binding
                       // cancels a bind it stopped waiting for
+    unbind_ring = 23, // (op, handle) -> ok: the caller gives back a ring it took (take_ring answered the
+                      // handle in w1); delete the capability first: once neither end of the binding
+                      // holds the ring on any core, every capability to it is removed and the memory is
+                      // used again (docs/monitors.md, "Ring memory comes back"). not_found: not a ring
+                      // the caller holds (never taken, another's, given back already). user::close_channel
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t server_info_exported = std::uint64_t{1} << 63;  // MonitorOp::server_info, w3

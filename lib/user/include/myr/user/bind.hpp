@@ -195,7 +195,29 @@ struct Channel {
     std::byte* tx_ring;
     std::uint64_t doorbell = 0;  // slot of an IPI cap that rings only the peer's core (0: none)
     std::uint64_t peer_core = 0;
+    std::uint64_t handle[2] = {};  // the rings' handles at our monitor (rx, tx) for unbind_ring; 0: not taken
 };
+
+// Gives a ring back (MonitorOp::unbind_ring): the caller deleted its capability first.
+inline Status unbind_ring(std::uint64_t handle) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::unbind_ring);
+    m.w[1] = handle;
+    return monitor_call(m);
+}
+
+// Ends our side of a binding: deletes the ring capabilities (which unmaps them) and gives both
+// rings back, so their memory is used again once the peer closed too or ended (docs/monitors.md,
+// "Ring memory comes back"). The slots are empty afterwards; the doorbell is the caller's.
+inline void close_channel(Channel& c, std::uint64_t rx_slot, std::uint64_t tx_slot) {
+    const std::uint64_t slots[2] = {rx_slot, tx_slot};
+    for (unsigned k = 0; k < 2; ++k) {
+        if (slots[k]) (void)cap_delete(slots[k]);
+        if (c.handle[k]) (void)unbind_ring(c.handle[k]);
+        c.handle[k] = 0;
+    }
+    c.rx_ring = c.tx_ring = nullptr;
+}
 
 // A doorbell for the binding: an IPI capability that wakes only the peer's core (a peer sleeping
 // in wait_event then runs at once instead of at its next timer tick). Take it before
@@ -291,6 +313,7 @@ inline Status open_channel(const Binding& b, std::uint64_t rx_slot, std::uint64_
         }
         if (took != Status::ok) return took;
         if (m.cap_arrived != 1) return Status::not_found;
+        out.handle[which] = m.w[1];
         if (const Status s = map_with_tables(slots[which], vaddr + which * bind_ring_bytes, abi::map_write, cap::ram, tables);
             s != Status::ok) {
             print("open_channel: map ring {} (slot {}) at {:#x}: {}", which, slots[which], vaddr + which * bind_ring_bytes, to_string(s));

@@ -182,9 +182,12 @@ struct Conn {
         return Status::ok;
     }
 
-    // Deletes the ring and doorbell capabilities (which unmaps the rings) and frees the slots.
+    // Deletes the ring and doorbell capabilities (which unmaps the rings), gives the rings back
+    // to the monitor (their memory is used again once the peer closed or ended too) and frees
+    // the slots.
     void release() {
         Slots& slots = Slots::instance();
+        user::close_channel(channel, rx_slot, tx_slot);
         for (std::uint64_t* slot : {&rx_slot, &tx_slot, &bell_slot, &local_slot}) {
             if (*slot) {
                 (void)user::cap_delete(*slot);
