@@ -1,0 +1,464 @@
+#pragma once
+// Capabilities across cores (docs/capabilities.md, "Across cores"): the monitors' protocol for
+// transfer, delete, revoke and ownership moves of capabilities whose copies live on several
+// cores. Pure and freestanding: one CapNode per core wraps that core's caps::CapTable (the same
+// library the CPU driver uses) and talks to the other nodes only through CapMsg lines that its
+// caller carries. Today the caller is the deterministic simulation
+// (tests/unit/cap_protocol_sim_test.cpp); the guest monitors are not wired to it yet.
+//
+// The model, Barrelfish's cut down to one owner per object:
+// - Every frame has one **owner** core: the one that carved it. Memory is carved (retype) only on
+//   the core whose table holds the untyped, and untyped capabilities never leave their core, so no
+//   two cores ever retype the same range (another core asks the owner, as memserv grants do).
+// - The owner counts the copies it sent to each core (`sent`) and keeps the set of cores that may
+//   hold one (`copies`). A core whose last copy goes forgets the frame and says `gone` with how
+//   many copies it received since it last forgot it; the owner subtracts that and drops the core
+//   from the set only when nothing it sent is left unaccounted, so a copy still in flight keeps
+//   its core in the set.
+// - A copy to another core goes through the owner (`xfer_req` from a core that is not the owner),
+//   so the owner's set always covers every core that holds or will receive a copy.
+// - **Revoke** of a frame (every other copy, everywhere) or of an untyped (every frame carved from
+//   it and all their copies, everywhere) is a mark and sweep run by the owner: it locks the memory
+//   (transfers, retypes and ownership moves inside it answer `busy` meanwhile), sends `revoke` to
+//   every core in the sets, and once every one answered `revoked` removes its own copies and
+//   answers the caller. Lines between two nodes arrive in order, so a copy sent before the lock
+//   reaches its core before the revoke does, and since only the owner sends copies, no copy of
+//   anything inside can appear anywhere while the revoke runs.
+// - A core removed from the membership holds nothing any more: owners drop it from their sets and
+//   stop waiting for it; its own frames are not recovered.
+// Not built: moving ownership (Barrelfish moves it when the owner's last copy goes; here the
+// frame stays owned by the core whose memory it is).
+#include <myr/caps/table.hpp>
+
+#include <cstdint>
+#include <span>
+
+namespace myr::monitor {
+
+enum class CapLine : std::uint8_t {
+    install,      // owner -> core: one copy of obj
+    xfer_req,     // core -> owner: copy obj to core `arg`; answered xfer_done to `asker`
+    xfer_done,    // owner -> asker: `status`
+    gone,         // core -> owner: no copy of obj is left here; `arg` = copies received since it last forgot it
+    revoke_req,   // core -> owner: revoke obj, keeping the asker's copy in slot `arg`
+    revoke,       // owner -> core: remove every copy inside `obj` (frame: of it; untyped: carved from
+                  // it), except slot `arg` on the asker's core
+    revoked,      // core -> owner: done; `arg` = copies received that it forgot with the frame
+    revoke_done,  // owner -> asker: `status`
+};
+
+inline constexpr unsigned cap_max_cores = 16;
+
+struct CapMsg {
+    CapLine type{};
+    std::uint32_t from = 0, to = 0;
+    std::uint64_t op = 0;     // the asker's operation (answers carry it back)
+    std::uint32_t asker = 0;  // xfer_req, revoke_req, revoke: whose operation it is
+    caps::Cap obj{};          // the object (type, base, size; rights are not carried)
+    std::uint64_t arg = 0;
+    Status status = Status::ok;
+};
+
+// What a node asks of its caller: lines to carry, answers to operations.
+class CapOut {
+public:
+    virtual void send(const CapMsg& m) = 0;
+    virtual void done(std::uint64_t op, Status st) = 0;
+    // The owner finished a revoke: no core but the asker (slot `keep`) holds anything inside `root`.
+    virtual void revoke_finished(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep) {
+        (void)root, (void)asker, (void)keep;
+    }
+
+protected:
+    ~CapOut() = default;
+};
+
+class CapNode {
+public:
+    static constexpr unsigned max_cores = cap_max_cores;
+    static constexpr unsigned max_objects = 128;  // frames this node owns or holds copies of
+    static constexpr unsigned max_revokes = 8;    // revokes this node runs as owner at once
+
+    // `slots`: this core's capability table (a host array in the tests).
+    Status init(std::uint32_t core, std::uint32_t cores, std::span<caps::Slot> slots, std::uint64_t table_phys) {
+        if (cores == 0 || cores > max_cores || core >= cores) return Status::invalid_argument;
+        m_core = core;
+        m_cores = cores;
+        for (Obj& o : m_objs) o = {};
+        for (Revoke& r : m_revokes) r = {};
+        for (bool& a : m_alive) a = true;
+        return m_table.init(slots, table_phys);
+    }
+    [[nodiscard]] const caps::CapTable& table() const { return m_table; }
+    [[nodiscard]] std::uint32_t core() const { return m_core; }
+
+    // Boot: an untyped of this core's memory.
+    Status install_root(caps::SlotIdx slot, const caps::Cap& c) {
+        if (c.type != caps::CapType::untyped) return Status::invalid_argument;
+        return m_table.install(slot, c);
+    }
+
+    // ---- Operations of this core's domains -------------------------------------------------------
+    // `count` frames of 2^bits carved from the untyped in `untyped` into [dest, dest + count).
+    Status retype(caps::SlotIdx untyped, unsigned bits, std::uint32_t count, caps::SlotIdx dest) {
+        if (untyped >= m_table.size()) return Status::out_of_range;
+        const caps::Cap u = m_table.cap(untyped);
+        if (u.type != caps::CapType::untyped) return u.is_null() ? Status::not_found : Status::wrong_type;
+        if (locked(u)) return Status::busy;  // a revoke of it is under way
+        return m_table.retype(untyped, {caps::CapType::frame, static_cast<std::uint8_t>(bits)}, count, dest);
+    }
+
+    // A copy of the frame in `slot` for core `to`. Answered through done(op).
+    void transfer(std::uint64_t op, caps::SlotIdx slot, std::uint32_t to, CapOut& out) {
+        if (slot >= m_table.size() || to >= m_cores || to == m_core) return out.done(op, Status::invalid_argument);
+        const caps::Cap c = m_table.cap(slot);
+        if (c.is_null()) return out.done(op, Status::not_found);
+        if (c.type != caps::CapType::frame) return out.done(op, Status::wrong_type);  // untyped stays home
+        if (!m_alive[to]) return out.done(op, Status::connection_lost);
+        const std::uint32_t owner = owner_of(c);
+        if (owner == m_core) return out.done(op, send_copy(c, to, out));
+        if (!m_alive[owner]) return out.done(op, Status::connection_lost);
+        CapMsg m{CapLine::xfer_req, m_core, owner, op, m_core, c, to};
+        out.send(m);
+    }
+
+    // Deletes the cap in `slot`. When it was this core's last copy of a frame, its owner hears it;
+    // on the owner, the frame stays owned here while other cores may hold copies.
+    Status remove(caps::SlotIdx slot, CapOut& out) {
+        if (slot >= m_table.size()) return Status::out_of_range;
+        const caps::Cap c = m_table.cap(slot);
+        if (c.is_null()) return Status::not_found;
+        MYR_TRY(m_table.remove(slot));  // busy for an untyped with children: revoke it first
+        if (c.type == caps::CapType::frame && !holds(c)) last_copy_gone(c, out);
+        return Status::ok;
+    }
+
+    // For a frame: every other copy on every core goes, the one in `slot` stays. For an untyped:
+    // every frame carved from it, with all its copies on every core. Answered through done(op) once
+    // no core holds any of them.
+    void revoke(std::uint64_t op, caps::SlotIdx slot, CapOut& out) {
+        if (slot >= m_table.size()) return out.done(op, Status::out_of_range);
+        const caps::Cap c = m_table.cap(slot);
+        if (c.is_null()) return out.done(op, Status::not_found);
+        if (c.type != caps::CapType::frame && c.type != caps::CapType::untyped) return out.done(op, Status::wrong_type);
+        const std::uint32_t owner = c.type == caps::CapType::untyped ? m_core : owner_of(c);
+        if (owner != m_core) {
+            if (!m_alive[owner]) return out.done(op, Status::connection_lost);
+            return out.send(CapMsg{CapLine::revoke_req, m_core, owner, op, m_core, c, slot});
+        }
+        const Status st = start_revoke(op, m_core, c, slot, out);
+        if (st != Status::ok) out.done(op, st);
+    }
+
+    // Core `core` left the membership: it holds nothing any more and answers nothing.
+    void core_lost(std::uint32_t core, CapOut& out) {
+        if (core >= m_cores || core == m_core) return;
+        m_alive[core] = false;
+        for (Obj& o : m_objs)
+            if (o.used && o.owner == m_core) o.copies &= ~(std::uint32_t{1} << core);
+        for (Revoke& r : m_revokes)
+            if (r.used && (r.waiting >> core & 1)) {
+                r.waiting &= ~(std::uint32_t{1} << core);
+                if (!r.waiting) finish_revoke(r, out);
+            }
+    }
+
+    // ---- Lines from other nodes --------------------------------------------------------------------
+    void receive(const CapMsg& m, CapOut& out) {
+        if (m.to != m_core || m.from >= m_cores) return;
+        switch (m.type) {
+        case CapLine::install: {
+            Obj* o = make(m.obj, m.from);
+            if (o) {
+                ++o->received;
+                install_here(m.obj);
+            }
+            // No room to track it, or to hold it (a full table, memory a cap here overlaps): the
+            // copy is dropped and the owner hears so.
+            if (!o || !holds(m.obj)) {
+                const std::uint64_t n = o ? o->received : 1;
+                if (o) *o = {};
+                ++m_dropped;
+                out.send(CapMsg{CapLine::gone, m_core, m.from, 0, m_core, m.obj, n});
+            }
+            return;
+        }
+        case CapLine::xfer_req: {
+            // Only the owner's record counts: a frame it no longer tracks was revoked meanwhile.
+            const Obj* o = find(m.obj);
+            Status st = Status::not_found;
+            if (m.arg >= m_cores || m.arg == m_core) st = Status::invalid_argument;
+            else if (!m_alive[m.arg]) st = Status::connection_lost;
+            else if (o && o->owner == m_core && (o->copies >> m.from & 1)) st = send_copy(m.obj, static_cast<std::uint32_t>(m.arg), out);
+            answer(m, CapLine::xfer_done, st, out);
+            return;
+        }
+        case CapLine::gone: {
+            Obj* o = find(m.obj);
+            if (!o || o->owner != m_core) return;  // revoked meanwhile: nothing to count
+            o->sent[m.from] = m.arg > o->sent[m.from] ? 0 : o->sent[m.from] - static_cast<std::uint32_t>(m.arg);
+            if (o->sent[m.from] == 0) o->copies &= ~(std::uint32_t{1} << m.from);
+            if (o->copies == 0 && !holds(m.obj) && !locked(m.obj)) *o = {};
+            return;
+        }
+        case CapLine::revoke_req: {
+            const Obj* o = find(m.obj);
+            if (!o || o->owner != m_core || !(o->copies >> m.from & 1))
+                return answer(m, CapLine::revoke_done, Status::not_found, out);
+            const Status st = start_revoke(m.op, m.asker, m.obj, static_cast<caps::SlotIdx>(m.arg), out);
+            if (st != Status::ok) answer(m, CapLine::revoke_done, st, out);
+            return;
+        }
+        case CapLine::revoke: {
+            const std::uint64_t forgot = sweep_here(m.obj, m.asker, static_cast<caps::SlotIdx>(m.arg));
+            out.send(CapMsg{CapLine::revoked, m_core, m.from, m.op, m.asker, m.obj, forgot});
+            return;
+        }
+        case CapLine::revoked:
+            for (Revoke& r : m_revokes)
+                if (r.used && r.epoch == m.op && (r.waiting >> m.from & 1)) {
+                    r.waiting &= ~(std::uint32_t{1} << m.from);
+                    if (r.root.type == caps::CapType::frame)
+                        if (Obj* o = find(r.root); o && o->owner == m_core)
+                            o->sent[m.from] = m.arg > o->sent[m.from] ? 0 : o->sent[m.from] - static_cast<std::uint32_t>(m.arg);
+                    if (!r.waiting) finish_revoke(r, out);
+                    return;
+                }
+            return;
+        case CapLine::xfer_done:
+        case CapLine::revoke_done:
+            out.done(m.op, m.status);
+            return;
+        }
+    }
+
+    // ---- For checkers ----------------------------------------------------------------------------
+    // Whether this node owns the frame `c` names; `copies`: the cores it counts as holding copies.
+    [[nodiscard]] bool owns(const caps::Cap& c, std::uint32_t& copies) const {
+        if (const Obj* o = find(c)) {
+            copies = o->copies;
+            return o->owner == m_core;
+        }
+        copies = 0;
+        return holds(c);  // carved here and never sent
+    }
+    [[nodiscard]] bool holds(const caps::Cap& c) const {
+        for (const caps::Slot& s : m_table.slots())
+            if (!s.cap.is_null() && caps::same_object(s.cap, c)) return true;
+        return false;
+    }
+    [[nodiscard]] std::uint64_t dropped() const { return m_dropped; }  // copies that arrived and could not be kept
+    [[nodiscard]] unsigned revokes_running() const {
+        unsigned n = 0;
+        for (const Revoke& r : m_revokes) n += r.used;
+        return n;
+    }
+
+private:
+    struct Obj {
+        bool used = false;
+        caps::Cap obj{};
+        std::uint32_t owner = 0;               // this core when owned here, else the owner we know of
+        std::uint32_t copies = 0;              // owner: cores that may hold a copy (bit per core)
+        std::uint32_t sent[max_cores] = {};    // owner: copies sent to each core
+        std::uint32_t received = 0;            // copies this core received since it last forgot the frame
+    };
+    struct Revoke {
+        bool used = false;
+        std::uint64_t op = 0, epoch = 0;
+        std::uint32_t asker = 0;
+        caps::Cap root{};
+        caps::SlotIdx keep = caps::no_slot;
+        std::uint32_t waiting = 0;  // cores that have not answered revoked
+    };
+
+    static bool overlaps(const caps::Cap& a, const caps::Cap& b) {
+        return a.base < b.base + b.size && b.base < a.base + a.size;
+    }
+    Obj* find(const caps::Cap& c) {
+        for (Obj& o : m_objs)
+            if (o.used && caps::same_object(o.obj, c)) return &o;
+        return nullptr;
+    }
+    [[nodiscard]] const Obj* find(const caps::Cap& c) const {
+        for (const Obj& o : m_objs)
+            if (o.used && caps::same_object(o.obj, c)) return &o;
+        return nullptr;
+    }
+    Obj* make(const caps::Cap& c, std::uint32_t owner) {
+        if (Obj* o = find(c)) return o;
+        for (Obj& o : m_objs)
+            if (!o.used) {
+                o = {};
+                o.used = true;
+                o.obj = c;
+                o.owner = owner;
+                return &o;
+            }
+        return nullptr;
+    }
+    std::uint32_t owner_of(const caps::Cap& c) const {
+        const Obj* o = find(c);
+        return o ? o->owner : m_core;  // a frame with no record was carved here
+    }
+    [[nodiscard]] bool locked(const caps::Cap& c) const {
+        for (const Revoke& r : m_revokes)
+            if (r.used && overlaps(r.root, c)) return true;
+        return false;
+    }
+    void answer(const CapMsg& m, CapLine type, Status st, CapOut& out) {
+        if (m.asker == m_core) return out.done(m.op, st);
+        CapMsg a{type, m_core, m.asker, m.op, m.asker, m.obj, 0};
+        a.status = st;
+        out.send(a);
+    }
+
+    Status send_copy(const caps::Cap& c, std::uint32_t to, CapOut& out) {
+        if (locked(c)) return Status::busy;
+        Obj* o = make(c, m_core);
+        if (!o) return Status::no_memory;
+        o->copies |= std::uint32_t{1} << to;
+        ++o->sent[to];
+        out.send(CapMsg{CapLine::install, m_core, to, 0, m_core, c, 0});
+        return Status::ok;
+    }
+
+    void last_copy_gone(const caps::Cap& c, CapOut& out) {
+        Obj* o = find(c);
+        if (!o) return;  // carved here and never sent: nothing to tell
+        if (o->owner == m_core) {
+            if (o->copies == 0 && !locked(c)) *o = {};
+            return;  // other cores may hold it: it stays owned here
+        }
+        const CapMsg g{CapLine::gone, m_core, o->owner, 0, m_core, c, o->received};
+        *o = {};  // forgotten: a later copy starts counting again
+        if (m_alive[g.to]) out.send(g);
+    }
+
+    // A copy of `c` here: next to a copy we have, else a root in the first free slot (never 0).
+    void install_here(const caps::Cap& c) {
+        caps::SlotIdx have = caps::no_slot, free = caps::no_slot;
+        const auto slots = m_table.slots();
+        for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
+            if (have == caps::no_slot && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, c)) have = i;
+            if (free == caps::no_slot && slots[i].cap.is_null()) free = i;
+        }
+        if (free == caps::no_slot) return;
+        caps::Cap root = c;
+        root.rights = caps::all_rights(c.type);
+        root.flags = 0;
+        root.word = 0;
+        (void)(have != caps::no_slot ? m_table.copy(have, free) : m_table.install(free, root));
+    }
+
+    Status start_revoke(std::uint64_t op, std::uint32_t asker, const caps::Cap& root, caps::SlotIdx keep, CapOut& out) {
+        if (locked(root)) return Status::busy;  // another revoke inside it is under way
+        Revoke* r = nullptr;
+        for (Revoke& x : m_revokes)
+            if (!x.used) {
+                r = &x;
+                break;
+            }
+        if (!r) return Status::busy;
+        *r = {true, op, ++m_epoch, asker, root, keep, 0};
+        // Mark: every core that may hold a copy of anything inside.
+        for (const Obj& o : m_objs)
+            if (o.used && o.owner == m_core && (root.type == caps::CapType::untyped ? overlaps(o.obj, root) : caps::same_object(o.obj, root)))
+                r->waiting |= o.copies;
+        if (asker != m_core && root.type == caps::CapType::frame) r->waiting |= std::uint32_t{1} << asker;
+        r->waiting &= ~(std::uint32_t{1} << m_core);
+        for (std::uint32_t k = 0; k < m_cores; ++k)
+            if ((r->waiting >> k & 1) && m_alive[k]) out.send(CapMsg{CapLine::revoke, m_core, k, r->epoch, asker, root, keep});
+            else r->waiting &= ~(std::uint32_t{1} << k);
+        if (!r->waiting) finish_revoke(*r, out);
+        return Status::ok;
+    }
+
+    // Sweep: every core answered; our own copies go, the sets shrink, the caller hears.
+    void finish_revoke(Revoke& r, CapOut& out) {
+        const Revoke done = r;
+        r = {};
+        (void)sweep_here(done.root, done.asker, done.keep);
+        for (Obj& o : m_objs) {
+            if (!o.used || o.owner != m_core) continue;
+            if (done.root.type == caps::CapType::untyped ? overlaps(o.obj, done.root) : caps::same_object(o.obj, done.root)) {
+                // Only the asker may still hold it, and only if it did not give its copy up meanwhile.
+                const bool asker_holds = done.root.type == caps::CapType::frame && done.asker != m_core && o.sent[done.asker] > 0;
+                o.copies = asker_holds ? std::uint32_t{1} << done.asker : 0;
+                if (o.copies == 0 && !holds(o.obj)) o = {};
+            }
+        }
+        out.revoke_finished(done.root, done.asker, done.keep);
+        if (done.asker == m_core) return out.done(done.op, Status::ok);
+        CapMsg a{CapLine::revoke_done, m_core, done.asker, done.op, done.asker, done.root, 0};
+        out.send(a);
+    }
+
+    // Removes every cap here inside the revoke: copies of a frame root (not slot `keep` on the
+    // asker's core), or frames carved from an untyped root (its children go with a table revoke).
+    // Returns how many copies of a frame root this core had received and now forgets.
+    std::uint64_t sweep_here(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep) {
+        if (root.type == caps::CapType::untyped) {
+            const auto slots = m_table.slots();
+            for (caps::SlotIdx i = 0; i < slots.size(); ++i) {
+                const caps::Cap c = slots[i].cap;
+                if (c.type == caps::CapType::untyped && caps::same_object(c, root)) (void)m_table.revoke(i);
+                else if (c.type == caps::CapType::frame && overlaps(c, root)) remove_frame(c);
+            }
+        } else {
+            const bool keeping = asker == m_core && keep < m_table.size() && caps::same_object(m_table.cap(keep), root);
+            remove_frame(root, keeping ? keep : caps::no_slot);
+        }
+        // Records of frames we no longer hold and do not own go.
+        std::uint64_t forgot = 0;
+        for (Obj& o : m_objs)
+            if (o.used && o.owner != m_core && !holds(o.obj) &&
+                (root.type == caps::CapType::untyped ? overlaps(o.obj, root) : caps::same_object(o.obj, root))) {
+                forgot += o.received;
+                o = {};
+            }
+        return forgot;
+    }
+
+    // Every cap here to frame `f` goes but the one in `keep` (no_slot: all). Where the frame was
+    // carved here every cap to it has a parent (the untyped, or another copy), so each can be
+    // removed alone and its copies move up. Elsewhere they hang below one root made by install,
+    // which the table refuses to remove while it has copies: the root is revoked and removed, and
+    // the kept cap, saved first, is put back as a root with its own rights.
+    void remove_frame(const caps::Cap& f, caps::SlotIdx keep = caps::no_slot) {
+        const auto slots = m_table.slots();
+        caps::SlotIdx top = caps::no_slot;
+        for (caps::SlotIdx i = 0; i < slots.size() && top == caps::no_slot; ++i)
+            if (slots[i].cap.type == caps::CapType::frame && caps::same_object(slots[i].cap, f) &&
+                (slots[i].parent == caps::no_slot || !caps::same_object(slots[slots[i].parent].cap, f)))
+                top = i;
+        if (top == caps::no_slot) return;
+        if (slots[top].parent != caps::no_slot) {  // carved here: below the untyped
+            if (keep != caps::no_slot) (void)m_table.revoke(keep);
+            for (bool again = true; again;) {
+                again = false;
+                for (caps::SlotIdx i = 0; i < slots.size(); ++i)
+                    if (i != keep && slots[i].cap.type == caps::CapType::frame && caps::same_object(slots[i].cap, f)) {
+                        (void)m_table.remove(i);
+                        again = true;
+                    }
+            }
+            return;
+        }
+        caps::Cap saved = keep != caps::no_slot ? slots[keep].cap : caps::Cap{};
+        (void)m_table.revoke(top);
+        (void)m_table.remove(top);
+        if (keep == caps::no_slot) return;
+        saved.flags = 0;
+        (void)m_table.install(keep, saved);
+    }
+
+    caps::CapTable m_table;
+    std::uint32_t m_core = 0, m_cores = 0;
+    std::uint64_t m_epoch = 0, m_dropped = 0;
+    bool m_alive[max_cores] = {};
+    Obj m_objs[max_objects];
+    Revoke m_revokes[max_revokes];
+};
+
+} // namespace myr::monitor
