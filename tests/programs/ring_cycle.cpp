@@ -31,7 +31,7 @@ extern "C" int main(std::uint64_t cycles) {
     const std::uint64_t core = rpc::own_core();
 
     // Handles that are not ours.
-    for (const std::uint64_t h : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{0xff}, ~std::uint64_t{0}, std::uint64_t{5} << 8})
+    for (const std::uint64_t h : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{0xff}, ~std::uint64_t{0}, std::uint64_t{5} << 16})
         expect("unbind_ring of a handle never given", user::unbind_ring(h), Status::not_found);
 
     std::uint64_t waits = 0, added = 0;
@@ -58,7 +58,7 @@ extern "C" int main(std::uint64_t cycles) {
         expect("open", s == Status::ok ? conn.open_from(b, 2000) : s, Status::ok);
         const std::uint64_t rx = conn.channel.handle[0], tx = conn.channel.handle[1];
         expect("take_ring answered handles", rx && tx && rx != tx ? Status::ok : Status::not_found, Status::ok);
-        expect("a handle with another serial", user::unbind_ring(rx + (std::uint64_t{1} << 8)), Status::not_found);
+        expect("a handle with another serial", user::unbind_ring(rx + (std::uint64_t{1} << 16)), Status::not_found);
         // The server closes its end on our goodbye; nothing touches the rings after it (a ring
         // given back is gone from this core at once when nothing else here holds it).
         expect("goodbye", rpc::send_frame(conn, rpc::type_close, {}, 100), Status::ok);

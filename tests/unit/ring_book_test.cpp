@@ -33,7 +33,7 @@ TEST(RingBook, CrossCoreBindingFreedOnlyWhenBothCoresAreDone) {
     const std::uint64_t h = k.a.hold(7, r);  // the client took its ring
     ASSERT_NE(h, 0u);
     EXPECT_EQ(k.a.release(8, h), 0u) << "another domain's handle";
-    EXPECT_EQ(k.a.release(7, h ^ (std::uint64_t{1} << 8)), 0u) << "another serial";
+    EXPECT_EQ(k.a.release(7, h ^ (std::uint64_t{1} << 16)), 0u) << "another serial";
     ASSERT_EQ(k.a.release(7, h), r);
     EXPECT_EQ(k.a.release(7, h), 0u) << "given back twice";
     RingBook::Done d = k.a.unref(r);

@@ -21,8 +21,11 @@ namespace myr::monitor {
 class RingBook {
 public:
     static constexpr unsigned max_pool = 512;     // rings of this core's pool (2 MiB of 4 KiB at most)
-    static constexpr unsigned max_foreign = 128;  // rings of other cores' pools referenced here at once
-    static constexpr unsigned max_holds = 192;    // rings the domains of this core took, at once
+    // Rings of other cores' pools referenced here at once: a server here holds one per remote
+    // client (core 0's nameserv and memserv replicas on 8 sockets x 8 cores: 126).
+    static constexpr unsigned max_foreign = 512;
+    // Rings the domains of this core took, at once: two per binding end.
+    static constexpr unsigned max_holds = 1024;
     static constexpr std::uint32_t none = ~0u;
 
     // Whom a ring of ours is charged to, refunded when it is freed: a client domain of this core
@@ -160,7 +163,7 @@ public:
         for (std::uint32_t i = 0; i < max_holds; ++i)
             if (!m_holds[i].used) {
                 m_holds[i] = {true, domain, phys, ++m_hold_serial};
-                return i | m_hold_serial << 8;
+                return i | m_hold_serial << 16;
             }
         return 0;
     }
@@ -174,10 +177,10 @@ public:
     // address, or 0 when the handle is not one of the domain's (never given, given to another,
     // given back already). The caller then unrefs it.
     std::uint64_t release(std::uint64_t domain, std::uint64_t handle) {
-        const std::uint64_t i = handle & 0xff;
+        const std::uint64_t i = handle & 0xffff;
         if (i >= max_holds) return 0;
         Hold& h = m_holds[i];
-        if (!h.used || h.domain != domain || h.serial != handle >> 8) return 0;
+        if (!h.used || h.domain != domain || h.serial != handle >> 16) return 0;
         const std::uint64_t phys = h.phys;
         h = {};
         return phys;
