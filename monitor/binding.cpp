@@ -179,8 +179,7 @@ void apply(const RingBook::Done& d) {
     if (d.notify != RingBook::none && mesh_alive(d.notify)) send(d.notify, ring_gone, d.phys);
     if (!d.freed) return;
     if (d.charge.own_record) {
-        for (DomainRec& r : domains)
-            if (r.used && r.domain == d.charge.domain && r.rings) --r.rings;
+        if (DomainRec* r = find_domain(d.charge.domain); r && r->rings) --r->rings;
     } else if (Charge* c = charge_of(d.charge.core, d.charge.domain, false); c && c->rings) {
         --c->rings;
     }

@@ -178,7 +178,6 @@ public:
             if (!o || !holds(m.obj)) {
                 const std::uint64_t n = o ? o->received : 1;
                 if (o) *o = {};
-                ++m_dropped;
                 out.send(CapMsg{CapLine::gone, m_core, m.from, 0, m_core, m.obj, n});
             }
             return;
@@ -246,12 +245,6 @@ public:
         for (const caps::Slot& s : m_table.slots())
             if (!s.cap.is_null() && caps::same_object(s.cap, c)) return true;
         return false;
-    }
-    [[nodiscard]] std::uint64_t dropped() const { return m_dropped; }  // copies that arrived and could not be kept
-    [[nodiscard]] unsigned revokes_running() const {
-        unsigned n = 0;
-        for (const Revoke& r : m_revokes) n += r.used;
-        return n;
     }
 
 private:
@@ -455,7 +448,7 @@ private:
 
     caps::CapTable m_table;
     std::uint32_t m_core = 0, m_cores = 0;
-    std::uint64_t m_epoch = 0, m_dropped = 0;
+    std::uint64_t m_epoch = 0;
     bool m_alive[max_cores] = {};
     Obj m_objs[max_objects];
     Revoke m_revokes[max_revokes];

@@ -49,7 +49,7 @@ public:
         for (Foreign& f : m_foreign) f = {};
         for (Hold& h : m_holds) h = {};
         m_next = 0;
-        m_allocated = m_freed = m_hold_serial = 0;
+        m_hold_serial = 0;
         m_core = core;
         m_base = pool_base;
         m_bits = ring_bits;
@@ -67,7 +67,6 @@ public:
             if (o.used) continue;
             o = {true, peer_core == m_core, 1, peer_core, charge};
             m_next = (i + 1) % m_rings;
-            ++m_allocated;
             return m_base + (std::uint64_t{i} << m_bits);
         }
         return 0;
@@ -196,8 +195,6 @@ public:
             }
     }
 
-    // Whether `phys` is a ring of our pool (in use or not).
-    [[nodiscard]] bool ours(std::uint64_t phys) const { return own_index(phys) < m_rings; }
     [[nodiscard]] std::uint32_t capacity() const { return m_rings; }
     [[nodiscard]] std::uint32_t in_use() const {
         std::uint32_t n = 0;
@@ -216,8 +213,6 @@ public:
             if (f.refs && f.phys == phys) return f.refs;
         return 0;
     }
-    [[nodiscard]] std::uint64_t allocated() const { return m_allocated; }  // since init
-    [[nodiscard]] std::uint64_t freed() const { return m_freed; }
 
 private:
     struct Own {
@@ -250,14 +245,13 @@ private:
         d.freed = true;
         d.charge = o.charge;
         o = {};
-        ++m_freed;
         return d;
     }
 
     std::uint32_t m_core = 0, m_rings = 0, m_next = 0;
     std::uint64_t m_base = 0;
     unsigned m_bits = 12;
-    std::uint64_t m_allocated = 0, m_freed = 0, m_hold_serial = 0;
+    std::uint64_t m_hold_serial = 0;
     Own m_own[max_pool];
     Foreign m_foreign[max_foreign];
     Hold m_holds[max_holds];
