@@ -107,7 +107,7 @@ Status build_multicast_tree(const MulticastInput& in, MulticastTree& out) {
     for (std::uint32_t c = 0; c < cores; ++c)
         if (live(c) && rep[in.core_node[c]] == none) rep[in.core_node[c]] = static_cast<std::uint16_t>(c);
 
-    // Remote nodes with cores, farthest first (ties: lower node index first). Insertion sort:
+    // Remote nodes with cores, farthest first (ties: lower node index first) or in node order. Insertion sort:
     // at most 64 entries, and no library sort in freestanding code.
     std::uint16_t order[multicast_max_nodes];
     std::uint32_t remote = 0;
@@ -115,7 +115,7 @@ Status build_multicast_tree(const MulticastInput& in, MulticastTree& out) {
     for (std::uint32_t n = 0; n < nodes; ++n) {
         if (n == root_node || rep[n] == none) continue;
         std::uint32_t i = remote++;
-        while (i > 0 && dist(order[i - 1]) < dist(n)) {
+        while (i > 0 && in.farthest_first && dist(order[i - 1]) < dist(n)) {
             order[i] = order[i - 1];
             --i;
         }

@@ -28,6 +28,9 @@ struct MulticastInput {
     // left out of the tree (no parent, no children: a membership without them). Empty: all cores.
     // The root must be in it.
     std::span<const std::uint64_t> live = {};
+    // The order the root sends to the remote nodes: farthest first (the NUMA-aware order: the
+    // longest paths start first), or false for plain node-number order.
+    bool farthest_first = true;
 };
 
 class MulticastTree {
