@@ -451,6 +451,27 @@ Result<std::uint64_t> sys_cap_reclaim_channel(Domain& d, std::uint64_t kcap, std
     return removed;
 }
 
+// The page mapped at vaddr in t's address space goes, whichever capability of this core mapped it
+// (a frame or channel memory: only they map pages; page tables are installed, not mapped). The
+// capability stays where it is, unmapped, so its holder may map it again. A scan of the table:
+// mappings are recorded in the capabilities, not indexed by address.
+Status sys_unmap_at(Domain& t, std::uint64_t vaddr) {
+    if (vaddr & 0xfff) return Status::invalid_argument;
+    if (vaddr < user_space_start || vaddr >= user_space_end) return Status::out_of_range;
+    if (t.state != DomainState::runnable && t.state != DomainState::blocked) return Status::connection_lost;
+    const std::uint64_t rec = record_of(t);
+    for (SlotIdx i = 0; i < table_slots; ++i) {
+        const CapType type = table.cap(i).type;
+        if (type != CapType::frame && type != CapType::channel_memory) continue;
+        const std::uint64_t* ext = table.ext(i);
+        if (ext[0] == (vaddr | 1) && ext[1] == rec) {
+            unmap_slot(i);
+            return Status::ok;
+        }
+    }
+    return Status::not_found;
+}
+
 // An untyped capability for memory of a memserv pool (docs/servers.md, "memserv"): monitors turn a
 // grant, which memserv decided and a monitor carried here, into RAM its holder can retype. Only a
 // monitor may ask (the kernel cap), and only for a block inside one node's pool (check_ram_block,

@@ -66,6 +66,8 @@ Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_
 Status sys_unmap(Domain& d, std::uint64_t frame);
 Status sys_map_table(Domain& d, std::uint64_t pt, std::uint64_t vaddr, std::uint64_t level, std::uint64_t& missing_level);
 Status sys_unmap_table(Domain& d, std::uint64_t pt);
+// unmap_at: the caller checked the domain cap (write) that names t.
+Status sys_unmap_at(Domain& t, std::uint64_t vaddr);
 Status sys_cap_create_ram(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
                           std::uint64_t dest);
 Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,

@@ -251,6 +251,11 @@ void take(Status& st, std::uint64_t& value, const Result<std::uint64_t>& r) {
     case abi::Sys::ipc_reply: sys_ipc(*d, static_cast<abi::Sys>(r.rax));
     case abi::Sys::cap_create_remote: st = sys_cap_create_remote(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
     case abi::Sys::cap_reclaim_channel: take(st, value, sys_cap_reclaim_channel(*d, r.rdi, r.rsi, r.rdx)); break;
+    case abi::Sys::unmap_at: {
+        const Result<Domain*> t = cap_domain(*d, r.rdi, caps::Rights::write);
+        st = t.ok() ? sys_unmap_at(**t, r.rsi) : t.status();
+        break;
+    }
     case abi::Sys::cap_create_ram: st = sys_cap_create_ram(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
     case abi::Sys::cap_phys: take(st, value, sys_cap_phys(*d, r.rdi, r.rsi)); break;
     case abi::Sys::topology: st = sys_topology(*d, r.rdi, r.rsi); break;

@@ -327,6 +327,25 @@ extern "C" int main(std::uint64_t) {
     expect("map again", map(20, unmapped, 0), Status::ok);
     ++checks;
     if (*p != 0x1234) { ++failures; print("test-fail: frame lost its contents across unmap/map"); }
+    // unmap_at: the page at an address goes, whichever cap mapped it; the cap stays, unmapped.
+    expect("unmap_at with an endpoint", syscall6(abi::Sys::unmap_at, cap::endpoint, unmapped).status, Status::wrong_type);
+    expect("unmap_at with an empty slot", syscall6(abi::Sys::unmap_at, 45, unmapped).status, Status::not_found);
+    expect("read-only domain cap for unmap_at", cap_copy(cap::self_domain, 25, rights::read), Status::ok);
+    expect("unmap_at with a read-only domain cap", syscall6(abi::Sys::unmap_at, 25, unmapped).status,
+           Status::permission_denied);
+    expect("delete it again", cap_delete(25), Status::ok);
+    expect("unmap_at misaligned", syscall6(abi::Sys::unmap_at, cap::self_domain, unmapped + 8).status, Status::invalid_argument);
+    expect("unmap_at in the kernel", syscall6(abi::Sys::unmap_at, cap::self_domain, kernel_addr).status, Status::out_of_range);
+    expect("unmap_at where nothing is", syscall6(abi::Sys::unmap_at, cap::self_domain, unmapped + 0x5000).status,
+           Status::not_found);
+    expect("unmap_at", syscall6(abi::Sys::unmap_at, cap::self_domain, unmapped).status, Status::ok);
+    expect("print from the page unmap_at removed", debug_print(reinterpret_cast<const char*>(unmapped), 8),
+           Status::invalid_argument);
+    expect("unmap_at twice", syscall6(abi::Sys::unmap_at, cap::self_domain, unmapped).status, Status::not_found);
+    expect("unmap after unmap_at", unmap(20), Status::not_found);
+    expect("map after unmap_at", map(20, unmapped, 0), Status::ok);
+    ++checks;
+    if (*p != 0x1234) { ++failures; print("test-fail: frame lost its contents across unmap_at/map"); }
     // Notifications: signals accumulate until a wait collects (and clears) them.
     expect("retype notification", retype(cap::ram, captype::notification, 0, 21, 1), Status::ok);
     expect("signal 1", syscall6(abi::Sys::notify_signal, 21, 1).status, Status::ok);

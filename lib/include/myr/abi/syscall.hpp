@@ -94,6 +94,12 @@ enum class Sys : std::uint64_t {
                        // cnode, copies first, each unmapped), so no domain of this core can reach it
                        // again (monitors returning a binding's ring memory, docs/monitors.md "Ring memory
                        // comes back"); out_of_range outside every channel pool, as cap_create_remote
+    unmap_at = 37,     // (domain cptr with write, vaddr) -> ok: removes the page mapped at vaddr in that
+                       // domain's address space (on this core), whichever frame or channel_memory cap
+                       // mapped it (the cap stays, unmapped), and its TLB entry: the monitors' step of an
+                       // unmap in an address space that spans cores (docs/unmap.md). not_found: nothing
+                       // mapped there; invalid_argument: vaddr not page-aligned; out_of_range: outside
+                       // user space; connection_lost: the domain ended; wrong_type / permission_denied
     count
 };
 
