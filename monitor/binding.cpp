@@ -9,6 +9,7 @@
 #include "names.hpp"
 #include "protocol.hpp"
 #include "servers.hpp"
+#include "span.hpp"
 
 #include <myr/monitor/ring_book.hpp>
 #include <myr/user/bind.hpp>
@@ -770,6 +771,8 @@ void serve_call(const Message& m) {
         return remote_op(who, ram_grant_req, core, m.w[2], domain, m.w[3]);
     }
     case abi::MonitorOp::take_ram: return take_ram(who, m.w[1]);
+    case abi::MonitorOp::span_join:
+    case abi::MonitorOp::span_poll: return span::serve(who, m.w);
     case abi::MonitorOp::return_ram: return (void)reply(return_ram(who, m.w[1]));
     }
     reply(Status::invalid_argument);
@@ -1009,5 +1012,14 @@ void on_bind_reply(std::uint64_t from, const urpc::Message& m) {
 }
 
 std::uint64_t made() { return bindings_made; }
+
+Status take_own_ring(std::uint64_t& slot, std::uint64_t& phys) {
+    return detail::new_ring(slot, phys, mesh.core, RingBook::Charge{});
+}
+
+void release_own_ring(std::uint64_t& slot, std::uint64_t phys) {
+    detail::apply(detail::book.peer_never(phys));  // no binding's peer ever heard of it
+    detail::drop_ring(slot, phys);
+}
 
 } // namespace myr::monitor::binding

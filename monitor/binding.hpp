@@ -48,6 +48,12 @@ void on_bind_request(std::uint64_t from, const urpc::Message& m);
 void on_bind_reply(std::uint64_t from, const urpc::Message& m);
 // ring_gone: the peer core is done with a ring of ours.
 void on_ring_gone(std::uint64_t from, const urpc::Message& m);
+// A ring of this core's pool for something other than a binding (span.cpp: the shared page of an
+// address space spanning cores): our capability in `slot`, charged to nobody. Its user must see
+// that no other core holds a capability to it (their monitors reclaimed theirs) before
+// release_own_ring, which removes every capability to it here and frees it. no_memory: none free.
+[[nodiscard]] Status take_own_ring(std::uint64_t& slot, std::uint64_t& phys);
+void release_own_ring(std::uint64_t& slot, std::uint64_t phys);
 // Ends a domain this monitor started (domain_kill on the cap it keeps); not_found when it holds
 // none, connection_lost when the domain already ended.
 [[nodiscard]] Status kill(std::uint64_t domain);

@@ -12,8 +12,10 @@
 #include "protocol.hpp"
 #include "replication.hpp"
 #include "servers.hpp"
+#include "span.hpp"
 
 #include <myr/args.hpp>
+#include <myr/urpc/relax.hpp>
 #include <myr/user/measure.hpp>
 #include <myr/user/syscall.hpp>
 
@@ -233,6 +235,10 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case bench_start: bench_echo(from, m.words[0], m.words[1]); break;
     case bench_ping: break;  // only inside a bench round
     default:
+        if (span::handles(m.header.type)) {  // address spaces spanning cores (monitor/span.cpp)
+            span::on_message(from, m);
+            break;
+        }
         if (liveness::handles(m.header.type)) {  // core membership (monitor/liveness.cpp)
             liveness::on_message(from, m);
             break;
@@ -281,8 +287,14 @@ void run_until(Done done) {
         const bool local = binding::serve_local();
         servers::supervise_tick();
         liveness::tick();
+        span::tick();
         const bool sent_some = flush();
-        if (!poll() && !local && !sent_some) (void)syscall6(abi::Sys::wait_event);
+        // A member of a running span polls without sleeping: a shootdown line must not wait for
+        // the next timer tick (span.hpp).
+        if (!poll() && !local && !sent_some) {
+            if (!span::polling()) (void)syscall6(abi::Sys::wait_event);
+            else urpc::cpu_relax();  // `pause`: under single-threaded TCG it also hands the host thread on
+        }
     }
 }
 
@@ -617,6 +629,9 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             } else if (!repl::run_step(step + 10, node_of)) {
                 plan_ok = false;  // a refused step fails the plan, the plan goes on
             }
+        } else if (starts_with(step, "unmap:")) {
+            // unmap:N[:R]: an address space over cores 0..N-1, R unmaps per shootdown protocol
+            if (!span::run_step(step + 6, [](bool (*done)()) { run_until(done); })) plan_ok = false;
         } else if (starts_with(step, "kill-core:")) {
             // kill-core:N: stop core N (fault injection); the membership must remove it
             if (!liveness::run_kill(step + 10, [](bool (*done)()) { run_until(done); })) plan_ok = false;

@@ -118,4 +118,16 @@ enum RamType : std::uint8_t {
     ram_reclaim_reply = 63, // [tag, status]: ok, no capability for it is left on that core
 };
 
+// Address spaces spanning cores (monitor/span.cpp, docs/unmap.md): a block of its own (80..), clear
+// of the replication framework's lines (0x40..0x4a).
+enum SpanType : std::uint8_t {
+    span_start = 80,  // [span, members, page phys, pages]  monitor 0 -> cores 1..members-1: start a dispatcher
+    span_ready = 81,  // [span, core, status]               -> monitor 0: it mapped every page (ok), or not
+    shoot = 82,       // [span, type | initiator << 8 | seq << 32, vaddr, lines, 0, protocol]  between members
+                      // (myr/monitor/shootdown.hpp's ShootMsg)
+    span_end = 83,    // [span]                             monitor 0 -> members: the experiment is over
+    span_gone = 84,   // [span, core, reachable | missing << 16 | no dispatcher << 32, how it ended]
+                      // -> monitor 0: its dispatcher ended; no capability to the page is left there
+};
+
 } // namespace myr::monitor

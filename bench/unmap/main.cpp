@@ -135,6 +135,7 @@ Topo model_8s8c(std::uint32_t n) {
 void encode(const ShootMsg& m, std::uint64_t (&w)[urpc::payload_words]) {
     w[0] = static_cast<std::uint64_t>(m.type) | std::uint64_t{m.initiator} << 8 | std::uint64_t{m.seq} << 32;
     w[1] = m.vaddr;
+    w[2] = m.lines;
 }
 ShootMsg decode(const urpc::Message& msg) {
     ShootMsg m;
@@ -142,6 +143,7 @@ ShootMsg decode(const urpc::Message& msg) {
     m.initiator = static_cast<std::uint16_t>(msg.words[0] >> 8);
     m.seq = static_cast<std::uint32_t>(msg.words[0] >> 32);
     m.vaddr = msg.words[1];
+    m.lines = static_cast<std::uint32_t>(msg.words[2]);
     return m;
 }
 
@@ -199,12 +201,14 @@ bool run_protocol(hosted::Runtime& rt, const ShootPlan& plan, std::uint64_t firs
         }
         bool finished = false;
         std::uint64_t acks_sent = 0;
+        std::uint32_t lines_seen = 0;
         struct Env {
             std::vector<std::uint64_t>& replica;
             std::vector<urpc::Sender>& to;
             SharedLine& line;
             bool& finished;
             std::uint64_t& acks_sent;
+            std::uint32_t& lines_seen;
             void unmap_local(std::uint64_t vaddr) {
                 const std::uint64_t i = (vaddr - span_base) / page;
                 if (i < replica.size()) replica[i] = 0;
@@ -219,8 +223,11 @@ bool run_protocol(hosted::Runtime& rt, const ShootPlan& plan, std::uint64_t firs
                 line.vaddr = m.vaddr;
                 line.seq.store(m.seq, std::memory_order_release);
             }
-            void done(std::uint32_t, std::uint64_t) { finished = true; }
-        } env{replica, to, line, finished, acks_sent};
+            void done(std::uint32_t, std::uint64_t, std::uint32_t lines) {
+                finished = true;
+                lines_seen = lines;
+            }
+        } env{replica, to, line, finished, acks_sent, lines_seen};
         std::uint64_t line_seen = 0;
         auto poll_once = [&] {
             bool got = false;
@@ -247,6 +254,7 @@ bool run_protocol(hosted::Runtime& rt, const ShootPlan& plan, std::uint64_t firs
                 const std::uint64_t t0 = hosted::Tsc::read();
                 if (node.start(plan, span_base + (first + i) * page, env) != Status::ok) break;
                 while (!finished) poll_once();
+                if (lines_seen != plan.request_lines() + plan.ack_lines()) bad.fetch_add(1);  // counted as refused
                 cycles.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(hosted::Tsc::read() - t0, UINT32_MAX)));
             }
         } else {
@@ -390,7 +398,7 @@ int main(int argc, char** argv) {
                            << plan.critical_path_hops() << ',' << plan.initiator_lines() << ','
                            << plan.cross_node_lines(topo.member_node) << ',' << malformed[k] << '\n';
                 if (malformed[k] != 0) {
-                    std::fprintf(stderr, "%s: %llu lines refused in an honest run\n",
+                    std::fprintf(stderr, "%s: %llu lines refused or miscounted in an honest run\n",
                                  monitor::shoot_protocol_name(plan.protocol()),
                                  static_cast<unsigned long long>(malformed[k]));
                     ok = false;

@@ -160,10 +160,14 @@ struct Sim {
             for (std::uint16_t to = 0; to < sim.n; ++to)
                 if (to != me) sim.chan[{me, to}].push_back({me, m, false});
         }
-        void done(std::uint32_t seq, std::uint64_t vaddr) {
+        void done(std::uint32_t seq, std::uint64_t vaddr, std::uint32_t lines) {
             Run& r = sim.runs[{me, seq}];
             if (r.done) return sim.fail("a shootdown completed twice");
             if (r.vaddr != vaddr) return sim.fail("completed with another page");
+            const ShootPlan& plan = sim.plans[me];
+            if (lines != plan.request_lines() + plan.ack_lines())
+                return sim.fail("the initiator counted " + std::to_string(lines) + " lines, the plan says " +
+                                std::to_string(plan.request_lines() + plan.ack_lines()));
             r.done = true;
             ++sim.completed;
             for (std::uint32_t x = 0; x < sim.n; ++x)

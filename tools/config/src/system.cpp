@@ -326,12 +326,23 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                     issues.push_back({key, "core 0 coordinates the membership and runs the plan: kill-core:0 is not survived"});
                 if (!heartbeats)
                     issues.push_back({key, "kill-core needs heartbeats between the monitors: set system.core_heartbeat (e.g. \"100ms\")"});
+            } else if (step.rfind("unmap:", 0) == 0) {
+                // unmap:N[:R]: an address space over cores 0..N-1, R unmaps per protocol (monitor/span.cpp).
+                std::string n_text = step.substr(6), r_text = "16";
+                if (const std::size_t colon = n_text.find(':'); colon != std::string::npos)
+                    r_text = n_text.substr(colon + 1), n_text.resize(colon);
+                if (!all_digits(n_text) || n_text.size() > 6 || std::stoul(n_text) < 2 || std::stoul(n_text) > cpus)
+                    issues.push_back({key, "'" + step + "' must be unmap:N[:R] with 2 <= N <= " + std::to_string(cpus) + " cores"});
+                else if (!all_digits(r_text) || r_text.size() > 3 || std::stoul(r_text) < 1 || std::stoul(r_text) > 16)
+                    issues.push_back({key, "'" + step + "': R, the unmaps per protocol, must be 1-16"});
+                if (!known.count("spanner"))
+                    issues.push_back({key, "unmap needs program 'spanner' (the span's dispatcher) in system.programs"});
             } else if (step.rfind("replicate:", 0) == 0) {
                 // The monitors check it too (a plan from --append reaches them unchecked).
                 if (const std::string e = check_replicate_step(step.substr(10), c); !e.empty()) issues.push_back({key, e});
             } else {
                 issues.push_back({key, "'" + step + "' is not a plan step (ping-all, ping-sample, probe, status, wait, bench, broadcast, "
-                                       "names:K, sleep:MS, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], crash:NAME[@CORE], kill-core:N, replicate:..., shutdown)"});
+                                       "names:K, sleep:MS, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], crash:NAME[@CORE], kill-core:N, replicate:..., unmap:N[:R], shutdown)"});
             }
             i = comma + 1;
         }

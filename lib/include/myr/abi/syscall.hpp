@@ -283,6 +283,13 @@ enum class MonitorOp : std::uint64_t {
                       // holds the ring on any core, every capability to it is removed and the memory is
                       // used again (docs/monitors.md, "Ring memory comes back"). not_found: not a ring
                       // the caller holds (never taken, another's, given back already). user::close_channel
+    // An address space that spans cores (docs/unmap.md): only the dispatcher a monitor started
+    // for a span (program `spanner`, plan step unmap:N) may call these; anyone else: not_found.
+    span_join = 24,   // (op, span) -> a channel_memory cap to the span's shared page moves into the reply
+                      // slot; w1 = the address of the first page, w2 = pages to map (one copy each)
+    span_poll = 25,   // (op, span, report, value) -> would_block while the span runs, ok once it ended.
+                      // report 1: `value` pages are mapped (once); 2: after the end, `value` of them
+                      // could still be reached
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t server_info_exported = std::uint64_t{1} << 63;  // MonitorOp::server_info, w3

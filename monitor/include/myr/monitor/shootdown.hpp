@@ -77,13 +77,13 @@ class ShootPlan {
 public:
     // invalid_argument: no members, more than shoot_max_members, initiator out of range, or a
     // topology the multicast tree builder refuses.
-    [[nodiscard]] Status build(ShootProtocol protocol, const ShootTopology& topo, std::uint32_t initiator) {
-        const auto n = static_cast<std::uint32_t>(topo.member_node.size());
+    [[nodiscard]] Status build(ShootProtocol protocol, const ShootTopology& machine, std::uint32_t initiator) {
+        const auto n = static_cast<std::uint32_t>(machine.member_node.size());
         if (n == 0 || n > shoot_max_members || initiator >= n) return Status::invalid_argument;
         m_protocol = protocol;
         if (protocol == ShootProtocol::broadcast || protocol == ShootProtocol::unicast)
             return urpc::build_sequential_unicast(n, initiator, m_tree);
-        urpc::MulticastInput in{topo.distance, topo.nodes, topo.member_node, initiator};
+        urpc::MulticastInput in{machine.distance, machine.nodes, machine.member_node, initiator};
         in.farthest_first = protocol == ShootProtocol::numa_multicast;
         return urpc::build_multicast_tree(in, m_tree);
     }
@@ -139,18 +139,30 @@ struct ShootMsg {
     std::uint16_t initiator = 0;
     std::uint32_t seq = 0;     // the initiator's shootdown number, from 1
     std::uint64_t vaddr = 0;   // the page (request); acknowledgements carry it back
+    std::uint32_t lines = 0;   // ack: the lines its sender's subtree sent for this shootdown, this ack
+                               // included (what the initiator reports as the lines it took; a member
+                               // that lies here changes only that count)
 };
 
 // One member's state. Env provides:
 //   void unmap_local(std::uint64_t vaddr);            // remove from this member's replica, invalidate the TLB
 //   void send(std::uint16_t to, const ShootMsg& m);   // one line to another member
 //   void post(const ShootMsg& m);                     // broadcast only: the one shared line
-//   void done(std::uint32_t seq, std::uint64_t vaddr);// the initiator's shootdown is complete
+//   void done(std::uint32_t seq, std::uint64_t vaddr, std::uint32_t lines);
+//                                                     // the initiator's shootdown is complete; `lines`
+//                                                     // it took, requests and acknowledgements
 // plan_of(initiator) in receive(): the caller keeps one plan per initiator (the same for every
 // member: built from the same topology).
 class ShootNode {
 public:
-    explicit ShootNode(std::uint16_t me = 0) : m_me(me) {}
+    constexpr explicit ShootNode(std::uint16_t me = 0) : m_me(me) {}
+    // Forgets everything, in place (a node is too big to build on a small stack and copy).
+    void reset(std::uint16_t me) {
+        m_me = me;
+        m_malformed = 0;
+        for (std::uint32_t& s : m_last_seq) s = 0;
+        for (Pending& p : m_pending) p.active = false;
+    }
 
     [[nodiscard]] std::uint16_t me() const { return m_me; }
     [[nodiscard]] std::uint64_t malformed() const { return m_malformed; }
@@ -168,13 +180,15 @@ public:
         const ShootMsg m{ShootLine::request, m_me, ++m_last_seq[m_me], vaddr};
         env.unmap_local(vaddr);
         if (plan.acks_expected(m_me) == 0) {
-            env.done(m.seq, vaddr);
+            env.done(m.seq, vaddr, 0);
             return Status::ok;
         }
         p.arm(m.seq, vaddr, plan.acks_expected(m_me));
         if (plan.protocol() == ShootProtocol::broadcast) {
+            p.lines = 1;
             env.post(m);
         } else {
+            p.lines = static_cast<std::uint32_t>(plan.request_to(m_me).size());
             for (std::uint16_t to : plan.request_to(m_me)) env.send(to, m);
         }
         return Status::ok;
@@ -204,12 +218,14 @@ private:
         std::uint32_t seq = 0;
         std::uint64_t vaddr = 0;
         std::uint32_t left = 0;
+        std::uint32_t lines = 0;
         std::uint64_t acked[shoot_max_members / 64] = {};
         void arm(std::uint32_t s, std::uint64_t v, std::uint32_t acks) {
             active = true;
             seq = s;
             vaddr = v;
             left = acks;
+            lines = 0;
             for (std::uint64_t& w : acked) w = 0;
         }
     };
@@ -224,12 +240,13 @@ private:
         env.unmap_local(m.vaddr);
         const std::uint32_t acks = plan.acks_expected(m_me);
         if (acks == 0) {
-            env.send(from, ShootMsg{ShootLine::ack, m.initiator, m.seq, m.vaddr});
+            env.send(from, ShootMsg{ShootLine::ack, m.initiator, m.seq, m.vaddr, 1});
             return;
         }
         // A newer request from the same initiator replaces an older one still pending here: the
         // initiator started it only after the older one finished or was given up.
         m_pending[m.initiator].arm(m.seq, m.vaddr, acks);
+        m_pending[m.initiator].lines = static_cast<std::uint32_t>(plan.request_to(m_me).size());
         for (std::uint16_t to : plan.request_to(m_me)) env.send(to, m);
     }
 
@@ -242,12 +259,13 @@ private:
             return;
         }
         p.acked[from / 64] |= bit;
+        p.lines += m.lines;
         if (--p.left != 0) return;
         p.active = false;
         if (m_me == m.initiator) {
-            env.done(p.seq, p.vaddr);
+            env.done(p.seq, p.vaddr, p.lines);
         } else {
-            env.send(plan.parent(m_me), ShootMsg{ShootLine::ack, m.initiator, p.seq, p.vaddr});
+            env.send(plan.parent(m_me), ShootMsg{ShootLine::ack, m.initiator, p.seq, p.vaddr, p.lines + 1});
         }
     }
 
