@@ -32,6 +32,14 @@ Status poll(std::uint64_t span, std::uint64_t report, std::uint64_t value) {
 extern "C" int main(std::uint64_t span) {
     const std::uint64_t core = syscall6(abi::Sys::domain_info).value >> 32;
     Message m{};
+    // Another span's number, even from a span's own dispatcher, is refused.
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::span_join);
+    m.w[1] = span + 1;
+    if (const Status s = monitor_call(m, first_page_slot); s != Status::not_found || m.cap_arrived != 0) {
+        print("test-fail: spanner core {}: span_join of another span answered {}", core, to_string(s));
+        return 1;
+    }
+    m = Message{};
     m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::span_join);
     m.w[1] = span;
     if (const Status s = monitor_call(m, first_page_slot); s != Status::ok || m.cap_arrived != 1) {
