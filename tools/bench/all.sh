@@ -39,6 +39,7 @@ steps=(
     "replication|$RELEASE/bench/replication/myriad-bench-replication --out $out/replication $(q --quick)"
     "replication_guest|$ROOT/tools/bench/replication_guest.sh --out $out/replication_guest $(q --quick)"
     "servers|$ROOT/tools/bench/servers.sh --out $out/servers $(q --quick)"
+    "unmap|$ROOT/tools/bench/unmap.sh --out $out/unmap $(q --quick)"
 )
 echo "step,status,seconds,command" > "$out/steps.csv"
 {

@@ -41,6 +41,12 @@ STEPS = {
                 "RPC round trips as ratios to a null system call and to a raw cache-line ping-pong over "
                 "the same connection's memory in the same boot; kvstore lines per operation per "
                 "replica count; memserv's node-local share."),
+    "unmap": ("Unmap in an address space spanning cores (QEMU, TCG, and host cores)",
+              "The multikernel paper's experiment: ticks per unmap, lines, critical-path hops, lines the "
+              "initiator handles and cross-node lines per TLB shootdown protocol (unicast, multicast, "
+              "NUMA-aware multicast), one boot of 8 sockets x 8 cores per span size. On host cores: the same "
+              "protocol code on pinned threads beside Linux's munmap with a thread on each core (the "
+              "baseline, same run); `unmap_model.csv`: the plans' counts on 8 x 8 cores."),
 }
 
 # Published figures to read the measured ones against (cycles on real hardware).
@@ -64,6 +70,9 @@ KEYS = {
     "servers_rpc.csv": ["placement"],
     "servers_kvstore.csv": ["replicas", "op"],
     "servers_memserv.csv": ["machine", "pool_grants_per_node"],
+    "unmap_guest.csv": ["members", "protocol"],
+    "unmap_hosted.csv": ["protocol", "members"],
+    "unmap_model.csv": ["machine", "protocol", "members"],
 }
 
 
@@ -297,8 +306,8 @@ def main():
                 md += [f"![{name}]({step}/{name})", ""]
     md += reference_table(out)
     md += ["## Not measured yet", "",
-           "- unmap / TLB-shootdown latency against cores per protocol: needs capabilities and address "
-           "spaces that span cores, not built yet;",
+           "- unmap in the guest by broadcast (one shared line) and by IPIs: only the three message "
+           "protocols run in the guest so far (`unmap_hosted.csv` has broadcast on host cores);",
            "- the monitors' protocols on host cores (hosted runtime): the monitor's protocol logic is not "
            "yet split from its guest shell;",
            "- an in-guest core-to-core ratio matrix: the guest benches measure chosen pairs "
