@@ -772,7 +772,8 @@ void serve_call(const Message& m) {
     }
     case abi::MonitorOp::take_ram: return take_ram(who, m.w[1]);
     case abi::MonitorOp::span_join:
-    case abi::MonitorOp::span_poll: return span::serve(who, m.w);
+    case abi::MonitorOp::span_poll:
+    case abi::MonitorOp::span_unmap: return span::serve(who, m.w);
     case abi::MonitorOp::return_ram: return (void)reply(return_ram(who, m.w[1]));
     }
     reply(Status::invalid_argument);

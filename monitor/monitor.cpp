@@ -266,6 +266,7 @@ bool poll() {
     bool any = poll_mesh();
     if (names::pump()) any = true;
     if (repl::pump()) any = true;
+    if (span::pump()) any = true;
     return any;
 }
 

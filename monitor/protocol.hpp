@@ -121,13 +121,20 @@ enum RamType : std::uint8_t {
 // Address spaces spanning cores (monitor/span.cpp, docs/unmap.md): a block of its own (80..), clear
 // of the replication framework's lines (0x40..0x4a).
 enum SpanType : std::uint8_t {
-    span_start = 80,  // [span, members, page phys, pages]  monitor 0 -> cores 1..members-1: start a dispatcher
+    span_start = 80,  // [span, members, page phys, pages, broadcast line phys]  monitor 0 -> cores
+                      // 1..members-1: start a dispatcher (members' cores are 0..members-1)
     span_ready = 81,  // [span, core, status]               -> monitor 0: it mapped every page (ok), or not
     shoot = 82,       // [span, type | initiator << 8 | seq << 32, vaddr, lines, 0, protocol]  between members
                       // (myr/monitor/shootdown.hpp's ShootMsg)
     span_end = 83,    // [span]                             monitor 0 -> members: the experiment is over
     span_gone = 84,   // [span, core, reachable | missing << 16 | no dispatcher << 32, how it ended]
                       // -> monitor 0: its dispatcher ended; no capability to the page is left there
+    span_go = 85,     // [span]                             monitor 0 -> members: every member mapped;
+                      // dispatchers may unmap (MonitorOp::span_unmap)
+    span_mode = 86,   // [span, poll]                       monitor 0 -> members: poll for lines without
+                      // sleeping (1) or sleep until an interrupt (0, protocol ipi)
+    span_unmapped = 87, // [span, core, result]             -> monitor 0: the dispatcher's own unmap
+                      // (result: 1 returned ok | 2 it could still reach the page)
 };
 
 } // namespace myr::monitor

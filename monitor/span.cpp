@@ -9,11 +9,13 @@
 // own dispatcher's tables with unmap_at, which drops the TLB entry with it, and acknowledges; the
 // unmap returns at the initiator when every acknowledgement is in.
 //
-// Lines (protocol.hpp, SpanType): span_start (monitor 0 -> members: start your dispatcher),
-// span_ready (member -> monitor 0: it mapped its pages, or could not), shoot (between members:
-// one ShootMsg), span_end (monitor 0 -> members: the experiment is over), span_gone (member ->
-// monitor 0: its dispatcher checked the pages and ended; no capability to the page is left on
-// that core).
+// Transport per protocol: unicast, multicast and numa-multicast send mesh lines and the members
+// poll their inboxes without sleeping; broadcast writes one line in a second shared page that every
+// member's monitor maps in its own address space and polls (only the span's first core writes it);
+// ipi sends unicast's mesh lines to members that sleep, each line's inter-processor interrupt
+// (the mesh sends one with every line) waking its receiver.
+//
+// Lines: protocol.hpp, SpanType.
 #include "span.hpp"
 
 #include "binding.hpp"
@@ -23,6 +25,9 @@
 
 #include <myr/monitor/shootdown.hpp>
 #include <myr/user/syscall.hpp>
+#include <myr/user/vspace.hpp>
+
+#include <atomic>
 
 namespace myr::monitor::span {
 namespace {
@@ -31,28 +36,45 @@ using namespace myr::user;
 namespace bd = binding::detail;
 
 constexpr std::uint64_t span_base = 0x0000'3000'0000'0000;  // where every member maps the page
-constexpr std::uint64_t max_pages = 48;                      // capability copies a member holds (64-slot cnode)
-constexpr std::uint64_t max_rounds = max_pages / 3;
-constexpr ShootProtocol guest_protocols[] = {ShootProtocol::unicast, ShootProtocol::multicast,
-                                             ShootProtocol::numa_multicast};
+constexpr std::uint64_t line_vaddr = 0x0000'3100'0000'0000;  // where monitors map the broadcast line
+constexpr std::uint64_t max_pages = 52;                      // capability copies a member holds (64-slot cnode)
+constexpr ShootProtocol step_protocols[] = {ShootProtocol::broadcast, ShootProtocol::unicast, ShootProtocol::multicast,
+                                            ShootProtocol::numa_multicast, ShootProtocol::ipi};
+constexpr std::uint64_t step_protocol_count = sizeof step_protocols / sizeof step_protocols[0];
+constexpr std::uint64_t max_rounds = (max_pages - 2) / step_protocol_count;  // + a warm-up + the dispatcher's own
 constexpr char program[] = "spanner";
+
+// The broadcast line: written by the span's first core (seq last, with release), read by the others.
+struct BroadcastLine {
+    std::atomic<std::uint64_t> seq;
+    std::uint64_t vaddr;
+};
 
 // This core's part in the current span (one at a time per machine).
 struct Member {
-    bool active = false, ended = false, gone_sent = false;
-    std::uint64_t id = 0, owner = 0, members = 0, phys = 0, pages = 0;
-    std::uint64_t slot = 0;      // our capability to the page (owner: the ring's own)
+    bool active = false, go = false, poll = true, ended = false, gone_sent = false;
+    std::uint64_t id = 0, owner = 0, members = 0, phys = 0, line_phys = 0, pages = 0;
+    std::uint64_t slot = 0, line_slot = 0;  // our capabilities to the page and to the broadcast line
+    BroadcastLine* line = nullptr;          // mapped here while the span runs
+    std::uint64_t line_seen = 0;
     std::uint64_t domain = 0;    // the dispatcher
     std::uint64_t mapped = 0;    // pages it said it mapped
     std::uint64_t reachable = ~0ull;  // pages it could still reach after the end (its report)
     std::uint64_t unmapped = 0, missing = 0, no_domain = 0;  // unmap_at answers here
-    ShootPlan plans[4];
+    // The dispatcher's own unmap (MonitorOp::span_unmap): 0 none, 1 running, 2 done.
+    unsigned user_state = 0;
+    std::uint64_t user_vaddr = 0;
+    ShootPlan plans[shoot_protocol_count];  // initiator: the span's first core
+    ShootPlan scratch;                       // for another initiator (rebuilt when it changes)
+    std::uint64_t scratch_key = ~0ull;
     ShootNode node;
 } me;
+std::uint64_t line_tables[3];  // page-table slots for the broadcast line's mapping, kept for later spans
 
 // Monitor 0's side of the step.
 struct Run {
     std::uint64_t ready = 0, ready_bad = 0, gone = 0, reachable = 0, faulted = 0, missing = 0, no_domain = 0;
+    std::uint64_t user_result = 0;  // span_unmapped's result (0: not heard yet)
     bool done = false;
     std::uint32_t lines = 0;
     std::uint64_t deadline = 0;  // ticks
@@ -65,6 +87,24 @@ std::uint64_t rdtsc() {
     std::uint32_t lo = 0, hi = 0;
     asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return std::uint64_t{hi} << 32 | lo;
+}
+
+bool shared_topology(ShootTopology& t) {
+    t = {{topo.distance, std::size_t{topo.nodes} * topo.nodes}, topo.nodes, {topo.core_node, static_cast<std::size_t>(me.members)}};
+    return me.members <= topo.cores;
+}
+
+// The plan for lines of `initiator` by protocol p (null: cannot be built).
+const ShootPlan* plan_for(std::uint64_t initiator, std::uint64_t p) {
+    if (initiator == me.owner) return &me.plans[p];
+    const std::uint64_t key = initiator << 8 | p;
+    if (key != me.scratch_key) {
+        ShootTopology t;
+        if (!shared_topology(t) || me.scratch.build(shoot_protocols[p], t, static_cast<std::uint32_t>(initiator)) != Status::ok)
+            return nullptr;
+        me.scratch_key = key;
+    }
+    return &me.scratch;
 }
 
 struct Env {
@@ -81,8 +121,17 @@ struct Env {
                       static_cast<std::uint64_t>(m.type) | std::uint64_t{m.initiator} << 8 | std::uint64_t{m.seq} << 32,
                       m.vaddr, m.lines, 0, proto);
     }
-    void post(const ShootMsg&) {}  // broadcast is not run in the guest (span.hpp)
-    void done(std::uint32_t, std::uint64_t, std::uint32_t lines) {
+    void post(const ShootMsg& m) {
+        if (!me.line) return;
+        me.line->vaddr = m.vaddr;
+        me.line->seq.store(std::uint64_t{m.seq}, std::memory_order_release);
+    }
+    void done(std::uint32_t, std::uint64_t vaddr, std::uint32_t lines) {
+        if (me.user_state == 1 && vaddr == me.user_vaddr) {
+            me.user_state = 2;
+            bd::wake_local_domains();
+            return;
+        }
         run.done = true;
         run.lines = lines;
     }
@@ -90,46 +139,80 @@ struct Env {
 
 void to_owner(std::uint8_t type, std::uint64_t w1, std::uint64_t w2 = 0, std::uint64_t w3 = 0);
 
-// span_start at a member (monitor 0 too, for core 0): build the plans, make our capability to the
-// page, start the dispatcher. Answered with span_ready when the dispatcher mapped (or at once, on
-// a refusal).
+// Maps the broadcast line (our capability in me.line_slot) at line_vaddr in our own address
+// space, making the page tables on the way from our RAM into slots kept for later spans.
+Status map_line() {
+    for (unsigned round = 0; round < 4; ++round) {
+        const SysResult r = syscall6(abi::Sys::map, me.line_slot, line_vaddr, abi::map_write);
+        if (r.status == Status::ok) {
+            me.line = reinterpret_cast<BroadcastLine*>(line_vaddr);
+            return Status::ok;
+        }
+        if (r.status != Status::not_found || r.value < 1 || r.value > 3) return r.status;
+        std::uint64_t& t = line_tables[r.value - 1];
+        if (t) return Status::internal;  // installed before: the walk cannot miss it
+        const auto s = bd::alloc_slot();
+        if (!s.ok()) return s.status();
+        if (const Status st = retype(cap::ram, captype::page_table, r.value, *s, 1); st != Status::ok) {
+            bd::slot_used &= ~(std::uint64_t{1} << *s);
+            return st;
+        }
+        if (const Status st = map_table(*s, line_vaddr & ~(table_span(r.value) - 1), r.value).status; st != Status::ok) {
+            bd::free_slot(*s);
+            return st;
+        }
+        t = *s;
+    }
+    return Status::internal;
+}
+
+// A capability to a ring of the owner's pool: a copy of the owner's own on its core, elsewhere
+// one the kernel makes (it checks the address is channel-pool memory).
+Status ring_cap(std::uint64_t phys, std::uint64_t owner_slot, std::uint64_t& slot) {
+    const auto s = bd::alloc_slot();
+    if (!s.ok()) return s.status();
+    const Status st = owner_slot ? syscall6(abi::Sys::cap_copy, owner_slot, *s, 0xffff).status
+                                 : syscall6(abi::Sys::cap_create_remote, kernel_cap, phys, abi::bind_ring_bits, *s).status;
+    if (st == Status::ok) slot = *s;
+    else bd::slot_used &= ~(std::uint64_t{1} << *s);
+    return st;
+}
+
+// span_start at a member (monitor 0 too, for core 0): build the plans, make our capabilities,
+// map the broadcast line, start the dispatcher. Answered with span_ready once the dispatcher
+// mapped (or at once, on a refusal).
 void start_here(std::uint64_t from, std::uint64_t id, std::uint64_t members, std::uint64_t phys, std::uint64_t pages,
-                std::uint64_t owner_slot) {
+                std::uint64_t line_phys, std::uint64_t owner_slot, std::uint64_t owner_line_slot) {
     if (me.active) {
-        malformed++;
+        ++malformed;
         return (void)send(from, span_ready, id, mesh.core, static_cast<std::uint64_t>(Status::busy));
     }
-    me.active = me.ended = me.gone_sent = false;
-    me.slot = me.domain = me.mapped = me.unmapped = me.missing = me.no_domain = 0;
+    me.active = me.go = me.ended = me.gone_sent = false;
+    me.poll = true;
+    me.slot = me.line_slot = me.domain = me.mapped = me.unmapped = me.missing = me.no_domain = me.line_seen = 0;
+    me.line = nullptr;
     me.reachable = ~0ull;
+    me.user_state = 0;
+    me.scratch_key = ~0ull;
     me.id = id;
     me.owner = from;
     me.members = members;
     me.phys = phys;
+    me.line_phys = line_phys;
     me.pages = pages;
     me.node.reset(static_cast<std::uint16_t>(mesh.core));
     Status st = Status::ok;
+    ShootTopology t;
     if (members < 2 || members > mesh.cores || mesh.core >= members || from >= members || pages == 0 ||
-        pages > max_pages)
+        pages > max_pages || !shared_topology(t))
         st = Status::invalid_argument;
-    const ShootTopology t{{topo.distance, std::size_t{topo.nodes} * topo.nodes},
-                          topo.nodes,
-                          {topo.core_node, static_cast<std::size_t>(members)}};
-    for (unsigned p = 0; p < 4 && st == Status::ok; ++p)
+    for (unsigned p = 0; p < shoot_protocol_count && st == Status::ok; ++p)
         st = me.plans[p].build(shoot_protocols[p], t, static_cast<std::uint32_t>(from));
+    if (st == Status::ok) st = ring_cap(phys, owner_slot, me.slot);
+    if (st == Status::ok) st = ring_cap(line_phys, owner_line_slot, me.line_slot);
+    if (st == Status::ok) st = map_line();
     if (st == Status::ok) {
-        const auto s = bd::alloc_slot();
-        st = s.status();
-        if (s.ok()) {
-            // Our capability: a copy of the ring's own on its owner's core; elsewhere the kernel
-            // makes one (it checks the address is channel-pool memory).
-            st = owner_slot ? syscall6(abi::Sys::cap_copy, owner_slot, *s, 0xffff).status
-                            : syscall6(abi::Sys::cap_create_remote, kernel_cap, phys, abi::bind_ring_bits, *s).status;
-            if (st == Status::ok) me.slot = *s;
-            else bd::slot_used &= ~(std::uint64_t{1} << *s);
-        }
-    }
-    if (st == Status::ok) {
+        me.line_seen = me.line->seq.load(std::memory_order_acquire);
         const SysResult r = servers::start_local(program, sizeof program - 1, id, "", 0);
         st = r.status;
         me.domain = r.value;
@@ -137,7 +220,9 @@ void start_here(std::uint64_t from, std::uint64_t id, std::uint64_t members, std
     if (st != Status::ok) {
         print("span {}: member on core {} refused: {}", id, mesh.core, to_string(st));
         bd::free_slot(me.slot);
-        me.slot = 0;
+        bd::free_slot(me.line_slot);  // deleting the capability unmaps the line
+        me.slot = me.line_slot = 0;
+        me.line = nullptr;
         return (void)to_owner(span_ready, mesh.core, static_cast<std::uint64_t>(st));
     }
     me.active = true;
@@ -157,17 +242,19 @@ void to_owner(std::uint8_t type, std::uint64_t w1, std::uint64_t w2, std::uint64
     }
 }
 
-// Our dispatcher ended after the end: no capability to the page may stay on this core (the
-// owner's own stays with the owner until it frees the ring), then the owner hears it.
+// Our dispatcher ended after the end: no capability to the page or the line may stay on this
+// core (the owner's own stay with the owner until it frees the rings), then the owner hears it.
 void member_gone(std::uint64_t how) {
+    bd::free_slot(me.slot);
+    bd::free_slot(me.line_slot);  // unmaps the line
+    me.slot = me.line_slot = 0;
+    me.line = nullptr;
     if (me.owner != mesh.core) {
-        bd::free_slot(me.slot);
-        const SysResult r = syscall6(abi::Sys::cap_reclaim_channel, kernel_cap, me.phys, abi::bind_ring_bits);
-        if (r.status != Status::ok) print("span {}: reclaim failed: {}", me.id, to_string(r.status));
-    } else {
-        bd::free_slot(me.slot);
+        for (const std::uint64_t phys : {me.phys, me.line_phys}) {
+            const SysResult r = syscall6(abi::Sys::cap_reclaim_channel, kernel_cap, phys, abi::bind_ring_bits);
+            if (r.status != Status::ok) print("span {}: reclaim failed: {}", me.id, to_string(r.status));
+        }
     }
-    me.slot = 0;
     me.gone_sent = true;
     to_owner(span_gone, mesh.core, me.reachable | me.missing << 16 | me.no_domain << 32, how);
     me.active = false;
@@ -180,15 +267,16 @@ void on_ready(const urpc::Message& m) {
 }
 void on_gone(const urpc::Message& m) {
     ++run.gone;
-    const std::uint64_t reachable = m.words[2] & 0xffff;
-    run.reachable += reachable;
+    run.reachable += m.words[2] & 0xffff;
     run.missing += m.words[2] >> 16 & 0xffff;
-    if ((m.words[3] & 0xff) == static_cast<std::uint64_t>(abi::DomainStatus::faulted)) ++run.faulted;
     run.no_domain += m.words[2] >> 32 & 0xffff;
+    if ((m.words[3] & 0xff) == static_cast<std::uint64_t>(abi::DomainStatus::faulted)) ++run.faulted;
 }
 
 bool all_ready() { return run.ready + run.ready_bad >= me.members || expired(); }
 bool shot() { return run.done || expired(); }
+bool node_free() { return !me.node.busy() || expired(); }
+bool user_heard() { return run.user_result != 0 || expired(); }
 bool all_gone() { return run.gone >= me.members || expired(); }
 
 std::uint64_t median(std::uint64_t* v, unsigned n) {
@@ -208,25 +296,48 @@ bool parse(const char* s, std::uint64_t& out) {
     return true;
 }
 
+// Every member (this core too) hears `type` [id, w1].
+void to_members(std::uint8_t type, std::uint64_t w1 = 0) {
+    for (std::uint64_t c = 0; c < me.members; ++c) {
+        if (c != mesh.core) {
+            send(c, type, me.id, w1);
+            continue;
+        }
+        urpc::Message m{};
+        m.header.type = type;
+        m.words[0] = me.id;
+        m.words[1] = w1;
+        on_message(mesh.core, m);
+    }
+}
+
 } // namespace
 
-bool handles(std::uint8_t type) { return type >= span_start && type <= span_gone; }
+bool handles(std::uint8_t type) { return type >= span_start && type <= span_unmapped; }
 
 void on_message(std::uint64_t from, const urpc::Message& m) {
+    const bool from_owner = me.active && from == me.owner && m.words[0] == me.id;
     switch (m.header.type) {
     case span_start:
-        return start_here(from, m.words[0], m.words[1], m.words[2], m.words[3], 0);
+        return start_here(from, m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], 0, 0);
     case span_ready:
     case span_gone:
-        // Only for the span this monitor runs, from one of its members.
+    case span_unmapped:
+        // Only for the span this monitor runs, from one of its members about itself.
         if (mesh.core != me.owner || m.words[0] != me.id || from >= me.members || m.words[1] != from) {
             ++malformed;
             return;
         }
+        if (m.header.type == span_unmapped) {
+            run.user_result = m.words[2] | std::uint64_t{1} << 32;  // nonzero: heard
+            return;
+        }
         return m.header.type == span_ready ? on_ready(m) : on_gone(m);
     case shoot: {
-        if (!me.active || m.words[0] != me.id || from >= me.members || m.words[5] >= 4 ||
-            m.words[5] == static_cast<std::uint64_t>(ShootProtocol::broadcast)) {
+        // Broadcast's request travels on the line, never as a mesh line (its acknowledgements do).
+        if (!me.active || m.words[0] != me.id || from >= me.members || m.words[5] >= shoot_protocol_count ||
+            (m.words[5] == static_cast<std::uint64_t>(ShootProtocol::broadcast) &&
+             (m.words[1] & 0xff) != static_cast<std::uint64_t>(ShootLine::ack))) {
             ++malformed;
             return;
         }
@@ -237,21 +348,28 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
         s.vaddr = m.words[2];
         s.lines = static_cast<std::uint32_t>(m.words[3]);
         // The page must be one of the span's: nobody unmaps anything else of the dispatcher.
-        if (s.vaddr < span_base || s.vaddr >= span_base + me.pages * 4096 || (s.vaddr & 0xfff)) {
+        const ShootPlan* plan = s.initiator < me.members ? plan_for(s.initiator, m.words[5]) : nullptr;
+        if (!plan || s.vaddr < span_base || s.vaddr >= span_base + me.pages * 4096 || (s.vaddr & 0xfff)) {
             ++malformed;
             return;
         }
         Env env{m.words[5]};
         const std::uint64_t before = me.node.malformed();
-        me.node.receive(me.plans[m.words[5]], static_cast<std::uint16_t>(from), s, env);
+        me.node.receive(*plan, static_cast<std::uint16_t>(from), s, env);
         if (me.node.malformed() != before) ++malformed;
         return;
     }
+    case span_go:
+        if (!from_owner) return (void)++malformed;
+        me.go = true;
+        bd::wake_local_domains();  // a dispatcher waiting to unmap
+        return;
+    case span_mode:
+        if (!from_owner) return (void)++malformed;
+        me.poll = m.words[1] != 0;
+        return;
     case span_end:
-        if (!me.active || from != me.owner || m.words[0] != me.id) {
-            ++malformed;
-            return;
-        }
+        if (!from_owner) return (void)++malformed;
         me.ended = true;
         bd::wake_local_domains();  // the dispatcher polls span_poll
         return;
@@ -261,7 +379,8 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
 
 void serve(std::uint64_t who, const std::uint64_t (&w)[4]) {
     if (!me.active || who != me.domain || w[1] != me.id) return (void)bd::reply(Status::not_found);
-    if (w[0] == static_cast<std::uint64_t>(abi::MonitorOp::span_join)) {
+    const auto op = static_cast<abi::MonitorOp>(w[0]);
+    if (op == abi::MonitorOp::span_join) {
         // A copy of our capability to the page moves to the dispatcher; it makes the others.
         const auto s = bd::alloc_slot();
         if (!s.ok()) return (void)bd::reply(Status::busy);
@@ -269,21 +388,65 @@ void serve(std::uint64_t who, const std::uint64_t (&w)[4]) {
             bd::slot_used &= ~(std::uint64_t{1} << *s);
             return (void)bd::reply(st);
         }
-        if (bd::reply(Status::ok, span_base, me.pages, 0, *s)) bd::slot_used &= ~(std::uint64_t{1} << *s);
+        if (bd::reply(Status::ok, span_base, me.pages, me.members, *s)) bd::slot_used &= ~(std::uint64_t{1} << *s);
         else bd::free_slot(*s);
         return;
     }
-    // span_poll: w2 = 1: mapped w3 pages; 2: after the end, could still reach w3 pages.
+    if (op == abi::MonitorOp::span_unmap) {
+        const std::uint64_t vaddr = w[2], proto = w[3];
+        if (me.user_state != 0 && vaddr == me.user_vaddr) {
+            if (me.user_state == 1) return (void)bd::reply(Status::would_block);
+            me.user_state = 0;
+            return (void)bd::reply(Status::ok);
+        }
+        if (vaddr < span_base || vaddr >= span_base + me.pages * 4096 || (vaddr & 0xfff) || proto == 0 ||
+            proto >= shoot_protocol_count || me.ended)
+            return (void)bd::reply(Status::invalid_argument);
+        if (!me.go) return (void)bd::reply(Status::would_block);  // not every member mapped yet
+        if (me.user_state != 0 || me.node.busy()) return (void)bd::reply(Status::busy);
+        const ShootPlan* plan = plan_for(mesh.core, proto);
+        if (!plan) return (void)bd::reply(Status::internal);
+        me.user_state = 1;
+        me.user_vaddr = vaddr;
+        Env env{proto};
+        if (const Status st = me.node.start(*plan, vaddr, env); st != Status::ok) {
+            me.user_state = 0;
+            return (void)bd::reply(st);
+        }
+        return (void)bd::reply(me.user_state == 2 ? (me.user_state = 0, Status::ok) : Status::would_block);
+    }
+    // span_poll: w2 = 1: mapped w3 pages; 2: after the end, could still reach w3 pages; 3: the
+    // result of its own unmap.
     if (w[2] == 1 && !me.mapped) {
         me.mapped = w[3] ? w[3] : ~0ull;
         to_owner(span_ready, mesh.core, static_cast<std::uint64_t>(w[3] == me.pages ? Status::ok : Status::no_memory));
     } else if (w[2] == 2 && me.ended) {
         me.reachable = w[3] < 0xffff ? w[3] : 0xffff;
+    } else if (w[2] == 3) {
+        to_owner(span_unmapped, mesh.core, w[3] & 0xff);
     }
     bd::reply(me.ended ? Status::ok : Status::would_block);
 }
 
-bool polling() { return me.active && !me.ended; }
+bool polling() { return me.active && !me.ended && me.poll; }
+
+bool pump() {
+    if (!me.active || !me.line || mesh.core == me.owner) return false;
+    const std::uint64_t seq = me.line->seq.load(std::memory_order_acquire);
+    if (seq == me.line_seen) return false;
+    me.line_seen = seq;
+    const ShootMsg m{ShootLine::request, static_cast<std::uint16_t>(me.owner), static_cast<std::uint32_t>(seq),
+                     me.line->vaddr, 0};
+    if (m.vaddr < span_base || m.vaddr >= span_base + me.pages * 4096 || (m.vaddr & 0xfff)) {
+        ++malformed;
+        return true;
+    }
+    Env env{static_cast<std::uint64_t>(ShootProtocol::broadcast)};
+    const std::uint64_t before = me.node.malformed();
+    me.node.receive(me.plans[static_cast<unsigned>(ShootProtocol::broadcast)], static_cast<std::uint16_t>(me.owner), m, env);
+    if (me.node.malformed() != before) ++malformed;
+    return true;
+}
 
 void tick() {
     if (!me.active || !me.ended || me.gone_sent) return;
@@ -299,7 +462,7 @@ void tick() {
 }
 
 bool run_step(const char* args, servers::Waiter wait) {
-    std::uint64_t n = 0, rounds = 16;
+    std::uint64_t n = 0, rounds = max_rounds;
     const char* colon = args;
     while (*colon && *colon != ':') ++colon;
     if (!parse(args, n) || (*colon && !parse(colon + 1, rounds)) || n < 2 || n > mesh.cores || rounds == 0 ||
@@ -316,40 +479,63 @@ bool run_step(const char* args, servers::Waiter wait) {
         print("unmap: refused: a span is running");
         return false;
     }
-    std::uint64_t ring_slot = 0, phys = 0;
+    std::uint64_t ring_slot = 0, phys = 0, line_slot = 0, line_phys = 0;
     if (const Status st = binding::take_own_ring(ring_slot, phys); st != Status::ok) {
         print("unmap: refused: no ring for the span's page: {}", to_string(st));
         return false;
     }
-    const std::uint64_t pages = rounds * (sizeof guest_protocols / sizeof guest_protocols[0]);
+    if (const Status st = binding::take_own_ring(line_slot, line_phys); st != Status::ok) {
+        print("unmap: refused: no ring for the broadcast line: {}", to_string(st));
+        binding::release_own_ring(ring_slot, phys);
+        return false;
+    }
+    // Pages: `rounds` per protocol, one untimed warm-up (the first unmap runs code no core ran
+    // yet, which TCG translates then), and the last for the dispatcher on the last core itself.
+    const std::uint64_t pages = rounds * step_protocol_count + 2;
     const std::uint64_t hz = servers::timer_hz();
-    run = Run{};  // small
+    run = Run{};
     run.deadline = now_ticks() + 60 * hz;
     const std::uint64_t id = ++next_id;
-    start_here(mesh.core, id, n, phys, pages, ring_slot);
-    for (std::uint64_t c = 1; c < n; ++c) send(c, span_start, id, n, phys, pages);
+    start_here(mesh.core, id, n, phys, pages, line_phys, ring_slot, line_slot);
+    for (std::uint64_t c = 1; c < n; ++c) send(c, span_start, id, n, phys, pages, line_phys);
     wait(all_ready);
     bool ok = run.ready == n;
     if (!ok) print("unmap: {} of {} members mapped the page ({} refused)", run.ready, n, run.ready_bad);
+    if (ok) to_members(span_go);
     std::uint64_t page = 0;
-    for (std::size_t pi = 0; ok && pi < sizeof guest_protocols / sizeof guest_protocols[0]; ++pi) {
-        const auto proto = static_cast<std::uint64_t>(guest_protocols[pi]);
+    if (ok) {
+        const std::uint64_t warm = rounds * step_protocol_count;
+        Env env{static_cast<std::uint64_t>(ShootProtocol::unicast)};
+        run.done = false;
+        run.deadline = now_ticks() + 20 * hz;
+        wait(node_free);
+        ok = me.node.start(me.plans[static_cast<unsigned>(ShootProtocol::unicast)], span_base + warm * 4096, env) == Status::ok;
+        if (ok) wait(shot);
+        ok = ok && run.done;
+        if (!ok) print("unmap: the warm-up unmap did not finish");
+    }
+    for (std::uint64_t pi = 0; ok && pi < step_protocol_count; ++pi) {
+        const ShootProtocol p = step_protocols[pi];
+        const auto proto = static_cast<std::uint64_t>(p);
         const ShootPlan& plan = me.plans[proto];
+        to_members(span_mode, p == ShootProtocol::ipi ? 0 : 1);
         std::uint64_t ticks[max_rounds] = {};
         std::uint64_t lines_bad = 0;
         for (std::uint64_t r = 0; ok && r < rounds; ++r, ++page) {
             Env env{proto};
             run.done = false;
             run.deadline = now_ticks() + 20 * hz;
+            wait(node_free);  // the dispatcher of this core may be unmapping its own page
             const std::uint64_t t0 = rdtsc();
             if (me.node.start(plan, span_base + page * 4096, env) != Status::ok) {
+                print("unmap: {} round {}: could not start", shoot_protocol_name(p), r);
                 ok = false;
                 break;
             }
             wait(shot);
             ticks[r] = rdtsc() - t0;
             if (!run.done) {
-                print("unmap: {} round {}: no answer from every member in 20 s", shoot_protocol_name(guest_protocols[pi]), r);
+                print("unmap: {} round {}: no answer from every member in 20 s", shoot_protocol_name(p), r);
                 ok = false;
             }
             lines_bad += run.lines != plan.request_lines() + plan.ack_lines();
@@ -359,33 +545,35 @@ bool run_step(const char* args, servers::Waiter wait) {
         for (std::uint64_t r = 0; r < rounds; ++r) max = ticks[r] > max ? ticks[r] : max;
         emit("bench-unmap cores={} members={} protocol={} rounds={} ticks-p50={} ticks-max={} lines={} hops={} "
              "initiator-lines={} cross-node={} lines-miscounted={}",
-             mesh.cores, n, shoot_protocol_name(guest_protocols[pi]), rounds, median(ticks, static_cast<unsigned>(rounds)),
-             max, plan.request_lines() + plan.ack_lines(), plan.critical_path_hops(), plan.initiator_lines(),
+             mesh.cores, n, shoot_protocol_name(p), rounds, median(ticks, static_cast<unsigned>(rounds)), max,
+             plan.request_lines() + plan.ack_lines(), plan.critical_path_hops(), plan.initiator_lines(),
              plan.cross_node_lines({topo.core_node, static_cast<std::size_t>(n)}), lines_bad);
         ok = lines_bad == 0;
     }
+    to_members(span_mode, 1);
+    // The last core's dispatcher unmapped the last page itself (span_unmap) meanwhile.
+    run.deadline = now_ticks() + 60 * hz;
+    if (ok) wait(user_heard);
+    const std::uint64_t user = run.user_result & 0xff;
+    emit("unmap-own core={} result={}", n - 1, user == 1 ? "ok" : user & 2 ? "still-reachable" : run.user_result ? "failed" : "no-answer");
     // The end: every member's dispatcher checks every page, reports, touches one and faults.
     run.deadline = now_ticks() + 60 * hz;
-    for (std::uint64_t c = 0; c < n; ++c) {
-        if (c == mesh.core) {
-            if (me.active) me.ended = true, bd::wake_local_domains();
-        } else {
-            send(c, span_end, id);
-        }
-    }
+    to_members(span_end);
     wait(all_gone);
     const bool all_back = run.gone == n;
-    // faulted: members whose end its monitor saw as a fault before the record went (the kernel's
-    // domain-fault lines are the full count).
+    // faulted-seen: members whose end their monitor saw as a fault before the record went (the
+    // kernel's domain-fault lines are the full count).
     emit("unmap-span members={} pages={} gone={} reachable={} missing={} no-dispatcher={} faulted-seen={}", n, pages,
          run.gone, run.reachable, run.missing, run.no_domain, run.faulted);
     if (all_back) {
         binding::release_own_ring(ring_slot, phys);
+        binding::release_own_ring(line_slot, line_phys);
     } else {
-        print("unmap: {} of {} members did not end: the page stays in use", n - run.gone, n);
+        print("unmap: {} of {} members did not end: the pages stay in use", n - run.gone, n);
         me.active = false;
     }
-    return ok && all_back && run.reachable == 0 && run.missing == 0 && run.no_domain == 0 && page == pages;
+    return ok && all_back && user == 1 && run.reachable == 0 && run.missing == 0 && run.no_domain == 0 &&
+           page + 2 == pages;
 }
 
 } // namespace myr::monitor::span

@@ -11,6 +11,7 @@
 // machines come from the plans alone (unmap_model.csv), the same numbers the simulation checks a
 // run sends.
 #include <myr/hosted/clock.hpp>
+#include <myr/hosted/futex.hpp>
 #include <myr/hosted/runtime.hpp>
 #include <myr/monitor/shootdown.hpp>
 #include <myr/urpc/urpc.hpp>
@@ -179,6 +180,11 @@ bool run_protocol(hosted::Runtime& rt, const ShootPlan& plan, std::uint64_t firs
     }
     SharedLine line;
     std::atomic<std::uint64_t> bad{0};
+    // ipi: members sleep on their doorbell word; every line's sender bumps it and wakes them (the
+    // host's analogue of an inter-processor interrupt: a futex wake).
+    const bool ipi = plan.protocol() == ShootProtocol::ipi;
+    std::unique_ptr<std::atomic<std::uint32_t>[]> bell(new std::atomic<std::uint32_t>[n]);
+    for (std::uint32_t c = 0; c < n; ++c) bell[c].store(0);
     std::vector<std::uint32_t> cores(n);
     for (std::uint32_t c = 0; c < n; ++c) cores[c] = c;
     const std::uint64_t pages = first + count;
@@ -209,6 +215,8 @@ bool run_protocol(hosted::Runtime& rt, const ShootPlan& plan, std::uint64_t firs
             bool& finished;
             std::uint64_t& acks_sent;
             std::uint32_t& lines_seen;
+            std::atomic<std::uint32_t>* bell;
+            bool ipi;
             void unmap_local(std::uint64_t vaddr) {
                 const std::uint64_t i = (vaddr - span_base) / page;
                 if (i < replica.size()) replica[i] = 0;
@@ -218,6 +226,10 @@ bool run_protocol(hosted::Runtime& rt, const ShootPlan& plan, std::uint64_t firs
                 encode(m, w);
                 while (to[member].try_send(1, w) != Status::ok) urpc::cpu_relax();
                 acks_sent += m.type == ShootLine::ack;
+                if (ipi) {
+                    bell[member].fetch_add(1, std::memory_order_release);
+                    hosted::futex_wake(bell[member]);
+                }
             }
             void post(const ShootMsg& m) {
                 line.vaddr = m.vaddr;
@@ -227,10 +239,11 @@ bool run_protocol(hosted::Runtime& rt, const ShootPlan& plan, std::uint64_t firs
                 finished = true;
                 lines_seen = lines;
             }
-        } env{replica, to, line, finished, acks_sent, lines_seen};
+        } env{replica, to, line, finished, acks_sent, lines_seen, bell.get(), ipi};
         std::uint64_t line_seen = 0;
         auto poll_once = [&] {
             bool got = false;
+            const std::uint32_t rung = ipi ? bell[me].load(std::memory_order_acquire) : 0;
             urpc::Message msg{};
             for (From& f : from) {
                 if (f.rx.try_recv(msg) == Status::ok) {
@@ -246,7 +259,10 @@ bool run_protocol(hosted::Runtime& rt, const ShootPlan& plan, std::uint64_t firs
                     got = true;
                 }
             }
-            if (!got) urpc::cpu_relax();
+            if (!got) {
+                if (ipi) hosted::futex_block(bell[me], rung);
+                else urpc::cpu_relax();
+            }
         };
         if (me == 0) {
             for (std::uint64_t i = 0; i < count; ++i) {
@@ -365,28 +381,29 @@ int main(int argc, char** argv) {
     bool ok = true;
     for (std::uint32_t n : o.sizes) {
         const Topo topo = host_topology(rt, n);
-        constexpr std::size_t kinds = 5;  // four protocols and munmap
+        constexpr std::size_t protos = monitor::shoot_protocol_count;
+        constexpr std::size_t kinds = protos + 1;  // the protocols and munmap
         std::vector<std::uint32_t> samples[kinds];
-        ShootPlan plans[4];
-        for (std::size_t p = 0; p < 4; ++p)
+        ShootPlan plans[protos];
+        for (std::size_t p = 0; p < protos; ++p)
             if (plans[p].build(monitor::shoot_protocols[p], topo.view(), 0) != Status::ok) return 1;
-        std::uint64_t malformed[4] = {};
+        std::uint64_t malformed[protos] = {};
         const std::uint64_t per_block = std::max<std::uint64_t>(1, o.rounds / o.blocks);
         for (std::uint32_t b = 0; b < o.blocks && ok; ++b) {
-            for (std::size_t p = 0; p < 4 && ok; ++p)
+            for (std::size_t p = 0; p < protos && ok; ++p)
                 ok = run_protocol(rt, plans[p], b * per_block, per_block, samples[p], malformed[p]);
-            ok = ok && run_munmap(rt, n, per_block, samples[4]);
+            ok = ok && run_munmap(rt, n, per_block, samples[protos]);
         }
         if (!ok) {
             std::fprintf(stderr, "a run at %u members failed (threads not pinned, channel memory, or mmap)\n", n);
             return 1;
         }
-        const double linux_p50 = tsc.to_ns(static_cast<std::uint64_t>(pct(samples[4], 0.5)));
+        const double linux_p50 = tsc.to_ns(static_cast<std::uint64_t>(pct(samples[protos], 0.5)));
         for (std::size_t k = 0; k < kinds; ++k) {
             const double p50 = tsc.to_ns(static_cast<std::uint64_t>(pct(samples[k], 0.5)));
             const double p99 = tsc.to_ns(static_cast<std::uint64_t>(pct(samples[k], 0.99)));
             const double ratio = linux_p50 > 0 ? p50 / linux_p50 : 0;
-            if (k < 4) {
+            if (k < protos) {
                 const ShootPlan& plan = plans[k];
                 const unsigned lines = plan.request_lines() + plan.ack_lines();
                 std::printf("%8u %-15s %10.0f %10.0f %9.2f %6u %5u %9u %10u\n", n,

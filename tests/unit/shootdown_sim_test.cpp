@@ -274,7 +274,7 @@ TEST(ShootdownSim, RandomInterleavingsNeverLeaveAPageReachable) {
     std::uint64_t total_completed = 0, total_forged = 0;
     for (std::uint32_t seed = 1; seed <= 200; ++seed) {
         std::mt19937 rng(seed);
-        const ShootProtocol proto = monitor::shoot_protocols[seed % 4];
+        const ShootProtocol proto = monitor::shoot_protocols[seed % monitor::shoot_protocol_count];
         Sim sim(proto, random_machine(rng));
         std::uint64_t next_page = 0x1000;
         std::uint32_t started = 0, refused_busy = 0;

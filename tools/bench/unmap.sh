@@ -4,8 +4,8 @@
 # shootdown protocol.
 #
 # Guest (QEMU, TCG): one boot of 8 sockets x 8 cores per N = 2, 4, 8, 16, 32, 64, plan step
-# unmap:N:R (monitor/span.cpp): R unmaps per protocol (unicast, multicast, NUMA-aware multicast) in
-# the same boot; per protocol the TSC ticks from the call to the last acknowledgement (median and
+# unmap:N:R (monitor/span.cpp): R unmaps per protocol (broadcast, unicast, multicast, NUMA-aware
+# multicast, ipi) in the same boot; per protocol the TSC ticks from the call to the last acknowledgement (median and
 # max), the lines the unmap took (counted by the members, checked against the plan), critical-path
 # hops, the lines the initiator itself handles, and the lines that cross nodes. Under TCG the
 # ticks are an emulation figure (one host thread runs every vCPU in turn); the counts carry over.
@@ -17,8 +17,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${MYRIAD_BUILD:-$ROOT/build}"
 RELEASE="${MYRIAD_RELEASE_BUILD:-$ROOT/build-release}"
-out="$ROOT/docs/results/unmap" quick=0 rounds=16
-usage() { echo "usage: ./myriad bench unmap [--out DIR] [--quick] [--rounds R (1-16)]" >&2; exit 2; }
+out="$ROOT/docs/results/unmap" quick=0 rounds=10
+usage() { echo "usage: ./myriad bench unmap [--out DIR] [--quick] [--rounds R (1-10)]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) [ $# -ge 2 ] || usage; out="$2"; shift 2 ;;
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 case "$rounds" in ''|*[!0-9]*) usage ;; esac
-[ "$rounds" -ge 1 ] && [ "$rounds" -le 16 ] || usage
+[ "$rounds" -ge 1 ] && [ "$rounds" -le 10 ] || usage
 sizes="2 4 8 16 32 64" sockets=8 cores=8 memory=2G hosted_args=()
 if [ "$quick" = 1 ]; then
     sizes="2 4" sockets=1 cores=4 memory=512M rounds=2 hosted_args=(--quick)
@@ -56,8 +56,8 @@ for n in $sizes; do
         exit 1
     fi
     lines=$(tr -d '\r' < "$tmp/u$n.log" | grep '^bench-unmap ' || true)
-    [ "$(grep -c . <<< "$lines")" = 3 ] || { echo "bench unmap: $n members: expected 3 protocol lines" >&2; exit 1; }
-    grep -q 'lines-miscounted=0' <<< "$lines" || { echo "bench unmap: lines miscounted" >&2; exit 1; }
+    [ "$(grep -c . <<< "$lines")" = 5 ] || { echo "bench unmap: $n members: expected 5 protocol lines" >&2; exit 1; }
+    [ "$(grep -c 'lines-miscounted=0$' <<< "$lines")" = 5 ] || { echo "bench unmap: lines miscounted" >&2; exit 1; }
     tr -d '\r' < "$tmp/u$n.log" | grep -q '^unmap-span .* reachable=0 missing=0 no-dispatcher=0' ||
         { echo "bench unmap: $n members: a page stayed reachable" >&2; exit 1; }
     while read -r _ _ members proto r p50 max ln hops init cross _; do
@@ -73,7 +73,7 @@ echo "host: the same protocols on pinned threads, beside Linux munmap" >&2
 
 if command -v gnuplot >/dev/null; then
     # One data file per protocol, so each draws as one line.
-    guest_protos="unicast multicast numa-multicast" host_protos="broadcast unicast multicast numa-multicast linux-munmap"
+    guest_protos="broadcast unicast multicast numa-multicast ipi" host_protos="broadcast unicast multicast numa-multicast ipi linux-munmap"
     for p in $guest_protos; do awk -F, -v p="$p" 'NR > 1 && $2 == p { print $1, $4, $8 }' "$out/unmap_guest.csv" > "$tmp/g-$p.dat"; done
     for p in $host_protos; do awk -F, -v p="$p" 'NR > 1 && $1 == p { print $2, $3 }' "$out/unmap_hosted.csv" > "$tmp/h-$p.dat"; done
     plots() {  # plots PREFIX COLUMN PROTOCOLS...

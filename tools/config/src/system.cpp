@@ -328,13 +328,13 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                     issues.push_back({key, "kill-core needs heartbeats between the monitors: set system.core_heartbeat (e.g. \"100ms\")"});
             } else if (step.rfind("unmap:", 0) == 0) {
                 // unmap:N[:R]: an address space over cores 0..N-1, R unmaps per protocol (monitor/span.cpp).
-                std::string n_text = step.substr(6), r_text = "16";
+                std::string n_text = step.substr(6), r_text = "10";
                 if (const std::size_t colon = n_text.find(':'); colon != std::string::npos)
                     r_text = n_text.substr(colon + 1), n_text.resize(colon);
                 if (!all_digits(n_text) || n_text.size() > 6 || std::stoul(n_text) < 2 || std::stoul(n_text) > cpus)
                     issues.push_back({key, "'" + step + "' must be unmap:N[:R] with 2 <= N <= " + std::to_string(cpus) + " cores"});
-                else if (!all_digits(r_text) || r_text.size() > 3 || std::stoul(r_text) < 1 || std::stoul(r_text) > 16)
-                    issues.push_back({key, "'" + step + "': R, the unmaps per protocol, must be 1-16"});
+                else if (!all_digits(r_text) || r_text.size() > 3 || std::stoul(r_text) < 1 || std::stoul(r_text) > 10)
+                    issues.push_back({key, "'" + step + "': R, the unmaps per protocol, must be 1-10"});
                 if (!known.count("spanner"))
                     issues.push_back({key, "unmap needs program 'spanner' (the span's dispatcher) in system.programs"});
             } else if (step.rfind("replicate:", 0) == 0) {

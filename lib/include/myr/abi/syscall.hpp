@@ -289,7 +289,13 @@ enum class MonitorOp : std::uint64_t {
                       // slot; w1 = the address of the first page, w2 = pages to map (one copy each)
     span_poll = 25,   // (op, span, report, value) -> would_block while the span runs, ok once it ended.
                       // report 1: `value` pages are mapped (once); 2: after the end, `value` of them
-                      // could still be reached
+                      // could still be reached; 3: its own unmap's result (value as span_unmapped)
+    span_unmap = 26,  // (op, span, vaddr, protocol) -> unmap one of the span's pages on every core, this
+                      // dispatcher's core the initiator: would_block while it runs (and until every
+                      // member mapped), ok once no core can reach the page: call again with the same
+                      // words until then. busy: another unmap of this core is running; invalid_argument:
+                      // not a page of the span, or a protocol other than unicast (1), multicast (2),
+                      // numa-multicast (3) or ipi (4) (broadcast's line belongs to the span's first core)
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t server_info_exported = std::uint64_t{1} << 63;  // MonitorOp::server_info, w3

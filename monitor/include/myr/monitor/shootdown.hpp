@@ -22,6 +22,8 @@
 //   Acknowledgements are gathered up the same tree: a member acknowledges once its own page is
 //   gone and all of its children acknowledged.
 // - numa_multicast: the same tree, remote nodes farthest first (the longest paths start first).
+// - ipi: unicast's lines, but the members do not poll for them: they sleep and each line's
+//   inter-processor interrupt wakes them (the caller's transport decides how; the plan is unicast's).
 //
 // Hostile or stale lines (an acknowledgement from a member that is not a child, twice, or for a
 // request that is not pending; a request from a member that is not the sender the plan names, or
@@ -36,9 +38,11 @@
 
 namespace myr::monitor {
 
-enum class ShootProtocol : std::uint8_t { broadcast, unicast, multicast, numa_multicast };
+enum class ShootProtocol : std::uint8_t { broadcast, unicast, multicast, numa_multicast, ipi };
 inline constexpr ShootProtocol shoot_protocols[] = {ShootProtocol::broadcast, ShootProtocol::unicast,
-                                                    ShootProtocol::multicast, ShootProtocol::numa_multicast};
+                                                    ShootProtocol::multicast, ShootProtocol::numa_multicast,
+                                                    ShootProtocol::ipi};
+inline constexpr unsigned shoot_protocol_count = 5;
 
 constexpr const char* shoot_protocol_name(ShootProtocol p) {
     switch (p) {
@@ -46,6 +50,7 @@ constexpr const char* shoot_protocol_name(ShootProtocol p) {
         case ShootProtocol::unicast: return "unicast";
         case ShootProtocol::multicast: return "multicast";
         case ShootProtocol::numa_multicast: return "numa-multicast";
+        case ShootProtocol::ipi: return "ipi";
     }
     return "?";
 }
@@ -81,7 +86,7 @@ public:
         const auto n = static_cast<std::uint32_t>(machine.member_node.size());
         if (n == 0 || n > shoot_max_members || initiator >= n) return Status::invalid_argument;
         m_protocol = protocol;
-        if (protocol == ShootProtocol::broadcast || protocol == ShootProtocol::unicast)
+        if (protocol == ShootProtocol::broadcast || protocol == ShootProtocol::unicast || protocol == ShootProtocol::ipi)
             return urpc::build_sequential_unicast(n, initiator, m_tree);
         urpc::MulticastInput in{machine.distance, machine.nodes, machine.member_node, initiator};
         in.farthest_first = protocol == ShootProtocol::numa_multicast;
