@@ -11,8 +11,8 @@
 // machines come from the plans alone (unmap_model.csv), the same numbers the simulation checks a
 // run sends.
 #include <myr/hosted/clock.hpp>
-#include <myr/hosted/futex.hpp>
 #include <myr/hosted/runtime.hpp>
+#include <myr/monitor/hosted/shootdown_run.hpp>
 #include <myr/monitor/shootdown.hpp>
 #include <myr/urpc/urpc.hpp>
 
@@ -132,154 +132,13 @@ Topo model_8s8c(std::uint32_t n) {
     return t;
 }
 
-// One line of the protocol in a URPC slot.
-void encode(const ShootMsg& m, std::uint64_t (&w)[urpc::payload_words]) {
-    w[0] = static_cast<std::uint64_t>(m.type) | std::uint64_t{m.initiator} << 8 | std::uint64_t{m.seq} << 32;
-    w[1] = m.vaddr;
-    w[2] = m.lines;
-}
-ShootMsg decode(const urpc::Message& msg) {
-    ShootMsg m;
-    m.type = static_cast<ShootLine>(msg.words[0] & 0xff);
-    m.initiator = static_cast<std::uint16_t>(msg.words[0] >> 8);
-    m.seq = static_cast<std::uint32_t>(msg.words[0] >> 32);
-    m.vaddr = msg.words[1];
-    m.lines = static_cast<std::uint32_t>(msg.words[2]);
-    return m;
-}
-
-// broadcast's one shared line: written by the initiator, read by every member.
-struct alignas(64) SharedLine {
-    std::atomic<std::uint64_t> seq{0};
-    std::uint64_t vaddr = 0;
-};
-
 constexpr std::uint64_t page = 4096;
-constexpr std::uint64_t span_base = 0x4000'0000;
 
-// `count` unmaps from member 0 along `plan`; cycles[i] = TSC cycles of unmap i at member 0.
 bool run_protocol(hosted::Runtime& rt, const ShootPlan& plan, std::uint64_t first, std::uint64_t count,
                   std::vector<std::uint32_t>& cycles, std::uint64_t& malformed) {
-    const std::uint32_t n = plan.members();
-    const urpc::ChannelConfig cfg{64, urpc::Wake::poll};
-    // NUMA-aware multicast puts each channel in its receiver's memory; the others leave it where
-    // the sender is (for unicast: every request channel on the initiator's node).
-    const hosted::Placement where =
-        plan.protocol() == ShootProtocol::numa_multicast ? hosted::Placement::receiver : hosted::Placement::sender;
-    std::vector<std::unique_ptr<hosted::ChannelMemory>> down(n), up(n);  // parent -> m, m -> parent
-    for (std::uint32_t m = 1; m < n; ++m) {
-        const std::uint32_t p = plan.parent(m);
-        if (plan.protocol() != ShootProtocol::broadcast) {
-            auto d = rt.channel(p, m, cfg, where);
-            if (!d.ok()) return false;
-            down[m] = std::make_unique<hosted::ChannelMemory>(std::move(*d));
-        }
-        auto u = rt.channel(m, p, cfg, where);
-        if (!u.ok()) return false;
-        up[m] = std::make_unique<hosted::ChannelMemory>(std::move(*u));
-    }
-    SharedLine line;
-    std::atomic<std::uint64_t> bad{0};
-    // ipi: members sleep on their doorbell word; every line's sender bumps it and wakes them (the
-    // host's analogue of an inter-processor interrupt: a futex wake).
-    const bool ipi = plan.protocol() == ShootProtocol::ipi;
-    std::unique_ptr<std::atomic<std::uint32_t>[]> bell(new std::atomic<std::uint32_t>[n]);
-    for (std::uint32_t c = 0; c < n; ++c) bell[c].store(0);
-    std::vector<std::uint32_t> cores(n);
-    for (std::uint32_t c = 0; c < n; ++c) cores[c] = c;
-    const std::uint64_t pages = first + count;
-    const Status s = rt.run(cores, [&](std::uint32_t me) {
-        ShootNode node(static_cast<std::uint16_t>(me));
-        std::vector<std::uint64_t> replica(pages, 1);  // this member's entries, in its own memory
-        std::vector<urpc::Sender> to(n);
-        struct From {
-            std::uint16_t member;
-            urpc::Receiver rx;
-        };
-        std::vector<From> from;
-        for (std::uint16_t child : plan.request_to(me)) {
-            if (down[child]) to[child] = *urpc::Sender::attach(down[child]->bytes());
-            from.push_back({child, *urpc::Receiver::attach(up[child]->bytes())});
-        }
-        if (me != 0) {
-            to[plan.parent(me)] = *urpc::Sender::attach(up[me]->bytes());
-            if (down[me]) from.push_back({plan.parent(me), *urpc::Receiver::attach(down[me]->bytes())});
-        }
-        bool finished = false;
-        std::uint64_t acks_sent = 0;
-        std::uint32_t lines_seen = 0;
-        struct Env {
-            std::vector<std::uint64_t>& replica;
-            std::vector<urpc::Sender>& to;
-            SharedLine& line;
-            bool& finished;
-            std::uint64_t& acks_sent;
-            std::uint32_t& lines_seen;
-            std::atomic<std::uint32_t>* bell;
-            bool ipi;
-            void unmap_local(std::uint64_t vaddr) {
-                const std::uint64_t i = (vaddr - span_base) / page;
-                if (i < replica.size()) replica[i] = 0;
-            }
-            void send(std::uint16_t member, const ShootMsg& m) {
-                std::uint64_t w[urpc::payload_words] = {};
-                encode(m, w);
-                while (to[member].try_send(1, w) != Status::ok) urpc::cpu_relax();
-                acks_sent += m.type == ShootLine::ack;
-                if (ipi) {
-                    bell[member].fetch_add(1, std::memory_order_release);
-                    hosted::futex_wake(bell[member]);
-                }
-            }
-            void post(const ShootMsg& m) {
-                line.vaddr = m.vaddr;
-                line.seq.store(m.seq, std::memory_order_release);
-            }
-            void done(std::uint32_t, std::uint64_t, std::uint32_t lines) {
-                finished = true;
-                lines_seen = lines;
-            }
-        } env{replica, to, line, finished, acks_sent, lines_seen, bell.get(), ipi};
-        std::uint64_t line_seen = 0;
-        auto poll_once = [&] {
-            bool got = false;
-            const std::uint32_t rung = ipi ? bell[me].load(std::memory_order_acquire) : 0;
-            urpc::Message msg{};
-            for (From& f : from) {
-                if (f.rx.try_recv(msg) == Status::ok) {
-                    node.receive(plan, f.member, decode(msg), env);
-                    got = true;
-                }
-            }
-            if (me != 0 && plan.protocol() == ShootProtocol::broadcast) {
-                const std::uint64_t seq = line.seq.load(std::memory_order_acquire);
-                if (seq != line_seen) {
-                    line_seen = seq;
-                    node.receive(plan, 0, ShootMsg{ShootLine::request, 0, static_cast<std::uint32_t>(seq), line.vaddr}, env);
-                    got = true;
-                }
-            }
-            if (!got) {
-                if (ipi) hosted::futex_block(bell[me], rung);
-                else urpc::cpu_relax();
-            }
-        };
-        if (me == 0) {
-            for (std::uint64_t i = 0; i < count; ++i) {
-                finished = false;
-                const std::uint64_t t0 = hosted::Tsc::read();
-                if (node.start(plan, span_base + (first + i) * page, env) != Status::ok) break;
-                while (!finished) poll_once();
-                if (lines_seen != plan.request_lines() + plan.ack_lines()) bad.fetch_add(1);  // counted as refused
-                cycles.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(hosted::Tsc::read() - t0, UINT32_MAX)));
-            }
-        } else {
-            while (acks_sent < count) poll_once();
-        }
-        bad.fetch_add(node.malformed());
-    });
-    malformed += bad.load();
-    return s == Status::ok;
+    const monitor::hosted::ShootRun r = monitor::hosted::run_shootdowns(rt, plan, first, count, cycles);
+    malformed += r.malformed + r.miscounted + r.reachable;
+    return r.ok && r.completed == count;
 }
 
 // Linux: a page every thread touched, unmapped by thread 0 while the others keep running in the
