@@ -1,8 +1,9 @@
 // myriad-bench-unmap: the hosted half of `./myriad bench unmap` (tools/bench/unmap.sh runs it).
 // The TLB shootdown protocol of monitor/include/myr/monitor/shootdown.hpp, the same ShootNode the
 // simulation checks, run on Linux threads pinned to the first N cores of this machine (member i on
-// core i), one unmap after another from member 0, for each of the four protocols; beside it, in
-// the same run and on the same threads, Linux's own munmap of a page every thread has touched.
+// core i; monitor/hosted/myr/monitor/hosted/shootdown_run.hpp), one unmap after another from member
+// 0, for each of the five protocols; beside it, in the same run and on the same threads, Linux's
+// own munmap of a page every thread has touched.
 //
 // What the hosted figure is: each member's "replica" is an array of page entries in its own
 // memory; removing a page clears the entry. User code cannot invalidate a TLB, so the hosted
@@ -23,7 +24,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -33,9 +33,6 @@
 namespace {
 
 using namespace myr;
-using monitor::ShootLine;
-using monitor::ShootMsg;
-using monitor::ShootNode;
 using monitor::ShootPlan;
 using monitor::ShootProtocol;
 
