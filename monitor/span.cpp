@@ -289,11 +289,35 @@ std::uint64_t median(std::uint64_t* v, unsigned n) {
     return n ? v[n / 2] : 0;
 }
 
-bool parse(const char* s, std::uint64_t& out) {
+// Digits at s into out (at most 6); s moves past them. False when there are none.
+bool parse(const char*& s, std::uint64_t& out) {
     out = 0;
-    if (*s < '0' || *s > '9') return false;
-    for (; *s >= '0' && *s <= '9'; ++s) out = out * 10 + static_cast<std::uint64_t>(*s - '0');
-    return true;
+    unsigned digits = 0;
+    for (; *s >= '0' && *s <= '9' && digits < 6; ++s, ++digits) out = out * 10 + static_cast<std::uint64_t>(*s - '0');
+    return digits > 0 && (*s < '0' || *s > '9');
+}
+
+bool same_text(const char* a, const char* b) {
+    while (*a && *a == *b) ++a, ++b;
+    return *a == *b;
+}
+
+// unmap:N:R:forge: before the warm-up, monitor 0 sends every other member lines no honest monitor
+// sends: each must be counted as malformed there and change nothing (the span still ends with no
+// page reachable). Six per member, so `monitor-status` shows malformed=6 on each.
+void forge_lines() {
+    const std::uint64_t req = static_cast<std::uint64_t>(ShootLine::request) | std::uint64_t{1000000} << 32;
+    const std::uint64_t ack = static_cast<std::uint64_t>(ShootLine::ack) | std::uint64_t{1} << 32;
+    const auto uni = static_cast<std::uint64_t>(ShootProtocol::unicast);
+    const auto bcast = static_cast<std::uint64_t>(ShootProtocol::broadcast);
+    for (std::uint64_t c = 1; c < me.members; ++c) {
+        send(c, shoot, me.id + 1, req, span_base, 0, 0, uni);                   // another span's number
+        send(c, shoot, me.id, req, span_base + me.pages * 4096, 0, 0, uni);     // a page outside the span
+        send(c, shoot, me.id, req, span_base + 0x10, 0, 0, uni);                // not a page's address
+        send(c, shoot, me.id, ack, span_base, 1, 0, uni);                       // an acknowledgement nothing waits for
+        send(c, shoot, me.id, req, span_base, 0, 0, bcast);                     // a broadcast request as a mesh line
+        send(c, span_ready, me.id, c, 0);                                       // a member's answer, to a member
+    }
 }
 
 // Every member (this core too) hears `type` [id, w1].
@@ -463,11 +487,13 @@ void tick() {
 
 bool run_step(const char* args, servers::Waiter wait) {
     std::uint64_t n = 0, rounds = max_rounds;
-    const char* colon = args;
-    while (*colon && *colon != ':') ++colon;
-    if (!parse(args, n) || (*colon && !parse(colon + 1, rounds)) || n < 2 || n > mesh.cores || rounds == 0 ||
-        rounds > max_rounds || mesh.core != 0) {
-        print("unmap: refused: unmap:N[:R] with 2 <= N <= {} cores and 1 <= R <= {}, on monitor 0", mesh.cores, max_rounds);
+    const char* at = args;
+    bool ok = parse(at, n), forge = false;
+    if (ok && *at == ':') ok = parse(++at, rounds);
+    if (ok && *at == ':') forge = same_text(++at, "forge"), ok = forge, at = "";
+    if (!ok || *at || n < 2 || n > mesh.cores || rounds == 0 || rounds > max_rounds || mesh.core != 0) {
+        print("unmap: refused: unmap:N[:R[:forge]] with 2 <= N <= {} cores and 1 <= R <= {}, on monitor 0", mesh.cores,
+              max_rounds);
         return false;
     }
     for (std::uint64_t c = 0; c < n; ++c)
@@ -499,8 +525,9 @@ bool run_step(const char* args, servers::Waiter wait) {
     start_here(mesh.core, id, n, phys, pages, line_phys, ring_slot, line_slot);
     for (std::uint64_t c = 1; c < n; ++c) send(c, span_start, id, n, phys, pages, line_phys);
     wait(all_ready);
-    bool ok = run.ready == n;
+    ok = run.ready == n;
     if (!ok) print("unmap: {} of {} members mapped the page ({} refused)", run.ready, n, run.ready_bad);
+    if (ok && forge) forge_lines();
     if (ok) to_members(span_go);
     std::uint64_t page = 0;
     if (ok) {

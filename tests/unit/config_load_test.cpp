@@ -369,15 +369,17 @@ plan = "kill-core:1"
 // The unmap step (docs/unmap.md): a span over 2..N cores, 1-10 rounds, with the spanner program.
 TEST(ConfigSystem, UnmapStep) {
     const std::string sys = base + "[system]\nmonitor = \"monitor\"\nprograms = [\"spanner\"]\n";
-    const LoadResult r = load(sys + "plan = \"unmap:4,unmap:2:10,shutdown\"\n");
+    const LoadResult r = load(sys + "plan = \"unmap:4,unmap:2:10,unmap:3:1:forge,shutdown\"\n");
     EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
     expect_refused(sys + "plan = \"unmap:1\"\n", "system.plan step 1", "2 <= N <= 4");
     expect_refused(sys + "plan = \"unmap:5\"\n", "system.plan step 1", "2 <= N <= 4");
-    expect_refused(sys + "plan = \"unmap:\"\n", "system.plan step 1", "unmap:N[:R]");
-    expect_refused(sys + "plan = \"unmap:x\"\n", "system.plan step 1", "unmap:N[:R]");
+    expect_refused(sys + "plan = \"unmap:\"\n", "system.plan step 1", "unmap:N[:R[:forge]]");
+    expect_refused(sys + "plan = \"unmap:x\"\n", "system.plan step 1", "unmap:N[:R[:forge]]");
     expect_refused(sys + "plan = \"unmap:4:0\"\n", "system.plan step 1", "must be 1-10");
     expect_refused(sys + "plan = \"unmap:4:11\"\n", "system.plan step 1", "must be 1-10");
     expect_refused(sys + "plan = \"unmap:4:\"\n", "system.plan step 1", "must be 1-10");
+    expect_refused(sys + "plan = \"unmap:4:2:forged\"\n", "system.plan step 1", "must be 1-10");
+    expect_refused(sys + "plan = \"unmap:4:forge\"\n", "system.plan step 1", "must be 1-10");
     expect_refused(base + "[system]\nmonitor = \"monitor\"\nplan = \"unmap:2\"\n", "system.plan step 1",
                    "needs program 'spanner'");
 }

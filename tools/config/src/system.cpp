@@ -328,11 +328,13 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                     issues.push_back({key, "kill-core needs heartbeats between the monitors: set system.core_heartbeat (e.g. \"100ms\")"});
             } else if (step.rfind("unmap:", 0) == 0) {
                 // unmap:N[:R]: an address space over cores 0..N-1, R unmaps per protocol (monitor/span.cpp).
+                // unmap:N:R:forge also sends each member forged lines first (the qemu_unmap tests).
                 std::string n_text = step.substr(6), r_text = "10";
                 if (const std::size_t colon = n_text.find(':'); colon != std::string::npos)
                     r_text = n_text.substr(colon + 1), n_text.resize(colon);
+                if (r_text.size() > 6 && r_text.compare(r_text.size() - 6, 6, ":forge") == 0) r_text.resize(r_text.size() - 6);
                 if (!all_digits(n_text) || n_text.size() > 6 || std::stoul(n_text) < 2 || std::stoul(n_text) > cpus)
-                    issues.push_back({key, "'" + step + "' must be unmap:N[:R] with 2 <= N <= " + std::to_string(cpus) + " cores"});
+                    issues.push_back({key, "'" + step + "' must be unmap:N[:R[:forge]] with 2 <= N <= " + std::to_string(cpus) + " cores"});
                 else if (!all_digits(r_text) || r_text.size() > 3 || std::stoul(r_text) < 1 || std::stoul(r_text) > 10)
                     issues.push_back({key, "'" + step + "': R, the unmaps per protocol, must be 1-10"});
                 if (!known.count("spanner"))
