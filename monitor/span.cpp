@@ -24,6 +24,7 @@
 #include "protocol.hpp"
 
 #include <myr/monitor/shootdown.hpp>
+#include <myr/user/measure.hpp>
 #include <myr/user/syscall.hpp>
 #include <myr/user/vspace.hpp>
 
@@ -60,7 +61,7 @@ struct Member {
     std::uint64_t domain = 0;    // the dispatcher
     std::uint64_t mapped = 0;    // pages it said it mapped
     std::uint64_t reachable = ~0ull;  // pages it could still reach after the end (its report)
-    std::uint64_t unmapped = 0, missing = 0, no_domain = 0;  // unmap_at answers here
+    std::uint64_t missing = 0, no_domain = 0;  // unmap_at answers here other than ok
     // The dispatcher's own unmap (MonitorOp::span_unmap): 0 none, 1 running, 2 done.
     unsigned user_state = 0;
     std::uint64_t user_vaddr = 0;
@@ -83,11 +84,6 @@ std::uint64_t next_id = 0;
 
 std::uint64_t now_ticks() { return syscall6(abi::Sys::ticks).value; }
 bool expired() { return now_ticks() > run.deadline; }
-std::uint64_t rdtsc() {
-    std::uint32_t lo = 0, hi = 0;
-    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return std::uint64_t{hi} << 32 | lo;
-}
 
 bool shared_topology(ShootTopology& t) {
     t = {{topo.distance, std::size_t{topo.nodes} * topo.nodes}, topo.nodes, {topo.core_node, static_cast<std::size_t>(me.members)}};
@@ -112,9 +108,8 @@ struct Env {
     void unmap_local(std::uint64_t vaddr) {
         bd::DomainRec* r = bd::find_domain(me.domain);
         const Status st = r && r->cap ? syscall6(abi::Sys::unmap_at, r->cap, vaddr).status : Status::connection_lost;
-        if (st == Status::ok) ++me.unmapped;
-        else if (st == Status::not_found) ++me.missing;  // never mapped there: nothing to reach
-        else ++me.no_domain;                              // the dispatcher ended: its tables are gone
+        if (st == Status::not_found) ++me.missing;  // never mapped there: nothing to reach
+        else if (st != Status::ok) ++me.no_domain;  // the dispatcher ended: its tables are gone
     }
     void send(std::uint16_t to, const ShootMsg& m) {
         monitor::send(to, shoot, me.id,
@@ -189,7 +184,7 @@ void start_here(std::uint64_t from, std::uint64_t id, std::uint64_t members, std
     }
     me.active = me.go = me.ended = me.gone_sent = false;
     me.poll = true;
-    me.slot = me.line_slot = me.domain = me.mapped = me.unmapped = me.missing = me.no_domain = me.line_seen = 0;
+    me.slot = me.line_slot = me.domain = me.mapped = me.missing = me.no_domain = me.line_seen = 0;
     me.line = nullptr;
     me.reachable = ~0ull;
     me.user_state = 0;
@@ -278,16 +273,6 @@ bool shot() { return run.done || expired(); }
 bool node_free() { return !me.node.busy() || expired(); }
 bool user_heard() { return run.user_result != 0 || expired(); }
 bool all_gone() { return run.gone >= me.members || expired(); }
-
-std::uint64_t median(std::uint64_t* v, unsigned n) {
-    for (unsigned i = 1; i < n; ++i)
-        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; --j) {
-            const std::uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n ? v[n / 2] : 0;
-}
 
 // Digits at s into out (at most 6); s moves past them. False when there are none.
 bool parse(const char*& s, std::uint64_t& out) {
