@@ -254,6 +254,35 @@ TEST(CapProtocol, BadRequestsGetClearAnswers) {
     EXPECT_EQ(s.failure, "");
 }
 
+// The wire form: every line a node sends comes back the same; words no node sends are refused.
+TEST(CapProtocol, WireFormRoundTripsAndRefusesGarbage) {
+    CapMsg m{CapLine::revoke_done, 3, 12, 0xfeed'0000'0001ull, 3, caps::make_frame(0x1'2345'6000ull, 12), 77};
+    m.status = Status::busy;
+    std::uint64_t w[monitor::cap_wire_words];
+    monitor::encode(m, w);
+    CapMsg back;
+    ASSERT_TRUE(monitor::decode(w, back));
+    EXPECT_EQ(back.type, m.type);
+    EXPECT_EQ(back.from, 3u);
+    EXPECT_EQ(back.to, 12u);
+    EXPECT_EQ(back.asker, 3u);
+    EXPECT_EQ(back.op, m.op);
+    EXPECT_EQ(back.status, Status::busy);
+    EXPECT_TRUE(caps::same_object(back.obj, m.obj));
+    EXPECT_EQ(back.arg, 77u);
+    std::uint64_t bad[monitor::cap_wire_words];
+    const auto refused = [&](std::uint64_t w0) {
+        for (unsigned k = 0; k < monitor::cap_wire_words; ++k) bad[k] = w[k];
+        bad[0] = w0;
+        return !monitor::decode(bad, back);
+    };
+    EXPECT_TRUE(refused((w[0] & ~0xffull) | 8)) << "a line type past revoke_done";
+    EXPECT_TRUE(refused((w[0] & ~(0xffull << 40)) | std::uint64_t{caps::cap_type_count} << 40)) << "an object type";
+    EXPECT_TRUE(refused((w[0] & ~(0xffull << 32)) | std::uint64_t{19} << 32)) << "a status that is not one";
+    EXPECT_TRUE(refused(w[0] | std::uint64_t{1} << 50)) << "bits no field uses";
+    EXPECT_FALSE(refused(w[0]));
+}
+
 // Random interleavings: 300 seeds, 600 steps each.
 TEST(CapProtocol, RandomInterleavingsKeepEveryInvariant) {
     unsigned revokes = 0, untyped_revokes = 0, transfers_ok = 0;

@@ -59,6 +59,42 @@ struct CapMsg {
     Status status = Status::ok;
 };
 
+// The wire form of a CapMsg: five 64-bit words, the same wherever a caller carries the lines (a
+// URPC channel between threads in monitor/hosted/.../cap_run.hpp). Not carried: the object's
+// rights, word and flags (a copy gets the rights of its type), and its aux (0 for frames and
+// untyped, the only objects the protocol moves).
+inline constexpr unsigned cap_wire_words = 5;
+inline void encode(const CapMsg& m, std::uint64_t (&w)[cap_wire_words]) {
+    w[0] = static_cast<std::uint64_t>(m.type) | std::uint64_t{m.from & 0xff} << 8 | std::uint64_t{m.to & 0xff} << 16 |
+           std::uint64_t{m.asker & 0xff} << 24 | std::uint64_t{static_cast<std::uint32_t>(m.status) & 0xff} << 32 |
+           std::uint64_t{static_cast<std::uint8_t>(m.obj.type)} << 40;
+    w[1] = m.op;
+    w[2] = m.obj.base;
+    w[3] = m.obj.size;
+    w[4] = m.arg;
+}
+// The line five words carry, or false for words no CapNode sends (a line type or object type out of
+// range, or a status that is not one): the caller drops those and counts them.
+[[nodiscard]] inline bool decode(const std::uint64_t (&w)[cap_wire_words], CapMsg& m) {
+    const auto type = static_cast<std::uint8_t>(w[0]);
+    const auto obj_type = static_cast<std::uint8_t>(w[0] >> 40);
+    const auto status = static_cast<std::uint8_t>(w[0] >> 32);
+    if (type > static_cast<std::uint8_t>(CapLine::revoke_done) || obj_type >= caps::cap_type_count) return false;
+    if (status > static_cast<std::uint8_t>(Status::bad_request) || (w[0] >> 48) != 0) return false;
+    m = {};
+    m.type = static_cast<CapLine>(type);
+    m.from = static_cast<std::uint32_t>(w[0] >> 8 & 0xff);
+    m.to = static_cast<std::uint32_t>(w[0] >> 16 & 0xff);
+    m.asker = static_cast<std::uint32_t>(w[0] >> 24 & 0xff);
+    m.status = static_cast<Status>(status);
+    m.op = w[1];
+    m.obj.type = static_cast<caps::CapType>(obj_type);
+    m.obj.base = w[2];
+    m.obj.size = w[3];
+    m.arg = w[4];
+    return true;
+}
+
 // What a node asks of its caller: lines to carry, answers to operations.
 class CapOut {
 public:
