@@ -170,6 +170,8 @@ Envelope envelope_from[max_cores];
 
 } // namespace
 
+bool tx_attach(std::uint64_t to) { return to < mesh.cores && attached(to); }
+
 bool mesh_init(const Mesh& m, bool topo_ok, bool unicast_broadcast, bool node_graph) {
     mesh = m;
     // Our inbox: one channel per sender (receiver-local memory, placed by the CPU driver).

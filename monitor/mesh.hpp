@@ -30,6 +30,9 @@ extern bool tree_broadcast;  // broadcasts down the multicast tree (else one lin
 extern bool graph_nodes;     // monitor.graph=nodes: relay through node leaders
 extern urpc::Receiver rx[max_cores];
 extern urpc::Sender tx[max_cores];  // attached once the receiver formatted its inbox (bench rounds use them directly)
+// Attaches tx[to] if it is not yet (lines go to a core only when the graph needs them, so a
+// channel nobody used is not attached); false while `to` has not formatted its inbox.
+[[nodiscard]] bool tx_attach(std::uint64_t to);
 // Counters: messages sent (by type), received, malformed; lines put on rings, lines relayed.
 extern std::uint64_t sent, received, malformed, lines_sent, lines_forwarded;
 extern std::uint64_t sent_by_type[32];

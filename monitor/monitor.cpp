@@ -5,6 +5,7 @@
 // (binding.cpp), hold replicated objects (replication.cpp), and the boot core's monitor runs the
 // run plan (default: membership, all-pairs ping, remote spawn on every core, a malformed-message
 // probe, then shutdown). Messages travel through mesh.cpp.
+#include "bench.hpp"
 #include "binding.hpp"
 #include "liveness.hpp"
 #include "mesh.hpp"
@@ -67,8 +68,6 @@ Awaited spawn_wait, status_wait, census_wait;
 std::uint64_t bcast_acks, bcast_hops_max, bcast_forwarded;
 std::uint64_t census_live, census_exited, census_failed, census_faulted;
 std::uint64_t total_lines, total_forwarded;  // monitor 0: summed from status replies
-
-void bench_echo(std::uint64_t from, std::uint64_t rounds, std::uint64_t line_offset);
 
 bool same(const char* a, const char* b) {
     while (*a && *a == *b) ++a, ++b;
@@ -232,8 +231,10 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         census_faulted += m.words[4];
         break;
     case shutdown_now: break;
-    case bench_start: bench_echo(from, m.words[0], m.words[1]); break;
+    case bench_start: bench::echo(from, m.words[0], m.words[1], m.words[2]); break;
     case bench_ping: break;  // only inside a bench round
+    case bench_measure: bench::on_measure(from, m); break;
+    case bench_result: bench::on_result(from, m); break;
     default:
         if (span::handles(m.header.type)) {  // address spaces spanning cores (monitor/span.cpp)
             span::on_message(from, m);
@@ -301,45 +302,6 @@ void run_until(Done done) {
 
 void pack_name(const char* name, std::uint64_t (&w)[5]) {
     for (unsigned i = 0; i < 40 && name[i]; ++i) w[i / 8] |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * (i % 8));
-}
-
-// The measuring side of a bench round lives in run_plan; this is the echoing side: poll without
-// sleeping (so the round trip is the channel's, not the wake-up's), echo every bench_ping, then
-// play the raw cache-line ping-pong on the line the requester named.
-void bench_echo(std::uint64_t from, std::uint64_t rounds, std::uint64_t line_offset) {
-    drain_outbox();  // the round uses the channel directly, behind nothing queued
-    urpc::Message m{};
-    for (std::uint64_t i = 0; i < rounds;) {
-        if (rx[from].try_recv(m) != Status::ok) continue;
-        if (m.header.type != bench_ping) continue;
-        const std::uint64_t words[urpc::payload_words] = {m.words[0]};
-        while (tx[from].try_send(bench_ping, words) == Status::would_block) {}
-        ++i;
-    }
-    auto* line = reinterpret_cast<volatile std::uint64_t*>(mesh.base + line_offset);
-    line_echo(&line[0], &line[8], rounds);  // line[8]: the next cache line
-}
-
-
-// Monitor 0 and monitor 1: user-to-user round trip over the URPC mesh, against a raw cache-line
-// ping-pong between the same two cores in the same boot (the software overhead ratio).
-void bench_round_trip() {
-    constexpr std::uint64_t rounds = 2000;
-    constexpr unsigned batches = 20;
-    // An unused line: core 1's inbox slot for itself (never formatted), in core 1's memory.
-    const std::uint64_t line_offset = 1 * mesh.stride + 1 * mesh.chan;
-    send(1, bench_start, rounds, line_offset);
-    drain_outbox();  // bench_start first; the round then uses the channel directly
-    urpc::Message m{};
-    const std::uint64_t u = median_ticks(batches, rounds / batches, [&](std::uint64_t i) {
-        const std::uint64_t words[urpc::payload_words] = {i};
-        while (tx[1].try_send(bench_ping, words) == Status::would_block) {}
-        while (rx[1].try_recv(m) != Status::ok) {}
-    });
-    auto* line = reinterpret_cast<volatile std::uint64_t*>(mesh.base + line_offset);
-    const std::uint64_t r = median_ticks(batches, rounds / batches, [&](std::uint64_t i) { line_ping(&line[0], &line[8], i + 1); });
-    emit("bench-monitors rtt urpc_ticks={} cacheline_ticks={} ratio={}.{:02}", u, r, u / (r ? r : 1),
-         u * 100 / (r ? r : 1) % 100);
 }
 
 // ---- The run plan (boot core's monitor) -------------------------------------------------------
@@ -541,7 +503,7 @@ void step_wait() {
     // and the message at each hop) and the channels the graph uses.
     emit("bench-monitors cores={} phase=run graph={} lines={} forwarded={} channels={}", mesh.cores,
          graph_nodes ? "nodes" : "mesh", total_lines + lines_sent, total_forwarded + lines_forwarded, graph_channels());
-    if (mesh.cores > 1 && bench_rtt) bench_round_trip();
+    if (mesh.cores > 1 && bench_rtt) bench::round_trip();
     print("plan {}", plan_ok ? "passed" : "FAILED");
     (void)syscall6(abi::Sys::shutdown, kernel_cap, plan_ok ? 0 : 1);
     for (;;) (void)syscall6(abi::Sys::wait_event);
@@ -619,7 +581,10 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             step_wait();
         } else if (starts_with(step, "bench") && step[5] == '\0') {
             ok = mesh.cores > 1;
-            if (ok) bench_round_trip();
+            if (ok) bench::round_trip();
+        } else if (starts_with(step, "bench:matrix") && step[12] == '\0') {
+            // every ordered pair of cores: the in-guest core-to-core matrix (./myriad bench monitors)
+            if (!bench::run_matrix([](bool (*done)()) { run_until(done); })) plan_ok = false;
         } else if (starts_with(step, "probe") && step[5] == '\0') {
             step_probe();
         } else if (starts_with(step, "replicate:")) {

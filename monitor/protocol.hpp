@@ -18,7 +18,8 @@ enum Type : std::uint8_t {
     status_req = 9,   // []
     status_reply = 10,// [core, domains | bindings << 32, sent, received, malformed, sent per type 1-4 and 5-8 as 16-bit fields]
     shutdown_now = 11,// [code]
-    bench_start = 12, // [round trips, raw line offset]: poll without sleeping and echo bench_ping
+    bench_start = 12, // [round trips, raw line offset, base]: poll without sleeping and echo bench_ping,
+                      // then the raw line from base + 1 (monitor/bench.cpp)
     bench_ping = 13,  // [seq]
     // 14: retired (export_note, the one-phase name broadcast; names agree through names.cpp)
     bind_req = 15,    // [ticket, client domain, client ring phys, name0, name1, client entry serial, 1: the client
@@ -40,7 +41,9 @@ enum Type : std::uint8_t {
     names_note = 28,  // [1 add | 2 remove, core, domain, name0, name1]  group core -> cores >= 64: it took effect
     ping_tally = 29,  // [round]                       monitor 0 -> each: its deadline passed, report
                       // the pongs you have (ping_done) if you have not yet
-    last_type = ping_tally,
+    bench_measure = 30, // [peer]                      monitor 0 -> core: measure the round trip to peer
+    bench_result = 31,  // [core, peer, urpc ticks, cache-line ticks]  -> monitor 0
+    last_type = bench_result,
 };
 // Word 6 of a broadcast line: tree_mark | origin core (monitor.cpp forwards it down the origin's
 // multicast tree); other messages leave word 6 zero.
@@ -123,10 +126,12 @@ enum RamType : std::uint8_t {
 enum SpanType : std::uint8_t {
     span_start = 80,  // [span, members, page phys, pages, broadcast line phys]  monitor 0 -> cores
                       // 1..members-1: start a dispatcher (members' cores are 0..members-1)
-    span_ready = 81,  // [span, core, status]               -> monitor 0: it mapped every page (ok), or not
+    span_ready = 81,  // [span, core, status, left]         -> monitor 0: it mapped every page (ok), or not;
+                      // left = span_left: it refused to join and holds nothing of the span
     shoot = 82,       // [span, type | initiator << 8 | seq << 32, vaddr, lines, 0, protocol]  between members
                       // (myr/monitor/shootdown.hpp's ShootMsg)
-    span_end = 83,    // [span]                             monitor 0 -> members: the experiment is over
+    span_end = 83,    // [span, abort]                      monitor 0 -> members: the experiment is over;
+                      // abort = 1 before span_go (a member refused): the dispatcher is ended
     span_gone = 84,   // [span, core, reachable | missing << 16 | no dispatcher << 32, how it ended]
                       // -> monitor 0: its dispatcher ended; no capability to the page is left there
     span_go = 85,     // [span]                             monitor 0 -> members: every member mapped;
@@ -136,5 +141,6 @@ enum SpanType : std::uint8_t {
     span_unmapped = 87, // [span, core, result]             -> monitor 0: the dispatcher's own unmap
                       // (result: 1 returned ok | 2 it could still reach the page)
 };
+inline constexpr std::uint64_t span_left = 1;  // span_ready's last word: the member is not in the span
 
 } // namespace myr::monitor

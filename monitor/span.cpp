@@ -54,6 +54,7 @@ struct BroadcastLine {
 // This core's part in the current span (one at a time per machine).
 struct Member {
     bool active = false, go = false, poll = true, ended = false, gone_sent = false;
+    bool aborted = false;  // the span ended before its unmaps (a member refused): the dispatcher is ended
     std::uint64_t id = 0, owner = 0, members = 0, phys = 0, line_phys = 0, pages = 0;
     std::uint64_t slot = 0, line_slot = 0;  // our capabilities to the page and to the broadcast line
     BroadcastLine* line = nullptr;          // mapped here while the span runs
@@ -75,6 +76,10 @@ std::uint64_t line_tables[3];  // page-table slots for the broadcast line's mapp
 // Monitor 0's side of the step.
 struct Run {
     std::uint64_t ready = 0, ready_bad = 0, gone = 0, reachable = 0, faulted = 0, missing = 0, no_domain = 0;
+    std::uint64_t refused = 0;
+    // Members that refused to join (span_ready with "not in the span"): they hold nothing of the
+    // span and hear nothing more of it; they count as gone.
+    bool out[abi::topo_max_cores] = {};
     std::uint64_t user_result = 0;  // span_unmapped's result (0: not heard yet)
     bool done = false;
     std::uint32_t lines = 0;
@@ -182,7 +187,7 @@ void start_here(std::uint64_t from, std::uint64_t id, std::uint64_t members, std
         ++malformed;
         return (void)send(from, span_ready, id, mesh.core, static_cast<std::uint64_t>(Status::busy));
     }
-    me.active = me.go = me.ended = me.gone_sent = false;
+    me.active = me.go = me.ended = me.gone_sent = me.aborted = false;
     me.poll = true;
     me.slot = me.line_slot = me.domain = me.mapped = me.missing = me.no_domain = me.line_seen = 0;
     me.line = nullptr;
@@ -218,7 +223,7 @@ void start_here(std::uint64_t from, std::uint64_t id, std::uint64_t members, std
         bd::free_slot(me.line_slot);  // deleting the capability unmaps the line
         me.slot = me.line_slot = 0;
         me.line = nullptr;
-        return (void)to_owner(span_ready, mesh.core, static_cast<std::uint64_t>(st));
+        return (void)to_owner(span_ready, mesh.core, static_cast<std::uint64_t>(st), span_left);
     }
     me.active = true;
 }
@@ -256,9 +261,14 @@ void member_gone(std::uint64_t how) {
 }
 
 // The owner's answers.
-void on_ready(const urpc::Message& m) {
-    if (m.words[2] == static_cast<std::uint64_t>(Status::ok)) ++run.ready;
-    else ++run.ready_bad;
+void on_ready(std::uint64_t from, const urpc::Message& m) {
+    if (m.words[2] == static_cast<std::uint64_t>(Status::ok)) return (void)++run.ready;
+    ++run.ready_bad;
+    if (m.words[3] == span_left && !run.out[from]) {
+        run.out[from] = true;
+        ++run.refused;
+        ++run.gone;
+    }
 }
 void on_gone(const urpc::Message& m) {
     ++run.gone;
@@ -289,7 +299,7 @@ bool same_text(const char* a, const char* b) {
 
 // unmap:N:R:forge: before the warm-up, monitor 0 sends every other member lines no honest monitor
 // sends: each must be counted as malformed there and change nothing (the span still ends with no
-// page reachable). Six per member, so `monitor-status` shows malformed=6 on each.
+// page reachable). Eleven per member, so `monitor-status` shows malformed=11 on each.
 void forge_lines() {
     const std::uint64_t req = static_cast<std::uint64_t>(ShootLine::request) | std::uint64_t{1000000} << 32;
     const std::uint64_t ack = static_cast<std::uint64_t>(ShootLine::ack) | std::uint64_t{1} << 32;
@@ -302,12 +312,18 @@ void forge_lines() {
         send(c, shoot, me.id, ack, span_base, 1, 0, uni);                       // an acknowledgement nothing waits for
         send(c, shoot, me.id, req, span_base, 0, 0, bcast);                     // a broadcast request as a mesh line
         send(c, span_ready, me.id, c, 0);                                       // a member's answer, to a member
+        send(c, span_gone, me.id, c, 0, 0);                                     // a member's end, to a member
+        send(c, span_unmapped, me.id, c, 1);                                    // a dispatcher's result, to a member
+        send(c, span_go, me.id + 1);                                            // go, for another span
+        send(c, span_mode, me.id + 1, 0);                                       // sleep, for another span
+        send(c, span_end, me.id + 1, 1);                                        // an abort of another span
     }
 }
 
 // Every member (this core too) hears `type` [id, w1].
 void to_members(std::uint8_t type, std::uint64_t w1 = 0) {
     for (std::uint64_t c = 0; c < me.members; ++c) {
+        if (run.out[c]) continue;
         if (c != mesh.core) {
             send(c, type, me.id, w1);
             continue;
@@ -341,7 +357,8 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
             run.user_result = m.words[2] | std::uint64_t{1} << 32;  // nonzero: heard
             return;
         }
-        return m.header.type == span_ready ? on_ready(m) : on_gone(m);
+        if (run.out[from]) return (void)++malformed;  // it left the span: nothing more from it
+        return m.header.type == span_ready ? on_ready(from, m) : on_gone(m);
     case shoot: {
         // Broadcast's request travels on the line, never as a mesh line (its acknowledgements do).
         if (!me.active || m.words[0] != me.id || from >= me.members || m.words[5] >= shoot_protocol_count ||
@@ -380,6 +397,13 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
     case span_end:
         if (!from_owner) return (void)++malformed;
         me.ended = true;
+        if (m.words[1] == 1 && !me.go) {
+            // Aborted before any unmap: the dispatcher still maps every page and waits; it is
+            // ended (its address space goes with it), so nothing of the span stays reachable here.
+            me.aborted = true;
+            me.reachable = 0;
+            if (bd::DomainRec* r = bd::find_domain(me.domain); r && r->cap) (void)syscall6(abi::Sys::domain_kill, r->cap);
+        }
         bd::wake_local_domains();  // the dispatcher polls span_poll
         return;
     default: ++malformed;
@@ -473,12 +497,18 @@ void tick() {
 bool run_step(const char* args, servers::Waiter wait) {
     std::uint64_t n = 0, rounds = max_rounds;
     const char* at = args;
-    bool ok = parse(at, n), forge = false;
+    bool ok = parse(at, n), forge = false, refuse = false;
     if (ok && *at == ':') ok = parse(++at, rounds);
-    if (ok && *at == ':') forge = same_text(++at, "forge"), ok = forge, at = "";
+    if (ok && *at == ':') {
+        ++at;
+        forge = same_text(at, "forge");
+        refuse = same_text(at, "refuse");
+        ok = forge || refuse;
+        at = "";
+    }
     if (!ok || *at || n < 2 || n > mesh.cores || rounds == 0 || rounds > max_rounds || mesh.core != 0) {
-        print("unmap: refused: unmap:N[:R[:forge]] with 2 <= N <= {} cores and 1 <= R <= {}, on monitor 0", mesh.cores,
-              max_rounds);
+        print("unmap: refused: unmap:N[:R[:forge|:refuse]] with 2 <= N <= {} cores and 1 <= R <= {}, on monitor 0",
+              mesh.cores, max_rounds);
         return false;
     }
     for (std::uint64_t c = 0; c < n; ++c)
@@ -508,11 +538,14 @@ bool run_step(const char* args, servers::Waiter wait) {
     run.deadline = now_ticks() + 60 * hz;
     const std::uint64_t id = ++next_id;
     start_here(mesh.core, id, n, phys, pages, line_phys, ring_slot, line_slot);
-    for (std::uint64_t c = 1; c < n; ++c) send(c, span_start, id, n, phys, pages, line_phys);
+    // :refuse: the last member is asked with no pages, which it must refuse; the span then ends
+    // before any unmap, and the step checks that everything of it came back.
+    for (std::uint64_t c = 1; c < n; ++c) send(c, span_start, id, n, phys, refuse && c == n - 1 ? 0 : pages, line_phys);
     wait(all_ready);
     ok = run.ready == n;
     if (!ok) print("unmap: {} of {} members mapped the page ({} refused)", run.ready, n, run.ready_bad);
     if (ok && forge) forge_lines();
+    const bool went = ok;
     if (ok) to_members(span_go);
     std::uint64_t page = 0;
     if (ok) {
@@ -570,7 +603,7 @@ bool run_step(const char* args, servers::Waiter wait) {
     emit("unmap-own core={} result={}", n - 1, user == 1 ? "ok" : user & 2 ? "still-reachable" : run.user_result ? "failed" : "no-answer");
     // The end: every member's dispatcher checks every page, reports, touches one and faults.
     run.deadline = now_ticks() + 60 * hz;
-    to_members(span_end);
+    to_members(span_end, went ? 0 : 1);
     wait(all_gone);
     const bool all_back = run.gone == n;
     // faulted-seen: members whose end their monitor saw as a fault before the record went (the
@@ -584,6 +617,7 @@ bool run_step(const char* args, servers::Waiter wait) {
         print("unmap: {} of {} members did not end: the pages stay in use", n - run.gone, n);
         me.active = false;
     }
+    if (refuse) return !went && run.refused == 1 && all_back && run.reachable == 0;
     return ok && all_back && user == 1 && run.reachable == 0 && run.missing == 0 && run.no_domain == 0 &&
            page + 2 == pages;
 }

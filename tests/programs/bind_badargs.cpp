@@ -45,11 +45,12 @@ extern "C" int main(std::uint64_t) {
             if (s != Status::ok || m.w[1] != 0 || m.w[3] != 0) break;
         }
     }
-    // Address spaces spanning cores: only a span's own dispatcher may join or poll it.
+    // Address spaces spanning cores: only a span's own dispatcher may join, poll or unmap in it.
     const std::uint64_t spans[] = {0, 1, 2, ~0ull};
     for (std::uint64_t span : spans) {
         expect("span_join of a span not ours", op(abi::MonitorOp::span_join, span, 0, 20), Status::not_found);
         expect("span_poll of a span not ours", op(abi::MonitorOp::span_poll, span, 1), Status::not_found);
+        expect("span_unmap of a span not ours", op(abi::MonitorOp::span_unmap, span, 0x3000'0000'0000ull), Status::not_found);
     }
     expect("no capability came with a refused span_join", cap_identify(20).status, Status::not_found);
     expect("server_info of 16 bytes of 0xff", op(abi::MonitorOp::server_info, ~0ull, ~0ull), Status::not_found);

@@ -369,12 +369,12 @@ plan = "kill-core:1"
 // The unmap step (docs/unmap.md): a span over 2..N cores, 1-10 rounds, with the spanner program.
 TEST(ConfigSystem, UnmapStep) {
     const std::string sys = base + "[system]\nmonitor = \"monitor\"\nprograms = [\"spanner\"]\n";
-    const LoadResult r = load(sys + "plan = \"unmap:4,unmap:2:10,unmap:3:1:forge,shutdown\"\n");
+    const LoadResult r = load(sys + "plan = \"unmap:4,unmap:2:10,unmap:3:1:forge,unmap:3:2:refuse,shutdown\"\n");
     EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
     expect_refused(sys + "plan = \"unmap:1\"\n", "system.plan step 1", "2 <= N <= 4");
     expect_refused(sys + "plan = \"unmap:5\"\n", "system.plan step 1", "2 <= N <= 4");
-    expect_refused(sys + "plan = \"unmap:\"\n", "system.plan step 1", "unmap:N[:R[:forge]]");
-    expect_refused(sys + "plan = \"unmap:x\"\n", "system.plan step 1", "unmap:N[:R[:forge]]");
+    expect_refused(sys + "plan = \"unmap:\"\n", "system.plan step 1", "unmap:N[:R[:forge|:refuse]]");
+    expect_refused(sys + "plan = \"unmap:x\"\n", "system.plan step 1", "unmap:N[:R[:forge|:refuse]]");
     expect_refused(sys + "plan = \"unmap:4:0\"\n", "system.plan step 1", "must be 1-10");
     expect_refused(sys + "plan = \"unmap:4:11\"\n", "system.plan step 1", "must be 1-10");
     expect_refused(sys + "plan = \"unmap:4:\"\n", "system.plan step 1", "must be 1-10");

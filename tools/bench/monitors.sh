@@ -5,7 +5,8 @@
 # and, on a 2-core machine under multi-threaded TCG (each vCPU its own host thread), two round
 # trips as ratios to a raw cache-line ping-pong between the same two cores in the same boot:
 # monitor to monitor over the URPC mesh, and user domain to user domain over a channel bound
-# through the monitors (bindbench -> bindsrv).
+# through the monitors (bindbench -> bindsrv); and the same mesh round trip between every ordered
+# pair of a 2 x 2 machine's vCPUs, as a matrix of ratios (monitors_matrix.csv).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${MYRIAD_BUILD:-$ROOT/build}"
@@ -64,4 +65,13 @@ echo "$rtt"
 echo "kind,urpc_ticks,cacheline_ticks,ratio" > "$out/monitors_rtt.csv"
 echo "$rtt" | sed 's/bench-monitors rtt /monitor-monitor,/; s/bench-bind rtt /domain-domain-bound,/; s/[a-z_]*=//g; s/ /,/g' \
     >> "$out/monitors_rtt.csv"
-echo "wrote $out/monitors.csv, $out/monitors_graph.csv and $out/monitors_rtt.csv"
+# The in-guest core-to-core matrix (plan step bench:matrix): every ordered pair of the 2 x 2 machine
+# under multi-threaded TCG, the mesh round trip beside the raw cache line between the same two vCPUs,
+# in the same boot.
+echo "from,to,urpc_ticks,cacheline_ticks,ratio" > "$out/monitors_matrix.csv"
+boot matrix 2 2 --append plan=bench:matrix,shutdown --tcg-threads multi >/dev/null
+tr -d '\r' < "$tmp/matrix.log" | sed -n 's/^bench-matrix from=\([0-9]*\) to=\([0-9]*\) urpc_ticks=\([0-9]*\) cacheline_ticks=\([0-9]*\) ratio=\([0-9.]*\)$/\1,\2,\3,\4,\5/p' \
+    >> "$out/monitors_matrix.csv"
+echo "in-guest matrix: $(($(wc -l < "$out/monitors_matrix.csv") - 1)) pairs (ratio to the raw cache line):"
+cat "$out/monitors_matrix.csv"
+echo "wrote $out/monitors.csv, $out/monitors_graph.csv, $out/monitors_rtt.csv and $out/monitors_matrix.csv"

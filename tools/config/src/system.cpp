@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <set>
+#include <string>
+#include <string_view>
 
 namespace myr::config {
 
@@ -293,9 +295,9 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
             const std::size_t comma = std::min(p.find(',', i), p.size());
             const std::string step = p.substr(i, comma - i);
             const std::string key = "system.plan step " + std::to_string(++n);
-            static const std::set<std::string> simple = {"ping-all", "ping-sample", "probe", "status", "shutdown", "wait", "bench", "broadcast"};
+            static const std::set<std::string> simple = {"ping-all", "ping-sample", "probe", "status", "shutdown", "wait", "bench", "bench:matrix", "broadcast"};
             if (simple.count(step)) {
-                if (step == "bench" && cpus < 2) issues.push_back({key, "'bench' needs at least 2 CPUs"});
+                if (step.rfind("bench", 0) == 0 && cpus < 2) issues.push_back({key, "'" + step + "' needs at least 2 CPUs"});
             } else if (step.rfind("spawn:", 0) == 0) {
                 std::string rest = step.substr(6), arg, core;
                 if (const std::size_t eq = rest.find('='); eq != std::string::npos) arg = rest.substr(eq + 1), rest.resize(eq);
@@ -328,13 +330,16 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                     issues.push_back({key, "kill-core needs heartbeats between the monitors: set system.core_heartbeat (e.g. \"100ms\")"});
             } else if (step.rfind("unmap:", 0) == 0) {
                 // unmap:N[:R]: an address space over cores 0..N-1, R unmaps per protocol (monitor/span.cpp).
-                // unmap:N:R:forge also sends each member forged lines first (the qemu_unmap tests).
+                // unmap:N:R:forge also sends each member forged lines first, unmap:N:R:refuse makes the
+                // last member refuse to join (the qemu_unmap tests).
                 std::string n_text = step.substr(6), r_text = "10";
                 if (const std::size_t colon = n_text.find(':'); colon != std::string::npos)
                     r_text = n_text.substr(colon + 1), n_text.resize(colon);
-                if (r_text.size() > 6 && r_text.compare(r_text.size() - 6, 6, ":forge") == 0) r_text.resize(r_text.size() - 6);
+                for (const std::string_view flag : {std::string_view(":forge"), std::string_view(":refuse")})
+                    if (r_text.size() > flag.size() && std::string_view(r_text).substr(r_text.size() - flag.size()) == flag)
+                        r_text.resize(r_text.size() - flag.size());
                 if (!all_digits(n_text) || n_text.size() > 6 || std::stoul(n_text) < 2 || std::stoul(n_text) > cpus)
-                    issues.push_back({key, "'" + step + "' must be unmap:N[:R[:forge]] with 2 <= N <= " + std::to_string(cpus) + " cores"});
+                    issues.push_back({key, "'" + step + "' must be unmap:N[:R[:forge|:refuse]] with 2 <= N <= " + std::to_string(cpus) + " cores"});
                 else if (!all_digits(r_text) || r_text.size() > 3 || std::stoul(r_text) < 1 || std::stoul(r_text) > 10)
                     issues.push_back({key, "'" + step + "': R, the unmaps per protocol, must be 1-10"});
                 if (!known.count("spanner"))
@@ -343,8 +348,8 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                 // The monitors check it too (a plan from --append reaches them unchecked).
                 if (const std::string e = check_replicate_step(step.substr(10), c); !e.empty()) issues.push_back({key, e});
             } else {
-                issues.push_back({key, "'" + step + "' is not a plan step (ping-all, ping-sample, probe, status, wait, bench, broadcast, "
-                                       "names:K, sleep:MS, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], crash:NAME[@CORE], kill-core:N, replicate:..., unmap:N[:R], shutdown)"});
+                issues.push_back({key, "'" + step + "' is not a plan step (ping-all, ping-sample, probe, status, wait, bench, bench:matrix, broadcast, "
+                                       "names:K, sleep:MS, spawn:NAME[@CORE][=ARG], start:NAME[@CORE], stop:NAME[@CORE], crash:NAME[@CORE], kill-core:N, replicate:..., unmap:N[:R[:forge|:refuse]], shutdown)"});
             }
             i = comma + 1;
         }
