@@ -883,6 +883,39 @@ void check_ram_pools(const abi::TopologyInfo& topo) {
                syscall6(abi::Sys::cap_create_ram, kernel_cap, base + 4096, 12, *other).status, Status::exists);
         free_slot(*other);
     }
+    // Frames over memserv memory for the capability protocol (Sys::cap_create_frame): the same
+    // block rules; never where a capability here already names the memory (the half above).
+    auto frame = [&](std::uint64_t phys, std::uint64_t bits) {
+        return syscall6(abi::Sys::cap_create_frame, kernel_cap, phys, bits, *slot).status;
+    };
+    auto reclaim = [&](std::uint64_t phys, std::uint64_t bits) { return syscall6(abi::Sys::cap_reclaim_frame, kernel_cap, phys, bits); };
+    expect("a frame inside an untyped here", frame(base + 4096, 12), Status::exists);
+    expect("a frame after the pool", frame(base + bytes, 12), Status::out_of_range);
+    expect("a frame of channel memory", frame(ring, 12), Status::out_of_range);
+    expect("a frame of kernel memory", frame(0, 12), Status::out_of_range);
+    expect("a frame of 8 KiB", frame(base + bytes - 8192, 13), Status::invalid_argument);
+    expect("a misaligned 2 MiB frame", frame(base + bytes - 4096, 21), Status::invalid_argument);
+    expect("reclaim outside the pools", reclaim(ring, 12).status, Status::out_of_range);
+    (void)syscall6(abi::Sys::cap_delete, *slot);  // the untyped half: its memory is free here again
+    const std::uint64_t page = base + bytes - 4096;
+    expect("a frame of the pool's last page", frame(page, 12), Status::ok);
+    const SysResult sz = syscall6(abi::Sys::cap_phys, kernel_cap, *slot, 1);
+    expect("cap_phys: its size", sz.status == Status::ok && sz.value == 4096 ? Status::ok : Status::internal, Status::ok);
+    expect("cap_phys: what 2", syscall6(abi::Sys::cap_phys, kernel_cap, *slot, 2).status, Status::invalid_argument);
+    const auto copy = alloc_slot();
+    if (copy.ok()) {
+        expect("a second root of it", syscall6(abi::Sys::cap_create_frame, kernel_cap, page, 12, *copy).status, Status::exists);
+        expect("a copy of it", syscall6(abi::Sys::cap_copy, *slot, *copy, 0xffff).status, Status::ok);
+        const SysResult r = reclaim(page, 12);
+        expect("reclaim takes the root and its copy",
+               r.status == Status::ok && r.value == 2 ? Status::ok : Status::internal, Status::ok);
+        expect("the copy is gone", syscall6(abi::Sys::cap_identify, *copy).status, Status::not_found);
+        expect("the root is gone", syscall6(abi::Sys::cap_identify, *slot).status, Status::not_found);
+        const SysResult again = reclaim(page, 12);
+        expect("a second reclaim finds nothing", again.status == Status::ok && again.value == 0 ? Status::ok : Status::internal,
+               Status::ok);
+        free_slot(*copy);
+    }
     free_slot(*slot);
     emit("monitor-ramcheck core={} checks={} failures={}", mesh.core, checks, failures);
 }

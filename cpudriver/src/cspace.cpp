@@ -485,14 +485,58 @@ Status sys_cap_create_ram(Domain& d, std::uint64_t kcap, std::uint64_t phys, std
     return table.install(t, caps::make_untyped(phys, std::uint64_t{1} << size_bits));
 }
 
-Result<std::uint64_t> sys_cap_phys(Domain& d, std::uint64_t kcap, std::uint64_t cptr) {
+Result<std::uint64_t> sys_cap_phys(Domain& d, std::uint64_t kcap, std::uint64_t cptr, std::uint64_t what) {
     MYR_TRY(cspace_cap(d, kcap, CapType::kernel, Rights::none));
     const SlotIdx i = MYR_TRY(cspace_slot(d, cptr));
     const Cap& c = table.cap(i);
     if (c.is_null()) return Status::not_found;
     if (c.type != CapType::frame && c.type != CapType::channel_memory && c.type != CapType::untyped)
         return Status::wrong_type;
-    return c.base;
+    if (what > 1) return Status::invalid_argument;
+    return what == 0 ? c.base : c.size;
+}
+
+// A frame of a memserv pool that a domain of another core carved and gave on (the monitors'
+// capability protocol: its owner core keeps the count of who holds copies). Only a monitor may ask,
+// and only for memserv memory (check_ram_block), so no frame over kernel memory, a core's own user
+// pool or channel memory can be made; on the core that carved it the untyped overlaps it and
+// install refuses (exists), so a core never has two roots for the same memory.
+Status sys_cap_create_frame(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
+                            std::uint64_t dest) {
+    MYR_TRY(cspace_cap(d, kcap, CapType::kernel, Rights::none));
+    const SlotIdx t = MYR_TRY(cspace_slot(d, dest));
+    if (size_bits != 12 && size_bits != 21 && size_bits != 30) return Status::invalid_argument;
+    MYR_TRY(check_ram_block({this_core.ram_pools, acpi::max_nodes}, phys, size_bits));
+    return table.install(t, caps::make_frame(phys, static_cast<unsigned>(size_bits)));
+}
+
+// Every frame capability on this core inside the block goes, wherever it is (a domain may have
+// copied it, or moved it to another domain over IPC), each unmapped first: the step of a revoke
+// across cores on a core that is not the owner, or that is and must lose every copy. As
+// cap_reclaim_channel, from the top of each frame's copies (its parent is the untyped it was carved
+// from, or nothing), and from the start again after each, as a revoke empties other slots.
+Result<std::uint64_t> sys_cap_reclaim_frame(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits) {
+    MYR_TRY(cspace_cap(d, kcap, CapType::kernel, Rights::none));
+    MYR_TRY(check_ram_block({this_core.ram_pools, acpi::max_nodes}, phys, size_bits));
+    const std::uint64_t end = phys + (std::uint64_t{1} << size_bits);
+    const auto inside = [&](SlotIdx i) {
+        const Cap& c = table.cap(i);
+        return c.type == CapType::frame && c.base >= phys && c.end() <= end;
+    };
+    std::uint64_t removed = 0;
+    for (SlotIdx i = 0; i < table_slots; ++i) removed += inside(i);
+    for (SlotIdx i = 0; i < table_slots;) {
+        if (!inside(i)) {
+            ++i;
+            continue;
+        }
+        SlotIdx r = i;
+        while (table.slot(r).parent != caps::no_slot && caps::same_object(table.cap(table.slot(r).parent), table.cap(r)))
+            r = table.slot(r).parent;
+        if (delete_slot(r) != Status::ok) return Status::busy;  // pinned: the kernel pins no frame
+        i = 0;
+    }
+    return removed;
 }
 
 } // namespace myr::kernel

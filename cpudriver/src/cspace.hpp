@@ -73,7 +73,10 @@ Status sys_cap_create_ram(Domain& d, std::uint64_t kcap, std::uint64_t phys, std
 Status sys_cap_create_remote(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
                              std::uint64_t dest);
 Result<std::uint64_t> sys_cap_reclaim_channel(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits);
-Result<std::uint64_t> sys_cap_phys(Domain& d, std::uint64_t kcap, std::uint64_t cptr);
+Result<std::uint64_t> sys_cap_phys(Domain& d, std::uint64_t kcap, std::uint64_t cptr, std::uint64_t what);
+Status sys_cap_create_frame(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits,
+                            std::uint64_t dest);
+Result<std::uint64_t> sys_cap_reclaim_frame(Domain& d, std::uint64_t kcap, std::uint64_t phys, std::uint64_t size_bits);
 // Monitor privileges in d's cspace: the receiving copy of the monitor endpoint in cslot::monitor.
 Status cspace_grant_monitor(Domain& d);
 

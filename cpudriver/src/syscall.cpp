@@ -257,7 +257,9 @@ void take(Status& st, std::uint64_t& value, const Result<std::uint64_t>& r) {
         break;
     }
     case abi::Sys::cap_create_ram: st = sys_cap_create_ram(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
-    case abi::Sys::cap_phys: take(st, value, sys_cap_phys(*d, r.rdi, r.rsi)); break;
+    case abi::Sys::cap_phys: take(st, value, sys_cap_phys(*d, r.rdi, r.rsi, r.rdx)); break;
+    case abi::Sys::cap_create_frame: st = sys_cap_create_frame(*d, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case abi::Sys::cap_reclaim_frame: take(st, value, sys_cap_reclaim_frame(*d, r.rdi, r.rsi, r.rdx)); break;
     case abi::Sys::topology: st = sys_topology(*d, r.rdi, r.rsi); break;
     case abi::Sys::core_status: take(st, value, sys_core_status(*d, r.rdi)); break;
     case abi::Sys::ticks: value = this_core.ticks; break;

@@ -149,6 +149,13 @@ extern "C" int main(std::uint64_t) {
     expect("reclaim with an empty slot", syscall6(abi::Sys::cap_reclaim_channel, 20, topo.chan_pool_base[0], 12).status,
            Status::not_found);
     expect("cap_phys without kernel cap", syscall6(abi::Sys::cap_phys, cap::endpoint, cap::ram).status, Status::wrong_type);
+    // Frames for other cores' memory: a monitor's privilege (the kernel cap), whatever the block.
+    expect("cap_create_frame without kernel cap", syscall6(abi::Sys::cap_create_frame, cap::ram, 0, 12, 20).status,
+           Status::wrong_type);
+    expect("cap_create_frame with an empty slot", syscall6(abi::Sys::cap_create_frame, 20, 0, 12, 21).status, Status::not_found);
+    expect("cap_reclaim_frame without kernel cap", syscall6(abi::Sys::cap_reclaim_frame, cap::endpoint, 0, 12).status,
+           Status::wrong_type);
+    expect("cap_reclaim_frame with an empty slot", syscall6(abi::Sys::cap_reclaim_frame, 20, 0, 12).status, Status::not_found);
     expect("core_status without kernel cap", syscall6(abi::Sys::core_status, cap::ram).status, Status::wrong_type);
     expect("core_status on empty", syscall6(abi::Sys::core_status, 20).status, Status::not_found);
     expect("retype channel memory too big", retype(cap::ram, captype::channel_memory, 30, 20, 1), Status::no_memory);

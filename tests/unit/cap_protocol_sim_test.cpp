@@ -13,9 +13,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -35,7 +37,9 @@ constexpr std::uint64_t mem_bytes = 1 << 20;
 std::uint64_t mem_base(std::uint32_t c) { return (std::uint64_t{c} + 1) << 32; }
 std::uint64_t table_base(std::uint32_t c) { return 0x1000'0000ull * (c + 1); }
 
-struct Sim final : monitor::CapOut {
+template <std::uint32_t Cores = 4>
+struct SimT final : monitor::CapOut {
+    static constexpr std::uint32_t cores = Cores;
     std::vector<caps::Slot> storage[cores];
     CapNode node[cores];
     std::deque<CapMsg> chan[cores][cores];  // [from][to], in order
@@ -45,8 +49,9 @@ struct Sim final : monitor::CapOut {
     std::string failure;  // the first broken invariant
     unsigned revokes_done = 0, untyped_revokes = 0;
     std::map<std::string, unsigned> outcomes;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> installs;  // (tag, from) of each copy that landed
 
-    Sim() {
+    SimT() {
         for (std::uint32_t c = 0; c < cores; ++c) {
             storage[c].resize(table_slots);
             EXPECT_EQ(node[c].init(c, cores, storage[c], table_base(c)), Status::ok);
@@ -57,6 +62,7 @@ struct Sim final : monitor::CapOut {
         if (m.to >= cores || m.from >= cores || m.to == m.from) fail("a line to nowhere");
         else chan[m.from][m.to].push_back(m);
     }
+    void installed(const caps::Cap&, std::uint64_t tag, std::uint32_t from) override { installs.push_back({tag, from}); }
     void done(std::uint64_t op, Status st) override {
         if (!pending.count(op)) return fail("an answer to an operation nobody is waiting for: " + std::to_string(op));
         outcomes[pending[op] + " " + std::string(to_string(st))]++;
@@ -101,7 +107,7 @@ struct Sim final : monitor::CapOut {
         const auto covered = [&](const caps::Cap& c, std::uint32_t x, const char* what) {
             const std::uint32_t o = owner_core(c);
             if (o == x) return;
-            std::uint32_t copies = 0;
+            std::uint64_t copies = 0;
             if (!node[o].owns(c, copies) || !(copies >> x & 1))
                 fail(std::string(what) + " on core " + std::to_string(x) + " not in owner " + std::to_string(o) + "'s set");
         };
@@ -118,13 +124,13 @@ struct Sim final : monitor::CapOut {
     void check_settled() {
         if (!pending.empty()) fail("an operation was never answered: " + pending.begin()->second);
         for (std::uint32_t o = 0; o < cores; ++o) {
-            std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint32_t> holders;  // frame -> cores other than o
+            std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> holders;  // frame -> cores other than o
             for (std::uint32_t x = 0; x < cores; ++x)
                 for (const caps::Slot& s : node[x].table().slots())
                     if (s.cap.type == caps::CapType::frame && owner_core(s.cap) == o && x != o)
-                        holders[{s.cap.base, s.cap.size}] |= 1u << x;
+                        holders[{s.cap.base, s.cap.size}] |= std::uint64_t{1} << x;
             for (const auto& [key, set] : holders) {
-                std::uint32_t copies = 0;
+                std::uint64_t copies = 0;
                 caps::Cap c = caps::make_frame(key.first, 12);
                 c.size = key.second;
                 if (!node[o].owns(c, copies) || copies != set)
@@ -169,23 +175,29 @@ struct Sim final : monitor::CapOut {
         return op;
     }
 };
+using Sim = SimT<>;
 
 TEST(CapProtocol, TransferThenRevokeFromAHolder) {
     Sim s;
     ASSERT_EQ(s.node[0].retype(untyped_slot, 12, 1, 10), Status::ok);
     const caps::Cap f = s.node[0].table().cap(10);
-    s.node[0].transfer(s.issue("transfer"), 10, 1, s);
-    s.node[0].transfer(s.issue("transfer"), 10, 2, s);
+    s.node[0].transfer(s.issue("transfer"), 10, 1, s, 71);
+    s.node[0].transfer(s.issue("transfer"), 10, 2, s, 72);
     std::mt19937 rng(1);
     while (s.deliver_one(rng)) s.check();
     ASSERT_TRUE(s.node[1].holds(f));
     ASSERT_TRUE(s.node[2].holds(f));
-    // Core 2, not the owner, forwards a copy to core 3 through the owner.
+    // Core 2, not the owner, forwards a copy to core 3 through the owner; its tag goes along.
     caps::SlotIdx at2 = s.frames(2).at(0);
-    s.node[2].transfer(s.issue("transfer"), at2, 3, s);
+    s.node[2].transfer(s.issue("transfer"), at2, 3, s, 73);
     while (s.deliver_one(rng)) s.check();
     EXPECT_TRUE(s.node[3].holds(f));
-    std::uint32_t copies = 0;
+    ASSERT_EQ(s.installs.size(), 3u);
+    std::sort(s.installs.begin(), s.installs.end());
+    EXPECT_EQ(s.installs[0], (std::pair<std::uint64_t, std::uint32_t>{71, 0}));
+    EXPECT_EQ(s.installs[1], (std::pair<std::uint64_t, std::uint32_t>{72, 0}));
+    EXPECT_EQ(s.installs[2], (std::pair<std::uint64_t, std::uint32_t>{73, 0})) << "every copy comes from the owner";
+    std::uint64_t copies = 0;
     ASSERT_TRUE(s.node[0].owns(f, copies));
     EXPECT_EQ(copies, 0b1110u);
     // Core 1 revokes: every other copy, everywhere, goes; its own stays.
@@ -254,17 +266,43 @@ TEST(CapProtocol, BadRequestsGetClearAnswers) {
     EXPECT_EQ(s.failure, "");
 }
 
+// Past 32 cores (the owner's sets are one bit per core, 64 at most): copies to cores 40 and 63,
+// one forwarded by a holder, all in the owner's set, all gone after a revoke.
+TEST(CapProtocol, SetsReachTheSixtyFourthCore) {
+    auto s = std::make_unique<SimT<64>>();
+    ASSERT_EQ(s->node[0].retype(untyped_slot, 12, 1, 10), Status::ok);
+    const caps::Cap f = s->node[0].table().cap(10);
+    s->node[0].transfer(s->issue("transfer"), 10, 40, *s);
+    std::mt19937 rng(4);
+    while (s->deliver_one(rng)) s->check();
+    s->node[40].transfer(s->issue("transfer"), s->frames(40).at(0), 63, *s);
+    while (s->deliver_one(rng)) s->check();
+    std::uint64_t copies = 0;
+    ASSERT_TRUE(s->node[0].owns(f, copies));
+    EXPECT_EQ(copies, (std::uint64_t{1} << 40) | (std::uint64_t{1} << 63));
+    s->node[0].revoke(s->issue("revoke"), 10, *s);
+    while (s->deliver_one(rng)) s->check();
+    EXPECT_FALSE(s->node[40].holds(f));
+    EXPECT_FALSE(s->node[63].holds(f));
+    EXPECT_TRUE(s->node[0].holds(f));
+    s->check_settled();
+    EXPECT_EQ(s->failure, "");
+    EXPECT_EQ(s->revokes_done, 1u);
+}
+
 // The wire form: every line a node sends comes back the same; words no node sends are refused.
 TEST(CapProtocol, WireFormRoundTripsAndRefusesGarbage) {
-    CapMsg m{CapLine::revoke_done, 3, 12, 0xfeed'0000'0001ull, 3, caps::make_frame(0x1'2345'6000ull, 12), 77};
+    CapMsg m{CapLine::revoke_done, 3, 63, 0xfeed'0000'0001ull, 3, caps::make_frame(0x1'2345'6000ull, 12), 77};
     m.status = Status::busy;
+    m.tag = 0xabcd'0000'0000'0042ull;
     std::uint64_t w[monitor::cap_wire_words];
     monitor::encode(m, w);
     CapMsg back;
     ASSERT_TRUE(monitor::decode(w, back));
     EXPECT_EQ(back.type, m.type);
     EXPECT_EQ(back.from, 3u);
-    EXPECT_EQ(back.to, 12u);
+    EXPECT_EQ(back.to, 63u);
+    EXPECT_EQ(back.tag, m.tag);
     EXPECT_EQ(back.asker, 3u);
     EXPECT_EQ(back.op, m.op);
     EXPECT_EQ(back.status, Status::busy);

@@ -60,8 +60,9 @@ enum class Sys : std::uint64_t {
                        // permission_denied: the cap is pinned (nothing is sent, the caller still waits)
     core_status = 25,  // (kernel cptr) -> rdx = live domains besides the caller | exited ok << 16 |
                        // exited failing << 32 | faulted << 48 (16 bits each, this core since boot)
-    cap_phys = 26,     // (kernel cptr, cptr) -> rdx = physical base of a frame / channel_memory / untyped
-                       // cap (monitors name rings to another core's monitor by address)
+    cap_phys = 26,     // (kernel cptr, cptr, what) -> rdx = physical base (what 0) or size in bytes (what 1)
+                       // of a frame / channel_memory / untyped cap (monitors name rings and frames to another
+                       // core's monitor by address); invalid_argument for another `what`
     topology = 27,     // (TopologyInfo* buf, size) -> ok: the machine as this core's CPU driver parsed it
                        // (cores, nodes, node of each core, SLIT distances); any domain may ask
     domain_kill = 28,  // (domain cptr, needs write) -> ok: ends that domain like a fault (domain-killed line);
@@ -100,6 +101,16 @@ enum class Sys : std::uint64_t {
                        // unmap in an address space that spans cores (docs/unmap.md). not_found: nothing
                        // mapped there; invalid_argument: vaddr not page-aligned; out_of_range: outside
                        // user space; connection_lost: the domain ended; wrong_type / permission_denied
+    cap_create_frame = 38, // (kernel cptr, phys, size_bits 12 | 21 | 30, dest slot) -> ok: a frame root cap for
+                       // memory of a memserv pool that a domain of another core carved and handed on (the
+                       // monitors' capability protocol, docs/capabilities.md "Across cores"): the block must
+                       // lie in one node's pool, aligned (check_ram_block: out_of_range, invalid_argument);
+                       // exists when a capability on this core already names memory overlapping it (on the
+                       // core that carved it, its untyped does); wrong_type / not_found without the kernel cap
+    cap_reclaim_frame = 39, // (kernel cptr, phys, size_bits 12..39) -> rdx = capabilities removed: deletes every
+                       // frame cap on this core whose memory lies inside [phys, phys + 2^size_bits), copies
+                       // first, each unmapped, so no domain here can reach that memory through a frame again
+                       // (a revoke reaching this core); the same block rules as cap_create_frame
     count
 };
 

@@ -3,8 +3,9 @@
 // transfer, delete, revoke and ownership moves of capabilities whose copies live on several
 // cores. Pure and freestanding: one CapNode per core wraps that core's caps::CapTable (the same
 // library the CPU driver uses) and talks to the other nodes only through CapMsg lines that its
-// caller carries. Today the caller is the deterministic simulation
-// (tests/unit/cap_protocol_sim_test.cpp); the guest monitors are not wired to it yet.
+// caller carries. Its callers: the deterministic simulation (tests/unit/cap_protocol_sim_test.cpp)
+// and threads on host cores (monitor/hosted/.../cap_run.hpp); the guest monitors are not wired to
+// it yet. Up to 64 cores (one bit per core in the owner's sets).
 //
 // The model, Barrelfish's cut down to one owner per object:
 // - Every frame has one **owner** core: the one that carved it. Memory is carved (retype) only on
@@ -47,7 +48,7 @@ enum class CapLine : std::uint8_t {
     revoke_done,  // owner -> asker: `status`
 };
 
-inline constexpr unsigned cap_max_cores = 16;
+inline constexpr unsigned cap_max_cores = 64;
 
 struct CapMsg {
     CapLine type{};
@@ -57,13 +58,15 @@ struct CapMsg {
     caps::Cap obj{};          // the object (type, base, size; rights are not carried)
     std::uint64_t arg = 0;
     Status status = Status::ok;
+    std::uint64_t tag = 0;    // xfer_req, install: the caller's word for the copy (e.g. the domain it
+                              // is for), handed to CapOut::installed where it lands
 };
 
 // The wire form of a CapMsg: five 64-bit words, the same wherever a caller carries the lines (a
 // URPC channel between threads in monitor/hosted/.../cap_run.hpp). Not carried: the object's
 // rights, word and flags (a copy gets the rights of its type), and its aux (0 for frames and
 // untyped, the only objects the protocol moves).
-inline constexpr unsigned cap_wire_words = 5;
+inline constexpr unsigned cap_wire_words = 6;
 inline void encode(const CapMsg& m, std::uint64_t (&w)[cap_wire_words]) {
     w[0] = static_cast<std::uint64_t>(m.type) | std::uint64_t{m.from & 0xff} << 8 | std::uint64_t{m.to & 0xff} << 16 |
            std::uint64_t{m.asker & 0xff} << 24 | std::uint64_t{static_cast<std::uint32_t>(m.status) & 0xff} << 32 |
@@ -72,6 +75,7 @@ inline void encode(const CapMsg& m, std::uint64_t (&w)[cap_wire_words]) {
     w[2] = m.obj.base;
     w[3] = m.obj.size;
     w[4] = m.arg;
+    w[5] = m.tag;
 }
 // The line five words carry, or false for words no CapNode sends (a line type or object type out of
 // range, or a status that is not one): the caller drops those and counts them.
@@ -92,6 +96,7 @@ inline void encode(const CapMsg& m, std::uint64_t (&w)[cap_wire_words]) {
     m.obj.base = w[2];
     m.obj.size = w[3];
     m.arg = w[4];
+    m.tag = w[5];
     return true;
 }
 
@@ -100,6 +105,10 @@ class CapOut {
 public:
     virtual void send(const CapMsg& m) = 0;
     virtual void done(std::uint64_t op, Status st) = 0;
+    // A copy of `obj` arrived from `from` and is held here now; `tag` is what transfer() was given.
+    virtual void installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from) {
+        (void)obj, (void)tag, (void)from;
+    }
     // The owner finished a revoke: no core but the asker (slot `keep`) holds anything inside `root`.
     virtual void revoke_finished(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep) {
         (void)root, (void)asker, (void)keep;
@@ -145,16 +154,18 @@ public:
     }
 
     // A copy of the frame in `slot` for core `to`. Answered through done(op).
-    void transfer(std::uint64_t op, caps::SlotIdx slot, std::uint32_t to, CapOut& out) {
+    // `tag` travels with the copy to CapOut::installed on core `to`.
+    void transfer(std::uint64_t op, caps::SlotIdx slot, std::uint32_t to, CapOut& out, std::uint64_t tag = 0) {
         if (slot >= m_table.size() || to >= m_cores || to == m_core) return out.done(op, Status::invalid_argument);
         const caps::Cap c = m_table.cap(slot);
         if (c.is_null()) return out.done(op, Status::not_found);
         if (c.type != caps::CapType::frame) return out.done(op, Status::wrong_type);  // untyped stays home
         if (!m_alive[to]) return out.done(op, Status::connection_lost);
         const std::uint32_t owner = owner_of(c);
-        if (owner == m_core) return out.done(op, send_copy(c, to, out));
+        if (owner == m_core) return out.done(op, send_copy(c, to, out, tag));
         if (!m_alive[owner]) return out.done(op, Status::connection_lost);
         CapMsg m{CapLine::xfer_req, m_core, owner, op, m_core, c, to};
+        m.tag = tag;
         out.send(m);
     }
 
@@ -191,10 +202,10 @@ public:
         if (core >= m_cores || core == m_core) return;
         m_alive[core] = false;
         for (Obj& o : m_objs)
-            if (o.used && o.owner == m_core) o.copies &= ~(std::uint32_t{1} << core);
+            if (o.used && o.owner == m_core) o.copies &= ~(std::uint64_t{1} << core);
         for (Revoke& r : m_revokes)
             if (r.used && (r.waiting >> core & 1)) {
-                r.waiting &= ~(std::uint32_t{1} << core);
+                r.waiting &= ~(std::uint64_t{1} << core);
                 if (!r.waiting) finish_revoke(r, out);
             }
     }
@@ -215,7 +226,9 @@ public:
                 const std::uint64_t n = o ? o->received : 1;
                 if (o) *o = {};
                 out.send(CapMsg{CapLine::gone, m_core, m.from, 0, m_core, m.obj, n});
+                return;
             }
+            out.installed(m.obj, m.tag, m.from);
             return;
         }
         case CapLine::xfer_req: {
@@ -224,7 +237,7 @@ public:
             Status st = Status::not_found;
             if (m.arg >= m_cores || m.arg == m_core) st = Status::invalid_argument;
             else if (!m_alive[m.arg]) st = Status::connection_lost;
-            else if (o && o->owner == m_core && (o->copies >> m.from & 1)) st = send_copy(m.obj, static_cast<std::uint32_t>(m.arg), out);
+            else if (o && o->owner == m_core && (o->copies >> m.from & 1)) st = send_copy(m.obj, static_cast<std::uint32_t>(m.arg), out, m.tag);
             answer(m, CapLine::xfer_done, st, out);
             return;
         }
@@ -232,7 +245,7 @@ public:
             Obj* o = find(m.obj);
             if (!o || o->owner != m_core) return;  // revoked meanwhile: nothing to count
             o->sent[m.from] = m.arg > o->sent[m.from] ? 0 : o->sent[m.from] - static_cast<std::uint32_t>(m.arg);
-            if (o->sent[m.from] == 0) o->copies &= ~(std::uint32_t{1} << m.from);
+            if (o->sent[m.from] == 0) o->copies &= ~(std::uint64_t{1} << m.from);
             if (o->copies == 0 && !holds(m.obj) && !locked(m.obj)) *o = {};
             return;
         }
@@ -252,7 +265,7 @@ public:
         case CapLine::revoked:
             for (Revoke& r : m_revokes)
                 if (r.used && r.epoch == m.op && (r.waiting >> m.from & 1)) {
-                    r.waiting &= ~(std::uint32_t{1} << m.from);
+                    r.waiting &= ~(std::uint64_t{1} << m.from);
                     if (r.root.type == caps::CapType::frame)
                         if (Obj* o = find(r.root); o && o->owner == m_core)
                             o->sent[m.from] = m.arg > o->sent[m.from] ? 0 : o->sent[m.from] - static_cast<std::uint32_t>(m.arg);
@@ -269,7 +282,7 @@ public:
 
     // ---- For checkers ----------------------------------------------------------------------------
     // Whether this node owns the frame `c` names; `copies`: the cores it counts as holding copies.
-    [[nodiscard]] bool owns(const caps::Cap& c, std::uint32_t& copies) const {
+    [[nodiscard]] bool owns(const caps::Cap& c, std::uint64_t& copies) const {
         if (const Obj* o = find(c)) {
             copies = o->copies;
             return o->owner == m_core;
@@ -288,7 +301,7 @@ private:
         bool used = false;
         caps::Cap obj{};
         std::uint32_t owner = 0;               // this core when owned here, else the owner we know of
-        std::uint32_t copies = 0;              // owner: cores that may hold a copy (bit per core)
+        std::uint64_t copies = 0;              // owner: cores that may hold a copy (bit per core)
         std::uint32_t sent[max_cores] = {};    // owner: copies sent to each core
         std::uint32_t received = 0;            // copies this core received since it last forgot the frame
     };
@@ -298,7 +311,7 @@ private:
         std::uint32_t asker = 0;
         caps::Cap root{};
         caps::SlotIdx keep = caps::no_slot;
-        std::uint32_t waiting = 0;  // cores that have not answered revoked
+        std::uint64_t waiting = 0;  // cores that have not answered revoked
     };
 
     static bool overlaps(const caps::Cap& a, const caps::Cap& b) {
@@ -342,13 +355,15 @@ private:
         out.send(a);
     }
 
-    Status send_copy(const caps::Cap& c, std::uint32_t to, CapOut& out) {
+    Status send_copy(const caps::Cap& c, std::uint32_t to, CapOut& out, std::uint64_t tag) {
         if (locked(c)) return Status::busy;
         Obj* o = make(c, m_core);
         if (!o) return Status::no_memory;
-        o->copies |= std::uint32_t{1} << to;
+        o->copies |= std::uint64_t{1} << to;
         ++o->sent[to];
-        out.send(CapMsg{CapLine::install, m_core, to, 0, m_core, c, 0});
+        CapMsg m{CapLine::install, m_core, to, 0, m_core, c, 0};
+        m.tag = tag;
+        out.send(m);
         return Status::ok;
     }
 
@@ -394,11 +409,11 @@ private:
         for (const Obj& o : m_objs)
             if (o.used && o.owner == m_core && (root.type == caps::CapType::untyped ? overlaps(o.obj, root) : caps::same_object(o.obj, root)))
                 r->waiting |= o.copies;
-        if (asker != m_core && root.type == caps::CapType::frame) r->waiting |= std::uint32_t{1} << asker;
-        r->waiting &= ~(std::uint32_t{1} << m_core);
+        if (asker != m_core && root.type == caps::CapType::frame) r->waiting |= std::uint64_t{1} << asker;
+        r->waiting &= ~(std::uint64_t{1} << m_core);
         for (std::uint32_t k = 0; k < m_cores; ++k)
             if ((r->waiting >> k & 1) && m_alive[k]) out.send(CapMsg{CapLine::revoke, m_core, k, r->epoch, asker, root, keep});
-            else r->waiting &= ~(std::uint32_t{1} << k);
+            else r->waiting &= ~(std::uint64_t{1} << k);
         if (!r->waiting) finish_revoke(*r, out);
         return Status::ok;
     }
@@ -413,7 +428,7 @@ private:
             if (done.root.type == caps::CapType::untyped ? overlaps(o.obj, done.root) : caps::same_object(o.obj, done.root)) {
                 // Only the asker may still hold it, and only if it did not give its copy up meanwhile.
                 const bool asker_holds = done.root.type == caps::CapType::frame && done.asker != m_core && o.sent[done.asker] > 0;
-                o.copies = asker_holds ? std::uint32_t{1} << done.asker : 0;
+                o.copies = asker_holds ? std::uint64_t{1} << done.asker : 0;
                 if (o.copies == 0 && !holds(o.obj)) o = {};
             }
         }

@@ -308,16 +308,16 @@ inline CapRun run_caps(myr::hosted::Runtime& rt, const CapRunConfig& cfg) {
     }
     // Each owner's set is exactly the nodes that hold copies of its frames.
     for (std::uint32_t o = 0; o < n; ++o) {
-        std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint32_t> holders;
+        std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> holders;
         for (std::uint32_t x = 0; x < n; ++x)
             if (x != o)
                 for (const caps::Slot& sl : nodes[x]->node.table().slots())
                     if (sl.cap.type == caps::CapType::frame && page_of(sl.cap.base, n) / pages_per_node == o)
-                        holders[{sl.cap.base, sl.cap.size}] |= 1u << x;
+                        holders[{sl.cap.base, sl.cap.size}] |= std::uint64_t{1} << x;
         for (const auto& [key, set] : holders) {
             caps::Cap c = caps::make_frame(key.first, 12);
             c.size = key.second;
-            std::uint32_t copies = 0;
+            std::uint64_t copies = 0;
             if (!nodes[o]->node.owns(c, copies) || copies != set)
                 fail("owner " + std::to_string(o) + "'s set for a frame is " + std::to_string(copies) + ", its holders " +
                      std::to_string(set));
