@@ -159,30 +159,33 @@ def heat_map(out):
              "Myriad channel round trip, median ns, sender row to receiver column, and in brackets "
              "the ratio to the raw cache-line ping-pong between the same two cores in the same run:", "",
              "| from \\ to | " + " | ".join(str(c) for c in cores) + " |", "|" + " --- |" * (len(cores) + 1)]
-    grid = []
     for a in cores:
         cells = []
         for b in cores:
             m, c = rtt.get(("myriad", a, b)), rtt.get(("cacheline", a, b))
             cells.append("-" if m is None else f"{m:.0f}" + (f" ({m / c:.2f}x)" if c else ""))
-            grid.append((a, b, m))
         lines.append(f"| {a} | " + " | ".join(cells) + " |")
-    dat = os.path.join(out, "channels", "heatmap.dat")
-    with open(dat, "w") as f:
-        for a in cores:
-            f.write(" ".join("NaN" if v is None else f"{v:.1f}" for x, _, v in grid if x == a) + "\n")
-    script = ("set terminal pngcairo size 640,560 noenhanced\nset output 'heatmap.png'\n"
-              "set title 'Myriad channel round trip, median ns (row: sender, column: receiver)'\n"
-              "set xlabel 'receiver core'\nset ylabel 'sender core'\nset cblabel 'ns'\n"
-              f"set xrange [-0.5:{len(cores) - 0.5}]\nset yrange [{len(cores) - 0.5}:-0.5]\n"
-              f"set xtics ({', '.join(f'{chr(34)}{c}{chr(34)} {i}' for i, c in enumerate(cores))})\n"
-              f"set ytics ({', '.join(f'{chr(34)}{c}{chr(34)} {i}' for i, c in enumerate(cores))})\n"
-              "plot 'heatmap.dat' matrix with image notitle\n")
     if os.path.exists(os.path.join(out, "channels", "channels_heatmap.png")):
         pass  # the bench drew one (listed with its other plots below)
-    elif gnuplot(script, os.path.join(out, "channels")):
+    elif draw_matrix(os.path.join(out, "channels"), "heatmap", cores, lambda a, b: rtt.get(("myriad", a, b)),
+                     "Myriad channel round trip, median ns (row: sender, column: receiver)",
+                     "receiver core", "sender core", "ns"):
         lines += ["", "![core-to-core heat map](channels/heatmap.png)"]
     return lines + [""]
+
+
+def draw_matrix(d, name, cores, value, title, xlabel, ylabel, cblabel):
+    """A cores x cores heat map of value(row, column) (None: no data) as d/name.png; True when drawn."""
+    with open(os.path.join(d, name + ".dat"), "w") as f:
+        for a in cores:
+            f.write(" ".join("NaN" if value(a, b) is None else f"{value(a, b):.2f}" for b in cores) + "\n")
+    ticks = ", ".join(f'"{c}" {i}' for i, c in enumerate(cores))
+    script = (f"set terminal pngcairo size 640,560 noenhanced\nset output '{name}.png'\n"
+              f"set title '{title}'\nset xlabel '{xlabel}'\nset ylabel '{ylabel}'\nset cblabel '{cblabel}'\n"
+              f"set xrange [-0.5:{len(cores) - 0.5}]\nset yrange [{len(cores) - 0.5}:-0.5]\n"
+              f"set xtics ({ticks})\nset ytics ({ticks})\n"
+              f"plot '{name}.dat' matrix with image notitle\n")
+    return gnuplot(script, d)
 
 
 def guest_matrix(out):
@@ -208,17 +211,9 @@ def guest_matrix(out):
              "| from \\ to | " + " | ".join(str(c) for c in cores) + " |", "|" + " --- |" * (len(cores) + 1)]
     for a in cores:
         lines.append(f"| {a} | " + " | ".join("-" if (a, b) not in ratio else f"{ratio[(a, b)]:.2f}x" for b in cores) + " |")
-    with open(os.path.join(out, "monitors", "guest_heatmap.dat"), "w") as f:
-        for a in cores:
-            f.write(" ".join("NaN" if (a, b) not in ratio else f"{ratio[(a, b)]:.2f}" for b in cores) + "\n")
-    ticks = ", ".join(f'"{c}" {i}' for i, c in enumerate(cores))
-    script = ("set terminal pngcairo size 560,480 noenhanced\nset output 'guest_heatmap.png'\n"
-              "set title 'In-guest mesh round trip / raw cache line (row: measuring core)'\n"
-              "set xlabel 'echoing core'\nset ylabel 'measuring core'\nset cblabel 'ratio'\n"
-              f"set xrange [-0.5:{len(cores) - 0.5}]\nset yrange [{len(cores) - 0.5}:-0.5]\n"
-              f"set xtics ({ticks})\nset ytics ({ticks})\n"
-              "plot 'guest_heatmap.dat' matrix with image notitle\n")
-    if gnuplot(script, os.path.join(out, "monitors")):
+    if draw_matrix(os.path.join(out, "monitors"), "guest_heatmap", cores, lambda a, b: ratio.get((a, b)),
+                   "In-guest mesh round trip / raw cache line (row: measuring core)", "echoing core",
+                   "measuring core", "ratio"):
         lines += ["", "![in-guest core-to-core heat map](monitors/guest_heatmap.png)"]
     return lines + [""]
 

@@ -17,6 +17,7 @@
 // tests/hosted/cap_hosted_test.cpp (also under TSan). Host only.
 #include <myr/caps/audit.hpp>
 #include <myr/hosted/runtime.hpp>
+#include <myr/monitor/hosted/node_mesh.hpp>
 #include <myr/monitor/cap_protocol.hpp>
 #include <myr/urpc/urpc.hpp>
 
@@ -222,48 +223,26 @@ inline CapRun run_caps(myr::hosted::Runtime& rt, const CapRunConfig& cfg) {
     using namespace cap_run_detail;
     CapRun result;
     const std::uint32_t n = cfg.nodes;
-    const auto threads = static_cast<std::uint32_t>(std::min<std::size_t>(n, rt.cores().size()));
-    if (n < 2 || n > CapNode::max_cores || threads == 0) return result;
+    if (n < 2 || n > CapNode::max_cores) return result;
     Shared shared;
     shared.nodes = n;
     shared.holds.reset(new std::atomic<std::uint16_t>[std::size_t{n} * n * pages_per_node]);
     for (std::size_t i = 0; i < std::size_t{n} * n * pages_per_node; ++i) shared.holds[i].store(0);
-    // chan[f * n + t]: lines from node f to node t, in t's thread's memory.
-    std::vector<std::unique_ptr<myr::hosted::ChannelMemory>> chan(std::size_t{n} * n);
-    for (std::uint32_t f = 0; f < n; ++f)
-        for (std::uint32_t t = 0; t < n; ++t) {
-            if (f == t) continue;
-            auto c = rt.channel(f % threads, t % threads, urpc::ChannelConfig{64, urpc::Wake::poll});
-            if (!c.ok()) return result;
-            chan[std::size_t{f} * n + t] = std::make_unique<myr::hosted::ChannelMemory>(std::move(*c));
-        }
+    NodeMesh mesh;
+    if (!mesh.make(rt, n)) return result;
     std::vector<std::unique_ptr<Node>> nodes(n);
-    std::vector<std::uint32_t> cores(threads);
-    for (std::uint32_t t = 0; t < threads; ++t) cores[t] = t;
-    const Status s = rt.run(cores, [&](std::uint32_t thread) {
+    const Status s = rt.run(mesh.cores(), [&](std::uint32_t thread) {
         std::vector<Node*> mine;
-        for (std::uint32_t k = thread; k < n; k += threads) {
+        for (std::uint32_t k = thread; k < n; k += mesh.threads()) {
             auto node = std::make_unique<Node>();
             node->id = k;
             node->shared = &shared;
             node->storage.resize(table_slots);
             node->outq.resize(n);
-            node->to.resize(n);
-            node->from.resize(n);
             if (node->node.init(k, n, node->storage, table_base(k)) != Status::ok ||
                 node->node.install_root(untyped_slot, caps::make_untyped(mem_base(k), mem_bytes)) != Status::ok)
                 shared.fail("node " + std::to_string(k) + " did not start");
-            for (std::uint32_t o = 0; o < n; ++o) {
-                if (o == k) continue;
-                auto tx = urpc::Sender::attach(chan[std::size_t{k} * n + o]->bytes());
-                auto rx = urpc::Receiver::attach(chan[std::size_t{o} * n + k]->bytes());
-                if (!tx.ok() || !rx.ok()) {
-                    shared.fail("a channel did not attach");
-                    continue;
-                }
-                node->to[o] = *tx;
-                node->from[o] = *rx;
-            }
+            if (!mesh.attach(k, node->to, node->from)) shared.fail("a channel did not attach");
             mine.push_back(node.get());
             nodes[k] = std::move(node);
         }

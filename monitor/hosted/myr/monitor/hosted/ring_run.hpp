@@ -15,6 +15,7 @@
 // tables); the accounting is the monitors' code. Used by tests/hosted/ring_hosted_test.cpp (also
 // under TSan). Host only.
 #include <myr/hosted/runtime.hpp>
+#include <myr/monitor/hosted/node_mesh.hpp>
 #include <myr/monitor/ring_book.hpp>
 #include <myr/urpc/urpc.hpp>
 
@@ -284,8 +285,7 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
     using namespace ring_run_detail;
     RingRun result;
     const std::uint32_t n = cfg.nodes;
-    const auto threads = static_cast<std::uint32_t>(std::min<std::size_t>(n, rt.cores().size()));
-    if (n < 2 || n > 16 || threads == 0) return result;
+    if (n < 2 || n > 16) return result;
     Shared shared;
     shared.nodes = n;
     shared.pool.assign(n, 0);
@@ -298,20 +298,12 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
         if (!pools[k]) return result;
         shared.pool[k] = reinterpret_cast<std::uintptr_t>(pools[k]);
     }
-    std::vector<std::unique_ptr<myr::hosted::ChannelMemory>> chan(std::size_t{n} * n);
-    for (std::uint32_t f = 0; f < n; ++f)
-        for (std::uint32_t t = 0; t < n; ++t) {
-            if (f == t) continue;
-            auto c = rt.channel(f % threads, t % threads, urpc::ChannelConfig{64, urpc::Wake::poll});
-            if (!c.ok()) return result;
-            chan[std::size_t{f} * n + t] = std::make_unique<myr::hosted::ChannelMemory>(std::move(*c));
-        }
+    NodeMesh mesh;
+    if (!mesh.make(rt, n)) return result;
     std::vector<std::unique_ptr<Node>> nodes(n);
-    std::vector<std::uint32_t> cores(threads);
-    for (std::uint32_t t = 0; t < threads; ++t) cores[t] = t;
-    const Status s = rt.run(cores, [&](std::uint32_t thread) {
+    const Status s = rt.run(mesh.cores(), [&](std::uint32_t thread) {
         std::vector<Node*> mine;
-        for (std::uint32_t k = thread; k < n; k += threads) {
+        for (std::uint32_t k = thread; k < n; k += mesh.threads()) {
             auto nd = std::make_unique<Node>();
             nd->id = k;
             nd->shared = &shared;
@@ -319,20 +311,8 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
             std::memset(pools[k], 0, rings_per_node * ring_bytes);
             nd->book->init(k, shared.pool[k], rings_per_node * ring_bytes, ring_bits);
             nd->handed_before.assign(rings_per_node, false);
-            nd->to.resize(n);
-            nd->from.resize(n);
             nd->outq.resize(n);
-            for (std::uint32_t o = 0; o < n; ++o) {
-                if (o == k) continue;
-                auto tx = urpc::Sender::attach(chan[std::size_t{k} * n + o]->bytes());
-                auto rx = urpc::Receiver::attach(chan[std::size_t{o} * n + k]->bytes());
-                if (!tx.ok() || !rx.ok()) {
-                    shared.fail("a channel did not attach");
-                    continue;
-                }
-                nd->to[o] = *tx;
-                nd->from[o] = *rx;
-            }
+            if (!mesh.attach(k, nd->to, nd->from)) shared.fail("a channel did not attach");
             mine.push_back(nd.get());
             nodes[k] = std::move(nd);
         }
