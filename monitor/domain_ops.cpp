@@ -369,4 +369,83 @@ bool may_start(std::uint64_t domain, const char* program) {
     return r && (!killer || may_kill(*r)) && (!granter || may_grant(*r));
 }
 
+// The memserv pools and the calls that make capabilities of them, checked at start (every refusal,
+// and one real create / copy / reclaim cycle): `monitor-ramcheck core=N checks= failures=`.
+void check_ram_pools(const abi::TopologyInfo& topo) {
+    const std::uint64_t node = topo.core_node[mesh.core];
+    if (node >= abi::topo_max_nodes || topo.ram_pool_bytes[node] == 0) return;
+    const std::uint64_t base = topo.ram_pool_base[node], bytes = topo.ram_pool_bytes[node];
+    const auto slot = alloc_slot();
+    if (!slot.ok()) return;
+    unsigned checks = 0, failures = 0;
+    auto create = [&](std::uint64_t phys, std::uint64_t bits) {
+        return syscall6(abi::Sys::cap_create_ram, kernel_cap, phys, bits, *slot).status;
+    };
+    auto expect = [&](const char* what, Status got, Status want) {
+        ++checks;
+        if (got == want) return;
+        ++failures;
+        print("ramcheck: {}: got '{}', want '{}'", what, to_string(got), to_string(want));
+    };
+    // The smallest power of two at least twice the pool, at the pool's base rounded down to it:
+    // aligned, and it covers the pool and more, so it straddles an end of it.
+    unsigned wide = 12;
+    while ((std::uint64_t{1} << wide) < 2 * bytes) ++wide;
+    const std::uint64_t wide_base = base & ~((std::uint64_t{1} << wide) - 1);
+    const std::uint64_t ring = topo.chan_pool_base[mesh.core];
+    expect("the page after the pool", create(base + bytes, 12), Status::out_of_range);
+    expect("the page before the pool", create(base - 4096, 12), Status::out_of_range);
+    expect("a block straddling the pool", create(wide_base, wide), Status::out_of_range);
+    expect("channel memory as untyped", create(ring, 12), Status::out_of_range);
+    expect("kernel memory (page 0)", create(0, 12), Status::out_of_range);
+    expect("a misaligned block", create(base + 4096, 13), Status::invalid_argument);
+    expect("size 0", create(base, 0), Status::invalid_argument);
+    expect("size 2^64", create(base, 64), Status::invalid_argument);
+    expect("the pool's last page", create(base + bytes - 4096, 12), Status::ok);
+    (void)syscall6(abi::Sys::cap_delete, *slot);
+    expect("the whole pool's first half", create(base, 21), Status::ok);
+    // A second root overlapping the first on one core: refused (only one may exist here).
+    const auto other = alloc_slot();
+    if (other.ok()) {
+        expect("an overlapping second root",
+               syscall6(abi::Sys::cap_create_ram, kernel_cap, base + 4096, 12, *other).status, Status::exists);
+        free_slot(*other);
+    }
+    // Frames over memserv memory for the capability protocol (Sys::cap_create_frame): the same
+    // block rules; never where a capability here already names the memory (the half above).
+    auto frame = [&](std::uint64_t phys, std::uint64_t bits) {
+        return syscall6(abi::Sys::cap_create_frame, kernel_cap, phys, bits, *slot).status;
+    };
+    auto reclaim = [&](std::uint64_t phys, std::uint64_t bits) { return syscall6(abi::Sys::cap_reclaim_frame, kernel_cap, phys, bits); };
+    expect("a frame inside an untyped here", frame(base + 4096, 12), Status::exists);
+    expect("a frame after the pool", frame(base + bytes, 12), Status::out_of_range);
+    expect("a frame of channel memory", frame(ring, 12), Status::out_of_range);
+    expect("a frame of kernel memory", frame(0, 12), Status::out_of_range);
+    expect("a frame of 8 KiB", frame(base + bytes - 8192, 13), Status::invalid_argument);
+    expect("a misaligned 2 MiB frame", frame(base + bytes - 4096, 21), Status::invalid_argument);
+    expect("reclaim outside the pools", reclaim(ring, 12).status, Status::out_of_range);
+    (void)syscall6(abi::Sys::cap_delete, *slot);  // the untyped half: its memory is free here again
+    const std::uint64_t page = base + bytes - 4096;
+    expect("a frame of the pool's last page", frame(page, 12), Status::ok);
+    const SysResult sz = syscall6(abi::Sys::cap_phys, kernel_cap, *slot, 1);
+    expect("cap_phys: its size", sz.status == Status::ok && sz.value == 4096 ? Status::ok : Status::internal, Status::ok);
+    expect("cap_phys: what 2", syscall6(abi::Sys::cap_phys, kernel_cap, *slot, 2).status, Status::invalid_argument);
+    const auto copy = alloc_slot();
+    if (copy.ok()) {
+        expect("a second root of it", syscall6(abi::Sys::cap_create_frame, kernel_cap, page, 12, *copy).status, Status::exists);
+        expect("a copy of it", syscall6(abi::Sys::cap_copy, *slot, *copy, 0xffff).status, Status::ok);
+        const SysResult r = reclaim(page, 12);
+        expect("reclaim takes the root and its copy",
+               r.status == Status::ok && r.value == 2 ? Status::ok : Status::internal, Status::ok);
+        expect("the copy is gone", syscall6(abi::Sys::cap_identify, *copy).status, Status::not_found);
+        expect("the root is gone", syscall6(abi::Sys::cap_identify, *slot).status, Status::not_found);
+        const SysResult again = reclaim(page, 12);
+        expect("a second reclaim finds nothing", again.status == Status::ok && again.value == 0 ? Status::ok : Status::internal,
+               Status::ok);
+        free_slot(*copy);
+    }
+    free_slot(*slot);
+    emit("monitor-ramcheck core={} checks={} failures={}", mesh.core, checks, failures);
+}
+
 } // namespace myr::monitor::binding
