@@ -14,6 +14,9 @@ namespace {
 
 using namespace myr::user;
 
+// The raw line of core c: its own inbox slot for itself.
+std::uint64_t line_offset_of(std::uint64_t c) { return c * mesh.stride + c * mesh.chan; }
+
 struct Rtt {
     std::uint64_t urpc = 0, line = 0;  // median TSC ticks per round trip
 };
@@ -21,7 +24,7 @@ struct Rtt {
 // This monitor against `peer` (attached both ways): `rounds` round trips of each kind in `batches`.
 Rtt measure(std::uint64_t peer, std::uint64_t rounds, unsigned batches) {
     if (!tx_attach(peer)) return {};
-    const std::uint64_t line_offset = peer * mesh.stride + peer * mesh.chan;
+    const std::uint64_t line_offset = line_offset_of(peer);
     auto* line = reinterpret_cast<volatile std::uint64_t*>(mesh.base + line_offset);
     // The line may hold the last sequence number of an earlier round with another core (it is
     // quiet now: that round's echo wrote its last before its measurer went on): both sides count
@@ -59,6 +62,12 @@ void emit_pair(std::uint64_t a, std::uint64_t b, const Rtt& r) {
 } // namespace
 
 void echo(std::uint64_t from, std::uint64_t rounds, std::uint64_t line_offset, std::uint64_t base) {
+    // The raw line is always our own slot for ourselves: any other offset would have us write
+    // wherever a line said.
+    if (line_offset != line_offset_of(mesh.core)) {
+        ++malformed;
+        return;
+    }
     drain_outbox();  // the round uses the channel directly, behind nothing queued
     if (!tx_attach(from)) return;  // it formatted its inbox before it could send this
     urpc::Message m{};
@@ -103,11 +112,22 @@ void on_result(std::uint64_t from, const urpc::Message& m) {
     matrix.got = true;
 }
 
-bool run_matrix(servers::Waiter wait) {
+bool run_matrix(servers::Waiter wait, bool forge) {
     if (mesh.core != 0 || mesh.cores < 2 || graph_nodes || mesh_live() != mesh.cores) {
         print("bench:matrix: refused: needs every core in the membership and the full mesh (monitor.graph=mesh)");
         return false;
     }
+    // bench:matrix:forge: first, every other monitor gets four lines no honest monitor sends; each
+    // must be counted as malformed and must neither start a round nor write anywhere: a bench_start
+    // naming another raw line than its own, a bench_measure of itself and of a core that does not
+    // exist, and a bench_result (only monitor 0 takes those).
+    if (forge)
+        for (std::uint64_t c = 1; c < mesh.cores; ++c) {
+            send(c, bench_start, 1000, line_offset_of(c) + 64, 0);
+            send(c, bench_measure, c);
+            send(c, bench_measure, mesh.cores);
+            send(c, bench_result, c, 0, 1, 1);
+        }
     bool ok = true;
     for (std::uint64_t a = 0; a < mesh.cores; ++a)
         for (std::uint64_t b = 0; b < mesh.cores; ++b) {

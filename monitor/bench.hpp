@@ -18,7 +18,8 @@ void round_trip();
 void on_measure(std::uint64_t from, const urpc::Message& m);
 void on_result(std::uint64_t from, const urpc::Message& m);
 // Plan step bench:matrix (monitor 0): every ordered pair of cores, one at a time; emits one
-// bench-matrix line per pair. False when a pair could not be measured.
-[[nodiscard]] bool run_matrix(servers::Waiter wait);
+// bench-matrix line per pair. False when a pair could not be measured. forge (bench:matrix:forge):
+// first send every other monitor lines it must refuse (the qemu test counts them).
+[[nodiscard]] bool run_matrix(servers::Waiter wait, bool forge = false);
 
 } // namespace myr::monitor::bench

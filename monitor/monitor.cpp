@@ -582,9 +582,9 @@ std::uint64_t parse_number(const char* s, bool& ok) {
         } else if (starts_with(step, "bench") && step[5] == '\0') {
             ok = mesh.cores > 1;
             if (ok) bench::round_trip();
-        } else if (starts_with(step, "bench:matrix") && step[12] == '\0') {
+        } else if (starts_with(step, "bench:matrix") && (step[12] == '\0' || same(step + 12, ":forge"))) {
             // every ordered pair of cores: the in-guest core-to-core matrix (./myriad bench monitors)
-            if (!bench::run_matrix([](bool (*done)()) { run_until(done); })) plan_ok = false;
+            if (!bench::run_matrix([](bool (*done)()) { run_until(done); }, step[12] != '\0')) plan_ok = false;
         } else if (starts_with(step, "probe") && step[5] == '\0') {
             step_probe();
         } else if (starts_with(step, "replicate:")) {

@@ -295,7 +295,7 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
             const std::size_t comma = std::min(p.find(',', i), p.size());
             const std::string step = p.substr(i, comma - i);
             const std::string key = "system.plan step " + std::to_string(++n);
-            static const std::set<std::string> simple = {"ping-all", "ping-sample", "probe", "status", "shutdown", "wait", "bench", "bench:matrix", "broadcast"};
+            static const std::set<std::string> simple = {"ping-all", "ping-sample", "probe", "status", "shutdown", "wait", "bench", "bench:matrix", "bench:matrix:forge", "broadcast"};
             if (simple.count(step)) {
                 if (step.rfind("bench", 0) == 0 && cpus < 2) issues.push_back({key, "'" + step + "' needs at least 2 CPUs"});
             } else if (step.rfind("spawn:", 0) == 0) {
