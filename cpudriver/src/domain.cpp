@@ -309,25 +309,27 @@ Result<Domain*> spawn_by_name(const char* name, std::uint64_t arg) {
     return Status::not_found;
 }
 
-void wake_event_waiters(bool remember) {
-    for (Domain& d : table) {
-        if (d.state == DomainState::free || d.state == DomainState::dead) continue;
-        if (d.state == DomainState::blocked && d.wait == IpcWait::recv && d.recv_events) {
-            // A server waiting for local calls and for its rings at once (abi::recv_events).
-            ipc_cancel_receive(d);
-            d.regs.rax = static_cast<std::uint64_t>(static_cast<std::uint32_t>(Status::would_block));
-            continue;
-        }
-        if (d.state != DomainState::blocked || d.wait != IpcWait::event) {
-            // Between its last look at its channels and its wait_event: without this, a peer's
-            // doorbell in that window was lost and the domain slept until the next tick.
-            if (remember) d.event_pending = true;
-            continue;
-        }
-        d.wait = IpcWait::none;
-        d.state = DomainState::runnable;
-        d.regs.rax = static_cast<std::uint64_t>(Status::ok);
+void wake_event_waiter(Domain& d, bool remember) {
+    if (d.state == DomainState::free || d.state == DomainState::dead) return;
+    if (d.state == DomainState::blocked && d.wait == IpcWait::recv && d.recv_events) {
+        // A server waiting for local calls and for its rings at once (abi::recv_events).
+        ipc_cancel_receive(d);
+        d.regs.rax = static_cast<std::uint64_t>(static_cast<std::uint32_t>(Status::would_block));
+        return;
     }
+    if (d.state != DomainState::blocked || d.wait != IpcWait::event) {
+        // Between its last look at its channels and its wait_event: without this, a peer's
+        // doorbell in that window was lost and the domain slept until the next tick.
+        if (remember) d.event_pending = true;
+        return;
+    }
+    d.wait = IpcWait::none;
+    d.state = DomainState::runnable;
+    d.regs.rax = static_cast<std::uint64_t>(Status::ok);
+}
+
+void wake_event_waiters(bool remember) {
+    for (Domain& d : table) wake_event_waiter(d, remember);
 }
 
 std::uint32_t destroy_domain(Domain& d) {

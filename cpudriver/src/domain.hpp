@@ -66,6 +66,8 @@ Result<Domain*> spawn_by_name(const char* name, std::uint64_t arg);
 // An IPI or a timer tick: wake domains in wait_event. `remember` (IPIs and local senders, not
 // ticks): domains not waiting now find the wake-up pending at their next wait_event.
 void wake_event_waiters(bool remember = true);
+// The same for one domain (a local sender queueing on the endpoint d receives on).
+void wake_event_waiter(Domain& d, bool remember = true);
 namespace domain_detail {
 extern Domain* running;  // domain.cpp's; read it through current_domain()
 extern Domain table[max_domains];// domain.cpp's; domain_table()

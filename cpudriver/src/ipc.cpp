@@ -98,9 +98,25 @@ Result<std::uint64_t> prepare_send(Domain& d, bool call) {
     return ep.base;
 }
 
-// Wakes the domains sleeping in wait_event (a monitor polling its endpoint between URPC polls):
-// a sender now waits for them.
-void note_waiting_sender() { wake_event_waiters(); }
+// A sender now waits on ep with no receiver blocked there: wakes the domain that receives on ep
+// when it sleeps in wait_event (a monitor polls its endpoint between its URPC polls), or leaves
+// the wake-up pending for its next wait_event. That is the domain that last received on ep; until
+// one has, every domain of the core. Never the sender itself: it waits for this very call, and a
+// wake-up pending for it sent a client that polls its monitor (bind_poll, would_block, wait_event)
+// straight back to the monitor, so the two switched back and forth at full speed until the
+// answer came from the other core, which under single-threaded TCG starved that core too.
+void note_waiting_sender(Domain& sender, std::uint64_t ep) {
+    if (const std::uint32_t r = queues_of(ep).receiver; r != 0 && &domain_of(r) != &sender) {
+        Domain& receiver = domain_of(r);
+        if (receiver.state != DomainState::free && receiver.state != DomainState::dead) {
+            wake_event_waiter(receiver);
+            return;
+        }
+    }
+    const bool had = sender.event_pending;
+    wake_event_waiters();
+    sender.event_pending = had;
+}
 
 // Receiver side: checks the endpoint cap and where a capability may land.
 Result<std::uint64_t> prepare_recv(Domain& d, std::uint64_t ep_cptr, std::uint64_t recv_cptr) {
@@ -116,6 +132,7 @@ Result<std::uint64_t> prepare_recv(Domain& d, std::uint64_t ep_cptr, std::uint64
 // as wait_event uses it, so none is lost between a poll of the rings and this receive. Returns
 // only to block.
 void receive(Domain& d, std::uint64_t ep, std::uint64_t flags = 0) {
+    queues_of(ep).receiver = link_of(d);
     Domain* s = dequeue(queues_of(ep).senders);
     if (!s) {
         if (flags & abi::recv_poll) return_status(d, Status::would_block);
@@ -150,7 +167,7 @@ void sys_ipc(Domain& d, abi::Sys op) {
         Domain* r = dequeue(queues_of(*ep).receivers);
         if (!r) {
             block(d, call ? IpcWait::call : IpcWait::send, *ep);
-            note_waiting_sender();
+            note_waiting_sender(d, *ep);
             schedule();
         }
         deliver(d, *r);

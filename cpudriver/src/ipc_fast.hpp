@@ -25,6 +25,8 @@ struct ObjectQueues {
     std::uint64_t signal_bits;  // notification only
     WaitQueue receivers;        // endpoint: IpcWait::recv; notification: IpcWait::notify
     WaitQueue senders;          // endpoint: IpcWait::send and IpcWait::call
+    std::uint32_t receiver;     // endpoint: link of the domain that last received on it (0: none
+                                // yet); a sender that has to queue wakes it (note_waiting_sender)
 };
 static_assert(sizeof(ObjectQueues) <= (std::size_t{1} << caps::endpoint_bits));
 static_assert(sizeof(ObjectQueues) <= (std::size_t{1} << caps::notification_bits));
@@ -151,6 +153,7 @@ template <bool with_caps>
     d.wait = IpcWait::recv;
     d.wait_ep = ep;
     d.state = DomainState::blocked;
+    q.receiver = link_of(d);
     enqueue(q.receivers, d);
     switch_to_domain(*caller);
 }
