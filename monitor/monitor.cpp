@@ -300,6 +300,12 @@ void run_until(Done done) {
     }
 }
 
+// Runs the loop above for `ticks` timer ticks of this core.
+void serve_ticks(std::uint64_t ticks) {
+    const std::uint64_t end = syscall6(abi::Sys::ticks).value + ticks;
+    run_until([&] { return syscall6(abi::Sys::ticks).value >= end; });
+}
+
 void pack_name(const char* name, std::uint64_t (&w)[5]) {
     for (unsigned i = 0; i < 40 && name[i]; ++i) w[i / 8] |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * (i % 8));
 }
@@ -481,8 +487,7 @@ void step_wait() {
         // took the wake-ups of the lines and calls that came meanwhile and left them for the
         // next round: a binding to a server on this core, or from a client here, waited about a
         // tick per message for as long as a plan's wait step ran.)
-        const std::uint64_t next = syscall6(abi::Sys::ticks).value + 2;
-        run_until([&] { return syscall6(abi::Sys::ticks).value >= next; });
+        serve_ticks(2);
     }
     emit("wait live={} exited={} failed={} faulted={}", census_live, census_exited, census_failed, census_faulted);
     // The kernel counts a killed domain with the faulted ones; every monitor reports the domains it
@@ -607,9 +612,9 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             if (!liveness::run_kill(step + 10, [](bool (*done)()) { run_until(done); })) plan_ok = false;
         } else if (starts_with(step, "names:")) {
             const std::uint64_t want = parse_number(step + 6, ok);
-            if (ok && !names::run_step(want, [](std::uint64_t after) {
-                    run_until([&] { return names::summaries() >= after; });
-                }))
+            if (ok && !names::run_step(
+                          want, [](std::uint64_t after) { run_until([&] { return names::summaries() >= after; }); },
+                          serve_ticks))
                 plan_ok = false;
         } else if (starts_with(step, "start:")) {
             // start:NAME[@CORE]: one more instance of a server (or any program); a refusal fails the plan
@@ -622,8 +627,7 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             // crashed servers are restarted
             const std::uint64_t ms = parse_number(step + 6, ok);
             if (ok) {
-                const std::uint64_t end = syscall6(abi::Sys::ticks).value + (ms * servers::timer_hz() + 999) / 1000;
-                run_until([&] { return syscall6(abi::Sys::ticks).value >= end; });
+                serve_ticks((ms * servers::timer_hz() + 999) / 1000);
             }
         } else if (starts_with(step, "crash:")) {
             // crash:NAME[@CORE]: like stop:, but a crash to the supervisor (fault injection)

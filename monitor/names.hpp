@@ -49,8 +49,9 @@ void summary(std::uint64_t& digest, std::uint64_t& count, std::uint64_t& pending
 
 // Plan step `names:K` (monitor 0): waits until every monitor holds K names and has no export in
 // flight, then compares the digests; prints `names cores=N count=K agree=yes|no ...`. False when
-// the tables disagree or never settle. `collect(n)` runs the monitor loop until n summaries came.
-[[nodiscard]] bool run_step(std::uint64_t want, void (*collect)(std::uint64_t));
+// the tables disagree or never settle. `collect(n)` runs the monitor loop until n summaries came;
+// `pause(t)` runs it for t timer ticks (between rounds).
+[[nodiscard]] bool run_step(std::uint64_t want, void (*collect)(std::uint64_t), void (*pause)(std::uint64_t));
 // Monitor messages names_sum_req / names_sum.
 void on_sum_request(std::uint64_t from);
 void on_sum(std::uint64_t from, const urpc::Message& m);
