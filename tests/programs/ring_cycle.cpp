@@ -76,6 +76,7 @@ extern "C" int main(std::uint64_t cycles) {
         conn.release();  // the slots and the ring window
     }
     std::uint64_t done = 0;
+    const std::uint64_t t0 = user::ticks();
     for (; done < cycles; ++done) {
         rpc::Client c;
         if (const Status s = connect(c, waits); s != Status::ok) {
@@ -93,8 +94,9 @@ extern "C" int main(std::uint64_t cycles) {
         c.close();
         if ((done + 1) % 2000 == 0) user::print("ring_cycle: core {} at {} cycles, waits={}", core, done + 1, waits);
     }
-    user::print("ring_cycle: core {} cycles={} added={} waits={} checks={} failures={}", core, done, added, waits,
-                test::checks, test::failures);
+    // ticks: timer ticks the loop took (./myriad bench servers turns them into time per cycle).
+    user::print("ring_cycle: core {} cycles={} added={} waits={} checks={} failures={} ticks={}", core, done, added, waits,
+                test::checks, test::failures, user::ticks() - t0);
     if (test::failures) return 1;
     user::print("test-pass: ring_cycle core {} cycles={}", core, done);
     return 0;

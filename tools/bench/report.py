@@ -40,7 +40,8 @@ STEPS = {
     "servers": ("Servers (QEMU, TCG)",
                 "RPC round trips as ratios to a null system call and to a raw cache-line ping-pong over "
                 "the same connection's memory in the same boot; kvstore lines per operation per "
-                "replica count; memserv's node-local share."),
+                "replica count; a bind-call-close loop to a server on the boot core against one on "
+                "another core; memserv's node-local share."),
     "unmap": ("Unmap in an address space spanning cores (QEMU, TCG, and host cores)",
               "The multikernel paper's experiment: ticks per unmap, lines, critical-path hops, lines the "
               "initiator handles and cross-node lines per TLB shootdown protocol (unicast, multicast, "
@@ -70,6 +71,7 @@ KEYS = {
     "servers_rpc.csv": ["placement"],
     "servers_kvstore.csv": ["replicas", "op"],
     "servers_memserv.csv": ["machine", "pool_grants_per_node"],
+    "servers_bind.csv": ["server_core", "client_core"],
     "unmap_guest.csv": ["members", "protocol"],
     "unmap_hosted.csv": ["protocol", "members"],
     "unmap_model.csv": ["machine", "protocol", "members"],

@@ -5,7 +5,9 @@
 # one core, on two cores of one node, on two nodes. Cross-core boots use multi-threaded TCG (each
 # vCPU its own host thread, 2 vCPUs), as spinning against each other needs; the ratios are TCG's,
 # cycles mean something only on real cores. Then kvstore's URPC lines per operation for 1, 2 and 3
-# replicas (primary-backup: every write is forwarded to each backup before it is answered).
+# replicas (primary-backup: every write is forwarded to each backup before it is answered). Then a
+# bind-call-close loop to a server on the boot core against one on another core, and memserv's
+# node-local share.
 # --quick: one boot per figure as well, but only replicas 1 and 2 (CI runs it: label bench).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -58,6 +60,47 @@ for r in $reps; do
         echo "$reps_,$op,$ops,$lines,$per" >> "$out/servers_kvstore.csv"
     done
 done
+# Binding: bind, one call, close, in a loop (tests/programs/ring_cycle.cpp) from core 5 (socket 1)
+# to the counter server, on the boot core 0 and on core 4, under the plan's `wait` step as the
+# tests run it; single-threaded TCG, 2 x 4 vCPUs. The time per cycle comes from the loop's timer
+# ticks (100 Hz, so a run of many cycles); the baseline is the same loop to core 4 in the same
+# bench. A ratio far from 1 means core 0's monitor answers late (docs/monitors.md, "How long a
+# binding takes": it was about 20 before 2026-12-02).
+cycles=2000; [ $quick = 1 ] && cycles=300
+echo "server_core,client_core,cycles,ticks,ms_per_cycle,ratio_to_core4" > "$out/servers_bind.csv"
+printf '%6s %6s %7s %6s %12s %10s
+' server client cycles ticks ms/cycle "/core 4"
+declare -A bind_ticks
+for server in 4 0; do
+    cfg="$tmp/bind$server.toml"
+    printf 'name = "bind"
+[machine]
+sockets = 2
+cores = 4
+threads = 1
+memory = "512M"
+[run]
+timeout = 600
+[system]
+monitor = "monitor"
+programs = ["ring_cycle"]
+plan = "spawn:ring_cycle@5=%s,wait,shutdown"
+[[server]]
+program = "counter"
+cores = "%s"
+'         "$cycles" "$server" > "$cfg"
+    if ! "$ctl" run "$cfg" --kernel "$kernel" --accel tcg --tcg-threads single --quiet --log "$tmp/bind.log" --programs "$user" >/dev/null; then
+        echo "binding boot (server on core $server) failed; log:" >&2; tail -20 "$tmp/bind.log" >&2; exit 1
+    fi
+    t=$(tr -d '\r' < "$tmp/bind.log" | grep -o "ring_cycle: core 5 cycles=$cycles .* ticks=[0-9]*" | sed 's/.*ticks=//')
+    [ -n "$t" ] || { echo "binding boot (server on core $server): no ticks line" >&2; exit 1; }
+    bind_ticks[$server]=$t
+    ms=$(awk -v t="$t" -v n="$cycles" 'BEGIN { printf "%.2f", t * 10 / n }')
+    ratio=$(awk -v t="$t" -v b="${bind_ticks[4]}" 'BEGIN { printf "%.2f", b ? t / b : 0 }')
+    printf '%6s %6s %7s %6s %12s %10s
+' "$server" 5 "$cycles" "$t" "$ms" "$ratio"
+    echo "$server,5,$cycles,$t,$ms,$ratio" >> "$out/servers_bind.csv"
+done
 # memserv's node-local share: an instance per node (pool P pages of 4 KiB), every core but 0 takes
 # 4 grants of 16 KiB (its own node first, then the nearest by the SLIT); a pool of 16 grants holds
 # its node's demand (4 cores x 4), one of 8 does not: the rest is served remote or refused.
@@ -83,4 +126,4 @@ for shape in "${shape_list[@]}"; do
     done
 done
 echo "# measured $date_now on $(nproc) host CPUs, QEMU TCG; command: ./myriad bench servers" >> "$out/servers_rpc.csv"
-echo "wrote $out/servers_rpc.csv, $out/servers_kvstore.csv and $out/servers_memserv.csv"
+echo "wrote $out/servers_rpc.csv, $out/servers_kvstore.csv, $out/servers_bind.csv and $out/servers_memserv.csv"
