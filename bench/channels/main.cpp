@@ -44,13 +44,15 @@ void usage() {
     std::puts(
         "usage: myriad-bench-channels [--out DIR] [--round-trips N] [--cores LIST]\n"
         "                             [--mechanisms LIST] [--no-pause] [--no-plot]\n"
-        "                             [--no-policy] [--no-multicast]\n"
+        "                             [--no-policy] [--no-multicast] [--stream N]\n"
         "  --out DIR          where channels.csv, multicast.csv, policy.csv and plots go\n"
         "                     (default docs/results)\n"
         "  --round-trips N    timed round trips per mechanism and pair (default 1000000)\n"
         "  --cores LIST       comma-separated core numbers (default: every core)\n"
         "  --mechanisms LIST  subset of myriad,cacheline,boost_spsc,pipe,eventfd,myriad_block\n"
-        "  --no-pause         poll without the pause instruction (all shared-memory mechanisms)");
+        "  --no-pause         poll without the pause instruction (all shared-memory mechanisms)\n"
+        "  --stream N         messages of the throughput stream per mechanism and pair for the\n"
+        "                     shared-memory mechanisms (default 20000000; system calls: N/20)");
 }
 
 bool parse(int argc, char** argv, Options& o) {
@@ -66,6 +68,12 @@ bool parse(int argc, char** argv, Options& o) {
             if (v == nullptr) return false;
             o.settings.round_trips = std::strtoull(v, nullptr, 10);
             if (o.settings.round_trips == 0) return false;
+        } else if (a == "--stream") {
+            const char* v = value();
+            if (v == nullptr) return false;
+            o.settings.stream_fast = std::strtoull(v, nullptr, 10);
+            if (o.settings.stream_fast < 20 * o.settings.rounds) return false;
+            o.settings.stream_slow = o.settings.stream_fast / 20;
         } else if (a == "--cores") {
             const char* v = value();
             if (v == nullptr) return false;

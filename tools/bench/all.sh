@@ -32,7 +32,7 @@ command -v python3 >/dev/null || { echo "bench all needs python3 (for the report
 
 q() { [ "$quick" = 1 ] && echo "$*"; }  # arguments only in quick mode
 steps=(
-    "channels|$RELEASE/bench/myriad-bench-channels --out $out/channels $(q --round-trips 2000 --no-policy)"
+    "channels|$RELEASE/bench/myriad-bench-channels --out $out/channels $(q --round-trips 2000 --stream 200000 --no-policy)"
     "kernel|$ROOT/tools/bench/kernel.sh --out $out/kernel"
     "boot|$ROOT/tools/bench/boot_times.sh --out $out/boot $(q --quick)"
     "monitors|$ROOT/tools/bench/monitors.sh --out $out/monitors $(q --quick)"

@@ -460,11 +460,12 @@ public:
     // anything happened. Never blocks (wait() does).
     bool poll() {
         user::heartbeat().poll();  // supervised servers (docs/monitors.md, "Supervision")
-        // Asking the monitor for a new client is a local IPC round trip: every pass while idle,
-        // every 64th while clients keep the server busy, and every pass after one that found a
-        // client, until none waits: a storm of binds (63 clients at boot) is taken in quickly,
-        // since each bind not yet accepted holds slots of the server's monitor for its rings.
-        const bool ask = m_passes++ % 64 == 0 || m_backlog || open_connections() == 0;
+        // Asking the monitor for a new client is a local IPC round trip: every pass while idle
+        // (the last pass found nothing to do: a bind's wake-up then finds it at once), every 64th
+        // while clients keep the server busy, and every pass after one that found a client, until
+        // none waits: a storm of binds (63 clients at boot) is taken in quickly, since each bind
+        // not yet accepted holds slots of the server's monitor for its rings.
+        const bool ask = m_passes++ % 64 == 0 || m_backlog || m_idle || open_connections() == 0;
         bool progress = ask && accept_one();
         if (ask) m_backlog = progress;
         // Same-core clients blocked in a call while we were busy: a few per pass.
@@ -479,6 +480,7 @@ public:
             // empty, and that is not a bad request.
             if (s == Status::ok && m_conns[i].open && m_conns[i].badge) m_conns[i].early = true;
         }
+        m_idle = !progress;
         return progress;
     }
 
@@ -503,12 +505,15 @@ public:
             idle_step(idle);
         }
     }
-    // Idle, a server first yields (a client on this core gets the CPU at once instead of at the
-    // next tick), then sleeps in wait(). With an endpoint it sleeps after a few idle passes: a
-    // same-core client's call then switches straight into it.
+    // Idle, a server polls its rings a few more passes, then sleeps in wait(): a client's doorbell
+    // (or, with an endpoint, its call) wakes it, and while it sleeps the other domains of its
+    // core run. It used to yield for 2 000 passes first, so that a client on its core got the CPU
+    // at once; but a waiting client yields or sleeps too, and two such domains switching to each
+    // other kept the core (and, under single-threaded TCG, the whole machine) busy: the 3-replica
+    // fault campaign's plan (configs/faults-k3.toml, 8 clients x 300 operations) took 15.9 s of
+    // host time with the yields and 6.1 s without (QEMU 100% busy in both).
     void idle_step(std::uint64_t idle) {
-        if (idle > (m_endpoint ? 16u : 2000u)) wait();
-        else if (idle > 16) user::yield();
+        if (idle > 16) wait();
     }
 
     [[nodiscard]] std::uint64_t served() const { return m_served; }
@@ -675,6 +680,7 @@ private:
     std::uint64_t m_passes = 0;
     std::uint64_t m_reaped = 0;  // connections dropped because their client had ended
     bool m_backlog = false;  // the last accept found a client: ask again next pass
+    bool m_idle = true;      // the last pass found nothing to do
     std::uint64_t m_endpoint = 0;  // slot of our endpoint for local calls (0: none yet)
 };
 
