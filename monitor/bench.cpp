@@ -4,7 +4,7 @@
 #include "bench.hpp"
 
 #include "mesh.hpp"
-#include "protocol.hpp"
+#include <myr/monitor/protocol.hpp>
 
 #include <myr/user/measure.hpp>
 #include <myr/user/syscall.hpp>

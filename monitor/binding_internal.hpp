@@ -13,10 +13,10 @@ namespace myr::monitor::binding::detail {
 // A domain of this core that used the service, or that this monitor started (then `cap` holds a
 // domain capability to it: domain_status tells when it ended, and everything it held is freed).
 struct DomainRec {
-    bool used, remote;       // remote: it asked another core's monitor for a binding
+    bool used;
     bool accepts;            // it called accept: clients may bind to it by address (bind_to)
     bool name_cut;           // its program's name is longer than the 16 bytes kept (never may kill)
-    std::uint32_t domain, rings;
+    std::uint32_t domain;
     std::uint64_t cap;       // our slot with a domain cap to it, 0: untracked (not started by us)
     std::uint64_t endpoint;  // our copy of its endpoint for local calls (its first local_offer), 0: none
     std::uint64_t name[2];   // its program's name (16 bytes) when we started it, else zero

@@ -5,7 +5,7 @@
 
 #include "deaths.hpp"
 #include "mesh.hpp"
-#include "protocol.hpp"
+#include <myr/monitor/protocol.hpp>
 #include "servers.hpp"
 
 #include <myr/user/monitor_call.hpp>

@@ -5,7 +5,7 @@
 #include "deaths.hpp"
 #include "mesh.hpp"
 #include "names.hpp"
-#include "protocol.hpp"
+#include <myr/monitor/protocol.hpp>
 
 #include <myr/args.hpp>
 #include <myr/monitor/membership.hpp>

@@ -1,7 +1,7 @@
 // The monitors' message layer (mesh.hpp).
 #include "mesh.hpp"
 
-#include "protocol.hpp"
+#include <myr/monitor/protocol.hpp>
 
 #include <myr/user/syscall.hpp>
 

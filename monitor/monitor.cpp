@@ -10,7 +10,7 @@
 #include "liveness.hpp"
 #include "mesh.hpp"
 #include "names.hpp"
-#include "protocol.hpp"
+#include <myr/monitor/protocol.hpp>
 #include "replication.hpp"
 #include "servers.hpp"
 #include "span.hpp"

@@ -17,7 +17,7 @@
 #include "names.hpp"
 
 #include "mesh.hpp"
-#include "protocol.hpp"
+#include <myr/monitor/protocol.hpp>
 
 #include <myr/repl/endpoint.hpp>
 #include <myr/repl/objects/registry.hpp>

@@ -7,7 +7,7 @@
 // update, and prints one machine line. The replicas must agree.
 #include "replication.hpp"
 
-#include "protocol.hpp"
+#include <myr/monitor/protocol.hpp>
 
 #include <myr/args.hpp>
 #include <myr/repl/endpoint.hpp>

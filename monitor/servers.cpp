@@ -4,7 +4,7 @@
 #include "binding.hpp"
 #include "servers_state.hpp"
 #include "mesh.hpp"
-#include "protocol.hpp"
+#include <myr/monitor/protocol.hpp>
 
 #include <myr/args.hpp>
 #include <myr/supervise.hpp>

@@ -21,7 +21,7 @@
 #include "binding.hpp"
 #include "binding_internal.hpp"
 #include "mesh.hpp"
-#include "protocol.hpp"
+#include <myr/monitor/protocol.hpp>
 
 #include <myr/monitor/shootdown.hpp>
 #include <myr/user/measure.hpp>
