@@ -120,6 +120,19 @@ public:
     }
     [[nodiscard]] const RingBook& book() const { return m_book; }
     [[nodiscard]] std::uint64_t made() const { return m_made; }
+    // What this monitor holds now: binding ends, kept rings, charges with rings out (all zero once
+    // every binding it set up is closed and every domain involved ended or gave its rings back).
+    [[nodiscard]] unsigned ends_in_use() const {
+        unsigned n = 0;
+        for (const End& e : m_binds) n += e.used;
+        return n;
+    }
+    [[nodiscard]] unsigned kept_in_use() const { return max_kept - kept_free(); }
+    [[nodiscard]] unsigned charges_in_use() const {
+        unsigned n = 0;
+        for (const Charge& c : m_charges) n += c.used;
+        return n;
+    }
 
     // The entry `ticket` when `domain` owns it (null otherwise: a domain names only its own).
     End* owned(std::uint64_t ticket, std::uint64_t domain) {
@@ -271,6 +284,12 @@ public:
     Freed domain_ended(std::uint32_t d) {
         Freed f{0, 0};
         for (End& e : m_binds) {
+            // A request of it to a server of this core not yet accepted goes too (another core's
+            // monitor drops one on domain_gone: client_ended).
+            if (e.used && e.server && !e.accepted && e.peer_core == env.core() && e.peer_domain == d) {
+                release(e);
+                continue;
+            }
             if (!e.used || e.domain != d) continue;
             ++f.ends;
             if (!e.server && !e.ready && e.error == Status::ok) {
@@ -446,6 +465,12 @@ private:
     }
     void release(End& e) {
         if (e.server) decline_local(e);
+        if (e.peer_core == env.core() && e.domain != 0) {
+            // A same-core binding: the kept original of a ring this end's domain never took is
+            // not waiting for that domain any more (else it stays until the domain ends).
+            if (e.rx_slot) unkeep(e.own_phys, e.domain);
+            if (e.tx_slot) unkeep(e.peer_phys, e.domain);
+        }
         drop_ring(e.rx_slot, e.own_phys);
         if (e.tx_slot) {
             drop_ring(e.tx_slot, e.peer_phys);

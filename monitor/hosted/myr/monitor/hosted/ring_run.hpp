@@ -1,21 +1,30 @@
 #pragma once
-// The ring memory of bindings (myr/monitor/ring_book.hpp, docs/monitors.md "Ring memory comes
-// back") on Linux threads: the monitors' RingBook, one per node, over a pool of real rings in
-// memory the node's thread allocates, and the lines that return rings (ring_gone) over URPC
-// channels between the nodes. Every node binds to a random other node again and again as a client;
-// as in the guest, each binding takes one ring from the pool of each end (the ring it receives
-// on), the two ends exchange messages through them, and close. A ring comes back to its pool only
-// when both ends gave it up. Nodes are spread over the host's cores (node k on thread k % threads).
+// Binding on Linux threads: the monitors' binding protocol (myr/monitor/binder.hpp, the code the
+// guest monitor runs) on nodes spread over the host's cores (node k on thread k % threads), each
+// node a monitor with a pool of real rings in memory its thread first touched, and the lines
+// between monitors (bind_req, bind_to_req, bind_reply, bind_cancel, ring_gone, domain_gone) over
+// URPC channels. Each node has one server domain (it exports a name; clients also bind to it by
+// address) and two client domains that bind, again and again, to the server of a random node (their
+// own one too: the same-core path with kept copies). A client takes both rings, exchanges a few
+// messages with the server through them, and closes; now and then one cancels while the answer is
+// out, or dies at any step (then it is replaced by a new domain). A domain the monitor hands a ring
+// to sometimes cannot take it (its cspace is full) and asks again.
 //
-// Checked on every message: the writer reads which binding the ring belongs to now (set by the
-// ring's owner when it hands the ring out, cleared when it frees it) and it must be its own: a ring
-// handed to a new binding while the old peer can still write into it fails the run. At the end:
-// every pool is whole again and no node holds a reference to another's ring. The bind handshake
-// here is this harness's own, shorter than binding.cpp's (no names, no tickets across monitors'
-// tables); the accounting is the monitors' code. Used by tests/hosted/ring_hosted_test.cpp (also
-// under TSan). Host only.
+// What the harness gives the protocol (HostEnv) stands in for the kernel: a 64-slot cnode per
+// monitor, ring "capabilities" that are addresses, the kernel's zeroing of a fresh ring, and the
+// removal of a dead domain's capabilities. Checked on every step:
+// - a ring of a node's pool is handed to a new binding only when no domain on any node holds it
+//   (else a peer that still writes into it would corrupt the new binding), and a monitor removes
+//   its capabilities to a ring (reclaim) only when no domain of its core holds it;
+// - every echo comes back in order on the binding it was sent on, with the service word asked for;
+// - no monitor reports a malformed line;
+// and at the end: every pool whole, no reference to another node's ring, no binding end, kept ring,
+// charge or cnode slot left in any monitor. Used by tests/hosted/ring_hosted_test.cpp (also under
+// TSan). Host only.
 #include <myr/hosted/runtime.hpp>
+#include <myr/monitor/binder.hpp>
 #include <myr/monitor/hosted/node_mesh.hpp>
+#include <myr/monitor/protocol.hpp>
 #include <myr/monitor/ring_book.hpp>
 #include <myr/urpc/urpc.hpp>
 
@@ -28,6 +37,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,7 +45,7 @@ namespace myr::monitor::hosted {
 
 struct RingRunConfig {
     std::uint32_t nodes = 4;       // 2..16
-    std::uint32_t cycles = 2000;   // bindings each node makes as a client
+    std::uint32_t cycles = 2000;   // binds each client domain slot asks for
     std::uint32_t messages = 4;    // round trips per binding
     std::uint32_t seed = 1;
 };
@@ -43,7 +53,13 @@ struct RingRunConfig {
 struct RingRun {
     bool ok = false;
     std::string failure;
-    std::uint64_t bindings = 0, refused = 0, reused = 0;  // reused: rings handed out again
+    std::uint64_t bindings = 0;     // bindings that carried all their messages
+    std::uint64_t refused = 0;      // binds answered busy or no_memory (by either monitor)
+    std::uint64_t reused = 0;       // rings handed out again
+    std::uint64_t local = 0;        // bindings between two domains of one node
+    std::uint64_t by_address = 0;   // bindings made with bind_to
+    std::uint64_t cancelled = 0, died = 0, caps_refused = 0;
+    [[nodiscard]] std::uint64_t asked() const { return bindings + refused + cancelled + died; }
 };
 
 namespace ring_run_detail {
@@ -51,20 +67,22 @@ namespace ring_run_detail {
 inline constexpr unsigned ring_bits = 12;
 inline constexpr std::uint64_t ring_bytes = std::uint64_t{1} << ring_bits;
 // Small pools, so rings come round again within a few bindings (and a full pool refuses some).
-inline constexpr std::uint32_t rings_per_node = 4;
+inline constexpr std::uint32_t rings_per_node = 6;
 inline constexpr urpc::ChannelConfig ring_config{32, urpc::Wake::poll};
 static_assert(urpc::channel_bytes(32) <= ring_bytes);
-
-enum Line : std::uint8_t { bind_req = 1, bind_reply = 2, ring_gone = 3 };
+inline constexpr std::uint64_t server_domain = 2, first_client = 16;
+inline constexpr unsigned clients_per_node = 2, max_conns = 16;
 inline constexpr std::uint64_t bye = ~std::uint64_t{0};  // the server's last word, after the client closed
+inline constexpr std::uint64_t name_base = 0x7376632d00000000ull;  // "svc-" and the node's number
+inline constexpr std::uint32_t slots = 64;
 
 struct Shared {
     std::uint32_t nodes = 0;
     std::vector<std::uintptr_t> pool;  // each node's pool base (published before the run)
-    std::unique_ptr<std::atomic<std::uint64_t>[]> owner_of;  // [node * rings + i]: binding using the ring, 0: free
+    std::unique_ptr<std::atomic<std::uint32_t>[]> holders;  // [node * rings + i]: domains holding the ring
     std::atomic<std::uint64_t> in_flight{0};
-    std::atomic<std::uint32_t> finished{0};        // nodes whose client made all its bindings
-    std::atomic<std::uint32_t> open_servers{0};    // server ends not closed yet
+    std::atomic<std::uint32_t> finished{0};      // client domain slots done with their binds
+    std::atomic<std::uint32_t> open_conns{0};    // connections a domain still has (either end)
     std::atomic<bool> failed{false};
     std::mutex lock;
     std::string failure;
@@ -73,191 +91,349 @@ struct Shared {
         if (failure.empty()) failure = why;
         failed.store(true);
     }
-    std::atomic<std::uint64_t>& binding_of(std::uint64_t addr) {
+    // The node whose pool holds ring `phys` (nodes: none).
+    std::uint32_t owner(std::uint64_t phys) const {
         for (std::uint32_t k = 0; k < nodes; ++k)
-            if (addr >= pool[k] && addr < pool[k] + rings_per_node * ring_bytes)
-                return owner_of[k * rings_per_node + (addr - pool[k]) / ring_bytes];
-        std::abort();  // not a ring: a bug of this harness
+            if (phys >= pool[k] && phys < pool[k] + rings_per_node * ring_bytes && (phys - pool[k]) % ring_bytes == 0) return k;
+        return nodes;
+    }
+    std::atomic<std::uint32_t>& holders_of(std::uint64_t phys) {
+        const std::uint32_t k = owner(phys);
+        if (k == nodes) std::abort();  // not a ring: a bug of this harness
+        return holders[k * rings_per_node + (phys - pool[k]) / ring_bytes];
     }
 };
 
-struct Binding {
-    bool used = false, client = false;
-    std::uint64_t id = 0;          // the client's node << 32 | its count
-    std::uint32_t peer = 0;
-    std::uint64_t rx = 0, tx = 0;  // our ring (we receive on it), the peer's (we send on it)
+struct Node;
+
+// What the kernel and the mesh give the guest monitor, for Binder on a host thread.
+struct HostEnv {
+    Node* node = nullptr;
+    std::uint64_t core() const;
+    std::uint64_t cores() const;
+    bool alive(std::uint64_t) const { return true; }
+    bool ring_of(std::uint64_t c, std::uint64_t phys) const;
+    Result<std::uint64_t> alloc_slot();
+    void free_slot(std::uint64_t s);
+    void vacate(std::uint64_t s) { free_slot(s); }
+    unsigned free_slots();
+    Status make_ring(std::uint64_t phys, std::uint64_t slot);
+    Status copy_ring(std::uint64_t from, std::uint64_t to);
+    void reclaim(std::uint64_t phys);
+    void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3,
+              std::uint64_t w4, std::uint64_t w5, std::uint64_t w6);
+    void wake() {}
+    bool lookup(std::uint64_t n0, std::uint64_t n1, std::uint32_t& c, std::uint32_t& d) const;
+    bool ended(std::uint64_t, std::uint64_t d) const { return d != server_domain; }  // only servers are asked for
+    bool accepts(std::uint64_t d) const { return d == server_domain; }
+    bool reply(Status st, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3, std::uint64_t cap, std::uint64_t high);
+    void report(BindEvent ev, std::uint64_t a, std::uint64_t b);
+};
+
+struct Held {
+    std::uint64_t handle = 0, phys = 0;
+};
+
+// One end of a binding as its domain sees it.
+struct Conn {
+    bool used = false, dead = false;  // dead: the peer ended; close once both rings are here
+    std::uint64_t ticket = 0;
+    std::uint32_t peer_core = 0;
+    std::uint64_t peer_domain = 0, service = 0;
+    Held rx, tx;
+    bool attached = false;
     urpc::Sender out;
     urpc::Receiver in;
     std::uint32_t sent = 0, got = 0;
 };
 
+enum class ClientState : std::uint8_t { idle, polling, taking, talking };
+struct Client {
+    std::uint64_t domain = 0;
+    ClientState state = ClientState::idle;
+    std::uint32_t asked = 0, peer = 0;
+    bool by_address = false, done = false;
+    std::uint64_t service = 0;
+    Conn c;
+};
+
 struct Node {
     std::uint32_t id = 0;
     Shared* shared = nullptr;
-    std::unique_ptr<RingBook> book;
+    const RingRunConfig* cfg = nullptr;
+    Binder<HostEnv> binder;
+    std::uint64_t slot_used = 0;
+    std::uint64_t slot_ring[slots] = {};
     std::vector<urpc::Sender> to;
     std::vector<urpc::Receiver> from;
-    std::vector<std::deque<std::array<std::uint64_t, 5>>> outq;  // type, w0..w3
-    Binding client, server[16];
-    std::uint64_t made = 0, refused = 0, reused = 0;
+    std::vector<std::deque<std::array<std::uint64_t, 8>>> outq;  // type, w0..w6
+    Client clients[clients_per_node];
+    Conn conns[max_conns];  // the server domain's
+    std::set<std::uint64_t> dead;  // core << 32 | domain: clients known to have ended
+    std::uint64_t next_domain = first_client;
+    std::mt19937 rng;
     std::vector<bool> handed_before;
+    RingRun counts;
+    // The answer to the domain call in progress, and whether that domain can take a capability.
+    struct Answer {
+        Status st = Status::ok;
+        std::uint64_t w1 = 0, w2 = 0, w3 = 0, cap_phys = 0;
+        bool cap = false;
+    } last;
+    bool cspace_full = false;
 
-    void line(std::uint32_t dest, std::uint8_t type, std::uint64_t a, std::uint64_t b = 0, std::uint64_t c = 0,
-              std::uint64_t d = 0) {
-        shared->in_flight.fetch_add(1, std::memory_order_relaxed);
-        outq[dest].push_back({type, a, b, c, d});
-    }
-    // What a RingBook step asks: remove references here (nothing to do on a host), tell the owner,
-    // and when a ring of ours is free, mark it nobody's.
-    void apply(const RingBook::Done& d) {
-        if (d.notify != RingBook::none) line(d.notify, ring_gone, d.phys);
-        if (d.freed) shared->binding_of(d.phys).store(0, std::memory_order_release);
-    }
-    // A ring of our pool for binding `id` with `peer`, formatted for us to receive on; 0: none free.
-    std::uint64_t take_ring(std::uint32_t peer, std::uint64_t id_) {
-        const std::uint64_t r = book->allocate(peer, {});
-        if (r == 0) return 0;
-        const std::uint64_t i = (r - shared->pool[id]) / ring_bytes;
-        if (handed_before[i]) ++reused;
-        handed_before[i] = true;
-        shared->binding_of(r).store(id_, std::memory_order_release);
-        if (urpc::format_channel({reinterpret_cast<std::byte*>(r), ring_bytes}, ring_config) != Status::ok)
-            shared->fail("a ring did not format");
-        return r;
-    }
-    bool attach(Binding& b) {
-        auto s = urpc::Sender::attach({reinterpret_cast<std::byte*>(b.tx), ring_bytes});
-        auto r = urpc::Receiver::attach({reinterpret_cast<std::byte*>(b.rx), ring_bytes});
-        if (!s.ok() || !r.ok()) return false;
-        b.out = *s;
-        b.in = *r;
+    void fail(const std::string& why) { shared->fail("node " + std::to_string(id) + ": " + why); }
+
+    // ---- a domain's ends of a binding
+    // Takes whichever ring is still at the monitor; true once both are here.
+    bool take_rings(std::uint64_t domain, Conn& c) {
+        for (std::uint64_t which = 0; which < 2; ++which) {
+            Held& h = which ? c.tx : c.rx;
+            if (h.phys) continue;
+            cspace_full = rng() % 8 == 0;
+            binder.take_ring(domain, c.ticket, which);
+            cspace_full = false;
+            if (last.st == Status::busy) return false;
+            if (last.st != Status::ok) {
+                fail("take_ring answered " + std::to_string(static_cast<int>(last.st)));
+                return false;
+            }
+            if (!last.cap) {
+                ++counts.caps_refused;
+                return false;
+            }
+            h = {last.w1, last.cap_phys};
+            shared->holders_of(h.phys).fetch_add(1, std::memory_order_acq_rel);
+            if (which == 0) {
+                if (urpc::format_channel({reinterpret_cast<std::byte*>(h.phys), ring_bytes}, ring_config) != Status::ok)
+                    fail("a ring did not format");
+                auto r = urpc::Receiver::attach({reinterpret_cast<std::byte*>(h.phys), ring_bytes});
+                if (!r.ok()) fail("a receive ring did not attach");
+                else c.in = *r;
+            }
+        }
         return true;
     }
-    // Sends on the peer's ring, after checking it is still this binding's.
-    bool write(Binding& b, std::uint64_t word) {
-        if (shared->binding_of(b.tx).load(std::memory_order_acquire) != b.id)
-            shared->fail("node " + std::to_string(id) + " wrote into a ring of node " + std::to_string(b.peer) +
-                         " that another binding holds now");
+    // The sender attaches once the peer formatted its ring (it may not have yet).
+    bool attach(Conn& c) {
+        if (c.attached) return true;
+        auto s = urpc::Sender::attach({reinterpret_cast<std::byte*>(c.tx.phys), ring_bytes});
+        if (!s.ok()) return false;
+        c.out = *s;
+        c.attached = true;
+        return true;
+    }
+    bool write(Conn& c, std::uint64_t word) {
         const std::uint64_t w[urpc::payload_words] = {word};
-        return b.out.try_send(1, w) == Status::ok;
+        return c.out.try_send(1, w) == Status::ok;
     }
-    // Both references of a closed binding go (the monitors' unbind_ring of each ring).
-    void close(Binding& b) {
-        apply(book->unref(b.tx));
-        apply(book->unref(b.rx));
-        if (!b.client) shared->open_servers.fetch_sub(1, std::memory_order_release);
-        b = {};
+    // The domain deletes its capabilities to both rings and gives them back to the monitor.
+    void close(std::uint64_t domain, Conn& c) {
+        for (Held* h : {&c.rx, &c.tx}) {
+            if (!h->phys) continue;
+            const Held gone = *h;
+            *h = {};  // its capability is deleted first
+            shared->holders_of(gone.phys).fetch_sub(1, std::memory_order_acq_rel);
+            binder.unbind_ring(domain, gone.handle);
+            if (last.st != Status::ok) fail("unbind_ring answered " + std::to_string(static_cast<int>(last.st)));
+        }
+        if (c.used) shared->open_conns.fetch_sub(1, std::memory_order_acq_rel);
+        c = Conn{};
     }
 
-    void on_line(std::uint32_t f, const urpc::Message& m) {
-        switch (m.header.type) {
-        case bind_req: {
-            // [id, client's ring]: count a reference to it, take one of ours, answer
-            // [id, refused?, our ring, whether we kept the client's ring's address].
-            Binding* b = nullptr;
-            for (Binding& s : server)
-                if (!s.used) {
-                    b = &s;
-                    break;
+    // ---- the client domains
+    void die(Client& cl, bool count = true) {
+        // The kernel removes the capabilities of the ended domain; its monitor frees what it held
+        // and tells every other monitor (domain_gone), and the server of this core hears it too.
+        const Conn gone = cl.c;
+        cl.c = Conn{};
+        for (const Held* h : {&gone.rx, &gone.tx})
+            if (h->phys) shared->holders_of(h->phys).fetch_sub(1, std::memory_order_acq_rel);
+        if (gone.used) shared->open_conns.fetch_sub(1, std::memory_order_acq_rel);
+        (void)binder.domain_ended(static_cast<std::uint32_t>(cl.domain));
+        for (std::uint32_t k = 0; k < shared->nodes; ++k)
+            if (k != id) line(k, domain_gone, id, cl.domain, 0);
+        client_gone(id, cl.domain);
+        counts.died += count;
+        cl.state = ClientState::idle;
+        cl.domain = next_domain++;
+    }
+    bool client_step(Client& cl) {
+        switch (cl.state) {
+        case ClientState::idle: {
+            if (cl.asked >= cfg->cycles) {
+                if (!cl.done) {
+                    cl.done = true;
+                    shared->finished.fetch_add(1, std::memory_order_acq_rel);
                 }
-            if (!b || !book->ref(m.words[1], f)) {
-                line(f, bind_reply, m.words[0], 1, 0, 0);  // its ring is its own alone
-                return;
+                return false;
             }
-            const std::uint64_t r = take_ring(f, m.words[0]);
-            if (r == 0) {
-                apply(book->unref(m.words[1]));  // ring_gone goes first, on the same channel
-                line(f, bind_reply, m.words[0], 1, 0, 1);
-                return;
+            ++cl.asked;
+            cl.peer = static_cast<std::uint32_t>(rng() % shared->nodes);
+            cl.by_address = rng() % 4 == 0;
+            cl.service = cl.by_address ? (std::uint64_t{id} << 40 | cl.domain << 20 | cl.asked) : 0;
+            if (cl.by_address) binder.bind_to(cl.domain, cl.peer, server_domain, cl.service, false);
+            else binder.bind(cl.domain, name_base | cl.peer, 0, false);
+            if (last.st == Status::busy || last.st == Status::no_memory) {
+                ++counts.refused;
+                return true;
             }
-            *b = Binding{};
-            b->used = true;
-            b->id = m.words[0];
-            b->peer = f;
-            b->rx = r;
-            b->tx = m.words[1];
-            shared->open_servers.fetch_add(1, std::memory_order_relaxed);
-            if (!attach(*b)) shared->fail("a server end did not attach");
-            line(f, bind_reply, m.words[0], 0, r, 1);
-            return;
-        }
-        case bind_reply: {
-            Binding& c = client;
-            if (!c.used || m.words[0] != c.id) return shared->fail("a reply nobody waits for");
-            if (m.words[1] != 0) {
-                ++refused;
-                // A server that never kept our ring's address will not say ring_gone for it.
-                if (m.words[3] == 0) apply(book->peer_never(c.rx));
-                apply(book->unref(c.rx));
-                c = {};
-                return;
+            if (last.st != Status::ok) {
+                fail("bind answered " + std::to_string(static_cast<int>(last.st)));
+                return false;
             }
-            if (!book->ref(m.words[2], f)) return shared->fail("the server's ring could not be counted");
-            c.tx = m.words[2];
-            if (!attach(c)) shared->fail("a client end did not attach");
-            ++made;
-            return;
+            cl.c = Conn{};
+            cl.c.ticket = last.w1;
+            cl.state = ClientState::polling;
+            return true;
         }
-        case ring_gone: {
-            bool bad = false;
-            apply(book->peer_done(f, m.words[0], bad));
-            if (bad) shared->fail("ring_gone for a ring not in use with that peer");
-            return;
-        }
-        default: shared->fail("a line of no known type");
-        }
-    }
-
-    // One step of this node's client and server ends; true when anything moved.
-    bool step(std::mt19937& rng, const RingRunConfig& cfg) {
-        bool any = false;
-        Binding& c = client;
-        if (!c.used && made + refused < cfg.cycles) {
-            const auto peer = static_cast<std::uint32_t>((id + 1 + rng() % (shared->nodes - 1)) % shared->nodes);
-            const std::uint64_t bid = std::uint64_t{id} << 32 | (made + refused + 1);
-            const std::uint64_t r = take_ring(peer, bid);
-            if (r != 0) {
-                c = Binding{};
-                c.used = c.client = true;
-                c.id = bid;
-                c.peer = peer;
-                c.rx = r;
-                line(peer, bind_req, bid, r);
-                any = true;
+        case ClientState::polling: {
+            if (rng() % 64 == 0) {  // stops waiting, then ends (a client that gave up)
+                binder.cancel(cl.domain, cl.c.ticket);
+                if (last.st != Status::ok) fail("bind_cancel answered " + std::to_string(static_cast<int>(last.st)));
+                ++counts.cancelled;
+                die(cl, false);
+                return true;
             }
-        } else if (c.used && c.tx) {
-            urpc::Message m{};
-            if (c.sent < cfg.messages && c.sent == c.got && write(c, c.sent + 1)) {
+            binder.poll(cl.domain, cl.c.ticket);
+            if (last.st == Status::would_block) return false;
+            if (last.st == Status::busy || last.st == Status::no_memory) {
+                ++counts.refused;
+                cl.state = ClientState::idle;
+                return true;
+            }
+            if (last.st != Status::ok || last.w2 != cl.peer || last.w3 != server_domain) {
+                fail("bind_poll answered " + std::to_string(static_cast<int>(last.st)) + " from core " + std::to_string(last.w2));
+                return false;
+            }
+            cl.c.used = true;
+            cl.c.peer_core = cl.peer;
+            cl.c.peer_domain = server_domain;
+            shared->open_conns.fetch_add(1, std::memory_order_acq_rel);
+            cl.state = ClientState::taking;
+            return true;
+        }
+        case ClientState::taking:
+            if (rng() % 512 == 0) return die(cl), true;
+            if (!take_rings(cl.domain, cl.c)) return true;
+            cl.state = ClientState::talking;
+            return true;
+        case ClientState::talking: {
+            Conn& c = cl.c;
+            if (rng() % 512 == 0) return die(cl), true;
+            if (!attach(c)) return false;
+            bool any = false;
+            if (c.sent < cfg->messages && c.sent == c.got && write(c, c.sent + 1)) {
                 ++c.sent;
                 any = true;
             }
+            urpc::Message m{};
             if (c.in.try_recv(m) == Status::ok) {
                 any = true;
                 if (m.words[0] != bye) {
-                    if (m.words[0] != c.got + 1) shared->fail("an echo out of order");
+                    if (m.words[0] != c.got + 1) fail("an echo out of order");
                     ++c.got;
                 }
             }
-            if (c.got == cfg.messages && write(c, 0)) {  // 0: close
-                close(c);
+            if (c.got == cfg->messages && write(c, 0)) {  // 0: close
+                ++counts.bindings;
+                counts.local += cl.peer == id;
+                counts.by_address += cl.by_address;
+                close(cl.domain, c);
+                cl.state = ClientState::idle;
                 any = true;
             }
+            return any;
         }
-        for (Binding& s : server) {
-            if (!s.used) continue;
-            urpc::Message m{};
-            if (s.in.try_recv(m) != Status::ok) continue;
-            any = true;
-            if (m.words[0] == 0) {
-                // A server may still answer a close (here, after a while): the client gave its
-                // ring up already, so only the accounting keeps that ring from another binding.
-                for (unsigned spin = static_cast<unsigned>(rng() % 256); spin; --spin) urpc::cpu_relax();
-                (void)write(s, bye);
-                close(s);
+        }
+        return false;
+    }
+
+    // ---- the server domain
+    void client_gone(std::uint32_t core, std::uint64_t domain) {
+        dead.insert(std::uint64_t{core} << 32 | domain);
+        for (Conn& c : conns)
+            if (c.used && c.peer_core == core && c.peer_domain == domain) c.dead = true;
+    }
+    bool server_step() {
+        bool any = false;
+        Conn* slot = nullptr;
+        for (Conn& c : conns)
+            if (!c.used) {
+                slot = &c;
+                break;
+            }
+        if (slot) {
+            binder.accept(server_domain, true);
+            if (last.st == Status::ok) {
+                any = true;
+                *slot = Conn{};
+                slot->used = true;
+                slot->ticket = last.w1;
+                slot->peer_core = static_cast<std::uint32_t>(last.w2 >> 32);
+                slot->peer_domain = last.w2 & 0xffffffff;
+                slot->service = last.w3;
+                slot->dead = dead.count(std::uint64_t{slot->peer_core} << 32 | slot->peer_domain) != 0;
+                if (slot->service && (slot->service >> 40) != slot->peer_core)
+                    fail("a binding by address carries another client's service word");
+                shared->open_conns.fetch_add(1, std::memory_order_acq_rel);
+            } else if (last.st != Status::would_block) {
+                fail("accept answered " + std::to_string(static_cast<int>(last.st)));
+            }
+        }
+        for (Conn& c : conns) {
+            if (!c.used) continue;
+            if (!c.tx.phys || !c.rx.phys) {
+                any |= take_rings(server_domain, c);
                 continue;
             }
-            while (!write(s, m.words[0])) urpc::cpu_relax();
+            if (c.dead) {  // its client ended: nobody will write
+                close(server_domain, c);
+                any = true;
+                continue;
+            }
+            if (!attach(c)) continue;
+            urpc::Message m{};
+            if (c.in.try_recv(m) != Status::ok) continue;
+            any = true;
+            if (m.words[0] == 0) {
+                // The client gave its rings up already: only the accounting keeps them from another
+                // binding while this last word goes out.
+                (void)write(c, bye);
+                close(server_domain, c);
+                continue;
+            }
+            while (!write(c, m.words[0])) urpc::cpu_relax();
         }
+        return any;
+    }
+
+    // ---- lines between monitors
+    void line(std::uint32_t dest, std::uint8_t type, std::uint64_t w0 = 0, std::uint64_t w1 = 0, std::uint64_t w2 = 0,
+              std::uint64_t w3 = 0, std::uint64_t w4 = 0, std::uint64_t w5 = 0, std::uint64_t w6 = 0) {
+        shared->in_flight.fetch_add(1, std::memory_order_relaxed);
+        outq[dest].push_back({type, w0, w1, w2, w3, w4, w5, w6});
+    }
+    void on_line(std::uint32_t f, const urpc::Message& m) {
+        switch (m.header.type) {
+        case bind_req: return binder.on_bind_request(f, m);
+        case bind_to_req: return binder.on_bind_to_request(f, m);
+        case bind_reply: return binder.on_bind_reply(f, m);
+        case bind_cancel: return binder.on_bind_cancel(f, m);
+        case ring_gone: return (void)binder.on_ring_gone(f, m);
+        case domain_gone:
+            if (m.words[0] != f) return fail("domain_gone naming another core");
+            binder.client_ended(f, m.words[1]);
+            return client_gone(f, m.words[1]);
+        default: return fail("a line of no known type");
+        }
+    }
+
+    // One step of this node's domains and monitor; true when anything moved.
+    bool step() {
+        bool any = false;
+        for (Client& cl : clients) any |= client_step(cl);
+        any |= server_step();
         for (std::uint32_t f = 0; f < shared->nodes; ++f) {
             if (f == id) continue;
             urpc::Message m{};
@@ -270,14 +446,100 @@ struct Node {
         for (std::uint32_t t = 0; t < shared->nodes; ++t)
             while (!outq[t].empty()) {
                 const auto& q = outq[t].front();
-                const std::uint64_t w[urpc::payload_words] = {q[1], q[2], q[3], q[4]};
+                const std::uint64_t w[urpc::payload_words] = {q[1], q[2], q[3], q[4], q[5], q[6], q[7]};
                 if (to[t].try_send(static_cast<std::uint8_t>(q[0]), w) != Status::ok) break;
                 outq[t].pop_front();
                 any = true;
             }
         return any;
     }
+    [[nodiscard]] bool idle() const {
+        for (const Client& cl : clients)
+            if (!cl.done) return false;
+        for (const auto& q : outq)
+            if (!q.empty()) return false;
+        return true;
+    }
 };
+
+inline std::uint64_t HostEnv::core() const { return node->id; }
+inline std::uint64_t HostEnv::cores() const { return node->shared->nodes; }
+inline bool HostEnv::ring_of(std::uint64_t c, std::uint64_t phys) const {
+    return c < node->shared->nodes && node->shared->owner(phys) == c;
+}
+inline Result<std::uint64_t> HostEnv::alloc_slot() {
+    for (std::uint64_t s = 1; s < slots; ++s)
+        if (!(node->slot_used >> s & 1)) {
+            node->slot_used |= std::uint64_t{1} << s;
+            return s;
+        }
+    return Status::busy;
+}
+inline void HostEnv::free_slot(std::uint64_t s) {
+    if (!s) return;
+    node->slot_used &= ~(std::uint64_t{1} << s);
+    node->slot_ring[s] = 0;
+}
+inline unsigned HostEnv::free_slots() {
+    unsigned n = 0;
+    for (std::uint64_t s = 1; s < slots; ++s) n += !(node->slot_used >> s & 1);
+    return n;
+}
+// The kernel makes a capability only to channel-pool memory, and zeroes a ring of its own pool:
+// the moment a ring of ours is handed to a new binding, so no domain anywhere may hold it now.
+inline Status HostEnv::make_ring(std::uint64_t phys, std::uint64_t slot) {
+    Shared& sh = *node->shared;
+    const std::uint32_t k = sh.owner(phys);
+    if (k == sh.nodes) return Status::invalid_argument;
+    if (k == node->id) {
+        if (const std::uint32_t n = sh.holders_of(phys).load(std::memory_order_acquire); n != 0)
+            node->fail("ring " + std::to_string((phys - sh.pool[k]) / ring_bytes) + " handed to a new binding while " +
+                       std::to_string(n) + " domain(s) still hold it");
+        const std::uint64_t i = (phys - sh.pool[k]) / ring_bytes;
+        if (node->handed_before[i]) ++node->counts.reused;
+        node->handed_before[i] = true;
+        std::memset(reinterpret_cast<void*>(phys), 0, ring_bytes);
+    }
+    node->slot_ring[slot] = phys;
+    return Status::ok;
+}
+inline Status HostEnv::copy_ring(std::uint64_t from, std::uint64_t to) {
+    if (!node->slot_ring[from]) return Status::not_found;
+    node->slot_ring[to] = node->slot_ring[from];
+    return Status::ok;
+}
+// Every capability to `phys` on this core goes: by then no domain here may hold it, and no slot
+// of the monitor's (RingBook counted none).
+inline void HostEnv::reclaim(std::uint64_t phys) {
+    for (std::uint64_t s = 1; s < slots; ++s)
+        if (node->slot_ring[s] == phys) node->fail("reclaim of a ring the monitor still holds in a slot");
+    auto held = [phys](const Conn& c) { return c.rx.phys == phys || c.tx.phys == phys; };
+    for (const Client& cl : node->clients)
+        if (held(cl.c)) node->fail("reclaim of a ring a client domain still holds");
+    for (const Conn& c : node->conns)
+        if (held(c)) node->fail("reclaim of a ring the server domain still holds");
+}
+inline void HostEnv::send(std::uint64_t to, std::uint8_t type, std::uint64_t w0, std::uint64_t w1, std::uint64_t w2,
+                          std::uint64_t w3, std::uint64_t w4, std::uint64_t w5, std::uint64_t w6) {
+    node->line(static_cast<std::uint32_t>(to), type, w0, w1, w2, w3, w4, w5, w6);
+}
+inline bool HostEnv::lookup(std::uint64_t n0, std::uint64_t n1, std::uint32_t& c, std::uint32_t& d) const {
+    if (n1 != 0 || (n0 & ~std::uint64_t{0xffffffff}) != name_base || (n0 & 0xffffffff) >= node->shared->nodes) return false;
+    c = static_cast<std::uint32_t>(n0 & 0xffffffff);
+    d = server_domain;
+    return true;
+}
+inline bool HostEnv::reply(Status st, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3, std::uint64_t cap, std::uint64_t) {
+    node->last = {st, w1, w2, w3, 0, false};
+    if (cap == abi::no_cap || node->cspace_full) return false;
+    node->last.cap_phys = node->slot_ring[cap];
+    node->last.cap = true;
+    return true;
+}
+inline void HostEnv::report(BindEvent ev, std::uint64_t a, std::uint64_t b) {
+    node->fail("the binding protocol reported event " + std::to_string(static_cast<int>(ev)) + " (" + std::to_string(a) +
+               ", " + std::to_string(b) + ")");
+}
 
 } // namespace ring_run_detail
 
@@ -289,8 +551,8 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
     Shared shared;
     shared.nodes = n;
     shared.pool.assign(n, 0);
-    shared.owner_of.reset(new std::atomic<std::uint64_t>[std::size_t{n} * rings_per_node]);
-    for (std::size_t i = 0; i < std::size_t{n} * rings_per_node; ++i) shared.owner_of[i].store(0);
+    shared.holders.reset(new std::atomic<std::uint32_t>[std::size_t{n} * rings_per_node]);
+    for (std::size_t i = 0; i < std::size_t{n} * rings_per_node; ++i) shared.holders[i].store(0);
     // Pools: allocated here, each first touched by its node's thread below (its NUMA node).
     std::vector<void*> pools(n);
     for (std::uint32_t k = 0; k < n; ++k) {
@@ -307,33 +569,30 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
             auto nd = std::make_unique<Node>();
             nd->id = k;
             nd->shared = &shared;
-            nd->book = std::make_unique<RingBook>();
+            nd->cfg = &cfg;
+            nd->binder.env.node = nd.get();
+            nd->rng.seed(cfg.seed * 104729u + k);
             std::memset(pools[k], 0, rings_per_node * ring_bytes);
-            nd->book->init(k, shared.pool[k], rings_per_node * ring_bytes, ring_bits);
+            nd->binder.init(shared.pool[k], rings_per_node * ring_bytes, ring_bits);
             nd->handed_before.assign(rings_per_node, false);
             nd->outq.resize(n);
+            for (Client& cl : nd->clients) cl.domain = nd->next_domain++;
             if (!mesh.attach(k, nd->to, nd->from)) shared.fail("a channel did not attach");
             mine.push_back(nd.get());
             nodes[k] = std::move(nd);
         }
-        std::mt19937 rng(cfg.seed * 104729u + thread);
-        std::vector<bool> done(mine.size(), false);
         for (;;) {
-            bool any = false;
-            for (std::size_t i = 0; i < mine.size(); ++i) {
-                Node* nd = mine[i];
-                any |= nd->step(rng, cfg);
-                if (!done[i] && nd->made + nd->refused >= cfg.cycles && !nd->client.used) {
-                    done[i] = true;
-                    shared.finished.fetch_add(1);
-                }
+            bool any = false, idle = true;
+            for (Node* nd : mine) {
+                any |= nd->step();
+                idle = idle && nd->idle();
             }
-            // Done everywhere: every client finished, every server end closed (its ring_gone lines
-            // counted in flight before), no line left.
-            if (!any && shared.finished.load() == n && shared.open_servers.load(std::memory_order_acquire) == 0 &&
-                shared.in_flight.load(std::memory_order_acquire) == 0)
+            // Done everywhere: every client slot asked for all its binds, every connection closed,
+            // no line in flight.
+            if (!any && idle && shared.finished.load(std::memory_order_acquire) == n * clients_per_node &&
+                shared.open_conns.load(std::memory_order_acquire) == 0 && shared.in_flight.load(std::memory_order_acquire) == 0)
                 break;
-            if (!any && shared.failed.load()) break;
+            if (shared.failed.load()) break;
             if (!any) urpc::cpu_relax();
         }
     });
@@ -341,14 +600,25 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
     result.failure = shared.failure;
     for (std::uint32_t k = 0; k < n && result.ok; ++k) {
         Node& nd = *nodes[k];
-        result.bindings += nd.made;
-        result.refused += nd.refused;
-        result.reused += nd.reused;
-        if (nd.book->in_use() != 0 || nd.book->foreign() != 0)
-            if (result.failure.empty())
-                result.failure = "node " + std::to_string(k) + " ends with " + std::to_string(nd.book->in_use()) +
-                                 " of its rings in use and references to " + std::to_string(nd.book->foreign()) +
-                                 " of others'";
+        const RingRun& c = nd.counts;
+        result.bindings += c.bindings;
+        result.refused += c.refused;
+        result.reused += c.reused;
+        result.local += c.local;
+        result.by_address += c.by_address;
+        result.cancelled += c.cancelled;
+        result.died += c.died;
+        result.caps_refused += c.caps_refused;
+        const RingBook& book = nd.binder.book();
+        if (!result.failure.empty()) continue;
+        if (book.in_use() != 0 || book.foreign() != 0)
+            result.failure = "node " + std::to_string(k) + " ends with " + std::to_string(book.in_use()) +
+                             " of its rings in use and references to " + std::to_string(book.foreign()) + " of others'";
+        else if (nd.binder.ends_in_use() || nd.binder.kept_in_use() || nd.binder.charges_in_use() || nd.slot_used)
+            result.failure = "node " + std::to_string(k) + " ends holding " + std::to_string(nd.binder.ends_in_use()) +
+                             " binding ends, " + std::to_string(nd.binder.kept_in_use()) + " kept rings, " +
+                             std::to_string(nd.binder.charges_in_use()) + " charges, cnode slots " +
+                             std::to_string(nd.slot_used);
     }
     for (void* p : pools) std::free(p);
     return result;
