@@ -116,6 +116,9 @@ public:
 
     // This core's channel pool (0 bytes: none; bindings to this core then fail no_memory).
     void init(std::uint64_t pool_base, std::uint64_t pool_bytes, unsigned ring_bits) {
+        for (End& e : m_binds) e = {};
+        for (Charge& c : m_charges) c = {};
+        for (Kept& k : m_kept) k = {};
         m_book.init(static_cast<std::uint32_t>(env.core()), pool_base, pool_bytes, ring_bits);
     }
     [[nodiscard]] const RingBook& book() const { return m_book; }
@@ -714,9 +717,9 @@ private:
     }
 
     RingBook m_book;
-    End m_binds[max_binds];
-    Charge m_charges[max_charges];
-    Kept m_kept[max_kept];
+    End m_binds[max_binds]{};
+    Charge m_charges[max_charges]{};
+    Kept m_kept[max_kept]{};
     std::uint64_t m_serials = 0;  // last End::serial given
     std::uint64_t m_made = 0;     // bindings set up here
 };

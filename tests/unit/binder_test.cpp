@@ -1,0 +1,380 @@
+// The binding protocol (monitor/include/myr/monitor/binder.hpp) between two monitors in one
+// thread, lines delivered in order: a binding made and closed leaves nothing behind, and what a
+// hostile domain or a confused monitor sends (lines for tickets nobody holds, rings outside the
+// sender's pool, other domains' tickets and handles, binds in a loop) gets a clear answer and
+// changes nothing else. The same Binder runs in the guest monitor (monitor/binding.cpp) and on
+// threads (tests/hosted/ring_hosted_test.cpp).
+#include <myr/monitor/binder.hpp>
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <vector>
+
+namespace {
+
+using namespace myr;
+using monitor::BindEvent;
+
+constexpr std::uint64_t pool_bytes = 16 * 4096;
+constexpr std::uint64_t base(std::uint64_t core) { return 0x1000000 * (core + 1); }
+constexpr std::uint64_t server = 2;  // the server domain on each core; it exports name 100 + core
+
+struct World;
+
+struct TestEnv {
+    World* w = nullptr;
+    std::uint32_t me = 0;
+    std::uint64_t used = 0;  // cnode slots
+    std::uint64_t core() const { return me; }
+    std::uint64_t cores() const { return 2; }
+    bool alive(std::uint64_t) const { return true; }
+    bool ring_of(std::uint64_t c, std::uint64_t phys) const {
+        return c < 2 && phys >= base(c) && phys < base(c) + pool_bytes && phys % 4096 == 0;
+    }
+    Result<std::uint64_t> alloc_slot() {
+        for (std::uint64_t s = 1; s < 64; ++s)
+            if (!(used >> s & 1)) {
+                used |= std::uint64_t{1} << s;
+                return s;
+            }
+        return Status::busy;
+    }
+    void free_slot(std::uint64_t s) {
+        if (s) used &= ~(std::uint64_t{1} << s);
+    }
+    void vacate(std::uint64_t s) { free_slot(s); }
+    unsigned free_slots() const { return 63 - static_cast<unsigned>(__builtin_popcountll(used)); }
+    Status make_ring(std::uint64_t phys, std::uint64_t) const {
+        return ring_of(0, phys) || ring_of(1, phys) ? Status::ok : Status::invalid_argument;
+    }
+    Status copy_ring(std::uint64_t, std::uint64_t) const { return Status::ok; }
+    void reclaim(std::uint64_t) {}
+    void send(std::uint64_t to, std::uint8_t type, std::uint64_t w0, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3,
+              std::uint64_t w4, std::uint64_t w5, std::uint64_t w6);
+    void wake() {}
+    bool lookup(std::uint64_t n0, std::uint64_t n1, std::uint32_t& c, std::uint32_t& d) const {
+        if (n1 != 0 || n0 < 100 || n0 > 101) return false;
+        c = static_cast<std::uint32_t>(n0 - 100);
+        d = server;
+        return true;
+    }
+    bool ended(std::uint64_t, std::uint64_t) const { return false; }
+    bool accepts(std::uint64_t d) const;
+    bool reply(Status st, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3, std::uint64_t cap, std::uint64_t);
+    void report(BindEvent ev, std::uint64_t, std::uint64_t);
+};
+
+struct Line {
+    std::uint32_t from, to;
+    urpc::Message m;
+};
+
+struct World {
+    monitor::Binder<TestEnv> m[2];
+    std::deque<Line> lines;
+    std::vector<BindEvent> events;
+    bool accepting = true;
+    struct {
+        Status st;
+        std::uint64_t w1, w2, w3;
+        bool cap;
+    } last{};
+    World() {
+        for (std::uint32_t c = 0; c < 2; ++c) {
+            m[c].env.w = this;
+            m[c].env.me = c;
+            m[c].init(base(c), pool_bytes, 12);
+        }
+    }
+    // Delivers every line in flight (and those they cause), in order.
+    void deliver() {
+        while (!lines.empty()) {
+            const Line l = lines.front();
+            lines.pop_front();
+            dispatch(l);
+        }
+    }
+    void dispatch(const Line& l) {
+        auto& b = m[l.to];
+        switch (l.m.header.type) {
+        case monitor::bind_req: return b.on_bind_request(l.from, l.m);
+        case monitor::bind_to_req: return b.on_bind_to_request(l.from, l.m);
+        case monitor::bind_reply: return b.on_bind_reply(l.from, l.m);
+        case monitor::bind_cancel: return b.on_bind_cancel(l.from, l.m);
+        case monitor::ring_gone: return (void)b.on_ring_gone(l.from, l.m);
+        default: FAIL() << "unexpected line " << int(l.m.header.type);
+        }
+    }
+    static urpc::Message line(std::uint8_t type, std::uint64_t w0, std::uint64_t w1 = 0, std::uint64_t w2 = 0,
+                              std::uint64_t w3 = 0, std::uint64_t w4 = 0, std::uint64_t w5 = 0, std::uint64_t w6 = 0) {
+        urpc::Message msg{};
+        msg.header.type = type;
+        const std::uint64_t w[] = {w0, w1, w2, w3, w4, w5, w6};
+        for (unsigned i = 0; i < 7; ++i) msg.words[i] = w[i];
+        return msg;
+    }
+    // Nothing held anywhere: no end, kept ring, charge, ring of a pool, foreign reference or slot.
+    void expect_empty() {
+        for (std::uint32_t c = 0; c < 2; ++c) {
+            EXPECT_EQ(m[c].ends_in_use(), 0u) << "core " << c;
+            EXPECT_EQ(m[c].kept_in_use(), 0u) << "core " << c;
+            EXPECT_EQ(m[c].charges_in_use(), 0u) << "core " << c;
+            EXPECT_EQ(m[c].book().in_use(), 0u) << "core " << c;
+            EXPECT_EQ(m[c].book().foreign(), 0u) << "core " << c;
+            EXPECT_EQ(m[c].env.used, 0u) << "core " << c;
+        }
+    }
+};
+
+void TestEnv::send(std::uint64_t to, std::uint8_t type, std::uint64_t w0, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3,
+                   std::uint64_t w4, std::uint64_t w5, std::uint64_t w6) {
+    w->lines.push_back({me, static_cast<std::uint32_t>(to), World::line(type, w0, w1, w2, w3, w4, w5, w6)});
+}
+bool TestEnv::accepts(std::uint64_t d) const { return d == server && w->accepting; }
+bool TestEnv::reply(Status st, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3, std::uint64_t cap, std::uint64_t) {
+    w->last = {st, w1, w2, w3, cap != myr::abi::no_cap};
+    return cap != myr::abi::no_cap;
+}
+void TestEnv::report(BindEvent ev, std::uint64_t, std::uint64_t) { w->events.push_back(ev); }
+
+// A client domain `who` of core `c` binds to core `to`'s server and both take their rings.
+// The handles: client rx, tx, server rx, tx.
+struct Bound {
+    std::uint64_t ticket, server_ticket, h[4];
+};
+Bound bind_and_take(World& w, std::uint32_t c, std::uint64_t who, std::uint32_t to) {
+    Bound b{};
+    w.m[c].bind(who, 100 + to, 0, false);
+    EXPECT_EQ(w.last.st, Status::ok);
+    b.ticket = w.last.w1;
+    w.deliver();
+    w.m[c].poll(who, b.ticket);
+    EXPECT_EQ(w.last.st, Status::ok);
+    EXPECT_EQ(w.last.w2, to);
+    w.m[to].accept(server, false);
+    EXPECT_EQ(w.last.st, Status::ok);
+    b.server_ticket = w.last.w1;
+    for (std::uint64_t which = 0; which < 2; ++which) {
+        w.m[c].take_ring(who, b.ticket, which);
+        EXPECT_EQ(w.last.st, Status::ok);
+        b.h[which] = w.last.w1;
+        w.m[to].take_ring(server, b.server_ticket, which);
+        EXPECT_EQ(w.last.st, Status::ok);
+        b.h[2 + which] = w.last.w1;
+    }
+    return b;
+}
+void unbind_all(World& w, std::uint32_t c, std::uint64_t who, std::uint32_t to, const Bound& b) {
+    for (unsigned i = 0; i < 4; ++i) {
+        if (i < 2) w.m[c].unbind_ring(who, b.h[i]);
+        else w.m[to].unbind_ring(server, b.h[i]);
+        EXPECT_EQ(w.last.st, Status::ok);
+    }
+    w.deliver();
+}
+
+TEST(Binder, BindingsAcrossAndOnOneCoreLeaveNothingBehind) {
+    World w;
+    for (std::uint32_t to : {1u, 0u}) {
+        const Bound b = bind_and_take(w, 0, 7, to);
+        EXPECT_EQ(w.m[0].book().in_use() + w.m[1].book().in_use(), 2u);
+        unbind_all(w, 0, 7, to, b);
+        w.expect_empty();
+    }
+    EXPECT_EQ(w.m[0].made() + w.m[1].made(), 3u);  // across: both monitors count it; same core: once
+    EXPECT_TRUE(w.events.empty());
+}
+
+TEST(Binder, LinesForNothingAreReportedAndChangeNothing) {
+    World w;
+    // A reply for a ticket nobody holds, and one past the table.
+    w.m[0].on_bind_reply(1, World::line(monitor::bind_reply, 0, 0, base(1), server));
+    w.m[0].on_bind_reply(1, World::line(monitor::bind_reply, 1000, 0, base(1), server));
+    // ring_gone for a ring of ours not in use, and for an address outside the pool.
+    EXPECT_FALSE(w.m[0].on_ring_gone(1, World::line(monitor::ring_gone, base(0))));
+    EXPECT_FALSE(w.m[0].on_ring_gone(1, World::line(monitor::ring_gone, 0xdead000)));
+    EXPECT_EQ(w.events, (std::vector<BindEvent>{BindEvent::reply_unknown_ticket, BindEvent::reply_unknown_ticket,
+                                                BindEvent::ring_gone_unknown, BindEvent::ring_gone_unknown}));
+    EXPECT_TRUE(w.lines.empty());
+    w.expect_empty();
+}
+
+TEST(Binder, ARequestNamingAForeignRingIsRefused) {
+    World w;
+    // Core 1 asks core 0 for a binding and names a ring of core 0's own pool (or kernel memory) as
+    // its receive ring: refused invalid_argument, nothing kept or charged.
+    for (std::uint64_t bogus : {base(0), std::uint64_t{0x1000}, base(1) + 8}) {
+        w.m[0].on_bind_request(1, World::line(monitor::bind_req, 3, 9, bogus, 100, 0, 1, 0));
+        ASSERT_EQ(w.lines.size(), 1u);
+        EXPECT_EQ(w.lines.front().m.header.type, monitor::bind_reply);
+        EXPECT_EQ(static_cast<Status>(static_cast<std::int32_t>(w.lines.front().m.words[1])), Status::invalid_argument);
+        w.lines.clear();
+    }
+    // A name nobody exports here: not_found.
+    w.m[0].on_bind_request(1, World::line(monitor::bind_req, 3, 9, base(1), 101, 0, 1, 0));
+    EXPECT_EQ(static_cast<Status>(static_cast<std::int32_t>(w.lines.front().m.words[1])), Status::not_found);
+    w.lines.clear();
+    w.expect_empty();
+}
+
+TEST(Binder, AReplyNamingAForeignRingIsRefusedAndTheRingWaitsForRingGone) {
+    World w;
+    w.m[0].bind(7, 101, 0, false);
+    const std::uint64_t ticket = w.last.w1;
+    ASSERT_EQ(w.lines.size(), 1u);
+    const Line req = w.lines.front();
+    w.lines.pop_front();
+    w.dispatch(req);  // core 1 answers with its ring; the line is in flight back to core 0
+    ASSERT_EQ(w.lines.size(), 1u);
+    Line reply = w.lines.front();
+    w.lines.clear();
+    const std::uint64_t server_ring = reply.m.words[2];
+    reply.m.words[2] = base(0) + 4096;  // a ring of core 0's own pool, not the server's
+    w.dispatch(reply);
+    EXPECT_EQ(w.events, std::vector<BindEvent>{BindEvent::reply_foreign_ring});
+    w.m[0].poll(7, ticket);
+    EXPECT_EQ(w.last.st, Status::invalid_argument);
+    // Core 0's ring stays out of use until core 1 says it holds none: core 1 accepted and may
+    // still hold it. Its server takes the rings and gives them back.
+    EXPECT_EQ(w.m[0].book().in_use(), 1u);
+    w.m[1].accept(server, false);
+    const std::uint64_t st = w.last.w1;
+    w.m[1].take_ring(server, st, 0);
+    const std::uint64_t h0 = w.last.w1;
+    w.m[1].take_ring(server, st, 1);
+    const std::uint64_t h1 = w.last.w1;
+    w.m[1].unbind_ring(server, h0);
+    w.m[1].unbind_ring(server, h1);
+    w.deliver();
+    // Core 0 holds nothing any more. Core 1, which sent the bad address, keeps its own ring out of
+    // use: core 0 never held it and cannot name it, so no ring_gone comes for it. The harm stays
+    // with the sender of the bad line.
+    EXPECT_EQ(w.m[0].book().in_use(), 0u);
+    EXPECT_EQ(w.m[0].ends_in_use() + w.m[0].charges_in_use() + w.m[0].book().foreign(), 0u);
+    EXPECT_EQ(w.m[0].env.used, 0u);
+    EXPECT_EQ(w.m[1].book().in_use(), 1u);
+    EXPECT_EQ(w.m[1].book().foreign(), 0u);
+    EXPECT_EQ(w.m[1].ends_in_use(), 0u);
+    EXPECT_NE(server_ring, 0u);
+}
+
+TEST(Binder, ADomainNamesOnlyItsOwnTicketsAndHandles) {
+    World w;
+    w.m[0].bind(7, 101, 0, false);
+    const std::uint64_t ticket = w.last.w1;
+    w.deliver();
+    for (std::uint64_t other : {std::uint64_t{8}, server}) {
+        w.m[0].poll(other, ticket);
+        EXPECT_EQ(w.last.st, Status::not_found);
+        w.m[0].take_ring(other, ticket, 0);
+        EXPECT_EQ(w.last.st, Status::not_found);
+        w.m[0].cancel(other, ticket);
+        EXPECT_EQ(w.last.st, Status::not_found);
+    }
+    w.m[0].take_ring(7, ticket, 2);
+    EXPECT_EQ(w.last.st, Status::not_found) << "a third ring";
+    w.m[0].take_ring(7, ticket, 0);
+    ASSERT_EQ(w.last.st, Status::ok);
+    const std::uint64_t handle = w.last.w1;
+    w.m[0].unbind_ring(8, handle);
+    EXPECT_EQ(w.last.st, Status::not_found) << "another domain's handle";
+    w.m[0].unbind_ring(7, handle ^ (std::uint64_t{1} << 16));
+    EXPECT_EQ(w.last.st, Status::not_found) << "a handle of another serial";
+    w.m[0].unbind_ring(7, handle);
+    EXPECT_EQ(w.last.st, Status::ok);
+    w.m[0].unbind_ring(7, handle);
+    EXPECT_EQ(w.last.st, Status::not_found) << "given back twice";
+    // The server may not take rings of a binding it did not accept.
+    w.m[1].take_ring(server, 0, 0);
+    EXPECT_EQ(w.last.st, Status::not_found);
+}
+
+TEST(Binder, AClientBindingInALoopIsBoundedAndOthersStillBind) {
+    World w;
+    // Bindings in set-up: two at once, the third busy.
+    w.m[0].bind(7, 101, 0, false);
+    w.m[0].bind(7, 101, 0, false);
+    EXPECT_EQ(w.last.st, Status::ok);
+    w.m[0].bind(7, 101, 0, false);
+    EXPECT_EQ(w.last.st, Status::busy);
+    w.deliver();
+    // Ring budget: a client that takes its rings and keeps them gets no_memory once it holds
+    // rings_per_domain of this core's pool; another client still binds.
+    World v;
+    unsigned ok = 0;
+    Status st = Status::ok;
+    for (unsigned i = 0; i < 12 && st == Status::ok; ++i) {
+        v.m[0].bind(7, 101, 0, false);
+        st = v.last.st;
+        if (st != Status::ok) break;
+        const std::uint64_t t = v.last.w1;
+        v.deliver();
+        v.m[0].poll(7, t);
+        v.m[0].take_ring(7, t, 0);
+        v.m[0].take_ring(7, t, 1);
+        v.m[1].accept(server, false);
+        const std::uint64_t s = v.last.w1;
+        v.m[1].take_ring(server, s, 0);
+        v.m[1].take_ring(server, s, 1);
+        ++ok;
+    }
+    EXPECT_EQ(ok, monitor::Binder<TestEnv>::rings_per_domain);
+    EXPECT_EQ(st, Status::no_memory);
+    v.m[0].bind(8, 101, 0, false);
+    EXPECT_EQ(v.last.st, Status::ok) << "another client is not charged for the first one's rings";
+    // At the server's core the same client is bounded too: requests not yet accepted.
+    World u;
+    for (std::uint64_t t = 0; t < 3; ++t) u.m[1].on_bind_request(0, World::line(monitor::bind_req, t, 9, base(0) + t * 4096, 101, 0, t + 1, 0));
+    ASSERT_EQ(u.lines.size(), 3u);
+    EXPECT_EQ(static_cast<Status>(static_cast<std::int32_t>(u.lines[2].m.words[1])), Status::busy);
+}
+
+TEST(Binder, BindByAddressNeedsAnAcceptingDomain) {
+    World w;
+    w.accepting = false;
+    w.m[0].bind_to(7, 0, server, 5, false);
+    EXPECT_EQ(w.last.st, Status::not_found) << "same core, not accepting";
+    w.m[0].bind_to(7, 1, server, 5, false);
+    ASSERT_EQ(w.last.st, Status::ok);  // asked: the other core decides
+    const std::uint64_t ticket = w.last.w1;
+    w.deliver();
+    w.m[0].poll(7, ticket);
+    EXPECT_EQ(w.last.st, Status::not_found);
+    w.m[0].bind_to(7, 2, server, 5, false);
+    EXPECT_EQ(w.last.st, Status::invalid_argument) << "no such core";
+    w.m[0].bind_to(7, 1, 0, 5, false);
+    EXPECT_EQ(w.last.st, Status::invalid_argument) << "domain 0";
+    w.m[0].bind_to(7, 1, std::uint64_t{1} << 32, 5, false);
+    EXPECT_EQ(w.last.st, Status::invalid_argument) << "a domain number past 32 bits";
+    w.expect_empty();
+    // Accepting: the service word reaches the server.
+    w.accepting = true;
+    w.m[0].bind_to(7, 1, server, 0x5e41, false);
+    w.deliver();
+    w.m[1].accept(server, true);
+    EXPECT_EQ(w.last.st, Status::ok);
+    EXPECT_EQ(w.last.w2, std::uint64_t{0} << 32 | 7);
+    EXPECT_EQ(w.last.w3, 0x5e41u);
+}
+
+TEST(Binder, ADeadClientLeavesNothingOnEitherCore) {
+    World w;
+    // Same core, the server has not accepted yet: the request goes with the client.
+    w.m[0].bind(7, 100, 0, false);
+    EXPECT_EQ(w.m[0].ends_in_use(), 2u);
+    (void)w.m[0].domain_ended(7);
+    w.expect_empty();
+    // Across cores, the request still out: the reply frees what is left, and ring_gone returns the
+    // server's ring once the server gave it back.
+    w.m[0].bind(7, 101, 0, false);
+    (void)w.m[0].domain_ended(7);
+    w.deliver();
+    w.m[1].client_ended(0, 7);  // the death feed's domain_gone
+    w.m[1].accept(server, false);
+    EXPECT_EQ(w.last.st, Status::would_block) << "the dead client's request went";
+    w.deliver();
+    w.expect_empty();
+}
+
+} // namespace
