@@ -40,6 +40,7 @@ steps=(
     "replication_guest|$ROOT/tools/bench/replication_guest.sh --out $out/replication_guest $(q --quick)"
     "servers|$ROOT/tools/bench/servers.sh --out $out/servers $(q --quick)"
     "unmap|$ROOT/tools/bench/unmap.sh --out $out/unmap $(q --quick)"
+    "bind|$RELEASE/bench/myriad-bench-bind --out $out/bind $(q --quick)"
 )
 echo "step,status,seconds,command" > "$out/steps.csv"
 {

@@ -30,6 +30,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +49,12 @@ struct RingRunConfig {
     std::uint32_t cycles = 2000;   // binds each client domain slot asks for
     std::uint32_t messages = 4;    // round trips per binding
     std::uint32_t seed = 1;
+    // Small pools, so rings come round again within a few bindings (and a full pool refuses some).
+    std::uint32_t rings = 6;       // rings of each node's pool (at most RingBook::max_pool)
+    // Clients cancel and die at random steps, and domains sometimes cannot take a ring at once.
+    // Off: every bind runs to its end (the bench, tools/bench: myriad-bench-bind).
+    bool faults = true;
+    bool timed = false;            // record each binding's set-up time (RingRun::setup_ns)
 };
 
 struct RingRun {
@@ -59,6 +66,10 @@ struct RingRun {
     std::uint64_t local = 0;        // bindings between two domains of one node
     std::uint64_t by_address = 0;   // bindings made with bind_to
     std::uint64_t cancelled = 0, died = 0, caps_refused = 0;
+    // With RingRunConfig::timed: from each bind call to the first echo back (both rings taken,
+    // both ends attached, one round trip), nanoseconds of the host's steady clock; and the run's.
+    std::vector<std::uint64_t> setup_ns;
+    std::uint64_t wall_ns = 0;
     [[nodiscard]] std::uint64_t asked() const { return bindings + refused + cancelled + died; }
 };
 
@@ -66,8 +77,6 @@ namespace ring_run_detail {
 
 inline constexpr unsigned ring_bits = 12;
 inline constexpr std::uint64_t ring_bytes = std::uint64_t{1} << ring_bits;
-// Small pools, so rings come round again within a few bindings (and a full pool refuses some).
-inline constexpr std::uint32_t rings_per_node = 6;
 inline constexpr urpc::ChannelConfig ring_config{32, urpc::Wake::poll};
 static_assert(urpc::channel_bytes(32) <= ring_bytes);
 inline constexpr std::uint64_t server_domain = 2, first_client = 16;
@@ -77,7 +86,7 @@ inline constexpr std::uint64_t name_base = 0x7376632d00000000ull;  // "svc-" and
 inline constexpr std::uint32_t slots = 64;
 
 struct Shared {
-    std::uint32_t nodes = 0;
+    std::uint32_t nodes = 0, rings_per_node = 0;
     std::vector<std::uintptr_t> pool;  // each node's pool base (published before the run)
     std::unique_ptr<std::atomic<std::uint32_t>[]> holders;  // [node * rings + i]: domains holding the ring
     std::atomic<std::uint64_t> in_flight{0};
@@ -153,6 +162,7 @@ struct Client {
     ClientState state = ClientState::idle;
     std::uint32_t asked = 0, peer = 0;
     bool by_address = false, done = false;
+    std::chrono::steady_clock::time_point t0{};  // the bind call (RingRunConfig::timed)
     std::uint64_t service = 0;
     Conn c;
 };
@@ -173,6 +183,7 @@ struct Node {
     std::uint64_t next_domain = first_client;
     std::mt19937 rng;
     std::vector<bool> handed_before;
+    std::vector<std::uint64_t> setup_ns;
     RingRun counts;
     // The answer to the domain call in progress, and whether that domain can take a capability.
     struct Answer {
@@ -190,7 +201,7 @@ struct Node {
         for (std::uint64_t which = 0; which < 2; ++which) {
             Held& h = which ? c.tx : c.rx;
             if (h.phys) continue;
-            cspace_full = rng() % 8 == 0;
+            cspace_full = cfg->faults && rng() % 8 == 0;
             binder.take_ring(domain, c.ticket, which);
             cspace_full = false;
             if (last.st == Status::busy) return false;
@@ -269,7 +280,10 @@ struct Node {
                 return false;
             }
             ++cl.asked;
-            cl.peer = static_cast<std::uint32_t>(rng() % shared->nodes);
+            if (cfg->timed) cl.t0 = std::chrono::steady_clock::now();
+            // Any node, this one too (the same-core path); without faults (the bench) another one.
+            cl.peer = cfg->faults ? static_cast<std::uint32_t>(rng() % shared->nodes)
+                                  : static_cast<std::uint32_t>((id + 1 + rng() % (shared->nodes - 1)) % shared->nodes);
             cl.by_address = rng() % 4 == 0;
             cl.service = cl.by_address ? (std::uint64_t{id} << 40 | cl.domain << 20 | cl.asked) : 0;
             if (cl.by_address) binder.bind_to(cl.domain, cl.peer, server_domain, cl.service, false);
@@ -288,7 +302,7 @@ struct Node {
             return true;
         }
         case ClientState::polling: {
-            if (rng() % 64 == 0) {  // stops waiting, then ends (a client that gave up)
+            if (cfg->faults && rng() % 64 == 0) {  // stops waiting, then ends (a client that gave up)
                 binder.cancel(cl.domain, cl.c.ticket);
                 if (last.st != Status::ok) fail("bind_cancel answered " + std::to_string(static_cast<int>(last.st)));
                 ++counts.cancelled;
@@ -314,13 +328,13 @@ struct Node {
             return true;
         }
         case ClientState::taking:
-            if (rng() % 512 == 0) return die(cl), true;
+            if (cfg->faults && rng() % 512 == 0) return die(cl), true;
             if (!take_rings(cl.domain, cl.c)) return true;
             cl.state = ClientState::talking;
             return true;
         case ClientState::talking: {
             Conn& c = cl.c;
-            if (rng() % 512 == 0) return die(cl), true;
+            if (cfg->faults && rng() % 512 == 0) return die(cl), true;
             if (!attach(c)) return false;
             bool any = false;
             if (c.sent < cfg->messages && c.sent == c.got && write(c, c.sent + 1)) {
@@ -332,7 +346,9 @@ struct Node {
                 any = true;
                 if (m.words[0] != bye) {
                     if (m.words[0] != c.got + 1) fail("an echo out of order");
-                    ++c.got;
+                    if (++c.got == 1 && cfg->timed)
+                        setup_ns.push_back(static_cast<std::uint64_t>(
+                            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - cl.t0).count()));
                 }
             }
             if (c.got == cfg->messages && write(c, 0)) {  // 0: close
@@ -550,6 +566,9 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
     if (n < 2 || n > 16) return result;
     Shared shared;
     shared.nodes = n;
+    const std::uint32_t rings_per_node = cfg.rings;
+    if (rings_per_node == 0 || rings_per_node > RingBook::max_pool) return result;
+    shared.rings_per_node = rings_per_node;
     shared.pool.assign(n, 0);
     shared.holders.reset(new std::atomic<std::uint32_t>[std::size_t{n} * rings_per_node]);
     for (std::size_t i = 0; i < std::size_t{n} * rings_per_node; ++i) shared.holders[i].store(0);
@@ -563,6 +582,7 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
     NodeMesh mesh;
     if (!mesh.make(rt, n)) return result;
     std::vector<std::unique_ptr<Node>> nodes(n);
+    const auto start = std::chrono::steady_clock::now();
     const Status s = rt.run(mesh.cores(), [&](std::uint32_t thread) {
         std::vector<Node*> mine;
         for (std::uint32_t k = thread; k < n; k += mesh.threads()) {
@@ -596,6 +616,8 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
             if (!any) urpc::cpu_relax();
         }
     });
+    result.wall_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
     result.ok = s == Status::ok;
     result.failure = shared.failure;
     for (std::uint32_t k = 0; k < n && result.ok; ++k) {
@@ -609,6 +631,7 @@ inline RingRun run_rings(myr::hosted::Runtime& rt, const RingRunConfig& cfg) {
         result.cancelled += c.cancelled;
         result.died += c.died;
         result.caps_refused += c.caps_refused;
+        result.setup_ns.insert(result.setup_ns.end(), nd.setup_ns.begin(), nd.setup_ns.end());
         const RingBook& book = nd.binder.book();
         if (!result.failure.empty()) continue;
         if (book.in_use() != 0 || book.foreign() != 0)
