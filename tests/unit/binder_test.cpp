@@ -390,6 +390,20 @@ TEST(Binder, ADeadClientLeavesNothingOnEitherCore) {
     w.expect_empty();
 }
 
+TEST(Binder, ARequestOvertakenByItsClientsDeathIsRefused) {
+    World w;
+    w.m[0].bind(7, 101, 0, false);  // the request is on its way to core 1
+    // Core 1 hears of the client's death first (domain_gone takes the multicast tree, the request
+    // the direct channel); core 0 ends the client.
+    w.dead.insert(std::uint64_t{0} << 32 | 7);
+    w.m[1].client_ended(0, 7);
+    (void)w.m[0].domain_ended(7);
+    w.deliver();
+    w.m[1].accept(server, false);
+    EXPECT_EQ(w.last.st, Status::would_block) << "the server was handed a binding nobody will use";
+    w.expect_empty();
+}
+
 // Whatever the domains of two cores call, in any order, with tickets and handles right or wrong,
 // and however the lines between the monitors interleave (each pair of cores in order), nothing is
 // held for nobody: once the clients ended and the live servers took what they could and gave every

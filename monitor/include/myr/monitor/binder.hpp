@@ -617,6 +617,9 @@ private:
         Charge* charge = nullptr;
         std::uint64_t phys = 0, server_domain = 0, original = 0;
         if (!found || svc_core != env.core()) st = Status::not_found;
+        // Its client's death came first (domain_gone travels down the multicast tree, this line
+        // straight): nobody will ever take the rings or cancel.
+        else if (from != env.core() && env.ended(from, client_domain)) st = Status::connection_lost;
         else if (pending_of(from, client_domain) >= pending_per_client) st = Status::busy;
         else if (!(charge = charge_of(from, client_domain, false, true))) st = Status::busy;
         else if (charge->rings >= ring_budget(client_instance)) st = Status::no_memory;
