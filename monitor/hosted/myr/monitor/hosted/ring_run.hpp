@@ -133,7 +133,7 @@ struct HostEnv {
               std::uint64_t w4, std::uint64_t w5, std::uint64_t w6);
     void wake() {}
     bool lookup(std::uint64_t n0, std::uint64_t n1, std::uint32_t& c, std::uint32_t& d) const;
-    bool ended(std::uint64_t, std::uint64_t d) const { return d != server_domain; }  // only servers are asked for
+    bool ended(std::uint64_t c, std::uint64_t d) const;  // what the death feed told this node
     bool accepts(std::uint64_t d) const { return d == server_domain; }
     bool reply(Status st, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3, std::uint64_t cap, std::uint64_t high);
     void report(BindEvent ev, std::uint64_t a, std::uint64_t b);
@@ -480,6 +480,7 @@ struct Node {
 
 inline std::uint64_t HostEnv::core() const { return node->id; }
 inline std::uint64_t HostEnv::cores() const { return node->shared->nodes; }
+inline bool HostEnv::ended(std::uint64_t c, std::uint64_t d) const { return node->dead.count(c << 32 | d) != 0; }
 inline bool HostEnv::ring_of(std::uint64_t c, std::uint64_t phys) const {
     return c < node->shared->nodes && node->shared->owner(phys) == c;
 }
