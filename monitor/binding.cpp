@@ -293,8 +293,45 @@ void serve_call(const Message& m) {
     case abi::MonitorOp::span_poll:
     case abi::MonitorOp::span_unmap: return span::serve(who, m.w);
     case abi::MonitorOp::return_ram: return (void)reply(return_ram(who, m.w[1]));
+    case abi::MonitorOp::frame_give:
+    case abi::MonitorOp::frame_poll:
+    case abi::MonitorOp::frame_take:
+    case abi::MonitorOp::frame_revoke: return frames_serve(who, m, incoming);
     }
     reply(Status::invalid_argument);
+}
+
+// The death feed's entry for a domain of this core, and the broadcast that tells every monitor.
+void report_death(std::uint32_t d, std::uint64_t how) {
+    deaths::record(mesh.core, d, how);
+    broadcast(domain_gone, mesh.core, d, how);
+}
+// Deaths held back while the revokes of the frames the domain gave are under way.
+struct Deferred {
+    std::uint32_t domain;
+    std::uint64_t how;
+};
+constexpr unsigned max_deferred = 16;
+Deferred deferred[max_deferred];
+unsigned deferred_count;
+void defer_death(std::uint32_t d, std::uint64_t how) {
+    if (deferred_count == max_deferred) {
+        print("domain {} ended with frames on other cores and {} deaths waiting: reported now", d, deferred_count);
+        return report_death(d, how);
+    }
+    print("domain {} ended with frames on other cores: its death is reported once they are revoked", d);
+    deferred[deferred_count++] = {d, how};
+}
+void report_deferred() {
+    for (unsigned i = 0; i < deferred_count;) {
+        if (frames_release(deferred[i].domain, 0, ~0ull)) {
+            ++i;
+            continue;
+        }
+        print("domain {}: its frames on other cores are revoked, its death is reported now", deferred[i].domain);
+        report_death(deferred[i].domain, deferred[i].how);
+        deferred[i] = deferred[--deferred_count];
+    }
 }
 
 // Everything this monitor holds for a domain of its core that ended: its binding ends and rings
@@ -310,9 +347,11 @@ void forget(DomainRec& r, std::uint64_t how) {
     // capability on this core still names.
     const unsigned grants = grants_domain_ended(d);
     // The death feed: every monitor learns every end of a domain we started (one broadcast down
-    // the tree); the others also drop what they hold for it as a client.
-    deaths::record(mesh.core, d, how);
-    broadcast(domain_gone, mesh.core, d, how);
+    // the tree); the others also drop what they hold for it as a client. A domain that gave frames
+    // to other cores is reported once every copy there was revoked (frames.cpp): memserv frees a
+    // dead holder's grants from this feed.
+    if (frames_domain_ended(d)) defer_death(d, how);
+    else report_death(d, how);
     servers::domain_ended(d, how);
     free_slot(r.endpoint);  // its cspace went first: the kernel already emptied it
     free_slot(r.cap);
@@ -332,6 +371,7 @@ void init_rings(const abi::TopologyInfo& topo) {
     monitor_domain = syscall6(abi::Sys::domain_info).value & 0xffffffff;
     const std::uint64_t base = mesh.core < abi::topo_max_cores ? topo.chan_pool_base[mesh.core] : 0;
     binder.init(base, base ? topo.chan_pool_bytes : 0, abi::bind_ring_bits);
+    frames_init();
     if (!binder.book().capacity()) print("no channel pool: bindings to this core will fail");
 }
 std::uint64_t spawn_slot() {
@@ -375,19 +415,24 @@ void reap() {
 // Takes the calls waiting on our endpoint (never blocks: URPC traffic must keep flowing).
 bool serve_local() {
     reap();
+    if (deferred_count) report_deferred();
     bool any = false;
     // A capability may come with any call (every domain's cap to us has grant): it lands in
     // `incoming`, local_offer reads it, and it is deleted after every call whatever the op.
-    // The slot is held only while some server could offer (a same-core binding it accepted,
-    // its client undecided) and slots are not scarce: this cnode also carries every ring in
-    // transit (a busy core 0 of 64 has none to spare). Without it an offer is answered
-    // invalid_argument and that connection stays on its rings.
+    // The slot is held while some server could offer (a same-core binding it accepted, its
+    // client undecided) or slots are plentiful, since frame_give and frame_revoke send frames
+    // too; under pressure it goes, for this cnode also carries every ring in transit (a busy
+    // core 0 of 64 has none to spare). Without it an offer is answered invalid_argument (that
+    // connection stays on its rings) and a frame give or revoke busy.
     for (unsigned n = 0; n < 16; ++n) {
+        // Frames are sent with calls too (frame_give, frame_revoke): the slot is also held while
+        // slots are plentiful, and let go only under pressure when no offer can come.
         const bool may_offer = binder.may_offer();
-        if (!may_offer && incoming) {
+        const unsigned spare = free_slots(), reserve = Binder<GuestEnv>::local_slot_reserve;
+        if (incoming && !may_offer && spare < reserve) {
             free_slot(incoming);
             incoming = 0;
-        } else if (may_offer && !incoming && free_slots() > Binder<GuestEnv>::local_slot_reserve) {
+        } else if (!incoming && spare > (may_offer ? reserve : reserve + 4)) {
             const auto s = alloc_slot();
             if (s.ok()) incoming = *s;
         }
@@ -407,7 +452,11 @@ bool serve_local() {
 void core_lost(std::uint64_t core) {
     remotes_to_core_lost(core);
     binder.core_lost(core);
+    frames_core_lost(core);
 }
+
+void on_cap_line(std::uint64_t from, const urpc::Message& m) { frames_line(from, m); }
+void on_frame_landed(std::uint64_t from, const urpc::Message& m) { frames_landed(from, m.words[0], m.words[1]); }
 
 void on_domain_gone(std::uint64_t from, const urpc::Message& m) {
     if (m.words[0] != from) {

@@ -5,6 +5,8 @@
 #include <myr/abi/syscall.hpp>
 #include <myr/result.hpp>
 #include <myr/status.hpp>
+#include <myr/urpc/message.hpp>
+#include <myr/user/syscall.hpp>
 
 #include <cstdint>
 
@@ -30,6 +32,7 @@ extern std::uint64_t slot_used;  // bit per cnode slot
 Result<std::uint64_t> alloc_slot();
 void free_slot(std::uint64_t s);  // deletes what is there and frees the slot (0: nothing)
 unsigned free_slots();
+void vacate(std::uint64_t s);     // the slot is empty (its cap moved away): free it without a delete
 
 // Answers the domain whose call is being served: w0 = status (| high << 32), w1..w3 = values;
 // `cap` moves with it where given. Whether the cap moved.
@@ -55,5 +58,22 @@ Status ram_reclaim_here(std::uint64_t domain, std::uint64_t ticket);
 void take_ram(std::uint64_t domain, std::uint64_t ticket);
 Status return_ram(std::uint64_t domain, std::uint64_t ticket);
 unsigned grants_domain_ended(std::uint32_t domain);  // every grant it held goes; how many
+// Whether [phys, phys + size) lies inside a grant held here for `domain`.
+bool grant_covers(std::uint64_t domain, std::uint64_t phys, std::uint64_t size);
+
+// ---- frames.cpp: frames across cores (docs/capabilities.md, "Frames across cores in the guest") --
+void frames_init();
+// MonitorOp::frame_give / frame_poll / frame_take / frame_revoke from `who`; `incoming`: our slot
+// with the cap sent with the call (deleted after the call by serve_local).
+void frames_serve(std::uint64_t who, const user::Message& m, std::uint64_t incoming);
+// Frames of `domain` inside [phys, phys + size) that were given to other cores: their revokes
+// start (once); true while any is still under way (the grant must not go yet: ask again).
+bool frames_release(std::uint32_t domain, std::uint64_t phys, std::uint64_t size);
+// A domain of this core ended: the copies held for it go (their owners hear it) and the frames it
+// gave are revoked; true while those revokes are under way (its death report must wait).
+bool frames_domain_ended(std::uint32_t domain);
+void frames_core_lost(std::uint64_t core);
+void frames_line(std::uint64_t from, const urpc::Message& m);                        // cap_line
+void frames_landed(std::uint64_t from, std::uint64_t tag, std::uint64_t status);     // frame_landed
 
 } // namespace myr::monitor::binding::detail

@@ -199,6 +199,8 @@ struct HeldRam {
     std::uint64_t ticket;  // 0: the entry is free
     std::uint64_t root;    // our slot with the root
     std::uint64_t child;   // our slot with the child until the holder took it (0 then)
+    std::uint64_t phys;    // the block: [phys, phys + 2^bits)
+    std::uint32_t bits;
 };
 // The monitor's 64-slot cnode is shared with rings in transit and domain caps: a root and a child
 // each take a slot, so at most 8 grants are held per core and 4 per domain (busy beyond; memserv
@@ -263,16 +265,28 @@ Status ram_grant_here(std::uint64_t from, std::uint64_t domain, std::uint64_t ti
         free_slot(*root);
         return st;
     }
-    *free = {static_cast<std::uint32_t>(domain), ticket, *root, *child};
+    *free = {static_cast<std::uint32_t>(domain), ticket, *root, *child, phys, static_cast<std::uint32_t>(bits)};
     ++ram_granted;
     return Status::ok;
 }
 
 // memserv's reclaim: ok once no capability for (domain, ticket) is left here. Messages from one
 // core arrive in order, so a reclaim never overtakes the grant it follows.
+// Frames of the grant given to other cores are revoked there first: busy until then (ask again).
 Status ram_reclaim_here(std::uint64_t domain, std::uint64_t ticket) {
-    if (HeldRam* h = held_for(domain, ticket)) drop_held(*h);
+    if (HeldRam* h = held_for(domain, ticket)) {
+        if (frames_release(h->domain, h->phys, std::uint64_t{1} << h->bits)) return Status::busy;
+        drop_held(*h);
+    }
     return Status::ok;
+}
+
+bool grant_covers(std::uint64_t domain, std::uint64_t phys, std::uint64_t size) {
+    for (const HeldRam& h : held)
+        if (h.ticket != 0 && h.domain == domain && phys >= h.phys && size <= (std::uint64_t{1} << h.bits) &&
+            phys - h.phys <= (std::uint64_t{1} << h.bits) - size)
+            return true;
+    return false;
 }
 
 void remotes_domain_ended(std::uint32_t domain) {
@@ -292,6 +306,7 @@ void take_ram(std::uint64_t domain, std::uint64_t ticket) {
 Status return_ram(std::uint64_t domain, std::uint64_t ticket) {
     HeldRam* h = held_for(domain, ticket);
     if (!h) return Status::not_found;
+    if (frames_release(h->domain, h->phys, std::uint64_t{1} << h->bits)) return Status::busy;  // copies elsewhere go first
     drop_held(*h);
     return Status::ok;
 }

@@ -63,6 +63,8 @@ struct SimT final : monitor::CapOut {
         else chan[m.from][m.to].push_back(m);
     }
     void installed(const caps::Cap&, std::uint64_t tag, std::uint32_t from) override { installs.push_back({tag, from}); }
+    std::vector<std::pair<caps::Cap, std::uint32_t>> sweeps;  // (root, asker) of each sweep on a core not the owner
+    void swept(const caps::Cap& root, std::uint32_t asker) override { sweeps.push_back({root, asker}); }
     void done(std::uint64_t op, Status st) override {
         if (!pending.count(op)) return fail("an answer to an operation nobody is waiting for: " + std::to_string(op));
         outcomes[pending[op] + " " + std::string(to_string(st))]++;
@@ -214,6 +216,58 @@ TEST(CapProtocol, TransferThenRevokeFromAHolder) {
     s.check_settled();
     EXPECT_EQ(s.failure, "");
     for (const auto& [op, st] : s.answers) EXPECT_EQ(st, Status::ok) << "op " << op;
+}
+
+// What the guest monitors do (monitor/frames.cpp): a frame carved outside the table (from a
+// memserv grant) is adopted as a root owned here, given to two cores and revoked by its owner:
+// each holder is told to sweep it (where the monitor removes the kernel's capabilities), and the
+// owner keeps its own. Memory a cap of the table already names cannot be adopted.
+TEST(CapProtocol, AnAdoptedFrameGoesOutAndIsSweptEverywhereOnRevoke) {
+    Sim s;
+    caps::Cap inside{};
+    inside.type = caps::CapType::frame;
+    inside.base = mem_base(0) + 0x3000;
+    inside.size = 0x1000;
+    EXPECT_EQ(s.node[0].adopt(20, inside), Status::exists) << "the untyped names it";
+    caps::Cap f = inside;
+    f.base = mem_base(0) + mem_bytes + 0x5000;  // outside the table's untyped, as a grant is
+    caps::Cap untyped = f;
+    untyped.type = caps::CapType::untyped;
+    EXPECT_EQ(s.node[0].adopt(20, untyped), Status::invalid_argument);
+    ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
+    EXPECT_EQ(s.node[0].adopt(21, f), Status::exists);
+    s.node[0].transfer(s.issue("transfer"), 20, 1, s, 7);
+    s.node[0].transfer(s.issue("transfer"), 20, 2, s, 9);
+    std::mt19937 rng(3);
+    while (s.deliver_one(rng)) {}
+    ASSERT_TRUE(s.node[1].holds(f));
+    ASSERT_TRUE(s.node[2].holds(f));
+    EXPECT_TRUE(s.sweeps.empty());
+    s.node[0].revoke(s.issue("revoke"), 20, s);
+    while (s.deliver_one(rng)) {}
+    EXPECT_FALSE(s.node[1].holds(f));
+    EXPECT_FALSE(s.node[2].holds(f));
+    EXPECT_TRUE(s.node[0].holds(f)) << "the owner's record stays";
+    std::uint64_t copies = 0;
+    ASSERT_TRUE(s.node[0].owns(f, copies));
+    EXPECT_EQ(copies, 0u);
+    ASSERT_EQ(s.sweeps.size(), 2u) << "one sweep per holder";
+    for (const auto& [root, asker] : s.sweeps) {
+        EXPECT_TRUE(caps::same_object(root, f));
+        EXPECT_EQ(asker, 0u);
+    }
+    for (std::uint32_t c = 0; c < Sim::cores; ++c) EXPECT_EQ(caps::audit(s.node[c].table()).status, Status::ok);
+    for (const auto& [op, st] : s.answers) EXPECT_EQ(st, Status::ok) << "op " << op;
+    // A holder's copy that goes (its domain ended) is counted back: the owner may forget it.
+    s.node[0].transfer(s.issue("transfer"), 20, 3, s, 11);
+    while (s.deliver_one(rng)) {}
+    ASSERT_TRUE(s.node[0].owns(f, copies));
+    EXPECT_EQ(copies, 0b1000u);
+    EXPECT_EQ(s.node[3].remove(s.frames(3).at(0), s), Status::ok);
+    while (s.deliver_one(rng)) {}
+    ASSERT_TRUE(s.node[0].owns(f, copies));
+    EXPECT_EQ(copies, 0u);
+    EXPECT_EQ(s.failure, "");
 }
 
 TEST(CapProtocol, RevokeOfTheUntypedTakesEveryCarvedFrameEverywhere) {

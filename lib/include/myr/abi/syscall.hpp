@@ -307,6 +307,26 @@ enum class MonitorOp : std::uint64_t {
                       // words until then. busy: another unmap of this core is running; invalid_argument:
                       // not a page of the span, or a protocol other than unicast (1), multicast (2),
                       // numa-multicast (3) or ipi (4) (broadcast's line belongs to the span's first core)
+    // Frames across cores (docs/capabilities.md, "Frames across cores in the guest"): a frame the
+    // caller carved from a memserv grant its monitor holds for it goes to a domain on another core
+    // as that core's own frame capability; the giver can take every such copy back (revoke).
+    frame_give = 27,   // (op, core, domain) + the frame cap sent with the call (ipc_cap(slot, ..)) ->
+                       // ok, w1 = ticket: poll it with frame_poll. invalid_argument: no cap came, this
+                       // core, no such core, domain 0; wrong_type: not a frame; permission_denied: not
+                       // inside a grant held for the caller here; connection_lost: the target or its
+                       // core is known to have ended; busy: too many gives or revokes in flight;
+                       // no_memory: the monitor tracks as many frames as it may; unsupported: > 64 cores
+    frame_poll = 28,   // (op, ticket) -> would_block, else the outcome, once: a give: ok (the target's
+                       // monitor holds the copy for it: frame_take), connection_lost (it ended), busy
+                       // (no room there), exists (that core already holds a capability to the memory);
+                       // a revoke: ok, no other core holds a copy any more. not_found: not a ticket
+                       // of the caller's
+    frame_take = 29,   // (op) -> the oldest frame given to the caller moves into the reply slot: ok, w1 =
+                       // the giver's core, w2 = the frame's physical base, w3 = its size in bytes;
+                       // would_block while none is held for it
+    frame_revoke = 30, // (op) + a frame cap sent with the call -> ok, w1 = ticket (frame_poll: ok once no
+                       // other core holds a copy: each such copy was removed, its mappings with it);
+                       // not_found: no copy of it was given; wrong_type, permission_denied as for give
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t server_info_exported = std::uint64_t{1} << 63;  // MonitorOp::server_info, w3

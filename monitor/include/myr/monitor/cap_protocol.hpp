@@ -109,6 +109,10 @@ public:
     virtual void installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from) {
         (void)obj, (void)tag, (void)from;
     }
+    // A revoke reached this core (not the owner's) and its copies inside `root` are gone from the
+    // table: the caller removes what its kernel holds there too (but the asker's copy where this
+    // core is the asker).
+    virtual void swept(const caps::Cap& root, std::uint32_t asker) { (void)root, (void)asker; }
     // The owner finished a revoke: no core but the asker (slot `keep`) holds anything inside `root`.
     virtual void revoke_finished(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep) {
         (void)root, (void)asker, (void)keep;
@@ -141,6 +145,20 @@ public:
     Status install_root(caps::SlotIdx slot, const caps::Cap& c) {
         if (c.type != caps::CapType::untyped) return Status::invalid_argument;
         return m_table.install(slot, c);
+    }
+
+    // A frame of this core's memory that a domain carved outside this table (from a memserv grant
+    // its monitor holds) becomes a root here, owned by this core, so copies of it can be sent.
+    // exists when a cap here already names memory overlapping it.
+    Status adopt(caps::SlotIdx slot, const caps::Cap& frame) {
+        if (frame.type != caps::CapType::frame || frame.size == 0) return Status::invalid_argument;
+        for (const caps::Slot& s : m_table.slots())
+            if (!s.cap.is_null() && overlaps(s.cap, frame)) return Status::exists;
+        caps::Cap root = frame;
+        root.rights = caps::all_rights(frame.type);
+        root.flags = 0;
+        root.word = 0;
+        return m_table.install(slot, root);
     }
 
     // ---- Operations of this core's domains -------------------------------------------------------
@@ -259,6 +277,7 @@ public:
         }
         case CapLine::revoke: {
             const std::uint64_t forgot = sweep_here(m.obj, m.asker, static_cast<caps::SlotIdx>(m.arg));
+            out.swept(m.obj, m.asker);
             out.send(CapMsg{CapLine::revoked, m_core, m.from, m.op, m.asker, m.obj, forgot});
             return;
         }

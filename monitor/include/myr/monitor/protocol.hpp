@@ -141,6 +141,13 @@ enum SpanType : std::uint8_t {
     span_unmapped = 87, // [span, core, result]             -> monitor 0: the dispatcher's own unmap
                       // (result: 1 returned ok | 2 it could still reach the page)
 };
+// Frames across cores (monitor/frames.cpp): the capability protocol's lines, and the answer to a give.
+enum FrameType : std::uint8_t {
+    cap_line = 90,      // [the six words of a CapMsg (cap_protocol.hpp encode)]  between monitors
+    frame_landed = 91,  // [ticket, status]  the target's monitor -> the giver's: the copy is held for
+                        // the domain (ok), or it was dropped (connection_lost, busy, exists)
+};
+
 inline constexpr std::uint64_t span_left = 1;  // span_ready's last word: the member is not in the span
 
 } // namespace myr::monitor

@@ -1,0 +1,72 @@
+#pragma once
+// Frames across cores (docs/capabilities.md, "Frames across cores in the guest"): a frame this
+// domain carved from a memserv grant goes to a domain on another core (frame_give), which takes it
+// as a frame capability of its own core (frame_take); the giver can take every such copy back
+// (frame_revoke): once it returns ok no other core can reach the memory through it.
+#include <myr/user/monitor_call.hpp>
+
+namespace myr::user {
+
+// Polls a give's or a revoke's ticket until it is answered, sleeping between tries (timeout after
+// `tries` timer ticks; the ticket stays the monitor's until it is answered).
+inline Status frame_wait(std::uint64_t ticket, std::uint64_t tries = 100000) {
+    for (Deadline limit(tries); !limit.passed();) {
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::frame_poll);
+        m.w[1] = ticket;
+        const Status s = monitor_call(m);
+        if (s != Status::would_block) return s;
+        wait_event();
+    }
+    return Status::timeout;
+}
+
+namespace detail {
+inline Status frame_op(abi::MonitorOp op, std::uint64_t frame, std::uint64_t w1, std::uint64_t w2, std::uint64_t& ticket) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(op);
+    m.w[1] = w1;
+    m.w[2] = w2;
+    Status s = ipc(abi::Sys::ipc_call, cap::monitor, m, abi::ipc_cap(frame, 0));
+    if (s == Status::ok) s = static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
+    ticket = m.w[1];
+    return s;
+}
+} // namespace detail
+
+// Gives a copy of the frame in slot `frame` to `domain` on `core` and waits until that core's
+// monitor holds it for the domain (ok), or says why not (MonitorOp::frame_give, frame_poll).
+inline Status frame_give(std::uint64_t frame, std::uint64_t core, std::uint64_t domain, std::uint64_t tries = 100000) {
+    std::uint64_t ticket = 0;
+    const Status s = detail::frame_op(abi::MonitorOp::frame_give, frame, core, domain, ticket);
+    return s == Status::ok ? frame_wait(ticket, tries) : s;
+}
+
+// Removes every copy of the frame in slot `frame` that was given to other cores, with their
+// mappings; ok once none is left (this domain's own capabilities stay).
+inline Status frame_revoke(std::uint64_t frame, std::uint64_t tries = 100000) {
+    std::uint64_t ticket = 0;
+    const Status s = detail::frame_op(abi::MonitorOp::frame_revoke, frame, 0, 0, ticket);
+    return s == Status::ok ? frame_wait(ticket, tries) : s;
+}
+
+struct GivenFrame {
+    std::uint64_t from_core, base, size;
+};
+// Takes the oldest frame given to this domain into `slot`, waiting up to `tries` timer ticks.
+inline Status frame_take(std::uint64_t slot, GivenFrame& out, std::uint64_t tries = 100000) {
+    for (Deadline limit(tries); !limit.passed();) {
+        Message m{};
+        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::frame_take);
+        const Status s = monitor_call(m, slot);
+        if (s == Status::ok) {
+            out = {m.w[1], m.w[2], m.w[3]};
+            return m.cap_arrived == 1 ? s : Status::internal;
+        }
+        if (s != Status::would_block) return s;
+        wait_event();
+    }
+    return Status::timeout;
+}
+
+} // namespace myr::user

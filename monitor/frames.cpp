@@ -1,0 +1,373 @@
+// Frames across cores in the guest (docs/capabilities.md, "Frames across cores in the guest"):
+// the monitors carry the capability protocol (myr/monitor/cap_protocol.hpp, CapNode) for frames
+// that domains carved from memserv grants, so a domain can give a frame to a domain on another core
+// and take every such copy back.
+//
+// Each monitor's CapNode keeps a table of its own: a record of the frames that crossed cores, not
+// the kernel's table. On the giver's core a frame it gives becomes a root there (CapNode::adopt,
+// owner: this core, the core whose monitor holds the grant). A copy that lands on another core is
+// a record there too, and the kernel capability the target domain takes is made then
+// (cap_create_frame). A revoke's sweep that reaches a core removes every kernel frame capability
+// inside the frame there, mappings included (cap_reclaim_frame): a domain that held it faults on
+// its next access. The owner answers the revoke only once every core swept.
+//
+// Memory safety across the grant's end: when the giver returns the grant, memserv reclaims it, or
+// the giver ends, the copies on other cores are revoked first; return and reclaim answer busy
+// until then, and the death of a giver with copies out is reported (the death feed memserv frees
+// grants from) only once the revokes finished (binding.cpp, forget()).
+#include "binding.hpp"
+#include "binding_internal.hpp"
+#include "deaths.hpp"
+#include "mesh.hpp"
+#include <myr/monitor/cap_protocol.hpp>
+#include <myr/monitor/protocol.hpp>
+#include <myr/user/syscall.hpp>
+
+namespace myr::monitor::binding::detail {
+namespace {
+
+using namespace myr::user;
+
+constexpr unsigned table_slots = 256;  // records: roots given from here and copies held here
+caps::Slot table_mem[table_slots];
+CapNode node;
+bool enabled;
+// The domain of this core each record is for: the giver (a root owned here) or the domain a copy
+// was given to. 0: none (a free slot, or a copy whose domain did not take it yet).
+std::uint32_t holder[table_slots];
+
+// Gives and revokes in flight: a domain's (polled with frame_poll) or our own (`internal`: the
+// revoke of a frame whose grant ends; its record goes when it finishes).
+enum class Kind : std::uint8_t { give, revoke };
+struct Op {
+    bool used, done, internal, sent;  // sent: a give whose copy is on its way (frame_landed answers)
+    Kind kind;
+    std::uint32_t domain, target, core;  // give: the target domain and its core
+    std::uint64_t ticket;
+    Status st;
+    caps::SlotIdx slot;
+};
+constexpr unsigned max_ops = 16, ops_per_domain = 4;
+Op ops[max_ops];
+std::uint64_t next_ticket;
+
+// Copies that landed here and wait for their domain to take them: a kernel frame cap in our slot.
+struct Offer {
+    bool used;
+    std::uint32_t domain, from;
+    std::uint64_t slot, seq;
+    caps::Cap obj;
+};
+constexpr unsigned max_offers = 4;  // each holds one of the monitor's 64 cnode slots
+Offer offers[max_offers];
+std::uint64_t offer_seq;
+
+unsigned size_bits(std::uint64_t size) {
+    unsigned b = 0;
+    while (b < 63 && (std::uint64_t{1} << b) < size) ++b;
+    return b;
+}
+
+// The tag a copy carries to its core: the target domain, the op's index and the low bits of its ticket.
+std::uint64_t tag_of(const Op& o) {
+    return std::uint64_t{o.target} | std::uint64_t(&o - ops) << 32 | (o.ticket & 0xffffff) << 40;
+}
+
+class Out final : public CapOut {
+public:
+    void send(const CapMsg& m) override {
+        std::uint64_t w[cap_wire_words];
+        encode(m, w);
+        monitor::send(m.to, cap_line, w[0], w[1], w[2], w[3], w[4], w[5], 0);
+    }
+    void done(std::uint64_t op, Status st) override;
+    void installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from) override;
+    void swept(const caps::Cap& root, std::uint32_t asker) override;
+};
+Out out;
+
+Op* op_of(std::uint64_t ticket) {
+    for (Op& o : ops)
+        if (o.used && o.ticket == ticket) return &o;
+    return nullptr;
+}
+
+void drop_record(caps::SlotIdx s) {
+    (void)node.remove(s, out);
+    holder[s] = 0;
+}
+
+void Out::done(std::uint64_t ticket, Status st) {
+    Op* o = op_of(ticket);
+    if (!o) return;
+    if (o->internal) {  // a grant ended: its frame was revoked everywhere, the record goes
+        const caps::SlotIdx s = o->slot;
+        *o = {};
+        if (s < table_slots && !node.table().cap(s).is_null()) drop_record(s);
+        return;
+    }
+    if (o->kind == Kind::give && st == Status::ok) {
+        o->sent = true;  // the target's monitor answers with frame_landed
+        return;
+    }
+    o->done = true;
+    o->st = st;
+    wake_local_domains();
+}
+
+void landed(std::uint32_t to, std::uint64_t tag, Status st) {
+    monitor::send(to, frame_landed, tag, static_cast<std::uint64_t>(static_cast<std::uint32_t>(st)));
+}
+
+void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from) {
+    const auto domain = static_cast<std::uint32_t>(tag);
+    // The record CapNode just made for it: the copy of this object no domain holds yet.
+    caps::SlotIdx rec = caps::no_slot;
+    const auto slots = node.table().slots();
+    for (caps::SlotIdx i = 1; i < slots.size() && rec == caps::no_slot; ++i)
+        if (!slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj) && holder[i] == 0) rec = i;
+    Status st = Status::ok;
+    Offer* free = nullptr;
+    for (Offer& o : offers)
+        if (!o.used) free = &o;
+    const DomainRec* d = find_domain(domain);
+    if (rec == caps::no_slot) st = Status::internal;
+    else if (!d || !d->cap || deaths::ended(mesh.core, domain)) st = Status::connection_lost;
+    else if (!free || free_slots() < 24) st = Status::busy;  // rings in transit and domain caps first
+    std::uint64_t slot = 0;
+    if (st == Status::ok) {
+        const auto s = alloc_slot();
+        slot = s.ok() ? *s : 0;
+        st = slot ? syscall6(abi::Sys::cap_create_frame, kernel_cap, obj.base, size_bits(obj.size), slot).status : Status::busy;
+    }
+    if (st != Status::ok) {
+        if (slot) vacate(slot);
+        if (rec != caps::no_slot) drop_record(rec);  // the owner hears `gone`
+        return landed(from, tag, st);
+    }
+    *free = {true, domain, from, slot, ++offer_seq, obj};
+    holder[rec] = domain;
+    landed(from, tag, Status::ok);
+    wake_local_domains();
+}
+
+void Out::swept(const caps::Cap& root, std::uint32_t asker) {
+    // Copies of it here went from the table; the kernel's go now (the domains' and ours, mapped or not).
+    if (asker != mesh.core)
+        (void)syscall6(abi::Sys::cap_reclaim_frame, kernel_cap, root.base, size_bits(root.size));
+    for (Offer& o : offers)
+        if (o.used && o.obj.base < root.base + root.size && root.base < o.obj.base + o.obj.size) {
+            free_slot(o.slot);  // emptied by the reclaim
+            o = {};
+        }
+    const auto slots = node.table().slots();
+    for (caps::SlotIdx i = 0; i < slots.size(); ++i)
+        if (slots[i].cap.is_null()) holder[i] = 0;
+}
+
+Op* new_op(std::uint32_t domain, Kind kind, bool internal) {
+    unsigned mine = 0;
+    Op* free = nullptr;
+    for (Op& o : ops) {
+        if (!o.used) free = free ? free : &o;
+        else if (!internal && !o.internal && o.domain == domain) ++mine;
+    }
+    if (!free || (!internal && mine >= ops_per_domain)) return nullptr;
+    *free = {};
+    free->used = true;
+    free->internal = internal;
+    free->kind = kind;
+    free->domain = domain;
+    free->ticket = ++next_ticket;
+    return free;
+}
+
+// The frame capability the caller sent with its call: base and size, or why not.
+Status sent_frame(const user::Message& m, std::uint64_t incoming, caps::Cap& f) {
+    if (!incoming) return Status::busy;  // the monitor had no slot to take it in: call again
+    if (m.cap_arrived != 1) return Status::invalid_argument;
+    const SysResult id = syscall6(abi::Sys::cap_identify, incoming);
+    if (id.status != Status::ok) return Status::invalid_argument;
+    if ((id.value >> 32) != captype::frame) return Status::wrong_type;
+    f = {};
+    f.type = caps::CapType::frame;
+    f.base = syscall6(abi::Sys::cap_phys, kernel_cap, incoming, 0).value;
+    f.size = syscall6(abi::Sys::cap_phys, kernel_cap, incoming, 1).value;
+    return f.size ? Status::ok : Status::invalid_argument;
+}
+
+// The record of frame `f` owned here for `domain`, or no_slot.
+caps::SlotIdx owned_record(const caps::Cap& f, std::uint32_t domain) {
+    const auto slots = node.table().slots();
+    for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
+        std::uint64_t copies = 0;
+        if (holder[i] == domain && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, f) && node.owns(f, copies))
+            return i;
+    }
+    return caps::no_slot;
+}
+
+void give(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
+    const std::uint64_t core = m.w[1], domain = m.w[2];
+    if (!enabled) return (void)reply(Status::unsupported);
+    if (core >= mesh.cores || core == mesh.core || domain == 0 || domain > 0xffffffff) return (void)reply(Status::invalid_argument);
+    caps::Cap f{};
+    if (const Status st = sent_frame(m, incoming, f); st != Status::ok) return (void)reply(st);
+    if (!grant_covers(who, f.base, f.size)) return (void)reply(Status::permission_denied);
+    if (!mesh_alive(core) || deaths::ended(core, domain)) return (void)reply(Status::connection_lost);
+    caps::SlotIdx rec = owned_record(f, static_cast<std::uint32_t>(who));
+    if (rec == caps::no_slot) {
+        const auto slots = node.table().slots();
+        for (caps::SlotIdx i = 1; i < slots.size() && rec == caps::no_slot; ++i)
+            if (slots[i].cap.is_null()) rec = i;
+        if (rec == caps::no_slot) return (void)reply(Status::no_memory);
+        if (const Status st = node.adopt(rec, f); st != Status::ok) return (void)reply(st);
+        holder[rec] = static_cast<std::uint32_t>(who);
+    }
+    Op* o = new_op(static_cast<std::uint32_t>(who), Kind::give, false);
+    if (!o) return (void)reply(Status::busy);
+    o->target = static_cast<std::uint32_t>(domain);
+    o->core = static_cast<std::uint32_t>(core);
+    o->slot = rec;
+    const std::uint64_t ticket = o->ticket;
+    (void)reply(Status::ok, ticket);  // the domain polls; an answer that comes at once waits for it
+    node.transfer(ticket, rec, static_cast<std::uint32_t>(core), out, tag_of(*o));
+}
+
+void revoke(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
+    if (!enabled) return (void)reply(Status::unsupported);
+    caps::Cap f{};
+    if (const Status st = sent_frame(m, incoming, f); st != Status::ok) return (void)reply(st);
+    if (!grant_covers(who, f.base, f.size)) return (void)reply(Status::permission_denied);
+    const caps::SlotIdx rec = owned_record(f, static_cast<std::uint32_t>(who));
+    if (rec == caps::no_slot) return (void)reply(Status::not_found);
+    Op* o = new_op(static_cast<std::uint32_t>(who), Kind::revoke, false);
+    if (!o) return (void)reply(Status::busy);
+    o->slot = rec;
+    const std::uint64_t ticket = o->ticket;
+    (void)reply(Status::ok, ticket);
+    node.revoke(ticket, rec, out);
+}
+
+void poll(std::uint64_t who, std::uint64_t ticket) {
+    Op* o = op_of(ticket);
+    if (!o || o->internal || o->domain != who) return (void)reply(Status::not_found);
+    if (!o->done) return (void)reply(Status::would_block);
+    const Status st = o->st;
+    *o = {};
+    reply(st);
+}
+
+void take(std::uint64_t who) {
+    Offer* first = nullptr;
+    for (Offer& o : offers)
+        if (o.used && o.domain == who && (!first || o.seq < first->seq)) first = &o;
+    if (!first) return (void)reply(Status::would_block);
+    if (reply(Status::ok, first->from, first->obj.base, first->obj.size, first->slot)) {
+        vacate(first->slot);  // moved
+        *first = {};
+    }
+}
+
+} // namespace
+
+void frames_init() {
+    enabled = mesh.cores <= CapNode::max_cores &&
+              node.init(static_cast<std::uint32_t>(mesh.core), static_cast<std::uint32_t>(mesh.cores), table_mem, 0) == Status::ok;
+}
+
+void frames_serve(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
+    switch (static_cast<abi::MonitorOp>(m.w[0])) {
+    case abi::MonitorOp::frame_give: return give(who, m, incoming);
+    case abi::MonitorOp::frame_poll: return poll(who, m.w[1]);
+    case abi::MonitorOp::frame_take: return take(who);
+    case abi::MonitorOp::frame_revoke: return revoke(who, m, incoming);
+    default: return (void)reply(Status::invalid_argument);
+    }
+}
+
+bool frames_release(std::uint32_t domain, std::uint64_t phys, std::uint64_t size) {
+    if (!enabled) return false;
+    bool busy = false;
+    const auto slots = node.table().slots();
+    for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
+        const caps::Cap c = slots[i].cap;
+        std::uint64_t copies = 0;
+        if (holder[i] != domain || c.is_null() || c.base < phys || c.base - phys >= size || !node.owns(c, copies)) continue;
+        bool revoking = false;
+        for (const Op& o : ops)
+            revoking |= o.used && o.internal && o.slot == i;
+        if (revoking) {
+            busy = true;
+        } else if (copies) {
+            // Copies elsewhere: they go first (the record stays until the revoke finished).
+            Op* o = new_op(domain, Kind::revoke, true);
+            busy = true;
+            if (!o) continue;  // no room now: asked again (the caller retries while busy)
+            o->slot = i;
+            node.revoke(o->ticket, i, out);
+        } else {
+            drop_record(i);
+        }
+    }
+    return busy;
+}
+
+bool frames_domain_ended(std::uint32_t d) {
+    if (!enabled) return false;
+    for (Offer& o : offers)
+        if (o.used && o.domain == d) {
+            free_slot(o.slot);
+            o = {};
+        }
+    for (Op& o : ops)
+        if (o.used && !o.internal && o.domain == d) o = {};
+    // Copies it was given: the kernel removed its caps; the owners hear that the copy is gone.
+    const auto slots = node.table().slots();
+    for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
+        std::uint64_t copies = 0;
+        if (holder[i] == d && !slots[i].cap.is_null() && !node.owns(slots[i].cap, copies)) drop_record(i);
+    }
+    // Frames it gave: every copy on another core goes before its death is reported.
+    return frames_release(d, 0, ~0ull);
+}
+
+void frames_core_lost(std::uint64_t core) {
+    if (!enabled || core >= mesh.cores) return;
+    node.core_lost(static_cast<std::uint32_t>(core), out);
+    for (Op& o : ops)
+        if (o.used && !o.internal && o.kind == Kind::give && o.sent && !o.done && o.core == core) {
+            o.done = true;  // its frame_landed will never come
+            o.st = Status::connection_lost;
+            wake_local_domains();
+        }
+}
+
+void frames_landed(std::uint64_t from, std::uint64_t tag, std::uint64_t status) {
+    const std::uint64_t index = tag >> 32 & 0xff;
+    if (index >= max_ops) return;
+    Op& o = ops[index];
+    if (!o.used || o.internal || o.kind != Kind::give || !o.sent || o.done || (o.ticket & 0xffffff) != (tag >> 40) ||
+        o.target != static_cast<std::uint32_t>(tag)) {
+        ++malformed;
+        print("frame_landed from core {} for no give of ours: ignored", from);
+        return;
+    }
+    o.done = true;
+    o.st = static_cast<Status>(static_cast<std::int32_t>(status & 0xffffffff));
+    wake_local_domains();
+}
+
+void frames_line(std::uint64_t from, const urpc::Message& m) {
+    std::uint64_t w[cap_wire_words];
+    for (unsigned i = 0; i < cap_wire_words; ++i) w[i] = m.words[i];
+    CapMsg c{};
+    if (!enabled || !decode(w, c) || c.from != from || c.to != mesh.core) {
+        ++malformed;
+        print("cap_line from core {} that no monitor sends: ignored", from);
+        return;
+    }
+    node.receive(c, out);
+}
+
+} // namespace myr::monitor::binding::detail

@@ -1,0 +1,248 @@
+// Frames across cores (`frameshare`, docs/capabilities.md, "Frames across cores in the guest").
+// Started without arguments it is the giver: it carves a 4 KiB frame from a memserv grant, maps
+// it and writes a pattern, then
+//   - tries what must be refused: a give to its own core (invalid_argument), of its untyped
+//     (never copied: invalid_argument), of an endpoint (wrong_type), with no capability sent
+//     (invalid_argument), to a domain that ended
+//     (connection_lost), to domain 0 (invalid_argument); a revoke of a frame it never gave
+//     (not_found); a poll of a ticket that is not its own (not_found);
+//   - gives the frame to a `frameshare taker` it spawned on core `target` (argument, another
+//     node), waits until the taker wrote its acknowledgement into the frame, revokes, and checks
+//     through the death feed that the taker then faulted on its next read of the frame;
+//   - gives it to a `frameshare leaver` on the same core, which checks the pattern and exits still
+//     holding its copy: the grant then goes back (return_ram) at once, nothing is left elsewhere;
+//   - spawns an `frameshare orphan` on the next core, which gives a frame of its own grant to a
+//     taker and exits without revoking: its monitor revokes the copy before it reports the death.
+// Prints `test-pass: frameshare core C target T checks=N`.
+// As taker/leaver (argument string "taker" / "leaver"): takes the frame, maps it, checks the
+// pattern, tries to pass its copy on and to revoke it (permission_denied: it holds no grant for
+// it) and acknowledges in the frame's second word; the taker then reads the frame until it
+// faults, the leaver exits.
+#include <myr/memserv/client.hpp>
+#include <myr/user/args.hpp>
+#include <myr/user/domains.hpp>
+#include <myr/user/frames.hpp>
+#include <myr/user/vspace.hpp>
+
+using namespace myr;
+using namespace myr::memserv;
+
+namespace {
+
+std::uint32_t core, domain;
+unsigned checks, failures;
+Allocator mem;  // its connections are large: not on the stack
+
+constexpr std::uint64_t untyped_slot = 40, frame_slot = 41, taken_slot = 42, window = 0x0000'4000'0000'0000;
+constexpr std::uint64_t page = 4096, magic = 0x5eed'f4a3'0000'0000ull, ack = 0xacc0'0000'0000'0000ull;
+user::TableSlots tables{48, 56};
+
+void expect(const char* what, Status got, Status want) {
+    ++checks;
+    if (got == want) return;
+    ++failures;
+    user::print("test-fail: frameshare core {}: {}: got '{}', want '{}'", core, what, to_string(got), to_string(want));
+}
+
+volatile std::uint64_t* map_frame(std::uint64_t slot) {
+    if (const Status s = user::map_with_tables(slot, window, abi::map_write, user::cap::ram, tables); s != Status::ok) {
+        expect("map the frame", s, Status::ok);
+        return nullptr;
+    }
+    return reinterpret_cast<volatile std::uint64_t*>(window);
+}
+
+// ---- taker and leaver --------------------------------------------------------------------------
+int receive(bool stay) {
+    user::GivenFrame g{};
+    if (const Status s = user::frame_take(taken_slot, g); s != Status::ok) {
+        expect("frame_take", s, Status::ok);
+        return 1;
+    }
+    volatile std::uint64_t* w = map_frame(taken_slot);
+    if (!w) return 1;
+    unsigned bad = 0;
+    for (unsigned k = 2; k < page / 8; ++k) bad += w[k] != (magic | k);
+    if (bad || g.size != page) {
+        user::print("test-fail: frameshare {} core {}: the frame from core {} reads wrong ({} words, size {})",
+                    stay ? "taker" : "leaver", core, g.from_core, bad, g.size);
+        return 1;
+    }
+    // A holder holds no grant for it: it can neither pass its copy on nor revoke the giver's.
+    expect("a holder passing its copy on", user::frame_give(taken_slot, g.from_core, 1), Status::permission_denied);
+    expect("a holder revoking", user::frame_revoke(taken_slot), Status::permission_denied);
+    if (failures) return 1;
+    user::print("frameshare {} core {}: took the frame of core {}: pattern ok", stay ? "taker" : "leaver", core, g.from_core);
+    w[1] = ack | core;
+    if (!stay) return 0;  // ends holding its copy
+    // Reads until the revoke takes the frame away: the read after it faults and ends this domain.
+    for (;;) {
+        if (w[0] != magic) {
+            user::print("test-fail: frameshare taker core {}: the frame changed under it", core);
+            return 1;
+        }
+        user::wait_event();
+    }
+}
+
+// ---- an orphan: a giver that ends with its frame given ----------------------------------------
+Status wait_ack(volatile std::uint64_t* w, std::uint64_t from);
+Status carve(AllocReply& grant, volatile std::uint64_t*& w);
+
+int orphan(std::uint64_t target) {
+    AllocReply grant{};
+    volatile std::uint64_t* w = nullptr;
+    if (carve(grant, w) != Status::ok) return 1;
+    user::Spawned taker{};
+    expect("spawn the orphan's taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
+    expect("give to the orphan's taker", user::frame_give(frame_slot, taker.core, taker.domain), Status::ok);
+    expect("the orphan's taker acknowledged", wait_ack(w, taker.core), Status::ok);
+    if (failures) return 1;
+    // Ends holding the grant and with the copy out: its monitor revokes the copy, then reports the
+    // death (memserv frees the grant from that report).
+    user::print("frameshare orphan core {}: ends with its frame on core {}", core, taker.core);
+    mem.close();  // the connection, not the grant (memserv frees that at the death report)
+    return 0;
+}
+
+// ---- giver -------------------------------------------------------------------------------------
+Status wait_ack(volatile std::uint64_t* w, std::uint64_t from) {
+    for (user::Deadline limit(100000); !limit.passed();) {
+        if (w[1] == (ack | from)) return Status::ok;
+        user::wait_event();
+    }
+    return Status::timeout;
+}
+
+// How (core, domain) ended, from the death feed.
+Status death_of(std::uint64_t c, std::uint64_t d, abi::DomainStatus& how) {
+    std::uint64_t cursor = 0;
+    for (user::Deadline limit(3000); !limit.passed();) {  // 30 s of timer ticks
+        user::Death x{};
+        const Status s = user::next_death(cursor, x);
+        if (s == Status::ok || s == Status::overflow) {
+            cursor = x.cursor;
+            if (s == Status::ok && x.core == c && x.domain == d) {
+                how = x.how;
+                return Status::ok;
+            }
+            continue;
+        }
+        if (s != Status::would_block) return s;
+        user::wait_event();
+    }
+    return Status::timeout;
+}
+
+Status raw_give(std::uint64_t send, std::uint64_t c, std::uint64_t d) {
+    std::uint64_t ticket = 0;
+    const Status s = user::detail::frame_op(abi::MonitorOp::frame_give, send, c, d, ticket);
+    return s == Status::ok ? user::frame_wait(ticket) : s;
+}
+
+// A 4 KiB grant carved into the frame in frame_slot, mapped, with the pattern written.
+Status carve(AllocReply& grant, volatile std::uint64_t*& w) {
+    if (const Status s = mem.init(); s != Status::ok) {
+        expect("memserv topology", s, Status::ok);
+        return s;
+    }
+    if (const Status s = mem.alloc_untyped(page, untyped_slot, grant); s != Status::ok) {
+        expect("a 4 KiB grant as untyped memory", s, Status::ok);
+        return s;
+    }
+    if (const Status s = user::retype(untyped_slot, user::captype::frame, 12, frame_slot, 1); s != Status::ok) {
+        expect("retype a frame", s, Status::ok);
+        return s;
+    }
+    w = map_frame(frame_slot);
+    if (!w) return Status::internal;
+    for (unsigned k = 0; k < page / 8; ++k) w[k] = magic | k;
+    w[0] = magic;
+    return Status::ok;
+}
+
+int give(std::uint64_t target) {
+    AllocReply grant{};
+    volatile std::uint64_t* w = nullptr;
+    if (carve(grant, w) != Status::ok) return 1;
+
+    // What must be refused.
+    expect("give to our own core", raw_give(frame_slot, core, domain), Status::invalid_argument);
+    // Untyped memory is never copied (the kernel delivers nothing: no cap came); an endpoint is
+    // copied, and is not a frame.
+    expect("give of an untyped", raw_give(untyped_slot, target, 1), Status::invalid_argument);
+    expect("give of an endpoint", raw_give(user::cap::monitor, target, 1), Status::wrong_type);
+    expect("give with no capability sent", raw_give(abi::ipc_no_send, target, 1), Status::invalid_argument);
+    expect("give to domain 0", raw_give(frame_slot, target, 0), Status::invalid_argument);
+    expect("give to a core that does not exist", raw_give(frame_slot, 4096, 1), Status::invalid_argument);
+    expect("revoke of a frame never given", user::frame_revoke(frame_slot), Status::not_found);
+    expect("poll of a ticket not ours", user::frame_wait(0x7fff'0000), Status::not_found);
+    user::Spawned gone{};
+    expect("spawn a domain that ends at once", user::spawn("hello", target, "", gone), Status::ok);
+    abi::DomainStatus how{};
+    expect("its death is reported", death_of(gone.core, gone.domain, how), Status::ok);
+    expect("give to a domain that ended", user::frame_give(frame_slot, gone.core, gone.domain), Status::connection_lost);
+
+    // Give, acknowledged through the frame itself, revoke: the taker faults on its next read.
+    user::Spawned taker{};
+    expect("spawn the taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
+    expect("give to the taker", user::frame_give(frame_slot, taker.core, taker.domain), Status::ok);
+    expect("the taker read the pattern and acknowledged", wait_ack(w, taker.core), Status::ok);
+    expect("revoke", user::frame_revoke(frame_slot), Status::ok);
+    expect("the taker's end is reported", death_of(taker.core, taker.domain, how), Status::ok);
+    expect("the taker faulted reading the revoked frame", how == abi::DomainStatus::faulted ? Status::ok : Status::internal,
+           Status::ok);
+    expect("our own copy still reads", w[2] == (magic | 2) ? Status::ok : Status::internal, Status::ok);
+
+    // A holder that ends with its copy: the grant goes back at once afterwards.
+    w[1] = 0;
+    user::Spawned leaver{};
+    expect("spawn the leaver", user::spawn("frameshare", target, "leaver", leaver), Status::ok);
+    expect("give to the leaver", user::frame_give(frame_slot, leaver.core, leaver.domain), Status::ok);
+    expect("the leaver acknowledged", wait_ack(w, leaver.core), Status::ok);
+    expect("the leaver's end is reported", death_of(leaver.core, leaver.domain, how), Status::ok);
+    expect("the leaver exited", how == abi::DomainStatus::exited ? Status::ok : Status::internal, Status::ok);
+    // Its monitor said `gone` when it ended; once that reached ours no copy is out and the grant
+    // goes (busy while a copy may still be out).
+    Status back = Status::busy;
+    for (user::Deadline limit(100000); back == Status::busy && !limit.passed();) {
+        back = Allocator::give_back(grant);
+        if (back == Status::busy) user::wait_event();
+    }
+    expect("return_ram once no copy is out", back, Status::ok);
+    FreeReply f{};
+    expect("free the grant", mem.free(grant, f), Status::ok);
+    mem.close();
+
+    // A giver that ends with its copy out (on the next core of our node): the copy is revoked
+    // before its death is reported, and its taker faults.
+    char arg[16] = "orphan 0000";
+    for (std::uint64_t t = target, i = 4; i-- > 0; t /= 10) arg[7 + i] = static_cast<char>('0' + t % 10);
+    user::Spawned sub{};
+    expect("spawn the orphan", user::spawn("frameshare", core + 1, arg, sub), Status::ok);
+    expect("the orphan's end is reported", death_of(sub.core, sub.domain, how), Status::ok);
+    expect("the orphan exited", how == abi::DomainStatus::exited ? Status::ok : Status::internal, Status::ok);
+    if (failures) return 1;
+    user::print("test-pass: frameshare core {} target {} checks={}", core, target, checks);
+    return 0;
+}
+
+} // namespace
+
+extern "C" int main(std::uint64_t arg) {
+    for (std::uint64_t s = untyped_slot; s < 56; ++s) rpc::Slots::instance().reserve(s);
+    const std::uint64_t info = user::syscall6(abi::Sys::domain_info).value;
+    core = static_cast<std::uint32_t>(info >> 32);
+    domain = static_cast<std::uint32_t>(info);
+    char role[16] = {};
+    (void)user::read_args(role, sizeof role);
+    if (role[0] == 't') return receive(true);
+    if (role[0] == 'l') return receive(false);
+    if (role[0] == 'o') {  // "orphan NNNN": the target core, four digits
+        std::uint64_t t = 0;
+        for (unsigned i = 7; i < 11 && role[i]; ++i)
+            if (role[i] >= '0' && role[i] <= '9') t = t * 10 + static_cast<std::uint64_t>(role[i] - '0');
+        return orphan(t);
+    }
+    return give(arg);
+}
