@@ -89,12 +89,23 @@ void report_pings() {
 // Starts a program on this core; its argument (rdi) is `arg`, or this core's number when ~0; no
 // argument string. servers.cpp keeps what it started (its domain cap lives in binding.cpp, which
 // frees what a domain held there once it ended).
-// This core's census from core_status (v): live domains other than running server instances
-// (servers serve until stopped), and faults other than the domains this monitor killed on request.
-std::uint64_t census_live_here(std::uint64_t v) {
-    const std::uint64_t live = v & 0xffff, servers_live = servers::live_servers();
-    return live > servers_live ? live - servers_live : 0;
+// This core's counts for a census, as core_status answers them, but with the live count taken
+// as the live domains other than running server instances (servers serve until stopped), counted
+// at one moment: core_status, then what ended since the last look is freed (reap, which may also
+// restart a server whose backoff passed), then the server instances, then core_status again, and
+// the larger of the two live counts. A server instance that crashed or restarted in between
+// makes it count at most one domain too many (the wait then takes another round); subtracting the
+// server instances later, or before the reap, counted a client on the core of a crashing server
+// as gone (`wait` ended while it still ran).
+std::uint64_t census_sample() {
+    const std::uint64_t v1 = syscall6(abi::Sys::core_status, kernel_cap).value;
+    binding::reap();
+    const std::uint64_t servers_live = servers::live_servers();
+    const std::uint64_t v2 = syscall6(abi::Sys::core_status, kernel_cap).value;
+    const std::uint64_t live = (v1 & 0xffff) > (v2 & 0xffff) ? v1 & 0xffff : v2 & 0xffff;
+    return (v2 & ~std::uint64_t{0xffff}) | (live > servers_live ? live - servers_live : 0);
 }
+std::uint64_t census_live_here(std::uint64_t v) { return v & 0xffff; }
 // Crashes the supervisor restarted are handled, not failures of the plan (servers.hpp,
 // restarted_faults / restarted_exits); one that left its server down still counts.
 std::uint64_t census_faulted_here(std::uint64_t v) {
@@ -207,7 +218,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case cap_line: binding::on_cap_line(from, m); break;
     case frame_landed: binding::on_frame_landed(from, m); break;
     case census_req: {
-        const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
+        const std::uint64_t v = census_sample();
         send(from, census_reply, mesh.core, census_live_here(v), v >> 16 & 0xffff, census_failed_here(v),
              census_faulted_here(v));
         break;
@@ -478,7 +489,7 @@ void step_wait() {
         for (std::uint64_t c = 0; c < mesh.cores; ++c)
             if (c != mesh.core && mesh_alive(c)) census_wait.ask(c);
         broadcast(census_req);
-        const std::uint64_t v = syscall6(abi::Sys::core_status, kernel_cap).value;
+        const std::uint64_t v = census_sample();
         run_until([&] { return census_wait.done(); });
         census_live += census_live_here(v);
         census_exited += v >> 16 & 0xffff;

@@ -49,6 +49,7 @@ struct Handler {
     std::size_t slot = Sessions::none; // primary: where the answer of the write being done goes
     std::uint64_t replayed = 0, stale = 0, refused = 0;
     std::uint64_t crash_after = 0;     // test hook: crash once, after replicating this write, unanswered
+    std::uint64_t crash_every = 0;     // test hook: the same at every N-th write of each instance
     std::uint64_t hang_after = 0, hang_replica = 0;  // test hook: replica hang_replica hangs at that write
 
     bool primary() const { return index == 0; }
@@ -331,6 +332,11 @@ struct Handler {
             user::print("kvstore: crash_after={}: crashing before answering write {}", crash_after, seq);
             __builtin_trap();  // #UD: a fault, which the supervisor restarts
         }
+        if (crash_every != 0 && writes % crash_every == 0) {
+            user::print("kvstore: crash_every={}: crashing before answering write {} (restart {})", crash_every, seq,
+                        user::restarts());
+            __builtin_trap();
+        }
         maybe_hang();
         sessions.keep(a);
     }
@@ -516,6 +522,7 @@ extern "C" int main(std::uint64_t arg) {
     if (len.ok() && *len > 0) {
         std::uint64_t index = 0, replicas = 1, exit_after = 0;
         (void)args::number(text, *len, "crash_after", handler.crash_after);
+        (void)args::number(text, *len, "crash_every", handler.crash_every);
         (void)args::number(text, *len, "hang_after", handler.hang_after);
         (void)args::number(text, *len, "hang_replica", handler.hang_replica);
         (void)args::number(text, *len, "replica", index);
