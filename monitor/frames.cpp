@@ -15,7 +15,6 @@
 // the giver ends, the copies on other cores are revoked first; return and reclaim answer busy
 // until then, and the death of a giver with copies out is reported (the death feed memserv frees
 // grants from) only once the revokes finished (binding.cpp, forget()).
-#include "binding.hpp"
 #include "binding_internal.hpp"
 #include "deaths.hpp"
 #include "mesh.hpp"

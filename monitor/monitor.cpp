@@ -86,9 +86,6 @@ void report_pings() {
     pings_failed_total += pongs_expected - pongs_got;
 }
 
-// Starts a program on this core; its argument (rdi) is `arg`, or this core's number when ~0; no
-// argument string. servers.cpp keeps what it started (its domain cap lives in binding.cpp, which
-// frees what a domain held there once it ended).
 // This core's counts for a census, as core_status answers them, but with the live count taken
 // as the live domains other than running server instances (servers serve until stopped), counted
 // at one moment: core_status, then what ended since the last look is freed (reap, which may also
