@@ -2,9 +2,9 @@
 // (myr/monitor/binder.hpp, the code the guest monitor runs) on four to eight nodes spread over the
 // host's cores, two client domains per node binding to the servers of random nodes (their own
 // too) by name and by address, over and over, with pools of six rings, so every ring is handed out
-// again many times; clients cancel and die at random steps. No ring may be handed to a new
-// binding while a domain anywhere still holds it, and at the end every pool is whole and every
-// monitor's tables and cnode are empty.
+// again many times; clients cancel and die at random steps, and ask again when refused. No ring
+// may be handed to a new binding while a domain anywhere still holds it, and at the end every pool
+// is whole and every monitor's tables and cnode are empty.
 #include <myr/monitor/hosted/ring_run.hpp>
 
 #include <gtest/gtest.h>
@@ -34,10 +34,12 @@ TEST(RingHosted, BindingsOnThreadsLeaveNothingBehind) {
                 static_cast<unsigned long long>(r.by_address), static_cast<unsigned long long>(r.refused),
                 static_cast<unsigned long long>(r.cancelled), static_cast<unsigned long long>(r.died),
                 static_cast<unsigned long long>(r.caps_refused), static_cast<unsigned long long>(r.reused));
-    // Every bind a client asked for ended one way: carried its messages, refused, cancelled, or
-    // its client died.
+    // Every bind a client asked for ended one way: carried its messages, cancelled, or its client
+    // died (a refused bind is asked again, and one refused for a minute without a break fails the
+    // run). Which binds cancel or die is drawn when they are asked, so the split does not depend
+    // on how the host schedules the threads (drawn per step, a descheduled peer made most binds
+    // of a run cancel or be refused, and a ratio check here failed about once in 150 runs).
     EXPECT_EQ(r.asked(), std::uint64_t{cfg.nodes} * monitor::hosted::ring_run_detail::clients_per_node * cfg.cycles);
-    EXPECT_GT(r.bindings, r.asked() / 2);
     // Each path of the protocol was taken, so the checks above saw it.
     EXPECT_GT(r.local, 0u);
     EXPECT_GT(r.by_address, 0u);

@@ -663,6 +663,16 @@ private:
             } else {
                 if (f->own_phys) apply(m_book.peer_never(f->own_phys));  // the client never hears of it
                 if (f->own_phys && local_slot) drop_kept(f->own_phys);
+                if (f->tx_phys) {
+                    // The refusal itself tells the client's monitor we keep nothing of its ring
+                    // (it marks the ring peer_never): no ring_gone as well. A second word about
+                    // the same ring would reach it after the ring may have gone to a new binding,
+                    // and end that binding's count (ring_hosted_test saw that as ring_gone_unknown).
+                    RingBook::Done d = m_book.unref(f->peer_phys);
+                    d.notify = RingBook::none;
+                    apply(d);
+                    f->tx_phys = 0;
+                }
                 release(*f);  // our ring comes back, and the client is refunded
             }
         }

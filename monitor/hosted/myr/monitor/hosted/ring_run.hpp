@@ -7,7 +7,8 @@
 // address) and two client domains that bind, again and again, to the server of a random node (their
 // own one too: the same-core path with kept copies). A client takes both rings, exchanges a few
 // messages with the server through them, and closes; now and then one cancels while the answer is
-// out, or dies at any step (then it is replaced by a new domain). A domain the monitor hands a ring
+// out, or dies while taking its rings or talking (then it is replaced by a new domain); one refused
+// (busy, no_memory) asks again. A domain the monitor hands a ring
 // to sometimes cannot take it (its cspace is full) and asks again.
 //
 // What the harness gives the protocol (HostEnv) stands in for the kernel: a 64-slot cnode per
@@ -61,7 +62,7 @@ struct RingRun {
     bool ok = false;
     std::string failure;
     std::uint64_t bindings = 0;     // bindings that carried all their messages
-    std::uint64_t refused = 0;      // binds answered busy or no_memory (by either monitor)
+    std::uint64_t refused = 0;      // binds answered busy or no_memory (by either monitor): asked again
     std::uint64_t reused = 0;       // rings handed out again
     std::uint64_t local = 0;        // bindings between two domains of one node
     std::uint64_t by_address = 0;   // bindings made with bind_to
@@ -70,7 +71,8 @@ struct RingRun {
     // both ends attached, one round trip), nanoseconds of the host's steady clock; and the run's.
     std::vector<std::uint64_t> setup_ns;
     std::uint64_t wall_ns = 0;
-    [[nodiscard]] std::uint64_t asked() const { return bindings + refused + cancelled + died; }
+    // Binds that ended one way or another (a refused one is asked again, so it is not among them).
+    [[nodiscard]] std::uint64_t asked() const { return bindings + cancelled + died; }
 };
 
 namespace ring_run_detail {
@@ -157,10 +159,20 @@ struct Conn {
 };
 
 enum class ClientState : std::uint8_t { idle, polling, taking, talking };
+// What a bind's client does besides running it to its end, drawn when it asks (RingRunConfig::faults):
+// how often a client gives up or dies is set by the dice, not by how long it waits for a thread
+// the host has descheduled (drawn per step, a slow peer made most binds cancel).
+enum class Fate : std::uint8_t { none, cancel, die_taking, die_talking };
 struct Client {
     std::uint64_t domain = 0;
     ClientState state = ClientState::idle;
     std::uint32_t asked = 0, peer = 0;
+    Fate fate = Fate::none;
+    std::uint32_t fate_step = 0;  // the step of its state at which the fate strikes (if still there)
+    std::uint32_t steps = 0;      // steps in its present state
+    // Since when its binds are refused without a break (a refused bind is asked again).
+    std::chrono::steady_clock::time_point refused_since{};
+    bool refusing = false;
     bool by_address = false, done = false;
     std::chrono::steady_clock::time_point t0{};  // the bind call (RingRunConfig::timed)
     std::uint64_t service = 0;
@@ -269,6 +281,22 @@ struct Node {
         cl.state = ClientState::idle;
         cl.domain = next_domain++;
     }
+    // A bind answered busy or no_memory: asked again (not a new bind). Rings that never come back
+    // would refuse for ever: a client refused without a break for refuse_limit fails the run.
+    static constexpr std::chrono::seconds refuse_limit{60};
+    bool refused(Client& cl) {
+        ++counts.refused;
+        --cl.asked;
+        const auto now = std::chrono::steady_clock::now();
+        if (!cl.refusing) {
+            cl.refusing = true;
+            cl.refused_since = now;
+        } else if (now - cl.refused_since > refuse_limit) {
+            fail("a client's binds were refused for " + std::to_string(refuse_limit.count()) +
+                 " s without a break: rings do not come back");
+        }
+        return true;
+    }
     bool client_step(Client& cl) {
         switch (cl.state) {
         case ClientState::idle: {
@@ -281,6 +309,13 @@ struct Node {
             }
             ++cl.asked;
             if (cfg->timed) cl.t0 = std::chrono::steady_clock::now();
+            cl.fate = Fate::none;
+            cl.steps = 0;
+            if (cfg->faults) {
+                const auto roll = rng() % 128;
+                cl.fate = roll < 4 ? Fate::cancel : roll < 5 ? Fate::die_taking : roll < 6 ? Fate::die_talking : Fate::none;
+                cl.fate_step = 1 + static_cast<std::uint32_t>(rng() % 8);
+            }
             // Any node, this one too (the same-core path); without faults (the bench) another one.
             cl.peer = cfg->faults ? static_cast<std::uint32_t>(rng() % shared->nodes)
                                   : static_cast<std::uint32_t>((id + 1 + rng() % (shared->nodes - 1)) % shared->nodes);
@@ -288,10 +323,7 @@ struct Node {
             cl.service = cl.by_address ? (std::uint64_t{id} << 40 | cl.domain << 20 | cl.asked) : 0;
             if (cl.by_address) binder.bind_to(cl.domain, cl.peer, server_domain, cl.service, false);
             else binder.bind(cl.domain, name_base | cl.peer, 0, false);
-            if (last.st == Status::busy || last.st == Status::no_memory) {
-                ++counts.refused;
-                return true;
-            }
+            if (last.st == Status::busy || last.st == Status::no_memory) return refused(cl);
             if (last.st != Status::ok) {
                 fail("bind answered " + std::to_string(static_cast<int>(last.st)));
                 return false;
@@ -302,7 +334,7 @@ struct Node {
             return true;
         }
         case ClientState::polling: {
-            if (cfg->faults && rng() % 64 == 0) {  // stops waiting, then ends (a client that gave up)
+            if (cl.fate == Fate::cancel && ++cl.steps == cl.fate_step) {  // stops waiting, then ends (a client that gave up)
                 binder.cancel(cl.domain, cl.c.ticket);
                 if (last.st != Status::ok) fail("bind_cancel answered " + std::to_string(static_cast<int>(last.st)));
                 ++counts.cancelled;
@@ -312,10 +344,10 @@ struct Node {
             binder.poll(cl.domain, cl.c.ticket);
             if (last.st == Status::would_block) return false;
             if (last.st == Status::busy || last.st == Status::no_memory) {
-                ++counts.refused;
                 cl.state = ClientState::idle;
-                return true;
+                return refused(cl);
             }
+            cl.refusing = false;
             if (last.st != Status::ok || last.w2 != cl.peer || last.w3 != server_domain) {
                 fail("bind_poll answered " + std::to_string(static_cast<int>(last.st)) + " from core " + std::to_string(last.w2));
                 return false;
@@ -325,16 +357,18 @@ struct Node {
             cl.c.peer_domain = server_domain;
             shared->open_conns.fetch_add(1, std::memory_order_acq_rel);
             cl.state = ClientState::taking;
+            cl.steps = 0;
             return true;
         }
         case ClientState::taking:
-            if (cfg->faults && rng() % 512 == 0) return die(cl), true;
+            if (cl.fate == Fate::die_taking && ++cl.steps == cl.fate_step) return die(cl), true;
             if (!take_rings(cl.domain, cl.c)) return true;
             cl.state = ClientState::talking;
+            cl.steps = 0;
             return true;
         case ClientState::talking: {
             Conn& c = cl.c;
-            if (cfg->faults && rng() % 512 == 0) return die(cl), true;
+            if (cl.fate == Fate::die_talking && ++cl.steps == cl.fate_step) return die(cl), true;
             if (!attach(c)) return false;
             bool any = false;
             if (c.sent < cfg->messages && c.sent == c.got && write(c, c.sent + 1)) {
