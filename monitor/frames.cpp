@@ -58,6 +58,9 @@ struct Offer {
     caps::Cap obj;
 };
 constexpr unsigned max_offers = 4;  // each holds one of the monitor's 64 cnode slots
+// Givers on one core may fill at most this many of them: a domain that never takes then blocks
+// only the givers of its giver's core, not every other core's.
+constexpr unsigned offers_per_core = max_offers / 2;
 Offer offers[max_offers];
 std::uint64_t offer_seq;
 
@@ -127,12 +130,16 @@ void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from)
         if (!slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj) && holder[i] == 0) rec = i;
     Status st = Status::ok;
     Offer* free = nullptr;
-    for (Offer& o : offers)
+    unsigned from_there = 0;
+    for (Offer& o : offers) {
         if (!o.used) free = &o;
+        else from_there += o.from == from;
+    }
     const DomainRec* d = find_domain(domain);
     if (rec == caps::no_slot) st = Status::internal;
     else if (!d || !d->cap || deaths::ended(mesh.core, domain)) st = Status::connection_lost;
-    else if (!free || free_slots() < 24) st = Status::busy;  // rings in transit and domain caps first
+    else if (!free || from_there >= offers_per_core || free_slots() < 24)
+        st = Status::busy;  // rings in transit and domain caps first
     std::uint64_t slot = 0;
     if (st == Status::ok) {
         const auto s = alloc_slot();

@@ -6,13 +6,18 @@
 //     (invalid_argument), to a domain that ended
 //     (connection_lost), to domain 0 (invalid_argument); a revoke of a frame it never gave
 //     (not_found); a poll of a ticket that is not its own (not_found);
+//   - gives the frame to two `frameshare sitter`s on core `target`, which never take it: a give to
+//     a third domain there is refused busy (the givers of one core fill at most half of another
+//     core's waiting offers), while the `frameshare orphan` (below) on the next core still gives to
+//     that core; then revokes, which withdraws the offers (the sitters end when it does);
 //   - gives the frame to a `frameshare taker` it spawned on core `target` (argument, another
 //     node), waits until the taker wrote its acknowledgement into the frame, revokes, and checks
 //     through the death feed that the taker then faulted on its next read of the frame;
 //   - gives it to a `frameshare leaver` on the same core, which checks the pattern and exits still
 //     holding its copy: the grant then goes back (return_ram) at once, nothing is left elsewhere;
-//   - spawns an `frameshare orphan` on the next core, which gives a frame of its own grant to a
-//     taker and exits without revoking: its monitor revokes the copy before it reports the death.
+//   - (while the sitters' offers wait) spawns a `frameshare orphan` on the next core, which gives
+//     a frame of its own grant to a taker and exits without revoking: its monitor revokes the copy
+//     before it reports the death.
 // Prints `test-pass: frameshare core C target T checks=N`.
 // As taker/leaver (argument string "taker" / "leaver"): takes the frame, maps it, checks the
 // pattern, tries to pass its copy on and to revoke it (permission_denied: it holds no grant for
@@ -34,6 +39,7 @@ unsigned checks, failures;
 Allocator mem;  // its connections are large: not on the stack
 
 constexpr std::uint64_t untyped_slot = 40, frame_slot = 41, taken_slot = 42, window = 0x0000'4000'0000'0000;
+constexpr std::uint64_t sit_untyped_slot = 43, sit_frame_slot = 44;  // 44..46: the sitters' frames
 constexpr std::uint64_t page = 4096, magic = 0x5eed'f4a3'0000'0000ull, ack = 0xacc0'0000'0000'0000ull;
 user::TableSlots tables{48, 56};
 
@@ -161,6 +167,38 @@ Status carve(AllocReply& grant, volatile std::uint64_t*& w) {
     return Status::ok;
 }
 
+// A giver that ends with its copy out (on core `on`): the copy is revoked before its death is
+// reported, and its taker on `target` faults.
+void orphan_from(std::uint64_t on, std::uint64_t target) {
+    char arg[16] = "orphan 0000";
+    for (std::uint64_t t = target, i = 4; i-- > 0; t /= 10) arg[7 + i] = static_cast<char>('0' + t % 10);
+    user::Spawned sub{};
+    abi::DomainStatus how{};
+    expect("spawn the orphan", user::spawn("frameshare", on, arg, sub), Status::ok);
+    expect("the orphan's end is reported", death_of(sub.core, sub.domain, how), Status::ok);
+    expect("the orphan exited", how == abi::DomainStatus::exited ? Status::ok : Status::internal, Status::ok);
+}
+
+// Four decimal digits from role[at].
+std::uint64_t digits(const char* role, unsigned at) {
+    std::uint64_t t = 0;
+    for (unsigned i = at; i < at + 4 && role[i]; ++i)
+        if (role[i] >= '0' && role[i] <= '9') t = t * 10 + static_cast<std::uint64_t>(role[i] - '0');
+    return t;
+}
+
+// return_ram (busy while a copy of a frame carved from it may still be out), then free at memserv.
+Status return_grant(const AllocReply& grant) {
+    Status back = Status::busy;
+    for (user::Deadline limit(100000); back == Status::busy && !limit.passed();) {
+        back = Allocator::give_back(grant);
+        if (back == Status::busy) user::wait_event();
+    }
+    if (back != Status::ok) return back;
+    FreeReply f{};
+    return mem.free(grant, f);
+}
+
 int give(std::uint64_t target) {
     AllocReply grant{};
     volatile std::uint64_t* w = nullptr;
@@ -183,6 +221,27 @@ int give(std::uint64_t target) {
     expect("its death is reported", death_of(gone.core, gone.domain, how), Status::ok);
     expect("give to a domain that ended", user::frame_give(frame_slot, gone.core, gone.domain), Status::connection_lost);
 
+    // Domains that never take: the givers of one core fill at most half of another core's waiting
+    // offers, so a giver elsewhere (the orphan, from core + 1) still gets through. Without that
+    // limit the third give below is taken and a fourth would leave the orphan `busy`.
+    char sit[24] = "sitter 0000 0000";
+    for (std::uint64_t t = core, i = 4; i-- > 0; t /= 10) sit[7 + i] = static_cast<char>('0' + t % 10);
+    for (std::uint64_t t = domain, i = 4; i-- > 0; t /= 10) sit[12 + i] = static_cast<char>('0' + t % 10);
+    // A core holds one copy of a memory at most (a second give there is `already_exists`): three
+    // frames of a grant of their own.
+    AllocReply sit_grant{};
+    expect("a grant for the sitters' frames", mem.alloc_untyped(4 * page, sit_untyped_slot, sit_grant), Status::ok);
+    expect("three frames of it", user::retype(sit_untyped_slot, user::captype::frame, 12, sit_frame_slot, 3), Status::ok);
+    user::Spawned sitter[3]{};
+    for (user::Spawned& x : sitter) expect("spawn a domain that never takes", user::spawn("frameshare", target, sit, x), Status::ok);
+    expect("a first offer waits", user::frame_give(sit_frame_slot, sitter[0].core, sitter[0].domain), Status::ok);
+    expect("a second offer waits", user::frame_give(sit_frame_slot + 1, sitter[1].core, sitter[1].domain), Status::ok);
+    expect("a third from this core", user::frame_give(sit_frame_slot + 2, sitter[2].core, sitter[2].domain), Status::busy);
+    orphan_from(core + 1, target);
+    for (std::uint64_t k = 0; k < 2; ++k)
+        expect("the revoke withdraws an offer", user::frame_revoke(sit_frame_slot + k), Status::ok);
+    expect("the sitters' grant goes back", return_grant(sit_grant), Status::ok);
+
     // Give, acknowledged through the frame itself, revoke: the taker faults on its next read.
     user::Spawned taker{};
     expect("spawn the taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
@@ -204,24 +263,8 @@ int give(std::uint64_t target) {
     expect("the leaver exited", how == abi::DomainStatus::exited ? Status::ok : Status::internal, Status::ok);
     // Its monitor said `gone` when it ended; once that reached ours no copy is out and the grant
     // goes (busy while a copy may still be out).
-    Status back = Status::busy;
-    for (user::Deadline limit(100000); back == Status::busy && !limit.passed();) {
-        back = Allocator::give_back(grant);
-        if (back == Status::busy) user::wait_event();
-    }
-    expect("return_ram once no copy is out", back, Status::ok);
-    FreeReply f{};
-    expect("free the grant", mem.free(grant, f), Status::ok);
+    expect("return_ram once no copy is out, and free", return_grant(grant), Status::ok);
     mem.close();
-
-    // A giver that ends with its copy out (on the next core of our node): the copy is revoked
-    // before its death is reported, and its taker faults.
-    char arg[16] = "orphan 0000";
-    for (std::uint64_t t = target, i = 4; i-- > 0; t /= 10) arg[7 + i] = static_cast<char>('0' + t % 10);
-    user::Spawned sub{};
-    expect("spawn the orphan", user::spawn("frameshare", core + 1, arg, sub), Status::ok);
-    expect("the orphan's end is reported", death_of(sub.core, sub.domain, how), Status::ok);
-    expect("the orphan exited", how == abi::DomainStatus::exited ? Status::ok : Status::internal, Status::ok);
     if (failures) return 1;
     user::print("test-pass: frameshare core {} target {} checks={}", core, target, checks);
     return 0;
@@ -234,15 +277,16 @@ extern "C" int main(std::uint64_t arg) {
     const std::uint64_t info = user::syscall6(abi::Sys::domain_info).value;
     core = static_cast<std::uint32_t>(info >> 32);
     domain = static_cast<std::uint32_t>(info);
-    char role[16] = {};
+    char role[24] = {};
     (void)user::read_args(role, sizeof role);
     if (role[0] == 't') return receive(true);
     if (role[0] == 'l') return receive(false);
-    if (role[0] == 'o') {  // "orphan NNNN": the target core, four digits
-        std::uint64_t t = 0;
-        for (unsigned i = 7; i < 11 && role[i]; ++i)
-            if (role[i] >= '0' && role[i] <= '9') t = t * 10 + static_cast<std::uint64_t>(role[i] - '0');
-        return orphan(t);
+    if (role[0] == 'o') return orphan(digits(role, 7));  // "orphan TTTT": the target core
+    if (role[0] == 's') {  // "sitter CCCC DDDD": never takes what it is given; ends after its giver
+        abi::DomainStatus how{};
+        while (death_of(digits(role, 7), digits(role, 12), how) == Status::timeout) {
+        }
+        return 0;
     }
     return give(arg);
 }
