@@ -354,7 +354,7 @@ void frames_landed(std::uint64_t from, std::uint64_t tag, std::uint64_t status) 
     if (index >= max_ops) return;
     Op& o = ops[index];
     if (!o.used || o.internal || o.kind != Kind::give || !o.sent || o.done || (o.ticket & 0xffffff) != (tag >> 40) ||
-        o.target != static_cast<std::uint32_t>(tag)) {
+        o.target != static_cast<std::uint32_t>(tag) || o.core != from) {  // only the target's core answers
         ++malformed;
         print("frame_landed from core {} for no give of ours: ignored", from);
         return;
@@ -373,7 +373,11 @@ void frames_line(std::uint64_t from, const urpc::Message& m) {
         print("cap_line from core {} that no monitor sends: ignored", from);
         return;
     }
-    node.receive(c, out);
+    if (!node.receive(c, out)) {
+        ++malformed;
+        print("cap_line {} from core {} naming what that core does not own, or answering what was not asked of it: ignored",
+              static_cast<unsigned>(c.type), from);
+    }
 }
 
 } // namespace myr::monitor::binding::detail

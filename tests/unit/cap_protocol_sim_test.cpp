@@ -151,7 +151,9 @@ struct SimT final : monitor::CapOut {
         const auto [f, t] = busy[rng() % busy.size()];
         const CapMsg m = chan[f][t].front();
         chan[f][t].pop_front();
-        node[t].receive(m, *this);
+        if (!node[t].receive(m, *this))
+            fail("core " + std::to_string(t) + " refused a line of type " + std::to_string(static_cast<int>(m.type)) +
+                 " from core " + std::to_string(f) + ", which an honest node sent");
         return true;
     }
 
@@ -317,6 +319,102 @@ TEST(CapProtocol, BadRequestsGetClearAnswers) {
     s.node[0].transfer(dead, 10, 3, s);
     EXPECT_EQ(s.answers[dead], Status::connection_lost);
     s.check_settled();
+    EXPECT_EQ(s.failure, "");
+}
+
+// A hostile (or confused) monitor on core 3 sends core 1 lines that name what core 3 does not
+// own, or answer what was not asked of it: each is refused (receive is false, which the guest
+// monitor counts and logs) and changes nothing; the honest owner's lines still work afterwards.
+TEST(CapProtocol, AHostileMonitorHarmsOnlyWhatItOwns) {
+    Sim s;
+    std::mt19937 rng(5);
+    ASSERT_EQ(s.node[0].retype(untyped_slot, 12, 1, 10), Status::ok);  // core 0's frame, given to core 1
+    const caps::Cap f0 = s.node[0].table().cap(10);
+    s.node[0].transfer(s.issue("transfer"), 10, 1, s, 5);
+    while (s.deliver_one(rng)) {}
+    ASSERT_TRUE(s.node[1].holds(f0));
+    ASSERT_EQ(s.node[1].retype(untyped_slot, 12, 1, 30), Status::ok);  // core 1's own frame, never sent
+    const caps::Cap f1 = s.node[1].table().cap(30);
+    const caps::Cap u1 = s.node[1].table().cap(untyped_slot);
+    const std::size_t installs = s.installs.size();
+    const auto caps_on_1 = [&] {
+        unsigned n = 0;
+        for (const caps::Slot& x : s.node[1].table().slots()) n += !x.cap.is_null();
+        return n;
+    };
+    const unsigned before = caps_on_1();
+    const auto from3 = [](CapLine type, const caps::Cap& obj, std::uint64_t op = 0, std::uint64_t arg = 0) {
+        return CapMsg{type, 3, 1, op, 3, obj, arg};
+    };
+    caps::Cap u0 = caps::make_untyped(mem_base(0), mem_bytes);
+
+    // Revokes of what core 3 does not own: core 0's frame, core 1's own untyped, core 0's memory.
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::revoke, f0), s));
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::revoke, u1), s));
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::revoke, u0), s));
+    EXPECT_TRUE(s.node[1].holds(f0)) << "a copy from core 0 swept on core 3's word";
+    EXPECT_TRUE(s.node[1].holds(f1)) << "core 1's own frame swept on core 3's word";
+    EXPECT_TRUE(s.node[1].holds(u1));
+    EXPECT_TRUE(s.sweeps.empty()) << "the monitor would have removed its kernel's capabilities";
+    // Copies core 3 does not own: of core 0's frame, of core 1's own memory.
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::install, f0), s));
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::install, f1), s));
+    caps::Cap inside1 = caps::make_frame(mem_base(1) + 0x8000, 12);
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::install, inside1), s));
+    EXPECT_EQ(s.installs.size(), installs) << "a domain of core 1 was handed memory core 3 does not own";
+    // Answers to nothing asked of core 3, and a revoked for no revoke.
+    s.node[1].transfer(s.issue("transfer on"), s.frames(1).at(0) == 30 ? s.frames(1).at(1) : s.frames(1).at(0), 2, s, 6);
+    ASSERT_EQ(s.pending.size(), 1u);
+    const std::uint64_t asked = s.pending.begin()->first;
+    CapMsg fake = from3(CapLine::xfer_done, f0, asked);
+    fake.status = Status::ok;
+    EXPECT_FALSE(s.node[1].receive(fake, s));
+    CapMsg wrong_kind{CapLine::revoke_done, 0, 1, asked, 1, f0, 0};  // the right core, the wrong answer
+    EXPECT_FALSE(s.node[1].receive(wrong_kind, s));
+    EXPECT_EQ(s.pending.size(), 1u) << "an answer taken from a core not asked";
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::revoked, f0, 1), s));
+    // Lines not from another core, or not for this one.
+    EXPECT_FALSE(s.node[1].receive(CapMsg{CapLine::revoke, 1, 1, 0, 1, f1, 0}, s));
+    EXPECT_FALSE(s.node[1].receive(CapMsg{CapLine::revoke, 3, 2, 0, 3, f1, 0}, s));
+    EXPECT_EQ(caps_on_1(), before);
+    EXPECT_EQ(caps::audit(s.node[1].table()).status, Status::ok);
+    for (auto& q : s.chan[1][3]) EXPECT_TRUE(q.type == CapLine::revoked) << "core 3 hears only revoked (nothing swept)";
+    for (auto& row : s.chan) row[3].clear();  // core 3 sent none of its own: its answers go nowhere
+
+    // The honest owner's answer and revoke still work.
+    while (s.deliver_one(rng)) {}
+    EXPECT_EQ(s.answers[asked], Status::ok);
+    EXPECT_TRUE(s.node[2].holds(f0));
+    s.node[0].revoke(s.issue("revoke"), 10, s);
+    while (s.deliver_one(rng)) {}
+    EXPECT_FALSE(s.node[1].holds(f0));
+    EXPECT_FALSE(s.node[2].holds(f0));
+    EXPECT_TRUE(s.node[1].holds(f1));
+    EXPECT_EQ(s.sweeps.size(), 2u);
+    s.check_settled();
+    EXPECT_EQ(s.failure, "");
+}
+
+// Questions to other owners are bounded (busy beyond CapNode::max_asked), and those to a core that
+// leaves the membership are answered connection_lost.
+TEST(CapProtocol, QuestionsToOwnersAreBoundedAndEndWithTheirCore) {
+    Sim s;
+    std::mt19937 rng(6);
+    ASSERT_EQ(s.node[0].retype(untyped_slot, 12, 1, 10), Status::ok);
+    s.node[0].transfer(s.issue("transfer"), 10, 1, s);
+    while (s.deliver_one(rng)) {}
+    const caps::SlotIdx at1 = s.frames(1).at(0);
+    std::vector<std::uint64_t> ops;
+    for (unsigned k = 0; k <= CapNode::max_asked; ++k) {
+        ops.push_back(s.issue("transfer on"));
+        s.node[1].transfer(ops.back(), at1, 2, s);
+    }
+    EXPECT_EQ(s.answers[ops.back()], Status::busy);
+    EXPECT_EQ(s.pending.size(), CapNode::max_asked);
+    s.chan[1][0].clear();  // core 0 goes before it reads them
+    s.node[1].core_lost(0, s);
+    EXPECT_TRUE(s.pending.empty());
+    for (unsigned k = 0; k < CapNode::max_asked; ++k) EXPECT_EQ(s.answers[ops[k]], Status::connection_lost) << k;
     EXPECT_EQ(s.failure, "");
 }
 

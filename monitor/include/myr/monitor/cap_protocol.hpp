@@ -3,9 +3,9 @@
 // transfer, delete, revoke and ownership moves of capabilities whose copies live on several
 // cores. Pure and freestanding: one CapNode per core wraps that core's caps::CapTable (the same
 // library the CPU driver uses) and talks to the other nodes only through CapMsg lines that its
-// caller carries. Its callers: the deterministic simulation (tests/unit/cap_protocol_sim_test.cpp)
-// and threads on host cores (monitor/hosted/.../cap_run.hpp); the guest monitors are not wired to
-// it yet. Up to 64 cores (one bit per core in the owner's sets).
+// caller carries. Its callers: the deterministic simulation (tests/unit/cap_protocol_sim_test.cpp),
+// threads on host cores (monitor/hosted/.../cap_run.hpp) and the guest monitors, for frames carved
+// from memserv grants (monitor/frames.cpp). Up to 64 cores (one bit per core in the owner's sets).
 //
 // The model, Barrelfish's cut down to one owner per object:
 // - Every frame has one **owner** core: the one that carved it. Memory is carved (retype) only on
@@ -27,6 +27,11 @@
 //   anything inside can appear anywhere while the revoke runs.
 // - A core removed from the membership holds nothing any more: owners drop it from their sets and
 //   stop waiting for it; its own frames are not recovered.
+// - A line is acted on only from the core with a say over what it names, so a confused or hostile
+//   monitor harms only what it owns: a copy lands only from the frame's owner (never over memory
+//   this core holds otherwise), a revoke sweeps only copies its sender owns (never this core's own
+//   memory), and an answer is taken only from the core the question went to. receive() is false
+//   for a line it refused; the caller counts and logs it.
 // Not built: moving ownership (Barrelfish moves it when the owner's last copy goes; here the
 // frame stays owned by the core whose memory it is).
 #include <myr/caps/table.hpp>
@@ -127,6 +132,7 @@ public:
     static constexpr unsigned max_cores = cap_max_cores;
     static constexpr unsigned max_objects = 128;  // frames this node owns or holds copies of
     static constexpr unsigned max_revokes = 8;    // revokes this node runs as owner at once
+    static constexpr unsigned max_asked = 16;     // transfers and revokes asked of other owners at once
 
     // `slots`: this core's capability table (a host array in the tests).
     Status init(std::uint32_t core, std::uint32_t cores, std::span<caps::Slot> slots, std::uint64_t table_phys) {
@@ -135,6 +141,7 @@ public:
         m_cores = cores;
         for (Obj& o : m_objs) o = {};
         for (Revoke& r : m_revokes) r = {};
+        for (Asked& a : m_asked) a = {};
         for (bool& a : m_alive) a = true;
         return m_table.init(slots, table_phys);
     }
@@ -182,6 +189,7 @@ public:
         const std::uint32_t owner = owner_of(c);
         if (owner == m_core) return out.done(op, send_copy(c, to, out, tag));
         if (!m_alive[owner]) return out.done(op, Status::connection_lost);
+        if (!ask(op, owner, CapLine::xfer_done)) return out.done(op, Status::busy);
         CapMsg m{CapLine::xfer_req, m_core, owner, op, m_core, c, to};
         m.tag = tag;
         out.send(m);
@@ -209,6 +217,7 @@ public:
         const std::uint32_t owner = c.type == caps::CapType::untyped ? m_core : owner_of(c);
         if (owner != m_core) {
             if (!m_alive[owner]) return out.done(op, Status::connection_lost);
+            if (!ask(op, owner, CapLine::revoke_done)) return out.done(op, Status::busy);
             return out.send(CapMsg{CapLine::revoke_req, m_core, owner, op, m_core, c, slot});
         }
         const Status st = start_revoke(op, m_core, c, slot, out);
@@ -226,13 +235,24 @@ public:
                 r.waiting &= ~(std::uint64_t{1} << core);
                 if (!r.waiting) finish_revoke(r, out);
             }
+        for (Asked& a : m_asked)  // its answers will never come
+            if (a.used && a.to == core) {
+                const std::uint64_t op = a.op;
+                a = {};
+                out.done(op, Status::connection_lost);
+            }
     }
 
     // ---- Lines from other nodes --------------------------------------------------------------------
-    void receive(const CapMsg& m, CapOut& out) {
-        if (m.to != m_core || m.from >= m_cores) return;
+    // False: refused, nothing changed (a line not for this core, a copy or a revoke from a core that
+    // does not own what it names, an answer to a question not asked of its sender).
+    [[nodiscard]] bool receive(const CapMsg& m, CapOut& out) {
+        if (m.to != m_core || m.from >= m_cores || m.from == m_core) return false;
         switch (m.type) {
         case CapLine::install: {
+            // Only the owner sends copies, and never of memory this core holds otherwise (its own,
+            // or a frame another owner sent): the record, if any, must name the sender as owner.
+            if (const Obj* have = find(m.obj); have ? have->owner != m.from : overlaps_table(m.obj)) return false;
             Obj* o = make(m.obj, m.from);
             if (o) {
                 ++o->received;
@@ -244,10 +264,10 @@ public:
                 const std::uint64_t n = o ? o->received : 1;
                 if (o) *o = {};
                 out.send(CapMsg{CapLine::gone, m_core, m.from, 0, m_core, m.obj, n});
-                return;
+                return true;
             }
             out.installed(m.obj, m.tag, m.from);
-            return;
+            return true;
         }
         case CapLine::xfer_req: {
             // Only the owner's record counts: a frame it no longer tracks was revoked meanwhile.
@@ -256,30 +276,35 @@ public:
             if (m.arg >= m_cores || m.arg == m_core) st = Status::invalid_argument;
             else if (!m_alive[m.arg]) st = Status::connection_lost;
             else if (o && o->owner == m_core && (o->copies >> m.from & 1)) st = send_copy(m.obj, static_cast<std::uint32_t>(m.arg), out, m.tag);
-            answer(m, CapLine::xfer_done, st, out);
-            return;
+            // The asker is the sender (an answer goes back where the question came from).
+            answer(m, m.from, CapLine::xfer_done, st, out);
+            return true;
         }
         case CapLine::gone: {
             Obj* o = find(m.obj);
-            if (!o || o->owner != m_core) return;  // revoked meanwhile: nothing to count
+            if (!o || o->owner != m_core) return true;  // revoked meanwhile: nothing to count
             o->sent[m.from] = m.arg > o->sent[m.from] ? 0 : o->sent[m.from] - static_cast<std::uint32_t>(m.arg);
             if (o->sent[m.from] == 0) o->copies &= ~(std::uint64_t{1} << m.from);
             if (o->copies == 0 && !holds(m.obj) && !locked(m.obj)) *o = {};
-            return;
+            return true;
         }
         case CapLine::revoke_req: {
             const Obj* o = find(m.obj);
-            if (!o || o->owner != m_core || !(o->copies >> m.from & 1))
-                return answer(m, CapLine::revoke_done, Status::not_found, out);
-            const Status st = start_revoke(m.op, m.asker, m.obj, static_cast<caps::SlotIdx>(m.arg), out);
-            if (st != Status::ok) answer(m, CapLine::revoke_done, st, out);
-            return;
+            if (!o || o->owner != m_core || !(o->copies >> m.from & 1)) {
+                answer(m, m.from, CapLine::revoke_done, Status::not_found, out);
+                return true;
+            }
+            const Status st = start_revoke(m.op, m.from, m.obj, static_cast<caps::SlotIdx>(m.arg), out);
+            if (st != Status::ok) answer(m, m.from, CapLine::revoke_done, st, out);
+            return true;
         }
         case CapLine::revoke: {
-            const std::uint64_t forgot = sweep_here(m.obj, m.asker, static_cast<caps::SlotIdx>(m.arg));
-            out.swept(m.obj, m.asker);
+            // Only what the sender owns goes (a revoke of memory it does not own sweeps nothing),
+            // and the caller removes what its kernel holds of each such frame, not of the range.
+            bool foreign = false;
+            const std::uint64_t forgot = sweep_copies(m.obj, m.from, m.asker, static_cast<caps::SlotIdx>(m.arg), out, foreign);
             out.send(CapMsg{CapLine::revoked, m_core, m.from, m.op, m.asker, m.obj, forgot});
-            return;
+            return !foreign;
         }
         case CapLine::revoked:
             for (Revoke& r : m_revokes)
@@ -289,14 +314,20 @@ public:
                         if (Obj* o = find(r.root); o && o->owner == m_core)
                             o->sent[m.from] = m.arg > o->sent[m.from] ? 0 : o->sent[m.from] - static_cast<std::uint32_t>(m.arg);
                     if (!r.waiting) finish_revoke(r, out);
-                    return;
+                    return true;
                 }
-            return;
+            return false;  // no revoke of ours waits for that core's answer
         case CapLine::xfer_done:
         case CapLine::revoke_done:
-            out.done(m.op, m.status);
-            return;
+            for (Asked& a : m_asked)
+                if (a.used && a.op == m.op && a.to == m.from && a.answer == m.type) {
+                    a = {};
+                    out.done(m.op, m.status);
+                    return true;
+                }
+            return false;  // not asked of that core
         }
+        return false;
     }
 
     // ---- For checkers ----------------------------------------------------------------------------
@@ -323,6 +354,12 @@ private:
         std::uint64_t copies = 0;              // owner: cores that may hold a copy (bit per core)
         std::uint32_t sent[max_cores] = {};    // owner: copies sent to each core
         std::uint32_t received = 0;            // copies this core received since it last forgot the frame
+    };
+    struct Asked {
+        bool used = false;
+        CapLine answer{};
+        std::uint32_t to = 0;
+        std::uint64_t op = 0;
     };
     struct Revoke {
         bool used = false;
@@ -367,11 +404,25 @@ private:
             if (r.used && overlaps(r.root, c)) return true;
         return false;
     }
-    void answer(const CapMsg& m, CapLine type, Status st, CapOut& out) {
-        if (m.asker == m_core) return out.done(m.op, st);
-        CapMsg a{type, m_core, m.asker, m.op, m.asker, m.obj, 0};
+    void answer(const CapMsg& m, std::uint32_t asker, CapLine type, Status st, CapOut& out) {
+        CapMsg a{type, m_core, asker, m.op, asker, m.obj, 0};
         a.status = st;
         out.send(a);
+    }
+    // A question to `to` whose answer (`answer`, carrying op) is awaited; false when too many are.
+    bool ask(std::uint64_t op, std::uint32_t to, CapLine answer) {
+        for (Asked& a : m_asked)
+            if (!a.used) {
+                a = {true, answer, to, op};
+                return true;
+            }
+        return false;
+    }
+    // Whether a capability of the table names memory overlapping c.
+    [[nodiscard]] bool overlaps_table(const caps::Cap& c) const {
+        for (const caps::Slot& s : m_table.slots())
+            if (!s.cap.is_null() && overlaps(s.cap, c)) return true;
+        return false;
     }
 
     Status send_copy(const caps::Cap& c, std::uint32_t to, CapOut& out, std::uint64_t tag) {
@@ -441,7 +492,7 @@ private:
     void finish_revoke(Revoke& r, CapOut& out) {
         const Revoke done = r;
         r = {};
-        (void)sweep_here(done.root, done.asker, done.keep);
+        sweep_own(done.root, done.asker, done.keep);
         for (Obj& o : m_objs) {
             if (!o.used || o.owner != m_core) continue;
             if (done.root.type == caps::CapType::untyped ? overlaps(o.obj, done.root) : caps::same_object(o.obj, done.root)) {
@@ -457,10 +508,10 @@ private:
         out.send(a);
     }
 
-    // Removes every cap here inside the revoke: copies of a frame root (not slot `keep` on the
-    // asker's core), or frames carved from an untyped root (its children go with a table revoke).
-    // Returns how many copies of a frame root this core had received and now forgets.
-    std::uint64_t sweep_here(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep) {
+    // The owner's own step of a finished revoke: every cap here inside it goes, copies of a frame
+    // root (not slot `keep` when the owner asked) or frames carved from an untyped root (its
+    // children go with a table revoke).
+    void sweep_own(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep) {
         if (root.type == caps::CapType::untyped) {
             const auto slots = m_table.slots();
             for (caps::SlotIdx i = 0; i < slots.size(); ++i) {
@@ -472,14 +523,40 @@ private:
             const bool keeping = asker == m_core && keep < m_table.size() && caps::same_object(m_table.cap(keep), root);
             remove_frame(root, keeping ? keep : caps::no_slot);
         }
-        // Records of frames we no longer hold and do not own go.
+    }
+
+    // A holder's step of a revoke that core `from` runs: every copy here of a frame `from` owns
+    // inside `root` (the frame itself, or the frames carved from an untyped) goes, but slot `keep`
+    // when this core asked, and the caller removes its kernel's capabilities to each (swept).
+    // Nothing else is touched: memory this core owns, copies from other owners (`foreign` is set
+    // when the revoke named any: a line no honest owner sends). Returns how many copies this core
+    // had received of the frames it now forgets.
+    std::uint64_t sweep_copies(const caps::Cap& root, std::uint32_t from, std::uint32_t asker, caps::SlotIdx keep, CapOut& out,
+                               bool& foreign) {
         std::uint64_t forgot = 0;
-        for (Obj& o : m_objs)
-            if (o.used && o.owner != m_core && !holds(o.obj) &&
-                (root.type == caps::CapType::untyped ? overlaps(o.obj, root) : caps::same_object(o.obj, root))) {
+        for (Obj& o : m_objs) {
+            if (!o.used || !(root.type == caps::CapType::untyped ? overlaps(o.obj, root) : caps::same_object(o.obj, root))) continue;
+            if (o.owner != from) {
+                foreign = true;
+                continue;
+            }
+            const caps::Cap obj = o.obj;
+            const bool keeping = root.type == caps::CapType::frame && asker == m_core && keep < m_table.size() &&
+                                 caps::same_object(m_table.cap(keep), obj);
+            remove_frame(obj, keeping ? keep : caps::no_slot);
+            out.swept(obj, asker);
+            if (!holds(obj)) {
                 forgot += o.received;
                 o = {};
             }
+        }
+        if (root.type != caps::CapType::frame && root.type != caps::CapType::untyped) foreign = true;
+        // Memory of ours, or of another owner's copy, inside it: left alone, and the line is refused.
+        for (const caps::Slot& x : m_table.slots()) {
+            if (x.cap.is_null() || !overlaps(x.cap, root)) continue;
+            const Obj* o = find(x.cap);
+            if (!o || o->owner != from) foreign = true;
+        }
         return forgot;
     }
 
@@ -522,6 +599,7 @@ private:
     bool m_alive[max_cores] = {};
     Obj m_objs[max_objects];
     Revoke m_revokes[max_revokes];
+    Asked m_asked[max_asked];
 };
 
 } // namespace myr::monitor

@@ -197,8 +197,7 @@ struct Node final : CapOut {
             std::uint64_t w[cap_wire_words];
             for (unsigned k = 0; k < cap_wire_words; ++k) w[k] = msg.words[k];
             CapMsg m;
-            if (decode(w, m) && m.from == f) node.receive(m, *this);
-            else ++malformed;
+            if (!decode(w, m) || m.from != f || !node.receive(m, *this)) ++malformed;
             publish();
             shared->in_flight.fetch_sub(1, std::memory_order_acq_rel);
         }
