@@ -19,6 +19,10 @@
 //     a frame of its own grant to a taker and exits without revoking: its monitor revokes the copy
 //     before it reports the death.
 // Prints `test-pass: frameshare core C target T checks=N`.
+// With bit 16 of its argument set ("stay", qemu_frames_lost_owner): carves a frame, gives it to a
+// taker on core `target`, waits for its acknowledgement, prints `frameshare staying core C: its
+// frame is on core T`, and stays until its core is stopped. Once the other monitors removed that
+// core, the taker's monitor drops the copy of the lost owner's frame and the taker faults.
 // As taker/leaver (argument string "taker" / "leaver"): takes the frame, maps it, checks the
 // pattern, tries to pass its copy on and to revoke it (permission_denied: it holds no grant for
 // it) and acknowledges in the frame's second word; the taker then reads the frame until it
@@ -109,6 +113,20 @@ int orphan(std::uint64_t target) {
     user::print("frameshare orphan core {}: ends with its frame on core {}", core, taker.core);
     mem.close();  // the connection, not the grant (memserv frees that at the death report)
     return 0;
+}
+
+// ---- a giver whose core is stopped under it ---------------------------------------------------
+int stay(std::uint64_t target) {
+    AllocReply grant{};
+    volatile std::uint64_t* w = nullptr;
+    if (carve(grant, w) != Status::ok) return 1;
+    user::Spawned taker{};
+    expect("spawn the taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
+    expect("give to the taker", user::frame_give(frame_slot, taker.core, taker.domain), Status::ok);
+    expect("the taker acknowledged", wait_ack(w, taker.core), Status::ok);
+    if (failures) return 1;
+    user::print("frameshare staying core {}: its frame is on core {}", core, taker.core);
+    for (;;) user::wait_event();
 }
 
 // ---- giver -------------------------------------------------------------------------------------
@@ -288,5 +306,6 @@ extern "C" int main(std::uint64_t arg) {
         }
         return 0;
     }
+    if (arg >> 16 & 1) return stay(arg & 0xffff);
     return give(arg);
 }

@@ -418,6 +418,36 @@ TEST(CapProtocol, QuestionsToOwnersAreBoundedAndEndWithTheirCore) {
     EXPECT_EQ(s.failure, "");
 }
 
+// An owner core that leaves the membership: every other core drops its copies of that core's
+// frames (swept: the guest monitor removes its kernel's capabilities, and their holders fault on
+// their next access), and nothing of it is left in any table or set.
+TEST(CapProtocol, CopiesOfALostOwnersFramesGoEverywhere) {
+    Sim s;
+    std::mt19937 rng(7);
+    ASSERT_EQ(s.node[2].retype(untyped_slot, 12, 2, 10), Status::ok);
+    const caps::Cap a = s.node[2].table().cap(10), b = s.node[2].table().cap(11);
+    ASSERT_EQ(s.node[0].retype(untyped_slot, 12, 1, 10), Status::ok);  // another owner's, which stays
+    const caps::Cap other = s.node[0].table().cap(10);
+    for (std::uint32_t to : {0u, 1u, 3u}) s.node[2].transfer(s.issue("transfer"), 10, to, s);
+    s.node[2].transfer(s.issue("transfer"), 11, 1, s);
+    s.node[0].transfer(s.issue("transfer"), 10, 1, s);
+    while (s.deliver_one(rng)) s.check();
+    ASSERT_TRUE(s.node[1].holds(a) && s.node[1].holds(b) && s.node[3].holds(a) && s.node[0].holds(a));
+    for (std::uint32_t c = 0; c < Sim::cores; ++c)
+        if (c != 2) s.node[c].core_lost(2, s);
+    for (std::uint32_t c : {0u, 1u, 3u}) {
+        EXPECT_FALSE(s.node[c].holds(a)) << "core " << c;
+        EXPECT_FALSE(s.node[c].holds(b)) << "core " << c;
+        EXPECT_EQ(caps::audit(s.node[c].table()).status, Status::ok);
+    }
+    EXPECT_TRUE(s.node[1].holds(other)) << "a copy from a live owner stays";
+    EXPECT_EQ(s.sweeps.size(), 4u) << "one sweep per copy: a on 0, 1, 3 and b on 1";
+    std::uint64_t copies = 0;
+    ASSERT_TRUE(s.node[0].owns(other, copies));
+    EXPECT_EQ(copies, 0b10u);
+    EXPECT_EQ(s.failure, "");
+}
+
 // Past 32 cores (the owner's sets are one bit per core, 64 at most): copies to cores 40 and 63,
 // one forwarded by a holder, all in the owner's set, all gone after a revoke.
 TEST(CapProtocol, SetsReachTheSixtyFourthCore) {

@@ -26,7 +26,8 @@
 //   reaches its core before the revoke does, and since only the owner sends copies, no copy of
 //   anything inside can appear anywhere while the revoke runs.
 // - A core removed from the membership holds nothing any more: owners drop it from their sets and
-//   stop waiting for it; its own frames are not recovered.
+//   stop waiting for it, and every core drops its copies of the frames the lost core owned (no
+//   owner is left to count or revoke them).
 // - A line is acted on only from the core with a say over what it names, so a confused or hostile
 //   monitor harms only what it owns: a copy lands only from the frame's owner (never over memory
 //   this core holds otherwise), a revoke sweeps only copies its sender owns (never this core's own
@@ -224,10 +225,19 @@ public:
         if (st != Status::ok) out.done(op, st);
     }
 
-    // Core `core` left the membership: it holds nothing any more and answers nothing.
+    // Core `core` left the membership: it holds nothing any more and answers nothing. The copies
+    // here of frames it owned go too (swept, as by a revoke of theirs): nobody is left to count
+    // them or to revoke them, and the memory goes back to whoever hands it out next.
     void core_lost(std::uint32_t core, CapOut& out) {
         if (core >= m_cores || core == m_core) return;
         m_alive[core] = false;
+        for (Obj& o : m_objs)
+            if (o.used && o.owner == core) {
+                const caps::Cap obj = o.obj;
+                o = {};
+                remove_frame(obj);
+                out.swept(obj, core);
+            }
         for (Obj& o : m_objs)
             if (o.used && o.owner == m_core) o.copies &= ~(std::uint64_t{1} << core);
         for (Revoke& r : m_revokes)
