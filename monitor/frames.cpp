@@ -70,10 +70,12 @@ unsigned size_bits(std::uint64_t size) {
     return b;
 }
 
-// The tag a copy carries to its core: the target domain, the op's index and the low bits of its ticket.
+// The tag a copy carries to its core: the target domain, the op's index, the core that asked for
+// the give (this one; the owner's when a holder passes its copy on) and the low bits of its ticket.
 std::uint64_t tag_of(const Op& o) {
-    return std::uint64_t{o.target} | std::uint64_t(&o - ops) << 32 | (o.ticket & 0xffffff) << 40;
+    return std::uint64_t{o.target} | std::uint64_t(&o - ops) << 32 | (mesh.core & 0xff) << 40 | (o.ticket & 0xffff) << 48;
 }
+std::uint64_t tag_asker(std::uint64_t tag) { return tag >> 40 & 0xff; }
 
 class Out final : public CapOut {
 public:
@@ -123,6 +125,10 @@ void landed(std::uint32_t to, std::uint64_t tag, Status st) {
 
 void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from) {
     const auto domain = static_cast<std::uint32_t>(tag);
+    // The core whose domain asked for the give hears frame_landed: the owner's, or the holder's
+    // that passed its copy on (it asked through the owner). `from` is the owner, whose domain
+    // the copy names as giver.
+    const auto asker = static_cast<std::uint32_t>(tag_asker(tag) < mesh.cores ? tag_asker(tag) : from);
     // The record CapNode just made for it: the copy of this object no domain holds yet.
     caps::SlotIdx rec = caps::no_slot;
     const auto slots = node.table().slots();
@@ -149,11 +155,11 @@ void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from)
     if (st != Status::ok) {
         if (slot) vacate(slot);
         if (rec != caps::no_slot) drop_record(rec);  // the owner hears `gone`
-        return landed(from, tag, st);
+        return landed(asker, tag, st);
     }
     *free = {true, domain, from, slot, ++offer_seq, obj};
     holder[rec] = domain;
-    landed(from, tag, Status::ok);
+    landed(asker, tag, Status::ok);
     wake_local_domains();
 }
 
@@ -202,6 +208,17 @@ Status sent_frame(const user::Message& m, std::uint64_t incoming, caps::Cap& f) 
     return f.size ? Status::ok : Status::invalid_argument;
 }
 
+// The record of a copy of frame `f` given to `domain` (it took it), or no_slot.
+caps::SlotIdx held_record(const caps::Cap& f, std::uint32_t domain) {
+    const auto slots = node.table().slots();
+    for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
+        std::uint64_t copies = 0;
+        if (holder[i] == domain && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, f) && !node.owns(f, copies))
+            return i;
+    }
+    return caps::no_slot;
+}
+
 // The record of frame `f` owned here for `domain`, or no_slot.
 caps::SlotIdx owned_record(const caps::Cap& f, std::uint32_t domain) {
     const auto slots = node.table().slots();
@@ -219,9 +236,12 @@ void give(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
     if (core >= mesh.cores || core == mesh.core || domain == 0 || domain > 0xffffffff) return (void)reply(Status::invalid_argument);
     caps::Cap f{};
     if (const Status st = sent_frame(m, incoming, f); st != Status::ok) return (void)reply(st);
-    if (!grant_covers(who, f.base, f.size)) return (void)reply(Status::permission_denied);
+    // The giver holds the grant the frame was carved from; else the caller passes on a copy it
+    // was given (the owner sends the new copy and counts it: CapNode's xfer_req).
+    const caps::SlotIdx held = grant_covers(who, f.base, f.size) ? caps::no_slot : held_record(f, static_cast<std::uint32_t>(who));
+    if (held == caps::no_slot && !grant_covers(who, f.base, f.size)) return (void)reply(Status::permission_denied);
     if (!mesh_alive(core) || deaths::ended(core, domain)) return (void)reply(Status::connection_lost);
-    caps::SlotIdx rec = owned_record(f, static_cast<std::uint32_t>(who));
+    caps::SlotIdx rec = held != caps::no_slot ? held : owned_record(f, static_cast<std::uint32_t>(who));
     if (rec == caps::no_slot) {
         const auto slots = node.table().slots();
         for (caps::SlotIdx i = 1; i < slots.size() && rec == caps::no_slot; ++i)
@@ -353,7 +373,8 @@ void frames_landed(std::uint64_t from, std::uint64_t tag, std::uint64_t status) 
     const std::uint64_t index = tag >> 32 & 0xff;
     if (index >= max_ops) return;
     Op& o = ops[index];
-    if (!o.used || o.internal || o.kind != Kind::give || !o.sent || o.done || (o.ticket & 0xffffff) != (tag >> 40) ||
+    if (!o.used || o.internal || o.kind != Kind::give || !o.sent || o.done || (o.ticket & 0xffff) != (tag >> 48) ||
+        tag_asker(tag) != mesh.core ||
         o.target != static_cast<std::uint32_t>(tag) || o.core != from) {  // only the target's core answers
         ++malformed;
         print("frame_landed from core {} for no give of ours: ignored", from);

@@ -13,6 +13,8 @@
 //   - gives the frame to a `frameshare taker` it spawned on core `target` (argument, another
 //     node), waits until the taker wrote its acknowledgement into the frame, revokes, and checks
 //     through the death feed that the taker then faulted on its next read of the frame;
+//   - gives it to a `frameshare passer` on core `target`, which passes its copy on to a taker on
+//     core 0; that taker acknowledges, and one revoke takes both copies (both fault);
 //   - gives it to a `frameshare leaver` on the same core, which checks the pattern and exits still
 //     holding its copy: the grant then goes back (return_ram) at once, nothing is left elsewhere;
 //   - (while the sitters' offers wait) spawns a `frameshare orphan` on the next core, which gives
@@ -24,9 +26,12 @@
 // frame is on core T`, and stays until its core is stopped. Once the other monitors removed that
 // core, the taker's monitor drops the copy of the lost owner's frame and the taker faults.
 // As taker/leaver (argument string "taker" / "leaver"): takes the frame, maps it, checks the
-// pattern, tries to pass its copy on and to revoke it (permission_denied: it holds no grant for
-// it) and acknowledges in the frame's second word; the taker then reads the frame until it
-// faults, the leaver exits.
+// pattern, tries to pass its copy to the giver's core (invalid_argument: that core holds the
+// memory) and to revoke it (permission_denied: it holds no grant for it) and acknowledges in the
+// frame's second word; the taker then reads the frame until it faults, the leaver exits.
+// As passer ("passer TTTT"): takes the frame and passes its copy on to a taker it spawns on core
+// TTTT (through the owner's monitor), writing that taker's domain into the frame's fourth word;
+// then reads until it faults.
 #include <myr/memserv/client.hpp>
 #include <myr/user/args.hpp>
 #include <myr/user/domains.hpp>
@@ -72,14 +77,16 @@ int receive(bool stay) {
     volatile std::uint64_t* w = map_frame(taken_slot);
     if (!w) return 1;
     unsigned bad = 0;
-    for (unsigned k = 2; k < page / 8; ++k) bad += w[k] != (magic | k);
+    for (unsigned k = 2; k < page / 8; ++k) bad += k != 3 && w[k] != (magic | k);  // word 3: the passer's
     if (bad || g.size != page) {
         user::print("test-fail: frameshare {} core {}: the frame from core {} reads wrong ({} words, size {})",
                     stay ? "taker" : "leaver", core, g.from_core, bad, g.size);
         return 1;
     }
-    // A holder holds no grant for it: it can neither pass its copy on nor revoke the giver's.
-    expect("a holder passing its copy on", user::frame_give(taken_slot, g.from_core, 1), Status::permission_denied);
+    // A holder may pass its copy on (the passer does), but not to the giver's core, which holds
+    // the memory already; and it holds no grant for it, so it cannot revoke the giver's copies.
+    expect("a holder passing its copy to the giver's core", user::frame_give(taken_slot, g.from_core, 1),
+           Status::invalid_argument);
     expect("a holder revoking", user::frame_revoke(taken_slot), Status::permission_denied);
     if (failures) return 1;
     user::print("frameshare {} core {}: took the frame of core {}: pattern ok", stay ? "taker" : "leaver", core, g.from_core);
@@ -89,6 +96,40 @@ int receive(bool stay) {
     for (;;) {
         if (w[0] != magic) {
             user::print("test-fail: frameshare taker core {}: the frame changed under it", core);
+            return 1;
+        }
+        user::wait_event();
+    }
+}
+
+// ---- a passer: a holder that passes its copy on -----------------------------------------------
+// Takes the frame, gives its copy to a taker it spawns on core `to` (the monitors ask the owner,
+// which sends that copy), writes the taker's domain into the frame's fourth word for the giver,
+// then reads until the giver's revoke takes its own copy too.
+int pass(std::uint64_t to) {
+    user::GivenFrame g{};
+    if (const Status s = user::frame_take(taken_slot, g); s != Status::ok) {
+        expect("frame_take", s, Status::ok);
+        return 1;
+    }
+    volatile std::uint64_t* w = map_frame(taken_slot);
+    if (!w) return 1;
+    unsigned bad = 0;
+    for (unsigned k = 2; k < page / 8; ++k) bad += k != 3 && w[k] != (magic | k);
+    if (bad) {
+        user::print("test-fail: frameshare passer core {}: the frame from core {} reads wrong ({} words)", core, g.from_core, bad);
+        return 1;
+    }
+    user::Spawned t{};
+    expect("spawn the passer's taker", user::spawn("frameshare", to, "taker", t), Status::ok);
+    w[3] = t.domain;
+    expect("pass the copy on", user::frame_give(taken_slot, t.core, t.domain), Status::ok);
+    expect("pass it on again to the same core", user::frame_give(taken_slot, t.core, t.domain), Status::exists);
+    if (failures) return 1;
+    user::print("frameshare passer core {}: passed the frame of core {} on to core {}", core, g.from_core, t.core);
+    for (;;) {
+        if (w[0] != magic) {
+            user::print("test-fail: frameshare passer core {}: the frame changed under it", core);
             return 1;
         }
         user::wait_event();
@@ -271,6 +312,24 @@ int give(std::uint64_t target) {
            Status::ok);
     expect("our own copy still reads", w[2] == (magic | 2) ? Status::ok : Status::internal, Status::ok);
 
+    // A holder passes its copy on, through the owner (this core): the second holder, on core 0,
+    // reads the pattern and acknowledges; the giver's revoke takes both copies.
+    w[1] = 0;
+    w[3] = 0;
+    user::Spawned passer{};
+    expect("spawn the passer", user::spawn("frameshare", target, "passer 0000", passer), Status::ok);
+    expect("give to the passer", user::frame_give(frame_slot, passer.core, passer.domain), Status::ok);
+    expect("the copy passed on was read on core 0 and acknowledged", wait_ack(w, 0), Status::ok);
+    const std::uint64_t second = w[3];
+    expect("revoke both copies", user::frame_revoke(frame_slot), Status::ok);
+    const user::Spawned holders[2] = {passer, {0, second}};
+    for (const user::Spawned& h : holders) {
+        expect("a holder's end is reported", death_of(h.core, h.domain, how), Status::ok);
+        expect("it faulted reading the revoked frame", how == abi::DomainStatus::faulted ? Status::ok : Status::internal,
+               Status::ok);
+    }
+    for (unsigned k = 1; k < 4; ++k) w[k] = magic | k;
+
     // A holder that ends with its copy: the grant goes back at once afterwards.
     w[1] = 0;
     user::Spawned leaver{};
@@ -300,6 +359,7 @@ extern "C" int main(std::uint64_t arg) {
     if (role[0] == 't') return receive(true);
     if (role[0] == 'l') return receive(false);
     if (role[0] == 'o') return orphan(digits(role, 7));  // "orphan TTTT": the target core
+    if (role[0] == 'p') return pass(digits(role, 7));    // "passer TTTT": the core of its taker
     if (role[0] == 's') {  // "sitter CCCC DDDD": never takes what it is given; ends after its giver
         abi::DomainStatus how{};
         while (death_of(digits(role, 7), digits(role, 12), how) == Status::timeout) {
