@@ -18,7 +18,8 @@ std::uint64_t last;  // sequence number of the newest death (the first is 1)
 // Serials are unique per core and never reused (the kernel numbers domains upward), so a bit
 // per (core, serial) says "ended" for good without a ring that forgets; 16 KiB for 256 cores.
 std::uint64_t ended_bits[max_cores][known_serials / 64];
-bool core_gone[max_cores];  // removed from the membership: every domain of it ended
+bool core_gone[max_cores];      // removed from the membership: every domain of it ended
+bool core_reported[max_cores];  // and the removal committed: in the feed
 
 } // namespace
 
@@ -48,8 +49,12 @@ Status next(std::uint64_t cursor, std::uint64_t& w1, std::uint64_t& w2, std::uin
 }
 
 void core_lost(std::uint64_t core) {
-    if (core >= max_cores || core_gone[core]) return;
-    core_gone[core] = true;
+    if (core < max_cores) core_gone[core] = true;
+}
+
+void core_lost_committed(std::uint64_t core) {
+    if (core >= max_cores || core_reported[core]) return;
+    core_gone[core] = core_reported[core] = true;
     ++last;
     ring[last % ring_size] = {static_cast<std::uint32_t>(core), abi::all_domains, abi::death_core_stopped};
 }

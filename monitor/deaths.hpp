@@ -19,9 +19,13 @@ void record(std::uint64_t core, std::uint64_t domain, std::uint64_t how);
 // overflow (w1 = the oldest cursor held, w2 = deaths missed) or invalid_argument (a cursor this
 // monitor never gave).
 Status next(std::uint64_t cursor, std::uint64_t& w1, std::uint64_t& w2, std::uint64_t& w3);
-// A whole core stopped (removed from the membership): one feed entry (domain abi::all_domains,
-// how abi::death_core_stopped), and every domain of that core counts as ended from now on.
+// A whole core stopped (removed from the membership): every domain of that core counts as ended
+// from now on (ended()), for this monitor's own decisions.
 void core_lost(std::uint64_t core);
+// The removal is committed (every live monitor installed it, so none holds anything of that
+// core's any more): the feed entry domains read (domain abi::all_domains, how
+// abi::death_core_stopped), from which memserv gives the core's grants out again.
+void core_lost_committed(std::uint64_t core);
 // Whether a death of (core, domain) reached this monitor: always for serials below
 // known_serials, else while it is in the ring.
 [[nodiscard]] bool ended(std::uint64_t core, std::uint64_t domain);

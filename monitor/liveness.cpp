@@ -26,7 +26,12 @@ bool stopping;
 
 std::uint64_t now_ticks() { return syscall6(abi::Sys::ticks).value; }
 
+// A view's acknowledgement waits until this monitor applied the view (apply()): once the
+// coordinator has every acknowledgement, no live monitor holds anything of a removed core (its
+// frames' copies, rings, bindings), and the commit may say so to every domain.
 struct Out {
+    bool ack_held = false;
+    std::uint64_t ack_epoch = 0;
     void send(std::uint32_t to, const mb::Msg& m) {
         switch (m.kind) {
         case mb::Kind::beat: monitor::send(to, member_beat, m.epoch, m.value); break;
@@ -35,8 +40,16 @@ struct Out {
         case mb::Kind::view:
             monitor::send(to, member_view, m.epoch, m.members.w[0], m.members.w[1], m.members.w[2], m.members.w[3]);
             break;
-        case mb::Kind::view_ack: monitor::send(to, member_view_ack, m.epoch); break;
+        case mb::Kind::view_ack:
+            ack_held = true;  // to the coordinator, after apply()
+            ack_epoch = m.epoch;
+            break;
+        case mb::Kind::commit: monitor::send(to, member_commit, m.epoch); break;
         }
+    }
+    void release() {
+        if (ack_held) monitor::send(mb::coordinator, member_view_ack, ack_epoch);
+        ack_held = false;
     }
 };
 
@@ -74,6 +87,22 @@ void apply() {
     FixedBuffer l(list, sizeof list);
     print_list(l, gone);
     emit("membership-view core={} epoch={} cores={} removed={}", mesh.core, applied_epoch, applied_view.count(), l.c_str());
+}
+
+// A committed view (every live monitor applied it): the removed cores go into the death feed
+// here; monitor 0 also logs it and starts their servers elsewhere.
+void committed() {
+    mb::CoreSet removed;
+    std::uint64_t epoch = 0;
+    if (!member.take_commit(removed, epoch)) return;
+    for (std::uint32_t c = 0; c < mesh.cores; ++c)
+        if (removed.has(c)) deaths::core_lost_committed(c);
+    if (!member.is_coordinator()) return;
+    char list[256];
+    FixedBuffer l(list, sizeof list);
+    print_list(l, removed);
+    emit("membership epoch={} cores={} removed={}", epoch, member.view().count(), l.c_str());
+    servers::cores_lost(removed.w);
 }
 
 // ---- kill-core (monitor 0) --------------------------------------------------------------------
@@ -144,6 +173,7 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
         msg.kind = mb::Kind::view;
         for (unsigned i = 0; i < 4; ++i) msg.members.w[i] = m.words[1 + i];
         break;
+    case member_commit: msg.kind = mb::Kind::commit; break;
     default: msg.kind = mb::Kind::view_ack; break;
     }
     Out out;
@@ -153,6 +183,8 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
         print("membership line type {} from core {} refused: malformed", m.header.type, from);
     }
     apply();
+    out.release();
+    committed();
 }
 
 void tick() {
@@ -160,15 +192,8 @@ void tick() {
     Out out;
     member.tick(now_ticks(), out);
     apply();
-    mb::CoreSet removed;
-    std::uint64_t epoch = 0;
-    if (member.take_commit(removed, epoch)) {
-        char list[256];
-        FixedBuffer l(list, sizeof list);
-        print_list(l, removed);
-        emit("membership epoch={} cores={} removed={}", epoch, member.view().count(), l.c_str());
-        servers::cores_lost(removed.w);
-    }
+    out.release();
+    committed();
 }
 
 bool run_kill(const char* spec, servers::Waiter wait) {

@@ -17,6 +17,12 @@
 //   (the removed ones too). A member installs a view with a higher epoch from the coordinator
 //   only, acknowledges it, and rebuilds its tree. The coordinator commits a view once every
 //   member acknowledged it; a member that does not within `view_ack_ticks` is suspected too.
+// * The coordinator then tells every member of the view (`commit`), so each knows that every live
+//   core installed it: a monitor acts on a removal there before it acknowledges (it drops what it
+//   held of the removed cores), and says that a core is gone to its domains (the death feed, from
+//   which memserv gives their memory out again) only at the commit. take_commit() reports the cores
+//   removed since the last commit, on every member. A commit of a view already replaced is stale;
+//   the newer view's commit covers both.
 // * A core removed from the view stops: a core that was only slow learns from the view that it
 //   is out and halts (excluded()), so every view tells the truth ("fail-stop conversion"): no
 //   core ever works on with a membership that has dropped it. Cores never rejoin.
@@ -76,6 +82,7 @@ enum class Kind : std::uint8_t {
     suspect = 3,   // [epoch, core]                   a member -> coordinator: my child `core` is silent
     view = 4,      // [epoch, members (4 words)]      coordinator -> every core of the old view
     view_ack = 5,  // [epoch]                         member -> coordinator
+    commit = 6,    // [epoch]                         coordinator -> every member of that view
 };
 
 struct Msg {
@@ -127,8 +134,9 @@ public:
     [[nodiscard]] const Stats& stats() const { return m_stats; }
     [[nodiscard]] std::uint64_t committed() const { return m_committed; }
 
-    // Coordinator: true once for each committed view, with the cores removed since the commit
-    // before it (its monitor then starts their servers elsewhere).
+    // True once for each committed view, with the cores removed since the commit before it (the
+    // coordinator's monitor then starts their servers elsewhere; every monitor reports them in its
+    // death feed).
     [[nodiscard]] bool take_commit(CoreSet& removed, std::uint64_t& epoch) {
         if (!m_commit_ready) return false;
         m_commit_ready = false;
@@ -205,7 +213,13 @@ public:
             if (m.epoch != m_epoch) return ignore(Status::out_of_range);
             if (!m_pending.has(from)) return ignore(Status::out_of_range);
             m_pending.remove(from);
-            if (m_pending.empty()) commit();
+            if (m_pending.empty()) commit(out);
+            return Status::ok;
+        case Kind::commit:
+            if (from != coordinator || is_coordinator() || m.epoch > m_epoch) return ignore(Status::malformed);
+            if (m.epoch < m_epoch || m.epoch <= m_committed) return ignore(Status::out_of_range);  // replaced, or again
+            m_committed = m.epoch;
+            m_commit_ready = true;
             return Status::ok;
         }
         return ignore(Status::malformed);
@@ -231,6 +245,7 @@ private:
     Status install(const CoreSet& members, std::uint64_t epoch) {
         const urpc::MulticastInput in{m_topo.distance, m_topo.nodes, m_topo.core_node, coordinator, members.w};
         if (const Status s = urpc::build_multicast_tree(in, m_tree); s != Status::ok) return s;
+        m_removed.merge(m_view.minus(members));
         m_view = members;
         m_epoch = epoch;
         m_said = {};
@@ -269,7 +284,6 @@ private:
         m_suspects = {};
         if (install(next, m_epoch + 1) != Status::ok) return;  // cannot happen: the coordinator stays
         ++m_stats.views;
-        m_removed.merge(old.minus(next));
         Msg v;
         v.kind = Kind::view;
         v.epoch = m_epoch;
@@ -280,12 +294,15 @@ private:
         m_pending.remove(m_self);
         m_view_sent = now;
         m_next_beat = now;  // beat down the new tree at once
-        if (m_pending.empty()) commit();
+        if (m_pending.empty()) commit(out);
     }
 
-    void commit() {
+    template <class Out>
+    void commit(Out& out) {
         m_committed = m_epoch;
         m_commit_ready = true;
+        for (std::uint32_t c = 0; c < m_cores; ++c)
+            if (c != m_self && m_view.has(c)) send(out, c, Kind::commit, 0);
     }
 
     std::uint32_t m_self = 0, m_cores = 0;
@@ -299,11 +316,13 @@ private:
     std::uint64_t m_acked[max_cores] = {};  // per child: the newest beat it answered
     CoreSet m_said;                         // children suspected in this view
     CoreSet m_fresh;                        // children not yet sent a beat in this view
+    CoreSet m_removed;                      // removed since the last commit
+    std::uint64_t m_committed = 0;          // the newest view known committed
+    bool m_commit_ready = false;
     // Coordinator only.
     std::uint64_t m_next_beat = 0;
-    CoreSet m_suspects, m_pending, m_removed;
-    std::uint64_t m_view_sent = 0, m_committed = 0;
-    bool m_commit_ready = false;
+    CoreSet m_suspects, m_pending;
+    std::uint64_t m_view_sent = 0;
     Stats m_stats;
 };
 

@@ -99,8 +99,9 @@ enum MemberType : std::uint8_t {
     member_view = 43,      // [epoch, members bits 0-63, 64-127, 128-191, 192-255]  monitor 0 -> old view
     member_view_ack = 44,  // [epoch]                     -> monitor 0
     core_stop_req = 45,    // []                          monitor 0 -> a core: stop (plan step kill-core)
+    member_commit = 46,    // [epoch]                     monitor 0 -> the view: every live core installed it
     member_first = member_beat,
-    member_last = core_stop_req,
+    member_last = member_commit,
 };
 
 // Servers and program arguments (monitor/servers.cpp, docs/monitors.md "Program arguments"): a
