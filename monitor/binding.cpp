@@ -260,7 +260,7 @@ void serve_call(const Message& m) {
     }
     case abi::MonitorOp::alive:
         if (m.w[1] >= mesh.cores) return (void)reply(Status::invalid_argument);
-        return (void)reply(deaths::ended(m.w[1], m.w[2]) ? Status::connection_lost : Status::ok);
+        return (void)reply(deaths::reported(m.w[1], m.w[2]) ? Status::connection_lost : Status::ok);
     case abi::MonitorOp::bind_to: return binder.bind_to(who, m.w[1], m.w[2], m.w[3], servers::configured_instance(who));
     case abi::MonitorOp::kill: {
         if (m.w[1] >= mesh.cores) return (void)reply(Status::invalid_argument);

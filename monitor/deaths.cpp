@@ -23,6 +23,19 @@ bool core_reported[max_cores];  // and the removal committed: in the feed
 
 } // namespace
 
+namespace {
+// The death of that domain itself reached this monitor: always for serials below known_serials,
+// else while it is in the ring.
+bool domain_ended(std::uint64_t core, std::uint64_t domain) {
+    if (domain < known_serials) return ended_bits[core][domain / 64] >> (domain % 64) & 1;
+    const std::uint64_t held = last < ring_size ? last : ring_size;
+    for (std::uint64_t s = last - held + 1; s <= last; ++s)
+        if (ring[s % ring_size].core == core && ring[s % ring_size].domain == domain) return true;
+    return false;
+}
+
+} // namespace
+
 void record(std::uint64_t core, std::uint64_t domain, std::uint64_t how) {
     if (core >= max_cores) return;
     ++last;
@@ -59,14 +72,10 @@ void core_lost_committed(std::uint64_t core) {
     ring[last % ring_size] = {static_cast<std::uint32_t>(core), abi::all_domains, abi::death_core_stopped};
 }
 
-bool ended(std::uint64_t core, std::uint64_t domain) {
-    if (core >= max_cores) return false;
-    if (core_gone[core]) return true;
-    if (domain < known_serials) return ended_bits[core][domain / 64] >> (domain % 64) & 1;
-    const std::uint64_t held = last < ring_size ? last : ring_size;
-    for (std::uint64_t s = last - held + 1; s <= last; ++s)
-        if (ring[s % ring_size].core == core && ring[s % ring_size].domain == domain) return true;
-    return false;
+bool ended(std::uint64_t core, std::uint64_t domain) { return core < max_cores && (core_gone[core] || domain_ended(core, domain)); }
+
+bool reported(std::uint64_t core, std::uint64_t domain) {
+    return core < max_cores && (core_reported[core] || domain_ended(core, domain));
 }
 
 std::uint64_t latest() { return last; }

@@ -27,8 +27,11 @@ void core_lost(std::uint64_t core);
 // abi::death_core_stopped), from which memserv gives the core's grants out again.
 void core_lost_committed(std::uint64_t core);
 // Whether a death of (core, domain) reached this monitor: always for serials below
-// known_serials, else while it is in the ring.
+// known_serials, else while it is in the ring; and for every domain of a removed core.
 [[nodiscard]] bool ended(std::uint64_t core, std::uint64_t domain);
+// The same as domains are told it (MonitorOp::alive): a removed core's domains only once the
+// removal is committed, as the feed says it (memserv frees grants from either answer).
+[[nodiscard]] bool reported(std::uint64_t core, std::uint64_t domain);
 // Deaths recorded since boot (the newest cursor).
 [[nodiscard]] std::uint64_t latest();
 
