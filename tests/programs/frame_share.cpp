@@ -22,8 +22,9 @@
 //     before it reports the death.
 // Prints `test-pass: frameshare core C target T checks=N`.
 // With bit 16 of its argument set ("stay", qemu_frames_lost_owner): carves a frame, gives it to a
-// taker on core `target`, waits for its acknowledgement, prints `frameshare staying core C: its
-// frame is on core T`, and stays until its core is stopped. Once the other monitors removed that
+// taker on core `target`, waits for its acknowledgement, exports the name `frameshare.stay` (the
+// plan waits for it), prints `frameshare staying core C: its frame is on core T`, and stays
+// until its core is stopped. Once the other monitors removed that
 // core, the taker's monitor drops the copy of the lost owner's frame and the taker faults.
 // As taker/leaver (argument string "taker" / "leaver"): takes the frame, maps it, checks the
 // pattern, tries to pass its copy to the giver's core (invalid_argument: that core holds the
@@ -34,6 +35,7 @@
 // then reads until it faults.
 #include <myr/memserv/client.hpp>
 #include <myr/user/args.hpp>
+#include <myr/user/bind.hpp>
 #include <myr/user/domains.hpp>
 #include <myr/user/frames.hpp>
 #include <myr/user/vspace.hpp>
@@ -165,6 +167,8 @@ int stay(std::uint64_t target) {
     expect("spawn the taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
     expect("give to the taker", user::frame_give(frame_slot, taker.core, taker.domain), Status::ok);
     expect("the taker acknowledged", wait_ack(w, taker.core), Status::ok);
+    // The plan waits for this name (names:2, with memserv.0) before it stops our core.
+    expect("export a name for the plan", user::export_name("frameshare.stay"), Status::ok);
     if (failures) return 1;
     user::print("frameshare staying core {}: its frame is on core {}", core, taker.core);
     for (;;) user::wait_event();
