@@ -53,13 +53,15 @@ std::uint64_t next_ticket;
 // Copies that landed here and wait for their domain to take them: a kernel frame cap in our slot.
 struct Offer {
     bool used;
-    std::uint32_t domain, from;
+    std::uint32_t domain, from;  // from: the owner core, which sent the copy
+    std::uint32_t asker;         // the core whose domain gave it (the owner's, or a holder's that passed it on)
     std::uint64_t slot, seq;
     caps::Cap obj;
 };
 constexpr unsigned max_offers = 4;  // each holds one of the monitor's 64 cnode slots
-// Givers on one core may fill at most this many of them: a domain that never takes then blocks
-// only the givers of its giver's core, not every other core's.
+// Givers on one core may fill at most this many of them (counted by the core whose domain gave:
+// a holder that passes copies on uses its own core's share, not its giver's): a domain that
+// never takes then blocks only the givers of one core, not every other core's.
 constexpr unsigned offers_per_core = max_offers / 2;
 Offer offers[max_offers];
 std::uint64_t offer_seq;
@@ -139,7 +141,7 @@ void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from)
     unsigned from_there = 0;
     for (Offer& o : offers) {
         if (!o.used) free = &o;
-        else from_there += o.from == from;
+        else from_there += o.asker == asker;
     }
     const DomainRec* d = find_domain(domain);
     if (rec == caps::no_slot) st = Status::internal;
@@ -157,7 +159,7 @@ void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from)
         if (rec != caps::no_slot) drop_record(rec);  // the owner hears `gone`
         return landed(asker, tag, st);
     }
-    *free = {true, domain, from, slot, ++offer_seq, obj};
+    *free = {true, domain, from, asker, slot, ++offer_seq, obj};
     holder[rec] = domain;
     landed(asker, tag, Status::ok);
     wake_local_domains();
