@@ -143,8 +143,15 @@ void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from)
         if (!o.used) free = &o;
         else from_there += o.asker == asker;
     }
+    // A copy of this memory held here already (waiting as an offer, or taken): the kernel would
+    // refuse a second one (exists); say so before any question of room, so the answer does not
+    // depend on how busy this monitor is.
+    bool held = false;
+    for (caps::SlotIdx i = 1; i < slots.size(); ++i)
+        held |= i != rec && holder[i] != 0 && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj);
     const DomainRec* d = find_domain(domain);
     if (rec == caps::no_slot) st = Status::internal;
+    else if (held) st = Status::exists;
     else if (!d || !d->cap || deaths::ended(mesh.core, domain)) st = Status::connection_lost;
     else if (!free || from_there >= offers_per_core || free_slots() < 24)
         st = Status::busy;  // rings in transit and domain caps first
