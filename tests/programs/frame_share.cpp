@@ -69,22 +69,41 @@ volatile std::uint64_t* map_frame(std::uint64_t slot) {
     return reinterpret_cast<volatile std::uint64_t*>(window);
 }
 
-// ---- taker and leaver --------------------------------------------------------------------------
-int receive(bool stay) {
-    user::GivenFrame g{};
+// ---- holders: taker, leaver, passer -----------------------------------------------------------
+// Takes the frame given to this domain, maps it and checks the giver's pattern (words 0, 1 and 3
+// are the giver's and the passer's); null after a test-fail line.
+volatile std::uint64_t* take_checked(const char* role, user::GivenFrame& g) {
     if (const Status s = user::frame_take(taken_slot, g); s != Status::ok) {
         expect("frame_take", s, Status::ok);
-        return 1;
+        return nullptr;
     }
     volatile std::uint64_t* w = map_frame(taken_slot);
-    if (!w) return 1;
+    if (!w) return nullptr;
     unsigned bad = 0;
-    for (unsigned k = 2; k < page / 8; ++k) bad += k != 3 && w[k] != (magic | k);  // word 3: the passer's
+    for (unsigned k = 2; k < page / 8; ++k) bad += k != 3 && w[k] != (magic | k);
     if (bad || g.size != page) {
-        user::print("test-fail: frameshare {} core {}: the frame from core {} reads wrong ({} words, size {})",
-                    stay ? "taker" : "leaver", core, g.from_core, bad, g.size);
-        return 1;
+        user::print("test-fail: frameshare {} core {}: the frame from core {} reads wrong ({} words, size {})", role, core,
+                    g.from_core, bad, g.size);
+        return nullptr;
     }
+    return w;
+}
+
+// Reads until the giver's revoke takes the frame away: the read after it faults and ends this domain.
+int read_until_revoked(const char* role, volatile std::uint64_t* w) {
+    for (;;) {
+        if (w[0] != magic) {
+            user::print("test-fail: frameshare {} core {}: the frame changed under it", role, core);
+            return 1;
+        }
+        user::wait_event();
+    }
+}
+
+int receive(bool stay) {
+    user::GivenFrame g{};
+    volatile std::uint64_t* w = take_checked(stay ? "taker" : "leaver", g);
+    if (!w) return 1;
     // A holder may pass its copy on (the passer does), but not to the giver's core, which holds
     // the memory already; and it holds no grant for it, so it cannot revoke the giver's copies.
     expect("a holder passing its copy to the giver's core", user::frame_give(taken_slot, g.from_core, 1),
@@ -94,14 +113,7 @@ int receive(bool stay) {
     user::print("frameshare {} core {}: took the frame of core {}: pattern ok", stay ? "taker" : "leaver", core, g.from_core);
     w[1] = ack | core;
     if (!stay) return 0;  // ends holding its copy
-    // Reads until the revoke takes the frame away: the read after it faults and ends this domain.
-    for (;;) {
-        if (w[0] != magic) {
-            user::print("test-fail: frameshare taker core {}: the frame changed under it", core);
-            return 1;
-        }
-        user::wait_event();
-    }
+    return read_until_revoked("taker", w);
 }
 
 // ---- a passer: a holder that passes its copy on -----------------------------------------------
@@ -110,18 +122,8 @@ int receive(bool stay) {
 // then reads until the giver's revoke takes its own copy too.
 int pass(std::uint64_t to) {
     user::GivenFrame g{};
-    if (const Status s = user::frame_take(taken_slot, g); s != Status::ok) {
-        expect("frame_take", s, Status::ok);
-        return 1;
-    }
-    volatile std::uint64_t* w = map_frame(taken_slot);
+    volatile std::uint64_t* w = take_checked("passer", g);
     if (!w) return 1;
-    unsigned bad = 0;
-    for (unsigned k = 2; k < page / 8; ++k) bad += k != 3 && w[k] != (magic | k);
-    if (bad) {
-        user::print("test-fail: frameshare passer core {}: the frame from core {} reads wrong ({} words)", core, g.from_core, bad);
-        return 1;
-    }
     user::Spawned t{};
     expect("spawn the passer's taker", user::spawn("frameshare", to, "taker", t), Status::ok);
     w[3] = t.domain;
@@ -129,13 +131,7 @@ int pass(std::uint64_t to) {
     expect("pass it on again to the same core", user::frame_give(taken_slot, t.core, t.domain), Status::exists);
     if (failures) return 1;
     user::print("frameshare passer core {}: passed the frame of core {} on to core {}", core, g.from_core, t.core);
-    for (;;) {
-        if (w[0] != magic) {
-            user::print("test-fail: frameshare passer core {}: the frame changed under it", core);
-            return 1;
-        }
-        user::wait_event();
-    }
+    return read_until_revoked("passer", w);
 }
 
 // ---- an orphan: a giver that ends with its frame given ----------------------------------------
