@@ -475,6 +475,7 @@ void on_bind_cancel(std::uint64_t from, const urpc::Message& m) { binder.on_bind
 void on_ring_gone(std::uint64_t from, const urpc::Message& m) { (void)binder.on_ring_gone(from, m); }
 
 std::uint64_t made() { return binder.made(); }
+std::uint64_t refused_busy() { return binder.refused_busy(); }
 
 Status take_own_ring(std::uint64_t& slot, std::uint64_t& phys) { return binder.take_own_ring(slot, phys); }
 void release_own_ring(std::uint64_t& slot, std::uint64_t phys) { binder.release_own_ring(slot, phys); }

@@ -68,5 +68,6 @@ void release_own_ring(std::uint64_t& slot, std::uint64_t phys);
 [[nodiscard]] bool may_start(std::uint64_t domain, const char* program);
 // Bindings this core's monitor set up (status).
 [[nodiscard]] std::uint64_t made();
+[[nodiscard]] std::uint64_t refused_busy();
 
 } // namespace myr::monitor::binding

@@ -179,7 +179,8 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         std::uint64_t packed[2] = {};
         for (unsigned t = 1; t <= 8; ++t) packed[(t - 1) / 4] |= (sent_by_type[t] & 0xffff) << (16 * ((t - 1) % 4));
         const std::uint64_t domains = syscall6(abi::Sys::core_status, kernel_cap).value & 0xffff;
-        send(from, status_reply, mesh.core, domains | binding::made() << 32, sent | lines_sent << 32, received,
+        const std::uint64_t busy = binding::refused_busy() > 0xffff ? 0xffff : binding::refused_busy();
+        send(from, status_reply, mesh.core, domains | busy << 16 | binding::made() << 32, sent | lines_sent << 32, received,
              malformed | lines_forwarded << 32, packed[0], packed[1]);
         break;
     }
@@ -189,9 +190,9 @@ void handle(std::uint64_t from, const urpc::Message& m) {
         for (unsigned t = 1; t <= 8; ++t) type_totals[t] += (m.words[5 + (t - 1) / 4] >> (16 * ((t - 1) % 4))) & 0xffff;
         total_lines += m.words[2] >> 32;
         total_forwarded += m.words[4] >> 32;
-        emit("monitor-status core={} domains={} bindings={} sent={} lines={} forwarded={} received={} malformed={}",
-             m.words[0], m.words[1] & 0xffffffff, m.words[1] >> 32, m.words[2] & 0xffffffff, m.words[2] >> 32,
-             m.words[4] >> 32, m.words[3], m.words[4] & 0xffffffff);
+        emit("monitor-status core={} domains={} bindings={} busy={} sent={} lines={} forwarded={} received={} malformed={}",
+             m.words[0], m.words[1] & 0xffff, m.words[1] >> 32, m.words[1] >> 16 & 0xffff, m.words[2] & 0xffffffff,
+             m.words[2] >> 32, m.words[4] >> 32, m.words[3], m.words[4] & 0xffffffff);
         break;
     case domain_gone: binding::on_domain_gone(from, m); break;
     case names_sum_req: names::on_sum_request(from); break;

@@ -152,8 +152,19 @@ struct Handler {
         replica_name(r, name);
         Status s = Status::not_found;  // not_found while nobody holds the name: next round
         if (in_nameserv) {
+            // The lookup must not hold up serving either: the session (closed while not needed)
+            // is opened with a short wait, and a replica catching up (busy) is asked again next
+            // round. With the defaults (30 s each) a primary whose session's bind was refused busy,
+            // because its own clients' binds filled its core's monitor, stopped accepting them
+            // for as long, and they piled up further.
+            nameserv::Session& ns = nameserv::session();
+            const std::uint64_t saved = ns.busy_tries;
+            ns.busy_tries = 5;
             nameserv::Address a{};
-            if (const Status ls = nameserv::session().lookup(name, a); ls == Status::ok) s = rejoining[r].start_to(a.core, a.domain);
+            Status ls = ns.open(20);
+            if (ls == Status::ok) ls = ns.lookup(name, a);
+            ns.busy_tries = saved;
+            if (ls == Status::ok) s = rejoining[r].start_to(a.core, a.domain);
             else if (ls != Status::not_found) s = ls;
         } else {
             s = rejoining[r].start(name);
@@ -161,7 +172,7 @@ struct Handler {
         // Anything but a name not (yet) held: said once per backup, e.g. no_memory when this
         // domain spent its budget of binding rings (docs/monitors.md, "Limits").
         if (s != Status::ok && s != Status::not_found && s != Status::busy && s != Status::connection_lost &&
-            !rejoin_said[r]) {
+            s != Status::timeout && !rejoin_said[r]) {
             rejoin_said[r] = true;
             user::print("kvstore: cannot bind to backup {}: {}", r, to_string(s));
         }
@@ -446,10 +457,25 @@ struct Handler {
         primary_known = true;
         return true;
     }
+    // Whether the caller is the primary. This node's nameserv replica may lag the orderer: the
+    // primary's first write can come before its name reached our replica, or after a restart the
+    // replica may still name the primary that ended. The backup then waits for the name to catch
+    // up (about 3 s at most, backing off) instead of refusing the write: a refused write makes the
+    // primary go on without this backup and bring it back later with the whole table, which under
+    // a loaded host stalled the primary for tens of seconds while 63 clients waited to bind to it
+    // (qemu_servers_all_8s8c). A caller that is not the primary of a name naming a live domain is
+    // refused at once.
     bool from_primary(const rpc::Caller& c) {
         const nameserv::Address who{c.core, c.domain};
         if (primary_known && primary_at == who) return true;
-        return resolve_primary(3000) && primary_at == who;
+        user::Backoff pause;
+        for (user::Deadline limit(300);;) {
+            if (resolve_primary(300) && primary_at == who) return true;
+            const bool lagging =
+                !primary_known || user::alive(primary_at.core, primary_at.domain) == Status::connection_lost;
+            if (!lagging || limit.passed()) return false;
+            pause.wait();
+        }
     }
     Status handle(const rpc::Caller& c, const Load& r, ApplyReply& out) {
         out.applied = seq;

@@ -123,6 +123,9 @@ public:
     }
     [[nodiscard]] const RingBook& book() const { return m_book; }
     [[nodiscard]] std::uint64_t made() const { return m_made; }
+    // Binds this monitor answered busy (as the client's monitor or the server's): a storm of
+    // retries shows here (monitor-status busy=).
+    [[nodiscard]] std::uint64_t refused_busy() const { return m_busy; }
     // What this monitor holds now: binding ends, kept rings, charges with rings out (all zero once
     // every binding it set up is closed and every domain involved ended or gave its rings back).
     [[nodiscard]] unsigned ends_in_use() const {
@@ -560,7 +563,10 @@ private:
                     bool by_address, std::uint64_t service, bool instance) {
         const bool local = svc_core == env.core();
         if (!local && !env.alive(svc_core)) return answer(Status::connection_lost);  // its core was removed
-        if (in_setup(who) >= setup_per_domain) return answer(Status::busy);
+        if (in_setup(who) >= setup_per_domain) {
+            ++m_busy;
+            return answer(Status::busy);
+        }
         Charge* charge = charge_of(env.core(), who, true, true);
         End* e = nullptr;
         Status st = Status::ok;
@@ -579,6 +585,7 @@ private:
         }
         if (st != Status::ok) {
             if (charge && charge->rings == 0) *charge = {};  // an entry only while rings are out
+            if (st == Status::busy) ++m_busy;
             return answer(st);
         }
         e->own_phys = phys;
@@ -677,6 +684,7 @@ private:
             }
         }
         if (charge && charge->rings == 0 && st != Status::ok) *charge = {};
+        if (st == Status::busy) ++m_busy;
         if (from == env.core()) reply_here(from, ticket, st, phys, server_domain, original);
         else
             env.send(from, bind_reply, ticket, static_cast<std::uint64_t>(static_cast<std::uint32_t>(st)), phys, server_domain,
@@ -735,6 +743,7 @@ private:
     Kept m_kept[max_kept]{};
     std::uint64_t m_serials = 0;  // last End::serial given
     std::uint64_t m_made = 0;     // bindings set up here
+    std::uint64_t m_busy = 0;     // binds answered busy here
 };
 
 } // namespace myr::monitor

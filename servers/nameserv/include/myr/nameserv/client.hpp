@@ -52,10 +52,11 @@ public:
     template <typename Op>
     Status call(const Op& request, typename Op::Reply& reply) {
         Status s = Status::busy;
+        user::Backoff pause;
         for (user::Deadline limit(busy_tries); !limit.passed();) {
             s = m_rpc.call(request, reply);
             if (s != Status::busy) return s;
-            user::wait_beating();
+            pause.wait();
         }
         return s;
     }
@@ -67,10 +68,11 @@ public:
     // Waits until `name` exists (client-side: a lookup per wake-up at this node's replica, which
     // holds no state for waiters); timeout after `tries` timer ticks.
     Status wait_for(const char* name, Address& owner, std::uint64_t tries) {
+        user::Backoff pause;
         for (user::Deadline limit(tries); !limit.passed();) {
             const Status s = lookup(name, owner);
             if (s != Status::not_found) return s;
-            user::wait_beating();
+            pause.wait();
         }
         return Status::timeout;
     }
@@ -128,6 +130,7 @@ Status publish(S& server, const char* name, std::uint64_t tries = 3000) {
         for (user::Deadline limit(tries); (s = server.start(name)) == Status::exists && !limit.passed();) user::wait_beating();
         return s;
     }
+    // One server asking (a restart's critical path): at the pace of wake-ups, no backoff.
     for (user::Deadline limit(tries); !limit.passed();) {
         Address owner{};
         s = session().register_name(name, owner);
@@ -147,6 +150,7 @@ inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 30
     c.set_rebind(name, [](rpc::Client& again, const char* n) { return connect(again, n); });
     std::size_t len = 0;
     while (name[len] && len <= max_name) ++len;
+    user::Backoff pause;
     for (user::Deadline limit(tries); !limit.passed();) {
         Address a{};
         if (present() && session().lookup(name, a) == Status::ok) {
@@ -179,7 +183,7 @@ inline Status connect(rpc::Client& c, const char* name, std::uint64_t tries = 30
             // (The bind itself answered ok but its poll busy or not_found: again. Returning `bs`
             // here answered ok with no connection; svcheck saw `connection lost` on its first call.)
         }
-        user::wait_beating();
+        pause.wait();
     }
     return Status::not_found;
 }

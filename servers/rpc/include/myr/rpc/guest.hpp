@@ -255,12 +255,13 @@ public:
         if (m_conn.open) return Status::exists;
         user::Binding b{};
         Status s = Status::not_found;
+        user::Backoff pause;
         for (user::Deadline limit(tries); !limit.passed();) {
             s = user::bind(service, b);
             // not_found: the name may not have reached this core's monitor yet; busy: a monitor
             // short of slots for rings in transit asks us to come back (nothing was charged).
             if (s != Status::not_found && s != Status::busy) break;
-            user::wait_beating();
+            pause.wait();
         }
         if (s != Status::ok) return s;
         set_rebind(service, [](Client& c, const char* name) { return c.connect(name); });
@@ -274,10 +275,11 @@ public:
         if (m_conn.open) return Status::exists;
         user::Binding b{};
         Status s = Status::busy;
+        user::Backoff pause;
         for (user::Deadline limit(tries); !limit.passed();) {
             s = user::bind_to(core, domain, service, b, tries);
             if (s != Status::busy) break;  // busy: as for connect(), retry while time is left
-            user::wait_beating();
+            pause.wait();
         }
         if (s != Status::ok) return s;
         return m_conn.open_from(b, tries);
