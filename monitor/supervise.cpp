@@ -5,6 +5,7 @@
 #include "mesh.hpp"
 #include "servers_state.hpp"
 
+#include <myr/monitor/placement.hpp>
 #include <myr/monitor/supervisor.hpp>
 
 namespace myr::monitor::servers {
@@ -136,24 +137,6 @@ void adopt(std::uint64_t domain) {
     if (r && r->slot >= 0) sup.adopted(r->slot, static_cast<std::uint32_t>(domain), now_ticks());
 }
 
-// Monitor 0: the live core to move an instance of removed core `from` to: on its node where one
-// is left, else on the nearest node; the one holding the fewest configured instances, the lowest
-// number on a tie. ~0 when no core is left.
-std::uint64_t new_home(std::uint64_t from) {
-    const bool have_topo = topo.cores == mesh.cores;
-    std::uint64_t best = ~0ull, best_load = ~0ull, best_dist = ~0ull;
-    for (std::uint64_t c = 0; c < mesh.cores; ++c) {
-        if (!mesh_alive(c)) continue;
-        const std::uint64_t dist =
-            have_topo ? topo.distance[std::size_t{topo.core_node[from]} * topo.nodes + topo.core_node[c]] : 0;
-        std::uint64_t load = 0;
-        for (unsigned s = 0; s < server_count; ++s)
-            for (unsigned i = 0; i < configured[s].count; ++i) load += configured[s].cores[i] == c;
-        if (dist < best_dist || (dist == best_dist && load < best_load)) best = c, best_load = load, best_dist = dist;
-    }
-    return best;
-}
-
 void supervise_started(Started& rec) {
     rec.slot = slot_for(rec);
     if (rec.slot >= 0) sup.started(rec.slot, rec.domain, now_ticks());
@@ -232,40 +215,47 @@ std::uint32_t restarts_of(std::uint64_t domain) {
     return sup.restarts(sup.slot_of(static_cast<std::uint32_t>(domain)));
 }
 
+// The configured instances as placement::move_lost reads and updates them.
+struct Homes {
+    [[nodiscard]] unsigned servers() const { return server_count; }
+    [[nodiscard]] unsigned count(unsigned s) const { return configured[s].count; }
+    [[nodiscard]] bool restarts(unsigned s) const { return configured[s].policy.kind != supervise::Kind::never; }
+    std::uint16_t& home(unsigned s, unsigned i) { return configured[s].cores[i]; }
+};
+
 void cores_lost(const std::uint64_t* removed_bits) {
-    auto removed = [&](std::uint64_t c) { return c < max_cores && (removed_bits[c / 64] >> (c % 64) & 1) != 0; };
-    for (unsigned s = 0; s < server_count; ++s) {
-        Server& sv = configured[s];
-        for (unsigned i = 0; i < sv.count; ++i) {
-            const std::uint64_t from = sv.cores[i];
-            if (!removed(from)) continue;
-            if (sv.policy.kind == supervise::Kind::never) {
-                emit("server-lost name={} replica={} core={} why=restart-never", sv.name, i, from);
-                continue;
-            }
-            const std::uint64_t to = new_home(from);
-            char text[max_args] = {};
-            const std::uint64_t len = instance_text(sv, i, text);
-            if (to == ~0ull || len == 0) {
-                emit("server-lost name={} replica={} core={} why=no-core", sv.name, i, from);
-                continue;
-            }
-            emit("server-move name={} replica={} from={} to={}", sv.name, i, from, to);
-            sv.cores[i] = static_cast<std::uint16_t>(to);  // counts for the next instance's choice
-            const std::uint64_t tag = tag_move | std::uint64_t{s} << 8 | i;
-            if (to == mesh.core) {
-                const SysResult r = start_local(sv.program, length(sv.program, name_max), ~0ull, text, len);
-                if (r.status == Status::ok) {
-                    adopt(r.value);
-                    emit("server-moved name={} replica={} core={} domain={}", sv.name, i, to, r.value);
-                } else {
-                    emit("server-lost name={} replica={} core={} why=start-failed status={}", sv.name, i, to, static_cast<int>(r.status));
-                }
-                continue;
-            }
-            send_spawn(to, tag, sv.program, length(sv.program, name_max), text, len);
+    auto removed = [&](std::uint32_t c) { return c < max_cores && (removed_bits[c / 64] >> (c % 64) & 1) != 0; };
+    const bool have_topo = topo.cores == mesh.cores;
+    const placement::Topology t{static_cast<std::uint32_t>(mesh.cores), have_topo ? static_cast<std::uint32_t>(topo.nodes) : 1,
+                                have_topo ? topo.core_node : nullptr, have_topo ? topo.distance : nullptr};
+    Homes homes;
+    placement::move_lost(homes, t, removed, [](std::uint32_t c) { return mesh_alive(c); }, [](const placement::Move& m) {
+        Server& sv = configured[m.server];
+        if (m.never) {
+            emit("server-lost name={} replica={} core={} why=restart-never", sv.name, m.index, m.from);
+            return;
         }
-    }
+        char text[max_args] = {};
+        const std::uint64_t len = instance_text(sv, m.index, text);
+        if (m.to == placement::no_core || len == 0) {
+            emit("server-lost name={} replica={} core={} why=no-core", sv.name, m.index, m.from);
+            return;
+        }
+        emit("server-move name={} replica={} from={} to={}", sv.name, m.index, m.from, m.to);
+        const std::uint64_t tag = tag_move | std::uint64_t{m.server} << 8 | m.index;
+        if (m.to == mesh.core) {
+            const SysResult r = start_local(sv.program, length(sv.program, name_max), ~0ull, text, len);
+            if (r.status == Status::ok) {
+                adopt(r.value);
+                emit("server-moved name={} replica={} core={} domain={}", sv.name, m.index, m.to, r.value);
+            } else {
+                emit("server-lost name={} replica={} core={} why=start-failed status={}", sv.name, m.index, m.to,
+                     static_cast<int>(r.status));
+            }
+            return;
+        }
+        send_spawn(m.to, tag, sv.program, length(sv.program, name_max), text, len);
+    });
 }
 
 std::uint64_t restarted_faults() { return restarted_fault_count; }
