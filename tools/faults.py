@@ -15,6 +15,8 @@ and the acknowledged plus uncertain ones), the history of the key all clients sh
 (myriadctl check-history), no kernel panic, every crash answered by a restart. Prints one line per boot and a summary; writes faults.csv to --out.
 Exit status 1 when any check failed."""
 import argparse
+import collections
+import concurrent.futures
 import os
 import random
 import re
@@ -244,9 +246,13 @@ def main():
     ap.add_argument("--strict", action="store_true", help="count losses after every replica was down at once as failures too")
     ap.add_argument("--out", default=None, help="where faults.csv goes (default: none)")
     ap.add_argument("--keep-logs", action="store_true", help="with --out: keep every boot's log, not only failed ones")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="boots run at once (default 1; each QEMU takes one host core); a seed draws the same boots")
     ap.add_argument("--bench", action="store_true",
                     help="also time each restart, crash to serving again (./myriad bench faults; recovery.csv with --out)")
     args = ap.parse_args()
+    if args.jobs < 1:
+        sys.exit("faults: --jobs must be at least 1")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     build = os.environ.get("MYRIAD_BUILD", os.path.join(root, "build"))
     ctl = os.path.join(build, "tools", "myriadctl")
@@ -285,9 +291,11 @@ def main():
              "core_deaths": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "hist_calls": 0, "hist_unknown": 0}
     rows, recov = [], []
     t0 = time.time()
-    while total["injected"] + total["hung"] < args.crashes:
-        boot = total["boots"] + 1
-        n = min(args.per_boot, args.crashes - total["injected"] - total["hung"])
+
+    def draw(boot, remaining):
+        """Boot `boot`'s faults, drawn from the seed's one generator in boot order (so a seed gives
+        the same boots whatever --jobs is)."""
+        n = min(args.per_boot, remaining)
         core_death = None
         if rng.random() < args.core_deaths and stoppable:
             backups = [c for c in targets[1:] if c in stoppable]
@@ -295,64 +303,89 @@ def main():
         plan, died = plan_for(rng, n, args.ops, targets, (args.min_gap, args.max_gap), clients, core_death)
         # A hang at a write drawn over the boot's writes (every kvload operation writes).
         hang = (rng.randrange(len(targets)), rng.randint(20, max(21, args.ops * len(clients) // 4))) if rng.random() < args.hangs else None
+        return {"boot": boot, "events": n + (1 if hang else 0), "plan": plan, "died": died, "hang": hang}
+
+    def boot_once(b):
+        """One boot of the config with b's plan: its log and the shared key's history check."""
         with tempfile.TemporaryDirectory() as tmp:
             cfg = os.path.join(tmp, "faults.toml")
-            open(cfg, "w").write(with_hang(with_plan(base, plan), hang))
+            open(cfg, "w").write(with_hang(with_plan(base, b["plan"]), b["hang"]))
             logf = os.path.join(tmp, "run.log")
             r = subprocess.run([ctl, "run", cfg, "--kernel", kernel, "--accel", "tcg", "--quiet", "--log", logf,
                                 "--programs", os.path.join(build, "user")], capture_output=True, text=True)
             log = open(logf, errors="replace").read() if os.path.exists(logf) else ""
             # The shared key's history, checked for linearizability (myriadctl check-history).
             hist = subprocess.run([ctl, "check-history", logf], capture_output=True, text=True) if log else None
-        f, problems = check(log, targets, died)
-        m = re.search(r"check-history: (\d+) calls \((\d+) unknown\)", hist.stdout) if hist else None
-        f["hist_calls"], f["hist_unknown"] = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-        if hist is not None and hist.returncode != 0:
-            problems.append("shared key: " + " ".join(hist.stdout.split("\n")[1:3]).strip()[:300])
-        elif hist is not None and f["clients"] and f["hist_calls"] == 0:
-            problems.append("shared key: no kvhist lines")
-        recov += [(boot,) + r for r in recoveries(log, targets)]
-        if (problems or args.keep_logs) and args.out:  # the whole log of a boot that did not pass, with its config
-            os.makedirs(args.out, exist_ok=True)
-            open(os.path.join(args.out, f"boot-{boot}.log"), "w").write(log)
-            open(os.path.join(args.out, f"boot-{boot}.toml"), "w").write(with_hang(with_plan(base, plan), hang))
-        if f["clients"] == 0:
-            problems.append(f"no client reported (myriadctl exit {r.returncode}: {r.stderr.strip()[-200:]})")
-        else:
-            # The client on the stopped core dies with it, unless it finished (and reported) first.
-            with_core = 1 if died and died[1] and not re.search(rf"kvload core={died[0]} ", log) else 0
-            if f["clients"] + f["killed"] + with_core != len(clients):
-                problems.append(f"{f['clients']} clients reported and {f['killed']} were killed"
-                                f"{' (and one died with its core)' if with_core else ''}, of {len(clients)}")
-        if f["clients"] and f["refused"] == 0:
-            problems.append(f"{f['malformed']} malformed requests sent, none answered bad_request")
-        if f["restarts"] < f["injected"] + f["hung"]:
-            problems.append(f"{f['injected']} crashes and {f['hung']} hangs but {f['restarts']} restarts")
-        # A boot where every replica was down at once may lose writes: that is the tolerance, not
-        # a bug; it is reported apart, and fails the campaign only with --strict.
-        beyond = f["double"] > 0 and problems and not args.strict
-        total["boots"] += 1
-        total["double"] += f["double"]
-        total["beyond_boots"] += 1 if beyond else 0
-        for k in ("injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics",
-                  "malformed", "refused", "core_deaths", "txns", "txn_uncertain", "torn", "hist_calls", "hist_unknown"):
-            total[k] += f[k]
-        if problems and not beyond:
-            total["failed_boots"] += 1
-        status = "ok" if not problems else ("beyond tolerance (every replica down at once): " if beyond else "FAILED: ") + "; ".join(problems[:3])
-        total["most_down"] = max(total["most_down"], f["most_down"])
-        print(f"boot {boot}: crashes={f['injected']} hangs={f['hung']} cores-stopped={f['core_deaths']} under-load={f['under_load']} most-down={f['most_down']} all-down={f['double']} restarts={f['restarts']} "
-              f"clients={f['clients']} killed={f['killed']} "
-              f"increments={f['acked']}+{f['uncertain']}? puts={f['puts']} lost={f['lost']} wrong={f['wrong']} "
-              f"txns={f['txns']}+{f['txn_uncertain']}? torn={f['torn']} history={f['hist_calls']} "
-              f"twice={f['conflicts']} resent={f['retried']} malformed={f['malformed']}/{f['refused']} {status}", flush=True)
-        if problems:
-            print(f"  plan: {plan}" + (f" hang: replica {hang[0]} at write {hang[1]}" if hang else ""), flush=True)
-        rows.append((boot, f["injected"], f["hung"], f["under_load"], f["restarts"], f["clients"], f["killed"], f["acked"], f["uncertain"], f["puts"], f["lost"],
-                     f["wrong"], f["conflicts"], f["retried"], f["panics"], f["double"], f["malformed"], f["refused"], f["core_deaths"],
-                     f["txns"], f["txn_uncertain"], f["torn"], f["hist_calls"], "ok" if not problems else ("beyond" if beyond else "failed")))
-        if f["injected"] == 0 and boot > 3 * (args.crashes // max(args.per_boot, 1) + 1):
-            break  # crashes never land: do not loop for ever
+        return r, log, hist
+
+    # --jobs boots run at once (each QEMU is one host thread under single-threaded TCG); their
+    # results are taken in boot order, and a boot is drawn only while faults are still owed
+    # counting those of the boots under way, so --jobs 1 runs exactly the boots it always did.
+    in_flight = collections.deque()
+    drawn = 0
+    stop = False
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        while True:
+            owed = args.crashes - total["injected"] - total["hung"] - sum(b["events"] for b, _ in in_flight)
+            if not stop and owed > 0 and len(in_flight) < args.jobs:
+                drawn += 1
+                b = draw(drawn, owed)
+                in_flight.append((b, pool.submit(boot_once, b)))
+                continue
+            if not in_flight:
+                break
+            b, fut = in_flight.popleft()
+            r, log, hist = fut.result()
+            boot, plan, died, hang = b["boot"], b["plan"], b["died"], b["hang"]
+            f, problems = check(log, targets, died)
+            m = re.search(r"check-history: (\d+) calls \((\d+) unknown\)", hist.stdout) if hist else None
+            f["hist_calls"], f["hist_unknown"] = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+            if hist is not None and hist.returncode != 0:
+                problems.append("shared key: " + " ".join(hist.stdout.split("\n")[1:3]).strip()[:300])
+            elif hist is not None and f["clients"] and f["hist_calls"] == 0:
+                problems.append("shared key: no kvhist lines")
+            recov += [(boot,) + r for r in recoveries(log, targets)]
+            if (problems or args.keep_logs) and args.out:  # the whole log of a boot that did not pass, with its config
+                os.makedirs(args.out, exist_ok=True)
+                open(os.path.join(args.out, f"boot-{boot}.log"), "w").write(log)
+                open(os.path.join(args.out, f"boot-{boot}.toml"), "w").write(with_hang(with_plan(base, plan), hang))
+            if f["clients"] == 0:
+                problems.append(f"no client reported (myriadctl exit {r.returncode}: {r.stderr.strip()[-200:]})")
+            else:
+                # The client on the stopped core dies with it, unless it finished (and reported) first.
+                with_core = 1 if died and died[1] and not re.search(rf"kvload core={died[0]} ", log) else 0
+                if f["clients"] + f["killed"] + with_core != len(clients):
+                    problems.append(f"{f['clients']} clients reported and {f['killed']} were killed"
+                                    f"{' (and one died with its core)' if with_core else ''}, of {len(clients)}")
+            if f["clients"] and f["refused"] == 0:
+                problems.append(f"{f['malformed']} malformed requests sent, none answered bad_request")
+            if f["restarts"] < f["injected"] + f["hung"]:
+                problems.append(f"{f['injected']} crashes and {f['hung']} hangs but {f['restarts']} restarts")
+            # A boot where every replica was down at once may lose writes: that is the tolerance, not
+            # a bug; it is reported apart, and fails the campaign only with --strict.
+            beyond = f["double"] > 0 and problems and not args.strict
+            total["boots"] += 1
+            total["double"] += f["double"]
+            total["beyond_boots"] += 1 if beyond else 0
+            for k in ("injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics",
+                      "malformed", "refused", "core_deaths", "txns", "txn_uncertain", "torn", "hist_calls", "hist_unknown"):
+                total[k] += f[k]
+            if problems and not beyond:
+                total["failed_boots"] += 1
+            status = "ok" if not problems else ("beyond tolerance (every replica down at once): " if beyond else "FAILED: ") + "; ".join(problems[:3])
+            total["most_down"] = max(total["most_down"], f["most_down"])
+            print(f"boot {boot}: crashes={f['injected']} hangs={f['hung']} cores-stopped={f['core_deaths']} under-load={f['under_load']} most-down={f['most_down']} all-down={f['double']} restarts={f['restarts']} "
+                  f"clients={f['clients']} killed={f['killed']} "
+                  f"increments={f['acked']}+{f['uncertain']}? puts={f['puts']} lost={f['lost']} wrong={f['wrong']} "
+                  f"txns={f['txns']}+{f['txn_uncertain']}? torn={f['torn']} history={f['hist_calls']} "
+                  f"twice={f['conflicts']} resent={f['retried']} malformed={f['malformed']}/{f['refused']} {status}", flush=True)
+            if problems:
+                print(f"  plan: {plan}" + (f" hang: replica {hang[0]} at write {hang[1]}" if hang else ""), flush=True)
+            rows.append((boot, f["injected"], f["hung"], f["under_load"], f["restarts"], f["clients"], f["killed"], f["acked"], f["uncertain"], f["puts"], f["lost"],
+                         f["wrong"], f["conflicts"], f["retried"], f["panics"], f["double"], f["malformed"], f["refused"], f["core_deaths"],
+                         f["txns"], f["txn_uncertain"], f["torn"], f["hist_calls"], "ok" if not problems else ("beyond" if beyond else "failed")))
+            if f["injected"] == 0 and boot > 3 * (args.crashes // max(args.per_boot, 1) + 1):
+                stop = True  # crashes never land: do not loop for ever
     print(f"faults: {total['boots']} boots, {total['injected']} crashes injected ({total['under_load']} while clients ran), "
           f"{total['hung']} hangs ended by heartbeat, "
           f"{total['killed']} clients killed mid-run, "
