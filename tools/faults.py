@@ -167,7 +167,10 @@ def check(log, targets, died=None):
         "injected": len(re.findall(r"^server-crashed name=kvstore ", log, re.M)),
         "hangs": len(re.findall(r"kvstore: hang_after=\d+: replica \d+ hangs", log)),
         "hung": len(re.findall(r"^server-hung name=kvstore ", log, re.M)),
-        "killed": len(re.findall(r"^server-crashed name=kvload ", log, re.M)),
+        # Clients killed before they reported: a kill that lands after the client printed its report
+        # (between that line and its exit) ends a client that is counted as reporting.
+        "killed": len(set(re.findall(r"^server-crashed name=kvload core=(\d+) ", log, re.M)) -
+                      set(re.findall(r"kvload core=(\d+) ops=", log))),
         "restarts": len(re.findall(r"^server-restart name=kvstore ", log, re.M)) +
                     len(re.findall(r"^server-moved name=kvstore ", log, re.M)),
         "core_deaths": len(re.findall(r"^core-lost core=", log, re.M)),
@@ -345,10 +348,6 @@ def main():
             elif hist is not None and f["clients"] and f["hist_calls"] == 0:
                 problems.append("shared key: no kvhist lines")
             recov += [(boot,) + r for r in recoveries(log, targets)]
-            if (problems or args.keep_logs) and args.out:  # the whole log of a boot that did not pass, with its config
-                os.makedirs(args.out, exist_ok=True)
-                open(os.path.join(args.out, f"boot-{boot}.log"), "w").write(log)
-                open(os.path.join(args.out, f"boot-{boot}.toml"), "w").write(with_hang(with_plan(base, plan), hang))
             if f["clients"] == 0:
                 problems.append(f"no client reported (myriadctl exit {r.returncode}: {r.stderr.strip()[-200:]})")
             else:
@@ -361,6 +360,10 @@ def main():
                 problems.append(f"{f['malformed']} malformed requests sent, none answered bad_request")
             if f["restarts"] < f["injected"] + f["hung"]:
                 problems.append(f"{f['injected']} crashes and {f['hung']} hangs but {f['restarts']} restarts")
+            if (problems or args.keep_logs) and args.out:  # the whole log of a boot that did not pass, with its config
+                os.makedirs(args.out, exist_ok=True)
+                open(os.path.join(args.out, f"boot-{boot}.log"), "w").write(log)
+                open(os.path.join(args.out, f"boot-{boot}.toml"), "w").write(with_hang(with_plan(base, plan), hang))
             # A boot where every replica was down at once may lose writes: that is the tolerance, not
             # a bug; it is reported apart, and fails the campaign only with --strict.
             beyond = f["double"] > 0 and problems and not args.strict
