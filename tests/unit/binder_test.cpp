@@ -309,8 +309,10 @@ TEST(Binder, AClientBindingInALoopIsBoundedAndOthersStillBind) {
     w.m[0].bind(7, 101, 0, false);
     w.m[0].bind(7, 101, 0, false);
     EXPECT_EQ(w.last.st, Status::ok);
+    EXPECT_EQ(w.m[0].refused_busy(), 0u);
     w.m[0].bind(7, 101, 0, false);
     EXPECT_EQ(w.last.st, Status::busy);
+    EXPECT_EQ(w.m[0].refused_busy(), 1u) << "monitor-status busy= counts the client's monitor's refusal";
     w.deliver();
     // Ring budget: a client that takes its rings and keeps them gets no_memory once it holds
     // rings_per_domain of this core's pool; another client still binds.
@@ -341,6 +343,7 @@ TEST(Binder, AClientBindingInALoopIsBoundedAndOthersStillBind) {
     for (std::uint64_t t = 0; t < 3; ++t) u.m[1].on_bind_request(0, World::line(monitor::bind_req, t, 9, base(0) + t * 4096, 101, 0, t + 1, 0));
     ASSERT_EQ(u.lines.size(), 3u);
     EXPECT_EQ(static_cast<Status>(static_cast<std::int32_t>(u.lines[2].m.words[1])), Status::busy);
+    EXPECT_EQ(u.m[1].refused_busy(), 1u) << "and the server's monitor's";
 }
 
 TEST(Binder, BindByAddressNeedsAnAcceptingDomain) {
