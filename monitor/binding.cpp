@@ -85,7 +85,7 @@ struct GuestEnv {
     bool ring_of(std::uint64_t c, std::uint64_t phys) const {
         if (c >= mesh.cores || c >= abi::topo_max_cores) return false;
         const std::uint64_t base = topo.chan_pool_base[c], ring = std::uint64_t{1} << abi::bind_ring_bits;
-        return base && phys >= base && phys - base < topo.chan_pool_bytes && ((phys - base) & (ring - 1)) == 0;
+        return base && phys >= base && phys - base < abi::ring_pool_bytes(topo.chan_pool_bytes) && ((phys - base) & (ring - 1)) == 0;
     }
     Result<std::uint64_t> alloc_slot() { return detail::alloc_slot(); }
     void free_slot(std::uint64_t s) { detail::free_slot(s); }
@@ -293,6 +293,7 @@ void serve_call(const Message& m) {
     case abi::MonitorOp::span_poll:
     case abi::MonitorOp::span_unmap: return span::serve(who, m.w);
     case abi::MonitorOp::return_ram: return (void)reply(return_ram(who, m.w[1]));
+    case abi::MonitorOp::kept: return kept_serve(who, m.w);
     case abi::MonitorOp::frame_give:
     case abi::MonitorOp::frame_poll:
     case abi::MonitorOp::frame_take:
@@ -370,7 +371,7 @@ using namespace detail;
 void init_rings(const abi::TopologyInfo& topo) {
     monitor_domain = syscall6(abi::Sys::domain_info).value & 0xffffffff;
     const std::uint64_t base = mesh.core < abi::topo_max_cores ? topo.chan_pool_base[mesh.core] : 0;
-    binder.init(base, base ? topo.chan_pool_bytes : 0, abi::bind_ring_bits);
+    binder.init(base, base ? abi::ring_pool_bytes(topo.chan_pool_bytes) : 0, abi::bind_ring_bits);
     frames_init();
     if (!binder.book().capacity()) print("no channel pool: bindings to this core will fail");
 }

@@ -69,5 +69,9 @@ void release_own_ring(std::uint64_t& slot, std::uint64_t phys);
 // Bindings this core's monitor set up (status).
 [[nodiscard]] std::uint64_t made();
 [[nodiscard]] std::uint64_t refused_busy();
+// Kept memory (kept.cpp, MonitorOp::kept): answers the call of `who`; kept_release frees the block
+// of supervision slot `owner` (down for good), every capability to it on this core with it.
+void kept_serve(std::uint64_t who, const std::uint64_t (&w)[4]);
+void kept_release(int owner);
 
 } // namespace myr::monitor::binding

@@ -35,6 +35,9 @@ void domain_ended(std::uint64_t domain, std::uint64_t how);
 void supervise_tick();
 // How often the supervisor restarted the instance that is now `domain` (0 for any other).
 [[nodiscard]] std::uint32_t restarts_of(std::uint64_t domain);
+// The supervision slot of `domain` when it is the running instance of a supervised server of
+// this core (its kept memory is that slot's: MonitorOp::kept), else -1.
+[[nodiscard]] int instance_slot(std::uint64_t domain);
 // Timer ticks per second (kernel option timer_hz, 100 without it).
 [[nodiscard]] std::uint64_t timer_hz();
 

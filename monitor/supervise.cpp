@@ -112,6 +112,7 @@ void reason(FixedBuffer& out, sv::End e, std::uint64_t how) {
 // not restarted, and was never said to be).
 void report(int slot, std::uint32_t domain, const sv::Outcome& o, std::uint64_t how) {
     if (o.kind == sv::Outcome::Kind::none) return;
+    if (o.kind == sv::Outcome::Kind::down) binding::kept_release(slot);  // no instance of it will run again here
     const Server& s = configured[slot_info[slot].server];
     if (s.policy.kind == supervise::Kind::never) return;
     char why[24];
@@ -210,6 +211,12 @@ void supervise_tick() {
 }
 
 std::uint64_t timer_hz() { return hz(); }
+
+int instance_slot(std::uint64_t domain) {
+    const Started* r = record_of(domain);
+    if (!r || r->slot < 0 || !sup.running(r->slot) || sup.domain(r->slot) != domain) return -1;
+    return r->slot;
+}
 
 std::uint32_t restarts_of(std::uint64_t domain) {
     return sup.restarts(sup.slot_of(static_cast<std::uint32_t>(domain)));

@@ -92,12 +92,17 @@ void unmap_slot(SlotIdx i) {
     const std::uint64_t vaddr = ext[0] & ~std::uint64_t{0xfff};
     if (Domain* owner = record_owner(ext)) {
         const unsigned level = c.type == CapType::page_table ? c.aux : 0;  // the entry pointing at it
+        // A page table is one entry; a frame or block of channel memory one per 4 KiB page (sys_map).
+        const std::uint64_t pages = level == 0 ? c.size / 4096 : 1;
         DirectMapFrames dm;
         const auto e = PageTables(dm, owner->pml4).entry(vaddr, level);
-        if (e.ok() && (**e & pte::present) && (**e & pte::addr_mask) == c.base) {
-            **e = 0;
-            flush_if_loaded(*owner);
-        }
+        bool cleared = false;
+        for (std::uint64_t k = 0; e.ok() && k < pages; ++k)
+            if (((*e)[k] & pte::present) && ((*e)[k] & pte::addr_mask) == c.base + k * 4096) {
+                (*e)[k] = 0;
+                cleared = true;
+            }
+        if (cleared) flush_if_loaded(*owner);
     }
     if (c.type == CapType::page_table) zero_phys(c.base, c.size);
     ext[0] = ext[1] = 0;
@@ -324,9 +329,13 @@ Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_
     if (flags & ~(abi::map_write | abi::map_exec)) return Status::invalid_argument;
     if ((flags & abi::map_write) && !caps::has(c.rights, Rights::write)) return Status::permission_denied;
     if ((flags & abi::map_exec) && !caps::has(c.rights, Rights::execute)) return Status::permission_denied;
-    if (c.size != 4096) return Status::unsupported;  // 4 KiB frames only so far
-    if (vaddr & 0xfff) return Status::invalid_argument;
-    if (vaddr < user_space_start || vaddr >= user_space_end) return Status::out_of_range;
+    // Frames are 4 KiB. Channel memory may be a larger block (a supervised instance's kept
+    // memory, MonitorOp::kept: up to 2 MiB): mapped whole, at an address aligned to its size, so
+    // all its pages sit in one page table.
+    constexpr std::uint64_t two_mib_bytes = std::uint64_t{1} << 21;
+    if (c.size != 4096 && (c.type != CapType::channel_memory || c.size > two_mib_bytes)) return Status::unsupported;
+    if (vaddr & (c.size - 1)) return Status::invalid_argument;
+    if (vaddr < user_space_start || vaddr >= user_space_end || c.size > user_space_end - vaddr) return Status::out_of_range;
     std::uint64_t* ext = table.ext(f);
     if (ext[0] & 1) return Status::exists;  // one mapping per capability
     // The tables on the way must exist: the kernel allocates none after spawn (map_table).
@@ -337,9 +346,12 @@ Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_
         if (e.status() == Status::not_found) missing_level = missing;
         return e.status();
     }
-    if (**e & pte::present) return Status::exists;
-    **e = c.base | pte::present | pte::user | ((flags & abi::map_write) ? pte::writable : 0) |
-          ((flags & abi::map_exec) ? 0 : pte::no_execute);
+    const std::uint64_t pages = c.size / 4096;
+    for (std::uint64_t i = 0; i < pages; ++i)
+        if ((*e)[i] & pte::present) return Status::exists;  // nothing mapped then
+    for (std::uint64_t i = 0; i < pages; ++i)
+        (*e)[i] = (c.base + i * 4096) | pte::present | pte::user | ((flags & abi::map_write) ? pte::writable : 0) |
+                  ((flags & abi::map_exec) ? 0 : pte::no_execute);
     ext[0] = vaddr | 1;
     ext[1] = record_of(d);
     return Status::ok;

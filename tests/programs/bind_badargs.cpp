@@ -53,6 +53,10 @@ extern "C" int main(std::uint64_t) {
         expect("span_unmap of a span not ours", op(abi::MonitorOp::span_unmap, span, 0x3000'0000'0000ull), Status::not_found);
     }
     expect("no capability came with a refused span_join", cap_identify(20).status, Status::not_found);
+    // Kept memory belongs to supervised server instances only: this program is none.
+    expect("kept memory of a domain that is no supervised instance", op(abi::MonitorOp::kept, 16, 0, 20),
+           Status::permission_denied);
+    expect("no capability came with a refused kept", cap_identify(20).status, Status::not_found);
     expect("server_info of 16 bytes of 0xff", op(abi::MonitorOp::server_info, ~0ull, ~0ull), Status::not_found);
     expect("server_info of a name nobody exports", op(abi::MonitorOp::server_info, 0x6863757374736f6eull), Status::not_found);
     expect("server_info of an empty name", op(abi::MonitorOp::server_info), Status::not_found);

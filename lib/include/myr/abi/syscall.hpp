@@ -327,6 +327,18 @@ enum class MonitorOp : std::uint64_t {
     frame_revoke = 30, // (op) + a frame cap sent with the call -> ok, w1 = ticket (frame_poll: ok once no
                        // other core holds a copy: each such copy was removed, its mappings with it);
                        // not_found: no copy of it was given; wrong_type, permission_denied as for give
+    // Kept memory (docs/monitors.md, "Kept memory"): memory of a supervised server instance that
+    // outlives its crashes, so a restarted instance finds what its predecessor wrote there.
+    kept = 31,         // (op, size_bits) -> a channel_memory cap to the calling instance's kept block of
+                       // 2^size_bits bytes (12..19) moves into the reply slot: map it whole (Sys::map, at an
+                       // address aligned to its size). ok: w1 = its size, w2 = 1 when it was made now
+                       // (zeroed; a first start, or the block was given back) else 0 (what the instance's
+                       // predecessors on this core left in it). The first call of an instance fixes the
+                       // size; its monitor keeps the block across the instance's restarts and frees it
+                       // when the instance is down for good. permission_denied: the caller is not the
+                       // running instance of a supervised [[server]] (restart policy or heartbeat) of
+                       // this core; invalid_argument: size_bits out of range, or not the size held;
+                       // no_memory: the core's kept area has no free block that large; busy: no slot
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
 inline constexpr std::uint64_t server_info_exported = std::uint64_t{1} << 63;  // MonitorOp::server_info, w3
@@ -337,5 +349,12 @@ inline constexpr std::uint32_t death_unknown = 0xff;    // MonitorOp::deaths: en
 inline constexpr std::uint32_t death_core_stopped = 0xfe;
 inline constexpr std::uint32_t all_domains = 0xffffffff;
 inline constexpr std::uint64_t bind_ring_bits = 12;  // each direction of a binding: one 4 KiB ring
+// Each core's channel pool (TopologyInfo::chan_pool_bytes) holds the rings of bindings below
+// kept_area_bytes from its top, and the kept memory of its supervised instances in that top part
+// (MonitorOp::kept). Pools smaller than twice this have no kept area.
+inline constexpr std::uint64_t kept_area_bytes = 512 * 1024;
+inline constexpr std::uint64_t kept_min_bits = 12, kept_max_bits = 19;
+// The ring part of a channel pool of `pool` bytes (the kept area follows it up to the end).
+constexpr std::uint64_t ring_pool_bytes(std::uint64_t pool) { return pool >= 2 * kept_area_bytes ? pool - kept_area_bytes : pool; }
 
 } // namespace myr::abi
