@@ -95,7 +95,7 @@ def overlaps(log, targets):
     """How often every replica was down at once (outside what K replicas survive, docs/faults.md),
     and the most that were down at once. A replica is down from its crash until it holds the
     table again: a backup until the primary says `backup I back`, the primary until it says
-    `primary recovered` (or that it reached no backup). With K replicas, K down at once can lose
+    `primary recovered`, that it recovered from its log, or that it reached no backup. With K replicas, K down at once can lose
     acknowledged writes; K - 1 must not."""
     down, beyond, most = set(), 0, 0
     for line in log.splitlines():
@@ -109,7 +109,8 @@ def overlaps(log, targets):
         m = re.search(r"kvstore: backup (\d+) back:", line)
         if m:
             down.discard(int(m.group(1)))
-        elif "kvstore: primary recovered" in line or "restarted primary reached no backup" in line:
+        elif ("kvstore: primary recovered" in line or "restarted primary reached no backup" in line
+              or re.search(r"kvstore: replica 0 recovered .* from its log", line)):
             down.discard(0)
     return beyond, most
 
@@ -119,7 +120,7 @@ def recoveries(log, targets):
     again on that core, in that core's timer ticks: a backup when it has the table again
     (`replica I rejoined ... at_tick=S`), the primary when it serves its name after recovering
     (`serving as kvstore ... at_tick=S`); with the calls the table transfer took (the primary's
-    `backup I back ... calls=N` or `primary recovered ... calls=N`). A crash followed by another
+    `backup I back ... calls=N` or `primary recovered ... calls=N`; 0 from its own log). A crash followed by another
     crash of the same replica before it served again is not measured. Rows: (role, ticks, calls)."""
     rows, pending, done = [], {}, {}  # pending: core -> [tick of the crash, calls]; done: core -> its last row
     for line in log.splitlines():
@@ -134,6 +135,9 @@ def recoveries(log, targets):
                 pending[core][1] = int(m.group(1))
             elif core in done and rows[done[core]][2] is None:  # a backup says `rejoined` before the primary's `back`
                 rows[done[core]] = rows[done[core]][:2] + (int(m.group(1)),)
+            continue
+        if re.search(r"kvstore: replica 0 recovered .* from its log", line) and targets[0] in pending:
+            pending[targets[0]][1] = 0  # from its own log: no call to another replica
             continue
         m = re.search(r"kvstore: replica (\d+) (?:rejoined|of \d+ serving as kvstore on core \d+).* at_tick=(\d+)", line)
         if m:

@@ -4,8 +4,10 @@
 // every replica that was up. Backups apply the primary's writes in its order and serve reads
 // (possibly behind the primary) under their own names.
 //
-// Restart (docs/servers.md, "kvstore", "Restart"): under a [[server]] restart policy a replica
-// that crashed comes back with the table. A restarted primary pulls it from a live backup
+// Restart (docs/servers.md, "kvstore", "The log", "Restart"): under a [[server]] restart policy a
+// replica that crashed comes back with the table. Each replica logs every write it takes in its
+// kept memory (log.hpp), which its monitor keeps across its crashes; a restarted replica recovers
+// from its own log first. A restarted primary without one pulls the table from a live backup
 // (dump) before it registers its name; the primary pushes its table to a restarted backup (load)
 // before it forwards writes to it again. Both happen inside the primary's single thread, between
 // requests, so no write interleaves with a transfer.
@@ -15,12 +17,14 @@
 // in rdi: replica index in bits 0-7, number of replicas in bits 8-15 (0 means 1), bits 16-31 the
 // same exit_after. exit_after: exit once that many client connections have closed (0: serve
 // until stopped; tests use it to end a run plan's `wait`).
+#include <myr/kvstore/log.hpp>
 #include <myr/kvstore/sessions.hpp>
 #include <myr/kvstore/table.hpp>
 #include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
 #include <myr/user/args.hpp>
 #include <myr/user/heartbeat.hpp>
+#include <myr/user/kept.hpp>
 
 using namespace myr;
 using namespace myr::kvstore;
@@ -46,6 +50,7 @@ struct Handler {
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
     Sessions sessions;                 // the last answer of each client session (retried writes)
+    Log log;                           // the replica's state in its kept memory (log.hpp), when it has some
     std::size_t slot = Sessions::none; // primary: where the answer of the write being done goes
     std::uint64_t replayed = 0, stale = 0, refused = 0;
     std::uint64_t crash_after = 0;     // test hook: crash once, after replicating this write, unanswered
@@ -54,21 +59,19 @@ struct Handler {
 
     bool primary() const { return index == 0; }
 
-    // Sends the write (puts and deletes only) and the client's answer to every backup, in order;
+    // Sends write `seq` (puts and deletes only) and the client's answer to every backup, in order;
     // a backup that does not take it is marked lost and skipped from then on (said once in the log).
     void replicate(const Txn& writes_txn, const Answer& answer) {
-        ++seq;
         for (unsigned r = 1; r < replicas; ++r) {
             if (lost[r]) continue;
             rpc::Client& b = backups[r];
             if (!b.connected()) {
-                char name[16];
-                replica_name(r, name);
-                if (const Status s = nameserv::connect(b, name, 2000); s != Status::ok) {
-                    user::print("kvstore: backup {} unreachable ({}): continuing without it", r, to_string(s));
-                    lost[r] = true;
-                    continue;
-                }
+                // Not bound at the start (it was not up within the wait): brought in by
+                // rejoin_lost with the whole table, which binds without waiting. Bound here, the
+                // write (and every client behind it) would wait for the bind, up to 20 s.
+                user::print("kvstore: backup {} not bound yet: continuing without it until it is", r);
+                lost[r] = true;
+                continue;
             }
             Apply a{};
             a.seq = seq;
@@ -158,12 +161,9 @@ struct Handler {
             // because its own clients' binds filled its core's monitor, stopped accepting them
             // for as long, and they piled up further.
             nameserv::Session& ns = nameserv::session();
-            const std::uint64_t saved = ns.busy_tries;
-            ns.busy_tries = 5;
             nameserv::Address a{};
             Status ls = ns.open(20);
-            if (ls == Status::ok) ls = ns.lookup(name, a);
-            ns.busy_tries = saved;
+            if (ls == Status::ok) ls = ns.lookup(name, a, 5);
             if (ls == Status::ok) s = rejoining[r].start_to(a.core, a.domain);
             else if (ls != Status::not_found) s = ls;
         } else {
@@ -332,12 +332,17 @@ struct Handler {
     void keep_local(const rpc::Caller& c, Status st, const typename Op::Reply& out) {
         sessions.keep(answer_of<Op>(c, st, out));
     }
-    // A write applied here: to every backup with its answer, then kept. The answer goes to the
-    // client only after this: every backup up holds the write and the answer by then.
+    // A write applied here: numbered, its answer kept, logged, then sent to every backup with its
+    // answer. The answer goes to the client only after this: our log and every backup up hold the
+    // write and the answer by then (a crash before the log's record leaves a write nobody was
+    // told of; one after it, a write the restarted primary finds in its log).
     template <typename Op>
     void commit(const rpc::Caller& c, const Txn& t, Status st, const typename Op::Reply& out) {
         ++writes;
         const Answer a = answer_of<Op>(c, st, out);
+        ++seq;
+        sessions.keep(a);
+        log.apply(seq, t, a);
         replicate(t, a);
         if (crash_after != 0 && writes == crash_after && user::restarts() == 0) {
             user::print("kvstore: crash_after={}: crashing before answering write {}", crash_after, seq);
@@ -349,7 +354,6 @@ struct Handler {
             __builtin_trap();
         }
         maybe_hang();
-        sessions.keep(a);
     }
 
     // Test hook (fault campaign, docs/faults.md): the first instance of replica hang_replica stops
@@ -444,12 +448,7 @@ struct Handler {
     bool resolve_primary(std::uint64_t busy_tries) {
         nameserv::Address a{};
         if (in_nameserv) {
-            nameserv::Session& ns = nameserv::session();
-            const std::uint64_t saved = ns.busy_tries;
-            ns.busy_tries = busy_tries;
-            const Status s = ns.lookup(service, a);
-            ns.busy_tries = saved;
-            if (s != Status::ok) return false;
+            if (nameserv::session().lookup(service, a, busy_tries) != Status::ok) return false;
         } else {
             if (user::exporter(service, a.core, a.domain) != Status::ok) return false;
         }
@@ -491,6 +490,7 @@ struct Handler {
             table.set_clock(r.clock);
             seq = r.seq;
             awaiting_table = false;
+            log.checkpoint();  // the primary's table replaces what our log held
             user::print("kvstore: replica {} rejoined: {} keys at write {} at_tick={}", index, table.size(), seq, user::ticks());
         }
         out.applied = seq;
@@ -510,6 +510,10 @@ struct Handler {
         seq = r.seq;
         ++writes;
         sessions.keep(r.answer);
+        log.apply(seq, r.txn, r.answer);
+        // The primary's next write fitted our sequence: a backup restarted from its own log holds
+        // the primary's state, so it may serve reads (else the primary's load says so).
+        awaiting_table = false;
         maybe_hang();
         out.applied = seq;
         return Status::ok;
@@ -518,6 +522,7 @@ struct Handler {
         out.applied = seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
         sessions.keep(r.answer);
+        log.keep(r.answer);
         return Status::ok;
     }
     Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {
@@ -545,7 +550,9 @@ rpc::Server<Interface, Handler, 14> server(handler);
 extern "C" int main(std::uint64_t arg) {
     char text[args::max_len + 1];
     const Result<std::uint64_t> len = user::read_args(text, sizeof text);
+    bool log_off = false;  // `log=off`: no log, the state in the replicas' memory only (tests of the transfer)
     if (len.ok() && *len > 0) {
+        log_off = args::equals(text, *len, "log", "off");
         std::uint64_t index = 0, replicas = 1, exit_after = 0;
         (void)args::number(text, *len, "crash_after", handler.crash_after);
         (void)args::number(text, *len, "crash_every", handler.crash_every);
@@ -570,9 +577,34 @@ extern "C" int main(std::uint64_t arg) {
     // With nameserv in the config the names live there only (nameserv::publish); without, in the
     // monitors' table.
     handler.in_nameserv = nameserv::present();
-    // A restarted primary takes the table from a live backup before it is found by name.
+    // The log (log.hpp) lives in this instance's kept memory, which its monitor keeps across its
+    // crashes on this core (docs/monitors.md, "Kept memory"). Without it (kvstore started by a
+    // plan, not as a supervised [[server]]; a core whose kept area is taken) the state lives in
+    // the replicas' memory only, as it did before there was a log.
     const bool restarted = user::restarts() > 0;
-    if (handler.primary() && handler.replicas > 1 && restarted) handler.recover();
+    user::KeptBlock kept{};
+    const Status ks = log_off ? Status::unsupported : rpc::map_kept(Log::block_bits, kept);
+    if (ks != Status::ok || !handler.log.attach(kept.base, kept.size, &handler.table, &handler.sessions, &handler.seq))
+        user::print("kvstore: replica {} has no log ({}): its state lives in its memory only", handler.index, to_string(ks));
+    // A restarted replica first reads its own log: it holds every write this replica took (the
+    // primary logs each before it forwards it, a backup before it answers it). The primary's
+    // log thus holds every acknowledged write, and it serves from it at once. Only a primary
+    // without a log's state (a new block: moved off a stopped core, or a budget spent) takes the
+    // table from a live backup, before it is found by name. A backup waits for the primary's
+    // table, or for its next write to follow on from what the log held.
+    bool from_log = false;
+    if (handler.log.attached() && restarted && !kept.fresh) {
+        from_log = handler.log.recover();
+        if (from_log)
+            user::print("kvstore: replica {} recovered {} keys and {} client answers at write {} from its log (records={})",
+                        handler.index, handler.table.size(), handler.sessions.size(), handler.seq,
+                        handler.log.counts().replayed);
+        else
+            user::print("kvstore: replica {} found no state in its log", handler.index);
+    }
+    if (handler.primary() && handler.replicas > 1 && restarted && !from_log) handler.recover();
+    // A new generation of the log from here on (a crash during the recovery left the block as it was).
+    handler.log.checkpoint();
     handler.awaiting_table = !handler.primary() && restarted;
     // The primary binds to its backups before its name is known, so before clients come: bound
     // later (at the first write), it sits in that bind while clients' binds to it pile up

@@ -8,10 +8,6 @@
 
 namespace myr::user {
 
-// Where a server maps its kept block unless it has reasons of its own: 2 MiB aligned (any block
-// size divides it), clear of the program, its stack and the RPC runtime's ring window.
-inline constexpr std::uint64_t kept_window = 0x3800'0000;
-
 struct KeptBlock {
     std::uint8_t* base = nullptr;
     std::uint64_t size = 0;

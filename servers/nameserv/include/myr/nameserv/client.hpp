@@ -63,6 +63,15 @@ public:
 
     Status register_name(const char* name, Address& owner) { return named<Register>(name, owner); }
     Status lookup(const char* name, Address& owner) { return named<Lookup>(name, owner); }
+    // A lookup that waits at most `busy` wake-ups while the replica answers busy (a server that
+    // must not stall its own serving on it), the session's own busy_tries unchanged.
+    Status lookup(const char* name, Address& owner, std::uint64_t busy) {
+        const std::uint64_t saved = busy_tries;
+        busy_tries = busy;
+        const Status s = lookup(name, owner);
+        busy_tries = saved;
+        return s;
+    }
     Status unregister(const char* name, Address& owner) { return named<Unregister>(name, owner); }
 
     // Waits until `name` exists (client-side: a lookup per wake-up at this node's replica, which

@@ -14,6 +14,7 @@
 #include <myr/user/bind.hpp>
 #include <myr/user/heartbeat.hpp>
 #include <myr/user/domains.hpp>
+#include <myr/user/kept.hpp>
 
 namespace myr::rpc {
 
@@ -69,6 +70,15 @@ public:
         if (i >= 0 && static_cast<unsigned>(i) < window_connections)
             m_used[i / 64] &= ~(std::uint64_t{1} << (i % 64));
     }
+    // Takes the window's last `pairs` pairs for good (a kept block mapped there: map_kept); false
+    // when one of them is in use.
+    bool reserve_top(unsigned pairs) {
+        if (pairs == 0 || pairs > window_connections) return false;
+        for (unsigned i = window_connections - pairs; i < window_connections; ++i)
+            if (m_used[i / 64] & (std::uint64_t{1} << (i % 64))) return false;
+        for (unsigned i = window_connections - pairs; i < window_connections; ++i) m_used[i / 64] |= std::uint64_t{1} << (i % 64);
+        return true;
+    }
     static std::uint64_t address(int i) { return ring_window + static_cast<std::uint64_t>(i) * 2 * user::bind_ring_bytes; }
     // Slots for the page tables over the window (up to three levels may be missing the first time).
     user::TableSlots& tables() {
@@ -79,11 +89,36 @@ public:
         }
         return m_tables;
     }
+    // Once something is mapped in the window its page table exists, and no later map there makes
+    // another: the slots set aside but not used go back (a domain has 64, and a server with many
+    // connections needs nearly all of them).
+    void trim_tables() {
+        if (m_tables.end == 0) return;
+        for (std::uint64_t t = m_tables.next; t < m_tables.end; ++t) Slots::instance().free(t);
+        m_tables.end = m_tables.next;
+    }
 
 private:
     std::uint64_t m_used[window_connections / 64] = {};
     user::TableSlots m_tables{0, 0};
 };
+
+// This server instance's kept memory (user/kept.hpp, docs/monitors.md "Kept memory"), 2^bits
+// bytes mapped at the top of the ring window, whose last pairs it takes for good: it shares the
+// window's page table, so it costs the domain one capability slot. busy: those pairs are in use,
+// or no slot is free; otherwise what user::kept_memory answers.
+inline Status map_kept(std::uint64_t bits, user::KeptBlock& out) {
+    if (bits < abi::kept_min_bits || bits > abi::kept_max_bits) return Status::invalid_argument;
+    const std::uint64_t bytes = std::uint64_t{1} << bits, pair = 2 * user::bind_ring_bytes;
+    RingWindow& w = RingWindow::instance();
+    if (!w.reserve_top(static_cast<unsigned>((bytes + pair - 1) / pair))) return Status::busy;
+    const std::uint64_t slot = Slots::instance().alloc();
+    if (!slot) return Status::busy;  // the pairs stay taken: nothing else may map there
+    const Status s = user::kept_memory(bits, slot, ring_window + window_connections * pair - bytes, w.tables(), out);
+    if (s == Status::ok) w.trim_tables();
+    else Slots::instance().free(slot);
+    return s;
+}
 
 inline std::uint32_t own_core() {
     static std::uint32_t core = ~0u;
@@ -175,6 +210,7 @@ struct Conn {
             release();
             return s;
         }
+        RingWindow::instance().trim_tables();
         link.attach(channel.tx, channel.rx);
         peer_core = static_cast<std::uint32_t>(b.peer_core);
         peer_domain = static_cast<std::uint32_t>(b.peer_domain);

@@ -1,0 +1,257 @@
+#pragma once
+// kvstore's log (docs/servers.md, "kvstore", "The log"): each replica writes its state to a block
+// of kept memory (docs/monitors.md, "Kept memory"), which its monitor keeps across the replica's
+// crashes, so a replica restarted on its core takes its state from its own log instead of from
+// another replica, and a write is lost only when every replica that held it lost its core.
+//
+// The block holds a header, two checkpoint images (the whole table, the kept answers and the
+// write sequence number, as the replica held them) and a log of records after the current image:
+// one per write the replica took (the write as the primary forwards it, with its answer) and one
+// per answer a backup was given. Recovery copies the current image back and replays the records
+// in order, up to the first that does not check.
+//
+// What a crashed program left may be half written. A record is its payload, then its head (size,
+// kind, generation, checksum over all of it): a record cut short fails the checksum. A checkpoint
+// writes the other image and its checksum, then switches the header's one state word (generation
+// and which image) with a single store; records carry their generation, so those of an older one
+// that still lie in the log area are never replayed. Recovery ends with a checkpoint, so after
+// every restart one instance writes a fresh generation from the start of the log area.
+//
+// Pure and host-tested (tests/unit/kvstore_log_test.cpp: cut records at every byte, a crash in the
+// middle of a checkpoint, a full log, stale generations, corrupt images); freestanding.
+#include <myr/kvstore/sessions.hpp>
+#include <myr/kvstore/table.hpp>
+
+#include <type_traits>
+
+namespace myr::kvstore {
+
+class Log {
+public:
+    static constexpr unsigned block_bits = 19;  // the block a replica asks its monitor for: 512 KiB
+    static constexpr std::size_t block_bytes = std::size_t{1} << block_bits;
+
+    struct Counts {
+        std::uint64_t records = 0;      // records written since attach
+        std::uint64_t checkpoints = 0;  // checkpoints written since attach
+        std::uint64_t replayed = 0;     // records the last recover() replayed
+    };
+
+    // The log over [base, base + size) (8-byte aligned) for the replica's live state. false when
+    // the block is too small for two images and some log.
+    bool attach(std::uint8_t* base, std::size_t size, Table* table, Sessions* sessions, std::uint64_t* seq) {
+        m_base = nullptr;
+        if (!base || (reinterpret_cast<std::uintptr_t>(base) & 7) || size < log_start + 4096) return false;
+        m_base = base;
+        m_size = size;
+        m_table = table;
+        m_sessions = sessions;
+        m_seq = seq;
+        m_gen = 0;
+        m_cur = 0;
+        m_pos = 0;
+        return true;
+    }
+    [[nodiscard]] bool attached() const { return m_base != nullptr; }
+    [[nodiscard]] const Counts& counts() const { return m_counts; }
+    [[nodiscard]] std::uint64_t generation() const { return m_gen; }
+
+    // The state the block holds, into the live table, answers and sequence number: the current
+    // image, then its generation's records in order. false, with the live state cleared, when the
+    // block holds none (never written, another layout, or an image that does not check).
+    bool recover() {
+        m_counts.replayed = 0;
+        clear_live();
+        if (!attached()) return false;
+        const Header& h = header();
+        const std::uint64_t state = load_state();
+        const std::uint64_t gen = state >> 1, cur = state & 1;
+        if (h.magic != magic || h.layout != layout || gen == 0 || h.image_gen[cur] != gen ||
+            h.image_sum[cur] != sum_bytes(image(cur), sizeof(Image)))
+            return false;
+        const Image& img = *reinterpret_cast<const Image*>(image(cur));
+        __builtin_memcpy(m_table, &img.table, sizeof(Table));
+        __builtin_memcpy(m_sessions, &img.sessions, sizeof(Sessions));
+        *m_seq = img.seq;
+        m_gen = gen;
+        m_cur = static_cast<unsigned>(cur);
+        m_pos = 0;
+        while (replay_one()) ++m_counts.replayed;
+        return true;
+    }
+
+    // A checkpoint of the live state: the other image, then the switch; the log starts empty in
+    // the new generation. Also what attach's caller does first on a block it does not recover.
+    void checkpoint() {
+        if (!attached()) return;
+        Header& h = header();
+        if (h.magic != magic || h.layout != layout) {  // a fresh block, or another program's layout
+            h.magic = magic;
+            h.layout = layout;
+            h.image_gen[0] = h.image_gen[1] = 0;
+            store_state(0);
+            m_gen = 0;
+            m_cur = 0;
+        }
+        const unsigned other = m_cur ^ 1;
+        const std::uint64_t gen = m_gen + 1;
+        Image& img = *reinterpret_cast<Image*>(image(other));
+        __builtin_memcpy(&img.table, m_table, sizeof(Table));
+        __builtin_memcpy(&img.sessions, m_sessions, sizeof(Sessions));
+        img.seq = *m_seq;
+        h.image_gen[other] = gen;
+        h.image_sum[other] = sum_bytes(image(other), sizeof(Image));
+        store_state(gen << 1 | other);  // the commit: one store
+        m_gen = gen;
+        m_cur = other;
+        m_pos = 0;
+        ++m_counts.checkpoints;
+    }
+
+    // A write the live state has taken (seq: its number; the answer kept already), as a record.
+    // When the log area is full, a checkpoint of the live state (which holds it) instead.
+    void apply(std::uint64_t seq, const Txn& writes, const Answer& answer) {
+        Apply a{};
+        a.seq = seq;
+        a.txn = writes;
+        a.answer = answer;
+        append(kind_apply, a);
+    }
+    // An answer a backup was given (keep_answer) and has kept.
+    void keep(const Answer& answer) {
+        KeepAnswer k{};
+        k.answer = answer;
+        append(kind_answer, k);
+    }
+
+    // Test hooks: where the next record goes, the log area, and a call just before the header's
+    // state word is stored (the block as a crash at that moment would leave it, and the new word).
+    [[nodiscard]] std::size_t position() const { return m_pos; }
+    [[nodiscard]] std::uint8_t* log_area() const { return m_base + log_start; }
+    using StoreHook = void (*)(void* arg, std::uint64_t new_state);
+    void set_store_hook(StoreHook hook, void* arg) {
+        m_store_hook = hook;
+        m_hook_arg = arg;
+    }
+
+private:
+    struct Image {
+        Table table;
+        Sessions sessions;
+        std::uint64_t seq;
+    };
+    static_assert(std::is_trivially_copyable_v<Table> && std::is_trivially_copyable_v<Sessions>);
+    struct Header {
+        std::uint64_t magic, layout;
+        std::uint64_t state;  // generation << 1 | current image; written with one store
+        std::uint64_t image_gen[2], image_sum[2];
+    };
+    struct RecordHead {
+        std::uint32_t size;
+        std::uint16_t kind, zero;
+        std::uint64_t gen, sum;
+    };
+    static constexpr std::uint64_t magic = 0x4b56'4c4f'4731'0001ull;  // "KVLOG1"
+    static constexpr std::uint16_t kind_apply = 1, kind_answer = 2;
+    static constexpr std::size_t image_span = (sizeof(Image) + 4095) / 4096 * 4096;
+    static constexpr std::size_t log_start = 4096 + 2 * image_span;
+    // A block written by a build with other sizes is not read.
+    static constexpr std::uint64_t layout = std::uint64_t{sizeof(Image)} << 16 | sizeof(RecordHead) << 8 | 1;
+
+    Header& header() const { return *reinterpret_cast<Header*>(m_base); }
+    std::uint8_t* image(std::uint64_t i) const { return m_base + 4096 + i * image_span; }
+    std::size_t log_bytes() const { return m_size - log_start; }
+    std::uint64_t load_state() const { return *static_cast<volatile const std::uint64_t*>(&header().state); }
+    void store_state(std::uint64_t v) {
+        if (m_store_hook) m_store_hook(m_hook_arg, v);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);  // everything before it is in memory first
+        *static_cast<volatile std::uint64_t*>(&header().state) = v;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+
+    static std::uint64_t mix(std::uint64_t h, std::uint64_t v) { return (h ^ v) * 0x100000001b3ull; }
+    static std::uint64_t sum_bytes(const std::uint8_t* p, std::size_t n, std::uint64_t h = 0xcbf29ce484222325ull) {
+        std::size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            std::uint64_t w;
+            __builtin_memcpy(&w, p + i, 8);
+            h = mix(h, w);
+        }
+        for (; i < n; ++i) h = mix(h, p[i]);
+        return h ^ (h >> 29);
+    }
+    static std::uint64_t record_sum(const RecordHead& r, const std::uint8_t* payload) {
+        std::uint64_t h = mix(mix(mix(0xcbf29ce484222325ull, r.size), r.kind), r.gen);
+        return sum_bytes(payload, r.size, h);
+    }
+    static std::size_t span_of(std::uint32_t size) { return (sizeof(RecordHead) + size + 7) / 8 * 8; }
+
+    void clear_live() {
+        m_table->clear();
+        m_sessions->clear();
+        *m_seq = 0;
+    }
+
+    template <typename M>
+    void append(std::uint16_t kind, const M& m) {
+        if (!attached()) return;
+        std::uint8_t* at = log_area() + m_pos;
+        std::size_t len = 0;
+        const std::size_t room = log_bytes() - m_pos;
+        if (room <= sizeof(RecordHead) ||
+            rpc::encode(m, std::span<std::uint8_t>(at + sizeof(RecordHead), room - sizeof(RecordHead)), len) != Status::ok ||
+            span_of(static_cast<std::uint32_t>(len)) > room) {
+            checkpoint();  // full: the live state holds this write already
+            return;
+        }
+        RecordHead r{static_cast<std::uint32_t>(len), kind, 0, m_gen, 0};
+        r.sum = record_sum(r, at + sizeof(RecordHead));
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);  // the payload first, the head (which checks it) last
+        __builtin_memcpy(at, &r, sizeof r);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        m_pos += span_of(r.size);
+        ++m_counts.records;
+    }
+
+    // The record at m_pos, applied to the live state: false at the end of the generation's
+    // records (a head of another generation, a cut or corrupt record, one that does not apply).
+    bool replay_one() {
+        if (log_bytes() - m_pos < sizeof(RecordHead)) return false;
+        const std::uint8_t* at = log_area() + m_pos;
+        RecordHead r;
+        __builtin_memcpy(&r, at, sizeof r);
+        if (r.gen != m_gen || r.zero != 0 || r.size > log_bytes() - m_pos - sizeof(RecordHead)) return false;
+        if (r.sum != record_sum(r, at + sizeof(RecordHead))) return false;
+        const std::span<const std::uint8_t> payload(at + sizeof(RecordHead), r.size);
+        if (r.kind == kind_apply) {
+            Apply a{};
+            if (rpc::decode(payload, a) != Status::ok || a.seq != *m_seq + 1) return false;
+            TxnReply ignored{};
+            if (m_table->txn(a.txn, ignored) != Status::ok) return false;
+            m_sessions->keep(a.answer);
+            *m_seq = a.seq;
+        } else if (r.kind == kind_answer) {
+            KeepAnswer k{};
+            if (rpc::decode(payload, k) != Status::ok) return false;
+            m_sessions->keep(k.answer);
+        } else {
+            return false;
+        }
+        m_pos += span_of(r.size);
+        return true;
+    }
+
+    std::uint8_t* m_base = nullptr;
+    std::size_t m_size = 0;
+    Table* m_table = nullptr;
+    Sessions* m_sessions = nullptr;
+    std::uint64_t* m_seq = nullptr;
+    std::uint64_t m_gen = 0;
+    unsigned m_cur = 0;
+    std::size_t m_pos = 0;
+    Counts m_counts{};
+    StoreHook m_store_hook = nullptr;
+    void* m_hook_arg = nullptr;
+};
+
+} // namespace myr::kvstore

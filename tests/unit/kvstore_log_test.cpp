@@ -1,0 +1,346 @@
+// kvstore's log in kept memory (servers/kvstore/include/myr/kvstore/log.hpp): what a replica
+// restarted on its core recovers is exactly the state its predecessor had logged, whatever the
+// moment of the crash: inside a record (at every byte of its writes), inside a checkpoint, with a
+// full log, with records of older generations still in the block, or with a corrupt image.
+#include <myr/kvstore/log.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace myr {
+namespace {
+
+using namespace kvstore;
+
+Key key(const std::string& s) {
+    Key k{};
+    EXPECT_TRUE(k.assign_cstr(s.c_str()));
+    return k;
+}
+Value val(const std::string& s) {
+    Value v{};
+    EXPECT_TRUE(v.assign(s.data(), s.size()));
+    return v;
+}
+
+// A replica's live state with its log over a block of kept memory.
+struct Replica {
+    Table table;
+    Sessions sessions;
+    std::uint64_t seq = 0;
+    Log log;
+    bool attach(std::uint8_t* block, std::size_t size = Log::block_bytes) {
+        return log.attach(block, size, &table, &sessions, &seq);
+    }
+    // A put as the primary does it: the table, the sequence number, the kept answer, then the record.
+    void put(const std::string& k, const std::string& v, std::uint32_t session = 1) {
+        std::uint64_t version = 0;
+        ASSERT_EQ(table.put(key(k), val(v), version), Status::ok);
+        Txn t{};
+        TxnOp op{};
+        op.kind = TxnKind::put;
+        op.key = key(k);
+        op.value = val(v);
+        ASSERT_TRUE(t.ops.push(op));
+        ++seq;
+        Answer a{};
+        a.core = 1;
+        a.domain = 2;
+        a.session = session;
+        a.request = static_cast<std::uint32_t>(seq);
+        a.op = Put::op;
+        a.slot = static_cast<std::uint16_t>(session % Sessions::capacity);
+        a.reply.size = 8;
+        std::memcpy(a.reply.data, &version, 8);
+        sessions.keep(a);
+        log.apply(seq, t, a);
+    }
+    void del(const std::string& k) {
+        bool existed = false;
+        ASSERT_EQ(table.del(key(k), existed), Status::ok);
+        ASSERT_TRUE(existed);
+        Txn t{};
+        TxnOp op{};
+        op.kind = TxnKind::del;
+        op.key = key(k);
+        ASSERT_TRUE(t.ops.push(op));
+        ++seq;
+        log.apply(seq, t, Answer{});
+    }
+};
+
+struct Block {
+    std::unique_ptr<std::uint64_t[]> words{new std::uint64_t[Log::block_bytes / 8]()};
+    std::uint8_t* bytes() { return reinterpret_cast<std::uint8_t*>(words.get()); }
+    std::vector<std::uint8_t> copy() { return {bytes(), bytes() + Log::block_bytes}; }
+    void restore(const std::vector<std::uint8_t>& v) { std::memcpy(bytes(), v.data(), v.size()); }
+};
+
+struct Snapshot {
+    std::uint64_t digest, clock, seq;
+    std::size_t keys, answers;
+    bool operator==(const Snapshot&) const = default;
+};
+Snapshot snap(const Replica& r) {
+    return {r.table.digest(), r.table.clock(), r.seq, r.table.size(), r.sessions.size()};
+}
+// What a restarted replica recovers from the block (a fresh process: new live objects).
+bool recovered(std::uint8_t* block, Snapshot& out, std::uint64_t* replayed = nullptr) {
+    auto r = std::make_unique<Replica>();
+    EXPECT_TRUE(r->attach(block));
+    const bool ok = r->log.recover();
+    out = snap(*r);
+    if (replayed) *replayed = r->log.counts().replayed;
+    return ok;
+}
+
+TEST(KvstoreLog, AFreshBlockHoldsNothing) {
+    Block b;
+    Snapshot s{};
+    EXPECT_FALSE(recovered(b.bytes(), s));
+    EXPECT_EQ(s.keys, 0u);
+    EXPECT_EQ(s.seq, 0u);
+    auto r = std::make_unique<Replica>();
+    EXPECT_FALSE(r->attach(b.bytes(), 64 * 1024)) << "too small for two images";
+    EXPECT_FALSE(r->attach(b.bytes() + 4));  // misaligned
+}
+
+TEST(KvstoreLog, RecoversTheImageAndEveryRecord) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->log.checkpoint();
+    for (int i = 0; i < 40; ++i) r->put("k" + std::to_string(i % 13), "v" + std::to_string(i), static_cast<std::uint32_t>(1 + i % 5));
+    r->del("k3");
+    Answer a{};
+    a.core = 3;
+    a.domain = 4;
+    a.session = 9;
+    a.request = 77;
+    a.slot = 100;
+    r->sessions.keep(a);
+    r->log.keep(a);
+    Snapshot s{};
+    std::uint64_t replayed = 0;
+    ASSERT_TRUE(recovered(b.bytes(), s, &replayed));
+    EXPECT_EQ(s, snap(*r));
+    EXPECT_EQ(replayed, 42u);  // 40 puts, a delete, an answer
+    EXPECT_EQ(r->log.counts().checkpoints, 1u);
+}
+
+// A crash while a record is written: its payload, then its head, byte by byte. Every cut but the
+// last byte recovers the state before it; all of it, the state after.
+TEST(KvstoreLog, ARecordCutAtEveryByteIsNotReplayed) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->log.checkpoint();
+    for (int i = 0; i < 5; ++i) r->put("a" + std::to_string(i), std::string(50, 'x'));
+    const Snapshot before = snap(*r);
+    const std::vector<std::uint8_t> b0 = b.copy();
+    const std::size_t at = r->log.position();
+    r->put("cut", std::string(120, 'y'), 2);
+    const Snapshot after = snap(*r);
+    const std::size_t end = r->log.position();
+    const std::vector<std::uint8_t> b1 = b.copy();
+    // The write order: payload (after the 24-byte head's place), then the head.
+    std::vector<std::size_t> order;
+    for (std::size_t i = at + 24; i < end; ++i) order.push_back(i);
+    for (std::size_t i = at; i < at + 24; ++i) order.push_back(i);
+    const auto base = static_cast<std::size_t>(r->log.log_area() - b.bytes());
+    unsigned differing = 0;
+    for (std::size_t cut = 0; cut <= order.size(); ++cut) {
+        b.restore(b0);
+        for (std::size_t k = 0; k < cut; ++k) b.bytes()[base + order[k]] = b1[base + order[k]];
+        Snapshot s{};
+        ASSERT_TRUE(recovered(b.bytes(), s)) << "cut " << cut;
+        if (cut == order.size()) {
+            EXPECT_EQ(s, after);
+        } else {
+            EXPECT_EQ(s, before) << "a record cut after " << cut << " of " << order.size() << " bytes was replayed";
+        }
+        differing += s == before ? 0u : 1u;
+    }
+    EXPECT_EQ(differing, 1u);
+}
+
+// A crash inside a checkpoint: the other image is written (wholly or in part), the switch is not.
+// The old image and its records still hold the state.
+TEST(KvstoreLog, ACheckpointCutBeforeItsSwitchKeepsTheOldState) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->log.checkpoint();
+    for (int i = 0; i < 20; ++i) r->put("k" + std::to_string(i), "v" + std::to_string(i));
+    const Snapshot want = snap(*r);
+    const std::vector<std::uint8_t> b0 = b.copy();
+    r->log.checkpoint();
+    const std::vector<std::uint8_t> b1 = b.copy();
+    // Every byte the checkpoint changed, but the header's state word (bytes 16..23).
+    for (const std::size_t tenths : {std::size_t{0}, std::size_t{3}, std::size_t{10}}) {
+        b.restore(b0);
+        std::size_t changed = 0, total = 0;
+        for (std::size_t i = 0; i < b1.size(); ++i) total += (b1[i] != b0[i] && (i < 16 || i >= 24)) ? 1u : 0u;
+        for (std::size_t i = 0; i < b1.size() && changed * 10 < tenths * total; ++i)
+            if (b1[i] != b0[i] && (i < 16 || i >= 24)) {
+                b.bytes()[i] = b1[i];
+                ++changed;
+            }
+        Snapshot s{};
+        ASSERT_TRUE(recovered(b.bytes(), s)) << tenths;
+        EXPECT_EQ(s, want) << "checkpoint written " << tenths << "/10, not switched";
+    }
+    b.restore(b1);
+    Snapshot s{};
+    std::uint64_t replayed = 1;
+    ASSERT_TRUE(recovered(b.bytes(), s, &replayed));
+    EXPECT_EQ(s, want);
+    EXPECT_EQ(replayed, 0u);  // switched: the image holds it all, the old records are not replayed
+}
+
+// Writes past the log area's end become checkpoints; records go on after them; and records of
+// older generations left further on in the area are never replayed.
+TEST(KvstoreLog, AFullLogCheckpointsAndOldGenerationsStayDead) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->log.checkpoint();
+    int i = 0;
+    while (r->log.counts().checkpoints < 4) {
+        r->put("k" + std::to_string(i % 100), std::string(180, static_cast<char>('a' + i % 26)), static_cast<std::uint32_t>(1 + i % 50));
+        ++i;
+    }
+    EXPECT_GT(i, 1000);  // ~200 KiB of ~230-byte records between checkpoints
+    r->put("after", "the last checkpoint");
+    Snapshot s{};
+    ASSERT_TRUE(recovered(b.bytes(), s));
+    EXPECT_EQ(s, snap(*r));
+    // A deletion of a key written many times, right after a checkpoint: one short record in the new
+    // generation, followed by the old generation's records.
+    r->log.checkpoint();
+    r->del("after");
+    ASSERT_TRUE(recovered(b.bytes(), s));
+    EXPECT_EQ(s, snap(*r));
+}
+
+// At the moment the header's state word is stored, everything the new state needs is in the
+// block already: the block as a crash then leaves it recovers the old state, and with the word
+// stored, the new one.
+struct AtSwitch {
+    Block* block;
+    std::vector<std::uint8_t> copy;
+    std::uint64_t word = 0;
+    static void hook(void* arg, std::uint64_t new_state) {
+        auto* self = static_cast<AtSwitch*>(arg);
+        if (!self->copy.empty()) return;  // the first store of the state word
+        self->copy = self->block->copy();
+        self->word = new_state;
+    }
+};
+TEST(KvstoreLog, TheSwitchIsTheLastStoreOfACheckpoint) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->log.checkpoint();
+    for (int i = 0; i < 10; ++i) r->put("k" + std::to_string(i), "v");
+    const Snapshot old_state = snap(*r);
+    AtSwitch at{&b, {}, 0};
+    r->log.set_store_hook(&AtSwitch::hook, &at);
+    r->del("k0");  // the state moves on: the images differ
+    r->log.checkpoint();
+    const Snapshot new_state = snap(*r);
+    ASSERT_FALSE(at.copy.empty());
+    Block c;
+    c.restore(at.copy);
+    const std::vector<std::uint8_t> before = c.copy();
+    // Without the word: the old image and its records, the delete included (it was logged).
+    Snapshot s{};
+    ASSERT_TRUE(recovered(c.bytes(), s));
+    EXPECT_EQ(s, new_state) << "the old generation's records hold the delete too";
+    (void)old_state;
+    std::memcpy(c.bytes() + 16, &at.word, 8);
+    ASSERT_TRUE(recovered(c.bytes(), s)) << "the new image was not in place when the switch was stored";
+    EXPECT_EQ(s, new_state);
+    std::uint64_t replayed = 1;
+    ASSERT_TRUE(recovered(c.bytes(), s, &replayed));
+    EXPECT_EQ(replayed, 0u);
+}
+
+// A backup given the primary's table (load) checkpoints it: records of its own older history that
+// would follow on from the new image's sequence number are never replayed.
+TEST(KvstoreLog, AnOlderGenerationsRecordsAreNotReplayed) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->log.checkpoint();
+    for (int i = 0; i < 5; ++i) r->put("old" + std::to_string(i), "x");  // writes 1..5 of an older history
+    r->table.clear();
+    r->sessions.clear();
+    r->seq = 0;  // the primary's table: empty, at write 0
+    r->log.checkpoint();
+    Snapshot s{};
+    std::uint64_t replayed = 1;
+    ASSERT_TRUE(recovered(b.bytes(), s, &replayed));
+    EXPECT_EQ(replayed, 0u);
+    EXPECT_EQ(s.keys, 0u);
+    EXPECT_EQ(s.seq, 0u);
+}
+
+TEST(KvstoreLog, AGapInTheSequenceEndsTheReplay) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->log.checkpoint();
+    r->put("a", "1");
+    const Snapshot want = snap(*r);
+    Txn t{};
+    TxnOp op{};
+    op.kind = TxnKind::put;
+    op.key = key("b");
+    op.value = val("2");
+    ASSERT_TRUE(t.ops.push(op));
+    r->log.apply(r->seq + 2, t, Answer{});  // not the next write
+    Snapshot s{};
+    std::uint64_t replayed = 0;
+    ASSERT_TRUE(recovered(b.bytes(), s, &replayed));
+    EXPECT_EQ(s, want);
+    EXPECT_EQ(replayed, 1u);
+}
+
+TEST(KvstoreLog, ACorruptImageOrAnotherLayoutHoldsNothing) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->put("a", "1");  // no checkpoint yet: nothing to recover
+    Snapshot s{};
+    EXPECT_FALSE(recovered(b.bytes(), s));
+    r->log.checkpoint();
+    ASSERT_TRUE(recovered(b.bytes(), s));
+    EXPECT_EQ(s.keys, 1u);
+    const std::vector<std::uint8_t> good = b.copy();
+    // A flipped bit in each image (at 4 KiB: image 0, in use after an even number of checkpoints;
+    // 156 KiB further: image 1, in use now): the one in use is refused as a whole.
+    bool any_refused = false;
+    for (std::size_t off : {std::size_t{4096 + 100}, std::size_t{4096 + 160000}}) {
+        b.restore(good);
+        b.bytes()[off] ^= 0x40;
+        const bool ok = recovered(b.bytes(), s);
+        if (!ok) {
+            any_refused = true;
+            EXPECT_EQ(s.keys, 0u);
+        } else {
+            EXPECT_EQ(s.keys, 1u);  // the flip hit the image not in use
+        }
+    }
+    EXPECT_TRUE(any_refused);
+    b.restore(good);
+    b.bytes()[8] ^= 1;  // the layout word
+    EXPECT_FALSE(recovered(b.bytes(), s));
+}
+
+} // namespace
+} // namespace myr
