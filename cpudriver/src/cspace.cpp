@@ -333,7 +333,8 @@ Status sys_map(Domain& d, std::uint64_t frame, std::uint64_t vaddr, std::uint64_
     // memory, MonitorOp::kept: up to 2 MiB): mapped whole, at an address aligned to its size, so
     // all its pages sit in one page table.
     constexpr std::uint64_t two_mib_bytes = std::uint64_t{1} << 21;
-    if (c.size != 4096 && (c.type != CapType::channel_memory || c.size > two_mib_bytes)) return Status::unsupported;
+    if (c.size != 4096 && (c.type != CapType::channel_memory || c.size < 4096 || c.size > two_mib_bytes))
+        return Status::unsupported;
     if (vaddr & (c.size - 1)) return Status::invalid_argument;
     if (vaddr < user_space_start || vaddr >= user_space_end || c.size > user_space_end - vaddr) return Status::out_of_range;
     std::uint64_t* ext = table.ext(f);

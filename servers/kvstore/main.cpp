@@ -225,7 +225,7 @@ struct Handler {
                 backups[r].close();
                 continue;
             }
-            if (st.applied > best_applied) {  // 0: restarted itself and not yet sent a table
+            if (st.applied > best_applied) {  // 0: restarted without its log's state and not yet sent a table
                 best = r;
                 best_applied = st.applied;
                 best_domain = backups[r].peer_domain();

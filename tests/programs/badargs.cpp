@@ -310,6 +310,20 @@ extern "C" int main(std::uint64_t) {
     *reinterpret_cast<volatile std::uint64_t*>(unmapped + 0x10000) = 7;
     expect("unmap channel memory", unmap(24), Status::ok);
     expect("delete channel memory", cap_delete(24), Status::ok);
+    // A block of channel memory larger than a page maps whole, at an address aligned to its size,
+    // and goes whole with its unmap.
+    expect("retype 16 KiB of channel memory", retype(cap::ram, captype::channel_memory, 14, 24, 1), Status::ok);
+    expect("map it misaligned", map(24, unmapped + 0x11000, abi::map_write), Status::invalid_argument);
+    expect("map it aligned", map(24, unmapped + 0x4000, abi::map_write), Status::ok);
+    expect("map it twice", map(24, unmapped + 0x8000, abi::map_write), Status::exists);
+    for (std::uint64_t page = 0; page < 4; ++page) *reinterpret_cast<volatile std::uint64_t*>(unmapped + 0x4000 + page * 4096) = page + 1;
+    expect("its last page is the block's", debug_print(reinterpret_cast<const char*>(unmapped + 0x7000), 1), Status::ok);
+    expect("unmap the block", unmap(24), Status::ok);
+    expect("its first page is gone", debug_print(reinterpret_cast<const char*>(unmapped + 0x4000), 1), Status::invalid_argument);
+    expect("its last page is gone", debug_print(reinterpret_cast<const char*>(unmapped + 0x7000), 1), Status::invalid_argument);
+    expect("delete the block", cap_delete(24), Status::ok);
+    // Less than a page of channel memory cannot be made (sys_map refuses one too, should it exist).
+    expect("retype 64 bytes of channel memory", retype(cap::ram, captype::channel_memory, 6, 24, 1), Status::invalid_argument);
     expect("map", map(20, unmapped, abi::map_write), Status::ok);
     expect("map twice", map(20, unmapped + 0x1000, abi::map_write), Status::exists);
     auto* p = reinterpret_cast<volatile std::uint64_t*>(unmapped);
