@@ -661,7 +661,8 @@ extern "C" int main(std::uint64_t arg) {
                     agree == asked && asked == handler.replicas - 1 ? "yes" : "no", handler.seq);
     }
     for (rpc::Client& b : handler.backups) b.close();
-    user::print("kvstore: replica {} done: {} requests, {} bad, {} writes, digest {:#x}", handler.index, server.served(),
-                server.bad_requests(), handler.writes, handler.table.digest());
+    user::print("kvstore: replica {} done: {} requests, {} bad, {} writes, digest {:#x}, log: {} records, {} checkpoints",
+                handler.index, server.served(), server.bad_requests(), handler.writes, handler.table.digest(),
+                handler.log.counts().records, handler.log.counts().checkpoints);
     return 0;
 }

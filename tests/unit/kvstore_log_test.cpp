@@ -107,6 +107,14 @@ TEST(KvstoreLog, AFreshBlockHoldsNothing) {
     auto r = std::make_unique<Replica>();
     EXPECT_FALSE(r->attach(b.bytes(), 64 * 1024)) << "too small for two images";
     EXPECT_FALSE(r->attach(b.bytes() + 4));  // misaligned
+    // Not attached: nothing recovered, nothing written, the live state untouched.
+    std::uint64_t v = 0;
+    ASSERT_EQ(r->table.put(key("a"), val("1"), v), Status::ok);
+    EXPECT_FALSE(r->log.recover());
+    r->log.checkpoint();
+    r->log.keep(Answer{});
+    EXPECT_EQ(r->table.size(), 1u);
+    EXPECT_EQ(r->log.counts().records + r->log.counts().checkpoints, 0u);
 }
 
 TEST(KvstoreLog, RecoversTheImageAndEveryRecord) {

@@ -58,11 +58,12 @@ public:
 
     // The state the block holds, into the live table, answers and sequence number: the current
     // image, then its generation's records in order. false, with the live state cleared, when the
-    // block holds none (never written, another layout, or an image that does not check).
+    // block holds none (never written, another layout, or an image that does not check); false,
+    // the live state untouched, when not attached.
     bool recover() {
         m_counts.replayed = 0;
-        clear_live();
         if (!attached()) return false;
+        clear_live();
         const Header& h = header();
         const std::uint64_t state = load_state();
         const std::uint64_t gen = state >> 1, cur = state & 1;
@@ -128,6 +129,18 @@ public:
     // state word is stored (the block as a crash at that moment would leave it, and the new word).
     [[nodiscard]] std::size_t position() const { return m_pos; }
     [[nodiscard]] std::uint8_t* log_area() const { return m_base + log_start; }
+    // A record of `kind` whose payload is n arbitrary bytes, framed and summed as append does:
+    // what a predecessor that wrote nonsense would leave (the fuzzer's view of recovery).
+    bool append_raw(std::uint16_t kind, const std::uint8_t* p, std::uint32_t n) {
+        if (!attached() || span_of(n) > log_bytes() - m_pos) return false;
+        std::uint8_t* at = log_area() + m_pos;
+        __builtin_memcpy(at + sizeof(RecordHead), p, n);
+        RecordHead r{n, kind, 0, m_gen, 0};
+        r.sum = record_sum(r, at + sizeof(RecordHead));
+        __builtin_memcpy(at, &r, sizeof r);
+        m_pos += span_of(n);
+        return true;
+    }
     using StoreHook = void (*)(void* arg, std::uint64_t new_state);
     void set_store_hook(StoreHook hook, void* arg) {
         m_store_hook = hook;
@@ -220,7 +233,7 @@ private:
         const std::uint8_t* at = log_area() + m_pos;
         RecordHead r;
         __builtin_memcpy(&r, at, sizeof r);
-        if (r.gen != m_gen || r.zero != 0 || r.size > log_bytes() - m_pos - sizeof(RecordHead)) return false;
+        if (r.gen != m_gen || r.zero != 0 || span_of(r.size) > log_bytes() - m_pos) return false;
         if (r.sum != record_sum(r, at + sizeof(RecordHead))) return false;
         const std::span<const std::uint8_t> payload(at + sizeof(RecordHead), r.size);
         if (r.kind == kind_apply) {
