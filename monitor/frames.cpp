@@ -113,9 +113,10 @@ void Out::done(std::uint64_t ticket, Status st) {
         return;
     }
     if (o->kind == Kind::give && st == Status::ok) {
-        o->sent = true;  // the target's monitor answers with frame_landed
+        o->sent = true;  // the target's monitor answers with frame_landed (it may have already)
         return;
     }
+    if (o->done) return;  // a give whose frame_landed overtook the owner's answer: answered already
     o->done = true;
     o->st = st;
     wake_local_domains();
@@ -382,7 +383,12 @@ void frames_landed(std::uint64_t from, std::uint64_t tag, std::uint64_t status) 
     const std::uint64_t index = tag >> 32 & 0xff;
     if (index >= max_ops) return;
     Op& o = ops[index];
-    if (!o.used || o.internal || o.kind != Kind::give || !o.sent || o.done || (o.ticket & 0xffff) != (tag >> 48) ||
+    // A holder's give goes through the owner, whose answer (sent) comes straight from it while the
+    // copy travels on to the target, whose frame_landed comes from there: the two lines take
+    // different channels, so frame_landed may arrive first (qemu_frames_4s4c's passer once waited
+    // for good on a give whose frame_landed was dropped as one for no give). It answers the give
+    // either way; what it names must still match.
+    if (!o.used || o.internal || o.kind != Kind::give || o.done || (o.ticket & 0xffff) != (tag >> 48) ||
         tag_asker(tag) != mesh.core ||
         o.target != static_cast<std::uint32_t>(tag) || o.core != from) {  // only the target's core answers
         ++malformed;
