@@ -17,6 +17,7 @@
 // in rdi: replica index in bits 0-7, number of replicas in bits 8-15 (0 means 1), bits 16-31 the
 // same exit_after. exit_after: exit once that many client connections have closed (0: serve
 // until stopped; tests use it to end a run plan's `wait`).
+#include <myr/kvstore/history.hpp>
 #include <myr/kvstore/log.hpp>
 #include <myr/kvstore/sessions.hpp>
 #include <myr/kvstore/table.hpp>
@@ -34,7 +35,10 @@ namespace {
 struct Handler {
     Table table;
     unsigned index = 0, replicas = 1;
-    std::uint64_t seq = 0;  // writes ordered (primary) / applied (backup)
+    Position at{};  // the history and the writes ordered (primary) / applied (backup) of it (history.hpp)
+    Position fork{};  // primary: where its history began (== at's history: nothing to rebase from)
+    // Backup: a table is coming: its load pages, then (after the last) the kept answers, then resume.
+    enum class Loading : std::uint8_t { none, pages, answers } loading = Loading::none;
     std::uint64_t gets = 0, writes = 0;
     rpc::Client backups[max_replicas];
     bool lost[max_replicas] = {};
@@ -46,7 +50,7 @@ struct Handler {
     bool rejoin_said[max_replicas] = {};        // primary: a refused rejoin was said in the log
     std::uint64_t rejoined = 0, loaded_from = 0;
     std::uint64_t transfer_calls = 0;  // calls of the last table transfer (rejoin or recovery)
-    bool awaiting_table = false;     // a restarted backup: no reads until the primary sent the table
+    bool awaiting_table = false;     // a restarted backup, or one taking a table: no reads until the primary resumed it
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
     Sessions sessions;                 // the last answer of each client session (retried writes)
@@ -56,6 +60,9 @@ struct Handler {
     std::uint64_t crash_after = 0;     // test hook: crash once, after replicating this write, unanswered
     std::uint64_t crash_every = 0;     // test hook: the same at every N-th write of each instance
     std::uint64_t hang_after = 0, hang_replica = 0;  // test hook: replica hang_replica hangs at that write
+    // Test hook: replica lose_log_replica's restarted instances ignore what their log holds, as
+    // one moved to another core would (a new history begins from a backup's table).
+    std::uint64_t lose_log = 0, lose_log_replica = 0;
 
     bool primary() const { return index == 0; }
 
@@ -74,20 +81,21 @@ struct Handler {
                 continue;
             }
             Apply a{};
-            a.seq = seq;
+            a.history = at.history;
+            a.seq = at.seq;
             a.txn = writes_txn;
             a.answer = answer;
             ApplyReply ar{};
             if (const Status s = b.call(a, ar); s != Status::ok) {
-                user::print("kvstore: backup {} refused write {} ({}): continuing without it", r, seq, to_string(s));
+                user::print("kvstore: backup {} refused write {} ({}): continuing without it", r, at.seq, to_string(s));
                 lost[r] = true;
             }
         }
     }
 
-    // Primary: the whole table to backup r (connected), page by page; false when it refused.
+    // Primary: the whole table to backup r (connected), page by page, then the kept answers; false
+    // when it refused. catch_up's resume ends it.
     bool push_table(unsigned r) {
-        transfer_calls = 0;
         std::uint32_t from = 0;
         for (bool first = true;; first = false) {
             DumpReply page{};
@@ -95,14 +103,14 @@ struct Handler {
             Load l{};
             l.first = first;
             l.last = page.done;
-            l.seq = seq;
+            l.seq = at.seq;
             l.clock = table.clock();
             l.entries = page.entries;
             ApplyReply ar{};
             ++transfer_calls;
             if (backups[r].call(l, ar) != Status::ok) return false;
             if (page.done) {
-                if (ar.applied != seq) return false;
+                if (ar.applied != at.seq) return false;
                 break;
             }
             from = page.next;
@@ -182,13 +190,59 @@ struct Handler {
         const Status s = rejoining[r].poll(b);
         if (s != Status::ok) return;  // would_block: not yet; a refusal: the next round asks again
         // Bound: the backup accepts between its requests, so opening the channel waits little.
-        if (backups[r].attach(b, 100) != Status::ok || !push_table(r)) {
+        if (backups[r].attach(b, 100) != Status::ok || !catch_up(r, true)) {
             backups[r].close();
             return;
         }
         lost[r] = false;
         ++rejoined;
-        user::print("kvstore: backup {} back: sent {} keys at write {} calls={}", r, table.size(), seq, transfer_calls);
+    }
+    // Primary: brings backup r (connected) to our position (history.hpp): asks where it stands,
+    // then sends nothing, the writes it missed (from our log), a rebase and those writes, or the
+    // whole table, and last a resume. false when it refused or ended meanwhile. Runs in the
+    // primary's single thread between requests: no write interleaves.
+    bool catch_up(unsigned r, bool say) {
+        transfer_calls = 1;
+        StatsReply st{};
+        if (backups[r].call(Stats{}, st) != Status::ok) return false;
+        const Position them{st.history, st.applied};
+        const std::uint64_t table_calls = table.size() / snap_page + 2 + sessions.size();
+        CatchUp plan = plan_catch_up(at, fork, log.oldest(), log.attached(), them, table_calls);
+        std::uint64_t sent = 0;
+        ApplyReply ar{};
+        if (plan == CatchUp::rebase) {
+            ++transfer_calls;
+            if (backups[r].call(Rebase{fork.history, fork.seq, at.history}, ar) != Status::ok) return false;
+        }
+        const std::uint64_t from = plan == CatchUp::rebase ? fork.seq : them.seq;
+        if ((plan == CatchUp::suffix || plan == CatchUp::rebase) && from < at.seq) {
+            bool stopped = false;
+            const Status s = log.suffix(from, [&](const Apply& a) {
+                ++transfer_calls;
+                ++sent;
+                ApplyReply one{};
+                stopped = backups[r].call(a, one) != Status::ok || one.applied != a.seq;
+                return !stopped;
+            });
+            if (stopped) return false;
+            if (s != Status::ok) {  // never for a log we wrote; the table brings it back all the same
+                user::print("kvstore: our log did not give the writes after {} ({}): sending backup {} the table",
+                            from, to_string(s), r);
+                plan = CatchUp::table;
+            }
+        }
+        if (plan == CatchUp::table && !push_table(r)) return false;
+        ++transfer_calls;
+        if (backups[r].call(Resume{at.history, at.seq}, ar) != Status::ok || ar.applied != at.seq) return false;
+        // At the start, said only when something was sent or a history taken over (not the
+        // empty state of a fresh boot's backups).
+        say = say || plan == CatchUp::table || sent > 0 || (plan == CatchUp::rebase && fork != Position{});
+        if (say && plan == CatchUp::table)
+            user::print("kvstore: backup {} back: sent {} keys at write {} calls={}", r, table.size(), at.seq, transfer_calls);
+        else if (say)
+            user::print("kvstore: backup {} back: sent {} writes after its write {}{} at write {} calls={}", r, sent,
+                        them.seq, plan == CatchUp::rebase ? " (rebased)" : "", at.seq, transfer_calls);
+        return true;
     }
     // A restarted primary: a live backup holds every acknowledged write (each was forwarded to it
     // before it was answered): take its table, so nothing acknowledged is lost. Backups are
@@ -200,6 +254,14 @@ struct Handler {
             user::wait_beating();
         }
         user::print("kvstore: restarted primary reached no backup with writes: starting empty");
+        begin_history(Position{});
+    }
+    // Primary: a new history from `from` (our state now): backups standing there are rebased onto
+    // it; one holding anything else of the old history is sent the table (history.hpp).
+    void begin_history(Position from) {
+        fork = from;
+        at.history = new_history(user::syscall6(abi::Sys::domain_info).value, user::ticks(), user::restarts());
+        if (at.history == from.history) at.history = ~from.history;
     }
     // The backup with the most writes (a primary that crashed while forwarding a write may have
     // reached some backups only: the write was not acknowledged, and the fullest backup's table
@@ -213,7 +275,7 @@ struct Handler {
     bool recover_once() {
         transfer_calls = 0;
         unsigned best = 0;
-        std::uint64_t best_applied = 0;
+        std::uint64_t best_applied = 0, best_history = 0;
         std::uint32_t best_domain = 0;
         for (unsigned r = 1; r < replicas; ++r) {
             char name[16];
@@ -225,9 +287,12 @@ struct Handler {
                 backups[r].close();
                 continue;
             }
-            if (st.applied > best_applied) {  // 0: restarted without its log's state and not yet sent a table
+            // Not a source: a backup restarted without its log's state and not yet caught up
+            // (0 writes), or one in the middle of taking a table (no history).
+            if (st.applied > best_applied && st.history != 0) {
                 best = r;
                 best_applied = st.applied;
+                best_history = st.history;
                 best_domain = backups[r].peer_domain();
             }
         }
@@ -249,21 +314,22 @@ struct Handler {
                 ok = ok && table.load(page.entries.items[i]) == Status::ok;
             from = page.next;
         } while (ok && !page.done);
-        for (std::uint32_t at = 0; ok;) {
+        for (std::uint32_t next = 0; ok;) {
             DumpAnswersReply kept{};
             ++transfer_calls;
-            if (backups[r].call(DumpAnswers{at}, kept) != Status::ok || !same()) {
+            if (backups[r].call(DumpAnswers{next}, kept) != Status::ok || !same()) {
                 ok = false;
                 break;
             }
             for (std::uint16_t i = 0; i < kept.answers.count && i < 1; ++i) sessions.keep(kept.answers.items[i]);
             if (kept.done) break;
-            at = kept.next;
+            next = kept.next;
         }
         if (ok) {  // nothing applied there since the count: the table and answers are one state
             StatsReply st{};
             ++transfer_calls;
-            ok = backups[r].call(Stats{}, st) == Status::ok && same() && st.applied == best_applied;
+            ok = backups[r].call(Stats{}, st) == Status::ok && same() && st.applied == best_applied &&
+                 st.history == best_history;
         }
         if (!ok) {
             table.clear();
@@ -271,10 +337,13 @@ struct Handler {
             return false;
         }
         table.set_clock(page.clock);
-        seq = page.seq;
+        at.seq = page.seq;
+        // Our history begins here: the backups that stand where this one does are rebased onto
+        // it; one that holds a write beyond (the old primary's, never acknowledged) takes the table.
+        begin_history(Position{best_history, best_applied});
         loaded_from = r;
         user::print("kvstore: primary recovered {} keys and {} client answers at write {} from backup {} calls={}",
-                    table.size(), sessions.size(), seq, r, transfer_calls);
+                    table.size(), sessions.size(), at.seq, r, transfer_calls);
         return true;
     }
 
@@ -340,16 +409,16 @@ struct Handler {
     void commit(const rpc::Caller& c, const Txn& t, Status st, const typename Op::Reply& out) {
         ++writes;
         const Answer a = answer_of<Op>(c, st, out);
-        ++seq;
+        ++at.seq;
         sessions.keep(a);
-        log.apply(seq, t, a);
+        log.apply(at.seq, t, a);
         replicate(t, a);
         if (crash_after != 0 && writes == crash_after && user::restarts() == 0) {
-            user::print("kvstore: crash_after={}: crashing before answering write {}", crash_after, seq);
+            user::print("kvstore: crash_after={}: crashing before answering write {}", crash_after, at.seq);
             __builtin_trap();  // #UD: a fault, which the supervisor restarts
         }
         if (crash_every != 0 && writes % crash_every == 0) {
-            user::print("kvstore: crash_every={}: crashing before answering write {} (restart {})", crash_every, seq,
+            user::print("kvstore: crash_every={}: crashing before answering write {} (restart {})", crash_every, at.seq,
                         user::restarts());
             __builtin_trap();
         }
@@ -362,7 +431,7 @@ struct Handler {
     // heartbeat in its [[server]] table its monitor ends it as hung and restarts it.
     void maybe_hang() {
         if (hang_after == 0 || writes != hang_after || index != hang_replica || user::restarts() != 0) return;
-        user::print("kvstore: hang_after={}: replica {} hangs at write {}", hang_after, index, seq);
+        user::print("kvstore: hang_after={}: replica {} hangs at write {}", hang_after, index, at.seq);
         for (;;) user::wait_event();
     }
 
@@ -477,52 +546,82 @@ struct Handler {
         }
     }
     Status handle(const rpc::Caller& c, const Load& r, ApplyReply& out) {
-        out.applied = seq;
+        out.applied = at.seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
         if (r.first) {
+            // No reads of a half-loaded table, no writes applied to it (no history), until resume.
             table.clear();
             sessions.clear();
-            seq = 0;
+            at = Position{};
+            loading = Loading::pages;
+            awaiting_table = true;
+        } else if (loading != Loading::pages) {
+            return Status::out_of_range;  // a page of a table whose first page we never had
         }
         for (std::uint16_t i = 0; i < r.entries.count && i < snap_page; ++i)
             if (const Status s = table.load(r.entries.items[i]); s != Status::ok) return s;
         if (r.last) {
             table.set_clock(r.clock);
-            seq = r.seq;
-            awaiting_table = false;
-            log.checkpoint();  // the primary's table replaces what our log held
-            user::print("kvstore: replica {} rejoined: {} keys at write {} at_tick={}", index, table.size(), seq, user::ticks());
+            at.seq = r.seq;
+            loading = Loading::answers;
         }
-        out.applied = seq;
+        out.applied = at.seq;
+        return Status::ok;
+    }
+    Status handle(const rpc::Caller& c, const Rebase& r, ApplyReply& out) {
+        out.applied = at.seq;
+        if (primary() || !from_primary(c)) return Status::permission_denied;
+        if (loading != Loading::none || at != Position{r.from_history, r.from_seq} || r.history == 0)
+            return Status::out_of_range;
+        at.history = r.history;
+        log.checkpoint();  // the image now says which history the records after it belong to
+        return Status::ok;
+    }
+    Status handle(const rpc::Caller& c, const Resume& r, ApplyReply& out) {
+        out.applied = at.seq;
+        if (primary() || !from_primary(c)) return Status::permission_denied;
+        const bool loaded = loading == Loading::answers && at.seq == r.seq;
+        if (r.history == 0 || !(loaded || (loading == Loading::none && at == Position{r.history, r.seq})))
+            return Status::out_of_range;
+        const bool was_waiting = awaiting_table;
+        at.history = r.history;
+        loading = Loading::none;
+        awaiting_table = false;
+        if (loaded) log.checkpoint();  // the primary's table replaces what our log held
+        if (was_waiting)
+            user::print("kvstore: replica {} rejoined: {} keys at write {} at_tick={}", index, table.size(), at.seq,
+                        user::ticks());
         return Status::ok;
     }
     Status handle(const rpc::Caller&, const Dump& r, DumpReply& out) {
         table.dump(r.from, out);
-        out.seq = seq;
+        out.seq = at.seq;
         return Status::ok;
     }
     Status handle(const rpc::Caller& c, const Apply& r, ApplyReply& out) {
-        out.applied = seq;
+        out.applied = at.seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
-        if (r.seq != seq + 1) return Status::out_of_range;  // a gap or a repeat: refuse, keep our order
+        // A gap, a repeat or another history's write: refuse, keep our order (history.hpp).
+        if (!follows_on(at, r.history, r.seq)) return Status::out_of_range;
         TxnReply ignored{};
         if (const Status s = table.txn(r.txn, ignored); s != Status::ok) return s;
-        seq = r.seq;
+        at.seq = r.seq;
         ++writes;
         sessions.keep(r.answer);
-        log.apply(seq, r.txn, r.answer);
-        // The primary's next write fitted our sequence: a backup restarted from its own log holds
-        // the primary's state, so it may serve reads (else the primary's load says so).
-        awaiting_table = false;
+        log.apply(at.seq, r.txn, r.answer);
+        // A restarted backup serves reads again at the primary's resume, after the writes it
+        // missed: the primary forwards its writes to a backup only once it caught it up.
         maybe_hang();
-        out.applied = seq;
+        out.applied = at.seq;
         return Status::ok;
     }
     Status handle(const rpc::Caller& c, const KeepAnswer& r, ApplyReply& out) {
-        out.applied = seq;
+        out.applied = at.seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
         sessions.keep(r.answer);
-        log.keep(r.answer);
+        // While a table comes, the log still holds the state before it, which these answers do
+        // not belong to: resume's checkpoint writes them with the table.
+        if (loading == Loading::none) log.keep(r.answer);
         return Status::ok;
     }
     Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {
@@ -537,7 +636,7 @@ struct Handler {
         std::uint64_t lines = server_lines ? server_lines() : 0;
         for (const rpc::Client& b : backups)
             if (b.connected()) lines += b.connection().link.lines_in() + b.connection().link.lines_out();
-        out = {table.size(), gets, writes, bad ? *bad : 0, seq, table.digest(), lines, replayed};
+        out = {table.size(), gets, writes, bad ? *bad : 0, at.seq, table.digest(), lines, replayed, at.history};
         return Status::ok;
     }
 };
@@ -558,6 +657,8 @@ extern "C" int main(std::uint64_t arg) {
         (void)args::number(text, *len, "crash_every", handler.crash_every);
         (void)args::number(text, *len, "hang_after", handler.hang_after);
         (void)args::number(text, *len, "hang_replica", handler.hang_replica);
+        (void)args::number(text, *len, "lose_log", handler.lose_log);
+        (void)args::number(text, *len, "lose_log_replica", handler.lose_log_replica);
         (void)args::number(text, *len, "replica", index);
         (void)args::number(text, *len, "replicas", replicas);
         (void)args::number(text, *len, "exit_after", exit_after);
@@ -584,7 +685,7 @@ extern "C" int main(std::uint64_t arg) {
     const bool restarted = user::restarts() > 0;
     user::KeptBlock kept{};
     const Status ks = log_off ? Status::unsupported : rpc::map_kept(Log::block_bits, kept);
-    if (ks != Status::ok || !handler.log.attach(kept.base, kept.size, &handler.table, &handler.sessions, &handler.seq))
+    if (ks != Status::ok || !handler.log.attach(kept.base, kept.size, &handler.table, &handler.sessions, &handler.at))
         user::print("kvstore: replica {} has no log ({}): its state lives in its memory only", handler.index, to_string(ks));
     // A restarted replica first reads its own log: it holds every write this replica took (the
     // primary logs each before it forwards it, a backup before it answers it). The primary's
@@ -593,16 +694,24 @@ extern "C" int main(std::uint64_t arg) {
     // table from a live backup, before it is found by name. A backup waits for the primary's
     // table, or for its next write to follow on from what the log held.
     bool from_log = false;
-    if (handler.log.attached() && restarted && !kept.fresh) {
+    const bool lose = handler.lose_log != 0 && handler.lose_log_replica == handler.index;
+    if (lose && restarted) user::print("kvstore: lose_log: replica {} ignores its log", handler.index);
+    if (handler.log.attached() && restarted && !kept.fresh && !lose) {
         from_log = handler.log.recover();
         if (from_log)
             user::print("kvstore: replica {} recovered {} keys and {} client answers at write {} from its log (records={})",
-                        handler.index, handler.table.size(), handler.sessions.size(), handler.seq,
+                        handler.index, handler.table.size(), handler.sessions.size(), handler.at.seq,
                         handler.log.counts().replayed);
         else
             user::print("kvstore: replica {} found no state in its log", handler.index);
     }
-    if (handler.primary() && handler.replicas > 1 && restarted && !from_log) handler.recover();
+    // The primary's history (history.hpp): kept from its log; else it begins one, from the state
+    // a backup gave it (recover) or from the empty state.
+    if (handler.primary()) {
+        if (from_log && handler.at.history != 0) handler.fork = handler.at;
+        else if (handler.replicas > 1 && restarted) handler.recover();
+        else handler.begin_history(Position{});
+    }
     // A new generation of the log from here on (a crash during the recovery left the block as it was).
     handler.log.checkpoint();
     handler.awaiting_table = !handler.primary() && restarted;
@@ -623,6 +732,16 @@ extern "C" int main(std::uint64_t arg) {
         user::print("kvstore: cannot register {}: {}", name, to_string(s));
         return 1;
     }
+    // Then the primary brings each backup it is bound to to its own state (nothing, the writes it
+    // missed, or the table), now that the backups can find it by name: a backup takes these from
+    // the holder of the name only. One that does not take it is brought back later (rejoin_lost).
+    if (handler.primary())
+        for (unsigned r = 1; r < handler.replicas; ++r)
+            if (handler.backups[r].connected() && !handler.catch_up(r, false)) {
+                user::print("kvstore: backup {} was not caught up at start: continuing without it until it is", r);
+                handler.backups[r].close();
+                handler.lost[r] = true;
+            }
     // A backup serves at once (its primary binds to it before the primary's own name is known)
     // and learns the primary's address between passes, before the first write comes: looked up
     // only at the first apply, a nameserv replica still catching up could hold that write (and
@@ -654,11 +773,11 @@ extern "C" int main(std::uint64_t arg) {
             ++asked;
             StatsReply st{};
             if (handler.backups[r].call(Stats{}, st) == Status::ok && st.digest == handler.table.digest() &&
-                st.applied == handler.seq)
+                st.applied == handler.at.seq)
                 ++agree;
         }
         user::print("kvstore-replicas replicas={} checked={} agree={} writes={}", handler.replicas, asked,
-                    agree == asked && asked == handler.replicas - 1 ? "yes" : "no", handler.seq);
+                    agree == asked && asked == handler.replicas - 1 ? "yes" : "no", handler.at.seq);
     }
     for (rpc::Client& b : handler.backups) b.close();
     user::print("kvstore: replica {} done: {} requests, {} bad, {} writes, digest {:#x}, log: {} records, {} checkpoints",

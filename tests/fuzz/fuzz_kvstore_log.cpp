@@ -25,9 +25,9 @@ void require(bool ok) {
 struct Replica {
     Table table;
     Sessions sessions;
-    std::uint64_t seq = 0;
+    Position at{};
     Log log;
-    bool attach(std::uint8_t* b) { return log.attach(b, Log::block_bytes, &table, &sessions, &seq); }
+    bool attach(std::uint8_t* b) { return log.attach(b, Log::block_bytes, &table, &sessions, &at); }
 };
 
 std::uint64_t* block() {
@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(v.assign("v", 1));
     std::uint64_t version = 0;
     require(w->table.put(k, v, version) == Status::ok);
-    w->seq = 7;
+    w->at = Position{5, 7};
     w->log.checkpoint();
     // Records: [kind byte][length byte][payload]..., until a length runs past the input; a last
     // part (after a 0xff kind) is raw bytes over the log area's remainder or the header.
@@ -76,17 +76,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(r->attach(b));
     if (r->log.recover()) {
         require(r->table.size() <= Table::capacity);
-        require(r->seq >= 7);  // the image's, then only records that follow on
+        require(r->at.seq >= 7 && r->at.history == 5);  // the image's, then only records that follow on
+        // The primary's view of the same records: every write after the image, one by one.
+        std::uint64_t next = 8;
+        require(r->log.suffix(7, [&](const Apply& a) { return a.seq == next++; }) == Status::ok);
+        require(next == r->at.seq + 1);
         // What it recovered checkpoints, and recovers again to the same state.
-        const std::uint64_t digest = r->table.digest(), seq = r->seq;
+        const std::uint64_t digest = r->table.digest(), seq = r->at.seq;
         const std::size_t answers = r->sessions.size();
         r->log.checkpoint();
         auto again = std::make_unique<Replica>();
         require(again->attach(b));
         require(again->log.recover());
-        require(again->table.digest() == digest && again->seq == seq && again->sessions.size() == answers);
+        require(again->table.digest() == digest && again->at.seq == seq && again->sessions.size() == answers);
     } else {
-        require(r->table.size() == 0 && r->seq == 0);
+        require(r->table.size() == 0 && r->at == Position{});
     }
     return 0;
 }

@@ -57,6 +57,9 @@ struct Handler {
                                             [](std::uint32_t, std::uint32_t) { return true; }) == r.answer.slot);
         return Status::ok;
     }
+    // Catch-up steps: plain numbers, any of which decode (what a backup does with them: history.hpp).
+    Status handle(const rpc::Caller&, const Rebase&, ApplyReply&) { return Status::out_of_range; }
+    Status handle(const rpc::Caller&, const Resume&, ApplyReply&) { return Status::out_of_range; }
     Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {
         sessions.page(r.from, out);
         require(out.answers.count <= 1 && (out.done || out.answers.count == 1));

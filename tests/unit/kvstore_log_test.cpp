@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -31,10 +32,10 @@ Value val(const std::string& s) {
 struct Replica {
     Table table;
     Sessions sessions;
-    std::uint64_t seq = 0;
+    Position at{1, 0};  // a history already begun, as a primary's is
     Log log;
     bool attach(std::uint8_t* block, std::size_t size = Log::block_bytes) {
-        return log.attach(block, size, &table, &sessions, &seq);
+        return log.attach(block, size, &table, &sessions, &at);
     }
     // A put as the primary does it: the table, the sequence number, the kept answer, then the record.
     void put(const std::string& k, const std::string& v, std::uint32_t session = 1) {
@@ -46,18 +47,18 @@ struct Replica {
         op.key = key(k);
         op.value = val(v);
         ASSERT_TRUE(t.ops.push(op));
-        ++seq;
+        ++at.seq;
         Answer a{};
         a.core = 1;
         a.domain = 2;
         a.session = session;
-        a.request = static_cast<std::uint32_t>(seq);
+        a.request = static_cast<std::uint32_t>(at.seq);
         a.op = Put::op;
         a.slot = static_cast<std::uint16_t>(session % Sessions::capacity);
         a.reply.size = 8;
         std::memcpy(a.reply.data, &version, 8);
         sessions.keep(a);
-        log.apply(seq, t, a);
+        log.apply(at.seq, t, a);
     }
     void del(const std::string& k) {
         bool existed = false;
@@ -68,8 +69,8 @@ struct Replica {
         op.kind = TxnKind::del;
         op.key = key(k);
         ASSERT_TRUE(t.ops.push(op));
-        ++seq;
-        log.apply(seq, t, Answer{});
+        ++at.seq;
+        log.apply(at.seq, t, Answer{});
     }
 };
 
@@ -83,10 +84,11 @@ struct Block {
 struct Snapshot {
     std::uint64_t digest, clock, seq;
     std::size_t keys, answers;
+    std::uint64_t history;
     bool operator==(const Snapshot&) const = default;
 };
 Snapshot snap(const Replica& r) {
-    return {r.table.digest(), r.table.clock(), r.seq, r.table.size(), r.sessions.size()};
+    return {r.table.digest(), r.table.clock(), r.at.seq, r.table.size(), r.sessions.size(), r.at.history};
 }
 // What a restarted replica recovers from the block (a fresh process: new live objects).
 bool recovered(std::uint8_t* block, Snapshot& out, std::uint64_t* replayed = nullptr) {
@@ -288,7 +290,7 @@ TEST(KvstoreLog, AnOlderGenerationsRecordsAreNotReplayed) {
     for (int i = 0; i < 5; ++i) r->put("old" + std::to_string(i), "x");  // writes 1..5 of an older history
     r->table.clear();
     r->sessions.clear();
-    r->seq = 0;  // the primary's table: empty, at write 0
+    r->at.seq = 0;  // the primary's table: empty, at write 0
     r->log.checkpoint();
     Snapshot s{};
     std::uint64_t replayed = 1;
@@ -311,7 +313,7 @@ TEST(KvstoreLog, AGapInTheSequenceEndsTheReplay) {
     op.key = key("b");
     op.value = val("2");
     ASSERT_TRUE(t.ops.push(op));
-    r->log.apply(r->seq + 2, t, Answer{});  // not the next write
+    r->log.apply(r->at.seq + 2, t, Answer{});  // not the next write
     Snapshot s{};
     std::uint64_t replayed = 0;
     ASSERT_TRUE(recovered(b.bytes(), s, &replayed));
@@ -348,6 +350,161 @@ TEST(KvstoreLog, ACorruptImageOrAnotherLayoutHoldsNothing) {
     b.restore(good);
     b.bytes()[8] ^= 1;  // the layout word
     EXPECT_FALSE(recovered(b.bytes(), s));
+}
+
+} // namespace
+} // namespace myr
+
+namespace myr {
+namespace {
+
+// A replica without a log (no kept memory, log=off) calls the same methods: they do nothing.
+TEST(KvstoreLog, AnUnattachedLogDoesNothing) {
+    Log log;
+    log.apply(1, Txn{}, Answer{});
+    log.keep(Answer{});
+    log.checkpoint();
+    EXPECT_FALSE(log.recover());
+    EXPECT_EQ(log.suffix(0, [](const Apply&) { return true; }), Status::not_found);
+    EXPECT_EQ(log.counts().records, 0u);
+}
+
+// The history travels with the state: in the image and in every record; a record of another
+// history is not replayed onto this one.
+TEST(KvstoreLog, TheHistoryIsRecoveredWithTheState) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->at.history = 77;
+    r->log.checkpoint();
+    r->put("a", "1");
+    r->put("b", "2");
+    Snapshot s{};
+    ASSERT_TRUE(recovered(b.bytes(), s));
+    EXPECT_EQ(s, snap(*r));
+    EXPECT_EQ(s.history, 77u);
+    // A record of history 78 that would follow on by number: the replay ends before it.
+    const Snapshot want = snap(*r);
+    r->at.history = 78;
+    r->put("c", "3");
+    std::uint64_t replayed = 0;
+    ASSERT_TRUE(recovered(b.bytes(), s, &replayed));
+    EXPECT_EQ(s, want);
+    EXPECT_EQ(replayed, 2u);
+}
+
+// The primary reads back the writes a backup missed: every one after the asked number, in order,
+// as long as no checkpoint came since; the rest is refused, so the primary sends the table.
+TEST(KvstoreLog, TheSuffixIsEveryWriteAfterTheAskedOne) {
+    Block b;
+    auto r = std::make_unique<Replica>();
+    ASSERT_TRUE(r->attach(b.bytes()));
+    r->put("early", "0");
+    r->log.checkpoint();  // image at write 1
+    EXPECT_EQ(r->log.oldest(), 1u);
+    for (int i = 0; i < 6; ++i) r->put("k" + std::to_string(i), std::to_string(i));  // writes 2..7
+    r->del("k0");                                                                       // write 8
+    std::vector<std::uint64_t> got;
+    const auto take = [&](const Apply& a) {
+        EXPECT_EQ(a.history, r->at.history);
+        got.push_back(a.seq);
+        return true;
+    };
+    EXPECT_EQ(r->log.suffix(4, take), Status::ok);
+    EXPECT_EQ(got, (std::vector<std::uint64_t>{5, 6, 7, 8}));
+    got.clear();
+    EXPECT_EQ(r->log.suffix(1, take), Status::ok);
+    EXPECT_EQ(got.size(), 7u);
+    got.clear();
+    EXPECT_EQ(r->log.suffix(8, take), Status::ok) << "a backup that is current is sent nothing";
+    EXPECT_TRUE(got.empty());
+    EXPECT_EQ(r->log.suffix(0, take), Status::not_found) << "write 1 is in the image only";
+    EXPECT_EQ(r->log.suffix(9, take), Status::out_of_range) << "a backup ahead of the primary";
+    EXPECT_TRUE(got.empty());
+    // The sender stops: so does the suffix.
+    int calls = 0;
+    EXPECT_EQ(r->log.suffix(2, [&](const Apply&) { return ++calls < 2; }), Status::connection_lost);
+    EXPECT_EQ(calls, 2);
+    // A backup that holds what the primary held at write 4 (the same writes), given the suffix
+    // from write 4 on, ends where the primary is.
+    auto upto4 = std::make_unique<Replica>();
+    Block b4;
+    ASSERT_TRUE(upto4->attach(b4.bytes()));
+    upto4->put("early", "0");
+    upto4->log.checkpoint();
+    for (int i = 0; i < 3; ++i) upto4->put("k" + std::to_string(i), std::to_string(i));
+    ASSERT_EQ(upto4->at.seq, 4u);
+    EXPECT_EQ(r->log.suffix(4, [&](const Apply& a) {
+        TxnReply ignored{};
+        if (!follows_on(upto4->at, a.history, a.seq) || upto4->table.txn(a.txn, ignored) != Status::ok) return false;
+        upto4->sessions.keep(a.answer);
+        upto4->at.seq = a.seq;
+        return true;
+    }), Status::ok);
+    EXPECT_EQ(snap(*upto4), snap(*r));
+    // After a checkpoint the earlier writes are gone from the log.
+    r->log.checkpoint();
+    EXPECT_EQ(r->log.oldest(), 8u);
+    EXPECT_EQ(r->log.suffix(4, take), Status::not_found);
+    EXPECT_EQ(r->log.suffix(8, take), Status::ok);
+}
+
+// plan_catch_up: what a primary sends a backup, case by case. The fork cases are the point: a
+// backup whose log holds writes of another history is never sent a suffix or allowed to follow on,
+// even when its number fits.
+TEST(KvstoreHistories, ThePrimaryChoosesWhatToSend) {
+    const Position p{10, 50}, no_fork{10, 50};
+    const std::uint64_t table = 100;  // calls the whole table would take
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, true, Position{10, 50}, table), CatchUp::current);
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, true, Position{10, 30}, table), CatchUp::suffix);
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, true, Position{10, 20}, table), CatchUp::suffix) << "the image's write";
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, true, Position{10, 19}, table), CatchUp::table) << "before the log";
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, true, Position{10, 51}, table), CatchUp::table) << "ahead";
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, false, Position{10, 30}, table), CatchUp::table) << "no log";
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, true, Position{10, 30}, 19), CatchUp::table) << "the table is shorter";
+    // Another history at any number, the same one included: the table.
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, true, Position{9, 50}, table), CatchUp::table);
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, true, Position{9, 30}, table), CatchUp::table);
+    EXPECT_EQ(plan_catch_up(p, no_fork, 20, true, Position{0, 0}, table), CatchUp::table);
+    // A primary whose history began at write 40 of history 9 (it took a backup's table there):
+    // a backup standing exactly there is rebased; one behind or beyond it in history 9 (beyond:
+    // a write of the old primary that was never acknowledged) takes the table.
+    const Position fork{9, 40};
+    EXPECT_EQ(plan_catch_up(p, fork, 40, true, Position{9, 40}, table), CatchUp::rebase);
+    EXPECT_EQ(plan_catch_up(p, fork, 40, true, Position{9, 41}, table), CatchUp::table);
+    EXPECT_EQ(plan_catch_up(p, fork, 40, true, Position{9, 39}, table), CatchUp::table);
+    EXPECT_EQ(plan_catch_up(p, fork, 41, true, Position{9, 40}, table), CatchUp::table)
+        << "the log no longer reaches back to the fork";
+    // No writes since the fork: the rebase needs no log (a primary without one that took this
+    // backup's table, or a fresh boot's).
+    EXPECT_EQ(plan_catch_up(Position{10, 40}, fork, 0, false, Position{9, 40}, table), CatchUp::rebase);
+    EXPECT_EQ(plan_catch_up(Position{10, 0}, Position{}, 0, false, Position{}, table), CatchUp::rebase);
+    EXPECT_EQ(plan_catch_up(Position{10, 41}, fork, 0, false, Position{9, 40}, table), CatchUp::table);
+    // A fresh boot: the history began from the empty state, which a backup never written holds.
+    const Position fresh{10, 3};
+    EXPECT_EQ(plan_catch_up(fresh, Position{}, 0, true, Position{}, table), CatchUp::rebase);
+    EXPECT_EQ(plan_catch_up(fresh, Position{}, 0, true, Position{0, 2}, table), CatchUp::table);
+}
+
+TEST(KvstoreHistories, ABackupAppliesOnlyTheNextWriteOfItsHistory) {
+    EXPECT_TRUE(follows_on(Position{5, 7}, 5, 8));
+    EXPECT_FALSE(follows_on(Position{5, 7}, 5, 9));
+    EXPECT_FALSE(follows_on(Position{5, 7}, 5, 7));
+    EXPECT_FALSE(follows_on(Position{5, 7}, 6, 8)) << "the fork: the number fits, the history does not";
+    EXPECT_FALSE(follows_on(Position{0, 0}, 5, 1)) << "no history yet: a rebase or a table first";
+}
+
+TEST(KvstoreHistories, NewHistoriesDiffer) {
+    std::vector<std::uint64_t> seen;
+    for (std::uint64_t who = 0; who < 8; ++who)
+        for (std::uint64_t ticks = 0; ticks < 8; ++ticks)
+            for (std::uint64_t restarts = 0; restarts < 4; ++restarts) {
+                const std::uint64_t h = new_history(who << 32 | 5, ticks, restarts);
+                EXPECT_NE(h, 0u);
+                seen.push_back(h);
+            }
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());
 }
 
 } // namespace

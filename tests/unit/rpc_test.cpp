@@ -47,6 +47,8 @@ struct TableHandler {
     Status handle(const rpc::Caller&, const Apply&, ApplyReply&) { return Status::permission_denied; }
     Status handle(const rpc::Caller&, const Load&, ApplyReply&) { return Status::permission_denied; }
     Status handle(const rpc::Caller&, const KeepAnswer&, ApplyReply&) { return Status::permission_denied; }
+    Status handle(const rpc::Caller&, const Rebase&, ApplyReply&) { return Status::permission_denied; }
+    Status handle(const rpc::Caller&, const Resume&, ApplyReply&) { return Status::permission_denied; }
     Status handle(const rpc::Caller&, const DumpAnswers&, DumpAnswersReply& out) {
         out.done = true;
         return Status::ok;

@@ -147,10 +147,11 @@ struct Apply {
     static constexpr std::uint16_t op = 6;
     static constexpr const char* name = "apply";
     using Reply = ApplyReply;
+    std::uint64_t history;  // the primary's history (history.hpp): a backup applies its own history's writes only
     std::uint64_t seq;
     Txn txn;        // every write is sent as a transaction of puts and deletes
     Answer answer;  // what the client is answered (session 0: no client session, nothing to keep)
-    MYR_RPC_FIELDS(seq, txn, answer)
+    MYR_RPC_FIELDS(history, seq, txn, answer)
 };
 
 // Counters and a digest of the table (tests compare replicas).
@@ -158,7 +159,8 @@ struct StatsReply {
     std::uint64_t keys, gets, writes, bad, applied, digest;
     std::uint64_t lines;     // URPC lines this replica sent and received (clients and other replicas)
     std::uint64_t replayed;  // retried writes answered with their kept answer (not done again)
-    MYR_RPC_FIELDS(keys, gets, writes, bad, applied, digest, lines, replayed)
+    std::uint64_t history;   // the history `applied` counts writes of (history.hpp); 0: none yet
+    MYR_RPC_FIELDS(keys, gets, writes, bad, applied, digest, lines, replayed, history)
 };
 struct Stats {
     static constexpr std::uint16_t op = 7;
@@ -229,6 +231,28 @@ struct KeepAnswer {
     MYR_RPC_FIELDS(answer)
 };
 
-using Interface = rpc::Interface<Get, Put, Delete, Cas, Txn, Apply, Stats, Dump, Load, DumpAnswers, KeepAnswer>;
+// Catching a backup up (history.hpp, docs/servers.md, "Histories and catching up"), from the
+// primary only. rebase: a backup standing exactly at `from` (the position the primary's history
+// began from) moves to `history`; the writes after it follow as applies. resume: the backup now
+// holds the primary's position `history`, `seq` (after the writes sent, or after a table's last
+// load page and the kept answers): it takes the history and serves reads again. Both are refused
+// out_of_range, changing nothing, when the backup does not stand where they say.
+struct Rebase {
+    static constexpr std::uint16_t op = 12;
+    static constexpr const char* name = "rebase";
+    using Reply = ApplyReply;
+    std::uint64_t from_history, from_seq, history;
+    MYR_RPC_FIELDS(from_history, from_seq, history)
+};
+struct Resume {
+    static constexpr std::uint16_t op = 13;
+    static constexpr const char* name = "resume";
+    using Reply = ApplyReply;
+    std::uint64_t history, seq;
+    MYR_RPC_FIELDS(history, seq)
+};
+
+using Interface =
+    rpc::Interface<Get, Put, Delete, Cas, Txn, Apply, Stats, Dump, Load, DumpAnswers, KeepAnswer, Rebase, Resume>;
 
 } // namespace myr::kvstore

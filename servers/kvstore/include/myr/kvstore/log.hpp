@@ -4,8 +4,8 @@
 // crashes, so a replica restarted on its core takes its state from its own log instead of from
 // another replica, and a write is lost only when every replica that held it lost its core.
 //
-// The block holds a header, two checkpoint images (the whole table, the kept answers and the
-// write sequence number, as the replica held them) and a log of records after the current image:
+// The block holds a header, two checkpoint images (the whole table, the kept answers, the history
+// and the write sequence number, as the replica held them: history.hpp) and a log of records after the current image:
 // one per write the replica took (the write as the primary forwards it, with its answer) and one
 // per answer a backup was given. Recovery copies the current image back and replays the records
 // in order, up to the first that does not check.
@@ -17,8 +17,12 @@
 // that still lie in the log area are never replayed. Recovery ends with a checkpoint, so after
 // every restart one instance writes a fresh generation from the start of the log area.
 //
+// The primary also reads its records back (suffix): a backup that missed writes since the last
+// checkpoint is sent those writes instead of the whole table.
+//
 // Pure and host-tested (tests/unit/kvstore_log_test.cpp: cut records at every byte, a crash in the
-// middle of a checkpoint, a full log, stale generations, corrupt images); freestanding.
+// middle of a checkpoint, a full log, stale generations, corrupt images, suffixes); freestanding.
+#include <myr/kvstore/history.hpp>
 #include <myr/kvstore/sessions.hpp>
 #include <myr/kvstore/table.hpp>
 
@@ -37,16 +41,18 @@ public:
         std::uint64_t replayed = 0;     // records the last recover() replayed
     };
 
-    // The log over [base, base + size) (8-byte aligned) for the replica's live state. false when
-    // the block is too small for two images and some log.
-    bool attach(std::uint8_t* base, std::size_t size, Table* table, Sessions* sessions, std::uint64_t* seq) {
+    // The log over [base, base + size) (8-byte aligned) for the replica's live state (`at`: its
+    // history and write sequence number). false when the block is too small for two images and
+    // some log.
+    bool attach(std::uint8_t* base, std::size_t size, Table* table, Sessions* sessions, Position* at) {
         m_base = nullptr;
         if (!base || (reinterpret_cast<std::uintptr_t>(base) & 7) || size < log_start + 4096) return false;
         m_base = base;
         m_size = size;
         m_table = table;
         m_sessions = sessions;
-        m_seq = seq;
+        m_at = at;
+        m_image_seq = 0;
         m_gen = 0;
         m_cur = 0;
         m_pos = 0;
@@ -55,6 +61,8 @@ public:
     [[nodiscard]] bool attached() const { return m_base != nullptr; }
     [[nodiscard]] const Counts& counts() const { return m_counts; }
     [[nodiscard]] std::uint64_t generation() const { return m_gen; }
+    // The write number the current image holds: the log's records hold every write after it.
+    [[nodiscard]] std::uint64_t oldest() const { return m_image_seq; }
 
     // The state the block holds, into the live table, answers and sequence number: the current
     // image, then its generation's records in order. false, with the live state cleared, when the
@@ -73,7 +81,8 @@ public:
         const Image& img = *reinterpret_cast<const Image*>(image(cur));
         __builtin_memcpy(m_table, &img.table, sizeof(Table));
         __builtin_memcpy(m_sessions, &img.sessions, sizeof(Sessions));
-        *m_seq = img.seq;
+        *m_at = img.at;
+        m_image_seq = img.at.seq;
         m_gen = gen;
         m_cur = static_cast<unsigned>(cur);
         m_pos = 0;
@@ -99,20 +108,23 @@ public:
         Image& img = *reinterpret_cast<Image*>(image(other));
         __builtin_memcpy(&img.table, m_table, sizeof(Table));
         __builtin_memcpy(&img.sessions, m_sessions, sizeof(Sessions));
-        img.seq = *m_seq;
+        img.at = *m_at;
         h.image_gen[other] = gen;
         h.image_sum[other] = sum_bytes(image(other), sizeof(Image));
         store_state(gen << 1 | other);  // the commit: one store
         m_gen = gen;
         m_cur = other;
         m_pos = 0;
+        m_image_seq = m_at->seq;
         ++m_counts.checkpoints;
     }
 
     // A write the live state has taken (seq: its number; the answer kept already), as a record.
     // When the log area is full, a checkpoint of the live state (which holds it) instead.
     void apply(std::uint64_t seq, const Txn& writes, const Answer& answer) {
+        if (!attached()) return;
         Apply a{};
+        a.history = m_at->history;
         a.seq = seq;
         a.txn = writes;
         a.answer = answer;
@@ -123,6 +135,36 @@ public:
         KeepAnswer k{};
         k.answer = answer;
         append(kind_answer, k);
+    }
+
+    // The writes after write `after` of the live history, as this generation's records hold them,
+    // each handed to send(const Apply&) in order (send returns false: stop). ok when every write
+    // from after + 1 to the live state's was handed over (none when `after` is the live state's);
+    // not_found when the records do not reach back that far (a checkpoint since); out_of_range
+    // when `after` is past the live state; connection_lost when send stopped; internal when the
+    // records do not run on one by one to the live state (never, for a log this replica wrote).
+    template <typename Send>
+    Status suffix(std::uint64_t after, Send&& send) const {
+        if (!attached()) return Status::not_found;
+        if (after > m_at->seq) return Status::out_of_range;
+        if (after < m_image_seq) return Status::not_found;
+        std::uint64_t next = m_image_seq + 1;
+        for (std::size_t pos = 0; pos < m_pos;) {
+            const std::uint8_t* at = log_area() + pos;
+            RecordHead r;
+            __builtin_memcpy(&r, at, sizeof r);
+            if (r.gen != m_gen || span_of(r.size) > m_pos - pos || r.sum != record_sum(r, at + sizeof(RecordHead)))
+                return Status::internal;
+            pos += span_of(r.size);
+            if (r.kind != kind_apply) continue;
+            Apply a{};
+            if (rpc::decode(std::span<const std::uint8_t>(at + sizeof(RecordHead), r.size), a) != Status::ok ||
+                a.seq != next || a.history != m_at->history)
+                return Status::internal;
+            ++next;
+            if (a.seq > after && !send(static_cast<const Apply&>(a))) return Status::connection_lost;
+        }
+        return next == m_at->seq + 1 ? Status::ok : Status::internal;
     }
 
     // Test hooks: where the next record goes, the log area, and a call just before the header's
@@ -151,7 +193,7 @@ private:
     struct Image {
         Table table;
         Sessions sessions;
-        std::uint64_t seq;
+        Position at;
     };
     static_assert(std::is_trivially_copyable_v<Table> && std::is_trivially_copyable_v<Sessions>);
     struct Header {
@@ -164,7 +206,7 @@ private:
         std::uint16_t kind, zero;
         std::uint64_t gen, sum;
     };
-    static constexpr std::uint64_t magic = 0x4b56'4c4f'4731'0001ull;  // "KVLOG1"
+    static constexpr std::uint64_t magic = 0x4b56'4c4f'4732'0001ull;  // "KVLOG2": images with their history
     static constexpr std::uint16_t kind_apply = 1, kind_answer = 2;
     static constexpr std::size_t image_span = (sizeof(Image) + 4095) / 4096 * 4096;
     static constexpr std::size_t log_start = 4096 + 2 * image_span;
@@ -202,7 +244,7 @@ private:
     void clear_live() {
         m_table->clear();
         m_sessions->clear();
-        *m_seq = 0;
+        *m_at = Position{};
     }
 
     template <typename M>
@@ -238,11 +280,11 @@ private:
         const std::span<const std::uint8_t> payload(at + sizeof(RecordHead), r.size);
         if (r.kind == kind_apply) {
             Apply a{};
-            if (rpc::decode(payload, a) != Status::ok || a.seq != *m_seq + 1) return false;
+            if (rpc::decode(payload, a) != Status::ok || a.history != m_at->history || a.seq != m_at->seq + 1) return false;
             TxnReply ignored{};
             if (m_table->txn(a.txn, ignored) != Status::ok) return false;
             m_sessions->keep(a.answer);
-            *m_seq = a.seq;
+            m_at->seq = a.seq;
         } else if (r.kind == kind_answer) {
             KeepAnswer k{};
             if (rpc::decode(payload, k) != Status::ok) return false;
@@ -258,7 +300,8 @@ private:
     std::size_t m_size = 0;
     Table* m_table = nullptr;
     Sessions* m_sessions = nullptr;
-    std::uint64_t* m_seq = nullptr;
+    Position* m_at = nullptr;
+    std::uint64_t m_image_seq = 0;
     std::uint64_t m_gen = 0;
     unsigned m_cur = 0;
     std::size_t m_pos = 0;
