@@ -18,7 +18,7 @@
 // same exit_after. exit_after: exit once that many client connections have closed (0: serve
 // until stopped; tests use it to end a run plan's `wait`).
 #include <myr/kvstore/history.hpp>
-#include <myr/kvstore/log.hpp>
+#include <myr/kvstore/replica.hpp>
 #include <myr/kvstore/sessions.hpp>
 #include <myr/kvstore/table.hpp>
 #include <myr/nameserv/client.hpp>
@@ -32,13 +32,17 @@ using namespace myr::kvstore;
 
 namespace {
 
-struct Handler {
-    Table table;
+// ReplicaState's link to a backup: one RPC call each.
+struct ClientLink {
+    rpc::Client& c;
+    template <typename M, typename R>
+    Status call(const M& m, R& reply) { return c.call(m, reply); }
+};
+
+// The replica's state and the protocol's steps are ReplicaState's (replica.hpp, pure); this adds
+// the server around them: the RPC handlers, the links to the backups, nameserv and the monitor.
+struct Handler : ReplicaState {
     unsigned index = 0, replicas = 1;
-    Position at{};  // the history and the writes ordered (primary) / applied (backup) of it (history.hpp)
-    Position fork{};  // primary: where its history began (== at's history: nothing to rebase from)
-    // Backup: a table is coming: its load pages, then (after the last) the kept answers, then resume.
-    enum class Loading : std::uint8_t { none, pages, answers } loading = Loading::none;
     std::uint64_t gets = 0, writes = 0;
     rpc::Client backups[max_replicas];
     bool lost[max_replicas] = {};
@@ -50,11 +54,8 @@ struct Handler {
     bool rejoin_said[max_replicas] = {};        // primary: a refused rejoin was said in the log
     std::uint64_t rejoined = 0, loaded_from = 0;
     std::uint64_t transfer_calls = 0;  // calls of the last table transfer (rejoin or recovery)
-    bool awaiting_table = false;     // a restarted backup, or one taking a table: no reads until the primary resumed it
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
-    Sessions sessions;                 // the last answer of each client session (retried writes)
-    Log log;                           // the replica's state in its kept memory (log.hpp), when it has some
     std::size_t slot = Sessions::none; // primary: where the answer of the write being done goes
     std::uint64_t replayed = 0, stale = 0, refused = 0;
     std::uint64_t crash_after = 0;     // test hook: crash once, after replicating this write, unanswered
@@ -66,9 +67,10 @@ struct Handler {
 
     bool primary() const { return index == 0; }
 
-    // Sends write `seq` (puts and deletes only) and the client's answer to every backup, in order;
-    // a backup that does not take it is marked lost and skipped from then on (said once in the log).
-    void replicate(const Txn& writes_txn, const Answer& answer) {
+    // Sends a write (ordered: its puts and deletes and the client's answer) to every backup, in
+    // order; a backup that does not take it is marked lost and skipped from then on (said once in
+    // the log).
+    void replicate(const Apply& a) {
         for (unsigned r = 1; r < replicas; ++r) {
             if (lost[r]) continue;
             rpc::Client& b = backups[r];
@@ -80,11 +82,6 @@ struct Handler {
                 lost[r] = true;
                 continue;
             }
-            Apply a{};
-            a.history = at.history;
-            a.seq = at.seq;
-            a.txn = writes_txn;
-            a.answer = answer;
             ApplyReply ar{};
             if (const Status s = b.call(a, ar); s != Status::ok) {
                 user::print("kvstore: backup {} refused write {} ({}): continuing without it", r, at.seq, to_string(s));
@@ -93,39 +90,6 @@ struct Handler {
         }
     }
 
-    // Primary: the whole table to backup r (connected), page by page, then the kept answers; false
-    // when it refused. catch_up's resume ends it.
-    bool push_table(unsigned r) {
-        std::uint32_t from = 0;
-        for (bool first = true;; first = false) {
-            DumpReply page{};
-            table.dump(from, page);
-            Load l{};
-            l.first = first;
-            l.last = page.done;
-            l.seq = at.seq;
-            l.clock = table.clock();
-            l.entries = page.entries;
-            ApplyReply ar{};
-            ++transfer_calls;
-            if (backups[r].call(l, ar) != Status::ok) return false;
-            if (page.done) {
-                if (ar.applied != at.seq) return false;
-                break;
-            }
-            from = page.next;
-        }
-        // Then the kept answers: a client retrying a write it sent before the backup's crash is
-        // answered by whichever replica it reaches.
-        for (std::size_t i = sessions.next_from(0); i < Sessions::capacity; i = sessions.next_from(i + 1)) {
-            KeepAnswer k{};
-            k.answer = sessions.at(i);
-            ApplyReply ar{};
-            ++transfer_calls;
-            if (backups[r].call(k, ar) != Status::ok) return false;
-        }
-        return true;
-    }
     // Primary: every 100 ms, notices backups that ended (asked of our monitor, which hears every
     // death: no messages), whether or not a write has tried them since, and brings back lost ones
     // (a restarted one registered its name again) with the table. Until then a crash of the
@@ -197,51 +161,26 @@ struct Handler {
         lost[r] = false;
         ++rejoined;
     }
-    // Primary: brings backup r (connected) to our position (history.hpp): asks where it stands,
-    // then sends nothing, the writes it missed (from our log), a rebase and those writes, or the
-    // whole table, and last a resume. false when it refused or ended meanwhile. Runs in the
-    // primary's single thread between requests: no write interleaves.
+    // Primary: brings backup r (connected) to our position (ReplicaState::catch_up, history.hpp).
+    // false when it refused or ended meanwhile. Runs in the primary's single thread between
+    // requests: no write interleaves.
     bool catch_up(unsigned r, bool say) {
-        transfer_calls = 1;
-        StatsReply st{};
-        if (backups[r].call(Stats{}, st) != Status::ok) return false;
-        const Position them{st.history, st.applied};
-        const std::uint64_t table_calls = table.size() / snap_page + 2 + sessions.size();
-        CatchUp plan = plan_catch_up(at, fork, log.oldest(), log.attached(), them, table_calls);
-        std::uint64_t sent = 0;
-        ApplyReply ar{};
-        if (plan == CatchUp::rebase) {
-            ++transfer_calls;
-            if (backups[r].call(Rebase{fork.history, fork.seq, at.history}, ar) != Status::ok) return false;
-        }
-        const std::uint64_t from = plan == CatchUp::rebase ? fork.seq : them.seq;
-        if ((plan == CatchUp::suffix || plan == CatchUp::rebase) && from < at.seq) {
-            bool stopped = false;
-            const Status s = log.suffix(from, [&](const Apply& a) {
-                ++transfer_calls;
-                ++sent;
-                ApplyReply one{};
-                stopped = backups[r].call(a, one) != Status::ok || one.applied != a.seq;
-                return !stopped;
-            });
-            if (stopped) return false;
-            if (s != Status::ok) {  // never for a log we wrote; the table brings it back all the same
-                user::print("kvstore: our log did not give the writes after {} ({}): sending backup {} the table",
-                            from, to_string(s), r);
-                plan = CatchUp::table;
-            }
-        }
-        if (plan == CatchUp::table && !push_table(r)) return false;
-        ++transfer_calls;
-        if (backups[r].call(Resume{at.history, at.seq}, ar) != Status::ok || ar.applied != at.seq) return false;
+        ClientLink link{backups[r]};
+        CatchUpReport rep{};
+        const Status s = ReplicaState::catch_up(link, rep);
+        transfer_calls = rep.calls;
+        if (rep.log_failed)
+            user::print("kvstore: our log did not give backup {} the writes after its write {}: sent the table", r,
+                        rep.them.seq);
+        if (s != Status::ok) return false;
         // At the start, said only when something was sent or a history taken over (not the
         // empty state of a fresh boot's backups).
-        say = say || plan == CatchUp::table || sent > 0 || (plan == CatchUp::rebase && fork != Position{});
-        if (say && plan == CatchUp::table)
-            user::print("kvstore: backup {} back: sent {} keys at write {} calls={}", r, table.size(), at.seq, transfer_calls);
+        say = say || rep.plan == CatchUp::table || rep.sent > 0 || (rep.plan == CatchUp::rebase && fork != Position{});
+        if (say && rep.plan == CatchUp::table)
+            user::print("kvstore: backup {} back: sent {} keys at write {} calls={}", r, table.size(), at.seq, rep.calls);
         else if (say)
-            user::print("kvstore: backup {} back: sent {} writes after its write {}{} at write {} calls={}", r, sent,
-                        them.seq, plan == CatchUp::rebase ? " (rebased)" : "", at.seq, transfer_calls);
+            user::print("kvstore: backup {} back: sent {} writes after its write {}{} at write {} calls={}", r, rep.sent,
+                        rep.them.seq, rep.plan == CatchUp::rebase ? " (rebased)" : "", at.seq, rep.calls);
         return true;
     }
     // A restarted primary: a live backup holds every acknowledged write (each was forwarded to it
@@ -259,9 +198,8 @@ struct Handler {
     // Primary: a new history from `from` (our state now): backups standing there are rebased onto
     // it; one holding anything else of the old history is sent the table (history.hpp).
     void begin_history(Position from) {
-        fork = from;
-        at.history = new_history(user::syscall6(abi::Sys::domain_info).value, user::ticks(), user::restarts());
-        if (at.history == from.history) at.history = ~from.history;
+        ReplicaState::begin_history(from, new_history(user::syscall6(abi::Sys::domain_info).value, user::ticks(),
+                                                      user::restarts()));
     }
     // The backup with the most writes (a primary that crashed while forwarding a write may have
     // reached some backups only: the write was not acknowledged, and the fullest backup's table
@@ -408,11 +346,7 @@ struct Handler {
     template <typename Op>
     void commit(const rpc::Caller& c, const Txn& t, Status st, const typename Op::Reply& out) {
         ++writes;
-        const Answer a = answer_of<Op>(c, st, out);
-        ++at.seq;
-        sessions.keep(a);
-        log.apply(at.seq, t, a);
-        replicate(t, a);
+        replicate(order(t, answer_of<Op>(c, st, out)));
         if (crash_after != 0 && writes == crash_after && user::restarts() == 0) {
             user::print("kvstore: crash_after={}: crashing before answering write {}", crash_after, at.seq);
             __builtin_trap();  // #UD: a fault, which the supervisor restarts
@@ -545,53 +479,26 @@ struct Handler {
             pause.wait();
         }
     }
+    // The replication steps (ReplicaState: replica.hpp), from the primary only.
     Status handle(const rpc::Caller& c, const Load& r, ApplyReply& out) {
         out.applied = at.seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
-        if (r.first) {
-            // No reads of a half-loaded table, no writes applied to it (no history), until resume.
-            table.clear();
-            sessions.clear();
-            at = Position{};
-            loading = Loading::pages;
-            awaiting_table = true;
-        } else if (loading != Loading::pages) {
-            return Status::out_of_range;  // a page of a table whose first page we never had
-        }
-        for (std::uint16_t i = 0; i < r.entries.count && i < snap_page; ++i)
-            if (const Status s = table.load(r.entries.items[i]); s != Status::ok) return s;
-        if (r.last) {
-            table.set_clock(r.clock);
-            at.seq = r.seq;
-            loading = Loading::answers;
-        }
-        out.applied = at.seq;
-        return Status::ok;
+        return on_load(r, out);
     }
     Status handle(const rpc::Caller& c, const Rebase& r, ApplyReply& out) {
         out.applied = at.seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
-        if (loading != Loading::none || at != Position{r.from_history, r.from_seq} || r.history == 0)
-            return Status::out_of_range;
-        at.history = r.history;
-        log.checkpoint();  // the image now says which history the records after it belong to
-        return Status::ok;
+        return on_rebase(r, out);
     }
     Status handle(const rpc::Caller& c, const Resume& r, ApplyReply& out) {
         out.applied = at.seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
-        const bool loaded = loading == Loading::answers && at.seq == r.seq;
-        if (r.history == 0 || !(loaded || (loading == Loading::none && at == Position{r.history, r.seq})))
-            return Status::out_of_range;
-        const bool was_waiting = awaiting_table;
-        at.history = r.history;
-        loading = Loading::none;
-        awaiting_table = false;
-        if (loaded) log.checkpoint();  // the primary's table replaces what our log held
-        if (was_waiting)
+        bool back = false;
+        const Status s = on_resume(r, out, back);
+        if (back)
             user::print("kvstore: replica {} rejoined: {} keys at write {} at_tick={}", index, table.size(), at.seq,
                         user::ticks());
-        return Status::ok;
+        return s;
     }
     Status handle(const rpc::Caller&, const Dump& r, DumpReply& out) {
         table.dump(r.from, out);
@@ -601,28 +508,16 @@ struct Handler {
     Status handle(const rpc::Caller& c, const Apply& r, ApplyReply& out) {
         out.applied = at.seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
-        // A gap, a repeat or another history's write: refuse, keep our order (history.hpp).
-        if (!follows_on(at, r.history, r.seq)) return Status::out_of_range;
-        TxnReply ignored{};
-        if (const Status s = table.txn(r.txn, ignored); s != Status::ok) return s;
-        at.seq = r.seq;
+        const Status s = on_apply(r, out);
+        if (s != Status::ok) return s;
         ++writes;
-        sessions.keep(r.answer);
-        log.apply(at.seq, r.txn, r.answer);
-        // A restarted backup serves reads again at the primary's resume, after the writes it
-        // missed: the primary forwards its writes to a backup only once it caught it up.
         maybe_hang();
-        out.applied = at.seq;
         return Status::ok;
     }
     Status handle(const rpc::Caller& c, const KeepAnswer& r, ApplyReply& out) {
         out.applied = at.seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
-        sessions.keep(r.answer);
-        // While a table comes, the log still holds the state before it, which these answers do
-        // not belong to: resume's checkpoint writes them with the table.
-        if (loading == Loading::none) log.keep(r.answer);
-        return Status::ok;
+        return on_keep(r, out);
     }
     Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {
         sessions.page(r.from, out);

@@ -1,0 +1,204 @@
+#pragma once
+// One kvstore replica's state and what the replication protocol does to it (docs/servers.md,
+// "kvstore", "Histories and catching up"): a backup's side of apply, load, keep_answer, rebase
+// and resume, and the primary's side of a write and of catching a backup up. Pure and
+// freestanding: the server (main.cpp) wraps it with the RPC runtime, nameserv and its monitor;
+// the simulation (tests/unit/kvstore_sim_test.cpp) runs the same code with crashes at every
+// step of random runs.
+//
+// Who may send what (a backup takes these from the holder of the name "kvstore" only) is the
+// server's check, before it calls in here.
+#include <myr/kvstore/history.hpp>
+#include <myr/kvstore/log.hpp>
+
+namespace myr::kvstore {
+
+class ReplicaState {
+public:
+    Table table;
+    Sessions sessions;  // the last answer of each client session (retried writes)
+    Position at{};      // the history and the writes ordered (primary) / applied (backup) of it
+    Position fork{};    // primary: where its history began (== at's history: nothing to rebase from)
+    Log log;            // the state in kept memory (log.hpp), when there is some
+    // Backup: a table is coming: its load pages, then (after the last) the kept answers, then resume.
+    enum class Loading : std::uint8_t { none, pages, answers } loading = Loading::none;
+    bool awaiting_table = false;  // a restarted backup, or one taking a table: no reads until resumed
+
+    // ---- Primary ----
+
+    // A write the primary decided and applied to its table (the puts and deletes it made, and the
+    // client's answer): numbered, its answer kept, logged; what goes to every backup next.
+    Apply order(const Txn& writes, const Answer& answer) {
+        ++at.seq;
+        sessions.keep(answer);
+        log.apply(at.seq, writes, answer);
+        Apply a{};
+        a.history = at.history;
+        a.seq = at.seq;
+        a.txn = writes;
+        a.answer = answer;
+        return a;
+    }
+
+    // A new history from `from` (the primary's state now), numbered `history` (never 0, never
+    // from's; new_history gives one): backups standing there are rebased onto it.
+    void begin_history(Position from, std::uint64_t history) {
+        fork = from;
+        at.history = history == 0 || history == from.history ? ~from.history : history;
+    }
+
+    // What catching a backup up did.
+    struct CatchUpReport {
+        CatchUp plan = CatchUp::table;
+        Position them{};         // where the backup stood
+        std::uint64_t sent = 0;  // writes sent (suffix or rebase)
+        std::uint64_t calls = 0;
+        bool log_failed = false;  // the log did not give the writes: the table went instead
+    };
+
+    // Primary: brings the backup behind `link` to our position: asks where it stands (stats),
+    // then sends nothing, the writes it missed (from our log), a rebase and those writes, or the
+    // whole table and kept answers; last a resume. `link.call(request, reply)` returns the
+    // backup's status (anything but ok: stop). ok, or the first failing call's status.
+    template <typename Link>
+    Status catch_up(Link& link, CatchUpReport& rep) {
+        rep = CatchUpReport{};
+        rep.calls = 1;
+        StatsReply st{};
+        if (const Status s = link.call(Stats{}, st); s != Status::ok) return s;
+        rep.them = Position{st.history, st.applied};
+        const std::uint64_t table_calls = table.size() / snap_page + 2 + sessions.size();
+        rep.plan = plan_catch_up(at, fork, log.oldest(), log.attached(), rep.them, table_calls);
+        ApplyReply ar{};
+        if (rep.plan == CatchUp::rebase) {
+            ++rep.calls;
+            if (const Status s = link.call(Rebase{fork.history, fork.seq, at.history}, ar); s != Status::ok) return s;
+        }
+        const std::uint64_t from = rep.plan == CatchUp::rebase ? fork.seq : rep.them.seq;
+        if ((rep.plan == CatchUp::suffix || rep.plan == CatchUp::rebase) && from < at.seq) {
+            Status failed = Status::ok;
+            const Status s = log.suffix(from, [&](const Apply& a) {
+                ++rep.calls;
+                ++rep.sent;
+                ApplyReply one{};
+                failed = link.call(a, one);
+                if (failed == Status::ok && one.applied != a.seq) failed = Status::out_of_range;
+                return failed == Status::ok;
+            });
+            if (failed != Status::ok) return failed;
+            if (s != Status::ok) {  // never for a log we wrote; the table brings it back all the same
+                rep.log_failed = true;
+                rep.plan = CatchUp::table;
+            }
+        }
+        if (rep.plan == CatchUp::table)
+            if (const Status s = push_table(link, rep.calls); s != Status::ok) return s;
+        ++rep.calls;
+        if (const Status s = link.call(Resume{at.history, at.seq}, ar); s != Status::ok) return s;
+        return ar.applied == at.seq ? Status::ok : Status::out_of_range;
+    }
+
+    // ---- Backup ----
+
+    Status on_apply(const Apply& r, ApplyReply& out) {
+        out.applied = at.seq;
+        // A gap, a repeat or another history's write: refuse, keep our order (history.hpp).
+        if (!follows_on(at, r.history, r.seq)) return Status::out_of_range;
+        TxnReply ignored{};
+        if (const Status s = table.txn(r.txn, ignored); s != Status::ok) return s;
+        at.seq = r.seq;
+        sessions.keep(r.answer);
+        log.apply(at.seq, r.txn, r.answer);
+        out.applied = at.seq;
+        return Status::ok;
+    }
+    Status on_load(const Load& r, ApplyReply& out) {
+        out.applied = at.seq;
+        if (r.first) {
+            // No reads of a half-loaded table, no writes applied to it (no history), until resume.
+            table.clear();
+            sessions.clear();
+            at = Position{};
+            loading = Loading::pages;
+            awaiting_table = true;
+        } else if (loading != Loading::pages) {
+            return Status::out_of_range;  // a page of a table whose first page we never had
+        }
+        for (std::uint16_t i = 0; i < r.entries.count && i < snap_page; ++i)
+            if (const Status s = table.load(r.entries.items[i]); s != Status::ok) return s;
+        if (r.last) {
+            table.set_clock(r.clock);
+            at.seq = r.seq;
+            loading = Loading::answers;
+        }
+        out.applied = at.seq;
+        return Status::ok;
+    }
+    Status on_keep(const KeepAnswer& r, ApplyReply& out) {
+        out.applied = at.seq;
+        sessions.keep(r.answer);
+        // While a table comes, the log still holds the state before it, which these answers do
+        // not belong to: resume's checkpoint writes them with the table.
+        if (loading == Loading::none) log.keep(r.answer);
+        return Status::ok;
+    }
+    Status on_rebase(const Rebase& r, ApplyReply& out) {
+        out.applied = at.seq;
+        if (loading != Loading::none || at != Position{r.from_history, r.from_seq} || r.history == 0)
+            return Status::out_of_range;
+        at.history = r.history;
+        log.checkpoint();  // the image now says which history the records after it belong to
+        return Status::ok;
+    }
+    // ok: the backup holds the primary's state and serves reads; `rejoined` when it did not before.
+    Status on_resume(const Resume& r, ApplyReply& out, bool& rejoined) {
+        out.applied = at.seq;
+        rejoined = false;
+        const bool loaded = loading == Loading::answers && at.seq == r.seq;
+        if (r.history == 0 || !(loaded || (loading == Loading::none && at == Position{r.history, r.seq})))
+            return Status::out_of_range;
+        rejoined = awaiting_table;
+        at.history = r.history;
+        loading = Loading::none;
+        awaiting_table = false;
+        if (loaded) log.checkpoint();  // the primary's table replaces what our log held
+        return Status::ok;
+    }
+
+private:
+    // The whole table, page by page (the first page clears the backup's), then the kept answers.
+    template <typename Link>
+    Status push_table(Link& link, std::uint64_t& calls) {
+        std::uint32_t from = 0;
+        for (bool first = true;; first = false) {
+            DumpReply page{};
+            table.dump(from, page);
+            Load l{};
+            l.first = first;
+            l.last = page.done;
+            l.seq = at.seq;
+            l.clock = table.clock();
+            l.entries = page.entries;
+            ApplyReply ar{};
+            ++calls;
+            if (const Status s = link.call(l, ar); s != Status::ok) return s;
+            if (page.done) {
+                if (ar.applied != at.seq) return Status::out_of_range;
+                break;
+            }
+            from = page.next;
+        }
+        // A client retrying a write it sent before the backup's crash is answered by whichever
+        // replica it reaches.
+        for (std::size_t i = sessions.next_from(0); i < Sessions::capacity; i = sessions.next_from(i + 1)) {
+            KeepAnswer k{};
+            k.answer = sessions.at(i);
+            ApplyReply ar{};
+            ++calls;
+            if (const Status s = link.call(k, ar); s != Status::ok) return s;
+        }
+        return Status::ok;
+    }
+};
+
+} // namespace myr::kvstore
