@@ -32,11 +32,17 @@ using namespace myr::kvstore;
 
 namespace {
 
-// ReplicaState's link to a backup: one RPC call each.
+// ReplicaState's link to a backup: one RPC call each. With a domain, a call fails once the
+// client runtime rebound the connection to another instance of that backup (it rebinds by name).
 struct ClientLink {
     rpc::Client& c;
+    std::uint32_t domain = 0;
     template <typename M, typename R>
-    Status call(const M& m, R& reply) { return c.call(m, reply); }
+    Status call(const M& m, R& reply) {
+        const Status s = c.call(m, reply);
+        if (s == Status::ok && domain != 0 && !(c.connected() && c.peer_domain() == domain)) return Status::connection_lost;
+        return s;
+    }
 };
 
 // The replica's state and the protocol's steps are ReplicaState's (replica.hpp, pure); this adds
@@ -236,49 +242,11 @@ struct Handler : ReplicaState {
         }
         if (best == 0) return false;
         const unsigned r = best;
-        table.clear();
-        sessions.clear();
-        std::uint32_t from = 0;
-        DumpReply page{};
-        bool ok = true;
-        const auto same = [&] { return backups[r].connected() && backups[r].peer_domain() == best_domain; };
-        do {
-            ++transfer_calls;
-            if (backups[r].call(Dump{from}, page) != Status::ok || !same() || page.seq != best_applied) {
-                ok = false;
-                break;
-            }
-            for (std::uint16_t i = 0; i < page.entries.count && i < snap_page; ++i)
-                ok = ok && table.load(page.entries.items[i]) == Status::ok;
-            from = page.next;
-        } while (ok && !page.done);
-        for (std::uint32_t next = 0; ok;) {
-            DumpAnswersReply kept{};
-            ++transfer_calls;
-            if (backups[r].call(DumpAnswers{next}, kept) != Status::ok || !same()) {
-                ok = false;
-                break;
-            }
-            for (std::uint16_t i = 0; i < kept.answers.count && i < 1; ++i) sessions.keep(kept.answers.items[i]);
-            if (kept.done) break;
-            next = kept.next;
-        }
-        if (ok) {  // nothing applied there since the count: the table and answers are one state
-            StatsReply st{};
-            ++transfer_calls;
-            ok = backups[r].call(Stats{}, st) == Status::ok && same() && st.applied == best_applied &&
-                 st.history == best_history;
-        }
-        if (!ok) {
-            table.clear();
-            sessions.clear();
+        ClientLink link{backups[r], best_domain};
+        if (take_table(link, Position{best_history, best_applied},
+                       new_history(user::syscall6(abi::Sys::domain_info).value, user::ticks(), user::restarts()),
+                       transfer_calls) != Status::ok)
             return false;
-        }
-        table.set_clock(page.clock);
-        at.seq = page.seq;
-        // Our history begins here: the backups that stand where this one does are rebased onto
-        // it; one that holds a write beyond (the old primary's, never acknowledged) takes the table.
-        begin_history(Position{best_history, best_applied});
         loaded_from = r;
         user::print("kvstore: primary recovered {} keys and {} client answers at write {} from backup {} calls={}",
                     table.size(), sessions.size(), at.seq, r, transfer_calls);
@@ -500,11 +468,7 @@ struct Handler : ReplicaState {
                         user::ticks());
         return s;
     }
-    Status handle(const rpc::Caller&, const Dump& r, DumpReply& out) {
-        table.dump(r.from, out);
-        out.seq = at.seq;
-        return Status::ok;
-    }
+    Status handle(const rpc::Caller&, const Dump& r, DumpReply& out) { return on_dump(r, out); }
     Status handle(const rpc::Caller& c, const Apply& r, ApplyReply& out) {
         out.applied = at.seq;
         if (primary() || !from_primary(c)) return Status::permission_denied;
@@ -519,10 +483,7 @@ struct Handler : ReplicaState {
         if (primary() || !from_primary(c)) return Status::permission_denied;
         return on_keep(r, out);
     }
-    Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) {
-        sessions.page(r.from, out);
-        return Status::ok;
-    }
+    Status handle(const rpc::Caller&, const DumpAnswers& r, DumpAnswersReply& out) { return on_dump_answers(r, out); }
     std::uint64_t closed_connections = 0;
     void closed(const rpc::Caller&) { ++closed_connections; }
 
@@ -531,7 +492,13 @@ struct Handler : ReplicaState {
         std::uint64_t lines = server_lines ? server_lines() : 0;
         for (const rpc::Client& b : backups)
             if (b.connected()) lines += b.connection().link.lines_in() + b.connection().link.lines_out();
-        out = {table.size(), gets, writes, bad ? *bad : 0, at.seq, table.digest(), lines, replayed, at.history};
+        out = {};
+        position_of(out);
+        out.gets = gets;
+        out.writes = writes;
+        out.bad = bad ? *bad : 0;
+        out.lines = lines;
+        out.replayed = replayed;
         return Status::ok;
     }
 };

@@ -98,7 +98,73 @@ public:
         return ar.applied == at.seq ? Status::ok : Status::out_of_range;
     }
 
+    // Primary without its log's state: takes the table and kept answers of the backup behind
+    // `link`, which stood at `them` (its stats: a history, and writes > 0), then begins a new
+    // history from there (numbered `history`, new_history). Every page must carry them's count,
+    // and a last stats must still say `them`: else nothing applied there since the first page is
+    // not certain, the state is cleared, and the status says why (out_of_range: it moved).
+    template <typename Link>
+    Status take_table(Link& link, Position them, std::uint64_t history, std::uint64_t& calls) {
+        table.clear();
+        sessions.clear();
+        at = Position{};
+        Status failed = Status::ok;
+        DumpReply page{};
+        for (std::uint32_t from = 0; failed == Status::ok;) {
+            ++calls;
+            failed = link.call(Dump{from}, page);
+            if (failed == Status::ok && page.seq != them.seq) failed = Status::out_of_range;
+            for (std::uint16_t i = 0; failed == Status::ok && i < page.entries.count && i < snap_page; ++i)
+                failed = table.load(page.entries.items[i]);
+            if (failed != Status::ok || page.done) break;
+            from = page.next;
+        }
+        for (std::uint32_t next = 0; failed == Status::ok;) {
+            DumpAnswersReply kept{};
+            ++calls;
+            failed = link.call(DumpAnswers{next}, kept);
+            if (failed != Status::ok) break;
+            for (std::uint16_t i = 0; i < kept.answers.count && i < 1; ++i) sessions.keep(kept.answers.items[i]);
+            if (kept.done) break;
+            next = kept.next;
+        }
+        if (failed == Status::ok) {  // nothing applied there since the count: the table and answers are one state
+            StatsReply st{};
+            ++calls;
+            failed = link.call(Stats{}, st);
+            if (failed == Status::ok && (st.applied != them.seq || st.history != them.history)) failed = Status::out_of_range;
+        }
+        if (failed != Status::ok) {
+            table.clear();
+            sessions.clear();
+            return failed;
+        }
+        table.set_clock(page.clock);
+        at.seq = them.seq;
+        // Our history begins here: the backups that stand where this one does are rebased onto
+        // it; one that holds a write beyond (the old primary's, never acknowledged) takes the table.
+        begin_history(them, history);
+        return Status::ok;
+    }
+
     // ---- Backup ----
+
+    // What stats says of the replication (the server adds its counters).
+    void position_of(StatsReply& out) const {
+        out.keys = table.size();
+        out.applied = at.seq;
+        out.history = at.history;
+        out.digest = table.digest();
+    }
+    Status on_dump(const Dump& r, DumpReply& out) const {
+        table.dump(r.from, out);
+        out.seq = at.seq;
+        return Status::ok;
+    }
+    Status on_dump_answers(const DumpAnswers& r, DumpAnswersReply& out) const {
+        sessions.page(r.from, out);
+        return Status::ok;
+    }
 
     Status on_apply(const Apply& r, ApplyReply& out) {
         out.applied = at.seq;
