@@ -42,9 +42,12 @@ public:
 
     // A new history from `from` (the primary's state now), numbered `history` (never 0, never
     // from's; new_history gives one): backups standing there are rebased onto it.
+    // The log checkpoints at once: its records from here on are of the new history, which its
+    // image must say (else a restart would stop its replay at the first of them).
     void begin_history(Position from, std::uint64_t history) {
         fork = from;
         at.history = history == 0 || history == from.history ? ~from.history : history;
+        log.checkpoint();
     }
 
     // What catching a backup up did.
