@@ -8,9 +8,11 @@
 // replica that crashed comes back with the table. Each replica logs every write it takes in its
 // kept memory (log.hpp), which its monitor keeps across its crashes; a restarted replica recovers
 // from its own log first. A restarted primary without one pulls the table from a live backup
-// (dump) before it registers its name; the primary pushes its table to a restarted backup (load)
-// before it forwards writes to it again. Both happen inside the primary's single thread, between
-// requests, so no write interleaves with a transfer.
+// (dump) before it registers its name, and begins a new history there (history.hpp); the primary
+// catches up a backup it binds to (the writes it missed, a rebase, or the table: "Histories and
+// catching up") before it forwards writes to it again. All of it happens inside the primary's
+// single thread, between requests, so no write interleaves with a transfer. The steps themselves
+// are ReplicaState's (replica.hpp, pure: kvstore_sim_test runs them with crashes at every step).
 //
 // Arguments: placed by a config's [[server]] table, the string `replica=I replicas=K` (the
 // monitor appends it) and optionally `exit_after=N`; started by a plan's spawn: step, the number
