@@ -358,6 +358,33 @@ TEST(KvstoreLog, ACorruptImageOrAnotherLayoutHoldsNothing) {
 namespace myr {
 namespace {
 
+// A header naming a generation no honest log reaches (a predecessor that wrote junk over it,
+// matching the image's number) is refused: the next checkpoint's number would overflow the state
+// word and wrap to 0, which recovers as nothing (fuzz_kvstore_log found it). One below the limit
+// recovers; its next checkpoint reaches the limit, which the recover after refuses.
+TEST(KvstoreLog, AnAbsurdGenerationIsRefused) {
+    for (const std::uint64_t gen : {Log::max_generation - 2, Log::max_generation - 1, Log::max_generation, ~std::uint64_t{0} >> 1}) {
+        Block b;
+        auto r = std::make_unique<Replica>();
+        ASSERT_TRUE(r->attach(b.bytes()));
+        r->put("a", "1");
+        r->log.checkpoint();  // the first checkpoint: image 1
+        std::uint64_t* words = reinterpret_cast<std::uint64_t*>(b.bytes());
+        words[2] = gen << 1 | 1;  // the state word: generation, image 1
+        words[4] = gen;           // image 1's generation
+        Snapshot s{};
+        const bool ok = recovered(b.bytes(), s);
+        EXPECT_EQ(ok, gen < Log::max_generation) << gen;
+        if (!ok) continue;
+        EXPECT_EQ(s.keys, 1u);
+        auto again = std::make_unique<Replica>();
+        ASSERT_TRUE(again->attach(b.bytes()));
+        ASSERT_TRUE(again->log.recover());
+        again->log.checkpoint();
+        EXPECT_EQ(recovered(b.bytes(), s), gen + 1 < Log::max_generation) << gen;
+    }
+}
+
 // A replica without a log (no kept memory, log=off) calls the same methods: they do nothing.
 TEST(KvstoreLog, AnUnattachedLogDoesNothing) {
     Log log;

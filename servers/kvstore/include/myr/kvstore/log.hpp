@@ -32,6 +32,11 @@ namespace myr::kvstore {
 
 class Log {
 public:
+    // recover() refuses a generation from here on. An honest log never gets near (one per
+    // checkpoint); a block a predecessor filled with junk may name one, and the checkpoint after
+    // it would overflow the state word. A log recovered at max_generation - 1 checkpoints once
+    // more, into a generation the next recover refuses.
+    static constexpr std::uint64_t max_generation = std::uint64_t{1} << 62;
     static constexpr unsigned block_bits = 19;  // the block a replica asks its monitor for: 512 KiB
     static constexpr std::size_t block_bytes = std::size_t{1} << block_bits;
 
@@ -75,7 +80,10 @@ public:
         const Header& h = header();
         const std::uint64_t state = load_state();
         const std::uint64_t gen = state >> 1, cur = state & 1;
-        if (h.magic != magic || h.layout != layout || gen == 0 || h.image_gen[cur] != gen ||
+        // A generation no honest log reaches (one per checkpoint) is refused: the next
+        // checkpoint's number would not fit the state word, and wrapping to small numbers would
+        // let stale records of those generations replay (the fuzzer found the overflow).
+        if (h.magic != magic || h.layout != layout || gen == 0 || gen >= max_generation || h.image_gen[cur] != gen ||
             h.image_sum[cur] != sum_bytes(image(cur), sizeof(Image)))
             return false;
         const Image& img = *reinterpret_cast<const Image*>(image(cur));
