@@ -19,7 +19,6 @@
 // in rdi: replica index in bits 0-7, number of replicas in bits 8-15 (0 means 1), bits 16-31 the
 // same exit_after. exit_after: exit once that many client connections have closed (0: serve
 // until stopped; tests use it to end a run plan's `wait`).
-#include <myr/kvstore/history.hpp>
 #include <myr/kvstore/replica.hpp>
 #include <myr/kvstore/sessions.hpp>
 #include <myr/kvstore/table.hpp>
@@ -60,7 +59,6 @@ struct Handler : ReplicaState {
     std::uint64_t next_rejoin = 0;   // primary: ticks of the next attempt to bring back lost backups
     user::PendingBind rejoining[max_replicas];  // primary: a bind to a lost backup, answer not in yet
     bool rejoin_said[max_replicas] = {};        // primary: a refused rejoin was said in the log
-    std::uint64_t rejoined = 0, loaded_from = 0;
     std::uint64_t transfer_calls = 0;  // calls of the last table transfer (rejoin or recovery)
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
@@ -167,7 +165,6 @@ struct Handler : ReplicaState {
             return;
         }
         lost[r] = false;
-        ++rejoined;
     }
     // Primary: brings backup r (connected) to our position (ReplicaState::catch_up, history.hpp).
     // false when it refused or ended meanwhile. Runs in the primary's single thread between
@@ -249,7 +246,6 @@ struct Handler : ReplicaState {
                        new_history(user::syscall6(abi::Sys::domain_info).value, user::ticks(), user::restarts()),
                        transfer_calls) != Status::ok)
             return false;
-        loaded_from = r;
         user::print("kvstore: primary recovered {} keys and {} client answers at write {} from backup {} calls={}",
                     table.size(), sessions.size(), at.seq, r, transfer_calls);
         return true;

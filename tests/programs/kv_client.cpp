@@ -184,6 +184,10 @@ void replays(rpc::Client& kv) {
     ApplyReply ar{};
     s = kv.call(k, ar);
     expect(s == Status::permission_denied, "the primary refuses keep_answer from a client", s);
+    s = kv.call(Rebase{1, 0, 2}, ar);
+    expect(s == Status::permission_denied, "the primary refuses rebase", s);
+    s = kv.call(Resume{1, 0}, ar);
+    expect(s == Status::permission_denied, "the primary refuses resume", s);
 }
 
 } // namespace
@@ -238,6 +242,19 @@ extern "C" int main(std::uint64_t arg) {
             k.answer.op = Put::op;
             s = backup.call(k, ar);
             expect(s == Status::permission_denied, "a backup refuses keep_answer from a client", s);
+            // The catch-up steps, forged with the backup's own position (which stats tells
+            // anyone): moving it to another history, or telling it that it is current.
+            StatsReply before{};
+            s = backup.call(Stats{}, before);
+            expect(s == Status::ok && before.history != 0, "the backup has a history", s);
+            s = backup.call(Rebase{before.history, before.applied, before.history ^ 0x5a5a}, ar);
+            expect(s == Status::permission_denied, "a backup refuses rebase from a client", s);
+            s = backup.call(Resume{before.history ^ 0x5a5a, before.applied}, ar);
+            expect(s == Status::permission_denied, "a backup refuses resume from a client", s);
+            StatsReply after{};
+            s = backup.call(Stats{}, after);
+            expect(s == Status::ok && after.history == before.history && after.applied >= before.applied,
+                   "the backup's history is unchanged after the forgeries", s);
             s = backup.call(Get{key_of("after")}, g);
             expect(s == Status::ok && g.value == value_of("fine"), "the backup still holds the write after forgeries", s);
             backup.close();

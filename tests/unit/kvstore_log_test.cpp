@@ -3,6 +3,7 @@
 // moment of the crash: inside a record (at every byte of its writes), inside a checkpoint, with a
 // full log, with records of older generations still in the block, or with a corrupt image.
 #include <myr/kvstore/log.hpp>
+#include <myr/kvstore/replica.hpp>
 
 #include <gtest/gtest.h>
 
@@ -519,6 +520,45 @@ TEST(KvstoreHistories, ABackupAppliesOnlyTheNextWriteOfItsHistory) {
     EXPECT_FALSE(follows_on(Position{5, 7}, 5, 7));
     EXPECT_FALSE(follows_on(Position{5, 7}, 6, 8)) << "the fork: the number fits, the history does not";
     EXPECT_FALSE(follows_on(Position{0, 0}, 5, 1)) << "no history yet: a rebase or a table first";
+}
+
+// A backup's side of the catch-up refuses, changing nothing, every step that does not fit where
+// it stands (what a confused or hostile primary could send; the server checks the sender first).
+TEST(KvstoreHistories, ABackupRefusesStepsThatDoNotFitWhereItStands) {
+    auto b = std::make_unique<ReplicaState>();
+    b->at = Position{7, 3};
+    ApplyReply ar{};
+    bool back = false;
+    EXPECT_EQ(b->on_rebase(Rebase{7, 2, 9}, ar), Status::out_of_range) << "not at the fork point";
+    EXPECT_EQ(b->on_rebase(Rebase{6, 3, 9}, ar), Status::out_of_range) << "another history";
+    EXPECT_EQ(b->on_rebase(Rebase{7, 3, 0}, ar), Status::out_of_range) << "onto no history";
+    EXPECT_EQ(b->on_resume(Resume{7, 4}, ar, back), Status::out_of_range) << "not at that write";
+    EXPECT_EQ(b->on_resume(Resume{8, 3}, ar, back), Status::out_of_range) << "not of that history";
+    EXPECT_EQ(b->on_resume(Resume{0, 3}, ar, back), Status::out_of_range);
+    Load page{};
+    EXPECT_EQ(b->on_load(page, ar), Status::out_of_range) << "a page without the first";
+    Apply other{};
+    other.history = 8;
+    other.seq = 4;
+    EXPECT_EQ(b->on_apply(other, ar), Status::out_of_range) << "another history's next write";
+    EXPECT_EQ(b->at, (Position{7, 3}));
+    EXPECT_FALSE(b->awaiting_table);
+    // In the middle of a table: no rebase, no apply; resume only at the table's write.
+    page.first = true;
+    page.last = true;
+    page.seq = 5;
+    ASSERT_EQ(b->on_load(page, ar), Status::ok);
+    EXPECT_TRUE(b->awaiting_table);
+    EXPECT_EQ(b->on_rebase(Rebase{0, 5, 9}, ar), Status::out_of_range);
+    other.history = 0;
+    other.seq = 6;
+    EXPECT_EQ(b->on_apply(other, ar), Status::out_of_range);
+    EXPECT_EQ(b->on_resume(Resume{9, 4}, ar, back), Status::out_of_range);
+    EXPECT_TRUE(b->awaiting_table);
+    ASSERT_EQ(b->on_resume(Resume{9, 5}, ar, back), Status::ok);
+    EXPECT_TRUE(back);
+    EXPECT_EQ(b->at, (Position{9, 5}));
+    EXPECT_FALSE(b->awaiting_table);
 }
 
 TEST(KvstoreHistories, NewHistoriesDiffer) {
