@@ -1,9 +1,9 @@
 // Capabilities across cores (myr/monitor/cap_protocol.hpp) on real threads: four (or, on a bigger
 // machine, up to eight) nodes spread over the host's cores, each issuing random carving,
-// transfers, deletes and revokes while serving the others' lines (monitor/hosted/.../cap_run.hpp).
-// No node may still hold anything inside a revoke when its owner finishes it, every operation is
-// answered, every table passes its audit, and each owner's set is exactly the nodes that hold
-// copies. Under TSan (label tsan) it also checks that the lines order each node's table changes
+// transfers, deletes, revokes, adoptions and ownership moves while serving the others' lines
+// (monitor/hosted/.../cap_run.hpp). No node may still hold anything inside a revoke when its owner
+// finishes it, every operation is answered, every table passes its audit, and each frame still
+// held has one owner whose set is exactly the other nodes that hold copies. Under TSan (label tsan) it also checks that the lines order each node's table changes
 // before the owner's check.
 #include <myr/monitor/hosted/cap_run.hpp>
 
@@ -30,7 +30,7 @@ TEST(CapHosted, RevokesLeaveNothingBehindOnAnyCore) {
     monitor::hosted::CapRunConfig cfg;
     cfg.nodes = static_cast<std::uint32_t>(std::clamp<std::size_t>(rt.cores().size(), 4, 8));
     cfg.ops_per_node = env_or("MYRIAD_CAP_OPS", 3000);
-    std::uint64_t revokes = 0, untyped = 0, transfers = 0, busy = 0;
+    std::uint64_t revokes = 0, untyped = 0, transfers = 0, busy = 0, moves = 0;
     for (std::uint32_t seed = 1; seed <= 3; ++seed) {
         cfg.seed = seed;
         const monitor::hosted::CapRun r = monitor::hosted::run_caps(rt, cfg);
@@ -44,6 +44,7 @@ TEST(CapHosted, RevokesLeaveNothingBehindOnAnyCore) {
             return it == r.outcomes.end() ? std::uint64_t{0} : it->second;
         };
         transfers += get("transfer ok");
+        moves += get("move ok");
         busy += get("transfer busy") + get("revoke frame busy") + get("revoke untyped busy");
         std::printf("seed %u: %u nodes, %llu lines, %llu revokes finished (%llu of untyped)\n", seed, cfg.nodes,
                     static_cast<unsigned long long>(r.lines), static_cast<unsigned long long>(r.revokes_finished),
@@ -56,6 +57,7 @@ TEST(CapHosted, RevokesLeaveNothingBehindOnAnyCore) {
     EXPECT_GT(untyped, 0u);
     EXPECT_GT(transfers, cfg.ops_per_node / 10);
     EXPECT_GT(busy, 0u) << "no operation ever met a revoke under way";
+    EXPECT_GT(moves, 30u) << "ownership moved too rarely to say anything (each node adopts 64 pages at most)";
 }
 
 } // namespace

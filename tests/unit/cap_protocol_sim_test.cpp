@@ -1,13 +1,16 @@
 // Capabilities across cores (monitor/include/myr/monitor/cap_protocol.hpp) in a deterministic
 // simulation: four cores, each with its own caps::CapTable, the lines between them carried in
-// order per pair of cores and delivered in an order a seed picks, with carving, transfers,
-// deletes and revokes issued on every core meanwhile. Checked after every step:
+// order per pair of cores and delivered in an order a seed picks, with carving, adopting,
+// transfers, deletes, revokes and ownership moves issued on every core meanwhile. Checked after
+// every step:
 // - every table passes caps::audit;
-// - every core holding a copy of a frame, or with a copy on its way, is in the owner's set;
+// - no two cores both own a frame;
+// - every core holding a copy of a frame, or with a copy on its way, is in the owner's set
+//   (outside a move, whose first round does that accounting);
 // - when an owner finishes a revoke, no core holds anything inside it but the asker's one copy,
 //   and no copy of it is on its way;
-// and at the end, with every line delivered: every operation was answered, and each owner's set
-// is exactly the cores that hold copies.
+// and at the end, with every line delivered: every operation was answered, no move is open, and
+// each frame still held has one owner whose set is exactly the other cores that hold copies.
 #include <myr/caps/audit.hpp>
 #include <myr/monitor/cap_protocol.hpp>
 
@@ -36,6 +39,12 @@ constexpr std::uint64_t mem_bytes = 1 << 20;
 
 std::uint64_t mem_base(std::uint32_t c) { return (std::uint64_t{c} + 1) << 32; }
 std::uint64_t table_base(std::uint32_t c) { return 0x1000'0000ull * (c + 1); }
+// Pages of core c's memory outside its untyped, as a memserv grant is: adopted, given, moved.
+constexpr unsigned adopt_pages = 6;
+caps::Cap adoptable(std::uint32_t c, unsigned page) {
+    caps::Cap f = caps::make_frame(mem_base(c) + mem_bytes + 0x1000ull * page, 12);
+    return f;
+}
 
 template <std::uint32_t Cores = 4>
 struct SimT final : monitor::CapOut {
@@ -63,6 +72,8 @@ struct SimT final : monitor::CapOut {
         else chan[m.from][m.to].push_back(m);
     }
     void installed(const caps::Cap&, std::uint64_t tag, std::uint32_t from) override { installs.push_back({tag, from}); }
+    std::vector<std::pair<caps::Cap, std::uint32_t>> taken;  // (frame, old owner) of each ownership move that landed
+    void took_ownership(const caps::Cap& obj, std::uint32_t from) override { taken.push_back({obj, from}); }
     std::vector<std::pair<caps::Cap, std::uint32_t>> sweeps;  // (root, asker) of each sweep on a core not the owner
     void swept(const caps::Cap& root, std::uint32_t asker) override { sweeps.push_back({root, asker}); }
     void done(std::uint64_t op, Status st) override {
@@ -95,10 +106,32 @@ struct SimT final : monitor::CapOut {
         if (failure.empty()) failure = why;
     }
 
-    static std::uint32_t owner_core(const caps::Cap& c) {
+    // The core that owns `c` now: the one node that says it does (ownership moves), ~0u when none
+    // does, which is so only while a move of it is on its way; two that say so is a failure.
+    std::uint32_t owner_core(const caps::Cap& c) {
+        std::uint32_t owner = ~0u;
+        for (std::uint32_t k = 0; k < cores; ++k) {
+            std::uint64_t copies = 0;
+            if (!node[k].owns(c, copies)) continue;
+            if (owner != ~0u) fail("cores " + std::to_string(owner) + " and " + std::to_string(k) + " both own a frame");
+            owner = k;
+        }
+        return owner;
+    }
+    bool in_move(const caps::Cap& c) const {
         for (std::uint32_t k = 0; k < cores; ++k)
-            if (c.base >= mem_base(k) && c.base < mem_base(k) + mem_bytes) return k;
-        return ~0u;
+            if (node[k].moving(c)) return true;
+        return false;
+    }
+    // Whether any core knows of `c`, holds it, or has a line naming it on its way.
+    bool anywhere(const caps::Cap& c) const {
+        for (std::uint32_t k = 0; k < cores; ++k)
+            if (node[k].knows(c) || node[k].holds(c)) return true;
+        for (const auto& row : chan)
+            for (const auto& q : row)
+                for (const CapMsg& m : q)
+                    if (caps::same_object(m.obj, c)) return true;
+        return false;
     }
 
     void check() {
@@ -106,12 +139,14 @@ struct SimT final : monitor::CapOut {
             if (const caps::AuditResult a = caps::audit(node[c].table()); a.status != Status::ok)
                 fail("core " + std::to_string(c) + " table: " + a.what);
         // Coverage: every holder and every copy on its way is in the owner's set.
+        // During an ownership move the old owner's `moving` round accounts for the copies instead.
         const auto covered = [&](const caps::Cap& c, std::uint32_t x, const char* what) {
             const std::uint32_t o = owner_core(c);
-            if (o == x) return;
+            if (o == x || in_move(c)) return;
+            if (o == ~0u) return fail(std::string(what) + " on core " + std::to_string(x) + " has no owner (base " + std::to_string(c.base) + ")");
             std::uint64_t copies = 0;
             if (!node[o].owns(c, copies) || !(copies >> x & 1))
-                fail(std::string(what) + " on core " + std::to_string(x) + " not in owner " + std::to_string(o) + "'s set");
+                fail(std::string(what) + " on core " + std::to_string(x) + " not in owner " + std::to_string(o) + "'s set (base " + std::to_string(c.base) + ")");
         };
         for (std::uint32_t x = 0; x < cores; ++x) {
             for (const caps::Slot& s : node[x].table().slots())
@@ -125,20 +160,20 @@ struct SimT final : monitor::CapOut {
     // Quiescence: every line delivered; every operation answered; each set exact.
     void check_settled() {
         if (!pending.empty()) fail("an operation was never answered: " + pending.begin()->second);
-        for (std::uint32_t o = 0; o < cores; ++o) {
-            std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> holders;  // frame -> cores other than o
-            for (std::uint32_t x = 0; x < cores; ++x)
-                for (const caps::Slot& s : node[x].table().slots())
-                    if (s.cap.type == caps::CapType::frame && owner_core(s.cap) == o && x != o)
-                        holders[{s.cap.base, s.cap.size}] |= std::uint64_t{1} << x;
-            for (const auto& [key, set] : holders) {
-                std::uint64_t copies = 0;
-                caps::Cap c = caps::make_frame(key.first, 12);
-                c.size = key.second;
-                if (!node[o].owns(c, copies) || copies != set)
-                    fail("owner " + std::to_string(o) + "'s set for a frame is " + std::to_string(copies) + ", holders " +
-                         std::to_string(set));
-            }
+        std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> holders;  // frame -> cores holding it
+        for (std::uint32_t x = 0; x < cores; ++x)
+            for (const caps::Slot& s : node[x].table().slots())
+                if (s.cap.type == caps::CapType::frame) holders[{s.cap.base, s.cap.size}] |= std::uint64_t{1} << x;
+        for (const auto& [key, set] : holders) {
+            caps::Cap c = caps::make_frame(key.first, 12);
+            c.size = key.second;
+            if (in_move(c)) fail("a move never ended");
+            const std::uint32_t o = owner_core(c);
+            std::uint64_t copies = 0;
+            if (o == ~0u) fail("a frame held by cores " + std::to_string(set) + " has no owner");
+            else if ((void)node[o].owns(c, copies), copies != (set & ~(std::uint64_t{1} << o)))
+                fail("owner " + std::to_string(o) + "'s set for a frame is " + std::to_string(copies) + ", holders " +
+                     std::to_string(set));
         }
     }
 
@@ -496,11 +531,230 @@ TEST(CapProtocol, WireFormRoundTripsAndRefusesGarbage) {
         bad[0] = w0;
         return !monitor::decode(bad, back);
     };
-    EXPECT_TRUE(refused((w[0] & ~0xffull) | 8)) << "a line type past revoke_done";
+    EXPECT_TRUE(refused((w[0] & ~0xffull) | (static_cast<unsigned>(monitor::cap_last_line) + 1))) << "a line type past the last";
     EXPECT_TRUE(refused((w[0] & ~(0xffull << 40)) | std::uint64_t{caps::cap_type_count} << 40)) << "an object type";
     EXPECT_TRUE(refused((w[0] & ~(0xffull << 32)) | std::uint64_t{19} << 32)) << "a status that is not one";
     EXPECT_TRUE(refused(w[0] | std::uint64_t{1} << 50)) << "bits no field uses";
     EXPECT_FALSE(refused(w[0]));
+}
+
+// Ownership moves (CapNode::move_owner): a frame adopted on core 0 (memory from outside its table,
+// as a memserv grant is) goes out to cores 1 and 2, and its ownership moves to core 1. From then on
+// core 1 counts the copies: a copy core 2 passes on is sent by core 1, and a revoke by core 1 takes
+// every other copy, core 0's included.
+TEST(CapProtocol, OwnershipMovesToAHolder) {
+    Sim s;
+    std::mt19937 rng(11);
+    const caps::Cap f = adoptable(0, 0);
+    ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
+    s.node[0].transfer(s.issue("transfer"), 20, 1, s, 1);
+    s.node[0].transfer(s.issue("transfer"), 20, 2, s, 2);
+    while (s.deliver_one(rng)) s.check();
+    const std::uint64_t move = s.issue("move");
+    s.node[0].move_owner(move, 20, 1, s);
+    EXPECT_TRUE(s.node[0].moving(f));
+    const std::uint64_t during = s.issue("transfer during the move");
+    s.node[0].transfer(during, 20, 3, s);
+    EXPECT_EQ(s.answers[during], Status::busy);
+    while (s.deliver_one(rng)) s.check();
+    EXPECT_EQ(s.answers[move], Status::ok);
+    std::uint64_t copies = 0;
+    EXPECT_FALSE(s.node[0].owns(f, copies));
+    ASSERT_TRUE(s.node[1].owns(f, copies));
+    EXPECT_EQ(copies, 0b101u) << "core 0 keeps its root as a copy, core 2 its copy";
+    ASSERT_EQ(s.taken.size(), 1u);
+    EXPECT_TRUE(caps::same_object(s.taken[0].first, f));
+    EXPECT_EQ(s.taken[0].second, 0u);
+    for (std::uint32_t c = 0; c < Sim::cores; ++c) EXPECT_FALSE(s.node[c].moving(f)) << c;
+    // Core 2 passes its copy on: the new owner sends it and counts it.
+    s.installs.clear();
+    s.node[2].transfer(s.issue("transfer"), s.frames(2).at(0), 3, s, 3);
+    while (s.deliver_one(rng)) s.check();
+    ASSERT_EQ(s.installs.size(), 1u);
+    EXPECT_EQ(s.installs[0].second, 1u) << "the copy came from the new owner";
+    ASSERT_TRUE(s.node[1].owns(f, copies));
+    EXPECT_EQ(copies, 0b1101u);
+    const std::uint64_t back = s.issue("move back by a holder");
+    s.node[0].move_owner(back, 20, 2, s);
+    EXPECT_EQ(s.answers[back], Status::permission_denied);
+    // The new owner revokes: every copy but its own goes, the old owner's too.
+    s.node[1].revoke(s.issue("revoke"), s.frames(1).at(0), s);
+    while (s.deliver_one(rng)) s.check();
+    EXPECT_TRUE(s.node[1].holds(f));
+    for (std::uint32_t c : {0u, 2u, 3u}) EXPECT_FALSE(s.node[c].holds(f)) << c;
+    ASSERT_TRUE(s.node[1].owns(f, copies));
+    EXPECT_EQ(copies, 0u);
+    s.check_settled();
+    EXPECT_EQ(s.failure, "");
+}
+
+// What a move refuses, and what it does with holders that drop their copy while it runs.
+TEST(CapProtocol, MovesGetClearAnswers) {
+    Sim s;
+    std::mt19937 rng(12);
+    ASSERT_EQ(s.node[0].retype(untyped_slot, 12, 1, 10), Status::ok);
+    const caps::Cap f = adoptable(0, 1), g = adoptable(0, 2);
+    ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
+    ASSERT_EQ(s.node[0].adopt(21, g), Status::ok);
+    for (caps::SlotIdx from : {10u, 20u, 21u})
+        for (std::uint32_t to : {1u, 2u}) s.node[0].transfer(s.issue("transfer"), from, to, s);
+    while (s.deliver_one(rng)) s.check();
+    const auto answer = [&](std::uint32_t core, caps::SlotIdx slot, std::uint32_t to) {
+        const std::uint64_t op = s.issue("move");
+        s.node[core].move_owner(op, slot, to, s);
+        return s.answers.count(op) ? s.answers[op] : Status::would_block;
+    };
+    EXPECT_EQ(answer(0, 10, 1), Status::invalid_argument) << "carved from core 0's untyped: stays owned there";
+    EXPECT_EQ(answer(0, untyped_slot, 1), Status::wrong_type);
+    EXPECT_EQ(answer(0, 20, 0), Status::invalid_argument) << "to itself";
+    EXPECT_EQ(answer(0, 20, 3), Status::not_found) << "core 3 holds no copy";
+    EXPECT_EQ(answer(0, 50, 1), Status::not_found) << "an empty slot";
+    EXPECT_EQ(answer(1, s.frames(1).at(0), 2), Status::permission_denied) << "a holder";
+    // A revoke under way, then a move under way: the other is busy.
+    const std::uint64_t revoke = s.issue("revoke");
+    s.node[0].revoke(revoke, 20, s);
+    EXPECT_EQ(answer(0, 20, 1), Status::busy);
+    while (s.deliver_one(rng)) s.check();
+    ASSERT_EQ(s.answers[revoke], Status::ok);
+    for (std::uint32_t to : {1u, 2u}) s.node[0].transfer(s.issue("transfer"), 20, to, s);
+    while (s.deliver_one(rng)) s.check();
+    const std::uint64_t move = s.issue("move");
+    s.node[0].move_owner(move, 20, 2, s);
+    EXPECT_EQ(answer(0, 20, 1), Status::busy) << "a second move";
+    const std::uint64_t rv = s.issue("revoke during a move");
+    s.node[0].revoke(rv, 20, s);
+    EXPECT_EQ(s.answers[rv], Status::busy);
+    // Core 1 hears of the move, then drops its copy: its `gone` waits for the move's end and
+    // goes to the new owner, which counts it out.
+    ASSERT_FALSE(s.chan[0][1].empty());
+    const CapMsg moving = s.chan[0][1].front();
+    s.chan[0][1].pop_front();
+    ASSERT_EQ(moving.type, CapLine::moving);
+    ASSERT_TRUE(s.node[1].receive(moving, s));
+    EXPECT_TRUE(s.node[1].moving(f));
+    const std::uint64_t pass = s.issue("transfer by a holder during the move");
+    caps::SlotIdx f_at_1 = caps::no_slot;
+    for (caps::SlotIdx i : s.frames(1))
+        if (caps::same_object(s.node[1].table().cap(i), f)) f_at_1 = i;
+    s.node[1].transfer(pass, f_at_1, 3, s);
+    EXPECT_EQ(s.answers[pass], Status::busy);
+    for (caps::SlotIdx i : s.frames(1)) {
+        if (caps::same_object(s.node[1].table().cap(i), f)) {
+            ASSERT_EQ(s.node[1].remove(i, s), Status::ok);
+        }
+    }
+    for (const CapMsg& m : s.chan[1][0]) EXPECT_NE(m.type, CapLine::gone) << "a gone sent mid-move";
+    while (s.deliver_one(rng)) s.check();
+    EXPECT_EQ(s.answers[move], Status::ok);
+    std::uint64_t copies = 0;
+    ASSERT_TRUE(s.node[2].owns(f, copies));
+    EXPECT_EQ(copies, 0b1u) << "core 0's root; core 1 counted out";
+    // Core 2 drops its copy before the question reaches it: the move is called off (not_found), and
+    // the holders keep core 0 as the owner.
+    s.node[0].transfer(s.issue("transfer"), 21, 3, s);
+    while (s.deliver_one(rng)) s.check();
+    const std::uint64_t late = s.issue("move to a core that dropped its copy");
+    s.node[0].move_owner(late, 21, 2, s);
+    for (caps::SlotIdx i : s.frames(2)) {
+        if (caps::same_object(s.node[2].table().cap(i), g)) {
+            ASSERT_EQ(s.node[2].remove(i, s), Status::ok);
+        }
+    }
+    while (s.deliver_one(rng)) s.check();
+    EXPECT_EQ(s.answers[late], Status::not_found);
+    ASSERT_TRUE(s.node[0].owns(g, copies));
+    EXPECT_EQ(copies, 0b1010u);
+    s.check_settled();
+    EXPECT_EQ(s.failure, "");
+}
+
+// The new owner leaves the membership during a move. Before the hand-over the move is called off
+// and the old owner keeps the frame; after it the frame's owner is gone, so every copy goes, as
+// for any lost owner's frame.
+TEST(CapProtocol, ANewOwnerLostMidMove) {
+    for (const bool after_hand_over : {false, true}) {
+        SCOPED_TRACE(after_hand_over ? "after the hand-over" : "before the hand-over");
+        Sim s;
+        std::mt19937 rng(13);
+        const caps::Cap f = adoptable(0, 0);
+        ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
+        for (std::uint32_t to : {1u, 2u, 3u}) s.node[0].transfer(s.issue("transfer"), 20, to, s);
+        while (s.deliver_one(rng)) s.check();
+        const std::uint64_t move = s.issue("move");
+        s.node[0].move_owner(move, 20, 3, s);
+        if (after_hand_over) {
+            // Everything up to the `move` line: then core 3 goes before it reads it.
+            while (s.chan[0][3].empty() || s.chan[0][3].back().type != CapLine::move) ASSERT_TRUE(s.deliver_one(rng));
+        } else {  // core 1 answered; core 2 has not heard yet
+            ASSERT_TRUE(s.node[1].receive(s.chan[0][1].front(), s));
+            s.chan[0][1].pop_front();
+            ASSERT_TRUE(s.node[0].receive(s.chan[1][0].front(), s));
+            s.chan[1][0].pop_front();
+        }
+        for (auto& row : s.chan) row[3].clear();
+        for (auto& q : s.chan[3]) q.clear();
+        for (std::uint32_t c : {0u, 1u, 2u}) s.node[c].core_lost(3, s);
+        while (s.deliver_one(rng)) {}
+        EXPECT_EQ(s.answers[move], Status::connection_lost);
+        for (std::uint32_t c : {0u, 1u, 2u}) {
+            EXPECT_EQ(s.node[c].holds(f), !after_hand_over) << "core " << c;
+            EXPECT_FALSE(s.node[c].moving(f)) << "core " << c;
+            EXPECT_EQ(caps::audit(s.node[c].table()).status, Status::ok);
+        }
+        std::uint64_t copies = 0;
+        EXPECT_EQ(s.node[0].owns(f, copies), !after_hand_over);
+        if (!after_hand_over) {
+            EXPECT_EQ(copies, 0b110u);
+        }
+        EXPECT_EQ(s.failure, "");
+    }
+}
+
+// A hostile monitor on core 3 sends the move's lines about a frame core 0 owns and core 1 holds:
+// each is refused and changes nothing; an honest move afterwards still works.
+TEST(CapProtocol, AHostileMonitorCannotTakeOwnership) {
+    Sim s;
+    std::mt19937 rng(14);
+    const caps::Cap f = adoptable(0, 0);
+    ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
+    s.node[0].transfer(s.issue("transfer"), 20, 1, s);
+    s.node[0].transfer(s.issue("transfer"), 20, 2, s);
+    while (s.deliver_one(rng)) {}
+    const auto from3 = [&](CapLine type, std::uint32_t to, std::uint64_t arg, Status st = Status::ok) {
+        CapMsg m{type, 3, to, 77, 3, f, arg};
+        m.status = st;
+        return m;
+    };
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::moving, 1, 3), s)) << "a move announced by a core that does not own it";
+    EXPECT_FALSE(s.node[1].moving(f));
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::move, 1, 0b110), s)) << "ownership handed over by a stranger";
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::owner, 1, 3), s)) << "a stranger announcing itself";
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::owner, 1, 0, Status::connection_lost), s)) << "a drop from a stranger";
+    EXPECT_FALSE(s.node[0].receive(from3(CapLine::moving_ack, 0, 1), s)) << "an answer to no move";
+    EXPECT_FALSE(s.node[0].receive(from3(CapLine::move_done, 0, 0), s)) << "a move nobody made";
+    std::uint64_t copies = 0;
+    EXPECT_FALSE(s.node[1].owns(f, copies));
+    EXPECT_TRUE(s.node[1].holds(f));
+    ASSERT_TRUE(s.node[0].owns(f, copies));
+    EXPECT_EQ(copies, 0b110u);
+    // Mid-move, a stranger's announcement or drop is refused too.
+    const std::uint64_t move = s.issue("move");
+    s.node[0].move_owner(move, 20, 2, s);
+    while (!s.chan[0][1].empty()) {
+        const CapMsg m = s.chan[0][1].front();
+        s.chan[0][1].pop_front();
+        ASSERT_TRUE(s.node[1].receive(m, s));
+    }
+    ASSERT_TRUE(s.node[1].moving(f));
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::owner, 1, 3), s));
+    EXPECT_FALSE(s.node[1].receive(from3(CapLine::owner, 1, 2, Status::connection_lost), s)) << "only the old owner drops";
+    EXPECT_TRUE(s.node[1].holds(f));
+    while (s.deliver_one(rng)) s.check();
+    EXPECT_EQ(s.answers[move], Status::ok);
+    ASSERT_TRUE(s.node[2].owns(f, copies));
+    EXPECT_EQ(copies, 0b11u);
+    s.check_settled();
+    EXPECT_EQ(s.failure, "");
 }
 
 // Random interleavings: 300 seeds, 600 steps each.
@@ -512,9 +766,23 @@ TEST(CapProtocol, RandomInterleavingsKeepEveryInvariant) {
         std::mt19937 rng(seed);
         for (unsigned step = 0; step < 600 && s.failure.empty(); ++step) {
             const auto c = static_cast<std::uint32_t>(rng() % cores);
-            const unsigned what = rng() % 16;
+            const auto what = static_cast<unsigned>(rng() % 19);
             const auto fr = s.frames(c);
-            if (what < 6) {
+            if (what == 16) {
+                // Memory from outside the table (a grant), adopted where nothing else names it.
+                const caps::Cap f = adoptable(c, static_cast<unsigned>(rng() % adopt_pages));
+                const caps::SlotIdx dest = s.free_run(c, 1);
+                if (dest != caps::no_slot && !s.anywhere(f)) (void)s.node[c].adopt(dest, f);
+            } else if (what > 16 && !fr.empty()) {
+                // Mostly to a core that holds a copy; any frame, so carved ones are refused too.
+                const auto to = static_cast<std::uint32_t>((c + 1 + rng() % (cores - 1)) % cores);
+                std::vector<caps::SlotIdx> adopted;  // mostly these: carved ones are refused
+                for (caps::SlotIdx i : fr)
+                    if (s.node[c].table().cap(i).base >= mem_base(c) + mem_bytes) adopted.push_back(i);
+                const auto& pick = adopted.empty() || rng() % 4 == 0 ? fr : adopted;
+                const auto sl = pick[rng() % pick.size()];
+                s.node[c].move_owner(s.issue("move"), sl, to, s);
+            } else if (what < 6) {
                 s.deliver_one(rng);
             } else if (what < 8) {
                 const auto n = static_cast<std::uint32_t>(1 + rng() % 3);
@@ -550,6 +818,10 @@ TEST(CapProtocol, RandomInterleavingsKeepEveryInvariant) {
     EXPECT_GT(transfers_ok, 1000u);
     EXPECT_GT(outcomes["transfer busy"], 0u) << "no transfer ever met a revoke under way";
     EXPECT_GT(outcomes["revoke frame busy"] + outcomes["revoke untyped busy"], 0u) << "no revoke ever raced another";
+    EXPECT_GT(outcomes["move ok"], 300u);
+    EXPECT_GT(outcomes["move busy"], 0u) << "no move ever met a revoke or move under way";
+    EXPECT_GT(outcomes["move invalid argument"], 0u) << "no carved frame was ever asked to move";
+    EXPECT_GT(outcomes["transfer busy"], 0u);
 }
 
 } // namespace

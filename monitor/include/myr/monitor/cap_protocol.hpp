@@ -33,8 +33,14 @@
 //   this core holds otherwise), a revoke sweeps only copies its sender owns (never this core's own
 //   memory), and an answer is taken only from the core the question went to. receive() is false
 //   for a line it refused; the caller counts and logs it.
-// Not built: moving ownership (Barrelfish moves it when the owner's last copy goes; here the
-// frame stays owned by the core whose memory it is).
+// - **Ownership moves** to a core that holds a copy (move_owner), for frames that were adopted (memory
+//   from outside the table, a memserv grant in the guest): a frame carved from an untyped here stays
+//   owned here, since the untyped's revoke needs its sets. The owner locks the frame, tells every
+//   core in its set (`moving`), and once each answered whether it still holds a copy (`moving_ack`;
+//   copies it counted and `gone` lines sent before arrive first), hands the set to the new owner
+//   (`move`). The new owner starts counting afresh and announces itself (`owner`) to every holder,
+//   which from then on sends its lines there. A holder between `moving` and `owner` holds its own
+//   lines back (transfers and revokes answer `busy`; a last copy's `gone` waits).
 #include <myr/caps/table.hpp>
 
 #include <cstdint>
@@ -52,7 +58,15 @@ enum class CapLine : std::uint8_t {
                   // it), except slot `arg` on the asker's core
     revoked,      // core -> owner: done; `arg` = copies received that it forgot with the frame
     revoke_done,  // owner -> asker: `status`
+    moving,       // owner -> core in its set: ownership of obj moves to core `arg`; hold your lines
+    moving_ack,   // core -> owner: `arg` = 1 when it holds a copy
+    move,         // owner -> new owner: you own obj; `arg` = the cores holding copies (bit per core)
+    owner,        // new owner -> holder, `status` ok: obj is owned by `arg` (= the sender) now; or the
+                  // old owner, `status` the reason: `arg` = itself, the move was called off; `arg` =
+                  // the new owner, which was lost after the hand-over: drop it
+    move_done,    // new owner -> old owner: ownership taken
 };
+inline constexpr CapLine cap_last_line = CapLine::move_done;
 
 inline constexpr unsigned cap_max_cores = 64;
 
@@ -68,7 +82,7 @@ struct CapMsg {
                               // is for), handed to CapOut::installed where it lands
 };
 
-// The wire form of a CapMsg: five 64-bit words, the same wherever a caller carries the lines (a
+// The wire form of a CapMsg: six 64-bit words, the same wherever a caller carries the lines (a
 // URPC channel between threads in monitor/hosted/.../cap_run.hpp). Not carried: the object's
 // rights, word and flags (a copy gets the rights of its type), and its aux (0 for frames and
 // untyped, the only objects the protocol moves).
@@ -89,7 +103,7 @@ inline void encode(const CapMsg& m, std::uint64_t (&w)[cap_wire_words]) {
     const auto type = static_cast<std::uint8_t>(w[0]);
     const auto obj_type = static_cast<std::uint8_t>(w[0] >> 40);
     const auto status = static_cast<std::uint8_t>(w[0] >> 32);
-    if (type > static_cast<std::uint8_t>(CapLine::revoke_done) || obj_type >= caps::cap_type_count) return false;
+    if (type > static_cast<std::uint8_t>(cap_last_line) || obj_type >= caps::cap_type_count) return false;
     if (status > static_cast<std::uint8_t>(Status::bad_request) || (w[0] >> 48) != 0) return false;
     m = {};
     m.type = static_cast<CapLine>(type);
@@ -123,6 +137,8 @@ public:
     virtual void revoke_finished(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep) {
         (void)root, (void)asker, (void)keep;
     }
+    // This core owns `obj` now; `from` owned it before (move_owner there).
+    virtual void took_ownership(const caps::Cap& obj, std::uint32_t from) { (void)obj, (void)from; }
 
 protected:
     ~CapOut() = default;
@@ -132,7 +148,7 @@ class CapNode {
 public:
     static constexpr unsigned max_cores = cap_max_cores;
     static constexpr unsigned max_objects = 128;  // frames this node owns or holds copies of
-    static constexpr unsigned max_revokes = 8;    // revokes this node runs as owner at once
+    static constexpr unsigned max_revokes = 8;    // revokes and ownership moves this node runs as owner at once
     static constexpr unsigned max_asked = 16;     // transfers and revokes asked of other owners at once
 
     // `slots`: this core's capability table (a host array in the tests).
@@ -187,6 +203,7 @@ public:
         if (c.is_null()) return out.done(op, Status::not_found);
         if (c.type != caps::CapType::frame) return out.done(op, Status::wrong_type);  // untyped stays home
         if (!m_alive[to]) return out.done(op, Status::connection_lost);
+        if (moving(c)) return out.done(op, Status::busy);  // its owner is changing: ask once it has
         const std::uint32_t owner = owner_of(c);
         if (owner == m_core) return out.done(op, send_copy(c, to, out, tag));
         if (!m_alive[owner]) return out.done(op, Status::connection_lost);
@@ -216,6 +233,7 @@ public:
         if (c.is_null()) return out.done(op, Status::not_found);
         if (c.type != caps::CapType::frame && c.type != caps::CapType::untyped) return out.done(op, Status::wrong_type);
         const std::uint32_t owner = c.type == caps::CapType::untyped ? m_core : owner_of(c);
+        if (moving(c)) return out.done(op, Status::busy);
         if (owner != m_core) {
             if (!m_alive[owner]) return out.done(op, Status::connection_lost);
             if (!ask(op, owner, CapLine::revoke_done)) return out.done(op, Status::busy);
@@ -223,6 +241,41 @@ public:
         }
         const Status st = start_revoke(op, m_core, c, slot, out);
         if (st != Status::ok) out.done(op, st);
+    }
+
+    // Ownership of the frame in `slot`, owned here, moves to core `to`, which holds a copy. Answered
+    // through done(op): ok once `to` owns it; not_found when `to` holds no copy (at the call, or
+    // found when it is asked); connection_lost when `to` leaves first; busy while a revoke or another
+    // move of it runs; permission_denied where this core does not own it; invalid_argument for a
+    // frame carved from an untyped here (its copies stay counted where that untyped's revoke runs).
+    void move_owner(std::uint64_t op, caps::SlotIdx slot, std::uint32_t to, CapOut& out) {
+        if (slot >= m_table.size() || to >= m_cores || to == m_core) return out.done(op, Status::invalid_argument);
+        const caps::Cap c = m_table.cap(slot);
+        if (c.is_null()) return out.done(op, Status::not_found);
+        if (c.type != caps::CapType::frame) return out.done(op, Status::wrong_type);
+        if (!m_alive[to]) return out.done(op, Status::connection_lost);
+        if (owner_of(c) != m_core) return out.done(op, Status::permission_denied);
+        if (carved_here(c)) return out.done(op, Status::invalid_argument);
+        if (locked(c)) return out.done(op, Status::busy);  // a revoke or a move of it
+        const Obj* o = find(c);
+        if (!o || !(o->copies >> to & 1)) return out.done(op, Status::not_found);
+        Revoke* r = free_job();
+        if (!r) return out.done(op, Status::busy);
+        *r = {};
+        r->used = true;
+        r->move = true;
+        r->op = op;
+        r->epoch = ++m_epoch;
+        r->asker = m_core;
+        r->root = c;
+        r->to = to;
+        for (std::uint32_t k = 0; k < m_cores; ++k)
+            if ((o->copies >> k & 1) && k != m_core && m_alive[k]) {
+                r->waiting |= std::uint64_t{1} << k;
+                CapMsg m{CapLine::moving, m_core, k, r->epoch, m_core, c, to};
+                out.send(m);
+            }
+        r->told = r->waiting;  // `to` is among them: the move waits for its answer
     }
 
     // Core `core` left the membership: it holds nothing any more and answers nothing. The copies
@@ -240,11 +293,35 @@ public:
             }
         for (Obj& o : m_objs)
             if (o.used && o.owner == m_core) o.copies &= ~(std::uint64_t{1} << core);
-        for (Revoke& r : m_revokes)
-            if (r.used && (r.waiting >> core & 1)) {
+        for (Revoke& r : m_revokes) {
+            if (!r.used) continue;
+            if (r.move && r.to == core && !r.handed_over) {
+                // The new owner left before the hand-over: once every other core answered (their
+                // answers are on their way), the move is called off.
+                r.to_lost = true;
                 r.waiting &= ~(std::uint64_t{1} << core);
-                if (!r.waiting) finish_revoke(r, out);
+                r.told &= ~(std::uint64_t{1} << core);
+                r.holders &= ~(std::uint64_t{1} << core);
+                if (!r.waiting) hand_over(r, out);
+            } else if (r.move && r.to == core) {
+                // After the hand-over: the frame's owner is gone, and the holders are told to drop
+                // it as any lost owner's frame.
+                for (std::uint32_t k = 0; k < m_cores; ++k)
+                    if ((r.holders >> k & 1) && k != m_core && m_alive[k]) {
+                        CapMsg drop{CapLine::owner, m_core, k, r.epoch, m_core, r.root, core};
+                        drop.status = Status::connection_lost;
+                        out.send(drop);
+                    }
+                const std::uint64_t op = r.op;
+                r = {};
+                out.done(op, Status::connection_lost);
+            } else if (r.waiting >> core & 1) {
+                r.waiting &= ~(std::uint64_t{1} << core);
+                r.told &= ~(std::uint64_t{1} << core);
+                r.holders &= ~(std::uint64_t{1} << core);
+                if (!r.waiting) r.move ? hand_over(r, out) : finish_revoke(r, out);
             }
+        }
         for (Asked& a : m_asked)  // its answers will never come
             if (a.used && a.to == core) {
                 const std::uint64_t op = a.op;
@@ -318,7 +395,7 @@ public:
         }
         case CapLine::revoked:
             for (Revoke& r : m_revokes)
-                if (r.used && r.epoch == m.op && (r.waiting >> m.from & 1)) {
+                if (r.used && !r.move && r.epoch == m.op && (r.waiting >> m.from & 1)) {
                     r.waiting &= ~(std::uint64_t{1} << m.from);
                     if (r.root.type == caps::CapType::frame)
                         if (Obj* o = find(r.root); o && o->owner == m_core)
@@ -327,6 +404,100 @@ public:
                     return true;
                 }
             return false;  // no revoke of ours waits for that core's answer
+        case CapLine::moving: {
+            Obj* o = find(m.obj);
+            CapMsg ack{CapLine::moving_ack, m_core, m.from, m.op, m.from, m.obj, 0};
+            if (!o) {  // forgot it: the `gone` that said so went first
+                out.send(ack);
+                return true;
+            }
+            if (o->owner != m.from || o->moving_to != no_core || m.arg >= m_cores || m.arg == m.from) return false;
+            o->moving_to = static_cast<std::uint32_t>(m.arg);
+            ack.arg = holds(m.obj) ? 1 : 0;
+            out.send(ack);
+            return true;
+        }
+        case CapLine::moving_ack:
+            for (Revoke& r : m_revokes)
+                if (r.used && r.move && !r.handed_over && r.epoch == m.op && (r.waiting >> m.from & 1)) {
+                    r.waiting &= ~(std::uint64_t{1} << m.from);
+                    if (m.arg == 1) r.holders |= std::uint64_t{1} << m.from;
+                    if (!r.waiting) hand_over(r, out);
+                    return true;
+                }
+            return false;  // no move of ours asked that core
+        case CapLine::move: {
+            Obj* o = find(m.obj);
+            if (!o || o->owner != m.from || o->moving_to != m_core) return false;
+            o->owner = m_core;
+            o->moving_to = no_core;
+            o->dropped = false;
+            o->received = 0;
+            for (std::uint32_t& n : o->sent) n = 0;
+            o->copies = 0;
+            // The holders learn where their lines go now (the old owner knows: it sent this). Each
+            // counts its copies as one received from here, and this core as one sent.
+            for (std::uint32_t k = 0; k < m_cores; ++k)
+                if ((m.arg >> k & 1) && k != m_core && m_alive[k]) {
+                    o->copies |= std::uint64_t{1} << k;
+                    o->sent[k] = 1;
+                    if (k != m.from) out.send(CapMsg{CapLine::owner, m_core, k, m.op, m_core, m.obj, m_core});
+                }
+            out.send(CapMsg{CapLine::move_done, m_core, m.from, m.op, m.from, m.obj, 0});
+            const caps::Cap obj = o->obj;
+            if (o->copies == 0 && !holds(obj)) *o = {};
+            out.took_ownership(obj, m.from);
+            return true;
+        }
+        case CapLine::owner: {
+            Obj* o = find(m.obj);
+            if (!o) {
+                // Dropped already (its old owner left): the new owner counts this core out.
+                if (m.status == Status::ok && m.arg == m.from && m_alive[m.from])
+                    out.send(CapMsg{CapLine::gone, m_core, m.from, 0, m_core, m.obj, 1});
+                return true;
+            }
+            // The old owner's drop of a new owner that left, after that owner's own news: the sweep
+            // is core_lost's.
+            if (o->moving_to == no_core) return m.status != Status::ok && m.arg == o->owner && m.from == o->was_owner;
+            if (m.status == Status::ok && m.arg == m.from && o->moving_to == m.from) {  // the new owner announces itself
+                o->was_owner = o->owner;
+                o->owner = m.from;
+                o->moving_to = no_core;
+                o->received = 1;  // what the new owner counts as sent here
+                if (o->dropped) {
+                    *o = {};
+                    out.send(CapMsg{CapLine::gone, m_core, m.from, 0, m_core, m.obj, 1});
+                }
+                return true;
+            }
+            if (o->owner != m.from || m.status == Status::ok) return false;
+            if (m.arg == m.from) {  // called off: the old owner stays
+                o->moving_to = no_core;
+                if (o->dropped) {
+                    const CapMsg g{CapLine::gone, m_core, m.from, 0, m_core, m.obj, o->received};
+                    *o = {};
+                    out.send(g);
+                }
+                return true;
+            }
+            if (m.arg != o->moving_to) return false;
+            // The new owner left after the hand-over: its frame goes, as any lost owner's.
+            const caps::Cap obj = o->obj;
+            *o = {};
+            remove_frame(obj);
+            out.swept(obj, m.from);
+            return true;
+        }
+        case CapLine::move_done:
+            for (Revoke& r : m_revokes)
+                if (r.used && r.move && r.handed_over && r.to == m.from && r.epoch == m.op) {
+                    const std::uint64_t op = r.op;
+                    r = {};
+                    out.done(op, Status::ok);
+                    return true;
+                }
+            return false;
         case CapLine::xfer_done:
         case CapLine::revoke_done:
             for (Asked& a : m_asked)
@@ -355,6 +526,16 @@ public:
             if (!s.cap.is_null() && caps::same_object(s.cap, c)) return true;
         return false;
     }
+    // Whether this node keeps any record of `c` (as owner, holder, or in a move).
+    [[nodiscard]] bool knows(const caps::Cap& c) const { return find(c) != nullptr || moving(c); }
+    // Whether `c` is in a move this node takes part in: as the owner handing it over (until the new
+    // owner said it took it), or as a holder told of the move and not yet of its end.
+    [[nodiscard]] bool moving(const caps::Cap& c) const {
+        for (const Revoke& r : m_revokes)
+            if (r.used && r.move && caps::same_object(r.root, c)) return true;
+        const Obj* o = find(c);
+        return o && o->moving_to != no_core;
+    }
 
 private:
     struct Obj {
@@ -364,6 +545,9 @@ private:
         std::uint64_t copies = 0;              // owner: cores that may hold a copy (bit per core)
         std::uint32_t sent[max_cores] = {};    // owner: copies sent to each core
         std::uint32_t received = 0;            // copies this core received since it last forgot the frame
+        std::uint32_t moving_to = no_core;     // holder: a move to this core was announced, not yet ended
+        bool dropped = false;                  // holder: its last copy went during a move; `gone` waits
+        std::uint32_t was_owner = no_core;     // holder: the owner before the last move
     };
     struct Asked {
         bool used = false;
@@ -371,14 +555,22 @@ private:
         std::uint32_t to = 0;
         std::uint64_t op = 0;
     };
+    // A revoke, or an ownership move (`move`), this node runs as owner; either locks `root`.
     struct Revoke {
         bool used = false;
         std::uint64_t op = 0, epoch = 0;
         std::uint32_t asker = 0;
         caps::Cap root{};
         caps::SlotIdx keep = caps::no_slot;
-        std::uint64_t waiting = 0;  // cores that have not answered revoked
+        std::uint64_t waiting = 0;  // cores that have not answered revoked (moving_ack)
+        bool move = false;
+        bool handed_over = false;   // move: `move` sent; waiting for move_done
+        bool to_lost = false;       // move: the new owner left before the hand-over
+        std::uint32_t to = 0;       // move: the new owner
+        std::uint64_t told = 0;     // move: cores sent `moving`
+        std::uint64_t holders = 0;  // move: cores that answered they hold a copy
     };
+    static constexpr std::uint32_t no_core = ~0u;
 
     static bool overlaps(const caps::Cap& a, const caps::Cap& b) {
         return a.base < b.base + b.size && b.base < a.base + a.size;
@@ -408,6 +600,48 @@ private:
     std::uint32_t owner_of(const caps::Cap& c) const {
         const Obj* o = find(c);
         return o ? o->owner : m_core;  // a frame with no record was carved here
+    }
+    Revoke* free_job() {
+        for (Revoke& r : m_revokes)
+            if (!r.used) return &r;
+        return nullptr;
+    }
+    // Whether an untyped of this table covers memory of `c`: a frame carved here.
+    [[nodiscard]] bool carved_here(const caps::Cap& c) const {
+        for (const caps::Slot& s : m_table.slots())
+            if (s.cap.type == caps::CapType::untyped && overlaps(s.cap, c)) return true;
+        return false;
+    }
+    // Every core told of a move answered: the set goes to the new owner, provided it still holds a
+    // copy. This core keeps the lock until the new owner says it took it.
+    void hand_over(Revoke& r, CapOut& out) {
+        if (r.to_lost) return call_off(r, Status::connection_lost, out);
+        if (!(r.holders >> r.to & 1)) return call_off(r, Status::not_found, out);
+        if (holds(r.root)) r.holders |= std::uint64_t{1} << m_core;
+        out.send(CapMsg{CapLine::move, m_core, r.to, r.epoch, m_core, r.root, r.holders});
+        r.handed_over = true;
+        if (Obj* o = find(r.root)) {
+            const bool keep = holds(r.root);
+            *o = {};
+            if (keep) {  // a holder now, like any other
+                o->used = true;
+                o->obj = r.root;
+                o->owner = r.to;
+                o->received = 1;  // as the new owner counts it (see `move`)
+            }
+        }
+    }
+    // The move ends without a hand-over: every core told of it keeps this core as the owner.
+    void call_off(Revoke& r, Status st, CapOut& out) {
+        for (std::uint32_t k = 0; k < m_cores; ++k)
+            if ((r.told >> k & 1) && m_alive[k]) {
+                CapMsg off{CapLine::owner, m_core, k, r.epoch, m_core, r.root, m_core};
+                off.status = st;
+                out.send(off);
+            }
+        const std::uint64_t op = r.op;
+        r = {};
+        out.done(op, st);
     }
     [[nodiscard]] bool locked(const caps::Cap& c) const {
         for (const Revoke& r : m_revokes)
@@ -453,6 +687,10 @@ private:
         if (o->owner == m_core) {
             if (o->copies == 0 && !locked(c)) *o = {};
             return;  // other cores may hold it: it stays owned here
+        }
+        if (o->moving_to != no_core) {  // said once the move ended, to whoever owns it then
+            o->dropped = true;
+            return;
         }
         const CapMsg g{CapLine::gone, m_core, o->owner, 0, m_core, c, o->received};
         *o = {};  // forgotten: a later copy starts counting again

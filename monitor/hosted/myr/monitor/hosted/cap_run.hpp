@@ -4,8 +4,8 @@
 // lines carried in their wire form (encode/decode) over a URPC channel for every ordered pair of
 // nodes. Nodes are spread over the host's cores (node k on thread k % threads), so a 2-core machine
 // still runs a four-core protocol with two threads truly at once. Every node issues random
-// operations (carving, transfers, deletes, revokes of frames and of untyped) while it serves the
-// lines of the others.
+// operations (carving, transfers, deletes, revokes of frames and of untyped, adopting pages from
+// outside its table and moving their ownership) while it serves the lines of the others.
 //
 // Checked while it runs: each node publishes, after every event and before every line it sends,
 // how many of its capabilities name each page (relaxed atomics); the lines order those stores. When
@@ -13,7 +13,8 @@
 // after removing its copies, so the owner reads every node's counts and none may still name
 // anything inside, except one copy on the asker's node when a frame's asker keeps its own. Checked
 // at the end, with every thread joined: every operation was answered, every table passes
-// caps::audit, and each owner's set is exactly the nodes that hold copies. Used by
+// caps::audit, exactly one node owns each frame still held, and its set is exactly the other nodes
+// that hold copies. Used by
 // tests/hosted/cap_hosted_test.cpp (also under TSan). Host only.
 #include <myr/caps/audit.hpp>
 #include <myr/hosted/runtime.hpp>
@@ -51,7 +52,10 @@ namespace cap_run_detail {
 inline constexpr std::uint32_t table_slots = 256;
 inline constexpr caps::SlotIdx untyped_slot = 1;
 inline constexpr std::uint64_t mem_bytes = 1 << 20;
-inline constexpr std::uint64_t pages_per_node = mem_bytes >> 12;
+// Pages of each node's memory outside its untyped, adopted one by one (each once per run, as memserv
+// hands a range to one holder at a time) and moved between owners.
+inline constexpr std::uint64_t adopt_pages = 64;
+inline constexpr std::uint64_t pages_per_node = (mem_bytes >> 12) + adopt_pages;
 inline constexpr unsigned max_open_ops = 4;  // operations one node has unanswered at once
 
 inline std::uint64_t mem_base(std::uint32_t c) { return (std::uint64_t{c} + 1) << 32; }
@@ -59,7 +63,8 @@ inline std::uint64_t table_base(std::uint32_t c) { return 0x1000'0000ull * (c + 
 // The page index (over every node's memory) of a physical address, or ~0 outside.
 inline std::uint64_t page_of(std::uint64_t phys, std::uint32_t nodes) {
     for (std::uint32_t c = 0; c < nodes; ++c)
-        if (phys >= mem_base(c) && phys < mem_base(c) + mem_bytes) return c * pages_per_node + ((phys - mem_base(c)) >> 12);
+        if (phys >= mem_base(c) && phys < mem_base(c) + mem_bytes + adopt_pages * 0x1000)
+            return c * pages_per_node + ((phys - mem_base(c)) >> 12);
     return ~0ull;
 }
 
@@ -91,7 +96,7 @@ struct Node final : CapOut {
     std::map<std::uint64_t, std::string> pending;   // op -> what it was
     std::map<std::string, std::uint64_t> outcomes;
     std::map<std::uint64_t, std::uint16_t> published;  // page -> count last stored (nonzero ones)
-    std::uint64_t next_op = 1, issued = 0, malformed = 0, revokes = 0, untyped_revokes = 0;
+    std::uint64_t next_op = 1, issued = 0, malformed = 0, revokes = 0, untyped_revokes = 0, adopted = 0;
 
     // Stores the counts of this node's table that changed since the last publish.
     void publish() {
@@ -161,9 +166,27 @@ struct Node final : CapOut {
 
     // One random operation of this node's domains (as the simulation's mix).
     void operate(std::mt19937& rng) {
-        const auto what = static_cast<unsigned>(rng() % 10);
+        const auto what = static_cast<unsigned>(rng() % 12);
         const auto fr = frames();
-        if (what < 2 || fr.empty()) {
+        if (what == 10 && adopted < adopt_pages) {
+            const caps::SlotIdx dest = free_run(1);
+            if (dest != caps::no_slot &&
+                node.adopt(dest, caps::make_frame(mem_base(id) + mem_bytes + 0x1000 * adopted++, 12)) != Status::ok)
+                shared->fail("node " + std::to_string(id) + " could not adopt a page nobody else knows");
+        } else if (what == 11 && !fr.empty()) {
+            // Mostly frames outside the untyped that it owns with copies out, so most moves get
+            // past the refusals; now and then any frame, which is refused.
+            std::vector<caps::SlotIdx> movable;
+            for (caps::SlotIdx i : fr) {
+                std::uint64_t copies = 0;
+                const caps::Cap c = node.table().cap(i);
+                if ((page_of(c.base, shared->nodes) % pages_per_node) >= (mem_bytes >> 12) && node.owns(c, copies) && copies)
+                    movable.push_back(i);
+            }
+            const auto& pick = movable.empty() || rng() % 4 == 0 ? fr : movable;
+            const auto dest = static_cast<std::uint32_t>((id + 1 + rng() % (shared->nodes - 1)) % shared->nodes);
+            node.move_owner(issue("move"), pick[rng() % pick.size()], dest, *this);
+        } else if (what < 2 || fr.empty()) {
             const auto n = static_cast<std::uint32_t>(1 + rng() % 3);
             const caps::SlotIdx dest = free_run(n);
             // The untyped's memory comes back only by revoking it (its watermark): when it is
@@ -284,22 +307,29 @@ inline CapRun run_caps(myr::hosted::Runtime& rt, const CapRunConfig& cfg) {
         if (const caps::AuditResult a = caps::audit(nd.node.table()); a.status != Status::ok)
             fail("node " + std::to_string(k) + " table: " + a.what);
     }
-    // Each owner's set is exactly the nodes that hold copies of its frames.
-    for (std::uint32_t o = 0; o < n; ++o) {
-        std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> holders;
-        for (std::uint32_t x = 0; x < n; ++x)
-            if (x != o)
-                for (const caps::Slot& sl : nodes[x]->node.table().slots())
-                    if (sl.cap.type == caps::CapType::frame && page_of(sl.cap.base, n) / pages_per_node == o)
-                        holders[{sl.cap.base, sl.cap.size}] |= std::uint64_t{1} << x;
-        for (const auto& [key, set] : holders) {
-            caps::Cap c = caps::make_frame(key.first, 12);
-            c.size = key.second;
-            std::uint64_t copies = 0;
-            if (!nodes[o]->node.owns(c, copies) || copies != set)
-                fail("owner " + std::to_string(o) + "'s set for a frame is " + std::to_string(copies) + ", its holders " +
-                     std::to_string(set));
+    // Exactly one node owns each frame still held (ownership moves), and its set is exactly the
+    // other nodes that hold copies.
+    std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> holders;
+    for (std::uint32_t x = 0; x < n; ++x)
+        for (const caps::Slot& sl : nodes[x]->node.table().slots())
+            if (sl.cap.type == caps::CapType::frame) holders[{sl.cap.base, sl.cap.size}] |= std::uint64_t{1} << x;
+    for (const auto& [key, set] : holders) {
+        caps::Cap c = caps::make_frame(key.first, 12);
+        c.size = key.second;
+        std::uint32_t owner = n;
+        std::uint64_t copies = 0;
+        for (std::uint32_t o = 0; o < n; ++o) {
+            std::uint64_t cs = 0;
+            if (nodes[o]->node.moving(c)) fail("node " + std::to_string(o) + " is still in a move at the end");
+            if (!nodes[o]->node.owns(c, cs)) continue;
+            if (owner != n) fail("nodes " + std::to_string(owner) + " and " + std::to_string(o) + " both own a frame");
+            owner = o;
+            copies = cs;
         }
+        if (owner == n) fail("a frame held by nodes " + std::to_string(set) + " has no owner");
+        else if (copies != (set & ~(std::uint64_t{1} << owner)))
+            fail("owner " + std::to_string(owner) + "'s set for a frame is " + std::to_string(copies) + ", its holders " +
+                 std::to_string(set));
     }
     return result;
 }
