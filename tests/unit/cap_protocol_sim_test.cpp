@@ -45,6 +45,12 @@ caps::Cap adoptable(std::uint32_t c, unsigned page) {
     caps::Cap f = caps::make_frame(mem_base(c) + mem_bytes + 0x1000ull * page, 12);
     return f;
 }
+// The core whose adoptable pages hold `c` (it keeps its copies through any revoke), or ~0u.
+std::uint32_t adopted_home(const caps::Cap& c) {
+    for (std::uint32_t k = 0; k < 64; ++k)
+        if (c.base >= mem_base(k) + mem_bytes && c.base < mem_base(k) + mem_bytes + 0x1000ull * adopt_pages) return k;
+    return ~0u;
+}
 
 template <std::uint32_t Cores = 4>
 struct SimT final : monitor::CapOut {
@@ -93,7 +99,8 @@ struct SimT final : monitor::CapOut {
         for (std::uint32_t x = 0; x < cores; ++x) {
             const auto slots = node[x].table().slots();
             for (caps::SlotIdx i = 0; i < slots.size(); ++i)
-                if (!slots[i].cap.is_null() && inside(slots[i].cap) && !(x == asker && i == keep && root.type == caps::CapType::frame))
+                if (!slots[i].cap.is_null() && inside(slots[i].cap) && !(x == asker && i == keep && root.type == caps::CapType::frame) &&
+                    adopted_home(slots[i].cap) != x)
                     fail("core " + std::to_string(x) + " slot " + std::to_string(i) + " survives a finished revoke of " +
                          (root.type == caps::CapType::untyped ? "an untyped" : "a frame") + " asked by core " +
                          std::to_string(asker) + " keeping slot " + std::to_string(keep));
@@ -541,7 +548,8 @@ TEST(CapProtocol, WireFormRoundTripsAndRefusesGarbage) {
 // Ownership moves (CapNode::move_owner): a frame adopted on core 0 (memory from outside its table,
 // as a memserv grant is) goes out to cores 1 and 2, and its ownership moves to core 1. From then on
 // core 1 counts the copies: a copy core 2 passes on is sent by core 1, and a revoke by core 1 takes
-// every other copy, core 0's included.
+// every other copy but the home's (core 0's, whose memory it is); the home's revoke, through core 1,
+// takes core 1's.
 TEST(CapProtocol, OwnershipMovesToAHolder) {
     Sim s;
     std::mt19937 rng(11);
@@ -577,13 +585,20 @@ TEST(CapProtocol, OwnershipMovesToAHolder) {
     const std::uint64_t back = s.issue("move back by a holder");
     s.node[0].move_owner(back, 20, 2, s);
     EXPECT_EQ(s.answers[back], Status::permission_denied);
-    // The new owner revokes: every copy but its own goes, the old owner's too.
+    // The new owner revokes: every copy but its own goes, except the home's (core 0 adopted the
+    // memory: its grant holder keeps it until it gives it back).
     s.node[1].revoke(s.issue("revoke"), s.frames(1).at(0), s);
     while (s.deliver_one(rng)) s.check();
     EXPECT_TRUE(s.node[1].holds(f));
-    for (std::uint32_t c : {0u, 2u, 3u}) EXPECT_FALSE(s.node[c].holds(f)) << c;
+    EXPECT_TRUE(s.node[0].holds(f)) << "the home's copy";
+    for (std::uint32_t c : {2u, 3u}) EXPECT_FALSE(s.node[c].holds(f)) << c;
     ASSERT_TRUE(s.node[1].owns(f, copies));
-    EXPECT_EQ(copies, 0u);
+    EXPECT_EQ(copies, 0b1u);
+    // The home revokes through the new owner (it holds the memory): the new owner's copy goes too.
+    s.node[0].revoke(s.issue("revoke by the home"), 20, s);
+    while (s.deliver_one(rng)) s.check();
+    EXPECT_TRUE(s.node[0].holds(f));
+    EXPECT_FALSE(s.node[1].holds(f));
     s.check_settled();
     EXPECT_EQ(s.failure, "");
 }
@@ -708,6 +723,45 @@ TEST(CapProtocol, ANewOwnerLostMidMove) {
         }
         EXPECT_EQ(s.failure, "");
     }
+}
+
+// A frame's memory is its home core's (the core that adopted it) wherever its ownership went: when
+// the home leaves the membership, every copy goes, the new owner's too, and a move of it under way
+// ends connection_lost. Without this the memory would go back to whoever hands it out next while
+// other cores could still reach it.
+TEST(CapProtocol, AMovedFrameGoesWhenItsHomeIsLost) {
+    Sim s;
+    std::mt19937 rng(15);
+    const caps::Cap f = adoptable(0, 0);
+    ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
+    s.node[0].transfer(s.issue("transfer"), 20, 1, s);
+    s.node[0].transfer(s.issue("transfer"), 20, 2, s);
+    while (s.deliver_one(rng)) s.check();
+    s.node[0].move_owner(s.issue("move"), 20, 1, s);
+    while (s.deliver_one(rng)) s.check();
+    std::uint64_t copies = 0;
+    ASSERT_TRUE(s.node[1].owns(f, copies));
+    caps::SlotIdx at1 = caps::no_slot;
+    for (caps::SlotIdx i : s.frames(1))
+        if (caps::same_object(s.node[1].table().cap(i), f)) at1 = i;
+    s.node[1].transfer(s.issue("transfer"), at1, 3, s);
+    while (s.deliver_one(rng)) s.check();
+    ASSERT_TRUE(s.node[3].holds(f));
+    const std::uint64_t move = s.issue("move under way");
+    s.node[1].move_owner(move, at1, 2, s);
+    for (auto& row : s.chan) row[0].clear();
+    for (auto& q : s.chan[0]) q.clear();
+    s.sweeps.clear();
+    for (std::uint32_t c : {1u, 2u, 3u}) s.node[c].core_lost(0, s);
+    while (s.deliver_one(rng)) {}
+    EXPECT_EQ(s.answers[move], Status::connection_lost);
+    for (std::uint32_t c : {1u, 2u, 3u}) {
+        EXPECT_FALSE(s.node[c].holds(f)) << "core " << c;
+        EXPECT_FALSE(s.node[c].knows(f)) << "core " << c;
+        EXPECT_EQ(caps::audit(s.node[c].table()).status, Status::ok);
+    }
+    EXPECT_EQ(s.sweeps.size(), 3u) << "one sweep per core that held it, the owner's included";
+    EXPECT_EQ(s.failure, "");
 }
 
 // A hostile monitor on core 3 sends the move's lines about a frame core 0 owns and core 1 holds:

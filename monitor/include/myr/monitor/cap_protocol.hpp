@@ -27,7 +27,9 @@
 //   anything inside can appear anywhere while the revoke runs.
 // - A core removed from the membership holds nothing any more: owners drop it from their sets and
 //   stop waiting for it, and every core drops its copies of the frames the lost core owned (no
-//   owner is left to count or revoke them).
+//   owner is left to count or revoke them) or whose memory it held (their **home**, the core that
+//   carved or adopted them, which every copy's record knows: that memory goes back to whoever
+//   hands it out next, even where ownership had moved away).
 // - A line is acted on only from the core with a say over what it names, so a confused or hostile
 //   monitor harms only what it owns: a copy lands only from the frame's owner (never over memory
 //   this core holds otherwise), a revoke sweeps only copies its sender owns (never this core's own
@@ -41,6 +43,9 @@
 //   (`move`). The new owner starts counting afresh and announces itself (`owner`) to every holder,
 //   which from then on sends its lines there. A holder between `moving` and `owner` holds its own
 //   lines back (transfers and revokes answer `busy`; a last copy's `gone` waits).
+// - The **home** of an adopted frame keeps its copies through any revoke: the memory is its grant
+//   holder's, and goes back only when that holder gives it back, after revoking (through whoever
+//   owns the frame then) every other copy.
 #include <myr/caps/table.hpp>
 
 #include <cstdint>
@@ -49,7 +54,7 @@
 namespace myr::monitor {
 
 enum class CapLine : std::uint8_t {
-    install,      // owner -> core: one copy of obj
+    install,      // owner -> core: one copy of obj; `arg` = its home (the core whose memory it is)
     xfer_req,     // core -> owner: copy obj to core `arg`; answered xfer_done to `asker`
     xfer_done,    // owner -> asker: `status`
     gone,         // core -> owner: no copy of obj is left here; `arg` = copies received since it last forgot it
@@ -269,6 +274,7 @@ public:
         r->asker = m_core;
         r->root = c;
         r->to = to;
+        r->home = o->home;
         for (std::uint32_t k = 0; k < m_cores; ++k)
             if ((o->copies >> k & 1) && k != m_core && m_alive[k]) {
                 r->waiting |= std::uint64_t{1} << k;
@@ -280,12 +286,25 @@ public:
 
     // Core `core` left the membership: it holds nothing any more and answers nothing. The copies
     // here of frames it owned go too (swept, as by a revoke of theirs): nobody is left to count
-    // them or to revoke them, and the memory goes back to whoever hands it out next.
+    // them or to revoke them, and the memory goes back to whoever hands it out next. So do those
+    // of frames whose home it was, whoever owns them now (their memory was that core's).
     void core_lost(std::uint32_t core, CapOut& out) {
         if (core >= m_cores || core == m_core) return;
         m_alive[core] = false;
+        // Moves of frames whose memory was the lost core's end (connection_lost): the frame goes
+        // everywhere. One not handed over yet is called off once the answers on their way are in.
+        for (Revoke& r : m_revokes)
+            if (r.used && r.move && r.home == core) {
+                if (!r.handed_over) {
+                    r.to_lost = true;
+                } else {
+                    const std::uint64_t op = r.op;
+                    r = {};
+                    out.done(op, Status::connection_lost);
+                }
+            }
         for (Obj& o : m_objs)
-            if (o.used && o.owner == core) {
+            if (o.used && (o.owner == core || o.home == core)) {
                 const caps::Cap obj = o.obj;
                 o = {};
                 remove_frame(obj);
@@ -340,7 +359,8 @@ public:
             // Only the owner sends copies, and never of memory this core holds otherwise (its own,
             // or a frame another owner sent): the record, if any, must name the sender as owner.
             if (const Obj* have = find(m.obj); have ? have->owner != m.from : overlaps_table(m.obj)) return false;
-            Obj* o = make(m.obj, m.from);
+            if (m.arg >= m_cores) return false;  // no home
+            Obj* o = make(m.obj, m.from, static_cast<std::uint32_t>(m.arg));
             if (o) {
                 ++o->received;
                 install_here(m.obj);
@@ -526,6 +546,11 @@ public:
             if (!s.cap.is_null() && caps::same_object(s.cap, c)) return true;
         return false;
     }
+    // The core whose memory `c` is (it carved or adopted it): this core when it keeps no record.
+    [[nodiscard]] std::uint32_t home_of(const caps::Cap& c) const {
+        const Obj* o = find(c);
+        return o ? o->home : m_core;
+    }
     // Whether this node keeps any record of `c` (as owner, holder, or in a move).
     [[nodiscard]] bool knows(const caps::Cap& c) const { return find(c) != nullptr || moving(c); }
     // Whether `c` is in a move this node takes part in: as the owner handing it over (until the new
@@ -548,6 +573,7 @@ private:
         std::uint32_t moving_to = no_core;     // holder: a move to this core was announced, not yet ended
         bool dropped = false;                  // holder: its last copy went during a move; `gone` waits
         std::uint32_t was_owner = no_core;     // holder: the owner before the last move
+        std::uint32_t home = 0;                // the core whose memory it is (it carved or adopted it)
     };
     struct Asked {
         bool used = false;
@@ -565,8 +591,9 @@ private:
         std::uint64_t waiting = 0;  // cores that have not answered revoked (moving_ack)
         bool move = false;
         bool handed_over = false;   // move: `move` sent; waiting for move_done
-        bool to_lost = false;       // move: the new owner left before the hand-over
+        bool to_lost = false;       // move: the new owner, or the frame's home, left before the hand-over
         std::uint32_t to = 0;       // move: the new owner
+        std::uint32_t home = 0;     // move: the frame's home
         std::uint64_t told = 0;     // move: cores sent `moving`
         std::uint64_t holders = 0;  // move: cores that answered they hold a copy
     };
@@ -585,7 +612,7 @@ private:
             if (o.used && caps::same_object(o.obj, c)) return &o;
         return nullptr;
     }
-    Obj* make(const caps::Cap& c, std::uint32_t owner) {
+    Obj* make(const caps::Cap& c, std::uint32_t owner, std::uint32_t home) {
         if (Obj* o = find(c)) return o;
         for (Obj& o : m_objs)
             if (!o.used) {
@@ -593,6 +620,7 @@ private:
                 o.used = true;
                 o.obj = c;
                 o.owner = owner;
+                o.home = home;
                 return &o;
             }
         return nullptr;
@@ -622,11 +650,13 @@ private:
         r.handed_over = true;
         if (Obj* o = find(r.root)) {
             const bool keep = holds(r.root);
+            const std::uint32_t home = o->home;
             *o = {};
             if (keep) {  // a holder now, like any other
                 o->used = true;
                 o->obj = r.root;
                 o->owner = r.to;
+                o->home = home;
                 o->received = 1;  // as the new owner counts it (see `move`)
             }
         }
@@ -671,11 +701,11 @@ private:
 
     Status send_copy(const caps::Cap& c, std::uint32_t to, CapOut& out, std::uint64_t tag) {
         if (locked(c)) return Status::busy;
-        Obj* o = make(c, m_core);
+        Obj* o = make(c, m_core, m_core);  // a first copy: of memory carved or adopted here
         if (!o) return Status::no_memory;
         o->copies |= std::uint64_t{1} << to;
         ++o->sent[to];
-        CapMsg m{CapLine::install, m_core, to, 0, m_core, c, 0};
+        CapMsg m{CapLine::install, m_core, to, 0, m_core, c, o->home};
         m.tag = tag;
         out.send(m);
         return Status::ok;
@@ -744,9 +774,11 @@ private:
         for (Obj& o : m_objs) {
             if (!o.used || o.owner != m_core) continue;
             if (done.root.type == caps::CapType::untyped ? overlaps(o.obj, done.root) : caps::same_object(o.obj, done.root)) {
-                // Only the asker may still hold it, and only if it did not give its copy up meanwhile.
+                // Only the asker may still hold it, and only if it did not give its copy up meanwhile;
+                // and the home of a frame adopted there, which keeps its copies.
                 const bool asker_holds = done.root.type == caps::CapType::frame && done.asker != m_core && o.sent[done.asker] > 0;
-                o.copies = asker_holds ? std::uint64_t{1} << done.asker : 0;
+                const bool home_holds = o.home != m_core && o.sent[o.home] > 0;
+                o.copies = (asker_holds ? std::uint64_t{1} << done.asker : 0) | (home_holds ? std::uint64_t{1} << o.home : 0);
                 if (o.copies == 0 && !holds(o.obj)) o = {};
             }
         }
@@ -768,6 +800,9 @@ private:
                 else if (c.type == caps::CapType::frame && overlaps(c, root)) remove_frame(c);
             }
         } else {
+            // The home keeps its copies of a frame it adopted whoever asked (see sweep_copies).
+            const Obj* o = find(root);
+            if (asker != m_core && (o ? o->home == m_core : true) && !carved_here(root)) return;
             const bool keeping = asker == m_core && keep < m_table.size() && caps::same_object(m_table.cap(keep), root);
             remove_frame(root, keeping ? keep : caps::no_slot);
         }
@@ -775,7 +810,10 @@ private:
 
     // A holder's step of a revoke that core `from` runs: every copy here of a frame `from` owns
     // inside `root` (the frame itself, or the frames carved from an untyped) goes, but slot `keep`
-    // when this core asked, and the caller removes its kernel's capabilities to each (swept).
+    // when this core asked, and the caller removes its kernel's capabilities to each (swept). The
+    // home of a frame adopted there keeps its copies: the memory is its grant holder's until that
+    // holder gives it back, which revokes every other copy first (a revoke by a new owner takes
+    // the copies it counts, never the memory from under its grant).
     // Nothing else is touched: memory this core owns, copies from other owners (`foreign` is set
     // when the revoke named any: a line no honest owner sends). Returns how many copies this core
     // had received of the frames it now forgets.
@@ -788,6 +826,7 @@ private:
                 foreign = true;
                 continue;
             }
+            if (o.home == m_core) continue;  // our own memory, adopted here and owned elsewhere: kept
             const caps::Cap obj = o.obj;
             const bool keeping = root.type == caps::CapType::frame && asker == m_core && keep < m_table.size() &&
                                  caps::same_object(m_table.cap(keep), obj);

@@ -11,7 +11,8 @@
 // how many of its capabilities name each page (relaxed atomics); the lines order those stores. When
 // an owner finishes a revoke (CapOut::revoke_finished), every other node has answered `revoked`
 // after removing its copies, so the owner reads every node's counts and none may still name
-// anything inside, except one copy on the asker's node when a frame's asker keeps its own. Checked
+// anything inside, except one copy on the asker's node when a frame's asker keeps its own, and the
+// home's copies of a page it adopted (a revoke never takes those). Checked
 // at the end, with every thread joined: every operation was answered, every table passes
 // caps::audit, exactly one node owns each frame still held, and its set is exactly the other nodes
 // that hold copies. Used by
@@ -133,7 +134,9 @@ struct Node final : CapOut {
         for (std::uint32_t x = 0; x < shared->nodes; ++x)
             for (std::uint64_t p = first; p < first + count; ++p) {
                 const std::uint16_t n = shared->held(x, p).load(std::memory_order_relaxed);
-                const std::uint16_t allowed = root.type == caps::CapType::frame && x == asker ? 1 : 0;
+                // The asker keeps one copy of a frame; the home of an adopted page keeps its own.
+                const bool home = p / pages_per_node == x && p % pages_per_node >= (mem_bytes >> 12);
+                const std::uint16_t allowed = home ? n : root.type == caps::CapType::frame && x == asker ? 1 : 0;
                 if (n > allowed)
                     shared->fail("node " + std::to_string(x) + " still holds " + std::to_string(n) + " cap(s) to page " +
                                  std::to_string(p) + " when owner " + std::to_string(id) + " finished a revoke of " +
