@@ -297,7 +297,8 @@ void serve_call(const Message& m) {
     case abi::MonitorOp::frame_give:
     case abi::MonitorOp::frame_poll:
     case abi::MonitorOp::frame_take:
-    case abi::MonitorOp::frame_revoke: return frames_serve(who, m, incoming);
+    case abi::MonitorOp::frame_revoke:
+    case abi::MonitorOp::frame_move: return frames_serve(who, m, incoming);
     }
     reply(Status::invalid_argument);
 }

@@ -63,7 +63,7 @@ bool grant_covers(std::uint64_t domain, std::uint64_t phys, std::uint64_t size);
 
 // ---- frames.cpp: frames across cores (docs/capabilities.md, "Frames across cores in the guest") --
 void frames_init();
-// MonitorOp::frame_give / frame_poll / frame_take / frame_revoke from `who`; `incoming`: our slot
+// MonitorOp::frame_give / frame_poll / frame_take / frame_revoke / frame_move from `who`; `incoming`: our slot
 // with the cap sent with the call (deleted after the call by serve_local).
 void frames_serve(std::uint64_t who, const user::Message& m, std::uint64_t incoming);
 // Frames of `domain` inside [phys, phys + size) that were given to other cores: their revokes

@@ -15,6 +15,12 @@
 // the giver ends, the copies on other cores are revoked first; return and reclaim answer busy
 // until then, and the death of a giver with copies out is reported (the death feed memserv frees
 // grants from) only once the revokes finished (binding.cpp, forget()).
+//
+// Ownership moves (frame_move): the giver hands the ownership to the domain holding the copy on
+// another core (CapNode::move_owner), which may then revoke the other copies and pass its own on
+// without asking the giver's core. The memory stays the giver's grant: this core is the frame's
+// home, keeps its copy through any revoke, and its revoke or the grant's end goes through the new
+// owner. When the owning domain ends, its monitor moves the ownership back home.
 #include "binding_internal.hpp"
 #include "deaths.hpp"
 #include "mesh.hpp"
@@ -34,10 +40,15 @@ bool enabled;
 // The domain of this core each record is for: the giver (a root owned here) or the domain a copy
 // was given to. 0: none (a free slot, or a copy whose domain did not take it yet).
 std::uint32_t holder[table_slots];
+// Records of frames adopted here from their holder's grant (this core is their home), owned here
+// or moved away: the grant's end revokes their copies first, wherever the ownership is.
+bool mine[table_slots];
+// The holder of a record whose owning domain ended while its ownership goes back home.
+constexpr std::uint32_t orphaned = 0xffff'ffff;
 
 // Gives and revokes in flight: a domain's (polled with frame_poll) or our own (`internal`: the
 // revoke of a frame whose grant ends; its record goes when it finishes).
-enum class Kind : std::uint8_t { give, revoke };
+enum class Kind : std::uint8_t { give, revoke, move };
 struct Op {
     bool used, done, internal, sent;  // sent: a give whose copy is on its way (frame_landed answers)
     Kind kind;
@@ -89,6 +100,7 @@ public:
     void done(std::uint64_t op, Status st) override;
     void installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from) override;
     void swept(const caps::Cap& root, std::uint32_t asker) override;
+    void took_ownership(const caps::Cap& obj, std::uint32_t from) override;
 };
 Out out;
 
@@ -101,15 +113,35 @@ Op* op_of(std::uint64_t ticket) {
 void drop_record(caps::SlotIdx s) {
     (void)node.remove(s, out);
     holder[s] = 0;
+    mine[s] = false;
+}
+
+Op* new_op(std::uint32_t domain, Kind kind, bool internal);
+
+// The monitor's own revoke of the frame in record `s` (every copy elsewhere; through the owner
+// when that is another core): the record goes once it finished. False: no room now.
+bool revoke_internal(caps::SlotIdx s) {
+    Op* o = new_op(0, Kind::revoke, true);
+    if (!o) return false;
+    o->slot = s;
+    node.revoke(o->ticket, s, out);
+    return true;
 }
 
 void Out::done(std::uint64_t ticket, Status st) {
     Op* o = op_of(ticket);
     if (!o) return;
-    if (o->internal) {  // a grant ended: its frame was revoked everywhere, the record goes
+    if (o->internal) {
+        // A grant ended and its frame was revoked everywhere, or an ended owner's frame went back
+        // home: the record goes. A revoke refused (busy: another runs) leaves it, and the grant's
+        // end asks again; an ownership that could not go home (the home dropped its copy) ends
+        // with a revoke of every copy.
         const caps::SlotIdx s = o->slot;
+        const Kind kind = o->kind;
         *o = {};
-        if (s < table_slots && !node.table().cap(s).is_null()) drop_record(s);
+        if (s >= table_slots || node.table().cap(s).is_null()) return;
+        if (st == Status::ok) return drop_record(s);
+        if (kind == Kind::move) (void)revoke_internal(s);
         return;
     }
     if (o->kind == Kind::give && st == Status::ok) {
@@ -184,17 +216,27 @@ void Out::swept(const caps::Cap& root, std::uint32_t asker) {
         }
     const auto slots = node.table().slots();
     for (caps::SlotIdx i = 0; i < slots.size(); ++i)
-        if (slots[i].cap.is_null()) holder[i] = 0;
+        if (slots[i].cap.is_null()) {
+            holder[i] = 0;
+            mine[i] = false;
+        }
+}
+
+void Out::took_ownership(const caps::Cap& obj, std::uint32_t from) {
+    const auto slots = node.table().slots();
+    for (caps::SlotIdx i = 1; i < slots.size(); ++i)
+        if (holder[i] != 0 && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj))
+            print("frame {:#x} of core {}: owned here now, by domain {}", obj.base, from, holder[i]);
 }
 
 Op* new_op(std::uint32_t domain, Kind kind, bool internal) {
-    unsigned mine = 0;
+    unsigned its = 0;
     Op* free = nullptr;
     for (Op& o : ops) {
         if (!o.used) free = free ? free : &o;
-        else if (!internal && !o.internal && o.domain == domain) ++mine;
+        else if (!internal && !o.internal && o.domain == domain) ++its;
     }
-    if (!free || (!internal && mine >= ops_per_domain)) return nullptr;
+    if (!free || (!internal && its >= ops_per_domain)) return nullptr;
     *free = {};
     free->used = true;
     free->internal = internal;
@@ -218,26 +260,17 @@ Status sent_frame(const user::Message& m, std::uint64_t incoming, caps::Cap& f) 
     return f.size ? Status::ok : Status::invalid_argument;
 }
 
-// The record of a copy of frame `f` given to `domain` (it took it), or no_slot.
-caps::SlotIdx held_record(const caps::Cap& f, std::uint32_t domain) {
+// The record of frame `f` held for `domain` (a frame it gave, or a copy it took), or no_slot.
+caps::SlotIdx record_of(const caps::Cap& f, std::uint32_t domain) {
     const auto slots = node.table().slots();
-    for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
-        std::uint64_t copies = 0;
-        if (holder[i] == domain && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, f) && !node.owns(f, copies))
-            return i;
-    }
+    for (caps::SlotIdx i = 1; i < slots.size(); ++i)
+        if (holder[i] == domain && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, f)) return i;
     return caps::no_slot;
 }
 
-// The record of frame `f` owned here for `domain`, or no_slot.
-caps::SlotIdx owned_record(const caps::Cap& f, std::uint32_t domain) {
-    const auto slots = node.table().slots();
-    for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
-        std::uint64_t copies = 0;
-        if (holder[i] == domain && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, f) && node.owns(f, copies))
-            return i;
-    }
-    return caps::no_slot;
+bool owned(const caps::Cap& f) {
+    std::uint64_t copies = 0;
+    return node.owns(f, copies);
 }
 
 void give(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
@@ -247,11 +280,11 @@ void give(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
     caps::Cap f{};
     if (const Status st = sent_frame(m, incoming, f); st != Status::ok) return (void)reply(st);
     // The giver holds the grant the frame was carved from; else the caller passes on a copy it
-    // was given (the owner sends the new copy and counts it: CapNode's xfer_req).
-    const caps::SlotIdx held = grant_covers(who, f.base, f.size) ? caps::no_slot : held_record(f, static_cast<std::uint32_t>(who));
-    if (held == caps::no_slot && !grant_covers(who, f.base, f.size)) return (void)reply(Status::permission_denied);
+    // was given (its owner, here or on another core, sends the new copy and counts it).
+    const bool granted = grant_covers(who, f.base, f.size);
+    caps::SlotIdx rec = record_of(f, static_cast<std::uint32_t>(who));
+    if (rec == caps::no_slot && !granted) return (void)reply(Status::permission_denied);
     if (!mesh_alive(core) || deaths::ended(core, domain)) return (void)reply(Status::connection_lost);
-    caps::SlotIdx rec = held != caps::no_slot ? held : owned_record(f, static_cast<std::uint32_t>(who));
     if (rec == caps::no_slot) {
         const auto slots = node.table().slots();
         for (caps::SlotIdx i = 1; i < slots.size() && rec == caps::no_slot; ++i)
@@ -259,6 +292,7 @@ void give(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
         if (rec == caps::no_slot) return (void)reply(Status::no_memory);
         if (const Status st = node.adopt(rec, f); st != Status::ok) return (void)reply(st);
         holder[rec] = static_cast<std::uint32_t>(who);
+        mine[rec] = true;
     }
     Op* o = new_op(static_cast<std::uint32_t>(who), Kind::give, false);
     if (!o) return (void)reply(Status::busy);
@@ -274,8 +308,10 @@ void revoke(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
     if (!enabled) return (void)reply(Status::unsupported);
     caps::Cap f{};
     if (const Status st = sent_frame(m, incoming, f); st != Status::ok) return (void)reply(st);
-    if (!grant_covers(who, f.base, f.size)) return (void)reply(Status::permission_denied);
-    const caps::SlotIdx rec = owned_record(f, static_cast<std::uint32_t>(who));
+    // The grant's holder (through the owner, when ownership moved away), or the domain that owns
+    // the frame now; not a holder of a copy.
+    const caps::SlotIdx rec = record_of(f, static_cast<std::uint32_t>(who));
+    if (!grant_covers(who, f.base, f.size) && (rec == caps::no_slot || !owned(f))) return (void)reply(Status::permission_denied);
     if (rec == caps::no_slot) return (void)reply(Status::not_found);
     Op* o = new_op(static_cast<std::uint32_t>(who), Kind::revoke, false);
     if (!o) return (void)reply(Status::busy);
@@ -283,6 +319,25 @@ void revoke(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
     const std::uint64_t ticket = o->ticket;
     (void)reply(Status::ok, ticket);
     node.revoke(ticket, rec, out);
+}
+
+void move(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
+    const std::uint64_t core = m.w[1];
+    if (!enabled) return (void)reply(Status::unsupported);
+    if (core >= mesh.cores || core == mesh.core) return (void)reply(Status::invalid_argument);
+    caps::Cap f{};
+    if (const Status st = sent_frame(m, incoming, f); st != Status::ok) return (void)reply(st);
+    const caps::SlotIdx rec = record_of(f, static_cast<std::uint32_t>(who));
+    if (rec == caps::no_slot) return (void)reply(grant_covers(who, f.base, f.size) ? Status::not_found : Status::permission_denied);
+    if (!owned(f)) return (void)reply(Status::permission_denied);
+    if (!mesh_alive(core)) return (void)reply(Status::connection_lost);
+    Op* o = new_op(static_cast<std::uint32_t>(who), Kind::move, false);
+    if (!o) return (void)reply(Status::busy);
+    o->slot = rec;
+    o->core = static_cast<std::uint32_t>(core);
+    const std::uint64_t ticket = o->ticket;
+    (void)reply(Status::ok, ticket);
+    node.move_owner(ticket, rec, static_cast<std::uint32_t>(core), out);
 }
 
 void poll(std::uint64_t who, std::uint64_t ticket) {
@@ -318,6 +373,7 @@ void frames_serve(std::uint64_t who, const user::Message& m, std::uint64_t incom
     case abi::MonitorOp::frame_poll: return poll(who, m.w[1]);
     case abi::MonitorOp::frame_take: return take(who);
     case abi::MonitorOp::frame_revoke: return revoke(who, m, incoming);
+    case abi::MonitorOp::frame_move: return move(who, m, incoming);
     default: return (void)reply(Status::invalid_argument);
     }
 }
@@ -329,19 +385,20 @@ bool frames_release(std::uint32_t domain, std::uint64_t phys, std::uint64_t size
     for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
         const caps::Cap c = slots[i].cap;
         std::uint64_t copies = 0;
-        if (holder[i] != domain || c.is_null() || c.base < phys || c.base - phys >= size || !node.owns(c, copies)) continue;
+        if (holder[i] != domain || c.is_null() || c.base < phys || c.base - phys >= size) continue;
+        const bool own = node.owns(c, copies);
+        if (!own && !mine[i]) continue;  // a copy given to it, not memory of its grant
         bool revoking = false;
         for (const Op& o : ops)
             revoking |= o.used && o.internal && o.slot == i;
         if (revoking) {
             busy = true;
-        } else if (copies) {
-            // Copies elsewhere: they go first (the record stays until the revoke finished).
-            Op* o = new_op(domain, Kind::revoke, true);
+        } else if (copies || !own) {
+            // Copies elsewhere (or, with the ownership moved away, perhaps): they go first, through
+            // the owner; the record stays until the revoke finished. No room now: asked again (the
+            // caller retries while busy).
             busy = true;
-            if (!o) continue;  // no room now: asked again (the caller retries while busy)
-            o->slot = i;
-            node.revoke(o->ticket, i, out);
+            (void)revoke_internal(i);
         } else {
             drop_record(i);
         }
@@ -359,10 +416,24 @@ bool frames_domain_ended(std::uint32_t d) {
     for (Op& o : ops)
         if (o.used && !o.internal && o.domain == d) o = {};
     // Copies it was given: the kernel removed its caps; the owners hear that the copy is gone.
+    // Copies whose ownership moved here for it: the ownership goes back to the frame's home (which
+    // keeps its copy), else every copy is revoked. Its death waits for neither: no memory of its
+    // own is involved.
     const auto slots = node.table().slots();
     for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
-        std::uint64_t copies = 0;
-        if (holder[i] == d && !slots[i].cap.is_null() && !node.owns(slots[i].cap, copies)) drop_record(i);
+        if (holder[i] != d || slots[i].cap.is_null() || mine[i]) continue;
+        if (!owned(slots[i].cap)) {
+            drop_record(i);
+            continue;
+        }
+        holder[i] = orphaned;
+        Op* o = new_op(0, Kind::move, true);
+        if (!o) {
+            (void)revoke_internal(i);  // no room for a move: every copy goes (none: the home's revoke or return ends it)
+            continue;
+        }
+        o->slot = i;
+        node.move_owner(o->ticket, i, node.home_of(slots[i].cap), out);
     }
     // Frames it gave: every copy on another core goes before its death is reported.
     return frames_release(d, 0, ~0ull);

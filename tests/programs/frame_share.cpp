@@ -15,8 +15,13 @@
 //     through the death feed that the taker then faulted on its next read of the frame;
 //   - gives it to a `frameshare passer` on core `target`, which passes its copy on to a taker on
 //     core 0; that taker acknowledges, and one revoke takes both copies (both fault);
+//   - moves the ownership to a `frameshare owner` on core `target` (flow A), which passes a copy on
+//     to core 0 and revokes it (that taker faults, the giver's copy stays) and ends owning it: the
+//     ownership comes back to the giver's core;
 //   - gives it to a `frameshare leaver` on the same core, which checks the pattern and exits still
-//     holding its copy: the grant then goes back (return_ram) at once, nothing is left elsewhere;
+//     holding its copy;
+//   - moves the ownership to a second `frameshare owner` (flow B) and revokes through it: that
+//     owner faults, the giver's copy stays; the grant then goes back (return_ram);
 //   - (while the sitters' offers wait) spawns a `frameshare orphan` on the next core, which gives
 //     a frame of its own grant to a taker and exits without revoking: its monitor revokes the copy
 //     before it reports the death.
@@ -132,6 +137,37 @@ int pass(std::uint64_t to) {
     if (failures) return 1;
     user::print("frameshare passer core {}: passed the frame of core {} on to core {}", core, g.from_core, t.core);
     return read_until_revoked("passer", w);
+}
+
+// ---- an owner: a holder the giver moves the frame's ownership to ------------------------------
+// Takes the frame, acknowledges, and waits for the giver's word in the frame's second word:
+// `moved` (flow A): it owns the frame now, so it passes its copy on to a taker it spawns on core
+// `to` (its own monitor sends that copy, asking nobody), revokes it once that taker acknowledged (the
+// taker faults; the giver's core keeps its copy: the memory is its grant), and ends owning it: its
+// monitor moves the ownership back to the giver's core. `moved_b` (flow B): the giver will revoke
+// through it, so it reads until that revoke takes its copy.
+constexpr std::uint64_t moved = 0x0e1e'0000'0000'000aull, moved_b = 0x0e1e'0000'0000'000bull;
+int own(std::uint64_t to) {
+    user::GivenFrame g{};
+    volatile std::uint64_t* w = take_checked("owner", g);
+    if (!w) return 1;
+    w[1] = ack | core;
+    user::Deadline limit(100000);
+    while (w[1] != moved && w[1] != moved_b && !limit.passed()) user::wait_event();
+    if (w[1] == moved_b) return read_until_revoked("owner", w);
+    expect("the giver moved the ownership here", w[1] == moved ? Status::ok : Status::timeout, Status::ok);
+    expect("an owner moving it to a core with no copy", user::frame_move(taken_slot, to), Status::not_found);
+    user::Spawned t{};
+    expect("spawn the owner's taker", user::spawn("frameshare", to, "taker", t), Status::ok);
+    w[3] = t.domain;
+    expect("the owner passes its copy on", user::frame_give(taken_slot, t.core, t.domain), Status::ok);
+    for (user::Deadline l(100000); w[1] != (ack | t.core) && !l.passed();) user::wait_event();
+    expect("its taker acknowledged", w[1] == (ack | t.core) ? Status::ok : Status::timeout, Status::ok);
+    expect("the owner revokes", user::frame_revoke(taken_slot), Status::ok);
+    if (failures) return 1;
+    user::print("frameshare owner core {}: owns the frame of core {}: passed it on to core {} and revoked it", core,
+                g.from_core, t.core);
+    return 0;  // ends owning it
 }
 
 // ---- an orphan: a giver that ends with its frame given ----------------------------------------
@@ -330,6 +366,37 @@ int give(std::uint64_t target) {
     }
     for (unsigned k = 1; k < 4; ++k) w[k] = magic | k;
 
+    // Flow A: ownership moves to a holder on the target core (`frameshare owner`), which passes a
+    // copy on to core 0 and revokes it; the giver's copy stays. When it ends still owning the
+    // frame its monitor moves the ownership back here.
+    w[1] = 0;
+    w[3] = 0;
+    user::Spawned owner{};
+    expect("spawn the owner", user::spawn("frameshare", target, "owner 0000", owner), Status::ok);
+    expect("give to the owner", user::frame_give(frame_slot, owner.core, owner.domain), Status::ok);
+    expect("the owner acknowledged", wait_ack(w, owner.core), Status::ok);
+    expect("move to our own core", user::frame_move(frame_slot, core), Status::invalid_argument);
+    expect("move to a core with no copy", user::frame_move(frame_slot, 0), Status::not_found);
+    expect("move of an untyped (no capability comes)", user::frame_move(untyped_slot, target), Status::invalid_argument);
+    expect("move", user::frame_move(frame_slot, target), Status::ok);
+    expect("a second move by the old owner", user::frame_move(frame_slot, target), Status::permission_denied);
+    w[1] = moved;
+    expect("the owner's end is reported", death_of(owner.core, owner.domain, how), Status::ok);
+    expect("the owner exited", how == abi::DomainStatus::exited ? Status::ok : Status::internal, Status::ok);
+    expect("the owner's taker on core 0 faulted after its revoke", death_of(0, w[3], how), Status::ok);
+    expect("it faulted", how == abi::DomainStatus::faulted ? Status::ok : Status::internal, Status::ok);
+    expect("our own copy still reads after the new owner's revoke", w[2] == (magic | 2) ? Status::ok : Status::internal,
+           Status::ok);
+    // The ownership comes back here: a move to core 0 (no copy there) is then not_found, not
+    // permission_denied (asked again while the move home runs).
+    Status home = Status::permission_denied;
+    for (user::Deadline limit(3000); (home == Status::permission_denied || home == Status::busy) && !limit.passed();) {
+        home = user::frame_move(frame_slot, 0);
+        if (home == Status::permission_denied || home == Status::busy) user::wait_event();
+    }
+    expect("the ownership came back when the owner ended", home, Status::not_found);
+    for (unsigned k = 1; k < 4; ++k) w[k] = magic | k;
+
     // A holder that ends with its copy: the grant goes back at once afterwards.
     w[1] = 0;
     user::Spawned leaver{};
@@ -338,8 +405,25 @@ int give(std::uint64_t target) {
     expect("the leaver acknowledged", wait_ack(w, leaver.core), Status::ok);
     expect("the leaver's end is reported", death_of(leaver.core, leaver.domain, how), Status::ok);
     expect("the leaver exited", how == abi::DomainStatus::exited ? Status::ok : Status::internal, Status::ok);
+
+    // Flow B: ownership moves to a holder on the target core, and the giver revokes through it:
+    // the new owner's copy goes (it faults), the giver's stays.
+    w[1] = 0;
+    user::Spawned owner2{};
+    expect("spawn a second owner", user::spawn("frameshare", target, "owner 0000", owner2), Status::ok);
+    expect("give to the second owner", user::frame_give(frame_slot, owner2.core, owner2.domain), Status::ok);
+    expect("the second owner acknowledged", wait_ack(w, owner2.core), Status::ok);
+    expect("move to the second owner", user::frame_move(frame_slot, target), Status::ok);
+    w[1] = moved_b;
+    expect("the giver revokes through the new owner", user::frame_revoke(frame_slot), Status::ok);
+    expect("the second owner's end is reported", death_of(owner2.core, owner2.domain, how), Status::ok);
+    expect("it faulted reading the revoked frame", how == abi::DomainStatus::faulted ? Status::ok : Status::internal,
+           Status::ok);
+    expect("our own copy still reads", w[2] == (magic | 2) ? Status::ok : Status::internal, Status::ok);
+
     // Its monitor said `gone` when it ended; once that reached ours no copy is out and the grant
-    // goes (busy while a copy may still be out).
+    // goes (busy while a copy may still be out; through the owner on the target core, which counts
+    // ours as the last copy).
     expect("return_ram once no copy is out, and free", return_grant(grant), Status::ok);
     mem.close();
     if (failures) return 1;
@@ -358,7 +442,8 @@ extern "C" int main(std::uint64_t arg) {
     (void)user::read_args(role, sizeof role);
     if (role[0] == 't') return receive(true);
     if (role[0] == 'l') return receive(false);
-    if (role[0] == 'o') return orphan(digits(role, 7));  // "orphan TTTT": the target core
+    if (role[0] == 'o' && role[1] == 'w') return own(digits(role, 6));  // "owner TTTT": the core of its taker
+    if (role[0] == 'o') return orphan(digits(role, 7));                 // "orphan TTTT": the target core
     if (role[0] == 'p') return pass(digits(role, 7));    // "passer TTTT": the core of its taker
     if (role[0] == 's') {  // "sitter CCCC DDDD": never takes what it is given; ends after its giver
         abi::DomainStatus how{};

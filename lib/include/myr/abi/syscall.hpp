@@ -329,6 +329,13 @@ enum class MonitorOp : std::uint64_t {
                        // not_found: no copy of it was given; wrong_type, permission_denied as for give
     // Kept memory (docs/monitors.md, "Kept memory"): memory of a supervised server instance that
     // outlives its crashes, so a restarted instance finds what its predecessor wrote there.
+    frame_move = 32,   // (op, core) + a frame cap sent with the call -> ok, w1 = ticket (frame_poll: ok once
+                       // the domain holding the copy on `core` owns it: it may revoke every other copy
+                       // but the giver's core's and pass its copy on without asking this core; when it
+                       // ends, ownership goes back to the giver's core). not_found: never given, or no
+                       // copy on that core (found when asked); permission_denied: the caller does not own
+                       // it (a holder, or the giver after a move); invalid_argument, wrong_type, busy,
+                       // connection_lost as for give
     kept = 31,         // (op, size_bits) -> a channel_memory cap to the calling instance's kept block of
                        // 2^size_bits bytes (12..19) moves into the reply slot: map it whole (Sys::map, at an
                        // address aligned to its size). ok: w1 = its size, w2 = 1 when it was made now

@@ -134,9 +134,9 @@ public:
     virtual void installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from) {
         (void)obj, (void)tag, (void)from;
     }
-    // A revoke reached this core (not the owner's) and its copies inside `root` are gone from the
-    // table: the caller removes what its kernel holds there too (but the asker's copy where this
-    // core is the asker).
+    // A revoke reached this core and its copies inside `root` are gone from the table: the caller
+    // removes what its kernel holds there too (but the asker's copy where this core is the asker).
+    // Called on every core but the owner's, and on the owner's when another core asked.
     virtual void swept(const caps::Cap& root, std::uint32_t asker) { (void)root, (void)asker; }
     // The owner finished a revoke: no core but the asker (slot `keep`) holds anything inside `root`.
     virtual void revoke_finished(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep) {
@@ -770,7 +770,7 @@ private:
     void finish_revoke(Revoke& r, CapOut& out) {
         const Revoke done = r;
         r = {};
-        sweep_own(done.root, done.asker, done.keep);
+        sweep_own(done.root, done.asker, done.keep, out);
         for (Obj& o : m_objs) {
             if (!o.used || o.owner != m_core) continue;
             if (done.root.type == caps::CapType::untyped ? overlaps(o.obj, done.root) : caps::same_object(o.obj, done.root)) {
@@ -791,7 +791,7 @@ private:
     // The owner's own step of a finished revoke: every cap here inside it goes, copies of a frame
     // root (not slot `keep` when the owner asked) or frames carved from an untyped root (its
     // children go with a table revoke).
-    void sweep_own(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep) {
+    void sweep_own(const caps::Cap& root, std::uint32_t asker, caps::SlotIdx keep, CapOut& out) {
         if (root.type == caps::CapType::untyped) {
             const auto slots = m_table.slots();
             for (caps::SlotIdx i = 0; i < slots.size(); ++i) {
@@ -804,7 +804,9 @@ private:
             const Obj* o = find(root);
             if (asker != m_core && (o ? o->home == m_core : true) && !carved_here(root)) return;
             const bool keeping = asker == m_core && keep < m_table.size() && caps::same_object(m_table.cap(keep), root);
+            const bool had = holds(root);
             remove_frame(root, keeping ? keep : caps::no_slot);
+            if (asker != m_core && had) out.swept(root, asker);  // on another core's word: as a holder's sweep
         }
     }
 

@@ -50,6 +50,16 @@ inline Status frame_revoke(std::uint64_t frame, std::uint64_t tries = 100000) {
     return s == Status::ok ? frame_wait(ticket, tries) : s;
 }
 
+// Moves the ownership of the frame in slot `frame` (this domain gave it) to the domain holding its
+// copy on `core`, which may then revoke the other copies (not this core's) and pass its own on;
+// ok once it owns it (MonitorOp::frame_move). This domain keeps its copy, and can still take every
+// other copy back with frame_revoke: the memory stays its grant's.
+inline Status frame_move(std::uint64_t frame, std::uint64_t core, std::uint64_t tries = 100000) {
+    std::uint64_t ticket = 0;
+    const Status s = detail::frame_op(abi::MonitorOp::frame_move, frame, core, 0, ticket);
+    return s == Status::ok ? frame_wait(ticket, tries) : s;
+}
+
 struct GivenFrame {
     std::uint64_t from_core, base, size;
 };
