@@ -294,6 +294,23 @@ Status return_grant(const AllocReply& grant) {
     return mem.free(grant, f);
 }
 
+// Spawns `frameshare ROLE` on `target`, gives it the frame and waits for its acknowledgement.
+user::Spawned hand_to(const char* role, std::uint64_t target, volatile std::uint64_t* w) {
+    w[1] = 0;
+    user::Spawned d{};
+    expect(role, user::spawn("frameshare", target, role, d), Status::ok);
+    expect("give", user::frame_give(frame_slot, d.core, d.domain), Status::ok);
+    expect("it acknowledged", wait_ack(w, d.core), Status::ok);
+    return d;
+}
+
+// Waits until the death feed reports (core, domain) and checks how it ended.
+void expect_end(std::uint64_t c, std::uint64_t d, abi::DomainStatus want, const char* what) {
+    abi::DomainStatus how{};
+    expect(what, death_of(c, d, how), Status::ok);
+    expect(what, how == want ? Status::ok : Status::internal, Status::ok);
+}
+
 int give(std::uint64_t target) {
     AllocReply grant{};
     volatile std::uint64_t* w = nullptr;
@@ -369,22 +386,16 @@ int give(std::uint64_t target) {
     // Flow A: ownership moves to a holder on the target core (`frameshare owner`), which passes a
     // copy on to core 0 and revokes it; the giver's copy stays. When it ends still owning the
     // frame its monitor moves the ownership back here.
-    w[1] = 0;
     w[3] = 0;
-    user::Spawned owner{};
-    expect("spawn the owner", user::spawn("frameshare", target, "owner 0000", owner), Status::ok);
-    expect("give to the owner", user::frame_give(frame_slot, owner.core, owner.domain), Status::ok);
-    expect("the owner acknowledged", wait_ack(w, owner.core), Status::ok);
+    const user::Spawned owner = hand_to("owner 0000", target, w);
     expect("move to our own core", user::frame_move(frame_slot, core), Status::invalid_argument);
     expect("move to a core with no copy", user::frame_move(frame_slot, 0), Status::not_found);
     expect("move of an untyped (no capability comes)", user::frame_move(untyped_slot, target), Status::invalid_argument);
     expect("move", user::frame_move(frame_slot, target), Status::ok);
     expect("a second move by the old owner", user::frame_move(frame_slot, target), Status::permission_denied);
     w[1] = moved;
-    expect("the owner's end is reported", death_of(owner.core, owner.domain, how), Status::ok);
-    expect("the owner exited", how == abi::DomainStatus::exited ? Status::ok : Status::internal, Status::ok);
-    expect("the owner's taker on core 0 faulted after its revoke", death_of(0, w[3], how), Status::ok);
-    expect("it faulted", how == abi::DomainStatus::faulted ? Status::ok : Status::internal, Status::ok);
+    expect_end(owner.core, owner.domain, abi::DomainStatus::exited, "the owner exited");
+    expect_end(0, w[3], abi::DomainStatus::faulted, "the owner's taker on core 0 faulted after its revoke");
     expect("our own copy still reads after the new owner's revoke", w[2] == (magic | 2) ? Status::ok : Status::internal,
            Status::ok);
     // The ownership comes back here: a move to core 0 (no copy there) is then not_found, not
@@ -398,27 +409,16 @@ int give(std::uint64_t target) {
     for (unsigned k = 1; k < 4; ++k) w[k] = magic | k;
 
     // A holder that ends with its copy: the grant goes back at once afterwards.
-    w[1] = 0;
-    user::Spawned leaver{};
-    expect("spawn the leaver", user::spawn("frameshare", target, "leaver", leaver), Status::ok);
-    expect("give to the leaver", user::frame_give(frame_slot, leaver.core, leaver.domain), Status::ok);
-    expect("the leaver acknowledged", wait_ack(w, leaver.core), Status::ok);
-    expect("the leaver's end is reported", death_of(leaver.core, leaver.domain, how), Status::ok);
-    expect("the leaver exited", how == abi::DomainStatus::exited ? Status::ok : Status::internal, Status::ok);
+    const user::Spawned leaver = hand_to("leaver", target, w);
+    expect_end(leaver.core, leaver.domain, abi::DomainStatus::exited, "the leaver exited");
 
     // Flow B: ownership moves to a holder on the target core, and the giver revokes through it:
     // the new owner's copy goes (it faults), the giver's stays.
-    w[1] = 0;
-    user::Spawned owner2{};
-    expect("spawn a second owner", user::spawn("frameshare", target, "owner 0000", owner2), Status::ok);
-    expect("give to the second owner", user::frame_give(frame_slot, owner2.core, owner2.domain), Status::ok);
-    expect("the second owner acknowledged", wait_ack(w, owner2.core), Status::ok);
+    const user::Spawned owner2 = hand_to("owner 0000", target, w);
     expect("move to the second owner", user::frame_move(frame_slot, target), Status::ok);
     w[1] = moved_b;
     expect("the giver revokes through the new owner", user::frame_revoke(frame_slot), Status::ok);
-    expect("the second owner's end is reported", death_of(owner2.core, owner2.domain, how), Status::ok);
-    expect("it faulted reading the revoked frame", how == abi::DomainStatus::faulted ? Status::ok : Status::internal,
-           Status::ok);
+    expect_end(owner2.core, owner2.domain, abi::DomainStatus::faulted, "the second owner faulted reading the revoked frame");
     expect("our own copy still reads", w[2] == (magic | 2) ? Status::ok : Status::internal, Status::ok);
 
     // Its monitor said `gone` when it ended; once that reached ours no copy is out and the grant

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <random>
@@ -219,6 +220,21 @@ struct SimT final : monitor::CapOut {
         const std::uint64_t op = next_op++;
         pending[op] = what;
         return op;
+    }
+    // Core 0 adopts page 0 of its adoptable memory into slot 20 and gives copies to `to`; every line
+    // delivered. The frame, or a null cap when the adoption failed.
+    caps::Cap adopt_and_give(std::initializer_list<std::uint32_t> to, std::mt19937& rng) {
+        const caps::Cap f = adoptable(0, 0);
+        if (node[0].adopt(20, f) != Status::ok) return {};
+        for (std::uint32_t t : to) node[0].transfer(issue("transfer"), 20, t, *this);
+        while (deliver_one(rng)) check();
+        return f;
+    }
+    // The slot of core c's cap to frame f, or no_slot.
+    caps::SlotIdx slot_of(std::uint32_t c, const caps::Cap& f) const {
+        for (caps::SlotIdx i : frames(c))
+            if (caps::same_object(node[c].table().cap(i), f)) return i;
+        return caps::no_slot;
     }
 };
 using Sim = SimT<>;
@@ -553,11 +569,8 @@ TEST(CapProtocol, WireFormRoundTripsAndRefusesGarbage) {
 TEST(CapProtocol, OwnershipMovesToAHolder) {
     Sim s;
     std::mt19937 rng(11);
-    const caps::Cap f = adoptable(0, 0);
-    ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
-    s.node[0].transfer(s.issue("transfer"), 20, 1, s, 1);
-    s.node[0].transfer(s.issue("transfer"), 20, 2, s, 2);
-    while (s.deliver_one(rng)) s.check();
+    const caps::Cap f = s.adopt_and_give({1, 2}, rng);
+    ASSERT_FALSE(f.is_null());
     const std::uint64_t move = s.issue("move");
     s.node[0].move_owner(move, 20, 1, s);
     EXPECT_TRUE(s.node[0].moving(f));
@@ -648,10 +661,7 @@ TEST(CapProtocol, MovesGetClearAnswers) {
     ASSERT_TRUE(s.node[1].receive(moving, s));
     EXPECT_TRUE(s.node[1].moving(f));
     const std::uint64_t pass = s.issue("transfer by a holder during the move");
-    caps::SlotIdx f_at_1 = caps::no_slot;
-    for (caps::SlotIdx i : s.frames(1))
-        if (caps::same_object(s.node[1].table().cap(i), f)) f_at_1 = i;
-    s.node[1].transfer(pass, f_at_1, 3, s);
+    s.node[1].transfer(pass, s.slot_of(1, f), 3, s);
     EXPECT_EQ(s.answers[pass], Status::busy);
     for (caps::SlotIdx i : s.frames(1)) {
         if (caps::same_object(s.node[1].table().cap(i), f)) {
@@ -691,10 +701,8 @@ TEST(CapProtocol, ANewOwnerLostMidMove) {
         SCOPED_TRACE(after_hand_over ? "after the hand-over" : "before the hand-over");
         Sim s;
         std::mt19937 rng(13);
-        const caps::Cap f = adoptable(0, 0);
-        ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
-        for (std::uint32_t to : {1u, 2u, 3u}) s.node[0].transfer(s.issue("transfer"), 20, to, s);
-        while (s.deliver_one(rng)) s.check();
+        const caps::Cap f = s.adopt_and_give({1, 2, 3}, rng);
+        ASSERT_FALSE(f.is_null());
         const std::uint64_t move = s.issue("move");
         s.node[0].move_owner(move, 20, 3, s);
         if (after_hand_over) {
@@ -732,18 +740,13 @@ TEST(CapProtocol, ANewOwnerLostMidMove) {
 TEST(CapProtocol, AMovedFrameGoesWhenItsHomeIsLost) {
     Sim s;
     std::mt19937 rng(15);
-    const caps::Cap f = adoptable(0, 0);
-    ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
-    s.node[0].transfer(s.issue("transfer"), 20, 1, s);
-    s.node[0].transfer(s.issue("transfer"), 20, 2, s);
-    while (s.deliver_one(rng)) s.check();
+    const caps::Cap f = s.adopt_and_give({1, 2}, rng);
+    ASSERT_FALSE(f.is_null());
     s.node[0].move_owner(s.issue("move"), 20, 1, s);
     while (s.deliver_one(rng)) s.check();
     std::uint64_t copies = 0;
     ASSERT_TRUE(s.node[1].owns(f, copies));
-    caps::SlotIdx at1 = caps::no_slot;
-    for (caps::SlotIdx i : s.frames(1))
-        if (caps::same_object(s.node[1].table().cap(i), f)) at1 = i;
+    const caps::SlotIdx at1 = s.slot_of(1, f);
     s.node[1].transfer(s.issue("transfer"), at1, 3, s);
     while (s.deliver_one(rng)) s.check();
     ASSERT_TRUE(s.node[3].holds(f));
@@ -769,11 +772,8 @@ TEST(CapProtocol, AMovedFrameGoesWhenItsHomeIsLost) {
 TEST(CapProtocol, AHostileMonitorCannotTakeOwnership) {
     Sim s;
     std::mt19937 rng(14);
-    const caps::Cap f = adoptable(0, 0);
-    ASSERT_EQ(s.node[0].adopt(20, f), Status::ok);
-    s.node[0].transfer(s.issue("transfer"), 20, 1, s);
-    s.node[0].transfer(s.issue("transfer"), 20, 2, s);
-    while (s.deliver_one(rng)) {}
+    const caps::Cap f = s.adopt_and_give({1, 2}, rng);
+    ASSERT_FALSE(f.is_null());
     const auto from3 = [&](CapLine type, std::uint32_t to, std::uint64_t arg, Status st = Status::ok) {
         CapMsg m{type, 3, to, 77, 3, f, arg};
         m.status = st;
