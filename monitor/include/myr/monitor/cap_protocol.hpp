@@ -287,7 +287,8 @@ public:
     // Core `core` left the membership: it holds nothing any more and answers nothing. The copies
     // here of frames it owned go too (swept, as by a revoke of theirs): nobody is left to count
     // them or to revoke them, and the memory goes back to whoever hands it out next. So do those
-    // of frames whose home it was, whoever owns them now (their memory was that core's).
+    // of frames whose home it was, whoever owns them now (their memory was that core's). The home
+    // of a frame the lost core owned keeps its own copies and owns the frame again.
     void core_lost(std::uint32_t core, CapOut& out) {
         if (core >= m_cores || core == m_core) return;
         m_alive[core] = false;
@@ -303,13 +304,26 @@ public:
                     out.done(op, Status::connection_lost);
                 }
             }
-        for (Obj& o : m_objs)
-            if (o.used && (o.owner == core || o.home == core)) {
+        for (Obj& o : m_objs) {
+            if (!o.used || (o.owner != core && o.home != core)) continue;
+            if (o.home == m_core && o.moving_to == no_core && holds(o.obj)) {
+                // Our own memory, owned by the lost core: the ownership comes home, the copies
+                // elsewhere go (their owner is lost) and ours stay.
+                const Obj kept = o;
+                o = {};
+                o.used = true;
+                o.obj = kept.obj;
+                o.owner = m_core;
+                o.home = m_core;
+                continue;
+            }
+            {
                 const caps::Cap obj = o.obj;
                 o = {};
                 remove_frame(obj);
                 out.swept(obj, core);
             }
+        }
         for (Obj& o : m_objs)
             if (o.used && o.owner == m_core) o.copies &= ~(std::uint64_t{1} << core);
         for (Revoke& r : m_revokes) {
