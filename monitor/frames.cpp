@@ -201,6 +201,7 @@ void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from)
     }
     *free = {true, domain, from, asker, slot, ++offer_seq, obj};
     holder[rec] = domain;
+    mine[rec] = false;  // a copy of another core's memory (the slot may have held one of ours)
     landed(asker, tag, Status::ok);
     wake_local_domains();
 }

@@ -31,6 +31,10 @@
 // plan waits for it), prints `frameshare staying core C: its frame is on core T`, and stays
 // until its core is stopped. Once the other monitors removed that
 // core, the taker's monitor drops the copy of the lost owner's frame and the taker faults.
+// With bit 17 set ("home", qemu_frames_lost_new_owner): gives a frame to a taker on core `target`,
+// moves the ownership to it, exports `frameshare.stay`, and once the plan stopped that core checks
+// that the frame is owned here again and still reads, and that the grant goes back; prints
+// `test-pass: frameshare home core C: kept its frame and owns it again after core T was lost`.
 // As taker/leaver (argument string "taker" / "leaver"): takes the frame, maps it, checks the
 // pattern, tries to pass its copy to the giver's core (invalid_argument: that core holds the
 // memory) and to revoke it (permission_denied: it holds no grant for it) and acknowledges in the
@@ -64,6 +68,17 @@ void expect(const char* what, Status got, Status want) {
     if (got == want) return;
     ++failures;
     user::print("test-fail: frameshare core {}: {}: got '{}', want '{}'", core, what, to_string(got), to_string(want));
+}
+
+// frame_give, asked again while its monitor answers busy (no slot free to take the capability in,
+// or no room for another operation: MonitorOp::frame_give says to call again).
+Status give_frame(std::uint64_t slot, std::uint64_t c, std::uint64_t d) {
+    Status s = Status::busy;
+    for (unsigned tries = 0; s == Status::busy && tries < 200; ++tries) {
+        s = user::frame_give(slot, c, d);
+        if (s == Status::busy) user::wait_event();
+    }
+    return s;
 }
 
 volatile std::uint64_t* map_frame(std::uint64_t slot) {
@@ -111,7 +126,7 @@ int receive(bool stay) {
     if (!w) return 1;
     // A holder may pass its copy on (the passer does), but not to the giver's core, which holds
     // the memory already; and it holds no grant for it, so it cannot revoke the giver's copies.
-    expect("a holder passing its copy to the giver's core", user::frame_give(taken_slot, g.from_core, 1),
+    expect("a holder passing its copy to the giver's core", give_frame(taken_slot, g.from_core, 1),
            Status::invalid_argument);
     expect("a holder revoking", user::frame_revoke(taken_slot), Status::permission_denied);
     if (failures) return 1;
@@ -131,9 +146,12 @@ int pass(std::uint64_t to) {
     if (!w) return 1;
     user::Spawned t{};
     expect("spawn the passer's taker", user::spawn("frameshare", to, "taker", t), Status::ok);
+    expect("pass the copy on", give_frame(taken_slot, t.core, t.domain), Status::ok);
+    expect("pass it on again to the same core", give_frame(taken_slot, t.core, t.domain), Status::exists);
+    // Only now may the giver revoke (it waits for this word as well as for the taker's
+    // acknowledgement): a revoke under way would answer the give above busy, and one finished
+    // would have taken our copy.
     w[3] = t.domain;
-    expect("pass the copy on", user::frame_give(taken_slot, t.core, t.domain), Status::ok);
-    expect("pass it on again to the same core", user::frame_give(taken_slot, t.core, t.domain), Status::exists);
     if (failures) return 1;
     user::print("frameshare passer core {}: passed the frame of core {} on to core {}", core, g.from_core, t.core);
     return read_until_revoked("passer", w);
@@ -160,7 +178,7 @@ int own(std::uint64_t to) {
     user::Spawned t{};
     expect("spawn the owner's taker", user::spawn("frameshare", to, "taker", t), Status::ok);
     w[3] = t.domain;
-    expect("the owner passes its copy on", user::frame_give(taken_slot, t.core, t.domain), Status::ok);
+    expect("the owner passes its copy on", give_frame(taken_slot, t.core, t.domain), Status::ok);
     for (user::Deadline l(100000); w[1] != (ack | t.core) && !l.passed();) user::wait_event();
     expect("its taker acknowledged", w[1] == (ack | t.core) ? Status::ok : Status::timeout, Status::ok);
     expect("the owner revokes", user::frame_revoke(taken_slot), Status::ok);
@@ -180,7 +198,7 @@ int orphan(std::uint64_t target) {
     if (carve(grant, w) != Status::ok) return 1;
     user::Spawned taker{};
     expect("spawn the orphan's taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
-    expect("give to the orphan's taker", user::frame_give(frame_slot, taker.core, taker.domain), Status::ok);
+    expect("give to the orphan's taker", give_frame(frame_slot, taker.core, taker.domain), Status::ok);
     expect("the orphan's taker acknowledged", wait_ack(w, taker.core), Status::ok);
     if (failures) return 1;
     // Ends holding the grant and with the copy out: its monitor revokes the copy, then reports the
@@ -197,13 +215,47 @@ int stay(std::uint64_t target) {
     if (carve(grant, w) != Status::ok) return 1;
     user::Spawned taker{};
     expect("spawn the taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
-    expect("give to the taker", user::frame_give(frame_slot, taker.core, taker.domain), Status::ok);
+    expect("give to the taker", give_frame(frame_slot, taker.core, taker.domain), Status::ok);
     expect("the taker acknowledged", wait_ack(w, taker.core), Status::ok);
     // The plan waits for this name (names:2, with memserv.0) before it stops our core.
     expect("export a name for the plan", user::export_name("frameshare.stay"), Status::ok);
     if (failures) return 1;
     user::print("frameshare staying core {}: its frame is on core {}", core, taker.core);
     for (;;) user::wait_event();
+}
+
+// ---- a home whose frame's new owner loses its core --------------------------------------------
+Status return_grant(const AllocReply& grant);
+Status death_of(std::uint64_t c, std::uint64_t d, abi::DomainStatus& how);
+int home(std::uint64_t target) {
+    AllocReply grant{};
+    volatile std::uint64_t* w = nullptr;
+    if (carve(grant, w) != Status::ok) return 1;
+    user::Spawned taker{};
+    expect("spawn the taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
+    expect("give to the taker", give_frame(frame_slot, taker.core, taker.domain), Status::ok);
+    expect("the taker acknowledged", wait_ack(w, taker.core), Status::ok);
+    expect("move the ownership to it", user::frame_move(frame_slot, taker.core), Status::ok);
+    expect("export a name for the plan", user::export_name("frameshare.stay"), Status::ok);
+    if (failures) return 1;
+    user::print("frameshare home core {}: its frame is owned on core {}", core, taker.core);
+    // The plan stops the taker's core. Once this monitor removed it, the frame is owned here again
+    // (a move to a core holding no copy is then not_found, not permission_denied), and our copy
+    // still reads.
+    abi::DomainStatus how{};
+    expect("the taker's core stopped", death_of(taker.core, abi::all_domains, how), Status::ok);
+    Status back = Status::permission_denied;
+    for (user::Deadline limit(3000); back != Status::not_found && !limit.passed();) {
+        back = user::frame_move(frame_slot, target ^ 1);
+        if (back != Status::not_found) user::wait_event();
+    }
+    expect("the frame is owned here again", back, Status::not_found);
+    expect("our own copy still reads", w[2] == (magic | 2) ? Status::ok : Status::internal, Status::ok);
+    expect("the grant goes back: no copy is out", return_grant(grant), Status::ok);
+    mem.close();
+    if (failures) return 1;
+    user::print("test-pass: frameshare home core {}: kept its frame and owns it again after core {} was lost", core, taker.core);
+    return 0;
 }
 
 // ---- giver -------------------------------------------------------------------------------------
@@ -299,7 +351,7 @@ user::Spawned hand_to(const char* role, std::uint64_t target, volatile std::uint
     w[1] = 0;
     user::Spawned d{};
     expect(role, user::spawn("frameshare", target, role, d), Status::ok);
-    expect("give", user::frame_give(frame_slot, d.core, d.domain), Status::ok);
+    expect("give", give_frame(frame_slot, d.core, d.domain), Status::ok);
     expect("it acknowledged", wait_ack(w, d.core), Status::ok);
     return d;
 }
@@ -331,7 +383,7 @@ int give(std::uint64_t target) {
     expect("spawn a domain that ends at once", user::spawn("hello", target, "", gone), Status::ok);
     abi::DomainStatus how{};
     expect("its death is reported", death_of(gone.core, gone.domain, how), Status::ok);
-    expect("give to a domain that ended", user::frame_give(frame_slot, gone.core, gone.domain), Status::connection_lost);
+    expect("give to a domain that ended", give_frame(frame_slot, gone.core, gone.domain), Status::connection_lost);
 
     // Domains that never take: the givers of one core fill at most half of another core's waiting
     // offers, so a giver elsewhere (the orphan, from core + 1) still gets through. Without that
@@ -346,8 +398,8 @@ int give(std::uint64_t target) {
     expect("three frames of it", user::retype(sit_untyped_slot, user::captype::frame, 12, sit_frame_slot, 3), Status::ok);
     user::Spawned sitter[3]{};
     for (user::Spawned& x : sitter) expect("spawn a domain that never takes", user::spawn("frameshare", target, sit, x), Status::ok);
-    expect("a first offer waits", user::frame_give(sit_frame_slot, sitter[0].core, sitter[0].domain), Status::ok);
-    expect("a second offer waits", user::frame_give(sit_frame_slot + 1, sitter[1].core, sitter[1].domain), Status::ok);
+    expect("a first offer waits", give_frame(sit_frame_slot, sitter[0].core, sitter[0].domain), Status::ok);
+    expect("a second offer waits", give_frame(sit_frame_slot + 1, sitter[1].core, sitter[1].domain), Status::ok);
     expect("a third from this core", user::frame_give(sit_frame_slot + 2, sitter[2].core, sitter[2].domain), Status::busy);
     orphan_from(core + 1, target);
     for (std::uint64_t k = 0; k < 2; ++k)
@@ -357,7 +409,7 @@ int give(std::uint64_t target) {
     // Give, acknowledged through the frame itself, revoke: the taker faults on its next read.
     user::Spawned taker{};
     expect("spawn the taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
-    expect("give to the taker", user::frame_give(frame_slot, taker.core, taker.domain), Status::ok);
+    expect("give to the taker", give_frame(frame_slot, taker.core, taker.domain), Status::ok);
     expect("the taker read the pattern and acknowledged", wait_ack(w, taker.core), Status::ok);
     expect("revoke", user::frame_revoke(frame_slot), Status::ok);
     expect("the taker's end is reported", death_of(taker.core, taker.domain, how), Status::ok);
@@ -371,9 +423,11 @@ int give(std::uint64_t target) {
     w[3] = 0;
     user::Spawned passer{};
     expect("spawn the passer", user::spawn("frameshare", target, "passer 0000", passer), Status::ok);
-    expect("give to the passer", user::frame_give(frame_slot, passer.core, passer.domain), Status::ok);
+    expect("give to the passer", give_frame(frame_slot, passer.core, passer.domain), Status::ok);
     expect("the copy passed on was read on core 0 and acknowledged", wait_ack(w, 0), Status::ok);
+    for (user::Deadline limit(3000); w[3] == 0 && !limit.passed();) user::wait_event();
     const std::uint64_t second = w[3];
+    expect("the passer is done passing", second != 0 ? Status::ok : Status::timeout, Status::ok);
     expect("revoke both copies", user::frame_revoke(frame_slot), Status::ok);
     const user::Spawned holders[2] = {passer, {0, second}};
     for (const user::Spawned& h : holders) {
@@ -452,5 +506,6 @@ extern "C" int main(std::uint64_t arg) {
         return 0;
     }
     if (arg >> 16 & 1) return stay(arg & 0xffff);
+    if (arg >> 17 & 1) return home(arg & 0xffff);
     return give(arg);
 }
