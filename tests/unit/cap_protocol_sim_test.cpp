@@ -765,6 +765,47 @@ TEST(CapProtocol, AMovedFrameGoesWhenItsHomeIsLost) {
     EXPECT_EQ(s.failure, "");
 }
 
+// The home is lost while a hand-over is on its way: whichever of the new owner and the old owner
+// hears of the loss first, the lines of the move that arrive after it are taken quietly (the
+// simulation fails on any honest line refused), the move ends connection_lost, and no core keeps
+// anything of the frame.
+TEST(CapProtocol, AHandOverRacingTheHomesLoss) {
+    for (const bool new_owner_first : {false, true}) {
+        SCOPED_TRACE(new_owner_first ? "the new owner hears first" : "the old owner hears first");
+        Sim s;
+        std::mt19937 rng(16);
+        const caps::Cap f = s.adopt_and_give({1, 2}, rng);
+        ASSERT_FALSE(f.is_null());
+        s.node[0].move_owner(s.issue("move to 1"), 20, 1, s);
+        while (s.deliver_one(rng)) s.check();
+        const std::uint64_t move = s.issue("move to 2");
+        s.node[1].move_owner(move, s.slot_of(1, f), 2, s);
+        // Every line up to the hand-over, which stays on its way.
+        while (s.chan[1][2].empty() || s.chan[1][2].back().type != CapLine::move) ASSERT_TRUE(s.deliver_one(rng));
+        for (auto& row : s.chan) row[0].clear();
+        for (auto& q : s.chan[0]) q.clear();
+        if (new_owner_first) {
+            s.node[2].core_lost(0, s);
+            ASSERT_TRUE(s.node[2].receive(s.chan[1][2].back(), s)) << "the hand-over of a frame already gone";
+            s.chan[1][2].pop_back();
+            s.node[1].core_lost(0, s);
+        } else {
+            s.node[1].core_lost(0, s);
+            ASSERT_TRUE(s.node[2].receive(s.chan[1][2].back(), s));
+            s.chan[1][2].pop_back();
+            s.node[2].core_lost(0, s);
+        }
+        s.node[3].core_lost(0, s);
+        while (s.deliver_one(rng)) {}
+        EXPECT_EQ(s.answers[move], Status::connection_lost);
+        for (std::uint32_t c : {1u, 2u, 3u}) {
+            EXPECT_FALSE(s.node[c].holds(f)) << "core " << c;
+            EXPECT_FALSE(s.node[c].knows(f)) << "core " << c;
+        }
+        EXPECT_EQ(s.failure, "");
+    }
+}
+
 // A hostile monitor on core 3 sends the move's lines about a frame core 0 owns and core 1 holds:
 // each is refused and changes nothing; an honest move afterwards still works.
 TEST(CapProtocol, AHostileMonitorCannotTakeOwnership) {

@@ -65,11 +65,12 @@ enum class CapLine : std::uint8_t {
     revoke_done,  // owner -> asker: `status`
     moving,       // owner -> core in its set: ownership of obj moves to core `arg`; hold your lines
     moving_ack,   // core -> owner: `arg` = 1 when it holds a copy
-    move,         // owner -> new owner: you own obj; `arg` = the cores holding copies (bit per core)
+    move,         // owner -> new owner: you own obj; `arg` = the cores holding copies (bit per core),
+                  // `tag` = its home
     owner,        // new owner -> holder, `status` ok: obj is owned by `arg` (= the sender) now; or the
                   // old owner, `status` the reason: `arg` = itself, the move was called off; `arg` =
                   // the new owner, which was lost after the hand-over: drop it
-    move_done,    // new owner -> old owner: ownership taken
+    move_done,    // new owner -> old owner: ownership taken; `tag` = its home
 };
 inline constexpr CapLine cap_last_line = CapLine::move_done;
 
@@ -462,7 +463,10 @@ public:
             return false;  // no move of ours asked that core
         case CapLine::move: {
             Obj* o = find(m.obj);
-            if (!o || o->owner != m.from || o->moving_to != m_core) return false;
+            // A frame whose home left the membership went everywhere (core_lost): a hand-over of
+            // it that was on its way by then has nothing left to take.
+            if (!o) return m.tag < m_cores && !m_alive[m.tag];
+            if (o->owner != m.from || o->moving_to != m_core) return false;
             o->owner = m_core;
             o->moving_to = no_core;
             o->dropped = false;
@@ -477,7 +481,9 @@ public:
                     o->sent[k] = 1;
                     if (k != m.from) out.send(CapMsg{CapLine::owner, m_core, k, m.op, m_core, m.obj, m_core});
                 }
-            out.send(CapMsg{CapLine::move_done, m_core, m.from, m.op, m.from, m.obj, 0});
+            CapMsg took{CapLine::move_done, m_core, m.from, m.op, m.from, m.obj, 0};
+            took.tag = o->home;
+            out.send(took);
             const caps::Cap obj = o->obj;
             if (o->copies == 0 && !holds(obj)) *o = {};
             out.took_ownership(obj, m.from);
@@ -531,7 +537,8 @@ public:
                     out.done(op, Status::ok);
                     return true;
                 }
-            return false;
+            // The move ended here when the frame's home left; the new owner took it before it heard.
+            return m.tag < m_cores && !m_alive[m.tag];
         case CapLine::xfer_done:
         case CapLine::revoke_done:
             for (Asked& a : m_asked)
@@ -660,7 +667,9 @@ private:
         if (r.to_lost) return call_off(r, Status::connection_lost, out);
         if (!(r.holders >> r.to & 1)) return call_off(r, Status::not_found, out);
         if (holds(r.root)) r.holders |= std::uint64_t{1} << m_core;
-        out.send(CapMsg{CapLine::move, m_core, r.to, r.epoch, m_core, r.root, r.holders});
+        CapMsg m{CapLine::move, m_core, r.to, r.epoch, m_core, r.root, r.holders};
+        m.tag = r.home;
+        out.send(m);
         r.handed_over = true;
         if (Obj* o = find(r.root)) {
             const bool keep = holds(r.root);
