@@ -152,6 +152,8 @@ bool reply(Status st, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3, std:
 // One call from a domain of this core (its badge is its domain id).
 void serve_call(const Message& m) {
     const std::uint64_t who = m.badge;
+    // A far capability this monitor minted (far.cpp): the four words go to the object's core.
+    if (who & abi::far_badge) return far_send(who, m);
     DomainRec* rec = domain_rec(who);
     if (!rec) return (void)reply(Status::busy);  // the table is full of domains not yet ended
     switch (static_cast<abi::MonitorOp>(m.w[0])) {
@@ -299,6 +301,10 @@ void serve_call(const Message& m) {
     case abi::MonitorOp::frame_take:
     case abi::MonitorOp::frame_revoke:
     case abi::MonitorOp::frame_move: return frames_serve(who, m, incoming);
+    case abi::MonitorOp::far_give:
+    case abi::MonitorOp::far_poll:
+    case abi::MonitorOp::far_take:
+    case abi::MonitorOp::far_revoke: return far_serve(who, m, incoming);
     }
     reply(Status::invalid_argument);
 }
@@ -355,6 +361,7 @@ void forget(DomainRec& r, std::uint64_t how) {
     if (frames_domain_ended(d)) defer_death(d, how);
     else report_death(d, how);
     servers::domain_ended(d, how);
+    far_domain_ended(d);
     free_slot(r.endpoint);  // its cspace went first: the kernel already emptied it
     free_slot(r.cap);
     r = {};
@@ -374,6 +381,7 @@ void init_rings(const abi::TopologyInfo& topo) {
     const std::uint64_t base = mesh.core < abi::topo_max_cores ? topo.chan_pool_base[mesh.core] : 0;
     binder.init(base, base ? abi::ring_pool_bytes(topo.chan_pool_bytes) : 0, abi::bind_ring_bits);
     frames_init();
+    far_init();
     if (!binder.book().capacity()) print("no channel pool: bindings to this core will fail");
 }
 std::uint64_t spawn_slot() {
@@ -446,6 +454,7 @@ bool serve_local() {
         serve_call(m);
         if (m.cap_arrived == 1 && incoming) (void)syscall6(abi::Sys::cap_delete, incoming);
     }
+    far_tick();
     return any;
 }
 
@@ -455,10 +464,12 @@ void core_lost(std::uint64_t core) {
     remotes_to_core_lost(core);
     binder.core_lost(core);
     frames_core_lost(core);
+    far_core_lost(core);
 }
 
 void on_cap_line(std::uint64_t from, const urpc::Message& m) { frames_line(from, m); }
 void on_frame_landed(std::uint64_t from, const urpc::Message& m) { frames_landed(from, m.words[0], m.words[1]); }
+void on_far_line(std::uint64_t from, const urpc::Message& m) { far_line_in(from, m); }
 
 void on_domain_gone(std::uint64_t from, const urpc::Message& m) {
     if (m.words[0] != from) {

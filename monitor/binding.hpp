@@ -49,6 +49,7 @@ void on_bind_reply(std::uint64_t from, const urpc::Message& m);
 // Frames across cores (frames.cpp): the capability protocol's lines, and a give's answer.
 void on_cap_line(std::uint64_t from, const urpc::Message& m);
 void on_frame_landed(std::uint64_t from, const urpc::Message& m);
+void on_far_line(std::uint64_t from, const urpc::Message& m);
 // ring_gone: the peer core is done with a ring of ours.
 void on_ring_gone(std::uint64_t from, const urpc::Message& m);
 // A ring of this core's pool for something other than a binding (span.cpp: the shared page of an

@@ -76,4 +76,14 @@ void frames_core_lost(std::uint64_t core);
 void frames_line(std::uint64_t from, const urpc::Message& m);                        // cap_line
 void frames_landed(std::uint64_t from, std::uint64_t tag, std::uint64_t status);     // frame_landed
 
+// ---- far.cpp: endpoints and notifications across cores (docs/capabilities.md) ------------------
+void far_init();
+// MonitorOp::far_give / far_poll / far_take / far_revoke from `who` (`incoming` as for frames).
+void far_serve(std::uint64_t who, const user::Message& m, std::uint64_t incoming);
+void far_send(std::uint64_t badge, const user::Message& m);  // a call on a far capability
+void far_tick();                                             // every round of serve_local
+void far_domain_ended(std::uint32_t domain);
+void far_core_lost(std::uint64_t core);
+void far_line_in(std::uint64_t from, const urpc::Message& m);  // far_line
+
 } // namespace myr::monitor::binding::detail

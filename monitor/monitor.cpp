@@ -215,6 +215,7 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case ram_reclaim_reply: binding::on_ram_reclaim_reply(from, m); break;
     case cap_line: binding::on_cap_line(from, m); break;
     case frame_landed: binding::on_frame_landed(from, m); break;
+    case far_line: binding::on_far_line(from, m); break;
     case census_req: {
         const std::uint64_t v = census_sample();
         send(from, census_reply, mesh.core, census_live_here(v), v >> 16 & 0xffff, census_failed_here(v),

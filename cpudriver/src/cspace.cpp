@@ -503,9 +503,11 @@ Result<std::uint64_t> sys_cap_phys(Domain& d, std::uint64_t kcap, std::uint64_t 
     const SlotIdx i = MYR_TRY(cspace_slot(d, cptr));
     const Cap& c = table.cap(i);
     if (c.is_null()) return Status::not_found;
-    if (c.type != CapType::frame && c.type != CapType::channel_memory && c.type != CapType::untyped)
+    if (c.type != CapType::frame && c.type != CapType::channel_memory && c.type != CapType::untyped &&
+        c.type != CapType::endpoint && c.type != CapType::notification)
         return Status::wrong_type;
-    if (what > 1) return Status::invalid_argument;
+    if (what > 2) return Status::invalid_argument;
+    if (what == 2) return table.has_children(i) ? 1 : 0;
     return what == 0 ? c.base : c.size;
 }
 

@@ -73,8 +73,8 @@ void deliver(Domain& s, Domain& r) {
 
 // Sender side of send and call: checks the endpoint cap, the offered capability and (call only)
 // the slot where a capability in the reply may land (r9 layout: abi::ipc_cap).
-Result<std::uint64_t> prepare_send(Domain& d, bool call) {
-    const caps::SlotIdx e = MYR_TRY(cspace_cap(d, d.regs.rdi, CapType::endpoint, Rights::send));
+Result<std::uint64_t> prepare_send(Domain& d, std::uint64_t cptr, bool call) {
+    const caps::SlotIdx e = MYR_TRY(cspace_cap(d, cptr, CapType::endpoint, Rights::send));
     const caps::Cap& ep = cap_table().cap(e);
     d.send_badge = ep.badge();
     d.send_cap_slot = caps::no_slot;
@@ -162,10 +162,16 @@ void sys_ipc(Domain& d, abi::Sys op) {
     case abi::Sys::ipc_send:
     case abi::Sys::ipc_call: {
         const bool call = op == abi::Sys::ipc_call;
-        const auto ep = prepare_send(d, call);
+        // ipc_send: rdi = the endpoint's cptr in bits 0-31, flags (send_poll) in bits 32-63.
+        const std::uint64_t flags = call ? 0 : d.regs.rdi >> 32;
+        if (flags & ~abi::send_poll) return_status(d, Status::invalid_argument);
+        const auto ep = prepare_send(d, call ? d.regs.rdi : d.regs.rdi & 0xffff'ffff, call);
         if (!ep.ok()) return_status(d, ep.status());
         Domain* r = dequeue(queues_of(*ep).receivers);
         if (!r) {
+            // Nobody receives there now: a polling send leaves nothing queued (a monitor handing
+            // on a message from another core must never block).
+            if (flags & abi::send_poll) return_status(d, Status::would_block);
             block(d, call ? IpcWait::call : IpcWait::send, *ep);
             note_waiting_sender(d, *ep);
             schedule();

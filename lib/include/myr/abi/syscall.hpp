@@ -29,7 +29,8 @@ enum class Sys : std::uint64_t {
                        // tables that exist: not_found with rdx = 1 (PT), 2 (PD) or 3 (PDPT) names the
                        // first missing one (make it with retype + map_table); rdx = 0 for an empty slot
     unmap = 11,        // (frame cptr) -> ok
-    ipc_send = 12,     // (endpoint cptr, w0, w1, w2, w3, cap) -> ok; cap: see ipc_cap() below
+    ipc_send = 12,     // (endpoint cptr | flags << 32, w0, w1, w2, w3, cap) -> ok; cap: see ipc_cap() below;
+                       // flags send_poll: would_block (nothing queued) unless a receiver waits there now
     ipc_recv = 13,     // (endpoint cptr, slot for a received cap or no_cap, flags) -> words in
                        // rsi,rdx,r10,r8, badge in rdi, r9 = 1 when a cap arrived; flags (recv_poll,
                        // recv_events below): recv_poll: would_block instead of blocking when no sender
@@ -61,8 +62,10 @@ enum class Sys : std::uint64_t {
     core_status = 25,  // (kernel cptr) -> rdx = live domains besides the caller | exited ok << 16 |
                        // exited failing << 32 | faulted << 48 (16 bits each, this core since boot)
     cap_phys = 26,     // (kernel cptr, cptr, what) -> rdx = physical base (what 0) or size in bytes (what 1)
-                       // of a frame / channel_memory / untyped cap (monitors name rings and frames to another
-                       // core's monitor by address); invalid_argument for another `what`
+                       // of a frame / channel_memory / untyped / endpoint / notification cap (monitors name
+                       // rings, frames and objects to another core's monitor by address); what 2: 1 when
+                       // copies were derived from this cap and some remain, else 0 (a monitor learns that
+                       // its domains deleted every far capability it minted); invalid_argument for another `what`
     topology = 27,     // (TopologyInfo* buf, size) -> ok: the machine as this core's CPU driver parsed it
                        // (cores, nodes, node of each core, SLIT distances); any domain may ask
     domain_kill = 28,  // (domain cptr, needs write) -> ok: ends that domain like a fault (domain-killed line);
@@ -119,6 +122,7 @@ inline constexpr std::uint64_t console_text = 2;        // debug_print flag
 inline constexpr std::uint64_t console_read_max = 256;  // bytes one console_read may ask for
 inline constexpr std::uint64_t no_cap = ~0ull;
 inline constexpr std::uint64_t recv_poll = 1;  // ipc_recv flag
+inline constexpr std::uint64_t send_poll = 1;  // ipc_send flag
 // ipc_recv / ipc_reply_recv flag: a receive that is also a wait_event. With no sender waiting it
 // blocks, and ends with would_block on what would end a wait_event (an IPI to this core, a local
 // sender queueing anywhere, the next timer tick); a wake-up that came since the caller last waited
@@ -336,6 +340,24 @@ enum class MonitorOp : std::uint64_t {
                        // copy on that core (found when asked); permission_denied: the caller does not own
                        // it (a holder, or the giver after a move); invalid_argument, wrong_type, busy,
                        // connection_lost as for give
+    // Endpoints and notifications across cores (docs/capabilities.md, "Endpoints and notifications
+    // across cores"): a domain gives its capability to a domain on another core, which takes a far
+    // capability: a call on it (user::far_send) carries four words to the object on its own core.
+    far_give = 33,     // (op, core, domain) + an endpoint or notification cap with send right sent with the
+                       // call -> ok, w1 = ticket (far_poll: ok once the far capability is held there for the
+                       // domain; connection_lost: it ended; busy: no room there). invalid_argument: no cap
+                       // came, this core, no such core, domain 0, or a far capability (it is not given on);
+                       // wrong_type: not an endpoint or notification; permission_denied: no send right;
+                       // busy: 4 far capabilities of the caller out, 8 of this core, or no slot
+    far_poll = 34,     // (op, ticket) -> would_block, else the outcome of a give or revoke, once; not_found:
+                       // not a ticket of the caller's
+    far_take = 35,     // (op) -> the oldest far capability given to the caller moves into the reply slot:
+                       // ok, w1 = the owner's core, w2 = the giver's domain there, w3 = 1 endpoint |
+                       // 2 notification; would_block while none is held for it. A call on it (four words):
+                       // ok once on its way, busy while 4 of its messages wait at the owner's core (call
+                       // again), not_found once it was revoked (the capability is gone too)
+    far_revoke = 36,   // (op) + a cap to the object -> ok, w1 = ticket (far_poll: ok once every far capability
+                       // the caller gave of that object is gone on every core); not_found: none is out
     kept = 31,         // (op, size_bits) -> a channel_memory cap to the calling instance's kept block of
                        // 2^size_bits bytes (12..19) moves into the reply slot: map it whole (Sys::map, at an
                        // address aligned to its size). ok: w1 = its size, w2 = 1 when it was made now
@@ -348,6 +370,9 @@ enum class MonitorOp : std::uint64_t {
                        // no_memory: the core's kept area has no free block that large; busy: no slot
 };
 inline constexpr std::uint64_t spawn_any = ~0ull;  // MonitorOp::spawn: the monitor picks the core
+// The badge of a far capability (MonitorOp::far_take) on the monitor's endpoint: far_badge | the
+// record's id. Domain badges there are domain numbers, below 2^32.
+inline constexpr std::uint64_t far_badge = std::uint64_t{1} << 62;
 inline constexpr std::uint64_t server_info_exported = std::uint64_t{1} << 63;  // MonitorOp::server_info, w3
 inline constexpr std::uint64_t accept_service = 1;      // MonitorOp::accept flag
 inline constexpr std::uint32_t death_unknown = 0xff;    // MonitorOp::deaths: ended, how not known

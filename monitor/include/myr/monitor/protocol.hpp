@@ -147,6 +147,8 @@ enum FrameType : std::uint8_t {
     cap_line = 90,      // [the six words of a CapMsg (cap_protocol.hpp encode)]  between monitors
     frame_landed = 91,  // [ticket, status]  the target's monitor -> the giver's: the copy is held for
                         // the domain (ok), or it was dropped (connection_lost, busy, exists)
+    far_line = 92,      // [FarLine type, its six words (far_book.hpp)]  between monitors: endpoints and
+                        // notifications across cores
 };
 
 inline constexpr std::uint64_t span_left = 1;  // span_ready's last word: the member is not in the span
