@@ -26,6 +26,16 @@ constexpr std::uint64_t first_slot = 9;   // slots 9..63: rings in transit to do
 
 std::uint64_t local_badges;  // last badge minted for a local-call cap (never reused on this core)
 std::uint64_t incoming;      // our slot where a capability sent with a call lands (emptied after each)
+
+// The call being served keeps the capability it sent: the slot is the caller's now (far.cpp), and
+// the next call gets a fresh one. Kept, not copied: the kernel's delete of a capability takes
+// the copies derived from it.
+std::uint64_t keep_incoming() {
+    const std::uint64_t s = incoming;
+    incoming = 0;
+    return s;
+}
+
 std::uint64_t slot_used;     // bit per cnode slot
 
 DomainRec domains[max_domains];

@@ -39,6 +39,9 @@ void vacate(std::uint64_t s);     // the slot is empty (its cap moved away): fre
 bool reply(Status st, std::uint64_t w1 = 0, std::uint64_t w2 = 0, std::uint64_t w3 = 0,
            std::uint64_t cap = abi::no_cap, std::uint64_t high = 0);
 void wake_local_domains();  // domains of this core polling for an answer look again
+// The capability sent with the call being served stays in its slot, which is the caller's from
+// now on (free_slot it when done); 0 when none came.
+std::uint64_t keep_incoming();
 
 // ---- domain_ops.cpp ---------------------------------------------------------------------------
 extern std::uint64_t monitor_domain;  // our own domain number (never killed)

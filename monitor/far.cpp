@@ -46,9 +46,16 @@ public:
     }
     Status deliver(std::uint64_t slot, FarKind kind, const std::uint64_t (&w)[4]) override {
         if (kind == FarKind::notification) return syscall6(abi::Sys::notify_signal, slot, w[0]).status;
-        Message m{};
-        for (unsigned i = 0; i < 4; ++i) m.w[i] = w[i];
-        return ipc(abi::Sys::ipc_send, slot | abi::send_poll << 32, m);
+        // Handed over only to a receiver that waits there now. One that is about to (woken by the
+        // same tick as this monitor, or still busy with the message before) gets the core once,
+        // and the send is tried again; else again on the next round.
+        for (unsigned tries = 0;; ++tries) {
+            Message m{};
+            for (unsigned i = 0; i < 4; ++i) m.w[i] = w[i];
+            const Status st = ipc(abi::Sys::ipc_send, slot | abi::send_poll << 32, m);
+            if (st != Status::would_block || tries == 1) return st;
+            user::yield();
+        }
     }
     bool present(std::uint64_t slot) override { return cap_identify(slot).status == Status::ok; }
     bool copies_out(std::uint64_t slot) override {
@@ -91,19 +98,16 @@ void give(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
     if (const Status st = sent_object(m, incoming, kind, base); st != Status::ok) return (void)reply(st);
     if (!mesh_alive(core) || deaths::ended(core, domain)) return (void)reply(Status::connection_lost);
     if (free_slots() < 24) return (void)reply(Status::busy);
-    const auto s = alloc_slot();
-    if (!s.ok()) return (void)reply(Status::busy);
-    // Our copy, send only (a far capability sends; it neither receives nor carries capabilities),
-    // derived from the giver's: the giver's revoke takes it.
-    if (cap_copy(incoming, *s, rights::send) != Status::ok) {
-        vacate(*s);
-        return (void)reply(Status::invalid_argument);
-    }
+    // Our copy is the one the call brought, derived from the giver's capability: the giver's
+    // revoke, or the object's end, takes it. Kept where it landed (a copy of it would go when the
+    // kernel deletes it: a delete takes the copies derived from a capability). The monitor only
+    // ever sends on it, with no capability.
     std::uint64_t ticket = 0;
-    const Status st = book.give(static_cast<std::uint32_t>(who), *s, kind, base, static_cast<std::uint32_t>(core),
+    const std::uint64_t slot = keep_incoming();
+    const Status st = book.give(static_cast<std::uint32_t>(who), slot, kind, base, static_cast<std::uint32_t>(core),
                                 static_cast<std::uint32_t>(domain), ticket, env);
     if (st != Status::ok) {
-        free_slot(*s);
+        free_slot(slot);
         return (void)reply(st);
     }
     (void)reply(Status::ok, ticket);
