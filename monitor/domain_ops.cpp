@@ -444,11 +444,16 @@ void check_ram_pools(const abi::TopologyInfo& topo) {
     expect("a frame of the pool's last page", frame(page, 12), Status::ok);
     const SysResult sz = syscall6(abi::Sys::cap_phys, kernel_cap, *slot, 1);
     expect("cap_phys: its size", sz.status == Status::ok && sz.value == 4096 ? Status::ok : Status::internal, Status::ok);
-    expect("cap_phys: what 2", syscall6(abi::Sys::cap_phys, kernel_cap, *slot, 2).status, Status::invalid_argument);
+    expect("cap_phys: what 3", syscall6(abi::Sys::cap_phys, kernel_cap, *slot, 3).status, Status::invalid_argument);
+    const SysResult none = syscall6(abi::Sys::cap_phys, kernel_cap, *slot, 2);
+    expect("cap_phys: no copy of it", none.status == Status::ok && none.value == 0 ? Status::ok : Status::internal, Status::ok);
     const auto copy = alloc_slot();
     if (copy.ok()) {
         expect("a second root of it", syscall6(abi::Sys::cap_create_frame, kernel_cap, page, 12, *copy).status, Status::exists);
         expect("a copy of it", syscall6(abi::Sys::cap_copy, *slot, *copy, 0xffff).status, Status::ok);
+        const SysResult one = syscall6(abi::Sys::cap_phys, kernel_cap, *slot, 2);
+        expect("cap_phys: a copy of it remains", one.status == Status::ok && one.value == 1 ? Status::ok : Status::internal,
+               Status::ok);
         const SysResult r = reclaim(page, 12);
         expect("reclaim takes the root and its copy",
                r.status == Status::ok && r.value == 2 ? Status::ok : Status::internal, Status::ok);

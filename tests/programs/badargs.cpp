@@ -217,6 +217,14 @@ extern "C" int main(std::uint64_t) {
     expect("polling recv, nobody sends", syscall6(abi::Sys::ipc_recv, 40, abi::no_cap, abi::recv_poll).status,
            Status::would_block);
     expect("mint a send-only copy", cap_mint(40, 41, rights::send, 5), Status::ok);
+    // ipc_send's flags (rdi bits 32-63): send_poll only; a polling send with nobody receiving
+    // queues nothing (a blocking send now would wait for good: nobody receives on 40).
+    expect("send with unknown flags", syscall6(abi::Sys::ipc_send, 41 | std::uint64_t{2} << 32, 0, 0, 0, 0, abi::no_cap).status,
+           Status::invalid_argument);
+    expect("polling send, nobody receives", syscall6(abi::Sys::ipc_send, 41 | abi::send_poll << 32, 0, 0, 0, 0, abi::no_cap).status,
+           Status::would_block);
+    expect("polling recv after it: nothing was queued",
+           syscall6(abi::Sys::ipc_recv, 40, abi::no_cap, abi::recv_poll).status, Status::would_block);
     expect("recv through a send-only copy", syscall6(abi::Sys::ipc_recv, 41, abi::no_cap, abi::recv_poll).status,
            Status::permission_denied);
     expect("call offering a cap without grant", ipc(abi::Sys::ipc_call, 41, m, abi::ipc_cap(cap::self_domain, 0)),

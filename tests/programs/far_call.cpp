@@ -27,6 +27,13 @@
 // original is gone too) and waits, sending nothing, until the notification's end reaches it (the
 // owner's monitor sees its copy gone on its next sweep). It exits 0 still
 // holding the 0xb2 far capability (its monitor drops it), or 1 after printing test-fail lines.
+//
+// With bit 16 of its argument set ("stay", qemu_far_lost_owner): gives a far endpoint to a
+// `farcall holder` on core `target`, receives one message through it, exports the name
+// `farcall.stay` (the plan waits for it, then stops this core), prints `farcall staying core C:
+// its endpoint is held on core T` and stays. The holder waits, sending nothing, until its monitor
+// has dropped the far capability of the lost core's object, checks that a send on it is refused,
+// and prints `farcall holder core T: the far endpoint of lost core C is gone`.
 #include <myr/user/args.hpp>
 #include <myr/user/domains.hpp>
 #include <myr/user/far.hpp>
@@ -228,6 +235,44 @@ int client() {
     return 0;  // still holding the 0xb2 far capability: its monitor drops it
 }
 
+int stay(std::uint64_t target) {
+    expect("retype an endpoint", retype(cap::ram, captype::endpoint, 0, ep, 1), Status::ok);
+    expect("mint the 0xb3 copy", cap_mint(ep, ep_b1, rights::send, 0xb3), Status::ok);
+    Spawned holder{};
+    expect("spawn the holder", spawn("farcall", target, "holder", holder), Status::ok);
+    expect("give the endpoint", give(ep_b1, holder.core, holder.domain), Status::ok);
+    bool got = false;
+    for (Deadline limit(6000); !got && !limit.passed();) {
+        Message r{};
+        r.w[0] = abi::no_cap;
+        r.w[1] = abi::recv_events;
+        const Status s = ipc(abi::Sys::ipc_recv, ep, r);
+        got = s == Status::ok && r.badge == 0xb3 && r.w[1] == magic;
+    }
+    expect_true("the holder's message", got);
+    expect("export a name for the plan", export_name("farcall.stay"), Status::ok);
+    if (failures) return 1;
+    print("farcall staying core {}: its endpoint is held on core {}", core, holder.core);
+    for (;;) wait_event();  // until the plan stops this core
+}
+
+int hold() {
+    FarCap f{};
+    expect("take the far endpoint", far_take(far_b1, f, 6000), Status::ok);
+    expect("send on it", far_send_wait(far_b1, 1, magic, core, 0, 6000), Status::ok);
+    if (failures) return 1;
+    Status left = Status::ok;
+    for (Deadline limit(12000); left == Status::ok && !limit.passed();) {
+        left = cap_identify(far_b1).status;
+        if (left == Status::ok) wait_event();
+    }
+    expect("the far endpoint of the lost core is gone", left, Status::not_found);
+    expect("a send on it is refused", far_send(far_b1, 2, magic), Status::not_found);
+    if (failures) return 1;
+    print("farcall holder core {}: the far endpoint of lost core {} is gone", core, f.owner_core);
+    return 0;
+}
+
 } // namespace
 
 extern "C" int main(std::uint64_t arg) {
@@ -237,5 +282,7 @@ extern "C" int main(std::uint64_t arg) {
     char role[16] = {};
     (void)read_args(role, sizeof role);
     if (role[0] == 'c') return client();
+    if (role[0] == 'h') return hold();
+    if (arg >> 16 & 1) return stay(arg & 0xffff);
     return serve(arg);
 }

@@ -9,157 +9,23 @@
 // - no owner queues more than the window of any record;
 // - at the end, with every line delivered and every object receiving, every message sent ok on a
 //   far capability that is still held has arrived.
-#include <myr/monitor/far_book.hpp>
+#include "far_sim.hpp"
 
 #include <gtest/gtest.h>
-
-#include <deque>
-#include <map>
-#include <random>
-#include <set>
-#include <vector>
 
 namespace {
 
 using myr::Status;
 using myr::monitor::FarBook;
-using myr::monitor::FarEnv;
 using myr::monitor::FarKind;
 using myr::monitor::FarLine;
 using myr::monitor::far_line_words;
+using namespace myr::monitor::far_sim;
 
-struct Line {
-    std::uint32_t from;
-    FarLine type;
-    std::uint64_t w[far_line_words];
-};
-
-struct Sim;
-
-struct Object {
-    bool alive = true, receiving = true;
-    std::vector<std::array<std::uint64_t, 4>> got;
-};
-
-struct Env final : FarEnv {
-    Sim* sim = nullptr;
-    std::uint32_t core = 0;
-    struct Slot {
-        bool minted;             // holder side: a far capability; else our copy of an object
-        std::uint64_t object;    // owner side: which object (its base)
-        bool copy_there = true;  // owner side: the copy is still in our table
-        bool copies = false;     // holder side: a domain holds a copy
-        std::uint32_t owner = 0, owner_id = 0;  // holder side: whose record
-        std::uint32_t id = 0;                   // holder side: the far capability's id (its badge)
-    };
-    std::map<std::uint64_t, Slot> slots;
-    std::uint64_t next_slot = 100;
-    std::set<std::uint32_t> alive;  // domains of this core
-    bool mint_fails = false;
-    std::uint32_t minting_owner = 0;
-    std::uint64_t minting_owner_id = 0;
-
-    void send(std::uint32_t to, FarLine type, const std::uint64_t (&w)[far_line_words]) override;
-    std::uint64_t mint(std::uint32_t id) override {
-        if (mint_fails) return 0;
-        const std::uint64_t s = next_slot++;
-        slots[s] = {true, 0, true, false, minting_owner, static_cast<std::uint32_t>(minting_owner_id), id};
-        return s;
-    }
-    void drop(std::uint64_t slot) override {
-        ASSERT_TRUE(slots.count(slot)) << "core " << core << " dropped slot " << slot << " twice";
-        slots.erase(slot);
-    }
-    Status deliver(std::uint64_t slot, FarKind, const std::uint64_t (&w)[4]) override;
-    bool present(std::uint64_t slot) override { return slots.count(slot) && slots[slot].copy_there && object_alive(slot); }
-    bool copies_out(std::uint64_t slot) override { return slots.count(slot) && slots[slot].copies; }
-    bool domain_alive(std::uint32_t d) override { return alive.count(d) != 0; }
-    void answered() override {}
-    bool object_alive(std::uint64_t slot);
-};
-
-struct Sim {
-    static constexpr std::uint32_t cores = 4, hostile = 3;
-    FarBook book[cores];
-    Env env[cores];
-    std::map<std::pair<std::uint32_t, std::uint32_t>, std::deque<Line>> wire;  // (from, to)
-    std::map<std::pair<std::uint32_t, std::uint64_t>, Object> objects;        // (core, base)
-    bool lost[cores] = {};
-    // (owner core, owner id) -> (giver domain, object base): what each give was of.
-    std::map<std::pair<std::uint32_t, std::uint64_t>, std::pair<std::uint32_t, std::uint64_t>> gave;
-    std::uint64_t seq = 0;
-    std::mt19937_64 rng;
-
-    explicit Sim(std::uint64_t seed) : rng(seed) {
-        for (std::uint32_t c = 0; c < cores; ++c) {
-            book[c].init(c, cores);
-            env[c].sim = this;
-            env[c].core = c;
-            for (std::uint32_t d = 1; d <= 3; ++d) env[c].alive.insert(d);
-            objects[{c, 0x1000}] = {};
-            objects[{c, 0x2000}] = {};
-        }
-    }
-    bool deliver_one(std::uint32_t from, std::uint32_t to) {
-        auto& q = wire[{from, to}];
-        if (q.empty()) return false;
-        Line l = q.front();
-        q.pop_front();
-        if (lost[to] || lost[from] || to == hostile) return true;  // the hostile core's answers are its own
-        env[to].minting_owner = from;
-        env[to].minting_owner_id = l.w[0];
-        const bool ok = book[to].receive(from, l.type, l.w, env[to]);
-        if (from != hostile) {
-            EXPECT_TRUE(ok) << "an honest line refused: type " << int(l.type) << " " << from << "->" << to;
-        }
-        return true;
-    }
-};
-
-void Env::send(std::uint32_t to, FarLine type, const std::uint64_t (&w)[far_line_words]) {
-    Line l{core, type, {}};
-    for (unsigned i = 0; i < far_line_words; ++i) l.w[i] = w[i];
-    sim->wire[{core, to}].push_back(l);
-}
-bool Env::object_alive(std::uint64_t slot) { return sim->objects[{core, slots[slot].object}].alive; }
-Status Env::deliver(std::uint64_t slot, FarKind, const std::uint64_t (&w)[4]) {
-    if (!slots.count(slot) || !slots[slot].copy_there) return Status::not_found;
-    Object& o = sim->objects[{core, slots[slot].object}];
-    if (!o.alive) return Status::not_found;
-    if (!o.receiving) return Status::would_block;
-    o.got.push_back({w[0], w[1], w[2], w[3]});
-    return Status::ok;
-}
-
-// Owner-side give: our copy of object `base` in a new slot.
-Status give(Sim& s, std::uint32_t c, std::uint32_t domain, std::uint64_t base, std::uint32_t to, std::uint32_t to_domain,
-            std::uint64_t& ticket) {
-    const std::uint64_t slot = s.env[c].next_slot++;
-    s.env[c].slots[slot] = {false, base, true, false, 0, 0, 0};
-    const Status st = s.book[c].give(domain, slot, FarKind::endpoint, base, to, to_domain, ticket, s.env[c]);
-    if (st != Status::ok) s.env[c].slots.erase(slot);
-    else s.gave[{c, s.wire[{c, to}].back().w[0]}] = {domain, base};
-    return st;
-}
-
-void drain(Sim& s) {
-    for (bool any = true; any;) {
-        for (std::uint32_t a = 0; a < Sim::cores; ++a)
-            for (std::uint32_t b = 0; b < Sim::cores; ++b) (void)s.deliver_one(a, b);
-        for (std::uint32_t c = 0; c < Sim::cores; ++c)
-            if (!s.lost[c]) s.book[c].tick(true, s.env[c]);
-        any = false;
-        for (const auto& [k, q] : s.wire) any |= !q.empty();
-    }
-}
-
-// The far capability core `c` holds for `domain`, taken (its id), or 0.
-std::uint32_t take(Sim& s, std::uint32_t c, std::uint32_t domain) {
-    FarBook::Offer o{};
-    if (!s.book[c].offered(domain, o)) return 0;
-    s.book[c].taken(o.id);
-    s.env[c].slots[o.slot].copies = true;
-    return o.id;
+// Every test ends with no honest line refused and no slot dropped twice.
+void expect_clean(const Sim& s) {
+    EXPECT_EQ(s.refused_honest, 0u) << "an honest line was refused";
+    for (const Env& e : s.env) EXPECT_EQ(e.double_drops, 0u) << "core " << e.core << " dropped a slot twice";
 }
 
 TEST(FarBook, AGiveCarriesMessagesInOrderAndARevokeEndsIt) {
@@ -197,6 +63,7 @@ TEST(FarBook, AGiveCarriesMessagesInOrderAndARevokeEndsIt) {
     EXPECT_TRUE(s.env[2].slots.empty());  // the far capability was dropped, its copies with it
     EXPECT_TRUE(s.env[0].slots.empty());  // and the owner's copy
     EXPECT_EQ(s.book[2].send(id, {8, 0, 0, 0}, s.env[2]), Status::not_found);
+    expect_clean(s);
 }
 
 TEST(FarBook, GivesAreRefusedClearly) {
@@ -224,6 +91,7 @@ TEST(FarBook, GivesAreRefusedClearly) {
     ASSERT_EQ(give(s, 0, 3, 0x2000, 1, 2, t), Status::ok);
     drain(s);
     EXPECT_EQ(s.book[0].poll(3, t), Status::busy);  // core 1 holds held_per_core of core 0's already
+    expect_clean(s);
 }
 
 TEST(FarBook, TheOwnersCopyGoingEndsItEverywhere) {
@@ -250,6 +118,7 @@ TEST(FarBook, TheOwnersCopyGoingEndsItEverywhere) {
     drain(s);
     EXPECT_EQ(s.book[1].held(), 0u);
     EXPECT_EQ(s.book[0].given(), 0u);
+    expect_clean(s);
 }
 
 TEST(FarBook, HolderEndsAndLostCores) {
@@ -289,6 +158,7 @@ TEST(FarBook, HolderEndsAndLostCores) {
     s.book[1].core_lost(0, s.env[1]);
     EXPECT_EQ(s.book[1].held(), 0u);
     EXPECT_TRUE(s.env[1].slots.empty());
+    expect_clean(s);
 }
 
 TEST(FarBook, AHostileCoreHarmsOnlyItself) {
@@ -338,6 +208,7 @@ TEST(FarBook, AHostileCoreHarmsOnlyItself) {
     drain(s);
     EXPECT_EQ(s.book[0].poll(1, t), Status::ok);
     EXPECT_EQ(s.book[1].held(), 0u);
+    expect_clean(s);
 }
 
 // Random runs: cores 0-2 honest, core 3 hostile (its lines are random; nobody gives to it).
@@ -463,6 +334,7 @@ TEST(FarBook, RandomRunsKeepEveryPromise) {
             if (s.lost[c] || !slot || s.env[c].slots[slot].owner == Sim::hostile) continue;  // the hostile core's own
             ASSERT_EQ(last[tok], list.back()) << "seed " << seed << ": a message sent ok was lost";
         }
+        expect_clean(s);
     }
     EXPECT_GT(sent_ok, 1000u);
     EXPECT_GT(delivered, 1000u);
