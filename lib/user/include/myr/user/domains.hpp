@@ -32,20 +32,6 @@ inline Status next_death(std::uint64_t cursor, Death& out) {
     return s;
 }
 
-// Calls op (kill, list) until it stops answering would_block (timeout after `tries` timer ticks).
-inline Status remote_call(Message& request, std::uint64_t tries) {
-    for (Deadline limit(tries); !limit.passed();) {
-        Message m = request;
-        const Status s = monitor_call(m);
-        if (s != Status::would_block) {
-            request = m;
-            return s;
-        }
-        wait_event();
-    }
-    return Status::timeout;
-}
-
 inline Status kill(std::uint64_t core, std::uint64_t domain, std::uint64_t tries = 100000) {
     Message m{};
     m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::kill);

@@ -21,15 +21,10 @@ inline Status far_op(abi::MonitorOp op, std::uint64_t cap, std::uint64_t w1, std
     return s;
 }
 inline Status far_wait(std::uint64_t ticket, std::uint64_t tries) {
-    for (Deadline limit(tries); !limit.passed();) {
-        Message m{};
-        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::far_poll);
-        m.w[1] = ticket;
-        const Status s = monitor_call(m);
-        if (s != Status::would_block) return s;
-        wait_event();
-    }
-    return Status::timeout;
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::far_poll);
+    m.w[1] = ticket;
+    return remote_call(m, tries);
 }
 } // namespace detail
 
@@ -55,18 +50,12 @@ struct FarCap {
 };
 // Takes the oldest far capability given to this domain into `slot`, waiting up to `tries` ticks.
 inline Status far_take(std::uint64_t slot, FarCap& out, std::uint64_t tries = 100000) {
-    for (Deadline limit(tries); !limit.passed();) {
-        Message m{};
-        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::far_take);
-        const Status s = monitor_call(m, slot);
-        if (s == Status::ok) {
-            out = {m.w[1], m.w[2], m.w[3]};
-            return m.cap_arrived == 1 ? s : Status::internal;
-        }
-        if (s != Status::would_block) return s;
-        wait_event();
-    }
-    return Status::timeout;
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::far_take);
+    const Status s = remote_call(m, tries, slot);
+    if (s != Status::ok) return s;
+    out = {m.w[1], m.w[2], m.w[3]};
+    return m.cap_arrived == 1 ? s : Status::internal;
 }
 
 // Four words to the object far capability `cap` names: ok once on their way; busy while four

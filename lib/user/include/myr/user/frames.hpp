@@ -10,15 +10,10 @@ namespace myr::user {
 // Polls a give's or a revoke's ticket until it is answered, sleeping between tries (timeout after
 // `tries` timer ticks; the ticket stays the monitor's until it is answered).
 inline Status frame_wait(std::uint64_t ticket, std::uint64_t tries = 100000) {
-    for (Deadline limit(tries); !limit.passed();) {
-        Message m{};
-        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::frame_poll);
-        m.w[1] = ticket;
-        const Status s = monitor_call(m);
-        if (s != Status::would_block) return s;
-        wait_event();
-    }
-    return Status::timeout;
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::frame_poll);
+    m.w[1] = ticket;
+    return remote_call(m, tries);
 }
 
 namespace detail {
@@ -65,18 +60,12 @@ struct GivenFrame {
 };
 // Takes the oldest frame given to this domain into `slot`, waiting up to `tries` timer ticks.
 inline Status frame_take(std::uint64_t slot, GivenFrame& out, std::uint64_t tries = 100000) {
-    for (Deadline limit(tries); !limit.passed();) {
-        Message m{};
-        m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::frame_take);
-        const Status s = monitor_call(m, slot);
-        if (s == Status::ok) {
-            out = {m.w[1], m.w[2], m.w[3]};
-            return m.cap_arrived == 1 ? s : Status::internal;
-        }
-        if (s != Status::would_block) return s;
-        wait_event();
-    }
-    return Status::timeout;
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::frame_take);
+    const Status s = remote_call(m, tries, slot);
+    if (s != Status::ok) return s;
+    out = {m.w[1], m.w[2], m.w[3]};
+    return m.cap_arrived == 1 ? s : Status::internal;
 }
 
 } // namespace myr::user

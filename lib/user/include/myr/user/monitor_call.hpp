@@ -20,6 +20,23 @@ inline Status monitor_call(Message& m, std::uint64_t reply_slot = 0) {
     return static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
 }
 
+// Calls the monitor with `request` until it stops answering would_block (kill and list on another
+// core, polls of gives and revokes, takes), sleeping in wait_event between tries; `request` then
+// holds the answer. timeout after `tries` timer ticks. A capability in the answer lands in
+// `reply_slot` (0: none).
+inline Status remote_call(Message& request, std::uint64_t tries, std::uint64_t reply_slot = 0) {
+    for (Deadline limit(tries); !limit.passed();) {
+        Message m = request;
+        const Status s = monitor_call(m, reply_slot);
+        if (s != Status::would_block) {
+            request = m;
+            return s;
+        }
+        wait_event();
+    }
+    return Status::timeout;
+}
+
 // ok while no death of (core, domain) reached this core's monitor; connection_lost once one did.
 inline Status alive(std::uint64_t core, std::uint64_t domain) {
     Message m{};
