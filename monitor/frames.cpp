@@ -37,12 +37,17 @@ constexpr unsigned table_slots = 256;  // records: roots given from here and cop
 caps::Slot table_mem[table_slots];
 CapNode node;
 bool enabled;
-// The domain of this core each record is for: the giver (a root owned here) or the domain a copy
-// was given to. 0: none (a free slot, or a copy whose domain did not take it yet).
-std::uint32_t holder[table_slots];
-// Records of frames adopted here from their holder's grant (this core is their home), owned here
-// or moved away: the grant's end revokes their copies first, wherever the ownership is.
-bool mine[table_slots];
+// What this monitor keeps beside each record of the table, set and cleared as one so that no mark
+// outlives its record.
+struct Rec {
+    // The domain of this core the record is for: the giver (a root owned here) or the domain a
+    // copy was given to. 0: none (a free slot, or a copy whose domain did not take it yet).
+    std::uint32_t holder;
+    // A frame adopted here from its holder's grant (this core is its home), owned here or moved
+    // away: the grant's end revokes its copies first, wherever the ownership is.
+    bool mine;
+};
+Rec rec_of[table_slots];
 // The holder of a record whose owning domain ended while its ownership goes back home.
 constexpr std::uint32_t orphaned = 0xffff'ffff;
 
@@ -112,8 +117,7 @@ Op* op_of(std::uint64_t ticket) {
 
 void drop_record(caps::SlotIdx s) {
     (void)node.remove(s, out);
-    holder[s] = 0;
-    mine[s] = false;
+    rec_of[s] = {};
 }
 
 Op* new_op(std::uint32_t domain, Kind kind, bool internal);
@@ -168,7 +172,7 @@ void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from)
     caps::SlotIdx rec = caps::no_slot;
     const auto slots = node.table().slots();
     for (caps::SlotIdx i = 1; i < slots.size() && rec == caps::no_slot; ++i)
-        if (!slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj) && holder[i] == 0) rec = i;
+        if (!slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj) && rec_of[i].holder == 0) rec = i;
     Status st = Status::ok;
     Offer* free = nullptr;
     unsigned from_there = 0;
@@ -181,7 +185,7 @@ void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from)
     // depend on how busy this monitor is.
     bool held = false;
     for (caps::SlotIdx i = 1; i < slots.size(); ++i)
-        held |= i != rec && holder[i] != 0 && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj);
+        held |= i != rec && rec_of[i].holder != 0 && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj);
     const DomainRec* d = find_domain(domain);
     if (rec == caps::no_slot) st = Status::internal;
     else if (held) st = Status::exists;
@@ -200,8 +204,7 @@ void Out::installed(const caps::Cap& obj, std::uint64_t tag, std::uint32_t from)
         return landed(asker, tag, st);
     }
     *free = {true, domain, from, asker, slot, ++offer_seq, obj};
-    holder[rec] = domain;
-    mine[rec] = false;  // a copy of another core's memory (the slot may have held one of ours)
+    rec_of[rec] = {domain, false};  // a copy of another core's memory
     landed(asker, tag, Status::ok);
     wake_local_domains();
 }
@@ -218,16 +221,15 @@ void Out::swept(const caps::Cap& root, std::uint32_t asker) {
     const auto slots = node.table().slots();
     for (caps::SlotIdx i = 0; i < slots.size(); ++i)
         if (slots[i].cap.is_null()) {
-            holder[i] = 0;
-            mine[i] = false;
+            rec_of[i] = {};
         }
 }
 
 void Out::took_ownership(const caps::Cap& obj, std::uint32_t from) {
     const auto slots = node.table().slots();
     for (caps::SlotIdx i = 1; i < slots.size(); ++i)
-        if (holder[i] != 0 && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj))
-            print("frame {:#x} of core {}: owned here now, by domain {}", obj.base, from, holder[i]);
+        if (rec_of[i].holder != 0 && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, obj))
+            print("frame {:#x} of core {}: owned here now, by domain {}", obj.base, from, rec_of[i].holder);
 }
 
 Op* new_op(std::uint32_t domain, Kind kind, bool internal) {
@@ -265,7 +267,7 @@ Status sent_frame(const user::Message& m, std::uint64_t incoming, caps::Cap& f) 
 caps::SlotIdx record_of(const caps::Cap& f, std::uint32_t domain) {
     const auto slots = node.table().slots();
     for (caps::SlotIdx i = 1; i < slots.size(); ++i)
-        if (holder[i] == domain && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, f)) return i;
+        if (rec_of[i].holder == domain && !slots[i].cap.is_null() && caps::same_object(slots[i].cap, f)) return i;
     return caps::no_slot;
 }
 
@@ -292,8 +294,7 @@ void give(std::uint64_t who, const user::Message& m, std::uint64_t incoming) {
             if (slots[i].cap.is_null()) rec = i;
         if (rec == caps::no_slot) return (void)reply(Status::no_memory);
         if (const Status st = node.adopt(rec, f); st != Status::ok) return (void)reply(st);
-        holder[rec] = static_cast<std::uint32_t>(who);
-        mine[rec] = true;
+        rec_of[rec] = {static_cast<std::uint32_t>(who), true};
     }
     Op* o = new_op(static_cast<std::uint32_t>(who), Kind::give, false);
     if (!o) return (void)reply(Status::busy);
@@ -386,9 +387,9 @@ bool frames_release(std::uint32_t domain, std::uint64_t phys, std::uint64_t size
     for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
         const caps::Cap c = slots[i].cap;
         std::uint64_t copies = 0;
-        if (holder[i] != domain || c.is_null() || c.base < phys || c.base - phys >= size) continue;
+        if (rec_of[i].holder != domain || c.is_null() || c.base < phys || c.base - phys >= size) continue;
         const bool own = node.owns(c, copies);
-        if (!own && !mine[i]) continue;  // a copy given to it, not memory of its grant
+        if (!own && !rec_of[i].mine) continue;  // a copy given to it, not memory of its grant
         bool revoking = false;
         for (const Op& o : ops)
             revoking |= o.used && o.internal && o.slot == i;
@@ -422,12 +423,12 @@ bool frames_domain_ended(std::uint32_t d) {
     // own is involved.
     const auto slots = node.table().slots();
     for (caps::SlotIdx i = 1; i < slots.size(); ++i) {
-        if (holder[i] != d || slots[i].cap.is_null() || mine[i]) continue;
+        if (rec_of[i].holder != d || slots[i].cap.is_null() || rec_of[i].mine) continue;
         if (!owned(slots[i].cap)) {
             drop_record(i);
             continue;
         }
-        holder[i] = orphaned;
+        rec_of[i].holder = orphaned;
         Op* o = new_op(0, Kind::move, true);
         if (!o) {
             (void)revoke_internal(i);  // no room for a move: every copy goes (none: the home's revoke or return ends it)

@@ -192,14 +192,21 @@ int own(std::uint64_t to) {
 Status wait_ack(volatile std::uint64_t* w, std::uint64_t from);
 Status carve(AllocReply& grant, volatile std::uint64_t*& w);
 
+// Spawns `frameshare ROLE` on `target`, gives it the frame and waits for its acknowledgement.
+user::Spawned hand_to(const char* role, std::uint64_t target, volatile std::uint64_t* w) {
+    w[1] = 0;
+    user::Spawned d{};
+    expect(role, user::spawn("frameshare", target, role, d), Status::ok);
+    expect("give", give_frame(frame_slot, d.core, d.domain), Status::ok);
+    expect("it acknowledged", wait_ack(w, d.core), Status::ok);
+    return d;
+}
+
 int orphan(std::uint64_t target) {
     AllocReply grant{};
     volatile std::uint64_t* w = nullptr;
     if (carve(grant, w) != Status::ok) return 1;
-    user::Spawned taker{};
-    expect("spawn the orphan's taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
-    expect("give to the orphan's taker", give_frame(frame_slot, taker.core, taker.domain), Status::ok);
-    expect("the orphan's taker acknowledged", wait_ack(w, taker.core), Status::ok);
+    const user::Spawned taker = hand_to("taker", target, w);
     if (failures) return 1;
     // Ends holding the grant and with the copy out: its monitor revokes the copy, then reports the
     // death (memserv frees the grant from that report).
@@ -213,10 +220,7 @@ int stay(std::uint64_t target) {
     AllocReply grant{};
     volatile std::uint64_t* w = nullptr;
     if (carve(grant, w) != Status::ok) return 1;
-    user::Spawned taker{};
-    expect("spawn the taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
-    expect("give to the taker", give_frame(frame_slot, taker.core, taker.domain), Status::ok);
-    expect("the taker acknowledged", wait_ack(w, taker.core), Status::ok);
+    const user::Spawned taker = hand_to("taker", target, w);
     // The plan waits for this name (names:2, with memserv.0) before it stops our core.
     expect("export a name for the plan", user::export_name("frameshare.stay"), Status::ok);
     if (failures) return 1;
@@ -231,10 +235,7 @@ int home(std::uint64_t target) {
     AllocReply grant{};
     volatile std::uint64_t* w = nullptr;
     if (carve(grant, w) != Status::ok) return 1;
-    user::Spawned taker{};
-    expect("spawn the taker", user::spawn("frameshare", target, "taker", taker), Status::ok);
-    expect("give to the taker", give_frame(frame_slot, taker.core, taker.domain), Status::ok);
-    expect("the taker acknowledged", wait_ack(w, taker.core), Status::ok);
+    const user::Spawned taker = hand_to("taker", target, w);
     expect("move the ownership to it", user::frame_move(frame_slot, taker.core), Status::ok);
     expect("export a name for the plan", user::export_name("frameshare.stay"), Status::ok);
     if (failures) return 1;
@@ -344,16 +345,6 @@ Status return_grant(const AllocReply& grant) {
     if (back != Status::ok) return back;
     FreeReply f{};
     return mem.free(grant, f);
-}
-
-// Spawns `frameshare ROLE` on `target`, gives it the frame and waits for its acknowledgement.
-user::Spawned hand_to(const char* role, std::uint64_t target, volatile std::uint64_t* w) {
-    w[1] = 0;
-    user::Spawned d{};
-    expect(role, user::spawn("frameshare", target, role, d), Status::ok);
-    expect("give", give_frame(frame_slot, d.core, d.domain), Status::ok);
-    expect("it acknowledged", wait_ack(w, d.core), Status::ok);
-    return d;
 }
 
 // Waits until the death feed reports (core, domain) and checks how it ended.
