@@ -37,7 +37,8 @@
 // `test-pass: frameshare home core C: kept its frame and owns it again after core T was lost`.
 // As taker/leaver (argument string "taker" / "leaver"): takes the frame, maps it, checks the
 // pattern, tries to pass its copy to the giver's core (invalid_argument: that core holds the
-// memory) and to revoke it (permission_denied: it holds no grant for it) and acknowledges in the
+// memory), to revoke it (permission_denied: it holds no grant for it) and to move its ownership
+// (permission_denied: it does not own it), and acknowledges in the
 // frame's second word; the taker then reads the frame until it faults, the leaver exits.
 // As passer ("passer TTTT"): takes the frame and passes its copy on to a taker it spawns on core
 // TTTT (through the owner's monitor), writing that taker's domain into the frame's fourth word;
@@ -129,6 +130,8 @@ int receive(bool stay) {
     expect("a holder passing its copy to the giver's core", give_frame(taken_slot, g.from_core, 1),
            Status::invalid_argument);
     expect("a holder revoking", user::frame_revoke(taken_slot), Status::permission_denied);
+    // Nor move the ownership: only the owner may (to the giver's core, which holds a copy).
+    expect("a holder moving the ownership", user::frame_move(taken_slot, g.from_core), Status::permission_denied);
     if (failures) return 1;
     user::print("frameshare {} core {}: took the frame of core {}: pattern ok", stay ? "taker" : "leaver", core, g.from_core);
     w[1] = ack | core;
