@@ -70,7 +70,7 @@ Status give(std::uint64_t slot, std::uint64_t c, std::uint64_t d) {
 
 Status raw_give(std::uint64_t send, std::uint64_t c, std::uint64_t d) {
     std::uint64_t ticket = 0;
-    const Status s = user::detail::far_op(abi::MonitorOp::far_give, send, c, d, ticket);
+    const Status s = user::monitor_call_with_cap(abi::MonitorOp::far_give, send, c, d, ticket);
     return s == Status::ok ? user::detail::far_wait(ticket, 3000) : s;
 }
 

@@ -293,7 +293,7 @@ Status death_of(std::uint64_t c, std::uint64_t d, abi::DomainStatus& how) {
 
 Status raw_give(std::uint64_t send, std::uint64_t c, std::uint64_t d) {
     std::uint64_t ticket = 0;
-    const Status s = user::detail::frame_op(abi::MonitorOp::frame_give, send, c, d, ticket);
+    const Status s = user::monitor_call_with_cap(abi::MonitorOp::frame_give, send, c, d, ticket);
     return s == Status::ok ? user::frame_wait(ticket) : s;
 }
 

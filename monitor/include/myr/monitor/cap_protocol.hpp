@@ -3,7 +3,7 @@
 // transfer, delete, revoke and ownership moves of capabilities whose copies live on several
 // cores. Pure and freestanding: one CapNode per core wraps that core's caps::CapTable (the same
 // library the CPU driver uses) and talks to the other nodes only through CapMsg lines that its
-// caller carries. Its callers: the deterministic simulation (tests/unit/cap_protocol_sim_test.cpp),
+// caller carries. Its callers: the deterministic simulation (tests/unit/cap_sim.hpp and its tests),
 // threads on host cores (monitor/hosted/.../cap_run.hpp) and the guest monitors, for frames carved
 // from memserv grants (monitor/frames.cpp). Up to 64 cores (one bit per core in the owner's sets).
 //

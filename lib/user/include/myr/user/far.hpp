@@ -10,16 +10,6 @@
 namespace myr::user {
 
 namespace detail {
-inline Status far_op(abi::MonitorOp op, std::uint64_t cap, std::uint64_t w1, std::uint64_t w2, std::uint64_t& ticket) {
-    Message m{};
-    m.w[0] = static_cast<std::uint64_t>(op);
-    m.w[1] = w1;
-    m.w[2] = w2;
-    Status s = ipc(abi::Sys::ipc_call, cap::monitor, m, abi::ipc_cap(cap, 0));
-    if (s == Status::ok) s = static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
-    ticket = m.w[1];
-    return s;
-}
 inline Status far_wait(std::uint64_t ticket, std::uint64_t tries) {
     Message m{};
     m.w[0] = static_cast<std::uint64_t>(abi::MonitorOp::far_poll);
@@ -32,7 +22,7 @@ inline Status far_wait(std::uint64_t ticket, std::uint64_t tries) {
 // `core`; ok once that core's monitor holds a far capability for it (MonitorOp::far_give).
 inline Status far_give(std::uint64_t cap, std::uint64_t core, std::uint64_t domain, std::uint64_t tries = 100000) {
     std::uint64_t ticket = 0;
-    const Status s = detail::far_op(abi::MonitorOp::far_give, cap, core, domain, ticket);
+    const Status s = monitor_call_with_cap(abi::MonitorOp::far_give, cap, core, domain, ticket);
     return s == Status::ok ? detail::far_wait(ticket, tries) : s;
 }
 
@@ -41,7 +31,7 @@ inline Status far_give(std::uint64_t cap, std::uint64_t core, std::uint64_t doma
 // ends them, within a timer tick.)
 inline Status far_revoke(std::uint64_t cap, std::uint64_t tries = 100000) {
     std::uint64_t ticket = 0;
-    const Status s = detail::far_op(abi::MonitorOp::far_revoke, cap, 0, 0, ticket);
+    const Status s = monitor_call_with_cap(abi::MonitorOp::far_revoke, cap, 0, 0, ticket);
     return s == Status::ok ? detail::far_wait(ticket, tries) : s;
 }
 

@@ -16,24 +16,11 @@ inline Status frame_wait(std::uint64_t ticket, std::uint64_t tries = 100000) {
     return remote_call(m, tries);
 }
 
-namespace detail {
-inline Status frame_op(abi::MonitorOp op, std::uint64_t frame, std::uint64_t w1, std::uint64_t w2, std::uint64_t& ticket) {
-    Message m{};
-    m.w[0] = static_cast<std::uint64_t>(op);
-    m.w[1] = w1;
-    m.w[2] = w2;
-    Status s = ipc(abi::Sys::ipc_call, cap::monitor, m, abi::ipc_cap(frame, 0));
-    if (s == Status::ok) s = static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
-    ticket = m.w[1];
-    return s;
-}
-} // namespace detail
-
 // Gives a copy of the frame in slot `frame` to `domain` on `core` and waits until that core's
 // monitor holds it for the domain (ok), or says why not (MonitorOp::frame_give, frame_poll).
 inline Status frame_give(std::uint64_t frame, std::uint64_t core, std::uint64_t domain, std::uint64_t tries = 100000) {
     std::uint64_t ticket = 0;
-    const Status s = detail::frame_op(abi::MonitorOp::frame_give, frame, core, domain, ticket);
+    const Status s = monitor_call_with_cap(abi::MonitorOp::frame_give, frame, core, domain, ticket);
     return s == Status::ok ? frame_wait(ticket, tries) : s;
 }
 
@@ -41,7 +28,7 @@ inline Status frame_give(std::uint64_t frame, std::uint64_t core, std::uint64_t 
 // mappings; ok once none is left (this domain's own capabilities stay).
 inline Status frame_revoke(std::uint64_t frame, std::uint64_t tries = 100000) {
     std::uint64_t ticket = 0;
-    const Status s = detail::frame_op(abi::MonitorOp::frame_revoke, frame, 0, 0, ticket);
+    const Status s = monitor_call_with_cap(abi::MonitorOp::frame_revoke, frame, 0, 0, ticket);
     return s == Status::ok ? frame_wait(ticket, tries) : s;
 }
 
@@ -51,7 +38,7 @@ inline Status frame_revoke(std::uint64_t frame, std::uint64_t tries = 100000) {
 // other copy back with frame_revoke: the memory stays its grant's.
 inline Status frame_move(std::uint64_t frame, std::uint64_t core, std::uint64_t tries = 100000) {
     std::uint64_t ticket = 0;
-    const Status s = detail::frame_op(abi::MonitorOp::frame_move, frame, core, 0, ticket);
+    const Status s = monitor_call_with_cap(abi::MonitorOp::frame_move, frame, core, 0, ticket);
     return s == Status::ok ? frame_wait(ticket, tries) : s;
 }
 

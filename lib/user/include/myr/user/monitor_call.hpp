@@ -20,6 +20,20 @@ inline Status monitor_call(Message& m, std::uint64_t reply_slot = 0) {
     return static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
 }
 
+// A monitor call that sends the capability in slot `cap` with it (w0 = op, w1, w2): its status, and
+// the ticket it answered (w1) for a poll (frame_give, frame_revoke, far_give, ...).
+inline Status monitor_call_with_cap(abi::MonitorOp op, std::uint64_t cap, std::uint64_t w1, std::uint64_t w2,
+                                    std::uint64_t& ticket) {
+    Message m{};
+    m.w[0] = static_cast<std::uint64_t>(op);
+    m.w[1] = w1;
+    m.w[2] = w2;
+    Status s = ipc(abi::Sys::ipc_call, cap::monitor, m, abi::ipc_cap(cap, 0));
+    if (s == Status::ok) s = static_cast<Status>(static_cast<std::int32_t>(m.w[0]));
+    ticket = m.w[1];
+    return s;
+}
+
 // Calls the monitor with `request` until it stops answering would_block (kill and list on another
 // core, polls of gives and revokes, takes), sleeping in wait_event between tries; `request` then
 // holds the answer. timeout after `tries` timer ticks. A capability in the answer lands in
