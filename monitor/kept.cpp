@@ -24,7 +24,7 @@ namespace detail {
 using namespace myr::user;
 
 constexpr unsigned unit_bits = 12;
-constexpr unsigned units = abi::kept_area_bytes >> unit_bits;  // 128 pages of 4 KiB
+constexpr unsigned units = abi::kept_area_bytes >> unit_bits;  // 136 pages of 4 KiB
 constexpr unsigned max_kept = 4;  // roots in the monitor's 64-slot cnode at once
 constexpr unsigned kept_slot_reserve = 20;  // as for memserv grants: slots left for rings and domain caps
 
@@ -40,14 +40,18 @@ std::uint64_t kept_made, kept_freed;
 
 std::uint64_t kept_base() {
     const std::uint64_t pool = mesh.core < abi::topo_max_cores ? topo.chan_pool_base[mesh.core] : 0;
-    if (!pool || topo.chan_pool_bytes < 2 * abi::kept_area_bytes) return 0;
+    if (!pool || !abi::has_kept_area(topo.chan_pool_bytes)) return 0;
     return pool + abi::ring_pool_bytes(topo.chan_pool_bytes);
 }
 
-// A free run of 2^(bits-12) pages aligned to its size (the area's base is 2 MiB aligned), or units.
+// A free run of 2^(bits-12) pages whose physical address is aligned to its size (so the block
+// never crosses a page table's 2 MiB; the area begins 480 KiB into a 1 MiB pool, and the largest
+// block takes its aligned top 512 KiB), the lowest first, or units.
 unsigned find_run(unsigned bits) {
     const unsigned n = 1u << (bits - unit_bits);
-    for (unsigned at = 0; at + n <= units; at += n) {
+    const std::uint64_t base = kept_base(), size = std::uint64_t{1} << bits;
+    for (unsigned at = 0; at + n <= units; ++at) {
+        if (((base + (std::uint64_t{at} << unit_bits)) & (size - 1)) != 0) continue;
         bool free = true;
         for (unsigned k = 0; k < n && free; ++k) free = !kept_used_unit[at + k];
         if (free) return at;

@@ -23,7 +23,7 @@ extern "C" char __image_start[], __rodata_start[], __data_end[], __bss_start[], 
 namespace myr::kernel {
 namespace {
 
-// Per core: 128 rings of 4 KiB for bindings, then 512 KiB of kept memory (abi::kept_area_bytes).
+// Per core: 120 rings of 4 KiB for bindings, then 544 KiB of kept memory (abi::kept_area_bytes).
 // With a core's inbox it still fits the 2 MiB its channel part is rounded up to (boot_plan.cpp).
 constexpr std::uint64_t chan_pool_size = 1024 * 1024;
 constexpr std::uint64_t four_gib = 4ull << 30;

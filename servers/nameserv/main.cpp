@@ -9,7 +9,10 @@
 // bits 16-31: exit once that many client connections have closed (0: serve until killed; tests
 // use it to end a run plan's `wait`).
 #include <myr/nameserv/client.hpp>
+#include <myr/nameserv/keep.hpp>
 #include <myr/nameserv/table.hpp>
+#include <myr/rpc/guest.hpp>
+#include <myr/user/heartbeat.hpp>
 #include <myr/user/domains.hpp>
 #include <myr/user/args.hpp>
 #include <myr/repl/snapshot.hpp>
@@ -39,8 +42,11 @@ struct Handler {
     std::uint64_t* bad = nullptr;
     NameReplica* replica = nullptr;  // built in main once the group is
 
-    // Replica 0: the sequencer; every other replica's line buffers.
+    // Replica 0: the sequencer; every other replica's line buffers; its table kept across its
+    // crashes (keep.hpp), saved after every change it ordered, before anyone hears of it.
     HubTransport* hub = nullptr;
+    KeptTable kept;
+    std::uint64_t kept_at = 0;  // the log index the kept table holds
     Address replica_at[max_replicas] = {};
     bool replica_known[max_replicas] = {};
     bool dropped_said[max_replicas] = {};
@@ -50,8 +56,10 @@ struct Handler {
     std::uint32_t join_len[max_replicas] = {};
     std::uint64_t join_applied[max_replicas] = {};
 
-    // Other replicas.
+    // Other replicas. `rebuild` makes the Replica afresh (before a join to a new replica 0: the
+    // changes it had pending were answered `timeout` and are forgotten).
     Uplink* uplink = nullptr;
+    void (*rebuild)() = nullptr;
     rpc::Client upstream;  // to "nameserv.0": exchange
     bool ready = false, stale = false;
     bool joined = false;       // took replica 0's snapshot (join), so exchanges may start
@@ -61,6 +69,17 @@ struct Handler {
     bool is_hub() const { return index == 0; }
     const Table& table() const { return replica->object(); }
     bool serving() const { return is_hub() || (ready && !stale); }
+
+    // Replica 0: what it ordered since the last save into the kept table. Called before any
+    // answer that tells of a change goes out (a client's, or an exchange's reply with entries).
+    void persist() {
+        if (!is_hub() || !kept.attached() || replica->applied_index() == kept_at) return;
+        if (const Status s = kept.save(*replica); s != Status::ok) {
+            user::print("nameserv: replica 0 cannot keep its table: {}", to_string(s));
+            return;
+        }
+        kept_at = replica->applied_index();
+    }
 
     // Completions of changes nobody waits for any more (timed out): taken and dropped, so they
     // never hold the replica's slots.
@@ -117,12 +136,19 @@ struct Handler {
         if (!serving()) return Status::busy;
         const std::uint64_t token = ++now_token;
         if (const Status s = replica->submit(op, token); s != Status::ok) return s;
-        if (is_hub()) return take(token, out) ? Status::ok : Status::internal;
+        if (is_hub()) {
+            const bool done = take(token, out);
+            persist();
+            return done ? Status::ok : Status::internal;
+        }
         ++forwarded;
         for (user::Deadline limit(2000); !limit.passed();) {
             const Status s = pump();
             if (take(token, out)) return Status::ok;
             if (stale) return Status::busy;
+            // Replica 0 ended (or our link to it broke): the change was ordered or not; a new
+            // replica 0 restores what it had kept, and we join it again (follow).
+            if (!upstream.connected()) break;
             if (s != Status::ok && s != Status::timeout) user::wait_event();
         }
         ++timed_out;  // still pending: it takes effect when its entry arrives, nobody is told
@@ -210,6 +236,7 @@ struct Handler {
             if (op.kind == Kind::add && user::alive(op.core, op.domain) == Status::connection_lost)
                 drop(Address{op.core, op.domain});
         });
+        persist();  // the reply carries the entries just ordered
         if (s == Status::out_of_range && !dropped_said[from]) {
             dropped_said[from] = true;
             user::print("nameserv: replica {} dropped: more than {} changes waited for it", from, hub_buffer);
@@ -257,6 +284,17 @@ struct Handler {
         if (change(Table::drop_owner(owner_of(who)), r) == Status::ok && r.status == Status::ok) ++dropped;
     }
 
+    // Replica 0: the names of every owner our monitor knows to have ended go, through the log.
+    void reap_all() {
+        for (std::uint32_t slot = 0; slot < Table::capacity; ++slot) {
+            const char* bytes = nullptr;
+            std::size_t length = 0;
+            Table::Owner o{};
+            if (table().at(slot, bytes, length, o) && user::alive(o.core, o.domain) == Status::connection_lost)
+                drop(address_of(o));
+        }
+    }
+
     // Replica 0: the names of every domain whose death reached our monitor go, through the log.
     void reap() {
         for (unsigned n = 0; n < 64; ++n) {
@@ -266,13 +304,7 @@ struct Handler {
             if (s == Status::overflow) {
                 // Deaths were missed: ask the monitor about every owner instead.
                 death_cursor = d.cursor;
-                for (std::uint32_t slot = 0; slot < Table::capacity; ++slot) {
-                    const char* bytes = nullptr;
-                    std::size_t length = 0;
-                    Table::Owner o{};
-                    if (table().at(slot, bytes, length, o) && user::alive(o.core, o.domain) == Status::connection_lost)
-                        drop(address_of(o));
-                }
+                reap_all();
                 continue;
             }
             if (s != Status::ok) return;
@@ -298,6 +330,16 @@ struct Handler {
     // monitors' table: we try again). A connect that fails is tried again a second later. Each try
     // waits the full 20 s: one given up halfway leaves its rings in transit at replica 0's monitor.
     void follow() {
+        if (!upstream.connected() && joined) {
+            // Replica 0 ended (a crash: its restarted instance serves the table it kept) or our
+            // link broke: its new instance numbers our lines afresh, so we join it again, with a
+            // Replica rebuilt (the changes pending here were answered `timeout`).
+            user::print("nameserv: replica {} lost replica 0: joining it again", index);
+            joined = false;
+            ready = false;
+            agreement_said = false;
+            rebuild();
+        }
         if (!upstream.connected()) {
             const std::uint64_t now = user::ticks();
             if (now < next_upstream_try) return;
@@ -415,6 +457,35 @@ extern "C" int main(std::uint64_t arg) {
         transport = &handler.uplink->transport;
     }
     handler.replica = new (replica_mem) NameReplica(setup.group, static_cast<std::uint16_t>(handler.index), *transport);
+    static repl::Group* group = &setup.group;
+    static repl::Transport* own_transport = transport;
+    handler.rebuild = [] {
+        handler.replica->~NameReplica();
+        handler.replica = new (replica_mem) NameReplica(*group, static_cast<std::uint16_t>(handler.index), *own_transport);
+    };
+    // Replica 0 keeps its table in its kept memory (docs/monitors.md, "Kept memory": only a
+    // supervised instance, one with a restart policy, has some) and a restarted instance takes it
+    // back before it serves. Without it (not supervised, or no room on this core) a restarted
+    // replica 0 starts empty, as every replica 0 did before.
+    const bool restarted = user::restarts() > 0;
+    bool recovered = false;
+    if (handler.is_hub()) {
+        std::uint64_t bits = abi::kept_min_bits;
+        while ((std::uint64_t{1} << bits) < KeptTable::bytes) ++bits;
+        user::KeptBlock block{};
+        const Status ks = rpc::map_kept(bits, block);
+        if (ks == Status::ok && handler.kept.attach(std::span<std::byte>(reinterpret_cast<std::byte*>(block.base), block.size))) {
+            if (!block.fresh && handler.kept.load(*handler.replica) == Status::ok) {
+                recovered = true;
+                handler.kept_at = handler.replica->applied_index();
+                user::print("nameserv: replica 0 recovered {} names at entry {} from its kept table (generation {})",
+                            handler.table().size(), handler.kept_at, handler.kept.generation());
+            }
+        } else if (restarted) {
+            user::print("nameserv: replica 0 has no kept table ({}): its names live in its memory only", to_string(ks));
+        }
+        if (restarted && !recovered) user::print("nameserv: replica 0 restarted without a kept table: starting empty");
+    }
     char name[16];
     replica_name(handler.index, name);
     if (const Status s = server.start(name); s != Status::ok) {
@@ -422,6 +493,14 @@ extern "C" int main(std::uint64_t arg) {
         return 1;
     }
     if (handler.is_hub()) {
+        // A recovered table may name domains that died while no replica 0 read the death feed
+        // (our predecessor among them, under "nameserv"): ask the monitor about every owner.
+        if (recovered) {
+            const std::uint64_t before = handler.dropped;
+            handler.reap_all();
+            user::print("nameserv: replica 0 dropped the names of {} owners that ended meanwhile",
+                        handler.dropped - before);
+        }
         // The service itself is a name too: clients find it through nameserv like any other.
         Table::Result ignored{};
         (void)handler.change(Table::add("nameserv", owner_of(handler.self)), ignored);

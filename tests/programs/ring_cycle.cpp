@@ -1,6 +1,6 @@
 // Binding rings come back (docs/monitors.md, "Ring memory comes back"; qemu_ring_cycle): binds to
 // the tutorial's counter, adds 1 and closes, N times (its argument: spawn:ring_cycle@CORE=N). Each binding takes a ring of this
-// core's pool (128 rings) and one of the server core's, and a client may hold 8 at once: without
+// core's pool (120 rings) and one of the server core's, and a client may hold 8 at once: without
 // the rings coming back this fails at the eighth cycle. Also: rings given back while their
 // capabilities are kept lose those capabilities once the server closed its end too, and handles
 // that are not the caller's are refused.

@@ -5,6 +5,7 @@
 // replica whose buffer overflows is dropped), whole replica groups driven through the link with
 // lost replies, and the interface's strict decoding.
 #include <myr/nameserv/interface.hpp>
+#include <myr/nameserv/keep.hpp>
 #include <myr/nameserv/table.hpp>
 
 #include <gtest/gtest.h>
@@ -476,6 +477,158 @@ TEST(NameservGroup, ABadSnapshotIsRefused) {
     EXPECT_EQ(c.r[1]->applied_index(), 0u);
     EXPECT_EQ(start_join(*c.r[0], c.hub, 0, snap).status(), Status::permission_denied);
     EXPECT_EQ(start_join(*c.r[0], c.hub, 2, snap).status(), Status::permission_denied);
+}
+
+// ---- Replica 0's kept table (keep.hpp) ----
+
+// The block a monitor keeps, as 8-byte words (the guest's is page aligned).
+struct KeptBlock {
+    std::vector<std::uint64_t> words = std::vector<std::uint64_t>(KeptTable::bytes / 8 + 1, 0);
+    std::span<std::byte> bytes() { return {reinterpret_cast<std::byte*>(words.data()), KeptTable::bytes}; }
+};
+
+// Replica 0 crashes with changes from every replica ordered and saved after each; its restarted
+// instance takes the kept table back (names and log index), the other replicas join it again
+// (rebuilt, as nameserv rebuilds them), and everything ordered before and after is everywhere.
+TEST(NameservKept, ReplicaZeroRestartsFromItsKeptTable) {
+    Cluster c(3);
+    KeptBlock block;
+    KeptTable kept;
+    ASSERT_TRUE(kept.attach(block.bytes()));
+    std::uint64_t kept_at = 0;
+    auto persist = [&] {  // what nameserv does before any answer that tells of a change
+        if (c.r[0]->applied_index() == kept_at) return;
+        ASSERT_EQ(kept.save(*c.r[0]), Status::ok);
+        kept_at = c.r[0]->applied_index();
+    };
+    const char* names[] = {"n0", "n1", "n2", "n3", "n4", "n5"};
+    for (unsigned i = 0; i < 6; ++i) {
+        EXPECT_EQ(c.change(i % 3, Table::add(names[i], owner_of(i % 2 ? a1 : a2))).status, Status::ok);
+        persist();
+    }
+    EXPECT_EQ(c.change(1, Table::remove("n1", owner_of(a1))).status, Status::ok);
+    persist();
+    const std::uint64_t digest = c.r[0]->object().digest(), applied = c.r[0]->applied_index();
+    EXPECT_GE(kept.saves(), 7u);
+
+    // The crash: a new instance, a new hub, the same block.
+    for (Peer& p : c.hub.peers) p.reset();
+    c.r[0] = std::make_unique<NameReplica>(c.setup.group, 0, c.hub);
+    KeptTable again;
+    ASSERT_TRUE(again.attach(block.bytes()));
+    ASSERT_EQ(again.load(*c.r[0]), Status::ok);
+    EXPECT_EQ(c.r[0]->applied_index(), applied);
+    EXPECT_EQ(c.r[0]->object().digest(), digest);
+    EXPECT_EQ(again.generation(), kept.generation());
+
+    // The others join the new instance.
+    for (unsigned i = 1; i < 3; ++i) {
+        c.up[i] = std::make_unique<Uplink>();
+        c.r[i] = std::make_unique<NameReplica>(c.setup.group, static_cast<std::uint16_t>(i), c.up[i]->transport);
+        std::vector<std::byte> snap(repl::snapshot_bytes<Table>());
+        const Result<std::size_t> n = start_join(*c.r[0], c.hub, static_cast<std::uint16_t>(i), snap);
+        ASSERT_TRUE(n.ok());
+        snap.resize(*n);
+        ASSERT_EQ(finish_join(*c.r[i], *c.up[i], snap), Status::ok);
+    }
+    EXPECT_EQ(c.change(2, Table::add("after", owner_of(a3))).status, Status::ok);
+    EXPECT_EQ(c.change(1, Table::add("n0", owner_of(a3))).status, Status::exists);  // still n0's owner
+    c.drain();
+    for (unsigned i = 0; i < 3; ++i) {
+        EXPECT_EQ(c.r[i]->object().digest(), c.r[0]->object().digest()) << i;
+        Address holder{};
+        for (const char* n : {"n0", "n2", "n3", "n4", "n5", "after"}) {
+            EXPECT_EQ(lookup(c.r[i]->object(), nm(n), holder), Status::ok) << n;
+        }
+        EXPECT_EQ(lookup(c.r[i]->object(), nm("n1"), holder), Status::not_found);
+    }
+    // And the log goes on from where it was: the two adds after the restart (one refused, but
+    // ordered all the same) are entries applied + 1 and + 2.
+    EXPECT_EQ(c.r[0]->applied_index(), applied + 2);
+}
+
+// A crash at every point of a save (the body byte by byte, then the header word by word in the
+// order save writes them): the next load gives the last complete save or the one being written,
+// never anything else, and never nothing.
+TEST(NameservKept, ACrashDuringASaveLeavesTheLastCompleteOne) {
+    Cluster c(1);
+    KeptBlock block;
+    KeptTable kept;
+    ASSERT_TRUE(kept.attach(block.bytes()));
+    (void)c.change(0, Table::add("first", owner_of(a1)));
+    ASSERT_EQ(kept.save(*c.r[0]), Status::ok);
+    (void)c.change(0, Table::add("second", owner_of(a1)));
+    ASSERT_EQ(kept.save(*c.r[0]), Status::ok);
+    const std::uint64_t done_digest = c.r[0]->object().digest();
+    (void)c.change(0, Table::add("third", owner_of(a2)));
+    const std::uint64_t new_digest = c.r[0]->object().digest();
+
+    const std::vector<std::uint64_t> before = block.words;
+    ASSERT_EQ(kept.save(*c.r[0]), Status::ok);
+    const std::vector<std::uint64_t> after = block.words;
+    // The slot the third save wrote: the first one again (saves alternate).
+    const std::size_t slot = 0, hdr = sizeof(KeptTable::SlotHeader), body = KeptTable::snapshot_size;
+    std::vector<std::size_t> order;  // byte offsets within the block, in the order save writes them
+    for (std::size_t b = 0; b < body; ++b) order.push_back(slot * KeptTable::slot_bytes + hdr + b);
+    for (std::size_t word : {0u, 1u, 3u, 2u})  // magic, length, reserved, generation
+        for (std::size_t b = 0; b < 8; ++b) order.push_back(slot * KeptTable::slot_bytes + word * 8 + b);
+    const auto* new_bytes = reinterpret_cast<const std::uint8_t*>(after.data());
+    unsigned saw_old = 0, saw_new = 0;
+    KeptBlock cut;
+    for (std::size_t done = 0; done <= order.size(); done += (done < body ? 97 : 1)) {
+        cut.words = before;
+        auto* out = reinterpret_cast<std::uint8_t*>(cut.words.data());
+        for (std::size_t k = 0; k < done && k < order.size(); ++k) out[order[k]] = new_bytes[order[k]];
+        Cluster fresh(1);
+        KeptTable t;
+        ASSERT_TRUE(t.attach(cut.bytes()));
+        ASSERT_EQ(t.load(*fresh.r[0]), Status::ok) << "crash after " << done << " bytes";
+        const std::uint64_t d = fresh.r[0]->object().digest();
+        ASSERT_TRUE(d == done_digest || d == new_digest) << done;
+        (d == done_digest ? saw_old : saw_new)++;
+        if (done == order.size()) {
+            EXPECT_EQ(d, new_digest);
+        }
+    }
+    EXPECT_GT(saw_old, 0u);
+    EXPECT_GT(saw_new, 0u);
+}
+
+// A fresh (zeroed) block and one full of junk hold no table; a block too small is not used; a
+// save into a junk block is then found by the next load.
+TEST(NameservKept, JunkAndFreshBlocksHoldNothing) {
+    Cluster c(1);
+    (void)c.change(0, Table::add("x", owner_of(a1)));
+    KeptBlock zero;
+    KeptTable t;
+    ASSERT_TRUE(t.attach(zero.bytes()));
+    Cluster fresh(1);
+    EXPECT_EQ(t.load(*fresh.r[0]), Status::not_found);
+    std::vector<std::byte> small(KeptTable::bytes - 1);
+    KeptTable too_small;
+    EXPECT_FALSE(too_small.attach(small));
+    EXPECT_EQ(too_small.save(*c.r[0]), Status::not_found);
+    std::mt19937_64 rng(7);
+    for (unsigned round = 0; round < 50; ++round) {
+        KeptBlock junk;
+        for (auto& w : junk.words) w = rng();
+        if (round % 2) {  // junk that looks like a slot: the magic, the length, a large generation
+            junk.words[0] = KeptTable::magic;
+            junk.words[1] = KeptTable::snapshot_size;
+            junk.words[2] = ~0ull >> 1;
+        }
+        KeptTable j;
+        ASSERT_TRUE(j.attach(junk.bytes()));
+        Cluster f(1);
+        EXPECT_EQ(j.load(*f.r[0]), Status::not_found);
+        EXPECT_EQ(f.r[0]->applied_index(), 0u);
+        ASSERT_EQ(j.save(*c.r[0]), Status::ok);
+        Cluster g(1);
+        KeptTable back;
+        ASSERT_TRUE(back.attach(junk.bytes()));
+        ASSERT_EQ(back.load(*g.r[0]), Status::ok);
+        EXPECT_EQ(g.r[0]->object().digest(), c.r[0]->object().digest());
+    }
 }
 
 // Every request of the interface round-trips; a name over 24 bytes on the wire is refused; full

@@ -383,10 +383,13 @@ inline constexpr std::uint32_t all_domains = 0xffffffff;
 inline constexpr std::uint64_t bind_ring_bits = 12;  // each direction of a binding: one 4 KiB ring
 // Each core's channel pool (TopologyInfo::chan_pool_bytes) holds the rings of bindings below
 // kept_area_bytes from its top, and the kept memory of its supervised instances in that top part
-// (MonitorOp::kept). Pools smaller than twice this have no kept area.
-inline constexpr std::uint64_t kept_area_bytes = 512 * 1024;
+// (MonitorOp::kept): 544 KiB, so one block of the largest size (kvstore's log) and small ones
+// (nameserv's kept table) fit on one core. A pool without room for 256 KiB of rings below it (less
+// than 800 KiB) has no kept area. In the 1 MiB pools of a boot: 120 rings of 4 KiB, then the area.
+inline constexpr std::uint64_t kept_area_bytes = 544 * 1024;
 inline constexpr std::uint64_t kept_min_bits = 12, kept_max_bits = 19;
+constexpr bool has_kept_area(std::uint64_t pool) { return pool >= kept_area_bytes + 256 * 1024; }
 // The ring part of a channel pool of `pool` bytes (the kept area follows it up to the end).
-constexpr std::uint64_t ring_pool_bytes(std::uint64_t pool) { return pool >= 2 * kept_area_bytes ? pool - kept_area_bytes : pool; }
+constexpr std::uint64_t ring_pool_bytes(std::uint64_t pool) { return has_kept_area(pool) ? pool - kept_area_bytes : pool; }
 
 } // namespace myr::abi
