@@ -5,7 +5,8 @@ Boots CONFIG again and again, each time with a run plan written from the seed: t
 (kvload on every other core, --ops each), then fault events at random moments, --min-gap to
 --max-gap ms apart (crash: steps: the primary, a backup, a backup twice while it rejoins, two
 replicas at once when there are three or more, or a client killed mid-run; EVENTS), until
---crashes crashes of kvstore replicas were injected. With --core-deaths P, a share P of the boots
+--crashes crashes of kvstore replicas (and, with --nameserv P, of nameserv replicas instead for a share P
+of the events: the sequencer half the time) were injected. With --core-deaths P, a share P of the boots
 ends its faults by stopping a whole core (kill-core:, the config needs core_heartbeat): a backup's
 core half the time, else a client's. Every boot is
 checked: each client's counter against its acknowledged and uncertain increments, every
@@ -36,7 +37,7 @@ EVENTS = (("primary", 35), ("backup", 25), ("rejoin", 20), ("client", 20))
 EVENTS_K3 = (("primary", 25), ("backup", 20), ("rejoin", 15), ("client", 15), ("pair", 25))
 
 
-def plan_for(rng, events, ops, targets, gap, clients, core_death=None):
+def plan_for(rng, events, ops, targets, gap, clients, core_death=None, ns=None):
     """The plan, and the core stopped at its end (None: none) with whether its client was still
     alive then (it dies with the core)."""
     steps = [f"spawn:kvload={ops}"]
@@ -44,6 +45,12 @@ def plan_for(rng, events, ops, targets, gap, clients, core_death=None):
     table = EVENTS if len(targets) < 3 else EVENTS_K3
     for _ in range(events):
         steps.append(f"sleep:{rng.randint(gap[0], gap[1])}")
+        # With --nameserv P: a share P of the events crashes a nameserv replica instead, the
+        # sequencer (replica 0) half the time (drawn only then, so seeds give the boots they did).
+        if ns and ns[0] > 0 and rng.random() < ns[0]:
+            cores = ns[1]
+            steps.append(f"crash:nameserv@{cores[0] if len(cores) == 1 or rng.random() < 0.5 else rng.choice(cores[1:])}")
+            continue
         kind = rng.choices([e for e, _ in table], weights=[w for _, w in table])[0]
         backup = rng.choice(targets[1:])
         if kind == "client" and len(alive) > 1:
@@ -196,6 +203,22 @@ def check(log, targets, died=None):
     f["double"], f["most_down"] = overlaps(log, targets)
     fails = re.findall(r"test-fail: (.*)", log)
     problems = list(fails)
+    # nameserv replicas crashed (--nameserv): each restarted on its core; replica 0 (the
+    # sequencer) with the table it kept, the others joined again with its snapshot.
+    f["ns_crashes"] = 0
+    for m in re.finditer(r"^server-crashed name=nameserv core=(\d+) ", log, re.M):
+        if died is not None and int(m.group(1)) == died[0]:
+            continue  # its core stopped: the check below
+        f["ns_crashes"] += 1
+        after = log[m.end():]
+        if not re.search(rf"^server-restart name=nameserv core={m.group(1)} ", after, re.M):
+            problems.append(f"nameserv on core {m.group(1)} crashed and was not restarted")
+        elif m.group(1) == "0" and not re.search(r"nameserv: replica 0 recovered \d+ names at entry \d+ from its kept table", after):
+            problems.append("nameserv's replica 0 restarted without its kept table")
+    if re.search(r"nameserv: replica 0 restarted without a kept table", log):
+        problems.append("nameserv's replica 0 started empty after a restart")
+    f["injected"] += f["ns_crashes"]
+    f["restarts"] += len(re.findall(r"^server-restart name=nameserv ", log, re.M))
     if died is not None:
         # The membership must remove the core; a replica there counts as crashed and must come
         # back on another core (server-moved), with the table for a backup.
@@ -250,6 +273,8 @@ def main():
                     help="share of boots in which a replica hangs (default 0.5; needs `heartbeat` in kvstore's table)")
     ap.add_argument("--core-deaths", type=float, default=0.0,
                     help="share of boots that end their faults by stopping a whole core (needs core_heartbeat; default 0)")
+    ap.add_argument("--nameserv", type=float, default=0.0,
+                    help="share of fault events that crash a nameserv replica instead (its table needs a restart policy)")
     ap.add_argument("--strict", action="store_true", help="losses after every replica was down at once fail the campaign (the default)")
     ap.add_argument("--lenient", action="store_true",
                     help="report losses after every replica was down at once apart instead (replicas without logs: log=off)")
@@ -294,8 +319,13 @@ def main():
     if args.core_deaths > 0 and not parsed.get("system", {}).get("core_heartbeat"):
         sys.exit("faults: --core-deaths needs [system] core_heartbeat in the config")
     clients = list(range(1, sockets * cores))  # spawn:kvload starts one on every core but the boot core
+    # nameserv's replicas: one per node, on its first core (cores = "per-node").
+    ns_table = next((t for t in parsed.get("server", []) if t.get("program") == "nameserv"), None)
+    if args.nameserv > 0 and not (ns_table and ns_table.get("restart") and ns_table.get("cores", "per-node") == "per-node"):
+        sys.exit("faults: --nameserv needs a per-node nameserv [[server]] with a restart policy")
+    ns = (args.nameserv, [s * cores for s in range(sockets)])
     rng = random.Random(args.seed)
-    total = {"boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
+    total = {"ns_crashes": 0, "boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
              "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0, "malformed": 0, "refused": 0,
              "core_deaths": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "hist_calls": 0, "hist_unknown": 0}
     rows, recov = [], []
@@ -309,7 +339,7 @@ def main():
         if rng.random() < args.core_deaths and stoppable:
             backups = [c for c in targets[1:] if c in stoppable]
             core_death = rng.choice(backups) if backups and rng.random() < 0.5 else rng.choice(stoppable)
-        plan, died = plan_for(rng, n, args.ops, targets, (args.min_gap, args.max_gap), clients, core_death)
+        plan, died = plan_for(rng, n, args.ops, targets, (args.min_gap, args.max_gap), clients, core_death, ns)
         # A hang at a write drawn over the boot's writes (every kvload operation writes).
         hang = (rng.randrange(len(targets)), rng.randint(20, max(21, args.ops * len(clients) // 4))) if rng.random() < args.hangs else None
         return {"boot": boot, "events": n + (1 if hang else 0), "plan": plan, "died": died, "hang": hang}
@@ -376,14 +406,14 @@ def main():
             total["boots"] += 1
             total["double"] += f["double"]
             total["beyond_boots"] += 1 if beyond else 0
-            for k in ("injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics",
+            for k in ("ns_crashes", "injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics",
                       "malformed", "refused", "core_deaths", "txns", "txn_uncertain", "torn", "hist_calls", "hist_unknown"):
                 total[k] += f[k]
             if problems and not beyond:
                 total["failed_boots"] += 1
             status = "ok" if not problems else ("beyond tolerance (every replica down at once): " if beyond else "FAILED: ") + "; ".join(problems[:3])
             total["most_down"] = max(total["most_down"], f["most_down"])
-            print(f"boot {boot}: crashes={f['injected']} hangs={f['hung']} cores-stopped={f['core_deaths']} under-load={f['under_load']} most-down={f['most_down']} all-down={f['double']} restarts={f['restarts']} "
+            print(f"boot {boot}: crashes={f['injected']} nameserv={f['ns_crashes']} hangs={f['hung']} cores-stopped={f['core_deaths']} under-load={f['under_load']} most-down={f['most_down']} all-down={f['double']} restarts={f['restarts']} "
                   f"clients={f['clients']} killed={f['killed']} "
                   f"increments={f['acked']}+{f['uncertain']}? puts={f['puts']} lost={f['lost']} wrong={f['wrong']} "
                   f"txns={f['txns']}+{f['txn_uncertain']}? torn={f['torn']} history={f['hist_calls']} "
@@ -395,7 +425,8 @@ def main():
                          f["txns"], f["txn_uncertain"], f["torn"], f["hist_calls"], "ok" if not problems else ("beyond" if beyond else "failed")))
             if f["injected"] == 0 and boot > 3 * (args.crashes // max(args.per_boot, 1) + 1):
                 stop = True  # crashes never land: do not loop for ever
-    print(f"faults: {total['boots']} boots, {total['injected']} crashes injected ({total['under_load']} while clients ran), "
+    print(f"faults: {total['boots']} boots, {total['injected']} crashes injected ({total['under_load']} of kvstore while clients ran, "
+          f"{total['ns_crashes']} of nameserv replicas), "
           f"{total['hung']} hangs ended by heartbeat, "
           f"{total['killed']} clients killed mid-run, "
           f"{total['core_deaths']} cores stopped and removed, "
