@@ -206,14 +206,17 @@ def check(log, targets, died=None):
     # nameserv replicas crashed (--nameserv): each restarted on its core; replica 0 (the
     # sequencer) with the table it kept, the others joined again with its snapshot.
     f["ns_crashes"] = 0
-    for m in re.finditer(r"^server-crashed name=nameserv core=(\d+) ", log, re.M):
+    for m in re.finditer(r"^server-crashed name=nameserv core=(\d+) domain=(\d+)", log, re.M):
         if died is not None and int(m.group(1)) == died[0]:
             continue  # its core stopped: the check below
         f["ns_crashes"] += 1
-        after = log[m.end():]
-        if not re.search(rf"^server-restart name=nameserv core={m.group(1)} ", after, re.M):
+        # Its restart, found by the instance it replaced (the monitor's lines may come in either
+        # order: the restart was seen printed before the crash's own line).
+        r = re.search(rf"^server-restart name=nameserv core={m.group(1)} domain=\d+ old={m.group(2)} ", log, re.M)
+        if not r:
             problems.append(f"nameserv on core {m.group(1)} crashed and was not restarted")
-        elif m.group(1) == "0" and not re.search(r"nameserv: replica 0 recovered \d+ names at entry \d+ from its kept table", after):
+        elif m.group(1) == "0" and not re.search(r"nameserv: replica 0 recovered \d+ names at entry \d+ from its kept table",
+                                                 log[r.end():]):
             problems.append("nameserv's replica 0 restarted without its kept table")
     if re.search(r"nameserv: replica 0 restarted without a kept table", log):
         problems.append("nameserv's replica 0 started empty after a restart")
