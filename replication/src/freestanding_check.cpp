@@ -7,6 +7,8 @@
 #include <myr/repl/objects/kv_map.hpp>
 #include <myr/repl/objects/memory_ownership.hpp>
 #include <myr/repl/objects/registry.hpp>
+#include <myr/repl/primary_backup/object_machine.hpp>
+#include <myr/repl/primary_backup/replica.hpp>
 #include <myr/repl/replica.hpp>
 #include <myr/repl/shared_object.hpp>
 
@@ -55,5 +57,36 @@ Status placement(Placement& p, std::span<const std::uint16_t> nodes) {
 
 KvMap::Result nr(NodeReplicated<KvMap, 64, 2, 4>& o, NrHandle h) { return o.execute(KvMap::add(1, 1), h); }
 KvMap::Result shared(SharedObject<KvMap>& o) { return o.execute(KvMap::add(1, 1)); }
+
+// Primary-backup: a backup's side of every message, the primary's order, its log and catch-up.
+using PbKv = pb::ObjectMachine<KvMap>;
+struct PbLink {
+    pb::Replica<PbKv>* to;
+    Status call(const PbKv::Apply& m, PbKv::ApplyReply& r) { return to->on_apply(m, r); }
+    Status call(const PbKv::Load& m, PbKv::ApplyReply& r) { return to->on_load(m, r); }
+    Status call(const PbKv::KeepAnswer& m, PbKv::ApplyReply& r) { return to->on_keep(m, r); }
+    Status call(const PbKv::Rebase& m, PbKv::ApplyReply& r) { return to->on_rebase(m, r); }
+    Status call(const PbKv::Resume& m, PbKv::ApplyReply& r) {
+        bool rejoined = false;
+        return to->on_resume(m, r, rejoined);
+    }
+    Status call(const PbKv::Stats&, PbKv::StatsReply& r) {
+        to->position_of(r);
+        return Status::ok;
+    }
+    Status call(const PbKv::Dump& m, PbKv::DumpReply& r) { return to->on_dump(m, r); }
+    Status call(const PbKv::DumpAnswers& m, PbKv::DumpAnswersReply& r) { return to->on_dump_answers(m, r); }
+};
+Status primary_backup(pb::Replica<PbKv>& primary, pb::Replica<PbKv>& backup, std::uint8_t* block, std::size_t size) {
+    (void)primary.log.attach(block, size, &primary.table, &primary.sessions, &primary.at);
+    (void)primary.log.recover();
+    PbLink link{&backup};
+    PbKv::ApplyReply ar{};
+    MYR_TRY(backup.on_apply(primary.order(KvMap::put(1, 2), PbKv::Answer{1, 1, {}}), ar));
+    pb::Replica<PbKv>::CatchUpReport rep{};
+    MYR_TRY(primary.catch_up(link, rep));
+    std::uint64_t calls = 0;
+    return primary.take_table(link, pb::Position{1, 1}, 2, calls);
+}
 
 } // namespace myr::repl::freestanding_check

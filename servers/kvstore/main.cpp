@@ -544,7 +544,7 @@ extern "C" int main(std::uint64_t arg) {
     // the replicas' memory only, as it did before there was a log.
     const bool restarted = user::restarts() > 0;
     user::KeptBlock kept{};
-    const Status ks = log_off ? Status::unsupported : rpc::map_kept(Log::block_bits, kept);
+    const Status ks = log_off ? Status::unsupported : rpc::map_kept(log_block_bits, kept);
     if (ks != Status::ok || !handler.log.attach(kept.base, kept.size, &handler.table, &handler.sessions, &handler.at))
         user::print("kvstore: replica {} has no log ({}): its state lives in its memory only", handler.index, to_string(ks));
     // A restarted replica first reads its own log: it holds every write this replica took (the

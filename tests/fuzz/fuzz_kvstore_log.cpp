@@ -1,11 +1,13 @@
-// libFuzzer target for kvstore's log recovery (servers/kvstore/include/myr/kvstore/log.hpp): a
+// libFuzzer target for kvstore's log recovery (replication/include/myr/repl/primary_backup/log.hpp
+// over kvstore's machine): a
 // replica recovers from a block its crashed predecessor wrote, and a predecessor with a bug may
 // have written anything. The input is a series of records, each framed and summed correctly (so
 // they reach decoding and replay) but with arbitrary kinds and payloads, and then arbitrary bytes
 // over the rest of the log area or over the header. Recovery must stay inside the block, replay
 // only records that decode and follow on, and leave a state that checkpoints and recovers again to
 // the same state.
-#include <myr/kvstore/log.hpp>
+
+#include <myr/kvstore/replica.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -27,11 +29,11 @@ struct Replica {
     Sessions sessions;
     Position at{};
     Log log;
-    bool attach(std::uint8_t* b) { return log.attach(b, Log::block_bytes, &table, &sessions, &at); }
+    bool attach(std::uint8_t* b) { return log.attach(b, log_block_bytes, &table, &sessions, &at); }
 };
 
 std::uint64_t* block() {
-    static std::uint64_t* words = new std::uint64_t[Log::block_bytes / 8];
+    static std::uint64_t* words = new std::uint64_t[log_block_bytes / 8];
     return words;
 }
 
@@ -39,7 +41,7 @@ std::uint64_t* block() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     auto* b = reinterpret_cast<std::uint8_t*>(block());
-    std::memset(b, 0, Log::block_bytes);
+    std::memset(b, 0, log_block_bytes);
     auto w = std::make_unique<Replica>();
     require(w->attach(b));
     // A valid start: one key, one checkpoint.
@@ -70,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             std::memcpy(b + 16, rest, n < 32 ? n : 32);  // the state word and what follows it
         } else {
             const auto at = static_cast<std::size_t>(w->log.log_area() - b) + w->log.position();
-            std::memcpy(b + at, rest, n < Log::block_bytes - at ? n : Log::block_bytes - at);
+            std::memcpy(b + at, rest, n < log_block_bytes - at ? n : log_block_bytes - at);
         }
     }
     auto r = std::make_unique<Replica>();

@@ -30,7 +30,7 @@ struct Handler {
     Status handle(const rpc::Caller&, const Delete& r, DeleteReply& out) { return table.del(r.key, out.existed); }
     Status handle(const rpc::Caller&, const Cas& r, CasReply& out) { return table.cas(r.key, r.expected, r.value, out); }
     Status handle(const rpc::Caller&, const Txn& r, TxnReply& out) { return table.txn(r, out); }
-    Status handle(const rpc::Caller&, const Apply& r, ApplyReply&) { return Table::read_only(r.txn) ? Status::ok : Status::out_of_range; }
+    Status handle(const rpc::Caller&, const Apply& r, ApplyReply&) { return Table::read_only(r.write) ? Status::ok : Status::out_of_range; }
     Status handle(const rpc::Caller&, const Stats&, StatsReply& out) {
         out.keys = table.size();
         return Status::ok;

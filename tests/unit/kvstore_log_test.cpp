@@ -1,8 +1,8 @@
-// kvstore's log in kept memory (servers/kvstore/include/myr/kvstore/log.hpp): what a replica
+// kvstore's log in kept memory (replication/include/myr/repl/primary_backup/log.hpp over
+// kvstore's machine): what a replica
 // restarted on its core recovers is exactly the state its predecessor had logged, whatever the
 // moment of the crash: inside a record (at every byte of its writes), inside a checkpoint, with a
 // full log, with records of older generations still in the block, or with a corrupt image.
-#include <myr/kvstore/log.hpp>
 #include <myr/kvstore/replica.hpp>
 
 #include <gtest/gtest.h>
@@ -35,7 +35,7 @@ struct Replica {
     Sessions sessions;
     Position at{1, 0};  // a history already begun, as a primary's is
     Log log;
-    bool attach(std::uint8_t* block, std::size_t size = Log::block_bytes) {
+    bool attach(std::uint8_t* block, std::size_t size = log_block_bytes) {
         return log.attach(block, size, &table, &sessions, &at);
     }
     // A put as the primary does it: the table, the sequence number, the kept answer, then the record.
@@ -76,9 +76,9 @@ struct Replica {
 };
 
 struct Block {
-    std::unique_ptr<std::uint64_t[]> words{new std::uint64_t[Log::block_bytes / 8]()};
+    std::unique_ptr<std::uint64_t[]> words{new std::uint64_t[log_block_bytes / 8]()};
     std::uint8_t* bytes() { return reinterpret_cast<std::uint8_t*>(words.get()); }
-    std::vector<std::uint8_t> copy() { return {bytes(), bytes() + Log::block_bytes}; }
+    std::vector<std::uint8_t> copy() { return {bytes(), bytes() + log_block_bytes}; }
     void restore(const std::vector<std::uint8_t>& v) { std::memcpy(bytes(), v.data(), v.size()); }
 };
 
@@ -464,7 +464,7 @@ TEST(KvstoreLog, TheSuffixIsEveryWriteAfterTheAskedOne) {
     ASSERT_EQ(upto4->at.seq, 4u);
     EXPECT_EQ(r->log.suffix(4, [&](const Apply& a) {
         TxnReply ignored{};
-        if (!follows_on(upto4->at, a.history, a.seq) || upto4->table.txn(a.txn, ignored) != Status::ok) return false;
+        if (!follows_on(upto4->at, a.history, a.seq) || upto4->table.txn(a.write, ignored) != Status::ok) return false;
         upto4->sessions.keep(a.answer);
         upto4->at.seq = a.seq;
         return true;

@@ -1,5 +1,6 @@
 // kvstore's replication under crashes at every step (docs/servers.md, "Histories and catching
-// up"): the pure replica (servers/kvstore/include/myr/kvstore/replica.hpp) that the server runs,
+// up"): the pure replica (replication/include/myr/repl/primary_backup/replica.hpp over kvstore's
+// machine) that the server runs,
 // here as K replicas whose messages are direct calls, each replica with its block of kept memory.
 // A seeded random run mixes client writes, crashes of any replica (between steps, and before or
 // after any message it is sent: in the middle of a write's forwarding, of a catch-up, of a table
@@ -39,12 +40,12 @@ using namespace kvstore;
 constexpr unsigned max_k = 3;
 
 struct Node {
-    std::unique_ptr<std::uint64_t[]> block{new std::uint64_t[Log::block_bytes / 8]()};
+    std::unique_ptr<std::uint64_t[]> block{new std::uint64_t[log_block_bytes / 8]()};
     std::unique_ptr<ReplicaState> inst;  // null: down
     std::uint64_t instance = 0;          // instances started so far
     bool holds_all = true;               // its state (up, or in its log) has every acknowledged write
     std::uint8_t* bytes() { return reinterpret_cast<std::uint8_t*>(block.get()); }
-    void wipe() { std::fill(block.get(), block.get() + Log::block_bytes / 8, 0); }
+    void wipe() { std::fill(block.get(), block.get() + log_block_bytes / 8, 0); }
 };
 
 struct Sim;
@@ -97,7 +98,7 @@ struct Sim {
         n.inst = std::make_unique<ReplicaState>();
         ReplicaState& s = *n.inst;
         const bool restarted = n.instance++ > 0;
-        if (!s.log.attach(n.bytes(), Log::block_bytes, &s.table, &s.sessions, &s.at)) fail("attach");
+        if (!s.log.attach(n.bytes(), log_block_bytes, &s.table, &s.sessions, &s.at)) fail("attach");
         const bool from_log = restarted && s.log.recover();
         if (r == 0) {
             primary_ready = true;

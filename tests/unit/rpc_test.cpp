@@ -112,7 +112,7 @@ TEST(RpcWire, LargestRequestsFitOneFrame) {
         TxnOp op{TxnKind::put, {}, 0, {}};
         op.key.size = max_key;
         op.value.size = max_value;
-        ASSERT_TRUE(a.txn.ops.push(op));
+        ASSERT_TRUE(a.write.ops.push(op));
     }
     std::uint8_t buf[rpc::max_frame];
     std::size_t len = 0;
@@ -534,7 +534,7 @@ TEST(KvstoreSessions, TheLargestApplyWithItsAnswerFitsAFrame) {
             TxnResult r{};
             r.version = ~0ull;
             if (i < reads) r.value = v;  // a get's value comes back
-            else (void)a.txn.ops.push(TxnOp{TxnKind::put, k, ~0ull, v});  // a put's goes to the backups
+            else (void)a.write.ops.push(TxnOp{TxnKind::put, k, ~0ull, v});  // a put's goes to the backups
             (void)reply.results.push(r);
         }
         a.answer.session = a.answer.request = a.answer.core = a.answer.domain = ~0u;

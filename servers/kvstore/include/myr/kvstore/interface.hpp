@@ -149,9 +149,9 @@ struct Apply {
     using Reply = ApplyReply;
     std::uint64_t history;  // the primary's history (history.hpp): a backup applies its own history's writes only
     std::uint64_t seq;
-    Txn txn;        // every write is sent as a transaction of puts and deletes
+    Txn write;      // every write is sent as a transaction of puts and deletes
     Answer answer;  // what the client is answered (session 0: no client session, nothing to keep)
-    MYR_RPC_FIELDS(history, seq, txn, answer)
+    MYR_RPC_FIELDS(history, seq, write, answer)
 };
 
 // Counters and a digest of the table (tests compare replicas).

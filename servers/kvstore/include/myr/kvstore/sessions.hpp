@@ -5,6 +5,7 @@
 // slot. Pure, host-tested (tests/unit/rpc_test.cpp) and fuzzed from the wire
 // (tests/fuzz/fuzz_servers.cpp).
 #include <myr/kvstore/interface.hpp>
+#include <myr/repl/primary_backup/machine.hpp>
 
 namespace myr::kvstore {
 
@@ -109,15 +110,7 @@ public:
     const Answer& at(std::size_t i) const { return m_entries[i].answer; }
 
     // dump_answers: the kept answer at index `from` or after it, and where to ask next.
-    void page(std::uint32_t from, DumpAnswersReply& out) const {
-        out = DumpAnswersReply{};
-        const std::size_t i = next_from(from);
-        out.done = i >= capacity;
-        if (out.done) return;
-        (void)out.answers.push(at(i));
-        out.next = static_cast<std::uint32_t>(i + 1);
-        out.done = next_from(i + 1) >= capacity;
-    }
+    void page(std::uint32_t from, DumpAnswersReply& out) const { repl::pb::answer_page(*this, from, out); }
 
     std::size_t size() const {
         std::size_t n = 0;

@@ -1,14 +1,15 @@
 #pragma once
-// kvstore's log (docs/servers.md, "kvstore", "The log"): each replica writes its state to a block
-// of kept memory (docs/monitors.md, "Kept memory"), which its monitor keeps across the replica's
-// crashes, so a replica restarted on its core takes its state from its own log instead of from
-// another replica, and a write is lost only when every replica that held it lost its core.
+// Primary-backup replication's log (docs/replication.md, "Primary-backup"; kvstore's use:
+// docs/servers.md, "kvstore", "The log"): each replica writes its state to a block of memory that
+// outlives its crashes (in Myriad, kept memory its monitor holds: docs/monitors.md, "Kept
+// memory"), so a replica restarted there takes its state from its own log instead of from another
+// replica, and a write is lost only when every replica that held it lost that memory.
 //
-// The block holds a header, two checkpoint images (the whole table, the kept answers, the history
-// and the write sequence number, as the replica held them: history.hpp) and a log of records after the current image:
-// one per write the replica took (the write as the primary forwards it, with its answer) and one
-// per answer a backup was given. Recovery copies the current image back and replays the records
-// in order, up to the first that does not check.
+// The block holds a header, two checkpoint images (the machine's whole state and kept answers,
+// the history and the write sequence number, as the replica held them: history.hpp) and a log of
+// records after the current image: one per write the replica took (the write as the primary
+// forwards it, with its answer) and one per answer a backup was given. Recovery copies the current
+// image back and replays the records in order, up to the first that does not check.
 //
 // What a crashed program left may be half written. A record is its payload, then its head (size,
 // kind, generation, checksum over all of it): a record cut short fails the checksum. A checkpoint
@@ -20,25 +21,32 @@
 // The primary also reads its records back (suffix): a backup that missed writes since the last
 // checkpoint is sent those writes instead of the whole table.
 //
-// Pure and host-tested (tests/unit/kvstore_log_test.cpp: cut records at every byte, a crash in the
-// middle of a checkpoint, a full log, stale generations, corrupt images, suffixes); freestanding.
-#include <myr/kvstore/history.hpp>
-#include <myr/kvstore/sessions.hpp>
-#include <myr/kvstore/table.hpp>
+// Generic over a Machine (machine.hpp): records are its Apply and KeepAnswer messages in its own
+// encoding. Pure and host-tested (tests/unit/kvstore_log_test.cpp: cut records at every byte, a
+// crash in the middle of a checkpoint, a full log, stale generations, corrupt images, suffixes;
+// repl_primary_backup_test with every catalogued object); freestanding.
+#include <myr/repl/primary_backup/history.hpp>
+#include <myr/repl/primary_backup/machine.hpp>
 
 #include <type_traits>
 
-namespace myr::kvstore {
+namespace myr::repl::pb {
 
+template <Machine M>
 class Log {
 public:
+    using Table = typename M::State;
+    using Sessions = typename M::Answers;
+    using Apply = typename M::Apply;
+    using KeepAnswer = typename M::KeepAnswer;
+
     // recover() refuses a generation from here on. An honest log never gets near (one per
     // checkpoint); a block a predecessor filled with junk may name one, and the checkpoint after
     // it would overflow the state word. A log recovered at max_generation - 1 checkpoints once
     // more, into a generation the next recover refuses.
     static constexpr std::uint64_t max_generation = std::uint64_t{1} << 62;
-    static constexpr unsigned block_bits = 19;  // the block a replica asks its monitor for: 512 KiB
-    static constexpr std::size_t block_bytes = std::size_t{1} << block_bits;
+    // The smallest block that holds the header, both images and a page of records.
+    static constexpr std::size_t min_block_bytes() { return log_start + 4096; }
 
     struct Counts {
         std::uint64_t records = 0;      // records written since attach
@@ -51,7 +59,7 @@ public:
     // some log.
     bool attach(std::uint8_t* base, std::size_t size, Table* table, Sessions* sessions, Position* at) {
         m_base = nullptr;
-        if (!base || (reinterpret_cast<std::uintptr_t>(base) & 7) || size < log_start + 4096) return false;
+        if (!base || (reinterpret_cast<std::uintptr_t>(base) & 7) || size < min_block_bytes()) return false;
         m_base = base;
         m_size = size;
         m_table = table;
@@ -129,17 +137,17 @@ public:
 
     // A write the live state has taken (seq: its number; the answer kept already), as a record.
     // When the log area is full, a checkpoint of the live state (which holds it) instead.
-    void apply(std::uint64_t seq, const Txn& writes, const Answer& answer) {
+    void apply(std::uint64_t seq, const typename M::Write& write, const typename M::Answer& answer) {
         if (!attached()) return;
         Apply a{};
         a.history = m_at->history;
         a.seq = seq;
-        a.txn = writes;
+        a.write = write;
         a.answer = answer;
         append(kind_apply, a);
     }
     // An answer a backup was given (keep_answer) and has kept.
-    void keep(const Answer& answer) {
+    void keep(const typename M::Answer& answer) {
         KeepAnswer k{};
         k.answer = answer;
         append(kind_answer, k);
@@ -166,7 +174,7 @@ public:
             pos += span_of(r.size);
             if (r.kind != kind_apply) continue;
             Apply a{};
-            if (rpc::decode(std::span<const std::uint8_t>(at + sizeof(RecordHead), r.size), a) != Status::ok ||
+            if (M::decode(std::span<const std::uint8_t>(at + sizeof(RecordHead), r.size), a) != Status::ok ||
                 a.seq != next || a.history != m_at->history)
                 return Status::internal;
             ++next;
@@ -214,7 +222,7 @@ private:
         std::uint16_t kind, zero;
         std::uint64_t gen, sum;
     };
-    static constexpr std::uint64_t magic = 0x4b56'4c4f'4732'0001ull;  // "KVLOG2": images with their history
+    static constexpr std::uint64_t magic = 0x4b56'4c4f'4732'0001ull;  // "KVLOG2": images with their history (kvstore's first)
     static constexpr std::uint16_t kind_apply = 1, kind_answer = 2;
     static constexpr std::size_t image_span = (sizeof(Image) + 4095) / 4096 * 4096;
     static constexpr std::size_t log_start = 4096 + 2 * image_span;
@@ -255,14 +263,14 @@ private:
         *m_at = Position{};
     }
 
-    template <typename M>
-    void append(std::uint16_t kind, const M& m) {
+    template <typename Msg>
+    void append(std::uint16_t kind, const Msg& m) {
         if (!attached()) return;
         std::uint8_t* at = log_area() + m_pos;
         std::size_t len = 0;
         const std::size_t room = log_bytes() - m_pos;
         if (room <= sizeof(RecordHead) ||
-            rpc::encode(m, std::span<std::uint8_t>(at + sizeof(RecordHead), room - sizeof(RecordHead)), len) != Status::ok ||
+            M::encode(m, std::span<std::uint8_t>(at + sizeof(RecordHead), room - sizeof(RecordHead)), len) != Status::ok ||
             span_of(static_cast<std::uint32_t>(len)) > room) {
             checkpoint();  // full: the live state holds this write already
             return;
@@ -288,14 +296,13 @@ private:
         const std::span<const std::uint8_t> payload(at + sizeof(RecordHead), r.size);
         if (r.kind == kind_apply) {
             Apply a{};
-            if (rpc::decode(payload, a) != Status::ok || a.history != m_at->history || a.seq != m_at->seq + 1) return false;
-            TxnReply ignored{};
-            if (m_table->txn(a.txn, ignored) != Status::ok) return false;
+            if (M::decode(payload, a) != Status::ok || a.history != m_at->history || a.seq != m_at->seq + 1) return false;
+            if (M::apply(*m_table, a.write) != Status::ok) return false;
             m_sessions->keep(a.answer);
             m_at->seq = a.seq;
         } else if (r.kind == kind_answer) {
             KeepAnswer k{};
-            if (rpc::decode(payload, k) != Status::ok) return false;
+            if (M::decode(payload, k) != Status::ok) return false;
             m_sessions->keep(k.answer);
         } else {
             return false;
@@ -318,4 +325,4 @@ private:
     void* m_hook_arg = nullptr;
 };
 
-} // namespace myr::kvstore
+} // namespace myr::repl::pb

@@ -1,6 +1,7 @@
 #pragma once
-// Which history a kvstore replica's state belongs to, and how the primary brings a backup to its
-// own state (docs/servers.md, "kvstore", "Histories and catching up").
+// Primary-backup replication (docs/replication.md, "Primary-backup"): which history a replica's
+// state belongs to, and how the primary brings a backup to its own state. kvstore's replicas run
+// it (docs/servers.md, "kvstore", "Histories and catching up").
 //
 // A replica's state is a position: the history it belongs to and the number of writes of that
 // history it holds. Within one history every replica's state at write n is the same, because one
@@ -22,10 +23,11 @@
 //            reaches, no log): the whole table, then the kept answers.
 // A suffix or rebase is chosen only when it is shorter than the table.
 //
-// Pure and host-tested (tests/unit/kvstore_log_test.cpp, "Histories"); freestanding.
+// Pure and host-tested (tests/unit/kvstore_log_test.cpp, "Histories"; repl_primary_backup_test);
+// freestanding.
 #include <cstdint>
 
-namespace myr::kvstore {
+namespace myr::repl::pb {
 
 struct Position {
     std::uint64_t history = 0;  // 0: none yet (a replica that never held a primary's state)
@@ -85,4 +87,4 @@ inline std::uint64_t new_history(std::uint64_t who, std::uint64_t ticks, std::ui
     return h == 0 ? 1 : h;
 }
 
-} // namespace myr::kvstore
+} // namespace myr::repl::pb
