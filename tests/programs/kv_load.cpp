@@ -15,10 +15,14 @@
 //     took half of one, breaks it: `torn`); the units moved at the end must lie between the
 //     acknowledged transactions and those plus the uncertain ones; a check that fails is a
 //     transaction done twice (nobody else writes the two keys).
-// Every 10th operation, besides, it puts to or reads the one key all clients share (`hist`), each
-// call timed with the time-stamp counter, and prints each call as a `kvhist` line as it goes:
-// the campaign checks that history for linearizability (myriadctl check-history,
-// docs/faults.md "Linearizability"). A put's value is unique (core, operation).
+// Every 10th operation, besides, it puts to or reads the one key all clients share (`hist0`).
+// Every call on every key (the shared one and its own: gets, puts, compare-and-swaps, and each
+// transaction's reads and writes key by key) is timed with the time-stamp counter and printed as
+// a `kvhist` line as it goes (tools/config's kv_history.hpp says the format): the campaign checks
+// each key's history for linearizability (myriadctl check-history, docs/faults.md
+// "Linearizability"). A write's start is printed before the call, so one cut short by this
+// client's own death is still in the history, as one whose outcome is unknown. A shared put's
+// value is unique (core, operation).
 // Every 10th operation it also sends a malformed request on the same connection (an unknown
 // operation, a request cut short, a key over its limit, trailing bytes, in turn), so they arrive
 // under load and across crashes: each must be answered bad_request or go unanswered because the
@@ -58,14 +62,58 @@ struct PutKey {
     }
 };
 
-kvstore::Key key_of(const char* prefix, std::uint64_t core, std::int64_t j) {
-    char b[24];
-    FixedBuffer f(b, sizeof b);
+// A key's name: `<prefix><core>`, or `<prefix><core>-<j>`.
+struct Name {
+    char text[24];
+};
+Name name_of(const char* prefix, std::uint64_t core, std::int64_t j) {
+    Name n{};
+    FixedBuffer f(n.text, sizeof n.text);
     if (j < 0) format_to(f, "{}{}", prefix, core);
     else format_to(f, "{}{}-{}", prefix, core, j);
+    return n;
+}
+kvstore::Key key_of(const Name& n) {
     kvstore::Key k{};
-    (void)k.assign_cstr(f.c_str());
+    (void)k.assign_cstr(n.text);
     return k;
+}
+kvstore::Key key_of(const char* prefix, std::uint64_t core, std::int64_t j) { return key_of(name_of(prefix, core, j)); }
+
+// ---- The history of this client's own keys (kv_history.hpp), every call printed ----
+
+std::uint64_t g_core = 0;
+
+// A read's line: what it found (0: absent), or nothing when the call failed.
+void hist_get(const Name& k, Status s, bool found, std::uint64_t value, std::uint64_t inv, std::uint64_t res) {
+    if (s == Status::ok && found)
+        user::print("kvhist core={} key={} op=get value={} result=ok inv={} res={}", g_core, k.text, value, inv, res);
+    else if (s == Status::ok || s == Status::not_found)
+        user::print("kvhist core={} key={} op=get value=0 result=absent inv={} res={}", g_core, k.text, inv, res);
+}
+// A write's start (before the call) and end. `expect` < 0: a put; else a compare-and-swap that
+// expects that value (0: absent).
+void hist_start(const Name& k, std::int64_t expect, std::uint64_t value, std::uint64_t inv) {
+    if (expect < 0) user::print("kvhist core={} key={} op=put value={} inv={}", g_core, k.text, value, inv);
+    else user::print("kvhist core={} key={} op=cas expect={} value={} inv={}", g_core, k.text, expect, value, inv);
+}
+// The end: `result` as kv_history.hpp says, or null when the call was refused (the start stays
+// open: harmless, a write that never happened may be placed never).
+void hist_end(const Name& k, std::int64_t expect, std::uint64_t value, const char* result, std::uint64_t inv,
+              std::uint64_t res) {
+    if (!result) return;
+    if (expect < 0)
+        user::print("kvhist core={} key={} op=put value={} result={} inv={} res={}", g_core, k.text, value, result, inv, res);
+    else
+        user::print("kvhist core={} key={} op=cas expect={} value={} result={} inv={} res={}", g_core, k.text, expect, value,
+                    result, inv, res);
+}
+// What a write's call status says of its outcome: ok (applied, or for a swap `swapped`),
+// unknown (failed after the runtime's retries), or nothing (refused: not applied).
+const char* outcome(Status s, bool swapped = true) {
+    if (s == Status::ok) return swapped ? "ok" : "failed";
+    if (s == Status::timeout || s == Status::connection_lost) return "unknown";
+    return nullptr;
 }
 
 // One malformed request of kind `kind` (0-3); what the server made of it. The frames carry id 1,
@@ -135,15 +183,20 @@ struct Pair {
     bool intact() const { return a + b == transfer_total; }
 };
 Status read_pair(rpc::Client& kv, std::uint64_t core, Pair& out) {
+    const Name ta = name_of("ta", core, -1), tb = name_of("tb", core, -1);
     kvstore::Txn t{};
-    (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::get, key_of("ta", core, -1), 0, {}});
-    (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::get, key_of("tb", core, -1), 0, {}});
+    (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::get, key_of(ta), 0, {}});
+    (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::get, key_of(tb), 0, {}});
     kvstore::TxnReply r{};
+    const std::uint64_t inv = user::rdtsc();
     if (const Status s = kv.call(t, r); s != Status::ok) return s;
+    const std::uint64_t res = user::rdtsc();
     if (!r.committed || r.results.count != 2) return Status::bad_request;
     out = Pair{};
     if (r.results.items[0].version) out.a = number_of(r.results.items[0].value), out.va = r.results.items[0].version;
     if (r.results.items[1].version) out.b = number_of(r.results.items[1].value), out.vb = r.results.items[1].version;
+    hist_get(ta, Status::ok, out.va != 0, out.a, inv, res);
+    hist_get(tb, Status::ok, out.vb != 0, out.b, inv, res);
     return Status::ok;
 }
 
@@ -152,12 +205,14 @@ Status read_pair(rpc::Client& kv, std::uint64_t core, Pair& out) {
 extern "C" int main(std::uint64_t arg) {
     const std::uint64_t ops = arg == 0 || arg > max_ops ? 200 : arg;
     const std::uint64_t core = user::syscall6(abi::Sys::domain_info).value >> 32;
+    g_core = core;
     static rpc::Client kv;
     if (const Status s = nameserv::connect(kv, kvstore::service); s != Status::ok) {
         user::print("test-fail: kvload: find kvstore: {}", to_string(s));
         return 1;
     }
-    const kvstore::Key counter = key_of("c", core, -1);
+    const Name counter_name = name_of("c", core, -1);
+    const kvstore::Key counter = key_of(counter_name);
     std::uint64_t acked = 0, uncertain = 0, conflicts = 0;
     static PutKey put[put_keys];
     std::uint64_t puts = 0, malformed = 0, refused = 0, served_malformed = 0;
@@ -172,13 +227,24 @@ extern "C" int main(std::uint64_t arg) {
                 ++torn;
                 user::print("test-fail: kvload core={}: transaction keys read {} + {} (want {})", core, p.a, p.b, transfer_total);
             } else {
+                const Name ta = name_of("ta", core, -1), tb = name_of("tb", core, -1);
                 kvstore::Txn t{};
-                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::check, key_of("ta", core, -1), p.va, {}});
-                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::check, key_of("tb", core, -1), p.vb, {}});
-                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::put, key_of("ta", core, -1), 0, value_of(p.a - 1)});
-                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::put, key_of("tb", core, -1), 0, value_of(p.b + 1)});
+                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::check, key_of(ta), p.va, {}});
+                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::check, key_of(tb), p.vb, {}});
+                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::put, key_of(ta), 0, value_of(p.a - 1)});
+                (void)t.ops.push(kvstore::TxnOp{kvstore::TxnKind::put, key_of(tb), 0, value_of(p.b + 1)});
+                // Per key, a compare-and-swap from the value read (0: absent) to the new one.
+                const std::int64_t ea = p.va ? static_cast<std::int64_t>(p.a) : 0, eb = p.vb ? static_cast<std::int64_t>(p.b) : 0;
+                const std::uint64_t inv = user::rdtsc();
+                hist_start(ta, ea, p.a - 1, inv);
+                hist_start(tb, eb, p.b + 1, inv);
                 kvstore::TxnReply r{};
                 const Status ws = kv.call(t, r);
+                const std::uint64_t res = user::rdtsc();
+                // Not committed: failed on the key whose check failed, and nothing to the other.
+                const bool both = ws != Status::ok || r.committed;
+                hist_end(ta, ea, p.a - 1, both || r.failed == 0 ? outcome(ws, r.committed) : "void", inv, res);
+                hist_end(tb, eb, p.b + 1, both || r.failed == 1 ? outcome(ws, r.committed) : "void", inv, res);
                 if (ws != Status::ok) ++txn_uncertain;
                 else if (r.committed) ++txns;
                 else ++conflicts;  // only this client writes ta/tb: a check failed by a resent transaction done twice
@@ -201,9 +267,13 @@ extern "C" int main(std::uint64_t arg) {
         }
         if (j % 2 == 1) {
             PutKey& k = put[(j / 2) % put_keys];
+            const Name pk = name_of("p", core, static_cast<std::int64_t>((j / 2) % put_keys));
             kvstore::PutReply p{};
-            if (kv.call(kvstore::Put{key_of("p", core, static_cast<std::int64_t>((j / 2) % put_keys)), value_of(j)}, p) ==
-                Status::ok) {
+            const std::uint64_t inv = user::rdtsc();
+            hist_start(pk, -1, j, inv);
+            const Status ps = kv.call(kvstore::Put{key_of(pk), value_of(j)}, p);
+            hist_end(pk, -1, j, outcome(ps), inv, user::rdtsc());
+            if (ps == Status::ok) {
                 k.acked = j;
                 k.n_uncertain = 0;
                 k.overflowed = false;
@@ -217,7 +287,9 @@ extern "C" int main(std::uint64_t arg) {
         }
         for (;;) {
             kvstore::GetReply g{};
+            std::uint64_t inv = user::rdtsc();
             Status s = kv.call(kvstore::Get{counter}, g);
+            hist_get(counter_name, s, g.found, number_of(g.value), inv, user::rdtsc());
             if (s != Status::ok && s != Status::not_found) {
                 ++uncertain;  // not even read: this increment is not attempted; counted as uncertain (0 or 1 is fine)
                 break;
@@ -227,7 +299,11 @@ extern "C" int main(std::uint64_t arg) {
             c.expected = g.found ? g.version : 0;
             c.value = value_of((g.found ? number_of(g.value) : 0) + 1);
             kvstore::CasReply r{};
+            const std::int64_t expect = g.found ? static_cast<std::int64_t>(number_of(g.value)) : 0;
+            inv = user::rdtsc();
+            hist_start(counter_name, expect, static_cast<std::uint64_t>(expect) + 1, inv);
             s = kv.call(c, r);
+            hist_end(counter_name, expect, static_cast<std::uint64_t>(expect) + 1, outcome(s, r.swapped), inv, user::rdtsc());
             if (s != Status::ok) {
                 ++uncertain;
                 break;
@@ -242,14 +318,21 @@ extern "C" int main(std::uint64_t arg) {
     // The check: what the store holds against what we were told.
     kvstore::GetReply g{};
     Status s = Status::busy;
-    for (unsigned tries = 0; tries < 5 && s != Status::ok && s != Status::not_found; ++tries) s = kv.call(kvstore::Get{counter}, g);
+    for (unsigned tries = 0; tries < 5 && s != Status::ok && s != Status::not_found; ++tries) {
+        const std::uint64_t inv = user::rdtsc();
+        s = kv.call(kvstore::Get{counter}, g);
+        hist_get(counter_name, s, g.found, number_of(g.value), inv, user::rdtsc());
+    }
     const std::uint64_t value = s == Status::ok ? number_of(g.value) : 0;
     std::uint64_t lost = 0, wrong = 0;
     for (unsigned i = 0; i < put_keys; ++i) {
         const PutKey& k = put[i];
         if (k.acked == 0 && k.n_uncertain == 0 && !k.overflowed) continue;  // never written
         kvstore::GetReply pg{};
-        const Status ps = kv.call(kvstore::Get{key_of("p", core, i)}, pg);
+        const Name pk = name_of("p", core, i);
+        const std::uint64_t inv = user::rdtsc();
+        const Status ps = kv.call(kvstore::Get{key_of(pk)}, pg);
+        hist_get(pk, ps, pg.found, number_of(pg.value), inv, user::rdtsc());
         const bool absent = ps == Status::not_found || (ps == Status::ok && !pg.found);
         if (absent) {
             if (k.acked != 0) ++lost;  // an acknowledged put is gone

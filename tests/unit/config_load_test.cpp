@@ -2,6 +2,7 @@
 // with a message that names the key.
 #include "config_test_support.hpp"
 
+#include <myr/boot_limits.hpp>
 #include <myr/config/apic_ids.hpp>
 #include <myr/config/load.hpp>
 #include <myr/config/qemu_args.hpp>
@@ -422,6 +423,28 @@ cores = "all"
     EXPECT_EQ(s.kernel_words(), (std::vector<std::string>{"monitor=monitor", "server.0=memserv:memserv:0.2:pool=4M,fast",
                                                           "server.1=kv:kvstore:1.2:mode=a:b", "server.2=all:hello:0.1.2.3:",
                                                           "plan=start:kv@3,stop:kv,start:hello,stop:hello@1,names:2,shutdown"}));
+}
+
+// Every word a config puts on the kernel command line must fit together: a plan and servers that
+// are each within their limits but too long together were once accepted, and the kernel stopped
+// at boot (`multiboot information unusable: overflow`, found by the fault campaign).
+TEST(ConfigServer, TheWholeKernelCommandLineMustFit) {
+    // A full plan, the servers' words, and kernel.options (which have no limit of their own).
+    std::string plan;
+    while (plan.size() < 880) plan += "sleep:100,";
+    plan += "shutdown";
+    const auto config = [&](int options) {
+        std::string t = "name = \"t\"\n[machine]\nsockets = 2\ncores = 2\nmemory = \"256M\"\n[kernel]\noptions = [";
+        for (int i = 0; i < options; ++i) t += (i ? ", \"" : "\"") + std::string("monitor.note") + std::to_string(i) + "=" + std::string(600, 'a') + "\"";
+        t += "]\n[system]\nmonitor = \"monitor\"\nplan = \"" + plan + "\"\n";
+        t += "[[server]]\nname = \"kv\"\nprogram = \"kvstore\"\ncores = \"all\"\nargs = \"" + std::string(60, 'b') + "\"\n";
+        return t;
+    };
+    const LoadResult fits = load(config(3));
+    ASSERT_TRUE(fits.ok()) << (fits.errors.empty() ? "" : fits.errors[0]);
+    EXPECT_GT(kernel_command_line(*fits.config).size(), 2048u) << "over the old 1024-byte limit by far";
+    EXPECT_LE(kernel_command_line(*fits.config).size(), config_cmdline_bytes);
+    expect_refused(config(5), "system", "kernel command line");
 }
 
 // Restart policies (docs/configs.md, "Servers"; myr/supervise.hpp) travel as a fifth field.

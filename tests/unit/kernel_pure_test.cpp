@@ -81,10 +81,13 @@ TEST(Multiboot, RejectsBadInput) {
     m.put32(info_at + 16, 0x1ff00);
     EXPECT_EQ(parse_multiboot(m.view(), multiboot_boot_magic, info_at, info), Status::truncated);
     m = qemu_like_info();
-    std::memset(&m.bytes[0x1f000], 'x', 2000);  // terminated, but longer than BootInfo holds
-    m.bytes[0x1f000 + 2000] = 0;
-    m.put32(info_at + 16, 0x1f000);
+    std::memset(&m.bytes[0x1e000], 'x', kernel_cmdline_bytes);  // terminated, but longer than BootInfo holds
+    m.bytes[0x1e000 + kernel_cmdline_bytes] = 0;
+    m.put32(info_at + 16, 0x1e000);
     EXPECT_EQ(parse_multiboot(m.view(), multiboot_boot_magic, info_at, info), Status::overflow);
+    m.bytes[0x1e000 + kernel_cmdline_bytes - 1] = 0;  // the longest that fits, with its NUL
+    EXPECT_EQ(parse_multiboot(m.view(), multiboot_boot_magic, info_at, info), Status::ok);
+    EXPECT_EQ(std::strlen(info.cmdline), kernel_cmdline_bytes - 1);
 }
 
 namespace {

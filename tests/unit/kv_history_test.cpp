@@ -1,5 +1,5 @@
-// The fault campaign's shared-key history check (tools/config/src/kv_history.cpp): kvhist lines
-// from a boot log, checked with the simulation's linearizability checker.
+// The fault campaign's key history check (tools/config/src/kv_history.cpp): kvhist lines from a
+// boot log, checked key by key with the simulation's linearizability checker.
 #include <myr/config/kv_history.hpp>
 
 #include <gtest/gtest.h>
@@ -95,7 +95,14 @@ TEST(KvHistory, MalformedLinesAreProblemsNotSkipped) {
                                   "kvhist core=1 op=put value=0 inv=1\n",                     // 0 is never put
                                   "kvhist core=x op=get value=5 result=ok inv=1 res=3\n",
                                   "kvhist core=1 op=get value=5 result=ok inv=1\n",
-                                  "kvhist core=1 op=put value=5 inv=1\nkvhist core=1 op=put value=5 inv=2\n"}) {
+                                  // a client's next call cannot begin before its last one
+                                  "kvhist core=1 op=put value=5 inv=2\nkvhist core=1 op=put value=6 inv=1\n",
+                                  "kvhist core=1 key=a op=cas value=5 inv=1\n",  // a cas without expect
+                                  "kvhist core=1 key=a op=cas expect=0 value=5 result=maybe inv=1 res=2\n",
+                                  "kvhist core=1 op=get value=0 result=ok inv=1 res=3\n",  // found, but absent
+                                  // the end of another call than the one open
+                                  "kvhist core=1 key=a op=put value=5 inv=1\nkvhist core=1 key=b op=put value=5 "
+                                  "result=ok inv=1 res=2\n"}) {
         const KvHistoryCheck c = check_kv_history(bad);
         EXPECT_EQ(c.problems.size(), 1u) << bad;
         EXPECT_FALSE(c.linearizable) << bad;
@@ -121,6 +128,102 @@ TEST(KvHistory, ManyClientsInterleavedStayFast) {
     EXPECT_TRUE(c.problems.empty());
     EXPECT_TRUE(c.linearizable);
     EXPECT_EQ(c.calls, 240u);
+}
+
+// ---- Every key: the clients' own keys, compare-and-swap and transactions ----
+
+std::string kv(int core, const std::string& key, const std::string& rest) {
+    return "[c" + std::to_string(core) + "/n0] kvload: kvhist core=" + std::to_string(core) + " key=" + key + " " + rest +
+           "\r\n";
+}
+// A compare-and-swap's start and end.
+std::string cas(int core, const std::string& key, int expect, int value, const char* result, int inv, int res) {
+    const std::string what = "op=cas expect=" + std::to_string(expect) + " value=" + std::to_string(value);
+    return kv(core, key, what + " inv=" + std::to_string(inv)) +
+           kv(core, key, what + " result=" + result + " inv=" + std::to_string(inv) + " res=" + std::to_string(res));
+}
+std::string kget(int core, const std::string& key, int value, int inv, int res) {
+    return kv(core, key, "op=get value=" + std::to_string(value) + " result=" + (value ? "ok" : "absent") +
+                             " inv=" + std::to_string(inv) + " res=" + std::to_string(res));
+}
+
+TEST(KvHistoryKeys, EachKeyIsCheckedOnItsOwn) {
+    // Two counters raised by compare-and-swap, interleaved, and the shared key: three histories.
+    const std::string log = kget(1, "c1", 0, 0, 1) + kget(2, "c2", 0, 0, 1) + cas(1, "c1", 0, 1, "ok", 2, 5) +
+                            cas(2, "c2", 0, 1, "ok", 3, 6) + kget(1, "c1", 1, 7, 8) + put(3, 11, "ok", 7, 9) +
+                            cas(1, "c1", 1, 2, "ok", 9, 12) + kget(2, "c2", 1, 9, 10) + kget(1, "c1", 2, 13, 14) +
+                            get(3, 11, "ok", 15, 16);
+    const KvHistoryCheck c = check_kv_history(log);
+    EXPECT_TRUE(c.problems.empty()) << c.problems.front();
+    EXPECT_TRUE(c.linearizable);
+    EXPECT_EQ(c.keys, 3u);
+    EXPECT_EQ(c.calls, 10u);
+    EXPECT_EQ(c.clients, 3u);
+}
+
+TEST(KvHistoryKeys, AStaleReadOfOneKeyIsCaughtAndNamed) {
+    // c1 was raised to 2, then read as 1: a replica served a table behind the acknowledged writes.
+    const KvHistoryCheck c = check_kv_history(cas(1, "c1", 0, 1, "ok", 0, 5) + cas(1, "c1", 1, 2, "ok", 6, 9) +
+                                              kget(1, "c1", 1, 10, 11) + kget(2, "c2", 0, 0, 1));
+    EXPECT_FALSE(c.linearizable);
+    ASSERT_EQ(c.problems.size(), 1u);
+    EXPECT_NE(c.problems[0].find("key c1 "), std::string::npos) << c.problems[0];
+}
+
+TEST(KvHistoryKeys, ACompareAndSwapMustMatchTheValue) {
+    // Swapped although the key held 1, not 5: a write applied to the wrong state.
+    EXPECT_FALSE(check_kv_history(cas(1, "k", 0, 1, "ok", 0, 5) + cas(1, "k", 5, 6, "ok", 6, 9)).linearizable);
+    // Refused although the key held what it expected: the write was done before (a resend done twice).
+    EXPECT_FALSE(check_kv_history(cas(1, "k", 0, 1, "ok", 0, 5) + cas(1, "k", 1, 2, "failed", 6, 9)).linearizable);
+    // Refused because it did not hold it: fine.
+    EXPECT_TRUE(check_kv_history(cas(1, "k", 0, 1, "ok", 0, 5) + cas(1, "k", 0, 2, "failed", 6, 9)).linearizable);
+}
+
+TEST(KvHistoryKeys, ACompareAndSwapOfUnknownOutcomeAndTheRetryAfterIt) {
+    // The client's swap 1 -> 2 failed after retries; it read 1 again and swapped 1 -> 2 again:
+    // fine whether the first took effect (then the second... failed) or not.
+    const std::string first = cas(1, "c", 0, 1, "ok", 0, 2) + cas(1, "c", 1, 2, "unknown", 3, 6);
+    EXPECT_TRUE(check_kv_history(first + kget(1, "c", 1, 7, 8) + cas(1, "c", 1, 2, "ok", 9, 10)).linearizable);
+    EXPECT_TRUE(check_kv_history(first + kget(1, "c", 2, 7, 8)).linearizable);
+    // But a value read that nothing wrote is not.
+    EXPECT_FALSE(check_kv_history(first + kget(1, "c", 3, 7, 8)).linearizable);
+    // A swap whose client died mid-call (start only) is open too.
+    const KvHistoryCheck c = check_kv_history(cas(1, "c", 0, 1, "ok", 0, 2) +
+                                              kv(1, "c", "op=cas expect=1 value=2 inv=3") + kget(2, "c", 2, 9, 10));
+    EXPECT_TRUE(c.linearizable);
+    EXPECT_EQ(c.unknown, 1u);
+}
+
+// A two-key transaction's writes as a client prints them: both starts, the call, both ends.
+std::string txn2(int core, int a_expect, int a_value, const char* a_result, int b_expect, int b_value,
+                 const char* b_result, int inv, int res) {
+    const auto what = [](int e, int v) { return "op=cas expect=" + std::to_string(e) + " value=" + std::to_string(v); };
+    const std::string a = what(a_expect, a_value), b = what(b_expect, b_value), c = std::to_string(core);
+    const std::string times = " inv=" + std::to_string(inv) + " res=" + std::to_string(res);
+    return kv(core, "ta" + c, a + " inv=" + std::to_string(inv)) + kv(core, "tb" + c, b + " inv=" + std::to_string(inv)) +
+           kv(core, "ta" + c, a + " result=" + a_result + times) + kv(core, "tb" + c, b + " result=" + b_result + times);
+}
+
+TEST(KvHistoryKeys, ATransactionIsCheckedKeyByKeyAndVoidSaysNothing) {
+    // A transaction read ta=999, tb=1 together, then moved one unit (both swaps committed).
+    const std::string moved = kget(1, "ta1", 999, 0, 2) + kget(1, "tb1", 1, 0, 2) + txn2(1, 999, 998, "ok", 1, 2, "ok", 3, 6);
+    const std::string before = cas(1, "ta1", 0, 999, "ok", 0, 0) + cas(1, "tb1", 0, 1, "ok", 0, 0);
+    KvHistoryCheck c = check_kv_history(before + moved);
+    EXPECT_TRUE(c.linearizable) << (c.problems.empty() ? "" : c.problems.front());
+    EXPECT_EQ(c.keys, 2u);
+    // One that failed on tb's check: failed for tb, void (left out) for ta.
+    c = check_kv_history(before + txn2(1, 999, 998, "void", 5, 6, "failed", 3, 6) + kget(1, "ta1", 999, 7, 8));
+    EXPECT_TRUE(c.linearizable);
+    EXPECT_EQ(c.calls, 4u);
+    // Both committed, but ta read back unchanged: half a transaction.
+    c = check_kv_history(before + txn2(1, 999, 998, "ok", 1, 2, "ok", 3, 6) + kget(1, "ta1", 999, 7, 8) +
+                         kget(1, "tb1", 2, 7, 8));
+    EXPECT_FALSE(c.linearizable);
+    // A transaction whose client died before its end: both writes open.
+    const std::string cut = kv(1, "ta1", "op=cas expect=999 value=998 inv=3") + kv(1, "tb1", "op=cas expect=1 value=2 inv=3");
+    c = check_kv_history(before + cut + kget(2, "ta1", 998, 7, 8) + kget(2, "tb1", 2, 7, 8));
+    EXPECT_TRUE(c.linearizable);
+    EXPECT_EQ(c.unknown, 2u);
 }
 
 } // namespace

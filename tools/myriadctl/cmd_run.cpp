@@ -1,9 +1,10 @@
 // `myriadctl run CONFIG --kernel K ...`: boot a config in QEMU, stream the serial log, return the
 // guest's exit status (RunExit). `myriadctl check-log CONFIG --log LOG`: check a captured log.
-// `myriadctl check-history LOG`: the fault campaign's shared-key history, checked for
+// `myriadctl check-history LOG`: the fault campaign's key histories, each checked for
 // linearizability (myr/config/kv_history.hpp).
 #include "commands.hpp"
 
+#include <myr/boot_limits.hpp>
 #include <myr/config/accel.hpp>
 #include <myr/config/boot_log.hpp>
 #include <myr/config/input_pacer.hpp>
@@ -133,6 +134,14 @@ int run(const RunOptions& o) {
     q.tcg_multi = config::resolve_tcg_threads(threads, c.cpu_count(), host.host_cores) == config::TcgThreads::multi;
     q.gdb = o.gdb;
     q.extra_append = split_words(o.append);
+    // The boot loader hands the kernel its path, a space and the -append words: all of it must
+    // fit the kernel's buffer, or the boot stops at once with a panic.
+    if (const std::size_t n = o.kernel.size() + 1 + config::kernel_command_line(run_cfg, q.extra_append).size();
+        n >= kernel_cmdline_bytes) {
+        fmt::print(stderr, "myriadctl: the kernel command line would be {} bytes (the kernel's path and the config's "
+                           "words); the kernel takes at most {}\n", n, kernel_cmdline_bytes - 1);
+        return bad_config;
+    }
     const std::vector<std::string> argv = config::qemu_args(run_cfg, q);
 
     if (!o.quiet) fmt::print(stderr, "myriadctl: {}\n", config::shell_join(argv));
@@ -241,13 +250,13 @@ int check_history(const std::string& log) {
     text << in.rdbuf();
     const config::KvHistoryCheck c = config::check_kv_history(text.str());
     if (!c.problems.empty()) {
-        fmt::print("check-history: {} calls ({} unknown) from {} clients: {} problem(s)\n", c.calls, c.unknown, c.clients,
-                   c.problems.size());
+        fmt::print("check-history: {} calls ({} unknown) on {} keys from {} clients: {} problem(s)\n", c.calls, c.unknown,
+                   c.keys, c.clients, c.problems.size());
         for (const std::string& p : c.problems) fmt::print("  - {}\n", p);
         return static_cast<int>(RunExit::check_failed);
     }
-    fmt::print("check-history: {} calls ({} unknown) from {} clients: linearizable ({} states explored)\n", c.calls,
-               c.unknown, c.clients, c.explored);
+    fmt::print("check-history: {} calls ({} unknown) on {} keys from {} clients: linearizable, key by key ({} states "
+               "explored)\n", c.calls, c.unknown, c.keys, c.clients, c.explored);
     return 0;
 }
 
@@ -290,8 +299,8 @@ void register_run(CLI::App& app, Context& ctx) {
     cl->callback([co, &ctx] { ctx.exit_code = check_log(*co); });
 
     auto hist = std::make_shared<std::string>();
-    CLI::App* ch = app.add_subcommand("check-history", "Check the fault campaign's shared-key history (kvhist lines of a "
-                                                       "boot log) for linearizability (exit 1 when it is not)");
+    CLI::App* ch = app.add_subcommand("check-history", "Check the fault campaign's key histories (kvhist lines of a "
+                                                       "boot log) for linearizability, key by key (exit 1 when one is not)");
     ch->add_option("log", *hist, "captured serial log")->required();
     ch->callback([hist, &ctx] { ctx.exit_code = check_history(*hist); });
 }

@@ -1,19 +1,53 @@
-// check_kv_history (myr/config/kv_history.hpp): kvhist lines -> the simulation's checker.
+// check_kv_history (myr/config/kv_history.hpp): kvhist lines -> the simulation's checker, key by key.
 #include <myr/args.hpp>
 #include <myr/config/kv_history.hpp>
-#include <myr/repl/objects/kv_map.hpp>
+#include <myr/repl/object.hpp>
 #include <myr/repl/sim/linearizability.hpp>
 
 #include <charconv>
 #include <limits>
 #include <map>
 #include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace myr::config {
 namespace {
 
-constexpr std::uint64_t shared_key = 1;  // the one key the clients share, as the map's key
+// One key as the clients see it: a sequential register of numbers, 0 meaning absent.
+struct Register {
+    enum class Kind : std::uint8_t { get = 1, put = 2, cas = 3 };
+    struct Op {
+        Kind kind;
+        std::uint64_t value, expect;
+    };
+    struct Result {
+        bool ok;              // get: found; put: always; cas: swapped
+        std::uint64_t value;  // get: the value (0 absent); put, cas that swapped: the value written
+        bool any = false;     // a write of unknown outcome: whatever it answered, nobody heard it
+        bool operator==(const Result& o) const { return any || o.any || (ok == o.ok && value == o.value); }
+    };
+    static bool is_read(const Op& op) { return op.kind == Kind::get; }
+    static bool valid(const Op&) { return true; }
+    static std::uint64_t conflict_key(const Op&) { return 0; }
+    Result apply(const Op& op) {
+        if (op.kind == Kind::put || (op.kind == Kind::cas && value == op.expect)) {
+            value = op.value;
+            return {true, value};
+        }
+        return op.kind == Kind::cas ? Result{false, 0} : read(op);
+    }
+    [[nodiscard]] Result read(const Op&) const { return {value != 0, value}; }
+    [[nodiscard]] std::uint64_t digest() const { return repl::mix64(value); }
+    [[nodiscard]] bool valid_state() const { return true; }
+    std::uint64_t value = 0;
+};
+static_assert(repl::ReplicatedObject<Register>);
+using Event = repl::sim::Event<Register>;
+
+constexpr std::string_view shared_key = "hist0";  // lines without key=
+constexpr std::uint64_t open_end = std::numeric_limits<std::uint64_t>::max();
 
 // The value of the word `name=...` in `line` (args::value: whole words only), or empty.
 std::string_view field(std::string_view line, const char* name) {
@@ -27,14 +61,30 @@ bool number(std::string_view s, std::uint64_t& out) {
     return ec == std::errc{} && end == s.data() + s.size();
 }
 
+// A write that started and has not ended yet.
+struct Open {
+    std::string key;
+    Register::Op op;
+    std::uint64_t inv;
+};
+
 } // namespace
 
 KvHistoryCheck check_kv_history(std::string_view log) {
-    using Map = repl::KvMap;
     KvHistoryCheck out;
-    std::vector<repl::sim::Event<Map>> events;
+    std::map<std::string, std::vector<Event>> keys;
     std::set<std::uint64_t> cores;
-    std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> started;  // (core, value) -> inv of a put not ended
+    std::map<std::uint64_t, std::vector<Open>> open;  // core -> its writes in progress (a transaction: several)
+    // An open write whose end never came: open to the end of the history (took effect or not).
+    const auto leave_open = [&](const Open& o) {
+        Event e{};
+        e.op = o.op;
+        e.result = {true, o.op.value, true};
+        e.invoke = o.inv;
+        e.response = open_end;
+        keys[o.key].push_back(e);
+        ++out.unknown;
+    };
     std::size_t line_no = 0;
     for (std::size_t at = 0; at < log.size();) {
         std::size_t end = log.find('\n', at);
@@ -46,69 +96,91 @@ KvHistoryCheck check_kv_history(std::string_view log) {
         const std::size_t mark = line.find("kvhist ");
         if (mark == std::string_view::npos) continue;
         const std::string_view l = line.substr(mark);
-        std::uint64_t core = 0, value = 0, inv = 0, res = 0;
-        const std::string_view op = field(l, "op"), result = field(l, "result");
-        const bool put = op == "put", get = op == "get";
-        if (put && result.empty() && field(l, "res").empty()) {  // a put's start
-            if (number(field(l, "core"), core) && number(field(l, "value"), value) && number(field(l, "inv"), inv) && value != 0 &&
-                started.emplace(std::pair{core, value}, inv).second)
-                continue;
-            out.problems.push_back("line " + std::to_string(line_no) + ": malformed or repeated kvhist start: " + std::string(l));
-            continue;
-        }
-        const bool nums = number(field(l, "core"), core) && number(field(l, "value"), value) &&
-                          number(field(l, "inv"), inv) && number(field(l, "res"), res);
-        const bool known = put ? (result == "ok" || result == "unknown") : (result == "ok" || result == "absent");
-        if (!nums || !(put || get) || !known || res < inv || (put && value == 0)) {
-            out.problems.push_back("line " + std::to_string(line_no) + ": malformed kvhist line: " + std::string(l));
-            continue;
-        }
-        if (put) {
-            const auto it = started.find({core, value});
-            if (it == started.end() || it->second != inv) {
-                out.problems.push_back("line " + std::to_string(line_no) + ": kvhist put that never started: " + std::string(l));
+        const auto problem = [&](const char* what) {
+            out.problems.push_back("line " + std::to_string(line_no) + ": " + what + ": " + std::string(l));
+        };
+        std::uint64_t core = 0, value = 0, expect = 0, inv = 0, res = 0;
+        const std::string_view op = field(l, "op"), result = field(l, "result"), key_field = field(l, "key");
+        const std::string key(key_field.empty() ? shared_key : key_field);
+        const bool put = op == "put", get = op == "get", cas = op == "cas";
+        const bool head = number(field(l, "core"), core) && number(field(l, "value"), value) &&
+                          number(field(l, "inv"), inv) && (!cas || number(field(l, "expect"), expect));
+        if ((put || cas) && result.empty() && field(l, "res").empty()) {  // a write's start
+            if (!head || value == 0) {
+                problem("malformed kvhist start");
                 continue;
             }
-            started.erase(it);
+            std::vector<Open>& mine = open[core];
+            if (!mine.empty() && mine.back().inv > inv) {
+                problem("kvhist start before the same client's last one");
+                continue;
+            }
+            if (!mine.empty() && mine.back().inv != inv) {  // its last call never ended: refused, or cut short
+                for (const Open& o : mine) leave_open(o);
+                mine.clear();
+            }
+            // Starts with one time are one transaction's writes (a key each).
+            mine.push_back(Open{key, {cas ? Register::Kind::cas : Register::Kind::put, value, expect}, inv});
+            cores.insert(core);
+            continue;
         }
-        repl::sim::Event<Map> e{};
+        const bool known = put   ? (result == "ok" || result == "unknown")
+                           : cas ? (result == "ok" || result == "failed" || result == "unknown" || result == "void")
+                                 : (result == "ok" || result == "absent");
+        if (!head || !number(field(l, "res"), res) || !(put || get || cas) || !known || res < inv ||
+            ((put || cas) && value == 0)) {
+            problem("malformed kvhist line");
+            continue;
+        }
+        Event e{};
         e.invoke = inv;
         e.response = res;
-        if (put) {
-            e.op = Map::put(shared_key, value);
-            e.result = {Status::ok, value};
+        if (put || cas) {
+            std::vector<Open>& mine = open[core];
+            auto it = mine.begin();
+            while (it != mine.end() && !(it->inv == inv && it->key == key && it->op.value == value &&
+                                         it->op.expect == expect && (it->op.kind == Register::Kind::cas) == cas))
+                ++it;
+            if (it == mine.end()) {
+                problem(put ? "kvhist put that never started" : "kvhist cas that never started");
+                continue;
+            }
+            e.op = it->op;
+            mine.erase(it);
+            if (result == "void") continue;  // did nothing to this key
+            e.result = result == "failed" ? Register::Result{false, 0} : Register::Result{true, value, result == "unknown"};
             if (result == "unknown") {
-                e.response = std::numeric_limits<std::uint64_t>::max();  // open to the end
+                e.response = open_end;
                 ++out.unknown;
             }
         } else {
-            e.op = Map::get(shared_key);
-            e.result = result == "ok" ? Map::Result{Status::ok, value} : Map::Result{Status::not_found, 0};
+            e.op = {Register::Kind::get, 0, 0};
+            e.result = result == "ok" ? Register::Result{true, value} : Register::Result{false, 0};
+            if (result == "ok" && value == 0) {
+                problem("malformed kvhist line");
+                continue;
+            }
         }
-        events.push_back(e);
+        keys[key].push_back(e);
         cores.insert(core);
     }
-    // Puts that started and never ended: their client died during the call (killed, or its core
-    // stopped). Open to the end, like a put of unknown outcome.
-    for (const auto& [who, inv] : started) {
-        repl::sim::Event<Map> e{};
-        e.op = Map::put(shared_key, who.second);
-        e.result = {Status::ok, who.second};
-        e.invoke = inv;
-        e.response = std::numeric_limits<std::uint64_t>::max();
-        events.push_back(e);
-        cores.insert(who.first);
-        ++out.unknown;
-    }
-    out.calls = events.size();
+    for (const auto& [core, mine] : open)
+        for (const Open& o : mine) leave_open(o);
     out.clients = cores.size();
+    out.keys = keys.size();
+    for (const auto& [key, events] : keys) out.calls += events.size();
     if (!out.problems.empty()) return out;
-    repl::sim::LinearizabilityChecker<Map> checker(std::move(events));
-    out.linearizable = checker.check();
-    out.explored = checker.explored();
-    if (!out.linearizable)
-        out.problems.push_back("the shared key's history is not linearizable: no order of the calls within their "
-                               "intervals explains every answer");
+    out.linearizable = true;
+    for (auto& [key, events] : keys) {
+        repl::sim::LinearizabilityChecker<Register> checker(std::move(events));
+        const bool ok = checker.check();
+        out.explored += checker.explored();
+        if (!ok) {
+            out.linearizable = false;
+            out.problems.push_back("the history of key " + key + " is not linearizable: no order of its calls within "
+                                   "their intervals explains every answer");
+        }
+    }
     return out;
 }
 

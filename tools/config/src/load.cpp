@@ -2,7 +2,9 @@
 // toml++ is confined to this file (it is a large header-only library).
 #include "draft.hpp"
 
+#include <myr/boot_limits.hpp>
 #include <myr/config/load.hpp>
+#include <myr/config/qemu_args.hpp>
 #include <myr/config/units.hpp>
 
 #include <toml++/toml.h>
@@ -377,6 +379,12 @@ LoadResult load_config_string(std::string_view toml_text, std::string_view sourc
         if (!issues.empty()) return fail(source, issues);
         Config cfg = detail::build_config(draft, issues);
         if (!issues.empty()) return fail(source, issues);
+        // Everything the config puts on the kernel command line (its plan, servers, options)
+        // must fit, with room for the kernel's path: a longer one stops the boot with a panic.
+        if (const std::size_t n = kernel_command_line(cfg, {}).size(); n > config_cmdline_bytes)
+            return fail(source, {{"system", "the kernel command line this config makes is " + std::to_string(n) +
+                                                " bytes; at most " + std::to_string(config_cmdline_bytes) +
+                                                " fit (shorten the plan, the servers' args or kernel.options)"}});
         cfg.source = std::string(source);
         LoadResult r;
         r.config = std::move(cfg);

@@ -1,6 +1,7 @@
 #pragma once
 // Multiboot 1 information (spec 0.6.96 §3.3), read through bounds-checked views of physical
 // memory: a boot loader's info is input like any other.
+#include <myr/boot_limits.hpp>
 #include <myr/bytes.hpp>
 #include <myr/result.hpp>
 
@@ -18,7 +19,7 @@ struct MemoryMapEntry { std::uint64_t base; std::uint64_t length; std::uint32_t 
 struct Module { std::uint64_t start; std::uint64_t end; char name[256]; };
 
 struct BootInfo {
-    char cmdline[1024];
+    char cmdline[kernel_cmdline_bytes];
     std::uint32_t num_memory;
     MemoryMapEntry memory[max_memory_map];
     std::uint32_t num_modules;
