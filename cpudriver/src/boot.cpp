@@ -367,6 +367,7 @@ extern "C" [[noreturn]] void bsp_main(std::uint32_t magic, std::uint64_t info_ph
         bb.boot_tsc = boot_tsc;
         bb.options_phys = arch::kernel_virt_to_phys_original(&this_core.options);
         format_console_prefix(bb.console_prefix, i, bb.node);
+        static_assert(sizeof bb.cmdline == sizeof boot_info.cmdline, "every core gets the whole command line");
         for (std::size_t c = 0; c + 1 < cmdline_max && boot_info.cmdline[c]; ++c) bb.cmdline[c] = boot_info.cmdline[c];
         if (i != boot_core) {
             // The trampoline loads CR3 in 32-bit mode: give it a copy of the top-level table

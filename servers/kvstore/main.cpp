@@ -12,7 +12,9 @@
 // catches up a backup it binds to (the writes it missed, a rebase, or the table: "Histories and
 // catching up") before it forwards writes to it again. All of it happens inside the primary's
 // single thread, between requests, so no write interleaves with a transfer. The steps themselves
-// are ReplicaState's (replica.hpp, pure: kvstore_sim_test runs them with crashes at every step).
+// are replication/'s primary-backup protocol (ReplicaState = repl::pb::Replica<KvMachine>; its
+// log.hpp, history.hpp and replica.hpp are in replication/include/myr/repl/primary_backup/, pure:
+// kvstore_sim_test runs them with crashes at every step).
 //
 // Arguments: placed by a config's [[server]] table, the string `replica=I replicas=K` (the
 // monitor appends it) and optionally `exit_after=N`; started by a plan's spawn: step, the number

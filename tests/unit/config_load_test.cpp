@@ -445,6 +445,9 @@ TEST(ConfigServer, TheWholeKernelCommandLineMustFit) {
     EXPECT_GT(kernel_command_line(*fits.config).size(), 2048u) << "over the old 1024-byte limit by far";
     EXPECT_LE(kernel_command_line(*fits.config).size(), config_cmdline_bytes);
     expect_refused(config(5), "system", "kernel command line");
+    // A plan in kernel.options is bounded like [system]'s: the monitor would refuse a longer one
+    // and run its default plan.
+    expect_refused(base + "[kernel]\noptions = [\"plan=" + plan + ",status,status\"]\n", "kernel.options[0]", "at most 900");
 }
 
 // Restart policies (docs/configs.md, "Servers"; myr/supervise.hpp) travel as a fifth field.

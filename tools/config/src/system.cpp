@@ -53,7 +53,6 @@ namespace detail {
 namespace {
 
 constexpr std::size_t max_program_name = 23;  // the CPU driver's module names: 24 bytes with the NUL
-constexpr std::size_t max_plan = 900;         // the monitor reads up to 1023 bytes; the command line holds 1024 in all
 
 bool valid_program(const std::string& n) {
     return !n.empty() && n.size() <= max_program_name &&

@@ -5,6 +5,7 @@
 // an exception). Nothing reads or writes a block after boot (docs/share-nothing.md). Wire
 // format: defined once, here.
 #include <myr/acpi/topology.hpp>
+#include <myr/boot_limits.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -12,7 +13,9 @@
 namespace myr::kernel {
 
 inline constexpr std::uint64_t boot_block_magic = 0x4d59524941440001ull;  // "MYRIAD" v1
-inline constexpr std::size_t cmdline_max = 1024;
+// Each core's copy of the command line: all of it (a copy cut short would drop the end of the
+// plan, as the 1024-byte copy once did once the boot loader's limit was raised).
+inline constexpr std::size_t cmdline_max = kernel_cmdline_bytes;
 // Slots of each kernel report channel (one per core, into the boot core's node): a core sends
 // one report per run, so the minimum ring is plenty.
 inline constexpr std::uint32_t report_slots = 2;

@@ -72,7 +72,8 @@ struct Server {
 inline constexpr std::size_t max_servers = 16;           // the monitor reads server.0 .. server.15
 inline constexpr std::size_t max_server_args = 64;       // + " replica=I replicas=K" fits the monitor's 96
 inline constexpr std::size_t max_server_name = 16;       // a service name: two words
-inline constexpr std::size_t max_server_words = 512;     // of the 1024-byte kernel command line
+inline constexpr std::size_t max_server_words = 512;     // of the kernel command line (myr/boot_limits.hpp)
+inline constexpr std::size_t max_plan = 900;             // a plan: the monitor reads it into 1024 bytes
 
 // What runs on the machine ([system]): programs are boot modules (build/user/NAME); the monitor
 // starts first on every core; spawn specs start programs from the kernel (`spawn=`); the plan is
