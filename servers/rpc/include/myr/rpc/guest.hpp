@@ -529,7 +529,11 @@ public:
             const std::uint64_t now = user::ticks();
             if (now >= m_next_reap) {
                 m_next_reap = now + 50;
+                const std::uint64_t before = m_reaped;
                 progress = reap_dead() != MaxConnections;
+                if (progress)
+                    user::print("rpc: dropped {} connection(s) of clients that ended ({} open)", m_reaped - before,
+                                open_connections());
             }
         }
         m_idle = !progress;
