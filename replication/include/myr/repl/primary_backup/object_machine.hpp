@@ -84,8 +84,6 @@ struct ObjectMachine {
             return Status::ok;
         }
         [[nodiscard]] bool complete() const { return m_filled == sizeof(Obj) && obj.valid_state(); }
-        // Marks a state built by writes (not pages) as whole: what a replica's own state is.
-        void whole() { m_filled = sizeof(Obj); }
         [[nodiscard]] std::uint64_t clock() const { return 0; }
         void set_clock(std::uint64_t) {}
 
