@@ -291,6 +291,8 @@ def main():
     ap.add_argument("--strict", action="store_true", help="losses after every replica was down at once fail the campaign (the default)")
     ap.add_argument("--lenient", action="store_true",
                     help="report losses after every replica was down at once apart instead (replicas without logs: log=off)")
+    ap.add_argument("--time-limit", type=float, default=0,
+                    help="seconds after which no new boot starts (the boots under way finish; the summary says how many faults ran); 0: none")
     ap.add_argument("--out", default=None, help="where faults.csv goes (default: none)")
     ap.add_argument("--keep-logs", action="store_true", help="with --out: keep every boot's log, not only failed ones")
     ap.add_argument("--jobs", type=int, default=1,
@@ -379,6 +381,10 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         while True:
             owed = args.crashes - total["injected"] - total["hung"] - sum(b["events"] for b, _ in in_flight)
+            if args.time_limit and time.time() - t0 > args.time_limit and not stop:
+                stop = True
+                print(f"faults: time limit of {args.time_limit:.0f} s reached: no new boots; "
+                      f"{sum(b['events'] for b, _ in in_flight)} faults in the {len(in_flight)} boots under way", flush=True)
             if not stop and owed > 0 and len(in_flight) < args.jobs:
                 drawn += 1
                 b = draw(drawn, owed)
