@@ -190,13 +190,20 @@ struct Handler : ReplicaState {
                         rep.them.seq, rep.plan == CatchUp::rebase ? " (rebased)" : "", at.seq, rep.calls);
         return true;
     }
-    // A restarted primary: a live backup holds every acknowledged write (each was forwarded to it
-    // before it was answered): take its table, so nothing acknowledged is lost. Backups are
-    // tried for about five seconds (they may be restarting too); with none, it starts empty and
-    // says so.
+    // A restarted primary without its log: a backup holds every acknowledged write (each was
+    // forwarded to every backup not given up on before it was answered), but which one is known
+    // only by asking them all: a backup given up on (crashed, hung, or on a stopped core) holds
+    // less, and may be the only one up. So it waits until every backup answered (those down are
+    // being restarted by their monitors) and takes the fullest one's table: nothing acknowledged
+    // is lost while one backup that held every write keeps its state. Backups are waited for
+    // about five seconds (one whose restart budget is spent never answers); then it takes the
+    // fullest of those that answered and says which one it could not ask, or, with none, starts
+    // empty and says so.
     void recover() {
-        for (user::Deadline limit(500); !limit.passed();) {
-            if (recover_once()) return;
+        for (user::Deadline limit(500);;) {
+            const bool late = limit.passed();
+            if (recover_once(late)) return;
+            if (late) break;
             user::wait_beating();
         }
         user::print("kvstore: restarted primary reached no backup with writes: starting empty");
@@ -217,21 +224,26 @@ struct Handler : ReplicaState {
     // would otherwise go on answering pages from its restarted, empty instance (the K=3 fault
     // campaign found a primary that recovered 12 keys that way and lost acknowledged writes).
     // Every page must come from the same domain and carry the count read first; else try again.
-    bool recover_once() {
+    bool recover_once(bool late) {
         transfer_calls = 0;
-        unsigned best = 0;
+        unsigned best = 0, answered = 0, silent = 0;
         std::uint64_t best_applied = 0, best_history = 0;
         std::uint32_t best_domain = 0;
         for (unsigned r = 1; r < replicas; ++r) {
             char name[16];
             replica_name(r, name);
-            if (!backups[r].connected() && nameserv::connect(backups[r], name, 20) != Status::ok) continue;
+            if (!backups[r].connected() && nameserv::connect(backups[r], name, 20) != Status::ok) {
+                silent = r;
+                continue;
+            }
             StatsReply st{};
             ++transfer_calls;
             if (backups[r].call(Stats{}, st) != Status::ok) {
                 backups[r].close();
+                silent = r;
                 continue;
             }
+            ++answered;
             // Not a source: a backup restarted without its log's state and not yet caught up
             // (0 writes), or one in the middle of taking a table (no history).
             if (st.applied > best_applied && st.history != 0) {
@@ -241,7 +253,13 @@ struct Handler : ReplicaState {
                 best_domain = backups[r].peer_domain();
             }
         }
+        // One that did not answer may be the only one that holds every acknowledged write.
+        if (answered + 1 < replicas && !late) return false;
         if (best == 0) return false;
+        if (answered + 1 < replicas)
+            user::print("kvstore: restarted primary: backup {} did not answer in 5 s: taking the fullest of the others "
+                        "(writes only it holds, if any, are lost)",
+                        silent);
         const unsigned r = best;
         ClientLink link{backups[r], best_domain};
         if (take_table(link, Position{best_history, best_applied},

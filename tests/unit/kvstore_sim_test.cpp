@@ -14,9 +14,9 @@
 // At the end, with every replica up and caught up: every replica at the primary's position with
 // its table, and every acknowledged write there (or a later write of the same key). Losing kept
 // memory is injected only where the guarantee says nothing is lost: another replica that holds
-// every acknowledged write keeps its state (a primary's, only while every backup is up and holds
-// them: a primary without its log that could reach only a stale backup would take its table,
-// docs/faults.md, "Not done yet").
+// every acknowledged write keeps its state (for the primary's: a backup, up or down with its log;
+// the restarted primary waits for every backup before it takes the fullest table, and its 5 s
+// deadline is injected only where a backup that answers holds every write).
 #include <myr/kvstore/replica.hpp>
 
 #include <gtest/gtest.h>
@@ -136,31 +136,48 @@ struct Sim {
     // Whether losing r's kept memory is within the guarantee.
     bool may_wipe(unsigned r) const {
         if (r == 0) {
+            // A restarted primary without its log waits for every backup and takes the fullest
+            // table: one backup that holds every acknowledged write, up or down with its log,
+            // is enough (not one in the middle of taking a table: its state is its log's then,
+            // which a restart would bring back, but it answers with no history while it runs).
             for (unsigned b = 1; b < k; ++b)
-                if (!nodes[b].inst || !nodes[b].holds_all || nodes[b].inst->awaiting_table) return false;
-            return k > 1;
+                if (nodes[b].holds_all && (!nodes[b].inst || nodes[b].inst->loading == ReplicaState::Loading::none))
+                    return true;
+            return false;
         }
         for (unsigned o = 0; o < k; ++o)
             if (o != r && nodes[o].holds_all) return true;
         return false;
     }
 
+    bool up_backup_holds_all() const {
+        for (unsigned b = 1; b < k; ++b)
+            if (nodes[b].inst && nodes[b].holds_all && nodes[b].inst->loading == ReplicaState::Loading::none) return true;
+        return false;
+    }
+
     // ---- The primary ----
 
-    // A restarted primary without its log: the fullest backup with a history, its table.
-    void recover() {
-        unsigned best = 0;
+    // A restarted primary without its log: once every backup answered (main.cpp waits for
+    // them), the fullest one with a history, its table. `late`: main.cpp's 5 s passed, so the
+    // fullest of those that answer. `wait_for_all` off: the rule before, the fullest of those
+    // up at once (a test shows what it loses).
+    bool wait_for_all = true;
+    void recover(bool late = false) {
+        unsigned best = 0, answered = 0;
         StatsReply best_st{};
         for (unsigned b = 1; b < k; ++b) {
             if (!nodes[b].inst) continue;
             StatsReply st{};
             SimLink link{*this, b, nodes[b].instance};
             if (link.call(Stats{}, st) != Status::ok) continue;
+            ++answered;
             if (st.applied > best_st.applied && st.history != 0) {
                 best = b;
                 best_st = st;
             }
         }
+        if (wait_for_all && !late && answered + 1 < k) return;  // one down may be the only one with every write
         if (best == 0) {
             // No backup holds anything acknowledged (no write yet, or none holds them all): the
             // empty state, as main.cpp after 5 s. Else it waits for one that does.
@@ -305,7 +322,9 @@ struct Sim {
                 if (!nodes[r].inst && chance(50)) start(r);
             break;
         default:
-            if (nodes[0].inst && !primary_ready) recover();
+            // main.cpp's 5 s pass with a backup down: only where a backup that answers holds
+            // every acknowledged write (else losing writes is what the deadline risks, and says).
+            if (nodes[0].inst && !primary_ready) recover(chance(30) && up_backup_holds_all());
             rejoin();
             break;
         }
@@ -395,8 +414,8 @@ std::unique_ptr<Sim> run(std::uint64_t seed, unsigned k, unsigned steps) {
 }
 
 // The case histories exist for, step by step: the primary forwards write S+1 to backup 1 only
-// and dies with its core; backup 1 is down when the restarted primary takes backup 2's table at
-// S and begins a new history there. Backup 1 comes back holding S+1, which nobody acknowledged
+// and dies with its core; backup 1 is still down when the restarted primary's 5 s wait for it
+// ends, so it takes backup 2's table at S and begins a new history there. Backup 1 comes back holding S+1, which nobody acknowledged
 // and the new history does not have: it must get the table, not a suffix or a rebase, or it
 // would hold a different table under the same numbers from then on.
 TEST(KvstoreSim, ABackupBeyondTheForkTakesTheTable) {
@@ -417,6 +436,8 @@ TEST(KvstoreSim, ABackupBeyondTheForkTakesTheTable) {
     sim.crash(1, false);
     sim.start(0);
     sim.recover();
+    EXPECT_FALSE(sim.primary_ready) << "waits for backup 1";
+    sim.recover(true);  // backup 1 stays down past the primary's 5 s: backup 2's table
     ReplicaState& p = *sim.nodes[0].inst;
     ASSERT_TRUE(sim.primary_ready);
     EXPECT_EQ(p.fork, old) << "took backup 2's table at the last acknowledged write";
@@ -439,6 +460,52 @@ TEST(KvstoreSim, ABackupBeyondTheForkTakesTheTable) {
         EXPECT_FALSE(found && std::string(reinterpret_cast<const char*>(g.value.data), g.value.size) == "beyond")
             << "replica " << r << " holds the write the new history never had";
     }
+}
+
+// A restarted primary without its log must not take the table of the only backup it reaches
+// when another, down for now, holds writes the first missed: backup 1 crashes, three writes are
+// acknowledged with backup 2 alone, backup 2 crashes (its log holds them), backup 1 comes back
+// from its older log, and the primary's core dies. The primary waits for backup 2 and takes its
+// table. With the rule before (the fullest backup up), it takes backup 1's and the three writes
+// are lost: the check catches that.
+std::unique_ptr<Sim> stale_backup_run(bool wait_for_all) {
+    auto sim = std::make_unique<Sim>(11, 3);
+    sim->crash_percent = 0;
+    sim->forward_crash_percent = 0;
+    sim->wait_for_all = wait_for_all;
+    for (unsigned r = 0; r < 3; ++r) sim->start(r);
+    sim->rejoin();
+    for (unsigned i = 0; i < 4; ++i) sim->write();
+    sim->crash(1, false);
+    for (unsigned i = 0; i < 3; ++i) sim->write();
+    EXPECT_EQ(sim->acked, 7u);
+    EXPECT_FALSE(sim->nodes[1].holds_all);
+    sim->crash(2, false);
+    sim->start(1);
+    EXPECT_TRUE(sim->may_wipe(0)) << "backup 2, down, holds every acknowledged write in its log";
+    sim->crash(0, true);
+    sim->start(0);
+    EXPECT_FALSE(sim->primary_ready);
+    sim->recover();
+    return sim;
+}
+
+TEST(KvstoreSim, ARestartedPrimaryWaitsForEveryBackup) {
+    const std::unique_ptr<Sim> sim = stale_backup_run(true);
+    EXPECT_FALSE(sim->primary_ready) << "backup 2 is down: the primary waits for it";
+    sim->start(2);
+    sim->recover();
+    ASSERT_TRUE(sim->primary_ready);
+    EXPECT_EQ(sim->nodes[0].inst->fork.seq, 7u) << "took backup 2's table, at the last acknowledged write";
+    sim->settle();
+    EXPECT_TRUE(sim->failure.empty()) << sim->failure;
+
+    const std::unique_ptr<Sim> before = stale_backup_run(false);
+    ASSERT_TRUE(before->primary_ready) << "the rule before takes the table of the backup that is up";
+    EXPECT_EQ(before->nodes[0].inst->fork.seq, 4u);
+    before->settle();
+    EXPECT_NE(before->failure.find("acknowledged write lost"), std::string::npos)
+        << "the check must catch the writes the rule before loses: " << before->failure;
 }
 
 TEST(KvstoreSim, NoAcknowledgedWriteIsLostAndNoHistoriesMix) {
