@@ -198,7 +198,7 @@ def check(log, targets, died=None):
         "down": len(re.findall(r"^server-down name=kvstore ", log, re.M)),
         "panics": len(re.findall(r"panic", log)),
         "clients": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0, "conflicts": 0, "retried": 0,
-        "malformed": 0, "refused": 0, "txns": 0, "txn_uncertain": 0, "torn": 0,
+        "malformed": 0, "refused": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "replica_cores": 0, "primary_cores": 0,
     }
     for m in re.finditer(r"kvload core=\d+ ops=\d+ acked=(\d+) uncertain=(\d+) counter=\d+ puts=(\d+) lost=(\d+) "
                          r"wrong=(\d+) conflicts=(\d+) retried=(\d+) txns=(\d+) txn_uncertain=(\d+) moved=\d+ "
@@ -240,10 +240,17 @@ def check(log, targets, died=None):
         if died[0] in targets:
             f["injected"] += 1
             r = targets.index(died[0])
+            f["replica_cores"] += 1
+            f["primary_cores"] += 1 if r == 0 else 0
             if not re.search(rf"^server-moved name=kvstore replica={r} ", log, re.M):
                 problems.append(f"replica {r} died with core {died[0]} and was not started elsewhere")
             elif r > 0 and not re.search(rf"kvstore: backup {r} back:", log[log.find(f"server-moved name=kvstore replica={r} "):]):
                 problems.append(f"replica {r} moved off core {died[0]} but never got the table")
+            elif r == 0 and not re.search(r"kvstore: primary recovered \d+ keys and \d+ client answers at write \d+ from backup \d+ ",
+                                          log[log.find("server-moved name=kvstore replica=0 "):]):
+                problems.append(f"the primary moved off core {died[0]} but never took a backup's table")
+            if r == 0 and re.search(r"kvstore: restarted primary: backup \d+ did not answer", log):
+                problems.append("the moved primary gave up waiting for a backup")
         # A nameserv replica there (a node's first core) must start on another core of its node,
         # join with replica 0's snapshot and agree with it.
         ns = re.search(rf"^server-start name=nameserv core={died[0]} ", log, re.M)
@@ -261,10 +268,10 @@ def check(log, targets, died=None):
     if f["down"]:
         problems.append(f"{f['down']} replicas left down")
     # Each hang must end: its monitor ends the replica as hung at the missed heartbeat, unless a
-    # crash: step of the plan ended it first.
+    # crash: step of the plan or its core's stop ended it first.
     for h in re.finditer(r"kvstore: hang_after=\d+: replica (\d+) hangs", log):
         core = targets[int(h.group(1))]
-        if not re.search(rf"^server-(hung|crashed) name=kvstore core={core} ", log[h.end():], re.M):
+        if not re.search(rf"^(server-(hung|crashed) name=kvstore core={core}|core-lost core={core}) ", log[h.end():], re.M):
             problems.append(f"replica {h.group(1)} hung and was never ended")
     return f, problems
 
@@ -342,7 +349,7 @@ def main():
     rng = random.Random(args.seed)
     total = {"ns_crashes": 0, "boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
              "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0, "malformed": 0, "refused": 0,
-             "core_deaths": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "hist_calls": 0, "hist_unknown": 0, "hist_keys": 0}
+             "core_deaths": 0, "replica_cores": 0, "primary_cores": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "hist_calls": 0, "hist_unknown": 0, "hist_keys": 0}
     rows, recov = [], []
     t0 = time.time()
 
@@ -352,8 +359,10 @@ def main():
         n = min(args.per_boot, remaining)
         core_death = None
         if rng.random() < args.core_deaths and stoppable:
-            backups = [c for c in targets[1:] if c in stoppable]
-            core_death = rng.choice(backups) if backups and rng.random() < 0.5 else rng.choice(stoppable)
+            # Half the time a kvstore replica's core: a backup's, or the primary's where it is
+            # not on core 0 (its instance moves and recovers without its log).
+            replicas = [c for c in targets[1:] if c in stoppable] + ([targets[0]] if targets[0] in stoppable else [])
+            core_death = rng.choice(replicas) if replicas and rng.random() < 0.5 else rng.choice(stoppable)
         plan, died, n = plan_for(rng, n, args.ops, targets, (args.min_gap, args.max_gap), clients, core_death, ns)
         # A hang at a write drawn over the boot's writes (every kvload operation writes).
         hang = (rng.randrange(len(targets)), rng.randint(20, max(21, args.ops * len(clients) // 4))) if rng.random() < args.hangs else None
@@ -428,7 +437,7 @@ def main():
             total["double"] += f["double"]
             total["beyond_boots"] += 1 if beyond else 0
             for k in ("ns_crashes", "injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics",
-                      "malformed", "refused", "core_deaths", "txns", "txn_uncertain", "torn", "hist_calls", "hist_unknown", "hist_keys"):
+                      "malformed", "refused", "core_deaths", "replica_cores", "primary_cores", "txns", "txn_uncertain", "torn", "hist_calls", "hist_unknown", "hist_keys"):
                 total[k] += f[k]
             if problems and not beyond:
                 total["failed_boots"] += 1
@@ -450,7 +459,8 @@ def main():
           f"{total['ns_crashes']} of nameserv replicas), "
           f"{total['hung']} hangs ended by heartbeat, "
           f"{total['killed']} clients killed mid-run, "
-          f"{total['core_deaths']} cores stopped and removed, "
+          f"{total['core_deaths']} cores stopped and removed ({total['replica_cores']} of them a kvstore replica's, "
+          f"{total['primary_cores']} the primary's), "
           f"{total['restarts']} restarts, "
           f"{total['acked']} acknowledged increments, {total['puts']} acknowledged puts and "
           f"{total['txns']} acknowledged two-key transactions checked ({total['torn']} seen half applied), "
