@@ -536,6 +536,31 @@ bool starts_with(const char* s, const char* prefix) {
     return true;
 }
 
+// The plan this run follows, whole (docs/monitors.md, "run plan"): `plan STEPS`, and for a plan
+// longer than one line holds (emit's 256 bytes; a plan may take 1 023) `plan+ STEPS` lines after
+// it. Each line but the last ends after the last comma in its 200 characters, so lines hold whole
+// steps; the lines' texts joined are the plan.
+void emit_plan(const char* plan) {
+    constexpr std::uint64_t per_line = 200;
+    const char* key = "plan";
+    const char* p = plan;
+    do {
+        std::uint64_t n = 0;
+        while (p[n] && n < per_line) ++n;
+        if (p[n]) {
+            std::uint64_t cut = n;
+            while (cut > 0 && p[cut - 1] != ',') --cut;
+            if (cut > 0) n = cut;  // else one step longer than a line: cut inside it
+        }
+        char piece[per_line + 1];
+        for (std::uint64_t i = 0; i < n; ++i) piece[i] = p[i];
+        piece[n] = '\0';
+        emit("{} {}", key, piece);
+        key = "plan+";
+        p += n;
+    } while (*p);
+}
+
 std::uint64_t parse_number(const char* s, bool& ok) {
     std::uint64_t v = 0;
     ok = args::whole_decimal(s, std::uint64_t{1} << 62, v);
@@ -557,7 +582,7 @@ std::uint64_t parse_number(const char* s, bool& ok) {
         for (unsigned i = 0; (plan[i] = sampled[i]) != '\0'; ++i) {}
     }
     (void)kernel_option("plan", plan, sizeof plan);  // else the self-check above
-    emit("plan {}", plan);
+    emit_plan(plan);
     // The replication settings this run uses (the last repl= word, as for plan=): the log says
     // what ran, not what the config said.
     char repl_settings[512] = "(none: each object's default protocol)";

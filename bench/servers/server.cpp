@@ -2,7 +2,7 @@
 // echo requests; exits once `arg` clients have closed their connections.
 #include "interface.hpp"
 
-#include <myr/rpc/guest.hpp>
+#include <myr/rpc/server.hpp>
 #include <myr/user/measure.hpp>
 
 using namespace myr;

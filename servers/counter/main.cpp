@@ -2,7 +2,7 @@
 // server, built and tested like the others (qemu_tutorial_counter).
 #include <myr/counter/interface.hpp>
 #include <myr/nameserv/client.hpp>
-#include <myr/rpc/guest.hpp>
+#include <myr/rpc/server.hpp>
 
 using namespace myr;
 

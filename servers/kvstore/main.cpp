@@ -26,6 +26,7 @@
 #include <myr/kvstore/table.hpp>
 #include <myr/nameserv/client.hpp>
 #include <myr/rpc/guest.hpp>
+#include <myr/rpc/server.hpp>
 #include <myr/user/args.hpp>
 #include <myr/user/heartbeat.hpp>
 #include <myr/user/kept.hpp>

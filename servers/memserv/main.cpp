@@ -18,7 +18,7 @@
 // mapped, or no privilege) grants are records only.
 #include <myr/memserv/book.hpp>
 #include <myr/nameserv/client.hpp>
-#include <myr/rpc/guest.hpp>
+#include <myr/rpc/server.hpp>
 #include <myr/user/args.hpp>
 
 using namespace myr;

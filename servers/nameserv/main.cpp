@@ -12,6 +12,7 @@
 #include <myr/nameserv/keep.hpp>
 #include <myr/nameserv/table.hpp>
 #include <myr/rpc/guest.hpp>
+#include <myr/rpc/server.hpp>
 #include <myr/user/heartbeat.hpp>
 #include <myr/user/domains.hpp>
 #include <myr/user/args.hpp>

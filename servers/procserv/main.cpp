@@ -15,7 +15,7 @@
 // bits 16-31 of the number in rdi give exit_after.
 #include <myr/nameserv/client.hpp>
 #include <myr/procserv/service.hpp>
-#include <myr/rpc/guest.hpp>
+#include <myr/rpc/server.hpp>
 #include <myr/user/args.hpp>
 #include <myr/user/domains.hpp>
 

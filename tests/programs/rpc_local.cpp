@@ -14,6 +14,7 @@
 #include "expect.hpp"
 
 #include <myr/rpc/guest.hpp>
+#include <myr/rpc/server.hpp>
 
 using namespace myr;
 using namespace myr::rpcbench;

@@ -4,6 +4,7 @@
 #include "../../bench/servers/interface.hpp"
 
 #include <myr/rpc/guest.hpp>
+#include <myr/rpc/server.hpp>
 
 using namespace myr;
 using namespace myr::rpcbench;

@@ -450,6 +450,29 @@ TEST(ConfigServer, TheWholeKernelCommandLineMustFit) {
     expect_refused(base + "[kernel]\noptions = [\"plan=" + plan + ",status,status\"]\n", "kernel.options[0]", "at most 900");
 }
 
+// One check bounds every plan word on the kernel command line, and names where the long one came
+// from: [system], kernel.options, or a run's --append (myriadctl run).
+TEST(ConfigSystem, EveryPlanWordIsBounded) {
+    std::string steps;
+    for (int i = 0; i < 127; ++i) steps += "status,";
+    const std::string longest = steps + "status,wait", over = steps + "sleep:1,wait";
+    ASSERT_EQ(longest.size(), max_plan);
+    ASSERT_EQ(over.size(), max_plan + 1);
+    const std::string sys = base + "[system]\nmonitor = \"monitor\"\nplan = \"";
+    const LoadResult fits = load(sys + longest + "\"\n");
+    ASSERT_TRUE(fits.ok()) << (fits.errors.empty() ? "" : fits.errors[0]);
+    EXPECT_TRUE(kernel_word_problems(*fits.config).empty());
+    expect_refused(sys + over + "\"\n", "system.plan", "a plan of 901 characters; at most 900");
+    expect_refused(base + "[kernel]\noptions = [\"monitor=monitor\", \"plan=" + over + "\"]\n", "kernel.options[1]",
+                   "a plan of 901 characters; at most 900");
+
+    const auto problems = kernel_word_problems(*fits.config, {"plan=wait", "plan=" + over});
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].from, "--append");
+    EXPECT_NE(problems[0].problem.find("a plan of 901 characters; at most 900"), std::string::npos) << problems[0].problem;
+    EXPECT_TRUE(kernel_word_problems(*fits.config, {"plan=" + longest}).empty());
+}
+
 // Restart policies (docs/configs.md, "Servers"; myr/supervise.hpp) travel as a fifth field.
 TEST(ConfigServer, RestartPolicies) {
     const LoadResult r = load(base + R"([system]

@@ -134,11 +134,11 @@ int run(const RunOptions& o) {
     q.tcg_multi = config::resolve_tcg_threads(threads, c.cpu_count(), host.host_cores) == config::TcgThreads::multi;
     q.gdb = o.gdb;
     q.extra_append = split_words(o.append);
-    for (const std::string& w : q.extra_append)
-        if (w.rfind("plan=", 0) == 0 && w.size() - 5 > config::max_plan) {  // the monitor would run its default plan
-            fmt::print(stderr, "myriadctl: --append plan of {} characters; at most {}\n", w.size() - 5, config::max_plan);
-            return bad_config;
-        }
+    // The loader checked the config's own words; these are the words this run gives the kernel.
+    if (const auto problems = config::kernel_word_problems(run_cfg, q.extra_append); !problems.empty()) {
+        for (const config::KernelWordProblem& p : problems) fmt::print(stderr, "myriadctl: {}: {}\n", p.from, p.problem);
+        return bad_config;
+    }
     // The boot loader hands the kernel its path, a space and the -append words: all of it must
     // fit the kernel's buffer, or the boot stops at once with a panic.
     if (const std::size_t n = o.kernel.size() + 1 + config::kernel_command_line(run_cfg, q.extra_append).size();

@@ -379,6 +379,8 @@ LoadResult load_config_string(std::string_view toml_text, std::string_view sourc
         if (!issues.empty()) return fail(source, issues);
         Config cfg = detail::build_config(draft, issues);
         if (!issues.empty()) return fail(source, issues);
+        for (KernelWordProblem& p : kernel_word_problems(cfg)) issues.push_back({std::move(p.from), std::move(p.problem)});
+        if (!issues.empty()) return fail(source, issues);
         // Everything the config puts on the kernel command line (its plan, servers, options)
         // must fit, with room for the kernel's path: a longer one stops the boot with a panic.
         if (const std::size_t n = kernel_command_line(cfg, {}).size(); n > config_cmdline_bytes)

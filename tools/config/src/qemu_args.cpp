@@ -15,13 +15,35 @@ std::string hex(unsigned v) {
 
 } // namespace
 
+std::vector<KernelWord> kernel_command_words(const Config& c, const std::vector<std::string>& extra) {
+    std::vector<KernelWord> words{{"timer_hz=" + std::to_string(c.timer_hz), "config"}, {"config=" + c.name, "config"}};
+    for (std::size_t i = 0; i < c.kernel_options.size(); ++i)
+        words.push_back({c.kernel_options[i], "kernel.options[" + std::to_string(i) + "]"});
+    if (std::string r = replication_kernel_option(c.replication); !r.empty()) words.push_back({std::move(r), "replication"});
+    for (std::string& w : c.system.kernel_words()) {
+        const bool plan = w.rfind("plan=", 0) == 0;
+        words.push_back({std::move(w), plan ? "system.plan" : "system"});
+    }
+    for (const std::string& w : extra) words.push_back({w, "--append"});
+    return words;
+}
+
 std::string kernel_command_line(const Config& c, const std::vector<std::string>& extra) {
-    std::string s = "timer_hz=" + std::to_string(c.timer_hz) + " config=" + c.name;
-    for (const std::string& w : c.kernel_options) s += " " + w;
-    if (const std::string r = replication_kernel_option(c.replication); !r.empty()) s += " " + r;
-    for (const std::string& w : c.system.kernel_words()) s += " " + w;
-    for (const std::string& w : extra) s += " " + w;
+    std::string s;
+    for (const KernelWord& w : kernel_command_words(c, extra)) s += (s.empty() ? "" : " ") + w.text;
     return s;
+}
+
+std::vector<KernelWordProblem> kernel_word_problems(const Config& c, const std::vector<std::string>& extra) {
+    std::vector<KernelWordProblem> problems;
+    // Every plan= word, not only the last (the one the monitor reads): a config's plan that a
+    // later word overrides in this run is the one that runs where that word is not given.
+    for (const KernelWord& w : kernel_command_words(c, extra))
+        if (w.text.rfind("plan=", 0) == 0 && w.text.size() - 5 > max_plan)
+            problems.push_back({w.from, "a plan of " + std::to_string(w.text.size() - 5) + " characters; at most " +
+                                            std::to_string(max_plan) + " (the monitor reads a plan into 1 024 "
+                                            "bytes and runs its default plan in place of one that does not fit)"});
+    return problems;
 }
 
 std::vector<std::string> qemu_args(const Config& c, const QemuOptions& o) {

@@ -285,8 +285,9 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
     if (d.plan) {
         const std::string& p = *d.plan;
         if (s.monitor.empty()) issues.push_back({"system.plan", "needs system.monitor: the boot core's monitor runs the plan"});
-        if (p.empty() || p.size() > max_plan || p.find_first_of(" \t\r\n\"'\\") != std::string::npos) {
-            issues.push_back({"system.plan", "must be 1-900 characters without spaces or quotes (got '" + p + "')"});
+        // Its length is checked with every other plan word (kernel_word_problems, load.cpp).
+        if (p.empty() || p.find_first_of(" \t\r\n\"'\\") != std::string::npos) {
+            issues.push_back({"system.plan", "must be one word: not empty, without spaces or quotes (got '" + p + "')"});
             return;
         }
         std::size_t i = 0, n = 0;

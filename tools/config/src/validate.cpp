@@ -225,14 +225,8 @@ Config build_config(const Draft& d, std::vector<Issue>& issues) {
     // A plan in kernel.options (not [system]): its replicate: steps are checked here too.
     for (std::size_t i = 0; i < d.options.size(); ++i) {
         const std::string& o = d.options[i];
+        // Its length is checked with every other plan word (kernel_word_problems, load.cpp).
         if (o.rfind("plan=", 0) != 0) continue;
-        // The monitor reads the plan into 1 024 bytes: a longer one would be refused there and
-        // the monitor would run its default plan instead.
-        if (o.size() - 5 > max_plan) {
-            issues.push_back({"kernel.options[" + std::to_string(i) + "]",
-                              "a plan of " + std::to_string(o.size() - 5) + " characters; at most " + std::to_string(max_plan)});
-            continue;
-        }
         std::size_t at = 5, n = 0;
         while (at <= o.size()) {
             const std::size_t comma = std::min(o.find(',', at), o.size());

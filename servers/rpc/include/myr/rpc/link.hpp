@@ -1,7 +1,8 @@
 #pragma once
 // One end of an RPC connection over a bound URPC channel pair: frames out (fragmented when longer
 // than a line), frames in (reassembled into a buffer the link owns). Pure: the guest runtime
-// (guest.hpp), the host tests and the fuzzers drive this same code over real channel memory.
+// (guest.hpp, server.hpp), the host tests and the fuzzers drive this same code over real channel
+// memory.
 #include <myr/rpc/interface.hpp>
 #include <myr/urpc/fragment.hpp>
 

@@ -20,8 +20,30 @@ struct QemuOptions {
     std::vector<std::string> extra_qemu;     // raw QEMU arguments appended last (myriadctl --qemu-arg)
 };
 
-// "timer_hz=N config=NAME <kernel.options...> <repl=...> <[system] words...> <extra...>"
+// One word of the kernel command line and where it came from, for messages: "config" (timer_hz=,
+// config=), "kernel.options[I]", "replication", "system" ("system.plan" for its plan=), "--append".
+struct KernelWord {
+    std::string text;
+    std::string from;
+};
+
+// "timer_hz=N config=NAME <kernel.options...> <repl=...> <[system] words...> <extra...>": the
+// words in that order. Every path to the kernel's command line starts here, so the checks of
+// kernel_word_problems see what the kernel will see.
+[[nodiscard]] std::vector<KernelWord> kernel_command_words(const Config& c, const std::vector<std::string>& extra = {});
 [[nodiscard]] std::string kernel_command_line(const Config& c, const std::vector<std::string>& extra = {});
+
+// Problems with those words, each naming where its word came from (from: a config key, or
+// "--append"); none when all is well. One kind so far: a plan= word longer than max_plan. The
+// monitor reads its plan into 1 024 bytes and runs its default plan, without a word, in place of
+// one that does not fit; max_plan keeps a margin below that. The config loader asks with no extra
+// words; `myriadctl run` asks again with its --append words.
+struct KernelWordProblem {
+    std::string from;
+    std::string problem;
+};
+[[nodiscard]] std::vector<KernelWordProblem> kernel_word_problems(const Config& c,
+                                                                  const std::vector<std::string>& extra = {});
 
 // argv, starting with the QEMU binary.
 [[nodiscard]] std::vector<std::string> qemu_args(const Config& c, const QemuOptions& o);
