@@ -144,7 +144,7 @@ enum SpanType : std::uint8_t {
 };
 // Frames across cores (monitor/frames.cpp): the capability protocol's lines, and the answer to a give.
 enum FrameType : std::uint8_t {
-    cap_line = 90,      // [the six words of a CapMsg (cap_protocol.hpp encode)]  between monitors
+    cap_line = 90,      // [the six words of a CapMsg (cap_wire.hpp encode)]  between monitors
     frame_landed = 91,  // [ticket, status]  the target's monitor -> the giver's: the copy is held for
                         // the domain (ok), or it was dropped (connection_lost, busy, exists)
     far_line = 92,      // [FarLine type, its six words (far_book.hpp)]  between monitors: endpoints and
