@@ -74,9 +74,9 @@ enum OpsType : std::uint8_t {
     ops_last = ring_gone,
 };
 
-// Replication (monitor/replication.cpp, docs/replication.md): a separate block from 32, so new
-// types above can be appended without touching it. The replication lines themselves are the
-// framework's types 0x40..0x4a (replication/include/myr/repl/wire.hpp).
+// Replication (monitor/replication.cpp and replication_step.cpp, docs/replication.md): a separate
+// block from 32, so new types above can be appended without touching it. The replication lines
+// themselves are the framework's types 0x40..0x4a (replication/include/myr/repl/wire.hpp).
 enum ReplType : std::uint8_t {
     repl_nodes = 32,    // [first core, NUMA node of cores first.. as bytes in words 1..6]  monitor 0 -> all
     repl_start = 33,    // [object | protocol << 8 | fanout << 16 | coordinator << 24 | reads << 32 | workload << 40,
