@@ -536,14 +536,14 @@ bool starts_with(const char* s, const char* prefix) {
     return true;
 }
 
-// The plan this run follows, whole (docs/monitors.md, "run plan"): `plan STEPS`, and for a plan
-// longer than one line holds (emit's 256 bytes; a plan may take 1 023) `plan+ STEPS` lines after
-// it. Each line but the last ends after the last comma in its 200 characters, so lines hold whole
-// steps; the lines' texts joined are the plan.
-void emit_plan(const char* plan) {
+// A comma-separated text printed whole (docs/monitors.md, "run plan"): `KEY TEXT`, and for a text
+// longer than one line holds (emit's 256 bytes; a plan may take 1 023 characters, the repl=
+// settings 511) `MORE TEXT` lines after it. Each line but the last ends after the last comma in
+// its 200 characters, so lines hold whole items (plan steps, repl= items); the lines' texts
+// joined are the text.
+void emit_whole(const char* key, const char* more, const char* text) {
     constexpr std::uint64_t per_line = 200;
-    const char* key = "plan";
-    const char* p = plan;
+    const char* p = text;
     do {
         std::uint64_t n = 0;
         while (p[n] && n < per_line) ++n;
@@ -556,7 +556,7 @@ void emit_plan(const char* plan) {
         for (std::uint64_t i = 0; i < n; ++i) piece[i] = p[i];
         piece[n] = '\0';
         emit("{} {}", key, piece);
-        key = "plan+";
+        key = more;
         p += n;
     } while (*p);
 }
@@ -582,12 +582,12 @@ std::uint64_t parse_number(const char* s, bool& ok) {
         for (unsigned i = 0; (plan[i] = sampled[i]) != '\0'; ++i) {}
     }
     (void)kernel_option("plan", plan, sizeof plan);  // else the self-check above
-    emit_plan(plan);
+    emit_whole("plan", "plan+", plan);  // the plan this run follows
     // The replication settings this run uses (the last repl= word, as for plan=): the log says
-    // what ran, not what the config said.
+    // what ran, not what the config said; a long one continues on `repl+` lines.
     char repl_settings[512] = "(none: each object's default protocol)";
     (void)kernel_option("repl", repl_settings, sizeof repl_settings);
-    emit("repl {}", repl_settings);
+    emit_whole("repl", "repl+", repl_settings);
     emit("monitor-broadcast mode={}", tree_broadcast ? "tree" : "unicast");
     // The configured servers (server.N= words from [[server]] tables) before the first step.
     if (!servers::start_boot([](bool (*done)()) { run_until(done); })) plan_ok = false;

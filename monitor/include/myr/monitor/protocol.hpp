@@ -74,9 +74,9 @@ enum OpsType : std::uint8_t {
     ops_last = ring_gone,
 };
 
-// Replication (monitor/replication.cpp, docs/replication.md): a separate block from 32, so new
-// types above can be appended without touching it. The replication lines themselves are the
-// framework's types 0x40..0x4a (replication/include/myr/repl/wire.hpp).
+// Replication (monitor/replication.cpp and replication_step.cpp, docs/replication.md): a separate
+// block from 32, so new types above can be appended without touching it. The replication lines
+// themselves are the framework's types 0x40..0x4a (replication/include/myr/repl/wire.hpp).
 enum ReplType : std::uint8_t {
     repl_nodes = 32,    // [first core, NUMA node of cores first.. as bytes in words 1..6]  monitor 0 -> all
     repl_start = 33,    // [object | protocol << 8 | fanout << 16 | coordinator << 24 | reads << 32 | workload << 40,
@@ -144,7 +144,7 @@ enum SpanType : std::uint8_t {
 };
 // Frames across cores (monitor/frames.cpp): the capability protocol's lines, and the answer to a give.
 enum FrameType : std::uint8_t {
-    cap_line = 90,      // [the six words of a CapMsg (cap_protocol.hpp encode)]  between monitors
+    cap_line = 90,      // [the six words of a CapMsg (cap_wire.hpp encode)]  between monitors
     frame_landed = 91,  // [ticket, status]  the target's monitor -> the giver's: the copy is held for
                         // the domain (ok), or it was dropped (connection_lost, busy, exists)
     far_line = 92,      // [FarLine type, its six words (far_book.hpp)]  between monitors: endpoints and

@@ -2,7 +2,7 @@
 // The catalogue: the one list of replicated objects the tools know by name. Adding an object is
 // its class (a Catalogued ReplicatedObject, object.hpp) plus one line in `Objects` below (and its
 // #include). Everything else follows from the list:
-//   * the monitors (monitor/replication.cpp): the plan step's object names, the wire object id,
+//   * the monitors (monitor/replication*.cpp): the plan step's object names, the wire object id,
 //     the replica's memory (sized for the largest object here, checked against a budget at
 //     compile time), the dispatch, the client's operations (`sample`), the default protocol;
 //   * the config (tools/config): `[replication] NAME = ...` and its NAME_* keys, and whether
