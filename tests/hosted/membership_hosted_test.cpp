@@ -40,7 +40,10 @@ TEST(MembershipHosted, ALeafThenItsNodesRepresentativeStop) {
     const Result<MembershipResult> r = MembershipCluster::run(rt.get(), run);
     ASSERT_TRUE(r.ok()) << to_string(r.status());
     const MembershipResult& m = r.value();
-    EXPECT_TRUE(m.crashed[6] && m.crashed[4]);
+    // Each planned stop happened, or (threads sharing cores) the core was removed as silent and
+    // halted before its time came, which the protocol allows then (below).
+    for (const std::uint32_t c : {6u, 4u})
+        EXPECT_TRUE(m.crashed[c] || (!m.pinned && m.excluded[c])) << "core " << c << " neither stopped nor removed";
     ASSERT_EQ(m.detect_ms.size(), 2u);
     EXPECT_GT(m.detect_ms[0], 0u) << "core 6 never removed";
     EXPECT_GT(m.detect_ms[1], 0u) << "core 4 never removed";
