@@ -473,6 +473,22 @@ TEST(ConfigSystem, EveryPlanWordIsBounded) {
     EXPECT_TRUE(kernel_word_problems(*fits.config, {"plan=" + longest}).empty());
 }
 
+// Replication settings the monitor cannot read whole would run every object's default protocol:
+// refused wherever they come from (the [replication] table's stay far below; --append can not).
+TEST(ConfigSystem, ReplicationSettingsAreBounded) {
+    const LoadResult r = load(base + "[system]\nmonitor = \"monitor\"\nplan = \"wait\"\n");
+    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
+    std::string items;
+    while (items.size() < max_repl) items += "registry:2pc,";
+    const std::string fits = items.substr(0, max_repl), over = items.substr(0, max_repl + 1);
+    EXPECT_TRUE(kernel_word_problems(*r.config, {"repl=" + fits}).empty());
+    const auto problems = kernel_word_problems(*r.config, {"repl=" + over});
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].from, "--append");
+    EXPECT_NE(problems[0].problem.find("replication settings of 512 characters; at most 511"), std::string::npos)
+        << problems[0].problem;
+}
+
 // Restart policies (docs/configs.md, "Servers"; myr/supervise.hpp) travel as a fifth field.
 TEST(ConfigServer, RestartPolicies) {
     const LoadResult r = load(base + R"([system]

@@ -38,11 +38,19 @@ std::vector<KernelWordProblem> kernel_word_problems(const Config& c, const std::
     std::vector<KernelWordProblem> problems;
     // Every plan= word, not only the last (the one the monitor reads): a config's plan that a
     // later word overrides in this run is the one that runs where that word is not given.
-    for (const KernelWord& w : kernel_command_words(c, extra))
+    for (const KernelWord& w : kernel_command_words(c, extra)) {
         if (w.text.rfind("plan=", 0) == 0 && w.text.size() - 5 > max_plan)
             problems.push_back({w.from, "a plan of " + std::to_string(w.text.size() - 5) + " characters; at most " +
                                             std::to_string(max_plan) + " (the monitor reads a plan into 1 024 "
                                             "bytes and runs its default plan in place of one that does not fit)"});
+        // The replication settings: one that does not fit the monitor's 512 bytes would be read
+        // as none, and every object would run its default protocol: another experiment, silently.
+        if (w.text.rfind("repl=", 0) == 0 && w.text.size() - 5 > max_repl)
+            problems.push_back({w.from, "replication settings of " + std::to_string(w.text.size() - 5) +
+                                            " characters; at most " + std::to_string(max_repl) +
+                                            " (the monitor reads them into 512 bytes and would run every "
+                                            "object's default protocol in place of settings that do not fit)"});
+    }
     return problems;
 }
 

@@ -74,6 +74,7 @@ inline constexpr std::size_t max_server_args = 64;       // + " replica=I replic
 inline constexpr std::size_t max_server_name = 16;       // a service name: two words
 inline constexpr std::size_t max_server_words = 512;     // of the kernel command line (myr/boot_limits.hpp)
 inline constexpr std::size_t max_plan = 900;             // a plan: the monitor reads it into 1024 bytes
+inline constexpr std::size_t max_repl = 511;             // repl= settings: the monitor reads them into 512 bytes
 
 // What runs on the machine ([system]): programs are boot modules (build/user/NAME); the monitor
 // starts first on every core; spawn specs start programs from the kernel (`spawn=`); the plan is

@@ -34,9 +34,10 @@ struct KernelWord {
 [[nodiscard]] std::string kernel_command_line(const Config& c, const std::vector<std::string>& extra = {});
 
 // Problems with those words, each naming where its word came from (from: a config key, or
-// "--append"); none when all is well. One kind so far: a plan= word longer than max_plan. The
-// monitor reads its plan into 1 024 bytes and runs its default plan, without a word, in place of
-// one that does not fit; max_plan keeps a margin below that. The config loader asks with no extra
+// "--append"); none when all is well. A plan= word longer than max_plan: the monitor reads its
+// plan into 1 024 bytes and runs its default plan, without a word, in place of one that does not
+// fit; max_plan keeps a margin below that. A repl= word longer than max_repl: the monitor reads
+// the replication settings into 512 bytes and would run every object's default protocol. The config loader asks with no extra
 // words; `myriadctl run` asks again with its --append words.
 struct KernelWordProblem {
     std::string from;
