@@ -361,7 +361,7 @@ def main():
         if rng.random() < args.core_deaths and stoppable:
             # Half the time a kvstore replica's core: a backup's, or the primary's where it is
             # not on core 0 (its instance moves and recovers without its log).
-            replicas = [c for c in targets[1:] if c in stoppable] + ([targets[0]] if targets[0] in stoppable else [])
+            replicas = [c for c in targets[1:] + targets[:1] if c in stoppable]
             core_death = rng.choice(replicas) if replicas and rng.random() < 0.5 else rng.choice(stoppable)
         plan, died, n = plan_for(rng, n, args.ops, targets, (args.min_gap, args.max_gap), clients, core_death, ns)
         # A hang at a write drawn over the boot's writes (every kvload operation writes).
