@@ -198,7 +198,7 @@ struct Handler : ReplicaState {
     // being restarted by their monitors) and takes the fullest one's table: nothing acknowledged
     // is lost while one backup that held every write keeps its state. Backups are waited for
     // about five seconds (one whose restart budget is spent never answers); then it takes the
-    // fullest of those that answered and says which one it could not ask, or, with none, starts
+    // fullest of those that answered and says each one it could not ask, or, with none, starts
     // empty and says so.
     void recover() {
         for (user::Deadline limit(500);;) {
@@ -227,21 +227,22 @@ struct Handler : ReplicaState {
     // Every page must come from the same domain and carry the count read first; else try again.
     bool recover_once(bool late) {
         transfer_calls = 0;
-        unsigned best = 0, answered = 0, silent = 0;
+        unsigned best = 0, answered = 0;
+        bool silent[max_replicas] = {};
         std::uint64_t best_applied = 0, best_history = 0;
         std::uint32_t best_domain = 0;
         for (unsigned r = 1; r < replicas; ++r) {
             char name[16];
             replica_name(r, name);
             if (!backups[r].connected() && nameserv::connect(backups[r], name, 20) != Status::ok) {
-                silent = r;
+                silent[r] = true;
                 continue;
             }
             StatsReply st{};
             ++transfer_calls;
             if (backups[r].call(Stats{}, st) != Status::ok) {
                 backups[r].close();
-                silent = r;
+                silent[r] = true;
                 continue;
             }
             ++answered;
@@ -257,10 +258,11 @@ struct Handler : ReplicaState {
         // One that did not answer may be the only one that holds every acknowledged write.
         if (answered + 1 < replicas && !late) return false;
         if (best == 0) return false;
-        if (answered + 1 < replicas)
-            user::print("kvstore: restarted primary: backup {} did not answer in 5 s: taking the fullest of the others "
-                        "(writes only it holds, if any, are lost)",
-                        silent);
+        for (unsigned q = 1; q < replicas; ++q)  // each one it could not ask, on a line of its own
+            if (silent[q])
+                user::print("kvstore: restarted primary: backup {} did not answer in 5 s: taking the fullest of the "
+                            "others (writes only it holds, if any, are lost)",
+                            q);
         const unsigned r = best;
         ClientLink link{backups[r], best_domain};
         if (take_table(link, Position{best_history, best_applied},
