@@ -80,7 +80,7 @@ Ticket tickets[max_tickets];
 std::uint16_t ticket_gen;
 std::uint64_t next_any;  // round robin over the caller's node for spawn_any
 
-// spawn_req tags (word 0): the plan's own are small numbers (monitor.cpp); ours carry a kind bit.
+// spawn_req tags (word 0): the plan's own are small numbers (plan.cpp); ours carry a kind bit.
 constexpr std::uint64_t tag_domain = std::uint64_t{1} << 40;  // | gen << 16 | ticket
 constexpr std::uint64_t tag_plan = std::uint64_t{1} << 41;    // | instance index of the round
 

@@ -13,7 +13,7 @@
 namespace myr::monitor::servers {
 
 using KernelOption = bool (*)(const char* key, char* buf, std::uint64_t size);
-// Runs the monitor's loop until done() (monitor.cpp's run_until).
+// Runs the monitor's loop until done() (loop.hpp's run_until).
 using Waiter = void (*)(bool (*done)());
 
 void init(KernelOption option);
