@@ -1,9 +1,10 @@
 #pragma once
 // Replicated OS state driven by the monitors (docs/replication.md "In the guest").
 // Each monitor holds one replica of the object under test (myr::repl::Replica over the monitor
-// mesh) and one client that issues seeded random operations against it. the monitor lends this
+// mesh) and one client that issues seeded random operations against it. The monitor lends this
 // file a narrow hook: messages of the types below are dispatched here from handle(), pump() runs
-// from poll() (loop.hpp), and plan step `replicate:...` (plan.cpp, core 0's monitor) calls run_step(). run_step
+// from poll() (loop.hpp), and plan step `replicate:...` (plan.cpp, core 0's monitor) calls
+// run_step(). run_step
 // is in replication_step.cpp, the rest in replication.cpp (replication_state.hpp: what they share).
 //
 // Everything this file sends goes through the monitor's ordered outbox (mesh.cpp) with a
