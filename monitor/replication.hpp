@@ -4,8 +4,8 @@
 // mesh) and one client that issues seeded random operations against it. The monitor lends this
 // file a narrow hook: messages of the types below are dispatched here from handle(), pump() runs
 // from poll() (loop.hpp), and plan step `replicate:...` (plan.cpp, core 0's monitor) calls
-// run_step(). run_step
-// is in replication_step.cpp, the rest in replication.cpp (replication_state.hpp: what they share).
+// run_step(). run_step is in replication_step.cpp, the rest in replication.cpp
+// (replication_state.hpp: what they share).
 //
 // Everything this file sends goes through the monitor's ordered outbox (mesh.cpp) with a
 // non-blocking send, so a full ring never blocks a handler (two monitors with full rings to each
