@@ -138,46 +138,78 @@ def recoveries(log, targets):
     (`replica I rejoined ... at_tick=S`), the primary when it serves its name after recovering
     (`serving as kvstore ... at_tick=S`); with the calls the table transfer took (the primary's
     `backup I back ... calls=N` or `primary recovered ... calls=N`; 0 from its own log). A crash followed by another
-    crash of the same replica before it served again is not measured. Rows: (role, ticks, calls)."""
-    rows, pending, done = [], {}, {}  # pending: core -> [tick of the crash, calls]; done: core -> its last row
+    crash of the same replica before it served again is not measured.
+
+    A replica moved off a stopped core (`server-moved ... core=C`) has no crash line on its new
+    core, and cores' tick counts are not one clock: it is timed from its start there
+    (`started_tick=`) to serving again, on core C's clock, as role `moved primary` or `moved
+    backup`; the stop's detection is the `core-lost ... detect_ms=` line, on monitor 0's clock.
+    Rows: (role, ticks, calls)."""
+    rows, pending, done = [], {}, {}  # pending: core -> [tick of the crash or start, calls, role]; done: core -> its last row
+    where = list(targets)  # replica -> its core now
+    moved = {}  # new core -> the replica moved there, until its instance says it serves
     for line in log.splitlines():
         m = re.match(r"server-crash name=kvstore core=(\d+) .*at_tick=(\d+)$", line)
         if m:
-            pending[int(m.group(1))] = [int(m.group(2)), None]
+            pending[int(m.group(1))] = [int(m.group(2)), None, None]
+            continue
+        m = re.match(r"server-moved name=kvstore replica=(\d+) core=(\d+) ", line)
+        if m:
+            replica, core = int(m.group(1)), int(m.group(2))
+            if replica < len(where):
+                where[replica] = core
+                moved[core] = replica
+                pending[core] = [None, None, "moved primary" if replica == 0 else "moved backup"]
             continue
         m = re.search(r"kvstore: (?:backup \d+ back:|primary recovered) .*calls=(\d+)", line)
         if m:
-            core = targets[0] if "primary recovered" in line else targets[int(re.search(r"backup (\d+)", line).group(1))]
+            r = 0 if "primary recovered" in line else int(re.search(r"backup (\d+)", line).group(1))
+            core = where[r] if r < len(where) else None
             if core in pending:
                 pending[core][1] = int(m.group(1))
             elif core in done and rows[done[core]][2] is None:  # a backup says `rejoined` before the primary's `back`
                 rows[done[core]] = rows[done[core]][:2] + (int(m.group(1)),)
             continue
-        if re.search(r"kvstore: replica 0 recovered .* from its log", line) and targets[0] in pending:
-            pending[targets[0]][1] = 0  # from its own log: no call to another replica
+        if re.search(r"kvstore: replica 0 recovered .* from its log", line) and where[0] in pending:
+            pending[where[0]][1] = 0  # from its own log: no call to another replica
             continue
+        m = re.search(r"kvstore: replica (\d+) of \d+ serving as kvstore\S* on core (\d+) at_tick=(\d+) started_tick=(\d+)", line)
+        if m and int(m.group(2)) in moved and moved[int(m.group(2))] == int(m.group(1)):
+            core = int(m.group(2))
+            del moved[core]
+            if core in pending and pending[core][0] is None:
+                pending[core][0] = int(m.group(4))  # timed from its start on this core
         m = re.search(r"kvstore: replica (\d+) (?:rejoined|of \d+ serving as kvstore on core \d+).* at_tick=(\d+)", line)
         if m:
-            replica, core = int(m.group(1)), targets[int(m.group(1))]
+            replica = int(m.group(1))
+            if replica >= len(where):
+                continue
+            core = where[replica]
             if replica == 0 and "serving as" not in line:
                 continue
             if replica != 0 and "rejoined" not in line:
                 continue  # a backup serves at once but has no table until it rejoined
-            if core in pending:
-                crash, calls = pending.pop(core)
+            if core in pending and pending[core][0] is not None:
+                since, calls, role = pending.pop(core)
                 done[core] = len(rows)
-                rows.append(("primary" if replica == 0 else "backup", int(m.group(2)) - crash, calls))
+                rows.append((role or ("primary" if replica == 0 else "backup"), int(m.group(2)) - since, calls))
     return rows
 
 
-def summary(rows, role):
+def detections(log):
+    """Each stopped core's detection, from `core-kill` to the committed view without it, in ms of
+    monitor 0's clock (`core-lost ... detect_ms=`)."""
+    return [int(v) for v in re.findall(r"^core-lost core=\d+ epoch=\d+ detect_ms=(\d+) ", log, re.M)]
+
+
+def summary(rows, role, span="crash to serving again"):
     sel = sorted(r[1] for r in rows if r[0] == role)
     calls = sorted(r[2] for r in rows if r[0] == role and r[2] is not None)
     if not sel:
         return f"{role}: none measured"
     q = lambda v, p: v[min(len(v) - 1, int(p * len(v)))]
     c = f", calls median {q(calls, 0.5)} max {calls[-1]}" if calls else ""
-    return (f"{role}: {len(sel)} restarts measured, crash to serving again median {q(sel, 0.5)} ticks, "
+    return (f"{role}: {len(sel)} restarts measured, {span} median {q(sel, 0.5)} ticks, "
             f"p90 {q(sel, 0.9)}, max {sel[-1]}{c}")
 
 
@@ -350,7 +382,7 @@ def main():
     total = {"ns_crashes": 0, "boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
              "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0, "malformed": 0, "refused": 0,
              "core_deaths": 0, "replica_cores": 0, "primary_cores": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "hist_calls": 0, "hist_unknown": 0, "hist_keys": 0}
-    rows, recov = [], []
+    rows, recov, detect = [], [], []
     t0 = time.time()
 
     def draw(boot, remaining):
@@ -414,6 +446,7 @@ def main():
             elif hist is not None and f["clients"] and f["hist_calls"] == 0:
                 problems.append("key history: no kvhist lines")
             recov += [(boot,) + r for r in recoveries(log, targets)]
+            detect += detections(log)
             if f["clients"] == 0:
                 problems.append(f"no client reported (myriadctl exit {r.returncode}: {r.stderr.strip()[-200:]})")
             else:
@@ -477,6 +510,14 @@ def main():
         print(f"restarts (timer ticks of the replica's core, 100 per second at the default timer_hz; calls of the table transfer):")
         for role in ("primary", "backup"):
             print(f"  {summary(plain, role)}")
+        if detect:
+            # A replica on a stopped core: detection (monitor 0's clock), then its new instance's
+            # start to serving (its new core's clock); the spawn between them is not timed.
+            d = sorted(detect)
+            print(f"  core stopped to removed from the membership: {len(d)} measured, median {d[len(d) // 2]} ms, "
+                  f"p90 {d[min(len(d) - 1, int(0.9 * len(d)))]}, max {d[-1]} (monitor 0's clock)")
+            for role in ("moved primary", "moved backup"):
+                print(f"  {summary(plain, role, 'start on its new core to serving')}")
         print(f"client-visible: {total['uncertain']} calls failed after the runtime's retries (uncertain), "
               f"{total['retried']} requests resent; acknowledged writes lost: {total['lost'] + total['wrong']}")
     if args.out:

@@ -530,6 +530,7 @@ rpc::Server<Interface, Handler, 14> server(handler);
 } // namespace
 
 extern "C" int main(std::uint64_t arg) {
+    const std::uint64_t started_tick = user::ticks();
     char text[args::max_len + 1];
     const Result<std::uint64_t> len = user::read_args(text, sizeof text);
     bool log_off = false;  // `log=off`: no log, the state in the replicas' memory only (tests of the transfer)
@@ -634,9 +635,11 @@ extern "C" int main(std::uint64_t arg) {
     // the node's replica, which has few) is closed and opened again then.
     if (handler.primary()) nameserv::session().close();
     // at_tick: this core's timer ticks, the clock of its monitor's server-crash line (./myriad
-    // bench faults: from a crash to serving again).
-    user::print("kvstore: replica {} of {} serving as {} on core {} at_tick={}", handler.index, handler.replicas, name, core,
-                user::ticks());
+    // bench faults: from a crash to serving again); started_tick: when this instance started, on
+    // the same clock (a replica moved off a stopped core has no crash line on its new core: its
+    // time is from its start there).
+    user::print("kvstore: replica {} of {} serving as {} on core {} at_tick={} started_tick={}", handler.index,
+                handler.replicas, name, core, user::ticks(), started_tick);
     static std::uint64_t bad = 0;
     handler.bad = &bad;
     handler.server_lines = [] { return server.lines_in() + server.lines_out(); };
