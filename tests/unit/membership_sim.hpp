@@ -3,6 +3,8 @@
 // shared by membership_sim_test.cpp and placement_sim_test.cpp: N members on a multi-node
 // topology, FIFO lossless channels with random delays, crashes injected at chosen steps (each
 // delivery and each timer pass is a step), and the agreement checks.
+#include "sim_network.hpp"
+
 #include <myr/monitor/membership.hpp>
 
 #include <gtest/gtest.h>
@@ -18,42 +20,17 @@
 
 namespace myr::monitor::membership {
 
-struct Wire {
-    std::uint32_t from, to;
-    std::uint64_t due;
-    Msg msg;
-};
-
-struct Sim {
-    std::uint32_t nodes, per_node, cores;
-    std::vector<std::uint8_t> distance;
-    std::vector<std::uint16_t> core_node;
+struct Sim : sim::Network<Msg> {
     std::vector<Member> members;
-    std::vector<bool> crashed;
-    std::vector<std::uint64_t> crashed_at;
-    // One FIFO queue per ordered pair of cores.
-    std::map<std::pair<std::uint32_t, std::uint32_t>, std::deque<Wire>> channels;
-    std::mt19937_64 rng;
-    std::uint64_t now = 0, steps = 0, max_delay;
-    std::uint64_t crash_step = ~0ull;
-    std::vector<std::uint32_t> crash_victims;  // crashed in turn at crash_step, crash_step + gap...
-    std::uint64_t crash_gap = 0;
     // Per member: epoch -> view installed (agreement check).
     std::vector<std::map<std::uint64_t, CoreSet>> history;
-    std::uint32_t slow = ~0u;  // a member whose lines are delayed beyond the timeouts
-    std::uint64_t slow_from = 0, slow_until = 0;
     // Called after each step a live member took (a line delivered to it, its timer): what a
     // monitor does with the member's state then (placement_sim_test: the coordinator's commits).
     std::function<void(std::uint32_t core)> after_step;
 
     Sim(std::uint32_t n_nodes, std::uint32_t n_per_node, std::uint64_t seed, std::uint64_t delay = 3)
-        : nodes(n_nodes), per_node(n_per_node), cores(n_nodes * n_per_node), rng(seed), max_delay(delay) {
-        for (std::uint32_t a = 0; a < nodes; ++a)
-            for (std::uint32_t b = 0; b < nodes; ++b) distance.push_back(a == b ? 10 : static_cast<std::uint8_t>(20 + (a + b) % 3));
-        for (std::uint32_t c = 0; c < cores; ++c) core_node.push_back(static_cast<std::uint16_t>(c / per_node));
+        : sim::Network<Msg>(n_nodes, n_per_node, seed, delay) {
         members.resize(cores);
-        crashed.assign(cores, false);
-        crashed_at.assign(cores, 0);
         history.resize(cores);
         const Topology t{distance, nodes, core_node};
         for (std::uint32_t c = 0; c < cores; ++c) {
@@ -65,26 +42,8 @@ struct Sim {
     struct Out {
         Sim* sim;
         std::uint32_t from;
-        void send(std::uint32_t to, const Msg& m) {
-            auto& q = sim->channels[{from, to}];
-            std::uint64_t delay = 1 + sim->rng() % sim->max_delay;
-            if ((from == sim->slow || to == sim->slow) && sim->now >= sim->slow_from && sim->now < sim->slow_until)
-                delay += sim->slow_until - sim->now;
-            const std::uint64_t due = std::max(sim->now + delay, q.empty() ? 0 : q.back().due);  // FIFO
-            q.push_back(Wire{from, to, due, m});
-        }
+        void send(std::uint32_t to, const Msg& m) { sim->Network::send(from, to, m); }
     };
-
-    void step_event() {
-        ++steps;
-        if (steps >= crash_step && !crash_victims.empty()) {
-            for (std::size_t i = 0; i < crash_victims.size(); ++i)
-                if (steps == crash_step + i * crash_gap && !crashed[crash_victims[i]]) {
-                    crashed[crash_victims[i]] = true;
-                    crashed_at[crash_victims[i]] = now;
-                }
-        }
-    }
 
     void record(std::uint32_t c) {
         auto [it, fresh] = history[c].try_emplace(members[c].epoch(), members[c].view());
@@ -96,17 +55,8 @@ struct Sim {
     // One tick: every message due is delivered (channels in random order, each in FIFO order),
     // then every live member's timer runs, in random order.
     void tick() {
-        std::vector<std::pair<std::uint32_t, std::uint32_t>> keys;
-        for (auto& [k, q] : channels)
-            if (!q.empty() && q.front().due <= now) keys.push_back(k);
-        std::shuffle(keys.begin(), keys.end(), rng);
-        for (const auto& k : keys) {
-            auto& q = channels[k];
-            while (!q.empty() && q.front().due <= now) {
-                const Wire w = q.front();
-                q.pop_front();
-                step_event();
-                if (crashed[w.to]) continue;  // a stopped core reads nothing
+        Network::tick(
+            [&](const Wire& w) {
                 const std::uint64_t before = members[w.to].epoch();
                 Out out{this, w.to};
                 const Status st = members[w.to].on(w.from, w.msg, now, out);
@@ -114,20 +64,13 @@ struct Sim {
                 record(w.to);
                 if (w.msg.kind == Kind::commit && st == Status::ok) expect_installed_everywhere(w.msg.epoch, w.to);
                 if (after_step) after_step(w.to);
-            }
-        }
-        std::vector<std::uint32_t> order(cores);
-        for (std::uint32_t c = 0; c < cores; ++c) order[c] = c;
-        std::shuffle(order.begin(), order.end(), rng);
-        for (std::uint32_t c : order) {
-            step_event();
-            if (crashed[c]) continue;
-            Out out{this, c};
-            members[c].tick(now, out);
-            record(c);
-            if (after_step) after_step(c);
-        }
-        ++now;
+            },
+            [&](std::uint32_t c) {
+                Out out{this, c};
+                members[c].tick(now, out);
+                record(c);
+                if (after_step) after_step(c);
+            });
     }
 
     void run(std::uint64_t ticks) {

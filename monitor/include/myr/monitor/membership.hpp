@@ -29,7 +29,8 @@
 //
 // Every live member ends in the same view, whatever crashed where in the tree: the coordinator
 // decides every view alone and the channels are FIFO and lossless. What it does not survive: the
-// coordinator's own death (no election; core 0 holds the console and runs the plan).
+// coordinator's own death (no election; core 0 holds the console and runs the plan). election.hpp
+// is this protocol with an elected coordinator, tested on the host, not run by the monitors yet.
 #include <myr/result.hpp>
 #include <myr/urpc/multicast.hpp>
 
@@ -108,6 +109,48 @@ struct Stats {
     std::uint64_t beats = 0, acks = 0, suspects = 0, views = 0, ignored = 0;
 };
 
+// The heartbeat's bookkeeping at one core of the tree (this protocol's Member and election.hpp's):
+// the newest beat number, and per child the newest beat it answered. A child is counted from the
+// first beat this core passes to it in a view (its own last number may be old: its parent
+// stopped, and the next beat can be several numbers on), and said silent once per view.
+struct BeatWatch {
+    std::uint64_t seq = 0;                // coordinator: beats numbered; member: last forwarded
+    std::uint64_t acked[max_cores] = {};  // per child: the newest beat it answered
+    CoreSet said;                         // children said silent in this view
+    CoreSet fresh;                        // children not yet sent a beat in this view
+
+    void new_view(const CoreSet& members) {
+        fresh = members;
+        said = {};
+    }
+    // Beat `seq` to each of our children: beat(child).
+    template <class Beat>
+    void beat_children(const urpc::MulticastTree& tree, std::uint32_t self, Beat beat) {
+        for (std::uint16_t c : tree.children(self)) {
+            if (c < max_cores && fresh.has(c)) {
+                acked[c] = seq - 1;
+                fresh.remove(c);
+            }
+            beat(c);
+        }
+    }
+    // Each child that left more than `misses` beats unanswered, once per view: silent(child).
+    template <class Silent>
+    void check_children(const urpc::MulticastTree& tree, std::uint32_t self, std::uint32_t misses, Silent silent) {
+        for (std::uint16_t c : tree.children(self)) {
+            if (c >= max_cores || fresh.has(c) || seq <= acked[c] + misses || said.has(c)) continue;
+            said.add(c);
+            silent(c);
+        }
+    }
+    // A beat_ack of beat `n` from `child`: false when it answers a beat not sent yet.
+    bool answered(std::uint32_t child, std::uint64_t n) {
+        if (n > seq || child >= max_cores) return false;
+        if (n > acked[child]) acked[child] = n;
+        return true;
+    }
+};
+
 // Out: a sink with `void send(std::uint32_t to, const Msg&)`.
 class Member {
 public:
@@ -152,7 +195,7 @@ public:
         if (!m_pending.empty() && now >= m_view_sent + m_params.view_ack_ticks) m_suspects.merge(m_pending);
         if (!m_suspects.empty()) new_view(now, out);
         if (now >= m_next_beat) {
-            ++m_seq;
+            ++m_beat.seq;
             m_next_beat = now + m_params.beat_ticks;
             beat_children(out);
             check_children(out);
@@ -172,16 +215,16 @@ public:
         case Kind::beat:
             if (m.epoch != m_epoch) return ignore(Status::out_of_range);  // a view not installed yet, or an old one
             if (is_coordinator() || m_tree.parent(m_self) != from) return ignore(Status::malformed);
-            if (m.value <= m_seq) return ignore(Status::out_of_range);
-            m_seq = m.value;
+            if (m.value <= m_beat.seq) return ignore(Status::out_of_range);
+            m_beat.seq = m.value;
             beat_children(out);
-            send(out, from, Kind::beat_ack, m_seq);
+            send(out, from, Kind::beat_ack, m_beat.seq);
             check_children(out);
             return Status::ok;
         case Kind::beat_ack:
             if (m.epoch != m_epoch) return ignore(Status::out_of_range);
-            if (!m_tree.reaches(from) || m_tree.parent(from) != m_self || m.value > m_seq) return ignore(Status::malformed);
-            if (m.value > m_acked[from]) m_acked[from] = m.value;
+            if (!m_tree.reaches(from) || m_tree.parent(from) != m_self || !m_beat.answered(from, m.value))
+                return ignore(Status::malformed);
             ++m_stats.acks;
             return Status::ok;
         case Kind::suspect: {
@@ -248,33 +291,24 @@ private:
         m_removed.merge(m_view.minus(members));
         m_view = members;
         m_epoch = epoch;
-        m_said = {};
         // Every child starts with a full allowance of misses in the new tree, counted from the
         // first beat this core passes on in it: a member's last beat number may be old (its
         // parent stopped), and the next beat can be several numbers on.
-        m_fresh = members;
+        m_beat.new_view(members);
         return Status::ok;
     }
 
     template <class Out>
     void beat_children(Out& out) {
-        for (std::uint16_t c : m_tree.children(m_self)) {
-            if (c < max_cores && m_fresh.has(c)) {
-                m_acked[c] = m_seq - 1;
-                m_fresh.remove(c);
-            }
-            send(out, c, Kind::beat, m_seq);
-        }
+        m_beat.beat_children(m_tree, m_self, [&](std::uint32_t c) { send(out, c, Kind::beat, m_beat.seq); });
     }
 
     template <class Out>
     void check_children(Out& out) {
-        for (std::uint16_t c : m_tree.children(m_self)) {
-            if (c >= max_cores || m_fresh.has(c) || m_seq <= m_acked[c] + m_params.misses || m_said.has(c)) continue;
-            m_said.add(c);
+        m_beat.check_children(m_tree, m_self, m_params.misses, [&](std::uint32_t c) {
             if (is_coordinator()) m_suspects.add(c);
             else send(out, coordinator, Kind::suspect, c);
-        }
+        });
     }
 
     template <class Out>
@@ -312,10 +346,7 @@ private:
     CoreSet m_view;
     urpc::MulticastTree m_tree;
     bool m_excluded = false;
-    std::uint64_t m_seq = 0;                // coordinator: beats numbered; member: last forwarded
-    std::uint64_t m_acked[max_cores] = {};  // per child: the newest beat it answered
-    CoreSet m_said;                         // children suspected in this view
-    CoreSet m_fresh;                        // children not yet sent a beat in this view
+    BeatWatch m_beat;
     CoreSet m_removed;                      // removed since the last commit
     std::uint64_t m_committed = 0;          // the newest view known committed
     bool m_commit_ready = false;

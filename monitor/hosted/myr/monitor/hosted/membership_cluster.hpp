@@ -1,11 +1,12 @@
 #pragma once
-// The monitors' core-membership protocol (myr/monitor/membership.hpp) on Linux threads: one
-// Member per thread ("core"), a URPC channel for every ordered pair (on the receiver's NUMA node
+// The monitors' core-membership protocol (myr/monitor/membership.hpp), or its elected-coordinator
+// form (myr/monitor/election.hpp), on Linux threads: one Member per thread ("core"), a URPC channel for every ordered pair (on the receiver's NUMA node
 // through the hosted runtime when the threads are pinned), the loop a monitor runs (drain the
 // channels into on(), tick, send), and a crash that makes a thread stop dead at a given time.
 // The same protocol code as the guest monitors and the simulation; the clock is the host's (one
 // tick per millisecond). Host only.
 #include <myr/hosted/runtime.hpp>
+#include <myr/monitor/election.hpp>
 #include <myr/monitor/membership.hpp>
 #include <myr/urpc/urpc.hpp>
 
@@ -24,29 +25,71 @@ namespace myr::monitor::hosted {
 
 namespace mb = myr::monitor::membership;
 
-struct MembershipRun {
+// The two protocols' types for the cluster. Their lines travel as words: epoch, value, the four
+// words of members, and the term (the elected coordinator's; 0 for the fixed one).
+struct FixedCoordinator {
+    using Member = mb::Member;
+    using Msg = mb::Msg;
+    using Params = mb::Params;
+    static constexpr Params defaults() { return {20, 6, 300}; }  // ticks = ms: beat every 20 ms
+};
+
+struct ElectedCoordinator {
+    using Member = election::Member;
+    using Msg = election::Msg;
+    using Params = election::Params;
+    static constexpr Params defaults() { return {20, 6, 300, 400}; }  // elections after 400 ms unheard
+};
+
+template <class Msg>
+void encode(const Msg& m, std::uint64_t (&w)[urpc::payload_words]) {
+    w[0] = m.epoch;
+    w[1] = m.value;
+    for (unsigned i = 0; i < 4; ++i) w[2 + i] = m.members.w[i];
+    w[6] = 0;
+    if constexpr (requires { m.term; }) w[6] = m.term;
+}
+
+template <class Msg>
+Msg decode(const urpc::Message& m) {
+    Msg r;
+    r.kind = static_cast<decltype(r.kind)>(m.header.type);
+    r.epoch = m.words[0];
+    r.value = m.words[1];
+    for (unsigned i = 0; i < 4; ++i) r.members.w[i] = m.words[2 + i];
+    if constexpr (requires { r.term; }) r.term = m.words[6];
+    return r;
+}
+
+template <class P>
+struct ClusterRun {
     std::uint32_t cores = 8;
     std::uint32_t per_node = 4;       // synthetic topology when not pinned: core / per_node
-    mb::Params params{20, 6, 300};    // ticks = ms: beat every 20 ms
+    typename P::Params params = P::defaults();
     std::vector<std::pair<std::uint32_t, std::uint64_t>> crashes;  // (core, at ms)
     std::uint64_t run_ms = 1500;      // stop after this long, or once every crash was committed
 };
+using MembershipRun = ClusterRun<FixedCoordinator>;
+using ElectionRun = ClusterRun<ElectedCoordinator>;
 
 struct MembershipResult {
     std::vector<mb::CoreSet> views;      // each core's final view
     std::vector<std::uint64_t> epochs;   // and its epoch
     std::vector<bool> excluded, crashed;
-    std::uint64_t committed = 0;         // the coordinator's last committed epoch
+    std::uint32_t coordinator = 0;       // the last core that coordinated (election: the last elected)
+    std::uint64_t committed = 0;         // its last committed epoch
     std::vector<std::uint64_t> detect_ms;  // per crash: from the crash to the commit that removed it
     std::uint64_t beats = 0, lines = 0;  // summed over cores
+    std::uint64_t elections = 0;         // elected coordinator: candidacies, summed over cores
     bool pinned = false;
 };
 
-class MembershipCluster {
+template <class P>
+class Cluster {
 public:
     // `rt` may be null (unpinned threads, heap channel memory); pinned when it has enough cores.
-    [[nodiscard]] static Result<MembershipResult> run(myr::hosted::Runtime* rt, const MembershipRun& cfg) {
-        MembershipCluster c(rt, cfg);
+    [[nodiscard]] static Result<MembershipResult> run(myr::hosted::Runtime* rt, const ClusterRun<P>& cfg) {
+        Cluster c(rt, cfg);
         MYR_TRY(c.build());
         return c.go();
     }
@@ -57,13 +100,13 @@ private:
     struct Node {
         std::vector<std::unique_ptr<urpc::Sender>> out;
         std::vector<std::unique_ptr<urpc::Receiver>> in;
-        std::vector<std::deque<mb::Msg>> pending;  // per destination, lines its ring could not take
-        mb::Member member;
+        std::vector<std::deque<typename P::Msg>> pending;  // per destination, lines its ring could not take
+        typename P::Member member;
         std::uint64_t lines = 0;
     };
 
-    MembershipCluster(myr::hosted::Runtime* rt, const MembershipRun& cfg) : m_rt(rt), m_cfg(cfg) {}
-    ~MembershipCluster() {
+    Cluster(myr::hosted::Runtime* rt, const ClusterRun<P>& cfg) : m_rt(rt), m_cfg(cfg) {}
+    ~Cluster() {
         for (std::byte* p : m_heap) ::operator delete(p, std::align_val_t{64});
     }
 
@@ -132,24 +175,9 @@ private:
         return Status::ok;
     }
 
-    static void encode(const mb::Msg& m, std::uint64_t (&w)[urpc::payload_words]) {
-        w[0] = m.epoch;
-        w[1] = m.value;
-        for (unsigned i = 0; i < 4; ++i) w[2 + i] = m.members.w[i];
-        w[6] = 0;
-    }
-    static mb::Msg decode(const urpc::Message& m) {
-        mb::Msg r;
-        r.kind = static_cast<mb::Kind>(m.header.type);
-        r.epoch = m.words[0];
-        r.value = m.words[1];
-        for (unsigned i = 0; i < 4; ++i) r.members.w[i] = m.words[2 + i];
-        return r;
-    }
-
     struct Out {
         Node* node;
-        void send(std::uint32_t to, const mb::Msg& m) { node->pending[to].push_back(m); }
+        void send(std::uint32_t to, const typename P::Msg& m) { node->pending[to].push_back(m); }
     };
 
     void flush(Node& node) {
@@ -186,7 +214,7 @@ private:
             }
             for (std::uint32_t s = 0; s < m_cfg.cores; ++s) {
                 if (s == self) continue;
-                while (node.in[s]->try_recv(m) == Status::ok) (void)node.member.on(s, decode(m), now, out);
+                while (node.in[s]->try_recv(m) == Status::ok) (void)node.member.on(s, decode<typename P::Msg>(m), now, out);
             }
             node.member.tick(now, out);
             flush(node);
@@ -194,18 +222,21 @@ private:
                 m_excluded[self].store(true, std::memory_order_release);
                 return;  // fail-stop: a removed core halts
             }
-            if (self == mb::coordinator) {
+            // The coordinator (the elected one's, whoever it is now) times the removals and ends
+            // the run; a run whose coordinator is gone and none elected ends at run_ms anyway.
+            if (now >= m_cfg.run_ms) m_stop.store(true, std::memory_order_release);
+            if (node.member.is_coordinator()) {
+                m_coordinator.store(self, std::memory_order_release);
                 mb::CoreSet removed;
                 std::uint64_t epoch = 0;
                 while (node.member.take_commit(removed, epoch)) {
                     for (std::size_t k = 0; k < m_cfg.crashes.size(); ++k)
-                        if (removed.has(m_cfg.crashes[k].first) && m_detect[k] == 0)
-                            m_detect[k] = now > m_cfg.crashes[k].second ? now - m_cfg.crashes[k].second : 1;
+                        if (removed.has(m_cfg.crashes[k].first) && m_detect[k].load() == 0)
+                            m_detect[k].store(now > m_cfg.crashes[k].second ? now - m_cfg.crashes[k].second : 1);
                     bool all = true;
-                    for (std::uint64_t d : m_detect) all = all && d != 0;
+                    for (std::size_t k = 0; k < m_cfg.crashes.size(); ++k) all = all && m_detect[k].load() != 0;
                     if (all && !m_cfg.crashes.empty()) m_stop.store(true, std::memory_order_release);
                 }
-                if (now >= m_cfg.run_ms) m_stop.store(true, std::memory_order_release);
             }
             if ((spins & 15) == 15) sched_yield();  // oversubscribed hosts: let the others run
         }
@@ -215,7 +246,7 @@ private:
         const std::uint32_t n = m_cfg.cores;
         m_crashed = std::make_unique<std::atomic<bool>[]>(n);
         m_excluded = std::make_unique<std::atomic<bool>[]>(n);
-        m_detect.assign(m_cfg.crashes.size(), 0);
+        m_detect = std::make_unique<std::atomic<std::uint64_t>[]>(m_cfg.crashes.size() + 1);
         m_start = Clock::now();
         if (pinned()) {
             std::vector<std::uint32_t> cores;
@@ -232,21 +263,23 @@ private:
         MembershipResult r;
         r.pinned = pinned();
         for (std::uint32_t i = 0; i < n; ++i) {
-            const mb::Member& mem = m_nodes[i]->member;
+            const typename P::Member& mem = m_nodes[i]->member;
             r.views.push_back(mem.view());
             r.epochs.push_back(mem.epoch());
             r.excluded.push_back(m_excluded[i].load());
             r.crashed.push_back(m_crashed[i].load());
             r.beats += mem.stats().beats;
+            if constexpr (requires { mem.stats().elections; }) r.elections += mem.stats().elections;
             r.lines += m_nodes[i]->lines;
         }
-        r.committed = m_nodes[mb::coordinator]->member.committed();
-        r.detect_ms = m_detect;
+        r.coordinator = m_coordinator.load();
+        r.committed = m_nodes[r.coordinator]->member.committed();
+        for (std::size_t k = 0; k < m_cfg.crashes.size(); ++k) r.detect_ms.push_back(m_detect[k].load());
         return r;
     }
 
     myr::hosted::Runtime* m_rt;
-    MembershipRun m_cfg;
+    ClusterRun<P> m_cfg;
     std::vector<std::uint16_t> m_core_node;
     std::vector<std::uint8_t> m_distance;
     std::uint32_t m_nodes_count = 0;
@@ -254,9 +287,15 @@ private:
     std::vector<myr::hosted::ChannelMemory> m_runtime_memory;
     std::vector<std::byte*> m_heap;
     std::atomic<bool> m_stop{false};
+    std::atomic<std::uint32_t> m_coordinator{0};
     std::unique_ptr<std::atomic<bool>[]> m_crashed, m_excluded;
-    std::vector<std::uint64_t> m_detect;  // written by the coordinator's thread only, read after join
+    // Per crash, set by the thread of whichever core coordinates when the removal is committed
+    // (with an election, a deposed coordinator may still be running): atomics.
+    std::unique_ptr<std::atomic<std::uint64_t>[]> m_detect;
     Clock::time_point m_start;
 };
+
+using MembershipCluster = Cluster<FixedCoordinator>;
+using ElectionCluster = Cluster<ElectedCoordinator>;
 
 } // namespace myr::monitor::hosted
