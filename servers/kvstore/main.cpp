@@ -62,6 +62,7 @@ struct Handler : ReplicaState {
     std::uint64_t next_rejoin = 0;   // primary: ticks of the next attempt to bring back lost backups
     user::PendingBind rejoining[max_replicas];  // primary: a bind to a lost backup, answer not in yet
     bool rejoin_said[max_replicas] = {};        // primary: a refused rejoin was said in the log
+    unsigned impostors_said = 0;                 // names held by programs that are not kvstore, said
     std::uint64_t transfer_calls = 0;  // calls of the last table transfer (rejoin or recovery)
     std::uint64_t* bad = nullptr;
     std::uint64_t (*server_lines)() = nullptr;
@@ -163,7 +164,10 @@ struct Handler : ReplicaState {
         const Status s = rejoining[r].poll(b);
         if (s != Status::ok) return;  // would_block: not yet; a refusal: the next round asks again
         // Bound: the backup accepts between its requests, so opening the channel waits little.
-        if (backups[r].attach(b, 100) != Status::ok || !catch_up(r, true)) {
+        char name[16];
+        replica_name(r, name);
+        if (backups[r].attach(b, 100) != Status::ok || impostor(backups[r].peer_core(), backups[r].peer_domain(), name) ||
+            !catch_up(r, true)) {
             backups[r].close();
             return;
         }
@@ -234,9 +238,16 @@ struct Handler : ReplicaState {
         for (unsigned r = 1; r < replicas; ++r) {
             char name[16];
             replica_name(r, name);
-            if (!backups[r].connected() && nameserv::connect(backups[r], name, 20) != Status::ok) {
-                silent[r] = true;
-                continue;
+            if (!backups[r].connected()) {
+                if (nameserv::connect(backups[r], name, 20) != Status::ok) {
+                    silent[r] = true;
+                    continue;
+                }
+                if (impostor(backups[r].peer_core(), backups[r].peer_domain(), name)) {
+                    backups[r].close();
+                    silent[r] = true;
+                    continue;
+                }
             }
             StatsReply st{};
             ++transfer_calls;
@@ -433,6 +444,21 @@ struct Handler : ReplicaState {
         commit<Txn>(c, t, s, out);
         return s;
     }
+    // A replica found by its name must run kvstore (user::runs_program): any program may register
+    // a replica's name while that replica is down and answer as it. A fake backup's stats could
+    // make a restarted primary without its log take its table; a fake primary's load would clear
+    // a backup's. Refused when the peer's core's monitor lists it running another program; taken
+    // on trust when that monitor could not be asked (its core removed: the calls fail anyway).
+    // The first few are said in the log.
+    bool impostor(std::uint32_t core, std::uint32_t domain, const char* name) {
+        if (user::runs_program(core, domain, "kvstore") != Status::not_found) return false;
+        if (impostors_said < 4) {
+            ++impostors_said;
+            user::print("kvstore: {} is held by core {} domain {}, which does not run kvstore: refused", name, core,
+                        domain);
+        }
+        return true;
+    }
     // Backups take writes and tables from the primary only: the domain that holds the name
     // "kvstore", in nameserv or (without it) in the monitors' table (MonitorOp::server_info
     // answers the exporter). Looked up again when another caller claims to be it: the primary
@@ -444,6 +470,7 @@ struct Handler : ReplicaState {
         } else {
             if (user::exporter(service, a.core, a.domain) != Status::ok) return false;
         }
+        if (impostor(a.core, a.domain, service)) return false;
         primary_at = a;
         primary_known = true;
         return true;
@@ -608,7 +635,9 @@ extern "C" int main(std::uint64_t arg) {
         for (unsigned r = 1; r < handler.replicas; ++r) {
             char backup[16];
             replica_name(r, backup);
-            if (!handler.backups[r].connected()) (void)nameserv::connect(handler.backups[r], backup, 1000);
+            if (!handler.backups[r].connected() && nameserv::connect(handler.backups[r], backup, 1000) == Status::ok &&
+                handler.impostor(handler.backups[r].peer_core(), handler.backups[r].peer_domain(), backup))
+                handler.backups[r].close();
         }
     // A restarted replica's name may still be held by its dead predecessor until the monitors or
     // nameserv have processed the death: publish asks again for a few seconds.

@@ -70,6 +70,24 @@ inline Status find_program(std::uint64_t core, const char* prog, std::uint64_t& 
     }
 }
 
+// Whether domain `domain` of `core` runs program `prog`, as that core's monitor lists the domains
+// it started: ok; not_found when that monitor listed them all and it is not among them, or runs
+// something else; any other status when the monitor could not be asked (its core removed: the
+// domain is gone too). A name in nameserv says only who registered it: a server that trusts a
+// peer found by name (a kvstore replica) checks the program this way, since any program may
+// register a name nobody holds, while its owner is down.
+inline Status runs_program(std::uint64_t core, std::uint64_t domain, const char* prog, std::uint64_t tries = 500) {
+    for (std::uint64_t i = 0;; ++i) {
+        std::uint64_t d = 0;
+        char name[17];
+        if (const Status s = list(core, i, d, name, tries); s != Status::ok) return s;
+        if (d != domain) continue;
+        unsigned k = 0;
+        while (k < 16 && prog[k] && prog[k] == name[k]) ++k;
+        return (k == 16 || prog[k] == '\0') && (k == 16 || name[k] == '\0') ? Status::ok : Status::not_found;
+    }
+}
+
 // Whether the config runs a server named (or whose program is) `name` (up to 16 bytes): ok with
 // `instances` = how many were placed at boot; also ok (instances 0) when no [[server]] table
 // names it but a domain exported `name` in the monitors' table; not_found when neither.
