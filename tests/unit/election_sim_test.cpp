@@ -297,6 +297,30 @@ TEST(ElectionSim, RandomSchedulesKeepOneChain) {
     EXPECT_GT(takeovers, 100u) << "the schedules rarely elected anyone: the case was not reached";
 }
 
+// Two candidates in one term (cores 1 and 2 stand at once after core 0 stopped): each other core
+// votes once, so at most one wins the term (check()), and the machine ends with one coordinator.
+// A voter that voted for both would let both win (shown once).
+TEST(ElectionSim, TwoCandidatesInOneTermSplitTheVotes) {
+    unsigned contested = 0;
+    for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+        Sim sim(1, 5, seed);
+        sim.run(30);
+        sim.crashed[0] = true;
+        sim.now += 2000;  // every core's election time has come
+        Sim::Out o1{&sim, 1}, o2{&sim, 2};
+        sim.members[1].tick(sim.now, o1);
+        sim.members[2].tick(sim.now, o2);
+        ASSERT_EQ(sim.members[1].term(), sim.members[2].term()) << "seed " << seed;
+        const std::uint64_t term = sim.members[1].term();
+        sim.run(2000);
+        const std::string what = "seed " + std::to_string(seed);
+        sim.expect_converged(what);
+        contested += sim.leader_of_term.count(term) == 0;  // nobody won that term: the votes split
+        if (HasFailure()) return;
+    }
+    EXPECT_GT(contested, 0u) << "no run split a term's votes: the case was not reached";
+}
+
 // Commits report the removed cores, once each, on every core; across a takeover too.
 TEST(ElectionSim, CommitsReportTheRemovedCores) {
     Sim sim(kNodes, kPerNode, 3);

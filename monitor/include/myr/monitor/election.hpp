@@ -10,10 +10,11 @@
 //
 // * Terms. A term has at most one coordinator: a candidate asks every core of its view for a vote
 //   (vote_req); each core votes once per term, only for a candidate whose view is at least as new
-//   as its own, and only when it has not heard from a coordinator for `elect_ticks` (so a core
-//   that was only slow cannot depose a live one). A majority of the candidate's view elects it.
-//   Term 0's coordinator is core 0, by the boot. A line of a newer term makes a core adopt that
-//   term (a coordinator of an older term stops); one of an older term is ignored.
+//   as its own, and only when it has not heard from a coordinator for half of `elect_ticks` (so a
+//   core that was only slow cannot depose a live one; a coordinator never votes). A majority of
+//   the candidate's view elects it. Term 0's coordinator is core 0, by the boot. A newer term is
+//   adopted from a vote request not ignored, a vote's answer, or a view or commit of that term's
+//   coordinator (a coordinator of an older term then stops); a line of an older term is ignored.
 // * Views. The coordinator removes one core per view, so the majorities of two successive views
 //   always share a core (Raft's single-server change); a view is chosen once a majority of its own
 //   cores acknowledged it, and only then is the next proposed. A core installs a view of the
