@@ -59,14 +59,19 @@ inline Status list(std::uint64_t core, std::uint64_t index, std::uint64_t& domai
     return s;
 }
 
+// Whether a listed program name (up to 16 bytes, as list gives it) is `prog`.
+inline bool same_program(const char (&name)[17], const char* prog) {
+    unsigned k = 0;
+    while (k < 16 && prog[k] && prog[k] == name[k]) ++k;
+    return (k == 16 || prog[k] == '\0') && (k == 16 || name[k] == '\0');
+}
+
 // The domain of `core` running program `prog` (the first one listed); not_found when none.
 inline Status find_program(std::uint64_t core, const char* prog, std::uint64_t& domain) {
     for (std::uint64_t i = 0;; ++i) {
         char name[17];
         if (const Status s = list(core, i, domain, name); s != Status::ok) return s;
-        unsigned k = 0;
-        while (k < 16 && prog[k] && prog[k] == name[k]) ++k;
-        if ((k == 16 || prog[k] == '\0') && (k == 16 || name[k] == '\0')) return Status::ok;
+        if (same_program(name, prog)) return Status::ok;
     }
 }
 
@@ -81,10 +86,7 @@ inline Status runs_program(std::uint64_t core, std::uint64_t domain, const char*
         std::uint64_t d = 0;
         char name[17];
         if (const Status s = list(core, i, d, name, tries); s != Status::ok) return s;
-        if (d != domain) continue;
-        unsigned k = 0;
-        while (k < 16 && prog[k] && prog[k] == name[k]) ++k;
-        return (k == 16 || prog[k] == '\0') && (k == 16 || name[k] == '\0') ? Status::ok : Status::not_found;
+        if (d == domain) return same_program(name, prog) ? Status::ok : Status::not_found;
     }
 }
 
