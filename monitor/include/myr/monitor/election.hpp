@@ -27,7 +27,14 @@
 //   core whose children go silent reports them (suspect).
 // * Elections start by timeout: a core that hears neither a beat nor a view for `elect_ticks`
 //   times (1 + its rank among the view's cores, the coordinator left out) stands; the ranks have
-//   the next-lowest core stand first, so two candidates rarely split a term's votes.
+//   the next-lowest core stand first, so two candidates rarely split a term's votes. It first
+//   asks for a pre-vote (Raft's PreVote): would a majority vote for it in the next term? Only
+//   then does it take that term. A core that was only cut off for a while so never raises the
+//   term under a live coordinator, and still takes that coordinator's view that removes it.
+// * Cores cut off. A monitor cuts a core off (its lines, rings, bindings) when it installs a view
+//   without it, for good. A newer term's view can hold such a core again (an older coordinator's
+//   view that removed it was never chosen); every core that cut it then says so to the
+//   coordinator (suspect, flagged), which removes it.
 // * The commit line goes to the view's cores once every one of them acknowledged it (what lets a
 //   monitor free a removed core's memory), as in membership.hpp; a later commit covers an
 //   earlier one.
@@ -58,13 +65,20 @@ enum class Kind : std::uint8_t {
     commit = 6,    // [term, epoch, view's term]              coordinator -> every core of the view
     vote_req = 7,  // [term, epoch, view's term]              candidate -> every core of its view
     vote = 8,      // [term, granted]                         core -> candidate
+    prevote_req = 9,  // [term + 1, epoch, view's term]       would-be candidate -> every core of its view
+    prevote = 10,     // [term + 1, granted]                  core -> would-be candidate
 };
+
+// suspect's value: the core, with this bit when the sender holds it cut off (insist below)
+// rather than found it silent as its parent.
+inline constexpr std::uint64_t suspect_cut = std::uint64_t{1} << 32;
 
 struct Msg {
     Kind kind = Kind::beat;
     std::uint64_t term = 0;
     std::uint64_t epoch = 0;
-    std::uint64_t value = 0;  // beat number; suspect: the core; view, view_ack, commit, vote_req: the view's term; vote: granted
+    std::uint64_t value = 0;  // beat number; suspect: the core (| suspect_cut); view, view_ack, commit, vote_req,
+                              // prevote_req: the view's term; vote, prevote: granted
     CoreSet members;          // view
 };
 
@@ -76,7 +90,7 @@ struct Params {
 };
 
 struct Stats {
-    std::uint64_t beats = 0, suspects = 0, views = 0, elections = 0, won = 0, ignored = 0;
+    std::uint64_t beats = 0, suspects = 0, views = 0, prevotes = 0, elections = 0, won = 0, ignored = 0;
 };
 
 // Out: a sink with `void send(std::uint32_t to, const Msg&)`.
@@ -94,7 +108,7 @@ public:
         m_topo = topology;
         m_params = params;
         m_leader = 0;
-        m_heard = now;
+        m_heard = m_timer = now;
         m_next_beat = now + params.beat_ticks;
         if (const Status s = install(View{1, 0, 0, CoreSet::first(cores)}); s != Status::ok) return s;
         m_reported = m_committed_members = m_view.members;
@@ -114,6 +128,8 @@ public:
     [[nodiscard]] const CoreSet& committed_view() const { return m_committed_members; }
     [[nodiscard]] const Stats& stats() const { return m_stats; }
     [[nodiscard]] const urpc::MulticastTree& tree() const { return m_tree; }
+    // Every core some view this core installed left out: its monitor has cut them off for good.
+    [[nodiscard]] const CoreSet& cut() const { return m_cut; }
 
     // True once per commit heard, with the cores removed since the commit reported before it.
     [[nodiscard]] bool take_commit(CoreSet& removed, std::uint64_t& epoch) {
@@ -129,9 +145,11 @@ public:
     void tick(std::uint64_t now, Out& out) {
         if (m_excluded) return;
         if (!is_coordinator()) {
-            if (now >= m_heard + m_params.elect_ticks * (1 + rank())) stand(now, out);
+            if (now >= m_timer + m_params.elect_ticks * (1 + rank())) stand(now, out);
+            insist(out);
             return;
         }
+        insist(out);
         if (!m_unacked.empty() && !m_gave_up && now >= m_view_sent + m_params.view_ack_ticks) {
             m_suspects.merge(m_unacked);  // still unacknowledged: no commit line for this view
             m_gave_up = true;
@@ -154,6 +172,8 @@ public:
         if (m_excluded) return ignore(Status::connection_lost);
         if (from >= m_cores || from == m_self) return ignore(Status::malformed);
         if (m.kind == Kind::vote_req) return on_vote_request(from, m, now, out);
+        if (m.kind == Kind::prevote_req) return on_prevote_request(from, m, now, out);
+        if (m.kind == Kind::prevote) return on_prevote(from, m, now, out);
         if (m.term < m_term) return ignore(Status::out_of_range);
         const bool from_coordinator = m.kind == Kind::view || m.kind == Kind::commit;
         if (m.term > m_term) {
@@ -171,7 +191,7 @@ public:
                 m_candidate = false;
             }
             if (from != m_leader) return ignore(Status::malformed);
-            m_heard = now;
+            heard(now);
         }
         switch (m.kind) {
         case Kind::vote:
@@ -183,7 +203,7 @@ public:
             if (m.epoch != epoch() || m_tree.parent(m_self) != from) return ignore(Status::malformed);
             if (m.value <= m_beat.seq) return ignore(Status::out_of_range);
             m_beat.seq = m.value;
-            m_heard = now;
+            heard(now);
             beat_children(out);
             send_to(out, from, Kind::beat_ack, m_beat.seq);
             check_children(out);
@@ -192,14 +212,18 @@ public:
             if (m.epoch != epoch() || !m_tree.reaches(from) || m_tree.parent(from) != m_self || !m_beat.answered(from, m.value))
                 return ignore(Status::malformed);
             return Status::ok;
-        case Kind::suspect:
+        case Kind::suspect: {
             if (!is_coordinator()) return ignore(Status::malformed);
             if (m.epoch != epoch()) return ignore(Status::out_of_range);
-            if (m.value >= m_cores || !view().has(static_cast<std::uint32_t>(m.value)) ||
-                m_tree.parent(static_cast<std::uint32_t>(m.value)) != from)
+            // Silent: only its parent can tell. Cut off: any core of the view that cut it.
+            const std::uint64_t c = m.value & ~suspect_cut;
+            const bool cut = (m.value & suspect_cut) != 0;
+            if (c >= m_cores || (m.value >> 33) != 0 || !view().has(static_cast<std::uint32_t>(c)) ||
+                (cut ? !view().has(from) : m_tree.parent(static_cast<std::uint32_t>(c)) != from))
                 return ignore(Status::malformed);
-            m_suspects.add(static_cast<std::uint32_t>(m.value));
+            m_suspects.add(static_cast<std::uint32_t>(c));
             return Status::ok;
+        }
         case Kind::view: {
             const CoreSet all = CoreSet::first(m_cores);
             if (!m.members.minus(all).empty() || !m.members.has(from) || m.value != m_term) return ignore(Status::malformed);
@@ -211,6 +235,7 @@ public:
             }
             if (install(v) != Status::ok) return ignore(Status::malformed);
             if (!m_excluded) send_to(out, from, Kind::view_ack, v.term);
+            insist(out);
             return Status::ok;
         }
         case Kind::view_ack:
@@ -226,6 +251,8 @@ public:
             mark_committed();
             return Status::ok;
         case Kind::vote_req:
+        case Kind::prevote_req:
+        case Kind::prevote:
             break;
         }
         return ignore(Status::malformed);
@@ -252,6 +279,7 @@ private:
         m_voted = none;
         m_leader = none;
         m_candidate = false;
+        m_prevoting = false;
         m_beat = {};  // a new coordinator numbers its beats from 1
         m_suspects = m_unacked = m_acks = {};
         m_gave_up = false;
@@ -281,7 +309,11 @@ private:
         urpc::MulticastTree t;
         const urpc::MulticastInput in{m_topo.distance, m_topo.nodes, m_topo.core_node, v.leader, v.members.w};
         if (const Status s = urpc::build_multicast_tree(in, t); s != Status::ok) return s;
+        if (m_view.epoch != 0) m_cut.merge(m_view.members.minus(v.members));
         m_view = v;
+        m_insist = v.members;
+        m_insist.remove(m_self);
+        m_insist = m_insist.minus(m_insist.minus(m_cut));  // the view's cores we cut off before
         m_tree = t;
         m_beat.new_view(v.members);
         if (!v.members.has(m_self)) m_excluded = true;
@@ -292,8 +324,7 @@ private:
     Status on_vote_request(std::uint32_t from, const Msg& m, std::uint64_t now, Out& out) {
         // A coordinator heard from lately is alive: a candidate that did not hear it was only
         // slow, and its newer term must not depose it (nor does it count as heard).
-        if (m_leader != none && (m_leader == m_self || now < m_heard + m_params.elect_ticks / 2))
-            return ignore(Status::busy);
+        if (coordinator_heard(now)) return ignore(Status::busy);
         if (m.term < m_term) {
             send_to(out, from, Kind::vote, 0);
             return ignore(Status::out_of_range);
@@ -304,7 +335,7 @@ private:
         const bool grant = up_to_date && (m_voted == none || m_voted == from);
         if (grant) {
             m_voted = from;
-            m_heard = now;  // a vote given defers our own candidacy
+            m_timer = now;  // a vote given defers our own candidacy
         }
         Msg r;
         r.kind = Kind::vote;
@@ -314,14 +345,81 @@ private:
         return Status::ok;
     }
 
+    // Pre-vote (Raft's, Ongaro's thesis 9.6): would a majority vote for us in the next term? Asked
+    // without taking that term, so a core that was only cut off for a while (its lines late) does
+    // not raise the term under a live coordinator: it keeps taking that coordinator's lines, the
+    // view that removes it among them, and halts.
+    [[nodiscard]] bool coordinator_heard(std::uint64_t now) const {
+        return m_leader != none && (m_leader == m_self || now < m_heard + m_params.elect_ticks / 2);
+    }
+
+    template <class Out>
+    Status on_prevote_request(std::uint32_t from, const Msg& m, std::uint64_t now, Out& out) {
+        const View theirs{m.epoch, m.value, 0, {}};
+        const bool grant = m.term > m_term && !coordinator_heard(now) && !newer(m_view, theirs);
+        Msg r;
+        r.kind = Kind::prevote;
+        r.term = m.term;
+        r.value = grant ? 1 : 0;
+        out.send(from, r);
+        return grant ? Status::ok : ignore(Status::busy);
+    }
+
+    template <class Out>
+    Status on_prevote(std::uint32_t from, const Msg& m, std::uint64_t now, Out& out) {
+        if (!m_prevoting || m.term != m_term + 1) return ignore(Status::out_of_range);
+        if (m.value != 1 || !view().has(from)) return Status::ok;
+        m_prevotes.add(from);
+        if (m_prevotes.count() * 2 > view().count()) campaign(now, out);
+        return Status::ok;
+    }
+
+    void heard(std::uint64_t now) {
+        m_heard = m_timer = now;
+        m_prevoting = false;
+    }
+
     template <class Out>
     void stand(std::uint64_t now, Out& out) {
+        m_timer = now;
+        m_prevoting = true;
+        m_prevotes = {};
+        m_prevotes.add(m_self);
+        ++m_stats.prevotes;
+        Msg m;
+        m.kind = Kind::prevote_req;
+        m.term = m_term + 1;
+        m.epoch = epoch();
+        m.value = m_view.term;
+        for (std::uint32_t c = 0; c < m_cores; ++c)
+            if (c != m_self && view().has(c)) out.send(c, m);
+        if (m_prevotes.count() * 2 > view().count()) campaign(now, out);
+    }
+
+    // A core of our view we cut off before (an older coordinator's view left it out, one never
+    // chosen, and a newer term's view holds it again): it must leave the view, or it stays in it
+    // while some monitors no longer talk to it. Told to the coordinator, which removes it.
+    template <class Out>
+    void insist(Out& out) {
+        if (m_insist.empty() || m_excluded) return;
+        if (is_coordinator()) {
+            m_suspects.merge(m_insist);
+        } else {
+            if (m_leader == none) return;  // told to the term's coordinator once it is known
+            for (std::uint32_t c = 0; c < m_cores; ++c)
+                if (m_insist.has(c)) send_to(out, m_leader, Kind::suspect, c | suspect_cut);
+        }
+        m_insist = {};
+    }
+
+    template <class Out>
+    void campaign(std::uint64_t now, Out& out) {
         adopt(m_term + 1);
         m_voted = m_self;
         m_candidate = true;
         m_votes = {};
         m_votes.add(m_self);
-        m_heard = now;
+        m_timer = now;
         ++m_stats.elections;
         for (std::uint32_t c = 0; c < m_cores; ++c)
             if (c != m_self && view().has(c)) send_to(out, c, Kind::vote_req, m_view.term);
@@ -339,6 +437,7 @@ private:
         // Our view again under our term, then the removals.
         propose(view(), now, out, true);
         if (old != m_self && view().has(old)) m_suspects.add(old);
+        insist(out);
     }
 
     template <class Out>
@@ -423,13 +522,16 @@ private:
     View m_view;
     urpc::MulticastTree m_tree;
     bool m_excluded = false;
-    std::uint64_t m_heard = 0;  // the last line from the coordinator (or vote given)
+    std::uint64_t m_heard = 0;  // the last line from the coordinator
+    std::uint64_t m_timer = 0;  // the election timer's start: that line, a vote given, our own standing
+    CoreSet m_cut, m_insist;    // cores a view we installed left out; of those, the ones our view holds
     membership::BeatWatch m_beat;
     std::uint64_t m_committed = 0, m_commit_term = 0;
     CoreSet m_committed_members, m_reported;
     bool m_commit_ready = false;
     // Candidate.
-    bool m_candidate = false;
+    bool m_prevoting = false, m_candidate = false;
+    CoreSet m_prevotes;
     CoreSet m_votes;
     // Coordinator.
     std::uint64_t m_next_beat = 0, m_view_sent = 0;
