@@ -1,10 +1,11 @@
 #pragma once
 // Core membership in the monitor (docs/monitors.md, "Membership and core failure"): the shell
-// around the pure protocol of myr/monitor/membership.hpp. It turns protocol messages into mesh
-// lines, runs the coordinator's beat from the monitor's loop, and applies each new view: a
-// removed core gets no more lines (mesh_exclude), its domains count as ended (the death feed), and
-// requests waiting on it end; at monitor 0, a committed view moves the removed cores' server
-// instances to live cores (servers::cores_lost). A monitor whose own core was removed stops it.
+// around the pure protocol of myr/monitor/election.hpp (an elected coordinator: core 0 at boot).
+// It turns protocol messages into mesh lines, runs the beat and the election timers from the
+// monitor's loop, and applies each new view: a removed core gets no more lines (mesh_exclude), its
+// domains count as ended (the death feed), and requests waiting on it end; at the coordinator, a
+// committed view moves the removed cores' server instances to live cores (servers::cores_lost). A
+// monitor whose own core was removed stops it.
 //
 // Off unless kernel option monitor.heartbeat=MS (a config's [system] core_heartbeat) sets the beat
 // period: beats cost every core a wake-up per period.

@@ -70,8 +70,9 @@ bool attached(std::uint64_t to) {
     return true;
 }
 
-void send_line(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]) {
-    if (removed[to]) {
+void send_line(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words],
+               bool past_cut = false) {
+    if (removed[to] && !past_cut) {
         ++lines_dropped;
         return;
     }
@@ -250,6 +251,10 @@ bool flush() {
 }
 
 std::uint32_t queued() { return outbox_len; }
+
+void send_past_cut(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]) {
+    if (to < mesh.cores && to != mesh.core) send_line(to, type, words, true);
+}
 
 void mesh_exclude(std::uint64_t core) {
     if (core >= mesh.cores || core == mesh.core || removed[core]) return;

@@ -55,6 +55,9 @@ const urpc::MulticastTree* tree_of(std::uint64_t origin);
 // waits for it in the outbox goes, later sends to it are dropped and counted) and broadcasts pass
 // it over: a monitor forwards to a removed child's children instead.
 void mesh_exclude(std::uint64_t core);
+// Straight to `to` even when it was removed (a membership view that removes it again must reach
+// it: monitor/liveness.cpp).
+void send_past_cut(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]);
 [[nodiscard]] bool mesh_alive(std::uint64_t core);
 // Cores in the membership, this one included.
 [[nodiscard]] std::uint64_t mesh_live();

@@ -141,6 +141,7 @@ struct Export {
     Status result;  // failed: what the domain will hear
 };
 constexpr unsigned max_exports = 64;
+bool sequencer_lost;  // core 0 left the membership (core_lost): no export can be ordered any more
 Export exports[max_exports];
 std::uint64_t next_token;
 
@@ -163,6 +164,15 @@ void wake_local_domains() { (void)syscall6(abi::Sys::send_ipi, ipi_cap, mesh.cor
 // Submits e's op (add, or remove when removing); false while the replica or proxy is busy.
 bool submit(Export& e) {
     const bool add = e.state != State::removing;
+    if (sequencer_lost) {  // nothing can be ordered (core_lost): fail an add, drop a removal
+        if (add) {
+            e.state = State::failed;
+            e.result = Status::connection_lost;
+        } else {
+            e = {};
+        }
+        return false;
+    }
     e.token = ++next_token;
     if (!in_group) {
         const std::uint64_t w[urpc::payload_words] = {e.token, add ? 1u : 2u, e.domain, e.name[0], e.name[1]};
@@ -298,6 +308,12 @@ void init() {
 
 Status export_name(std::uint32_t domain, std::uint64_t n0, std::uint64_t n1) {
     if (!ready) return Status::unsupported;
+    if (sequencer_lost) {
+        // What failed when the sequencer went is said once; then like any new export.
+        for (Export& e : exports)
+            if (e.state == State::failed && e.domain == domain && e.name[0] == n0 && e.name[1] == n1) e = {};
+        return Status::connection_lost;
+    }
     if ((n0 & 0xff) == 0) return Status::invalid_argument;
     Export* slot = nullptr;
     unsigned mine = 0;
@@ -376,6 +392,25 @@ unsigned domain_ended(std::uint32_t domain) {
 
 void core_lost(std::uint64_t core) {
     if (core >= max_cores) return;
+    if (core == 0 && ready && !sequencer_lost) {
+        // The sequencer (monitor 0) is gone, and nothing takes its place yet: the table each
+        // monitor holds stays as it is (lookups go on), and every export, waiting or new, fails
+        // connection_lost instead of waiting for an order that never comes.
+        sequencer_lost = true;
+        unsigned failed = 0;
+        for (Export& e : exports) {
+            if (e.state == State::queued || e.state == State::pending) {
+                e.state = State::failed;
+                e.result = Status::connection_lost;
+                ++failed;
+            } else if (e.state == State::removing) {
+                e = {};
+            }
+        }
+        print("names: the name table's sequencer (core 0) was removed: the table stays read-only; {} exports waiting "
+              "failed, new ones fail (connection_lost)", failed);
+        return;
+    }
     // Every group monitor: the sequencer's tree no longer passes through `core`, and whatever
     // was in flight through it is asked for again (Replica::resync).
     if (in_group && endpoint && names_group && core < group_cores && (group_live[core / 64] >> (core % 64) & 1u)) {

@@ -335,7 +335,7 @@ TEST(ConfigSystem, Refused) {
 
 // Heartbeats between the monitors and the kill-core step (docs/monitors.md, "Membership and core
 // failure"): the period becomes monitor.heartbeat=MS; kill-core:N needs it, and a core that exists
-// and is not the coordinator.
+// (core 0, which runs the plan, only as the last step).
 TEST(ConfigSystem, CoreHeartbeatAndKillCore) {
     const LoadResult r = load(base + R"([system]
 monitor = "monitor"
@@ -357,7 +357,9 @@ plan = "kill-core:1"
     const std::string sys = base + "[system]\nmonitor = \"monitor\"\n";
     const std::string beat = sys + "core_heartbeat = \"100ms\"\n";
     expect_refused(sys + "plan = \"kill-core:2\"\n", "system.plan step 1", "needs heartbeats");
-    expect_refused(beat + "plan = \"kill-core:0\"\n", "system.plan step 1", "core 0 coordinates");
+    // Core 0 runs the plan: stopping it ends the plan, so it is the last step, and a majority must be left.
+    expect_refused(beat + "plan = \"kill-core:0,wait\"\n", "system.plan step 1", "the plan's last step");
+    EXPECT_TRUE(load(base + "[system]\nmonitor = \"monitor\"\ncore_heartbeat = \"100ms\"\nplan = \"wait,kill-core:0\"\n").ok());
     expect_refused(beat + "plan = \"kill-core:4\"\n", "system.plan step 1", "a core below 4");
     expect_refused(beat + "plan = \"kill-core:x\"\n", "system.plan step 1", "kill-core:N");
     expect_refused(beat + "plan = \"kill-core:\"\n", "system.plan step 1", "kill-core:N");

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace myr::config {
 namespace {
@@ -198,6 +199,23 @@ TEST(Runner, StreamsOutputAndEnforcesTimeout) {
     EXPECT_TRUE(o.timed_out);
     EXPECT_EQ(seen, "hello\n");
     EXPECT_EQ(map_qemu_outcome(o), RunExit::timeout);
+}
+
+// --until: the run ends at the first chunk after which stop() says so, and counts as a success.
+TEST(Runner, StopEndsTheRunAsASuccess) {
+    std::string seen;
+    RunRequest req;
+    req.argv = {"/bin/sh", "-c", "echo one; sleep 0.2; echo two; exec sleep 30"};
+    req.timeout_s = 20;
+    req.on_serial = [&](std::string_view s) { seen.append(s); };
+    req.stop = [&] { return seen.find("two\n") != std::string::npos; };
+    const auto t0 = std::chrono::steady_clock::now();
+    const QemuOutcome o = run_qemu(req);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+    EXPECT_TRUE(o.stopped);
+    EXPECT_FALSE(o.timed_out);
+    EXPECT_EQ(seen, "one\ntwo\n");
+    EXPECT_EQ(map_qemu_outcome(o), RunExit::success);
 }
 
 TEST(Runner, ExitStatusAndStderr) {

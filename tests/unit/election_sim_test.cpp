@@ -84,7 +84,12 @@ struct Sim : sim::Network<Msg> {
         Network::tick(
             [&](const Wire& w) {
                 Out out{this, w.to};
-                (void)members[w.to].on(w.from, w.msg, now, out);
+                if (members[w.to].on(w.from, w.msg, now, out) == Status::malformed) {
+                    // Honest cores never send a line the receiver must call malformed (the
+                    // monitors log those as an attack).
+                    ADD_FAILURE() << "core " << w.to << " refused line kind " << static_cast<int>(w.msg.kind) << " term "
+                                  << w.msg.term << " epoch " << w.msg.epoch << " from core " << w.from << " as malformed";
+                }
                 check(w.to);
             },
             [&](std::uint32_t c) {

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <sstream>
 
 namespace myr::tool {
@@ -45,6 +46,8 @@ struct RunOptions {
     bool default_system = false;  // a config without [system] runs the monitor and hello
     std::string input;         // scripted serial input (empty: stdin stays QEMU's)
     std::string prompt = "myriad> ";  // what the guest prints before it takes the next input line
+    std::string until;         // an extended regex: the run ends at the until_count-th log line it matches
+    unsigned until_count = 1;
 };
 
 struct CheckLogOptions {
@@ -182,12 +185,37 @@ int run(const RunOptions& o) {
             return static_cast<int>(RunExit::qemu_failed);
         }
     }
+    // --until: whole lines of the log, matched as they come.
+    std::optional<std::regex> until;
+    if (!o.until.empty()) {
+        try {
+            until.emplace(o.until, std::regex::extended);
+        } catch (const std::regex_error& e) {
+            fmt::print(stderr, "myriadctl: --until {}: not an extended regular expression ({})\n", o.until, e.what());
+            return bad_config;
+        }
+    }
+    std::string line;
+    unsigned matches = 0;
+    const auto watch = [&](std::string_view s) {
+        for (const char ch : s) {
+            if (ch == '\r') continue;
+            if (ch != '\n') {
+                line.push_back(ch);
+                continue;
+            }
+            if (matches < o.until_count && std::regex_search(line, *until)) ++matches;
+            line.clear();
+        }
+    };
+
     std::string captured;
     config::RunRequest req;
     req.argv = argv;
     req.timeout_s = o.gdb ? 0 : o.timeout.value_or(c.timeout_s);
     req.on_serial = [&](std::string_view s) {
         captured.append(s);
+        if (until) watch(s);
         if (log_file) log_file.write(s.data(), static_cast<std::streamsize>(s.size())).flush();
         if (!o.quiet) {
             std::fwrite(s.data(), 1, s.size(), stdout);
@@ -196,12 +224,14 @@ int run(const RunOptions& o) {
     };
     req.on_stderr = [](std::string_view s) { std::fwrite(s.data(), 1, s.size(), stderr); };
     if (pacer) req.input = [&](std::string_view s) { return pacer->on_output(s); };
+    if (until) req.stop = [&] { return matches >= o.until_count; };
 
     const config::QemuOutcome outcome = config::run_qemu(req);
     const RunExit status = config::map_qemu_outcome(outcome);
     int rc = static_cast<int>(status);
     if (status == RunExit::timeout)
         fmt::print(stderr, "myriadctl: timeout after {} s: QEMU killed\n", req.timeout_s);
+    if (outcome.stopped && !o.quiet) fmt::print(stderr, "myriadctl: --until matched a line: QEMU stopped\n");
     else if (!outcome.started)
         fmt::print(stderr, "myriadctl: cannot start {}\n", argv[0]);
     if (status != RunExit::success)
@@ -292,6 +322,11 @@ void register_run(CLI::App& app, Context& ctx) {
                   "scripted serial input: send FILE's lines (escapes \\e, \\xHH, \\\\) one per prompt, "
                   "then run on until the guest ends or the timeout")
         ->check(CLI::ExistingFile);
+    r->add_option("--until", ro->until,
+                  "end the run (exit 0) at the first serial line this extended regex matches, e.g. when the "
+                  "plan cannot end it (its core was stopped)");
+    r->add_option("--until-count", ro->until_count, "with --until: end at the N-th line it matches (default 1)")
+        ->check(CLI::Range(1u, 1000000u));
     r->add_option("--prompt", ro->prompt, "with --input: the text the guest prints before each line (default \"myriad> \")");
     r->add_option("--qemu-arg", ro->qemu_args, "raw QEMU argument appended last (repeatable), e.g. --qemu-arg=-icount --qemu-arg=shift=0")
         ->allow_extra_args(false);

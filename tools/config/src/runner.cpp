@@ -14,6 +14,7 @@ namespace myr::config {
 
 RunExit map_qemu_outcome(const QemuOutcome& o) {
     if (!o.started) return RunExit::qemu_failed;
+    if (o.stopped) return RunExit::success;
     if (o.timed_out) return RunExit::timeout;
     if (!o.exited) return RunExit::no_status;
     if (o.exit_code == qemu_exit_code(GuestExit::success)) return RunExit::success;
@@ -164,6 +165,10 @@ QemuOutcome run_qemu(const RunRequest& req) {
         if (r < 0 && errno != EINTR) break;
         if (r <= 0) continue;
         if (fds[0] >= 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) drain(fds[0], on_serial, &serial_count);
+        if (req.stop && req.stop()) {
+            out.stopped = true;
+            break;
+        }
         if (fds[1] >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
             drain(fds[1], [&](std::string_view s) {
                 out.stderr_text.append(s);
@@ -173,7 +178,7 @@ QemuOutcome run_qemu(const RunRequest& req) {
     out.serial_bytes = serial_count;
 
     int status = 0;
-    if (out.timed_out) {
+    if (out.timed_out || out.stopped) {
         ::kill(pid, SIGTERM);
         for (int i = 0; i < 20 && ::waitpid(pid, &status, WNOHANG) == 0; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));

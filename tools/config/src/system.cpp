@@ -324,8 +324,10 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                 const std::string n_text = step.substr(10);
                 if (!all_digits(n_text) || n_text.size() > 6 || std::stoul(n_text) >= cpus)
                     issues.push_back({key, "'" + step + "' must be kill-core:N with N a core below " + std::to_string(cpus)});
-                else if (std::stoul(n_text) == 0)
-                    issues.push_back({key, "core 0 coordinates the membership and runs the plan: kill-core:0 is not survived"});
+                else if (std::stoul(n_text) == 0 && cpus < 3)
+                    issues.push_back({key, "kill-core:0 needs 3 CPUs or more: the cores left must be a majority to elect a coordinator"});
+                else if (std::stoul(n_text) == 0 && comma != p.size())
+                    issues.push_back({key, "kill-core:0 stops the core that runs the plan: it must be the plan's last step"});
                 if (!heartbeats)
                     issues.push_back({key, "kill-core needs heartbeats between the monitors: set system.core_heartbeat (e.g. \"100ms\")"});
             } else if (step.rfind("unmap:", 0) == 0) {

@@ -119,6 +119,7 @@ public:
 
     [[nodiscard]] bool is_coordinator() const { return m_leader == m_self && !m_excluded; }
     [[nodiscard]] std::uint32_t coordinator() const { return m_leader; }  // none while unknown
+    [[nodiscard]] std::uint64_t heard_at() const { return m_heard; }     // the last line from a coordinator
     [[nodiscard]] std::uint64_t term() const { return m_term; }
     [[nodiscard]] std::uint64_t epoch() const { return m_view.epoch; }
     [[nodiscard]] std::uint64_t view_term() const { return m_view.term; }
@@ -200,7 +201,9 @@ public:
             if (m_votes.count() * 2 > view().count()) win(now, out);
             return Status::ok;
         case Kind::beat:
-            if (m.epoch != epoch() || m_tree.parent(m_self) != from) return ignore(Status::malformed);
+            // A view not installed yet (its beats can overtake it through the tree), or an old one.
+            if (m.epoch != epoch() || m.term != view_term()) return ignore(Status::out_of_range);
+            if (m_tree.parent(m_self) != from) return ignore(Status::malformed);
             if (m.value <= m_beat.seq) return ignore(Status::out_of_range);
             m_beat.seq = m.value;
             heard(now);
@@ -209,7 +212,8 @@ public:
             check_children(out);
             return Status::ok;
         case Kind::beat_ack:
-            if (m.epoch != epoch() || !m_tree.reaches(from) || m_tree.parent(from) != m_self || !m_beat.answered(from, m.value))
+            if (m.epoch != epoch() || m.term != view_term()) return ignore(Status::out_of_range);
+            if (!m_tree.reaches(from) || m_tree.parent(from) != m_self || !m_beat.answered(from, m.value))
                 return ignore(Status::malformed);
             return Status::ok;
         case Kind::suspect: {

@@ -29,8 +29,9 @@
 //
 // Every live member ends in the same view, whatever crashed where in the tree: the coordinator
 // decides every view alone and the channels are FIFO and lossless. What it does not survive: the
-// coordinator's own death (no election; core 0 holds the console and runs the plan). election.hpp
-// is this protocol with an elected coordinator, tested on the host, not run by the monitors yet.
+// coordinator's own death (no election). election.hpp is this protocol with an elected
+// coordinator: the monitors run that one; this one stays as the simpler baseline its tests and
+// the hosted runtime compare with.
 #include <myr/result.hpp>
 #include <myr/urpc/multicast.hpp>
 

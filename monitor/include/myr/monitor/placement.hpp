@@ -1,6 +1,6 @@
 #pragma once
 // Where the server instances of cores the membership removed start again (docs/monitors.md,
-// "Membership and core failure"). Monitor 0 decides, once the removal is committed (every live
+// "Membership and core failure"). The coordinator decides, once the removal is committed (every live
 // monitor applied the view that drops the cores, so none of them still talks to an instance
 // there); the chosen core's monitor starts the instance as a restart of it. Pure and
 // freestanding: the guest monitor (monitor/supervise.cpp) and the simulation of membership and

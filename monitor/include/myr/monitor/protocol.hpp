@@ -90,18 +90,21 @@ enum ReplType : std::uint8_t {
     repl_last = repl_go,
 };
 
-// Core membership (monitor/liveness.cpp, myr/monitor/membership.hpp, docs/monitors.md "Membership
-// and core failure"): a block of its own between replication's (32..38) and the domain operations.
+// Core membership with an elected coordinator (monitor/liveness.cpp, myr/monitor/election.hpp,
+// docs/monitors.md "Membership and core failure"): a block of its own between replication's
+// (32..38) and the domain operations. Every line carries the sender's term first.
 enum MemberType : std::uint8_t {
-    member_beat = 40,      // [epoch, beat]               parent -> child, down the current view's tree
-    member_beat_ack = 41,  // [epoch, beat]               child -> parent
-    member_suspect = 42,   // [epoch, core]               parent of `core` -> monitor 0
-    member_view = 43,      // [epoch, members bits 0-63, 64-127, 128-191, 192-255]  monitor 0 -> old view
-    member_view_ack = 44,  // [epoch]                     -> monitor 0
+    member_beat = 40,      // [term, epoch, beat]         parent -> child, down the current view's tree
+    member_beat_ack = 41,  // [term, epoch, beat]         child -> parent
+    member_suspect = 42,   // [term, epoch, core | cut bit]  parent of `core` (or a core that cut it) -> coordinator
+    member_view = 43,      // [term, epoch, view's term, members bits 0-63, 64-127, 128-191, 192-255]
+                           //                             coordinator -> every core of its view before
+    member_view_ack = 44,  // [term, epoch, view's term]  -> coordinator
     core_stop_req = 45,    // []                          monitor 0 -> a core: stop (plan step kill-core)
-    member_commit = 46,    // [epoch]                     monitor 0 -> the view: every live core installed it
+    member_commit = 46,    // [term, epoch, view's term]  coordinator -> the view: every live core installed it
+    member_elect = 47,     // [kind (election::Kind vote_req 7, vote 8, prevote_req 9, prevote 10), term, epoch, value]
     member_first = member_beat,
-    member_last = member_commit,
+    member_last = member_elect,
 };
 
 // Servers and program arguments (monitor/servers.cpp, docs/monitors.md "Program arguments"): a

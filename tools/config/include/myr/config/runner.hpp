@@ -13,6 +13,7 @@ namespace myr::config {
 struct QemuOutcome {
     bool started = false;        // fork+exec succeeded
     bool timed_out = false;      // we killed it at the deadline
+    bool stopped = false;        // we killed it because request.stop said so
     bool exited = false;         // exited normally (else killed by a signal)
     int exit_code = 0;           // when exited
     int signal = 0;              // when !exited
@@ -20,7 +21,7 @@ struct QemuOutcome {
     std::string stderr_text;     // what QEMU wrote to stderr
 };
 
-// success<<1|1 -> success, check_failed<<1|1 -> check_failed, panic<<1|1 -> panic; a timeout ->
+// Stopped on request -> success; success<<1|1 -> success, check_failed<<1|1 -> check_failed, panic<<1|1 -> panic; a timeout ->
 // timeout; not started, or exit 1 with no serial output (QEMU refusing its command line: the
 // guest cannot produce 1 except by writing 0 to the port, and it prints before that) ->
 // qemu_failed; anything else -> no_status.
@@ -36,6 +37,9 @@ struct RunRequest {
     // stdio) is a pipe instead of ours; after each serial chunk (after on_serial) the bytes this
     // returns are written to it. The pipe stays open until QEMU ends: QEMU never sees EOF.
     std::function<std::string(std::string_view)> input;
+    // Asked after each chunk of serial output: true ends the run there (QEMU is killed as at the
+    // deadline; outcome.stopped). myriadctl run --until.
+    std::function<bool()> stop;
 };
 
 // Blocks until QEMU ends (or is killed at the deadline: SIGTERM, then SIGKILL after 2 s).
