@@ -1,7 +1,9 @@
 // The monitors' name table (names.hpp, docs/monitors.md "Names").
 //
 // Group monitors (cores 0..63) each hold a replica (myr::repl::Endpoint<Registry>, object id
-// names_object on the wire) in one sequencer group with monitor 0 as the sequencer. A core of the
+// names_object on the wire) in one sequencer group with monitor 0 as the sequencer at boot (when
+// the membership removes the sequencer's core, the lowest live group core takes over:
+// Replica::sequencer_gone). A core of the
 // group submits its domains' exports (add) and, when a domain ends, the removal of its names
 // (remove) itself. A core beyond the group ("outer" core) has no replica: it forwards both to its
 // proxy, a group core on its node where there is one (names_fwd, answered by names_fwd_reply),
@@ -141,7 +143,6 @@ struct Export {
     Status result;  // failed: what the domain will hear
 };
 constexpr unsigned max_exports = 64;
-bool sequencer_lost;  // core 0 left the membership (core_lost): no export can be ordered any more
 Export exports[max_exports];
 std::uint64_t next_token;
 
@@ -164,15 +165,6 @@ void wake_local_domains() { (void)syscall6(abi::Sys::send_ipi, ipi_cap, mesh.cor
 // Submits e's op (add, or remove when removing); false while the replica or proxy is busy.
 bool submit(Export& e) {
     const bool add = e.state != State::removing;
-    if (sequencer_lost) {  // nothing can be ordered (core_lost): fail an add, drop a removal
-        if (add) {
-            e.state = State::failed;
-            e.result = Status::connection_lost;
-        } else {
-            e = {};
-        }
-        return false;
-    }
     e.token = ++next_token;
     if (!in_group) {
         const std::uint64_t w[urpc::payload_words] = {e.token, add ? 1u : 2u, e.domain, e.name[0], e.name[1]};
@@ -308,12 +300,6 @@ void init() {
 
 Status export_name(std::uint32_t domain, std::uint64_t n0, std::uint64_t n1) {
     if (!ready) return Status::unsupported;
-    if (sequencer_lost) {
-        // What failed when the sequencer went is said once; then like any new export.
-        for (Export& e : exports)
-            if (e.state == State::failed && e.domain == domain && e.name[0] == n0 && e.name[1] == n1) e = {};
-        return Status::connection_lost;
-    }
     if ((n0 & 0xff) == 0) return Status::invalid_argument;
     Export* slot = nullptr;
     unsigned mine = 0;
@@ -392,37 +378,30 @@ unsigned domain_ended(std::uint32_t domain) {
 
 void core_lost(std::uint64_t core) {
     if (core >= max_cores) return;
-    if (core == 0 && ready && !sequencer_lost) {
-        // The sequencer (monitor 0) is gone, and nothing takes its place yet: the table each
-        // monitor holds stays as it is (lookups go on), and every export, waiting or new, fails
-        // connection_lost instead of waiting for an order that never comes.
-        sequencer_lost = true;
-        unsigned failed = 0;
-        for (Export& e : exports) {
-            if (e.state == State::queued || e.state == State::pending) {
-                e.state = State::failed;
-                e.result = Status::connection_lost;
-                ++failed;
-            } else if (e.state == State::removing) {
-                e = {};
-            }
-        }
-        print("names: the name table's sequencer (core 0) was removed: the table stays read-only; {} exports waiting "
-              "failed, new ones fail (connection_lost)", failed);
-        return;
-    }
-    // Every group monitor: the sequencer's tree no longer passes through `core`, and whatever
-    // was in flight through it is asked for again (Replica::resync).
+    // Every group monitor: the trees no longer pass through `core`, and whatever was in flight
+    // through it is asked for again (Replica::resync); when it was the sequencer, the lowest live
+    // core of the group takes over (Replica::sequencer_gone: every monitor computes the same).
     if (in_group && endpoint && names_group && core < group_cores && (group_live[core / 64] >> (core % 64) & 1u)) {
         group_live[core / 64] &= ~(std::uint64_t{1} << (core % 64));
-        const std::uint16_t former = names_group->parent(0, static_cast<std::uint32_t>(mesh.core));
+        const std::uint16_t seq = endpoint->replica().sequencer();
+        const std::uint16_t former = names_group->parent(seq, static_cast<std::uint32_t>(mesh.core));
         const Status s = names_group->exclude(std::span<const std::uint8_t>(distances, std::size_t{names_nodes} * names_nodes),
                                               std::span<const std::uint64_t>(group_live));
         if (s != Status::ok) print("names: cannot rebuild the agreement's trees without core {}: {}", core, to_string(s));
-        endpoint->resync(former);
+        if (core == seq) {
+            std::uint16_t next = 0;
+            while (next < group_cores && (group_live[next / 64] >> (next % 64) & 1u) == 0) ++next;
+            if (next < group_cores) {
+                print("names: the name table's sequencer (core {}) was removed: core {} orders from now on", core, next);
+                endpoint->sequencer_gone(next, std::span<const std::uint64_t>(group_live));
+            }
+        } else {
+            endpoint->core_stopped(static_cast<std::uint16_t>(core));
+            endpoint->resync(former);
+        }
         take_completions();
     }
-    if (mesh.core != 0) return;
+    // The sequencer removes the names its domains held (reap_removed); whichever monitor orders.
     reap_core[core] = true;
     reap_pending = true;
 }
@@ -505,12 +484,13 @@ void on_note(std::uint64_t from, const urpc::Message& m) {
     if (copy_lost++ == 0) print("names: the copy of the name table is full: a name is missing here");
 }
 
-// Monitor 0 (the sequencer): the names of cores the membership removed go through the agreement
+// The sequencer (monitor 0 at boot): the names of cores the membership removed go through the agreement
 // as removals on behalf of their dead owners (nobody on those cores can ask any more), a few at a
 // time through the forwarded-op slots, until none is left.
 
 bool reap_removed() {
     if (!reap_pending || !in_group || !endpoint) return false;
+    if (endpoint->replica().sequencer() != mesh.core || endpoint->replica().taking_over()) return false;
     struct Gone {
         std::uint16_t core;
         std::uint32_t domain;

@@ -239,12 +239,12 @@ void init(const Host& h) { host = h; }
 
 bool handles(std::uint8_t type) {
     return (type >= repl_first && type <= repl_last) || (type >= r::kind_first && type <= r::forward_last) ||
-           type == r::seq_resend_kind;
+           (type >= r::seq_resend_kind && type <= r::seq_ready_kind);
 }
 
 void on_message(std::uint64_t from, const urpc::Message& m) {
     const std::uint8_t type = m.header.type;
-    if ((type >= r::kind_first && type <= r::forward_last) || type == r::seq_resend_kind) {  // replication and forwarding lines
+    if ((type >= r::kind_first && type <= r::forward_last) || (type >= r::seq_resend_kind && type <= r::seq_ready_kind)) {  // replication and forwarding lines
         const std::uint16_t id = r::packet_object(m);
         if (active && (id >> r::object_id_bits) < (spec.id >> r::object_id_bits)) {
             ++stale_lines;  // a late line of an earlier run (an abort nobody waits for): harmless

@@ -39,8 +39,10 @@ Status Group::build(const GroupConfig& config) {
 
 Status Group::exclude(std::span<const std::uint8_t> distance, std::span<const std::uint64_t> live) {
     const std::uint32_t n = m_config.cores;
-    if (live.size() * 64 < n || (live[m_config.sequencer / 64] >> (m_config.sequencer % 64) & 1u) == 0)
-        return Status::invalid_argument;
+    if (live.size() * 64 < n) return Status::invalid_argument;
+    bool any = false;
+    for (std::uint32_t c = 0; c < n; ++c) any = any || (live[c / 64] >> (c % 64) & 1u) != 0;
+    if (!any) return Status::invalid_argument;
     if (m_config.fanout == Fanout::unicast) return Status::ok;
     static constexpr std::uint8_t local_distance[1] = {10};
     if (distance.empty()) {

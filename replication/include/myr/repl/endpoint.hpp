@@ -75,6 +75,15 @@ public:
         if (is_replica()) m_replica.resync(former_parent);
         drain();
     }
+    // The sequencer stopped (Replica::sequencer_gone), or another core did (Replica::core_stopped).
+    void sequencer_gone(std::uint16_t next, std::span<const std::uint64_t> live) {
+        if (is_replica()) m_replica.sequencer_gone(next, live);
+        drain();
+    }
+    void core_stopped(std::uint16_t core) {
+        if (is_replica()) m_replica.core_stopped(core);
+        drain();
+    }
     // The replica (meaningful only when is_replica()).
     [[nodiscard]] const Replica<Obj>& replica() const { return m_replica; }
     [[nodiscard]] const ForwardStats& forward_stats() const { return m_stats; }

@@ -54,7 +54,8 @@ public:
     // A membership change: the trees of the cores left in `live` (a bit per core) are built again
     // without the others (with the same distances as build(); empty for one node), so no line
     // travels through a core that stopped. Unicast fanout needs no rebuild (a stopped core is a
-    // leaf of every tree but its own). invalid_argument when `live` lacks the sequencer.
+    // leaf of every tree but its own). invalid_argument when `live` holds no core. Without the
+    // sequencer, the replicas must be told (Replica::sequencer_gone).
     [[nodiscard]] Status exclude(std::span<const std::uint8_t> distance, std::span<const std::uint64_t> live);
 
 private:

@@ -26,6 +26,7 @@
 #include <myr/repl/wire.hpp>
 
 #include <cstdint>
+#include <span>
 
 namespace myr::repl {
 
@@ -58,6 +59,10 @@ struct ReplicaStats {
     std::uint64_t duplicates = 0;
     std::uint64_t resent = 0;
     std::uint64_t out_of_sync = 0;
+    // sequencer takeovers (sequencer_gone) this replica finished, and the updates it submitted
+    // again at their end.
+    std::uint64_t takeovers = 0;
+    std::uint64_t resubmitted = 0;
 };
 
 template <ReplicatedObject Obj>
@@ -67,7 +72,7 @@ public:
     using Res = typename Obj::Result;
 
     Replica(const Group& group, std::uint16_t self, Transport& transport)
-        : m_group(&group), m_transport(&transport), m_self(self) {}
+        : m_group(&group), m_transport(&transport), m_self(self), m_seq(group.config().sequencer) {}
     Replica(const Replica&) = delete;
     Replica& operator=(const Replica&) = delete;
 
@@ -94,6 +99,27 @@ public:
     // other protocols or at the sequencer.
     void resync(std::uint16_t former_parent);
     static constexpr std::uint32_t log_entries = 64;
+
+    // sequencer: the sequencer stopped, and the group's trees were built again without it
+    // (Group::exclude); `next`, a core of `live` (a bit per core), orders from now on. Every
+    // live replica calls this. Each stops taking the stopped sequencer's entries (late ones
+    // still in flight are dropped) and tells `next` the last index it applied; `next` fetches
+    // the entries it lacks from the replica that applied the most (from that replica's log of its
+    // last `log_entries` entries), then says from which index it goes on (seq_ready). A replica
+    // catches up to that index (resends), then submits again every update it had pending: one
+    // that some live replica applied is in the new log and completed by then, one that none did
+    // is ordered anew. Until then new updates wait here. Entries only the stopped sequencer
+    // applied are lost; an update that waited for one of them is ordered again. When `next`
+    // cannot fetch what it lacks (older than the holder's log), it stays in takeover (counted in
+    // stats().out_of_sync) rather than give one index two entries. Calling it again for a
+    // stopped `next` starts over with another.
+    void sequencer_gone(std::uint16_t next, std::span<const std::uint64_t> live);
+    // sequencer: a core other than the sequencer stopped (after Group::exclude): a takeover in
+    // progress stops waiting for it.
+    void core_stopped(std::uint16_t core);
+    [[nodiscard]] std::uint16_t sequencer() const { return m_seq; }
+    // sequencer: between sequencer_gone and this replica's catching up with the new log.
+    [[nodiscard]] bool taking_over() const { return m_takeover; }
 
     // Nothing in flight here: no pending client op, no open transaction.
     [[nodiscard]] bool idle() const { return m_pending_used == 0 && m_txns_used == 0 && m_parked_used == 0; }
@@ -190,6 +216,11 @@ private:
     void sequencer_order(std::uint16_t origin, std::uint64_t id, const Op& op);
     void sequencer_release_reads();
     void sequencer_ask_resend();
+    void sequencer_send_log(std::uint16_t to, std::uint64_t from_index);
+    void sequencer_pull_or_ready();
+    void sequencer_become_ready();
+    void sequencer_finish_takeover();
+    void sequencer_gather(std::uint64_t cores);
     // two_phase.hpp
     Status two_pc_submit(std::int32_t slot);
     Status two_pc_on(const Packet& p);
@@ -214,9 +245,24 @@ private:
     std::uint64_t m_applied = 0;    // sequencer: log entries applied (= last index)
     bool m_resync = false;          // sequencer, after resync(): entries from the sequencer accepted, gaps asked for
     std::uint64_t m_asked_at = ~0ull;  // m_applied when this replica last asked for a resend
+    std::uint64_t m_seen = 0;          // the highest index that reached us past a gap
+    static constexpr std::uint64_t resend_end = 1;  // seq_resend's id: the end of a resend
     std::uint16_t m_former[4] = {0xffff, 0xffff, 0xffff, 0xffff};  // parents before tree changes
     std::uint32_t m_formers = 0;
-    Packet m_log[log_entries] = {}; // the sequencer: its last entries, by index % log_entries
+    Packet m_log[log_entries] = {}; // the last entries applied here, by index % log_entries
+    // The sequencer, and its takeover (sequencer_gone): the cores whose sequencers stopped (their
+    // entries are taken only from the new sequencer), the live cores then; at the new sequencer,
+    // the cores whose last index it still waits for and who applied the most; at a replica, the
+    // index the new log goes on from (once known).
+    std::uint16_t m_seq = 0xffff;
+    bool m_takeover = false, m_pulling = false, m_ready_known = false;
+    std::uint64_t m_dead = 0, m_live = 0, m_gather = 0;
+    std::uint64_t m_best = 0, m_ready_index = 0;
+    std::uint16_t m_best_from = 0;
+    // Last indexes that reached this core before its own sequencer_gone named it.
+    std::uint64_t m_early = 0, m_early_best = 0;
+    std::uint16_t m_early_from = 0;
+    std::uint64_t m_told[max_cores] = {};  // the new sequencer: each replica's last index
     std::uint64_t m_next_seq = 0;   // per-origin request numbers
     Pending m_pending[max_pending] = {};
     std::uint32_t m_pending_used = 0;

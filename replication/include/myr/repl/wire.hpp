@@ -34,6 +34,8 @@ enum class Kind : std::uint8_t {
     owner_request = 0x49,  // origin -> owner core (2pc coordinated by the owner)
     owner_reply = 0x4a,    // owner -> origin: aux = Status, body = result
     seq_resend = 0x4d,     // seq_resend_kind below
+    seq_state = 0x4e,      // takeover (seq_state_kind below)
+    seq_ready = 0x4f,
 };
 inline constexpr std::uint8_t kind_first = 0x40;
 inline constexpr std::uint8_t kind_last = 0x4a;
@@ -42,8 +44,14 @@ inline constexpr std::uint8_t kind_last = 0x4a;
 // or answers with this kind (aux = its oldest index) when that is too old. Outside the range
 // above: 0x4b and 0x4c are endpoint.hpp's forwarding lines.
 inline constexpr std::uint8_t seq_resend_kind = 0x4d;
+// The sequencer stopped (Replica::sequencer_gone): every replica -> the new sequencer, aux = the
+// last index it applied (origin = the replica); or the new sequencer -> a replica, asking for
+// that again (origin = the new sequencer). Then the new sequencer -> every replica: seq_ready,
+// aux = the index the new log goes on from.
+inline constexpr std::uint8_t seq_state_kind = 0x4e;
+inline constexpr std::uint8_t seq_ready_kind = 0x4f;
 [[nodiscard]] constexpr bool is_packet_kind(std::uint8_t t) {
-    return (t >= kind_first && t <= kind_last) || t == seq_resend_kind;
+    return (t >= kind_first && t <= kind_last) || (t >= seq_resend_kind && t <= seq_ready_kind);
 }
 
 struct Packet {
