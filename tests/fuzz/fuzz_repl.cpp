@@ -52,7 +52,11 @@ void drive(const Group& group, std::uint16_t self, const std::uint8_t* data, std
         std::memcpy(&m.header.flags, data + off + 4, 1);
         std::memcpy(m.words, data + off + 2 + 8, sizeof m.words);
         if (sel & 1) {  // plausible
-            m.header.type = static_cast<std::uint8_t>(kind_first + m.header.type % (kind_last - kind_first + 1));
+            // Every kind a replica takes: 0x40..0x4a, and the resync and takeover lines 0x4d..0x4f.
+            constexpr unsigned kinds = (kind_last - kind_first + 1) + (seq_ready_kind - seq_resend_kind + 1);
+            const unsigned k = m.header.type % kinds;
+            m.header.type = static_cast<std::uint8_t>(k <= kind_last - kind_first ? kind_first + k
+                                                                                 : seq_resend_kind + (k - (kind_last - kind_first + 1)));
             m.header.length = packet_length;
             m.header.flags = urpc::frag_single;
             Packet p = *decode(m);
@@ -67,6 +71,12 @@ void drive(const Group& group, std::uint16_t self, const std::uint8_t* data, std
                 to_words(op, p.body);
             }
             encode(p, m.words);
+        }
+        if ((sel & 0xe0) == 0xe0) {
+            // The membership's calls: the sequencer stopped (a new one named), or another core.
+            const std::uint64_t live[1] = {~std::uint64_t{0}};
+            if (sel & 16) replica.sequencer_gone(static_cast<std::uint16_t>(m.words[2] % n), live);
+            else replica.core_stopped(static_cast<std::uint16_t>(m.words[2] % n));
         }
         if (sel & 16) {
             (void)replica.submit(make(m.words[1]), off);

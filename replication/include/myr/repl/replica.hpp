@@ -259,9 +259,6 @@ private:
     std::uint64_t m_dead = 0, m_live = 0, m_gather = 0;
     std::uint64_t m_best = 0, m_ready_index = 0;
     std::uint16_t m_best_from = 0;
-    // Last indexes that reached this core before its own sequencer_gone named it.
-    std::uint64_t m_early = 0, m_early_best = 0;
-    std::uint16_t m_early_from = 0;
     std::uint64_t m_told[max_cores] = {};  // the new sequencer: each replica's last index
     std::uint64_t m_next_seq = 0;   // per-origin request numbers
     Pending m_pending[max_pending] = {};

@@ -101,13 +101,13 @@ void Replica<Obj>::sequencer_gone(std::uint16_t next, std::span<const std::uint6
     m_resync = true;
     m_asked_at = ~0ull;
     if (m_self == next) {
-        sequencer_gather(m_live & ~(std::uint64_t{1} << m_self) & ~m_early);
-        if (m_early_best > m_best && (m_live >> m_early_from & 1u)) {
-            m_best = m_early_best;
-            m_best_from = m_early_from;
-        }
-        m_early = m_early_best = 0;
-        if (m_gather == 0 && !m_pulling && m_takeover) sequencer_pull_or_ready();
+        // Ask every live replica for its last index: one that was told of the takeover before
+        // us sent it already, and we refused it then (no takeover of ours yet); the others send
+        // it when told, and answer this once they are.
+        for (std::uint32_t c = 0; c < m_group->cores(); ++c)
+            if (c != m_self && (m_live >> c & 1u)) send(static_cast<std::uint16_t>(c), packet(Kind::seq_state, m_self, m_self, 0, 0));
+        sequencer_gather(m_live & ~(std::uint64_t{1} << m_self));
+        if (m_gather == 0) sequencer_pull_or_ready();
         return;
     }
     send(next, packet(Kind::seq_state, m_self, next, 0, m_applied));
@@ -265,14 +265,17 @@ Status Replica<Obj>::sequencer_on(const Packet& p) {
         send(p.origin, packet(Kind::seq_read_index, p.origin, seq, p.id, m_applied));
         return Status::ok;
     case Kind::seq_resend: {
-        if (p.from == seq && p.origin == seq && p.root == seq && m_self != seq) {
+        if (p.from == seq && p.origin == seq && p.root == seq && m_self != seq && m_takeover) {
             // The new sequencer fetches the entries it lacks from us (sequencer_gone).
             if (p.aux == 0) return reject(Status::malformed);
             sequencer_send_log(p.from, p.aux);
             return Status::ok;
         }
         if (m_self == seq) {
-            if (p.id == resend_end && p.from == m_best_from && p.origin == m_self) return Status::ok;
+            if (p.id == resend_end && p.origin == m_self) {  // the end of what we fetched: nothing to do
+                ++m_stats.ignored;
+                return Status::ok;
+            }
             if (m_pulling && p.from == m_best_from && p.origin == m_self) {
                 // The replica that applied the most no longer holds what we lack: no index may
                 // get two entries, so this takeover stops here (counted).
@@ -282,7 +285,11 @@ Status Replica<Obj>::sequencer_on(const Packet& p) {
             }
             // Resend from p.aux on, straight to the asker, while the log holds it.
             if (p.from != p.origin || p.aux == 0) return reject(Status::malformed);
-            if (m_takeover) return Status::ok;  // it asks again once told where the new log starts
+            if (p.aux > m_applied + 1) return reject(Status::invalid_argument);  // past our log: no replica has it
+            if (m_takeover) {  // it asks again once told where the new log starts
+                ++m_stats.ignored;
+                return Status::ok;
+            }
             sequencer_send_log(p.from, p.aux);
             return Status::ok;
         }
@@ -294,6 +301,8 @@ Status Replica<Obj>::sequencer_on(const Packet& p) {
             if (m_applied < m_seen) {  // entries past the resend reached us, and some are still missing
                 m_asked_at = ~0ull;
                 sequencer_ask_resend();
+            } else {
+                ++m_stats.ignored;
             }
             return Status::ok;
         }
@@ -316,10 +325,14 @@ Status Replica<Obj>::sequencer_on(const Packet& p) {
         return Status::ok;
     }
     case Kind::seq_state: {
-        if (p.origin == p.from && m_self == seq && m_takeover && p.root == seq) {
+        if (p.origin != p.from) return reject(Status::malformed);
+        if (m_self == seq && m_takeover && p.root == seq) {
             // A replica's last index, for our takeover.
             const std::uint64_t bit = std::uint64_t{1} << p.from;
-            if ((m_gather & bit) == 0) return Status::ok;  // asked again, or late: counted once
+            if ((m_gather & bit) == 0) {  // the answer to our ask after it had told us, or late
+                ++m_stats.ignored;
+                return Status::ok;
+            }
             m_gather &= ~bit;
             m_told[p.from] = p.aux;
             if (p.aux > m_best) {
@@ -329,19 +342,14 @@ Status Replica<Obj>::sequencer_on(const Packet& p) {
             if (m_gather == 0) sequencer_pull_or_ready();
             return Status::ok;
         }
-        if (p.origin == p.from && p.from == seq && m_self != seq && m_takeover) {
-            send(seq, packet(Kind::seq_state, m_self, seq, 0, m_applied));  // the new sequencer asks again
+        if (p.from == seq && p.root == seq && m_self != seq && m_takeover) {
+            send(seq, packet(Kind::seq_state, m_self, seq, 0, m_applied));  // the new sequencer asks
             return Status::ok;
         }
-        if (p.origin == p.from && p.root == m_self && m_self != seq) {
-            // A replica's last index for a takeover by us that our own monitor has not started
-            // yet (its view is late): kept for it.
-            m_early |= std::uint64_t{1} << p.from;
-            m_told[p.from] = p.aux;
-            if (p.aux > m_early_best) {
-                m_early_best = p.aux;
-                m_early_from = p.from;
-            }
+        if (p.root == m_self || p.root == p.from) {
+            // A takeover our own monitor has not told us of yet (its view is late): the state
+            // sent to us is asked for again once we are told, and the ask is answered then.
+            ++m_stats.ignored;
             return Status::ok;
         }
         return reject(Status::malformed);

@@ -263,11 +263,12 @@ private:
         for (std::size_t i = 0; i < urpc::payload_words; ++i) m.words[i] = line.words[i];
         m_depth = line.depth;
         m_clock[dst] = std::max(m_clock[dst], line.time);
+        const std::uint64_t ignored_before = m_endpoints[dst]->replica().stats().ignored;
         const Status s = m_endpoints[dst]->on_message(src, m);
         if (line.injected) {
-            // The one injected line legitimately accepted: an abort of a transaction the
-            // replica never joined (a no-op, counted as ignored).
-            if (s == Status::ok && line.type != static_cast<std::uint8_t>(Kind::tpc_abort))
+            // An injected line may be taken only as a counted no-op (ignored): an abort of a
+            // transaction the replica never joined, a takeover line it was not told of.
+            if (s == Status::ok && m_endpoints[dst]->replica().stats().ignored == ignored_before)
                 m_injected_accepted = true;
         } else if (s != Status::ok) {
             m_genuine_rejected = true;
@@ -316,7 +317,10 @@ private:
             l.words[0] = o | (origin << 16) | ((rng() % r) << 32) | (from << 48);
             l.words[1] = make_id(static_cast<std::uint16_t>((origin + 1) % r), rng());
             for (std::size_t i = 3; i < urpc::payload_words; ++i) l.words[i] = 0;
-            l.type = static_cast<std::uint8_t>(kind_first + rng() % (kind_last - kind_first + 1));
+            constexpr unsigned kinds = (kind_last - kind_first + 1) + (seq_ready_kind - seq_resend_kind + 1);
+            const unsigned k = static_cast<unsigned>(rng() % kinds);
+            l.type = static_cast<std::uint8_t>(k <= kind_last - kind_first ? kind_first + k
+                                                                           : seq_resend_kind + (k - (kind_last - kind_first + 1)));
         }
         m_channels[std::size_t{src} * n + dst].push_back(l);
         ++m_stats.injected;
