@@ -19,6 +19,9 @@ namespace myr::monitor::liveness {
 
 void init(servers::KernelOption option);
 [[nodiscard]] bool enabled();
+// The membership's coordinator as this monitor knows it (0 at boot; el::none while an election
+// is open).
+[[nodiscard]] std::uint32_t coordinator();
 [[nodiscard]] bool handles(std::uint8_t type);
 void on_message(std::uint64_t from, const urpc::Message& m);
 // Every pass of the monitor's loop: the coordinator's beats and timeouts, commits.

@@ -253,7 +253,10 @@ bool flush() {
 std::uint32_t queued() { return outbox_len; }
 
 void send_past_cut(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]) {
-    if (to < mesh.cores && to != mesh.core) send_line(to, type, words, true);
+    if (to >= mesh.cores || to == mesh.core) return;
+    ++sent;
+    if (!removed[to]) route(mesh.core, to, type, words);  // the usual way (through relays under monitor.graph=nodes)
+    else send_line(to, type, words, true);             // straight: relays may pass over it
 }
 
 void mesh_exclude(std::uint64_t core) {

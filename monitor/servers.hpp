@@ -74,6 +74,11 @@ void on_stop_reply(std::uint64_t from, const urpc::Message& m);
 // instance (its restarts() answers 1 or more, so it recovers its state like a restarted one), and
 // that core's monitor supervises it from then on; a server under restart = never is reported lost.
 void cores_lost(const std::uint64_t* removed_bits);
+// Every monitor: the coordinator's server_placed line (each move cores_lost made, broadcast), taken
+// only from the membership's coordinator; and, at a new coordinator, the placement table it
+// starts from, logged (`placement name= replica= core=`, one line per configured instance).
+void on_placed(std::uint64_t from, const urpc::Message& m);
+void log_placement();
 
 // Whether `domain` of this core is such a server instance (MonitorOp::list reports it).
 [[nodiscard]] bool is_instance(std::uint64_t domain);

@@ -2,10 +2,12 @@
 // membership removed (servers.hpp; docs/monitors.md "Supervision", "Membership and core
 // failure"). The decisions are the pure supervision::Supervisor's (myr/monitor/supervisor.hpp).
 #include "binding.hpp"
+#include "liveness.hpp"
 #include "mesh.hpp"
 #include "servers_state.hpp"
 
 #include <myr/monitor/placement.hpp>
+#include <myr/monitor/protocol.hpp>
 #include <myr/monitor/supervisor.hpp>
 
 namespace myr::monitor::servers {
@@ -249,6 +251,7 @@ void cores_lost(const std::uint64_t* removed_bits) {
             return;
         }
         emit("server-move name={} replica={} from={} to={}", sv.name, m.index, m.from, m.to);
+        broadcast(server_placed, m.server, m.index, m.to);  // every monitor's table follows
         const std::uint64_t tag = tag_move | std::uint64_t{m.server} << 8 | m.index;
         if (m.to == mesh.core) {
             const SysResult r = start_local(sv.program, length(sv.program, name_max), ~0ull, text, len);
@@ -263,6 +266,24 @@ void cores_lost(const std::uint64_t* removed_bits) {
         }
         send_spawn(m.to, tag, sv.program, length(sv.program, name_max), text, len);
     });
+}
+
+void on_placed(std::uint64_t from, const urpc::Message& m) {
+    const std::uint64_t server = m.words[0], index = m.words[1], core = m.words[2];
+    if (!liveness::enabled() || from != liveness::coordinator() || server >= server_count ||
+        index >= configured[server].count || core >= mesh.cores) {
+        ++malformed;
+        print("server_placed [{}, {}, {}] from core {} refused: not the coordinator's, or no such instance or core",
+              server, index, core, from);
+        return;
+    }
+    configured[server].cores[index] = static_cast<std::uint16_t>(core);
+}
+
+void log_placement() {
+    for (unsigned s = 0; s < server_count; ++s)
+        for (unsigned i = 0; i < configured[s].count; ++i)
+            emit("placement name={} replica={} core={}", configured[s].name, i, configured[s].cores[i]);
 }
 
 std::uint64_t restarted_faults() { return restarted_fault_count; }

@@ -48,10 +48,6 @@ enum Type : std::uint8_t {
 // Word 6 of a broadcast line: tree_mark | origin core (monitor.cpp forwards it down the origin's
 // multicast tree); other messages leave word 6 zero.
 inline constexpr std::uint64_t tree_mark = std::uint64_t{1} << 63;
-constexpr bool is_broadcast(std::uint8_t type) {
-    return type == members || type == ping_all || type == status_req || type == census_req ||
-           type == bcast_probe || type == domain_gone || type == names_sum_req;
-}
 
 
 // Domain operations for user-space servers (monitor/binding.cpp, docs/monitors.md "Death feed,
@@ -114,7 +110,16 @@ enum ServerType : std::uint8_t {
                       // spawn_req from the same core (lines arrive in order); offset 0 starts afresh
     stop_req = 57,    // [tag, program name bytes (<= 40) in words 1..5]: kill what you started of it
     stop_reply = 58,  // [tag, 1, domain]: one killed; then [tag, 0, count]: done
+    server_placed = 59,  // [server, index, core]  the membership's coordinator -> every monitor (tree
+                         // broadcast): it moved that configured instance to `core` (servers::cores_lost);
+                         // every monitor's placement table follows, so a later coordinator has it
 };
+
+// The broadcasts (through the origin's multicast tree, word 6 = tree_mark | origin).
+constexpr bool is_broadcast(std::uint8_t type) {
+    return type == members || type == ping_all || type == status_req || type == census_req ||
+           type == bcast_probe || type == domain_gone || type == names_sum_req || type == server_placed;
+}
 
 // memserv grants as capabilities (monitor/binding.cpp, docs/servers.md, "memserv"): memserv's monitor
 // -> the holder's core's monitor, answered like kill_req (a tag the caller polls on).
