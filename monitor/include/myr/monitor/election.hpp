@@ -1,9 +1,9 @@
 #pragma once
-// Core membership that survives its coordinator (docs/faults.md, "Not done yet: core 0"): the
-// protocol of membership.hpp with the coordinator elected instead of fixed. Pure, and so far only
-// host-tested (tests/unit/election_sim_test.cpp): the monitors run membership.hpp, whose
-// coordinator is core 0, until core 0's other roles (the plan, the console, the sequencers) can
-// move too.
+// Core membership that survives its coordinator (docs/monitors.md, "An elected coordinator";
+// docs/faults.md, "Core 0 dies"): the protocol of membership.hpp with the coordinator elected
+// instead of fixed. Pure: the monitors run it (monitor/liveness.cpp), the simulation crashes and
+// stalls cores at every step (tests/unit/election_sim_test.cpp), and the hosted runtime runs it on
+// threads (membership_hosted_test).
 //
 // It is Raft (Ongaro and Ousterhout) whose log is the view: a view is a whole set of cores, not a
 // change, so a core keeps only its newest view, versioned (term, epoch) and compared in that order.
