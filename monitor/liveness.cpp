@@ -119,7 +119,7 @@ void report_coordinator() {
     former = last_other;
     emit("membership-coordinator core={} term={} epoch={} cores={}", mesh.core, member.term(), member.epoch(),
          member.view().count());
-    if (mesh.core != 0) servers::log_placement();  // what this coordinator will move lost instances from
+    servers::log_placement();  // what this coordinator will move lost instances from
 }
 
 // A committed view (every live monitor applied it): the removed cores go into the death feed
