@@ -195,16 +195,19 @@ void init(servers::KernelOption option) {
 
 bool enabled() { return on; }
 
+bool view_committed() { return on && member.committed() >= member.epoch(); }
+
 std::uint32_t coordinator() { return member.coordinator(); }
 
 bool handles(std::uint8_t type) { return type >= member_first && type <= member_last; }
 
 void on_message(std::uint64_t from, const urpc::Message& m) {
     if (m.header.type == core_stop_req) {
-        // Only monitor 0 runs the plan; monitors trust each other, but a stray line must not stop a core.
-        if (from != 0) {
+        // Only the plan's runner (the coordinator) asks; monitors trust each other, but a stray
+        // line must not stop a core.
+        if (!on || from != member.coordinator()) {
             ++malformed;
-            print("core_stop_req from core {}: only monitor 0 may ask: ignored", from);
+            print("core_stop_req from core {}: only the membership's coordinator may ask: ignored", from);
             return;
         }
         // Abruptly, as a core dies: what waits in the outbox is lost with it.
@@ -282,7 +285,11 @@ bool run_kill(const char* spec, servers::Waiter wait) {
     const std::uint64_t t0 = now_ticks();
     if (n == mesh.core) {
         // The plan's own core (the coordinator): the others elect a coordinator and remove this
-        // core (it logs coordinator-lost); the plan ends here, its later steps never run.
+        // core (it logs coordinator-lost), and the new one runs the plan's later steps (plan.cpp).
+        // This step's announcement leaves first (at most a few beats' wait), so the new runner
+        // knows this step began and does not stop core 0 again.
+        kill_deadline = t0 + 5 * ((period_ms * servers::timer_hz() + 999) / 1000);
+        wait([] { return queued() == 0 || now_ticks() >= kill_deadline; });
         emit("core-kill core={} at_tick={}", n, t0);
         emit("core-stopping core={} by=plan", mesh.core);
         (void)syscall6(abi::Sys::core_stop, kernel_cap);

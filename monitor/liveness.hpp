@@ -22,13 +22,16 @@ void init(servers::KernelOption option);
 // The membership's coordinator as this monitor knows it (0 at boot; el::none while an election
 // is open).
 [[nodiscard]] std::uint32_t coordinator();
+// Whether every live monitor applied this monitor's newest view (heartbeats on).
+[[nodiscard]] bool view_committed();
 [[nodiscard]] bool handles(std::uint8_t type);
 void on_message(std::uint64_t from, const urpc::Message& m);
 // Every pass of the monitor's loop: the coordinator's beats and timeouts, commits.
 void tick();
-// Plan step kill-core:N (monitor 0): stops core N and waits until the membership removed it; a
-// refusal (the coordinator, no heartbeats, a core that relays the name table's agreement, ...)
-// says why and returns false.
+// Plan step kill-core:N (the plan's runner, the coordinator): stops core N and waits until the
+// membership removed it; N may be the runner's own core (its successor goes on with the plan). A
+// refusal (no heartbeats, a core not in the membership, too few cores left, ...) says why and
+// returns false.
 [[nodiscard]] bool run_kill(const char* spec, servers::Waiter wait);
 
 } // namespace myr::monitor::liveness

@@ -4,7 +4,7 @@
 // monitor, answer pings, start programs for each other, set up bindings between domains
 // (binding.cpp), hold replicated objects (replication.cpp), and the boot core's monitor runs the
 // run plan (plan.cpp; default: membership, all-pairs ping, remote spawn on every core, a
-// malformed-message probe, then shutdown). Messages travel through mesh.cpp; this file holds
+// malformed-message probe, then shutdown), or the elected coordinator its rest when core 0 stops. Messages travel through mesh.cpp; this file holds
 // main, the dispatch of every message type to its part, and the loop's kernel options.
 #include "bench.hpp"
 #include "binding.hpp"
@@ -43,7 +43,10 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case census_req:
     case census_reply:
     case bcast_probe:
-    case bcast_ack: plan::on_message(from, m); break;  // the plan's rounds (plan.cpp)
+    case bcast_ack:
+    case plan_step:
+    case plan_where_req:
+    case plan_where: plan::on_message(from, m); break;  // the plan's rounds (plan.cpp)
     case spawn_req: servers::on_spawn_request(from, m); break;
     case spawn_args: servers::on_spawn_args(from, m); break;
     case stop_req: servers::on_stop_request(from, m); break;
@@ -142,6 +145,6 @@ extern "C" int main(std::uint64_t core, std::uint64_t cores, std::uint64_t base,
                 topo_ok ? &topo : nullptr});
     if (core == 0) plan::run();
     send(0, hello, core, node);
-    run_until([] { return false; });
-    __builtin_unreachable();
+    run_until([] { return plan::takeover_due(); });  // serve; the plan's runner may be removed
+    plan::take_over();
 }

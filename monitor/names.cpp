@@ -570,7 +570,7 @@ void on_sum_request(std::uint64_t from) {
 std::uint64_t summaries() { return sums; }
 
 void on_sum(std::uint64_t from, const urpc::Message& m) {
-    if (mesh.core != 0 || m.words[0] != from) {
+    if (m.words[0] != from) {  // any monitor may run a names step: the plan's runner
         ++malformed;
         print("names_sum from core {} unexpected: ignored", from);
         return;
@@ -604,8 +604,8 @@ bool run_step(std::uint64_t want, void (*collect)(std::uint64_t), void (*pause)(
     emit("names cores={} count={} agree={} digest={:#x} rounds={}", mesh.cores, sum_count_max, ok ? "yes" : "no",
          sum_digest0, round + 1);
     if (!ok)
-        print("names: {} of {} monitors disagree with monitor 0, counts {}..{}, {} unsettled{}", sum_disagree,
-              mesh_live() - 1, sum_count_min, sum_count_max, sum_unsettled, round == limit ? " (gave up waiting)" : "");
+        print("names: {} of {} monitors disagree with monitor {}, counts {}..{}, {} unsettled{}", sum_disagree,
+              mesh_live() - 1, mesh.core, sum_count_min, sum_count_max, sum_unsettled, round == limit ? " (gave up waiting)" : "");
     return ok;
 }
 

@@ -1,6 +1,9 @@
 // The run plan (docs/monitors.md, "Run plan"): the boot core's monitor reads the kernel option
 // `plan=` and runs its steps in order, each waiting in the monitor's loop (loop.hpp) for the
-// replies it asked for; a core the membership removes meanwhile is waited for no more. Also here:
+// replies it asked for; a core the membership removes meanwhile is waited for no more. With core
+// heartbeats, the runner announces each step it begins to every monitor (plan_step), and when its
+// core stops, the newly elected coordinator asks every monitor how far it heard the plan went and
+// runs the rest (docs/monitors.md, "The plan outlives its core"). Also here:
 // the message rounds those steps run, on every monitor (membership hellos, pings, spawn, status,
 // census and broadcast probes), which monitor.cpp's dispatch hands to on_message().
 #include "plan.hpp"
@@ -27,8 +30,8 @@ std::uint32_t pings_reported, pings_failed_total;
 std::uint32_t spawn_replies, spawn_failures, spawn_unknown_ok;
 std::uint32_t status_replies;
 // Every monitor's ping round: which round, pongs expected and seen, reported yet. A monitor
-// whose pongs do not all arrive reports what it has when monitor 0 asks (ping_tally).
-std::uint64_t ping_round;
+// whose pongs do not all arrive reports what it has when the plan's runner asks (ping_tally).
+std::uint64_t ping_round, ping_from;
 std::uint32_t pongs_expected, pongs_got;
 bool pings_done_sent;
 bool mute_pings;  // kernel option monitor.mute_pings=CORE: this monitor answers no ping (tests the loss count)
@@ -65,8 +68,8 @@ std::uint64_t total_lines, total_forwarded;  // monitor 0: summed from status re
 void report_pings() {
     if (pings_done_sent) return;
     pings_done_sent = true;
-    if (mesh.core != 0) {
-        send(0, ping_done, ping_round, pongs_got, pongs_expected - pongs_got);
+    if (ping_from != mesh.core) {
+        send(ping_from, ping_done, ping_round, pongs_got, pongs_expected - pongs_got);
         return;
     }
     ++pings_reported;
@@ -355,35 +358,64 @@ std::uint64_t parse_number(const char* s, bool& ok) {
     return v;
 }
 
-[[noreturn]] void run_plan() {
-    const std::uint32_t others = static_cast<std::uint32_t>(mesh.cores - 1);
-    run_until([&] { return hellos == others; });
-    node_of[0] = static_cast<std::uint32_t>(mesh.node);
-    broadcast(members, mesh.cores, mesh.node);
-    emit("monitor-up core={} node={} peers={}", mesh.core, mesh.node, others);
-
-    // Without a plan: the self-check. All-pairs ping is N x (N-1) messages; above 64 cores (the
-    // largest machine the replication agreement group takes, too) it samples instead.
-    char plan[1024] = "ping-all,spawn:hello,probe,shutdown";  // long enough for many replicate steps
-    if (mesh.cores > sample_above) {
-        const char* sampled = "ping-sample,spawn:hello,probe,shutdown";
-        for (unsigned i = 0; (plan[i] = sampled[i]) != '\0'; ++i) {}
-    }
+// The plan's text: the kernel option plan=, else the self-check. All-pairs ping is N x (N-1)
+// messages; above 64 cores (the largest machine the replication agreement group takes, too) it
+// samples instead.
+void load_plan(char (&plan)[1024]) {
+    const char* self_check = mesh.cores > sample_above ? "ping-sample,spawn:hello,probe,shutdown" : "ping-all,spawn:hello,probe,shutdown";
+    for (unsigned i = 0; (plan[i] = self_check[i]) != '\0'; ++i) {}
     (void)kernel_option("plan", plan, sizeof plan);  // else the self-check above
-    emit_whole("plan", "plan+", plan);  // the plan this run follows
-    // The replication settings this run uses (the last repl= word, as for plan=): the log says
-    // what ran, not what the config said; a long one continues on `repl+` lines.
-    char repl_settings[512] = "(none: each object's default protocol)";
-    (void)kernel_option("repl", repl_settings, sizeof repl_settings);
-    emit_whole("repl", "repl+", repl_settings);
-    emit("monitor-broadcast mode={}", tree_broadcast ? "tree" : "unicast");
-    // The configured servers (server.N= words from [[server]] tables) before the first step.
-    if (!servers::start_boot([](bool (*done)()) { run_until(done); })) plan_ok = false;
+}
+
+// ---- The plan outlives its core -----------------------------------------------------------------
+// With core heartbeats on, the runner (the membership's coordinator) tells every monitor each step
+// it begins; every monitor keeps the last it heard. When the runner's core is removed, the new
+// coordinator asks every live monitor, takes the furthest step any heard of, and runs the plan
+// from the step after it: the step the runner was in when it stopped is not run again (it may
+// have done its work), and fails the plan unless it was the one that stopped the runner's core.
+constexpr std::uint64_t max_steps = 512;  // a plan holds at most 1 023 characters
+std::uint64_t runner = 0;                 // the core running the plan, as this monitor last heard
+std::uint64_t steps_begun = 0;            // steps it began (the last one's index + 1)
+bool begun_ok = true;                     // whether the plan passed before the last of them
+Awaited where_wait;
+std::uint64_t where_most;                 // a new runner: the furthest any monitor heard
+bool where_ok;
+
+void announce(std::uint64_t index) {
+    if (!liveness::enabled()) return;
+    runner = mesh.core;
+    steps_begun = index + 1;
+    begun_ok = plan_ok;
+    broadcast(plan_step, index, plan_ok ? 1 : 0);
+}
+
+// The step the runner before us was in when its core stopped (it is not run again).
+void judge_cut(std::uint64_t index, const char* step, std::uint64_t former) {
+    bool ok = false;
+    const std::uint64_t n = starts_with(step, "kill-core:") ? parse_number(step + 10, ok) : 0;
+    if (ok && n == former) {
+        print("plan: step {} ({}) stopped core {}, which ran the plan: core {} runs the rest", index + 1, step, former,
+              mesh.core);
+        return;
+    }
+    print("plan: step {} ({}) was cut short when core {} stopped: its outcome is unknown, the plan fails", index + 1, step,
+          former);
+    plan_ok = false;
+}
+
+// Runs the steps from index `first` on (0: the whole plan); `former` is the runner before this
+// monitor when it took the plan over, else this core.
+[[noreturn]] void run_steps(char* plan, std::uint64_t first, std::uint64_t former) {
     char* p = plan;
-    while (*p) {
+    for (std::uint64_t index = 0; *p; ++index) {
         char* step = p;
         while (*p && *p != ',') ++p;
         if (*p) *p++ = '\0';
+        if (index < first) {
+            if (index + 1 == first && former != mesh.core) judge_cut(index, step, former);
+            continue;
+        }
+        announce(index);
         bool ok = true;
         if (starts_with(step, "ping-all") && step[8] == '\0') {
             step_ping(0);
@@ -413,6 +445,10 @@ std::uint64_t parse_number(const char* s, bool& ok) {
             step_broadcast();
         } else if (starts_with(step, "wait") && step[4] == '\0') {
             step_wait();
+        } else if (starts_with(step, "bench") && mesh.core != 0) {
+            // bench and bench:matrix measure from core 0's monitor (bench.cpp)
+            print("plan step '{}' runs on core 0's monitor only: refused", step);
+            plan_ok = false;
         } else if (starts_with(step, "bench") && step[5] == '\0') {
             ok = mesh.cores > 1;
             if (ok) bench::round_trip();
@@ -473,9 +509,54 @@ std::uint64_t parse_number(const char* s, bool& ok) {
     step_shutdown();  // a plan without an explicit shutdown still ends the run
 }
 
+[[noreturn]] void run_plan() {
+    const std::uint32_t others = static_cast<std::uint32_t>(mesh.cores - 1);
+    run_until([&] { return hellos == others; });
+    node_of[0] = static_cast<std::uint32_t>(mesh.node);
+    broadcast(members, mesh.cores, mesh.node);
+    emit("monitor-up core={} node={} peers={}", mesh.core, mesh.node, others);
+    char plan[1024];  // long enough for many replicate steps
+    load_plan(plan);
+    emit_whole("plan", "plan+", plan);  // the plan this run follows
+    // The replication settings this run uses (the last repl= word, as for plan=): the log says
+    // what ran, not what the config said; a long one continues on `repl+` lines.
+    char repl_settings[512] = "(none: each object's default protocol)";
+    (void)kernel_option("repl", repl_settings, sizeof repl_settings);
+    emit_whole("repl", "repl+", repl_settings);
+    emit("monitor-broadcast mode={}", tree_broadcast ? "tree" : "unicast");
+    // The configured servers (server.N= words from [[server]] tables) before the first step.
+    if (!servers::start_boot([](bool (*done)()) { run_until(done); })) plan_ok = false;
+    run_steps(plan, 0, mesh.core);
+}
+
 } // namespace
 
 namespace myr::monitor::plan {
+
+bool takeover_due() {
+    return liveness::enabled() && liveness::coordinator() == mesh.core && runner != mesh.core && !mesh_alive(runner) &&
+           liveness::view_committed();
+}
+
+void take_over() {
+    const std::uint64_t former = runner;
+    runner = mesh.core;
+    where_most = steps_begun;
+    where_ok = begun_ok;
+    where_wait.reset();
+    for (std::uint64_t c = 0; c < mesh.cores; ++c)
+        if (c != mesh.core && mesh_alive(c)) where_wait.ask(c);
+    broadcast(plan_where_req);
+    run_until([] { return where_wait.done(); });
+    plan_ok = where_ok;
+    if (topo.cores == mesh.cores)
+        for (std::uint64_t c = 0; c < mesh.cores; ++c) node_of[c] = topo.core_node[c];
+    char plan[1024];
+    load_plan(plan);
+    emit("plan-resumed core={} former={} step={} passing={}", mesh.core, former, where_most + 1, plan_ok ? "yes" : "no");
+    run_steps(plan, where_most, former);
+}
+
 
 void init(bool mute, bool rtt) {
     mute_pings = mute;
@@ -495,6 +576,7 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
         // words[0]: the round; words[1]: 0 pings every other monitor; K pings the K at distances
         // 1, 2, 4, ... 2^(K-1) (mod N, below N): ping-sample, N x K pairs instead of N x (N-1).
         ping_round = m.words[0];
+        ping_from = from;
         pongs_expected = 0;
         pongs_got = 0;
         pings_done_sent = false;
@@ -567,6 +649,27 @@ void on_message(std::uint64_t from, const urpc::Message& m) {
         ++bcast_acks;
         bcast_hops_max = m.words[1] > bcast_hops_max ? m.words[1] : bcast_hops_max;
         bcast_forwarded += m.words[2];
+        break;
+    case plan_step:
+        // Only the membership's coordinator runs the plan (a cut-off former runner may still talk).
+        if (!liveness::enabled() || from != liveness::coordinator() || m.words[0] >= max_steps) {
+            ++malformed;
+            print("plan_step {} from core {} refused: not the coordinator's, or no such step", m.words[0], from);
+            break;
+        }
+        runner = from;
+        if (m.words[0] + 1 > steps_begun) {
+            steps_begun = m.words[0] + 1;
+            begun_ok = m.words[1] != 0;
+        }
+        break;
+    case plan_where_req: send(from, plan_where, steps_begun, begun_ok ? 1 : 0); break;
+    case plan_where:
+        if (!where_wait.got(from) || m.words[0] > max_steps) break;  // not asked, or nonsense
+        if (m.words[0] > where_most) {
+            where_most = m.words[0];
+            where_ok = m.words[1] != 0;
+        }
         break;
     case census_reply:
         if (!census_wait.got(from)) break;

@@ -335,7 +335,7 @@ TEST(ConfigSystem, Refused) {
 
 // Heartbeats between the monitors and the kill-core step (docs/monitors.md, "Membership and core
 // failure"): the period becomes monitor.heartbeat=MS; kill-core:N needs it, and a core that exists
-// (core 0, which runs the plan, only as the last step).
+// once each (core 0, which runs the plan, with 3 CPUs or more; steps of core 0's monitor only before it).
 TEST(ConfigSystem, CoreHeartbeatAndKillCore) {
     const LoadResult r = load(base + R"([system]
 monitor = "monitor"
@@ -357,9 +357,14 @@ plan = "kill-core:1"
     const std::string sys = base + "[system]\nmonitor = \"monitor\"\n";
     const std::string beat = sys + "core_heartbeat = \"100ms\"\n";
     expect_refused(sys + "plan = \"kill-core:2\"\n", "system.plan step 1", "needs heartbeats");
-    // Core 0 runs the plan: stopping it ends the plan, so it is the last step, and a majority must be left.
-    expect_refused(beat + "plan = \"kill-core:0,wait\"\n", "system.plan step 1", "the plan's last step");
-    EXPECT_TRUE(load(base + "[system]\nmonitor = \"monitor\"\ncore_heartbeat = \"100ms\"\nplan = \"wait,kill-core:0\"\n").ok());
+    // Core 0 runs the plan: after it stops, the elected coordinator goes on with the plan, but the
+    // steps that run on core 0's monitor only are refused; a majority must be left.
+    EXPECT_TRUE(load(beat + "plan = \"kill-core:0,wait,status,shutdown\"\n").ok());
+    const LoadResult before = load(beat + "plan = \"bench,probe,wait,kill-core:0,broadcast\"\n");
+    EXPECT_TRUE(before.ok()) << (before.errors.empty() ? "" : before.errors[0]);
+    expect_refused(beat + "plan = \"kill-core:0,wait,bench\"\n", "system.plan step 3", "runs on core 0's monitor only");
+    expect_refused(beat + "programs = [\"spanner\"]\nplan = \"kill-core:0,unmap:2\"\n", "system.plan step 2", "runs on core 0's monitor only");
+    expect_refused(beat + "plan = \"kill-core:2,wait,kill-core:2\"\n", "system.plan step 3", "stops that core already");
     expect_refused(beat + "plan = \"kill-core:4\"\n", "system.plan step 1", "a core below 4");
     expect_refused(beat + "plan = \"kill-core:x\"\n", "system.plan step 1", "kill-core:N");
     expect_refused(beat + "plan = \"kill-core:\"\n", "system.plan step 1", "kill-core:N");

@@ -291,10 +291,16 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
             return;
         }
         std::size_t i = 0, n = 0;
+        std::set<unsigned long> killed;  // kill-core steps so far
         while (i <= p.size()) {
             const std::size_t comma = std::min(p.find(',', i), p.size());
             const std::string step = p.substr(i, comma - i);
             const std::string key = "system.plan step " + std::to_string(++n);
+            // After kill-core:0 the elected coordinator runs the plan (docs/monitors.md, "The plan
+            // outlives its core"); these steps run on core 0's monitor only.
+            if (killed.count(0) && (step.rfind("bench", 0) == 0 || step.rfind("unmap:", 0) == 0 ||
+                                    step.rfind("replicate:", 0) == 0))
+                issues.push_back({key, "'" + step + "' runs on core 0's monitor only, and an earlier step stops core 0"});
             static const std::set<std::string> simple = {"ping-all", "ping-sample", "probe", "status", "shutdown", "wait", "bench", "bench:matrix", "bench:matrix:forge", "broadcast"};
             if (simple.count(step)) {
                 if (step.rfind("bench", 0) == 0 && cpus < 2) issues.push_back({key, "'" + step + "' needs at least 2 CPUs"});
@@ -326,8 +332,8 @@ void build_system(const Draft& d, Config& c, std::vector<Issue>& issues) {
                     issues.push_back({key, "'" + step + "' must be kill-core:N with N a core below " + std::to_string(cpus)});
                 else if (std::stoul(n_text) == 0 && cpus < 3)
                     issues.push_back({key, "kill-core:0 needs 3 CPUs or more: the cores left must be a majority to elect a coordinator"});
-                else if (std::stoul(n_text) == 0 && comma != p.size())
-                    issues.push_back({key, "kill-core:0 stops the core that runs the plan: it must be the plan's last step"});
+                else if (!killed.insert(std::stoul(n_text)).second)
+                    issues.push_back({key, "'" + step + "': an earlier step stops that core already"});
                 if (!heartbeats)
                     issues.push_back({key, "kill-core needs heartbeats between the monitors: set system.core_heartbeat (e.g. \"100ms\")"});
             } else if (step.rfind("unmap:", 0) == 0) {

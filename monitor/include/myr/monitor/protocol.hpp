@@ -11,7 +11,7 @@ enum Type : std::uint8_t {
     ping_all = 3,     // [round]                       monitor 0 -> all: ping every other monitor
     ping = 4,         // [pinging core, round]
     pong = 5,         // [pinging core, round]
-    ping_done = 6,    // [round, answered, failed]     -> monitor 0 (all pongs in, or on ping_tally)
+    ping_done = 6,    // [round, answered, failed]     -> the round's origin (all pongs in, or on ping_tally)
     spawn_req = 7,    // [tag, name bytes (<= 40) in words 1..5, argument or ~0 = the core]: start a program there
                       // (its argument string: the spawn_args lines just before, else empty)
     spawn_reply = 8,  // [tag, status, domain]
@@ -35,7 +35,7 @@ enum Type : std::uint8_t {
     domain_gone = 23, // [core, domain, how]           -> all: a domain this monitor started ended (the
                       // death feed; how: as domain_status answered, docs/monitors.md "Death feed")
     names_sum_req = 24, // []                          monitor 0 -> all (plan step `names`)
-    names_sum = 25,   // [core, digest, names, exports in flight]  -> monitor 0
+    names_sum = 25,   // [core, digest, names, exports in flight]  -> the plan's runner
     names_fwd = 26,   // [token, 1 add | 2 remove, domain, name0, name1]  core >= 64 -> its proxy (names.cpp)
     names_fwd_reply = 27, // [token, status]           proxy -> core >= 64
     names_note = 28,  // [1 add | 2 remove, core, domain, name0, name1]  group core -> cores >= 64: it took effect
@@ -96,7 +96,7 @@ enum MemberType : std::uint8_t {
     member_view = 43,      // [term, epoch, view's term, members bits 0-63, 64-127, 128-191, 192-255]
                            //                             coordinator -> every core of its view before
     member_view_ack = 44,  // [term, epoch, view's term]  -> coordinator
-    core_stop_req = 45,    // []                          monitor 0 -> a core: stop (plan step kill-core)
+    core_stop_req = 45,    // []                          the coordinator (plan step kill-core) -> a core: stop
     member_commit = 46,    // [term, epoch, view's term]  coordinator -> the view: every live core installed it
     member_elect = 47,     // [kind (election::Kind vote_req 7, vote 8, prevote_req 9, prevote 10), term, epoch, value]
     member_first = member_beat,
@@ -115,10 +115,20 @@ enum ServerType : std::uint8_t {
                          // every monitor's placement table follows, so a later coordinator has it
 };
 
+// The run plan's progress (monitor/plan.cpp, docs/monitors.md "The plan outlives its core"): a
+// block of its own (93..), clear of the others. Sent only with core heartbeats on.
+enum PlanType : std::uint8_t {
+    plan_step = 93,      // [index, plan passing so far]  the plan's runner (the membership's
+                         // coordinator) -> every monitor (tree broadcast), as it begins step `index`
+    plan_where_req = 94, // []                            a new coordinator -> every monitor (tree broadcast)
+    plan_where = 95,     // [steps begun, plan passing]   -> the new coordinator: what this monitor heard
+};
+
 // The broadcasts (through the origin's multicast tree, word 6 = tree_mark | origin).
 constexpr bool is_broadcast(std::uint8_t type) {
     return type == members || type == ping_all || type == status_req || type == census_req ||
-           type == bcast_probe || type == domain_gone || type == names_sum_req || type == server_placed;
+           type == bcast_probe || type == domain_gone || type == names_sum_req || type == server_placed ||
+           type == plan_step || type == plan_where_req;
 }
 
 // memserv grants as capabilities (monitor/binding.cpp, docs/servers.md, "memserv"): memserv's monitor
