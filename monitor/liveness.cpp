@@ -119,7 +119,7 @@ void report_coordinator() {
     former = last_other;
     emit("membership-coordinator core={} term={} epoch={} cores={}", mesh.core, member.term(), member.epoch(),
          member.view().count());
-    servers::log_placement();  // what this coordinator will move lost instances from
+    servers::taking_over();  // the moves every monitor heard of, then the table it moves lost instances from
 }
 
 // A committed view (every live monitor applied it): the removed cores go into the death feed
@@ -264,6 +264,7 @@ void tick() {
     Out out;
     member.tick(now_ticks(), out);
     settle(out);
+    servers::placement_tick();
 }
 
 bool run_kill(const char* spec, servers::Waiter wait) {

@@ -52,6 +52,9 @@ void handle(std::uint64_t from, const urpc::Message& m) {
     case stop_req: servers::on_stop_request(from, m); break;
     case stop_reply: servers::on_stop_reply(from, m); break;
     case server_placed: servers::on_placed(from, m); break;
+    case placed_req: servers::on_placed_request(from); break;
+    case placed_is: servers::on_placed_is(from, m); break;
+    case placed_end: servers::on_placed_end(from); break;
     case domain_gone: binding::on_domain_gone(from, m); break;
     case names_sum_req: names::on_sum_request(from); break;
     case names_sum: names::on_sum(from, m); break;

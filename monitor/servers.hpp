@@ -78,7 +78,18 @@ void cores_lost(const std::uint64_t* removed_bits);
 // only from the membership's coordinator; and, at a new coordinator, the placement table it
 // starts from, logged (`placement name= replica= core=`, one line per configured instance).
 void on_placed(std::uint64_t from, const urpc::Message& m);
+// A monitor newly elected coordinator (liveness.cpp): asks every monitor for the moves it heard
+// of (placed_req) and takes each instance's latest, so a move whose server_placed broadcast the
+// old coordinator's stop cut short is known; until every live monitor answered (placed_end),
+// cores_lost waits. Then logs the placement table it starts from (`placement name= replica=
+// core=`, one line per configured instance).
+void taking_over();
 void log_placement();
+void on_placed_request(std::uint64_t from);
+void on_placed_is(std::uint64_t from, const urpc::Message& m);
+void on_placed_end(std::uint64_t from);
+// The coordinator, every pass of the loop: whether the answers are all in; then the moves that waited.
+void placement_tick();
 
 // Whether `domain` of this core is such a server instance (MonitorOp::list reports it).
 [[nodiscard]] bool is_instance(std::uint64_t domain);

@@ -59,6 +59,7 @@ struct Server {
     std::uint16_t count, next;  // placed instances; index of the next (start: steps add more)
     char text[max_args];
     std::uint16_t cores[max_cores];
+    std::uint16_t moves[max_cores];  // how often each instance moved (server_placed: a later move wins)
 };
 extern Server configured[max_servers];
 extern unsigned server_count;

@@ -232,7 +232,40 @@ struct Homes {
     std::uint16_t& home(unsigned s, unsigned i) { return configured[s].cores[i]; }
 };
 
+// ---- A new coordinator's placement table (servers.hpp, taking_over) ----------------------------
+namespace {
+// While it gathers every monitor's moves, removals wait in `deferred`.
+bool merging;
+std::uint64_t merge_wait[max_cores / 64], deferred[max_cores / 64];
+// Test hook (kernel option monitor.placed_only=C): the coordinator tells each move to core C
+// alone, as if its broadcast were cut short (qemu_core0_placement).
+std::uint64_t placed_only = ~0ull;
+bool placed_only_read;
+
+void tell_move(unsigned server, unsigned index, std::uint64_t to, std::uint64_t moves) {
+    if (!placed_only_read) {
+        placed_only_read = true;
+        char v[8];
+        std::uint64_t c = 0;
+        if (kernel_option("monitor.placed_only", v, sizeof v) && args::whole_decimal(v, max_cores - 1, c)) placed_only = c;
+    }
+    if (placed_only == ~0ull) broadcast(server_placed, server, index, to, moves);  // every monitor's table follows
+    else if (placed_only != mesh.core && mesh_alive(placed_only)) send(placed_only, server_placed, server, index, to, moves);
+}
+
+bool merge_done() {
+    for (std::uint64_t c = 0; c < mesh.cores; ++c)
+        if ((merge_wait[c / 64] >> (c % 64) & 1) && mesh_alive(c)) return false;
+    return true;
+}
+
+} // namespace
+
 void cores_lost(const std::uint64_t* removed_bits) {
+    if (merging) {  // the table is not whole yet: moved once every monitor answered (placement_tick)
+        for (unsigned w = 0; w < max_cores / 64; ++w) deferred[w] |= removed_bits[w];
+        return;
+    }
     auto removed = [&](std::uint32_t c) { return c < max_cores && (removed_bits[c / 64] >> (c % 64) & 1) != 0; };
     const bool have_topo = topo.cores == mesh.cores;
     const placement::Topology t{static_cast<std::uint32_t>(mesh.cores), have_topo ? static_cast<std::uint32_t>(topo.nodes) : 1,
@@ -251,7 +284,7 @@ void cores_lost(const std::uint64_t* removed_bits) {
             return;
         }
         emit("server-move name={} replica={} from={} to={}", sv.name, m.index, m.from, m.to);
-        broadcast(server_placed, m.server, m.index, m.to);  // every monitor's table follows
+        tell_move(m.server, m.index, m.to, ++sv.moves[m.index]);
         const std::uint64_t tag = tag_move | std::uint64_t{m.server} << 8 | m.index;
         if (m.to == mesh.core) {
             const SysResult r = start_local(sv.program, length(sv.program, name_max), ~0ull, text, len);
@@ -268,16 +301,70 @@ void cores_lost(const std::uint64_t* removed_bits) {
     });
 }
 
+namespace {
+// One move of an instance, heard from the coordinator or, at a new one, from any monitor: the
+// later move (more moves) wins; false when it names no instance or core.
+bool take_move(std::uint64_t server, std::uint64_t index, std::uint64_t core, std::uint64_t moves) {
+    if (server >= server_count || index >= configured[server].count || core >= mesh.cores || moves > 0xffff) return false;
+    Server& s = configured[server];
+    if (moves > s.moves[index]) {
+        s.cores[index] = static_cast<std::uint16_t>(core);
+        s.moves[index] = static_cast<std::uint16_t>(moves);
+    }
+    return true;
+}
+} // namespace
+
 void on_placed(std::uint64_t from, const urpc::Message& m) {
     const std::uint64_t server = m.words[0], index = m.words[1], core = m.words[2];
-    if (!liveness::enabled() || from != liveness::coordinator() || server >= server_count ||
-        index >= configured[server].count || core >= mesh.cores) {
+    if (!liveness::enabled() || from != liveness::coordinator() || !take_move(server, index, core, m.words[3])) {
         ++malformed;
         print("server_placed [{}, {}, {}] from core {} refused: not the coordinator's, or no such instance or core",
               server, index, core, from);
-        return;
     }
-    configured[server].cores[index] = static_cast<std::uint16_t>(core);
+}
+
+void taking_over() {
+    merging = true;
+    for (unsigned w = 0; w < max_cores / 64; ++w) merge_wait[w] = 0;
+    for (std::uint64_t c = 0; c < mesh.cores; ++c)
+        if (c != mesh.core && mesh_alive(c)) merge_wait[c / 64] |= std::uint64_t{1} << (c % 64);
+    broadcast(placed_req);
+}
+
+void on_placed_request(std::uint64_t from) {
+    std::uint64_t n = 0;
+    for (unsigned s = 0; s < server_count; ++s)
+        for (unsigned i = 0; i < configured[s].count; ++i)
+            if (configured[s].moves[i]) send(from, placed_is, s, i, configured[s].cores[i], configured[s].moves[i]), ++n;
+    send(from, placed_end, n);
+}
+
+void on_placed_is(std::uint64_t from, const urpc::Message& m) {
+    const bool asked = from < mesh.cores && (merge_wait[from / 64] >> (from % 64) & 1);
+    if (!merging || !asked || !take_move(m.words[0], m.words[1], m.words[2], m.words[3])) {
+        ++malformed;
+        print("placed_is [{}, {}, {}, {}] from core {} refused: not asked, or no such instance or core", m.words[0],
+              m.words[1], m.words[2], m.words[3], from);
+    }
+}
+
+void on_placed_end(std::uint64_t from) {
+    if (from < mesh.cores) merge_wait[from / 64] &= ~(std::uint64_t{1} << (from % 64));
+}
+
+void placement_tick() {
+    if (!merging || !merge_done()) return;
+    merging = false;
+    log_placement();
+    std::uint64_t waiting[max_cores / 64];
+    bool any = false;
+    for (unsigned w = 0; w < max_cores / 64; ++w) {
+        waiting[w] = deferred[w];
+        deferred[w] = 0;
+        any = any || waiting[w] != 0;
+    }
+    if (any) cores_lost(waiting);
 }
 
 void log_placement() {

@@ -8,7 +8,9 @@ replicas at once when there are three or more, or a client killed mid-run; EVENT
 --crashes crashes of kvstore replicas (and, with --nameserv P, of nameserv replicas instead for a share P
 of the events: the sequencer half the time) were injected. With --core-deaths P, a share P of the boots
 ends its faults by stopping a whole core (kill-core:, the config needs core_heartbeat): a backup's
-core half the time, else a client's. Every boot is
+core half the time, else a client's; with --core0 Q, a share Q of those stops core 0 instead (the
+coordinator, the plan's runner and the name table's sequencer: the monitors elect another, which
+finishes the plan). Every boot is
 checked: each client's counter against its acknowledged and uncertain increments, every
 acknowledged put readable with its value, no swap done twice, each client's two-key transactions
 all or nothing (every read sees both keys' sum unchanged, the units moved between the acknowledged
@@ -202,6 +204,13 @@ def detections(log):
     return [int(v) for v in re.findall(r"^core-lost core=\d+ epoch=\d+ detect_ms=(\d+) ", log, re.M)]
 
 
+def coordinator_losses(log):
+    """Each stop of the coordinator's own core (core 0): from the last line the new coordinator
+    heard from it to the commit of the view without it, in ms of the new coordinator's clock
+    (`coordinator-lost ... silent_ms=`)."""
+    return [int(v) for v in re.findall(r"^coordinator-lost core=\d+ term=\d+ epoch=\d+ silent_ms=(\d+) ", log, re.M)]
+
+
 def summary(rows, role, span="crash to serving again"):
     sel = sorted(r[1] for r in rows if r[0] == role)
     calls = sorted(r[2] for r in rows if r[0] == role and r[2] is not None)
@@ -226,7 +235,7 @@ def check(log, targets, died=None):
                       set(re.findall(r"kvload core=(\d+) ops=", log))),
         "restarts": len(re.findall(r"^server-restart name=kvstore ", log, re.M)) +
                     len(re.findall(r"^server-moved name=kvstore ", log, re.M)),
-        "core_deaths": len(re.findall(r"^core-lost core=", log, re.M)),
+        "core_deaths": len(re.findall(r"^(core-lost|coordinator-lost) core=", log, re.M)),
         "down": len(re.findall(r"^server-down name=kvstore ", log, re.M)),
         "panics": len(re.findall(r"panic", log)),
         "clients": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0, "conflicts": 0, "retried": 0,
@@ -267,7 +276,16 @@ def check(log, targets, died=None):
     if died is not None:
         # The membership must remove the core; a replica there counts as crashed and must come
         # back on another core (server-moved), with the table for a backup.
-        if not re.search(rf"^core-lost core={died[0]} ", log, re.M):
+        if died[0] == 0:
+            # The coordinator's own stop: the new coordinator says how long core 0 was silent and
+            # runs the rest of the plan, to its shutdown.
+            if not re.search(r"^coordinator-lost core=0 ", log, re.M):
+                problems.append("core 0 was stopped but never removed from the membership")
+            if not re.search(r"^plan-resumed core=\d+ former=0 ", log, re.M):
+                problems.append("core 0 was stopped and no other core took the plan over")
+            elif not re.search(r"^shutdown core=[1-9]\d* ", log, re.M):
+                problems.append("the plan's new runner never reached its end")
+        elif not re.search(rf"^core-lost core={died[0]} ", log, re.M):
             problems.append(f"core {died[0]} was stopped but never removed from the membership")
         if died[0] in targets:
             f["injected"] += 1
@@ -303,7 +321,7 @@ def check(log, targets, died=None):
     # crash: step of the plan or its core's stop ended it first.
     for h in re.finditer(r"kvstore: hang_after=\d+: replica (\d+) hangs", log):
         core = targets[int(h.group(1))]
-        if not re.search(rf"^(server-(hung|crashed) name=kvstore core={core}|core-lost core={core}) ", log[h.end():], re.M):
+        if not re.search(rf"^(server-(hung|crashed) name=kvstore core={core}|(core|coordinator)-lost core={core}) ", log[h.end():], re.M):
             problems.append(f"replica {h.group(1)} hung and was never ended")
     return f, problems
 
@@ -325,6 +343,8 @@ def main():
                     help="share of boots in which a replica hangs (default 0.5; needs `heartbeat` in kvstore's table)")
     ap.add_argument("--core-deaths", type=float, default=0.0,
                     help="share of boots that end their faults by stopping a whole core (needs core_heartbeat; default 0)")
+    ap.add_argument("--core0", type=float, default=0.0,
+                    help="share of those core deaths that stop core 0 (names in the monitors' table: no nameserv server; default 0)")
     ap.add_argument("--nameserv", type=float, default=0.0,
                     help="share of fault events that crash a nameserv replica instead (its table needs a restart policy)")
     ap.add_argument("--strict", action="store_true", help="losses after every replica was down at once fail the campaign (the default)")
@@ -365,13 +385,17 @@ def main():
         for part in placed.split(","):
             a, _, b = part.partition("-")
             targets += list(range(int(a), int(b or a) + 1))
-    # Cores a plan may stop: any but core 0, which coordinates the membership (docs/monitors.md,
-    # "Membership and core failure"). The first core of a node relays the name table's agreement
+    # Cores a plan may stop: any but core 0 (with --core0, core 0 too: docs/faults.md, "Core 0
+    # dies"). The first core of a node relays the name table's agreement
     # and runs that node's nameserv replica (under restart = never: lost, its clients go to
     # nameserv.0).
     stoppable = list(range(1, sockets * cores))
     if args.core_deaths > 0 and not parsed.get("system", {}).get("core_heartbeat"):
         sys.exit("faults: --core-deaths needs [system] core_heartbeat in the config")
+    # Core 0 may stop when the cores left can elect a coordinator and nothing else needs core 0:
+    # nameserv's replica 0 (the sequencer, with its kept table) does not move yet (docs/faults.md).
+    if args.core0 > 0 and (sockets * cores < 3 or any(t.get("program") == "nameserv" for t in parsed.get("server", []))):
+        sys.exit("faults: --core0 needs 3 cores or more and no nameserv [[server]] (its replica 0 dies with core 0)")
     clients = list(range(1, sockets * cores))  # spawn:kvload starts one on every core but the boot core
     # nameserv's replicas: one per node, on its first core (cores = "per-node").
     ns_table = next((t for t in parsed.get("server", []) if t.get("program") == "nameserv"), None)
@@ -382,7 +406,7 @@ def main():
     total = {"ns_crashes": 0, "boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
              "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0, "malformed": 0, "refused": 0,
              "core_deaths": 0, "replica_cores": 0, "primary_cores": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "hist_calls": 0, "hist_unknown": 0, "hist_keys": 0}
-    rows, recov, detect = [], [], []
+    rows, recov, detect, silent = [], [], [], []
     t0 = time.time()
 
     def draw(boot, remaining):
@@ -395,6 +419,8 @@ def main():
             # not on core 0 (its instance moves and recovers without its log).
             replicas = [c for c in targets[1:] + targets[:1] if c in stoppable]
             core_death = rng.choice(replicas) if replicas and rng.random() < 0.5 else rng.choice(stoppable)
+            if args.core0 > 0 and rng.random() < args.core0:  # drawn only then: seeds keep their boots
+                core_death = 0
         plan, died, n = plan_for(rng, n, args.ops, targets, (args.min_gap, args.max_gap), clients, core_death, ns)
         # A hang at a write drawn over the boot's writes (every kvload operation writes).
         hang = (rng.randrange(len(targets)), rng.randint(20, max(21, args.ops * len(clients) // 4))) if rng.random() < args.hangs else None
@@ -447,6 +473,7 @@ def main():
                 problems.append("key history: no kvhist lines")
             recov += [(boot,) + r for r in recoveries(log, targets)]
             detect += detections(log)
+            silent += coordinator_losses(log)
             if f["clients"] == 0:
                 problems.append(f"no client reported (myriadctl exit {r.returncode}: {r.stderr.strip()[-200:]})")
             else:
@@ -516,6 +543,11 @@ def main():
             d = sorted(detect)
             print(f"  core stopped to removed from the membership: {len(d)} measured, median {d[len(d) // 2]} ms, "
                   f"p90 {d[min(len(d) - 1, int(0.9 * len(d)))]}, max {d[-1]} (monitor 0's clock)")
+        if silent:
+            d = sorted(silent)
+            print(f"  core 0 (the coordinator) silent to a committed view without it: {len(d)} measured, median "
+                  f"{d[len(d) // 2]} ms, p90 {d[min(len(d) - 1, int(0.9 * len(d)))]}, max {d[-1]} (the new coordinator's clock)")
+        if detect or silent:
             for role in ("moved primary", "moved backup"):
                 print(f"  {summary(plain, role, 'start on its new core to serving')}")
         print(f"client-visible: {total['uncertain']} calls failed after the runtime's retries (uncertain), "

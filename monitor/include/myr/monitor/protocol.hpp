@@ -110,25 +110,31 @@ enum ServerType : std::uint8_t {
                       // spawn_req from the same core (lines arrive in order); offset 0 starts afresh
     stop_req = 57,    // [tag, program name bytes (<= 40) in words 1..5]: kill what you started of it
     stop_reply = 58,  // [tag, 1, domain]: one killed; then [tag, 0, count]: done
-    server_placed = 59,  // [server, index, core]  the membership's coordinator -> every monitor (tree
-                         // broadcast): it moved that configured instance to `core` (servers::cores_lost);
-                         // every monitor's placement table follows, so a later coordinator has it
+    server_placed = 59,  // [server, index, core, moves]  the membership's coordinator -> every monitor
+                         // (tree broadcast): it moved that configured instance to `core`, its
+                         // `moves`-th move (servers::cores_lost); every monitor's placement table
+                         // follows, so a later coordinator has it
 };
 
-// The run plan's progress (monitor/plan.cpp, docs/monitors.md "The plan outlives its core"): a
-// block of its own (93..), clear of the others. Sent only with core heartbeats on.
-enum PlanType : std::uint8_t {
+// Taking over from a coordinator whose core stopped (docs/monitors.md, "The plan outlives its
+// core", "Servers move"): a block of its own (93..), clear of the others. Sent only with core
+// heartbeats on.
+enum TakeoverType : std::uint8_t {
     plan_step = 93,      // [index, plan passing so far]  the plan's runner (the membership's
                          // coordinator) -> every monitor (tree broadcast), as it begins step `index`
     plan_where_req = 94, // []                            a new coordinator -> every monitor (tree broadcast)
     plan_where = 95,     // [steps begun, plan passing]   -> the new coordinator: what this monitor heard
+    placed_req = 96,     // []                            a new coordinator -> every monitor (tree broadcast):
+                         // the moves you heard of (a broadcast the old one's stop cut short)
+    placed_is = 97,      // [server, index, core, moves]  -> the new coordinator, one per instance ever moved
+    placed_end = 98,     // [lines sent]                  -> the new coordinator: that was all
 };
 
 // The broadcasts (through the origin's multicast tree, word 6 = tree_mark | origin).
 constexpr bool is_broadcast(std::uint8_t type) {
     return type == members || type == ping_all || type == status_req || type == census_req ||
            type == bcast_probe || type == domain_gone || type == names_sum_req || type == server_placed ||
-           type == plan_step || type == plan_where_req;
+           type == plan_step || type == plan_where_req || type == placed_req;
 }
 
 // memserv grants as capabilities (monitor/binding.cpp, docs/servers.md, "memserv"): memserv's monitor
