@@ -557,7 +557,6 @@ void take_over() {
     run_steps(plan, where_most, former);
 }
 
-
 void init(bool mute, bool rtt) {
     mute_pings = mute;
     bench_rtt = rtt;

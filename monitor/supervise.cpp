@@ -327,9 +327,13 @@ void on_placed(std::uint64_t from, const urpc::Message& m) {
 void taking_over() {
     merging = true;
     for (unsigned w = 0; w < max_cores / 64; ++w) merge_wait[w] = 0;
+    // One line to each monitor, not down the tree: the old coordinator is still in our view, and
+    // a broadcast it was to forward would miss its subtree.
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
-        if (c != mesh.core && mesh_alive(c)) merge_wait[c / 64] |= std::uint64_t{1} << (c % 64);
-    broadcast(placed_req);
+        if (c != mesh.core && mesh_alive(c)) {
+            merge_wait[c / 64] |= std::uint64_t{1} << (c % 64);
+            send(c, placed_req);
+        }
 }
 
 void on_placed_request(std::uint64_t from) {

@@ -292,6 +292,38 @@ TEST(ElectionSim, ACoreCutOffByAViewNeverChosenIsRemoved) {
     EXPECT_GT(reached, 0u);
 }
 
+// A candidate that lacks the newest view loses: the coordinator stops while sending the view that
+// removes core 13 (crashed), and every core gets it but core 1, the first to stand. Core 1 asks
+// for pre-votes with its older view; the others hold a newer one and refuse it, so it never takes
+// a term of its own, and core 2 (next to stand, holding the newest view) is elected and commits
+// it: the view a majority held is never undone. Without the newer-view check in the votes core 1
+// wins with its old view (it re-adds core 13 until suspected again: shown once).
+TEST(ElectionSim, ACandidateMissingTheNewestViewLoses) {
+    unsigned reached = 0;
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        Sim sim(kNodes, kPerNode, seed);
+        sim.crash_step = 30;
+        sim.crash_victims = {13};
+        bool sent = false;
+        sim.lose = [&](std::uint32_t from, std::uint32_t to, const Msg& m) {
+            if (from != 0 || m.kind != Kind::view || m.members.has(13)) return false;
+            sent = true;
+            sim.crashed[0] = true;  // stops while sending: every line but the one to core 1 left
+            return to == 1;
+        };
+        sim.run(3000);
+        const std::string what = "seed " + std::to_string(seed);
+        ASSERT_TRUE(sent) << what << ": the coordinator never proposed removing core 13";
+        EXPECT_EQ(sim.members[1].stats().won, 0u) << what << ": core 1 won with an older view";
+        reached += sim.members[1].stats().prevotes > 0;
+        sim.expect_converged(what);
+        EXPECT_NE(sim.members[2].coordinator(), 1u) << what;
+        EXPECT_FALSE(sim.members[2].view().has(13)) << what;
+        if (HasFailure()) return;
+    }
+    EXPECT_GT(reached, 0u) << "core 1 never stood: the case was not reached";
+}
+
 // Without a majority there is no takeover: core 1 alone is not a majority of {0, 1}. With three
 // cores, the two left are.
 TEST(ElectionSim, ATakeoverNeedsAMajority) {

@@ -124,8 +124,8 @@ enum TakeoverType : std::uint8_t {
                          // coordinator) -> every monitor (tree broadcast), as it begins step `index`
     plan_where_req = 94, // []                            a new coordinator -> every monitor (tree broadcast)
     plan_where = 95,     // [steps begun, plan passing]   -> the new coordinator: what this monitor heard
-    placed_req = 96,     // []                            a new coordinator -> every monitor (tree broadcast):
-                         // the moves you heard of (a broadcast the old one's stop cut short)
+    placed_req = 96,     // []                            a new coordinator -> each monitor (one line each, not
+                         // the tree: the old one may still be in it): the moves you heard of
     placed_is = 97,      // [server, index, core, moves]  -> the new coordinator, one per instance ever moved
     placed_end = 98,     // [lines sent]                  -> the new coordinator: that was all
 };
@@ -134,7 +134,7 @@ enum TakeoverType : std::uint8_t {
 constexpr bool is_broadcast(std::uint8_t type) {
     return type == members || type == ping_all || type == status_req || type == census_req ||
            type == bcast_probe || type == domain_gone || type == names_sum_req || type == server_placed ||
-           type == plan_step || type == plan_where_req || type == placed_req;
+           type == plan_step || type == plan_where_req;
 }
 
 // memserv grants as capabilities (monitor/binding.cpp, docs/servers.md, "memserv"): memserv's monitor
