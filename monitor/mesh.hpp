@@ -59,6 +59,29 @@ void mesh_exclude(std::uint64_t core);
 // it: monitor/liveness.cpp).
 void send_past_cut(std::uint64_t to, std::uint8_t type, const std::uint64_t (&words)[urpc::payload_words]);
 [[nodiscard]] bool mesh_alive(std::uint64_t core);
+
+// The cores a round still waits for: one answer each. A core the membership removes meanwhile is
+// waited for no more (its answer never comes), so a round ends whenever a core stops.
+struct Awaited {
+    std::uint64_t bits[max_cores / 64];
+    void reset() {
+        for (std::uint64_t& b : bits) b = 0;
+    }
+    void ask(std::uint64_t c) { bits[c / 64] |= std::uint64_t{1} << (c % 64); }
+    // Whether `c` is awaited.
+    [[nodiscard]] bool has(std::uint64_t c) const { return c < max_cores && (bits[c / 64] >> (c % 64) & 1u); }
+    // Whether `c` was awaited (and now is not).
+    bool got(std::uint64_t c) {
+        if (!has(c)) return false;
+        bits[c / 64] &= ~(std::uint64_t{1} << (c % 64));
+        return true;
+    }
+    [[nodiscard]] bool done() const {
+        for (std::uint64_t c = 0; c < mesh.cores; ++c)
+            if (has(c) && mesh_alive(c)) return false;
+        return true;
+    }
+};
 // Cores in the membership, this one included.
 [[nodiscard]] std::uint64_t mesh_live();
 extern std::uint64_t lines_dropped;  // sent to removed cores

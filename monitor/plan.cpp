@@ -38,27 +38,7 @@ bool mute_pings;  // kernel option monitor.mute_pings=CORE: this monitor answers
 bool bench_rtt;  // monitor 0: measure the round trip (argument bit; ./myriad bench monitors)
 std::uint32_t census_replies;
 
-// The cores a gathering step (spawn, probe, status, census) still waits for: one reply each. A
-// core the membership removes meanwhile is waited for no more (its reply never comes), so a
-// plan goes on whenever a core stops.
-struct Awaited {
-    std::uint64_t bits[max_cores / 64];
-    void reset() {
-        for (std::uint64_t& b : bits) b = 0;
-    }
-    void ask(std::uint64_t c) { bits[c / 64] |= std::uint64_t{1} << (c % 64); }
-    // Whether `c` was awaited (and now is not).
-    bool got(std::uint64_t c) {
-        if (c >= max_cores || !(bits[c / 64] >> (c % 64) & 1u)) return false;
-        bits[c / 64] &= ~(std::uint64_t{1} << (c % 64));
-        return true;
-    }
-    bool done() const {
-        for (std::uint64_t c = 0; c < mesh.cores; ++c)
-            if ((bits[c / 64] >> (c % 64) & 1u) && mesh_alive(c)) return false;
-        return true;
-    }
-};
+// The cores a gathering step (spawn, probe, status, census) still waits for (mesh.hpp).
 Awaited spawn_wait, status_wait, census_wait;
 std::uint64_t bcast_acks, bcast_hops_max, bcast_forwarded;
 std::uint64_t census_live, census_exited, census_failed, census_faulted;

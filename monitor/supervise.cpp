@@ -236,7 +236,8 @@ struct Homes {
 namespace {
 // While it gathers every monitor's moves, removals wait in `deferred`.
 bool merging;
-std::uint64_t merge_wait[max_cores / 64], deferred[max_cores / 64];
+Awaited merge_wait;  // the monitors whose moves have not all come in
+std::uint64_t deferred[max_cores / 64];
 // Test hook (kernel option monitor.placed_only=C): the coordinator tells each move to core C
 // alone, as if its broadcast were cut short (qemu_core0_placement).
 std::uint64_t placed_only = ~0ull;
@@ -251,12 +252,6 @@ void tell_move(unsigned server, unsigned index, std::uint64_t to, std::uint64_t 
     }
     if (placed_only == ~0ull) broadcast(server_placed, server, index, to, moves);  // every monitor's table follows
     else if (placed_only != mesh.core && mesh_alive(placed_only)) send(placed_only, server_placed, server, index, to, moves);
-}
-
-bool merge_done() {
-    for (std::uint64_t c = 0; c < mesh.cores; ++c)
-        if ((merge_wait[c / 64] >> (c % 64) & 1) && mesh_alive(c)) return false;
-    return true;
 }
 
 } // namespace
@@ -326,12 +321,12 @@ void on_placed(std::uint64_t from, const urpc::Message& m) {
 
 void taking_over() {
     merging = true;
-    for (unsigned w = 0; w < max_cores / 64; ++w) merge_wait[w] = 0;
+    merge_wait.reset();
     // One line to each monitor, not down the tree: the old coordinator is still in our view, and
     // a broadcast it was to forward would miss its subtree.
     for (std::uint64_t c = 0; c < mesh.cores; ++c)
         if (c != mesh.core && mesh_alive(c)) {
-            merge_wait[c / 64] |= std::uint64_t{1} << (c % 64);
+            merge_wait.ask(c);
             send(c, placed_req);
         }
 }
@@ -345,8 +340,7 @@ void on_placed_request(std::uint64_t from) {
 }
 
 void on_placed_is(std::uint64_t from, const urpc::Message& m) {
-    const bool asked = from < mesh.cores && (merge_wait[from / 64] >> (from % 64) & 1);
-    if (!merging || !asked || !take_move(m.words[0], m.words[1], m.words[2], m.words[3])) {
+    if (!merging || !merge_wait.has(from) || !take_move(m.words[0], m.words[1], m.words[2], m.words[3])) {
         ++malformed;
         print("placed_is [{}, {}, {}, {}] from core {} refused: not asked, or no such instance or core", m.words[0],
               m.words[1], m.words[2], m.words[3], from);
@@ -354,11 +348,11 @@ void on_placed_is(std::uint64_t from, const urpc::Message& m) {
 }
 
 void on_placed_end(std::uint64_t from) {
-    if (from < mesh.cores) merge_wait[from / 64] &= ~(std::uint64_t{1} << (from % 64));
+    (void)merge_wait.got(from);
 }
 
 void placement_tick() {
-    if (!merging || !merge_done()) return;
+    if (!merging || !merge_wait.done()) return;
     merging = false;
     log_placement();
     std::uint64_t waiting[max_cores / 64];
