@@ -35,6 +35,12 @@ std::uint64_t now_token = 0;
 constexpr std::size_t snapshot_size = repl::snapshot_bytes<Table>();
 static_assert(snapshot_size <= 16 * join_page, "a join takes at most 16 pages");
 std::byte join_buf[max_replicas][snapshot_size];
+// A replica > 0 that lost replica 0: the table it held then, for a new replica 0 to recover
+// (recover); kept until it joined a replica 0 again.
+std::byte frozen_buf[snapshot_size];
+// Replica 0's own clients' changes are answered once another replica holds them, or after this
+// many ticks with `timeout` (the change took effect; it may not survive a stop of core 0).
+constexpr std::uint64_t hold_limit = 500;
 
 struct Handler {
     unsigned index = 0, replicas = 1;
@@ -52,6 +58,9 @@ struct Handler {
     bool replica_known[max_replicas] = {};
     bool dropped_said[max_replicas] = {};
     std::uint64_t death_cursor = 0;
+    Waiting<OwnerReply> waiting;  // its own clients' changes not yet held by another replica
+    std::uint64_t answered_later = 0, waited_out = 0;
+    bool waiting_said = false;
     // The snapshot each joining replica reads page by page (taken at its join's first page, in
     // join_buf below: bss, not this object's data).
     std::uint32_t join_len[max_replicas] = {};
@@ -66,6 +75,8 @@ struct Handler {
     bool joined = false;       // took replica 0's snapshot (join), so exchanges may start
     bool agreement_said = false;  // said once that our digest equals replica 0's at an equal index
     std::uint64_t next_join_try = 0;
+    std::uint32_t frozen_len = 0;  // the table we held when we lost replica 0 (frozen_buf)
+    std::uint64_t frozen_applied = 0;
 
     bool is_hub() const { return index == 0; }
     const Table& table() const { return replica->object(); }
@@ -100,7 +111,7 @@ struct Handler {
         if (!upstream.connected() || stale) return Status::connection_lost;
         static Exchange req;
         static ExchangeReply reply;
-        uplink->request(req);
+        uplink->request(req, *replica);
         const Status s = upstream.call(req, reply);
         if (s == Status::out_of_range) {
             user::print("nameserv: replica {} was dropped by replica 0 (more than {} changes waited for it): no longer serving",
@@ -156,7 +167,8 @@ struct Handler {
         return Status::timeout;
     }
 
-    Status client_change(Kind kind, const Name& name, const Address& who, OwnerReply& out) {
+    Status client_change(const rpc::Caller& c, std::uint16_t code, Kind kind, const Name& name, OwnerReply& out) {
+        const Address who{c.core, c.domain};
         Table::Op op{};
         if (const Status s = make_op(kind, name, who, op); s != Status::ok) return s;
         // A domain whose death this monitor already reported must not get a name: its death is in
@@ -175,14 +187,29 @@ struct Handler {
         Table::Result r{};
         if (const Status s = change(op, r); s != Status::ok) return s;
         out.owner = address_of(r.owner);
+        // Replica 0: the change is answered once another replica holds its entry, so that a new
+        // replica 0 (this core stopped) recovers it from the others; until then the client
+        // waits (answer_later). At once while no other replica is linked (start-up, or all of
+        // them down), or when every slot waits already.
+        if (is_hub()) {
+            const std::uint64_t entry = replica->applied_index(), held = held_elsewhere(*hub);
+            if (held != no_replica && entry > held && waiting.add(c, code, r.status, out, entry, user::ticks()) == Status::ok) {
+                if (!waiting_said) {
+                    waiting_said = true;
+                    user::print("nameserv: replica 0 answers a change once another replica holds it (first: entry {}, held {})",
+                                entry, held);
+                }
+                return Status::answer_later;
+            }
+        }
         return r.status;
     }
 
     Status handle(const rpc::Caller& c, const Register& r, OwnerReply& out) {
-        return client_change(Kind::add, r.name_, Address{c.core, c.domain}, out);
+        return client_change(c, Register::op, Kind::add, r.name_, out);
     }
     Status handle(const rpc::Caller& c, const Unregister& r, OwnerReply& out) {
-        return client_change(Kind::remove, r.name_, Address{c.core, c.domain}, out);
+        return client_change(c, Unregister::op, Kind::remove, r.name_, out);
     }
     Status handle(const rpc::Caller&, const Lookup& r, OwnerReply& out) {
         if (!valid_name(r.name_)) return Status::invalid_argument;
@@ -244,6 +271,19 @@ struct Handler {
         }
         return s;
     }
+    // Replica > 0: the table it held when it lost replica 0, for a new replica 0 that has no kept
+    // table (moved off a stopped core). Read-only (names and owners, as list gives anyone), and
+    // frozen until we join a replica 0 again, so a reader cannot disturb another.
+    Status handle(const rpc::Caller&, const Recover& r, JoinReply& out) {
+        if (is_hub()) return Status::permission_denied;
+        if (frozen_len == 0) return joined ? Status::busy : Status::not_found;
+        if (r.offset >= frozen_len) return Status::out_of_range;
+        const std::uint32_t n = frozen_len - r.offset < join_page ? frozen_len - r.offset : join_page;
+        out.applied = frozen_applied;
+        out.total = frozen_len;
+        (void)out.bytes.assign(frozen_buf + r.offset, n);
+        return Status::ok;
+    }
     Status handle(const rpc::Caller&, const Hello&, rpc::Empty&) {
         if (is_hub()) return Status::permission_denied;
         return Status::ok;  // no longer sent by replica 0 (it finds replicas by their bootstrap names)
@@ -253,7 +293,10 @@ struct Handler {
                is_hub() ? 0 : uplink->diverged, serving()};
         return Status::ok;
     }
-    void closed(const rpc::Caller&) { ++closed_connections; }
+    void closed(const rpc::Caller& c) {
+        ++closed_connections;
+        waiting.forget(c);
+    }
 
     // ---- Background work between passes ----
 
@@ -269,6 +312,7 @@ struct Handler {
             if (replica_known[r] && user::alive(replica_at[r].core, replica_at[r].domain) == Status::connection_lost) {
                 replica_known[r] = false;
                 join_len[r] = 0;
+                hub->peers[r].linked = false;  // holds nothing for us any more
                 user::print("nameserv: replica {} on core {} ended: waiting for its successor", r, replica_at[r].core);
             }
             if (replica_known[r]) continue;
@@ -336,6 +380,10 @@ struct Handler {
             // link broke: its new instance numbers our lines afresh, so we join it again, with a
             // Replica rebuilt (the changes pending here were answered `timeout`).
             user::print("nameserv: replica {} lost replica 0: joining it again", index);
+            // What we held, for a new replica 0 without a kept table (recover).
+            const Result<std::size_t> n = replica->snapshot(std::span<std::byte>(frozen_buf, snapshot_size));
+            frozen_len = n.ok() ? static_cast<std::uint32_t>(*n) : 0;
+            frozen_applied = replica->applied_index();
             joined = false;
             ready = false;
             agreement_said = false;
@@ -344,6 +392,14 @@ struct Handler {
         if (!upstream.connected()) {
             const std::uint64_t now = user::ticks();
             if (now < next_upstream_try) return;
+            // Not while nobody exports the name (a new replica 0 recovering from us first): a
+            // connect would wait for it, and we would answer no recover meanwhile.
+            std::uint32_t core0 = 0, domain0 = 0;
+            if (joined_once && (user::exporter("nameserv.0", core0, domain0) != Status::ok ||
+                                user::alive(core0, domain0) == Status::connection_lost)) {
+                next_upstream_try = now + 10;
+                return;
+            }
             if (const Status s = upstream.connect("nameserv.0"); s != Status::ok) {
                 next_upstream_try = now + 100;
                 if (upstream_failures++ == 0)
@@ -391,10 +447,13 @@ struct Handler {
             return false;
         }
         joined = true;
+        joined_once = true;
+        frozen_len = 0;  // the replica 0 we joined holds it all
         user::print("nameserv: replica {} joined at entry {}: {} names in {} calls", index, applied, table().size(), calls);
         return true;
     }
     std::uint64_t next_upstream_try = 0, upstream_failures = 0;
+    bool joined_once = false;
 
     void background() {
         if (is_hub()) {
@@ -412,6 +471,93 @@ Handler handler;
 // (7 on 8s8c), one per server of node 0 that registers names (kvstore, memserv, procserv) and
 // the sessions of node 0's clients.
 rpc::Server<Interface, Handler, 16> server(handler);
+
+// Replica 0: answers its clients' changes that another replica now holds (or that waited too
+// long: `timeout`). After every pass: an exchange may have told us a replica applied more.
+void answer_waiting() {
+    if (!handler.is_hub() || handler.waiting.size() == 0) return;
+    handler.waiting.release(held_elsewhere(*handler.hub), user::ticks(), hold_limit, [](const auto& e, Status s) {
+        if (s == Status::timeout) ++handler.waited_out;
+        else ++handler.answered_later;
+        if (e.op == Register::op) (void)server.answer<Register>(e.caller, s, e.reply);
+        else (void)server.answer<Unregister>(e.caller, s, e.reply);
+    });
+}
+
+// A new replica 0 without a kept table (moved off a stopped core, or its table lost): before it
+// serves (and before it exports nameserv.0, so no replica waits to connect to it meanwhile), it
+// asks every replica i > 0 for the table it held when it lost replica 0 (recover), and takes the
+// furthest one: every change anyone was answered is in it, since replica 0 answered its own
+// clients' changes only once another replica held them, and a replica answers its clients only
+// once it applied theirs. Waits up to 5 s for every replica to answer (each either gives its
+// table, or says it holds none); a replica that does not answer in time is left out (said so).
+bool recover_from_replicas() {
+    static rpc::Client link[max_replicas];
+    static std::byte page_buf[snapshot_size], best[snapshot_size];
+    bool done[max_replicas] = {};
+    std::uint32_t best_len = 0, best_from = 0;
+    std::uint64_t best_applied = 0;
+    unsigned answered = 0, held = 0;
+    user::Backoff pause;
+    for (user::Deadline limit(500); !limit.passed() && answered + 1 < handler.replicas;) {
+        for (unsigned r = 1; r < handler.replicas; ++r) {
+            if (done[r]) continue;
+            char name[16];
+            replica_name(r, name);
+            if (!link[r].connected() && link[r].connect(name, 100) != Status::ok) continue;
+            std::uint32_t total = 0;
+            std::uint64_t applied = 0;
+            Status s = Status::ok;
+            for (std::uint32_t off = 0; s == Status::ok && (off == 0 || off < total);) {
+                JoinReply page{};
+                s = link[r].call(Recover{off}, page);
+                if (s != Status::ok) break;
+                if (off == 0) {
+                    total = page.total;
+                    applied = page.applied;
+                }
+                if (page.total != total || page.applied != applied || total > snapshot_size || page.bytes.size == 0 ||
+                    page.bytes.size > total - off) {
+                    s = Status::malformed;
+                    break;
+                }
+                for (std::uint16_t i = 0; i < page.bytes.size; ++i) page_buf[off + i] = static_cast<std::byte>(page.bytes.data[i]);
+                off += page.bytes.size;
+            }
+            if (s == Status::not_found) {  // it holds no table (a new instance itself)
+                done[r] = true;
+                ++answered;
+                continue;
+            }
+            if (s != Status::ok) continue;  // busy (it has not seen replica 0 go yet), or a broken read: again
+            done[r] = true;
+            ++answered;
+            ++held;
+            if (best_len == 0 || applied > best_applied) {
+                for (std::uint32_t i = 0; i < total; ++i) best[i] = page_buf[i];
+                best_len = total;
+                best_applied = applied;
+                best_from = r;
+            }
+        }
+        if (answered + 1 < handler.replicas) pause.wait();
+    }
+    for (unsigned r = 1; r < handler.replicas; ++r) link[r].close();
+    for (unsigned r = 1; r < handler.replicas; ++r)
+        if (!done[r]) user::print("nameserv: replica 0 had no answer from replica {} in 5 s: recovering without it", r);
+    if (best_len == 0) {
+        user::print("nameserv: replica 0 found no replica holding the table ({} of {} answered)", answered,
+                    handler.replicas - 1);
+        return false;
+    }
+    if (const Status s = handler.replica->restore(std::span<const std::byte>(best, best_len)); s != Status::ok) {
+        user::print("nameserv: replica 0 refused replica {}'s table: {}", best_from, to_string(s));
+        return false;
+    }
+    user::print("nameserv: replica 0 took the table from replica {}: {} names at entry {} ({} of {} replicas held one)",
+                best_from, handler.table().size(), handler.replica->applied_index(), held, handler.replicas - 1);
+    return true;
+}
 
 } // namespace
 
@@ -485,6 +631,12 @@ extern "C" int main(std::uint64_t arg) {
         } else if (restarted) {
             user::print("nameserv: replica 0 has no kept table ({}): its names live in its memory only", to_string(ks));
         }
+        // No kept table (moved off a stopped core, or none could be read): the other replicas
+        // hold every change anyone was answered.
+        if (restarted && !recovered && handler.replicas > 1) {
+            recovered = recover_from_replicas();
+            if (recovered) handler.persist();
+        }
         if (restarted && !recovered) user::print("nameserv: replica 0 restarted without a kept table: starting empty");
     }
     char name[16];
@@ -515,6 +667,7 @@ extern "C" int main(std::uint64_t arg) {
         bad = server.bad_requests();
         if (exit_after != 0 && handler.closed_connections >= exit_after) break;
         idle = server.poll() ? 0 : idle + 1;
+        answer_waiting();
         // Background work costs monitor calls: when idle, and every 256 busy passes; a replica > 0
         // catches up every 16 (its node's clients waiting for a name keep it busy with lookups
         // that only the entries from replica 0 can answer: at 256 a name took 30 s to arrive on
@@ -536,8 +689,9 @@ extern "C" int main(std::uint64_t arg) {
         handler.upstream.close();
     }
     user::print("nameserv: replica {} done: {} requests, {} bad, {} names, {} forwarded, {} dropped by deaths, {} lines "
-                "sent, {} refused, {} send failures, {} timed out",
+                "sent, {} refused, {} send failures, {} timed out, {} answered once held elsewhere, {} waited out",
                 handler.index, server.served(), server.bad_requests(), handler.table().size(), handler.forwarded,
-                handler.dropped, rs.sent, rs.rejected, rs.send_failures, handler.timed_out);
+                handler.dropped, rs.sent, rs.rejected, rs.send_failures, handler.timed_out, handler.answered_later,
+                handler.waited_out);
     return 0;
 }

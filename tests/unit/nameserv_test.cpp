@@ -262,7 +262,7 @@ struct Cluster {
     // One exchange from replica i; the reply is lost when lose_reply.
     Status exchange(unsigned i, bool lose_reply = false) {
         Exchange req{};
-        up[i]->request(req);
+        up[i]->request(req, *r[i]);
         ExchangeReply reply{};
         const Status s = serve_exchange(*r[0], hub, static_cast<std::uint16_t>(i), wire(req), reply,
                                         [&](const Line&) {});
@@ -340,7 +340,7 @@ TEST(NameservGroup, DivergenceIsCounted) {
     c.drain();
     EXPECT_EQ(c.up[1]->diverged, 0u);
     Exchange req{};
-    c.up[1]->request(req);
+    c.up[1]->request(req, *c.r[1]);
     ExchangeReply reply{};
     ASSERT_EQ(serve_exchange(*c.r[0], c.hub, 1, req, reply, [](const Line&) {}), Status::ok);
     ASSERT_EQ(reply.applied, c.r[1]->applied_index());
@@ -477,6 +477,150 @@ TEST(NameservGroup, ABadSnapshotIsRefused) {
     EXPECT_EQ(c.r[1]->applied_index(), 0u);
     EXPECT_EQ(start_join(*c.r[0], c.hub, 0, snap).status(), Status::permission_denied);
     EXPECT_EQ(start_join(*c.r[0], c.hub, 2, snap).status(), Status::permission_denied);
+}
+
+// ---- Replica 0 moves (a stop of its core): its answers wait for another replica ----
+
+// Replica 0 answers its own client's change only once another replica holds its entry: the
+// replica's applied index comes up with its next exchange after the entry went down, so the
+// change waits two exchanges; it is answered `timeout` after the limit, at once while no replica
+// is linked, and never to a connection that closed. A replica cannot claim more than replica 0
+// ordered, and an older, repeated request does not lower what it holds.
+TEST(NameservMove, ReplicaZeroAnswersOnceAnotherReplicaHoldsTheChange) {
+    Cluster c(3);
+    Waiting<Table::Result> waiting;
+    EXPECT_EQ(held_elsewhere(c.hub), no_replica);  // nobody linked: nothing to wait for
+    ASSERT_EQ(c.exchange(1), Status::ok);
+    EXPECT_EQ(held_elsewhere(c.hub), 0u);
+
+    const rpc::Caller client{1, 10, 3, 1, 1};
+    const Table::Result r = c.change(0, Table::add("zero", owner_of(a1)));
+    const std::uint64_t entry = c.r[0]->applied_index();
+    ASSERT_EQ(waiting.add(client, 1, r.status, r, entry, 0), Status::ok);
+    std::vector<Status> answers;
+    auto collect = [&](const auto& e, Status st) {
+        EXPECT_EQ(e.caller.connection, client.connection);
+        answers.push_back(st);
+    };
+    EXPECT_EQ(waiting.release(held_elsewhere(c.hub), 1, 100, collect), 0u);
+    ASSERT_EQ(c.exchange(1), Status::ok);  // the entry goes down; replica 1 said its old index
+    Address holder{};
+    EXPECT_EQ(lookup(c.r[1]->object(), nm("zero"), holder), Status::ok);
+    EXPECT_EQ(waiting.release(held_elsewhere(c.hub), 2, 100, collect), 0u);
+    ASSERT_EQ(c.exchange(1), Status::ok);  // now replica 0 knows replica 1 holds it
+    EXPECT_EQ(held_elsewhere(c.hub), entry);
+    EXPECT_EQ(waiting.release(held_elsewhere(c.hub), 3, 100, collect), 1u);
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0], Status::ok);
+
+    // Replica 2 links too but stays behind: the furthest replica is what counts.
+    ASSERT_EQ(c.exchange(2), Status::ok);
+    EXPECT_EQ(held_elsewhere(c.hub), entry);
+
+    // A replica no other replica hears from: `timeout` after the limit, not before.
+    (void)c.change(0, Table::add("slow", owner_of(a1)));
+    ASSERT_EQ(waiting.add(client, 1, Status::ok, r, c.r[0]->applied_index(), 10), Status::ok);
+    EXPECT_EQ(waiting.release(held_elsewhere(c.hub), 109, 100, collect), 0u);
+    EXPECT_EQ(waiting.release(held_elsewhere(c.hub), 110, 100, collect), 1u);
+    EXPECT_EQ(answers.back(), Status::timeout);
+
+    // A closed connection's change is forgotten.
+    (void)c.change(0, Table::add("gone", owner_of(a1)));
+    ASSERT_EQ(waiting.add(client, 1, Status::ok, r, c.r[0]->applied_index(), 20), Status::ok);
+    waiting.forget(rpc::Caller{1, 10, 3});
+    EXPECT_EQ(waiting.size(), 0u);
+
+    // A replica claiming more than replica 0 ordered holds what replica 0 ordered, at most; a
+    // repeated older request does not lower it.
+    Exchange req{};
+    c.up[1]->request(req, *c.r[1]);
+    req.applied = 1000;
+    ExchangeReply reply{};
+    ASSERT_EQ(serve_exchange(*c.r[0], c.hub, 1, req, reply, [](const Line&) {}), Status::ok);
+    EXPECT_EQ(c.hub.peers[1].applied, c.r[0]->applied_index());
+    req.applied = 1;
+    ASSERT_EQ(serve_exchange(*c.r[0], c.hub, 1, req, reply, [](const Line&) {}), Status::ok);
+    EXPECT_EQ(c.hub.peers[1].applied, c.r[0]->applied_index());
+
+    // Every replica gone (or none joined yet): answered at once.
+    c.hub.peers[1].reset();
+    c.hub.peers[2].reset();
+    (void)c.change(0, Table::add("alone", owner_of(a1)));
+    ASSERT_EQ(waiting.add(client, 1, Status::ok, r, c.r[0]->applied_index(), 30), Status::ok);
+    EXPECT_EQ(waiting.release(held_elsewhere(c.hub), 31, 100, collect), 1u);
+    EXPECT_EQ(answers.back(), Status::ok);
+}
+
+// Core 0 stops: replica 0 and its table are gone. A new replica 0 takes the furthest table the
+// other replicas held (their tables at the moment they lost it, as recover gives them), and
+// every change anyone was answered is in it: replica 1's and 2's clients' (answered once the
+// entry came back to them) and replica 0's client's (answered once replica 1 held it). Then the
+// others join the new replica 0 and the log goes on from there. The last change, ordered but
+// not yet held by anyone else, was never answered: it is gone, as it may be.
+TEST(NameservMove, ANewReplicaZeroTakesTheFurthestReplicasTable) {
+    Cluster c(3);
+    Waiting<Table::Result> waiting;
+    ASSERT_EQ(c.exchange(1), Status::ok);
+    ASSERT_EQ(c.exchange(2), Status::ok);
+    EXPECT_EQ(c.change(1, Table::add("one", owner_of(a1))).status, Status::ok);
+    EXPECT_EQ(c.change(2, Table::add("two", owner_of(a2))).status, Status::ok);
+    c.drain();
+    EXPECT_EQ(c.change(1, Table::add("late", owner_of(a1))).status, Status::ok);  // replica 2 has not got it
+    const rpc::Caller client{1, 10, 3, 1, 1};
+    const Table::Result zr = c.change(0, Table::add("zero", owner_of(a3)));
+    ASSERT_EQ(waiting.add(client, 1, zr.status, zr, c.r[0]->applied_index(), 0), Status::ok);
+    ASSERT_EQ(c.exchange(1), Status::ok);
+    ASSERT_EQ(c.exchange(1), Status::ok);
+    unsigned answered = 0;
+    EXPECT_EQ(waiting.release(held_elsewhere(c.hub), 1, 100, [&](const auto&, Status st) {
+        EXPECT_EQ(st, Status::ok);
+        ++answered;
+    }), 1u);
+    const Table::Result ur = c.change(0, Table::add("unanswered", owner_of(a3)));
+    ASSERT_EQ(waiting.add(client, 1, ur.status, ur, c.r[0]->applied_index(), 2), Status::ok);
+    EXPECT_EQ(waiting.release(held_elsewhere(c.hub), 3, 100, [&](const auto&, Status) { ++answered; }), 0u);
+
+    // Core 0 stops. What each replica holds, frozen.
+    std::vector<std::vector<std::byte>> frozen(3, std::vector<std::byte>(repl::snapshot_bytes<Table>()));
+    std::uint64_t best_applied = 0;
+    unsigned best = 0;
+    for (unsigned i = 1; i < 3; ++i) {
+        const Result<std::size_t> n = c.r[i]->snapshot(frozen[i]);
+        ASSERT_TRUE(n.ok());
+        frozen[i].resize(*n);
+        if (c.r[i]->applied_index() > best_applied) {
+            best_applied = c.r[i]->applied_index();
+            best = i;
+        }
+    }
+    EXPECT_EQ(best, 1u);
+    EXPECT_GT(c.r[1]->applied_index(), c.r[2]->applied_index());
+
+    // The new replica 0, and the others joining it.
+    for (Peer& p : c.hub.peers) p.reset();
+    c.r[0] = std::make_unique<NameReplica>(c.setup.group, 0, c.hub);
+    ASSERT_EQ(c.r[0]->restore(frozen[best]), Status::ok);
+    EXPECT_EQ(c.r[0]->applied_index(), best_applied);
+    for (unsigned i = 1; i < 3; ++i) {
+        c.up[i] = std::make_unique<Uplink>();
+        c.r[i] = std::make_unique<NameReplica>(c.setup.group, static_cast<std::uint16_t>(i), c.up[i]->transport);
+        std::vector<std::byte> snap(repl::snapshot_bytes<Table>());
+        const Result<std::size_t> n = start_join(*c.r[0], c.hub, static_cast<std::uint16_t>(i), snap);
+        ASSERT_TRUE(n.ok());
+        snap.resize(*n);
+        ASSERT_EQ(finish_join(*c.r[i], *c.up[i], snap), Status::ok);
+    }
+    EXPECT_EQ(c.change(2, Table::add("after", owner_of(a2))).status, Status::ok);
+    EXPECT_EQ(c.change(1, Table::add("zero", owner_of(a1))).status, Status::exists);  // still a3's
+    c.drain();
+    for (unsigned i = 0; i < 3; ++i) {
+        EXPECT_EQ(c.r[i]->object().digest(), c.r[0]->object().digest()) << i;
+        Address holder{};
+        for (const char* n : {"one", "two", "late", "zero", "after"})
+            EXPECT_EQ(lookup(c.r[i]->object(), nm(n), holder), Status::ok) << n << " at " << i;
+        EXPECT_EQ(lookup(c.r[i]->object(), nm("unanswered"), holder), Status::not_found) << i;
+    }
+    EXPECT_EQ(c.r[0]->applied_index(), best_applied + 2);
 }
 
 // ---- Replica 0's kept table (keep.hpp) ----

@@ -579,5 +579,41 @@ TEST(RpcRetry, SessionAndIdReachTheHandler) {
     static_assert(!rpc::retryable<Apply>() && !rpc::retryable<Load>() && !rpc::retryable<KeepAnswer>());
 }
 
+// A handler that answers later (Status::answer_later): dispatch gives no frame (length 0), and
+// the frame encode_answer builds later is the reply the client stub takes for that request.
+struct LaterHandler {
+    rpc::Caller kept{};
+    Status handle(const rpc::Caller& c, const Get&, GetReply&) {
+        kept = c;
+        return Status::answer_later;
+    }
+};
+
+TEST(RpcLater, AnAnswerGivenLaterIsTheReplyToItsRequest) {
+    LaterHandler h;
+    Get g{};
+    (void)g.key.assign_cstr("k");
+    std::uint8_t in[rpc::max_frame], out[rpc::max_frame];
+    std::size_t len = 0, out_len = 99;
+    ASSERT_EQ(rpc::encode_frame(rpc::FrameHeader{12, Get::op, 0, 4}, &g, in, len), Status::ok);
+    ASSERT_EQ(rpc::dispatch(rpc::Interface<Get>{}, h, rpc::Caller{1, 2, 3}, std::span<const std::uint8_t>(in, len), out,
+                            out_len),
+              Status::ok);
+    EXPECT_EQ(out_len, 0u);  // nothing to send now
+    EXPECT_EQ(h.kept.request, 12u);
+    EXPECT_EQ(h.kept.connection, 3u);
+    GetReply later{};
+    later.version = 5;
+    ASSERT_EQ(rpc::encode_answer<Get>(h.kept, Status::not_found, later, out, out_len), Status::ok);
+    GetReply got{};
+    Status call = Status::internal;
+    ASSERT_EQ(rpc::decode_reply<Get>(std::span<const std::uint8_t>(out, out_len), 12, got, call), Status::ok);
+    EXPECT_EQ(call, Status::not_found);
+    EXPECT_EQ(got.version, 5u);
+    // Not the reply to another request, and "later" itself never goes on the wire.
+    EXPECT_EQ(rpc::decode_reply<Get>(std::span<const std::uint8_t>(out, out_len), 13, got, call), Status::bad_request);
+    EXPECT_EQ(rpc::encode_answer<Get>(h.kept, Status::answer_later, later, out, out_len), Status::invalid_argument);
+}
+
 } // namespace
 } // namespace myr

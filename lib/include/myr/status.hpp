@@ -26,6 +26,8 @@ enum class [[nodiscard]] Status : std::int32_t {
     connection_lost = 17,  // the peer of an IPC went away (died, or its endpoint was deleted)
     bad_request = 18,      // a server could not decode a request (unknown operation, truncated, a field
                            // over its limit); the connection stays usable
+    answer_later = 19,     // an RPC handler answers this request later (servers/rpc: no reply frame
+                           // now; a same-core caller's call returns, and it waits for the frame)
 };
 
 constexpr const char* to_string(Status s) {
@@ -49,6 +51,7 @@ constexpr const char* to_string(Status s) {
     case Status::wrong_type: return "wrong type";
     case Status::connection_lost: return "connection lost";
     case Status::bad_request: return "bad request";
+    case Status::answer_later: return "answered later";
     }
     return "unknown status";
 }

@@ -115,13 +115,16 @@ struct ExchangeReply {
     rpc::Array<Line, exchange_lines> lines;
     MYR_RPC_FIELDS(received, first, applied, digest, more, lines)
 };
+// `applied`: the caller's applied log index (every entry up to it is in its table): replica 0
+// answers its own clients' changes once some other replica holds them (docs/servers.md, "Replica
+// 0 moves").
 struct Exchange {
     static constexpr std::uint16_t op = 5;
     static constexpr const char* name = "exchange";
     using Reply = ExchangeReply;
-    std::uint64_t first, received;
+    std::uint64_t first, received, applied;
     rpc::Array<Line, exchange_lines> lines;
-    MYR_RPC_FIELDS(first, received, lines)
+    MYR_RPC_FIELDS(first, received, applied, lines)
 };
 
 // hello: once replica 0's greeting to a replica it had bound to; replicas now connect to
@@ -169,6 +172,21 @@ struct Join {
     MYR_RPC_FIELDS(offset)
 };
 
-using Interface = rpc::Interface<Register, Lookup, Unregister, List, Exchange, Hello, Stats, Join>;
+// recover: how a new replica 0 that has no kept table (moved off a stopped core) gets the table:
+// from each replica i > 0 that lost its link to replica 0, the table it held at that moment, as
+// a snapshot page by page (the reply as join's). That snapshot is frozen until the replica joins
+// the new replica 0, so readers cannot disturb each other; it holds names and owners only, which
+// `list` gives anyone. busy: this replica still has its link to replica 0 (ask again);
+// not_found: it holds no table (it never joined); out_of_range: an offset past the snapshot;
+// permission_denied at replica 0.
+struct Recover {
+    static constexpr std::uint16_t op = 10;
+    static constexpr const char* name = "recover";
+    using Reply = JoinReply;
+    std::uint32_t offset;
+    MYR_RPC_FIELDS(offset)
+};
+
+using Interface = rpc::Interface<Register, Lookup, Unregister, List, Exchange, Hello, Stats, Join, Recover>;
 
 } // namespace myr::nameserv

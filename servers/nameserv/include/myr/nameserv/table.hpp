@@ -150,11 +150,18 @@ struct Peer {
     Outbox<hub_buffer> out;
     Inbox in;
     bool dropped = false;  // its buffer overflowed: nothing more goes to it
-    // A new instance of that replica joins (join at offset 0): both directions start again at 1.
+    // It exchanged since it joined: it holds every entry up to `applied` (what it last said,
+    // never more than replica 0 had ordered).
+    bool linked = false;
+    std::uint64_t applied = 0;
+    // A new instance of that replica joins (join at offset 0), or the one we knew ended: both
+    // directions start again at 1, and it holds nothing until its first exchange.
     constexpr void reset() {
         out.reset();
         in.received = 0;
         dropped = false;
+        linked = false;
+        applied = 0;
     }
 };
 
@@ -235,12 +242,91 @@ Status serve_exchange(NameReplica& replica, HubTransport& hub, std::uint16_t fro
     });
     if (s != Status::ok) return s;
     if (p.dropped) return Status::out_of_range;  // what it sent overflowed its own buffer
+    // What it holds: never more than we ordered, and a repeated, older request does not lower
+    // it (a replica's applied index only grows between its joins).
+    const std::uint64_t holds = req.applied < replica.applied_index() ? req.applied : replica.applied_index();
+    if (!p.linked || holds > p.applied) p.applied = holds;
+    p.linked = true;
     out.received = p.in.received;
     out.first = p.out.fill(out.lines, out.more);
     out.applied = replica.applied_index();
     out.digest = replica.object().digest();
     return Status::ok;
 }
+
+// The last log index some replica other than replica 0 holds (the furthest linked one: every
+// replica applies one log in order, so it holds every entry before it too); no_replica when none
+// is linked (before any joined, or all of them ended or were dropped). Replica 0 answers its own
+// clients' changes once their entries are held so: a stop of replica 0's core then loses none
+// of them (a new replica 0 recovers from the replicas).
+inline constexpr std::uint64_t no_replica = ~std::uint64_t{0};
+inline std::uint64_t held_elsewhere(const HubTransport& hub) {
+    std::uint64_t best = 0;
+    bool any = false;
+    for (unsigned i = 1; i < hub.count && i < max_replicas; ++i) {
+        const Peer& p = hub.peers[i];
+        if (!p.linked || p.dropped) continue;
+        any = true;
+        if (p.applied > best) best = p.applied;
+    }
+    return any ? best : no_replica;
+}
+
+// Replica 0's clients' changes that wait until another replica holds their entry (one per
+// connection at most: a client waits for its reply). Pure: nameserv answers what `release`
+// hands it.
+template <typename Reply, std::size_t Cap = 16>
+class Waiting {
+public:
+    struct Entry {
+        rpc::Caller caller;
+        std::uint16_t op;
+        Status status;
+        Reply reply;
+        std::uint64_t entry;  // the change's log index
+        std::uint64_t since;  // ticks
+        bool used;
+    };
+    // overflow when full (the caller answers at once instead).
+    Status add(const rpc::Caller& c, std::uint16_t op, Status status, const Reply& reply, std::uint64_t entry,
+               std::uint64_t now) {
+        for (Entry& e : m_entries)
+            if (!e.used) {
+                e = Entry{c, op, status, reply, entry, now, true};
+                return Status::ok;
+            }
+        return Status::overflow;
+    }
+    // Hands `answer(entry, status)` every change now held elsewhere (`held`: held_elsewhere(),
+    // no_replica answers all) with its own status, and every one waiting `limit` ticks or more
+    // with `timeout` (it took effect; it may not survive a stop of replica 0's core). Returns how
+    // many were answered.
+    template <typename Answer>
+    unsigned release(std::uint64_t held, std::uint64_t now, std::uint64_t limit, Answer&& answer) {
+        unsigned n = 0;
+        for (Entry& e : m_entries) {
+            if (!e.used) continue;
+            if (held != no_replica && e.entry > held && now - e.since < limit) continue;
+            e.used = false;
+            ++n;
+            answer(e, held == no_replica || e.entry <= held ? e.status : Status::timeout);
+        }
+        return n;
+    }
+    // A client's connection closed: nothing goes to it any more.
+    void forget(const rpc::Caller& c) {
+        for (Entry& e : m_entries)
+            if (e.used && e.caller.connection == c.connection) e.used = false;
+    }
+    [[nodiscard]] unsigned size() const {
+        unsigned n = 0;
+        for (const Entry& e : m_entries) n += e.used ? 1 : 0;
+        return n;
+    }
+
+private:
+    Entry m_entries[Cap] = {};
+};
 
 // A replica > 0's side: builds the request and takes the reply.
 struct Uplink {
@@ -250,11 +336,12 @@ struct Uplink {
     std::uint64_t upstream_applied = 0;
     bool caught_up = false;      // the last reply left nothing waiting and we had applied it all
 
-    void request(Exchange& req) const {
+    void request(Exchange& req, const NameReplica& replica) const {
         req = Exchange{};
         bool more = false;
         req.first = transport.out.fill(req.lines, more);
         req.received = transport.in.received;
+        req.applied = replica.applied_index();
     }
     Status take(NameReplica& replica, const ExchangeReply& reply) {
         if (transport.out.ack(reply.received) != Status::ok) return Status::invalid_argument;

@@ -120,6 +120,7 @@ struct Conn {
     std::uint64_t local_slot = 0;  // client: send-only cap to the server's endpoint (0: rings only)
     std::uint64_t badge = 0;       // server: badge of this connection's local calls (0: none)
     bool early = false;            // server: a pass served its frame before the local call came
+    bool later = false;            // server: its request is answered later (Server::answer)
     int window = -1;
     std::uint32_t peer_core = 0, peer_domain = 0;
     user::Channel channel{};
@@ -185,6 +186,7 @@ struct Conn {
         window = -1;
         badge = 0;
         early = false;
+        later = false;
         open = false;
     }
 
@@ -379,6 +381,9 @@ private:
                 m_conn.release();
                 return answer;
             }
+            // The server answers later (Status::answer_later): its frame comes with a doorbell,
+            // within our timeout or not at all.
+            if (answer == Status::answer_later) return await_frame();
             return answer == Status::ok ? Status::bad_request : answer;  // served, yet no reply frame
         }
     }

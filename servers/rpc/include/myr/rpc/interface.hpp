@@ -99,10 +99,11 @@ constexpr Status split_frame(std::span<const std::uint8_t> frame, FrameHeader& h
     return Status::ok;
 }
 
-// Server side: answers one request frame. Returns the reply frame's length in `length` (always a
-// reply, also for an unknown operation or an undecodable body: then status bad_request and no
-// body). The handler's status goes in the reply header; its reply struct is encoded whatever the
-// status, so an error can carry data (a compare-and-swap that failed returns the current value).
+// Server side: answers one request frame. Returns the reply frame's length in `length` (a reply,
+// also for an unknown operation or an undecodable body: then status bad_request and no body;
+// length 0 only when the handler returned Status::answer_later: it answers later, encode_answer).
+// The handler's status goes in the reply header; its reply struct is encoded whatever the status,
+// so an error can carry data (a compare-and-swap that failed returns the current value).
 template <typename Handler, typename... Ops>
 Status dispatch(Interface<Ops...>, Handler& handler, const Caller& caller, std::span<const std::uint8_t> frame,
                 std::span<std::uint8_t> out, std::size_t& length) {
@@ -130,6 +131,11 @@ Status dispatch(Interface<Ops...>, Handler& handler, const Caller& caller, std::
         who.session = h.session;
         who.request = h.id;
         const Status s = handler.handle(who, request, reply);
+        if (s == Status::answer_later) {
+            // The handler kept `who` and answers with encode_answer<Op> once it can: no frame now.
+            length = 0;
+            return;
+        }
         const FrameHeader rh{h.id, h.op, static_cast<std::int16_t>(s)};
         result = encode_frame(rh, &reply, out, length);
         if (result != Status::ok) {
@@ -144,6 +150,16 @@ Status dispatch(Interface<Ops...>, Handler& handler, const Caller& caller, std::
         return encode_frame<Empty>(bad, nullptr, out, length);
     }
     return result;
+}
+
+// A reply the handler gave later (it returned Status::answer_later for that request): the frame
+// for `caller`'s request of operation Op with `status` and `reply`, as dispatch would have built it.
+template <typename Op>
+constexpr Status encode_answer(const Caller& caller, Status status, const typename Op::Reply& reply,
+                               std::span<std::uint8_t> out, std::size_t& length) {
+    if (status == Status::answer_later) return Status::invalid_argument;
+    const FrameHeader rh{caller.request, Op::op, static_cast<std::int16_t>(status)};
+    return encode_frame(rh, &reply, out, length);
 }
 
 // Client side: the reply frame for request `id` of operation Op. The call's status is the one in

@@ -61,7 +61,10 @@ private:
 
 // A server: exports a name, accepts clients, answers every request with dispatch(). Handler has
 // `Status handle(const Caller&, const Op&, Op::Reply&)` for every Op of Iface, and may have
-// `void closed(const Caller&)` (not required) to drop per-client state.
+// `void closed(const Caller&)` (not required) to drop per-client state. A handler that cannot
+// answer yet (nameserv's sequencer waits until another replica holds a change) returns
+// Status::answer_later, keeps the Caller, and later calls answer<Op>(caller, status, reply); the
+// client's call waits for that frame within its timeout, as for any reply.
 template <typename Iface, typename Handler, unsigned MaxConnections = 12>
 class Server {
 public:
@@ -150,6 +153,26 @@ public:
         if (idle > 16) wait();
     }
 
+    // The reply to a request whose handler returned Status::answer_later, sent now with a
+    // doorbell. connection_lost when that client's connection is gone (closed, dropped, or taken
+    // by another client since: the handler's closed() is the time to forget its answers);
+    // invalid_argument for a caller no handler was given.
+    template <typename Op>
+    Status answer(const Caller& caller, Status status, const typename Op::Reply& reply) {
+        if (caller.connection >= MaxConnections) return Status::invalid_argument;
+        Conn& c = m_conns[caller.connection];
+        if (!c.open || c.peer_core != caller.core || c.peer_domain != caller.domain) return Status::connection_lost;
+        std::uint8_t out[max_frame];
+        std::size_t len = 0;
+        if (encode_answer<Op>(caller, status, reply, out, len) != Status::ok) return Status::invalid_argument;
+        c.later = false;
+        if (send_frame(c, type_reply, std::span<const std::uint8_t>(out, len), 20, true) != Status::ok) {
+            drop(caller.connection, caller);
+            return Status::connection_lost;
+        }
+        return Status::ok;
+    }
+
     [[nodiscard]] std::uint64_t served() const { return m_served; }
     // Connections dropped because the client ended without closing them (reap_dead).
     [[nodiscard]] std::uint64_t reaped() const { return m_reaped; }
@@ -211,7 +234,13 @@ private:
         }
         std::uint8_t out[max_frame];
         std::size_t len = 0;
+        c.later = false;
         if (dispatch(Iface{}, m_handler, caller, c.link.frame(), out, len) != Status::ok) return Status::ok;
+        if (len == 0) {  // the handler answers later (answer())
+            c.later = true;
+            ++m_served;
+            return Status::ok;
+        }
         FrameHeader h{};
         std::span<const std::uint8_t> body;
         if (split_frame(std::span<const std::uint8_t>(out, len), h, body) == Status::ok &&
@@ -236,7 +265,9 @@ private:
             const bool early = m_conns[i].early;
             m_conns[i].early = false;
             const Status s = serve_conn(i, false);
-            if (s == Status::would_block && early) return Status::ok;  // answered by a pass already
+            // Answered by a pass already, or to be answered later: the caller then waits for the frame.
+            if (s == Status::would_block && early) return m_conns[i].later ? Status::answer_later : Status::ok;
+            if (s == Status::ok && m_conns[i].open && m_conns[i].later) return Status::answer_later;
             if (s == Status::would_block) ++m_bad;
             return s == Status::would_block ? Status::bad_request : s;
         }
