@@ -169,6 +169,9 @@ struct Handler {
 
     Status client_change(const rpc::Caller& c, std::uint16_t code, Kind kind, const Name& name, OwnerReply& out) {
         const Address who{c.core, c.domain};
+        // One change waits per connection (a client waits for its answer): a second request
+        // sent meanwhile is refused before anything is applied, so no client fills the table.
+        if (is_hub() && waiting.holds(c)) return Status::busy;
         Table::Op op{};
         if (const Status s = make_op(kind, name, who, op); s != Status::ok) return s;
         // A domain whose death this monitor already reported must not get a name: its death is in

@@ -122,6 +122,14 @@ void hostile(rpc::Client& rc) {
         s = rc.call(Join{off}, jr);
         expect(s == Status::permission_denied && jr.total == 0, "a client may not join", s);
     }
+    // Nor recover: replica 0 refuses it (permission_denied), and a replica that still has its
+    // link to replica 0 has no frozen table to give (busy); nothing is read either way.
+    for (const std::uint32_t off : {0u, ~0u}) {
+        JoinReply jr{};
+        s = rc.call(Recover{off}, jr);
+        const Status want = my_node() == 0 ? Status::permission_denied : Status::busy;
+        expect(s == want && jr.total == 0 && jr.bytes.size == 0, "recover from a replica that serves gives nothing", s);
+    }
     // The connection still works.
     Address a{};
     s = session().lookup("nameserv", a);

@@ -527,7 +527,10 @@ TEST(NameservMove, ReplicaZeroAnswersOnceAnotherReplicaHoldsTheChange) {
     // A closed connection's change is forgotten.
     (void)c.change(0, Table::add("gone", owner_of(a1)));
     ASSERT_EQ(waiting.add(client, 1, Status::ok, r, c.r[0]->applied_index(), 20), Status::ok);
+    EXPECT_TRUE(waiting.holds(client));
+    EXPECT_FALSE(waiting.holds(rpc::Caller{1, 10, 4}));
     waiting.forget(rpc::Caller{1, 10, 3});
+    EXPECT_FALSE(waiting.holds(client));
     EXPECT_EQ(waiting.size(), 0u);
 
     // A replica claiming more than replica 0 ordered holds what replica 0 ordered, at most; a

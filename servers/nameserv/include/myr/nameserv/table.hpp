@@ -273,8 +273,8 @@ inline std::uint64_t held_elsewhere(const HubTransport& hub) {
 }
 
 // Replica 0's clients' changes that wait until another replica holds their entry (one per
-// connection at most: a client waits for its reply). Pure: nameserv answers what `release`
-// hands it.
+// connection: nameserv refuses a second change on a connection that has one waiting, so Cap =
+// its connections never fills). Pure: nameserv answers what `release` hands it.
 template <typename Reply, std::size_t Cap = 16>
 class Waiting {
 public:
@@ -312,6 +312,12 @@ public:
             answer(e, held == no_replica || e.entry <= held ? e.status : Status::timeout);
         }
         return n;
+    }
+    // Whether that client's connection has a change waiting.
+    [[nodiscard]] bool holds(const rpc::Caller& c) const {
+        for (const Entry& e : m_entries)
+            if (e.used && e.caller.connection == c.connection) return true;
+        return false;
     }
     // A client's connection closed: nothing goes to it any more.
     void forget(const rpc::Caller& c) {
