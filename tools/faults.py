@@ -239,7 +239,7 @@ def check(log, targets, died=None):
         "down": len(re.findall(r"^server-down name=kvstore ", log, re.M)),
         "panics": len(re.findall(r"panic", log)),
         "clients": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0, "conflicts": 0, "retried": 0,
-        "malformed": 0, "refused": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "replica_cores": 0, "primary_cores": 0,
+        "malformed": 0, "refused": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "replica_cores": 0, "primary_cores": 0, "ns0_moves": 0,
     }
     for m in re.finditer(r"kvload core=\d+ ops=\d+ acked=(\d+) uncertain=(\d+) counter=\d+ puts=(\d+) lost=(\d+) "
                          r"wrong=(\d+) conflicts=(\d+) retried=(\d+) txns=(\d+) txn_uncertain=(\d+) moved=\d+ "
@@ -307,6 +307,19 @@ def check(log, targets, died=None):
         moved = re.search(r"^server-moved name=nameserv replica=(\d+) ", log, re.M)
         if ns and not moved:
             problems.append(f"nameserv's replica on core {died[0]} was not started elsewhere")
+        elif ns and moved.group(1) == "0":
+            # The sequencer: the moved instance takes the furthest table the others held, and
+            # every other replica joins it and agrees.
+            f["ns0_moves"] += 1
+            after = log[moved.start():]
+            if not re.search(r"nameserv: replica 0 took the table from replica \d+: ", after):
+                problems.append("nameserv's replica 0 moved off core 0 but never took the others' table")
+            if re.search(r"nameserv: replica 0 had no answer from replica \d+", after):
+                problems.append("nameserv's moved replica 0 recovered without a replica's answer")
+            k = re.search(r"nameserv: replica \d+ of (\d+) serving", log)
+            for r in range(1, int(k.group(1)) if k else 1):
+                if not re.search(rf"nameserv: replica {r} agrees with replica 0 at entry", after):
+                    problems.append(f"nameserv replica {r} never joined the moved replica 0 and agreed")
         elif ns:
             after = log[moved.start():]
             if not re.search(rf"nameserv: replica {moved.group(1)} agrees with replica 0 at entry", after):
@@ -344,7 +357,7 @@ def main():
     ap.add_argument("--core-deaths", type=float, default=0.0,
                     help="share of boots that end their faults by stopping a whole core (needs core_heartbeat; default 0)")
     ap.add_argument("--core0", type=float, default=0.0,
-                    help="share of those core deaths that stop core 0 (names in the monitors' table: no nameserv server; default 0)")
+                    help="share of those core deaths that stop core 0 (needs 3 cores; nameserv, if any, with a restart policy; default 0)")
     ap.add_argument("--nameserv", type=float, default=0.0,
                     help="share of fault events that crash a nameserv replica instead (its table needs a restart policy)")
     ap.add_argument("--strict", action="store_true", help="losses after every replica was down at once fail the campaign (the default)")
@@ -392,10 +405,11 @@ def main():
     stoppable = list(range(1, sockets * cores))
     if args.core_deaths > 0 and not parsed.get("system", {}).get("core_heartbeat"):
         sys.exit("faults: --core-deaths needs [system] core_heartbeat in the config")
-    # Core 0 may stop when the cores left can elect a coordinator and nothing else needs core 0:
-    # nameserv's replica 0 (the sequencer, with its kept table) does not move yet (docs/faults.md).
-    if args.core0 > 0 and (sockets * cores < 3 or any(t.get("program") == "nameserv" for t in parsed.get("server", []))):
-        sys.exit("faults: --core0 needs 3 cores or more and no nameserv [[server]] (its replica 0 dies with core 0)")
+    # Core 0 may stop when the cores left can elect a coordinator (3 cores or more). nameserv's
+    # replica 0 moves with its table only under a restart policy (docs/servers.md, "Replica 0 moves").
+    ns_server = next((t for t in parsed.get("server", []) if t.get("program") == "nameserv"), None)
+    if args.core0 > 0 and (sockets * cores < 3 or (ns_server and not ns_server.get("restart"))):
+        sys.exit("faults: --core0 needs 3 cores or more, and a restart policy on nameserv's [[server]] if there is one")
     clients = list(range(1, sockets * cores))  # spawn:kvload starts one on every core but the boot core
     # nameserv's replicas: one per node, on its first core (cores = "per-node").
     ns_table = next((t for t in parsed.get("server", []) if t.get("program") == "nameserv"), None)
@@ -405,7 +419,7 @@ def main():
     rng = random.Random(args.seed)
     total = {"ns_crashes": 0, "boots": 0, "double": 0, "beyond_boots": 0, "injected": 0, "killed": 0, "under_load": 0, "restarts": 0, "acked": 0, "uncertain": 0, "puts": 0, "lost": 0, "wrong": 0,
              "conflicts": 0, "retried": 0, "panics": 0, "failed_boots": 0, "most_down": 0, "hung": 0, "malformed": 0, "refused": 0,
-             "core_deaths": 0, "replica_cores": 0, "primary_cores": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "hist_calls": 0, "hist_unknown": 0, "hist_keys": 0}
+             "core_deaths": 0, "replica_cores": 0, "primary_cores": 0, "ns0_moves": 0, "txns": 0, "txn_uncertain": 0, "torn": 0, "hist_calls": 0, "hist_unknown": 0, "hist_keys": 0}
     rows, recov, detect, silent = [], [], [], []
     t0 = time.time()
 
@@ -497,7 +511,7 @@ def main():
             total["double"] += f["double"]
             total["beyond_boots"] += 1 if beyond else 0
             for k in ("ns_crashes", "injected", "hung", "killed", "under_load", "restarts", "acked", "uncertain", "puts", "lost", "wrong", "conflicts", "retried", "panics",
-                      "malformed", "refused", "core_deaths", "replica_cores", "primary_cores", "txns", "txn_uncertain", "torn", "hist_calls", "hist_unknown", "hist_keys"):
+                      "malformed", "refused", "core_deaths", "replica_cores", "primary_cores", "ns0_moves", "txns", "txn_uncertain", "torn", "hist_calls", "hist_unknown", "hist_keys"):
                 total[k] += f[k]
             if problems and not beyond:
                 total["failed_boots"] += 1
@@ -520,7 +534,7 @@ def main():
           f"{total['hung']} hangs ended by heartbeat, "
           f"{total['killed']} clients killed mid-run, "
           f"{total['core_deaths']} cores stopped and removed ({total['replica_cores']} of them a kvstore replica's, "
-          f"{total['primary_cores']} the primary's), "
+          f"{total['primary_cores']} the primary's{', ' + str(total['ns0_moves']) + ' nameserv replica 0' + chr(39) + 's' if total['ns0_moves'] else ''}), "
           f"{total['restarts']} restarts, "
           f"{total['acked']} acknowledged increments, {total['puts']} acknowledged puts and "
           f"{total['txns']} acknowledged two-key transactions checked ({total['torn']} seen half applied), "

@@ -6,7 +6,8 @@
 // "nameserv" names a domain off core 0 (the moved replica 0 serves and our node's replica
 // joined it) and checks every name: each acknowledged one must still be ours (else lost), each
 // uncertain one ours or absent (else wrong). Prints one line:
-//   nsload core=C names=N acked=A uncertain=U lost=L wrong=W
+//   nsload core=C names=N acked=A uncertain=U lost=L wrong=W ticks_median=M ticks_max=X
+// (timer ticks from a register's call to its `ok`, over the acknowledged ones).
 // Argument: the number of names (1-32; 0 means 16) in bits 0-7; bit 8: do not wait for
 // replica 0 to move (check at once).
 #include <myr/nameserv/client.hpp>
@@ -40,15 +41,17 @@ extern "C" int main(std::uint64_t arg) {
     Session& ns = session();
     bool acked[max_names] = {}, uncertain[max_names] = {};
     unsigned n_acked = 0, n_uncertain = 0, wrong = 0, lost = 0;
+    std::uint64_t took[max_names] = {};
     for (std::uint32_t i = 0; i < names; ++i) {
         char n[32];
         name_of(self.core, i, n);
         Address owner{};
         Status s = ns.open();
+        const std::uint64_t t0 = user::ticks();
         if (s == Status::ok) s = ns.register_name(n, owner);
         if (s == Status::ok && owner == self) {
             acked[i] = true;
-            ++n_acked;
+            took[n_acked++] = user::ticks() - t0;
         } else if (s == Status::connection_lost || s == Status::timeout || s == Status::busy) {
             uncertain[i] = true;
             ++n_uncertain;
@@ -102,7 +105,13 @@ extern "C" int main(std::uint64_t arg) {
                         owner.core, owner.domain);
         }
     }
-    user::print("nsload core={} names={} acked={} uncertain={} lost={} wrong={}", self.core, names, n_acked, n_uncertain,
-                lost, wrong);
+    for (unsigned a = 1; a < n_acked; ++a)  // insertion sort: at most 32
+        for (unsigned b = a; b > 0 && took[b - 1] > took[b]; --b) {
+            const std::uint64_t t = took[b];
+            took[b] = took[b - 1];
+            took[b - 1] = t;
+        }
+    user::print("nsload core={} names={} acked={} uncertain={} lost={} wrong={} ticks_median={} ticks_max={}", self.core,
+                names, n_acked, n_uncertain, lost, wrong, n_acked ? took[n_acked / 2] : 0, n_acked ? took[n_acked - 1] : 0);
     return lost == 0 && wrong == 0 ? 0 : 1;
 }
