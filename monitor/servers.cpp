@@ -460,8 +460,10 @@ void on_spawn_request(std::uint64_t from, const urpc::Message& m) {
     const std::uint64_t len = unpack(&m.words[1], 5, name);
     Pending& p = pending[from];
     const SysResult r = p.bad || len > name_max ? SysResult{Status::malformed, 0} : start_local(name, len, m.words[6], p.text, p.len);
-    if (r.status == Status::ok && (m.words[0] & tag_move) && liveness::enabled() && from == liveness::coordinator())
+    if (r.status == Status::ok && (m.words[0] & tag_move) && liveness::enabled() && from == liveness::coordinator()) {
         adopt(r.value);  // a move by the coordinator (supervise.cpp, cores_lost)
+        moved_here(m.words[0]);
+    }
     if (p.bad) print("spawn of {} from core {}: its argument lines were out of order: refused", name, from);
     p = {};
     send(from, spawn_reply, m.words[0], static_cast<std::uint64_t>(r.status), r.value);

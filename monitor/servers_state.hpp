@@ -16,7 +16,8 @@ inline constexpr std::uint64_t max_args = args::max_len;
 inline constexpr std::uint64_t name_max = 23;  // boot module names (the CPU driver's: 24 bytes with the NUL)
 inline constexpr unsigned max_servers = 16;
 inline constexpr unsigned max_started = 48;
-// spawn_req tag of an instance moved off a removed core: | server << 8 | instance.
+// spawn_req tag of an instance moved off a removed core: | moves << 16 | server << 8 | instance
+// (moves: the instance's move count, so the core that starts it records the move itself).
 inline constexpr std::uint64_t tag_move = std::uint64_t{1} << 42;
 
 inline std::uint64_t length(const char* s, std::uint64_t max) {
@@ -88,5 +89,9 @@ void supervise_ended(const Started& rec, std::uint64_t how);
 [[nodiscard]] Answer heartbeat(std::uint64_t domain);
 // An instance moved here from a removed core (tag_move): supervised as restarted once.
 void adopt(std::uint64_t domain);
+// The coordinator's spawn_req `tag` (tag_move) started an instance here: this monitor records the
+// move in its own table, so a new coordinator asking every monitor learns it from us even when
+// the coordinator's server_placed reached nobody (it stopped first).
+void moved_here(std::uint64_t tag);
 
 } // namespace myr::monitor::servers::detail

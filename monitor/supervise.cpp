@@ -239,7 +239,8 @@ bool merging;
 Awaited merge_wait;  // the monitors whose moves have not all come in
 std::uint64_t deferred[max_cores / 64];
 // Test hook (kernel option monitor.placed_only=C): the coordinator tells each move to core C
-// alone, as if its broadcast were cut short (qemu_core0_placement).
+// alone, as if its broadcast were cut short (qemu_core0_placement); with a C the machine does not
+// have, to nobody (qemu_core0_placement_unheard: only the core that starts the instance knows).
 std::uint64_t placed_only = ~0ull;
 bool placed_only_read;
 
@@ -280,7 +281,7 @@ void cores_lost(const std::uint64_t* removed_bits) {
         }
         emit("server-move name={} replica={} from={} to={}", sv.name, m.index, m.from, m.to);
         tell_move(m.server, m.index, m.to, ++sv.moves[m.index]);
-        const std::uint64_t tag = tag_move | std::uint64_t{m.server} << 8 | m.index;
+        const std::uint64_t tag = tag_move | std::uint64_t{sv.moves[m.index]} << 16 | std::uint64_t{m.server} << 8 | m.index;
         if (m.to == mesh.core) {
             const SysResult r = start_local(sv.program, length(sv.program, name_max), ~0ull, text, len);
             if (r.status == Status::ok) {
@@ -309,6 +310,11 @@ bool take_move(std::uint64_t server, std::uint64_t index, std::uint64_t core, st
     return true;
 }
 } // namespace
+
+void detail::moved_here(std::uint64_t tag) {
+    if (!take_move((tag >> 8) & 0xff, tag & 0xff, mesh.core, (tag >> 16) & 0xffff))
+        print("spawn tag {:#x}: a move of no such instance: not recorded", tag);
+}
 
 void on_placed(std::uint64_t from, const urpc::Message& m) {
     const std::uint64_t server = m.words[0], index = m.words[1], core = m.words[2];
