@@ -508,6 +508,7 @@ bool recover_from_replicas() {
             char name[16];
             replica_name(r, name);
             if (!link[r].connected() && link[r].connect(name, 100) != Status::ok) continue;
+            link[r].timeout_ticks = 100;  // a replica busy elsewhere is asked again, within the 5 s
             std::uint32_t total = 0;
             std::uint64_t applied = 0;
             Status s = Status::ok;

@@ -89,6 +89,7 @@ struct Handler {
         out = {r0.object().size(), r0.applied_index(), r0.object().digest(), 0, 0, 0, true};
         return Status::ok;
     }
+    Status handle(const rpc::Caller&, const Recover&, JoinReply&) { return Status::permission_denied; }  // replica 0's answer
 };
 
 Handler handler;  // kept across inputs: state built by earlier inputs is attacked by later ones
@@ -133,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Replica 1, fed honestly, reaches replica 0's index and digest.
     for (unsigned round = 0; round < 1000 && !(up1.caught_up && hub.peers[1].out.unacked() == 0); ++round) {
         Exchange req{};
-        up1.request(req);
+        up1.request(req, r1);
         ExchangeReply reply{};
         if (serve_exchange(r0, hub, 1, req, reply, [](const Line&) {}) == Status::out_of_range) return 0;  // dropped
         require(up1.take(r1, reply) == Status::ok);
