@@ -283,6 +283,17 @@ struct Cluster {
         ADD_FAILURE() << "no completion";
         return {};
     }
+    // Replica i's successor, new and empty, joins replica 0 (after its crash or move, or after a
+    // new replica 0 started).
+    void rejoin(unsigned i) {
+        up[i] = std::make_unique<Uplink>();
+        r[i] = std::make_unique<NameReplica>(setup.group, static_cast<std::uint16_t>(i), up[i]->transport);
+        std::vector<std::byte> snap(repl::snapshot_bytes<Table>());
+        const Result<std::size_t> n = start_join(*r[0], hub, static_cast<std::uint16_t>(i), snap);
+        ASSERT_TRUE(n.ok());
+        snap.resize(*n);
+        ASSERT_EQ(finish_join(*r[i], *up[i], snap), Status::ok);
+    }
     void drain() {
         for (unsigned i = 1; i < k; ++i)
             for (unsigned round = 0; round < 200 && !(up[i]->caught_up && hub.peers[i].out.unacked() == 0); ++round)
@@ -604,15 +615,7 @@ TEST(NameservMove, ANewReplicaZeroTakesTheFurthestReplicasTable) {
     c.r[0] = std::make_unique<NameReplica>(c.setup.group, 0, c.hub);
     ASSERT_EQ(c.r[0]->restore(frozen[best]), Status::ok);
     EXPECT_EQ(c.r[0]->applied_index(), best_applied);
-    for (unsigned i = 1; i < 3; ++i) {
-        c.up[i] = std::make_unique<Uplink>();
-        c.r[i] = std::make_unique<NameReplica>(c.setup.group, static_cast<std::uint16_t>(i), c.up[i]->transport);
-        std::vector<std::byte> snap(repl::snapshot_bytes<Table>());
-        const Result<std::size_t> n = start_join(*c.r[0], c.hub, static_cast<std::uint16_t>(i), snap);
-        ASSERT_TRUE(n.ok());
-        snap.resize(*n);
-        ASSERT_EQ(finish_join(*c.r[i], *c.up[i], snap), Status::ok);
-    }
+    for (unsigned i = 1; i < 3; ++i) c.rejoin(i);
     EXPECT_EQ(c.change(2, Table::add("after", owner_of(a2))).status, Status::ok);
     EXPECT_EQ(c.change(1, Table::add("zero", owner_of(a1))).status, Status::exists);  // still a3's
     c.drain();
@@ -669,15 +672,7 @@ TEST(NameservKept, ReplicaZeroRestartsFromItsKeptTable) {
     EXPECT_EQ(again.generation(), kept.generation());
 
     // The others join the new instance.
-    for (unsigned i = 1; i < 3; ++i) {
-        c.up[i] = std::make_unique<Uplink>();
-        c.r[i] = std::make_unique<NameReplica>(c.setup.group, static_cast<std::uint16_t>(i), c.up[i]->transport);
-        std::vector<std::byte> snap(repl::snapshot_bytes<Table>());
-        const Result<std::size_t> n = start_join(*c.r[0], c.hub, static_cast<std::uint16_t>(i), snap);
-        ASSERT_TRUE(n.ok());
-        snap.resize(*n);
-        ASSERT_EQ(finish_join(*c.r[i], *c.up[i], snap), Status::ok);
-    }
+    for (unsigned i = 1; i < 3; ++i) c.rejoin(i);
     EXPECT_EQ(c.change(2, Table::add("after", owner_of(a3))).status, Status::ok);
     EXPECT_EQ(c.change(1, Table::add("n0", owner_of(a3))).status, Status::exists);  // still n0's owner
     c.drain();
